@@ -1,0 +1,344 @@
+#include "mapreduce/record_file.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/coding.h"
+#include "common/compression.h"
+
+namespace sawmill {
+namespace {
+
+constexpr uint32_t kFlagSorted = 1;
+constexpr size_t kMaxBlockRaw = 1u << 30;  // a block (one huge record at most) stays under 1 GiB
+
+std::string At(const std::string& path, uint64_t offset) {
+  return path + ": block at offset " + std::to_string(offset);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Writer
+
+RecordFileWriter::RecordFileWriter(std::unique_ptr<WritableFile> file, const RecordFileOptions& options)
+    : file_(std::move(file)), options_(options), partition_(options.partition) {
+  block_.reserve(options_.block_bytes + 64);
+}
+
+RecordFileWriter::~RecordFileWriter() = default;
+
+Result<std::unique_ptr<RecordFileWriter>> RecordFileWriter::Create(const std::string& path,
+                                                                   const RecordFileOptions& options) {
+  ASSIGN_OR_RETURN(auto file, WritableFile::Create(path));
+  return std::unique_ptr<RecordFileWriter>(new RecordFileWriter(std::move(file), options));
+}
+
+Status RecordFileWriter::Write(std::string_view bytes) {
+  hasher_.Update(bytes);
+  return file_->Append(bytes);
+}
+
+Status RecordFileWriter::Add(std::string_view key, std::string_view value) {
+  if (options_.sorted) {
+    if (have_last_key_ && key < std::string_view(last_key_)) {
+      return InvalidArgument(file_->path() + ": keys out of order in a sorted file (record " +
+                             std::to_string(records_) + ")");
+    }
+    last_key_.assign(key);
+    have_last_key_ = true;
+  }
+  size_t need = VarintLength(key.size()) + VarintLength(value.size()) + key.size() + value.size();
+  if (need > kMaxBlockRaw) {
+    return InvalidArgument(file_->path() + ": record of " + std::to_string(need) + " bytes exceeds the 1 GiB limit");
+  }
+  if (block_records_ > 0 && block_.size() + need > options_.block_bytes) RETURN_IF_ERROR(FlushBlock());
+  if (block_records_ == 0) block_first_key_.assign(key);
+  size_t old = block_.size();
+  block_.resize(old + 20);
+  char* p = EncodeVarint64(block_.data() + old, key.size());
+  p = EncodeVarint64(p, value.size());
+  block_.resize(p - block_.data());
+  block_.append(key);
+  block_.append(value);
+  ++block_records_;
+  ++records_;
+  data_bytes_ += key.size() + value.size();
+  if (block_.size() >= options_.block_bytes) return FlushBlock();
+  return Status::Ok();
+}
+
+Status RecordFileWriter::StartPartition(int32_t p) {
+  if (p < partition_) {
+    return InvalidArgument(file_->path() + ": partition " + std::to_string(p) + " after " +
+                           std::to_string(partition_));
+  }
+  if (p != partition_) {
+    RETURN_IF_ERROR(FlushBlock());
+    partition_ = p;
+    have_last_key_ = false;
+  }
+  return Status::Ok();
+}
+
+Status RecordFileWriter::FlushBlock() {
+  if (block_records_ == 0) return Status::Ok();
+  const char* stored = block_.data();
+  size_t stored_size = block_.size();
+  BlockCodec codec = BlockCodec::kRaw;
+  if (options_.compress) {
+    size_t cap = Lz4MaxCompressedSize(block_.size());
+    if (compressed_.size() < cap) compressed_.resize(cap);
+    size_t n = Lz4Compress(block_.data(), block_.size(), compressed_.data(), cap, options_.lz4_acceleration);
+    if (n > 0 && n < block_.size()) {
+      stored = compressed_.data();
+      stored_size = n;
+      codec = BlockCodec::kLz4;
+    }
+  }
+  char header[kBlockHeaderSize] = {};
+  EncodeFixed32(header, static_cast<uint32_t>(stored_size));
+  EncodeFixed32(header + 4, static_cast<uint32_t>(block_.size()));
+  EncodeFixed32(header + 8, block_records_);
+  header[12] = static_cast<char>(codec);
+  EncodeFixed64(header + 16, Checksum64(header, 16, stored, stored_size));
+
+  BlockHandle h;
+  h.offset = file_->Size();
+  h.stored_size = static_cast<uint32_t>(stored_size);
+  h.record_count = block_records_;
+  h.partition = partition_;
+  h.first_key = block_first_key_;
+  index_.push_back(std::move(h));
+
+  RETURN_IF_ERROR(Write({header, kBlockHeaderSize}));
+  RETURN_IF_ERROR(Write({stored, stored_size}));
+  block_.clear();
+  block_records_ = 0;
+  return Status::Ok();
+}
+
+Status RecordFileWriter::Finish() {
+  if (finished_) return Status::Ok();
+  RETURN_IF_ERROR(FlushBlock());
+  std::string index;
+  for (const BlockHandle& h : index_) {
+    PutFixed64(&index, h.offset);
+    PutFixed32(&index, h.stored_size);
+    PutFixed32(&index, h.record_count);
+    PutFixed32(&index, static_cast<uint32_t>(h.partition));
+    PutVarint64(&index, h.first_key.size());
+    index.append(h.first_key);
+  }
+  uint64_t index_offset = file_->Size();
+  char footer[kFooterSize] = {};
+  EncodeFixed32(footer, kRecordFileVersion);
+  EncodeFixed32(footer + 4, options_.sorted ? kFlagSorted : 0);
+  EncodeFixed32(footer + 8, static_cast<uint32_t>(options_.partition));
+  EncodeFixed32(footer + 12, static_cast<uint32_t>(index_.size()));
+  EncodeFixed64(footer + 16, records_);
+  EncodeFixed64(footer + 24, data_bytes_);
+  EncodeFixed64(footer + 32, index_offset);
+  EncodeFixed64(footer + 40, index.size());
+  EncodeFixed64(footer + 48, Checksum64(index));
+  EncodeFixed64(footer + 56, Checksum64(footer, 56));
+  EncodeFixed64(footer + 64, kRecordFileMagic);
+  RETURN_IF_ERROR(Write(index));
+  RETURN_IF_ERROR(Write({footer, kFooterSize}));
+  RETURN_IF_ERROR(file_->Close());
+  finished_ = true;
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reader
+
+Result<std::unique_ptr<RecordFileReader>> RecordFileReader::Open(const std::string& path) {
+  ASSIGN_OR_RETURN(auto file, RandomAccessFile::Open(path));
+  std::unique_ptr<RecordFileReader> r(new RecordFileReader(std::move(file)));
+  RETURN_IF_ERROR(r->ReadFooterAndIndex());
+  return r;
+}
+
+Status RecordFileReader::ReadFooterAndIndex() {
+  const std::string& path = file_->path();
+  uint64_t size = file_->size();
+  if (size < kFooterSize) {
+    return Corruption(path + ": not a record file (" + std::to_string(size) + " bytes, shorter than the footer)");
+  }
+  char footer[kFooterSize];
+  RETURN_IF_ERROR(file_->ReadAt(size - kFooterSize, kFooterSize, footer));
+  uint64_t footer_offset = size - kFooterSize;
+  if (DecodeFixed64(footer + 64) != kRecordFileMagic) {
+    return Corruption(path + ": not a record file (bad magic in footer at offset " + std::to_string(footer_offset) + ")");
+  }
+  if (DecodeFixed64(footer + 56) != Checksum64(footer, 56)) {
+    return Corruption(path + ": footer checksum mismatch at offset " + std::to_string(footer_offset));
+  }
+  info_.version = DecodeFixed32(footer);
+  if (info_.version != kRecordFileVersion) {
+    return Corruption(path + ": unsupported record file version " + std::to_string(info_.version));
+  }
+  uint32_t flags = DecodeFixed32(footer + 4);
+  if (flags & ~kFlagSorted) return Corruption(path + ": unknown footer flags");
+  info_.sorted = flags & kFlagSorted;
+  info_.partition = static_cast<int32_t>(DecodeFixed32(footer + 8));
+  uint32_t block_count = DecodeFixed32(footer + 12);
+  info_.record_count = DecodeFixed64(footer + 16);
+  info_.data_bytes = DecodeFixed64(footer + 24);
+  info_.file_size = size;
+  uint64_t index_offset = DecodeFixed64(footer + 32);
+  uint64_t index_size = DecodeFixed64(footer + 40);
+  if (index_offset > footer_offset || index_size != footer_offset - index_offset) {
+    return Corruption(path + ": index bounds in footer do not match the file size");
+  }
+  std::string index(index_size, '\0');
+  RETURN_IF_ERROR(file_->ReadAt(index_offset, index_size, index.data()));
+  if (Checksum64(index) != DecodeFixed64(footer + 48)) {
+    return Corruption(path + ": block index checksum mismatch at offset " + std::to_string(index_offset));
+  }
+  // Validate the index completely so that iterators may trust it.
+  const char* p = index.data();
+  const char* limit = p + index.size();
+  uint64_t expect_offset = 0, records = 0;
+  int32_t last_partition = INT32_MIN;
+  blocks_.reserve(block_count);
+  for (uint32_t i = 0; i < block_count; ++i) {
+    BlockHandle h;
+    uint64_t klen;
+    if (limit - p < 20) return Corruption(path + ": truncated block index entry " + std::to_string(i));
+    h.offset = DecodeFixed64(p);
+    h.stored_size = DecodeFixed32(p + 8);
+    h.record_count = DecodeFixed32(p + 12);
+    h.partition = static_cast<int32_t>(DecodeFixed32(p + 16));
+    p = DecodeVarint64(p + 20, limit, &klen);
+    if (!p || klen > static_cast<uint64_t>(limit - p)) return Corruption(path + ": bad key in block index entry " + std::to_string(i));
+    h.first_key.assign(p, klen);
+    p += klen;
+    if (h.offset != expect_offset || h.record_count == 0 || h.partition < last_partition) {
+      return Corruption(path + ": inconsistent block index entry " + std::to_string(i));
+    }
+    expect_offset = h.offset + kBlockHeaderSize + h.stored_size;
+    records += h.record_count;
+    last_partition = h.partition;
+    blocks_.push_back(std::move(h));
+  }
+  if (p != limit || expect_offset != index_offset || records != info_.record_count) {
+    return Corruption(path + ": block index does not cover the file");
+  }
+  return Status::Ok();
+}
+
+std::pair<size_t, size_t> RecordFileReader::PartitionBlocks(int32_t p) const {
+  auto lo = std::lower_bound(blocks_.begin(), blocks_.end(), p,
+                             [](const BlockHandle& h, int32_t v) { return h.partition < v; });
+  auto hi = std::upper_bound(lo, blocks_.end(), p,
+                             [](int32_t v, const BlockHandle& h) { return v < h.partition; });
+  return {static_cast<size_t>(lo - blocks_.begin()), static_cast<size_t>(hi - blocks_.begin())};
+}
+
+Status RecordFileReader::ReadBlock(size_t b, std::string* io, std::string* raw) const {
+  const BlockHandle& h = blocks_[b];
+  const std::string& path = file_->path();
+  size_t n = kBlockHeaderSize + h.stored_size;
+  if (io->size() < n) io->resize(n);
+  RETURN_IF_ERROR(file_->ReadAt(h.offset, n, io->data()));
+  const char* hdr = io->data();
+  uint32_t stored_size = DecodeFixed32(hdr);
+  uint32_t raw_size = DecodeFixed32(hdr + 4);
+  uint32_t count = DecodeFixed32(hdr + 8);
+  if (Checksum64(hdr, 16, hdr + kBlockHeaderSize, h.stored_size) != DecodeFixed64(hdr + 16)) {
+    return Corruption(At(path, h.offset) + ": checksum mismatch");
+  }
+  auto codec = static_cast<BlockCodec>(hdr[12]);
+  if (stored_size != h.stored_size || count != h.record_count || hdr[13] || hdr[14] || hdr[15] ||
+      raw_size > kMaxBlockRaw || (codec != BlockCodec::kRaw && codec != BlockCodec::kLz4) ||
+      (codec == BlockCodec::kRaw && raw_size != stored_size)) {
+    return Corruption(At(path, h.offset) + ": header does not match the block index");
+  }
+  if (codec == BlockCodec::kRaw) {
+    raw->assign(hdr + kBlockHeaderSize, stored_size);
+  } else {
+    if (raw->size() < raw_size) raw->resize(raw_size);
+    Status s = Lz4Decompress(hdr + kBlockHeaderSize, stored_size, raw->data(), raw_size);
+    if (!s.ok()) return Corruption(At(path, h.offset) + ": " + s.message());
+    raw->resize(raw_size);
+  }
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Iterator
+
+RecordIterator::RecordIterator(const RecordFileReader* reader, size_t first_block, size_t end_block)
+    : reader_(reader), next_block_(first_block), end_block_(end_block) {}
+
+Status RecordIterator::LoadBlock(size_t b) {
+  RETURN_IF_ERROR(reader_->ReadBlock(b, &io_, &raw_));
+  current_block_ = b;
+  pos_ = raw_.data();
+  limit_ = pos_ + raw_.size();
+  remaining_in_block_ = reader_->blocks()[b].record_count;
+  return Status::Ok();
+}
+
+bool RecordIterator::NextBlock() {
+  if (!status_.ok()) return false;
+  if (pos_ != limit_ || remaining_in_block_ != 0) {
+    status_ = Corruption(At(reader_->path(), reader_->blocks()[current_block_].offset) +
+                         ": record count does not match the block contents");
+    return false;
+  }
+  if (next_block_ >= end_block_) return false;
+  status_ = LoadBlock(next_block_++);
+  if (!status_.ok()) return false;
+  return true;
+}
+
+bool RecordIterator::ParseRecord() {
+  uint64_t klen, vlen;
+  const char* p = DecodeVarint64(pos_, limit_, &klen);
+  if (p) p = DecodeVarint64(p, limit_, &vlen);
+  if (!p || remaining_in_block_ == 0 || klen > static_cast<uint64_t>(limit_ - p) ||
+      vlen > static_cast<uint64_t>(limit_ - p) - klen) {
+    status_ = Corruption(At(reader_->path(), reader_->blocks()[current_block_].offset) + ": malformed record");
+    pos_ = limit_ = nullptr;
+    return false;
+  }
+  key_ = std::string_view(p, klen);
+  value_ = std::string_view(p + klen, vlen);
+  pos_ = p + klen + vlen;
+  --remaining_in_block_;
+  return true;
+}
+
+Status RecordIterator::Seek(std::string_view target) {
+  const auto& blocks = reader_->blocks();
+  // First block whose first key is >= target; the target may also start in the block before.
+  auto it = std::lower_bound(blocks.begin() + next_block_, blocks.begin() + end_block_, target,
+                             [](const BlockHandle& h, std::string_view t) { return std::string_view(h.first_key) < t; });
+  size_t b = static_cast<size_t>(it - blocks.begin());
+  if (b > next_block_) --b;
+  next_block_ = b;
+  pos_ = limit_ = nullptr;
+  remaining_in_block_ = 0;
+  if (next_block_ >= end_block_) return Status::Ok();
+  RETURN_IF_ERROR(status_ = LoadBlock(next_block_++));
+  // Skip records below target, remembering where the first candidate starts.
+  while (true) {
+    const char* before = pos_;
+    uint32_t remaining_before = remaining_in_block_;
+    if (pos_ == limit_) {
+      if (!NextBlock()) return status_;
+      continue;
+    }
+    if (!ParseRecord()) return status_;
+    if (key_ >= target) {
+      pos_ = before;
+      remaining_in_block_ = remaining_before;
+      return Status::Ok();
+    }
+  }
+}
+
+}  // namespace sawmill

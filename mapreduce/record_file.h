@@ -1,0 +1,157 @@
+// The one record file format (spills, shuffle segments, part files, log segments): LZ4 blocks of
+// (key, value) records, each block checksummed, then a block index and a fixed footer.
+// Spec: docs/formats/record-file.md. Every reader verifies every checksum it touches.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/checksum.h"
+#include "common/file.h"
+#include "common/status.h"
+
+namespace sawmill {
+
+inline constexpr uint32_t kRecordFileVersion = 1;
+inline constexpr size_t kBlockHeaderSize = 24;
+inline constexpr size_t kFooterSize = 72;
+inline constexpr uint64_t kRecordFileMagic = 0x314c494d57415353ull;  // "SSAWMIL1" little-endian
+inline constexpr int32_t kNoPartition = -1;
+
+enum class BlockCodec : uint8_t { kRaw = 0, kLz4 = 1 };
+
+struct RecordFileOptions {
+  size_t block_bytes = 64 << 10;  // raw record bytes per block (a larger record gets its own)
+  bool compress = true;           // LZ4; a block is stored raw when LZ4 does not shrink it
+  int lz4_acceleration = 1;
+  bool sorted = false;            // keys are checked non-decreasing within each partition
+  int32_t partition = kNoPartition;  // the file's partition id, or kNoPartition
+};
+
+// One entry of the block index.
+struct BlockHandle {
+  uint64_t offset = 0;       // of the block header
+  uint32_t stored_size = 0;  // bytes after the header
+  uint32_t record_count = 0;
+  int32_t partition = kNoPartition;
+  std::string first_key;
+};
+
+struct RecordFileInfo {
+  uint32_t version = 0;
+  bool sorted = false;
+  int32_t partition = kNoPartition;
+  uint64_t record_count = 0;
+  uint64_t data_bytes = 0;  // sum of key and value lengths
+  uint64_t file_size = 0;
+};
+
+// Writes a record file. Records go to the current partition (StartPartition) in call order.
+class RecordFileWriter {
+ public:
+  static Result<std::unique_ptr<RecordFileWriter>> Create(const std::string& path,
+                                                          const RecordFileOptions& options);
+  ~RecordFileWriter();
+
+  Status Add(std::string_view key, std::string_view value);
+  // Ends the current block; later records belong to partition `p`, which must not be lower than
+  // the current one. Files holding many partitions (map outputs, spills) use this.
+  Status StartPartition(int32_t p);
+  // Writes the index and footer and closes the file. Required; a file without it is unreadable.
+  Status Finish();
+
+  uint64_t records() const { return records_; }
+  uint64_t data_bytes() const { return data_bytes_; }
+  uint64_t file_size() const { return file_->Size(); }
+  // Hash of every byte written (valid after Finish).
+  std::string ContentHash() const { return hasher_.Hex(); }
+  const std::string& path() const { return file_->path(); }
+
+ private:
+  RecordFileWriter(std::unique_ptr<WritableFile> file, const RecordFileOptions& options);
+  Status FlushBlock();
+  Status Write(std::string_view bytes);
+
+  std::unique_ptr<WritableFile> file_;
+  RecordFileOptions options_;
+  ContentHasher hasher_;
+  std::string block_;       // raw records of the open block
+  std::string compressed_;  // scratch
+  std::string block_first_key_;
+  std::string last_key_;    // for the sorted check
+  bool have_last_key_ = false;
+  uint32_t block_records_ = 0;
+  int32_t partition_;
+  std::vector<BlockHandle> index_;
+  uint64_t records_ = 0;
+  uint64_t data_bytes_ = 0;
+  bool finished_ = false;
+};
+
+class RecordFileReader;
+
+// Streams the records of a range of blocks. Views returned by key()/value() stay valid until
+// the next call to Next(). Not thread-safe; many iterators may share one reader.
+class RecordIterator {
+ public:
+  RecordIterator(const RecordFileReader* reader, size_t first_block, size_t end_block);
+  // Advances; false at the end or on error (then status() says which file and block).
+  bool Next() {
+    if (pos_ < limit_) return ParseRecord();
+    return NextBlock() && ParseRecord();
+  }
+  std::string_view key() const { return key_; }
+  std::string_view value() const { return value_; }
+  const Status& status() const { return status_; }
+  // Positions so that the next Next() yields the first record with key >= target, among the
+  // iterator's blocks (sorted files only).
+  Status Seek(std::string_view target);
+
+ private:
+  bool NextBlock();
+  bool ParseRecord();
+  Status LoadBlock(size_t b);
+
+  const RecordFileReader* reader_;
+  size_t next_block_;
+  size_t end_block_;
+  size_t current_block_ = 0;
+  std::string io_;    // header + stored bytes
+  std::string raw_;   // decompressed records
+  const char* pos_ = nullptr;
+  const char* limit_ = nullptr;
+  uint32_t remaining_in_block_ = 0;
+  std::string_view key_, value_;
+  Status status_;
+};
+
+// Opens a record file, verifying its footer and index.
+class RecordFileReader {
+ public:
+  static Result<std::unique_ptr<RecordFileReader>> Open(const std::string& path);
+  const RecordFileInfo& info() const { return info_; }
+  const std::vector<BlockHandle>& blocks() const { return blocks_; }
+  const std::string& path() const { return file_->path(); }
+
+  RecordIterator NewIterator() const { return RecordIterator(this, 0, blocks_.size()); }
+  RecordIterator NewIterator(size_t first_block, size_t end_block) const {
+    return RecordIterator(this, first_block, end_block);
+  }
+  // The blocks [first, end) holding partition p (empty range if none).
+  std::pair<size_t, size_t> PartitionBlocks(int32_t p) const;
+  // Reads and verifies block b into `io` (header+stored) and `raw` (decompressed records).
+  Status ReadBlock(size_t b, std::string* io, std::string* raw) const;
+
+ private:
+  explicit RecordFileReader(std::unique_ptr<RandomAccessFile> file) : file_(std::move(file)) {}
+  Status ReadFooterAndIndex();
+
+  std::unique_ptr<RandomAccessFile> file_;
+  RecordFileInfo info_;
+  std::vector<BlockHandle> blocks_;
+};
+
+}  // namespace sawmill
