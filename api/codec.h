@@ -1,0 +1,42 @@
+// Order-preserving encodings for keys and compact encodings for values: memcmp order of the
+// encoded bytes equals the numeric order. Also a fast 64-bit fingerprint of bytes.
+#pragma once
+
+#include <charconv>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+namespace sawmill {
+
+// Unsigned: 8 bytes big-endian.
+inline std::string EncodeUint64(uint64_t v) {
+  uint64_t be = __builtin_bswap64(v);
+  return std::string(reinterpret_cast<const char*>(&be), 8);
+}
+inline uint64_t DecodeUint64(std::string_view s) {
+  uint64_t v = 0;
+  std::memcpy(&v, s.data(), s.size() < 8 ? s.size() : 8);
+  return __builtin_bswap64(v);
+}
+// Signed: big-endian with the sign bit flipped, so negatives sort first.
+inline std::string EncodeInt64(int64_t v) { return EncodeUint64(static_cast<uint64_t>(v) ^ (1ull << 63)); }
+inline int64_t DecodeInt64(std::string_view s) { return static_cast<int64_t>(DecodeUint64(s) ^ (1ull << 63)); }
+// Writes the 8-byte signed encoding into buf (no allocation).
+inline std::string_view EncodeInt64(int64_t v, char (&buf)[8]) {
+  uint64_t be = __builtin_bswap64(static_cast<uint64_t>(v) ^ (1ull << 63));
+  std::memcpy(buf, &be, 8);
+  return {buf, 8};
+}
+
+inline std::string DecimalString(int64_t v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
+}
+
+// XXH3 64-bit of the bytes: stable across runs and machines.
+uint64_t Fingerprint64(std::string_view bytes);
+
+}  // namespace sawmill

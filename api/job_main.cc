@@ -1,0 +1,159 @@
+// The common flags of every job binary and the main() helper behind SAWMILL_JOB_MAIN.
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+
+#include <gflags/gflags.h>
+
+#include "api/mapreduce.h"
+#include "common/file.h"
+#include "mapreduce/input_split.h"
+#include "mapreduce/local_runner.h"
+#include "mapreduce/progress.h"
+#include "mapreduce/record_file.h"
+
+DEFINE_bool(local, true, "Run in local mode: a thread pool over local files, no daemons (the default).");
+DEFINE_string(cluster, "", "Cluster directory (with cluster.json) to submit the job to instead of running locally.");
+DEFINE_string(input, "", "Comma-separated input files or directories (a directory's files except _* and .*).");
+DEFINE_string(output, "", "Output directory: part-NNNNN record files and a _MANIFEST.");
+DEFINE_int32(reducers, 1, "Number of reduce tasks (= output parts); fixed for byte-identical output.");
+DEFINE_int32(threads, 2, "Worker threads in local mode.");
+DEFINE_int32(memory_mb, 512, "Memory budget of the whole job in MiB (sort buffers, merges); more data spills.");
+DEFINE_bool(overwrite, false, "Replace an existing output directory (atomically, at commit).");
+DEFINE_int32(split_mb, 64, "Target input split size in MiB (one map task per split).");
+DEFINE_uint64(seed, 0, "Job seed: tasks get deterministic seeds derived from it.");
+DEFINE_int32(merge_factor, 0, "Most files merged at once (0: derived from --memory_mb).");
+DEFINE_int32(block_kb, 64, "Record block size in KiB for outputs and spills.");
+DEFINE_string(progress, "auto", "Progress line on stderr: auto (when stderr is a terminal), always or never.");
+
+namespace sawmill {
+namespace {
+
+bool IsCommonFlagFile(const std::string& f) { return f.find("api/job_main.cc") != std::string::npos; }
+bool IsLibraryFlagFile(const std::string& f) {
+  // glog registers its flags from ./src/*.cc, gflags from its own build tree.
+  return f.rfind("./src/", 0) == 0 || f.rfind("src/", 0) == 0 || f.find("/gflags-") != std::string::npos ||
+         f.find("/src/gflags") != std::string::npos;
+}
+
+void PrintFlags(const std::vector<gflags::CommandLineFlagInfo>& flags, bool common) {
+  for (const auto& f : flags) {
+    if (IsCommonFlagFile(f.filename) != common || (!common && IsLibraryFlagFile(f.filename))) continue;
+    std::string def = f.type == "string" ? "\"" + f.default_value + "\"" : f.default_value;
+    std::printf("  --%s (%s) default: %s\n      %s\n", f.name.c_str(), f.type.c_str(), def.c_str(),
+                f.description.c_str());
+  }
+}
+
+void PrintHelp(const char* argv0, const char* usage) {
+  std::vector<gflags::CommandLineFlagInfo> flags;
+  gflags::GetAllFlags(&flags);
+  std::printf("%s\n\nUsage: %s --input PATH[,PATH...] --output DIR [flags]\n", usage, Basename(argv0).c_str());
+  bool any_job_flag = false;
+  for (const auto& f : flags) any_job_flag |= !IsCommonFlagFile(f.filename) && !IsLibraryFlagFile(f.filename);
+  if (any_job_flag) {
+    std::printf("\nJob flags:\n");
+    PrintFlags(flags, false);
+  }
+  std::printf("\nCommon flags:\n");
+  PrintFlags(flags, true);
+  std::printf("\nThe run ends with one summary line: records in/out, bytes in/out, seconds.\n");
+}
+
+}  // namespace
+
+void ParseJobFlags(int* argc, char*** argv, const char* usage) {
+  gflags::SetUsageMessage(usage);
+  for (int i = 1; i < *argc; ++i) {
+    std::string_view a = (*argv)[i];
+    if (a == "--help" || a == "-help" || a == "-h" || a == "--helpshort") {
+      PrintHelp((*argv)[0], usage);
+      std::exit(0);
+    }
+  }
+  gflags::ParseCommandLineFlags(argc, argv, true);
+  if (*argc > 1) {
+    std::fprintf(stderr, "error: unexpected argument '%s' (see --help)\n", (*argv)[1]);
+    std::exit(2);
+  }
+}
+
+JobOptions JobOptionsFromFlags() {
+  JobOptions o;
+  std::stringstream ss(FLAGS_input);
+  for (std::string item; std::getline(ss, item, ',');) {
+    if (!item.empty()) o.inputs.push_back(item);
+  }
+  o.output = FLAGS_output;
+  o.reducers = FLAGS_reducers;
+  o.threads = FLAGS_threads;
+  o.memory_mb = FLAGS_memory_mb > 0 ? static_cast<size_t>(FLAGS_memory_mb) : 0;
+  o.overwrite = FLAGS_overwrite;
+  o.split_mb = FLAGS_split_mb > 0 ? static_cast<uint64_t>(FLAGS_split_mb) : 64;
+  o.seed = FLAGS_seed;
+  o.merge_factor = FLAGS_merge_factor;
+  o.block_kb = FLAGS_block_kb > 0 ? static_cast<size_t>(FLAGS_block_kb) : 64;
+  o.progress = FLAGS_progress == "always" || (FLAGS_progress == "auto" && ::isatty(2));
+  return o;
+}
+
+int RunAndReport(const JobSpec& spec, const JobOptions& options) {
+  if (!FLAGS_cluster.empty()) {
+    std::fprintf(stderr, "error: cluster mode is not available in this build; run with --local\n");
+    return 2;
+  }
+  JobResult r = RunLocalJob(spec, options);
+  if (!r.ok) std::fprintf(stderr, "error: %s\n", r.error.c_str());
+  std::string user;
+  for (const auto& [k, v] : r.counters) {
+    if (k.rfind("sawmill.", 0) != 0) user += " " + k + "=" + std::to_string(v);
+  }
+  if (!user.empty()) std::printf("counters:%s\n", user.c_str());
+  double mbps = r.seconds > 0 ? static_cast<double>(r.bytes_in) / 1e6 / r.seconds : 0;
+  std::printf("summary job=%s status=%s records_in=%llu records_out=%llu bytes_in=%llu bytes_out=%llu "
+              "maps=%d reduces=%d spills=%llu seconds=%.3f mb_per_s=%.1f peak_rss_mb=%.0f\n",
+              spec.name.c_str(), r.ok ? "ok" : "failed", static_cast<unsigned long long>(r.records_in),
+              static_cast<unsigned long long>(r.records_out), static_cast<unsigned long long>(r.bytes_in),
+              static_cast<unsigned long long>(r.bytes_out), r.map_tasks, r.reduce_tasks,
+              static_cast<unsigned long long>(r.spills), r.seconds, mbps,
+              static_cast<double>(r.peak_rss_bytes) / (1 << 20));
+  std::fflush(stdout);
+  return r.exit_code;
+}
+
+int RunJobMain(int argc, char** argv, const char* usage, const std::function<JobSpec()>& make_spec) {
+  ParseJobFlags(&argc, &argv, usage);
+  try {
+    JobSpec spec = make_spec();
+    return RunAndReport(spec, JobOptionsFromFlags());
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 2;
+  }
+}
+
+Records ReadRecords(const std::string& path) {
+  Records out;
+  std::vector<std::string> files;
+  if (IsDirectory(path)) {
+    auto names = ListDir(path);
+    if (!names.ok()) throw std::runtime_error(names.status().ToString());
+    for (const auto& n : *names) {
+      if (n.rfind("part-", 0) == 0) files.push_back(JoinPath(path, n));
+    }
+  } else {
+    files.push_back(path);
+  }
+  for (const auto& f : files) {
+    auto reader = RecordFileReader::Open(f);
+    if (!reader.ok()) throw std::runtime_error(reader.status().ToString());
+    RecordIterator it = (*reader)->NewIterator();
+    while (it.Next()) out.emplace_back(it.key(), it.value());
+    if (!it.status().ok()) throw std::runtime_error(it.status().ToString());
+  }
+  return out;
+}
+
+}  // namespace sawmill

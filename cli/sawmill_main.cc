@@ -1,0 +1,269 @@
+// `sawmill`: the one CLI. Subcommands: cat, manifest, gen, run (cluster commands come with the
+// file store and the coordinator).
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "cli/escape.h"
+#include "cli/text_generators.h"
+#include "common/file.h"
+#include "mapreduce/manifest.h"
+#include "mapreduce/record_file.h"
+
+namespace sawmill {
+namespace {
+
+constexpr char kUsage[] = R"(sawmill: batch MapReduce over record files.
+
+Usage:
+  sawmill cat [--format text|raw|keys|values] PATH...
+      Prints the records of record files or output directories (their part-* files in order).
+      text (default): key<TAB>value per line, with tab, newline and backslash escaped as \t \n \\.
+      raw: key and value bytes back to back (teragen records come out as they went in).
+      keys / values: the raw key / value followed by a newline.
+  sawmill manifest DIR
+      Prints an output directory's _MANIFEST (partitioning, parts, counts, content hashes).
+  sawmill gen text [--bytes N] [--vocabulary V] [--seed S] [--output FILE]
+      Zipf-distributed words, 5-15 per line (default 1 MB, 75000 words; stdout by default).
+  sawmill gen logs [--lines N] [--seed S] [--output FILE]
+      Access-log-like lines for demos.
+  sawmill run JOB [JOB FLAGS...]
+      Runs build/jobs/JOB in local mode (same as running the job binary with --local).
+  sawmill help
+)";
+
+// --key value / --key=value flags after the positional arguments of a subcommand.
+struct Args {
+  std::vector<std::string> positional;
+  std::map<std::string, std::string> flags;
+
+  static bool Parse(int argc, char** argv, int first, Args* out) {
+    for (int i = first; i < argc; ++i) {
+      std::string a = argv[i];
+      if (a.rfind("--", 0) != 0) {
+        out->positional.push_back(a);
+        continue;
+      }
+      size_t eq = a.find('=');
+      if (eq != std::string::npos) {
+        out->flags[a.substr(2, eq - 2)] = a.substr(eq + 1);
+      } else if (i + 1 < argc) {
+        out->flags[a.substr(2)] = argv[++i];
+      } else {
+        std::fprintf(stderr, "error: flag %s needs a value\n", a.c_str());
+        return false;
+      }
+    }
+    return true;
+  }
+  std::string Get(const std::string& k, const std::string& def) const {
+    auto it = flags.find(k);
+    return it == flags.end() ? def : it->second;
+  }
+  bool GetU64(const std::string& k, uint64_t def, uint64_t* v) const {
+    std::string s = Get(k, "");
+    if (s.empty()) {
+      *v = def;
+      return true;
+    }
+    char* end = nullptr;
+    *v = std::strtoull(s.c_str(), &end, 10);
+    if (*end != '\0') {
+      std::fprintf(stderr, "error: --%s wants a number, got '%s'\n", k.c_str(), s.c_str());
+      return false;
+    }
+    return true;
+  }
+  bool OnlyFlags(std::initializer_list<const char*> allowed) const {
+    for (const auto& [k, v] : flags) {
+      bool ok = false;
+      for (const char* a : allowed) ok |= k == a;
+      if (!ok) {
+        std::fprintf(stderr, "error: unknown flag --%s (see sawmill help)\n", k.c_str());
+        return false;
+      }
+    }
+    return true;
+  }
+};
+
+int Cat(const Args& args) {
+  if (!args.OnlyFlags({"format"})) return 2;
+  std::string format = args.Get("format", "text");
+  if (format != "text" && format != "raw" && format != "keys" && format != "values") {
+    std::fprintf(stderr, "error: --format must be text, raw, keys or values\n");
+    return 2;
+  }
+  if (args.positional.empty()) {
+    std::fprintf(stderr, "error: sawmill cat needs a file or directory\n");
+    return 2;
+  }
+  std::vector<std::string> files;
+  for (const auto& p : args.positional) {
+    if (!PathExists(p)) {
+      std::fprintf(stderr, "error: no such file or directory: %s\n", p.c_str());
+      return 2;
+    }
+    if (!IsDirectory(p)) {
+      files.push_back(p);
+      continue;
+    }
+    auto names = ListDir(p);
+    if (!names.ok()) {
+      std::fprintf(stderr, "error: %s\n", names.status().message().c_str());
+      return 1;
+    }
+    for (const auto& n : *names) {
+      if (n.rfind("part-", 0) == 0) files.push_back(JoinPath(p, n));
+    }
+  }
+  std::string out;
+  auto flush = [&] {
+    if (std::fwrite(out.data(), 1, out.size(), stdout) != out.size()) return false;
+    out.clear();
+    return true;
+  };
+  for (const auto& f : files) {
+    auto reader = RecordFileReader::Open(f);
+    if (!reader.ok()) {
+      flush();
+      std::fprintf(stderr, "error: %s\n", reader.status().message().c_str());
+      return 1;
+    }
+    RecordIterator it = (*reader)->NewIterator();
+    while (it.Next()) {
+      if (format == "text") {
+        AppendEscaped(&out, it.key());
+        out.push_back('\t');
+        AppendEscaped(&out, it.value());
+        out.push_back('\n');
+      } else if (format == "raw") {
+        out.append(it.key());
+        out.append(it.value());
+      } else {
+        out.append(format == "keys" ? it.key() : it.value());
+        out.push_back('\n');
+      }
+      if (out.size() >= (1 << 20) && !flush()) return 1;
+    }
+    if (!it.status().ok()) {
+      flush();
+      std::fprintf(stderr, "error: %s\n", it.status().message().c_str());
+      return 1;
+    }
+  }
+  return flush() ? 0 : 1;
+}
+
+int ManifestCmd(const Args& args) {
+  if (args.positional.size() != 1 || !args.OnlyFlags({})) {
+    std::fprintf(stderr, "usage: sawmill manifest DIR\n");
+    return 2;
+  }
+  std::string path = JoinPath(args.positional[0], kManifestName);
+  if (!PathExists(path)) {
+    std::fprintf(stderr, "error: no manifest at %s\n", path.c_str());
+    return 2;
+  }
+  auto m = ReadManifest(path);
+  if (!m.ok()) {
+    std::fprintf(stderr, "error: %s\n", m.status().message().c_str());
+    return 1;
+  }
+  std::printf("%s\n", ManifestToText(*m).c_str());
+  return 0;
+}
+
+int Gen(const Args& args) {
+  if (args.positional.size() != 1 || (args.positional[0] != "text" && args.positional[0] != "logs")) {
+    std::fprintf(stderr, "usage: sawmill gen text|logs [flags] (see sawmill help)\n");
+    return 2;
+  }
+  bool text = args.positional[0] == "text";
+  if (!(text ? args.OnlyFlags({"bytes", "vocabulary", "seed", "output"}) : args.OnlyFlags({"lines", "seed", "output"}))) {
+    return 2;
+  }
+  std::string output = args.Get("output", "");
+  FILE* out = output.empty() ? stdout : std::fopen(output.c_str(), "wb");
+  if (!out) {
+    std::perror(output.c_str());
+    return 1;
+  }
+  bool ok;
+  uint64_t seed;
+  if (!args.GetU64("seed", 1, &seed)) return 2;
+  if (text) {
+    ZipfTextOptions o;
+    uint64_t vocab;
+    if (!args.GetU64("bytes", 1 << 20, &o.bytes) || !args.GetU64("vocabulary", 75000, &vocab) || vocab == 0) return 2;
+    o.vocabulary = static_cast<uint32_t>(vocab);
+    o.seed = seed;
+    ok = WriteZipfText(out, o);
+  } else {
+    LogTextOptions o;
+    if (!args.GetU64("lines", 10000, &o.lines)) return 2;
+    o.seed = seed;
+    ok = WriteLogText(out, o);
+  }
+  if (out != stdout) ok = (std::fclose(out) == 0) && ok;
+  if (!ok) std::fprintf(stderr, "error: writing %s failed\n", output.empty() ? "stdout" : output.c_str());
+  return ok ? 0 : 1;
+}
+
+int Run(int argc, char** argv) {
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: sawmill run JOB [JOB FLAGS...]\n");
+    return 2;
+  }
+  std::string job = argv[2];
+  if (job.find('/') != std::string::npos || job.empty() || job[0] == '.') {
+    std::fprintf(stderr, "error: bad job name '%s'\n", job.c_str());
+    return 2;
+  }
+  char self[4096];
+  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return 1;
+  self[n] = '\0';
+  std::string path = JoinPath(JoinPath(Dirname(self), "jobs"), job);
+  if (::access(path.c_str(), X_OK) != 0) {
+    std::fprintf(stderr, "error: no job binary %s\n", path.c_str());
+    return 2;
+  }
+  std::vector<char*> args;
+  args.push_back(const_cast<char*>(path.c_str()));
+  for (int i = 3; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--local") != 0) args.push_back(argv[i]);
+  }
+  args.push_back(nullptr);
+  ::execv(path.c_str(), args.data());
+  std::perror(path.c_str());
+  return 1;
+}
+
+}  // namespace
+}  // namespace sawmill
+
+int main(int argc, char** argv) {
+  using namespace sawmill;
+  if (argc < 2 || !std::strcmp(argv[1], "help") || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  std::string cmd = argv[1];
+  if (cmd == "run") return Run(argc, argv);
+  Args args;
+  if (!Args::Parse(argc, argv, 2, &args)) return 2;
+  if (args.flags.count("help")) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (cmd == "cat") return Cat(args);
+  if (cmd == "manifest") return ManifestCmd(args);
+  if (cmd == "gen") return Gen(args);
+  std::fprintf(stderr, "error: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
+  return 2;
+}

@@ -1,0 +1,27 @@
+// Deterministic synthetic inputs for demos, tests and benchmarks: Zipf-distributed words and
+// web-server-like log lines. Same seed, same bytes.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+
+namespace sawmill {
+
+struct ZipfTextOptions {
+  uint64_t bytes = 1 << 20;   // stop after about this many bytes (whole lines)
+  uint32_t vocabulary = 75000;
+  double exponent = 1.0;
+  int min_words = 5, max_words = 15;  // per line
+  uint64_t seed = 1;
+};
+// Writes lines of space-separated words drawn from a Zipf distribution over the vocabulary.
+bool WriteZipfText(FILE* out, const ZipfTextOptions& options);
+
+struct LogTextOptions {
+  uint64_t lines = 10000;
+  uint64_t seed = 1;
+};
+// Writes access-log lines: time, host, method, path, status, latency, user.
+bool WriteLogText(FILE* out, const LogTextOptions& options);
+
+}  // namespace sawmill

@@ -1,0 +1,156 @@
+#include "mapreduce/hash_aggregator.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+namespace sawmill {
+namespace {
+
+constexpr size_t kInitialSlots = 1 << 12;
+
+// Equality of short byte strings without a libc call.
+inline bool BytesEqual(const char* a, const char* b, size_t n) {
+  while (n >= 8) {
+    uint64_t x, y;
+    std::memcpy(&x, a, 8);
+    std::memcpy(&y, b, 8);
+    if (x != y) return false;
+    a += 8, b += 8, n -= 8;
+  }
+  while (n > 0) {
+    if (*a++ != *b++) return false;
+    --n;
+  }
+  return true;
+}
+
+}  // namespace
+
+HashAggregator::HashAggregator(const Combiner* combiner, size_t budget) : combiner_(combiner), budget_(budget) {
+  Resize(kInitialSlots);
+}
+
+void HashAggregator::Resize(size_t n) {
+  BigBuffer old_table = std::move(table_);
+  Slot* old = slots_;
+  size_t old_n = capacity_;
+  table_ = BigBuffer(n * sizeof(Slot));  // fresh anonymous memory reads as zeros
+  slots_ = reinterpret_cast<Slot*>(table_.data());
+  capacity_ = n;
+  for (size_t i = 0; i < old_n; ++i) {
+    if (old[i].hash == 0) continue;
+    size_t j = old[i].hash & (n - 1);
+    while (slots_[j].hash != 0) j = (j + 1) & (n - 1);
+    slots_[j] = old[i];
+  }
+  bytes_ += (n - old_n) * sizeof(Slot);
+}
+
+void HashAggregator::Grow() { Resize(capacity_ * 2); }
+
+uint64_t HashAggregator::Hash(std::string_view key) { return XXH3_64bits(key.data(), key.size()) | 1; }
+
+void HashAggregator::Reset(const Combiner* combiner, size_t budget) {
+  Clear();
+  combiner_ = combiner;
+  budget_ = budget;
+}
+
+void HashAggregator::ProcessPending() {
+  for (int i = 0; i < pending_count_; ++i) {
+    const Pending& p = pending_[i];
+    const char* base = staging_.data() + p.offset;
+    Probe(p.hash, {base, p.key_len}, {base + p.key_len, p.value_len});
+  }
+  pending_count_ = 0;
+  staging_.clear();
+}
+
+void HashAggregator::Probe(uint64_t h, std::string_view key, std::string_view value) {
+  size_t mask = capacity_ - 1;
+  for (size_t i = h & mask;; i = (i + 1) & mask) {
+    Slot* s = &slots_[i];
+    if (s->hash == h && s->key_len == key.size()) {
+      const char* k = s->ext == 0 ? s->data : external_[s->ext - 1].key.data();
+      if (BytesEqual(k, key.data(), key.size())) return Fold(s, key, value);
+    } else if (s->hash == 0) {
+      Insert(s, h, key, value);
+      // Linear probing stays short below 70% load.
+      if (++count_ * 10 > capacity_ * 7) Grow();
+      return;
+    }
+  }
+}
+
+void HashAggregator::Insert(Slot* s, uint64_t h, std::string_view key, std::string_view value) {
+  s->hash = h;
+  s->key_len = static_cast<uint32_t>(key.size());
+  s->partition = 0;
+  if (key.size() + value.size() <= kInline) {
+    s->ext = 0;
+    s->acc_len = static_cast<uint32_t>(value.size());
+    std::memcpy(s->data, key.data(), key.size());
+    std::memcpy(s->data + key.size(), value.data(), value.size());
+    return;
+  }
+  external_.push_back(External{std::string(key), std::string(value)});
+  s->ext = static_cast<uint32_t>(external_.size());
+  s->acc_len = kExternal;
+  bytes_ += sizeof(External) + key.size() + value.size();
+}
+
+void HashAggregator::Fold(Slot* s, std::string_view key, std::string_view value) {
+  if (s->ext != 0) {
+    std::string& acc = external_[s->ext - 1].acc;
+    size_t before = acc.capacity();
+    combiner_->Combine(key, &acc, value);
+    if (acc.capacity() > before) bytes_ += acc.capacity() - before;
+    return;
+  }
+  scratch_.assign(s->data + s->key_len, s->acc_len);
+  combiner_->Combine(key, &scratch_, value);
+  if (s->key_len + scratch_.size() <= kInline) {
+    std::memcpy(s->data + s->key_len, scratch_.data(), scratch_.size());
+    s->acc_len = static_cast<uint32_t>(scratch_.size());
+    return;
+  }
+  // The folded value outgrew the slot: move key and value out of line.
+  external_.push_back(External{std::string(key), scratch_});
+  s->ext = static_cast<uint32_t>(external_.size());
+  s->acc_len = kExternal;
+  bytes_ += sizeof(External) + key.size() + scratch_.size();
+}
+
+const std::vector<const HashAggregator::Slot*>& HashAggregator::Sorted(const Partitioner& partitioner,
+                                                                      int num_partitions) {
+  ProcessPending();
+  sorted_.clear();
+  sorted_.reserve(count_);
+  for (size_t i = 0; i < capacity_; ++i) {
+    Slot& s = slots_[i];
+    if (s.hash == 0) continue;
+    s.partition = num_partitions == 1 ? 0 : static_cast<uint32_t>(partitioner.Partition(key(s), num_partitions));
+    sorted_.push_back(&s);
+  }
+  std::sort(sorted_.begin(), sorted_.end(), [this](const Slot* a, const Slot* b) {
+    if (a->partition != b->partition) return a->partition < b->partition;
+    return key(*a) < key(*b);
+  });
+  return sorted_;
+}
+
+void HashAggregator::Clear() {
+  pending_count_ = 0;
+  staging_.clear();
+  std::memset(static_cast<void*>(slots_), 0, capacity_ * sizeof(Slot));
+  external_.clear();
+  sorted_.clear();
+  count_ = 0;
+  bytes_ = capacity_ * sizeof(Slot);
+}
+
+}  // namespace sawmill

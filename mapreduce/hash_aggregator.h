@@ -1,0 +1,97 @@
+// Map-side hash pre-aggregation (used when a job has a combiner): one entry per distinct key,
+// values folded into it with the Combiner as they are emitted, so a counting job sorts and
+// spills only distinct keys. Each entry is one 64-byte slot holding the key and the folded value
+// inline when they fit (they do for words and counts), so a lookup touches one cache line.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/big_buffer.h"
+#include "mapreduce/user_code.h"
+
+namespace sawmill {
+
+class HashAggregator {
+ public:
+  struct alignas(64) Slot {
+    uint64_t hash;     // 0: empty (hashes are forced odd)
+    uint32_t key_len;
+    uint32_t acc_len;  // kExternal: the value lives in external_[ext]
+    uint32_t partition;
+    uint32_t ext;      // index into external_ when the key or value is not inline
+    char data[40];     // inline key bytes, then value bytes
+  };
+  static constexpr uint32_t kExternal = 0xffffffffu;
+  static constexpr size_t kInline = sizeof(Slot::data);
+
+  // `budget` bounds the memory held (slots, external keys and values): Full() once reached.
+  HashAggregator(const Combiner* combiner, size_t budget);
+
+  // Folds (key, value) in. Records are staged in small batches whose slots are prefetched
+  // before probing (lookups of rare keys miss the cache); order of folding is emit order.
+  void Add(std::string_view key, std::string_view value) {
+    if (pending_count_ == kBatch) ProcessPending();
+    uint64_t h = Hash(key);
+    pending_[pending_count_++] = Pending{h, static_cast<uint32_t>(staging_.size()),
+                                         static_cast<uint32_t>(key.size()), static_cast<uint32_t>(value.size())};
+    staging_.append(key);
+    staging_.append(value);
+    __builtin_prefetch(&slots_[h & (capacity_ - 1)]);
+  }
+  bool Full() const { return bytes_ + staging_.size() >= budget_; }
+  bool empty() const { return count_ == 0 && pending_count_ == 0; }
+  // Starts over for a new task with another combiner instance; keeps the slot array.
+  void Reset(const Combiner* combiner, size_t budget);
+
+  // Folds staged records, assigns partitions and returns the occupied slots ordered by
+  // (partition, key). Valid until the next Add or Clear.
+  const std::vector<const Slot*>& Sorted(const Partitioner& partitioner, int num_partitions);
+  std::string_view key(const Slot& s) const {
+    return s.ext == 0 ? std::string_view(s.data, s.key_len) : std::string_view(external_[s.ext - 1].key);
+  }
+  std::string_view value(const Slot& s) const {
+    return s.ext == 0 ? std::string_view(s.data + s.key_len, s.acc_len) : std::string_view(external_[s.ext - 1].acc);
+  }
+  // Forgets all entries; keeps the slot array for the next spill or task.
+  void Clear();
+
+ private:
+  struct External {
+    std::string key, acc;
+  };
+  struct Pending {
+    uint64_t hash;
+    uint32_t offset, key_len, value_len;  // in staging_
+  };
+  static constexpr int kBatch = 16;
+  static uint64_t Hash(std::string_view key);
+  void ProcessPending();
+  void Probe(uint64_t h, std::string_view key, std::string_view value);
+  void Insert(Slot* s, uint64_t h, std::string_view key, std::string_view value);
+  void Fold(Slot* s, std::string_view key, std::string_view value);
+  void Grow();
+  void Resize(size_t slots);
+
+  const Combiner* combiner_;
+  size_t budget_;
+  size_t bytes_ = 0;
+  size_t count_ = 0;
+  BigBuffer table_;        // huge pages: a lookup of a rare key must not also miss the TLB
+  Slot* slots_ = nullptr;
+  size_t capacity_ = 0;  // slots; a power of two
+  std::vector<External> external_;
+  std::string scratch_;
+  Pending pending_[kBatch];
+  int pending_count_ = 0;
+  std::string staging_;
+  std::vector<const Slot*> sorted_;
+
+ public:
+  HashAggregator(const HashAggregator&) = delete;
+  HashAggregator& operator=(const HashAggregator&) = delete;
+};
+
+}  // namespace sawmill

@@ -1,0 +1,71 @@
+#include "mapreduce/input_split.h"
+
+#include <algorithm>
+
+#include "common/file.h"
+#include "mapreduce/record_file.h"
+
+namespace sawmill {
+
+Result<std::vector<std::string>> ExpandInput(const std::string& input) {
+  if (!PathExists(input)) return NotFound("input path does not exist: " + input);
+  if (!IsDirectory(input)) return std::vector<std::string>{input};
+  ASSIGN_OR_RETURN(auto names, ListDir(input));
+  std::vector<std::string> files;
+  for (const auto& n : names) {
+    if (n.empty() || n[0] == '_' || n[0] == '.') continue;
+    std::string p = JoinPath(input, n);
+    if (IsDirectory(p)) continue;
+    files.push_back(std::move(p));
+  }
+  return files;
+}
+
+static Status AddRecordFileSplits(const std::string& path, uint64_t split_bytes,
+                                  std::vector<InputSplit>* out) {
+  ASSIGN_OR_RETURN(auto reader, RecordFileReader::Open(path));
+  const auto& blocks = reader->blocks();
+  size_t b = 0;
+  while (b < blocks.size()) {
+    InputSplit s{path, b, 0, 0};
+    while (b < blocks.size() && (s.length == 0 || s.bytes < split_bytes)) {
+      s.bytes += kBlockHeaderSize + blocks[b].stored_size;
+      ++s.length;
+      ++b;
+    }
+    out->push_back(std::move(s));
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<InputSplit>> ComputeSplits(const std::vector<std::string>& inputs,
+                                              InputFormat format, uint64_t split_bytes,
+                                              size_t fixed_record_bytes) {
+  if (split_bytes == 0) split_bytes = 1;
+  std::vector<InputSplit> splits;
+  for (const auto& input : inputs) {
+    ASSIGN_OR_RETURN(auto files, ExpandInput(input));
+    for (const auto& path : files) {
+      if (format == InputFormat::kRecordFile) {
+        RETURN_IF_ERROR(AddRecordFileSplits(path, split_bytes, &splits));
+        continue;
+      }
+      ASSIGN_OR_RETURN(uint64_t size, FileSize(path));
+      uint64_t step = split_bytes;
+      if (format == InputFormat::kFixedWidth) {
+        if (size % fixed_record_bytes != 0) {
+          return InvalidArgument(path + ": size " + std::to_string(size) + " is not a multiple of the " +
+                                 std::to_string(fixed_record_bytes) + "-byte record size");
+        }
+        step = std::max<uint64_t>(1, split_bytes / fixed_record_bytes) * fixed_record_bytes;
+      }
+      for (uint64_t off = 0; off < size; off += step) {
+        uint64_t len = std::min(step, size - off);
+        splits.push_back({path, off, len, len});
+      }
+    }
+  }
+  return splits;
+}
+
+}  // namespace sawmill

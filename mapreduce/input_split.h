@@ -1,0 +1,31 @@
+// Input splits: byte ranges of input files (text, fixed-width) or block ranges of record files,
+// in a deterministic order that defines the map task index.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "mapreduce/user_code.h"
+
+namespace sawmill {
+
+struct InputSplit {
+  std::string path;
+  uint64_t offset = 0;  // bytes (text, fixed-width) or first block (record files)
+  uint64_t length = 0;  // bytes, or block count
+  uint64_t bytes = 0;   // approximate input bytes, for progress
+};
+
+// Expands `inputs` (files, or directories whose visible files are taken in name order) into
+// splits of about `split_bytes`. kNotFound names a missing input; kInvalidArgument an input that
+// does not fit the format (e.g. a fixed-width file whose size is not a multiple of the record).
+Result<std::vector<InputSplit>> ComputeSplits(const std::vector<std::string>& inputs,
+                                              InputFormat format, uint64_t split_bytes,
+                                              size_t fixed_record_bytes);
+
+// The files an input names: itself, or a directory's files except names starting '_' or '.'.
+Result<std::vector<std::string>> ExpandInput(const std::string& input);
+
+}  // namespace sawmill

@@ -1,0 +1,329 @@
+#include "mapreduce/local_runner.h"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+#include "common/file.h"
+#include "mapreduce/input_split.h"
+#include "mapreduce/manifest.h"
+#include "mapreduce/progress.h"
+#include "mapreduce/split_reader.h"
+#include "mapreduce/task.h"
+#include "mapreduce/task_context.h"
+
+namespace sawmill {
+namespace {
+
+std::string PartName(int i) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "part-%05d", i);
+  return buf;
+}
+
+// Runs fn(task, thread) for tasks [0, n) on `threads` threads; stops handing out tasks after the
+// first failure and returns the failure of the lowest-numbered failed task.
+Status ParallelTasks(int n, int threads, const std::function<Status(int task, int thread)>& fn) {
+  std::atomic<int> next{0};
+  std::atomic<bool> failed{false};
+  std::mutex mu;
+  int failed_task = -1;
+  Status first;
+  auto worker = [&](int thread) {
+    while (!failed.load()) {
+      int t = next.fetch_add(1);
+      if (t >= n) return;
+      Status s = fn(t, thread);
+      if (!s.ok()) {
+        std::lock_guard<std::mutex> l(mu);
+        if (failed_task < 0 || t < failed_task) {
+          failed_task = t;
+          first = s;
+        }
+        failed = true;
+      }
+    }
+  };
+  int k = std::max(1, std::min(threads, n));
+  std::vector<std::thread> pool;
+  for (int i = 1; i < k; ++i) pool.emplace_back(worker, i);
+  worker(0);
+  for (auto& t : pool) t.join();
+  return first;
+}
+
+// Collects the keys a mapper emits while sampling for range partitioning.
+struct SampleSink {
+  std::vector<std::string>* keys;
+  Status Add(std::string_view key, std::string_view) {
+    keys->emplace_back(key);
+    return Status::Ok();
+  }
+};
+
+// Runs the mapper over the first records of up to 10 evenly spaced splits and picks split points.
+Result<std::vector<std::string>> SampleSplitPoints(const JobSpec& spec, const std::vector<InputSplit>& splits,
+                                                   int partitions, const JobOptions& options) {
+  std::vector<std::string> keys;
+  if (splits.empty() || partitions <= 1) return keys;
+  size_t picks = std::min<size_t>(10, splits.size());
+  size_t per_split = std::max<size_t>(1, spec.sample_records / picks);
+  TaskConfig config;
+  config.spec = &spec;
+  config.num_partitions = partitions;
+  for (size_t i = 0; i < picks; ++i) {
+    const InputSplit& split = splits[i * splits.size() / picks];
+    SplitReaderOptions ro;
+    ro.format = spec.input_format;
+    ro.fixed_record_bytes = spec.fixed_record_bytes;
+    ro.fixed_key_bytes = spec.fixed_key_bytes;
+    ASSIGN_OR_RETURN(auto reader, OpenSplit(split, ro));
+    TaskStats stats;
+    SampleSink sink{&keys};
+    TaskContextImpl<SampleSink> ctx(config, &stats, &sink);
+    std::unique_ptr<Mapper> mapper = spec.mapper();
+    std::string_view k, v;
+    RETURN_IF_ERROR(CallUserCode([&] { return "sampling " + split.path; }, [&] {
+      mapper->Setup(ctx);
+      for (size_t n = 0; n < per_split && reader->Next(&k, &v); ++n) mapper->Map(k, v, ctx);
+    }));
+    RETURN_IF_ERROR(reader->status());
+  }
+  return RangePartitioner::PickSplitPoints(&keys, partitions);
+}
+
+uint64_t PeakRssBytes() {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<uint64_t>(ru.ru_maxrss) * 1024;
+}
+
+class LocalJob {
+ public:
+  LocalJob(const JobSpec& spec, const JobOptions& options) : spec_(spec), opt_(options) {}
+
+  JobResult Run() {
+    auto start = std::chrono::steady_clock::now();
+    Status s = RunPhases();
+    if (!staging_.empty()) (void)RemoveAll(staging_);
+    result_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    result_.peak_rss_bytes = PeakRssBytes();
+    if (!s.ok()) {
+      result_.ok = false;
+      result_.error = s.message();
+      if (result_.exit_code == 0) result_.exit_code = 1;
+      return result_;
+    }
+    result_.ok = true;
+    result_.exit_code = 0;
+    return result_;
+  }
+
+ private:
+  Status UsageError(Status s) {
+    result_.exit_code = 2;
+    return s;
+  }
+
+  Status RunPhases() {
+    if (!spec_.mapper) return UsageError(InvalidArgument("job " + spec_.name + " has no mapper"));
+    if (opt_.inputs.empty()) return UsageError(InvalidArgument("no --input given"));
+    if (opt_.output.empty()) return UsageError(InvalidArgument("no --output given"));
+    if (opt_.threads < 1) return UsageError(InvalidArgument("--threads must be at least 1"));
+    if (spec_.reducer && opt_.reducers < 1) return UsageError(InvalidArgument("--reducers must be at least 1"));
+    if (opt_.memory_mb < 1) return UsageError(InvalidArgument("--memory_mb must be at least 1"));
+    std::string out = opt_.output;
+    while (out.size() > 1 && out.back() == '/') out.pop_back();
+    if (PathExists(out) && !opt_.overwrite) {
+      return UsageError(AlreadyExists("output " + out + " exists (pass --overwrite to replace it)"));
+    }
+    auto splits_or = ComputeSplits(opt_.inputs, spec_.input_format, opt_.split_mb << 20, spec_.fixed_record_bytes);
+    if (!splits_or.ok()) return UsageError(splits_or.status());
+    splits_ = std::move(splits_or).value();
+    for (const auto& sp : splits_) input_bytes_ += sp.bytes;
+
+    RETURN_IF_ERROR(MakeDirs(Dirname(out)));
+    staging_ = JoinPath(Dirname(out), "." + Basename(out) + ".staging-" + std::to_string(::getpid()));
+    RETURN_IF_ERROR(RemoveAll(staging_));
+    RETURN_IF_ERROR(MakeDirs(JoinPath(staging_, "_temporary")));
+
+    partitions_ = spec_.reducer ? opt_.reducers : 0;
+    RETURN_IF_ERROR(ChoosePartitioner());
+    size_t budget = (opt_.memory_mb << 20) / static_cast<size_t>(opt_.threads);
+    // Readers, writers and block buffers take a few MiB beside the sort buffer.
+    size_t reserve = std::min<size_t>(budget / 4, 4 << 20);
+    task_memory_ = budget - reserve;
+    size_t block_bytes = opt_.block_kb << 10;
+    merge_factor_ = opt_.merge_factor > 0
+                        ? opt_.merge_factor
+                        : static_cast<int>(std::clamp<size_t>(budget / (4 * block_bytes + (64 << 10)), 2, 64));
+
+    result_.map_tasks = static_cast<int>(splits_.size());
+    result_.reduce_tasks = partitions_;
+    map_stats_.resize(splits_.size());
+    reduce_stats_.resize(partitions_);
+    {
+      ProgressLine line(&progress_, result_.map_tasks, result_.reduce_tasks, input_bytes_, opt_.progress);
+      RETURN_IF_ERROR(MapPhase());
+      if (spec_.reducer) RETURN_IF_ERROR(ReducePhase());
+    }
+    Summarize();
+    return Commit(out);
+  }
+
+  Status ChoosePartitioner() {
+    if (!spec_.reducer) {
+      manifest_.partitioner = "none";
+      return Status::Ok();
+    }
+    if (spec_.partitioner) {
+      partitioner_ = spec_.partitioner();
+      manifest_.partitioner = "custom";
+    } else if (spec_.total_order) {
+      auto points = SampleSplitPoints(spec_, splits_, partitions_, opt_);
+      if (!points.ok()) return points.status();
+      manifest_.split_points = *points;
+      partitioner_ = std::make_unique<RangePartitioner>(std::move(points).value());
+      manifest_.partitioner = "range";
+      manifest_.total_order = true;
+    } else {
+      partitioner_ = std::make_unique<HashPartitioner>();
+      manifest_.partitioner = "hash";
+    }
+    return Status::Ok();
+  }
+
+  TaskConfig BaseConfig(int index, bool reduce) const {
+    TaskConfig c;
+    c.spec = &spec_;
+    c.task_index = index;
+    c.num_partitions = std::max(partitions_, 1);
+    c.partitioner = partitioner_.get();
+    c.seed = TaskSeed(opt_.seed, reduce, index);
+    c.memory_bytes = task_memory_;
+    c.merge_factor = merge_factor_;
+    c.block_bytes = opt_.block_kb << 10;
+    c.progress = const_cast<Progress*>(&progress_);
+    return c;
+  }
+
+  std::string TaskDir(const char* kind, int i) const {
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "attempt_%s_%05d_0", kind, i);
+    return JoinPath(JoinPath(staging_, "_temporary"), buf);
+  }
+
+  Status MapPhase() {
+    std::vector<MapBuffers> buffers(opt_.threads);
+    map_outputs_.resize(splits_.size());
+    return ParallelTasks(static_cast<int>(splits_.size()), opt_.threads, [&](int t, int thread) -> Status {
+      TaskConfig c = BaseConfig(t, false);
+      c.work_dir = TaskDir("m", t);
+      RETURN_IF_ERROR(MakeDirs(c.work_dir));
+      c.output_path = JoinPath(c.work_dir, spec_.reducer ? "map.out" : PartName(t));
+      RETURN_IF_ERROR(RunMapTask(c, splits_[t], &buffers[thread], &map_stats_[t]));
+      if (spec_.reducer) {
+        // Keep only the map output: drop spills now, so disk use stays near one copy of the data.
+        ASSIGN_OR_RETURN(auto names, ListDir(c.work_dir));
+        for (const auto& n : names) {
+          if (n != "map.out") RETURN_IF_ERROR(RemoveAll(JoinPath(c.work_dir, n)));
+        }
+        map_outputs_[t] = c.output_path;
+      } else {
+        RETURN_IF_ERROR(RenameNoReplace(c.output_path, JoinPath(staging_, PartName(t))));
+        RETURN_IF_ERROR(RemoveAll(c.work_dir));
+      }
+      progress_.maps_done.fetch_add(1);
+      return Status::Ok();
+    });
+  }
+
+  Status ReducePhase() {
+    return ParallelTasks(partitions_, opt_.threads, [&](int r, int) -> Status {
+      TaskConfig c = BaseConfig(r, true);
+      c.work_dir = TaskDir("r", r);
+      RETURN_IF_ERROR(MakeDirs(c.work_dir));
+      c.output_path = JoinPath(c.work_dir, PartName(r));
+      RETURN_IF_ERROR(RunReduceTask(c, map_outputs_, &reduce_stats_[r]));
+      // Task commit: the first attempt to rename its part into place wins.
+      RETURN_IF_ERROR(RenameNoReplace(c.output_path, JoinPath(staging_, PartName(r))));
+      RETURN_IF_ERROR(RemoveAll(c.work_dir));
+      progress_.reduces_done.fetch_add(1);
+      return Status::Ok();
+    });
+  }
+
+  void Summarize() {
+    auto add_counters = [&](const TaskStats& s) {
+      for (const auto& [k, v] : s.counters) result_.counters[k] += v;
+      result_.spills += s.spills;
+    };
+    for (const auto& s : map_stats_) {
+      result_.records_in += s.records_in;
+      add_counters(s);
+    }
+    manifest_.counters = result_.counters;
+    const std::vector<TaskStats>& outs = spec_.reducer ? reduce_stats_ : map_stats_;
+    for (size_t i = 0; i < outs.size(); ++i) {
+      if (spec_.reducer) add_counters(outs[i]);
+      result_.records_out += outs[i].records_out;
+      result_.bytes_out += outs[i].bytes_out;
+      manifest_.parts.push_back({PartName(static_cast<int>(i)), static_cast<int32_t>(i), outs[i].records_out,
+                                 outs[i].bytes_out, outs[i].content_hash});
+    }
+    result_.bytes_in = input_bytes_;
+    uint64_t map_out = 0, groups = 0;
+    for (const auto& s : map_stats_) map_out += s.records_out;
+    for (const auto& s : reduce_stats_) groups += s.groups;
+    result_.counters["sawmill.map_output_records"] = static_cast<int64_t>(map_out);
+    if (spec_.reducer) result_.counters["sawmill.reduce_groups"] = static_cast<int64_t>(groups);
+    result_.counters["sawmill.spills"] = static_cast<int64_t>(result_.spills);
+  }
+
+  Status Commit(const std::string& out) {
+    RETURN_IF_ERROR(RemoveAll(JoinPath(staging_, "_temporary")));
+    manifest_.job_name = spec_.name;
+    manifest_.inputs = opt_.inputs;
+    manifest_.num_partitions = spec_.reducer ? partitions_ : static_cast<int32_t>(splits_.size());
+    manifest_.sorted = spec_.reducer != nullptr;
+    RETURN_IF_ERROR(WriteManifest(JoinPath(staging_, kManifestName), manifest_));
+    if (PathExists(out)) {
+      // --overwrite: swap atomically, so readers see the old or the new output, never neither.
+      RETURN_IF_ERROR(RenameExchange(staging_, out));
+    } else {
+      RETURN_IF_ERROR(RenameNoReplace(staging_, out));
+      staging_.clear();
+    }
+    return Status::Ok();
+  }
+
+  const JobSpec& spec_;
+  const JobOptions& opt_;
+  JobResult result_;
+  std::vector<InputSplit> splits_;
+  uint64_t input_bytes_ = 0;
+  std::string staging_;
+  int partitions_ = 0;
+  std::unique_ptr<Partitioner> partitioner_;
+  size_t task_memory_ = 0;
+  int merge_factor_ = 64;
+  Progress progress_;
+  std::vector<std::string> map_outputs_;
+  std::vector<TaskStats> map_stats_, reduce_stats_;
+  Manifest manifest_;
+};
+
+}  // namespace
+
+JobResult RunLocalJob(const JobSpec& spec, const JobOptions& options) {
+  return LocalJob(spec, options).Run();
+}
+
+}  // namespace sawmill

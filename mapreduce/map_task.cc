@@ -1,0 +1,241 @@
+// A map task: read a split, run the mapper, collect output (sort buffer, hash aggregation, or
+// straight to a part file in map-only jobs), spill sorted runs, merge them into one map output
+// file partitioned and sorted by key.
+#include <memory>
+
+#include "common/file.h"
+#include "mapreduce/hash_aggregator.h"
+#include "mapreduce/merger.h"
+#include "mapreduce/record_file.h"
+#include "mapreduce/split_reader.h"
+#include "mapreduce/task.h"
+#include "mapreduce/task_context.h"
+
+namespace sawmill {
+namespace {
+
+RecordFileOptions IntermediateOptions(const TaskConfig& c) {
+  RecordFileOptions o;
+  o.block_bytes = c.block_bytes;
+  o.sorted = false;  // sorted within partitions; the flag means sorted as a whole
+  return o;
+}
+
+// Spill files and the final merge, shared by both sorting collectors.
+class SpillSet {
+ public:
+  SpillSet(const TaskConfig& c, const Combiner* combiner, TaskStats* stats)
+      : config_(c), combiner_(combiner), stats_(stats) {}
+
+  // Opens the next spill file (or the final output when `final`).
+  Result<std::unique_ptr<RecordFileWriter>> Open(bool final) {
+    std::string path = final ? config_.output_path
+                             : JoinPath(config_.work_dir, "spill-" + std::to_string(spills_.size()));
+    if (!final) {
+      spills_.push_back(path);
+      ++stats_->spills;
+    }
+    return RecordFileWriter::Create(path, IntermediateOptions(config_));
+  }
+  bool empty() const { return spills_.empty(); }
+  // Merges every spill into the map output file.
+  Status MergeToOutput() {
+    std::vector<int32_t> partitions(config_.num_partitions);
+    for (int p = 0; p < config_.num_partitions; ++p) partitions[p] = p;
+    MergeOptions mo;
+    mo.merge_factor = config_.merge_factor;
+    mo.combiner = combiner_;
+    mo.file_options = IntermediateOptions(config_);
+    mo.tmp_prefix = JoinPath(config_.work_dir, "spills");
+    return MergeFiles(spills_, partitions, config_.output_path, mo);
+  }
+  Status Finish(RecordFileWriter* w) {
+    RETURN_IF_ERROR(w->Finish());
+    stats_->bytes_out = w->file_size();
+    return Status::Ok();
+  }
+
+ private:
+  const TaskConfig& config_;
+  const Combiner* combiner_;
+  TaskStats* stats_;
+  std::vector<std::string> spills_;
+};
+
+// Sort-buffer collector: (partition, prefix, offset) entries, spilled when full.
+class SortingCollector {
+ public:
+  SortingCollector(const TaskConfig& c, SortBuffer* buffer, const Combiner* combiner, TaskStats* stats)
+      : config_(c), buf_(buffer), combiner_(combiner), spills_(c, combiner, stats) {
+    buf_->Clear();
+  }
+
+  Status Add(std::string_view key, std::string_view value) {
+    uint32_t p = config_.num_partitions == 1
+                     ? 0
+                     : static_cast<uint32_t>(config_.partitioner->Partition(key, config_.num_partitions));
+    if (__builtin_expect(buf_->Add(p, key, value), 1)) return Status::Ok();
+    RETURN_IF_ERROR(Spill(false));
+    if (buf_->Add(p, key, value)) return Status::Ok();
+    // Larger than the whole buffer: a spill of its own.
+    ASSIGN_OR_RETURN(auto w, spills_.Open(false));
+    RETURN_IF_ERROR(w->StartPartition(static_cast<int32_t>(p)));
+    RETURN_IF_ERROR(w->Add(key, value));
+    return w->Finish();
+  }
+
+  Status Finish() {
+    if (spills_.empty()) return Spill(true);
+    if (!buf_->empty()) RETURN_IF_ERROR(Spill(false));
+    return spills_.MergeToOutput();
+  }
+
+ private:
+  Status Spill(bool final) {
+    buf_->Sort();
+    ASSIGN_OR_RETURN(auto w, spills_.Open(final));
+    CombiningWriter out(w.get(), combiner_);
+    for (size_t i = 0, n = buf_->size(); i < n; ++i) {
+      const SortBuffer::Entry& e = buf_->entry(i);
+      RETURN_IF_ERROR(out.Add(static_cast<int32_t>(e.partition), buf_->key(e), buf_->value(e)));
+    }
+    RETURN_IF_ERROR(out.Flush());
+    buf_->Clear();
+    return final ? spills_.Finish(w.get()) : w->Finish();
+  }
+
+  const TaskConfig& config_;
+  SortBuffer* buf_;
+  const Combiner* combiner_;
+  SpillSet spills_;
+};
+
+// Hash-aggregating collector: folds values per key as they are emitted.
+class HashCollector {
+ public:
+  HashCollector(const TaskConfig& c, HashAggregator* agg, const Combiner* combiner, const Partitioner* partitioner,
+                TaskStats* stats)
+      : config_(c), agg_(*agg), partitioner_(partitioner), spills_(c, combiner, stats) {
+    agg_.Reset(combiner, c.memory_bytes);
+  }
+
+  Status Add(std::string_view key, std::string_view value) {
+    agg_.Add(key, value);
+    if (__builtin_expect(agg_.Full(), 0)) return Spill(false);
+    return Status::Ok();
+  }
+  Status Finish() {
+    if (spills_.empty()) return Spill(true);
+    if (!agg_.empty()) RETURN_IF_ERROR(Spill(false));
+    return spills_.MergeToOutput();
+  }
+
+ private:
+  Status Spill(bool final) {
+    ASSIGN_OR_RETURN(auto w, spills_.Open(final));
+    int32_t partition = kNoPartition;
+    for (const HashAggregator::Slot* e : agg_.Sorted(*partitioner_, config_.num_partitions)) {
+      if (static_cast<int32_t>(e->partition) != partition) {
+        partition = static_cast<int32_t>(e->partition);
+        RETURN_IF_ERROR(w->StartPartition(partition));
+      }
+      RETURN_IF_ERROR(w->Add(agg_.key(*e), agg_.value(*e)));
+    }
+    agg_.Clear();
+    return final ? spills_.Finish(w.get()) : w->Finish();
+  }
+
+  const TaskConfig& config_;
+  HashAggregator& agg_;
+  const Partitioner* partitioner_;
+  SpillSet spills_;
+};
+
+// Map-only jobs: records go straight to the part file, in emit order.
+class DirectCollector {
+ public:
+  explicit DirectCollector(RecordFileWriter* w) : w_(w) {}
+  Status Add(std::string_view key, std::string_view value) { return w_->Add(key, value); }
+
+ private:
+  RecordFileWriter* w_;
+};
+
+std::string SplitName(const InputSplit& s, const JobSpec& spec) {
+  if (spec.input_format == InputFormat::kRecordFile) {
+    return s.path + " blocks " + std::to_string(s.offset) + "+" + std::to_string(s.length);
+  }
+  return s.path + " bytes " + std::to_string(s.offset) + "+" + std::to_string(s.length);
+}
+
+template <typename Sink>
+Status MapLoop(const TaskConfig& c, const InputSplit& split, Sink* sink, TaskStats* stats) {
+  const JobSpec& spec = *c.spec;
+  SplitReaderOptions ro;
+  ro.format = spec.input_format;
+  ro.fixed_record_bytes = spec.fixed_record_bytes;
+  ro.fixed_key_bytes = spec.fixed_key_bytes;
+  ro.bytes_read = c.progress ? &c.progress->bytes_read : nullptr;
+  std::string where = "map task " + std::to_string(c.task_index) + " (" + SplitName(split, spec) + ")";
+  auto reader_or = OpenSplit(split, ro);
+  if (!reader_or.ok()) return reader_or.status().WithContext(where);
+  SplitReader& reader = **reader_or;
+  std::unique_ptr<Mapper> mapper = spec.mapper();
+  TaskContextImpl<Sink> ctx(c, stats, sink);
+  ctx.set_input_path(split.path);
+  RETURN_IF_ERROR(CallUserCode([&] { return where + " setup"; }, [&] { mapper->Setup(ctx); }));
+  std::string_view key, value;
+  uint64_t n = 0;
+  auto at = [&] { return where + " at input offset " + std::to_string(reader.offset()); };
+  Status s = CallUserCode(at, [&] {
+    while (reader.Next(&key, &value)) {
+      ++n;
+      ctx.set_record_offset(reader.offset());
+      mapper->Map(key, value, ctx);
+    }
+  });
+  stats->records_in = n;
+  RETURN_IF_ERROR(s);
+  RETURN_IF_ERROR(reader.status());
+  return CallUserCode([&] { return where + " finish"; }, [&] { mapper->Finish(ctx); });
+}
+
+}  // namespace
+
+uint64_t TaskSeed(uint64_t job_seed, bool reduce, int index) {
+  uint64_t x = job_seed ^ (reduce ? 0x9e3779b97f4a7c15ull : 0x6a09e667f3bcc909ull) ^ (static_cast<uint64_t>(index) << 20);
+  x ^= x >> 33;
+  x *= 0xff51afd7ed558ccdull;
+  x ^= x >> 33;
+  x *= 0xc4ceb9fe1a85ec53ull;
+  return x ^ (x >> 33);
+}
+
+Status RunMapTask(const TaskConfig& c, const InputSplit& split, MapBuffers* buffers, TaskStats* stats) {
+  const JobSpec& spec = *c.spec;
+  if (!spec.reducer) {
+    RecordFileOptions o;
+    o.block_bytes = c.block_bytes;
+    o.partition = c.task_index;
+    ASSIGN_OR_RETURN(auto w, RecordFileWriter::Create(c.output_path, o));
+    DirectCollector sink(w.get());
+    RETURN_IF_ERROR(MapLoop(c, split, &sink, stats));
+    RETURN_IF_ERROR(w->Finish());
+    stats->bytes_out = w->file_size();
+    stats->content_hash = w->ContentHash();
+    return Status::Ok();
+  }
+  std::unique_ptr<Combiner> combiner = spec.combiner ? spec.combiner() : nullptr;
+  if (combiner && spec.hash_aggregation) {
+    if (!buffers->aggregator) buffers->aggregator = std::make_unique<HashAggregator>(combiner.get(), c.memory_bytes);
+    HashCollector sink(c, buffers->aggregator.get(), combiner.get(), c.partitioner, stats);
+    RETURN_IF_ERROR(MapLoop(c, split, &sink, stats));
+    return sink.Finish();
+  }
+  if (!buffers->sort_buffer) buffers->sort_buffer = std::make_unique<SortBuffer>(c.memory_bytes);
+  SortingCollector sink(c, buffers->sort_buffer.get(), combiner.get(), stats);
+  RETURN_IF_ERROR(MapLoop(c, split, &sink, stats));
+  return sink.Finish();
+}
+
+}  // namespace sawmill

@@ -1,0 +1,125 @@
+// A reduce task: merge its partition of every map output (file order = map task order, so equal
+// keys arrive in (map task index, emit order)), group by key, run the reducer, write the part.
+#include <memory>
+
+#include "common/file.h"
+#include "mapreduce/merger.h"
+#include "mapreduce/record_file.h"
+#include "mapreduce/task.h"
+#include "mapreduce/task_context.h"
+
+namespace sawmill {
+namespace {
+
+// The values of the current key, streamed from the merge.
+class GroupValues final : public ValueIterator {
+ public:
+  explicit GroupValues(PartitionMerge* merge) : merge_(merge) {}
+
+  // Starts a group at the merge's current record (which must be valid).
+  void Start() {
+    key_.assign(merge_->key());
+    first_pending_ = true;
+    done_ = false;
+    merge_valid_ = true;
+  }
+  bool Next(std::string_view* value) override {
+    if (done_) return false;
+    if (first_pending_) {
+      first_pending_ = false;
+    } else {
+      merge_valid_ = merge_->Next();
+      if (!merge_valid_ || merge_->key() != std::string_view(key_)) {
+        done_ = true;
+        return false;
+      }
+    }
+    ++records_in_;
+    *value = merge_->value();
+    return true;
+  }
+  // Skips the values the reducer did not read; returns whether the merge has another record.
+  bool SkipRest() {
+    std::string_view v;
+    while (Next(&v)) {
+    }
+    return merge_valid_;
+  }
+  const std::string& key() const { return key_; }
+  uint64_t records_in() const { return records_in_; }
+
+ private:
+  PartitionMerge* merge_;
+  uint64_t records_in_ = 0;
+  std::string key_;
+  bool first_pending_ = false, done_ = true, merge_valid_ = false;
+};
+
+class PartSink {
+ public:
+  explicit PartSink(RecordFileWriter* w) : w_(w) {}
+  Status Add(std::string_view key, std::string_view value) { return w_->Add(key, value); }
+
+ private:
+  RecordFileWriter* w_;
+};
+
+std::string Printable(std::string_view key) {
+  std::string out;
+  for (char ch : key.substr(0, 64)) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out += ch;
+    } else {
+      char buf[5];
+      std::snprintf(buf, sizeof buf, "\\x%02x", c);
+      out += buf;
+    }
+  }
+  if (key.size() > 64) out += "...";
+  return out;
+}
+
+}  // namespace
+
+Status RunReduceTask(const TaskConfig& c, const std::vector<std::string>& map_outputs, TaskStats* stats) {
+  const JobSpec& spec = *c.spec;
+  std::string where = "reduce task " + std::to_string(c.task_index);
+  std::unique_ptr<Combiner> combiner = spec.combiner ? spec.combiner() : nullptr;
+  MergeOptions mo;
+  mo.merge_factor = c.merge_factor;
+  mo.combiner = combiner.get();
+  mo.file_options.block_bytes = c.block_bytes;
+  mo.tmp_prefix = JoinPath(c.work_dir, "reduce");
+  std::vector<int32_t> partition = {c.task_index};
+  ASSIGN_OR_RETURN(auto files, ReduceFileCount(map_outputs, partition, mo, false));
+  ASSIGN_OR_RETURN(auto merge, PartitionMerge::Open(files, c.task_index));
+
+  RecordFileOptions out_options;
+  out_options.block_bytes = c.block_bytes;
+  out_options.partition = c.task_index;
+  ASSIGN_OR_RETURN(auto writer, RecordFileWriter::Create(c.output_path, out_options));
+  PartSink sink(writer.get());
+  std::unique_ptr<Reducer> reducer = spec.reducer();
+  TaskContextImpl<PartSink> ctx(c, stats, &sink);
+  RETURN_IF_ERROR(CallUserCode([&] { return where + " setup"; }, [&] { reducer->Setup(ctx); }));
+
+  GroupValues values(merge.get());
+  bool more = merge->Next();
+  while (more) {
+    values.Start();
+    ++stats->groups;
+    RETURN_IF_ERROR(CallUserCode([&] { return where + " at key '" + Printable(values.key()) + "'"; },
+                                 [&] { reducer->Reduce(values.key(), values, ctx); }));
+    more = values.SkipRest();
+  }
+  stats->records_in = values.records_in();
+  RETURN_IF_ERROR(merge->status());
+  RETURN_IF_ERROR(CallUserCode([&] { return where + " finish"; }, [&] { reducer->Finish(ctx); }));
+  RETURN_IF_ERROR(writer->Finish());
+  stats->bytes_out = writer->file_size();
+  stats->content_hash = writer->ContentHash();
+  return Status::Ok();
+}
+
+}  // namespace sawmill

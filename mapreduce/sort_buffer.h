@@ -1,0 +1,60 @@
+// The map-side sort buffer: records appended to one reusable arena, with 16-byte index entries
+// (partition, 8-byte key prefix, record offset) growing down from the arena's end, sorted by
+// (partition, key, emit order) before a spill.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+#include "common/big_buffer.h"
+
+namespace sawmill {
+
+class SortBuffer {
+ public:
+  struct Entry {
+    uint64_t prefix;     // first 8 key bytes, big-endian, zero-padded
+    uint32_t partition;
+    uint32_t offset;     // of the record in the arena; also the emit order
+  };
+
+  // Reserves `capacity` bytes (at most 4 GiB) once; Clear() keeps them for the next task.
+  explicit SortBuffer(size_t capacity);
+
+  // Appends a record; false when it does not fit (spill, Clear, and retry). A record that does
+  // not fit an empty buffer never will: callers check Fits() first.
+  bool Add(uint32_t partition, std::string_view key, std::string_view value);
+  bool Fits(std::string_view key, std::string_view value) const {
+    return RecordBytes(key, value) + sizeof(Entry) <= capacity_;
+  }
+  // Sorts entries by (partition, key, emit order).
+  void Sort();
+  void Clear() { data_end_ = 0; index_begin_ = capacity_; }
+
+  size_t size() const { return (capacity_ - index_begin_) / sizeof(Entry); }
+  bool empty() const { return size() == 0; }
+  size_t bytes_used() const { return data_end_ + (capacity_ - index_begin_); }
+  const Entry& entry(size_t i) const { return entries()[i]; }
+  std::string_view key(const Entry& e) const {
+    const char* p = buf_.data() + e.offset;
+    return {p + 8, Load32(p)};
+  }
+  std::string_view value(const Entry& e) const {
+    const char* p = buf_.data() + e.offset;
+    uint32_t klen = Load32(p);
+    return {p + 8 + klen, Load32(p + 4)};
+  }
+
+ private:
+  static size_t RecordBytes(std::string_view k, std::string_view v) { return 8 + k.size() + v.size(); }
+  static uint32_t Load32(const char* p) { uint32_t v; std::memcpy(&v, p, 4); return v; }
+  Entry* entries() const { return reinterpret_cast<Entry*>(buf_.data() + index_begin_); }
+
+  BigBuffer buf_;
+  size_t capacity_;
+  size_t data_end_ = 0;
+  size_t index_begin_;
+};
+
+}  // namespace sawmill

@@ -1,0 +1,198 @@
+#include "mapreduce/split_reader.h"
+
+#include <cstring>
+
+#include "common/file.h"
+#include "mapreduce/record_file.h"
+
+namespace sawmill {
+namespace {
+
+// Buffered reader of the byte range a split needs; the buffer grows to hold the longest line.
+class ChunkedFile {
+ public:
+  ChunkedFile(std::unique_ptr<RandomAccessFile> file, uint64_t start, size_t chunk,
+              std::atomic<uint64_t>* progress)
+      : file_(std::move(file)), next_read_(start), buf_base_(start), chunk_(chunk), progress_(progress) {
+    buf_.resize(chunk_);
+  }
+  // Bytes [pos_, end_) of buf_ are unread; buf_[0] is file offset buf_base_.
+  const char* begin() const { return buf_.data() + pos_; }
+  const char* end() const { return buf_.data() + end_; }
+  uint64_t file_offset() const { return buf_base_ + pos_; }
+  void Consume(size_t n) { pos_ += n; }
+  bool eof() const { return next_read_ >= file_->size(); }
+  const std::string& path() const { return file_->path(); }
+  // Reads more, keeping the unread bytes; grows the buffer when they fill it.
+  Status Refill() {
+    size_t unread = end_ - pos_;
+    if (pos_ > 0) {
+      std::memmove(buf_.data(), buf_.data() + pos_, unread);
+      buf_base_ += pos_;
+      pos_ = 0;
+      end_ = unread;
+    }
+    if (end_ == buf_.size()) buf_.resize(buf_.size() * 2);
+    ASSIGN_OR_RETURN(size_t got, file_->ReadSome(next_read_, buf_.size() - end_, buf_.data() + end_));
+    next_read_ += got;
+    end_ += got;
+    if (progress_) progress_->fetch_add(got, std::memory_order_relaxed);
+    return Status::Ok();
+  }
+
+ private:
+  std::unique_ptr<RandomAccessFile> file_;
+  std::string buf_;
+  uint64_t next_read_;
+  uint64_t buf_base_;
+  size_t pos_ = 0, end_ = 0;
+  size_t chunk_;
+  std::atomic<uint64_t>* progress_;
+};
+
+class TextLineReader final : public SplitReader {
+ public:
+  TextLineReader(std::unique_ptr<RandomAccessFile> file, const InputSplit& split, size_t chunk,
+                 std::atomic<uint64_t>* progress)
+      : in_(std::move(file), split.offset == 0 ? 0 : split.offset - 1, chunk, progress),
+        split_start_(split.offset), split_end_(split.offset + split.length) {}
+
+  bool Next(std::string_view* key, std::string_view* value) override {
+    if (!started_) {
+      started_ = true;
+      // A split not at the file start skips the line in progress: it belongs to the split before.
+      if (split_start_ > 0 && !SkipPastNewline()) return false;
+    }
+    if (in_.file_offset() >= split_end_) return false;
+    while (true) {
+      const char* b = in_.begin();
+      const char* nl = static_cast<const char*>(std::memchr(b, '\n', in_.end() - b));
+      if (nl) {
+        offset_ = in_.file_offset();
+        *key = {};
+        *value = std::string_view(b, nl - b);
+        in_.Consume(nl - b + 1);
+        return true;
+      }
+      if (in_.eof()) {
+        if (b == in_.end()) return false;
+        offset_ = in_.file_offset();
+        *key = {};
+        *value = std::string_view(b, in_.end() - b);
+        in_.Consume(in_.end() - b);
+        return true;
+      }
+      if (!(status_ = in_.Refill()).ok()) return false;
+    }
+  }
+  const Status& status() const override { return status_; }
+  uint64_t offset() const override { return offset_; }
+
+ private:
+  bool SkipPastNewline() {
+    while (true) {
+      const char* b = in_.begin();
+      const char* nl = static_cast<const char*>(std::memchr(b, '\n', in_.end() - b));
+      if (nl) {
+        in_.Consume(nl - b + 1);
+        return true;
+      }
+      in_.Consume(in_.end() - b);
+      if (in_.eof()) return false;
+      if (!(status_ = in_.Refill()).ok()) return false;
+    }
+  }
+
+  ChunkedFile in_;
+  uint64_t split_start_, split_end_;
+  bool started_ = false;
+  uint64_t offset_ = 0;
+  Status status_;
+};
+
+class FixedWidthReader final : public SplitReader {
+ public:
+  FixedWidthReader(std::unique_ptr<RandomAccessFile> file, const InputSplit& split,
+                   const SplitReaderOptions& o)
+      : in_(std::move(file), split.offset, std::max(o.chunk_bytes / o.fixed_record_bytes, size_t{1}) * o.fixed_record_bytes,
+            o.bytes_read),
+        end_(split.offset + split.length), record_(o.fixed_record_bytes), key_bytes_(o.fixed_key_bytes) {}
+
+  bool Next(std::string_view* key, std::string_view* value) override {
+    if (in_.file_offset() >= end_) return false;
+    while (static_cast<size_t>(in_.end() - in_.begin()) < record_) {
+      if (in_.eof()) {
+        status_ = Corruption(in_.path() + ": truncated fixed-width record at offset " + std::to_string(in_.file_offset()));
+        return false;
+      }
+      if (!(status_ = in_.Refill()).ok()) return false;
+    }
+    offset_ = in_.file_offset();
+    const char* b = in_.begin();
+    *key = std::string_view(b, key_bytes_);
+    *value = std::string_view(b + key_bytes_, record_ - key_bytes_);
+    in_.Consume(record_);
+    return true;
+  }
+  const Status& status() const override { return status_; }
+  uint64_t offset() const override { return offset_; }
+
+ private:
+  ChunkedFile in_;
+  uint64_t end_;
+  size_t record_, key_bytes_;
+  uint64_t offset_ = 0;
+  Status status_;
+};
+
+class RecordSplitReader final : public SplitReader {
+ public:
+  RecordSplitReader(std::unique_ptr<RecordFileReader> reader, const InputSplit& split,
+                    std::atomic<uint64_t>* progress)
+      : reader_(std::move(reader)),
+        it_(reader_->NewIterator(split.offset, split.offset + split.length)),
+        offset_(split.length ? reader_->blocks()[split.offset].offset : 0),
+        bytes_(split.bytes), progress_(progress) {}
+  ~RecordSplitReader() override {
+    if (progress_) progress_->fetch_add(bytes_, std::memory_order_relaxed);
+  }
+
+  bool Next(std::string_view* key, std::string_view* value) override {
+    if (!it_.Next()) return false;
+    *key = it_.key();
+    *value = it_.value();
+    return true;
+  }
+  const Status& status() const override { return it_.status(); }
+  uint64_t offset() const override { return offset_; }
+
+ private:
+  std::unique_ptr<RecordFileReader> reader_;
+  RecordIterator it_;
+  uint64_t offset_;
+  uint64_t bytes_;
+  std::atomic<uint64_t>* progress_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<SplitReader>> OpenSplit(const InputSplit& split, const SplitReaderOptions& options) {
+  if (options.format == InputFormat::kRecordFile) {
+    ASSIGN_OR_RETURN(auto reader, RecordFileReader::Open(split.path));
+    if (split.offset + split.length > reader->blocks().size()) {
+      return InvalidArgument(split.path + ": split beyond the file's blocks");
+    }
+    return std::unique_ptr<SplitReader>(new RecordSplitReader(std::move(reader), split, options.bytes_read));
+  }
+  ASSIGN_OR_RETURN(auto file, RandomAccessFile::Open(split.path));
+  if (options.format == InputFormat::kFixedWidth) {
+    if (options.fixed_key_bytes > options.fixed_record_bytes || options.fixed_record_bytes == 0) {
+      return InvalidArgument("fixed-width key longer than the record");
+    }
+    return std::unique_ptr<SplitReader>(new FixedWidthReader(std::move(file), split, options));
+  }
+  return std::unique_ptr<SplitReader>(
+      new TextLineReader(std::move(file), split, options.chunk_bytes, options.bytes_read));
+}
+
+}  // namespace sawmill
