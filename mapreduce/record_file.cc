@@ -11,6 +11,10 @@ namespace {
 
 constexpr uint32_t kFlagSorted = 1;
 constexpr size_t kMaxBlockRaw = 1u << 30;  // a block (one huge record at most) stays under 1 GiB
+constexpr size_t kMinIndexEntrySize = 21;  // offset, stored size, count, partition, 1-byte varint
+// LZ4 cannot expand a byte into more than 255 (a match-length byte adds at most 255), so a header
+// claiming more is corrupt; checking it first keeps a tiny block from allocating a gigabyte.
+constexpr uint64_t kMaxLz4Ratio = 255;
 
 std::string At(const std::string& path, uint64_t offset) {
   return path + ": block at offset " + std::to_string(offset);
@@ -23,6 +27,8 @@ std::string At(const std::string& path, uint64_t offset) {
 
 RecordFileWriter::RecordFileWriter(std::unique_ptr<WritableFile> file, const RecordFileOptions& options)
     : file_(std::move(file)), options_(options), partition_(options.partition) {
+  // Readers reject blocks over kMaxBlockRaw, so never fill one past it.
+  options_.block_bytes = std::min(options_.block_bytes, kMaxBlockRaw);
   block_.reserve(options_.block_bytes + 64);
 }
 
@@ -40,17 +46,20 @@ Status RecordFileWriter::Write(std::string_view bytes) {
 }
 
 Status RecordFileWriter::Add(std::string_view key, std::string_view value) {
-  if (options_.sorted) {
-    if (have_last_key_ && key < std::string_view(last_key_)) {
-      return InvalidArgument(file_->path() + ": keys out of order in a sorted file (record " +
-                             std::to_string(records_) + ")");
-    }
-    last_key_.assign(key);
-    have_last_key_ = true;
-  }
   size_t need = VarintLength(key.size()) + VarintLength(value.size()) + key.size() + value.size();
   if (need > kMaxBlockRaw) {
     return InvalidArgument(file_->path() + ": record of " + std::to_string(need) + " bytes exceeds the 1 GiB limit");
+  }
+  if (options_.sorted || options_.detect_sorted) {
+    if (have_last_key_ && key < std::string_view(last_key_)) {
+      if (options_.sorted) {
+        return InvalidArgument(file_->path() + ": keys out of order in a sorted file (record " +
+                               std::to_string(records_) + ")");
+      }
+      in_order_ = false;
+    }
+    last_key_.assign(key);
+    have_last_key_ = true;
   }
   if (block_records_ > 0 && block_.size() + need > options_.block_bytes) RETURN_IF_ERROR(FlushBlock());
   if (block_records_ == 0) block_first_key_.assign(key);
@@ -133,7 +142,7 @@ Status RecordFileWriter::Finish() {
   uint64_t index_offset = file_->Size();
   char footer[kFooterSize] = {};
   EncodeFixed32(footer, kRecordFileVersion);
-  EncodeFixed32(footer + 4, options_.sorted ? kFlagSorted : 0);
+  EncodeFixed32(footer + 4, options_.sorted || (options_.detect_sorted && in_order_) ? kFlagSorted : 0);
   EncodeFixed32(footer + 8, static_cast<uint32_t>(options_.partition));
   EncodeFixed32(footer + 12, static_cast<uint32_t>(index_.size()));
   EncodeFixed64(footer + 16, records_);
@@ -191,6 +200,10 @@ Status RecordFileReader::ReadFooterAndIndex() {
   uint64_t index_size = DecodeFixed64(footer + 40);
   if (index_offset > footer_offset || index_size != footer_offset - index_offset) {
     return Corruption(path + ": index bounds in footer do not match the file size");
+  }
+  if (block_count > index_size / kMinIndexEntrySize) {
+    return Corruption(path + ": " + std::to_string(block_count) + " blocks cannot fit the " +
+                      std::to_string(index_size) + "-byte block index at offset " + std::to_string(index_offset));
   }
   std::string index(index_size, '\0');
   RETURN_IF_ERROR(file_->ReadAt(index_offset, index_size, index.data()));
@@ -253,7 +266,8 @@ Status RecordFileReader::ReadBlock(size_t b, std::string* io, std::string* raw) 
   auto codec = static_cast<BlockCodec>(hdr[12]);
   if (stored_size != h.stored_size || count != h.record_count || hdr[13] || hdr[14] || hdr[15] ||
       raw_size > kMaxBlockRaw || (codec != BlockCodec::kRaw && codec != BlockCodec::kLz4) ||
-      (codec == BlockCodec::kRaw && raw_size != stored_size)) {
+      (codec == BlockCodec::kRaw && raw_size != stored_size) ||
+      (codec == BlockCodec::kLz4 && raw_size > kMaxLz4Ratio * stored_size)) {
     return Corruption(At(path, h.offset) + ": header does not match the block index");
   }
   if (codec == BlockCodec::kRaw) {
@@ -313,25 +327,35 @@ bool RecordIterator::ParseRecord() {
 }
 
 Status RecordIterator::Seek(std::string_view target) {
+  if (!status_.ok()) return status_;
+  if (!reader_->info().sorted) {
+    return status_ = InvalidArgument(reader_->path() + ": Seek on a record file not written as sorted");
+  }
   const auto& blocks = reader_->blocks();
-  // First block whose first key is >= target; the target may also start in the block before.
+  // Unread records may remain in the loaded block (current_block_ == next_block_ - 1).
+  const bool in_block = pos_ != limit_;
+  // First unloaded block whose first key is >= target; the target may also start in the block
+  // before it (duplicates span blocks), or in the rest of the loaded block.
   auto it = std::lower_bound(blocks.begin() + next_block_, blocks.begin() + end_block_, target,
                              [](const BlockHandle& h, std::string_view t) { return std::string_view(h.first_key) < t; });
   size_t b = static_cast<size_t>(it - blocks.begin());
-  if (b > next_block_) --b;
-  next_block_ = b;
-  pos_ = limit_ = nullptr;
-  remaining_in_block_ = 0;
-  if (next_block_ >= end_block_) return Status::Ok();
-  RETURN_IF_ERROR(status_ = LoadBlock(next_block_++));
+  if (b > next_block_) {
+    // Every key before block b-1 (the rest of the loaded block included) is < target.
+    pos_ = limit_ = nullptr;
+    remaining_in_block_ = 0;
+    next_block_ = b - 1;
+    RETURN_IF_ERROR(status_ = LoadBlock(next_block_++));
+  } else if (!in_block && !NextBlock()) {
+    return status_;  // ok at the end
+  }
   // Skip records below target, remembering where the first candidate starts.
   while (true) {
-    const char* before = pos_;
-    uint32_t remaining_before = remaining_in_block_;
     if (pos_ == limit_) {
       if (!NextBlock()) return status_;
       continue;
     }
+    const char* before = pos_;
+    uint32_t remaining_before = remaining_in_block_;
     if (!ParseRecord()) return status_;
     if (key_ >= target) {
       pos_ = before;

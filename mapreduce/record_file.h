@@ -28,6 +28,7 @@ struct RecordFileOptions {
   bool compress = true;           // LZ4; a block is stored raw when LZ4 does not shrink it
   int lz4_acceleration = 1;
   bool sorted = false;            // keys are checked non-decreasing within each partition
+  bool detect_sorted = false;     // set the footer's sorted flag iff keys arrive non-decreasing
   int32_t partition = kNoPartition;  // the file's partition id, or kNoPartition
 };
 
@@ -64,6 +65,8 @@ class RecordFileWriter {
   Status Finish();
 
   uint64_t records() const { return records_; }
+  // Whether every key so far was >= the one before in its partition.
+  bool in_order() const { return in_order_; }
   uint64_t data_bytes() const { return data_bytes_; }
   uint64_t file_size() const { return file_->Size(); }
   // Hash of every byte written (valid after Finish).
@@ -83,6 +86,7 @@ class RecordFileWriter {
   std::string block_first_key_;
   std::string last_key_;    // for the sorted check
   bool have_last_key_ = false;
+  bool in_order_ = true;
   uint32_t block_records_ = 0;
   int32_t partition_;
   std::vector<BlockHandle> index_;
