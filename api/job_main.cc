@@ -91,7 +91,7 @@ JobOptions JobOptionsFromFlags() {
   o.threads = FLAGS_threads;
   o.memory_mb = FLAGS_memory_mb > 0 ? static_cast<size_t>(FLAGS_memory_mb) : 0;
   o.overwrite = FLAGS_overwrite;
-  o.split_mb = FLAGS_split_mb > 0 ? static_cast<uint64_t>(FLAGS_split_mb) : 64;
+  o.split_bytes = static_cast<uint64_t>(FLAGS_split_mb > 0 ? FLAGS_split_mb : 64) << 20;
   o.seed = FLAGS_seed;
   o.merge_factor = FLAGS_merge_factor;
   o.block_kb = FLAGS_block_kb > 0 ? static_cast<size_t>(FLAGS_block_kb) : 64;

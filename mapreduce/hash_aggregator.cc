@@ -11,6 +11,14 @@ namespace sawmill {
 namespace {
 
 constexpr size_t kInitialSlots = 1 << 12;
+constexpr size_t kMinSlots = 64;
+
+// The largest power-of-two slot count whose table fits in `bytes`.
+size_t SlotsFitting(size_t bytes) {
+  size_t n = kMinSlots;
+  while (n * 2 * sizeof(HashAggregator::Slot) <= bytes) n *= 2;
+  return n;
+}
 
 // Equality of short byte strings without a libc call.
 inline bool BytesEqual(const char* a, const char* b, size_t n) {
@@ -31,7 +39,7 @@ inline bool BytesEqual(const char* a, const char* b, size_t n) {
 }  // namespace
 
 HashAggregator::HashAggregator(const Combiner* combiner, size_t budget) : combiner_(combiner), budget_(budget) {
-  Resize(kInitialSlots);
+  Resize(std::min(kInitialSlots, SlotsFitting(budget / 2)));
 }
 
 void HashAggregator::Resize(size_t n) {
@@ -55,9 +63,16 @@ void HashAggregator::Grow() { Resize(capacity_ * 2); }
 uint64_t HashAggregator::Hash(std::string_view key) { return XXH3_64bits(key.data(), key.size()) | 1; }
 
 void HashAggregator::Reset(const Combiner* combiner, size_t budget) {
-  Clear();
   combiner_ = combiner;
   budget_ = budget;
+  if (capacity_ * sizeof(Slot) > budget / 2) {
+    table_ = BigBuffer();
+    slots_ = nullptr;
+    capacity_ = 0;
+    bytes_ = 0;
+    Resize(std::min(kInitialSlots, SlotsFitting(budget / 2)));
+  }
+  Clear();
 }
 
 void HashAggregator::ProcessPending() {
@@ -79,8 +94,14 @@ void HashAggregator::Probe(uint64_t h, std::string_view key, std::string_view va
       if (BytesEqual(k, key.data(), key.size())) return Fold(s, key, value);
     } else if (s->hash == 0) {
       Insert(s, h, key, value);
-      // Linear probing stays short below 70% load.
-      if (++count_ * 10 > capacity_ * 7) Grow();
+      // Linear probing stays short below 70% load; past that, grow within the budget or spill.
+      if (++count_ * 10 > capacity_ * 7) {
+        if ((capacity_ * 2) * sizeof(Slot) <= budget_ / 2) {
+          Grow();
+        } else {
+          table_full_ = true;
+        }
+      }
       return;
     }
   }
@@ -144,6 +165,7 @@ const std::vector<const HashAggregator::Slot*>& HashAggregator::Sorted(const Par
 }
 
 void HashAggregator::Clear() {
+  table_full_ = false;
   pending_count_ = 0;
   staging_.clear();
   std::memset(static_cast<void*>(slots_), 0, capacity_ * sizeof(Slot));

@@ -28,6 +28,7 @@ class HashAggregator {
   static constexpr size_t kInline = sizeof(Slot::data);
 
   // `budget` bounds the memory held (slots, external keys and values): Full() once reached.
+  // The slot table takes at most half of it.
   HashAggregator(const Combiner* combiner, size_t budget);
 
   // Folds (key, value) in. Records are staged in small batches whose slots are prefetched
@@ -41,7 +42,7 @@ class HashAggregator {
     staging_.append(value);
     __builtin_prefetch(&slots_[h & (capacity_ - 1)]);
   }
-  bool Full() const { return bytes_ + staging_.size() >= budget_; }
+  bool Full() const { return table_full_ || bytes_ + staging_.size() >= budget_; }
   bool empty() const { return count_ == 0 && pending_count_ == 0; }
   // Starts over for a new task with another combiner instance; keeps the slot array.
   void Reset(const Combiner* combiner, size_t budget);
@@ -79,6 +80,7 @@ class HashAggregator {
   size_t budget_;
   size_t bytes_ = 0;
   size_t count_ = 0;
+  bool table_full_ = false;  // at the load limit and not allowed to grow
   BigBuffer table_;        // huge pages: a lookup of a rare key must not also miss the TLB
   Slot* slots_ = nullptr;
   size_t capacity_ = 0;  // slots; a power of two

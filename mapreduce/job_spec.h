@@ -40,7 +40,7 @@ struct JobOptions {
   int threads = 2;
   size_t memory_mb = 512;           // all tasks together: sort buffers, merges, writers
   bool overwrite = false;
-  uint64_t split_mb = 64;           // target input split size
+  uint64_t split_bytes = 64 << 20;  // target input split size
   uint64_t seed = 0;                // job seed; task seeds derive from it
   int merge_factor = 0;             // 0: derived from the memory budget
   size_t block_kb = 64;             // record block size of outputs and spills

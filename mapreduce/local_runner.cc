@@ -144,7 +144,7 @@ class LocalJob {
     if (PathExists(out) && !opt_.overwrite) {
       return UsageError(AlreadyExists("output " + out + " exists (pass --overwrite to replace it)"));
     }
-    auto splits_or = ComputeSplits(opt_.inputs, spec_.input_format, opt_.split_mb << 20, spec_.fixed_record_bytes);
+    auto splits_or = ComputeSplits(opt_.inputs, spec_.input_format, opt_.split_bytes, spec_.fixed_record_bytes);
     if (!splits_or.ok()) return UsageError(splits_or.status());
     splits_ = std::move(splits_or).value();
     for (const auto& sp : splits_) input_bytes_ += sp.bytes;
@@ -293,6 +293,8 @@ class LocalJob {
     manifest_.inputs = opt_.inputs;
     manifest_.num_partitions = spec_.reducer ? partitions_ : static_cast<int32_t>(splits_.size());
     manifest_.sorted = spec_.reducer != nullptr;
+    for (const auto& s : reduce_stats_) manifest_.sorted = manifest_.sorted && s.sorted;
+    manifest_.total_order = manifest_.total_order && manifest_.sorted;
     RETURN_IF_ERROR(WriteManifest(JoinPath(staging_, kManifestName), manifest_));
     if (PathExists(out)) {
       // --overwrite: swap atomically, so readers see the old or the new output, never neither.

@@ -17,7 +17,7 @@ namespace {
 RecordFileOptions IntermediateOptions(const TaskConfig& c) {
   RecordFileOptions o;
   o.block_bytes = c.block_bytes;
-  o.sorted = false;  // sorted within partitions; the flag means sorted as a whole
+  o.sorted = false;  // spills and map outputs are sorted within partitions, not checked here
   return o;
 }
 

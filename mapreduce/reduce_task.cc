@@ -98,6 +98,7 @@ Status RunReduceTask(const TaskConfig& c, const std::vector<std::string>& map_ou
   RecordFileOptions out_options;
   out_options.block_bytes = c.block_bytes;
   out_options.partition = c.task_index;
+  out_options.detect_sorted = true;
   ASSIGN_OR_RETURN(auto writer, RecordFileWriter::Create(c.output_path, out_options));
   PartSink sink(writer.get());
   std::unique_ptr<Reducer> reducer = spec.reducer();
@@ -119,6 +120,7 @@ Status RunReduceTask(const TaskConfig& c, const std::vector<std::string>& map_ou
   RETURN_IF_ERROR(writer->Finish());
   stats->bytes_out = writer->file_size();
   stats->content_hash = writer->ContentHash();
+  stats->sorted = writer->in_order();
   return Status::Ok();
 }
 

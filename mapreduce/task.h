@@ -32,6 +32,7 @@ struct TaskStats {
   uint64_t groups = 0;       // reduce: distinct keys
   std::map<std::string, int64_t, std::less<>> counters;  // user counters
   std::string content_hash;  // of the written file
+  bool sorted = false;       // the written file's keys are in order
 };
 
 struct TaskConfig {

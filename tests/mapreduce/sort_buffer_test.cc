@@ -1,0 +1,49 @@
+#include <gtest/gtest.h>
+
+#include <random>
+#include <tuple>
+
+#include "mapreduce/sort_buffer.h"
+
+namespace sawmill {
+namespace {
+
+TEST(SortBuffer, SortsByPartitionKeyThenEmitOrder) {
+  SortBuffer buf(1 << 20);
+  std::mt19937_64 rng(1);
+  std::vector<std::tuple<uint32_t, std::string, int>> expect;
+  for (int i = 0; i < 5000; ++i) {
+    uint32_t p = static_cast<uint32_t>(rng() % 3);
+    std::string key(rng() % 12, '\0');
+    for (char& c : key) c = static_cast<char>("ab\0\xff"[rng() % 4]);
+    std::string value = std::to_string(i);
+    ASSERT_TRUE(buf.Add(p, key, value));
+    expect.emplace_back(p, key, i);
+  }
+  std::stable_sort(expect.begin(), expect.end(), [](const auto& a, const auto& b) {
+    return std::tie(std::get<0>(a), std::get<1>(a)) < std::tie(std::get<0>(b), std::get<1>(b));
+  });
+  buf.Sort();
+  ASSERT_EQ(buf.size(), expect.size());
+  for (size_t i = 0; i < expect.size(); ++i) {
+    const auto& e = buf.entry(i);
+    EXPECT_EQ(e.partition, std::get<0>(expect[i]));
+    EXPECT_EQ(buf.key(e), std::get<1>(expect[i]));
+    EXPECT_EQ(buf.value(e), std::to_string(std::get<2>(expect[i])));
+  }
+}
+
+TEST(SortBuffer, ReportsFullAndClears) {
+  SortBuffer buf(4096);
+  int added = 0;
+  while (buf.Add(0, "key", std::string(50, 'v'))) ++added;
+  EXPECT_GT(added, 40);
+  EXPECT_LE(buf.bytes_used(), 4096u);
+  EXPECT_FALSE(buf.Fits("k", std::string(5000, 'v')));
+  buf.Clear();
+  EXPECT_TRUE(buf.empty());
+  EXPECT_TRUE(buf.Add(0, "key", "v"));
+}
+
+}  // namespace
+}  // namespace sawmill
