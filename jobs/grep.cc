@@ -7,6 +7,7 @@
 
 #include <gflags/gflags.h>
 
+#include "api/combiners.h"
 #include "api/mapreduce.h"
 
 DEFINE_string(pattern, "", "Extended regular expression (POSIX ERE, as grep -E).");
@@ -96,14 +97,6 @@ class LineMapper final : public Mapper {
   Matchers m_;
 };
 
-class SumCombiner final : public Combiner {
- public:
-  void Combine(std::string_view, std::string* acc, std::string_view value) const override {
-    char buf[8];
-    acc->assign(EncodeInt64(DecodeInt64(*acc) + DecodeInt64(value), buf));
-  }
-};
-
 class SumReducer final : public Reducer {
  public:
   void Reduce(std::string_view pattern, ValueIterator& values, TaskContext& ctx) override {
@@ -124,7 +117,7 @@ JobSpec MakeSpec() {
     return spec;
   }
   spec.mapper = [patterns] { return std::make_unique<CountMapper>(patterns); };
-  spec.combiner = [] { return std::make_unique<SumCombiner>(); };
+  spec.combiner = [] { return std::make_unique<Int64SumCombiner>(); };
   spec.reducer = [] { return std::make_unique<SumReducer>(); };
   return spec;
 }

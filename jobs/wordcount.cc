@@ -2,6 +2,7 @@
 // Output: (word, count as decimal text). Map-side hash aggregation through the sum combiner.
 #include <array>
 
+#include "api/combiners.h"
 #include "api/mapreduce.h"
 
 namespace {
@@ -30,14 +31,6 @@ class WordMapper final : public Mapper {
   }
 };
 
-class SumCombiner final : public Combiner {
- public:
-  void Combine(std::string_view, std::string* acc, std::string_view value) const override {
-    char buf[8];
-    acc->assign(EncodeInt64(DecodeInt64(*acc) + DecodeInt64(value), buf));
-  }
-};
-
 class SumReducer final : public Reducer {
  public:
   void Reduce(std::string_view word, ValueIterator& values, TaskContext& ctx) override {
@@ -53,7 +46,7 @@ JobSpec MakeSpec() {
   spec.name = "wordcount";
   spec.input_format = InputFormat::kTextLines;
   spec.mapper = [] { return std::make_unique<WordMapper>(); };
-  spec.combiner = [] { return std::make_unique<SumCombiner>(); };
+  spec.combiner = [] { return std::make_unique<Int64SumCombiner>(); };
   spec.reducer = [] { return std::make_unique<SumReducer>(); };
   return spec;
 }

@@ -38,7 +38,8 @@ inline bool BytesEqual(const char* a, const char* b, size_t n) {
 
 }  // namespace
 
-HashAggregator::HashAggregator(const Combiner* combiner, size_t budget) : combiner_(combiner), budget_(budget) {
+HashAggregator::HashAggregator(const Combiner* combiner, size_t budget)
+    : combiner_(combiner), fixed_size_(combiner->fixed_size()), budget_(budget) {
   Resize(std::min(kInitialSlots, SlotsFitting(budget / 2)));
 }
 
@@ -64,6 +65,7 @@ uint64_t HashAggregator::Hash(std::string_view key) { return XXH3_64bits(key.dat
 
 void HashAggregator::Reset(const Combiner* combiner, size_t budget) {
   combiner_ = combiner;
+  fixed_size_ = combiner->fixed_size();
   budget_ = budget;
   if (capacity_ * sizeof(Slot) > budget / 2) {
     table_ = BigBuffer();
@@ -130,6 +132,10 @@ void HashAggregator::Fold(Slot* s, std::string_view key, std::string_view value)
     size_t before = acc.capacity();
     combiner_->Combine(key, &acc, value);
     if (acc.capacity() > before) bytes_ += acc.capacity() - before;
+    return;
+  }
+  if (fixed_size_ != 0 && s->acc_len == fixed_size_ && value.size() == fixed_size_) {
+    combiner_->CombineFixed(s->data + s->key_len, value.data());
     return;
   }
   scratch_.assign(s->data + s->key_len, s->acc_len);

@@ -77,6 +77,7 @@ class HashAggregator {
   void Resize(size_t slots);
 
   const Combiner* combiner_;
+  size_t fixed_size_ = 0;  // combiner_->fixed_size(), cached
   size_t budget_;
   size_t bytes_ = 0;
   size_t count_ = 0;

@@ -22,6 +22,8 @@
 namespace sawmill {
 namespace {
 
+constexpr uint64_t kSampleSplitBytes = 64 << 20;
+
 std::string PartName(int i) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "part-%05d", i);
@@ -187,7 +189,11 @@ class LocalJob {
       partitioner_ = spec_.partitioner();
       manifest_.partitioner = "custom";
     } else if (spec_.total_order) {
-      auto points = SampleSplitPoints(spec_, splits_, partitions_, opt_);
+      // Sample from fixed-size splits, so the boundaries (and the output) do not depend on
+      // --split_mb.
+      auto sample_splits = ComputeSplits(opt_.inputs, spec_.input_format, kSampleSplitBytes, spec_.fixed_record_bytes);
+      if (!sample_splits.ok()) return sample_splits.status();
+      auto points = SampleSplitPoints(spec_, *sample_splits, partitions_, opt_);
       if (!points.ok()) return points.status();
       manifest_.split_points = *points;
       partitioner_ = std::make_unique<RangePartitioner>(std::move(points).value());

@@ -4,10 +4,18 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <string_view>
 #include <vector>
 
 namespace sawmill {
+
+inline uint64_t LoadBigEndian64(const char* p) {
+  uint64_t v;
+  std::memcpy(&v, p, 8);
+  return __builtin_bswap64(v);
+}
 
 // Source must provide `bool Next()` (advance; false when exhausted) and `std::string_view key()`.
 template <typename Source>
@@ -40,6 +48,11 @@ class LoserTree {
     if (!live_[a]) return false;
     if (!live_[b]) return true;
     std::string_view ka = src_[a]->key(), kb = src_[b]->key();
+    // Most keys differ in their first 8 bytes: compare those as one integer first.
+    if (ka.size() >= 8 && kb.size() >= 8) {
+      uint64_t pa = LoadBigEndian64(ka.data()), pb = LoadBigEndian64(kb.data());
+      if (pa != pb) return pa < pb;
+    }
     int c = ka.compare(kb);
     return c < 0 || (c == 0 && a < b);
   }

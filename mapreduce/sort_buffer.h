@@ -40,6 +40,7 @@ class SortBuffer {
     const char* p = buf_.data() + e.offset;
     return {p + 8, Load32(p)};
   }
+  void Prefetch(const Entry& e) const { __builtin_prefetch(buf_.data() + e.offset); }
   std::string_view value(const Entry& e) const {
     const char* p = buf_.data() + e.offset;
     uint32_t klen = Load32(p);

@@ -63,6 +63,11 @@ class Combiner {
   virtual ~Combiner() = default;
   // Sets *acc to acc ∘ value. `acc` holds an earlier value (or fold of earlier values).
   virtual void Combine(std::string_view key, std::string* acc, std::string_view value) const = 0;
+  // Optional fast path for values of one fixed size (counts, sums): when fixed_size() > 0 and
+  // both values have that size, the runtime calls CombineFixed(acc, value) instead, which must
+  // update the fixed_size() bytes at `acc` in place exactly as Combine would.
+  virtual size_t fixed_size() const { return 0; }
+  virtual void CombineFixed(char* acc, const char* value) const {}
 };
 
 // Chooses the reduce partition of a key; must be a pure function of the key.
