@@ -78,13 +78,13 @@ void HashAggregator::Reset(const Combiner* combiner, size_t budget) {
 }
 
 void HashAggregator::ProcessPending() {
-  for (int i = 0; i < pending_count_; ++i) {
-    const Pending& p = pending_[i];
-    const char* base = staging_.data() + p.offset;
-    Probe(p.hash, {base, p.key_len}, {base + p.key_len, p.value_len});
+  int first = (head_ - pending_ + kAhead) % kAhead;
+  for (int i = 0; i < pending_; ++i) {
+    const Pending& p = ring_[(first + i) % kAhead];
+    Probe(p.hash, {p.bytes.data(), p.key_len}, {p.bytes.data() + p.key_len, p.bytes.size() - p.key_len});
   }
-  pending_count_ = 0;
-  staging_.clear();
+  pending_ = 0;
+  head_ = 0;
 }
 
 void HashAggregator::Probe(uint64_t h, std::string_view key, std::string_view value) {
@@ -172,8 +172,8 @@ const std::vector<const HashAggregator::Slot*>& HashAggregator::Sorted(const Par
 
 void HashAggregator::Clear() {
   table_full_ = false;
-  pending_count_ = 0;
-  staging_.clear();
+  pending_ = 0;
+  head_ = 0;
   std::memset(static_cast<void*>(slots_), 0, capacity_ * sizeof(Slot));
   external_.clear();
   sorted_.clear();

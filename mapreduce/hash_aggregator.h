@@ -31,19 +31,26 @@ class HashAggregator {
   // The slot table takes at most half of it.
   HashAggregator(const Combiner* combiner, size_t budget);
 
-  // Folds (key, value) in. Records are staged in small batches whose slots are prefetched
-  // before probing (lookups of rare keys miss the cache); order of folding is emit order.
+  // Folds (key, value) in. Records wait in a ring of kAhead whose slots were prefetched when
+  // they arrived, so each probe finds its slot loaded (lookups of rare keys miss the cache);
+  // records are still folded in emit order.
   void Add(std::string_view key, std::string_view value) {
-    if (pending_count_ == kBatch) ProcessPending();
     uint64_t h = Hash(key);
-    pending_[pending_count_++] = Pending{h, static_cast<uint32_t>(staging_.size()),
-                                         static_cast<uint32_t>(key.size()), static_cast<uint32_t>(value.size())};
-    staging_.append(key);
-    staging_.append(value);
     __builtin_prefetch(&slots_[h & (capacity_ - 1)]);
+    Pending& p = ring_[head_];
+    if (pending_ == kAhead) {
+      Probe(p.hash, {p.bytes.data(), p.key_len}, {p.bytes.data() + p.key_len, p.bytes.size() - p.key_len});
+    } else {
+      ++pending_;
+    }
+    p.hash = h;
+    p.key_len = key.size();
+    p.bytes.assign(key);
+    p.bytes.append(value);
+    head_ = (head_ + 1) % kAhead;
   }
-  bool Full() const { return table_full_ || bytes_ + staging_.size() >= budget_; }
-  bool empty() const { return count_ == 0 && pending_count_ == 0; }
+  bool Full() const { return table_full_ || bytes_ >= budget_; }
+  bool empty() const { return count_ == 0 && pending_ == 0; }
   // Starts over for a new task with another combiner instance; keeps the slot array.
   void Reset(const Combiner* combiner, size_t budget);
 
@@ -64,10 +71,11 @@ class HashAggregator {
     std::string key, acc;
   };
   struct Pending {
-    uint64_t hash;
-    uint32_t offset, key_len, value_len;  // in staging_
+    uint64_t hash = 0;
+    size_t key_len = 0;
+    std::string bytes;  // key then value
   };
-  static constexpr int kBatch = 16;
+  static constexpr int kAhead = 16;
   static uint64_t Hash(std::string_view key);
   void ProcessPending();
   void Probe(uint64_t h, std::string_view key, std::string_view value);
@@ -87,9 +95,9 @@ class HashAggregator {
   size_t capacity_ = 0;  // slots; a power of two
   std::vector<External> external_;
   std::string scratch_;
-  Pending pending_[kBatch];
-  int pending_count_ = 0;
-  std::string staging_;
+  Pending ring_[kAhead];
+  int head_ = 0;     // the oldest pending record when the ring is full, else the next free
+  int pending_ = 0;
   std::vector<const Slot*> sorted_;
 
  public:
