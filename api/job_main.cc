@@ -73,6 +73,40 @@ void ParseJobFlags(int* argc, char*** argv, const char* usage) {
       std::exit(0);
     }
   }
+  // gflags exits with 1 on an unknown flag or a bad value; usage errors exit with 2 here.
+  for (int i = 1; i < *argc; ++i) {
+    std::string a = (*argv)[i];
+    if (a == "--") break;
+    if (a.size() < 2 || a[0] != '-') continue;
+    std::string body = a.substr(a[1] == '-' ? 2 : 1);
+    size_t eq = body.find('=');
+    std::string name = body.substr(0, eq);
+    gflags::CommandLineFlagInfo info;
+    bool known = gflags::GetCommandLineFlagInfo(name.c_str(), &info);
+    if (!known && name.rfind("no", 0) == 0 && gflags::GetCommandLineFlagInfo(name.c_str() + 2, &info)) {
+      known = info.type == "bool" && eq == std::string::npos;
+    }
+    if (!known) {
+      std::fprintf(stderr, "error: unknown flag '%s' (see --help)\n", a.c_str());
+      std::exit(2);
+    }
+    if (name != info.name) continue;  // --noflag
+    std::string value;
+    if (eq != std::string::npos) {
+      value = body.substr(eq + 1);
+    } else if (info.type == "bool") {
+      continue;
+    } else if (i + 1 < *argc) {
+      value = (*argv)[++i];
+    } else {
+      std::fprintf(stderr, "error: flag '%s' needs a value (see --help)\n", a.c_str());
+      std::exit(2);
+    }
+    if (gflags::SetCommandLineOption(name.c_str(), value.c_str()).empty()) {
+      std::fprintf(stderr, "error: bad value '%s' for --%s (%s)\n", value.c_str(), name.c_str(), info.type.c_str());
+      std::exit(2);
+    }
+  }
   gflags::ParseCommandLineFlags(argc, argv, true);
   if (*argc > 1) {
     std::fprintf(stderr, "error: unexpected argument '%s' (see --help)\n", (*argv)[1]);
