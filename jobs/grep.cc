@@ -9,6 +9,7 @@
 
 #include "api/combiners.h"
 #include "api/mapreduce.h"
+#include "api/reducers.h"
 
 DEFINE_string(pattern, "", "Extended regular expression (POSIX ERE, as grep -E).");
 DEFINE_string(patterns_file, "", "File with one pattern per line (instead of or besides --pattern).");
@@ -97,16 +98,6 @@ class LineMapper final : public Mapper {
   Matchers m_;
 };
 
-class SumReducer final : public Reducer {
- public:
-  void Reduce(std::string_view pattern, ValueIterator& values, TaskContext& ctx) override {
-    int64_t sum = 0;
-    std::string_view v;
-    while (values.Next(&v)) sum += DecodeInt64(v);
-    ctx.Emit(pattern, DecimalString(sum));
-  }
-};
-
 JobSpec MakeSpec() {
   std::vector<std::string> patterns = Patterns();
   Matchers check(patterns);  // reject bad patterns before the job starts
@@ -118,7 +109,7 @@ JobSpec MakeSpec() {
   }
   spec.mapper = [patterns] { return std::make_unique<CountMapper>(patterns); };
   spec.combiner = [] { return std::make_unique<Int64SumCombiner>(); };
-  spec.reducer = [] { return std::make_unique<SumReducer>(); };
+  spec.reducer = [] { return std::make_unique<Int64SumToDecimalReducer>(); };
   return spec;
 }
 

@@ -3,6 +3,7 @@
 #include <gflags/gflags.h>
 
 #include "api/mapreduce.h"
+#include "api/reducers.h"
 
 DEFINE_string(input_format, "text", "text (each line is a key) or records (record files from another job).");
 
@@ -18,14 +19,6 @@ class LineMapper final : public Mapper {
     } else {
       ctx.Emit(key, value);
     }
-  }
-};
-
-class IdentityReducer final : public Reducer {
- public:
-  void Reduce(std::string_view key, ValueIterator& values, TaskContext& ctx) override {
-    std::string_view v;
-    while (values.Next(&v)) ctx.Emit(key, v);
   }
 };
 

@@ -1,6 +1,7 @@
 // terasort: sorts 100-byte records (10-byte key, 90-byte value) in total order across parts,
 // with a range partitioner sampled from the input.
 #include "api/mapreduce.h"
+#include "api/reducers.h"
 
 namespace {
 
@@ -9,14 +10,6 @@ using namespace sawmill;
 class IdentityMapper final : public Mapper {
  public:
   void Map(std::string_view key, std::string_view value, TaskContext& ctx) override { ctx.Emit(key, value); }
-};
-
-class IdentityReducer final : public Reducer {
- public:
-  void Reduce(std::string_view key, ValueIterator& values, TaskContext& ctx) override {
-    std::string_view v;
-    while (values.Next(&v)) ctx.Emit(key, v);
-  }
 };
 
 JobSpec MakeSpec() {

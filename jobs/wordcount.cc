@@ -9,6 +9,7 @@
 
 #include "api/combiners.h"
 #include "api/mapreduce.h"
+#include "api/reducers.h"
 
 namespace {
 
@@ -69,23 +70,13 @@ class WordMapper final : public Mapper {
   }
 };
 
-class SumReducer final : public Reducer {
- public:
-  void Reduce(std::string_view word, ValueIterator& values, TaskContext& ctx) override {
-    int64_t sum = 0;
-    std::string_view v;
-    while (values.Next(&v)) sum += DecodeInt64(v);
-    ctx.Emit(word, DecimalString(sum));
-  }
-};
-
 JobSpec MakeSpec() {
   JobSpec spec;
   spec.name = "wordcount";
   spec.input_format = InputFormat::kTextLines;
   spec.mapper = [] { return std::make_unique<WordMapper>(); };
   spec.combiner = [] { return std::make_unique<Int64SumCombiner>(); };
-  spec.reducer = [] { return std::make_unique<SumReducer>(); };
+  spec.reducer = [] { return std::make_unique<Int64SumToDecimalReducer>(); };
   return spec;
 }
 
