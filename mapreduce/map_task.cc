@@ -1,6 +1,7 @@
 // A map task: read a split, run the mapper, collect output (sort buffer, hash aggregation, or
 // straight to a part file in map-only jobs), spill sorted runs, merge them into one map output
 // file partitioned and sorted by key.
+#include <algorithm>
 #include <memory>
 
 #include "common/file.h"
@@ -177,7 +178,7 @@ Status MapLoop(const TaskConfig& c, const InputSplit& split, Sink* sink, TaskSta
   ro.format = spec.input_format;
   ro.fixed_record_bytes = spec.fixed_record_bytes;
   ro.fixed_key_bytes = spec.fixed_key_bytes;
-  ro.bytes_read = c.progress ? &c.progress->bytes_read : nullptr;
+
   std::string where = "map task " + std::to_string(c.task_index) + " (" + SplitName(split, spec) + ")";
   auto reader_or = OpenSplit(split, ro);
   if (!reader_or.ok()) return reader_or.status().WithContext(where);
@@ -189,13 +190,22 @@ Status MapLoop(const TaskConfig& c, const InputSplit& split, Sink* sink, TaskSta
   std::string_view key, value;
   uint64_t n = 0;
   auto at = [&] { return where + " at input offset " + std::to_string(reader.offset()); };
+  // Progress counts the split's bytes as its records are read (never read-ahead past its end).
+  uint64_t reported = 0;
+  auto report = [&](uint64_t upto) {
+    if (c.progress && upto > reported) c.progress->bytes_read.fetch_add(upto - reported, std::memory_order_relaxed);
+    reported = std::max(reported, upto);
+  };
+  bool byte_offsets = spec.input_format != InputFormat::kRecordFile;
   Status s = CallUserCode(at, [&] {
     while (reader.Next(&key, &value)) {
       ++n;
       ctx.set_record_offset(reader.offset());
       mapper->Map(key, value, ctx);
+      if (byte_offsets && (n & 4095) == 0) report(std::min(reader.offset() - split.offset, split.bytes));
     }
   });
+  report(split.bytes);
   stats->records_in = n;
   RETURN_IF_ERROR(s);
   RETURN_IF_ERROR(reader.status());

@@ -19,7 +19,8 @@ std::string FormatBytes(double b) {
 }
 
 ProgressLine::ProgressLine(const Progress* progress, int maps, int reduces, uint64_t input_bytes, bool enabled)
-    : progress_(progress), maps_(maps), reduces_(reduces), input_bytes_(input_bytes), enabled_(enabled) {
+    : progress_(progress), maps_(maps), reduces_(reduces), input_bytes_(input_bytes), enabled_(enabled),
+      start_(std::chrono::steady_clock::now()) {
   if (enabled_) thread_ = std::thread([this] { Loop(); });
 }
 
@@ -31,15 +32,16 @@ ProgressLine::~ProgressLine() {
   }
   cv_.notify_all();
   thread_.join();
-  std::fprintf(stderr, "\r\033[K");
+  // Leave the final state on screen, like a finished download bar.
+  Draw(std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
+  std::fputc('\n', stderr);
   std::fflush(stderr);
 }
 
 void ProgressLine::Loop() {
-  auto start = std::chrono::steady_clock::now();
   std::unique_lock<std::mutex> l(mu_);
   while (!cv_.wait_for(l, std::chrono::milliseconds(200), [this] { return stop_; })) {
-    Draw(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    Draw(std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
   }
 }
 

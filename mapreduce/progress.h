@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -14,7 +15,7 @@ namespace sawmill {
 class ProgressLine {
  public:
   ProgressLine(const Progress* progress, int maps, int reduces, uint64_t input_bytes, bool enabled);
-  ~ProgressLine();  // stops and erases the line
+  ~ProgressLine();  // stops, draws the final state and ends the line
 
  private:
   void Loop();
@@ -24,6 +25,7 @@ class ProgressLine {
   int maps_, reduces_;
   uint64_t input_bytes_;
   bool enabled_;
+  std::chrono::steady_clock::time_point start_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;

@@ -11,10 +11,9 @@ namespace {
 // Buffered reader of the byte range a split needs; the buffer grows to hold the longest line.
 class ChunkedFile {
  public:
-  ChunkedFile(std::unique_ptr<RandomAccessFile> file, uint64_t start, size_t chunk,
-              std::atomic<uint64_t>* progress)
-      : file_(std::move(file)), next_read_(start), buf_base_(start), chunk_(chunk), progress_(progress) {
-    buf_.resize(chunk_);
+  ChunkedFile(std::unique_ptr<RandomAccessFile> file, uint64_t start, size_t chunk)
+      : file_(std::move(file)), next_read_(start), buf_base_(start) {
+    buf_.resize(chunk);
   }
   // Bytes [pos_, end_) of buf_ are unread; buf_[0] is file offset buf_base_.
   const char* begin() const { return buf_.data() + pos_; }
@@ -36,7 +35,6 @@ class ChunkedFile {
     ASSIGN_OR_RETURN(size_t got, file_->ReadSome(next_read_, buf_.size() - end_, buf_.data() + end_));
     next_read_ += got;
     end_ += got;
-    if (progress_) progress_->fetch_add(got, std::memory_order_relaxed);
     return Status::Ok();
   }
 
@@ -46,15 +44,12 @@ class ChunkedFile {
   uint64_t next_read_;
   uint64_t buf_base_;
   size_t pos_ = 0, end_ = 0;
-  size_t chunk_;
-  std::atomic<uint64_t>* progress_;
 };
 
 class TextLineReader final : public SplitReader {
  public:
-  TextLineReader(std::unique_ptr<RandomAccessFile> file, const InputSplit& split, size_t chunk,
-                 std::atomic<uint64_t>* progress)
-      : in_(std::move(file), split.offset == 0 ? 0 : split.offset - 1, chunk, progress),
+  TextLineReader(std::unique_ptr<RandomAccessFile> file, const InputSplit& split, size_t chunk)
+      : in_(std::move(file), split.offset == 0 ? 0 : split.offset - 1, chunk),
         split_start_(split.offset), split_end_(split.offset + split.length) {}
 
   bool Next(std::string_view* key, std::string_view* value) override {
@@ -114,8 +109,7 @@ class FixedWidthReader final : public SplitReader {
  public:
   FixedWidthReader(std::unique_ptr<RandomAccessFile> file, const InputSplit& split,
                    const SplitReaderOptions& o)
-      : in_(std::move(file), split.offset, std::max(o.chunk_bytes / o.fixed_record_bytes, size_t{1}) * o.fixed_record_bytes,
-            o.bytes_read),
+      : in_(std::move(file), split.offset, std::max(o.chunk_bytes / o.fixed_record_bytes, size_t{1}) * o.fixed_record_bytes),
         end_(split.offset + split.length), record_(o.fixed_record_bytes), key_bytes_(o.fixed_key_bytes) {}
 
   bool Next(std::string_view* key, std::string_view* value) override {
@@ -147,15 +141,10 @@ class FixedWidthReader final : public SplitReader {
 
 class RecordSplitReader final : public SplitReader {
  public:
-  RecordSplitReader(std::unique_ptr<RecordFileReader> reader, const InputSplit& split,
-                    std::atomic<uint64_t>* progress)
+  RecordSplitReader(std::unique_ptr<RecordFileReader> reader, const InputSplit& split)
       : reader_(std::move(reader)),
         it_(reader_->NewIterator(split.offset, split.offset + split.length)),
-        offset_(split.length ? reader_->blocks()[split.offset].offset : 0),
-        bytes_(split.bytes), progress_(progress) {}
-  ~RecordSplitReader() override {
-    if (progress_) progress_->fetch_add(bytes_, std::memory_order_relaxed);
-  }
+        offset_(split.length ? reader_->blocks()[split.offset].offset : 0) {}
 
   bool Next(std::string_view* key, std::string_view* value) override {
     if (!it_.Next()) return false;
@@ -170,8 +159,6 @@ class RecordSplitReader final : public SplitReader {
   std::unique_ptr<RecordFileReader> reader_;
   RecordIterator it_;
   uint64_t offset_;
-  uint64_t bytes_;
-  std::atomic<uint64_t>* progress_;
 };
 
 }  // namespace
@@ -182,7 +169,7 @@ Result<std::unique_ptr<SplitReader>> OpenSplit(const InputSplit& split, const Sp
     if (split.offset + split.length > reader->blocks().size()) {
       return InvalidArgument(split.path + ": split beyond the file's blocks");
     }
-    return std::unique_ptr<SplitReader>(new RecordSplitReader(std::move(reader), split, options.bytes_read));
+    return std::unique_ptr<SplitReader>(new RecordSplitReader(std::move(reader), split));
   }
   ASSIGN_OR_RETURN(auto file, RandomAccessFile::Open(split.path));
   if (options.format == InputFormat::kFixedWidth) {
@@ -192,7 +179,7 @@ Result<std::unique_ptr<SplitReader>> OpenSplit(const InputSplit& split, const Sp
     return std::unique_ptr<SplitReader>(new FixedWidthReader(std::move(file), split, options));
   }
   return std::unique_ptr<SplitReader>(
-      new TextLineReader(std::move(file), split, options.chunk_bytes, options.bytes_read));
+      new TextLineReader(std::move(file), split, options.chunk_bytes));
 }
 
 }  // namespace sawmill

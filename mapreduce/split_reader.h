@@ -3,7 +3,6 @@
 // records of a record file's block range.
 #pragma once
 
-#include <atomic>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -29,7 +28,6 @@ struct SplitReaderOptions {
   size_t fixed_record_bytes = 100;
   size_t fixed_key_bytes = 10;
   size_t chunk_bytes = 1 << 20;        // read size for text and fixed-width input
-  std::atomic<uint64_t>* bytes_read = nullptr;  // progress, bumped per chunk (not owned)
 };
 
 Result<std::unique_ptr<SplitReader>> OpenSplit(const InputSplit& split, const SplitReaderOptions& options);
