@@ -42,7 +42,9 @@ TEST(HashAggregator, SumsLikeAMapIncludingLongKeys) {
   for (const auto* s : sorted) {
     std::string key(agg.key(*s));
     EXPECT_EQ(static_cast<int>(s->partition), hp.Partition(key, 4));
-    if (s->partition == last_partition && s != sorted.front()) EXPECT_LT(last_key, key);
+    if (s->partition == last_partition && s != sorted.front()) {
+      EXPECT_LT(last_key, key);
+    }
     EXPECT_GE(s->partition, last_partition);
     last_partition = s->partition;
     last_key = key;
