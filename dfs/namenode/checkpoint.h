@@ -1,0 +1,26 @@
+// Checkpoint images: the whole namespace as of one transaction id, in one checksummed file
+// written atomically (temp file, fsync, rename, fsync of the directory).
+//
+// File: ["SWNNIMG1"][u64 payload length][u64 XXH3 of payload][payload = capnp Image flat array].
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/status.h"
+#include "dfs/namenode/namespace.h"
+
+namespace sawmill::dfs {
+
+struct LoadedCheckpoint {
+  Namespace ns;
+  uint64_t last_txid = 0;
+};
+
+Status WriteCheckpoint(const std::string& path, const Namespace& ns, uint64_t last_txid);
+// kCorruption naming the path for a torn, truncated or unparsable image.
+Result<LoadedCheckpoint> ReadCheckpoint(const std::string& path);
+// fsync of a directory, so that a rename or a new file in it survives a crash.
+Status SyncDirectory(const std::string& dir);
+
+}  // namespace sawmill::dfs

@@ -1,0 +1,59 @@
+// The namenode's append-only journal file: length-prefixed, checksummed records, appended in
+// batches with one write + fdatasync each, and a reader that recovers the valid prefix.
+//
+// Record: [u32 payload length][u64 XXH3 of (the 4 length bytes, payload)][payload], little-endian.
+// The payload is opaque here (NamespaceStore puts one capnp JournalRecord in each).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace sawmill::dfs {
+
+inline constexpr size_t kJournalHeaderBytes = 12;
+// A larger length can only be corruption; refusing it keeps a bad length from allocating.
+inline constexpr uint32_t kMaxJournalPayload = 64u << 20;
+
+class JournalWriter {
+ public:
+  // Opens `path` for appending, creating it if missing. The caller has cut any torn tail first.
+  static Result<std::unique_ptr<JournalWriter>> Open(const std::string& path);
+  ~JournalWriter();
+  // Buffers one record (group commit: several Appends, then one Sync).
+  void Append(std::string_view payload);
+  // Writes the buffered records and fdatasyncs. After a failure the file's tail is unknown, so
+  // every later call fails with the same error.
+  Status Sync();
+  uint64_t size() const { return size_; }
+  const std::string& path() const { return path_; }
+
+ private:
+  JournalWriter(std::string path, int fd, uint64_t size) : path_(std::move(path)), fd_(fd), size_(size) {}
+  std::string path_;
+  int fd_;
+  uint64_t size_;
+  std::string pending_;
+  Status failed_;
+};
+
+struct JournalReadResult {
+  uint64_t records = 0;        // valid records passed to the callback
+  uint64_t valid_bytes = 0;    // length of the valid prefix
+  uint64_t dropped_bytes = 0;  // bytes after it: a torn or corrupt tail
+  std::string drop_reason;     // why the tail was dropped ("" when none), naming path and offset
+};
+
+// Calls `fn` on each record of the valid prefix, in order; stops at the first truncated or
+// corrupt record, which with everything after it counts as dropped. With `truncate`, the file is
+// cut to the valid prefix so that appends continue from there. An error from `fn` is returned.
+Result<JournalReadResult> ReadJournal(const std::string& path,
+                                      const std::function<Status(std::string_view payload)>& fn,
+                                      bool truncate);
+
+}  // namespace sawmill::dfs

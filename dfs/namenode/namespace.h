@@ -1,0 +1,115 @@
+// The namenode's in-memory namespace: a tree of directories and files, files with block lists
+// and leases. Pure logic: no I/O, no clock; NamespaceStore makes it durable.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace sawmill::dfs {
+
+struct BlockInfo {
+  uint64_t id = 0;
+  uint64_t generation = 0;
+  uint64_t length = 0;
+  bool operator==(const BlockInfo&) const = default;
+};
+
+// What readers see of an inode.
+struct FileStatus {
+  std::string path;
+  bool is_dir = false;
+  int64_t mtime = 0;
+  uint64_t size = 0;          // files: sum of block lengths
+  uint32_t replication = 0;   // files only
+  uint64_t block_size = 0;    // files only
+};
+
+// One inode with every field, as a checkpoint stores it.
+struct InodeRecord {
+  std::string path;
+  bool is_dir = false;
+  int64_t mtime = 0;
+  uint32_t replication = 0;
+  uint64_t block_size = 0;
+  std::vector<BlockInfo> blocks;
+  bool under_construction = false;
+  std::string lease_holder;
+};
+
+struct OpenFile {
+  std::string path;
+  std::string lease_holder;
+};
+
+// Every mutation validates first and changes nothing on failure. With Mode::kCheck it stops after
+// validating, so that NamespaceStore can journal a mutation only once it is known to succeed and
+// then apply it with kApply (which then cannot fail). Mutations are deterministic given their
+// arguments. Paths must be normalized (NormalizePath); errors name the path.
+class Namespace {
+ public:
+  enum class Mode { kCheck, kApply };
+  static constexpr uint32_t kMaxReplication = 512;
+
+  Namespace();
+  ~Namespace();
+  Namespace(Namespace&&) noexcept;
+  Namespace& operator=(Namespace&&) noexcept;
+
+  // Creates `path` and any missing parents; ok if it already is a directory.
+  Status Mkdirs(const std::string& path, int64_t mtime, Mode mode = Mode::kApply);
+  // Exclusive create of an empty file under construction, leased to `client`.
+  Status Create(const std::string& path, const std::string& client, uint32_t replication,
+                uint64_t block_size, int64_t mtime, Mode mode = Mode::kApply);
+  // Appends block `block_id` (must be next_block_id(), which then advances) to a file under
+  // construction leased to `client`.
+  Status AddBlock(const std::string& path, const std::string& client, uint64_t block_id,
+                  uint64_t generation, Mode mode = Mode::kApply);
+  // Sets the final block lengths (one per block) and closes the file.
+  Status Complete(const std::string& path, const std::string& client,
+                  const std::vector<uint64_t>& block_lengths, int64_t mtime, Mode mode = Mode::kApply);
+  // Removes a file under construction (its lease expired).
+  Status Abandon(const std::string& path, Mode mode = Mode::kApply);
+  // Moves a file or a whole directory tree; `dst` must not exist, its parent must.
+  Status Rename(const std::string& src, const std::string& dst, int64_t mtime, Mode mode = Mode::kApply);
+  // Removes a file or a directory (a non-empty one only with `recursive`).
+  Status Delete(const std::string& path, bool recursive, int64_t mtime, Mode mode = Mode::kApply);
+  Status SetReplication(const std::string& path, uint32_t replication, Mode mode = Mode::kApply);
+
+  // Readers. Files under construction are invisible here (kNotFound).
+  Result<FileStatus> Stat(const std::string& path) const;
+  // The children of a directory, sorted by name.
+  Result<std::vector<FileStatus>> List(const std::string& path) const;
+  Result<std::vector<BlockInfo>> GetBlocks(const std::string& path) const;
+
+  // Every block of every file (under construction too), in path order.
+  void ForEachBlock(const std::function<void(const std::string& path, const BlockInfo&)>& fn) const;
+  std::vector<OpenFile> FilesUnderConstruction() const;
+  uint64_t next_block_id() const { return next_block_id_; }
+
+  // Every inode in pre-order (root first, children by name), and the inverse.
+  std::vector<InodeRecord> Snapshot() const;
+  static Result<Namespace> FromSnapshot(const std::vector<InodeRecord>& inodes, uint64_t next_block_id);
+  // One line per inode with every field, sorted by path, then next_block_id: for comparing.
+  std::string Dump() const;
+
+ private:
+  struct Inode;
+  // The inode at `path`, or nullptr.
+  Inode* Find(const std::string& path) const;
+  // The directory that would hold `path`; errors if missing or not a directory.
+  Result<Inode*> ParentDir(const std::string& path) const;
+  Result<const Inode*> VisibleFile(const std::string& path) const;
+  Result<Inode*> LeasedFile(const std::string& path, const std::string& client) const;
+
+  std::unique_ptr<Inode> root_;
+  uint64_t next_block_id_ = 1;
+};
+
+}  // namespace sawmill::dfs

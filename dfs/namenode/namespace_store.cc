@@ -1,0 +1,327 @@
+// NamespaceStore: recovery (checkpoint + journal replay), write-ahead mutations, checkpointing.
+#include "dfs/namenode/namespace_store.h"
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <map>
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+#include <glog/logging.h>
+
+#include "common/file.h"
+#include "dfs/namenode/checkpoint.h"
+#include "dfs/namenode/namespace.capnp.h"
+#include "dfs/path.h"
+
+namespace sawmill::dfs {
+
+namespace {
+
+using Mode = Namespace::Mode;
+constexpr char kCheckpointPrefix[] = "checkpoint.";
+constexpr char kJournalPrefix[] = "journal.";
+
+std::string Numbered(std::string_view prefix, uint64_t n) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%020" PRIu64, n);
+  return std::string(prefix) + buf;
+}
+
+// "journal.00000000000000000042" -> 42; false for anything else (temp files included).
+bool ParseNumbered(const std::string& name, std::string_view prefix, uint64_t* n) {
+  if (name.size() != prefix.size() + 20 || name.compare(0, prefix.size(), prefix) != 0) return false;
+  *n = 0;
+  for (size_t i = prefix.size(); i < name.size(); ++i) {
+    if (name[i] < '0' || name[i] > '9') return false;
+    *n = *n * 10 + (name[i] - '0');
+  }
+  return true;
+}
+
+// Applies one journal record to `ns`. Paths in records are normalized when journaled.
+Status Apply(schema::JournalRecord::Reader r, Namespace& ns, Mode mode) {
+  using R = schema::JournalRecord;
+  switch (r.which()) {
+    case R::MKDIRS: {
+      auto m = r.getMkdirs();
+      return ns.Mkdirs(m.getPath(), m.getMtime(), mode);
+    }
+    case R::CREATE: {
+      auto c = r.getCreate();
+      return ns.Create(c.getPath(), c.getClientName(), c.getReplication(), c.getBlockSize(), c.getMtime(), mode);
+    }
+    case R::ADD_BLOCK: {
+      auto a = r.getAddBlock();
+      return ns.AddBlock(a.getPath(), a.getClientName(), a.getBlockId(), a.getGeneration(), mode);
+    }
+    case R::COMPLETE: {
+      auto c = r.getComplete();
+      std::vector<uint64_t> lengths;
+      for (uint64_t len : c.getBlockLengths()) lengths.push_back(len);
+      return ns.Complete(c.getPath(), c.getClientName(), lengths, c.getMtime(), mode);
+    }
+    case R::ABANDON:
+      return ns.Abandon(r.getAbandon().getPath(), mode);
+    case R::RENAME: {
+      auto m = r.getRename();
+      return ns.Rename(m.getSrc(), m.getDst(), m.getMtime(), mode);
+    }
+    case R::DELETE: {
+      auto d = r.getDelete();
+      return ns.Delete(d.getPath(), d.getRecursive(), d.getMtime(), mode);
+    }
+    case R::SET_REPLICATION: {
+      auto s = r.getSetReplication();
+      return ns.SetReplication(s.getPath(), s.getReplication(), mode);
+    }
+  }
+  return Corruption("unknown journal record kind " + std::to_string(static_cast<int>(r.which())));
+}
+
+}  // namespace
+
+NamespaceStore::~NamespaceStore() = default;
+
+std::string NamespaceStore::CheckpointPath(uint64_t txid) const { return JoinPath(dir_, Numbered(kCheckpointPrefix, txid)); }
+std::string NamespaceStore::JournalPath(uint64_t first) const { return JoinPath(dir_, Numbered(kJournalPrefix, first)); }
+
+Result<std::unique_ptr<NamespaceStore>> NamespaceStore::Open(const std::string& dir) {
+  RETURN_IF_ERROR(MakeDirs(dir));
+  std::unique_ptr<NamespaceStore> store(new NamespaceStore(dir));
+  RETURN_IF_ERROR(store->Recover());
+  return store;
+}
+
+Status NamespaceStore::Recover() {
+  ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(dir_));
+  std::vector<uint64_t> checkpoints, journals;
+  for (const std::string& name : names) {
+    uint64_t n;
+    if (ParseNumbered(name, kCheckpointPrefix, &n)) checkpoints.push_back(n);
+    if (ParseNumbered(name, kJournalPrefix, &n)) journals.push_back(n);
+  }
+  std::sort(checkpoints.rbegin(), checkpoints.rend());
+  std::sort(journals.begin(), journals.end());
+
+  // The newest image that reads back; a torn one falls back to the one before it.
+  for (uint64_t txid : checkpoints) {
+    auto loaded = ReadCheckpoint(CheckpointPath(txid));
+    if (!loaded.ok()) {
+      if (loaded.status().code() != StatusCode::kCorruption) return loaded.status();
+      recovery_.bad_checkpoints.push_back(loaded.status().message());
+      continue;
+    }
+    ns_ = std::move(loaded->ns);
+    last_txid_ = loaded->last_txid;
+    recovery_.checkpoint = CheckpointPath(txid);
+    recovery_.checkpoint_txid = last_txid_;
+    break;
+  }
+  if (recovery_.checkpoint.empty() && !checkpoints.empty() && (journals.empty() || journals[0] != 1)) {
+    return Corruption(dir_ + ": no readable checkpoint and no journal from transaction 1");
+  }
+
+  for (size_t i = 0; i < journals.size(); ++i) {
+    bool last = i + 1 == journals.size();
+    // Entirely covered by the checkpoint: the next journal starts at or before it ends.
+    if (!last && journals[i + 1] <= last_txid_ + 1) continue;
+    std::string path = JournalPath(journals[i]);
+    if (journals[i] > last_txid_ + 1) {
+      return Corruption(path + ": starts at transaction " + std::to_string(journals[i]) + " but the namespace is at " +
+                        std::to_string(last_txid_) + ": transactions are missing");
+    }
+    uint64_t expected = journals[i];
+    auto read = ReadJournal(path, [&](std::string_view payload) -> Status {
+      if (payload.size() % sizeof(capnp::word) != 0) return Corruption(path + ": record is not a capnp message");
+      kj::Array<capnp::word> words = kj::heapArray<capnp::word>(payload.size() / sizeof(capnp::word));
+      std::memcpy(words.begin(), payload.data(), payload.size());
+      Status st;
+      kj::Maybe<kj::Exception> error = kj::runCatchingExceptions([&] {
+        capnp::FlatArrayMessageReader reader(words);
+        auto record = reader.getRoot<schema::JournalRecord>();
+        uint64_t txid = record.getTxid();
+        if (txid != expected) {
+          st = Corruption(path + ": transaction " + std::to_string(txid) + " where " + std::to_string(expected) +
+                          " was expected");
+          return;
+        }
+        ++expected;
+        if (txid <= last_txid_) return;  // already in the checkpoint
+        st = Apply(record, ns_, Mode::kApply);
+        if (!st.ok()) {
+          st = Corruption(path + ": transaction " + std::to_string(txid) + " does not replay: " + st.ToString());
+          return;
+        }
+        last_txid_ = txid;
+        ++recovery_.replayed;
+      });
+      KJ_IF_MAYBE(e, error) {
+        return Corruption(path + ": cannot parse journal record: " + std::string(e->getDescription().cStr()));
+      }
+      return st;
+    }, /*truncate=*/last);
+    if (!read.ok()) return read.status();
+    if (read->dropped_bytes > 0) {
+      recovery_.dropped_bytes += read->dropped_bytes;
+      recovery_.drop_reasons.push_back(read->drop_reason + " (" + std::to_string(read->dropped_bytes) +
+                                       " bytes dropped)");
+      LOG(WARNING) << read->drop_reason << ": dropped " << read->dropped_bytes << " bytes";
+    }
+  }
+  // Continue the last journal if it is the one that ends at last_txid_, else start a new one.
+  if (!journals.empty() && journals.back() <= last_txid_ + 1) {
+    ASSIGN_OR_RETURN(journal_, JournalWriter::Open(JournalPath(journals.back())));
+    journal_first_txid_ = journals.back();
+    return Status::Ok();
+  }
+  return StartJournal(last_txid_ + 1);
+}
+
+Status NamespaceStore::StartJournal(uint64_t first_txid) {
+  std::string path = JournalPath(first_txid);
+  RETURN_IF_ERROR(RemoveAll(path));  // a stale file of that name holds nothing we still need
+  ASSIGN_OR_RETURN(journal_, JournalWriter::Open(path));
+  journal_first_txid_ = first_txid;
+  return SyncDirectory(dir_);
+}
+
+template <typename Fill>
+Status NamespaceStore::Commit(Fill fill) {
+  if (!broken_.ok()) return broken_;
+  capnp::MallocMessageBuilder message;
+  auto record = message.initRoot<schema::JournalRecord>();
+  record.setTxid(last_txid_ + 1);
+  fill(record);
+  RETURN_IF_ERROR(Apply(record.asReader(), ns_, Mode::kCheck));
+  kj::Array<capnp::word> words = capnp::messageToFlatArray(message);
+  journal_->Append(std::string_view(words.asChars().begin(), words.asChars().size()));
+  Status st = journal_->Sync();
+  if (!st.ok()) {
+    broken_ = st;
+    return st;
+  }
+  Status applied = Apply(record.asReader(), ns_, Mode::kApply);
+  CHECK(applied.ok()) << "checked mutation failed: " << applied.ToString();
+  ++last_txid_;
+  return Status::Ok();
+}
+
+Status NamespaceStore::Mkdirs(std::string_view path, int64_t mtime) {
+  ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
+  return Commit([&](auto r) {
+    auto m = r.initMkdirs();
+    m.setPath(p);
+    m.setMtime(mtime);
+  });
+}
+
+Status NamespaceStore::Create(std::string_view path, const std::string& client, uint32_t replication,
+                              uint64_t block_size, int64_t mtime) {
+  ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
+  return Commit([&](auto r) {
+    auto c = r.initCreate();
+    c.setPath(p);
+    c.setClientName(client);
+    c.setReplication(replication);
+    c.setBlockSize(block_size);
+    c.setMtime(mtime);
+  });
+}
+
+Result<BlockInfo> NamespaceStore::AddBlock(std::string_view path, const std::string& client) {
+  ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
+  BlockInfo block{ns_.next_block_id(), last_txid_ + 1, 0};
+  RETURN_IF_ERROR(Commit([&](auto r) {
+    auto a = r.initAddBlock();
+    a.setPath(p);
+    a.setClientName(client);
+    a.setBlockId(block.id);
+    a.setGeneration(block.generation);
+  }));
+  return block;
+}
+
+Status NamespaceStore::Complete(std::string_view path, const std::string& client,
+                                const std::vector<uint64_t>& block_lengths, int64_t mtime) {
+  ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
+  return Commit([&](auto r) {
+    auto c = r.initComplete();
+    c.setPath(p);
+    c.setClientName(client);
+    auto lengths = c.initBlockLengths(block_lengths.size());
+    for (size_t i = 0; i < block_lengths.size(); ++i) lengths.set(i, block_lengths[i]);
+    c.setMtime(mtime);
+  });
+}
+
+Status NamespaceStore::Abandon(std::string_view path) {
+  ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
+  return Commit([&](auto r) { r.initAbandon().setPath(p); });
+}
+
+Status NamespaceStore::Rename(std::string_view src, std::string_view dst, int64_t mtime) {
+  ASSIGN_OR_RETURN(std::string s, NormalizePath(src));
+  ASSIGN_OR_RETURN(std::string d, NormalizePath(dst));
+  return Commit([&](auto r) {
+    auto m = r.initRename();
+    m.setSrc(s);
+    m.setDst(d);
+    m.setMtime(mtime);
+  });
+}
+
+Status NamespaceStore::Delete(std::string_view path, bool recursive, int64_t mtime) {
+  ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
+  return Commit([&](auto r) {
+    auto d = r.initDelete();
+    d.setPath(p);
+    d.setRecursive(recursive);
+    d.setMtime(mtime);
+  });
+}
+
+Status NamespaceStore::SetReplication(std::string_view path, uint32_t replication) {
+  ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
+  return Commit([&](auto r) {
+    auto s = r.initSetReplication();
+    s.setPath(p);
+    s.setReplication(replication);
+  });
+}
+
+Status NamespaceStore::Checkpoint() {
+  if (!broken_.ok()) return broken_;
+  RETURN_IF_ERROR(WriteCheckpoint(CheckpointPath(last_txid_), ns_, last_txid_));
+  if (journal_first_txid_ != last_txid_ + 1) RETURN_IF_ERROR(StartJournal(last_txid_ + 1));
+  return RemoveObsoleteFiles();
+}
+
+Status NamespaceStore::RemoveObsoleteFiles() {
+  ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(dir_));
+  std::vector<uint64_t> checkpoints, journals;
+  for (const std::string& name : names) {
+    uint64_t n;
+    if (ParseNumbered(name, kCheckpointPrefix, &n)) checkpoints.push_back(n);
+    if (ParseNumbered(name, kJournalPrefix, &n)) journals.push_back(n);
+  }
+  std::sort(checkpoints.rbegin(), checkpoints.rend());
+  std::sort(journals.begin(), journals.end());
+  // Keep two images, so that a torn newest one still leaves a way back, and the journals that
+  // lead from the older one to now.
+  for (size_t i = 2; i < checkpoints.size(); ++i) RETURN_IF_ERROR(RemoveAll(CheckpointPath(checkpoints[i])));
+  if (checkpoints.size() < 2) return Status::Ok();
+  uint64_t oldest_kept = checkpoints[1];
+  for (size_t i = 0; i + 1 < journals.size(); ++i) {
+    if (journals[i + 1] <= oldest_kept + 1) RETURN_IF_ERROR(RemoveAll(JournalPath(journals[i])));
+  }
+  return Status::Ok();
+}
+
+std::string NamespaceStore::Dump() const {
+  return ns_.Dump() + "last_txid=" + std::to_string(last_txid_) + "\n";
+}
+
+}  // namespace sawmill::dfs

@@ -1,0 +1,81 @@
+// The durable namespace: a Namespace whose every mutation is first appended to a write-ahead
+// journal, and which periodically writes a checkpoint and starts a new journal.
+//
+// Directory layout: checkpoint.<txid> (the namespace as of txid; the newest two are kept) and
+// journal.<first txid> (records first txid, first txid + 1, ...). Numbers are 20-digit decimals.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "dfs/namenode/journal.h"
+#include "dfs/namenode/namespace.h"
+
+namespace sawmill::dfs {
+
+// What Open found, for the namenode to log.
+struct RecoveryInfo {
+  std::string checkpoint;                       // the image loaded ("" when starting empty)
+  uint64_t checkpoint_txid = 0;
+  std::vector<std::string> bad_checkpoints;     // corrupt images skipped, with the reason
+  uint64_t replayed = 0;                        // journal records applied
+  uint64_t dropped_bytes = 0;                   // torn or corrupt journal tails, all files
+  std::vector<std::string> drop_reasons;
+};
+
+class NamespaceStore {
+ public:
+  // Loads the newest readable checkpoint in `dir` (created if missing), replays the journal
+  // records after it, and cuts a torn tail off the last journal so that appends continue there.
+  static Result<std::unique_ptr<NamespaceStore>> Open(const std::string& dir);
+  ~NamespaceStore();
+
+  // Mutations take client paths (normalized here). Each is journaled and synced before it
+  // changes the namespace; a failed one changes neither. After a journal write error the store
+  // refuses every mutation (the journal's tail is unknown until the next Open).
+  Status Mkdirs(std::string_view path, int64_t mtime);
+  Status Create(std::string_view path, const std::string& client, uint32_t replication, uint64_t block_size,
+                int64_t mtime);
+  // Allocates the next block id; its generation stamp is the transaction id.
+  Result<BlockInfo> AddBlock(std::string_view path, const std::string& client);
+  Status Complete(std::string_view path, const std::string& client, const std::vector<uint64_t>& block_lengths,
+                  int64_t mtime);
+  Status Abandon(std::string_view path);
+  Status Rename(std::string_view src, std::string_view dst, int64_t mtime);
+  Status Delete(std::string_view path, bool recursive, int64_t mtime);
+  Status SetReplication(std::string_view path, uint32_t replication);
+
+  // Writes checkpoint.<last txid>, starts journal.<last txid + 1>, and removes files no longer
+  // needed to recover from the older of the two kept checkpoints.
+  Status Checkpoint();
+
+  const Namespace& ns() const { return ns_; }
+  uint64_t last_txid() const { return last_txid_; }
+  const RecoveryInfo& recovery() const { return recovery_; }
+  // Namespace::Dump plus the last txid.
+  std::string Dump() const;
+
+ private:
+  explicit NamespaceStore(std::string dir) : dir_(std::move(dir)) {}
+  Status Recover();
+  // Builds a record with `fill`, checks it, journals it, applies it.
+  template <typename Fill>
+  Status Commit(Fill fill);
+  std::string CheckpointPath(uint64_t txid) const;
+  std::string JournalPath(uint64_t first_txid) const;
+  Status StartJournal(uint64_t first_txid);
+  Status RemoveObsoleteFiles();
+
+  std::string dir_;
+  Namespace ns_;
+  uint64_t last_txid_ = 0;
+  std::unique_ptr<JournalWriter> journal_;
+  uint64_t journal_first_txid_ = 0;
+  Status broken_;
+  RecoveryInfo recovery_;
+};
+
+}  // namespace sawmill::dfs

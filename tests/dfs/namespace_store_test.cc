@@ -1,0 +1,209 @@
+// NamespaceStore: a restart reproduces the namespace exactly, from the journal alone, after a
+// checkpoint, after a torn journal tail, and after a torn checkpoint.
+#include "dfs/namenode/namespace_store.h"
+
+#include <random>
+
+#include <gtest/gtest.h>
+
+#include "common/file.h"
+#include "tests/common/temp_dir.h"
+
+namespace sawmill::dfs {
+namespace {
+
+using sawmill::testing::TempDir;
+
+// Random operations over a small set of names, so that most succeed and many fail.
+class RandomOps {
+ public:
+  explicit RandomOps(uint64_t seed) : rng_(seed) {}
+
+  void Step(NamespaceStore& store) {
+    static const char* kNames[] = {"a", "b", "c"};
+    auto path = [&] {
+      std::string p;
+      int depth = 1 + rng_() % 3;
+      for (int i = 0; i < depth; ++i) p += std::string("/") + kNames[rng_() % 3];
+      return p;
+    };
+    std::string client = "client" + std::to_string(rng_() % 2);
+    int64_t now = ++clock_;
+    Status st;
+    switch (rng_() % 9) {
+      case 0: st = store.Mkdirs(path(), now); break;
+      case 1: case 2: st = store.Create(path(), client, 1 + rng_() % 3, 1024, now); break;
+      case 3: st = store.AddBlock(path(), client).status(); break;
+      case 4: {
+        std::string p = path();
+        auto open = store.ns().FilesUnderConstruction();
+        std::vector<uint64_t> lengths;
+        for (const auto& f : open) {
+          if (f.path != p) continue;
+          store.ns().ForEachBlock([&](const std::string& bp, const BlockInfo&) {
+            if (bp == p) lengths.push_back(rng_() % 1025);
+          });
+        }
+        st = store.Complete(p, client, lengths, now);
+        break;
+      }
+      case 5: st = store.Abandon(path()); break;
+      case 6: st = store.Rename(path(), path(), now); break;
+      case 7: st = store.Delete(path(), rng_() % 2, now); break;
+      case 8: st = store.SetReplication(path(), 1 + rng_() % 4); break;
+    }
+    (st.ok() ? ok_ : failed_)++;
+  }
+  int ok() const { return ok_; }
+  int failed() const { return failed_; }
+
+ private:
+  std::mt19937_64 rng_;
+  int64_t clock_ = 1000;
+  int ok_ = 0, failed_ = 0;
+};
+
+std::vector<std::string> Names(const std::string& dir) {
+  auto names = ListDir(dir);
+  EXPECT_TRUE(names.ok());
+  return names.ok() ? std::move(names).value() : std::vector<std::string>{};
+}
+
+std::unique_ptr<NamespaceStore> OpenStore(const std::string& dir) {
+  auto s = NamespaceStore::Open(dir);
+  EXPECT_TRUE(s.ok()) << s.status().ToString();
+  return s.ok() ? std::move(s).value() : nullptr;
+}
+
+TEST(NamespaceStore, RestartReproducesTheNamespace) {
+  TempDir dir;
+  RandomOps ops(42);
+  std::string dump;
+  {
+    auto store = OpenStore(dir.path());
+    for (int i = 0; i < 500; ++i) ops.Step(*store);
+    dump = store->Dump();
+  }
+  EXPECT_GT(ops.ok(), 80);
+  EXPECT_GT(ops.failed(), 50);
+  auto store = OpenStore(dir.path());
+  EXPECT_EQ(store->Dump(), dump);
+  EXPECT_EQ(store->recovery().replayed, static_cast<uint64_t>(ops.ok()));
+  EXPECT_EQ(store->recovery().dropped_bytes, 0u);
+  // And it continues: more operations, another restart.
+  for (int i = 0; i < 100; ++i) ops.Step(*store);
+  dump = store->Dump();
+  store.reset();
+  EXPECT_EQ(OpenStore(dir.path())->Dump(), dump);
+}
+
+TEST(NamespaceStore, RestartAfterCheckpoints) {
+  TempDir dir;
+  RandomOps ops(7);
+  std::string dump;
+  {
+    auto store = OpenStore(dir.path());
+    for (int round = 0; round < 4; ++round) {
+      for (int i = 0; i < 150; ++i) ops.Step(*store);
+      ASSERT_TRUE(store->Checkpoint().ok());
+    }
+    ASSERT_TRUE(store->Checkpoint().ok());  // nothing new: same image, same journal
+    for (int i = 0; i < 100; ++i) ops.Step(*store);
+    dump = store->Dump();
+  }
+  // Two images kept, and only the journals after the older one.
+  int checkpoints = 0, journals = 0;
+  for (const std::string& name : Names(dir.path())) {
+    checkpoints += name.rfind("checkpoint.", 0) == 0;
+    journals += name.rfind("journal.", 0) == 0;
+  }
+  EXPECT_EQ(checkpoints, 2);
+  EXPECT_EQ(journals, 2);
+  auto store = OpenStore(dir.path());
+  EXPECT_EQ(store->Dump(), dump);
+  EXPECT_GT(store->recovery().checkpoint_txid, 0u);
+}
+
+TEST(NamespaceStore, TornCheckpointFallsBackToThePreviousOne) {
+  TempDir dir;
+  RandomOps ops(11);
+  std::string dump;
+  {
+    auto store = OpenStore(dir.path());
+    for (int i = 0; i < 200; ++i) ops.Step(*store);
+    ASSERT_TRUE(store->Checkpoint().ok());
+    for (int i = 0; i < 200; ++i) ops.Step(*store);
+    ASSERT_TRUE(store->Checkpoint().ok());
+    for (int i = 0; i < 50; ++i) ops.Step(*store);
+    dump = store->Dump();
+  }
+  std::vector<std::string> images;
+  for (const std::string& name : Names(dir.path())) {
+    if (name.rfind("checkpoint.", 0) == 0) images.push_back(name);
+  }
+  ASSERT_EQ(images.size(), 2u);
+  std::string path = dir.Sub(images.back());  // sorted: the newest
+  std::string data;
+  ASSERT_TRUE(ReadFileToString(path, &data).ok());
+  ASSERT_TRUE(WriteStringToFile(path, data.substr(0, data.size() / 2)).ok());
+  auto store = OpenStore(dir.path());
+  EXPECT_EQ(store->Dump(), dump);
+  ASSERT_EQ(store->recovery().bad_checkpoints.size(), 1u);
+  EXPECT_NE(store->recovery().bad_checkpoints[0].find(path), std::string::npos);
+}
+
+TEST(NamespaceStore, TornJournalTailLosesOnlyTheLastRecord) {
+  TempDir dir;
+  RandomOps ops(3);
+  std::string before_last;
+  {
+    auto store = OpenStore(dir.path());
+    for (int i = 0; i < 300; ++i) ops.Step(*store);
+    before_last = store->Dump();
+    uint64_t txid = store->last_txid();
+    for (int i = 0; store->last_txid() == txid; ++i) {
+      ASSERT_LT(i, 1000);
+      ops.Step(*store);
+    }
+  }
+  std::string journal;
+  for (const std::string& name : Names(dir.path())) {
+    if (name.rfind("journal.", 0) == 0) journal = dir.Sub(name);
+  }
+  uint64_t size = FileSize(journal).value();
+  ASSERT_EQ(::truncate(journal.c_str(), size - 3), 0);
+  {
+    auto store = OpenStore(dir.path());
+    EXPECT_EQ(store->Dump(), before_last);
+    EXPECT_GT(store->recovery().dropped_bytes, 0u);
+    ASSERT_EQ(store->recovery().drop_reasons.size(), 1u);
+    EXPECT_NE(store->recovery().drop_reasons[0].find(journal), std::string::npos);
+    // Appends continue after the valid prefix.
+    ASSERT_TRUE(store->Mkdirs("/after", 1).ok());
+    before_last = store->Dump();
+  }
+  auto store = OpenStore(dir.path());
+  EXPECT_EQ(store->Dump(), before_last);
+  EXPECT_EQ(store->recovery().dropped_bytes, 0u);
+}
+
+TEST(NamespaceStore, MutationErrorsNameThePathAndAreNotJournaled) {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  Status st = store->Create("/nope/f", "c", 3, 1024, 1);
+  EXPECT_EQ(st.code(), StatusCode::kNotFound);
+  EXPECT_NE(st.message().find("/nope/f"), std::string::npos);
+  EXPECT_EQ(store->Mkdirs("relative", 1).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store->last_txid(), 0u);
+  ASSERT_TRUE(store->Mkdirs("//d/", 1).ok());
+  ASSERT_TRUE(store->Create("/d/f", "c", 3, 1024, 2).ok());
+  auto b = store->AddBlock("/d/f", "c");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->id, 1u);
+  EXPECT_EQ(store->last_txid(), 3u);
+  EXPECT_EQ(store->AddBlock("/d/f", "intruder").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store->last_txid(), 3u);
+}
+
+}  // namespace
+}  // namespace sawmill::dfs

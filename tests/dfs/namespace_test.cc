@@ -1,0 +1,193 @@
+// Namespace semantics: each operation's success and failure cases, lease rules, visibility.
+#include "dfs/namenode/namespace.h"
+
+#include <gtest/gtest.h>
+
+namespace sawmill::dfs {
+namespace {
+
+// Expects `st` to fail with `code` and a message naming `path`.
+#define EXPECT_FAILS(st, code_, path)                                            \
+  do {                                                                           \
+    ::sawmill::Status _s = (st);                                                 \
+    EXPECT_EQ(_s.code(), code_) << _s.ToString();                                \
+    EXPECT_NE(_s.message().find(path), std::string::npos) << _s.ToString();      \
+  } while (0)
+
+// A closed file at `path` with `blocks` blocks of length 10.
+void MakeFile(Namespace& ns, const std::string& path, int blocks = 1) {
+  ASSERT_TRUE(ns.Create(path, "c", 3, 100, 5).ok());
+  std::vector<uint64_t> lengths;
+  for (int i = 0; i < blocks; ++i) {
+    ASSERT_TRUE(ns.AddBlock(path, "c", ns.next_block_id(), 1).ok());
+    lengths.push_back(10);
+  }
+  ASSERT_TRUE(ns.Complete(path, "c", lengths, 6).ok());
+}
+
+TEST(Namespace, MkdirsCreatesParentsAndIsIdempotent) {
+  Namespace ns;
+  ASSERT_TRUE(ns.Mkdirs("/a/b/c", 1).ok());
+  ASSERT_TRUE(ns.Mkdirs("/a/b", 2).ok());
+  auto st = ns.Stat("/a/b");
+  ASSERT_TRUE(st.ok());
+  EXPECT_TRUE(st->is_dir);
+  EXPECT_EQ(st->mtime, 1);
+  MakeFile(ns, "/a/f");
+  EXPECT_FAILS(ns.Mkdirs("/a/f", 3), StatusCode::kAlreadyExists, "/a/f");
+  EXPECT_FAILS(ns.Mkdirs("/a/f/g", 3), StatusCode::kInvalidArgument, "/a/f");
+  EXPECT_FALSE(ns.Stat("/a/f/g").ok());
+}
+
+TEST(Namespace, CreateIsExclusiveAndNeedsADirectoryParent) {
+  Namespace ns;
+  ASSERT_TRUE(ns.Mkdirs("/d", 1).ok());
+  ASSERT_TRUE(ns.Create("/d/f", "c1", 3, 128, 2).ok());
+  EXPECT_FAILS(ns.Create("/d/f", "c2", 3, 128, 2), StatusCode::kAlreadyExists, "/d/f");
+  EXPECT_FAILS(ns.Create("/d", "c2", 3, 128, 2), StatusCode::kAlreadyExists, "/d");
+  EXPECT_FAILS(ns.Create("/x/f", "c2", 3, 128, 2), StatusCode::kNotFound, "/x/f");
+  MakeFile(ns, "/g");
+  EXPECT_FAILS(ns.Create("/g/f", "c2", 3, 128, 2), StatusCode::kInvalidArgument, "/g/f");
+  EXPECT_FAILS(ns.Create("/d/r", "c2", 0, 128, 2), StatusCode::kInvalidArgument, "/d/r");
+  EXPECT_FAILS(ns.Create("/d/r", "c2", 3, 0, 2), StatusCode::kInvalidArgument, "/d/r");
+  EXPECT_FAILS(ns.Create("/d/r", "", 3, 10, 2), StatusCode::kInvalidArgument, "/d/r");
+}
+
+TEST(Namespace, UnderConstructionIsInvisibleToReaders) {
+  Namespace ns;
+  ASSERT_TRUE(ns.Create("/f", "c", 2, 100, 1).ok());
+  EXPECT_FAILS(ns.Stat("/f").status(), StatusCode::kNotFound, "/f");
+  EXPECT_FAILS(ns.GetBlocks("/f").status(), StatusCode::kNotFound, "/f");
+  EXPECT_TRUE(ns.List("/")->empty());
+  ASSERT_EQ(ns.FilesUnderConstruction().size(), 1u);
+  EXPECT_EQ(ns.FilesUnderConstruction()[0].path, "/f");
+  EXPECT_EQ(ns.FilesUnderConstruction()[0].lease_holder, "c");
+
+  ASSERT_TRUE(ns.AddBlock("/f", "c", 1, 7).ok());
+  ASSERT_TRUE(ns.AddBlock("/f", "c", 2, 7).ok());
+  ASSERT_TRUE(ns.Complete("/f", "c", {100, 42}, 9).ok());
+  auto st = ns.Stat("/f");
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->size, 142u);
+  EXPECT_EQ(st->replication, 2u);
+  EXPECT_EQ(st->mtime, 9);
+  EXPECT_EQ(ns.GetBlocks("/f").value(), (std::vector<BlockInfo>{{1, 7, 100}, {2, 7, 42}}));
+  EXPECT_TRUE(ns.FilesUnderConstruction().empty());
+  ASSERT_EQ(ns.List("/")->size(), 1u);
+}
+
+TEST(Namespace, LeaseRules) {
+  Namespace ns;
+  ASSERT_TRUE(ns.Create("/f", "c", 2, 100, 1).ok());
+  EXPECT_FAILS(ns.AddBlock("/f", "other", 1, 1), StatusCode::kInvalidArgument, "/f");
+  EXPECT_FAILS(ns.AddBlock("/f", "c", 5, 1), StatusCode::kInvalidArgument, "/f");  // not the next id
+  EXPECT_FAILS(ns.AddBlock("/nope", "c", 1, 1), StatusCode::kNotFound, "/nope");
+  EXPECT_EQ(ns.next_block_id(), 1u);
+  ASSERT_TRUE(ns.AddBlock("/f", "c", 1, 1).ok());
+  EXPECT_EQ(ns.next_block_id(), 2u);
+  EXPECT_FAILS(ns.Complete("/f", "other", {1}, 2), StatusCode::kInvalidArgument, "/f");
+  EXPECT_FAILS(ns.Complete("/f", "c", {1, 2}, 2), StatusCode::kInvalidArgument, "/f");
+  EXPECT_FAILS(ns.Complete("/f", "c", {101}, 2), StatusCode::kInvalidArgument, "/f");
+  ASSERT_TRUE(ns.Complete("/f", "c", {1}, 2).ok());
+  EXPECT_FAILS(ns.AddBlock("/f", "c", 2, 1), StatusCode::kInvalidArgument, "/f");   // closed
+  EXPECT_FAILS(ns.Complete("/f", "c", {1}, 2), StatusCode::kInvalidArgument, "/f");
+  EXPECT_FAILS(ns.Abandon("/f"), StatusCode::kInvalidArgument, "/f");
+}
+
+TEST(Namespace, AbandonRemovesAnOpenFile) {
+  Namespace ns;
+  ASSERT_TRUE(ns.Create("/f", "c", 2, 100, 1).ok());
+  ASSERT_TRUE(ns.AddBlock("/f", "c", 1, 1).ok());
+  ASSERT_TRUE(ns.Abandon("/f").ok());
+  EXPECT_TRUE(ns.FilesUnderConstruction().empty());
+  EXPECT_FAILS(ns.Abandon("/f"), StatusCode::kNotFound, "/f");
+  ASSERT_TRUE(ns.Create("/f", "d", 2, 100, 1).ok());  // the name is free again
+  EXPECT_EQ(ns.next_block_id(), 2u);                 // block ids are never reused
+}
+
+TEST(Namespace, RenameMovesSubtrees) {
+  Namespace ns;
+  ASSERT_TRUE(ns.Mkdirs("/a/b", 1).ok());
+  MakeFile(ns, "/a/b/f", 2);
+  ASSERT_TRUE(ns.Mkdirs("/z", 1).ok());
+  ASSERT_TRUE(ns.Rename("/a", "/z/a2", 7).ok());
+  EXPECT_FALSE(ns.Stat("/a").ok());
+  EXPECT_EQ(ns.GetBlocks("/z/a2/b/f")->size(), 2u);
+  EXPECT_EQ(ns.Stat("/z")->mtime, 7);
+  ASSERT_TRUE(ns.Rename("/z/a2/b/f", "/g", 8).ok());
+  EXPECT_EQ(ns.Stat("/g")->size, 20u);
+}
+
+TEST(Namespace, RenameFailures) {
+  Namespace ns;
+  ASSERT_TRUE(ns.Mkdirs("/a/b", 1).ok());
+  MakeFile(ns, "/f");
+  EXPECT_FAILS(ns.Rename("/a", "/f", 2), StatusCode::kAlreadyExists, "/f");
+  EXPECT_FAILS(ns.Rename("/f", "/a/b", 2), StatusCode::kAlreadyExists, "/a/b");
+  EXPECT_FAILS(ns.Rename("/nope", "/x", 2), StatusCode::kNotFound, "/nope");
+  EXPECT_FAILS(ns.Rename("/f", "/x/y", 2), StatusCode::kNotFound, "/x/y");
+  EXPECT_FAILS(ns.Rename("/f", "/f/y", 2), StatusCode::kInvalidArgument, "/f/y");
+  EXPECT_FAILS(ns.Rename("/a", "/a/b/c", 2), StatusCode::kInvalidArgument, "/a/b/c");
+  EXPECT_FAILS(ns.Rename("/a", "/a", 2), StatusCode::kInvalidArgument, "/a");
+  EXPECT_FAILS(ns.Rename("/", "/x", 2), StatusCode::kInvalidArgument, "/");
+  EXPECT_TRUE(ns.Stat("/a/b").ok());
+  EXPECT_TRUE(ns.Stat("/f").ok());
+}
+
+TEST(Namespace, Delete) {
+  Namespace ns;
+  ASSERT_TRUE(ns.Mkdirs("/a/b", 1).ok());
+  MakeFile(ns, "/a/b/f");
+  EXPECT_FAILS(ns.Delete("/a", false, 2), StatusCode::kInvalidArgument, "/a");
+  EXPECT_FAILS(ns.Delete("/nope", true, 2), StatusCode::kNotFound, "/nope");
+  EXPECT_FAILS(ns.Delete("/", true, 2), StatusCode::kInvalidArgument, "/");
+  ASSERT_TRUE(ns.Delete("/a/b/f", false, 3).ok());
+  ASSERT_TRUE(ns.Delete("/a/b", false, 3).ok());
+  MakeFile(ns, "/a/g");
+  ASSERT_TRUE(ns.Delete("/a", true, 4).ok());
+  EXPECT_TRUE(ns.List("/")->empty());
+  int blocks = 0;
+  ns.ForEachBlock([&](const std::string&, const BlockInfo&) { ++blocks; });
+  EXPECT_EQ(blocks, 0);
+}
+
+TEST(Namespace, SetReplicationAndListing) {
+  Namespace ns;
+  MakeFile(ns, "/f");
+  ASSERT_TRUE(ns.SetReplication("/f", 5).ok());
+  EXPECT_EQ(ns.Stat("/f")->replication, 5u);
+  EXPECT_FAILS(ns.SetReplication("/f", 0), StatusCode::kInvalidArgument, "/f");
+  EXPECT_FAILS(ns.SetReplication("/", 2), StatusCode::kInvalidArgument, "/");
+  EXPECT_FAILS(ns.List("/f").status(), StatusCode::kInvalidArgument, "/f");
+  EXPECT_FAILS(ns.List("/x").status(), StatusCode::kNotFound, "/x");
+  ASSERT_TRUE(ns.Mkdirs("/b", 1).ok());
+  ASSERT_TRUE(ns.Mkdirs("/a", 1).ok());
+  auto list = ns.List("/");
+  ASSERT_EQ(list->size(), 3u);
+  EXPECT_EQ((*list)[0].path, "/a");
+  EXPECT_EQ((*list)[2].path, "/f");
+}
+
+TEST(Namespace, CheckModeChangesNothing) {
+  Namespace ns;
+  ASSERT_TRUE(ns.Mkdirs("/a", 1, Namespace::Mode::kCheck).ok());
+  ASSERT_TRUE(ns.Create("/f", "c", 1, 1, 1, Namespace::Mode::kCheck).ok());
+  EXPECT_EQ(ns.Dump(), Namespace().Dump());
+}
+
+TEST(Namespace, SnapshotRoundTrip) {
+  Namespace ns;
+  ASSERT_TRUE(ns.Mkdirs("/a/b", 1).ok());
+  MakeFile(ns, "/a/f", 3);
+  ASSERT_TRUE(ns.Create("/a/b/open", "c9", 2, 64, 4).ok());
+  ASSERT_TRUE(ns.AddBlock("/a/b/open", "c9", ns.next_block_id(), 3).ok());
+  auto copy = Namespace::FromSnapshot(ns.Snapshot(), ns.next_block_id());
+  ASSERT_TRUE(copy.ok()) << copy.status().ToString();
+  EXPECT_EQ(copy->Dump(), ns.Dump());
+  auto bad = ns.Snapshot();
+  bad.erase(bad.begin() + 1);  // "/a": its children lose their parent
+  EXPECT_EQ(Namespace::FromSnapshot(bad, ns.next_block_id()).status().code(), StatusCode::kCorruption);
+}
+
+}  // namespace
+}  // namespace sawmill::dfs
