@@ -22,7 +22,9 @@ TEST(Varint, RoundTripsAndRejectsTruncation) {
     uint64_t got = 0;
     EXPECT_EQ(DecodeVarint64(s.data(), s.data() + s.size(), &got), s.data() + s.size());
     EXPECT_EQ(got, v);
-    if (s.size() > 1) EXPECT_EQ(DecodeVarint64(s.data(), s.data() + s.size() - 1, &got), nullptr);
+    if (s.size() > 1) {
+      EXPECT_EQ(DecodeVarint64(s.data(), s.data() + s.size() - 1, &got), nullptr);
+    }
   }
   std::string overlong(11, '\xff');
   uint64_t v;
@@ -33,7 +35,9 @@ TEST(KeyPrefix, OrdersLikeMemcmp) {
   std::vector<std::string> keys = {"", "a", "a\0"s, "ab", "abcdefgh", "abcdefghi", "b", "\xff"};
   for (const auto& a : keys) {
     for (const auto& b : keys) {
-      if (KeyPrefix(a) < KeyPrefix(b)) EXPECT_LT(a, b) << a << " " << b;
+      if (KeyPrefix(a) < KeyPrefix(b)) {
+        EXPECT_LT(a, b) << a << " " << b;
+      }
     }
   }
 }

@@ -76,7 +76,9 @@ TEST(Journal, TruncatedAtEveryLengthKeepsTheFullyWrittenRecords) {
     EXPECT_EQ(r->valid_bytes, valid) << len;
     EXPECT_EQ(r->dropped_bytes, len - valid) << len;
     EXPECT_EQ(r->drop_reason.empty(), len == valid) << len;
-    if (len != valid) EXPECT_NE(r->drop_reason.find(path), std::string::npos) << r->drop_reason;
+    if (len != valid) {
+      EXPECT_NE(r->drop_reason.find(path), std::string::npos) << r->drop_reason;
+    }
     EXPECT_EQ(FileSize(path).value(), valid) << len;  // truncated to the valid prefix
   }
 }

@@ -83,7 +83,9 @@ class RecordFileTest : public ::testing::Test {
     dir_ = tmpl;
   }
   void TearDown() override {
-    if (!dir_.empty()) EXPECT_OK(RemoveAll(dir_));
+    if (!dir_.empty()) {
+      EXPECT_OK(RemoveAll(dir_));
+    }
   }
 
   std::string Path(const std::string& name) const { return JoinPath(dir_, name); }
