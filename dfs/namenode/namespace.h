@@ -11,15 +11,9 @@
 #include <vector>
 
 #include "common/status.h"
+#include "dfs/block_info.h"
 
 namespace sawmill::dfs {
-
-struct BlockInfo {
-  uint64_t id = 0;
-  uint64_t generation = 0;
-  uint64_t length = 0;
-  bool operator==(const BlockInfo&) const = default;
-};
 
 // What readers see of an inode.
 struct FileStatus {
