@@ -81,6 +81,25 @@ Status Apply(schema::JournalRecord::Reader r, Namespace& ns, Mode mode) {
   return Corruption("unknown journal record kind " + std::to_string(static_cast<int>(r.which())));
 }
 
+// The txids in the names of a metadata directory's files: checkpoints newest first, journals
+// oldest first.
+struct MetadataFiles {
+  std::vector<uint64_t> checkpoints, journals;
+};
+
+Result<MetadataFiles> ListMetadataFiles(const std::string& dir) {
+  ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(dir));
+  MetadataFiles files;
+  for (const std::string& name : names) {
+    uint64_t n;
+    if (ParseNumbered(name, kCheckpointPrefix, &n)) files.checkpoints.push_back(n);
+    if (ParseNumbered(name, kJournalPrefix, &n)) files.journals.push_back(n);
+  }
+  std::sort(files.checkpoints.rbegin(), files.checkpoints.rend());
+  std::sort(files.journals.begin(), files.journals.end());
+  return files;
+}
+
 }  // namespace
 
 NamespaceStore::~NamespaceStore() = default;
@@ -96,15 +115,9 @@ Result<std::unique_ptr<NamespaceStore>> NamespaceStore::Open(const std::string& 
 }
 
 Status NamespaceStore::Recover() {
-  ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(dir_));
-  std::vector<uint64_t> checkpoints, journals;
-  for (const std::string& name : names) {
-    uint64_t n;
-    if (ParseNumbered(name, kCheckpointPrefix, &n)) checkpoints.push_back(n);
-    if (ParseNumbered(name, kJournalPrefix, &n)) journals.push_back(n);
-  }
-  std::sort(checkpoints.rbegin(), checkpoints.rend());
-  std::sort(journals.begin(), journals.end());
+  ASSIGN_OR_RETURN(MetadataFiles files, ListMetadataFiles(dir_));
+  std::vector<uint64_t>& checkpoints = files.checkpoints;
+  std::vector<uint64_t>& journals = files.journals;
 
   // The newest image that reads back; a torn one falls back to the one before it.
   for (uint64_t txid : checkpoints) {
@@ -300,15 +313,9 @@ Status NamespaceStore::Checkpoint() {
 }
 
 Status NamespaceStore::RemoveObsoleteFiles() {
-  ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(dir_));
-  std::vector<uint64_t> checkpoints, journals;
-  for (const std::string& name : names) {
-    uint64_t n;
-    if (ParseNumbered(name, kCheckpointPrefix, &n)) checkpoints.push_back(n);
-    if (ParseNumbered(name, kJournalPrefix, &n)) journals.push_back(n);
-  }
-  std::sort(checkpoints.rbegin(), checkpoints.rend());
-  std::sort(journals.begin(), journals.end());
+  ASSIGN_OR_RETURN(MetadataFiles files, ListMetadataFiles(dir_));
+  std::vector<uint64_t>& checkpoints = files.checkpoints;
+  std::vector<uint64_t>& journals = files.journals;
   // Keep two images, so that a torn newest one still leaves a way back, and the journals that
   // lead from the older one to now.
   for (size_t i = 2; i < checkpoints.size(); ++i) RETURN_IF_ERROR(RemoveAll(CheckpointPath(checkpoints[i])));
