@@ -201,6 +201,16 @@ Status Namespace::Delete(const std::string& path, bool recursive, int64_t mtime,
   return Status::Ok();
 }
 
+std::vector<BlockInfo> Namespace::BlocksUnder(const std::string& path) const {
+  std::vector<BlockInfo> out;
+  std::function<void(const Inode*)> walk = [&](const Inode* n) {
+    out.insert(out.end(), n->blocks.begin(), n->blocks.end());
+    for (const auto& [name, child] : n->children) walk(child.get());
+  };
+  if (const Inode* node = Find(path)) walk(node);
+  return out;
+}
+
 Status Namespace::SetReplication(const std::string& path, uint32_t replication, Mode mode) {
   ASSIGN_OR_RETURN(const Inode* file, VisibleFile(path));
   RETURN_IF_ERROR(CheckReplication(path, replication));

@@ -74,6 +74,9 @@ class Namespace {
   Status Rename(const std::string& src, const std::string& dst, int64_t mtime, Mode mode = Mode::kApply);
   // Removes a file or a directory (a non-empty one only with `recursive`).
   Status Delete(const std::string& path, bool recursive, int64_t mtime, Mode mode = Mode::kApply);
+  // The blocks of every file at or under `path`, open files included (what deleting or
+  // abandoning it frees, for the block manager to invalidate). Empty if nothing is there.
+  std::vector<BlockInfo> BlocksUnder(const std::string& path) const;
   Status SetReplication(const std::string& path, uint32_t replication, Mode mode = Mode::kApply);
 
   // Readers. Files under construction are invisible here (kNotFound).

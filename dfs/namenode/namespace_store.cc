@@ -270,9 +270,12 @@ Status NamespaceStore::Complete(std::string_view path, const std::string& client
   });
 }
 
-Status NamespaceStore::Abandon(std::string_view path) {
+Status NamespaceStore::Abandon(std::string_view path, std::vector<BlockInfo>* freed) {
   ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
-  return Commit([&](auto r) { r.initAbandon().setPath(p); });
+  std::vector<BlockInfo> blocks = ns_.BlocksUnder(p);
+  RETURN_IF_ERROR(Commit([&](auto r) { r.initAbandon().setPath(p); }));
+  if (freed) *freed = std::move(blocks);
+  return Status::Ok();
 }
 
 Status NamespaceStore::Rename(std::string_view src, std::string_view dst, int64_t mtime) {
@@ -286,14 +289,17 @@ Status NamespaceStore::Rename(std::string_view src, std::string_view dst, int64_
   });
 }
 
-Status NamespaceStore::Delete(std::string_view path, bool recursive, int64_t mtime) {
+Status NamespaceStore::Delete(std::string_view path, bool recursive, int64_t mtime, std::vector<BlockInfo>* freed) {
   ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
-  return Commit([&](auto r) {
+  std::vector<BlockInfo> blocks = ns_.BlocksUnder(p);
+  RETURN_IF_ERROR(Commit([&](auto r) {
     auto d = r.initDelete();
     d.setPath(p);
     d.setRecursive(recursive);
     d.setMtime(mtime);
-  });
+  }));
+  if (freed) *freed = std::move(blocks);
+  return Status::Ok();
 }
 
 Status NamespaceStore::SetReplication(std::string_view path, uint32_t replication) {

@@ -43,9 +43,10 @@ class NamespaceStore {
   Result<BlockInfo> AddBlock(std::string_view path, const std::string& client);
   Status Complete(std::string_view path, const std::string& client, const std::vector<uint64_t>& block_lengths,
                   int64_t mtime);
-  Status Abandon(std::string_view path);
+  // Delete and Abandon put the blocks they freed into `freed` (when given) on success.
+  Status Abandon(std::string_view path, std::vector<BlockInfo>* freed = nullptr);
   Status Rename(std::string_view src, std::string_view dst, int64_t mtime);
-  Status Delete(std::string_view path, bool recursive, int64_t mtime);
+  Status Delete(std::string_view path, bool recursive, int64_t mtime, std::vector<BlockInfo>* freed = nullptr);
   Status SetReplication(std::string_view path, uint32_t replication);
 
   // Writes checkpoint.<last txid>, starts journal.<last txid + 1>, and removes files no longer

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "common/file.h"
 #include "tests/common/temp_dir.h"
 
@@ -203,6 +205,37 @@ TEST(NamespaceStore, MutationErrorsNameThePathAndAreNotJournaled) {
   EXPECT_EQ(store->last_txid(), 3u);
   EXPECT_EQ(store->AddBlock("/d/f", "intruder").status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(store->last_txid(), 3u);
+}
+
+TEST(NamespaceStore, DeleteAndAbandonReportTheBlocksTheyFree) {
+  TempDir dir;
+  auto store = OpenStore(dir.path());
+  ASSERT_TRUE(store->Mkdirs("/d/sub", 1).ok());
+  std::vector<uint64_t> ids;
+  for (const char* f : {"/d/a", "/d/sub/b"}) {
+    ASSERT_TRUE(store->Create(f, "c", 3, 1024, 2).ok());
+    for (int i = 0; i < 2; ++i) {
+      auto b = store->AddBlock(f, "c");
+      ASSERT_TRUE(b.ok());
+      ids.push_back(b->id);
+    }
+    ASSERT_TRUE(store->Complete(f, "c", {1024, 7}, 3).ok());
+  }
+  ASSERT_TRUE(store->Create("/open", "w", 1, 1024, 4).ok());
+  auto open_block = store->AddBlock("/open", "w");
+  ASSERT_TRUE(open_block.ok());
+
+  std::vector<BlockInfo> freed = {BlockInfo{}};
+  EXPECT_FALSE(store->Delete("/d", false, 5, &freed).ok());
+  EXPECT_EQ(freed.size(), 1u) << "a failed delete frees nothing";
+  ASSERT_TRUE(store->Delete("/d", true, 5, &freed).ok());
+  std::vector<uint64_t> got;
+  for (const auto& b : freed) got.push_back(b.id);
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, ids);
+  ASSERT_TRUE(store->Abandon("/open", &freed).ok());
+  ASSERT_EQ(freed.size(), 1u);
+  EXPECT_EQ(freed[0].id, open_block->id);
 }
 
 }  // namespace
