@@ -1,0 +1,223 @@
+// NamenodeCore: every namespace change that frees, adds or resizes blocks is mirrored into the
+// block manager right after the namespace accepts it.
+#include "dfs/namenode/namenode_core.h"
+
+#include <algorithm>
+#include <set>
+
+#include "dfs/path.h"
+#include "dfs/namenode/placement.h"
+
+namespace sawmill::dfs {
+namespace {
+
+// Whether normalized `path` is `root` or lies under it.
+bool IsUnder(const std::string& path, const std::string& root) {
+  if (root == "/") return true;
+  return path == root || (path.size() > root.size() && path.compare(0, root.size(), root) == 0 &&
+                          path[root.size()] == '/');
+}
+
+}  // namespace
+
+Result<std::unique_ptr<NamenodeCore>> NamenodeCore::Open(const std::string& dir, Options options) {
+  ASSIGN_OR_RETURN(std::unique_ptr<NamespaceStore> store, NamespaceStore::Open(dir));
+  std::unique_ptr<NamenodeCore> core(new NamenodeCore(std::move(store), options));
+  RETURN_IF_ERROR(core->LoadExpectedBlocks().WithContext("loading blocks of " + dir));
+  return core;
+}
+
+Status NamenodeCore::LoadExpectedBlocks() {
+  // The snapshot carries each file's replication, open files included (Stat hides those).
+  for (const InodeRecord& inode : store_->ns().Snapshot()) {
+    if (inode.is_dir) continue;
+    if (inode.under_construction) open_files_[inode.path] = {inode.replication, inode.block_size};
+    for (const BlockInfo& b : inode.blocks) RETURN_IF_ERROR(blocks_.AddExpectedBlock(b, inode.replication));
+  }
+  return Status::Ok();
+}
+
+// ---- datanode side ----
+
+Status NamenodeCore::RegisterDatanode(const std::string& id, const std::string& host, uint64_t capacity,
+                                      uint64_t used, int64_t now_ms) {
+  RETURN_IF_ERROR(blocks_.RegisterDatanode(id, host, capacity, used, now_ms));
+  datanodes_[id] = DatanodeSpace{host, capacity, used};
+  return Status::Ok();
+}
+
+Status NamenodeCore::Heartbeat(const std::string& id, uint64_t capacity, uint64_t used, int64_t now_ms) {
+  RETURN_IF_ERROR(blocks_.Heartbeat(id, capacity, used, now_ms));
+  DatanodeSpace& dn = datanodes_[id];
+  dn.capacity = capacity;
+  dn.used = used;
+  return Status::Ok();
+}
+
+Status NamenodeCore::BlockReport(const std::string& datanode, const std::vector<BlockInfo>& blocks) {
+  return blocks_.ProcessBlockReport(datanode, blocks);
+}
+Status NamenodeCore::ReplicaAdded(const std::string& datanode, const BlockInfo& block) {
+  return blocks_.ReplicaAdded(datanode, block);
+}
+Status NamenodeCore::ReplicaRemoved(const std::string& datanode, uint64_t block_id) {
+  return blocks_.ReplicaRemoved(datanode, block_id);
+}
+Status NamenodeCore::ReportCorrupt(const std::string& datanode, uint64_t block_id) {
+  return blocks_.ReportCorrupt(datanode, block_id);
+}
+std::vector<BlockCommand> NamenodeCore::ComputeWork(int64_t now_ms) { return blocks_.ComputeWork(now_ms); }
+
+std::vector<std::string> NamenodeCore::ExpireDatanodes(int64_t now_ms) {
+  std::vector<std::string> dead = blocks_.DeadDatanodes(now_ms);
+  for (const std::string& id : dead) (void)blocks_.MarkDead(id);  // listed as live: cannot fail
+  return dead;
+}
+
+// ---- client side ----
+
+Status NamenodeCore::Mkdirs(std::string_view path, int64_t now_ms) { return store_->Mkdirs(path, now_ms); }
+
+Status NamenodeCore::Create(std::string_view path, const std::string& client, uint32_t replication,
+                            uint64_t block_size, int64_t now_ms) {
+  RETURN_IF_ERROR(store_->Create(path, client, replication, block_size, now_ms));
+  ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
+  open_files_[p] = {replication, block_size};
+  return Status::Ok();
+}
+
+Result<LocatedBlock> NamenodeCore::AddBlock(std::string_view path, const std::string& client,
+                                            const std::string& writer_host, int64_t now_ms) {
+  ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
+  auto open = open_files_.find(p);
+  if (open == open_files_.end()) return NotFound("no file under construction at " + p);
+  const OpenFileParams params = open->second;
+  // Datanodes already silent past the timeout are skipped even before a round marks them dead.
+  std::vector<std::string> silent = blocks_.DeadDatanodes(now_ms);
+  std::vector<PlacementCandidate> live;
+  for (const auto& [id, dn] : datanodes_) {
+    uint64_t free = dn.capacity > dn.used ? dn.capacity - dn.used : 0;
+    bool alive = blocks_.IsLive(id) && !std::binary_search(silent.begin(), silent.end(), id);
+    if (alive && free >= params.block_size) live.push_back({id, dn.host, free});
+  }
+  PlacementRequest req;
+  req.count = params.replication;
+  req.writer_host = writer_host;
+  req.allow_shared_hosts = options_.block_manager.allow_shared_hosts;
+  std::vector<std::string> targets = ChooseTargets(live, req);
+  // Choose before allocating: a block with no pipeline would sit in the file forever.
+  if (targets.empty()) return Status(StatusCode::kUnavailable, "no live datanode has room for a block of " + p);
+  ASSIGN_OR_RETURN(BlockInfo block, store_->AddBlock(p, client));
+  RETURN_IF_ERROR(blocks_.AddExpectedBlock(block, params.replication));
+  return LocatedBlock{block, std::move(targets)};
+}
+
+Status NamenodeCore::Complete(std::string_view path, const std::string& client,
+                              const std::vector<uint64_t>& block_lengths, int64_t now_ms) {
+  RETURN_IF_ERROR(store_->Complete(path, client, block_lengths, now_ms));
+  ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
+  open_files_.erase(p);
+  ASSIGN_OR_RETURN(FileStatus st, store_->ns().Stat(p));
+  ASSIGN_OR_RETURN(std::vector<BlockInfo> blocks, store_->ns().GetBlocks(p));
+  // The final lengths: replicas of other lengths are now corrupt.
+  for (const BlockInfo& b : blocks) RETURN_IF_ERROR(blocks_.AddExpectedBlock(b, st.replication));
+  return Status::Ok();
+}
+
+Status NamenodeCore::Rename(std::string_view src, std::string_view dst, int64_t now_ms) {
+  RETURN_IF_ERROR(store_->Rename(src, dst, now_ms));
+  ASSIGN_OR_RETURN(std::string s, NormalizePath(src));
+  ASSIGN_OR_RETURN(std::string d, NormalizePath(dst));
+  std::map<std::string, OpenFileParams> moved;
+  for (auto it = open_files_.begin(); it != open_files_.end();) {
+    if (IsUnder(it->first, s)) {
+      moved[d + it->first.substr(s.size())] = it->second;
+      it = open_files_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  open_files_.merge(moved);
+  return Status::Ok();
+}
+
+Status NamenodeCore::Delete(std::string_view path, bool recursive, int64_t now_ms) {
+  std::vector<BlockInfo> freed;
+  RETURN_IF_ERROR(store_->Delete(path, recursive, now_ms, &freed));
+  ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
+  ForgetOpenFilesUnder(p);
+  RemoveFreed(freed);
+  return Status::Ok();
+}
+
+Status NamenodeCore::Abandon(std::string_view path) {
+  std::vector<BlockInfo> freed;
+  RETURN_IF_ERROR(store_->Abandon(path, &freed));
+  ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
+  ForgetOpenFilesUnder(p);
+  RemoveFreed(freed);
+  return Status::Ok();
+}
+
+void NamenodeCore::RemoveFreed(const std::vector<BlockInfo>& freed) {
+  // Their replicas become orphans, which ComputeWork deletes.
+  for (const BlockInfo& b : freed) (void)blocks_.RemoveExpectedBlock(b.id);
+}
+
+void NamenodeCore::ForgetOpenFilesUnder(const std::string& path) {
+  std::erase_if(open_files_, [&](const auto& kv) { return IsUnder(kv.first, path); });
+}
+
+Status NamenodeCore::SetReplication(std::string_view path, uint32_t replication) {
+  RETURN_IF_ERROR(store_->SetReplication(path, replication));
+  ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
+  if (auto open = open_files_.find(p); open != open_files_.end()) open->second.replication = replication;
+  for (const BlockInfo& b : store_->ns().BlocksUnder(p)) RETURN_IF_ERROR(blocks_.SetReplication(b.id, replication));
+  return Status::Ok();
+}
+
+Result<FileStatus> NamenodeCore::Stat(std::string_view path) const {
+  ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
+  return store_->ns().Stat(p);
+}
+
+Result<std::vector<FileStatus>> NamenodeCore::List(std::string_view path) const {
+  ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
+  return store_->ns().List(p);
+}
+
+Result<std::vector<LocatedBlock>> NamenodeCore::GetBlockLocations(std::string_view path) const {
+  ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
+  // GetBlocks is kNotFound for missing paths and files under construction alike.
+  ASSIGN_OR_RETURN(std::vector<BlockInfo> blocks, store_->ns().GetBlocks(p));
+  std::vector<LocatedBlock> out;
+  out.reserve(blocks.size());
+  for (const BlockInfo& b : blocks) out.push_back({b, blocks_.Locations(b.id)});
+  return out;
+}
+
+FsckReport NamenodeCore::Fsck() const {
+  // The block id -> path map is built per call: fsck is rare, and a map kept up to date would
+  // have to follow every rename.
+  std::map<uint64_t, std::string> path_of;
+  std::set<uint64_t> open_blocks;
+  FsckReport report;
+  store_->ns().ForEachBlock([&](const std::string& path, const BlockInfo& b) {
+    path_of[b.id] = path;
+    if (open_files_.contains(path)) open_blocks.insert(b.id);
+  });
+  report.open_blocks = open_blocks.size();
+  report.total_blocks = path_of.size() - open_blocks.size();
+  for (uint64_t id : blocks_.UnderReplicated()) {
+    if (!open_blocks.contains(id)) report.under_replicated.push_back({id, path_of[id]});
+  }
+  for (uint64_t id : blocks_.Missing()) {
+    if (!open_blocks.contains(id)) report.missing.push_back({id, path_of[id]});
+  }
+  for (const ReplicaRef& r : blocks_.CorruptReplicas()) {
+    if (!open_blocks.contains(r.block_id)) report.corrupt.push_back({r.block_id, path_of[r.block_id], r.datanode});
+  }
+  return report;
+}
+
+}  // namespace sawmill::dfs

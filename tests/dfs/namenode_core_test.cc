@@ -1,0 +1,169 @@
+// NamenodeCore: a write, datanode loss, delete and restart, with the block manager kept in step
+// with the namespace throughout.
+#include "dfs/namenode/namenode_core.h"
+
+#include <algorithm>
+
+#include <gtest/gtest.h>
+
+#include "tests/common/temp_dir.h"
+
+namespace sawmill::dfs {
+namespace {
+
+using sawmill::testing::TempDir;
+using Kind = BlockCommand::Kind;
+using Ids = std::vector<std::string>;
+
+constexpr uint64_t kCapacity = 1ull << 30;
+
+NamenodeCore::Options Opts() {
+  NamenodeCore::Options o;
+  o.block_manager.heartbeat_timeout_ms = 10'000;
+  return o;
+}
+
+std::unique_ptr<NamenodeCore> OpenCore(const TempDir& dir) {
+  auto core = NamenodeCore::Open(dir.path(), Opts());
+  EXPECT_TRUE(core.ok()) << core.status().ToString();
+  return std::move(core).value();
+}
+
+// Commands of one kind as (block id, datanode, target), sorted.
+std::vector<std::tuple<uint64_t, std::string, std::string>> Of(Kind kind, const std::vector<BlockCommand>& cmds) {
+  std::vector<std::tuple<uint64_t, std::string, std::string>> out;
+  for (const BlockCommand& c : cmds) {
+    if (c.kind == kind) out.emplace_back(c.block.id, c.datanode, c.target);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+TEST(NamenodeCore, WriteLoseDatanodeDeleteRestart) {
+  TempDir dir;
+  auto core = OpenCore(dir);
+  for (const char* n : {"1", "2", "3"}) {
+    ASSERT_TRUE(core->RegisterDatanode(std::string("dn") + n, std::string("h") + n, kCapacity, 0, 0).ok());
+  }
+  ASSERT_TRUE(core->Mkdirs("/d", 1).ok());
+  ASSERT_TRUE(core->Create("/d/f", "c", 2, 1024, 1).ok());
+
+  // Writer on h1: its datanode first, then the freest other (ties by id).
+  auto b1 = core->AddBlock("/d/f", "c", "h1", 2);
+  ASSERT_TRUE(b1.ok()) << b1.status().ToString();
+  EXPECT_EQ(b1->datanodes, (Ids{"dn1", "dn2"}));
+  EXPECT_EQ(b1->block.length, 0u);
+  auto b2 = core->AddBlock("/d/f", "c", "h1", 2);
+  ASSERT_TRUE(b2.ok());
+  EXPECT_EQ(core->GetBlockLocations("/d/f").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(core->Fsck().open_blocks, 2u);
+  ASSERT_TRUE(core->Complete("/d/f", "c", {1024, 500}, 3).ok());
+
+  BlockInfo f1{b1->block.id, b1->block.generation, 1024};
+  BlockInfo f2{b2->block.id, b2->block.generation, 500};
+  EXPECT_EQ(core->Fsck().missing.size(), 2u);
+  ASSERT_TRUE(core->BlockReport("dn1", {f1, f2}).ok());
+  ASSERT_TRUE(core->BlockReport("dn2", {f1, f2}).ok());
+  auto locs = core->GetBlockLocations("/d/f");
+  ASSERT_TRUE(locs.ok());
+  ASSERT_EQ(locs->size(), 2u);
+  EXPECT_EQ((*locs)[0].block, f1);
+  EXPECT_EQ((*locs)[0].datanodes, (Ids{"dn1", "dn2"}));
+  EXPECT_EQ((*locs)[1].datanodes, (Ids{"dn1", "dn2"}));
+  FsckReport fsck = core->Fsck();
+  EXPECT_TRUE(fsck.healthy());
+  EXPECT_EQ(fsck.total_blocks, 2u);
+  EXPECT_TRUE(core->ComputeWork(1000).empty());
+
+  // dn2 goes silent: both blocks are under-replicated and copied from dn1 to dn3.
+  ASSERT_TRUE(core->Heartbeat("dn1", kCapacity, 0, 9000).ok());
+  ASSERT_TRUE(core->Heartbeat("dn3", kCapacity, 0, 9000).ok());
+  EXPECT_EQ(core->ExpireDatanodes(12'000), (Ids{"dn2"}));
+  fsck = core->Fsck();
+  ASSERT_EQ(fsck.under_replicated.size(), 2u);
+  EXPECT_EQ(fsck.under_replicated[0].path, "/d/f");
+  auto work = core->ComputeWork(12'000);
+  EXPECT_EQ(Of(Kind::kCopy, work), (decltype(Of(Kind::kCopy, work)){{f1.id, "dn1", "dn3"}, {f2.id, "dn1", "dn3"}}));
+  EXPECT_TRUE(Of(Kind::kDelete, work).empty());
+  ASSERT_TRUE(core->ReplicaAdded("dn3", f1).ok());
+  ASSERT_TRUE(core->ReplicaAdded("dn3", f2).ok());
+  EXPECT_TRUE(core->Fsck().healthy());
+
+  // A second file that survives; a third left open across the restart.
+  ASSERT_TRUE(core->Create("/d/g", "c", 2, 1024, 13).ok());
+  auto g = core->AddBlock("/d/g", "c", "h3", 13);
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(g->datanodes, (Ids{"dn3", "dn1"}));  // dn2 is dead
+  ASSERT_TRUE(core->Complete("/d/g", "c", {100}, 13).ok());
+  BlockInfo g1{g->block.id, g->block.generation, 100};
+  ASSERT_TRUE(core->ReplicaAdded("dn3", g1).ok());
+  ASSERT_TRUE(core->ReplicaAdded("dn1", g1).ok());
+  ASSERT_TRUE(core->Create("/d/h", "c", 2, 1024, 13).ok());
+  ASSERT_TRUE(core->AddBlock("/d/h", "c", "h1", 13).ok());
+
+  // Deleting /d/f makes its replicas orphans.
+  ASSERT_TRUE(core->Delete("/d/f", false, 14).ok());
+  EXPECT_EQ(core->GetBlockLocations("/d/f").status().code(), StatusCode::kNotFound);
+  work = core->ComputeWork(13'000);
+  EXPECT_TRUE(Of(Kind::kCopy, work).empty());
+  EXPECT_EQ(Of(Kind::kDelete, work), (decltype(Of(Kind::kDelete, work)){
+                                         {f1.id, "dn1", ""}, {f1.id, "dn3", ""}, {f2.id, "dn1", ""}, {f2.id, "dn3", ""}}));
+
+  // Restart: the expected blocks come back from the namespace before any report.
+  core.reset();
+  core = OpenCore(dir);
+  ASSERT_TRUE(core->RegisterDatanode("dn1", "h1", kCapacity, 0, 20'000).ok());
+  ASSERT_TRUE(core->RegisterDatanode("dn3", "h3", kCapacity, 0, 20'000).ok());
+  ASSERT_TRUE(core->BlockReport("dn1", {g1, f1}).ok());  // f1: a delete that never happened
+  ASSERT_TRUE(core->BlockReport("dn3", {g1}).ok());
+  work = core->ComputeWork(20'001);
+  EXPECT_TRUE(Of(Kind::kCopy, work).empty());
+  EXPECT_EQ(Of(Kind::kDelete, work), (decltype(Of(Kind::kDelete, work)){{f1.id, "dn1", ""}}));
+  locs = core->GetBlockLocations("/d/g");
+  ASSERT_TRUE(locs.ok());
+  ASSERT_EQ(locs->size(), 1u);
+  EXPECT_EQ((*locs)[0].datanodes, (Ids{"dn1", "dn3"}));
+  fsck = core->Fsck();
+  EXPECT_TRUE(fsck.healthy());
+  EXPECT_EQ(fsck.total_blocks, 1u);
+  EXPECT_EQ(fsck.open_blocks, 1u);
+  // The open file's parameters survived too: it can still grow and be placed.
+  EXPECT_EQ(core->GetBlockLocations("/d/h").status().code(), StatusCode::kNotFound);
+  auto h2 = core->AddBlock("/d/h", "c", "h1", 20'002);
+  ASSERT_TRUE(h2.ok()) << h2.status().ToString();
+  EXPECT_EQ(h2->datanodes, (Ids{"dn1", "dn3"}));
+}
+
+TEST(NamenodeCore, AddBlockWithoutDatanodesAllocatesNothing) {
+  TempDir dir;
+  auto core = OpenCore(dir);
+  ASSERT_TRUE(core->Create("/f", "c", 1, 1024, 1).ok());
+  uint64_t next = core->store().ns().next_block_id();
+  auto b = core->AddBlock("/f", "c", "h1", 1);
+  EXPECT_EQ(b.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(b.status().message().find("/f"), std::string::npos);
+  EXPECT_EQ(core->store().ns().next_block_id(), next);
+  EXPECT_EQ(core->AddBlock("/nope", "c", "h1", 1).status().code(), StatusCode::kNotFound);
+}
+
+TEST(NamenodeCore, SetReplicationReachesTheBlockManager) {
+  TempDir dir;
+  auto core = OpenCore(dir);
+  ASSERT_TRUE(core->RegisterDatanode("dn1", "h1", kCapacity, 0, 0).ok());
+  ASSERT_TRUE(core->RegisterDatanode("dn2", "h2", kCapacity, 0, 0).ok());
+  ASSERT_TRUE(core->Create("/f", "c", 1, 1024, 1).ok());
+  auto b = core->AddBlock("/f", "c", "h1", 1);
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->datanodes, (Ids{"dn1"}));
+  ASSERT_TRUE(core->Complete("/f", "c", {10}, 2).ok());
+  BlockInfo f{b->block.id, b->block.generation, 10};
+  ASSERT_TRUE(core->BlockReport("dn1", {f}).ok());
+  EXPECT_TRUE(core->Fsck().healthy());
+  ASSERT_TRUE(core->SetReplication("/f", 2).ok());
+  EXPECT_EQ(core->Fsck().under_replicated.size(), 1u);
+  auto work = core->ComputeWork(1);
+  EXPECT_EQ(Of(Kind::kCopy, work), (decltype(Of(Kind::kCopy, work)){{f.id, "dn1", "dn2"}}));
+}
+
+}  // namespace
+}  // namespace sawmill::dfs
