@@ -72,7 +72,7 @@ struct SampleSink {
 
 // Runs the mapper over the first records of up to 10 evenly spaced splits and picks split points.
 Result<std::vector<std::string>> SampleSplitPoints(const JobSpec& spec, const std::vector<InputSplit>& splits,
-                                                   int partitions, const JobOptions& options) {
+                                                   int partitions) {
   std::vector<std::string> keys;
   if (splits.empty() || partitions <= 1) return keys;
   size_t picks = std::min<size_t>(10, splits.size());
@@ -193,7 +193,7 @@ class LocalJob {
       // --split_mb.
       auto sample_splits = ComputeSplits(opt_.inputs, spec_.input_format, kSampleSplitBytes, spec_.fixed_record_bytes);
       if (!sample_splits.ok()) return sample_splits.status();
-      auto points = SampleSplitPoints(spec_, *sample_splits, partitions_, opt_);
+      auto points = SampleSplitPoints(spec_, *sample_splits, partitions_);
       if (!points.ok()) return points.status();
       manifest_.split_points = *points;
       partitioner_ = std::make_unique<RangePartitioner>(std::move(points).value());
@@ -206,7 +206,7 @@ class LocalJob {
     return Status::Ok();
   }
 
-  TaskConfig BaseConfig(int index, bool reduce) const {
+  TaskConfig BaseConfig(int index, bool reduce) {
     TaskConfig c;
     c.spec = &spec_;
     c.task_index = index;
@@ -216,7 +216,7 @@ class LocalJob {
     c.memory_bytes = task_memory_;
     c.merge_factor = merge_factor_;
     c.block_bytes = opt_.block_kb << 10;
-    c.progress = const_cast<Progress*>(&progress_);
+    c.progress = &progress_;
     return c;
   }
 

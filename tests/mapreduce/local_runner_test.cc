@@ -10,7 +10,9 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "api/combiners.h"
 #include "api/mapreduce.h"
+#include "api/reducers.h"
 #include "common/file.h"
 #include "mapreduce/local_runner.h"
 #include "mapreduce/manifest.h"
@@ -49,28 +51,13 @@ class WordMapper final : public Mapper {
     ctx.Increment("lines");
   }
 };
-class Sum final : public Combiner {
- public:
-  void Combine(std::string_view, std::string* acc, std::string_view v) const override {
-    *acc = EncodeInt64(DecodeInt64(*acc) + DecodeInt64(v));
-  }
-};
-class SumReducer final : public Reducer {
- public:
-  void Reduce(std::string_view key, ValueIterator& values, TaskContext& ctx) override {
-    int64_t s = 0;
-    std::string_view v;
-    while (values.Next(&v)) s += DecodeInt64(v);
-    ctx.Emit(key, DecimalString(s));
-  }
-};
 
 JobSpec WordCount(bool combiner, bool hash) {
   JobSpec spec;
   spec.name = "wc";
   spec.mapper = [] { return std::make_unique<WordMapper>(); };
-  spec.reducer = [] { return std::make_unique<SumReducer>(); };
-  if (combiner) spec.combiner = [] { return std::make_unique<Sum>(); };
+  spec.reducer = [] { return std::make_unique<Int64SumToDecimalReducer>(); };
+  if (combiner) spec.combiner = [] { return std::make_unique<Int64SumCombiner>(); };
   spec.hash_aggregation = hash;
   return spec;
 }
