@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/args.h"
 #include "cli/escape.h"
 #include "cli/text_generators.h"
 #include "common/file.h"
@@ -35,61 +36,6 @@ Usage:
       Runs build/jobs/JOB in local mode (same as running the job binary with --local).
   sawmill help
 )";
-
-// --key value / --key=value flags after the positional arguments of a subcommand.
-struct Args {
-  std::vector<std::string> positional;
-  std::map<std::string, std::string> flags;
-
-  static bool Parse(int argc, char** argv, int first, Args* out) {
-    for (int i = first; i < argc; ++i) {
-      std::string a = argv[i];
-      if (a.rfind("--", 0) != 0) {
-        out->positional.push_back(a);
-        continue;
-      }
-      size_t eq = a.find('=');
-      if (eq != std::string::npos) {
-        out->flags[a.substr(2, eq - 2)] = a.substr(eq + 1);
-      } else if (i + 1 < argc) {
-        out->flags[a.substr(2)] = argv[++i];
-      } else {
-        std::fprintf(stderr, "error: flag %s needs a value\n", a.c_str());
-        return false;
-      }
-    }
-    return true;
-  }
-  std::string Get(const std::string& k, const std::string& def) const {
-    auto it = flags.find(k);
-    return it == flags.end() ? def : it->second;
-  }
-  bool GetU64(const std::string& k, uint64_t def, uint64_t* v) const {
-    std::string s = Get(k, "");
-    if (s.empty()) {
-      *v = def;
-      return true;
-    }
-    char* end = nullptr;
-    *v = std::strtoull(s.c_str(), &end, 10);
-    if (*end != '\0') {
-      std::fprintf(stderr, "error: --%s wants a number, got '%s'\n", k.c_str(), s.c_str());
-      return false;
-    }
-    return true;
-  }
-  bool OnlyFlags(std::initializer_list<const char*> allowed) const {
-    for (const auto& [k, v] : flags) {
-      bool ok = false;
-      for (const char* a : allowed) ok |= k == a;
-      if (!ok) {
-        std::fprintf(stderr, "error: unknown flag --%s (see sawmill help)\n", k.c_str());
-        return false;
-      }
-    }
-    return true;
-  }
-};
 
 int Cat(const Args& args) {
   if (!args.OnlyFlags({"format"})) return 2;

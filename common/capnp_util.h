@@ -1,0 +1,49 @@
+// Cap'n Proto messages as bytes for frame headers, and the checked way back: a reader over
+// untrusted bytes with traversal limits whose field accesses are guarded by CatchCapnp.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include <capnp/message.h>
+#include <capnp/serialize.h>
+#include <kj/exception.h>
+
+#include "common/status.h"
+
+namespace sawmill {
+
+// The flat-array serialization of `message`.
+std::string CapnpToString(capnp::MessageBuilder& message);
+
+// Owns an aligned copy of received header bytes and reads them as one Cap'n Proto message.
+// Accessing a malformed message throws kj::Exception: wrap reads in CatchCapnp.
+class CapnpReader {
+ public:
+  // kInvalidArgument when the length is not a whole number of words or the segment table is bad.
+  static Result<std::unique_ptr<CapnpReader>> Parse(std::string_view bytes);
+  template <typename T>
+  typename T::Reader Root() {
+    return reader_->getRoot<T>();
+  }
+
+ private:
+  CapnpReader() = default;
+  kj::Array<capnp::word> words_;
+  std::unique_ptr<capnp::FlatArrayMessageReader> reader_;
+};
+
+// Runs `fn` (returning Status), turning a kj::Exception from a malformed message into
+// kInvalidArgument("malformed <what>: ...").
+template <typename Fn>
+Status CatchCapnp(std::string_view what, Fn&& fn) {
+  try {
+    return std::forward<Fn>(fn)();
+  } catch (const kj::Exception& e) {
+    return InvalidArgument("malformed " + std::string(what) + ": " + std::string(e.getDescription().cStr()));
+  }
+}
+
+}  // namespace sawmill

@@ -1,0 +1,83 @@
+// The transport seam every daemon and client talks through: authenticated, ordered, full-duplex
+// conversations of Messages (a Cap'n Proto header plus bulk body bytes, see common/frame.h).
+// Services are Handlers that run one whole conversation; the TCP transport (common/rpc_tcp.h)
+// and the in-process one (below, for tests without sockets) both drive them.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "common/status.h"
+
+namespace sawmill {
+
+// Bodies above this are refused by the receiver before anything is allocated for them; bulk
+// data travels as a sequence of packets well below it.
+inline constexpr uint64_t kMaxMessageBody = 32 << 20;
+
+struct Message {
+  std::string header;  // one Cap'n Proto message (see common/capnp_util.h)
+  std::string body;    // bulk bytes, possibly empty
+};
+
+// One end of a conversation. Send and Receive may run concurrently on two threads (one sender,
+// one receiver); two concurrent Sends or two concurrent Receives are not allowed.
+class Connection {
+ public:
+  virtual ~Connection() = default;
+  virtual Status Send(std::string_view header, std::string_view body = {}) = 0;
+  // kUnavailable ("connection closed") at end of stream; any garbage or oversized frame is an
+  // error too, after which the connection is useless.
+  virtual Result<Message> Receive() = 0;
+  // Shuts both directions: a Receive blocked in another thread returns an error.
+  virtual void Close() = 0;
+  // "host:port" of the other end (or a test name), for error messages.
+  virtual const std::string& peer() const = 0;
+};
+
+// Runs one conversation: typically a loop of Receive request / Send response until Receive fails.
+using Handler = std::function<void(Connection&)>;
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  // Opens an authenticated connection to `address` ("host:port"); errors name the address.
+  virtual Result<std::unique_ptr<Connection>> Connect(const std::string& address) = 0;
+};
+
+// Services registered by name, each conversation run on its own thread against a pair of
+// in-memory queues: for unit tests of services and clients without sockets. Destroying the
+// network closes every open connection and joins the service threads.
+class InProcessNetwork : public Transport {
+ public:
+  InProcessNetwork() = default;
+  ~InProcessNetwork() override;
+  InProcessNetwork(const InProcessNetwork&) = delete;
+  InProcessNetwork& operator=(const InProcessNetwork&) = delete;
+
+  void Listen(const std::string& address, Handler handler);
+  // Later Connects to `address` fail with kUnavailable, like a dead process; open conversations
+  // are closed.
+  void Stop(const std::string& address);
+  Result<std::unique_ptr<Connection>> Connect(const std::string& address) override;
+
+  struct Pipe;  // one connection's queues (defined in rpc_inproc.cc)
+
+ private:
+  struct Service {
+    Handler handler;
+    std::vector<std::weak_ptr<Pipe>> pipes;
+  };
+  std::mutex mu_;
+  std::map<std::string, Service> services_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace sawmill
