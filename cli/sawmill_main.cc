@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/args.h"
+#include "cli/commands.h"
 #include "cli/escape.h"
 #include "cli/text_generators.h"
 #include "common/file.h"
@@ -201,6 +202,10 @@ int main(int argc, char** argv) {
   }
   std::string cmd = argv[1];
   if (cmd == "run") return Run(argc, argv);
+  if (cmd == "namenode") return NamenodeCommand(argc, argv);
+  if (cmd == "datanode") return DatanodeCommand(argc, argv);
+  if (cmd == "dfs") return DfsCommand(argc, argv);
+  if (cmd == "cluster") return ClusterCommand(argc, argv);
   Args args;
   if (!Args::Parse(argc, argv, 2, &args)) return 2;
   if (args.flags.count("help")) {
