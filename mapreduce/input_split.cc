@@ -3,20 +3,25 @@
 #include <algorithm>
 
 #include "common/file.h"
+#include "common/local_fs.h"
 #include "mapreduce/record_file.h"
 
 namespace sawmill {
 
 Result<std::vector<std::string>> ExpandInput(const std::string& input) {
-  if (!PathExists(input)) return NotFound("input path does not exist: " + input);
-  if (!IsDirectory(input)) return std::vector<std::string>{input};
-  ASSIGN_OR_RETURN(auto names, ListDir(input));
+  ASSIGN_OR_RETURN(ResolvedPath r, ResolvePath(input));
+  auto info = r.fs->Stat(r.path);
+  if (!info.ok()) {
+    if (info.status().code() == StatusCode::kNotFound) return NotFound("input path does not exist: " + input);
+    return info.status();
+  }
+  if (!info->is_dir) return std::vector<std::string>{input};
+  ASSIGN_OR_RETURN(auto entries, r.fs->List(r.path));
   std::vector<std::string> files;
-  for (const auto& n : names) {
-    if (n.empty() || n[0] == '_' || n[0] == '.') continue;
-    std::string p = JoinPath(input, n);
-    if (IsDirectory(p)) continue;
-    files.push_back(std::move(p));
+  for (const auto& e : entries) {
+    std::string name = Basename(e.path);
+    if (name.empty() || name[0] == '_' || name[0] == '.' || e.is_dir) continue;
+    files.push_back(JoinPath(input, name));
   }
   return files;
 }
@@ -50,7 +55,9 @@ Result<std::vector<InputSplit>> ComputeSplits(const std::vector<std::string>& in
         RETURN_IF_ERROR(AddRecordFileSplits(path, split_bytes, &splits));
         continue;
       }
-      ASSIGN_OR_RETURN(uint64_t size, FileSize(path));
+      ASSIGN_OR_RETURN(ResolvedPath r, ResolvePath(path));
+      ASSIGN_OR_RETURN(FileInfo info, r.fs->Stat(r.path));
+      uint64_t size = info.size;
       uint64_t step = split_bytes;
       if (format == InputFormat::kFixedWidth) {
         if (size % fixed_record_bytes != 0) {

@@ -7,11 +7,13 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <mutex>
 #include <thread>
 
 #include "common/file.h"
+#include "common/local_fs.h"
 #include "mapreduce/input_split.h"
 #include "mapreduce/manifest.h"
 #include "mapreduce/progress.h"
@@ -114,7 +116,8 @@ class LocalJob {
   JobResult Run() {
     auto start = std::chrono::steady_clock::now();
     Status s = RunPhases();
-    if (!staging_.empty()) (void)RemoveAll(staging_);
+    if (!staging_.empty()) (void)FsRemoveAll(staging_);
+    if (dfs_out_ && !work_root_.empty()) (void)RemoveAll(work_root_);
     result_.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     result_.peak_rss_bytes = PeakRssBytes();
     if (!s.ok()) {
@@ -143,7 +146,9 @@ class LocalJob {
     if (opt_.memory_mb < 1) return UsageError(InvalidArgument("--memory_mb must be at least 1"));
     std::string out = opt_.output;
     while (out.size() > 1 && out.back() == '/') out.pop_back();
-    if (PathExists(out) && !opt_.overwrite) {
+    auto exists = FsExists(out);
+    if (!exists.ok()) return UsageError(exists.status());
+    if (*exists && !opt_.overwrite) {
       return UsageError(AlreadyExists("output " + out + " exists (pass --overwrite to replace it)"));
     }
     auto splits_or = ComputeSplits(opt_.inputs, spec_.input_format, opt_.split_bytes, spec_.fixed_record_bytes);
@@ -151,10 +156,23 @@ class LocalJob {
     splits_ = std::move(splits_or).value();
     for (const auto& sp : splits_) input_bytes_ += sp.bytes;
 
-    RETURN_IF_ERROR(MakeDirs(Dirname(out)));
-    staging_ = JoinPath(Dirname(out), "." + Basename(out) + ".staging-" + std::to_string(::getpid()));
-    RETURN_IF_ERROR(RemoveAll(staging_));
-    RETURN_IF_ERROR(MakeDirs(JoinPath(staging_, "_temporary")));
+    // The output is staged beside its final name (same file system, so the commit is a rename);
+    // task work files (spills, map outputs) always stay on the local disk.
+    dfs_out_ = IsDfsPath(out);
+    std::string parent = Dirname(out);
+    if (parent == kDfsScheme) parent += "/";
+    RETURN_IF_ERROR(FsMkdirs(parent));
+    staging_ = JoinPath(parent, "." + Basename(out) + ".staging-" + std::to_string(::getpid()));
+    RETURN_IF_ERROR(FsRemoveAll(staging_));
+    RETURN_IF_ERROR(FsMkdirs(JoinPath(staging_, "_temporary")));
+    if (dfs_out_) {
+      const char* tmp = std::getenv("TMPDIR");
+      work_root_ = JoinPath(tmp && *tmp ? tmp : "/tmp", "sawmill-" + spec_.name + "-" + std::to_string(::getpid()));
+      RETURN_IF_ERROR(RemoveAll(work_root_));
+      RETURN_IF_ERROR(MakeDirs(work_root_));
+    } else {
+      work_root_ = JoinPath(staging_, "_temporary");
+    }
 
     partitions_ = spec_.reducer ? opt_.reducers : 0;
     RETURN_IF_ERROR(ChoosePartitioner());
@@ -223,7 +241,16 @@ class LocalJob {
   std::string TaskDir(const char* kind, int i) const {
     char buf[48];
     std::snprintf(buf, sizeof buf, "attempt_%s_%05d_0", kind, i);
-    return JoinPath(JoinPath(staging_, "_temporary"), buf);
+    return JoinPath(work_root_, buf);
+  }
+
+  // Where a task writes its part before the task commit renames it into the staging directory:
+  // in its local work dir, or in its attempt directory on the store.
+  std::string AttemptOutput(const char* kind, int i, const std::string& work_dir) const {
+    if (!dfs_out_) return JoinPath(work_dir, PartName(i));
+    char buf[48];
+    std::snprintf(buf, sizeof buf, "attempt_%s_%05d_0", kind, i);
+    return JoinPath(JoinPath(JoinPath(staging_, "_temporary"), buf), PartName(i));
   }
 
   Status MapPhase() {
@@ -233,7 +260,7 @@ class LocalJob {
       TaskConfig c = BaseConfig(t, false);
       c.work_dir = TaskDir("m", t);
       RETURN_IF_ERROR(MakeDirs(c.work_dir));
-      c.output_path = JoinPath(c.work_dir, spec_.reducer ? "map.out" : PartName(t));
+      c.output_path = spec_.reducer ? JoinPath(c.work_dir, "map.out") : AttemptOutput("m", t, c.work_dir);
       RETURN_IF_ERROR(RunMapTask(c, splits_[t], &buffers[thread], &map_stats_[t]));
       if (spec_.reducer) {
         // Keep only the map output: drop spills now, so disk use stays near one copy of the data.
@@ -243,7 +270,7 @@ class LocalJob {
         }
         map_outputs_[t] = c.output_path;
       } else {
-        RETURN_IF_ERROR(RenameNoReplace(c.output_path, JoinPath(staging_, PartName(t))));
+        RETURN_IF_ERROR(FsRename(c.output_path, JoinPath(staging_, PartName(t))));
         RETURN_IF_ERROR(RemoveAll(c.work_dir));
       }
       progress_.maps_done.fetch_add(1);
@@ -256,10 +283,10 @@ class LocalJob {
       TaskConfig c = BaseConfig(r, true);
       c.work_dir = TaskDir("r", r);
       RETURN_IF_ERROR(MakeDirs(c.work_dir));
-      c.output_path = JoinPath(c.work_dir, PartName(r));
+      c.output_path = AttemptOutput("r", r, c.work_dir);
       RETURN_IF_ERROR(RunReduceTask(c, map_outputs_, &reduce_stats_[r]));
       // Task commit: the first attempt to rename its part into place wins.
-      RETURN_IF_ERROR(RenameNoReplace(c.output_path, JoinPath(staging_, PartName(r))));
+      RETURN_IF_ERROR(FsRename(c.output_path, JoinPath(staging_, PartName(r))));
       RETURN_IF_ERROR(RemoveAll(c.work_dir));
       progress_.reduces_done.fetch_add(1);
       return Status::Ok();
@@ -294,7 +321,7 @@ class LocalJob {
   }
 
   Status Commit(const std::string& out) {
-    RETURN_IF_ERROR(RemoveAll(JoinPath(staging_, "_temporary")));
+    RETURN_IF_ERROR(FsRemoveAll(JoinPath(staging_, "_temporary")));
     manifest_.job_name = spec_.name;
     manifest_.inputs = opt_.inputs;
     manifest_.num_partitions = spec_.reducer ? partitions_ : static_cast<int32_t>(splits_.size());
@@ -302,11 +329,18 @@ class LocalJob {
     for (const auto& s : reduce_stats_) manifest_.sorted = manifest_.sorted && s.sorted;
     manifest_.total_order = manifest_.total_order && manifest_.sorted;
     RETURN_IF_ERROR(WriteManifest(JoinPath(staging_, kManifestName), manifest_));
-    if (PathExists(out)) {
+    ASSIGN_OR_RETURN(bool exists, FsExists(out));
+    if (exists && !dfs_out_) {
       // --overwrite: swap atomically, so readers see the old or the new output, never neither.
       RETURN_IF_ERROR(RenameExchange(staging_, out));
+    } else if (exists) {
+      // The store has no exchange: readers may briefly find no output between the two renames.
+      std::string old = staging_ + ".old";
+      RETURN_IF_ERROR(FsRename(out, old));
+      RETURN_IF_ERROR(FsRename(staging_, out));
+      staging_ = old;  // removed by Run()
     } else {
-      RETURN_IF_ERROR(RenameNoReplace(staging_, out));
+      RETURN_IF_ERROR(FsRename(staging_, out));
       staging_.clear();
     }
     return Status::Ok();
@@ -318,6 +352,8 @@ class LocalJob {
   std::vector<InputSplit> splits_;
   uint64_t input_bytes_ = 0;
   std::string staging_;
+  bool dfs_out_ = false;
+  std::string work_root_;  // local: task work dirs
   int partitions_ = 0;
   std::unique_ptr<Partitioner> partitioner_;
   size_t task_memory_ = 0;

@@ -7,6 +7,7 @@
 #include <capnp/pretty-print.h>
 
 #include "common/file.h"
+#include "common/local_fs.h"
 #include "mapreduce/manifest.capnp.h"
 
 namespace sawmill {
@@ -65,12 +66,12 @@ Status WriteManifest(const std::string& path, const Manifest& m) {
   Build(m, message.initRoot<schema::Manifest>());
   kj::Array<capnp::word> words = capnp::messageToFlatArray(message);
   kj::ArrayPtr<const char> bytes = words.asChars();
-  return WriteStringToFile(path, std::string_view(bytes.begin(), bytes.size()));
+  return FsWriteFile(path, std::string_view(bytes.begin(), bytes.size()));
 }
 
 Result<Manifest> ReadManifest(const std::string& path) {
   std::string data;
-  RETURN_IF_ERROR(ReadFileToString(path, &data));
+  RETURN_IF_ERROR(FsReadFile(path, &data));
   if (data.size() % sizeof(capnp::word) != 0 || data.empty()) return Corruption(path + ": not a manifest");
   kj::Array<capnp::word> words = kj::heapArray<capnp::word>(data.size() / sizeof(capnp::word));
   std::memcpy(words.begin(), data.data(), data.size());

@@ -5,6 +5,7 @@
 
 #include "common/coding.h"
 #include "common/compression.h"
+#include "common/local_fs.h"
 
 namespace sawmill {
 namespace {
@@ -25,7 +26,7 @@ std::string At(const std::string& path, uint64_t offset) {
 // ---------------------------------------------------------------------------------------------
 // Writer
 
-RecordFileWriter::RecordFileWriter(std::unique_ptr<WritableFile> file, const RecordFileOptions& options)
+RecordFileWriter::RecordFileWriter(std::unique_ptr<AppendableFile> file, const RecordFileOptions& options)
     : file_(std::move(file)), options_(options), partition_(options.partition) {
   // Readers reject blocks over kMaxBlockRaw, so never fill one past it.
   options_.block_bytes = std::min(options_.block_bytes, kMaxBlockRaw);
@@ -36,7 +37,7 @@ RecordFileWriter::~RecordFileWriter() = default;
 
 Result<std::unique_ptr<RecordFileWriter>> RecordFileWriter::Create(const std::string& path,
                                                                    const RecordFileOptions& options) {
-  ASSIGN_OR_RETURN(auto file, WritableFile::Create(path));
+  ASSIGN_OR_RETURN(auto file, CreateAppendable(path));
   return std::unique_ptr<RecordFileWriter>(new RecordFileWriter(std::move(file), options));
 }
 
@@ -113,7 +114,7 @@ Status RecordFileWriter::FlushBlock() {
   EncodeFixed64(header + 16, Checksum64(header, 16, stored, stored_size));
 
   BlockHandle h;
-  h.offset = file_->Size();
+  h.offset = file_->size();
   h.stored_size = static_cast<uint32_t>(stored_size);
   h.record_count = block_records_;
   h.partition = partition_;
@@ -139,7 +140,7 @@ Status RecordFileWriter::Finish() {
     PutVarint64(&index, h.first_key.size());
     index.append(h.first_key);
   }
-  uint64_t index_offset = file_->Size();
+  uint64_t index_offset = file_->size();
   char footer[kFooterSize] = {};
   EncodeFixed32(footer, kRecordFileVersion);
   EncodeFixed32(footer + 4, options_.sorted || (options_.detect_sorted && in_order_) ? kFlagSorted : 0);
@@ -163,7 +164,11 @@ Status RecordFileWriter::Finish() {
 // Reader
 
 Result<std::unique_ptr<RecordFileReader>> RecordFileReader::Open(const std::string& path) {
-  ASSIGN_OR_RETURN(auto file, RandomAccessFile::Open(path));
+  ASSIGN_OR_RETURN(auto file, OpenReadable(path));
+  return Open(std::move(file));
+}
+
+Result<std::unique_ptr<RecordFileReader>> RecordFileReader::Open(std::unique_ptr<ReadableFile> file) {
   std::unique_ptr<RecordFileReader> r(new RecordFileReader(std::move(file)));
   RETURN_IF_ERROR(r->ReadFooterAndIndex());
   return r;

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "common/checksum.h"
-#include "common/file.h"
+#include "common/fs.h"
 #include "common/status.h"
 
 namespace sawmill {
@@ -68,17 +68,17 @@ class RecordFileWriter {
   // Whether every key so far was >= the one before in its partition.
   bool in_order() const { return in_order_; }
   uint64_t data_bytes() const { return data_bytes_; }
-  uint64_t file_size() const { return file_->Size(); }
+  uint64_t file_size() const { return file_->size(); }
   // Hash of every byte written (valid after Finish).
   std::string ContentHash() const { return hasher_.Hex(); }
   const std::string& path() const { return file_->path(); }
 
  private:
-  RecordFileWriter(std::unique_ptr<WritableFile> file, const RecordFileOptions& options);
+  RecordFileWriter(std::unique_ptr<AppendableFile> file, const RecordFileOptions& options);
   Status FlushBlock();
   Status Write(std::string_view bytes);
 
-  std::unique_ptr<WritableFile> file_;
+  std::unique_ptr<AppendableFile> file_;
   RecordFileOptions options_;
   ContentHasher hasher_;
   std::string block_;       // raw records of the open block
@@ -135,7 +135,9 @@ class RecordIterator {
 // Opens a record file, verifying its footer and index.
 class RecordFileReader {
  public:
+  // `path` is resolved by ResolvePath (common/local_fs.h): local, or dfs: with a store registered.
   static Result<std::unique_ptr<RecordFileReader>> Open(const std::string& path);
+  static Result<std::unique_ptr<RecordFileReader>> Open(std::unique_ptr<ReadableFile> file);
   const RecordFileInfo& info() const { return info_; }
   const std::vector<BlockHandle>& blocks() const { return blocks_; }
   const std::string& path() const { return file_->path(); }
@@ -150,10 +152,11 @@ class RecordFileReader {
   Status ReadBlock(size_t b, std::string* io, std::string* raw) const;
 
  private:
-  explicit RecordFileReader(std::unique_ptr<RandomAccessFile> file) : file_(std::move(file)) {}
+  explicit RecordFileReader(std::unique_ptr<ReadableFile> file) : file_(std::move(file)) {}
   Status ReadFooterAndIndex();
 
-  std::unique_ptr<RandomAccessFile> file_;
+  // Mutable: ReadBlock is logically const; one reader is used from one thread at a time.
+  mutable std::unique_ptr<ReadableFile> file_;
   RecordFileInfo info_;
   std::vector<BlockHandle> blocks_;
 };

@@ -1,8 +1,9 @@
 #include "mapreduce/split_reader.h"
 
+#include <algorithm>
 #include <cstring>
 
-#include "common/file.h"
+#include "common/local_fs.h"
 #include "mapreduce/record_file.h"
 
 namespace sawmill {
@@ -11,7 +12,7 @@ namespace {
 // Buffered reader of the byte range a split needs; the buffer grows to hold the longest line.
 class ChunkedFile {
  public:
-  ChunkedFile(std::unique_ptr<RandomAccessFile> file, uint64_t start, size_t chunk)
+  ChunkedFile(std::unique_ptr<ReadableFile> file, uint64_t start, size_t chunk)
       : file_(std::move(file)), next_read_(start), buf_base_(start) {
     buf_.resize(chunk);
   }
@@ -32,14 +33,16 @@ class ChunkedFile {
       end_ = unread;
     }
     if (end_ == buf_.size()) buf_.resize(buf_.size() * 2);
-    ASSIGN_OR_RETURN(size_t got, file_->ReadSome(next_read_, buf_.size() - end_, buf_.data() + end_));
+    size_t got = static_cast<size_t>(
+        std::min<uint64_t>(buf_.size() - end_, file_->size() > next_read_ ? file_->size() - next_read_ : 0));
+    if (got > 0) RETURN_IF_ERROR(file_->ReadAt(next_read_, got, buf_.data() + end_));
     next_read_ += got;
     end_ += got;
     return Status::Ok();
   }
 
  private:
-  std::unique_ptr<RandomAccessFile> file_;
+  std::unique_ptr<ReadableFile> file_;
   std::string buf_;
   uint64_t next_read_;
   uint64_t buf_base_;
@@ -48,7 +51,7 @@ class ChunkedFile {
 
 class TextLineReader final : public SplitReader {
  public:
-  TextLineReader(std::unique_ptr<RandomAccessFile> file, const InputSplit& split, size_t chunk)
+  TextLineReader(std::unique_ptr<ReadableFile> file, const InputSplit& split, size_t chunk)
       : in_(std::move(file), split.offset == 0 ? 0 : split.offset - 1, chunk),
         split_start_(split.offset), split_end_(split.offset + split.length) {}
 
@@ -107,7 +110,7 @@ class TextLineReader final : public SplitReader {
 
 class FixedWidthReader final : public SplitReader {
  public:
-  FixedWidthReader(std::unique_ptr<RandomAccessFile> file, const InputSplit& split,
+  FixedWidthReader(std::unique_ptr<ReadableFile> file, const InputSplit& split,
                    const SplitReaderOptions& o)
       : in_(std::move(file), split.offset, std::max(o.chunk_bytes / o.fixed_record_bytes, size_t{1}) * o.fixed_record_bytes),
         end_(split.offset + split.length), record_(o.fixed_record_bytes), key_bytes_(o.fixed_key_bytes) {}
@@ -171,7 +174,7 @@ Result<std::unique_ptr<SplitReader>> OpenSplit(const InputSplit& split, const Sp
     }
     return std::unique_ptr<SplitReader>(new RecordSplitReader(std::move(reader), split));
   }
-  ASSIGN_OR_RETURN(auto file, RandomAccessFile::Open(split.path));
+  ASSIGN_OR_RETURN(auto file, OpenReadable(split.path));
   if (options.format == InputFormat::kFixedWidth) {
     if (options.fixed_key_bytes > options.fixed_record_bytes || options.fixed_record_bytes == 0) {
       return InvalidArgument("fixed-width key longer than the record");
