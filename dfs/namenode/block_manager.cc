@@ -128,12 +128,13 @@ Status BlockManager::ReportCorrupt(const std::string& datanode, uint64_t block_i
   return Status::Ok();
 }
 
-Status BlockManager::AddExpectedBlock(const BlockInfo& block, uint32_t replication) {
+Status BlockManager::AddExpectedBlock(const BlockInfo& block, uint32_t replication,
+                                      bool under_construction) {
   if (replication == 0) {
     return InvalidArgument("block " + std::to_string(block.id) +
                            ": replication must be at least 1");
   }
-  expected_[block.id] = Expected{block, replication};
+  expected_[block.id] = Expected{block, replication, under_construction};
   return Status::Ok();
 }
 
@@ -158,7 +159,23 @@ Status BlockManager::SetReplication(uint64_t block_id, uint32_t replication) {
 
 bool BlockManager::IsGood(uint64_t block_id, const Replica& replica) const {
   auto it = expected_.find(block_id);
-  return it != expected_.end() && !replica.reported_corrupt && replica.reported == it->second.block;
+  if (it == expected_.end() || replica.reported_corrupt) return false;
+  const BlockInfo& want = it->second.block;
+  // An open file's block: its length is known only at Complete.
+  if (it->second.under_construction) {
+    return replica.reported.id == want.id && replica.reported.generation == want.generation;
+  }
+  return replica.reported == want;
+}
+
+std::vector<DatanodeState> BlockManager::Datanodes() const {
+  std::vector<DatanodeState> out;
+  for (const auto& [id, dn] : datanodes_) {
+    auto b = blocks_of_.find(id);
+    out.push_back({id, dn.host, dn.capacity, dn.used, dn.last_heartbeat_ms, dn.live,
+                   b == blocks_of_.end() ? 0 : b->second.size()});
+  }
+  return out;
 }
 
 std::vector<std::string> BlockManager::Locations(uint64_t block_id) const {
@@ -232,6 +249,7 @@ std::vector<BlockCommand> BlockManager::ComputeWork(int64_t now_ms) {
 
   for (uint64_t id : UnderReplicated()) {
     const Expected& e = expected_.at(id);
+    if (e.under_construction) continue;
     std::vector<std::string> good = Locations(id);
     std::vector<PendingCopy>& pending = pending_[id];
     int64_t need = static_cast<int64_t>(e.replication) - static_cast<int64_t>(good.size()) -
@@ -278,6 +296,7 @@ std::vector<BlockCommand> BlockManager::ComputeWork(int64_t now_ms) {
   };
 
   for (uint64_t id : OverReplicated()) {
+    if (expected_.at(id).under_construction) continue;
     std::vector<std::string> good = Locations(id);
     // Trim where space is tightest; ties by id.
     std::sort(good.begin(), good.end(), [&](const std::string& a, const std::string& b) {

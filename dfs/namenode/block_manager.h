@@ -26,6 +26,17 @@ struct BlockCommand {
   bool operator==(const BlockCommand&) const = default;
 };
 
+// What the block manager knows of one datanode (for status pages and DatanodeInfo).
+struct DatanodeState {
+  std::string id;
+  std::string host;
+  uint64_t capacity = 0;
+  uint64_t used = 0;
+  int64_t last_heartbeat_ms = 0;  // on the clock passed in
+  bool live = false;
+  size_t replicas = 0;  // replicas known on it (none once dead)
+};
+
 struct ReplicaRef {
   uint64_t block_id = 0;
   std::string datanode;
@@ -36,7 +47,11 @@ struct ReplicaRef {
 // - A datanode silent for longer than heartbeat_timeout_ms is dead; its replicas are dropped
 //   from the map (they no longer count) and it must re-register and send a full block report.
 // - A replica is good when it was not reported corrupt and its generation and length equal the
-//   expected block's; otherwise it is corrupt (a stale generation counts as corrupt).
+//   expected block's; otherwise it is corrupt (a stale generation counts as corrupt). While a
+//   block's file is under construction its length is unknown (the writer tells it on Complete):
+//   any length counts as good then, and Complete's lengths decide afterwards.
+// - Blocks of files under construction are neither copied nor trimmed: their pipeline may still
+//   be writing, and the replication factor is restored once the file is complete.
 // - ComputeWork deletes a replica as soon as it orders it (the map forgets it at once), so a
 //   later round cannot trim a second copy for the same excess; a datanode that failed to delete
 //   reports the replica again in its next full report and it is trimmed again.
@@ -79,7 +94,8 @@ class BlockManager {
 
   // Expected blocks, from the namespace. Adding an expected block again replaces its expected
   // generation/length (Complete sets the length, pipeline recovery bumps the generation).
-  Status AddExpectedBlock(const BlockInfo& block, uint32_t replication);
+  // `under_construction`: the block's file is open, so its length is not known yet.
+  Status AddExpectedBlock(const BlockInfo& block, uint32_t replication, bool under_construction = false);
   Status RemoveExpectedBlock(uint64_t block_id);
   Status SetReplication(uint64_t block_id, uint32_t replication);
 
@@ -94,6 +110,9 @@ class BlockManager {
   std::vector<uint64_t> Missing() const;
   // Corrupt replicas on live datanodes of expected blocks, by block id then datanode.
   std::vector<ReplicaRef> CorruptReplicas() const;
+
+  // Every datanode ever registered, live or dead, by id.
+  std::vector<DatanodeState> Datanodes() const;
 
   // One round of the replication monitor: marks silent datanodes dead, then orders copies for
   // under-replicated blocks and deletes for excess, corrupt and orphan replicas (see the rules).
@@ -115,6 +134,7 @@ class BlockManager {
   struct Expected {
     BlockInfo block;
     uint32_t replication = 0;
+    bool under_construction = false;
   };
   struct PendingCopy {
     std::string target;

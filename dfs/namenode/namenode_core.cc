@@ -31,8 +31,12 @@ Status NamenodeCore::LoadExpectedBlocks() {
   // The snapshot carries each file's replication, open files included (Stat hides those).
   for (const InodeRecord& inode : store_->ns().Snapshot()) {
     if (inode.is_dir) continue;
-    if (inode.under_construction) open_files_[inode.path] = {inode.replication, inode.block_size};
-    for (const BlockInfo& b : inode.blocks) RETURN_IF_ERROR(blocks_.AddExpectedBlock(b, inode.replication));
+    if (inode.under_construction) {
+      open_files_[inode.path] = {inode.replication, inode.block_size, inode.lease_holder};
+    }
+    for (const BlockInfo& b : inode.blocks) {
+      RETURN_IF_ERROR(blocks_.AddExpectedBlock(b, inode.replication, inode.under_construction));
+    }
   }
   return Status::Ok();
 }
@@ -82,12 +86,13 @@ Status NamenodeCore::Create(std::string_view path, const std::string& client, ui
                             uint64_t block_size, int64_t now_ms) {
   RETURN_IF_ERROR(store_->Create(path, client, replication, block_size, now_ms));
   ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
-  open_files_[p] = {replication, block_size};
+  open_files_[p] = {replication, block_size, client};
   return Status::Ok();
 }
 
 Result<LocatedBlock> NamenodeCore::AddBlock(std::string_view path, const std::string& client,
-                                            const std::string& writer_host, int64_t now_ms) {
+                                            const std::string& writer_host, int64_t now_ms,
+                                            const std::set<std::string>& exclude) {
   ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
   auto open = open_files_.find(p);
   if (open == open_files_.end()) return NotFound("no file under construction at " + p);
@@ -104,12 +109,20 @@ Result<LocatedBlock> NamenodeCore::AddBlock(std::string_view path, const std::st
   req.count = params.replication;
   req.writer_host = writer_host;
   req.allow_shared_hosts = options_.block_manager.allow_shared_hosts;
+  req.exclude_datanodes = exclude;
   std::vector<std::string> targets = ChooseTargets(live, req);
   // Choose before allocating: a block with no pipeline would sit in the file forever.
   if (targets.empty()) return Status(StatusCode::kUnavailable, "no live datanode has room for a block of " + p);
   ASSIGN_OR_RETURN(BlockInfo block, store_->AddBlock(p, client));
-  RETURN_IF_ERROR(blocks_.AddExpectedBlock(block, params.replication));
+  RETURN_IF_ERROR(blocks_.AddExpectedBlock(block, params.replication, /*under_construction=*/true));
   return LocatedBlock{block, std::move(targets)};
+}
+
+Status NamenodeCore::AbandonBlock(std::string_view path, const std::string& client, uint64_t block_id) {
+  BlockInfo freed;
+  RETURN_IF_ERROR(store_->AbandonBlock(path, client, block_id, &freed));
+  RemoveFreed({freed});
+  return Status::Ok();
 }
 
 Status NamenodeCore::Complete(std::string_view path, const std::string& client,
@@ -193,6 +206,13 @@ Result<std::vector<LocatedBlock>> NamenodeCore::GetBlockLocations(std::string_vi
   std::vector<LocatedBlock> out;
   out.reserve(blocks.size());
   for (const BlockInfo& b : blocks) out.push_back({b, blocks_.Locations(b.id)});
+  return out;
+}
+
+std::vector<OpenFile> NamenodeCore::OpenFiles() const {
+  std::vector<OpenFile> out;
+  out.reserve(open_files_.size());
+  for (const auto& [path, params] : open_files_) out.push_back({path, params.lease_holder});
   return out;
 }
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -70,10 +71,14 @@ class NamenodeCore {
   Status Mkdirs(std::string_view path, int64_t now_ms);
   Status Create(std::string_view path, const std::string& client, uint32_t replication, uint64_t block_size,
                 int64_t now_ms);
-  // Allocates the next block of an open file and chooses its pipeline. Fails with kUnavailable
-  // (allocating nothing) when no live datanode has room for a block.
+  // Allocates the next block of an open file and chooses its pipeline, never among `exclude`
+  // (datanode ids that failed the writer before). Fails with kUnavailable (allocating nothing)
+  // when no live datanode has room for a block.
   Result<LocatedBlock> AddBlock(std::string_view path, const std::string& client, const std::string& writer_host,
-                                int64_t now_ms);
+                                int64_t now_ms, const std::set<std::string>& exclude = {});
+  // Drops the last block of an open file (the writer's pipeline for it failed); its replicas
+  // become orphans and are deleted by a later ComputeWork.
+  Status AbandonBlock(std::string_view path, const std::string& client, uint64_t block_id);
   Status Complete(std::string_view path, const std::string& client, const std::vector<uint64_t>& block_lengths,
                   int64_t now_ms);
   Status Rename(std::string_view src, std::string_view dst, int64_t now_ms);
@@ -86,6 +91,10 @@ class NamenodeCore {
   Result<std::vector<LocatedBlock>> GetBlockLocations(std::string_view path) const;
 
   FsckReport Fsck() const;
+  // Files under construction with their lease holders, by path.
+  std::vector<OpenFile> OpenFiles() const;
+  // See NamespaceStore::Checkpoint.
+  Status Checkpoint() { return store_->Checkpoint(); }
 
   const NamespaceStore& store() const { return *store_; }
   const BlockManager& block_manager() const { return blocks_; }
@@ -94,6 +103,7 @@ class NamenodeCore {
   struct OpenFileParams {
     uint32_t replication = 0;
     uint64_t block_size = 0;
+    std::string lease_holder;
   };
   struct DatanodeSpace {
     std::string host;

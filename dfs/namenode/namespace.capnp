@@ -17,6 +17,7 @@ struct JournalRecord {
     rename @6 :Rename;
     delete @7 :Delete;
     setReplication @8 :SetReplication;
+    abandonBlock @9 :AbandonBlock;
   }
 
   struct Mkdirs { path @0 :Text; mtime @1 :Int64; }
@@ -43,6 +44,13 @@ struct JournalRecord {
   struct Rename { src @0 :Text; dst @1 :Text; mtime @2 :Int64; }
   struct Delete { path @0 :Text; recursive @1 :Bool; mtime @2 :Int64; }
   struct SetReplication { path @0 :Text; replication @1 :UInt32; }
+  # Drops the last block of a file under construction (a writer whose pipeline failed). The
+  # block id is not reused: the next block id stays where it is.
+  struct AbandonBlock {
+    path @0 :Text;
+    clientName @1 :Text;
+    blockId @2 :UInt64;          # must be the file's last block
+  }
 }
 
 # A checkpoint: the whole namespace as of transaction lastTxid.

@@ -161,6 +161,17 @@ Status Namespace::Complete(const std::string& path, const std::string& client,
   return Status::Ok();
 }
 
+Status Namespace::AbandonBlock(const std::string& path, const std::string& client, uint64_t block_id,
+                               Mode mode) {
+  ASSIGN_OR_RETURN(Inode* file, LeasedFile(path, client));
+  if (file->blocks.empty() || file->blocks.back().id != block_id) {
+    return InvalidArgument(path + ": block " + std::to_string(block_id) + " is not the file's last block");
+  }
+  if (mode == Mode::kCheck) return Status::Ok();
+  file->blocks.pop_back();
+  return Status::Ok();
+}
+
 Status Namespace::Abandon(const std::string& path, Mode mode) {
   Inode* file = Find(path);
   if (file == nullptr) return NotFound(path + ": no such file");
@@ -275,6 +286,22 @@ std::vector<OpenFile> Namespace::FilesUnderConstruction() const {
   };
   visit("/", root_.get());
   return out;
+}
+
+NamespaceCounts Namespace::Counts() const {
+  NamespaceCounts c;
+  std::function<void(const Inode*)> visit = [&](const Inode* n) {
+    if (n->is_dir) {
+      ++c.dirs;
+    } else {
+      ++c.files;
+      c.open_files += n->under_construction;
+      c.blocks += n->blocks.size();
+    }
+    for (const auto& [name, child] : n->children) visit(child.get());
+  };
+  visit(root_.get());
+  return c;
 }
 
 Result<Namespace> Namespace::FromSnapshot(const std::vector<InodeRecord>& inodes, uint64_t next_block_id) {

@@ -37,6 +37,14 @@ struct InodeRecord {
   std::string lease_holder;
 };
 
+// Sizes of the namespace, for status pages.
+struct NamespaceCounts {
+  size_t dirs = 0;  // the root included
+  size_t files = 0;
+  size_t open_files = 0;  // files under construction (counted in files too)
+  size_t blocks = 0;      // of every file, open ones included
+};
+
 struct OpenFile {
   std::string path;
   std::string lease_holder;
@@ -68,6 +76,10 @@ class Namespace {
   // Sets the final block lengths (one per block) and closes the file.
   Status Complete(const std::string& path, const std::string& client,
                   const std::vector<uint64_t>& block_lengths, int64_t mtime, Mode mode = Mode::kApply);
+  // Removes the last block (which must be `block_id`) of a file under construction leased to
+  // `client`: its writer gave up on that block's pipeline. Block ids are never reused.
+  Status AbandonBlock(const std::string& path, const std::string& client, uint64_t block_id,
+                      Mode mode = Mode::kApply);
   // Removes a file under construction (its lease expired).
   Status Abandon(const std::string& path, Mode mode = Mode::kApply);
   // Moves a file or a whole directory tree; `dst` must not exist, its parent must.
@@ -88,6 +100,7 @@ class Namespace {
   // Every block of every file (under construction too), in path order.
   void ForEachBlock(const std::function<void(const std::string& path, const BlockInfo&)>& fn) const;
   std::vector<OpenFile> FilesUnderConstruction() const;
+  NamespaceCounts Counts() const;
   uint64_t next_block_id() const { return next_block_id_; }
 
   // Every inode in pre-order (root first, children by name), and the inverse.

@@ -65,6 +65,10 @@ Status Apply(schema::JournalRecord::Reader r, Namespace& ns, Mode mode) {
     }
     case R::ABANDON:
       return ns.Abandon(r.getAbandon().getPath(), mode);
+    case R::ABANDON_BLOCK: {
+      auto a = r.getAbandonBlock();
+      return ns.AbandonBlock(a.getPath(), a.getClientName(), a.getBlockId(), mode);
+    }
     case R::RENAME: {
       auto m = r.getRename();
       return ns.Rename(m.getSrc(), m.getDst(), m.getMtime(), mode);
@@ -275,6 +279,21 @@ Status NamespaceStore::Abandon(std::string_view path, std::vector<BlockInfo>* fr
   std::vector<BlockInfo> blocks = ns_.BlocksUnder(p);
   RETURN_IF_ERROR(Commit([&](auto r) { r.initAbandon().setPath(p); }));
   if (freed) *freed = std::move(blocks);
+  return Status::Ok();
+}
+
+Status NamespaceStore::AbandonBlock(std::string_view path, const std::string& client, uint64_t block_id,
+                                    BlockInfo* freed) {
+  ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
+  std::vector<BlockInfo> blocks = ns_.BlocksUnder(p);  // the open file's blocks (Stat hides it)
+  RETURN_IF_ERROR(Commit([&](auto r) {
+    auto a = r.initAbandonBlock();
+    a.setPath(p);
+    a.setClientName(client);
+    a.setBlockId(block_id);
+  }));
+  // Committed: the check made sure `block_id` was the last block of a file at `p`.
+  if (freed) *freed = blocks.back();
   return Status::Ok();
 }
 

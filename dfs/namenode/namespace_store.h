@@ -43,6 +43,9 @@ class NamespaceStore {
   Result<BlockInfo> AddBlock(std::string_view path, const std::string& client);
   Status Complete(std::string_view path, const std::string& client, const std::vector<uint64_t>& block_lengths,
                   int64_t mtime);
+  // Drops the file's last block, which must be `block_id`; puts it into `freed` (when given).
+  Status AbandonBlock(std::string_view path, const std::string& client, uint64_t block_id,
+                      BlockInfo* freed = nullptr);
   // Delete and Abandon put the blocks they freed into `freed` (when given) on success.
   Status Abandon(std::string_view path, std::vector<BlockInfo>* freed = nullptr);
   Status Rename(std::string_view src, std::string_view dst, int64_t mtime);

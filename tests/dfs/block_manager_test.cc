@@ -324,6 +324,56 @@ TEST(BlockManager, FullBlockReportReplacesThePreviousSet) {
   EXPECT_NE(st.message().find("d1"), std::string::npos);
 }
 
+TEST(BlockManager, OpenBlockReplicasOfAnyLengthAreGoodUntilComplete) {
+  BlockManager bm = Cluster(3);
+  const BlockInfo open{5, 9, 0};
+  ASSERT_TRUE(bm.AddExpectedBlock(open, 3, /*under_construction=*/true).ok());
+  // Finalized by the pipeline and reported before the writer's Complete: good, kept.
+  ASSERT_TRUE(bm.ReplicaAdded("d1", {5, 9, 100}).ok());
+  ASSERT_TRUE(bm.ProcessBlockReport("d2", {{5, 9, 60}}).ok());
+  ASSERT_TRUE(bm.ReplicaAdded("d3", {5, 8, 100}).ok());  // a stale generation is still corrupt
+  EXPECT_EQ(bm.Locations(5), (Ids{"d1", "d2"}));
+  EXPECT_EQ(bm.CorruptReplicas(), (std::vector<ReplicaRef>{{5, "d3"}}));
+  // Under-replicated, but an open block is neither copied nor trimmed; nothing good is deleted.
+  EXPECT_EQ(bm.UnderReplicated(), (Blocks{5}));
+  EXPECT_TRUE(bm.ComputeWork(1).empty());
+  ASSERT_TRUE(bm.SetReplication(5, 1).ok());
+  // Over-replicated now: only the stale replica goes, the good ones stay until Complete.
+  EXPECT_EQ(bm.ComputeWork(2), (std::vector<BlockCommand>{Delete({5, 8, 100}, "d3")}));
+  ASSERT_TRUE(bm.ReplicaRemoved("d3", 5).ok());
+  EXPECT_TRUE(bm.ComputeWork(3).empty());
+  ASSERT_TRUE(bm.SetReplication(5, 2).ok());
+
+  // Complete: the writer says 100 bytes, so d2's 60-byte replica is corrupt now; it is replaced,
+  // then deleted.
+  const BlockInfo done{5, 9, 100};
+  ASSERT_TRUE(bm.AddExpectedBlock(done, 2).ok());
+  EXPECT_EQ(bm.Locations(5), (Ids{"d1"}));
+  EXPECT_EQ(bm.CorruptReplicas(), (std::vector<ReplicaRef>{{5, "d2"}}));
+  auto work = bm.ComputeWork(4);
+  EXPECT_EQ(work, (std::vector<BlockCommand>{Copy(done, "d1", "d3")}));
+  Apply(bm, work);
+  EXPECT_EQ(bm.ComputeWork(5), (std::vector<BlockCommand>{Delete({5, 9, 60}, "d2")}));
+}
+
+TEST(BlockManager, DatanodesSnapshot) {
+  BlockManager bm = Cluster(2);
+  ASSERT_TRUE(bm.AddExpectedBlock(kB1, 2).ok());
+  ASSERT_TRUE(bm.ReplicaAdded("d1", kB1).ok());
+  ASSERT_TRUE(bm.Heartbeat("d1", 1000, 10, 50).ok());
+  ASSERT_TRUE(bm.MarkDead("d2").ok());
+  std::vector<DatanodeState> dns = bm.Datanodes();
+  ASSERT_EQ(dns.size(), 2u);
+  EXPECT_EQ(dns[0].id, "d1");
+  EXPECT_EQ(dns[0].host, "h1");
+  EXPECT_EQ(dns[0].used, 10u);
+  EXPECT_EQ(dns[0].last_heartbeat_ms, 50);
+  EXPECT_TRUE(dns[0].live);
+  EXPECT_EQ(dns[0].replicas, 1u);
+  EXPECT_FALSE(dns[1].live);
+  EXPECT_EQ(dns[1].replicas, 0u);
+}
+
 TEST(BlockManager, ErrorsNameTheirSubject) {
   BlockManager bm = Cluster(1);
   auto expect_names = [](const Status& st, StatusCode code, const std::string& what) {

@@ -146,6 +146,58 @@ TEST(NamenodeCore, AddBlockWithoutDatanodesAllocatesNothing) {
   EXPECT_EQ(core->AddBlock("/nope", "c", "h1", 1).status().code(), StatusCode::kNotFound);
 }
 
+TEST(NamenodeCore, AbandonBlockForgetsItAndRetriesElsewhere) {
+  TempDir dir;
+  auto core = OpenCore(dir);
+  for (const char* n : {"1", "2", "3"}) {
+    ASSERT_TRUE(core->RegisterDatanode(std::string("dn") + n, std::string("h") + n, kCapacity, 0, 0).ok());
+  }
+  ASSERT_TRUE(core->Create("/f", "c", 2, 1024, 1).ok());
+  auto b = core->AddBlock("/f", "c", "h1", 1);
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->datanodes, (Ids{"dn1", "dn2"}));
+  // dn1 stored its replica (reported before Complete: good, any length), dn2 failed.
+  BlockInfo partial{b->block.id, b->block.generation, 300};
+  ASSERT_TRUE(core->ReplicaAdded("dn1", partial).ok());
+  EXPECT_TRUE(core->ComputeWork(2).empty()) << "an open block's replica is neither corrupt nor copied";
+
+  Status st = core->AbandonBlock("/f", "other", b->block.id);
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("/f"), std::string::npos);
+  ASSERT_TRUE(core->AbandonBlock("/f", "c", b->block.id).ok());
+  // The abandoned block's replica is an orphan now.
+  auto work = core->ComputeWork(3);
+  EXPECT_EQ(Of(Kind::kDelete, work), (decltype(Of(Kind::kDelete, work)){{b->block.id, "dn1", ""}}));
+
+  // The retry leaves out the datanode that failed.
+  auto retry = core->AddBlock("/f", "c", "h1", 4, {"dn2"});
+  ASSERT_TRUE(retry.ok()) << retry.status().ToString();
+  EXPECT_NE(retry->block.id, b->block.id);
+  EXPECT_EQ(retry->datanodes, (Ids{"dn1", "dn3"}));
+  EXPECT_EQ(core->AddBlock("/f", "c", "h1", 4, {"dn1", "dn2", "dn3"}).status().code(), StatusCode::kUnavailable);
+  ASSERT_EQ(core->OpenFiles().size(), 1u);
+  EXPECT_EQ(core->OpenFiles()[0].path, "/f");
+  EXPECT_EQ(core->OpenFiles()[0].lease_holder, "c");
+
+  // Complete fixes the length: a replica of another length is corrupt from then on.
+  BlockInfo full{retry->block.id, retry->block.generation, 1000};
+  ASSERT_TRUE(core->ReplicaAdded("dn1", full).ok());
+  ASSERT_TRUE(core->ReplicaAdded("dn3", {retry->block.id, retry->block.generation, 999}).ok());
+  ASSERT_TRUE(core->Complete("/f", "c", {1000}, 5).ok());
+  FsckReport fsck = core->Fsck();
+  ASSERT_EQ(fsck.corrupt.size(), 1u);
+  EXPECT_EQ(fsck.corrupt[0].datanode, "dn3");
+  EXPECT_TRUE(core->OpenFiles().empty());
+
+  // After a restart the file has only the retried block.
+  core.reset();
+  core = OpenCore(dir);
+  auto locs = core->GetBlockLocations("/f");
+  ASSERT_TRUE(locs.ok());
+  ASSERT_EQ(locs->size(), 1u);
+  EXPECT_EQ((*locs)[0].block, full);
+}
+
 TEST(NamenodeCore, SetReplicationReachesTheBlockManager) {
   TempDir dir;
   auto core = OpenCore(dir);

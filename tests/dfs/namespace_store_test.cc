@@ -238,5 +238,40 @@ TEST(NamespaceStore, DeleteAndAbandonReportTheBlocksTheyFree) {
   EXPECT_EQ(freed[0].id, open_block->id);
 }
 
+TEST(NamespaceStore, AbandonBlockIsJournaledAndReplayed) {
+  TempDir dir;
+  std::string dump;
+  BlockInfo first, second;
+  {
+    auto store = OpenStore(dir.path());
+    ASSERT_TRUE(store->Create("/f", "w", 2, 1024, 1).ok());
+    first = store->AddBlock("/f", "w").value();
+    second = store->AddBlock("/f", "w").value();
+    uint64_t txid = store->last_txid();
+    BlockInfo freed;
+    Status st = store->AbandonBlock("/f", "w", first.id, &freed);
+    EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(st.message().find("/f"), std::string::npos);
+    EXPECT_EQ(store->last_txid(), txid) << "a refused abandon is not journaled";
+    ASSERT_TRUE(store->AbandonBlock("/f", "w", second.id, &freed).ok());
+    EXPECT_EQ(freed, second);
+    EXPECT_EQ(store->last_txid(), txid + 1);
+    dump = store->Dump();
+  }
+  {
+    auto store = OpenStore(dir.path());
+    EXPECT_EQ(store->Dump(), dump);
+    ASSERT_EQ(store->ns().BlocksUnder("/f").size(), 1u);
+    // A checkpoint after the abandon holds the shortened file.
+    ASSERT_TRUE(store->Checkpoint().ok());
+    auto third = store->AddBlock("/f", "w");
+    ASSERT_TRUE(third.ok());
+    EXPECT_GT(third->id, second.id);
+    ASSERT_TRUE(store->Complete("/f", "w", {1024, 3}, 2).ok());
+    dump = store->Dump();
+  }
+  EXPECT_EQ(OpenStore(dir.path())->Dump(), dump);
+}
+
 }  // namespace
 }  // namespace sawmill::dfs

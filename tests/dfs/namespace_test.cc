@@ -105,6 +105,34 @@ TEST(Namespace, AbandonRemovesAnOpenFile) {
   EXPECT_EQ(ns.next_block_id(), 2u);                 // block ids are never reused
 }
 
+TEST(Namespace, AbandonBlockDropsOnlyTheLastBlock) {
+  Namespace ns;
+  ASSERT_TRUE(ns.Create("/f", "c", 2, 100, 1).ok());
+  EXPECT_FAILS(ns.AbandonBlock("/f", "c", 1), StatusCode::kInvalidArgument, "/f");  // no blocks yet
+  ASSERT_TRUE(ns.AddBlock("/f", "c", 1, 1).ok());
+  ASSERT_TRUE(ns.AddBlock("/f", "c", 2, 1).ok());
+  EXPECT_FAILS(ns.AbandonBlock("/f", "c", 1), StatusCode::kInvalidArgument, "/f");  // not the last
+  EXPECT_FAILS(ns.AbandonBlock("/f", "other", 2), StatusCode::kInvalidArgument, "/f");
+  EXPECT_FAILS(ns.AbandonBlock("/nope", "c", 2), StatusCode::kNotFound, "/nope");
+  EXPECT_TRUE(ns.AbandonBlock("/f", "c", 2, Namespace::Mode::kCheck).ok());
+  EXPECT_EQ(ns.BlocksUnder("/f").size(), 2u);
+  ASSERT_TRUE(ns.AbandonBlock("/f", "c", 2).ok());
+  ASSERT_EQ(ns.BlocksUnder("/f").size(), 1u);
+  EXPECT_EQ(ns.BlocksUnder("/f")[0].id, 1u);
+  ASSERT_TRUE(ns.AddBlock("/f", "c", 3, 1).ok());  // ids are not reused
+  EXPECT_FAILS(ns.Complete("/f", "c", {10}, 2), StatusCode::kInvalidArgument, "/f");
+  ASSERT_TRUE(ns.Complete("/f", "c", {100, 10}, 2).ok());
+  EXPECT_FAILS(ns.AbandonBlock("/f", "c", 3), StatusCode::kInvalidArgument, "/f");  // closed
+  auto st = ns.Stat("/f");
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->size, 110u);
+  NamespaceCounts counts = ns.Counts();
+  EXPECT_EQ(counts.dirs, 1u);
+  EXPECT_EQ(counts.files, 1u);
+  EXPECT_EQ(counts.open_files, 0u);
+  EXPECT_EQ(counts.blocks, 2u);
+}
+
 TEST(Namespace, RenameMovesSubtrees) {
   Namespace ns;
   ASSERT_TRUE(ns.Mkdirs("/a/b", 1).ok());
