@@ -57,6 +57,7 @@ class PipeEnd : public Connection {
 }  // namespace
 
 InProcessNetwork::~InProcessNetwork() {
+  std::vector<std::thread> threads;
   {
     std::lock_guard<std::mutex> l(mu_);
     for (auto& [name, service] : services_) {
@@ -68,8 +69,12 @@ InProcessNetwork::~InProcessNetwork() {
         }
       }
     }
+    // A handler that connects onwards (a datanode forwarding to the next one) now fails instead
+    // of adding a thread to the vector being joined.
+    services_.clear();
+    threads.swap(threads_);
   }
-  for (auto& t : threads_) t.join();
+  for (auto& t : threads) t.join();
 }
 
 void InProcessNetwork::Listen(const std::string& address, Handler handler) {
