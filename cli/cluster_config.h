@@ -1,0 +1,52 @@
+// A local cluster's description, D/cluster.json: written by `sawmill cluster up` once every
+// process is listening, read by `sawmill dfs --cluster D` and `sawmill cluster down` to find the
+// namenode, the secret and the processes to stop.
+//
+//   {"secret_file": "...", "replication": 3, "block_size": 67108864,
+//    "processes": [
+//      {"role": "namenode", "host": "127.0.0.1", "address": "127.0.0.1:PORT",
+//       "http": "127.0.0.1:HPORT", "dir": "...", "pid": N},
+//      {"role": "datanode", "host": "h1", "id": "dn-...", "address": "127.0.0.1:PORT",
+//       "dir": "...", "pid": N}, ...]}
+//
+// A relative secret_file is relative to the cluster directory (see SecretPath).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace sawmill {
+
+struct ClusterConfig {
+  std::string dir;  // the cluster directory (not stored: where cluster.json was found)
+  std::string secret_file;
+  std::string namenode_address;
+  std::string namenode_http;
+  std::string namenode_dir;
+  int namenode_pid = 0;
+  uint32_t replication = 0;
+  uint64_t block_size = 0;
+  struct Host {
+    std::string name;  // placement host
+    std::string dir;
+    std::string datanode_id;
+    std::string datanode_address;
+    int datanode_pid = 0;
+  };
+  std::vector<Host> hosts;
+
+  // secret_file, resolved against `dir` when relative.
+  std::string SecretPath() const;
+};
+
+// D/cluster.json.
+std::string ClusterConfigPath(const std::string& cluster_dir);
+// Errors name the file and, for a missing or mistyped field, the field.
+Result<ClusterConfig> LoadClusterConfig(const std::string& cluster_dir);
+// Writes config.dir/cluster.json atomically (temporary file + rename), pretty-printed.
+Status WriteClusterConfig(const ClusterConfig& config);
+
+}  // namespace sawmill

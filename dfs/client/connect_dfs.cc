@@ -1,0 +1,19 @@
+#include "dfs/client/connect_dfs.h"
+
+#include "common/auth.h"
+#include "common/rpc_tcp.h"
+
+namespace sawmill::dfs {
+
+Result<std::unique_ptr<DfsConnection>> ConnectDfs(const std::string& cluster_dir, DfsClient::Options options) {
+  auto c = std::make_unique<DfsConnection>();
+  ASSIGN_OR_RETURN(c->config, LoadClusterConfig(cluster_dir));
+  // The namenode does not say a new file's block size; the cluster's setting is the same one.
+  if (options.block_size == 0) options.block_size = c->config.block_size;
+  ASSIGN_OR_RETURN(std::string secret, LoadSecret(c->config.SecretPath()));
+  c->transport = std::make_unique<TcpTransport>(std::move(secret));
+  c->client = std::make_unique<DfsClient>(c->transport.get(), c->config.namenode_address, std::move(options));
+  return c;
+}
+
+}  // namespace sawmill::dfs
