@@ -9,13 +9,16 @@
 
 #include "api/mapreduce.h"
 #include "common/file.h"
+#include "common/local_fs.h"
+#include "dfs/client/connect_dfs.h"
 #include "mapreduce/input_split.h"
 #include "mapreduce/local_runner.h"
 #include "mapreduce/progress.h"
 #include "mapreduce/record_file.h"
 
 DEFINE_bool(local, true, "Run in local mode: a thread pool over local files, no daemons (the default).");
-DEFINE_string(cluster, "", "Cluster directory (with cluster.json) to submit the job to instead of running locally.");
+DEFINE_string(cluster, "", "Cluster directory (with cluster.json). With --local: run here, dfs:/ paths name files "
+              "in that cluster's store. (Submitting to the cluster comes with distributed execution.)");
 DEFINE_string(input, "", "Comma-separated input files or directories (a directory's files except _* and .*).");
 DEFINE_string(output, "", "Output directory: part-NNNNN record files and a _MANIFEST.");
 DEFINE_int32(reducers, 1, "Number of reduce tasks (= output parts); fixed for byte-identical output.");
@@ -134,11 +137,25 @@ JobOptions JobOptionsFromFlags() {
 }
 
 int RunAndReport(const JobSpec& spec, const JobOptions& options) {
+  std::unique_ptr<dfs::DfsConnection> store;
   if (!FLAGS_cluster.empty()) {
-    std::fprintf(stderr, "error: cluster mode is not available in this build; run with --local\n");
-    return 2;
+    if (gflags::GetCommandLineFlagInfoOrDie("local").is_default) {
+      std::fprintf(stderr, "error: submitting jobs to a cluster is not available yet; add --local to run here "
+                           "with dfs:/ paths in %s's store\n", FLAGS_cluster.c_str());
+      return 2;
+    }
+    auto conn = dfs::ConnectDfs(FLAGS_cluster);
+    if (!conn.ok()) {
+      std::fprintf(stderr, "error: %s\n", conn.status().message().c_str());
+      return 2;
+    }
+    store = std::move(conn).value();
+    // The job holds the only other reference while it runs; SetDfs(nullptr) below drops it
+    // before the connection goes away.
+    SetDfs(std::shared_ptr<FileSystem>(store->client.get(), [](FileSystem*) {}));
   }
   JobResult r = RunLocalJob(spec, options);
+  SetDfs(nullptr);
   if (!r.ok) std::fprintf(stderr, "error: %s\n", r.error.c_str());
   std::string user;
   for (const auto& [k, v] : r.counters) {

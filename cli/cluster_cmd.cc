@@ -1,12 +1,380 @@
-// `sawmill cluster`: not built yet.
-#include <cstdio>
+// `sawmill cluster up|down|status|start`: a simulated cluster on one machine. A namenode and N
+// hosts run as separate processes on 127.0.0.1 with OS-chosen ports, each in its own directory
+// under the cluster directory; D/cluster.json names every process (cli/cluster_config.h).
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/args.h"
+#include "cli/cluster_config.h"
 #include "cli/commands.h"
+#include "common/auth.h"
+#include "common/file.h"
+#include "dfs/client/connect_dfs.h"
 
 namespace sawmill {
+namespace {
 
-int ClusterCommand(int, char**) {
-  std::fprintf(stderr, "error: sawmill cluster is not built yet\n");
+constexpr char kClusterUsage[] = R"(Usage:
+  sawmill cluster up --dir D --workers N [--replication R] [--block_size BYTES]
+                     [--heartbeat_timeout_ms MS] [--heartbeat_ms MS] [--sync_blocks true|false]
+      Starts a namenode and N simulated hosts (host1..hostN, each running a datanode) as
+      separate processes on 127.0.0.1, writes the cluster secret (D/secret, mode 0600) and
+      D/cluster.json, and waits until every datanode has registered. Logs: D/*/*.log.
+      Defaults: replication min(3, N), block size 64 MiB, datanodes fdatasync each replica
+      (--sync_blocks false leaves write-back to the kernel). An existing D keeps its data.
+  sawmill cluster down --dir D
+      Stops every process of the cluster (SIGTERM, then SIGKILL after 10 s).
+  sawmill cluster status --dir D
+      Lists the processes and whether each is running.
+  sawmill cluster start --dir D --process namenode|hostK
+      Starts one stopped process again with its original arguments and port (after a crash or
+      a test's SIGKILL) and updates its pid in D/cluster.json.
+)";
+
+using Clock = std::chrono::steady_clock;
+
+std::string SelfExe() {
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return "sawmill";
+  buf[n] = '\0';
+  return buf;
+}
+
+// Whether `pid` runs and is a process of this cluster (its command line names `dir`), so that a
+// recycled pid is never signalled.
+bool ProcessAlive(int pid, const std::string& dir) {
+  if (pid <= 0 || ::kill(pid, 0) != 0) return false;
+  std::string cmdline;
+  if (!ReadFileToString("/proc/" + std::to_string(pid) + "/cmdline", &cmdline).ok()) return false;
+  std::string stat;
+  if (ReadFileToString("/proc/" + std::to_string(pid) + "/stat", &stat).ok()) {
+    size_t paren = stat.rfind(')');
+    if (paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'Z') return false;
+  }
+  return cmdline.find(dir) != std::string::npos;
+}
+
+// argv is kept NUL-separated in <process dir>/argv so that `cluster start` can rerun it.
+Status SaveArgv(const std::string& dir, const std::vector<std::string>& argv) {
+  std::string data;
+  for (const auto& a : argv) data.append(a).push_back('\0');
+  return WriteStringToFile(JoinPath(dir, "argv"), data);
+}
+
+Result<std::vector<std::string>> LoadArgv(const std::string& dir) {
+  std::string data;
+  RETURN_IF_ERROR(ReadFileToString(JoinPath(dir, "argv"), &data));
+  std::vector<std::string> argv;
+  size_t start = 0;
+  for (size_t i = 0; i < data.size(); ++i) {
+    if (data[i] == '\0') {
+      argv.push_back(data.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  return argv;
+}
+
+// Starts a detached daemon (own session, stdio to `log`); returns its pid.
+Result<int> Spawn(const std::vector<std::string>& argv, const std::string& log) {
+  int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoError("open", log, errno);
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(fd);
+    return ErrnoError("fork", argv[0], errno);
+  }
+  if (pid == 0) {
+    ::setsid();
+    int devnull = ::open("/dev/null", O_RDONLY);
+    ::dup2(devnull, 0);
+    ::dup2(fd, 1);
+    ::dup2(fd, 2);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execv(args[0], args.data());
+    std::perror(args[0]);
+    ::_exit(127);
+  }
+  ::close(fd);
+  return static_cast<int>(pid);
+}
+
+std::string LogTail(const std::string& log) {
+  std::string data;
+  if (!ReadFileToString(log, &data).ok()) return "";
+  if (data.size() > 2000) data = data.substr(data.size() - 2000);
+  return data;
+}
+
+// Waits for <dir>/endpoint.json, written by the daemon once it listens.
+Result<nlohmann::json> WaitForEndpoint(const std::string& dir, int pid, const std::string& log,
+                                       std::chrono::milliseconds timeout) {
+  std::string path = JoinPath(dir, "endpoint.json");
+  auto deadline = Clock::now() + timeout;
+  while (true) {
+    std::string data;
+    if (ReadFileToString(path, &data).ok()) {
+      auto j = nlohmann::json::parse(data, nullptr, /*allow_exceptions=*/false);
+      if (!j.is_discarded() && j.value("pid", 0) == pid) return j;
+    }
+    int wstatus = 0;
+    if (::waitpid(pid, &wstatus, WNOHANG) == pid) {
+      return Aborted("process " + std::to_string(pid) + " exited before listening; " + log + ":\n" + LogTail(log));
+    }
+    if (Clock::now() > deadline) {
+      return Status(StatusCode::kUnavailable,
+                    "no " + path + " after " + std::to_string(timeout.count()) + " ms; " + log + ":\n" + LogTail(log));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+struct Started {
+  int pid = 0;
+  nlohmann::json endpoint;
+};
+
+Result<Started> StartDaemon(const std::string& dir, const std::string& role, std::vector<std::string> argv) {
+  RETURN_IF_ERROR(MakeDirs(dir));
+  (void)RemoveAll(JoinPath(dir, "endpoint.json"));
+  RETURN_IF_ERROR(SaveArgv(dir, argv));
+  std::string log = JoinPath(dir, role + ".log");
+  ASSIGN_OR_RETURN(int pid, Spawn(argv, log));
+  ASSIGN_OR_RETURN(nlohmann::json ep, WaitForEndpoint(dir, pid, log, std::chrono::seconds(30)));
+  return Started{pid, ep};
+}
+
+Status WaitForDatanodes(const ClusterConfig& config, size_t want, std::chrono::milliseconds timeout) {
+  ASSIGN_OR_RETURN(auto conn, dfs::ConnectDfs(config.dir));
+  dfs::DfsClient& client = *conn->client;
+  auto deadline = Clock::now() + timeout;
+  Status last;
+  while (Clock::now() < deadline) {
+    auto nodes = client.Datanodes();
+    if (nodes.ok()) {
+      size_t live = 0;
+      for (const auto& d : *nodes) live += d.live ? 1 : 0;
+      if (live >= want) return Status::Ok();
+      last = Status(StatusCode::kUnavailable, std::to_string(live) + " of " + std::to_string(want) + " datanodes registered");
+    } else {
+      last = nodes.status();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return Status(StatusCode::kUnavailable, "datanodes did not register in time: " + last.message());
+}
+
+int Fail(const Status& s) {
+  std::fprintf(stderr, "error: %s\n", s.message().c_str());
+  return 1;
+}
+
+bool AnyAlive(const ClusterConfig& c) {
+  if (ProcessAlive(c.namenode_pid, c.dir)) return true;
+  for (const auto& h : c.hosts) {
+    if (ProcessAlive(h.datanode_pid, c.dir)) return true;
+  }
+  return false;
+}
+
+int Up(const Args& args) {
+  if (!args.OnlyFlags({"dir", "workers", "replication", "block_size", "heartbeat_timeout_ms", "heartbeat_ms", "sync_blocks",
+                      "help"})) {
+    return 2;
+  }
+  const std::string sync_blocks = args.Get("sync_blocks", "true");
+  if (sync_blocks != "true" && sync_blocks != "false") {
+    std::fprintf(stderr, "error: --sync_blocks must be true or false\n");
+    return 2;
+  }
+  std::string dir = args.Get("dir", "");
+  uint64_t workers = 0, replication = 0, block_size = 0, hb_timeout = 0, hb = 0;
+  if (dir.empty() || !args.GetU64("workers", 0, &workers) || workers < 1 || workers > 64) {
+    std::fprintf(stderr, "error: cluster up needs --dir D and --workers N (1..64)\n");
+    return 2;
+  }
+  if (!args.GetU64("replication", std::min<uint64_t>(3, workers), &replication) ||
+      !args.GetU64("block_size", 64 << 20, &block_size) ||
+      !args.GetU64("heartbeat_timeout_ms", 10000, &hb_timeout) || !args.GetU64("heartbeat_ms", 1000, &hb)) {
+    return 2;
+  }
+  if (replication < 1 || block_size < 1) {
+    std::fprintf(stderr, "error: --replication and --block_size must be at least 1\n");
+    return 2;
+  }
+  if (dir[0] != '/') {
+    char cwd[4096];
+    if (::getcwd(cwd, sizeof cwd)) dir = JoinPath(cwd, dir);
+  }
+  if (auto old = LoadClusterConfig(dir); old.ok() && AnyAlive(*old)) {
+    std::fprintf(stderr, "error: the cluster in %s is already up (sawmill cluster down --dir %s)\n", dir.c_str(),
+                 dir.c_str());
+    return 1;
+  }
+  if (Status s = MakeDirs(dir); !s.ok()) return Fail(s);
+  ClusterConfig config;
+  config.dir = dir;
+  config.secret_file = JoinPath(dir, "secret");
+  config.replication = static_cast<uint32_t>(replication);
+  config.block_size = block_size;
+  if (!PathExists(config.secret_file)) {
+    if (Status s = WriteNewSecret(config.secret_file); !s.ok()) return Fail(s);
+  }
+  const std::string self = SelfExe();
+  config.namenode_dir = JoinPath(dir, "namenode");
+  auto nn = StartDaemon(config.namenode_dir, "namenode",
+                        {self, "namenode", "--dir", config.namenode_dir, "--secret_file", config.secret_file,
+                         "--port", "0", "--http_port", "0", "--replication", std::to_string(replication),
+                         "--block_size", std::to_string(block_size), "--heartbeat_timeout_ms",
+                         std::to_string(hb_timeout), "--allow_shared_hosts"});
+  if (!nn.ok()) return Fail(nn.status().WithContext("starting the namenode"));
+  config.namenode_pid = nn->pid;
+  config.namenode_address = nn->endpoint.value("address", "");
+  config.namenode_http = nn->endpoint.value("http", "");
+  for (uint64_t i = 1; i <= workers; ++i) {
+    ClusterConfig::Host h;
+    h.name = "host" + std::to_string(i);
+    h.dir = JoinPath(dir, h.name);
+    std::string dn_dir = JoinPath(h.dir, "datanode");
+    auto dn = StartDaemon(dn_dir, "datanode",
+                          {self, "datanode", "--dir", dn_dir, "--namenode", config.namenode_address,
+                           "--secret_file", config.secret_file, "--host", h.name, "--port", "0",
+                           "--heartbeat_ms", std::to_string(hb), "--sync_blocks", sync_blocks});
+    if (!dn.ok()) {
+      (void)WriteClusterConfig(config);  // so that `cluster down` stops what did start
+      return Fail(dn.status().WithContext("starting the datanode of " + h.name));
+    }
+    h.datanode_pid = dn->pid;
+    h.datanode_id = dn->endpoint.value("id", "");
+    h.datanode_address = dn->endpoint.value("address", "");
+    config.hosts.push_back(h);
+  }
+  if (Status s = WriteClusterConfig(config); !s.ok()) return Fail(s);
+  if (Status s = WaitForDatanodes(config, workers, std::chrono::seconds(30)); !s.ok()) return Fail(s);
+  std::printf("cluster up in %s: namenode %s (status page http://%s/), %llu datanodes, replication %u\n", dir.c_str(),
+              config.namenode_address.c_str(), config.namenode_http.c_str(), static_cast<unsigned long long>(workers),
+              config.replication);
+  return 0;
+}
+
+// SIGTERM, then SIGKILL after the grace period.
+void StopProcess(int pid, const std::string& dir, const char* what) {
+  if (!ProcessAlive(pid, dir)) return;
+  ::kill(pid, SIGTERM);
+  auto deadline = Clock::now() + std::chrono::seconds(10);
+  while (ProcessAlive(pid, dir) && Clock::now() < deadline) {
+    ::waitpid(pid, nullptr, WNOHANG);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (ProcessAlive(pid, dir)) {
+    std::fprintf(stderr, "warning: %s (pid %d) ignored SIGTERM; killing it\n", what, pid);
+    ::kill(pid, SIGKILL);
+  }
+}
+
+int Down(const Args& args) {
+  if (!args.OnlyFlags({"dir", "help"})) return 2;
+  auto config = LoadClusterConfig(args.Get("dir", ""));
+  if (!config.ok()) return Fail(config.status());
+  for (const auto& h : config->hosts) StopProcess(h.datanode_pid, config->dir, ("datanode of " + h.name).c_str());
+  StopProcess(config->namenode_pid, config->dir, "namenode");
+  std::printf("cluster in %s stopped\n", config->dir.c_str());
+  return 0;
+}
+
+int StatusCmd(const Args& args) {
+  if (!args.OnlyFlags({"dir", "help"})) return 2;
+  auto config = LoadClusterConfig(args.Get("dir", ""));
+  if (!config.ok()) return Fail(config.status());
+  auto line = [&](const char* role, const std::string& host, const std::string& addr, int pid) {
+    std::printf("%-9s %-8s %-22s pid %-8d %s\n", role, host.c_str(), addr.c_str(), pid,
+                ProcessAlive(pid, config->dir) ? "running" : "stopped");
+  };
+  line("namenode", "-", config->namenode_address, config->namenode_pid);
+  for (const auto& h : config->hosts) line("datanode", h.name, h.datanode_address, h.datanode_pid);
+  return 0;
+}
+
+// Reruns a process with its saved argv, on its previous port so that peers find it again.
+int Start(const Args& args) {
+  if (!args.OnlyFlags({"dir", "process", "help"})) return 2;
+  auto loaded = LoadClusterConfig(args.Get("dir", ""));
+  if (!loaded.ok()) return Fail(loaded.status());
+  ClusterConfig config = std::move(loaded).value();
+  std::string which = args.Get("process", "");
+  std::string dir, address;
+  int* pid = nullptr;
+  const char* role = "datanode";
+  if (which == "namenode") {
+    dir = config.namenode_dir;
+    address = config.namenode_address;
+    pid = &config.namenode_pid;
+    role = "namenode";
+  } else {
+    for (auto& h : config.hosts) {
+      if (h.name == which) {
+        dir = JoinPath(h.dir, "datanode");
+        address = h.datanode_address;
+        pid = &h.datanode_pid;
+      }
+    }
+  }
+  if (pid == nullptr) {
+    std::fprintf(stderr, "error: --process must be namenode or a host name (host1..)\n");
+    return 2;
+  }
+  if (ProcessAlive(*pid, config.dir)) {
+    std::fprintf(stderr, "error: %s is running (pid %d)\n", which.c_str(), *pid);
+    return 1;
+  }
+  auto argv = LoadArgv(dir);
+  if (!argv.ok()) return Fail(argv.status());
+  std::string port = address.substr(address.rfind(':') + 1);
+  for (size_t i = 0; i + 1 < argv->size(); ++i) {
+    if ((*argv)[i] == "--port") (*argv)[i + 1] = port;
+  }
+  auto started = StartDaemon(dir, role, *argv);
+  if (!started.ok()) return Fail(started.status().WithContext("starting " + which));
+  *pid = started->pid;
+  if (Status s = WriteClusterConfig(config); !s.ok()) return Fail(s);
+  std::printf("%s started (pid %d) at %s\n", which.c_str(), *pid, started->endpoint.value("address", "").c_str());
+  return 0;
+}
+
+}  // namespace
+
+int ClusterCommand(int argc, char** argv) {
+  if (argc < 3 || !std::strcmp(argv[2], "--help") || !std::strcmp(argv[2], "help")) {
+    std::fputs(kClusterUsage, argc < 3 ? stderr : stdout);
+    return argc < 3 ? 2 : 0;
+  }
+  std::string sub = argv[2];
+  Args args;
+  if (!Args::Parse(argc, argv, 3, &args)) return 2;
+  if (args.Has("help")) {
+    std::fputs(kClusterUsage, stdout);
+    return 0;
+  }
+  if (sub == "up") return Up(args);
+  if (sub == "down") return Down(args);
+  if (sub == "status") return StatusCmd(args);
+  if (sub == "start") return Start(args);
+  std::fprintf(stderr, "error: unknown cluster command '%s'\n\n%s", sub.c_str(), kClusterUsage);
   return 2;
 }
 

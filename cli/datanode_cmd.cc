@@ -1,13 +1,187 @@
-// `sawmill datanode`: not built yet.
-#include <cstdio>
+// `sawmill datanode`: one datanode process. Serves the replicas under <dir>/blocks over TCP,
+// reports to the namenode, and runs until SIGTERM or SIGINT.
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <cctype>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include <glog/logging.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/args.h"
 #include "cli/commands.h"
+#include "common/auth.h"
+#include "common/file.h"
+#include "common/rpc_tcp.h"
+#include "dfs/datanode/block_store.h"
+#include "dfs/datanode/datanode.h"
 
 namespace sawmill {
+namespace {
 
-int DatanodeCommand(int, char**) {
-  std::fprintf(stderr, "error: sawmill datanode is not built yet\n");
+constexpr char kUsage[] = R"(Usage: sawmill datanode --dir D --namenode ADDR --secret_file F --host NAME
+                        [--bind 127.0.0.1] [--port 0] [--heartbeat_ms 1000]
+                        [--block_report_ms 60000] [--scan_interval_ms 600000]
+                        [--sync_blocks true|false]
+
+Runs a datanode: stores block replicas in D/blocks, serves writes (the replication pipeline),
+reads and short-circuit grants on --bind:--port (0: any free port), and registers with the
+namenode at ADDR ("ip:port"), heartbeating every --heartbeat_ms. --host is the placement host
+name (several datanodes of a one-machine cluster use distinct names). Full block reports every
+--block_report_ms, a checksum scan of every replica every --scan_interval_ms (0 disables either).
+--sync_blocks (default true) fdatasyncs every replica before acknowledging it; false leaves
+write-back to the kernel (like cp), trading power-loss durability for write speed.
+Its id is created once in D/datanode_id. Once listening it writes D/endpoint.json:
+  {"role":"datanode","id":ID,"host":NAME,"address":"ip:port","pid":N}
+Stops cleanly on SIGTERM or SIGINT (exit 0).
+)";
+
+int UsageError(const std::string& message) {
+  std::fprintf(stderr, "error: %s\n(see sawmill datanode --help)\n", message.c_str());
   return 2;
+}
+
+std::string Hex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out += kDigits[c >> 4];
+    out += kDigits[c & 15];
+  }
+  return out;
+}
+
+// The id kept in <dir>/datanode_id, created ("dn-" + 8 hex digits) on the first start.
+Result<std::string> LoadOrCreateId(const std::string& dir) {
+  const std::string path = JoinPath(dir, "datanode_id");
+  if (PathExists(path)) {
+    std::string id;
+    RETURN_IF_ERROR(ReadFileToString(path, &id));
+    while (!id.empty() && std::isspace(static_cast<unsigned char>(id.back()))) id.pop_back();
+    if (id.empty()) return Corruption(path + ": empty datanode id");
+    return id;
+  }
+  std::string id = "dn-" + Hex(RandomNonce().substr(0, 4));
+  RETURN_IF_ERROR(WriteStringToFile(path, id + "\n"));
+  return id;
+}
+
+int Fail(const Status& s) {
+  LOG(ERROR) << s.ToString();
+  std::fprintf(stderr, "error: %s\n", s.ToString().c_str());
+  return 1;
+}
+
+}  // namespace
+
+int DatanodeCommand(int argc, char** argv) {
+  Args args;
+  if (!Args::Parse(argc, argv, 2, &args)) return 2;
+  if (args.Has("help")) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (!args.OnlyFlags({"dir", "namenode", "secret_file", "host", "bind", "port", "heartbeat_ms", "block_report_ms",
+                       "scan_interval_ms", "sync_blocks"})) {
+    return 2;
+  }
+  if (!args.positional.empty()) return UsageError("unexpected argument '" + args.positional[0] + "'");
+  for (const char* required : {"dir", "namenode", "secret_file", "host"}) {
+    if (args.Get(required, "").empty()) return UsageError(std::string("--") + required + " is required");
+  }
+  uint64_t port, heartbeat_ms, block_report_ms, scan_interval_ms;
+  if (!args.GetU64("port", 0, &port) || !args.GetU64("heartbeat_ms", 1000, &heartbeat_ms) ||
+      !args.GetU64("block_report_ms", 60000, &block_report_ms) ||
+      !args.GetU64("scan_interval_ms", 600000, &scan_interval_ms)) {
+    return 2;
+  }
+  if (port > 65535) return UsageError("--port must be at most 65535");
+  if (heartbeat_ms == 0 || heartbeat_ms > 3600000) return UsageError("--heartbeat_ms must be in 1..3600000");
+  const std::string sync_blocks = args.Get("sync_blocks", "true");
+  if (sync_blocks != "true" && sync_blocks != "false") return UsageError("--sync_blocks must be true or false");
+  const std::string dir = args.Get("dir", "");
+  const std::string bind = args.Get("bind", "127.0.0.1");
+
+  google::InitGoogleLogging(argv[0]);
+  FLAGS_logtostderr = true;
+  // Every thread started from here on inherits the mask, so only sigwait sees these.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto secret = LoadSecret(args.Get("secret_file", ""));
+  if (!secret.ok()) return Fail(secret.status());
+  if (Status s = MakeDirs(dir); !s.ok()) return Fail(s);
+  // A stale endpoint from an earlier run must not be taken for this one's.
+  RemoveAll(JoinPath(dir, "endpoint.json")).ok();
+  auto id = LoadOrCreateId(dir);
+  if (!id.ok()) return Fail(id.status());
+  dfs::BlockStoreOptions store_options;
+  store_options.sync_on_finalize = sync_blocks == "true";
+  auto store = dfs::BlockStore::Open(JoinPath(dir, "blocks"), store_options);
+  if (!store.ok()) return Fail(store.status());
+  const auto& report = (*store)->open_report();
+  LOG(INFO) << "block store " << JoinPath(dir, "blocks") << ": " << (*store)->List().size() << " blocks, "
+            << report.removed.size() << " leftover files removed, " << report.malformed.size() << " malformed";
+  for (const Status& m : report.malformed) LOG(WARNING) << "malformed: " << m.ToString();
+
+  // The datanode needs the advertised address, known only once the server listens: the handler
+  // refuses conversations until the datanode exists.
+  std::atomic<dfs::Datanode*> serving{nullptr};
+  TcpServerOptions server_options;
+  server_options.bind = bind;
+  server_options.port = static_cast<uint16_t>(port);
+  auto server = TcpServer::Start(server_options, *secret, [&serving](Connection& conn) {
+    if (dfs::Datanode* d = serving.load()) d->handler()(conn);
+  });
+  if (!server.ok()) return Fail(server.status());
+  const std::string address = bind + ":" + std::to_string((*server)->port());
+
+  // Outgoing connections (namenode, downstream datanodes, copy targets) give up on a peer that
+  // makes no progress for a minute, so a hung peer cannot wedge a pipeline forever.
+  TcpTransport transport(*secret, /*connect_timeout_ms=*/10000, /*io_timeout_ms=*/60000);
+  dfs::Datanode::Options options;
+  options.dir = dir;
+  options.id = *id;
+  options.host = args.Get("host", "");
+  options.address = address;
+  options.namenode_address = args.Get("namenode", "");
+  options.heartbeat_ms = static_cast<int64_t>(heartbeat_ms);
+  options.block_report_ms = static_cast<int64_t>(block_report_ms);
+  options.scan_interval_ms = static_cast<int64_t>(scan_interval_ms);
+  auto datanode = std::make_unique<dfs::Datanode>(options, &transport, store->get());
+  serving = datanode.get();
+
+  nlohmann::json endpoint = {
+      {"role", "datanode"}, {"id", *id}, {"host", options.host}, {"address", address}, {"pid", ::getpid()}};
+  if (Status s = WriteStringToFile(JoinPath(dir, "endpoint.json"), endpoint.dump() + "\n"); !s.ok()) {
+    datanode->Stop();
+    (*server)->Stop();
+    return Fail(s);
+  }
+  datanode->Start();
+  LOG(INFO) << "datanode " << *id << " (host " << options.host << ") serving " << JoinPath(dir, "blocks") << " at "
+            << address << ", namenode " << options.namenode_address;
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  LOG(INFO) << "datanode " << *id << ": signal " << sig << ", stopping";
+  // The datanode first: it closes its conversations (and the connections they opened downstream)
+  // and refuses new ones; then the server joins its threads; the store goes last.
+  datanode->Stop();
+  (*server)->Stop();
+  serving = nullptr;
+  datanode.reset();
+  store->reset();
+  LOG(INFO) << "datanode " << *id << " stopped";
+  return 0;
 }
 
 }  // namespace sawmill

@@ -1,13 +1,173 @@
-// `sawmill namenode`: not built yet.
-#include <cstdio>
+// `sawmill namenode`: the file store's metadata daemon. Serves the namenode protocol over TCP
+// and a read-only status page over HTTP until SIGTERM or SIGINT, then stops cleanly (exit 0).
+#include <signal.h>
+#include <unistd.h>
 
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include <glog/logging.h>
+#include <nlohmann/json.hpp>
+
+#include "cli/args.h"
 #include "cli/commands.h"
+#include "common/auth.h"
+#include "common/file.h"
+#include "common/rpc_tcp.h"
+#include "dfs/namenode/http_status.h"
+#include "dfs/namenode/namenode_service.h"
 
 namespace sawmill {
+namespace {
 
-int NamenodeCommand(int, char**) {
-  std::fprintf(stderr, "error: sawmill namenode is not built yet\n");
-  return 2;
+constexpr char kUsage[] = R"(Usage: sawmill namenode --dir D --secret_file F [flags]
+
+Runs the file store's namenode until SIGTERM/SIGINT. Metadata lives in D/meta; once listening it
+writes D/endpoint.json {"role":"namenode","address":"IP:PORT","http":"IP:HPORT","pid":N}.
+
+  --dir D                      namenode directory (created if missing)
+  --secret_file F              cluster secret (mode 0600)
+  --bind 127.0.0.1             address to listen on (RPC and status page)
+  --port 0                     RPC port (0: any free port)
+  --http_port 0                status page port (0: any free port)
+  --replication 3              default replication factor of new files
+  --block_size 67108864        default block size of new files
+  --heartbeat_timeout_ms 10000 a datanode silent this long is dead
+  --lease_timeout_ms 60000     a writer silent this long loses its open files
+  --replication_interval_ms 1000  period of the replication monitor
+  --allow_shared_hosts         place several replicas on one host (one-machine clusters)
+)";
+
+std::string Endpoint(const std::string& bind, uint16_t port) { return bind + ":" + std::to_string(port); }
+
+void LogRecovery(const dfs::RecoveryInfo& r, const std::string& meta) {
+  if (r.checkpoint.empty()) {
+    LOG(INFO) << "metadata " << meta << ": no checkpoint";
+  } else {
+    LOG(INFO) << "metadata " << meta << ": loaded " << r.checkpoint << " (transaction " << r.checkpoint_txid << ")";
+  }
+  for (const std::string& bad : r.bad_checkpoints) LOG(WARNING) << "skipped unreadable checkpoint: " << bad;
+  LOG(INFO) << "replayed " << r.replayed << " journal records";
+  if (r.dropped_bytes > 0) {
+    LOG(WARNING) << "dropped " << r.dropped_bytes << " bytes of torn or corrupt journal tail";
+    for (const std::string& why : r.drop_reasons) LOG(WARNING) << "  " << why;
+  }
+}
+
+}  // namespace
+
+int NamenodeCommand(int argc, char** argv) {
+  Args args;
+  if (!Args::Parse(argc, argv, 2, &args, {"allow_shared_hosts"})) return 2;
+  if (args.Has("help")) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (!args.OnlyFlags({"dir", "secret_file", "bind", "port", "http_port", "replication", "block_size",
+                       "heartbeat_timeout_ms", "lease_timeout_ms", "replication_interval_ms", "allow_shared_hosts"})) {
+    return 2;
+  }
+  if (!args.positional.empty()) {
+    std::fprintf(stderr, "error: unexpected argument '%s'\n\n%s", args.positional[0].c_str(), kUsage);
+    return 2;
+  }
+  const std::string dir = args.Get("dir", ""), secret_file = args.Get("secret_file", "");
+  if (dir.empty() || secret_file.empty()) {
+    std::fprintf(stderr, "error: --dir and --secret_file are required\n\n%s", kUsage);
+    return 2;
+  }
+  const std::string bind = args.Get("bind", "127.0.0.1");
+  uint64_t port, http_port, replication, block_size, heartbeat_timeout, lease_timeout, replication_interval;
+  if (!args.GetU64("port", 0, &port) || !args.GetU64("http_port", 0, &http_port) ||
+      !args.GetU64("replication", 3, &replication) || !args.GetU64("block_size", 64ull << 20, &block_size) ||
+      !args.GetU64("heartbeat_timeout_ms", 10'000, &heartbeat_timeout) ||
+      !args.GetU64("lease_timeout_ms", 60'000, &lease_timeout) ||
+      !args.GetU64("replication_interval_ms", 1000, &replication_interval)) {
+    return 2;
+  }
+  if (port > 65535 || http_port > 65535) {
+    std::fprintf(stderr, "error: ports must be at most 65535\n");
+    return 2;
+  }
+  if (replication < 1 || replication > 512 || block_size == 0 || heartbeat_timeout == 0 || lease_timeout == 0 ||
+      replication_interval == 0) {
+    std::fprintf(stderr, "error: --replication must be in [1, 512]; sizes and times must be positive\n");
+    return 2;
+  }
+
+  google::InitGoogleLogging(argv[0]);
+  FLAGS_logtostderr = true;
+
+  // Block the stop signals before any thread starts, so that every thread inherits the mask and
+  // sigwait below is the one place that receives them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  auto secret = LoadSecret(secret_file);
+  if (!secret.ok()) {
+    LOG(ERROR) << secret.status().ToString();
+    return 1;
+  }
+  const std::string endpoint_file = JoinPath(dir, "endpoint.json");
+  if (Status st = MakeDirs(dir); !st.ok()) {
+    LOG(ERROR) << st.ToString();
+    return 1;
+  }
+  // A stale endpoint from an earlier run must not be mistaken for this one.
+  (void)RemoveAll(endpoint_file);
+
+  dfs::NamenodeService::Options options;
+  options.replication = static_cast<uint32_t>(replication);
+  options.block_size = block_size;
+  options.lease_timeout_ms = static_cast<int64_t>(lease_timeout);
+  options.replication_interval_ms = static_cast<int64_t>(replication_interval);
+  options.block_manager.heartbeat_timeout_ms = static_cast<int64_t>(heartbeat_timeout);
+  options.block_manager.allow_shared_hosts = args.Has("allow_shared_hosts");
+  const std::string meta = JoinPath(dir, "meta");
+  auto service = dfs::NamenodeService::Open(meta, options);
+  if (!service.ok()) {
+    LOG(ERROR) << "cannot open namenode metadata: " << service.status().ToString();
+    return 1;
+  }
+  LogRecovery((*service)->recovery(), meta);
+  (*service)->Start();
+
+  TcpServerOptions tcp_options;
+  tcp_options.bind = bind;
+  tcp_options.port = static_cast<uint16_t>(port);
+  auto rpc = TcpServer::Start(tcp_options, *secret, (*service)->handler());
+  if (!rpc.ok()) {
+    LOG(ERROR) << rpc.status().ToString();
+    return 1;
+  }
+  dfs::NamenodeService* svc = service->get();
+  auto http = dfs::HttpStatusServer::Start(bind, static_cast<uint16_t>(http_port), [svc] { return svc->GetStatus(); });
+  if (!http.ok()) {
+    LOG(ERROR) << http.status().ToString();
+    return 1;
+  }
+
+  const std::string address = Endpoint(bind, (*rpc)->port()), http_address = Endpoint(bind, (*http)->port());
+  nlohmann::json endpoint = {{"role", "namenode"}, {"address", address}, {"http", http_address}, {"pid", ::getpid()}};
+  if (Status st = WriteStringToFile(endpoint_file, endpoint.dump() + "\n"); !st.ok()) {
+    LOG(ERROR) << st.ToString();
+    return 1;
+  }
+  LOG(INFO) << "namenode serving on " << address << ", status page http://" << http_address << "/";
+
+  int sig = 0;
+  while (sigwait(&stop_signals, &sig) != 0) {
+  }
+  LOG(INFO) << "got " << (sig == SIGTERM ? "SIGTERM" : "SIGINT") << ": stopping";
+  (*http)->Stop();
+  (*rpc)->Stop();      // waits for the conversations to end
+  (*service)->Stop();  // loop stopped, checkpoint written
+  LOG(INFO) << "namenode stopped";
+  return 0;
 }
 
 }  // namespace sawmill

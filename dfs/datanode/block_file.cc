@@ -93,7 +93,7 @@ Status BlockFileWriter::Append(std::string_view data) {
   return Status::Ok();
 }
 
-Status BlockFileWriter::Finish() {
+Status BlockFileWriter::Finish(bool sync) {
   CHECK(!finished_) << path() << ": Finish called twice";
   finished_ = true;
   if (!failed_.ok()) return failed_;
@@ -105,7 +105,7 @@ Status BlockFileWriter::Finish() {
   PutFixed64(&footer, kBlockFileFooterMagic);
   Status s = file_->Append(table_);
   if (s.ok()) s = file_->Append(footer);
-  if (s.ok()) s = file_->Sync();
+  if (s.ok() && sync) s = file_->Sync();
   if (s.ok()) s = file_->Close();
   if (!s.ok()) return Fail(s);
   return Status::Ok();

@@ -42,7 +42,8 @@ class BlockFileWriter {
                                                          uint64_t generation, uint32_t chunk_size);
   Status Append(std::string_view data);
   // Writes the table and footer, fdatasyncs and closes. Durable once the caller renames it.
-  Status Finish();
+  // `sync`: fdatasync the file before closing (the block store decides; see BlockStoreOptions).
+  Status Finish(bool sync = true);
   uint64_t length() const { return length_; }
   const std::string& path() const { return file_->path(); }
 

@@ -253,12 +253,13 @@ Result<BlockInfo> BlockWriter::Finalize() {
   CHECK(!done_) << IdString(id_) << ": Finalize after Finalize or Abort";
   const std::string tmp = store_->TmpPath(id_, generation_);
   const std::string dest = store_->FinalizedPath(id_, generation_);
-  Status s = file_->Finish();
+  const bool sync = store_->options_.sync_on_finalize;
+  Status s = file_->Finish(sync);
   bool renamed = false;
   if (s.ok()) s = RenameNoReplace(tmp, dest);
   if (s.ok()) {
     renamed = true;
-    s = SyncDir(Dirname(dest));
+    if (sync) s = SyncDir(Dirname(dest));
   }
   if (!s.ok()) {
     Abort();

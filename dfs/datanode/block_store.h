@@ -19,6 +19,10 @@ namespace sawmill::dfs {
 
 struct BlockStoreOptions {
   uint32_t chunk_size = kDefaultChunkBytes;  // for new blocks; existing files carry their own
+  // fdatasync each replica and its directory at Finalize, so an acknowledged block survives a
+  // power loss of every replica's machine at once. Off, a block is as durable as the page cache
+  // until the kernel writes it back (what cp gives; replication still covers a machine dying).
+  bool sync_on_finalize = true;
 };
 
 // What a same-host reader needs to read a replica without the datanode: pass `path` and `id` to

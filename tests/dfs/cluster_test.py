@@ -1,0 +1,411 @@
+#!/usr/bin/env python3
+"""Acceptance tests of the file store on real processes: `sawmill cluster up` on 127.0.0.1,
+`sawmill dfs` as the client, SIGKILL for faults, bytes flipped in block files on disk.
+
+Usage: tests/dfs/cluster_test.py BUILD_DIR [CASE...]   (default: every case)
+Each case brings up its own cluster in a temp dir and tears it down. Waits are on conditions
+with deadlines; nothing depends on a bare sleep. Prints one "ok" line per check.
+"""
+import hashlib
+import json
+import os
+import random
+import re
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+BUILD = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else "build"
+SAWMILL = os.path.join(BUILD, "sawmill")
+BLOCK = 1 << 20  # small blocks so that files span many of them
+
+
+class Fail(Exception):
+    pass
+
+
+def log(case, msg):
+    print(f"ok   [{case}] {msg}", flush=True)
+
+
+def run(*args, check=True, input=None, timeout=120):
+    p = subprocess.run([SAWMILL, *args], input=input, capture_output=True, timeout=timeout)
+    if check and p.returncode != 0:
+        raise Fail(f"sawmill {' '.join(args)} exited {p.returncode}: {p.stderr.decode(errors='replace')[-2000:]}")
+    return p
+
+
+def wait_for(what, cond, timeout=60.0, interval=0.1):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = cond()
+        if last:
+            return last
+        time.sleep(interval)
+    raise Fail(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def sha(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def seeded_bytes(n, seed):
+    return random.Random(seed).randbytes(n)
+
+
+class Cluster:
+    def __init__(self, workers, replication, hb_timeout_ms=3000):
+        self.dir = tempfile.mkdtemp(prefix="sawmill-dfs-test.")
+        self.workers = workers
+        run("cluster", "up", "--dir", self.dir, "--workers", str(workers), "--replication", str(replication),
+            "--block_size", str(BLOCK), "--heartbeat_timeout_ms", str(hb_timeout_ms), "--heartbeat_ms", "300")
+
+    def config(self):
+        with open(os.path.join(self.dir, "cluster.json")) as f:
+            return json.load(f)
+
+    def process(self, role, host=None):
+        for p in self.config()["processes"]:
+            if p["role"] == role and (host is None or p["host"] == host):
+                return p
+        raise Fail(f"no {role} {host} in cluster.json")
+
+    def dfs(self, *args, check=True, input=None, timeout=120):
+        return run("dfs", "--cluster", self.dir, *args, check=check, input=input, timeout=timeout)
+
+    def put_bytes(self, path, data, *extra):
+        src = os.path.join(self.dir, "upload.tmp")
+        with open(src, "wb") as f:
+            f.write(data)
+        self.dfs("put", *extra, src, path)
+
+    def get_bytes(self, path):
+        return self.dfs("cat", path).stdout
+
+    def kill(self, role, host=None, sig=signal.SIGKILL):
+        pid = self.process(role, host)["pid"]
+        os.kill(pid, sig)
+        wait_for(f"{role} {host} to die", lambda: not os.path.exists(f"/proc/{pid}") or
+                 open(f"/proc/{pid}/stat").read().split(")")[-1].split()[0] == "Z", timeout=10)
+
+    def fsck(self):
+        p = self.dfs("fsck", check=False)
+        return p.returncode, p.stdout.decode(errors="replace")
+
+    def down(self):
+        run("cluster", "down", "--dir", self.dir, check=False)
+        subprocess.run(["rm", "-rf", self.dir])
+
+
+def fsck_healthy(c):
+    rc, out = c.fsck()
+    return rc == 0 and "status: HEALTHY" in out
+
+
+def fsck_count(c, what):
+    """The number fsck prints before `what` ("under-replicated", "missing", "corrupt")."""
+    m = re.search(r"(\d+) " + what, c.fsck()[1])
+    return int(m.group(1)) if m else 0
+
+
+def block_files(c, host):
+    d = os.path.join(c.dir, host, "datanode", "blocks", "finalized")
+    if not os.path.isdir(d):
+        return []
+    return sorted(os.path.join(d, n) for n in os.listdir(d))
+
+
+# ---------------------------------------------------------------------------------------------
+
+def case_roundtrip(c):
+    sizes = [0, 1, BLOCK - 1, BLOCK, BLOCK + 1, 10 * BLOCK]
+    for i, n in enumerate(sizes):
+        data = seeded_bytes(n, i)
+        c.put_bytes(f"/rt/f{n}", data)
+        got = c.get_bytes(f"/rt/f{n}")
+        if sha(got) != sha(data):
+            raise Fail(f"size {n}: sha256 differs after put/get ({len(got)} bytes back)")
+        out = os.path.join(c.dir, "download.tmp")
+        c.dfs("get", f"/rt/f{n}", out)
+        if sha(open(out, "rb").read()) != sha(data):
+            raise Fail(f"size {n}: get to a local file differs")
+        log("roundtrip", f"{n} bytes: put/get sha256 identical ({sha(data)[:16]})")
+    st = c.dfs("stat", f"/rt/f{10 * BLOCK}").stdout.decode()
+    if str(10 * BLOCK) not in st:
+        raise Fail(f"stat does not show the size: {st}")
+    ls = c.dfs("ls", "/rt").stdout.decode()
+    if ls.count("/rt/f") != len(sizes):
+        raise Fail(f"ls /rt lists {ls.count('/rt/f')} files, want {len(sizes)}:\n{ls}")
+    p = c.dfs("cat", "/rt/missing", check=False)
+    if p.returncode == 0 or b"/rt/missing" not in p.stderr:
+        raise Fail(f"cat of a missing file: rc {p.returncode}, stderr {p.stderr!r}")
+    log("roundtrip", "stat, ls and a not-found error naming the path")
+    if not fsck_healthy(c):
+        raise Fail("fsck not healthy: " + c.fsck()[1])
+    log("roundtrip", "fsck healthy")
+
+
+def case_kill_during_write(c):
+    data = seeded_bytes(40 * BLOCK, 7)
+    src = os.path.join(c.dir, "big.tmp")
+    with open(src, "wb") as f:
+        f.write(data)
+    proc = subprocess.Popen([SAWMILL, "dfs", "--cluster", c.dir, "put", src, "/w/big"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    victim = "host2"
+    wait_for("blocks of the file being written", lambda: len(block_files(c, victim)) >= 3 or proc.poll() is not None,
+             timeout=60, interval=0.005)
+    killed_mid_write = proc.poll() is None
+    c.kill("datanode", victim)
+    out, err = proc.communicate(timeout=120)
+    if proc.returncode == 0:
+        got = c.get_bytes("/w/big")
+        if sha(got) != sha(data):
+            raise Fail("the file written across a datanode kill reads back different")
+        log("kill_during_write", f"write completed across the SIGKILL (mid-write: {killed_mid_write}); sha256 identical")
+    else:
+        if b"error" not in err:
+            raise Fail(f"failed put without a clear error: {err!r}")
+        p = c.dfs("stat", "/w/big", check=False)
+        if p.returncode == 0:
+            raise Fail("a failed write left a visible file")
+        log("kill_during_write", "write failed cleanly and left no visible file: " + err.decode().strip()[:200])
+    # Files closed before the kill read back identical too.
+    c.put_bytes("/w/after", data[:3 * BLOCK + 5])
+    if sha(c.get_bytes("/w/after")) != sha(data[:3 * BLOCK + 5]):
+        raise Fail("a file written after the kill reads back different")
+    log("kill_during_write", "a file written with one datanode dead reads back identical")
+
+
+def case_rereplicate(c):
+    files = {f"/r/f{i}": seeded_bytes(3 * BLOCK + i * 1000, 100 + i) for i in range(4)}
+    for p, d in files.items():
+        c.put_bytes(p, d)
+    wait_for("fsck healthy after writes", lambda: fsck_healthy(c), timeout=30)
+    c.kill("datanode", "host1")
+    for p, d in files.items():
+        if sha(c.get_bytes(p)) != sha(d):
+            raise Fail(f"{p} reads back different with host1 dead")
+    log("rereplicate", "reads keep working with a datanode SIGKILLed")
+    n = wait_for("fsck to report under-replication", lambda: fsck_count(c, "under-replicated"), timeout=30,
+                 interval=0.02)
+    t0 = time.monotonic()
+    rc, out = c.fsck()
+    log("rereplicate", f"fsck reports {n} under-replicated blocks (exit {rc})")
+    wait_for("re-replication to make fsck healthy", lambda: fsck_healthy(c), timeout=60)
+    log("rereplicate", f"fsck healthy again {time.monotonic() - t0:.1f} s later (re-replication)")
+    for p, d in files.items():
+        if sha(c.get_bytes(p)) != sha(d):
+            raise Fail(f"{p} differs after re-replication")
+    log("rereplicate", "every file identical after re-replication")
+
+
+def corrupt_file(path):
+    # Flip one byte in the data region (the header is 40 bytes).
+    with open(path, "r+b") as f:
+        f.seek(1000)
+        b = f.read(1)
+        f.seek(1000)
+        f.write(bytes([b[0] ^ 0xFF]))
+
+
+def case_corrupt_replica(c):
+    data = seeded_bytes(2 * BLOCK + 17, 55)
+    c.put_bytes("/c/f", data)
+    wait_for("fsck healthy after the write", lambda: fsck_healthy(c), timeout=30)
+    # Corrupt the replicas on the datanode readers try first (the first one `stat` lists), in
+    # every block big enough to reach the flipped offset.
+    m = re.search(r"replicas: [^ (]+\((\S+) ", c.dfs("stat", "/c/f").stdout.decode())
+    if not m:
+        raise Fail("stat lists no replicas")
+    victim = m.group(1)
+    corrupted = 0
+    for f in block_files(c, victim):
+        if os.path.getsize(f) > 4096:
+            corrupt_file(f)
+            corrupted += 1
+    log("corrupt_replica", f"flipped a byte in {corrupted} block files on {victim}")
+    for _ in range(3):
+        got = c.get_bytes("/c/f")
+        if sha(got) != sha(data):
+            raise Fail("a read returned wrong bytes with a corrupt replica")
+    log("corrupt_replica", "reads return the correct bytes")
+    n = wait_for("the corruption to be reported", lambda: fsck_count(c, "corrupt"), timeout=30, interval=0.02)
+    log("corrupt_replica", f"fsck lists {n} corrupt replicas")
+    wait_for("the corrupt replicas to be replaced (fsck healthy)", lambda: fsck_healthy(c), timeout=60)
+    log("corrupt_replica", "the corrupt replicas were replaced; fsck healthy")
+    if sha(c.get_bytes("/c/f")) != sha(data):
+        raise Fail("file differs after repair")
+
+
+def case_missing_block_fsck(c):
+    c.put_bytes("/m/one", seeded_bytes(BLOCK + 3, 9), "--replication", "1")
+    wait_for("fsck healthy", lambda: fsck_healthy(c), timeout=30)
+    holder = None
+    for p in c.config()["processes"]:
+        if p["role"] == "datanode" and block_files(c, p["host"]):
+            holder = p["host"]
+    c.kill("datanode", holder)
+    wait_for("fsck to exit non-zero for a missing block", lambda: c.fsck()[0] != 0, timeout=30)
+    log("missing_block", f"fsck exits {c.fsck()[0]} and lists the missing block after its only datanode died")
+
+
+def case_namenode_restart(c):
+    done = []
+    stop = threading.Event()
+
+    def writer():
+        i = 0
+        while not stop.is_set():
+            data = seeded_bytes(1000 + i, 1000 + i)
+            p = c.dfs("put", "-", f"/s/f{i}", input=data, check=False)
+            if p.returncode != 0:
+                break
+            p = c.dfs("mv", f"/s/f{i}", f"/d/f{i}", check=False)
+            if p.returncode != 0:
+                break
+            done.append(i)
+            i += 1
+
+    c.dfs("mkdir", "/s")
+    c.dfs("mkdir", "/d")
+    t = threading.Thread(target=writer)
+    t.start()
+    wait_for("some creates and renames", lambda: len(done) >= 15, timeout=60, interval=0.01)
+    c.kill("namenode")
+    stop.set()
+    t.join(timeout=60)
+    finished = list(done)
+    run("cluster", "start", "--dir", c.dir, "--process", "namenode")
+    wait_for("datanodes to re-register", lambda: c.dfs("datanodes", check=False).stdout.decode().count("live") >= c.workers,
+             timeout=30)
+    for i in finished:
+        got = c.get_bytes(f"/d/f{i}")
+        if sha(got) != sha(seeded_bytes(1000 + i, 1000 + i)):
+            raise Fail(f"/d/f{i} differs after the namenode restart")
+        if c.dfs("stat", f"/s/f{i}", check=False).returncode == 0:
+            raise Fail(f"/s/f{i} still visible after its rename completed")
+    nxt = len(finished)
+    at_src = c.dfs("stat", f"/s/f{nxt}", check=False).returncode == 0
+    at_dst = c.dfs("stat", f"/d/f{nxt}", check=False).returncode == 0
+    if at_src and at_dst:
+        raise Fail(f"f{nxt} is visible at both source and destination")
+    log("namenode_restart", f"{len(finished)} files closed and renamed before the SIGKILL are present and identical "
+        f"after restart; the in-flight one is at {'src' if at_src else 'dst' if at_dst else 'neither'}")
+
+
+def case_rename_atomic(c):
+    data = seeded_bytes(2 * BLOCK + 5, 77)
+    c.put_bytes("/a/dir1/file", data)
+    stop = threading.Event()
+    bad = []
+    reads = [0, 0]
+
+    def reader():
+        while not stop.is_set():
+            for path in ("/a/dir1/file", "/a/dir2/file"):
+                p = c.dfs("cat", path, check=False)
+                if p.returncode == 0:
+                    reads[0] += 1
+                    if sha(p.stdout) != sha(data):
+                        bad.append(path)
+                else:
+                    reads[1] += 1
+
+    t = threading.Thread(target=reader)
+    t.start()
+    for i in range(20):
+        src, dst = ("/a/dir1", "/a/dir2") if i % 2 == 0 else ("/a/dir2", "/a/dir1")
+        c.dfs("mv", src, dst)
+        p = c.dfs("mv", dst, dst, check=False)  # renaming onto an existing path fails
+        if p.returncode == 0:
+            raise Fail("rename onto an existing path succeeded")
+    stop.set()
+    t.join()
+    if bad:
+        raise Fail(f"readers saw partial or wrong content at {bad[:3]}")
+    log("rename_atomic", f"20 directory renames under a concurrent reader: {reads[0]} full reads, "
+        f"{reads[1]} not-found, no partial content; rename onto an existing path refused")
+
+
+def case_auth(c):
+    cfg = c.config()
+    nn = c.process("namenode")["address"]
+    dn = c.process("datanode")["address"]
+    # A wrong secret: a copy of the cluster description with another secret file.
+    other = os.path.join(c.dir, "wrong")
+    os.makedirs(other)
+    cfg["secret_file"] = os.path.join(other, "secret")
+    with open(cfg["secret_file"], "w") as f:
+        f.write("ab" * 32 + "\n")
+    os.chmod(cfg["secret_file"], 0o600)
+    with open(os.path.join(other, "cluster.json"), "w") as f:
+        json.dump(cfg, f)
+    p = run("dfs", "--cluster", other, "ls", "/", check=False)
+    if p.returncode == 0 or b"secret" not in p.stderr.lower() and b"auth" not in p.stderr.lower():
+        raise Fail(f"a wrong-secret client was not refused clearly: rc {p.returncode} {p.stderr!r}")
+    log("auth", "a wrong-secret client is refused: " + p.stderr.decode().strip()[:160])
+    # An unauthenticated client: reads the challenge, answers garbage, then sends a request frame.
+    for addr in (nn, dn):
+        host, port = addr.rsplit(":", 1)
+        s = socket.create_connection((host, int(port)), timeout=10)
+        challenge = s.recv(32)
+        s.sendall(b"\0" * 64)
+        s.sendall(struct.pack("<IIQ", 0x31465753, 8, 0) + b"\0" * 8)
+        got = b""
+        try:
+            while True:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                got += chunk
+        except (ConnectionResetError, socket.timeout):
+            pass
+        s.close()
+        if len(challenge) != 32 or got:
+            raise Fail(f"{addr}: an unauthenticated client got {len(got)} bytes after the challenge")
+        # Garbage before any handshake: closed, and the daemon keeps serving.
+        s = socket.create_connection((host, int(port)), timeout=10)
+        s.sendall(os.urandom(4096))
+        s.close()
+    if c.dfs("ls", "/").returncode != 0:
+        raise Fail("daemons stopped serving after garbage")
+    log("auth", "unauthenticated and garbage connections get nothing; daemons keep serving")
+
+
+CASES = {
+    "roundtrip": (case_roundtrip, 3, 3),
+    "kill_during_write": (case_kill_during_write, 3, 3),
+    "rereplicate": (case_rereplicate, 4, 3),
+    "corrupt_replica": (case_corrupt_replica, 3, 2),
+    "missing_block": (case_missing_block_fsck, 3, 2),
+    "namenode_restart": (case_namenode_restart, 3, 2),
+    "rename_atomic": (case_rename_atomic, 2, 2),
+    "auth": (case_auth, 1, 1),
+}
+
+
+def main():
+    names = sys.argv[2:] or list(CASES)
+    for name in names:
+        fn, workers, repl = CASES[name]
+        c = Cluster(workers, repl)
+        try:
+            fn(c)
+        except Fail as e:
+            print(f"FAIL [{name}] {e}", file=sys.stderr)
+            print(f"(cluster left in {c.dir} for inspection)", file=sys.stderr)
+            run("cluster", "down", "--dir", c.dir, check=False)
+            sys.exit(1)
+        c.down()
+    print("all dfs cluster cases passed")
+
+
+if __name__ == "__main__":
+    main()
