@@ -19,6 +19,8 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
 
 BUILD = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else "build"
 SAWMILL = os.path.join(BUILD, "sawmill")
@@ -112,6 +114,12 @@ def fsck_count(c, what):
     """The number fsck prints before `what` ("under-replicated", "missing", "corrupt")."""
     m = re.search(r"(\d+) " + what, c.fsck()[1])
     return int(m.group(1)) if m else 0
+
+
+def wait_datanodes(c):
+    """After a namenode restart: until every datanode has registered again."""
+    wait_for("datanodes to re-register",
+             lambda: c.dfs("datanodes", check=False).stdout.decode().count(" live ") >= c.workers, timeout=30)
 
 
 def block_files(c, host):
@@ -283,8 +291,7 @@ def case_namenode_restart(c):
     t.join(timeout=60)
     finished = list(done)
     run("cluster", "start", "--dir", c.dir, "--process", "namenode")
-    wait_for("datanodes to re-register", lambda: c.dfs("datanodes", check=False).stdout.decode().count("live") >= c.workers,
-             timeout=30)
+    wait_datanodes(c)
     for i in finished:
         got = c.get_bytes(f"/d/f{i}")
         if sha(got) != sha(seeded_bytes(1000 + i, 1000 + i)):
@@ -379,6 +386,102 @@ def case_auth(c):
     log("auth", "unauthenticated and garbage connections get nothing; daemons keep serving")
 
 
+def case_journal_tail(c):
+    c.dfs("mkdir", "/j")
+    files = {f"/j/f{i}": seeded_bytes(5000 + i, 300 + i) for i in range(5)}
+    for p, d in files.items():
+        c.put_bytes(p, d)
+    c.kill("namenode")
+    meta = os.path.join(c.process("namenode")["dir"], "meta")
+    journals = sorted(n for n in os.listdir(meta) if n.startswith("journal."))
+    with open(os.path.join(meta, journals[-1]), "ab") as f:
+        f.write(b"\x13\x00\x00\x00torn record: the namenode died while appending")
+    run("cluster", "start", "--dir", c.dir, "--process", "namenode")
+    wait_datanodes(c)
+    for p, d in files.items():
+        if sha(c.get_bytes(p)) != sha(d):
+            raise Fail(f"{p} differs after recovering from a torn journal tail")
+    logf = os.path.join(c.process("namenode")["dir"], "namenode.log")
+    text = open(logf, errors="replace").read()
+    if "dropped" not in text:
+        raise Fail("the namenode log does not say what it dropped from the journal")
+    line = [l for l in text.splitlines() if "dropped" in l][-1]
+    log("journal_tail", "torn journal tail cut off at restart, every closed file intact; log: " + line.split("] ")[-1])
+    c.put_bytes("/j/after", b"x" * 100)
+    if c.get_bytes("/j/after") != b"x" * 100:
+        raise Fail("writes after recovery fail")
+    log("journal_tail", "new writes work after the recovery")
+
+
+def case_dfs_job(c):
+    wc = os.path.join(BUILD, "jobs", "wordcount")
+    text = os.path.join(c.dir, "text.txt")
+    run("gen", "text", "--bytes", str(3 * BLOCK + 12345), "--seed", "5", "--output", text)
+    c.dfs("mkdir", "/in")
+    c.dfs("put", text, "/in/text.txt")
+    local_out = os.path.join(c.dir, "wc-local")
+    for args in (["--input", text, "--output", local_out],
+                 ["--cluster", c.dir, "--input", "dfs:/in/text.txt", "--output", "dfs:/out/wc"]):
+        p = subprocess.run([wc, "--local", "--reducers", "2", "--split_mb", "1", "--progress", "never", *args],
+                           capture_output=True, timeout=300)
+        if p.returncode != 0:
+            raise Fail(f"wordcount {' '.join(args)} exited {p.returncode}: {p.stderr.decode()[-1500:]}")
+    listing = c.dfs("ls", "/out/wc").stdout.decode()
+    for part in ("part-00000", "part-00001", "_MANIFEST"):
+        if part not in listing:
+            raise Fail(f"dfs:/out/wc lacks {part}:\n{listing}")
+        if part.startswith("part-"):
+            got = c.get_bytes(f"/out/wc/{part}")
+            want = open(os.path.join(local_out, part), "rb").read()
+            if got != want:
+                raise Fail(f"{part} written to the store differs from the local run's")
+    if ".staging" in c.dfs("ls", "/out").stdout.decode():
+        raise Fail("a staging directory was left behind")
+    log("dfs_job", "wordcount with dfs:/ input (4 splits over 4 blocks) and dfs:/ output: parts byte-identical "
+        "to the local run")
+
+
+def case_status_page(c):
+    http = c.process("namenode")["http"]
+    with urllib.request.urlopen(f"http://{http}/status.json", timeout=10) as r:
+        status = json.load(r)
+    if len(status.get("datanodes", [])) != c.workers:
+        raise Fail(f"status.json lists {len(status.get('datanodes', []))} datanodes, want {c.workers}")
+    with urllib.request.urlopen(f"http://{http}/", timeout=10) as r:
+        page = r.read().decode()
+    if "datanode" not in page.lower():
+        raise Fail("the status page does not show datanodes")
+    try:
+        urllib.request.urlopen(f"http://{http}/nope", timeout=10)
+        raise Fail("an unknown page did not 404")
+    except urllib.error.HTTPError as e:
+        if e.code != 404:
+            raise Fail(f"unknown page answered {e.code}")
+    log("status_page", f"/status.json lists {c.workers} datanodes; / renders; unknown pages 404")
+
+
+def case_full_disk(c):
+    # A datanode whose disk is full (a 2 MiB tmpfs) fails its writes; the writer goes on with the
+    # other datanodes.
+    victim = "host1"
+    blocks = os.path.join(c.dir, victim, "datanode", "blocks")
+    c.kill("datanode", victim, sig=signal.SIGTERM)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", blocks], capture_output=True).returncode != 0:
+        log("full_disk", "skipped: cannot mount a tmpfs here")
+        return
+    try:
+        run("cluster", "start", "--dir", c.dir, "--process", victim)
+        data = seeded_bytes(8 * BLOCK + 3, 42)
+        c.put_bytes("/full/f", data)
+        if sha(c.get_bytes("/full/f")) != sha(data):
+            raise Fail("a file written while one datanode's disk was full reads back different")
+        log("full_disk", "8 MiB written with replication 3 while one datanode's 2 MiB disk filled up: "
+            "the pipeline went on without it; the file reads back identical")
+    finally:
+        c.kill("datanode", victim, sig=signal.SIGTERM)
+        subprocess.run(["umount", "-l", blocks], capture_output=True)
+
+
 CASES = {
     "roundtrip": (case_roundtrip, 3, 3),
     "kill_during_write": (case_kill_during_write, 3, 3),
@@ -388,6 +491,10 @@ CASES = {
     "namenode_restart": (case_namenode_restart, 3, 2),
     "rename_atomic": (case_rename_atomic, 2, 2),
     "auth": (case_auth, 1, 1),
+    "journal_tail": (case_journal_tail, 2, 2),
+    "dfs_job": (case_dfs_job, 3, 2),
+    "status_page": (case_status_page, 3, 2),
+    "full_disk": (case_full_disk, 3, 3),
 }
 
 
