@@ -33,9 +33,22 @@ class Connection {
  public:
   virtual ~Connection() = default;
   virtual Status Send(std::string_view header, std::string_view body = {}) = 0;
+  // Send with the body taken from bytes [offset, offset + length) of the regular file `fd`: over
+  // TCP with sendfile(2), so the bytes go from the page cache to the socket without a copy
+  // through this process. A file shorter than that is kIOError, and the connection is closed
+  // (the frame cannot be completed); connection failures are kUnavailable as for Send.
+  virtual Status SendFile(std::string_view header, int fd, uint64_t offset, uint64_t length) = 0;
   // kUnavailable ("connection closed") at end of stream; any garbage or oversized frame is an
   // error too, after which the connection is useless.
   virtual Result<Message> Receive() = 0;
+  // Receive into *m, reusing its strings' memory: a loop receiving bulk packets into one Message
+  // allocates its body once and does not zero-fill it again. *m is unspecified after an error.
+  virtual Status ReceiveInto(Message* m) {
+    Result<Message> r = Receive();
+    if (!r.ok()) return r.status();
+    *m = std::move(r).value();
+    return Status::Ok();
+  }
   // Shuts both directions: a Receive blocked in another thread returns an error.
   virtual void Close() = 0;
   // "host:port" of the other end (or a test name), for error messages.

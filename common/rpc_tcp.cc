@@ -11,6 +11,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -93,6 +96,38 @@ std::string EndpointString(const tcp::endpoint& ep) {
   return ip + ":" + std::to_string(ep.port());
 }
 
+// sendfile(2) has no MSG_NOSIGNAL: while one lives, SIGPIPE is blocked in this thread, and
+// Discard() takes the one a write to a closed connection raised off the pending set, so that a
+// peer going away is an error and not the death of the process.
+class SigpipeBlock {
+ public:
+  SigpipeBlock() {
+    sigemptyset(&pipe_);
+    sigaddset(&pipe_, SIGPIPE);
+    sigset_t pending;
+    sigemptyset(&pending);
+    was_pending_ = ::sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
+    restore_ = ::pthread_sigmask(SIG_BLOCK, &pipe_, &old_) == 0 && !sigismember(&old_, SIGPIPE);
+  }
+  ~SigpipeBlock() {
+    if (restore_) ::pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+  SigpipeBlock(const SigpipeBlock&) = delete;
+  SigpipeBlock& operator=(const SigpipeBlock&) = delete;
+  void Discard() {
+    if (was_pending_) return;  // not ours to take
+    timespec zero{};
+    while (::sigtimedwait(&pipe_, nullptr, &zero) < 0 && errno == EINTR) {
+    }
+  }
+
+ private:
+  sigset_t pipe_;
+  sigset_t old_;
+  bool was_pending_ = false;
+  bool restore_ = false;
+};
+
 // One end of an authenticated conversation over a connected blocking socket. Send and Receive
 // touch disjoint state (Receive owns the decoder), so one of each may run concurrently.
 class TcpConnection : public Connection {
@@ -102,22 +137,119 @@ class TcpConnection : public Connection {
   ~TcpConnection() override { ::close(fd_); }
 
   Status Send(std::string_view header, std::string_view body) override {
-    if (header.size() > kMaxFrameHeader) {
-      return InvalidArgument("header of " + std::to_string(header.size()) + " bytes for " + peer_ + " exceeds the limit");
-    }
-    if (body.size() > kMaxMessageBody) {
-      return InvalidArgument("body of " + std::to_string(body.size()) + " bytes for " + peer_ + " exceeds the limit of " +
-                             std::to_string(kMaxMessageBody));
-    }
+    RETURN_IF_ERROR(CheckSizes(header, body.size()));
     std::string prefix;  // prefix + header; the body goes out from the caller's buffer
     prefix.reserve(kFramePrefixSize + header.size());
     EncodeFrame(header, body.size(), &prefix);
     iovec iov[2] = {{prefix.data(), prefix.size()}, {const_cast<char*>(body.data()), body.size()}};
+    return SendAll(iov, body.empty() ? 1 : 2, 0);
+  }
+
+  Status SendFile(std::string_view header, int fd, uint64_t offset, uint64_t length) override {
+    RETURN_IF_ERROR(CheckSizes(header, length));
+    std::string prefix;
+    prefix.reserve(kFramePrefixSize + header.size());
+    EncodeFrame(header, length, &prefix);
+    iovec iov{prefix.data(), prefix.size()};
+    // MSG_MORE: the prefix waits for the body instead of leaving in a segment of its own.
+    RETURN_IF_ERROR(SendAll(&iov, 1, length > 0 ? MSG_MORE : 0));
+    off_t pos = static_cast<off_t>(offset);
+    const off_t end = static_cast<off_t>(offset + length);
+    SigpipeBlock no_sigpipe;
+    while (pos < end) {
+      ssize_t n = ::sendfile(fd_, fd, &pos, static_cast<size_t>(end - pos));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        int err = errno;
+        if (err == EPIPE) no_sigpipe.Discard();
+        return IoError("send to", err);
+      }
+      if (n == 0) {
+        // The peer is owed the rest of the frame; nothing else may follow on this connection.
+        Close();
+        return IOError("sending a file body to " + peer_ + ": file ended at offset " + std::to_string(pos) +
+                       ", before offset " + std::to_string(end));
+      }
+    }
+    return Status::Ok();
+  }
+
+  Result<Message> Receive() override {
+    Message m;
+    RETURN_IF_ERROR(ReceiveInto(&m));
+    return m;
+  }
+
+  Status ReceiveInto(Message* m) override {
+    if (!failed_.ok()) return failed_;
+    std::optional<FramePrefix> frame;
+    while (true) {
+      auto next = decoder_.Next(&m->header);
+      if (!next.ok()) return Fail(next.status().WithContext("from " + peer_));
+      if ((frame = *next)) break;
+      RETURN_IF_ERROR(Fill(/*mid_frame=*/decoder_.buffered() > 0));
+    }
+    // Refused before allocating: an authenticated peer still cannot make us reserve gigabytes.
+    if (frame->body_len > kMaxMessageBody) {
+      return Fail(InvalidArgument(peer_ + " sent a frame body of " + std::to_string(frame->body_len) +
+                                  " bytes, over the limit of " + std::to_string(kMaxMessageBody)));
+    }
+    size_t len = static_cast<size_t>(frame->body_len);
+    // Only growth is zero-filled, so a body reused for same-sized packets is never cleared.
+    m->body.resize(len);
+    size_t got = 0;
+    while (got < len) {
+      if (decoder_.buffered() > 0) {
+        std::string_view part = decoder_.TakeBody(len - got);
+        std::memcpy(m->body.data() + got, part.data(), part.size());
+        got += part.size();
+      } else if (len - got >= kDirectBodyRead) {
+        ASSIGN_OR_RETURN(size_t n, RecvSome(m->body.data() + got, len - got, MSG_WAITALL, /*mid_frame=*/true));
+        got += n;
+      } else {
+        RETURN_IF_ERROR(Fill(/*mid_frame=*/true));
+      }
+    }
+    if (decoder_.body_remaining() > 0) {
+      // The rest of the body bypassed the decoder, which is empty now: a fresh one starts at the
+      // next frame boundary.
+      decoder_ = FrameDecoder();
+    }
+    return Status::Ok();
+  }
+
+  void Close() override { ::shutdown(fd_, SHUT_RDWR); }
+
+  const std::string& peer() const override { return peer_; }
+
+ private:
+  Status IoError(const char* what, int err) {
+    if (err == EAGAIN || err == EWOULDBLOCK) {
+      return Unavailable(std::string(what) + " " + peer_ + " timed out (no progress for " + std::to_string(io_timeout_ms_) +
+                         " ms)");
+    }
+    if (err == EPIPE || err == ECONNRESET) return Unavailable("connection to " + peer_ + " closed");
+    return Unavailable(std::string(what) + " " + peer_ + " failed: " + ErrnoText(err));
+  }
+
+  Status CheckSizes(std::string_view header, uint64_t body_len) const {
+    if (header.size() > kMaxFrameHeader) {
+      return InvalidArgument("header of " + std::to_string(header.size()) + " bytes for " + peer_ + " exceeds the limit");
+    }
+    if (body_len > kMaxMessageBody) {
+      return InvalidArgument("body of " + std::to_string(body_len) + " bytes for " + peer_ + " exceeds the limit of " +
+                             std::to_string(kMaxMessageBody));
+    }
+    return Status::Ok();
+  }
+
+  // Sends every byte of the iovecs (which it advances).
+  Status SendAll(iovec* iov, size_t count, int flags) {
     msghdr msg{};
     msg.msg_iov = iov;
-    msg.msg_iovlen = body.empty() ? 1 : 2;
+    msg.msg_iovlen = count;
     while (msg.msg_iovlen > 0) {
-      ssize_t n = ::sendmsg(fd_, &msg, MSG_NOSIGNAL);  // no SIGPIPE from a peer that went away
+      ssize_t n = ::sendmsg(fd_, &msg, flags | MSG_NOSIGNAL);  // no SIGPIPE from a peer that went away
       if (n < 0) {
         if (errno == EINTR) continue;
         return IoError("send to", errno);
@@ -134,58 +266,6 @@ class TcpConnection : public Connection {
       }
     }
     return Status::Ok();
-  }
-
-  Result<Message> Receive() override {
-    if (!failed_.ok()) return failed_;
-    Message m;
-    std::optional<FramePrefix> frame;
-    while (true) {
-      auto next = decoder_.Next(&m.header);
-      if (!next.ok()) return Fail(next.status().WithContext("from " + peer_));
-      if ((frame = *next)) break;
-      RETURN_IF_ERROR(Fill(/*mid_frame=*/decoder_.buffered() > 0));
-    }
-    // Refused before allocating: an authenticated peer still cannot make us reserve gigabytes.
-    if (frame->body_len > kMaxMessageBody) {
-      return Fail(InvalidArgument(peer_ + " sent a frame body of " + std::to_string(frame->body_len) +
-                                  " bytes, over the limit of " + std::to_string(kMaxMessageBody)));
-    }
-    size_t len = static_cast<size_t>(frame->body_len);
-    m.body.resize(len);
-    size_t got = 0;
-    while (got < len) {
-      if (decoder_.buffered() > 0) {
-        std::string_view part = decoder_.TakeBody(len - got);
-        std::memcpy(m.body.data() + got, part.data(), part.size());
-        got += part.size();
-      } else if (len - got >= kDirectBodyRead) {
-        ASSIGN_OR_RETURN(size_t n, RecvSome(m.body.data() + got, len - got, MSG_WAITALL, /*mid_frame=*/true));
-        got += n;
-      } else {
-        RETURN_IF_ERROR(Fill(/*mid_frame=*/true));
-      }
-    }
-    if (decoder_.body_remaining() > 0) {
-      // The rest of the body bypassed the decoder, which is empty now: a fresh one starts at the
-      // next frame boundary.
-      decoder_ = FrameDecoder();
-    }
-    return m;
-  }
-
-  void Close() override { ::shutdown(fd_, SHUT_RDWR); }
-
-  const std::string& peer() const override { return peer_; }
-
- private:
-  Status IoError(const char* what, int err) {
-    if (err == EAGAIN || err == EWOULDBLOCK) {
-      return Unavailable(std::string(what) + " " + peer_ + " timed out (no progress for " + std::to_string(io_timeout_ms_) +
-                         " ms)");
-    }
-    if (err == EPIPE || err == ECONNRESET) return Unavailable("connection to " + peer_ + " closed");
-    return Unavailable(std::string(what) + " " + peer_ + " failed: " + ErrnoText(err));
   }
 
   Status Fail(Status s) {

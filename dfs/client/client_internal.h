@@ -17,7 +17,7 @@ void SetDatanodeInfo(const DatanodeDescriptor& d, proto::DatanodeInfo::Builder o
 DfsFileStatus ToDfsFileStatus(proto::FileStatus::Reader in);
 
 // A file being written; `path` is normalized and was created (under construction) by `client`.
-std::unique_ptr<AppendableFile> NewDfsWriter(DfsClient* client, std::string path, uint64_t block_size);
+std::unique_ptr<DfsOutputFile> NewDfsWriter(DfsClient* client, std::string path, uint64_t block_size);
 
 // A closed file's reader over the locations fetched at open.
 std::unique_ptr<ReadableFile> NewDfsReader(DfsClient* client, DfsFileStatus status,

@@ -143,10 +143,13 @@ Status DfsClient::Mkdirs(const std::string& path) {
   return CallNamenode(m).status();
 }
 
-Result<std::unique_ptr<AppendableFile>> DfsClient::Create(const std::string& path) { return Create(path, 0, 0); }
+Result<std::unique_ptr<AppendableFile>> DfsClient::Create(const std::string& path) {
+  ASSIGN_OR_RETURN(std::unique_ptr<DfsOutputFile> file, Create(path, 0, 0));
+  return std::unique_ptr<AppendableFile>(std::move(file));
+}
 
-Result<std::unique_ptr<AppendableFile>> DfsClient::Create(const std::string& path, uint32_t replication,
-                                                          uint64_t block_size) {
+Result<std::unique_ptr<DfsOutputFile>> DfsClient::Create(const std::string& path, uint32_t replication,
+                                                         uint64_t block_size) {
   ASSIGN_OR_RETURN(std::string p, ClientPath(path));
   if (replication == 0) replication = options_.replication;
   if (block_size == 0) block_size = options_.block_size;

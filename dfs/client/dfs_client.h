@@ -1,8 +1,9 @@
 // The file store's client: the FileSystem seam over the namenode and datanode protocol
 // (dfs/protocol.capnp), plus the administrative calls `sawmill dfs` needs (fsck, datanodes,
 // replication). Writers stream a block at a time through a datanode pipeline and keep the
-// block in memory until the pipeline acknowledges it; readers prefer a replica on this machine
-// and read its file directly (short-circuit), falling back to the wire and to other replicas.
+// block in memory (or, for a range of a local file, in that file) until the pipeline
+// acknowledges it; readers prefer a replica on this machine and read its file directly
+// (short-circuit), falling back to the wire and to other replicas.
 #pragma once
 
 #include <condition_variable>
@@ -75,6 +76,18 @@ struct DfsFsckReport {
   uint32_t dead_datanodes = 0;
 };
 
+// A file being written (what DfsClient::Create returns): AppendableFile, plus appending a range
+// of a local file without copying it through this process.
+class DfsOutputFile : public AppendableFile {
+ public:
+  // Appends bytes [offset, offset + length) of the regular file `fd`, which the pipelines get
+  // with sendfile(2) and which a failed pipeline's retry reads again from the file, instead of
+  // from a block kept in memory: the range must not change until Close. A file is written
+  // either with Append or with AppendFileRange calls that continue each other on one fd (mixing
+  // is kInvalidArgument). A file shorter than the range fails the write (kIOError).
+  virtual Status AppendFileRange(int fd, uint64_t offset, uint64_t length) = 0;
+};
+
 // "dfs:/a/b" -> "/a/b"; other strings unchanged. Store paths may carry the scheme everywhere.
 std::string StripDfsScheme(const std::string& path);
 
@@ -109,8 +122,8 @@ class DfsClient : public FileSystem {
 
   // Create with a per-file replication / block size (0: the client's options, then the
   // namenode's default).
-  Result<std::unique_ptr<AppendableFile>> Create(const std::string& path, uint32_t replication,
-                                                 uint64_t block_size);
+  Result<std::unique_ptr<DfsOutputFile>> Create(const std::string& path, uint32_t replication,
+                                                uint64_t block_size);
   Result<DfsFileStatus> StatFull(const std::string& path);
   Result<std::vector<DfsFileStatus>> ListFull(const std::string& dir);
   // The file's status and its blocks with their replicas.

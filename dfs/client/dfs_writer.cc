@@ -1,8 +1,11 @@
 // The client's writer: fills one block in memory while streaming it as packets to the first
 // datanode of the block's pipeline (so reading the input overlaps the datanodes' writes), waits
 // for the pipeline's one ack when the block is full, and on any failure abandons the block and
-// rewrites it from memory to a new pipeline that excludes the datanode that failed.
+// rewrites it from memory to a new pipeline that excludes the datanode that failed. A block
+// appended as a range of a local file is not held in memory: packets are sent from the file
+// (sendfile), and a rewrite sends them from the file again.
 #include <algorithm>
+#include <cstring>
 #include <set>
 
 #include <capnp/message.h>
@@ -42,7 +45,7 @@ struct Pipeline {
   }
 };
 
-class DfsWriter : public AppendableFile {
+class DfsWriter : public DfsOutputFile {
  public:
   DfsWriter(DfsClient* client, std::string path, uint64_t block_size)
       : client_(client), path_(std::move(path)), block_size_(block_size) {
@@ -61,20 +64,41 @@ class DfsWriter : public AppendableFile {
   Status Append(std::string_view data) override {
     if (closed_) return InvalidArgument(path_ + ": append after close");
     RETURN_IF_ERROR(failed_);
+    if (src_fd_ >= 0) return InvalidArgument(path_ + ": Append after AppendFileRange");
     while (!data.empty()) {
-      if (pipe_ == nullptr) {
-        auto p = StartPipeline();
-        if (!p.ok()) return Fail(p.status());
-        pipe_ = std::move(p).value();
-        // Reused for every block of the file; only address space until written.
-        if (buf_.capacity() < block_size_) buf_.reserve(block_size_);
-      }
-      const size_t take = std::min<uint64_t>(block_size_ - buf_.size(), data.size());
-      buf_.append(data.data(), take);
+      RETURN_IF_ERROR(EnsurePipeline());
+      // Reused for every block of the file; only address space until written.
+      if (buf_ == nullptr) buf_.reset(new char[block_size_]);
+      const size_t take = std::min<uint64_t>(block_size_ - len_, data.size());
+      std::memcpy(buf_.get() + len_, data.data(), take);
+      len_ += take;
       data.remove_prefix(take);
       size_ += take;
       SendPackets(*pipe_, /*last=*/false);
-      if (buf_.size() == block_size_) RETURN_IF_ERROR(FinishBlock());
+      if (len_ == block_size_) RETURN_IF_ERROR(FinishBlock());
+    }
+    return Status::Ok();
+  }
+
+  Status AppendFileRange(int fd, uint64_t offset, uint64_t length) override {
+    if (closed_) return InvalidArgument(path_ + ": append after close");
+    RETURN_IF_ERROR(failed_);
+    if (src_fd_ < 0 && size_ > 0) return InvalidArgument(path_ + ": AppendFileRange after Append");
+    if (src_fd_ >= 0 && (fd != src_fd_ || offset != src_end_)) {
+      return InvalidArgument(path_ + ": AppendFileRange does not continue the previous range");
+    }
+    src_fd_ = fd;
+    src_end_ = offset;
+    while (length > 0) {
+      RETURN_IF_ERROR(EnsurePipeline());
+      const uint64_t take = std::min(block_size_ - len_, length);
+      len_ += take;
+      src_end_ += take;
+      length -= take;
+      size_ += take;
+      SendPackets(*pipe_, /*last=*/false);
+      RETURN_IF_ERROR(failed_);  // the file shrank
+      if (len_ == block_size_) RETURN_IF_ERROR(FinishBlock());
     }
     return Status::Ok();
   }
@@ -100,6 +124,14 @@ class DfsWriter : public AppendableFile {
   Status Fail(Status s) {
     if (failed_.ok()) failed_ = std::move(s);
     return failed_;
+  }
+
+  Status EnsurePipeline() {
+    if (pipe_ != nullptr) return Status::Ok();
+    auto p = StartPipeline();
+    if (!p.ok()) return Fail(p.status());
+    pipe_ = std::move(p).value();
+    return Status::Ok();
   }
 
   void Discard() {
@@ -165,12 +197,12 @@ class DfsWriter : public AppendableFile {
     return p;
   }
 
-  // Sends the buffered bytes not yet sent, in packets of at most packet_bytes; without `last`
+  // Sends the block's bytes not yet sent, in packets of at most packet_bytes; without `last`
   // only whole packets. With `last`, the final packet (possibly empty) carries last = true.
   void SendPackets(Pipeline& p, bool last) {
     const uint64_t packet = client_->options().packet_bytes;
     while (p.broken.ok()) {
-      const uint64_t remaining = buf_.size() - p.sent;
+      const uint64_t remaining = len_ - p.sent;
       if (!last && remaining < packet) return;
       const uint64_t n = std::min(remaining, packet);
       const bool is_last = last && n == remaining;
@@ -178,8 +210,13 @@ class DfsWriter : public AppendableFile {
       auto pk = m.initRoot<proto::DatanodeRequest>().initPacket();
       pk.setSeqno(p.seqno);
       pk.setLast(is_last);
-      Status s = p.conn->Send(CapnpToString(m), std::string_view(buf_.data() + p.sent, n));
+      Status s = src_fd_ >= 0 ? p.conn->SendFile(CapnpToString(m), src_fd_, src_end_ - len_ + p.sent, n)
+                              : p.conn->Send(CapnpToString(m), std::string_view(buf_.get() + p.sent, n));
       if (!s.ok()) {
+        if (s.code() != StatusCode::kUnavailable) {
+          // The source file, not a datanode, failed (it shrank): no new pipeline can help.
+          Fail(s.WithContext(path_)).ok();
+        }
         p.Break(s, p.datanodes[0].id);
         return;
       }
@@ -233,8 +270,8 @@ class DfsWriter : public AppendableFile {
       p.Break(Internal("datanode " + p.datanodes[0].address + " answered a write without an ack"), first);
     } else if (stored.empty()) {
       p.Break(IOError("no datanode stored the block" + (failed.empty() ? "" : " (" + failed + " failed)")), blame);
-    } else if (length != buf_.size()) {
-      p.Break(IOError("the pipeline stored " + std::to_string(length) + " bytes of " + std::to_string(buf_.size())),
+    } else if (length != len_) {
+      p.Break(IOError("the pipeline stored " + std::to_string(length) + " bytes of " + std::to_string(len_)),
               first);
     } else if (!failed.empty()) {
       // Accepted; the datanode that failed downstream is left out of this file's next blocks.
@@ -256,10 +293,16 @@ class DfsWriter : public AppendableFile {
 
   // Ends the current block: its ack, or new pipelines until one takes it.
   Status FinishBlock() {
-    const uint64_t block_offset = size_ - buf_.size();
+    const uint64_t block_offset = size_ - len_;
     std::string history;
     Status s = FinishPipeline(*pipe_);
     for (int attempt = 1; !s.ok(); ++attempt) {
+      if (!failed_.ok()) {
+        Status abandoned = AbandonBlock(pipe_->block.id);
+        (void)abandoned;  // the file is discarded anyway
+        pipe_.reset();
+        return failed_;
+      }
       history += (history.empty() ? "" : "; ") + pipe_->Describe() + ": " + s.ToString();
       exclude_.insert(pipe_->failed_id);
       Status abandoned = AbandonBlock(pipe_->block.id);
@@ -278,8 +321,8 @@ class DfsWriter : public AppendableFile {
       pipe_ = std::move(p).value();
       s = FinishPipeline(*pipe_);
     }
-    lengths_.push_back(buf_.size());
-    buf_.clear();
+    lengths_.push_back(len_);
+    len_ = 0;
     pipe_.reset();
     return Status::Ok();
   }
@@ -297,7 +340,12 @@ class DfsWriter : public AppendableFile {
   DfsClient* const client_;
   const std::string path_;
   const uint64_t block_size_;
-  std::string buf_;  // the current block's bytes, kept until acknowledged
+  // The current block's bytes: len_ of them, kept until acknowledged, in buf_ or (src_fd_ >= 0)
+  // in the local file before offset src_end_.
+  std::unique_ptr<char[]> buf_;
+  uint64_t len_ = 0;
+  int src_fd_ = -1;
+  uint64_t src_end_ = 0;
   std::unique_ptr<Pipeline> pipe_;
   std::vector<uint64_t> lengths_;  // of the acknowledged blocks
   std::set<std::string> exclude_;  // datanodes that failed a pipeline of this file
@@ -309,7 +357,7 @@ class DfsWriter : public AppendableFile {
 
 }  // namespace
 
-std::unique_ptr<AppendableFile> NewDfsWriter(DfsClient* client, std::string path, uint64_t block_size) {
+std::unique_ptr<DfsOutputFile> NewDfsWriter(DfsClient* client, std::string path, uint64_t block_size) {
   return std::make_unique<DfsWriter>(client, std::move(path), block_size);
 }
 

@@ -213,17 +213,17 @@ bool Datanode::ServeWrite(Connection& up, CapnpReader& request) {
   auto writer = store_->CreateBlock(block.id, block.generation);
   if (!writer.ok()) return own_failure(writer.status());
 
+  Message m;  // reused: one body buffer for the whole block
   for (uint64_t seqno = 0;; ++seqno) {
-    Result<Message> m = up.Receive();
-    if (!m.ok()) {
+    if (Status r = up.ReceiveInto(&m); !r.ok()) {
       // The writer went away: nothing to acknowledge; the partial replica is aborted.
-      LOG(WARNING) << what << ": writer connection ended before the last packet: " << m.status().ToString();
+      LOG(WARNING) << what << ": writer connection ended before the last packet: " << r.ToString();
       close_down();
       return false;
     }
     bool is_packet = false, last = false;
     uint64_t got = 0;
-    auto reader = CapnpReader::Parse(m->header);
+    auto reader = CapnpReader::Parse(m.header);
     Status s = reader.ok() ? CatchCapnp("packet", [&] {
       auto r = (*reader)->Root<proto::DatanodeRequest>();
       is_packet = r.which() == proto::DatanodeRequest::PACKET;
@@ -247,10 +247,10 @@ bool Datanode::ServeWrite(Connection& up, CapnpReader& request) {
     }
     // Forward first, so the downstream writes while we do.
     if (down && down_failed.empty()) {
-      down_status = down->Send(m->header, m->body);
+      down_status = down->Send(m.header, m.body);
       if (!down_status.ok()) down_failed = downstream[0].id;
     }
-    if (Status a = (*writer)->Append(m->body); !a.ok()) return own_failure(a);
+    if (Status a = (*writer)->Append(m.body); !a.ok()) return own_failure(a);
     if (last) break;
   }
   auto finalized = (*writer)->Finalize();

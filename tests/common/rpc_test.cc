@@ -2,6 +2,7 @@
 // in-process network, driven through the same echo service.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@
 #include "common/frame.h"
 #include "common/rpc.h"
 #include "common/rpc_tcp.h"
+#include "tests/common/temp_dir.h"
 
 namespace sawmill {
 namespace {
@@ -177,6 +179,34 @@ struct Recorder {
   }
 };
 
+// SendFile bodies of file ranges, echoed back and received into one reused Message whose body
+// grows and shrinks; then a range past the file's end, which fails and closes the connection.
+void SendFileRounds(Transport& t, const std::string& address) {
+  testing::TempDir dir;
+  const std::string data = Pattern(3 << 20, 7);
+  const std::string path = dir.Write("src", data);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  auto conn = t.Connect(address);
+  ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+  Connection& c = **conn;
+  struct Range {
+    uint64_t offset, length;
+  };
+  Message m;
+  for (Range r : std::vector<Range>{{100, 2 << 20}, {0, 17}, {5, 0}, {(3 << 20) - 1000, 1000}, {0, 3 << 20}}) {
+    ASSERT_TRUE(c.SendFile("h" + std::to_string(r.offset), fd, r.offset, r.length).ok());
+    ASSERT_TRUE(c.ReceiveInto(&m).ok());
+    EXPECT_EQ(m.header, "h" + std::to_string(r.offset));
+    EXPECT_TRUE(m.body == data.substr(r.offset, r.length)) << r.offset << "+" << r.length;
+  }
+  Status past = c.SendFile("x", fd, (3 << 20) - 10, 100);
+  EXPECT_EQ(past.code(), StatusCode::kIOError) << past.ToString();
+  EXPECT_NE(past.message().find("ended at offset"), std::string::npos) << past.ToString();
+  EXPECT_FALSE(c.Receive().ok());  // closed: the frame could not be completed
+  ::close(fd);
+}
+
 std::unique_ptr<TcpServer> StartServer(Handler h, TcpServerOptions options = {}) {
   auto s = TcpServer::Start(std::move(options), kSecret, std::move(h));
   EXPECT_TRUE(s.ok()) << s.status().ToString();
@@ -189,6 +219,29 @@ TEST(TcpRpc, EchoManyRoundsAndBodySizes) {
   TcpTransport t(kSecret);
   EchoRounds(t, server->address());
   EchoRounds(t, "localhost:" + std::to_string(server->port()));
+}
+
+TEST(TcpRpc, SendFileBodiesAndReceiveIntoAReusedMessage) {
+  auto server = StartServer(Echo);
+  TcpTransport t(kSecret);
+  SendFileRounds(t, server->address());
+}
+
+// sendfile(2) cannot be told MSG_NOSIGNAL: a peer that went away must be an error, not SIGPIPE.
+TEST(TcpRpc, SendFileToAClosedPeerFailsWithoutKillingTheProcess) {
+  auto server = StartServer([](Connection& c) { (void)c.Receive(); });
+  TcpTransport t(kSecret);
+  testing::TempDir dir;
+  const std::string path = dir.Write("src", std::string(4 << 20, 'z'));
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  auto conn = t.Connect(server->address());
+  ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+  Status s;
+  auto deadline = Clock::now() + std::chrono::seconds(5);
+  while (s.ok() && Clock::now() < deadline) s = (*conn)->SendFile("h", fd, 0, 4 << 20);
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
+  ::close(fd);
 }
 
 TEST(TcpRpc, ConcurrentClients) {
@@ -443,6 +496,12 @@ TEST(InProcessRpc, EchoManyRoundsAndBodySizes) {
   InProcessNetwork net;
   net.Listen("echo:1", Echo);
   EchoRounds(net, "echo:1");
+}
+
+TEST(InProcessRpc, SendFileBodiesAndReceiveIntoAReusedMessage) {
+  InProcessNetwork net;
+  net.Listen("echo:1", Echo);
+  SendFileRounds(net, "echo:1");
 }
 
 TEST(InProcessRpc, ConcurrentClients) {

@@ -1,8 +1,12 @@
 // The client against the real namenode and datanode services on an in-process network: a
 // multi-block write through real pipelines, short-circuit and wire reads, a datanode that dies
 // before a write, listing, fsck.
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstring>
+#include <fstream>
 #include <filesystem>
 #include <random>
 #include <thread>
@@ -109,6 +113,23 @@ class DfsIntegrationTest : public ::testing::Test {
     return (*w)->Close();
   }
 
+  // Writes `data` to a local file and puts bytes [offset, end) of it with AppendFileRange, in
+  // two continuing calls.
+  Status PutRange(const std::string& path, const std::string& data, uint64_t offset) {
+    const std::string local = (dir_ / "local").string();
+    std::ofstream(local, std::ios::binary | std::ios::trunc) << data;
+    int fd = ::open(local.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return IOError("cannot open " + local);
+    auto w = client_->Create(path, 0, 0);
+    Status s = w.status();
+    const uint64_t mid = offset + (data.size() - offset) / 3;
+    if (s.ok()) s = (*w)->AppendFileRange(fd, offset, mid - offset);
+    if (s.ok()) s = (*w)->AppendFileRange(fd, mid, data.size() - mid);
+    if (s.ok()) s = (*w)->Close();
+    ::close(fd);
+    return s;
+  }
+
   std::string Read(const std::string& path) {
     auto r = client_->OpenRead(path);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
@@ -173,6 +194,57 @@ TEST_F(DfsIntegrationTest, WriteSurvivesADeadDatanode) {
   Status s = Write("/w", data);
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ(Read("/w"), data);
+}
+
+TEST_F(DfsIntegrationTest, AppendFileRangeWritesBlocksFromTheLocalFile) {
+  const std::string data = Bytes(3 * kBlock + 1000, 4);
+  Status s = PutRange("/r", data, 1000);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(Read("/r"), data.substr(1000));
+  ASSERT_TRUE(PutRange("/exact", data.substr(0, 2 * kBlock), 0).ok());  // ends on a block boundary
+  EXPECT_EQ(Read("/exact"), data.substr(0, 2 * kBlock));
+  auto st = client_->StatFull("/exact");
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(st->size, 2 * kBlock);
+}
+
+TEST_F(DfsIntegrationTest, AppendFileRangeRewritesAFailedBlockFromTheFile) {
+  net_.Stop("dn1:1");
+  const std::string data = Bytes(2 * kBlock + 7, 5);
+  Status s = PutRange("/rw", data, 0);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(Read("/rw"), data);
+}
+
+TEST_F(DfsIntegrationTest, AppendFileRangeRefusesMixingAndAShortFile) {
+  const std::string local = (dir_ / "short").string();
+  std::ofstream(local, std::ios::binary) << Bytes(1000, 6);
+  int fd = ::open(local.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  {
+    auto w = client_->Create("/mix", 0, 0);
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE((*w)->Append("x").ok());
+    EXPECT_EQ((*w)->AppendFileRange(fd, 0, 10).code(), StatusCode::kInvalidArgument);
+  }
+  {
+    auto w = client_->Create("/mix2", 0, 0);
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE((*w)->AppendFileRange(fd, 0, 10).ok());
+    EXPECT_EQ((*w)->AppendFileRange(fd, 20, 10).code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ((*w)->Append("x").code(), StatusCode::kInvalidArgument);
+  }
+  {
+    // The file has 1000 bytes, not 5000: the write fails without blaming (excluding) datanodes.
+    auto w = client_->Create("/short", 0, 0);
+    ASSERT_TRUE(w.ok());
+    Status s = (*w)->AppendFileRange(fd, 0, 5000);
+    if (s.ok()) s = (*w)->Close();
+    EXPECT_EQ(s.code(), StatusCode::kIOError) << s.ToString();
+    EXPECT_NE(s.message().find("ended at offset"), std::string::npos) << s.ToString();
+  }
+  ::close(fd);
+  EXPECT_EQ(client_->Stat("/short").status().code(), StatusCode::kNotFound);
 }
 
 TEST_F(DfsIntegrationTest, AbandonedWriterLeavesNothing) {
