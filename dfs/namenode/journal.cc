@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include <glog/logging.h>
@@ -16,7 +17,7 @@
 namespace sawmill::dfs {
 
 Result<std::unique_ptr<JournalWriter>> JournalWriter::Open(const std::string& path) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return ErrnoError("cannot open journal", path, errno);
   struct stat st;
   if (::fstat(fd, &st) != 0) {
@@ -24,7 +25,29 @@ Result<std::unique_ptr<JournalWriter>> JournalWriter::Open(const std::string& pa
     ::close(fd);
     return ErrnoError("cannot stat journal", path, err);
   }
-  return std::unique_ptr<JournalWriter>(new JournalWriter(path, fd, st.st_size));
+  // Appends continue after the last valid record, over the preallocated zeros.
+  auto read = ReadJournal(path, [](std::string_view) { return Status::Ok(); }, /*truncate=*/false);
+  if (!read.ok()) {
+    ::close(fd);
+    return read.status();
+  }
+  if (read->dropped_bytes > 0) {
+    ::close(fd);
+    return Internal(path + ": opened for appending with a torn tail: " + read->drop_reason);
+  }
+  return std::unique_ptr<JournalWriter>(new JournalWriter(path, fd, read->valid_bytes, st.st_size));
+}
+
+Status JournalWriter::WriteAt(uint64_t offset, const char* data, size_t n) {
+  while (n > 0) {
+    ssize_t w = ::pwrite(fd_, data, n, static_cast<off_t>(offset));
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) return ErrnoError("cannot write journal", path_, errno);
+    data += w;
+    offset += w;
+    n -= static_cast<size_t>(w);
+  }
+  return Status::Ok();
 }
 
 JournalWriter::~JournalWriter() { ::close(fd_); }
@@ -40,16 +63,20 @@ void JournalWriter::Append(std::string_view payload) {
 
 Status JournalWriter::Sync() {
   if (!failed_.ok()) return failed_;
-  size_t done = 0;
-  while (done < pending_.size()) {
-    ssize_t n = ::write(fd_, pending_.data() + done, pending_.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      failed_ = ErrnoError("cannot append to journal", path_, errno);
-      return failed_;
+  // Zeros first, so the record bytes below land on allocated, initialized blocks. One extra
+  // zero header past the records keeps the end marker in place when the records fill it.
+  const uint64_t need = size_ + pending_.size() + kJournalHeaderBytes;
+  if (need > allocated_) {
+    const uint64_t target = (need + kJournalPreallocBytes - 1) / kJournalPreallocBytes * kJournalPreallocBytes;
+    const std::string zeros(kJournalPreallocBytes, '\0');
+    for (uint64_t off = allocated_; off < target; off += zeros.size()) {
+      failed_ = WriteAt(off, zeros.data(), static_cast<size_t>(std::min<uint64_t>(zeros.size(), target - off)));
+      if (!failed_.ok()) return failed_;
     }
-    done += n;
+    allocated_ = target;
   }
+  failed_ = WriteAt(size_, pending_.data(), pending_.size());
+  if (!failed_.ok()) return failed_;
   size_ += pending_.size();
   pending_.clear();
   if (::fdatasync(fd_) != 0) failed_ = ErrnoError("cannot sync journal", path_, errno);
@@ -63,7 +90,13 @@ Result<JournalReadResult> ReadJournal(const std::string& path,
   RETURN_IF_ERROR(ReadFileToString(path, &data));
   JournalReadResult result;
   uint64_t pos = 0;
+  bool zero_end = false;
   while (pos < data.size()) {
+    if (data.size() - pos >= kJournalHeaderBytes &&
+        data.find_first_not_of('\0', pos) >= pos + kJournalHeaderBytes) {
+      zero_end = true;  // the end marker; what follows must be preallocated zeros
+      break;
+    }
     if (data.size() - pos < kJournalHeaderBytes) {
       result.drop_reason = path + ": truncated record header at offset " + std::to_string(pos);
       break;
@@ -85,6 +118,14 @@ Result<JournalReadResult> ReadJournal(const std::string& path,
   }
   result.valid_bytes = pos;
   result.dropped_bytes = data.size() - pos;
+  if (zero_end) {
+    size_t junk = data.find_first_not_of('\0', pos);
+    if (junk == std::string::npos) {
+      result.dropped_bytes = 0;
+    } else {
+      result.drop_reason = path + ": non-zero bytes at offset " + std::to_string(junk) + " after the end of the records";
+    }
+  }
   if (truncate && result.dropped_bytes > 0) {
     // Durably: a later append must not land after a tail that reappears on a crash.
     int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);

@@ -3,6 +3,11 @@
 //
 // Record: [u32 payload length][u64 XXH3 of (the 4 length bytes, payload)][payload], little-endian.
 // The payload is opaque here (NamespaceStore puts one capnp JournalRecord in each).
+//
+// The file is preallocated with zeros in kJournalPreallocBytes steps and records overwrite the
+// zeros: an fdatasync then flushes data only, with no file-system metadata commit, which on a
+// disk shared with datanodes would wait for their dirty block data (seconds). An all-zero
+// record header (never a valid record) marks the end of the journal.
 #pragma once
 
 #include <cstdint>
@@ -17,12 +22,14 @@
 namespace sawmill::dfs {
 
 inline constexpr size_t kJournalHeaderBytes = 12;
+inline constexpr uint64_t kJournalPreallocBytes = 1 << 20;
 // A larger length can only be corruption; refusing it keeps a bad length from allocating.
 inline constexpr uint32_t kMaxJournalPayload = 64u << 20;
 
 class JournalWriter {
  public:
-  // Opens `path` for appending, creating it if missing. The caller has cut any torn tail first.
+  // Opens `path` for appending after its last valid record, creating it if missing. The caller
+  // has cut any torn tail first (ReadJournal with truncate).
   static Result<std::unique_ptr<JournalWriter>> Open(const std::string& path);
   ~JournalWriter();
   // Buffers one record (group commit: several Appends, then one Sync).
@@ -30,14 +37,17 @@ class JournalWriter {
   // Writes the buffered records and fdatasyncs. After a failure the file's tail is unknown, so
   // every later call fails with the same error.
   Status Sync();
-  uint64_t size() const { return size_; }
+  uint64_t size() const { return size_; }  // bytes of records (the file is longer: zeros)
   const std::string& path() const { return path_; }
 
  private:
-  JournalWriter(std::string path, int fd, uint64_t size) : path_(std::move(path)), fd_(fd), size_(size) {}
+  JournalWriter(std::string path, int fd, uint64_t size, uint64_t allocated)
+      : path_(std::move(path)), fd_(fd), size_(size), allocated_(allocated) {}
+  Status WriteAt(uint64_t offset, const char* data, size_t n);
   std::string path_;
   int fd_;
   uint64_t size_;
+  uint64_t allocated_;  // file length: records, then zeros
   std::string pending_;
   Status failed_;
 };
@@ -45,7 +55,7 @@ class JournalWriter {
 struct JournalReadResult {
   uint64_t records = 0;        // valid records passed to the callback
   uint64_t valid_bytes = 0;    // length of the valid prefix
-  uint64_t dropped_bytes = 0;  // bytes after it: a torn or corrupt tail
+  uint64_t dropped_bytes = 0;  // bytes after it that are not preallocated zeros: a torn or corrupt tail
   std::string drop_reason;     // why the tail was dropped ("" when none), naming path and offset
 };
 

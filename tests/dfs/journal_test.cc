@@ -62,7 +62,7 @@ TEST(Journal, TruncatedAtEveryLengthKeepsTheFullyWrittenRecords) {
   TempDir dir;
   std::string full_path = dir.Sub("full");
   std::vector<uint64_t> ends = WriteSample(full_path);
-  std::string full = ReadAll(full_path);
+  std::string full = ReadAll(full_path).substr(0, ends.back());  // the records, not the zeros after
   auto payloads = Payloads();
   for (size_t len = 0; len <= full.size(); ++len) {
     std::string path = dir.Write("cut", full.substr(0, len));
@@ -87,7 +87,7 @@ TEST(Journal, FlippedByteInLastRecordDropsOnlyIt) {
   TempDir dir;
   std::string full_path = dir.Sub("full");
   std::vector<uint64_t> ends = WriteSample(full_path);
-  std::string full = ReadAll(full_path);
+  std::string full = ReadAll(full_path).substr(0, ends.back());  // the records, not the zeros after
   auto payloads = Payloads();
   for (size_t pos = ends[ends.size() - 2]; pos < full.size(); ++pos) {
     std::string bad = full;
@@ -115,6 +115,43 @@ TEST(Journal, CorruptMiddleRecordEndsTheValidPrefix) {
   EXPECT_EQ(got, std::vector<std::string>{"first"});
   EXPECT_EQ(r->valid_bytes, ends[0]);
   EXPECT_NE(r->drop_reason.find("checksum"), std::string::npos) << r->drop_reason;
+}
+
+TEST(Journal, PreallocatedZerosEndTheJournalCleanly) {
+  TempDir dir;
+  std::string path = dir.Sub("j");
+  std::vector<uint64_t> ends = WriteSample(path);
+  std::string file = ReadAll(path);
+  EXPECT_EQ(file.size(), kJournalPreallocBytes);  // one preallocation step
+  EXPECT_EQ(file.find_first_not_of('\0', ends.back()), std::string::npos);
+  std::vector<std::string> got;
+  auto r = ReadAllRecords(path, &got, /*truncate=*/true);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(got, Payloads());
+  EXPECT_EQ(r->valid_bytes, ends.back());
+  EXPECT_EQ(r->dropped_bytes, 0u);
+  EXPECT_EQ(FileSize(path).value(), kJournalPreallocBytes);  // zeros are not a torn tail
+  // Records that outgrow the preallocation extend it; reopening continues after the last record.
+  {
+    auto w = JournalWriter::Open(path);
+    ASSERT_TRUE(w.ok());
+    EXPECT_EQ((*w)->size(), ends.back());
+    (*w)->Append(std::string(kJournalPreallocBytes, 'y'));
+    ASSERT_TRUE((*w)->Sync().ok());
+  }
+  r = ReadAllRecords(path, &got, false);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(got.size(), Payloads().size() + 1);
+  EXPECT_EQ(got.back().size(), kJournalPreallocBytes);
+  EXPECT_EQ(FileSize(path).value() % kJournalPreallocBytes, 0u);
+  // Bytes after the end marker are a corrupt tail, not zeros to skip.
+  std::string bad = ReadAll(path);
+  bad[bad.size() - 1] = 'z';
+  r = ReadAllRecords(dir.Write("bad", bad), &got, false);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(got.size(), Payloads().size() + 1);
+  EXPECT_EQ(r->dropped_bytes, bad.size() - r->valid_bytes);
+  EXPECT_NE(r->drop_reason.find("after the end"), std::string::npos) << r->drop_reason;
 }
 
 TEST(Journal, CallbackErrorIsReturned) {
