@@ -166,7 +166,18 @@ Result<uint64_t> FileSize(const std::string& path) {
 Status ReadFileToString(const std::string& path, std::string* out) {
   ASSIGN_OR_RETURN(auto file, RandomAccessFile::Open(path));
   out->resize(file->size());
-  return file->ReadAt(0, out->size(), out->data());
+  RETURN_IF_ERROR(file->ReadAt(0, out->size(), out->data()));
+  // Files under /proc and /sys report size 0 and still have content: read them to the end.
+  if (out->empty()) {
+    char buf[4096];
+    for (uint64_t off = 0;;) {
+      ASSIGN_OR_RETURN(size_t n, file->ReadSome(off, sizeof buf, buf));
+      if (n == 0) break;
+      out->append(buf, n);
+      off += n;
+    }
+  }
+  return Status::Ok();
 }
 
 Status WriteStringToFile(const std::string& path, std::string_view data) {

@@ -96,3 +96,15 @@ TEST(Files, WritableFileBuffersLargeAndSmallAppends) {
 
 }  // namespace
 }  // namespace sawmill
+
+namespace sawmill {
+namespace {
+
+TEST(FileTest, ReadFileToStringReadsProcFilesThatReportSizeZero) {
+  std::string cmdline;
+  ASSERT_TRUE(ReadFileToString("/proc/self/cmdline", &cmdline).ok());
+  EXPECT_NE(cmdline.find("common_test"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sawmill

@@ -53,6 +53,15 @@ def wait_for(what, cond, timeout=60.0, interval=0.1):
     raise Fail(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
+def runs_in(pid, directory):
+    """Whether `pid` is a live process whose command line names `directory`."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return directory.encode() in f.read()
+    except OSError:
+        return False
+
+
 def sha(data):
     return hashlib.sha256(data).hexdigest()
 
@@ -101,7 +110,10 @@ class Cluster:
         return p.returncode, p.stdout.decode(errors="replace")
 
     def down(self):
-        run("cluster", "down", "--dir", self.dir, check=False)
+        pids = [p["pid"] for p in self.config()["processes"]]
+        run("cluster", "down", "--dir", self.dir)
+        wait_for("cluster down to stop every process", lambda: not any(runs_in(pid, self.dir) for pid in pids),
+                 timeout=15)
         subprocess.run(["rm", "-rf", self.dir])
 
 
