@@ -1,7 +1,9 @@
-// `sawmill datanode`: one datanode process. Serves the replicas under <dir>/blocks over TCP,
-// reports to the namenode, and runs until SIGTERM or SIGINT.
+// `sawmill datanode`: one datanode process. Serves the replicas under <dir>/blocks over TCP
+// (and, for peers on the same machine, over a Unix socket at <dir>/data.sock), reports to the
+// namenode, and runs until SIGTERM or SIGINT.
 #include <pthread.h>
 #include <signal.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -30,7 +32,9 @@ constexpr char kUsage[] = R"(Usage: sawmill datanode --dir D --namenode ADDR --s
                         [--sync_blocks true|false]
 
 Runs a datanode: stores block replicas in D/blocks, serves writes (the replication pipeline),
-reads and short-circuit grants on --bind:--port (0: any free port), and registers with the
+reads and short-circuit grants on --bind:--port (0: any free port) and, for clients and
+datanodes on the same machine, on the Unix socket D/data.sock (skipped when its absolute path
+is too long for a socket address); it registers with the
 namenode at ADDR ("ip:port"), heartbeating every --heartbeat_ms. --host is the placement host
 name (several datanodes of a one-machine cluster use distinct names). Full block reports every
 --block_report_ms, a checksum scan of every replica every --scan_interval_ms (0 disables either).
@@ -69,6 +73,27 @@ Result<std::string> LoadOrCreateId(const std::string& dir) {
   std::string id = "dn-" + Hex(RandomNonce().substr(0, 4));
   RETURN_IF_ERROR(WriteStringToFile(path, id + "\n"));
   return id;
+}
+
+// <dir>/data.sock as an absolute path (peers run in other working directories), or "" when it
+// does not fit in a socket address.
+std::string LocalSocketPath(const std::string& dir) {
+  std::string abs = dir;
+  if (abs.empty() || abs[0] != '/') {
+    char cwd[4096];
+    if (::getcwd(cwd, sizeof cwd) == nullptr) {
+      LOG(WARNING) << "no Unix socket: cannot get the working directory";
+      return "";
+    }
+    abs = JoinPath(cwd, dir);
+  }
+  std::string path = JoinPath(abs, "data.sock");
+  if (path.size() >= sizeof(sockaddr_un::sun_path)) {
+    LOG(INFO) << "no Unix socket: " << path << " is longer than " << sizeof(sockaddr_un::sun_path) - 1
+              << " bytes; same-machine peers use TCP";
+    return "";
+  }
+  return path;
 }
 
 int Fail(const Status& s) {
@@ -138,6 +163,7 @@ int DatanodeCommand(int argc, char** argv) {
   TcpServerOptions server_options;
   server_options.bind = bind;
   server_options.port = static_cast<uint16_t>(port);
+  server_options.unix_path = LocalSocketPath(dir);
   auto server = TcpServer::Start(server_options, *secret, [&serving](Connection& conn) {
     if (dfs::Datanode* d = serving.load()) d->handler()(conn);
   });
@@ -152,6 +178,7 @@ int DatanodeCommand(int argc, char** argv) {
   options.id = *id;
   options.host = args.Get("host", "");
   options.address = address;
+  options.local_socket = (*server)->local_address();
   options.namenode_address = args.Get("namenode", "");
   options.heartbeat_ms = static_cast<int64_t>(heartbeat_ms);
   options.block_report_ms = static_cast<int64_t>(block_report_ms);
@@ -168,7 +195,8 @@ int DatanodeCommand(int argc, char** argv) {
   }
   datanode->Start();
   LOG(INFO) << "datanode " << *id << " (host " << options.host << ") serving " << JoinPath(dir, "blocks") << " at "
-            << address << ", namenode " << options.namenode_address;
+            << address << (options.local_socket.empty() ? "" : " and " + options.local_socket) << ", namenode "
+            << options.namenode_address;
 
   int sig = 0;
   sigwait(&signals, &sig);

@@ -3,7 +3,9 @@
 // conversation runs its Handler on a thread of its own over a blocking socket (plain
 // recv/sendmsg): services block on disk I/O anyway, and blocking calls on a dedicated fd are
 // the simplest correct way to allow one sender and one receiver at the same time, with
-// shutdown() waking a blocked reader. See docs/formats/wire.md.
+// shutdown() waking a blocked reader. A Unix stream socket, when configured, is accepted by a
+// second acceptor on the same io thread and goes through the same handshake and conversation
+// code: only connecting and naming peers differ. See docs/formats/wire.md.
 #include "common/rpc_tcp.h"
 
 #include <fcntl.h>
@@ -15,7 +17,9 @@
 #include <signal.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <array>
@@ -26,14 +30,18 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <string_view>
 #include <thread>
+#include <type_traits>
 #include <utility>  // before Asio: Boost 1.74's Asio uses std::exchange without including it
 #include <vector>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -50,6 +58,11 @@ namespace {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
+using local_stream = asio::local::stream_protocol;
+// Sockets being authenticated, whichever acceptor they came from.
+using any_stream = asio::generic::stream_protocol;
+
+constexpr std::string_view kUnixPrefix = "unix:";
 
 // Reads that feed the frame decoder (headers and small bodies). Large bodies are read straight
 // into the message instead, so this stays small per connection.
@@ -360,6 +373,37 @@ Result<int> ConnectOne(const addrinfo& ai, const std::string& address, Clock::ti
   return fd;
 }
 
+// "unix:/path" -> the socket address, or an error naming the address.
+Result<sockaddr_un> UnixAddress(const std::string& path, const std::string& what) {
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  if (path.empty()) return InvalidArgument(what + ": empty Unix socket path");
+  // sun_path holds the path and its terminating NUL.
+  if (path.size() >= sizeof sa.sun_path) {
+    return InvalidArgument(what + ": Unix socket path " + path + " is longer than " +
+                           std::to_string(sizeof sa.sun_path - 1) + " bytes");
+  }
+  std::memcpy(sa.sun_path, path.data(), path.size());
+  return sa;
+}
+
+// A connected blocking Unix stream socket. Connecting is local and immediate unless the
+// listener's backlog is full; then the send timeout, set to the time left, bounds the wait.
+Result<int> ConnectUnix(const std::string& address, Clock::time_point deadline) {
+  const std::string path = address.substr(kUnixPrefix.size());
+  ASSIGN_OR_RETURN(sockaddr_un sa, UnixAddress(path, "cannot connect to " + address));
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Unavailable("cannot connect to " + address + ": socket: " + ErrnoText(errno));
+  SetIoTimeouts(fd, std::max<int64_t>(1, MsLeft(deadline)));
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0) {
+    int err = errno;
+    ::close(fd);
+    if (err == EAGAIN || err == EINPROGRESS) return Unavailable("cannot connect to " + address + ": timed out");
+    return Unavailable("cannot connect to " + address + ": " + ErrnoText(err));
+  }
+  return fd;
+}
+
 // Exactly n bytes from a blocking socket whose timeouts are set; false on EOF, error or timeout
 // (errno 0 for EOF).
 bool ReadExact(int fd, char* buf, size_t n) {
@@ -418,14 +462,9 @@ Status ClientHandshake(int fd, const std::string& address, const std::string& se
   return Status::Ok();
 }
 
-}  // namespace
-
-TcpTransport::TcpTransport(std::string secret, int64_t connect_timeout_ms, int64_t io_timeout_ms)
-    : secret_(std::move(secret)), connect_timeout_ms_(connect_timeout_ms), io_timeout_ms_(io_timeout_ms) {}
-
-Result<std::unique_ptr<Connection>> TcpTransport::Connect(const std::string& address) {
+// Resolves "host:port" and connects to the first address that answers.
+Result<int> ConnectTcp(const std::string& address, Clock::time_point deadline) {
   ASSIGN_OR_RETURN(auto host_port, SplitHostPort(address));
-  Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(connect_timeout_ms_);
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -444,6 +483,22 @@ Result<std::unique_ptr<Connection>> TcpTransport::Connect(const std::string& add
   }
   ::freeaddrinfo(list);
   if (fd < 0) return last;
+  return fd;
+}
+
+}  // namespace
+
+TcpTransport::TcpTransport(std::string secret, int64_t connect_timeout_ms, int64_t io_timeout_ms)
+    : secret_(std::move(secret)), connect_timeout_ms_(connect_timeout_ms), io_timeout_ms_(io_timeout_ms) {}
+
+Result<std::unique_ptr<Connection>> TcpTransport::Connect(const std::string& address) {
+  Clock::time_point deadline = Clock::now() + std::chrono::milliseconds(connect_timeout_ms_);
+  int fd = -1;
+  if (address.compare(0, kUnixPrefix.size(), kUnixPrefix) == 0) {
+    ASSIGN_OR_RETURN(fd, ConnectUnix(address, deadline));
+  } else {
+    ASSIGN_OR_RETURN(fd, ConnectTcp(address, deadline));
+  }
   // The handshake shares the connect deadline; afterwards the conversation's own timeout holds.
   SetIoTimeouts(fd, std::max<int64_t>(1, MsLeft(deadline)));
   Status st = ClientHandshake(fd, address, secret_);
@@ -455,13 +510,14 @@ Result<std::unique_ptr<Connection>> TcpTransport::Connect(const std::string& add
   return std::unique_ptr<Connection>(new TcpConnection(fd, address, io_timeout_ms_));
 }
 
+
 // ---- server side ----
 
 struct TcpServer::Impl {
   // A connection being authenticated; owned by its handshake coroutine and `pending`.
   struct Pending {
-    Pending(tcp::socket s, asio::io_context& io) : sock(std::move(s)), timer(io) {}
-    tcp::socket sock;
+    Pending(any_stream::socket s, asio::io_context& io) : sock(std::move(s)), timer(io) {}
+    any_stream::socket sock;
     asio::steady_timer timer;  // closes `sock` when the handshake takes too long
     bool done = false;
   };
@@ -473,9 +529,13 @@ struct TcpServer::Impl {
   Impl(TcpServerOptions o, std::string s, Handler h)
       : options(std::move(o)), secret(std::move(s)), handler(std::move(h)) {}
 
-  asio::awaitable<void> AcceptLoop();
-  asio::awaitable<void> Handshake(std::shared_ptr<Pending> p, std::string peer);
-  void StartConversation(int fd, std::string peer);
+  // Runs on `acc` (the TCP or the Unix acceptor) until it is closed.
+  template <typename Acceptor>
+  asio::awaitable<void> AcceptLoop(Acceptor& acc, std::string where);
+  Status ListenUnix();
+  // `where` is the listening address the peer came in on, for messages.
+  asio::awaitable<void> Handshake(std::shared_ptr<Pending> p, std::string peer, std::string where, bool tcp);
+  void StartConversation(int fd, std::string peer, bool tcp);
   void Reap();
 
   const TcpServerOptions options;
@@ -487,6 +547,8 @@ struct TcpServer::Impl {
   // Declared before the sockets that use it, so it is destroyed after them.
   asio::io_context io{1};
   tcp::acceptor acceptor{io};
+  local_stream::acceptor unix_acceptor{io};
+  ino_t unix_inode = 0;  // of the socket file we created, so Stop removes only ours
   std::thread io_thread;
   std::set<std::shared_ptr<Pending>> pending;  // io thread only
 
@@ -498,35 +560,43 @@ struct TcpServer::Impl {
   std::atomic<size_t> live{0};     // conversations whose handler has not returned
 };
 
-asio::awaitable<void> TcpServer::Impl::AcceptLoop() {
+template <typename Acceptor>
+asio::awaitable<void> TcpServer::Impl::AcceptLoop(Acceptor& acc, std::string where) {
+  constexpr bool kTcp = std::is_same_v<Acceptor, tcp::acceptor>;
   while (true) {
     boost::system::error_code ec;
-    tcp::socket sock = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
-    if (!acceptor.is_open() || ec == asio::error::operation_aborted) co_return;
+    auto sock = co_await acc.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    if (!acc.is_open() || ec == asio::error::operation_aborted) co_return;
     if (ec) {
       // Typically EMFILE: back off instead of spinning on a listen queue we cannot drain.
-      LOG(WARNING) << "accept on " << address << " failed: " << ec.message();
+      LOG(WARNING) << "accept on " << where << " failed: " << ec.message();
       asio::steady_timer backoff(io, std::chrono::milliseconds(100));
       co_await backoff.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
     SetCloexec(sock.native_handle());
     Reap();
-    tcp::endpoint remote = sock.remote_endpoint(ec);
-    std::string peer = ec ? std::string("unknown peer") : EndpointString(remote);
+    std::string peer;
+    if constexpr (kTcp) {
+      tcp::endpoint remote = sock.remote_endpoint(ec);
+      peer = ec ? std::string("unknown peer") : EndpointString(remote);
+    } else {
+      peer = "a local peer on " + where;  // Unix clients have no address of their own
+    }
     if (pending.size() + live.load() >= options.max_connections) {
-      LOG(WARNING) << address << " refused a connection from " << peer << ": " << options.max_connections
+      LOG(WARNING) << where << " refused a connection from " << peer << ": " << options.max_connections
                    << " connections open";
       sock.close(ec);
       continue;
     }
-    auto p = std::make_shared<Pending>(std::move(sock), io);
+    auto p = std::make_shared<Pending>(any_stream::socket(std::move(sock)), io);
     pending.insert(p);
-    asio::co_spawn(io, Handshake(std::move(p), std::move(peer)), asio::detached);
+    asio::co_spawn(io, Handshake(std::move(p), std::move(peer), where, kTcp), asio::detached);
   }
 }
 
-asio::awaitable<void> TcpServer::Impl::Handshake(std::shared_ptr<Pending> p, std::string peer) {
+asio::awaitable<void> TcpServer::Impl::Handshake(std::shared_ptr<Pending> p, std::string peer, std::string where,
+                                                 bool tcp) {
   p->timer.expires_after(std::chrono::milliseconds(options.handshake_timeout_ms));
   p->timer.async_wait([w = std::weak_ptr<Pending>(p)](const boost::system::error_code& ec) {
     auto p = w.lock();
@@ -558,7 +628,10 @@ asio::awaitable<void> TcpServer::Impl::Handshake(std::shared_ptr<Pending> p, std
   p->timer.cancel();
   pending.erase(p);
   if (stopping || !failure.ok()) {
-    if (!stopping) LOG(WARNING) << "connection from " << peer << " to " << address << " closed: " << failure.message();
+    if (!stopping) {
+      LOG(WARNING) << "connection from " << peer << (tcp ? " to " + where : std::string()) << " closed: "
+                   << failure.message();
+    }
     p->sock.close(ec);
     co_return;
   }
@@ -568,12 +641,12 @@ asio::awaitable<void> TcpServer::Impl::Handshake(std::shared_ptr<Pending> p, std
     p->sock.close(ec);
     co_return;
   }
-  StartConversation(fd, std::move(peer));
+  StartConversation(fd, std::move(peer), tcp);
 }
 
-void TcpServer::Impl::StartConversation(int fd, std::string peer) {
+void TcpServer::Impl::StartConversation(int fd, std::string peer, bool tcp) {
   SetBlocking(fd);  // Asio made it non-blocking for the handshake
-  SetNoDelay(fd);
+  if (tcp) SetNoDelay(fd);
   SetIoTimeouts(fd, options.io_timeout_ms);
   auto conn = std::make_shared<TcpConnection>(fd, std::move(peer), options.io_timeout_ms);
   std::lock_guard<std::mutex> l(mu);
@@ -610,6 +683,43 @@ void TcpServer::Impl::Reap() {
   for (auto& t : done) t.join();  // they have only to return
 }
 
+Status TcpServer::Impl::ListenUnix() {
+  const std::string& path = options.unix_path;
+  const std::string what = "cannot listen on " + std::string(kUnixPrefix) + path;
+  RETURN_IF_ERROR(UnixAddress(path, what).status());
+  // A socket file outlives a process that was killed: replace it. Anything else at the path is
+  // not ours to delete.
+  struct stat st;
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) return InvalidArgument(what + ": the path exists and is not a socket");
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+      return IOError(what + ": cannot remove the old socket: " + ErrnoText(errno));
+    }
+  }
+  boost::system::error_code ec;
+  unix_acceptor.open(local_stream(), ec);
+  if (!ec) SetCloexec(unix_acceptor.native_handle());
+  if (!ec) unix_acceptor.bind(local_stream::endpoint(path), ec);
+  if (ec) return IOError(what + ": " + ec.message());
+  // Only this user may connect. The handshake is what keeps strangers out; this narrows who
+  // can even try. (Between bind and chmod the umask's mode holds, so nobody is served yet:
+  // the acceptor is not listening.)
+  if (::chmod(path.c_str(), 0600) != 0 || ::lstat(path.c_str(), &st) != 0) {
+    int err = errno;
+    unix_acceptor.close(ec);
+    ::unlink(path.c_str());
+    return IOError(what + ": " + ErrnoText(err));
+  }
+  unix_inode = st.st_ino;
+  unix_acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    unix_acceptor.close(ec);
+    ::unlink(path.c_str());
+    return IOError(what + ": " + ec.message());
+  }
+  return Status::Ok();
+}
+
 TcpServer::TcpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 TcpServer::~TcpServer() { Stop(); }
@@ -640,9 +750,14 @@ Result<std::unique_ptr<TcpServer>> TcpServer::Start(TcpServerOptions options, st
   if (ec) return IOError("cannot listen on " + where + ": " + ec.message());
   impl->port = bound.port();
   impl->address = EndpointString(bound);
+  if (!o.unix_path.empty()) RETURN_IF_ERROR(impl->ListenUnix());
 
   Impl* raw = impl.get();
-  asio::co_spawn(raw->io, raw->AcceptLoop(), asio::detached);
+  asio::co_spawn(raw->io, raw->AcceptLoop(raw->acceptor, raw->address), asio::detached);
+  if (raw->unix_acceptor.is_open()) {
+    asio::co_spawn(raw->io, raw->AcceptLoop(raw->unix_acceptor, std::string(kUnixPrefix) + o.unix_path),
+                   asio::detached);
+  }
   raw->io_thread = std::thread([raw] { raw->io.run(); });
   return std::unique_ptr<TcpServer>(new TcpServer(std::move(impl)));
 }
@@ -650,6 +765,10 @@ Result<std::unique_ptr<TcpServer>> TcpServer::Start(TcpServerOptions options, st
 uint16_t TcpServer::port() const { return impl_->port; }
 
 std::string TcpServer::address() const { return impl_->address; }
+
+std::string TcpServer::local_address() const {
+  return impl_->options.unix_path.empty() ? std::string() : std::string(kUnixPrefix) + impl_->options.unix_path;
+}
 
 void TcpServer::Stop() {
   Impl& s = *impl_;
@@ -663,6 +782,7 @@ void TcpServer::Stop() {
   asio::post(s.io, [&s] {
     boost::system::error_code ec;
     s.acceptor.close(ec);
+    s.unix_acceptor.close(ec);
     for (const auto& p : s.pending) {
       p->done = true;
       p->timer.cancel();
@@ -670,6 +790,13 @@ void TcpServer::Stop() {
     }
   });
   if (s.io_thread.joinable()) s.io_thread.join();
+  if (s.unix_inode != 0) {
+    // Unless another server has taken the path over since.
+    struct stat st;
+    if (::lstat(s.options.unix_path.c_str(), &st) == 0 && st.st_ino == s.unix_inode) {
+      ::unlink(s.options.unix_path.c_str());
+    }
+  }
   // No new conversations can start now. Shut their sockets so handlers see Receive fail.
   std::vector<std::thread> threads;
   {

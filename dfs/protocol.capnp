@@ -27,6 +27,7 @@ struct DatanodeInfo {
   live @6 :Bool;
   blocks @7 :UInt64;    # replicas it holds (namenode's view)
   lastHeartbeatMs @8 :Int64;
+  localSocket @9 :Text; # "unix:/path" of its data service for peers on the same machine, "" if none
 }
 
 struct LocatedBlock {

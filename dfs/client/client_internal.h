@@ -16,6 +16,11 @@ DatanodeDescriptor ToDatanodeDescriptor(proto::DatanodeInfo::Reader in);
 void SetDatanodeInfo(const DatanodeDescriptor& d, proto::DatanodeInfo::Builder out);
 DfsFileStatus ToDfsFileStatus(proto::FileStatus::Reader in);
 
+// A connection to the datanode's data service: over its Unix socket when it runs on this
+// machine and has one (no loopback TCP stack to cross), else, or when that connect fails, over
+// TCP to its address.
+Result<std::unique_ptr<Connection>> ConnectDatanode(Transport* transport, const DatanodeDescriptor& d);
+
 // A file being written; `path` is normalized and was created (under construction) by `client`.
 std::unique_ptr<DfsOutputFile> NewDfsWriter(DfsClient* client, std::string path, uint64_t block_size);
 

@@ -50,6 +50,7 @@ DatanodeDescriptor ToDatanodeDescriptor(proto::DatanodeInfo::Reader in) {
   d.host = in.getHost().cStr();
   d.address = in.getAddress().cStr();
   d.machine = in.getMachine().cStr();
+  d.local_socket = in.getLocalSocket().cStr();
   d.capacity_bytes = in.getCapacityBytes();
   d.used_bytes = in.getUsedBytes();
   d.live = in.getLive();
@@ -58,11 +59,21 @@ DatanodeDescriptor ToDatanodeDescriptor(proto::DatanodeInfo::Reader in) {
   return d;
 }
 
+Result<std::unique_ptr<Connection>> ConnectDatanode(Transport* transport, const DatanodeDescriptor& d) {
+  if (!d.local_socket.empty() && d.machine == LocalMachineId()) {
+    auto conn = transport->Connect(d.local_socket);
+    if (conn.ok()) return conn;
+    VLOG(1) << "datanode " << d.id << ": " << conn.status().ToString() << "; trying " << d.address;
+  }
+  return transport->Connect(d.address);
+}
+
 void SetDatanodeInfo(const DatanodeDescriptor& d, proto::DatanodeInfo::Builder out) {
   out.setId(d.id);
   out.setHost(d.host);
   out.setAddress(d.address);
   out.setMachine(d.machine);
+  out.setLocalSocket(d.local_socket);
   out.setCapacityBytes(d.capacity_bytes);
   out.setUsedBytes(d.used_bytes);
   out.setLive(d.live);

@@ -35,6 +35,7 @@ struct DatanodeDescriptor {
   std::string host;     // placement host
   std::string address;  // "ip:port" of its data service
   std::string machine;  // real machine: equal to LocalMachineId() => short-circuit reads
+  std::string local_socket;  // "unix:/path" of its data service for same-machine clients, or ""
   uint64_t capacity_bytes = 0;
   uint64_t used_bytes = 0;
   bool live = false;

@@ -178,7 +178,7 @@ class DfsReader : public ReadableFile {
   Result<Connection*> DatanodeConnection(const DatanodeDescriptor& d) {
     auto it = conns_.find(d.address);
     if (it != conns_.end()) return it->second.get();
-    ASSIGN_OR_RETURN(auto conn, client_->transport()->Connect(d.address));
+    ASSIGN_OR_RETURN(auto conn, ConnectDatanode(client_->transport(), d));
     return (conns_[d.address] = std::move(conn)).get();
   }
 

@@ -180,7 +180,7 @@ class DfsWriter : public DfsOutputFile {
                     path_ + ": namenode gave block " + std::to_string(p->block.id) + " no datanodes");
     }
     const DatanodeDescriptor& first = p->datanodes[0];
-    auto conn = client_->transport()->Connect(first.address);
+    auto conn = ConnectDatanode(client_->transport(), first);
     if (!conn.ok()) {
       p->Break(conn.status(), first.id);
       return p;

@@ -16,6 +16,14 @@ namespace {
 
 std::string BlockName(uint64_t id) { return "block " + std::to_string(id); }
 
+}  // namespace
+
+DatanodeTarget ToDatanodeTarget(proto::DatanodeInfo::Reader info) {
+  return {info.getId(), info.getAddress(), info.getMachine(), info.getLocalSocket()};
+}
+
+namespace {
+
 Datanode::Options WithDefaults(Datanode::Options options) {
   if (options.machine.empty()) options.machine = LocalMachineId();
   return options;
@@ -62,6 +70,15 @@ Datanode::Datanode(Options options, Transport* transport, BlockStore* store)
 }
 
 Datanode::~Datanode() { Stop(); }
+
+Result<std::unique_ptr<Connection>> Datanode::ConnectTo(const DatanodeTarget& target) {
+  if (!target.local_socket.empty() && target.machine == options_.machine) {
+    auto c = transport_->Connect(target.local_socket);
+    if (c.ok()) return c;
+    LOG(WARNING) << Name() << ": " << c.status().ToString() << "; trying " << target.address;
+  }
+  return transport_->Connect(target.address);
+}
 
 std::string Datanode::Name() const { return "datanode " + options_.id + " (" + options_.address + ")"; }
 
@@ -164,7 +181,7 @@ bool Datanode::ServeWrite(Connection& up, CapnpReader& request) {
     block = ToBlockInfo(write.getBlock());
     block.length = 0;
     auto list = write.getDownstream();
-    for (auto d : list) downstream.push_back({d.getId(), d.getAddress()});
+    for (auto d : list) downstream.push_back(ToDatanodeTarget(d));
     if (!downstream.empty()) {
       capnp::MallocMessageBuilder message;
       auto next = message.initRoot<proto::DatanodeRequest>().initWriteBlock();
@@ -188,7 +205,7 @@ bool Datanode::ServeWrite(Connection& up, CapnpReader& request) {
   std::string down_failed;
   Status down_status;
   if (!downstream.empty()) {
-    auto c = transport_->Connect(downstream[0].address);
+    auto c = ConnectTo(downstream[0]);
     if (c.ok()) {
       down = std::move(c).value();
       down_tracked = std::make_unique<Conversation>(this, down.get());

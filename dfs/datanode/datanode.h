@@ -22,6 +22,7 @@
 #include "dfs/block_info.h"
 #include "dfs/datanode/block_scanner.h"
 #include "dfs/datanode/block_store.h"
+#include "dfs/protocol.capnp.h"
 
 namespace sawmill::dfs {
 
@@ -29,7 +30,10 @@ namespace sawmill::dfs {
 struct DatanodeTarget {
   std::string id;
   std::string address;
+  std::string machine;       // its real machine
+  std::string local_socket;  // "unix:/path" for peers on that machine, or ""
 };
+DatanodeTarget ToDatanodeTarget(proto::DatanodeInfo::Reader info);
 
 class Datanode {
  public:
@@ -38,6 +42,7 @@ class Datanode {
     std::string id;                // stable id, kept in <dir>/datanode_id
     std::string host;              // placement host name
     std::string address;           // "ip:port" of this service, as advertised to others
+    std::string local_socket;      // "unix:/path" of this service for same-machine peers, or ""
     std::string namenode_address;  // "" runs no namenode loop (tests of the data path alone)
     std::string machine;           // "" = LocalMachineId(); decides short-circuit reads
     int64_t heartbeat_ms = 1000;
@@ -96,6 +101,9 @@ class Datanode {
   bool ServeWrite(Connection& up, CapnpReader& request);
   bool ServeRead(Connection& conn, uint64_t id, uint64_t offset, uint64_t length);
   bool ServeLocalBlock(Connection& conn, uint64_t id);
+  // Opens a connection to another datanode: over its Unix socket when it runs on this machine
+  // and has one (cheaper than loopback TCP), else, or when that fails, over TCP.
+  Result<std::unique_ptr<Connection>> ConnectTo(const DatanodeTarget& target);
   // "datanode <id> (<address>)", the prefix of every error this datanode sends.
   std::string Name() const;
 

@@ -124,6 +124,7 @@ Status Datanode::Register() {
   info.setHost(options_.host);
   info.setAddress(options_.address);
   info.setMachine(options_.machine);
+  info.setLocalSocket(options_.local_socket);
   if (usage.ok()) {
     // Capacity is what this store could hold: its blocks plus the space still available.
     info.setCapacityBytes(usage->block_bytes + usage->available_bytes);
@@ -159,8 +160,7 @@ Status Datanode::Heartbeat() {
       if (c.which() == proto::Command::DELETE) {
         deletes.push_back(ToBlockInfo(c.getDelete()));
       } else if (c.which() == proto::Command::COPY) {
-        copies.push_back(
-            {ToBlockInfo(c.getCopy().getBlock()), {c.getCopy().getTarget().getId(), c.getCopy().getTarget().getAddress()}});
+        copies.push_back({ToBlockInfo(c.getCopy().getBlock()), ToDatanodeTarget(c.getCopy().getTarget())});
       }
     }
     return Status::Ok();
@@ -326,7 +326,7 @@ Status Datanode::Copy(const CopyTask& task) {
     return Aborted(what + ": have generation " + std::to_string(local->generation) + ", asked for " +
                    std::to_string(task.block.generation));
   }
-  ASSIGN_OR_RETURN(auto conn, transport_->Connect(task.target.address));
+  ASSIGN_OR_RETURN(auto conn, ConnectTo(task.target));
   Conversation tracked(this, conn.get());
   if (!tracked.ok()) return Aborted(what + ": stopping");
   {

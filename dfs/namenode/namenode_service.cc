@@ -134,6 +134,7 @@ void NamenodeService::FillDatanode(const std::string& id, const std::map<std::st
     out.setHost(a->second.host);
     out.setAddress(a->second.address);
     out.setMachine(a->second.machine);
+    out.setLocalSocket(a->second.local_socket);
   }
   if (auto s = states.find(id); s != states.end()) {
     out.setCapacityBytes(s->second.capacity);
@@ -305,7 +306,8 @@ Status NamenodeService::DispatchDatanode(Req::Reader req, Resp::Builder resp, in
       auto r = req.getRegister();
       auto info = r.getDatanode();
       std::string id = Str(info.getId());
-      DatanodeAddress address{Str(info.getHost()), Str(info.getAddress()), Str(info.getMachine())};
+      DatanodeAddress address{Str(info.getHost()), Str(info.getAddress()), Str(info.getMachine()),
+                              Str(info.getLocalSocket())};
       std::vector<BlockInfo> blocks;
       for (auto b : r.getBlocks()) blocks.push_back(ToBlockInfo(b));
       RETURN_IF_ERROR(core_->RegisterDatanode(id, address.host, info.getCapacityBytes(), info.getUsedBytes(), now));

@@ -112,6 +112,7 @@ class NamenodeService {
     std::string host;
     std::string address;
     std::string machine;
+    std::string local_socket;  // "unix:/path" for same-machine peers, or ""
   };
 
   NamenodeService(std::unique_ptr<NamenodeCore> core, Options options);

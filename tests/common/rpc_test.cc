@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -439,7 +441,9 @@ TEST(TcpRpc, ConnectErrorsNameTheAddress) {
   EXPECT_FALSE(t.Connect("no-port-here").ok());
 
   auto server = StartServer(Echo);
-  auto again = TcpServer::Start({.bind = "127.0.0.1", .port = server->port()}, kSecret, Echo);
+  TcpServerOptions same_port;
+  same_port.port = server->port();
+  auto again = TcpServer::Start(same_port, kSecret, Echo);
   ASSERT_FALSE(again.ok());
   EXPECT_NE(again.status().message().find(server->address()), std::string::npos) << again.status().message();
 }
@@ -490,6 +494,120 @@ TEST(TcpRpc, LoopbackThroughput) {
   ASSERT_TRUE(m.ok());
   EXPECT_EQ(m->header, std::to_string(uint64_t{kMessages} << 20));
   std::printf("loopback: %d x 1 MiB in %.3f s = %.0f MB/s\n", kMessages, secs, kMessages * 1.048576 / secs);
+}
+
+// ---- the same server over a Unix stream socket ----
+
+// A raw connection to a Unix socket, with a receive timeout like RawConnect's.
+int RawConnectUnix(const std::string& path) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
+  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0) << path;
+  timeval tv{10, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+std::unique_ptr<TcpServer> StartUnixServer(Handler h, const std::string& path) {
+  TcpServerOptions o;
+  o.unix_path = path;
+  return StartServer(std::move(h), o);
+}
+
+TEST(TcpRpcUnix, EchoAndSendFileOverTheUnixSocket) {
+  testing::TempDir dir;
+  auto server = StartUnixServer(Echo, dir.Sub("s.sock"));
+  ASSERT_NE(server, nullptr);
+  EXPECT_EQ(server->local_address(), "unix:" + dir.Sub("s.sock"));
+  struct stat st;
+  ASSERT_EQ(::lstat(dir.Sub("s.sock").c_str(), &st), 0);
+  EXPECT_TRUE(S_ISSOCK(st.st_mode));
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  TcpTransport t(kSecret);
+  EchoRounds(t, server->local_address());
+  SendFileRounds(t, server->local_address());
+  ConcurrentClients(t, server->local_address());
+  EchoRounds(t, server->address());  // TCP still served beside it
+}
+
+TEST(TcpRpcUnix, WrongSecretIsRefusedAndGarbageIsClosed) {
+  testing::TempDir dir;
+  Recorder rec;
+  auto server = StartUnixServer(rec.handler(), dir.Sub("s.sock"));
+  ASSERT_NE(server, nullptr);
+  TcpTransport wrong(std::string(32, 'x'));
+  auto bad = wrong.Connect(server->local_address());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("authentication with " + server->local_address()), std::string::npos)
+      << bad.status().message();
+
+  int fd = RawConnectUnix(dir.Sub("s.sock"));
+  WriteAll(fd, "GET / HTTP/1.1\r\nHost: example\r\n\r\n" + std::string(200, 'g'));
+  EXPECT_TRUE(ClosedByServer(fd));
+  ::close(fd);
+
+  // After the handshake, a frame that is not one ends the conversation.
+  fd = RawConnectUnix(dir.Sub("s.sock"));
+  RawHandshake(fd, kSecret);
+  WriteAll(fd, "this is not a Sawmill frame at all");
+  EXPECT_TRUE(ClosedByServer(fd));
+  ::close(fd);
+  Status end = rec.WaitEnd();
+  EXPECT_EQ(end.code(), StatusCode::kInvalidArgument) << end.ToString();
+
+  TcpTransport good(kSecret);
+  EchoRounds(good, server->local_address());
+  EXPECT_EQ(rec.started.load(), 2);  // the raw handshake's conversation and the good client's
+}
+
+TEST(TcpRpcUnix, StopRemovesTheSocketAndAStaleOneIsReplaced) {
+  testing::TempDir dir;
+  const std::string path = dir.Sub("s.sock");
+  {
+    // A socket file left behind, as by a killed process.
+    int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ::close(fd);
+  }
+  auto server = StartUnixServer(Echo, path);
+  ASSERT_NE(server, nullptr);
+  TcpTransport t(kSecret, 2000);
+  auto c = t.Connect(server->local_address());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  server->Stop();
+  EXPECT_FALSE((*c)->Receive().ok());
+  struct stat st;
+  EXPECT_NE(::lstat(path.c_str(), &st), 0) << path << " still exists";
+  auto gone = t.Connect("unix:" + path);
+  ASSERT_FALSE(gone.ok());
+  EXPECT_EQ(gone.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(gone.status().message().find("unix:" + path), std::string::npos) << gone.status().message();
+}
+
+TEST(TcpRpcUnix, BadPathsAreRefusedWithTheirName) {
+  testing::TempDir dir;
+  // Not a socket: left alone.
+  const std::string file = dir.Write("plain", "data");
+  TcpServerOptions o;
+  o.unix_path = file;
+  auto s = TcpServer::Start(o, kSecret, Echo);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find(file), std::string::npos) << s.status().message();
+  EXPECT_EQ(testing::ReadAll(file), "data");
+  // Longer than a socket address holds.
+  o.unix_path = "/" + std::string(200, 'p');
+  s = TcpServer::Start(o, kSecret, Echo);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("longer than"), std::string::npos) << s.status().message();
+  TcpTransport t(kSecret);
+  EXPECT_FALSE(t.Connect("unix:" + o.unix_path).ok());
+  EXPECT_FALSE(t.Connect("unix:").ok());
 }
 
 TEST(InProcessRpc, EchoManyRoundsAndBodySizes) {
