@@ -54,7 +54,9 @@ echo "bench/dfs: $size_mb MiB file, $runs run(s) per command, $(nproc) cores"
 "$sawmill" cluster up --dir "$cluster" --workers 3 --sync_blocks false >/dev/null
 
 # time_cmd NAME CMD...: runs CMD $runs times, prints min/median seconds, records the median.
+# $after (a command, untimed) runs after each run.
 declare -A median
+after=true
 time_cmd() {
   local name=$1; shift
   local times=()
@@ -63,6 +65,7 @@ time_cmd() {
     t0=$(date +%s.%N)
     "$@"
     t1=$(date +%s.%N)
+    $after
     times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }')")
   done
   local sorted
@@ -79,10 +82,20 @@ do_cat() { cat "$src" >/dev/null; }
 # cp copies inside the kernel (copy_file_range); cat > file moves the bytes through user space
 # once, as any streaming writer must: a second baseline for put.
 do_catcopy() { cat "$src" >"$work/copy.bin"; rm -f "$work/copy.bin"; }
-# Like the cp run, each put removes its file afterwards (so dirty pages do not pile up); the
-# get runs read a file put once more, untimed.
+# Like the cp run, each put's file is removed before the next run, and (untimed) the run waits
+# until the datanodes have deleted the replicas: removing a file drops its dirty pages, which
+# otherwise would be written back during the next run. The get runs read a file put once more.
 dfs() { "$sawmill" dfs --cluster "$cluster" "$@"; }
-do_put() { dfs put --replication "$1" "$src" /bench/put; dfs rm /bench/put >/dev/null; }
+do_put() { dfs put --replication "$1" "$src" /bench/put; }
+replicas_gone() {
+  dfs rm /bench/put >/dev/null
+  for ((w = 0; w < 300; w++)); do
+    [[ -z $(find "$cluster" -path '*/blocks/finalized/*' -type f -print -quit) ]] && return 0
+    sleep 0.1
+  done
+  echo "bench/dfs.sh: replicas still on disk 30 s after rm" >&2
+  return 1
+}
 do_get() { dfs get "/bench/r$1" - >/dev/null; }
 put_for_get() { dfs put --replication "$1" "$src" "/bench/r$1"; }
 cleanup_puts() { dfs rm --recursive /bench >/dev/null; }
@@ -90,11 +103,15 @@ cleanup_puts() { dfs rm --recursive /bench >/dev/null; }
 time_cmd cp do_cp
 time_cmd "cat >/dev/null" do_cat
 time_cmd "cat > file" do_catcopy
+after=replicas_gone
 time_cmd "put replication 1" do_put 1
+after=true
 put_for_get 1
 time_cmd "get replication 1" do_get 1
 cleanup_puts
+after=replicas_gone
 time_cmd "put replication 3" do_put 3
+after=true
 put_for_get 3
 time_cmd "get replication 3" do_get 3
 cleanup_puts
@@ -103,7 +120,9 @@ rm -rf "$cluster"
 "$sawmill" cluster up --dir "$cluster" --workers 3 >/dev/null
 do_cp_sync() { cp "$src" "$work/copy.bin"; sync "$work/copy.bin"; rm -f "$work/copy.bin"; }
 time_cmd "cp + sync" do_cp_sync
+after=replicas_gone
 time_cmd "put r1 (fdatasync)" do_put 1
+after=true
 cleanup_puts
 
 # ratio NAME BASE: NAME's throughput as a share of BASE's (medians).
