@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -294,6 +295,20 @@ Result<std::vector<BlockLocation>> DfsClient::GetBlockLocations(const std::strin
 
 Result<std::unique_ptr<ReadableFile>> DfsClient::OpenRead(const std::string& path) {
   ASSIGN_OR_RETURN(auto located, Locate(path));
+  // A block without replicas is usually a namenode that has just restarted and not yet heard
+  // from the datanodes: ask again for a little while before reads report it missing.
+  auto any_missing = [&] {
+    for (const auto& b : located.second) {
+      if (b.datanodes.empty()) return true;
+    }
+    return false;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.missing_block_wait_ms);
+  for (int64_t pause_ms = 50; any_missing() && std::chrono::steady_clock::now() < deadline;
+       pause_ms = std::min<int64_t>(pause_ms * 2, 1000)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
+    ASSIGN_OR_RETURN(located, Locate(path));
+  }
   return NewDfsReader(this, std::move(located.first), std::move(located.second));
 }
 

@@ -103,6 +103,9 @@ class DfsClient : public FileSystem {
     int write_retries = 3;          // new pipelines tried after a failed one, per block
     bool short_circuit = true;      // read replicas on this machine from their files
     int64_t lease_renew_ms = 15000; // renewLease period while writers are open
+    // How long OpenRead asks again for the locations of blocks without a live replica (a
+    // namenode that just restarted learns them from the datanodes' next reports).
+    int64_t missing_block_wait_ms = 3000;
   };
 
   // `transport` must outlive the client. Connects lazily.
