@@ -13,6 +13,8 @@
 #include "cli/escape.h"
 #include "cli/text_generators.h"
 #include "common/file.h"
+#include "common/local_fs.h"
+#include "dfs/client/connect_dfs.h"
 #include "mapreduce/manifest.h"
 #include "mapreduce/record_file.h"
 
@@ -22,8 +24,9 @@ namespace {
 constexpr char kUsage[] = R"(sawmill: batch MapReduce over record files.
 
 Usage:
-  sawmill cat [--format text|raw|keys|values] PATH...
+  sawmill cat [--format text|raw|keys|values] [--cluster D] PATH...
       Prints the records of record files or output directories (their part-* files in order).
+      With --cluster D, dfs:/ paths name files in cluster D's store.
       text (default): key<TAB>value per line, with tab, newline and backslash escaped as \t \n \\.
       raw: key and value bytes back to back (teragen records come out as they went in).
       keys / values: the raw key / value followed by a newline.
@@ -39,7 +42,7 @@ Usage:
 )";
 
 int Cat(const Args& args) {
-  if (!args.OnlyFlags({"format"})) return 2;
+  if (!args.OnlyFlags({"format", "cluster"})) return 2;
   std::string format = args.Get("format", "text");
   if (format != "text" && format != "raw" && format != "keys" && format != "values") {
     std::fprintf(stderr, "error: --format must be text, raw, keys or values\n");
@@ -49,22 +52,43 @@ int Cat(const Args& args) {
     std::fprintf(stderr, "error: sawmill cat needs a file or directory\n");
     return 2;
   }
+  // dfs:/ paths name files in the store of --cluster D.
+  std::unique_ptr<dfs::DfsConnection> store;
+  if (args.Has("cluster")) {
+    auto conn = dfs::ConnectDfs(args.Get("cluster", ""));
+    if (!conn.ok()) {
+      std::fprintf(stderr, "error: %s\n", conn.status().message().c_str());
+      return 2;
+    }
+    store = std::move(conn).value();
+    SetDfs(std::shared_ptr<FileSystem>(store->client.get(), [](FileSystem*) {}));
+  }
+  struct DropDfs {
+    ~DropDfs() { SetDfs(nullptr); }  // before `store` goes away
+  } drop_dfs;
   std::vector<std::string> files;
   for (const auto& p : args.positional) {
-    if (!PathExists(p)) {
+    auto resolved = ResolvePath(p);
+    if (!resolved.ok()) {
+      std::fprintf(stderr, "error: %s\n", resolved.status().message().c_str());
+      return 2;
+    }
+    auto info = resolved->fs->Stat(resolved->path);
+    if (!info.ok()) {
       std::fprintf(stderr, "error: no such file or directory: %s\n", p.c_str());
       return 2;
     }
-    if (!IsDirectory(p)) {
+    if (!info->is_dir) {
       files.push_back(p);
       continue;
     }
-    auto names = ListDir(p);
-    if (!names.ok()) {
-      std::fprintf(stderr, "error: %s\n", names.status().message().c_str());
+    auto entries = resolved->fs->List(resolved->path);
+    if (!entries.ok()) {
+      std::fprintf(stderr, "error: %s\n", entries.status().message().c_str());
       return 1;
     }
-    for (const auto& n : *names) {
+    for (const auto& e : *entries) {
+      std::string n = Basename(e.path);
       if (n.rfind("part-", 0) == 0) files.push_back(JoinPath(p, n));
     }
   }

@@ -447,10 +447,13 @@ def case_dfs_job(c):
             want = open(os.path.join(local_out, part), "rb").read()
             if got != want:
                 raise Fail(f"{part} written to the store differs from the local run's")
+    text_dfs = run("cat", "--cluster", c.dir, "dfs:/out/wc").stdout
+    if not text_dfs or text_dfs != run("cat", local_out).stdout:
+        raise Fail("sawmill cat --cluster of the dfs:/ output differs from cat of the local output")
     if ".staging" in c.dfs("ls", "/out").stdout.decode():
         raise Fail("a staging directory was left behind")
     log("dfs_job", "wordcount with dfs:/ input (4 splits over 4 blocks) and dfs:/ output: parts byte-identical "
-        "to the local run")
+        "to the local run; sawmill cat --cluster prints the same text")
 
 
 def case_status_page(c):
