@@ -9,7 +9,6 @@
 
 #include "api/mapreduce.h"
 #include "common/file.h"
-#include "common/local_fs.h"
 #include "dfs/client/connect_dfs.h"
 #include "mapreduce/input_split.h"
 #include "mapreduce/local_runner.h"
@@ -137,25 +136,22 @@ JobOptions JobOptionsFromFlags() {
 }
 
 int RunAndReport(const JobSpec& spec, const JobOptions& options) {
-  std::unique_ptr<dfs::DfsConnection> store;
+  std::unique_ptr<dfs::ScopedDfs> store;
   if (!FLAGS_cluster.empty()) {
     if (gflags::GetCommandLineFlagInfoOrDie("local").is_default) {
       std::fprintf(stderr, "error: submitting jobs to a cluster is not available yet; add --local to run here "
                            "with dfs:/ paths in %s's store\n", FLAGS_cluster.c_str());
       return 2;
     }
-    auto conn = dfs::ConnectDfs(FLAGS_cluster);
+    auto conn = dfs::ScopedDfs::Connect(FLAGS_cluster);
     if (!conn.ok()) {
       std::fprintf(stderr, "error: %s\n", conn.status().message().c_str());
       return 2;
     }
     store = std::move(conn).value();
-    // The job holds the only other reference while it runs; SetDfs(nullptr) below drops it
-    // before the connection goes away.
-    SetDfs(std::shared_ptr<FileSystem>(store->client.get(), [](FileSystem*) {}));
   }
   JobResult r = RunLocalJob(spec, options);
-  SetDfs(nullptr);
+  store.reset();
   if (!r.ok) std::fprintf(stderr, "error: %s\n", r.error.c_str());
   std::string user;
   for (const auto& [k, v] : r.counters) {

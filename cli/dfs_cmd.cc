@@ -112,18 +112,6 @@ std::string IsoTime(int64_t ms) {
   return buf;
 }
 
-Status WriteAll(int fd, const char* data, size_t n, const std::string& name) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, data, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoError("write", name, errno);
-    }
-    data += w;
-    n -= static_cast<size_t>(w);
-  }
-  return Status::Ok();
-}
 
 // Copies a whole store file to `fd`.
 Status CopyOut(DfsClient& client, const std::string& path, int fd, const std::string& out_name) {

@@ -53,19 +53,15 @@ int Cat(const Args& args) {
     return 2;
   }
   // dfs:/ paths name files in the store of --cluster D.
-  std::unique_ptr<dfs::DfsConnection> store;
+  std::unique_ptr<dfs::ScopedDfs> store;
   if (args.Has("cluster")) {
-    auto conn = dfs::ConnectDfs(args.Get("cluster", ""));
+    auto conn = dfs::ScopedDfs::Connect(args.Get("cluster", ""));
     if (!conn.ok()) {
       std::fprintf(stderr, "error: %s\n", conn.status().message().c_str());
       return 2;
     }
     store = std::move(conn).value();
-    SetDfs(std::shared_ptr<FileSystem>(store->client.get(), [](FileSystem*) {}));
   }
-  struct DropDfs {
-    ~DropDfs() { SetDfs(nullptr); }  // before `store` goes away
-  } drop_dfs;
   std::vector<std::string> files;
   for (const auto& p : args.positional) {
     auto resolved = ResolvePath(p);

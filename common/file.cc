@@ -28,7 +28,7 @@ Result<std::unique_ptr<WritableFile>> WritableFile::Create(const std::string& pa
   return std::unique_ptr<WritableFile>(new WritableFile(path, fd, buffer_bytes));
 }
 
-static Status WriteAll(int fd, const char* p, size_t n, const std::string& path) {
+Status WriteAll(int fd, const char* p, size_t n, const std::string& path) {
   while (n > 0) {
     ssize_t w = ::write(fd, p, n);
     if (w < 0) {

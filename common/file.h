@@ -57,6 +57,9 @@ class RandomAccessFile {
   uint64_t size_;
 };
 
+// write(2) of all n bytes, retrying short writes and EINTR; errors name `path`.
+Status WriteAll(int fd, const char* p, size_t n, const std::string& path);
+
 bool PathExists(const std::string& path);
 bool IsDirectory(const std::string& path);
 Result<uint64_t> FileSize(const std::string& path);

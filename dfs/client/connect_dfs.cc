@@ -1,6 +1,7 @@
 #include "dfs/client/connect_dfs.h"
 
 #include "common/auth.h"
+#include "common/local_fs.h"
 #include "common/rpc_tcp.h"
 
 namespace sawmill::dfs {
@@ -15,5 +16,14 @@ Result<std::unique_ptr<DfsConnection>> ConnectDfs(const std::string& cluster_dir
   c->client = std::make_unique<DfsClient>(c->transport.get(), c->config.namenode_address, std::move(options));
   return c;
 }
+
+Result<std::unique_ptr<ScopedDfs>> ScopedDfs::Connect(const std::string& cluster_dir) {
+  ASSIGN_OR_RETURN(auto conn, ConnectDfs(cluster_dir));
+  // The registry's pointer does not own the client: the destructor takes it back first.
+  SetDfs(std::shared_ptr<FileSystem>(conn->client.get(), [](FileSystem*) {}));
+  return std::unique_ptr<ScopedDfs>(new ScopedDfs(std::move(conn)));
+}
+
+ScopedDfs::~ScopedDfs() { SetDfs(nullptr); }
 
 }  // namespace sawmill::dfs

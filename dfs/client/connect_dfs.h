@@ -22,4 +22,18 @@ struct DfsConnection {
 // Errors name cluster.json or the secret file.
 Result<std::unique_ptr<DfsConnection>> ConnectDfs(const std::string& cluster_dir, DfsClient::Options options = {});
 
+// A connection registered as the store `dfs:/` paths resolve to (SetDfs, common/local_fs.h)
+// for as long as it lives; unregistered before the connection closes.
+class ScopedDfs {
+ public:
+  static Result<std::unique_ptr<ScopedDfs>> Connect(const std::string& cluster_dir);
+  ~ScopedDfs();
+  ScopedDfs(const ScopedDfs&) = delete;
+  ScopedDfs& operator=(const ScopedDfs&) = delete;
+
+ private:
+  explicit ScopedDfs(std::unique_ptr<DfsConnection> conn) : conn_(std::move(conn)) {}
+  std::unique_ptr<DfsConnection> conn_;
+};
+
 }  // namespace sawmill::dfs

@@ -23,6 +23,7 @@
 #include "common/rpc.h"
 #include "common/rpc_tcp.h"
 #include "tests/common/temp_dir.h"
+#include "tests/common/wait_for.h"
 
 namespace sawmill {
 namespace {
@@ -31,15 +32,7 @@ using Clock = std::chrono::steady_clock;
 
 const std::string kSecret = "5ca1ab1e5ca1ab1e5ca1ab1e5ca1ab1e";
 
-// Polls `cond` until it holds or `ms` pass.
-bool WaitFor(const std::function<bool()>& cond, int ms = 5000) {
-  auto deadline = Clock::now() + std::chrono::milliseconds(ms);
-  while (!cond()) {
-    if (Clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return true;
-}
+using sawmill::testing::WaitFor;
 
 void Echo(Connection& c) {
   while (true) {

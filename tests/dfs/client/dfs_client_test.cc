@@ -13,6 +13,7 @@
 #include "dfs/datanode/block_file.h"
 #include "dfs/machine.h"
 #include "tests/dfs/client/fake_dfs.h"
+#include "tests/common/wait_for.h"
 
 namespace sawmill::dfs {
 namespace {
@@ -45,15 +46,7 @@ DfsClient::Options With(void (*set)(DfsClient::Options&)) {
   return o;
 }
 
-template <typename Fn>
-bool WaitFor(Fn&& fn, int ms = 5000) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (fn()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return fn();
-}
+using sawmill::testing::WaitFor;
 
 class DfsClientTest : public ::testing::Test {
  protected:

@@ -18,6 +18,7 @@
 #include "dfs/datanode/datanode.h"
 #include "dfs/machine.h"
 #include "dfs/namenode/namenode_service.h"
+#include "tests/common/wait_for.h"
 
 namespace sawmill::dfs {
 namespace {
@@ -34,15 +35,7 @@ std::string Bytes(size_t n, uint32_t seed) {
   return s;
 }
 
-template <typename Fn>
-bool WaitFor(Fn&& fn, int ms = 8000) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (fn()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return fn();
-}
+using sawmill::testing::WaitFor;
 
 class DfsIntegrationTest : public ::testing::Test {
  protected:
