@@ -8,6 +8,8 @@
 #include <gflags/gflags.h>
 
 #include "api/mapreduce.h"
+#include "api/submit.h"
+#include "api/task_mode.h"
 #include "common/file.h"
 #include "dfs/client/connect_dfs.h"
 #include "mapreduce/input_split.h"
@@ -16,8 +18,13 @@
 #include "mapreduce/record_file.h"
 
 DEFINE_bool(local, true, "Run in local mode: a thread pool over local files, no daemons (the default).");
-DEFINE_string(cluster, "", "Cluster directory (with cluster.json). With --local: run here, dfs:/ paths name files "
-              "in that cluster's store. (Submitting to the cluster comes with distributed execution.)");
+DEFINE_string(cluster, "", "Cluster directory (with cluster.json): submit the job to its coordinator (inputs and "
+              "output are dfs:/ paths). With --local: run here, dfs:/ paths name files in that cluster's store.");
+DEFINE_bool(wait, false, "With --cluster: follow the job (progress on stderr) and exit non-zero if it fails.");
+DEFINE_uint64(task_timeout_ms, 0, "With --cluster: an attempt running longer fails (0: the coordinator's default).");
+DEFINE_uint64(task_memory_mb, 0, "With --cluster: address-space limit of each attempt (0: the coordinator's default).");
+DEFINE_int32(max_attempts, 0, "With --cluster: attempts per task before the job fails (0: the coordinator's default, 4).");
+DEFINE_bool(speculation, true, "With --cluster: run a second attempt of stragglers.");
 DEFINE_string(input, "", "Comma-separated input files or directories (a directory's files except _* and .*).");
 DEFINE_string(output, "", "Output directory: part-NNNNN record files and a _MANIFEST.");
 DEFINE_int32(reducers, 1, "Number of reduce tasks (= output parts); fixed for byte-identical output.");
@@ -28,6 +35,7 @@ DEFINE_int32(split_mb, 64, "Target input split size in MiB (one map task per spl
 DEFINE_uint64(seed, 0, "Job seed: tasks get deterministic seeds derived from it.");
 DEFINE_int32(merge_factor, 0, "Most files merged at once (0: derived from --memory_mb).");
 DEFINE_int32(block_kb, 64, "Record block size in KiB for outputs and spills.");
+DEFINE_string(task, "", "Internal: run one task attempt described by this AttemptSpec file (how workers run jobs).");
 DEFINE_string(progress, "auto", "Progress line on stderr: auto (when stderr is a terminal), always or never.");
 
 namespace sawmill {
@@ -66,7 +74,37 @@ void PrintHelp(const char* argv0, const char* usage) {
 
 }  // namespace
 
+// The flags a worker repeats when it runs this binary in task mode: all but those of submission.
+std::vector<std::string> TaskArgs(int argc, char** argv) {
+  static const char* kDropped[] = {"cluster", "wait", "nowait", "local", "nolocal", "progress", "task"};
+  std::vector<std::string> out;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    std::string body = a.rfind("--", 0) == 0 ? a.substr(2) : a.rfind("-", 0) == 0 ? a.substr(1) : "";
+    std::string name = body.substr(0, body.find('='));
+    bool drop = false;
+    for (const char* d : kDropped) drop |= !body.empty() && name == d;
+    if (!drop) {
+      out.push_back(a);
+      continue;
+    }
+    // A value in the next argument ("--cluster D"), for the non-boolean ones.
+    gflags::CommandLineFlagInfo info;
+    if (body.find('=') == std::string::npos && gflags::GetCommandLineFlagInfo(name.c_str(), &info) &&
+        info.type != "bool" && i + 1 < argc) {
+      ++i;
+    }
+  }
+  return out;
+}
+
+std::vector<std::string>& SavedArgs() {
+  static std::vector<std::string> args;
+  return args;
+}
+
 void ParseJobFlags(int* argc, char*** argv, const char* usage) {
+  SavedArgs() = TaskArgs(*argc, *argv);
   gflags::SetUsageMessage(usage);
   for (int i = 1; i < *argc; ++i) {
     std::string_view a = (*argv)[i];
@@ -139,9 +177,16 @@ int RunAndReport(const JobSpec& spec, const JobOptions& options) {
   std::unique_ptr<dfs::ScopedDfs> store;
   if (!FLAGS_cluster.empty()) {
     if (gflags::GetCommandLineFlagInfoOrDie("local").is_default) {
-      std::fprintf(stderr, "error: submitting jobs to a cluster is not available yet; add --local to run here "
-                           "with dfs:/ paths in %s's store\n", FLAGS_cluster.c_str());
-      return 2;
+      SubmitOptions submit;
+      submit.cluster_dir = FLAGS_cluster;
+      submit.wait = FLAGS_wait;
+      submit.progress = FLAGS_progress == "always" || (FLAGS_progress == "auto" && ::isatty(2));
+      submit.task_args = SavedArgs();
+      submit.task_timeout_ms = FLAGS_task_timeout_ms;
+      submit.task_memory_mb = FLAGS_task_memory_mb;
+      submit.max_attempts = FLAGS_max_attempts;
+      submit.speculation = FLAGS_speculation;
+      return SubmitJob(spec, options, submit);
     }
     auto conn = dfs::ScopedDfs::Connect(FLAGS_cluster);
     if (!conn.ok()) {
@@ -174,6 +219,7 @@ int RunJobMain(int argc, char** argv, const char* usage, const std::function<Job
   ParseJobFlags(&argc, &argv, usage);
   try {
     JobSpec spec = make_spec();
+    if (!FLAGS_task.empty()) return RunTaskMode(spec, FLAGS_task);
     return RunAndReport(spec, JobOptionsFromFlags());
   } catch (const UsageError& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

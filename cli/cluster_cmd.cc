@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,6 +23,7 @@
 #include "common/auth.h"
 #include "common/file.h"
 #include "dfs/client/connect_dfs.h"
+#include "scheduler/job_client.h"
 
 namespace sawmill {
 namespace {
@@ -29,18 +31,22 @@ namespace {
 constexpr char kClusterUsage[] = R"(Usage:
   sawmill cluster up --dir D --workers N [--replication R] [--block_size BYTES]
                      [--heartbeat_timeout_ms MS] [--heartbeat_ms MS] [--sync_blocks true|false]
-      Starts a namenode and N simulated hosts (host1..hostN, each running a datanode) as
-      separate processes on 127.0.0.1, writes the cluster secret (D/secret, mode 0600) and
-      D/cluster.json, and waits until every datanode has registered. Logs: D/*/*.log.
+                     [--slots S] [--coordinator_flags "--flag=value ..."]
+      Starts a namenode, a coordinator and N simulated hosts (host1..hostN, each running a
+      datanode and a worker with S slots, default: the number of cores) as separate processes
+      on 127.0.0.1, writes the cluster secret (D/secret, mode 0600) and D/cluster.json, and
+      waits until every datanode and worker has registered. Logs: D/*/*.log, D/*/*/*.log.
+      --coordinator_flags are extra flags for `sawmill coordinator` (see its --help).
       Defaults: replication min(3, N), block size 64 MiB, datanodes fdatasync each replica
       (--sync_blocks false leaves write-back to the kernel). An existing D keeps its data.
   sawmill cluster down --dir D
       Stops every process of the cluster (SIGTERM, then SIGKILL after 10 s).
   sawmill cluster status --dir D
       Lists the processes and whether each is running.
-  sawmill cluster start --dir D --process namenode|hostK
+  sawmill cluster start --dir D --process namenode|coordinator|hostK|hostK/datanode|hostK/worker
       Starts one stopped process again with its original arguments and port (after a crash or
-      a test's SIGKILL) and updates its pid in D/cluster.json.
+      a test's SIGKILL) and updates its pid in D/cluster.json; hostK starts whichever of its
+      datanode and worker is stopped.
 )";
 
 using Clock = std::chrono::steady_clock;
@@ -185,16 +191,40 @@ int Fail(const Status& s) {
 }
 
 bool AnyAlive(const ClusterConfig& c) {
-  if (ProcessAlive(c.namenode_pid, c.dir)) return true;
+  if (ProcessAlive(c.namenode_pid, c.dir) || ProcessAlive(c.coordinator_pid, c.dir)) return true;
   for (const auto& h : c.hosts) {
-    if (ProcessAlive(h.datanode_pid, c.dir)) return true;
+    if (ProcessAlive(h.datanode_pid, c.dir) || ProcessAlive(h.worker_pid, c.dir)) return true;
   }
   return false;
 }
 
+Status WaitForWorkers(const ClusterConfig& config, size_t want, std::chrono::milliseconds timeout) {
+  ASSIGN_OR_RETURN(auto conn, sched::ConnectCoordinator(config.dir));
+  auto deadline = Clock::now() + timeout;
+  Status last;
+  while (Clock::now() < deadline) {
+    capnp::MallocMessageBuilder m;
+    m.initRoot<sched::proto::CoordinatorRequest>().setWorkers();
+    auto reply = conn->client->Call(m);
+    if (reply.ok()) {
+      size_t n = 0;
+      (void)CatchCapnp("workers", [&] {
+        n = (*reply)->Root<sched::proto::CoordinatorResponse>().getWorkers().size();
+        return Status::Ok();
+      });
+      if (n >= want) return Status::Ok();
+      last = Status(StatusCode::kUnavailable, std::to_string(n) + " of " + std::to_string(want) + " workers registered");
+    } else {
+      last = reply.status();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return Status(StatusCode::kUnavailable, "workers did not register in time: " + last.message());
+}
+
 int Up(const Args& args) {
   if (!args.OnlyFlags({"dir", "workers", "replication", "block_size", "heartbeat_timeout_ms", "heartbeat_ms", "sync_blocks",
-                      "help"})) {
+                      "slots", "coordinator_flags", "help"})) {
     return 2;
   }
   const std::string sync_blocks = args.Get("sync_blocks", "true");
@@ -213,8 +243,10 @@ int Up(const Args& args) {
       !args.GetU64("heartbeat_timeout_ms", 10000, &hb_timeout) || !args.GetU64("heartbeat_ms", 1000, &hb)) {
     return 2;
   }
-  if (replication < 1 || block_size < 1) {
-    std::fprintf(stderr, "error: --replication and --block_size must be at least 1\n");
+  uint64_t slots = 0;
+  if (!args.GetU64("slots", std::max(1u, std::thread::hardware_concurrency()), &slots)) return 2;
+  if (replication < 1 || block_size < 1 || slots < 1) {
+    std::fprintf(stderr, "error: --replication, --block_size and --slots must be at least 1\n");
     return 2;
   }
   if (dir[0] != '/') {
@@ -266,9 +298,43 @@ int Up(const Args& args) {
   }
   if (Status s = WriteClusterConfig(config); !s.ok()) return Fail(s);
   if (Status s = WaitForDatanodes(config, workers, std::chrono::seconds(30)); !s.ok()) return Fail(s);
-  std::printf("cluster up in %s: namenode %s (status page http://%s/), %llu datanodes, replication %u\n", dir.c_str(),
-              config.namenode_address.c_str(), config.namenode_http.c_str(), static_cast<unsigned long long>(workers),
-              config.replication);
+
+  config.coordinator_dir = JoinPath(dir, "coordinator");
+  std::vector<std::string> coordinator_argv = {self, "coordinator", "--dir", config.coordinator_dir, "--namenode",
+                                               config.namenode_address, "--secret_file", config.secret_file,
+                                               "--port", "0", "--http_port", "0"};
+  {
+    std::stringstream extra(args.Get("coordinator_flags", ""));
+    for (std::string f; extra >> f;) coordinator_argv.push_back(f);
+  }
+  auto co = StartDaemon(config.coordinator_dir, "coordinator", coordinator_argv);
+  if (!co.ok()) {
+    (void)WriteClusterConfig(config);
+    return Fail(co.status().WithContext("starting the coordinator"));
+  }
+  config.coordinator_pid = co->pid;
+  config.coordinator_address = co->endpoint.value("address", "");
+  config.coordinator_http = co->endpoint.value("http", "");
+  for (auto& h : config.hosts) {
+    std::string w_dir = JoinPath(h.dir, "worker");
+    auto w = StartDaemon(w_dir, "worker",
+                         {self, "worker", "--dir", w_dir, "--coordinator", config.coordinator_address, "--namenode",
+                          config.namenode_address, "--secret_file", config.secret_file, "--host", h.name, "--port",
+                          "0", "--slots", std::to_string(slots)});
+    if (!w.ok()) {
+      (void)WriteClusterConfig(config);
+      return Fail(w.status().WithContext("starting the worker of " + h.name));
+    }
+    h.worker_pid = w->pid;
+    h.worker_address = w->endpoint.value("address", "");
+  }
+  if (Status s = WriteClusterConfig(config); !s.ok()) return Fail(s);
+  if (Status s = WaitForWorkers(config, workers, std::chrono::seconds(30)); !s.ok()) return Fail(s);
+  std::printf("cluster up in %s: namenode %s (status page http://%s/), coordinator %s (web page http://%s/), "
+              "%llu hosts with a datanode and a worker of %llu slots, replication %u\n",
+              dir.c_str(), config.namenode_address.c_str(), config.namenode_http.c_str(),
+              config.coordinator_address.c_str(), config.coordinator_http.c_str(),
+              static_cast<unsigned long long>(workers), static_cast<unsigned long long>(slots), config.replication);
   return 0;
 }
 
@@ -291,6 +357,8 @@ int Down(const Args& args) {
   if (!args.OnlyFlags({"dir", "help"})) return 2;
   auto config = LoadClusterConfig(args.Get("dir", ""));
   if (!config.ok()) return Fail(config.status());
+  for (const auto& h : config->hosts) StopProcess(h.worker_pid, config->dir, ("worker of " + h.name).c_str());
+  StopProcess(config->coordinator_pid, config->dir, "coordinator");
   for (const auto& h : config->hosts) StopProcess(h.datanode_pid, config->dir, ("datanode of " + h.name).c_str());
   StopProcess(config->namenode_pid, config->dir, "namenode");
   std::printf("cluster in %s stopped\n", config->dir.c_str());
@@ -306,7 +374,13 @@ int StatusCmd(const Args& args) {
                 ProcessAlive(pid, config->dir) ? "running" : "stopped");
   };
   line("namenode", "-", config->namenode_address, config->namenode_pid);
-  for (const auto& h : config->hosts) line("datanode", h.name, h.datanode_address, h.datanode_pid);
+  if (!config->coordinator_address.empty()) {
+    line("coordinator", "-", config->coordinator_address, config->coordinator_pid);
+  }
+  for (const auto& h : config->hosts) {
+    line("datanode", h.name, h.datanode_address, h.datanode_pid);
+    if (!h.worker_address.empty()) line("worker", h.name, h.worker_address, h.worker_pid);
+  }
   return 0;
 }
 
@@ -325,9 +399,29 @@ int Start(const Args& args) {
     address = config.namenode_address;
     pid = &config.namenode_pid;
     role = "namenode";
+  } else if (which == "coordinator") {
+    dir = config.coordinator_dir;
+    address = config.coordinator_address;
+    pid = &config.coordinator_pid;
+    role = "coordinator";
   } else {
+    std::string host = which.substr(0, which.find('/'));
+    std::string part = which.find('/') == std::string::npos ? "" : which.substr(which.find('/') + 1);
     for (auto& h : config.hosts) {
-      if (h.name == which) {
+      if (h.name != host) continue;
+      bool want_worker = part == "worker" ||
+                         (part.empty() && ProcessAlive(h.datanode_pid, config.dir) && !h.worker_address.empty());
+      if (part.empty() && !ProcessAlive(h.datanode_pid, config.dir) && !h.worker_address.empty() &&
+          !ProcessAlive(h.worker_pid, config.dir)) {
+        // Both are down: the datanode first (here), then the worker by a second start.
+        want_worker = false;
+      }
+      if (want_worker) {
+        dir = JoinPath(h.dir, "worker");
+        address = h.worker_address;
+        pid = &h.worker_pid;
+        role = "worker";
+      } else if (part.empty() || part == "datanode") {
         dir = JoinPath(h.dir, "datanode");
         address = h.datanode_address;
         pid = &h.datanode_pid;
@@ -335,7 +429,7 @@ int Start(const Args& args) {
     }
   }
   if (pid == nullptr) {
-    std::fprintf(stderr, "error: --process must be namenode or a host name (host1..)\n");
+    std::fprintf(stderr, "error: --process must be namenode, coordinator, a host name (host1..) or hostK/datanode|worker\n");
     return 2;
   }
   if (ProcessAlive(*pid, config.dir)) {

@@ -1,5 +1,7 @@
 #include "cli/cluster_config.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "common/file.h"
@@ -91,9 +93,30 @@ Result<ClusterConfig> LoadClusterConfig(const std::string& cluster_dir) {
       RETURN_IF_ERROR(p.String("dir", &h.dir));
       RETURN_IF_ERROR(p.Number("pid", &h.datanode_pid));
       c.hosts.push_back(std::move(h));
+    } else if (role == "coordinator") {
+      RETURN_IF_ERROR(p.String("address", &c.coordinator_address));
+      RETURN_IF_ERROR(p.String("http", &c.coordinator_http));
+      RETURN_IF_ERROR(p.String("dir", &c.coordinator_dir));
+      RETURN_IF_ERROR(p.Number("pid", &c.coordinator_pid));
+    } else if (role == "worker") {
+      std::string host, address, dir;
+      int pid = 0;
+      RETURN_IF_ERROR(p.String("host", &host));
+      RETURN_IF_ERROR(p.String("address", &address));
+      RETURN_IF_ERROR(p.String("dir", &dir));
+      RETURN_IF_ERROR(p.Number("pid", &pid));
+      auto h = std::find_if(c.hosts.begin(), c.hosts.end(), [&](const ClusterConfig::Host& x) { return x.name == host; });
+      if (h == c.hosts.end()) {
+        c.hosts.push_back({});
+        h = c.hosts.end() - 1;
+        h->name = host;
+        h->dir = Dirname(dir);
+      }
+      h->worker_address = address;
+      h->worker_pid = pid;
     } else {
       return InvalidArgument(file + ": processes[" + std::to_string(i) + "].role \"" + role +
-                             "\" is neither namenode nor datanode");
+                             "\" is not namenode, datanode, coordinator or worker");
     }
   }
   if (!have_namenode) return InvalidArgument(file + ": field \"processes\" has no namenode");
@@ -115,6 +138,22 @@ Status WriteClusterConfig(const ClusterConfig& config) {
                      {"address", h.datanode_address},
                      {"dir", h.dir},
                      {"pid", h.datanode_pid}});
+  }
+  if (!config.coordinator_address.empty()) {
+    procs.push_back({{"role", "coordinator"},
+                     {"host", "127.0.0.1"},
+                     {"address", config.coordinator_address},
+                     {"http", config.coordinator_http},
+                     {"dir", config.coordinator_dir},
+                     {"pid", config.coordinator_pid}});
+  }
+  for (const auto& h : config.hosts) {
+    if (h.worker_address.empty()) continue;
+    procs.push_back({{"role", "worker"},
+                     {"host", h.name},
+                     {"address", h.worker_address},
+                     {"dir", JoinPath(h.dir, "worker")},
+                     {"pid", h.worker_pid}});
   }
   Json root = {{"secret_file", config.secret_file},
                {"replication", config.replication},

@@ -7,7 +7,9 @@
 //      {"role": "namenode", "host": "127.0.0.1", "address": "127.0.0.1:PORT",
 //       "http": "127.0.0.1:HPORT", "dir": "...", "pid": N},
 //      {"role": "datanode", "host": "h1", "id": "dn-...", "address": "127.0.0.1:PORT",
-//       "dir": "...", "pid": N}, ...]}
+//       "dir": "...", "pid": N},
+//      {"role": "coordinator", "host": "127.0.0.1", "address": ..., "http": ..., "dir": ..., "pid": N},
+//      {"role": "worker", "host": "h1", "address": "127.0.0.1:PORT", "dir": "...", "pid": N}, ...]}
 //
 // A relative secret_file is relative to the cluster directory (see SecretPath).
 #pragma once
@@ -27,6 +29,11 @@ struct ClusterConfig {
   std::string namenode_http;
   std::string namenode_dir;
   int namenode_pid = 0;
+  // The coordinator (empty address when the cluster runs none).
+  std::string coordinator_address;
+  std::string coordinator_http;
+  std::string coordinator_dir;
+  int coordinator_pid = 0;
   uint32_t replication = 0;
   uint64_t block_size = 0;
   struct Host {
@@ -35,6 +42,8 @@ struct ClusterConfig {
     std::string datanode_id;
     std::string datanode_address;
     int datanode_pid = 0;
+    std::string worker_address;  // its shuffle server; empty when the host runs no worker
+    int worker_pid = 0;
   };
   std::vector<Host> hosts;
 

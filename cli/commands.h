@@ -8,5 +8,8 @@ int NamenodeCommand(int argc, char** argv);  // cli/namenode_cmd.cc
 int DatanodeCommand(int argc, char** argv);  // cli/datanode_cmd.cc
 int DfsCommand(int argc, char** argv);       // cli/dfs_cmd.cc
 int ClusterCommand(int argc, char** argv);   // cli/cluster_cmd.cc
+int CoordinatorCommand(int argc, char** argv);  // cli/coordinator_cmd.cc
+int WorkerCommand(int argc, char** argv);    // cli/worker_cmd.cc
+int JobCommand(int argc, char** argv);       // cli/job_cmd.cc
 
 }  // namespace sawmill

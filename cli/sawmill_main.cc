@@ -226,6 +226,9 @@ int main(int argc, char** argv) {
   if (cmd == "datanode") return DatanodeCommand(argc, argv);
   if (cmd == "dfs") return DfsCommand(argc, argv);
   if (cmd == "cluster") return ClusterCommand(argc, argv);
+  if (cmd == "coordinator") return CoordinatorCommand(argc, argv);
+  if (cmd == "worker") return WorkerCommand(argc, argv);
+  if (cmd == "job") return JobCommand(argc, argv);
   Args args;
   if (!Args::Parse(argc, argv, 2, &args)) return 2;
   if (args.flags.count("help")) {

@@ -15,6 +15,7 @@
 #include "common/file.h"
 #include "common/local_fs.h"
 #include "mapreduce/input_split.h"
+#include "mapreduce/job_plan.h"
 #include "mapreduce/manifest.h"
 #include "mapreduce/progress.h"
 #include "mapreduce/split_reader.h"
@@ -23,8 +24,6 @@
 
 namespace sawmill {
 namespace {
-
-constexpr uint64_t kSampleSplitBytes = 64 << 20;
 
 std::string PartName(int i) {
   char buf[32];
@@ -61,46 +60,6 @@ Status ParallelTasks(int n, int threads, const std::function<Status(int task, in
   worker(0);
   for (auto& t : pool) t.join();
   return first;
-}
-
-// Collects the keys a mapper emits while sampling for range partitioning.
-struct SampleSink {
-  std::vector<std::string>* keys;
-  Status Add(std::string_view key, std::string_view) {
-    keys->emplace_back(key);
-    return Status::Ok();
-  }
-};
-
-// Runs the mapper over the first records of up to 10 evenly spaced splits and picks split points.
-Result<std::vector<std::string>> SampleSplitPoints(const JobSpec& spec, const std::vector<InputSplit>& splits,
-                                                   int partitions) {
-  std::vector<std::string> keys;
-  if (splits.empty() || partitions <= 1) return keys;
-  size_t picks = std::min<size_t>(10, splits.size());
-  size_t per_split = std::max<size_t>(1, spec.sample_records / picks);
-  TaskConfig config;
-  config.spec = &spec;
-  config.num_partitions = partitions;
-  for (size_t i = 0; i < picks; ++i) {
-    const InputSplit& split = splits[i * splits.size() / picks];
-    SplitReaderOptions ro;
-    ro.format = spec.input_format;
-    ro.fixed_record_bytes = spec.fixed_record_bytes;
-    ro.fixed_key_bytes = spec.fixed_key_bytes;
-    ASSIGN_OR_RETURN(auto reader, OpenSplit(split, ro));
-    TaskStats stats;
-    SampleSink sink{&keys};
-    TaskContextImpl<SampleSink> ctx(config, &stats, &sink);
-    std::unique_ptr<Mapper> mapper = spec.mapper();
-    std::string_view k, v;
-    RETURN_IF_ERROR(CallUserCode([&] { return "sampling " + split.path; }, [&] {
-      mapper->Setup(ctx);
-      for (size_t n = 0; n < per_split && reader->Next(&k, &v); ++n) mapper->Map(k, v, ctx);
-    }));
-    RETURN_IF_ERROR(reader->status());
-  }
-  return RangePartitioner::PickSplitPoints(&keys, partitions);
 }
 
 uint64_t PeakRssBytes() {
@@ -176,14 +135,9 @@ class LocalJob {
 
     partitions_ = spec_.reducer ? opt_.reducers : 0;
     RETURN_IF_ERROR(ChoosePartitioner());
-    size_t budget = (opt_.memory_mb << 20) / static_cast<size_t>(opt_.threads);
-    // Readers, writers and block buffers take a few MiB beside the sort buffer.
-    size_t reserve = std::min<size_t>(budget / 4, 4 << 20);
-    task_memory_ = budget - reserve;
-    size_t block_bytes = opt_.block_kb << 10;
-    merge_factor_ = opt_.merge_factor > 0
-                        ? opt_.merge_factor
-                        : static_cast<int>(std::clamp<size_t>(budget / (4 * block_bytes + (64 << 10)), 2, 64));
+    TaskBudget budget = ComputeTaskBudget(opt_);
+    task_memory_ = budget.memory_bytes;
+    merge_factor_ = budget.merge_factor;
 
     result_.map_tasks = static_cast<int>(splits_.size());
     result_.reduce_tasks = partitions_;
@@ -199,28 +153,11 @@ class LocalJob {
   }
 
   Status ChoosePartitioner() {
-    if (!spec_.reducer) {
-      manifest_.partitioner = "none";
-      return Status::Ok();
-    }
-    if (spec_.partitioner) {
-      partitioner_ = spec_.partitioner();
-      manifest_.partitioner = "custom";
-    } else if (spec_.total_order) {
-      // Sample from fixed-size splits, so the boundaries (and the output) do not depend on
-      // --split_mb.
-      auto sample_splits = ComputeSplits(opt_.inputs, spec_.input_format, kSampleSplitBytes, spec_.fixed_record_bytes);
-      if (!sample_splits.ok()) return sample_splits.status();
-      auto points = SampleSplitPoints(spec_, *sample_splits, partitions_);
-      if (!points.ok()) return points.status();
-      manifest_.split_points = *points;
-      partitioner_ = std::make_unique<RangePartitioner>(std::move(points).value());
-      manifest_.partitioner = "range";
-      manifest_.total_order = true;
-    } else {
-      partitioner_ = std::make_unique<HashPartitioner>();
-      manifest_.partitioner = "hash";
-    }
+    ASSIGN_OR_RETURN(PartitionPlan plan, PlanPartitioning(spec_, opt_));
+    ASSIGN_OR_RETURN(partitioner_, MakePartitioner(spec_, plan));
+    manifest_.partitioner = plan.kind;
+    manifest_.split_points = plan.split_points;
+    manifest_.total_order = plan.kind == "range";
     return Status::Ok();
   }
 

@@ -21,6 +21,43 @@ std::string At(const std::string& path, uint64_t offset) {
   return path + ": block at offset " + std::to_string(offset);
 }
 
+struct FooterFields {
+  bool sorted = false;
+  int32_t partition = kNoPartition;
+  uint64_t records = 0;
+  uint64_t data_bytes = 0;
+};
+
+// The block index and the footer, which end every record file (the writer's and the segment
+// writer's alike); `index_offset` is where the index will start, just after the last block.
+std::string EncodeIndexAndFooter(const std::vector<BlockHandle>& index, uint64_t index_offset,
+                                 const FooterFields& f) {
+  std::string out;
+  for (const BlockHandle& h : index) {
+    PutFixed64(&out, h.offset);
+    PutFixed32(&out, h.stored_size);
+    PutFixed32(&out, h.record_count);
+    PutFixed32(&out, static_cast<uint32_t>(h.partition));
+    PutVarint64(&out, h.first_key.size());
+    out.append(h.first_key);
+  }
+  const uint64_t index_size = out.size();
+  char footer[kFooterSize] = {};
+  EncodeFixed32(footer, kRecordFileVersion);
+  EncodeFixed32(footer + 4, f.sorted ? kFlagSorted : 0);
+  EncodeFixed32(footer + 8, static_cast<uint32_t>(f.partition));
+  EncodeFixed32(footer + 12, static_cast<uint32_t>(index.size()));
+  EncodeFixed64(footer + 16, f.records);
+  EncodeFixed64(footer + 24, f.data_bytes);
+  EncodeFixed64(footer + 32, index_offset);
+  EncodeFixed64(footer + 40, index_size);
+  EncodeFixed64(footer + 48, Checksum64(out));
+  EncodeFixed64(footer + 56, Checksum64(footer, 56));
+  EncodeFixed64(footer + 64, kRecordFileMagic);
+  out.append(footer, kFooterSize);
+  return out;
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -131,30 +168,75 @@ Status RecordFileWriter::FlushBlock() {
 Status RecordFileWriter::Finish() {
   if (finished_) return Status::Ok();
   RETURN_IF_ERROR(FlushBlock());
-  std::string index;
-  for (const BlockHandle& h : index_) {
-    PutFixed64(&index, h.offset);
-    PutFixed32(&index, h.stored_size);
-    PutFixed32(&index, h.record_count);
-    PutFixed32(&index, static_cast<uint32_t>(h.partition));
-    PutVarint64(&index, h.first_key.size());
-    index.append(h.first_key);
+  FooterFields footer;
+  footer.sorted = options_.sorted || (options_.detect_sorted && in_order_);
+  footer.partition = options_.partition;
+  footer.records = records_;
+  footer.data_bytes = data_bytes_;
+  RETURN_IF_ERROR(Write(EncodeIndexAndFooter(index_, file_->size(), footer)));
+  RETURN_IF_ERROR(file_->Close());
+  finished_ = true;
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Segment writer
+
+Result<std::unique_ptr<SegmentWriter>> SegmentWriter::Create(const std::string& path, int32_t partition,
+                                                             std::vector<BlockHandle> blocks, bool sorted) {
+  // The same checks a reader applies to an index, so that a bad list fails here, naming the
+  // file, rather than producing a file that no reader opens.
+  const uint64_t base = blocks.empty() ? 0 : blocks.front().offset;
+  uint64_t expect = base, records = 0;
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    BlockHandle& h = blocks[i];
+    if (h.offset != expect || h.record_count == 0 || h.partition != partition) {
+      return Corruption(path + ": segment block " + std::to_string(i) + " of partition " +
+                        std::to_string(partition) + " is inconsistent (offset " + std::to_string(h.offset) +
+                        ", expected " + std::to_string(expect) + "; partition " + std::to_string(h.partition) +
+                        "; " + std::to_string(h.record_count) + " records)");
+    }
+    expect += kBlockHeaderSize + h.stored_size;
+    records += h.record_count;
+    h.offset -= base;
   }
-  uint64_t index_offset = file_->size();
-  char footer[kFooterSize] = {};
-  EncodeFixed32(footer, kRecordFileVersion);
-  EncodeFixed32(footer + 4, options_.sorted || (options_.detect_sorted && in_order_) ? kFlagSorted : 0);
-  EncodeFixed32(footer + 8, static_cast<uint32_t>(options_.partition));
-  EncodeFixed32(footer + 12, static_cast<uint32_t>(index_.size()));
-  EncodeFixed64(footer + 16, records_);
-  EncodeFixed64(footer + 24, data_bytes_);
-  EncodeFixed64(footer + 32, index_offset);
-  EncodeFixed64(footer + 40, index.size());
-  EncodeFixed64(footer + 48, Checksum64(index));
-  EncodeFixed64(footer + 56, Checksum64(footer, 56));
-  EncodeFixed64(footer + 64, kRecordFileMagic);
-  RETURN_IF_ERROR(Write(index));
-  RETURN_IF_ERROR(Write({footer, kFooterSize}));
+  ASSIGN_OR_RETURN(auto file, CreateAppendable(path));
+  return std::unique_ptr<SegmentWriter>(
+      new SegmentWriter(std::move(file), partition, std::move(blocks), sorted, expect - base, records));
+}
+
+SegmentWriter::SegmentWriter(std::unique_ptr<AppendableFile> file, int32_t partition, std::vector<BlockHandle> blocks,
+                             bool sorted, uint64_t expected_bytes, uint64_t records)
+    : file_(std::move(file)),
+      partition_(partition),
+      blocks_(std::move(blocks)),
+      sorted_(sorted),
+      expected_bytes_(expected_bytes),
+      records_(records) {}
+
+SegmentWriter::~SegmentWriter() = default;
+
+Status SegmentWriter::Append(std::string_view bytes) {
+  if (finished_) return Internal(file_->path() + ": segment appended to after Finish");
+  if (bytes.size() > expected_bytes_ - file_->size()) {
+    return Corruption(file_->path() + ": segment of partition " + std::to_string(partition_) + " given more than its " +
+                      std::to_string(expected_bytes_) + " block bytes");
+  }
+  return file_->Append(bytes);
+}
+
+Status SegmentWriter::Finish() {
+  if (finished_) return Status::Ok();
+  if (file_->size() != expected_bytes_) {
+    return Corruption(file_->path() + ": segment of partition " + std::to_string(partition_) + " got " +
+                      std::to_string(file_->size()) + " of its " + std::to_string(expected_bytes_) + " block bytes");
+  }
+  FooterFields footer;
+  footer.sorted = sorted_;
+  footer.partition = partition_;
+  footer.records = records_;
+  footer.data_bytes = 0;  // unknown without decompressing the blocks; informational only
+  RETURN_IF_ERROR(file_->Append(EncodeIndexAndFooter(blocks_, file_->size(), footer)));
   RETURN_IF_ERROR(file_->Close());
   finished_ = true;
   return Status::Ok();
@@ -253,6 +335,21 @@ std::pair<size_t, size_t> RecordFileReader::PartitionBlocks(int32_t p) const {
   auto hi = std::upper_bound(lo, blocks_.end(), p,
                              [](int32_t v, const BlockHandle& h) { return v < h.partition; });
   return {static_cast<size_t>(lo - blocks_.begin()), static_cast<size_t>(hi - blocks_.begin())};
+}
+
+PartitionExtent RecordFileReader::Extent(int32_t p) const {
+  PartitionExtent e;
+  e.partition = p;
+  e.sorted = info_.sorted;
+  auto [first, end] = PartitionBlocks(p);
+  if (first == end) return e;
+  e.offset = blocks_[first].offset;
+  e.blocks.assign(blocks_.begin() + first, blocks_.begin() + end);
+  for (const BlockHandle& h : e.blocks) {
+    e.length += kBlockHeaderSize + h.stored_size;
+    e.records += h.record_count;
+  }
+  return e;
 }
 
 Status RecordFileReader::ReadBlock(size_t b, std::string* io, std::string* raw) const {

@@ -41,6 +41,19 @@ struct BlockHandle {
   std::string first_key;
 };
 
+// Where partition p lives in a multi-partition file (RecordFileReader::Extent): its blocks are
+// the byte range [offset, offset + length) of the file, the blocks' headers and stored data
+// only. A shuffle server sends these bytes and `blocks`; the receiver rebuilds a standalone
+// record file from them with SegmentWriter.
+struct PartitionExtent {
+  int32_t partition = kNoPartition;
+  uint64_t offset = 0;              // of the first block's header (0 when there are no blocks)
+  uint64_t length = 0;              // sum of kBlockHeaderSize + stored_size over `blocks`
+  std::vector<BlockHandle> blocks;  // the index entries, offsets as in the source file
+  uint64_t records = 0;
+  bool sorted = false;              // the source file's footer flag
+};
+
 struct RecordFileInfo {
   uint32_t version = 0;
   bool sorted = false;
@@ -92,6 +105,45 @@ class RecordFileWriter {
   std::vector<BlockHandle> index_;
   uint64_t records_ = 0;
   uint64_t data_bytes_ = 0;
+  bool finished_ = false;
+};
+
+// Writes a shuffle segment: a standalone record file holding one partition's blocks, copied
+// byte for byte from another file (see "Shuffle segments" in docs/formats/record-file.md). The
+// block bytes are appended as they arrive and never held whole in memory; Finish writes the
+// index (offsets rebased so the first block is at 0) and the footer (the partition as the
+// file's partition, the source's sorted flag). Block contents are not verified here: readers
+// check each block's checksum when they read it. Not thread-safe.
+class SegmentWriter {
+ public:
+  // `blocks` are the source's index entries for `partition`, offsets in any base. Fails with
+  // kCorruption when they are not contiguous, have a zero record count, or belong to another
+  // partition; `path` is created (replaced if present).
+  static Result<std::unique_ptr<SegmentWriter>> Create(const std::string& path, int32_t partition,
+                                                       std::vector<BlockHandle> blocks, bool sorted);
+  ~SegmentWriter();
+
+  // Appends the next block bytes; kCorruption past the expected total.
+  Status Append(std::string_view bytes);
+  // Writes index and footer and closes the file; kCorruption unless exactly expected_bytes()
+  // were appended.
+  Status Finish();
+
+  uint64_t expected_bytes() const { return expected_bytes_; }
+  uint64_t appended_bytes() const { return file_->size(); }
+  uint64_t records() const { return records_; }
+  const std::string& path() const { return file_->path(); }
+
+ private:
+  SegmentWriter(std::unique_ptr<AppendableFile> file, int32_t partition, std::vector<BlockHandle> blocks,
+                bool sorted, uint64_t expected_bytes, uint64_t records);
+
+  std::unique_ptr<AppendableFile> file_;
+  int32_t partition_;
+  std::vector<BlockHandle> blocks_;  // rebased to 0
+  bool sorted_;
+  uint64_t expected_bytes_;
+  uint64_t records_;
   bool finished_ = false;
 };
 
@@ -148,6 +200,8 @@ class RecordFileReader {
   }
   // The blocks [first, end) holding partition p (empty range if none).
   std::pair<size_t, size_t> PartitionBlocks(int32_t p) const;
+  // Partition p's byte range, index entries and record count (no blocks if p has none).
+  PartitionExtent Extent(int32_t p) const;
   // Reads and verifies block b into `io` (header+stored) and `raw` (decompressed records).
   Status ReadBlock(size_t b, std::string* io, std::string* raw) const;
 

@@ -1,8 +1,8 @@
 // The namenode's read-only status page: a tiny HTTP/1.1 server on its own thread serving
 //   GET /             HTML: datanodes (host, address, live, capacity, used, blocks), totals
 //   GET /status.json  the same data as JSON (field names: StatusJson below)
-// and 404 for anything else. One request per connection (Connection: close). The Asio and Beast
-// machinery stays in http_status.cc.
+// and 404 for anything else (405 for methods other than GET and HEAD). One request per connection
+// (Connection: close); the server itself is common/http_server.h.
 #pragma once
 
 #include <cstdint>

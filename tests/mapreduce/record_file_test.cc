@@ -812,5 +812,158 @@ TEST_F(record_file, ContentHashIsTheHashOfTheFileBytes) {
   EXPECT_NE(a->ContentHash(), e->ContentHash());
 }
 
+// ---------------------------------------------------------------------------------------------
+// Partition extents and shuffle segments
+
+// A map output: partitions 0..5 with several blocks each, except 2 and 5 (empty).
+class SegmentTest : public RecordFileTest {
+ protected:
+  void WriteMapOutput(bool sorted) {
+    std::mt19937_64 rng(31);
+    RecordFileOptions options;
+    options.block_bytes = 300;
+    options.sorted = sorted;
+    auto w = RecordFileWriter::Create(Path("map.out"), options);
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    for (int32_t p : {0, 1, 3, 4}) {
+      ASSERT_OK((*w)->StartPartition(p));
+      for (int i = 0; i < 40; ++i) {
+        char key[16];
+        std::snprintf(key, sizeof key, "k%05d", i);
+        Record r{key, Compressible(rng, rng() % 60)};
+        ASSERT_OK((*w)->Add(r.first, r.second));
+        want_[p].push_back(std::move(r));
+      }
+    }
+    ASSERT_OK((*w)->Finish());
+    reader_ = Open(Path("map.out"));
+    ASSERT_TRUE(reader_);
+  }
+
+  std::string FileBytes(const std::string& path) {
+    std::string bytes;
+    EXPECT_OK(ReadFileToString(path, &bytes));
+    return bytes;
+  }
+
+  // Writes partition p's extent as a segment, feeding the bytes in pieces of `piece`.
+  Status WriteSegment(const PartitionExtent& e, const std::string& path, size_t piece) {
+    const std::string source = FileBytes(Path("map.out"));
+    ASSIGN_OR_RETURN(auto w, SegmentWriter::Create(path, e.partition, e.blocks, e.sorted));
+    for (uint64_t pos = 0; pos < e.length; pos += piece) {
+      RETURN_IF_ERROR(w->Append(std::string_view(source).substr(e.offset + pos, std::min<uint64_t>(piece, e.length - pos))));
+    }
+    return w->Finish();
+  }
+
+  std::map<int32_t, std::vector<Record>> want_;
+  std::unique_ptr<RecordFileReader> reader_;
+};
+using record_file_segment = SegmentTest;
+
+TEST_F(record_file_segment, ExtentsOfFirstMiddleLastAndEmptyPartitions) {
+  ASSERT_NO_FATAL_FAILURE(WriteMapOutput(/*sorted=*/false));
+  const auto& blocks = reader_->blocks();
+  const uint64_t data_end = blocks.back().offset + kBlockHeaderSize + blocks.back().stored_size;
+  uint64_t covered = 0;
+  for (int32_t p : {0, 1, 3, 4}) {
+    SCOPED_TRACE("partition " + std::to_string(p));
+    PartitionExtent e = reader_->Extent(p);
+    auto [first, end] = reader_->PartitionBlocks(p);
+    ASSERT_GT(end - first, 2u);  // several blocks
+    EXPECT_EQ(e.partition, p);
+    EXPECT_FALSE(e.sorted);
+    EXPECT_EQ(e.offset, blocks[first].offset);
+    ASSERT_EQ(e.blocks.size(), end - first);
+    for (size_t i = 0; i < e.blocks.size(); ++i) {
+      EXPECT_EQ(e.blocks[i].offset, blocks[first + i].offset);
+      EXPECT_EQ(e.blocks[i].first_key, blocks[first + i].first_key);
+    }
+    const uint64_t next = end < blocks.size() ? blocks[end].offset : data_end;
+    EXPECT_EQ(e.offset + e.length, next);  // contiguous up to the next partition
+    EXPECT_EQ(e.records, want_[p].size());
+    covered += e.length;
+  }
+  EXPECT_EQ(reader_->Extent(0).offset, 0u);           // first
+  EXPECT_EQ(covered, data_end);                       // together they are all the blocks
+  for (int32_t p : {-1, 2, 5, 1000}) {                // before, between, after the partitions
+    PartitionExtent e = reader_->Extent(p);
+    EXPECT_EQ(e.partition, p);
+    EXPECT_TRUE(e.blocks.empty());
+    EXPECT_EQ(e.length, 0u);
+    EXPECT_EQ(e.records, 0u);
+  }
+}
+
+TEST_F(record_file_segment, SegmentRoundTripKeepsBlocksPartitionAndSortedFlag) {
+  for (bool sorted : {false, true}) {
+    SCOPED_TRACE(sorted ? "sorted" : "unsorted");
+    want_.clear();
+    ASSERT_NO_FATAL_FAILURE(WriteMapOutput(sorted));
+    const std::string source = FileBytes(Path("map.out"));
+    for (int32_t p : {0, 1, 2, 3, 4, 5}) {
+      SCOPED_TRACE("partition " + std::to_string(p));
+      PartitionExtent e = reader_->Extent(p);
+      const std::string seg = Path("segment-" + std::to_string(p));
+      ASSERT_OK(WriteSegment(e, seg, /*piece=*/97));
+      auto r = Open(seg);
+      ASSERT_TRUE(r);
+      EXPECT_EQ(r->info().partition, p);
+      EXPECT_EQ(r->info().sorted, sorted);
+      EXPECT_EQ(r->info().record_count, want_[p].size());
+      auto [first, end] = r->PartitionBlocks(p);
+      EXPECT_EQ(first, 0u);
+      ASSERT_EQ(end, e.blocks.size());
+      // Byte-identical blocks, index entries rebased to 0.
+      const std::string bytes = FileBytes(seg);
+      EXPECT_TRUE(bytes.substr(0, e.length) == source.substr(e.offset, e.length));
+      for (size_t i = 0; i < e.blocks.size(); ++i) {
+        EXPECT_EQ(r->blocks()[i].offset, e.blocks[i].offset - e.offset);
+        EXPECT_EQ(r->blocks()[i].stored_size, e.blocks[i].stored_size);
+        EXPECT_EQ(r->blocks()[i].first_key, e.blocks[i].first_key);
+      }
+      std::vector<Record> got;
+      ASSERT_OK(ReadRange(*r, first, end, &got));
+      ExpectSameRecords(got, want_[p]);
+      if (sorted && !want_[p].empty()) {
+        RecordIterator it = r->NewIterator(first, end);
+        ASSERT_OK(it.Seek("k00020"));
+        ASSERT_TRUE(it.Next());
+        EXPECT_EQ(it.key(), "k00020");
+      }
+    }
+  }
+}
+
+TEST_F(record_file_segment, WrongByteCountsAndInconsistentHandlesAreRejected) {
+  ASSERT_NO_FATAL_FAILURE(WriteMapOutput(false));
+  PartitionExtent e = reader_->Extent(1);
+  const std::string source = FileBytes(Path("map.out"));
+  const std::string seg = Path("bad-segment");
+  {  // one byte short
+    auto w = SegmentWriter::Create(seg, 1, e.blocks, false);
+    ASSERT_TRUE(w.ok());
+    ASSERT_OK((*w)->Append(std::string_view(source).substr(e.offset, e.length - 1)));
+    Status s = (*w)->Finish();
+    EXPECT_EQ(s.code(), StatusCode::kCorruption) << s.ToString();
+    EXPECT_THAT(s.message(), HasSubstr(seg));
+  }
+  {  // one byte too many
+    auto w = SegmentWriter::Create(seg, 1, e.blocks, false);
+    ASSERT_TRUE(w.ok());
+    ASSERT_OK((*w)->Append(std::string_view(source).substr(e.offset, e.length)));
+    EXPECT_EQ((*w)->Append("x").code(), StatusCode::kCorruption);
+  }
+  auto bad = e.blocks;
+  bad[1].offset += 1;  // a gap
+  EXPECT_EQ(SegmentWriter::Create(seg, 1, bad, false).status().code(), StatusCode::kCorruption);
+  bad = e.blocks;
+  bad.back().partition = 2;
+  EXPECT_EQ(SegmentWriter::Create(seg, 1, bad, false).status().code(), StatusCode::kCorruption);
+  bad = e.blocks;
+  bad[0].record_count = 0;
+  EXPECT_EQ(SegmentWriter::Create(seg, 1, bad, false).status().code(), StatusCode::kCorruption);
+}
+
 }  // namespace
 }  // namespace sawmill

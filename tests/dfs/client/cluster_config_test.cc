@@ -31,8 +31,8 @@ TEST_F(ClusterConfigTest, RoundTrip) {
   c.namenode_pid = 1234;
   c.replication = 3;
   c.block_size = 64ull << 20;
-  c.hosts.push_back({"h1", dir_ + "/h1", "dn-0000aaaa", "127.0.0.1:5001", 2001});
-  c.hosts.push_back({"h2", dir_ + "/h2", "dn-0000bbbb", "127.0.0.1:5002", 2002});
+  c.hosts.push_back({"h1", dir_ + "/h1", "dn-0000aaaa", "127.0.0.1:5001", 2001, "", 0});
+  c.hosts.push_back({"h2", dir_ + "/h2", "dn-0000bbbb", "127.0.0.1:5002", 2002, "", 0});
   ASSERT_TRUE(WriteClusterConfig(c).ok());
   auto back = LoadClusterConfig(dir_);
   ASSERT_TRUE(back.ok()) << back.status().ToString();

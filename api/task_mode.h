@@ -1,0 +1,16 @@
+// Task mode of a job binary (`JOB --task FILE`): how a worker runs one map or reduce attempt of
+// the job in a child process. Internal to job_main.cc; job authors never call it.
+#pragma once
+
+#include <string>
+
+#include "mapreduce/job_spec.h"
+
+namespace sawmill {
+
+// Runs the attempt that the AttemptSpec (mapreduce/attempt.capnp) at `spec_path` describes and
+// writes its AttemptResult to the spec's resultPath. Returns the process exit code: 0 when the
+// attempt succeeded, 1 when it failed (the reason is in the result and on stderr).
+int RunTaskMode(const JobSpec& spec, const std::string& spec_path);
+
+}  // namespace sawmill

@@ -1,0 +1,148 @@
+// `sawmill coordinator`: the job coordinator daemon (scheduler/coordinator.h) with its web page,
+// until SIGTERM or SIGINT.
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include <glog/logging.h>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/daemon_util.h"
+#include "common/auth.h"
+#include "common/file.h"
+#include "common/http_server.h"
+#include "common/local_fs.h"
+#include "common/rpc_tcp.h"
+#include "dfs/client/dfs_client.h"
+#include "scheduler/coordinator.h"
+#include "scheduler/web_ui.h"
+
+namespace sawmill {
+namespace {
+
+constexpr char kUsage[] = R"(Usage: sawmill coordinator --dir D --namenode ADDR --secret_file F
+                           [--bind 127.0.0.1] [--port 0] [--advertise HOST] [--http_port 0]
+                           [--worker_timeout_ms 10000] [--task_timeout_ms 3600000]
+                           [--task_memory_mb 0] [--max_attempts 4] [--locality_delay_ms 3000]
+                           [--slow_start 0.05] [--speculation true|false]
+
+Runs the job coordinator: accepts jobs from job binaries and `sawmill job`, schedules their
+map and reduce attempts onto registered workers (node-local first, delay scheduling, slow start,
+retries, speculation), commits outputs in the file store at the namenode ADDR, and keeps the
+history of jobs in D/history. Listens on --bind:--port (0: any free port) and advertises
+--advertise (default: the bind address) with that port; serves its web page and JSON
+(/api/cluster, /api/jobs/ID) on --http_port. Once listening it writes D/endpoint.json:
+  {"role":"coordinator","address":"ip:port","http":"ip:hport","pid":N}
+Stops cleanly on SIGTERM or SIGINT (exit 0).
+)";
+
+int UsageError(const std::string& message) {
+  std::fprintf(stderr, "error: %s\n(see sawmill coordinator --help)\n", message.c_str());
+  return 2;
+}
+
+}  // namespace
+
+int CoordinatorCommand(int argc, char** argv) {
+  Args args;
+  if (!Args::Parse(argc, argv, 2, &args)) return 2;
+  if (args.Has("help")) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (!args.OnlyFlags({"dir", "namenode", "secret_file", "bind", "port", "advertise", "http_port", "worker_timeout_ms",
+                       "task_timeout_ms", "task_memory_mb", "max_attempts", "locality_delay_ms", "slow_start",
+                       "speculation"})) {
+    return 2;
+  }
+  if (!args.positional.empty()) return UsageError("unexpected argument '" + args.positional[0] + "'");
+  for (const char* required : {"dir", "namenode", "secret_file"}) {
+    if (args.Get(required, "").empty()) return UsageError(std::string("--") + required + " is required");
+  }
+  uint64_t port, http_port, worker_timeout_ms, task_timeout_ms, task_memory_mb, max_attempts, locality_delay_ms;
+  if (!args.GetU64("port", 0, &port) || !args.GetU64("http_port", 0, &http_port) ||
+      !args.GetU64("worker_timeout_ms", 10000, &worker_timeout_ms) ||
+      !args.GetU64("task_timeout_ms", 3600000, &task_timeout_ms) || !args.GetU64("task_memory_mb", 0, &task_memory_mb) ||
+      !args.GetU64("max_attempts", 4, &max_attempts) || !args.GetU64("locality_delay_ms", 3000, &locality_delay_ms)) {
+    return 2;
+  }
+  if (port > 65535 || http_port > 65535) return UsageError("ports must be at most 65535");
+  if (max_attempts < 1 || max_attempts > 100) return UsageError("--max_attempts must be in 1..100");
+  double slow_start = std::atof(args.Get("slow_start", "0.05").c_str());
+  if (slow_start < 0 || slow_start > 1) return UsageError("--slow_start must be in 0..1");
+  const std::string speculation = args.Get("speculation", "true");
+  if (speculation != "true" && speculation != "false") return UsageError("--speculation must be true or false");
+  const std::string dir = AbsolutePath(args.Get("dir", ""));
+  const std::string bind = args.Get("bind", "127.0.0.1");
+  const std::string advertise = args.Get("advertise", bind);
+
+  google::InitGoogleLogging(argv[0]);
+  FLAGS_logtostderr = true;
+  sigset_t signals = BlockStopSignals();
+
+  auto secret = LoadSecret(args.Get("secret_file", ""));
+  if (!secret.ok()) return DaemonFail(secret.status());
+  if (Status s = MakeDirs(dir); !s.ok()) return DaemonFail(s);
+  (void)RemoveAll(JoinPath(dir, "endpoint.json"));
+
+  TcpTransport transport(*secret, /*connect_timeout_ms=*/10000, /*io_timeout_ms=*/60000);
+  auto store = std::make_shared<dfs::DfsClient>(&transport, args.Get("namenode", ""), dfs::DfsClient::Options{});
+  SetDfs(store);  // manifests are written through the dfs: registry
+
+  sched::CoordinatorOptions options;
+  options.dir = dir;
+  options.namenode_address = args.Get("namenode", "");
+  options.worker_timeout_ms = static_cast<int64_t>(worker_timeout_ms);
+  options.task_timeout_ms = task_timeout_ms;
+  options.task_memory_mb = task_memory_mb;
+  options.scheduler.max_attempts = static_cast<int>(max_attempts);
+  options.scheduler.locality_delay_ms = static_cast<int64_t>(locality_delay_ms);
+  options.scheduler.slow_start = slow_start;
+  options.scheduler.speculation = speculation == "true";
+
+  TcpServerOptions server_options;
+  server_options.bind = bind;
+  server_options.port = static_cast<uint16_t>(port);
+  std::atomic<sched::Coordinator*> serving{nullptr};
+  auto server = TcpServer::Start(server_options, *secret, [&serving](Connection& conn) {
+    if (sched::Coordinator* c = serving.load()) c->handler()(conn);
+  });
+  if (!server.ok()) return DaemonFail(server.status());
+  options.address = advertise + ":" + std::to_string((*server)->port());
+  auto coordinator = std::make_unique<sched::Coordinator>(options, store.get());
+  if (Status s = coordinator->Start(); !s.ok()) return DaemonFail(s);
+  serving = coordinator.get();
+
+  sched::UiData ui;
+  sched::Coordinator* c = coordinator.get();
+  ui.cluster = [c] { return c->ClusterJson(); };
+  ui.job = [c](const std::string& id) { return c->JobJson(id); };
+  ui.logs = [c](const std::string& id) { return c->LogsJson(id); };
+  auto http = HttpServer::Start(bind, static_cast<uint16_t>(http_port), [ui](const std::string& method, const std::string& target) {
+    return sched::RouteCoordinatorUi(method, target, ui);
+  });
+  if (!http.ok()) return DaemonFail(http.status());
+  const std::string http_address = advertise + ":" + std::to_string((*http)->port());
+  if (Status s = WriteEndpoint(dir, {{"role", "coordinator"}, {"address", options.address}, {"http", http_address}});
+      !s.ok()) {
+    return DaemonFail(s);
+  }
+  LOG(INFO) << "coordinator at " << options.address << ", web page http://" << http_address << "/, namenode "
+            << options.namenode_address;
+
+  int sig = WaitForStop(signals);
+  LOG(INFO) << "coordinator: signal " << sig << ", stopping";
+  (*http)->Stop();
+  coordinator->Stop();
+  (*server)->Stop();
+  serving = nullptr;
+  coordinator.reset();
+  SetDfs(nullptr);
+  LOG(INFO) << "coordinator stopped";
+  return 0;
+}
+
+}  // namespace sawmill

@@ -1,0 +1,132 @@
+// `sawmill worker`: one worker daemon (worker/worker.h): runs task attempts for the
+// coordinator and serves its map outputs to reducers, until SIGTERM or SIGINT.
+#include <unistd.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <glog/logging.h>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/daemon_util.h"
+#include "common/auth.h"
+#include "common/file.h"
+#include "common/rpc_tcp.h"
+#include "dfs/client/dfs_client.h"
+#include "worker/worker.h"
+
+namespace sawmill {
+namespace {
+
+constexpr char kUsage[] = R"(Usage: sawmill worker --dir D --coordinator ADDR --namenode ADDR --secret_file F --host NAME
+                      [--slots N] [--bind 127.0.0.1] [--port 0] [--advertise HOST]
+                      [--poll_ms 1000] [--fetch_threads 4]
+
+Runs a worker: registers with the coordinator at ADDR, runs the task attempts it is given as
+child processes of the job binary (fetched from the file store at the namenode ADDR into
+D/binaries and checked against their SHA-256 before every first run), each in D/jobs/JOB/ATTEMPT
+with its stdout, stderr, spec and result, and serves finished map outputs to reducers on
+--bind:--port (0: any free port), advertised as --advertise (default: the bind address).
+--host is the placement host: the name of the datanode on the same machine, so that maps
+reading its blocks count as node-local. --slots attempts run at once (default: the number of
+cores). Once listening it writes D/endpoint.json:
+  {"role":"worker","host":NAME,"address":"ip:port","pid":N}
+Stops cleanly on SIGTERM or SIGINT (exit 0), killing the attempts it runs.
+)";
+
+int UsageError(const std::string& message) {
+  std::fprintf(stderr, "error: %s\n(see sawmill worker --help)\n", message.c_str());
+  return 2;
+}
+
+}  // namespace
+
+int WorkerCommand(int argc, char** argv) {
+  Args args;
+  if (!Args::Parse(argc, argv, 2, &args)) return 2;
+  if (args.Has("help")) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (!args.OnlyFlags({"dir", "coordinator", "namenode", "secret_file", "host", "slots", "bind", "port", "advertise",
+                       "poll_ms", "fetch_threads"})) {
+    return 2;
+  }
+  if (!args.positional.empty()) return UsageError("unexpected argument '" + args.positional[0] + "'");
+  for (const char* required : {"dir", "coordinator", "namenode", "secret_file", "host"}) {
+    if (args.Get(required, "").empty()) return UsageError(std::string("--") + required + " is required");
+  }
+  uint64_t slots, port, poll_ms, fetch_threads;
+  uint64_t cores = std::max(1u, std::thread::hardware_concurrency());
+  if (!args.GetU64("slots", cores, &slots) || !args.GetU64("port", 0, &port) || !args.GetU64("poll_ms", 1000, &poll_ms) ||
+      !args.GetU64("fetch_threads", 4, &fetch_threads)) {
+    return 2;
+  }
+  if (slots < 1 || slots > 1024) return UsageError("--slots must be in 1..1024");
+  if (port > 65535) return UsageError("--port must be at most 65535");
+  if (poll_ms < 1 || poll_ms > 30000) return UsageError("--poll_ms must be in 1..30000");
+  if (fetch_threads < 1 || fetch_threads > 64) return UsageError("--fetch_threads must be in 1..64");
+  const std::string dir = AbsolutePath(args.Get("dir", ""));
+  const std::string bind = args.Get("bind", "127.0.0.1");
+  const std::string advertise = args.Get("advertise", bind);
+
+  google::InitGoogleLogging(argv[0]);
+  FLAGS_logtostderr = true;
+  sigset_t signals = BlockStopSignals();
+
+  const std::string secret_file = AbsolutePath(args.Get("secret_file", ""));
+  auto secret = LoadSecret(secret_file);
+  if (!secret.ok()) return DaemonFail(secret.status());
+  if (Status s = MakeDirs(dir); !s.ok()) return DaemonFail(s);
+  (void)RemoveAll(JoinPath(dir, "endpoint.json"));
+  // Attempts of an earlier run of this worker are void: the coordinator reran them elsewhere.
+  (void)RemoveAll(JoinPath(dir, "jobs"));
+
+  TcpTransport transport(*secret, /*connect_timeout_ms=*/10000, /*io_timeout_ms=*/60000);
+  dfs::DfsClient::Options store_options;
+  store_options.client_host = args.Get("host", "");
+  dfs::DfsClient store(&transport, args.Get("namenode", ""), store_options);
+
+  worker::WorkerOptions options;
+  options.dir = dir;
+  options.host = args.Get("host", "");
+  options.coordinator_address = args.Get("coordinator", "");
+  options.namenode_address = args.Get("namenode", "");
+  options.secret_file = secret_file;
+  options.slots = static_cast<int>(slots);
+  options.poll_ms = static_cast<uint32_t>(poll_ms);
+  options.fetch_threads = static_cast<int>(fetch_threads);
+
+  std::atomic<worker::Worker*> serving{nullptr};
+  TcpServerOptions server_options;
+  server_options.bind = bind;
+  server_options.port = static_cast<uint16_t>(port);
+  auto server = TcpServer::Start(server_options, *secret, [&serving](Connection& conn) {
+    if (worker::Worker* w = serving.load()) w->shuffle_handler()(conn);
+  });
+  if (!server.ok()) return DaemonFail(server.status());
+  options.shuffle_address = advertise + ":" + std::to_string((*server)->port());
+  auto w = std::make_unique<worker::Worker>(options, &transport, &store);
+  serving = w.get();
+  if (Status s = WriteEndpoint(dir, {{"role", "worker"}, {"host", options.host}, {"address", options.shuffle_address}});
+      !s.ok()) {
+    return DaemonFail(s);
+  }
+  w->Start();
+  LOG(INFO) << "worker (host " << options.host << ", " << options.slots << " slots) serving map outputs at "
+            << options.shuffle_address << ", coordinator " << options.coordinator_address;
+
+  int sig = WaitForStop(signals);
+  LOG(INFO) << "worker: signal " << sig << ", stopping";
+  (*server)->Stop();
+  serving = nullptr;
+  w->Stop();
+  w.reset();
+  LOG(INFO) << "worker stopped";
+  return 0;
+}
+
+}  // namespace sawmill

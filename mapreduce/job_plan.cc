@@ -1,0 +1,100 @@
+#include "mapreduce/job_plan.h"
+
+#include <algorithm>
+
+#include "mapreduce/input_split.h"
+#include "mapreduce/split_reader.h"
+#include "mapreduce/task.h"
+#include "mapreduce/task_context.h"
+
+namespace sawmill {
+namespace {
+
+// Sampling reads fixed-size splits, so the boundaries (and the output) do not depend on
+// --split_mb.
+constexpr uint64_t kSampleSplitBytes = 64 << 20;
+
+// Collects the keys a mapper emits while sampling for range partitioning.
+struct SampleSink {
+  std::vector<std::string>* keys;
+  Status Add(std::string_view key, std::string_view) {
+    keys->emplace_back(key);
+    return Status::Ok();
+  }
+};
+
+// Runs the mapper over the first records of up to 10 evenly spaced splits and picks split points.
+Result<std::vector<std::string>> SampleSplitPoints(const JobSpec& spec, const std::vector<InputSplit>& splits,
+                                                   int partitions) {
+  std::vector<std::string> keys;
+  if (splits.empty() || partitions <= 1) return keys;
+  size_t picks = std::min<size_t>(10, splits.size());
+  size_t per_split = std::max<size_t>(1, spec.sample_records / picks);
+  TaskConfig config;
+  config.spec = &spec;
+  config.num_partitions = partitions;
+  for (size_t i = 0; i < picks; ++i) {
+    const InputSplit& split = splits[i * splits.size() / picks];
+    SplitReaderOptions ro;
+    ro.format = spec.input_format;
+    ro.fixed_record_bytes = spec.fixed_record_bytes;
+    ro.fixed_key_bytes = spec.fixed_key_bytes;
+    ASSIGN_OR_RETURN(auto reader, OpenSplit(split, ro));
+    TaskStats stats;
+    SampleSink sink{&keys};
+    TaskContextImpl<SampleSink> ctx(config, &stats, &sink);
+    std::unique_ptr<Mapper> mapper = spec.mapper();
+    std::string_view k, v;
+    RETURN_IF_ERROR(CallUserCode([&] { return "sampling " + split.path; }, [&] {
+      mapper->Setup(ctx);
+      for (size_t n = 0; n < per_split && reader->Next(&k, &v); ++n) mapper->Map(k, v, ctx);
+    }));
+    RETURN_IF_ERROR(reader->status());
+  }
+  return RangePartitioner::PickSplitPoints(&keys, partitions);
+}
+
+}  // namespace
+
+Result<PartitionPlan> PlanPartitioning(const JobSpec& spec, const JobOptions& options) {
+  PartitionPlan plan;
+  if (!spec.reducer) return plan;
+  plan.num_partitions = options.reducers;
+  if (spec.partitioner) {
+    plan.kind = "custom";
+  } else if (spec.total_order) {
+    ASSIGN_OR_RETURN(auto splits,
+                     ComputeSplits(options.inputs, spec.input_format, kSampleSplitBytes, spec.fixed_record_bytes));
+    ASSIGN_OR_RETURN(plan.split_points, SampleSplitPoints(spec, splits, plan.num_partitions));
+    plan.kind = "range";
+  } else {
+    plan.kind = "hash";
+  }
+  return plan;
+}
+
+Result<std::unique_ptr<Partitioner>> MakePartitioner(const JobSpec& spec, const PartitionPlan& plan) {
+  if (plan.kind == "none") return std::unique_ptr<Partitioner>();
+  if (plan.kind == "hash") return std::unique_ptr<Partitioner>(std::make_unique<HashPartitioner>());
+  if (plan.kind == "range") return std::unique_ptr<Partitioner>(std::make_unique<RangePartitioner>(plan.split_points));
+  if (plan.kind == "custom") {
+    if (!spec.partitioner) return InvalidArgument("job " + spec.name + " has no partitioner of its own");
+    return spec.partitioner();
+  }
+  return InvalidArgument("unknown partitioner kind '" + plan.kind + "'");
+}
+
+TaskBudget ComputeTaskBudget(const JobOptions& options) {
+  TaskBudget b;
+  size_t share = (options.memory_mb << 20) / static_cast<size_t>(std::max(options.threads, 1));
+  // Readers, writers and block buffers take a few MiB beside the sort buffer.
+  size_t reserve = std::min<size_t>(share / 4, 4 << 20);
+  b.memory_bytes = share - reserve;
+  size_t block_bytes = options.block_kb << 10;
+  b.merge_factor = options.merge_factor > 0
+                       ? options.merge_factor
+                       : static_cast<int>(std::clamp<size_t>(share / (4 * block_bytes + (64 << 10)), 2, 64));
+  return b;
+}
+
+}  // namespace sawmill

@@ -1,0 +1,38 @@
+// Decisions taken once per job, before any task runs, that every task must share: how map
+// outputs are partitioned (sampling the input for total-order jobs) and each task's memory
+// budget. The local runner and cluster submission both take them from here, so a job's tasks
+// see the same partitioning wherever they run.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "mapreduce/job_spec.h"
+
+namespace sawmill {
+
+struct PartitionPlan {
+  std::string kind = "none";  // "hash", "range", "custom" (the job's own) or "none" (map-only)
+  int num_partitions = 0;     // reducers; 0 for map-only jobs
+  std::vector<std::string> split_points;  // range
+};
+
+// Samples the inputs (running the mapper over the first records of a few splits) when the job
+// wants a total order; errors name the input.
+Result<PartitionPlan> PlanPartitioning(const JobSpec& spec, const JobOptions& options);
+
+// The partitioner a plan describes; null for "none". kInvalidArgument for "custom" when the
+// spec has no partitioner, or an unknown kind.
+Result<std::unique_ptr<Partitioner>> MakePartitioner(const JobSpec& spec, const PartitionPlan& plan);
+
+struct TaskBudget {
+  size_t memory_bytes = 0;  // one task's sort buffer
+  int merge_factor = 64;
+};
+
+// Each of options.threads concurrent tasks gets an equal share of options.memory_mb.
+TaskBudget ComputeTaskBudget(const JobOptions& options);
+
+}  // namespace sawmill

@@ -1,0 +1,194 @@
+# The coordinator's protocol (frame headers, common/frame.h; every connection authenticated):
+# clients submit and follow jobs; workers register, long-poll for orders (launch, kill, where map
+# outputs are) and report attempt results. Job binaries travel through the file store
+# (dfs:/sawmill/binaries/<sha256>), never through these messages. Design: docs/distributed.md.
+@0x884b3518aa9500f9;
+
+using Attempt = import "/mapreduce/attempt.capnp";
+
+$import "/capnp/c++.capnp".namespace("sawmill::sched::proto");
+
+# A failed request: code is a sawmill::StatusCode (0 = ok).
+struct Error {
+  code @0 :UInt16;
+  message @1 :Text;
+}
+
+struct JobSubmission {
+  name @0 :Text;
+  binarySha256 @1 :Text;          # hex; the binary is dfs:/sawmill/binaries/<binarySha256>
+  args @2 :List(Text);            # the binary's own flags, passed again in task mode
+  inputs @3 :List(Text);
+  output @4 :Text;                # dfs:/...
+  overwrite @5 :Bool;
+  splits @6 :List(Attempt.Split); # map task i reads splits[i]
+  partitioning @7 :Attempt.Partitioning;
+  seed @8 :UInt64;
+  memoryBytes @9 :UInt64;         # each task's sort buffer
+  mergeFactor @10 :Int32;
+  blockBytes @11 :UInt64;
+  maxAttempts @12 :Int32;         # 0: the coordinator's default
+  taskTimeoutMs @13 :UInt64;      # 0: the coordinator's default
+  taskMemoryMb @14 :UInt64;       # address-space limit of each attempt; 0: the default
+  speculation @15 :Bool;
+  inputBytes @16 :UInt64;
+  user @17 :Text;
+}
+
+struct AttemptStatus {
+  attemptId @0 :Text;
+  reduce @1 :Bool;
+  task @2 :Int32;
+  attempt @3 :Int32;
+  worker @4 :Text;
+  host @5 :Text;
+  state @6 :Text;                 # running, succeeded, failed, killed
+  startMs @7 :Int64;              # since the job's submission
+  endMs @8 :Int64;
+  local @9 :Bool;
+  speculative @10 :Bool;
+  error @11 :Text;
+}
+
+struct JobStatus {
+  jobId @0 :Text;
+  name @1 :Text;
+  state @2 :Text;                 # running, committing, succeeded, failed
+  error @3 :Text;
+  output @4 :Text;
+  submitUnixMs @5 :Int64;
+  elapsedMs @6 :Int64;
+  maps @7 :Int32;
+  mapsDone @8 :Int32;
+  mapsRunning @9 :Int32;
+  reduces @10 :Int32;
+  reducesDone @11 :Int32;
+  reducesRunning @12 :Int32;
+  inputBytes @13 :UInt64;
+  bytesRead @14 :UInt64;          # input bytes of finished maps
+  dataLocalMaps @15 :Int32;
+  remoteMaps @16 :Int32;
+  failedAttempts @17 :Int32;
+  killedAttempts @18 :Int32;
+  speculativeAttempts @19 :Int32;
+  counters @20 :List(Attempt.Counter);
+  attempts @21 :List(AttemptStatus);
+  recordsIn @22 :UInt64;
+  recordsOut @23 :UInt64;
+  bytesOut @24 :UInt64;
+}
+
+struct AttemptLog {
+  attemptId @0 :Text;
+  host @1 :Text;
+  state @2 :Text;
+  stderr @3 :Text;                # the tail the worker kept (at most 64 KiB)
+}
+
+struct WorkerRegistration {
+  host @0 :Text;                  # placement host (the datanode's beside it)
+  shuffleAddress @1 :Text;        # "ip:port" reducers fetch map outputs from
+  slots @2 :Int32;
+  pid @3 :Int32;
+}
+
+struct WorkerEntry {
+  id @0 :Text;
+  host @1 :Text;
+  shuffleAddress @2 :Text;
+  slots @3 :Int32;
+  running @4 :Int32;
+}
+
+struct AttemptLaunch {
+  jobId @0 :Text;
+  attemptId @1 :Text;
+  binarySha256 @2 :Text;
+  args @3 :List(Text);
+  # Filled by the coordinator except workDir, resultPath, secretFile, host, mapOutputs (reduce)
+  # and outputPath of maps with reducers, which the worker chooses.
+  spec @4 :Attempt.AttemptSpec;
+  mapCount @5 :Int32;             # reduce: segments to fetch before it starts
+  timeoutMs @6 :UInt64;
+  memoryMb @7 :UInt64;
+}
+
+struct MapOutputLocation {
+  map @0 :Int32;
+  attemptId @1 :Text;
+  address @2 :Text;               # the shuffle server holding it
+}
+
+struct JobMapOutputs {
+  jobId @0 :Text;
+  outputs @1 :List(MapOutputLocation);  # every committed map output of the job now
+}
+
+# What a worker is to do; returned by poll.
+struct Orders {
+  launch @0 :List(AttemptLaunch);
+  kill @1 :List(Text);            # attempt ids
+  mapOutputs @2 :List(JobMapOutputs);
+  dropJobs @3 :List(Text);        # finished jobs: their map outputs may be deleted
+  reregister @4 :Bool;            # the coordinator does not know this worker (it restarted)
+}
+
+struct AttemptUpdate {
+  attemptId @0 :Text;
+  result @1 :Attempt.AttemptResult;  # ok or not; a failure's error says why (exit, signal, timeout)
+  stderrTail @2 :Text;
+  seconds @3 :Float64;
+}
+
+struct FetchFailure {
+  reduceAttemptId @0 :Text;
+  map @1 :Int32;
+  error @2 :Text;
+  mapAttemptId @3 :Text;          # the output that could not be fetched
+}
+
+struct Report {
+  workerId @0 :Text;
+  updates @1 :List(AttemptUpdate);
+  fetchFailures @2 :List(FetchFailure);
+}
+
+struct Poll {
+  workerId @0 :Text;
+  waitMs @1 :UInt32;              # hold the answer up to this long while there are no orders
+}
+
+struct CoordinatorRequest {
+  union {
+    register @0 :WorkerRegistration;
+    poll @1 :Poll;
+    report @2 :Report;
+    submit @3 :JobSubmission;
+    status @4 :Text;              # job id
+    list @5 :Void;
+    kill @6 :Text;                # job id
+    logs @7 :Text;                # job id
+    workers @8 :Void;
+  }
+}
+
+struct CoordinatorResponse {
+  error @0 :Error;
+  union {
+    none @1 :Void;
+    registered @2 :Text;          # the worker's id
+    orders @3 :Orders;
+    submitted @4 :Text;           # the job's id
+    status @5 :JobStatus;
+    list @6 :List(JobStatus);     # without attempts
+    logs @7 :List(AttemptLog);
+    workers @8 :List(WorkerEntry);
+  }
+}
+
+# What the coordinator keeps of a job in <dir>/history/<job id>.job: written at submission
+# (state running) and again when the job ends.
+struct JobRecord {
+  status @0 :JobStatus;
+  logs @1 :List(AttemptLog);
+}

@@ -1,0 +1,108 @@
+#include "scheduler/job_client.h"
+
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include <capnp/message.h>
+
+#include "common/auth.h"
+#include "common/rpc_tcp.h"
+#include "mapreduce/progress.h"
+
+namespace sawmill::sched {
+namespace {
+
+std::string Text(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
+
+void DrawProgress(proto::JobStatus::Reader s, bool final) {
+  double secs = static_cast<double>(s.getElapsedMs()) / 1000;
+  double frac_maps = s.getMaps() ? static_cast<double>(s.getMapsDone()) / s.getMaps() : 1;
+  double frac_red = s.getReduces() ? static_cast<double>(s.getReducesDone()) / s.getReduces() : 1;
+  double frac = s.getReduces() ? 0.7 * frac_maps + 0.3 * frac_red : frac_maps;
+  int width = 24, filled = static_cast<int>(frac * width);
+  std::string bar(static_cast<size_t>(filled), '#');
+  bar.resize(static_cast<size_t>(width), '.');
+  char eta[32] = "";
+  if (frac > 0.02 && frac < 1) std::snprintf(eta, sizeof eta, " ETA %.0fs", secs / frac - secs);
+  std::fprintf(stderr, "\r%s [%s] maps %d/%d reduces %d/%d %s/%s %.1fs%s   ", Text(s.getJobId()).c_str(), bar.c_str(),
+               s.getMapsDone(), s.getMaps(), s.getReducesDone(), s.getReduces(),
+               FormatBytes(static_cast<double>(s.getBytesRead())).c_str(),
+               FormatBytes(static_cast<double>(s.getInputBytes())).c_str(), secs, eta);
+  if (final) std::fprintf(stderr, "\n");
+  std::fflush(stderr);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<CoordinatorConnection>> ConnectCoordinator(const std::string& cluster_dir) {
+  auto c = std::make_unique<CoordinatorConnection>();
+  ASSIGN_OR_RETURN(c->config, LoadClusterConfig(cluster_dir));
+  if (c->config.coordinator_address.empty()) {
+    return NotFound(ClusterConfigPath(cluster_dir) + ": the cluster runs no coordinator");
+  }
+  ASSIGN_OR_RETURN(std::string secret, LoadSecret(c->config.SecretPath()));
+  c->transport = std::make_unique<TcpTransport>(std::move(secret));
+  c->client = std::make_unique<CoordinatorClient>(c->transport.get(), c->config.coordinator_address);
+  return c;
+}
+
+Result<std::unique_ptr<CapnpReader>> GetJobStatus(CoordinatorClient& client, const std::string& job_id) {
+  capnp::MallocMessageBuilder m;
+  m.initRoot<proto::CoordinatorRequest>().setStatus(job_id);
+  return client.Call(m);
+}
+
+Result<std::unique_ptr<CapnpReader>> WaitForJob(CoordinatorClient& client, const std::string& job_id, bool progress,
+                                                int poll_ms) {
+  auto last_draw = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+  while (true) {
+    ASSIGN_OR_RETURN(auto reply, GetJobStatus(client, job_id));
+    bool done = false;
+    RETURN_IF_ERROR(CatchCapnp("job status", [&]() -> Status {
+      auto s = reply->Root<proto::CoordinatorResponse>().getStatus();
+      std::string state = Text(s.getState());
+      done = state == "succeeded" || state == "failed";
+      auto now = std::chrono::steady_clock::now();
+      if (progress && (done || now - last_draw > std::chrono::milliseconds(250))) {
+        DrawProgress(s, done);
+        last_draw = now;
+      }
+      return Status::Ok();
+    }));
+    if (done) return reply;
+    std::this_thread::sleep_for(std::chrono::milliseconds(poll_ms));
+  }
+}
+
+std::string FormatJobStatus(proto::JobStatus::Reader s, bool with_attempts) {
+  char buf[512];
+  std::snprintf(buf, sizeof buf, "%s %s %s: maps %d/%d (%d running), reduces %d/%d (%d running), read %s of %s, %.1f s\n",
+                Text(s.getJobId()).c_str(), Text(s.getName()).c_str(), Text(s.getState()).c_str(), s.getMapsDone(),
+                s.getMaps(), s.getMapsRunning(), s.getReducesDone(), s.getReduces(), s.getReducesRunning(),
+                FormatBytes(static_cast<double>(s.getBytesRead())).c_str(),
+                FormatBytes(static_cast<double>(s.getInputBytes())).c_str(), static_cast<double>(s.getElapsedMs()) / 1000);
+  std::string out = buf;
+  std::snprintf(buf, sizeof buf,
+                "  output %s; records in %llu out %llu; data-local maps %d, remote %d; attempts failed %d, killed %d, "
+                "speculative %d\n",
+                Text(s.getOutput()).c_str(), static_cast<unsigned long long>(s.getRecordsIn()),
+                static_cast<unsigned long long>(s.getRecordsOut()), s.getDataLocalMaps(), s.getRemoteMaps(),
+                s.getFailedAttempts(), s.getKilledAttempts(), s.getSpeculativeAttempts());
+  out += buf;
+  if (s.getError().size() > 0) out += "  error: " + Text(s.getError()) + "\n";
+  for (auto c : s.getCounters()) out += "  counter " + Text(c.getName()) + " = " + std::to_string(c.getValue()) + "\n";
+  if (with_attempts) {
+    for (auto a : s.getAttempts()) {
+      double dur = static_cast<double>((a.getEndMs() ? a.getEndMs() : s.getElapsedMs()) - a.getStartMs()) / 1000;
+      std::snprintf(buf, sizeof buf, "  %-24s %-10s %-9s %6.2fs %s%s%s%s\n", Text(a.getAttemptId()).c_str(),
+                    Text(a.getHost()).c_str(), Text(a.getState()).c_str(), dur, a.getLocal() ? "local" : "",
+                    a.getSpeculative() ? " speculative" : "", a.getError().size() ? " error: " : "",
+                    Text(a.getError()).c_str());
+      out += buf;
+    }
+  }
+  return out;
+}
+
+}  // namespace sawmill::sched

@@ -1,0 +1,526 @@
+// Scheduler: delay-scheduled map attempts, slow start, retries, blacklists, lost workers, fetch
+// failures and speculation over ordered containers only, so every decision is deterministic.
+#include "scheduler/scheduler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <set>
+#include <utility>
+
+namespace sawmill::sched {
+
+const char* AttemptStateName(AttemptState s) {
+  switch (s) {
+    case AttemptState::kRunning:
+      return "running";
+    case AttemptState::kSucceeded:
+      return "succeeded";
+    case AttemptState::kFailed:
+      return "failed";
+    case AttemptState::kKilled:
+      return "killed";
+  }
+  return "unknown";
+}
+
+const char* JobStateName(JobState s) {
+  switch (s) {
+    case JobState::kRunning:
+      return "running";
+    case JobState::kTasksDone:
+      return "tasks_done";
+    case JobState::kSucceeded:
+      return "succeeded";
+    case JobState::kFailed:
+      return "failed";
+  }
+  return "unknown";
+}
+
+namespace {
+
+constexpr int kMap = 0, kReduce = 1;  // index of Job::tasks and friends
+
+std::string TaskName(int kind, int task) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%c-%05d", kind == kReduce ? 'r' : 'm', task);
+  return buf;
+}
+
+struct Task {
+  std::vector<std::string> hosts;  // maps: the hosts holding the input
+  std::vector<int> running;        // indices into Job::attempts
+  int committed = -1;              // the attempt whose output counts; -1: none (yet, or lost)
+  int launched = 0;                // attempts so far: the next attempt number
+  int failures = 0;                // failed attempts counted against max_attempts
+  std::set<std::string> failed_on;
+  bool speculated = false;  // got its one speculative attempt
+};
+
+struct Job {
+  std::string id;
+  int reduces = 0;
+  SchedulerOptions opt;
+  JobState state = JobState::kRunning;
+  std::string error;
+  int64_t last_local_ms = 0;  // last node-local map launch (delay scheduling)
+  std::vector<Task> tasks[2];
+  std::set<int> pending[2];                              // tasks waiting for an attempt
+  std::map<std::string, std::set<int>> pending_on_host;  // host -> pending maps with input there
+  std::set<std::pair<int, int>> speculate;               // (kind, task) marked by Tick
+  int done[2] = {0, 0};                                  // tasks with a committed attempt
+  std::map<std::string, int> failures_on;                // counted failures per worker
+  std::vector<AttemptInfo> attempts;                     // launch order
+};
+
+struct Worker {
+  std::string host;
+  int slots = 0;
+  std::set<std::pair<std::string, int>> running;  // (job, attempt index)
+  std::vector<std::string> kills;                 // not yet handed out by TakeKills
+};
+
+int Kind(const AttemptInfo& a) { return a.reduce ? kReduce : kMap; }
+
+}  // namespace
+
+struct Scheduler::Impl {
+  std::map<std::string, Worker> workers;
+  std::map<std::string, int> live_hosts;  // host -> live workers on it
+  int total_slots = 0;
+  int running_reduces = 0;  // over all jobs: the one-slot-for-maps rule is cluster-wide
+  std::map<std::string, Job> jobs;
+  std::vector<Job*> fifo;  // submission order; std::map nodes do not move
+  std::map<std::string, std::pair<Job*, int>> attempt_index;
+
+  Job* FindJob(const std::string& id) {
+    auto it = jobs.find(id);
+    return it == jobs.end() ? nullptr : &it->second;
+  }
+
+  // A running attempt of a running job, or {nullptr, -1}: results for anything else are stale.
+  std::pair<Job*, int> FindRunning(const std::string& attempt_id) {
+    auto it = attempt_index.find(attempt_id);
+    if (it == attempt_index.end()) return {nullptr, -1};
+    auto [job, idx] = it->second;
+    if (job->state != JobState::kRunning || job->attempts[idx].state != AttemptState::kRunning)
+      return {nullptr, -1};
+    return it->second;
+  }
+
+  // --- Task bookkeeping ---
+
+  void SetPending(Job& j, int kind, int t) {
+    const Task& task = j.tasks[kind][t];
+    if (j.state != JobState::kRunning || task.committed >= 0 || !task.running.empty()) return;
+    j.pending[kind].insert(t);
+    if (kind == kMap)
+      for (const auto& h : task.hosts) j.pending_on_host[h].insert(t);
+  }
+
+  void ClearPending(Job& j, int kind, int t) {
+    j.pending[kind].erase(t);
+    if (kind != kMap) return;
+    for (const auto& h : j.tasks[kind][t].hosts) {
+      auto it = j.pending_on_host.find(h);
+      if (it == j.pending_on_host.end()) continue;
+      it->second.erase(t);
+      if (it->second.empty()) j.pending_on_host.erase(it);
+    }
+  }
+
+  Assignment Launch(Job& j, int kind, int t, const std::string& worker, bool speculative,
+                    int64_t now) {
+    Task& task = j.tasks[kind][t];
+    Worker& w = workers.at(worker);
+    AttemptInfo a;
+    a.reduce = kind == kReduce;
+    a.task = t;
+    a.attempt = task.launched++;
+    a.attempt_id = j.id + "/" + TaskName(kind, t) + "/" + std::to_string(a.attempt);
+    a.worker = worker;
+    a.host = w.host;
+    a.start_ms = now;
+    a.speculative = speculative;
+    a.local = kind == kMap && std::ranges::find(task.hosts, w.host) != task.hosts.end();
+    if (a.local) j.last_local_ms = now;
+    int idx = static_cast<int>(j.attempts.size());
+    j.attempts.push_back(a);
+    attempt_index[a.attempt_id] = {&j, idx};
+    task.running.push_back(idx);
+    w.running.insert({j.id, idx});
+    if (a.reduce) ++running_reduces;
+    ClearPending(j, kind, t);
+    if (speculative) task.speculated = true;
+    j.speculate.erase({kind, t});
+    return Assignment{j.id, a.attempt_id, a.reduce, t, a.attempt, speculative, a.local};
+  }
+
+  // Takes a running attempt off its task and worker; kills are queued for TakeKills. The caller
+  // decides what becomes of the task.
+  void End(Job& j, int idx, AttemptState state, const std::string& error, int64_t now) {
+    AttemptInfo& a = j.attempts[idx];
+    a.state = state;
+    a.end_ms = now;
+    a.error = error;
+    std::erase(j.tasks[Kind(a)][a.task].running, idx);
+    j.speculate.erase({Kind(a), a.task});
+    if (auto it = workers.find(a.worker); it != workers.end()) {
+      it->second.running.erase({j.id, idx});
+      if (state == AttemptState::kKilled) it->second.kills.push_back(a.attempt_id);
+    }
+    if (a.reduce) --running_reduces;
+  }
+
+  // Leaves kRunning: no more pending work, every running attempt to be killed.
+  void Stop(Job& j, JobState state, const std::string& error, const std::string& kill_reason,
+            int64_t now) {
+    j.state = state;
+    j.error = error;
+    for (auto& tasks : j.tasks)
+      for (auto& task : tasks)
+        while (!task.running.empty())
+          End(j, task.running.back(), AttemptState::kKilled, kill_reason, now);
+    for (auto& p : j.pending) p.clear();
+    j.pending_on_host.clear();
+    j.speculate.clear();
+  }
+
+  void CheckDone(Job& j, int64_t now) {
+    int out = j.reduces > 0 ? kReduce : kMap;  // the tasks whose output is the job's output
+    if (j.state == JobState::kRunning && j.done[out] == static_cast<int>(j.tasks[out].size()))
+      Stop(j, JobState::kTasksDone, "", "the job's tasks are done", now);
+  }
+
+  void DropMapOutput(Job& j, int t, const std::string& why) {
+    Task& task = j.tasks[kMap][t];
+    j.attempts[task.committed].error = "output lost: " + why;
+    task.committed = -1;
+    --j.done[kMap];
+    SetPending(j, kMap, t);
+  }
+
+  // --- Placement rules ---
+
+  bool Blacklisted(const Job& j, const std::string& worker) const {
+    if (j.opt.blacklist_failures <= 0) return false;  // disabled
+    auto it = j.failures_on.find(worker);
+    return it != j.failures_on.end() && it->second >= j.opt.blacklist_failures;
+  }
+
+  void CheckBlacklists(Job& j, int64_t now) {
+    if (j.state != JobState::kRunning || workers.empty()) return;
+    if (j.pending[kMap].empty() && j.pending[kReduce].empty()) return;
+    for (const auto& [id, w] : workers)
+      if (!Blacklisted(j, id)) return;
+    Stop(j, JobState::kFailed, "every worker is blacklisted for job " + j.id,
+         "every worker is blacklisted for the job", now);
+  }
+
+  // A retry skips a worker it failed on while another usable worker has a free slot (by our
+  // count of its running attempts); otherwise it runs there rather than wait.
+  bool Avoid(const Job& j, const Task& task, const std::string& worker) const {
+    if (!task.failed_on.contains(worker)) return false;
+    for (const auto& [id, w] : workers) {
+      if (id != worker && !task.failed_on.contains(id) && !Blacklisted(j, id) &&
+          w.slots > static_cast<int>(w.running.size()))
+        return true;
+    }
+    return false;
+  }
+
+  bool HasLiveHost(const Task& task) const {
+    return std::ranges::any_of(task.hosts, [&](const auto& h) { return live_hosts.contains(h); });
+  }
+
+  std::optional<int> PickMap(const Job& j, const std::string& worker, const std::string& host,
+                             int64_t now) const {
+    if (auto it = j.pending_on_host.find(host); it != j.pending_on_host.end()) {
+      for (int t : it->second)
+        if (!Avoid(j, j.tasks[kMap][t], worker)) return t;
+    }
+    // Delay scheduling: waiting a little for a node-local slot beats reading over the network.
+    bool waited = now - j.last_local_ms >= j.opt.locality_delay_ms;
+    for (int t : j.pending[kMap]) {
+      const Task& task = j.tasks[kMap][t];
+      if (!Avoid(j, task, worker) && (waited || !HasLiveHost(task))) return t;
+    }
+    return std::nullopt;
+  }
+
+  bool ReducesAllowed(const Job& j) const {
+    int maps = static_cast<int>(j.tasks[kMap].size());
+    // The epsilon keeps 0.1 * 30 from rounding up to 4.
+    int needed = static_cast<int>(std::ceil(j.opt.slow_start * maps - 1e-9));
+    if (j.done[kMap] < needed) return false;
+    // Reduces waiting for maps must never take the last slot a (re)run map could use.
+    return j.done[kMap] >= maps || running_reduces + 1 < total_slots;
+  }
+
+  std::optional<int> PickReduce(const Job& j, const std::string& worker) const {
+    if (j.pending[kReduce].empty() || !ReducesAllowed(j)) return std::nullopt;
+    for (int t : j.pending[kReduce])
+      if (!Avoid(j, j.tasks[kReduce][t], worker)) return t;
+    return std::nullopt;
+  }
+
+  std::optional<std::pair<int, int>> PickSpeculative(const Job& j,
+                                                     const std::string& worker) const {
+    for (auto [kind, t] : j.speculate) {
+      const Task& task = j.tasks[kind][t];
+      if (kind == kReduce && !ReducesAllowed(j)) continue;
+      if (task.running.size() == 1 && j.attempts[task.running[0]].worker != worker)
+        return std::pair{kind, t};
+    }
+    return std::nullopt;
+  }
+
+  std::optional<Assignment> Next(Job& j, const std::string& worker, const std::string& host,
+                                 int64_t now) {
+    if (j.state != JobState::kRunning || Blacklisted(j, worker)) return std::nullopt;
+    if (auto t = PickMap(j, worker, host, now)) return Launch(j, kMap, *t, worker, false, now);
+    if (auto t = PickReduce(j, worker)) return Launch(j, kReduce, *t, worker, false, now);
+    if (auto s = PickSpeculative(j, worker))
+      return Launch(j, s->first, s->second, worker, true, now);
+    return std::nullopt;
+  }
+
+  // --- Speculation ---
+
+  void MarkStragglers(Job& j, int kind, int64_t now) {
+    std::vector<int64_t> d;
+    for (const auto& a : j.attempts)
+      if (a.state == AttemptState::kSucceeded && Kind(a) == kind)
+        d.push_back(a.end_ms - a.start_ms);
+    if (d.empty()) return;
+    std::ranges::sort(d);
+    size_t n = d.size();
+    double median = n % 2 ? d[n / 2] : (d[n / 2 - 1] + d[n / 2]) / 2.0;
+    double limit =
+        std::max(j.opt.speculation_factor * median, static_cast<double>(j.opt.speculation_min_ms));
+    for (int t = 0; t < static_cast<int>(j.tasks[kind].size()); ++t) {
+      const Task& task = j.tasks[kind][t];
+      if (task.committed >= 0 || task.speculated || task.running.size() != 1) continue;
+      if (now - j.attempts[task.running[0]].start_ms > limit) j.speculate.insert({kind, t});
+    }
+  }
+};
+
+Scheduler::Scheduler() : impl_(std::make_unique<Impl>()) {}
+Scheduler::~Scheduler() = default;
+Scheduler::Scheduler(Scheduler&&) noexcept = default;
+Scheduler& Scheduler::operator=(Scheduler&&) noexcept = default;
+
+void Scheduler::AddWorker(const std::string& worker, const std::string& host, int slots) {
+  auto [it, fresh] = impl_->workers.try_emplace(worker);
+  Worker& w = it->second;
+  if (!fresh) {  // re-registration: new host or slot count, same attempts
+    impl_->total_slots -= w.slots;
+    if (--impl_->live_hosts[w.host] == 0) impl_->live_hosts.erase(w.host);
+  }
+  w.host = host;
+  w.slots = slots;
+  impl_->total_slots += slots;
+  ++impl_->live_hosts[host];
+}
+
+void Scheduler::RemoveWorker(const std::string& worker, const std::string& reason, int64_t now_ms) {
+  Impl& m = *impl_;
+  auto it = m.workers.find(worker);
+  if (it == m.workers.end()) return;
+  auto running = it->second.running;  // End() erases from the original
+  for (const auto& [job_id, idx] : running) {
+    Job& j = m.jobs.at(job_id);
+    const AttemptInfo& a = j.attempts[idx];
+    m.End(j, idx, AttemptState::kFailed, reason, now_ms);  // not counted: not the task's fault
+    m.SetPending(j, Kind(a), a.task);
+  }
+  m.total_slots -= it->second.slots;
+  if (--m.live_hosts[it->second.host] == 0) m.live_hosts.erase(it->second.host);
+  m.workers.erase(it);
+  for (Job* j : m.fifo) {
+    if (j->state != JobState::kRunning) continue;
+    // Map outputs live on the worker's disk; a map-only job's are already in the store.
+    if (j->reduces > 0 && j->done[kReduce] < j->reduces) {
+      for (int t = 0; t < static_cast<int>(j->tasks[kMap].size()); ++t) {
+        int c = j->tasks[kMap][t].committed;
+        if (c >= 0 && j->attempts[c].worker == worker)
+          m.DropMapOutput(*j, t, "worker " + worker + " lost: " + reason);
+      }
+    }
+    m.CheckBlacklists(*j, now_ms);
+  }
+}
+
+bool Scheduler::HasWorker(const std::string& worker) const {
+  return impl_->workers.contains(worker);
+}
+
+Status Scheduler::AddJob(const JobPlan& plan, int64_t now_ms) {
+  if (impl_->jobs.contains(plan.job_id)) return AlreadyExists("job " + plan.job_id + " exists");
+  if (plan.reduces < 0)
+    return InvalidArgument("job " + plan.job_id + ": reduces " + std::to_string(plan.reduces) +
+                           " < 0");
+  Job& j = impl_->jobs[plan.job_id];
+  j.id = plan.job_id;
+  j.reduces = plan.reduces;
+  j.opt = plan.options;
+  j.last_local_ms = now_ms;
+  j.tasks[kMap].resize(plan.map_hosts.size());
+  j.tasks[kReduce].resize(plan.reduces);
+  for (size_t t = 0; t < plan.map_hosts.size(); ++t) j.tasks[kMap][t].hosts = plan.map_hosts[t];
+  for (int kind : {kMap, kReduce})
+    for (int t = 0; t < static_cast<int>(j.tasks[kind].size()); ++t) impl_->SetPending(j, kind, t);
+  impl_->fifo.push_back(&j);
+  impl_->CheckDone(j, now_ms);  // nothing to run at all
+  return Status::Ok();
+}
+
+void Scheduler::KillJob(const std::string& job_id, const std::string& reason, int64_t now_ms) {
+  Job* j = impl_->FindJob(job_id);
+  if (j && j->state == JobState::kRunning)
+    impl_->Stop(*j, JobState::kFailed, reason, "job killed: " + reason, now_ms);
+}
+
+std::vector<Assignment> Scheduler::Assign(const std::string& worker, int free_slots,
+                                          int64_t now_ms) {
+  std::vector<Assignment> out;
+  auto it = impl_->workers.find(worker);
+  if (it == impl_->workers.end()) return out;
+  const std::string host = it->second.host;
+  while (static_cast<int>(out.size()) < free_slots) {
+    std::optional<Assignment> a;
+    for (Job* j : impl_->fifo)
+      if ((a = impl_->Next(*j, worker, host, now_ms))) break;
+    if (!a) break;
+    out.push_back(std::move(*a));
+  }
+  return out;
+}
+
+bool Scheduler::AttemptSucceeded(const std::string& attempt_id, int64_t now_ms) {
+  auto [j, idx] = impl_->FindRunning(attempt_id);
+  if (!j) return false;
+  const AttemptInfo& a = j->attempts[idx];
+  Task& task = j->tasks[Kind(a)][a.task];
+  impl_->End(*j, idx, AttemptState::kSucceeded, "", now_ms);
+  task.committed = idx;
+  ++j->done[Kind(a)];
+  while (!task.running.empty())
+    impl_->End(*j, task.running.back(), AttemptState::kKilled,
+               "attempt " + attempt_id + " succeeded first", now_ms);
+  impl_->CheckDone(*j, now_ms);
+  return true;
+}
+
+void Scheduler::AttemptFailed(const std::string& attempt_id, const std::string& error,
+                              int64_t now_ms) {
+  auto [j, idx] = impl_->FindRunning(attempt_id);
+  if (!j) return;
+  const AttemptInfo& a = j->attempts[idx];
+  Task& task = j->tasks[Kind(a)][a.task];
+  impl_->End(*j, idx, AttemptState::kFailed, error, now_ms);
+  ++task.failures;
+  task.failed_on.insert(a.worker);
+  ++j->failures_on[a.worker];
+  if (task.failures >= j->opt.max_attempts) {
+    std::string why = "task " + TaskName(Kind(a), a.task) + " failed " +
+                      std::to_string(task.failures) + " times; last error: " + error;
+    impl_->Stop(*j, JobState::kFailed, why, "job failed: " + why, now_ms);
+    return;
+  }
+  impl_->SetPending(*j, Kind(a), a.task);
+  impl_->CheckBlacklists(*j, now_ms);
+}
+
+void Scheduler::FetchFailed(const std::string& reduce_attempt_id, int map, int64_t now_ms,
+                            const std::string& map_attempt_id) {
+  (void)now_ms;
+  auto [j, idx] = impl_->FindRunning(reduce_attempt_id);
+  if (!j || !j->attempts[idx].reduce) return;
+  if (map < 0 || map >= static_cast<int>(j->tasks[kMap].size())) return;
+  int c = j->tasks[kMap][map].committed;
+  if (c < 0) return;  // already dropped and not yet rerun
+  const AttemptInfo& out = j->attempts[c];
+  if (!map_attempt_id.empty() && out.attempt_id != map_attempt_id) return;  // already rerun
+  // A lost worker's outputs were dropped by RemoveWorker.
+  if (!impl_->workers.contains(out.worker)) return;
+  impl_->DropMapOutput(*j, map, "reduce attempt " + reduce_attempt_id + " could not fetch it");
+}
+
+void Scheduler::Tick(int64_t now_ms) {
+  for (Job* j : impl_->fifo) {
+    if (j->state != JobState::kRunning || !j->opt.speculation) continue;
+    for (int kind : {kMap, kReduce}) impl_->MarkStragglers(*j, kind, now_ms);
+  }
+}
+
+std::vector<std::string> Scheduler::TakeKills(const std::string& worker) {
+  auto it = impl_->workers.find(worker);
+  if (it == impl_->workers.end()) return {};
+  return std::exchange(it->second.kills, {});
+}
+
+std::vector<MapOutput> Scheduler::MapOutputs(const std::string& job_id) const {
+  std::vector<MapOutput> out;
+  Job* j = impl_->FindJob(job_id);
+  if (!j) return out;
+  for (int t = 0; t < static_cast<int>(j->tasks[kMap].size()); ++t) {
+    int c = j->tasks[kMap][t].committed;
+    if (c >= 0) out.push_back({t, j->attempts[c].attempt_id, j->attempts[c].worker});
+  }
+  return out;
+}
+
+void Scheduler::FinishJob(const std::string& job_id, bool ok, const std::string& error,
+                          int64_t now_ms) {
+  (void)now_ms;
+  Job* j = impl_->FindJob(job_id);
+  if (!j || j->state != JobState::kTasksDone) return;
+  j->state = ok ? JobState::kSucceeded : JobState::kFailed;
+  j->error = ok ? "" : error;
+}
+
+std::optional<JobSnapshot> Scheduler::Snapshot(const std::string& job_id) const {
+  const Job* j = impl_->FindJob(job_id);
+  if (!j) return std::nullopt;
+  JobSnapshot s;
+  s.job_id = j->id;
+  s.state = j->state;
+  s.error = j->error;
+  s.maps = static_cast<int>(j->tasks[kMap].size());
+  s.reduces = j->reduces;
+  s.maps_done = j->done[kMap];
+  s.reduces_done = j->done[kReduce];
+  for (const auto& t : j->tasks[kMap]) s.maps_running += !t.running.empty();
+  for (const auto& t : j->tasks[kReduce]) s.reduces_running += !t.running.empty();
+  for (const auto& a : j->attempts) {
+    if (!a.reduce) ++(a.local ? s.data_local_maps : s.remote_maps);
+    s.failed_attempts += a.state == AttemptState::kFailed;
+    s.killed_attempts += a.state == AttemptState::kKilled;
+    s.speculative_attempts += a.speculative;
+  }
+  s.attempts = j->attempts;
+  return s;
+}
+
+std::vector<std::string> Scheduler::CommittedAttempts(const std::string& job_id,
+                                                      bool reduce) const {
+  std::vector<std::string> out;
+  const Job* j = impl_->FindJob(job_id);
+  if (!j) return out;
+  for (const auto& t : j->tasks[reduce ? kReduce : kMap])
+    out.push_back(t.committed >= 0 ? j->attempts[t.committed].attempt_id : "");
+  return out;
+}
+
+void Scheduler::DropJob(const std::string& job_id) {
+  Job* j = impl_->FindJob(job_id);
+  if (!j || (j->state != JobState::kSucceeded && j->state != JobState::kFailed)) return;
+  for (const auto& a : j->attempts) impl_->attempt_index.erase(a.attempt_id);
+  std::erase(impl_->fifo, j);
+  impl_->jobs.erase(job_id);
+}
+
+}  // namespace sawmill::sched

@@ -1,0 +1,319 @@
+// The coordinator's web pages: JSON documents from Cap'n Proto JobStatus/AttemptLog, and the
+// router (status codes, content types, escaping, unknown jobs) over a fake UiData.
+#include "scheduler/web_ui.h"
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <capnp/message.h>
+#include <gtest/gtest.h>
+
+namespace sawmill::sched {
+namespace {
+
+using nlohmann::json;
+
+const char kEvilName[] = "<script>alert(1)</script>";
+
+// A running job with two counters and two attempts (one finished, one running).
+void FillJob(proto::JobStatus::Builder s) {
+  s.setJobId("job_1");
+  s.setName(kEvilName);
+  s.setState("running");
+  s.setError("");
+  s.setOutput("dfs:/out/wc");
+  s.setSubmitUnixMs(1'700'000'000'000);
+  s.setElapsedMs(5'000);
+  s.setMaps(10);
+  s.setMapsDone(4);
+  s.setMapsRunning(3);
+  s.setReduces(2);
+  s.setReducesDone(0);
+  s.setReducesRunning(1);
+  s.setInputBytes(1 << 30);
+  s.setBytesRead(1 << 20);
+  s.setDataLocalMaps(3);
+  s.setRemoteMaps(1);
+  s.setFailedAttempts(1);
+  s.setKilledAttempts(2);
+  s.setSpeculativeAttempts(1);
+  s.setRecordsIn(1000);
+  s.setRecordsOut(10);
+  s.setBytesOut(12345);
+  auto counters = s.initCounters(2);
+  counters[0].setName("map.records");
+  counters[0].setValue(1000);
+  counters[1].setName("user.<odd>");
+  counters[1].setValue(-7);
+  auto attempts = s.initAttempts(2);
+  attempts[0].setAttemptId("job_1_m_3_0");
+  attempts[0].setReduce(false);
+  attempts[0].setTask(3);
+  attempts[0].setAttempt(0);
+  attempts[0].setWorker("w1");
+  attempts[0].setHost("host1");
+  attempts[0].setState("failed");
+  attempts[0].setStartMs(100);
+  attempts[0].setEndMs(600);
+  attempts[0].setLocal(true);
+  attempts[0].setSpeculative(false);
+  attempts[0].setError("exit 1: <oops>");
+  attempts[1].setAttemptId("job_1_r_1_2");
+  attempts[1].setReduce(true);
+  attempts[1].setTask(1);
+  attempts[1].setAttempt(2);
+  attempts[1].setWorker("w2");
+  attempts[1].setHost("host2");
+  attempts[1].setState("running");
+  attempts[1].setStartMs(1'000);
+  attempts[1].setEndMs(0);
+  attempts[1].setLocal(false);
+  attempts[1].setSpeculative(true);
+}
+
+json JobJson(bool with_attempts) {
+  capnp::MallocMessageBuilder message;
+  auto s = message.initRoot<proto::JobStatus>();
+  FillJob(s);
+  return JobStatusToJson(s.asReader(), with_attempts);
+}
+
+json LogsJson() {
+  capnp::MallocMessageBuilder message;
+  auto list = message.initRoot<proto::CoordinatorResponse>().initLogs(2);
+  list[0].setAttemptId("job_1_m_3_0");
+  list[0].setHost("host1");
+  list[0].setState("failed");
+  list[0].setStderr("line 1\n<b>bold</b> & more\n");
+  list[1].setAttemptId("job_1_r_1_2");
+  list[1].setHost("host2");
+  list[1].setState("running");
+  list[1].setStderr("");
+  return AttemptLogsToJson(list.asReader());
+}
+
+TEST(WebUiJson, JobStatusFields) {
+  json j = JobJson(true);
+  EXPECT_EQ(j["job_id"], "job_1");
+  EXPECT_EQ(j["name"], kEvilName);  // escaping is the pages' business
+  EXPECT_EQ(j["state"], "running");
+  EXPECT_EQ(j["error"], "");
+  EXPECT_EQ(j["output"], "dfs:/out/wc");
+  EXPECT_EQ(j["submit_unix_ms"], 1'700'000'000'000);
+  EXPECT_EQ(j["elapsed_ms"], 5'000);
+  EXPECT_EQ(j["maps"], 10);
+  EXPECT_EQ(j["maps_done"], 4);
+  EXPECT_EQ(j["maps_running"], 3);
+  EXPECT_EQ(j["reduces"], 2);
+  EXPECT_EQ(j["reduces_done"], 0);
+  EXPECT_EQ(j["reduces_running"], 1);
+  EXPECT_EQ(j["input_bytes"], 1u << 30);
+  EXPECT_EQ(j["bytes_read"], 1u << 20);
+  EXPECT_EQ(j["data_local_maps"], 3);
+  EXPECT_EQ(j["remote_maps"], 1);
+  EXPECT_EQ(j["failed_attempts"], 1);
+  EXPECT_EQ(j["killed_attempts"], 2);
+  EXPECT_EQ(j["speculative_attempts"], 1);
+  EXPECT_EQ(j["records_in"], 1000);
+  EXPECT_EQ(j["records_out"], 10);
+  EXPECT_EQ(j["bytes_out"], 12345);
+  EXPECT_EQ(j["counters"], (json{{"map.records", 1000}, {"user.<odd>", -7}}));
+  EXPECT_EQ(j.size(), 25u) << j.dump();  // 24 fields and attempts: nothing unexpected
+
+  ASSERT_EQ(j["attempts"].size(), 2u);
+  const json& a = j["attempts"][0];
+  EXPECT_EQ(a["attempt_id"], "job_1_m_3_0");
+  EXPECT_EQ(a["reduce"], false);
+  EXPECT_EQ(a["task"], 3);
+  EXPECT_EQ(a["attempt"], 0);
+  EXPECT_EQ(a["worker"], "w1");
+  EXPECT_EQ(a["host"], "host1");
+  EXPECT_EQ(a["state"], "failed");
+  EXPECT_EQ(a["start_ms"], 100);
+  EXPECT_EQ(a["end_ms"], 600);
+  EXPECT_EQ(a["local"], true);
+  EXPECT_EQ(a["speculative"], false);
+  EXPECT_EQ(a["error"], "exit 1: <oops>");
+  EXPECT_EQ(a["duration_ms"], 500);
+  EXPECT_EQ(a.size(), 13u);
+  const json& r = j["attempts"][1];
+  EXPECT_EQ(r["reduce"], true);
+  EXPECT_EQ(r["attempt"], 2);
+  EXPECT_EQ(r["speculative"], true);
+  EXPECT_EQ(r["duration_ms"], 4'000);  // running: the job's elapsed time minus its start
+
+  json summary = JobJson(false);
+  EXPECT_FALSE(summary.contains("attempts"));
+  EXPECT_EQ(summary["maps_done"], 4);
+}
+
+TEST(WebUiJson, AttemptLogs) {
+  json l = LogsJson();
+  ASSERT_TRUE(l.is_array());
+  ASSERT_EQ(l.size(), 2u);
+  EXPECT_EQ(l[0], (json{{"attempt_id", "job_1_m_3_0"},
+                        {"host", "host1"},
+                        {"state", "failed"},
+                        {"stderr", "line 1\n<b>bold</b> & more\n"}}));
+  EXPECT_EQ(l[1]["stderr"], "");
+}
+
+// A cluster of two workers (one lost) and two jobs given oldest first.
+json Cluster(const std::string& newest_state) {
+  json old_job = JobJson(false);
+  json new_job = JobJson(false);
+  new_job["job_id"] = "job_2";
+  new_job["name"] = "newer";
+  new_job["state"] = newest_state;
+  new_job["submit_unix_ms"] = 1'700'000'100'000;
+  old_job["state"] = "succeeded";
+  return {{"now_ms", 1'700'000'200'000},
+          {"coordinator", {{"address", "127.0.0.1:7000"}, {"started_ms", 1'699'999'000'000}}},
+          {"workers", json::array({{{"id", "w1"}, {"host", "host-a"}, {"address", "127.0.0.1:7001"}, {"slots", 4},
+                                    {"running", 2}, {"last_seen_ms", 1'700'000'199'000}, {"live", true}},
+                                   {{"id", "w2"}, {"host", "host-b"}, {"address", "127.0.0.1:7002"}, {"slots", 4},
+                                    {"running", 0}, {"last_seen_ms", 1'700'000'000'000}, {"live", false}}})},
+          {"jobs", json::array({old_job, new_job})}};
+}
+
+struct Fake {
+  std::string newest_state = "running";
+  std::vector<std::string> asked;  // job ids the router asked for
+  UiData data() {
+    UiData d;
+    d.cluster = [this] { return Cluster(newest_state); };
+    d.job = [this](const std::string& id) -> std::optional<json> {
+      asked.push_back(id);
+      if (id == "job_1") return JobJson(true);
+      return std::nullopt;
+    };
+    d.logs = [this](const std::string& id) -> std::optional<json> {
+      asked.push_back(id);
+      if (id == "job_1") return LogsJson();
+      return std::nullopt;
+    };
+    return d;
+  }
+};
+
+bool Has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+TEST(WebUiRoute, IndexListsWorkersAndJobsNewestFirst) {
+  Fake fake;
+  HttpResponse r = RouteCoordinatorUi("GET", "/", fake.data());
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "text/html; charset=utf-8");
+  EXPECT_TRUE(Has(r.body, "host-a")) << r.body;
+  EXPECT_TRUE(Has(r.body, "host-b"));
+  EXPECT_TRUE(Has(r.body, "127.0.0.1:7000"));
+  EXPECT_TRUE(Has(r.body, "&lt;script&gt;alert(1)&lt;/script&gt;"));
+  EXPECT_FALSE(Has(r.body, kEvilName));
+  EXPECT_TRUE(Has(r.body, "href=\"/job/job_1\""));
+  EXPECT_TRUE(Has(r.body, "4/10"));  // the maps bar of job_1
+  ASSERT_TRUE(Has(r.body, "job_2"));
+  EXPECT_LT(r.body.find(">job_2<"), r.body.find(">job_1<")) << "newest job first";
+  EXPECT_TRUE(Has(r.body, "http-equiv=\"refresh\""));  // job_2 runs
+
+  fake.newest_state = "failed";
+  EXPECT_FALSE(Has(RouteCoordinatorUi("GET", "/", fake.data()).body, "http-equiv=\"refresh\""));
+}
+
+TEST(WebUiRoute, ClusterJson) {
+  Fake fake;
+  HttpResponse r = RouteCoordinatorUi("GET", "/api/cluster", fake.data());
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "application/json");
+  json c = json::parse(r.body);
+  EXPECT_EQ(c["coordinator"]["address"], "127.0.0.1:7000");
+  EXPECT_EQ(c["workers"].size(), 2u);
+  ASSERT_EQ(c["jobs"].size(), 2u);
+  EXPECT_EQ(c["jobs"][0]["job_id"], "job_2");  // sorted newest first, as the page shows them
+  EXPECT_EQ(c["jobs"][1]["name"], kEvilName);
+}
+
+TEST(WebUiRoute, JobPage) {
+  Fake fake;
+  HttpResponse r = RouteCoordinatorUi("GET", "/job/job_1?refresh=0", fake.data());
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "text/html; charset=utf-8");
+  EXPECT_EQ(fake.asked, std::vector<std::string>{"job_1"});
+  EXPECT_FALSE(Has(r.body, kEvilName));
+  EXPECT_TRUE(Has(r.body, "&lt;script&gt;alert(1)&lt;/script&gt;"));
+  EXPECT_TRUE(Has(r.body, "dfs:/out/wc"));
+  EXPECT_TRUE(Has(r.body, "3 data-local maps, 1 remote (75% local)")) << r.body;
+  EXPECT_TRUE(Has(r.body, "map.records"));
+  EXPECT_TRUE(Has(r.body, "user.&lt;odd&gt;"));
+  EXPECT_TRUE(Has(r.body, "job_1_m_3_0"));
+  EXPECT_TRUE(Has(r.body, "exit 1: &lt;oops&gt;"));
+  EXPECT_TRUE(Has(r.body, "reduce 1"));
+  EXPECT_TRUE(Has(r.body, "href=\"/job/job_1/logs#job_1_r_1_2\""));
+  EXPECT_TRUE(Has(r.body, "4.0 s"));  // the running attempt's duration
+  EXPECT_TRUE(Has(r.body, "http-equiv=\"refresh\""));
+}
+
+TEST(WebUiRoute, LogsPage) {
+  Fake fake;
+  HttpResponse r = RouteCoordinatorUi("GET", "/job/job_1/logs", fake.data());
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "text/html; charset=utf-8");
+  EXPECT_TRUE(Has(r.body, "<pre>line 1\n&lt;b&gt;bold&lt;/b&gt; &amp; more\n</pre>")) << r.body;
+  EXPECT_TRUE(Has(r.body, "id=\"job_1_m_3_0\""));
+  EXPECT_TRUE(Has(r.body, "(empty stderr)"));
+}
+
+TEST(WebUiRoute, JobJsonEndpoints) {
+  Fake fake;
+  HttpResponse job = RouteCoordinatorUi("GET", "/api/jobs/job_1", fake.data());
+  EXPECT_EQ(job.status, 200);
+  EXPECT_EQ(job.content_type, "application/json");
+  EXPECT_EQ(json::parse(job.body), JobJson(true));
+  HttpResponse logs = RouteCoordinatorUi("GET", "/api/jobs/job_1/logs", fake.data());
+  EXPECT_EQ(logs.status, 200);
+  EXPECT_EQ(logs.content_type, "application/json");
+  EXPECT_EQ(json::parse(logs.body), LogsJson());
+}
+
+TEST(WebUiRoute, UnknownJobsAndPaths) {
+  Fake fake;
+  HttpResponse page = RouteCoordinatorUi("GET", "/job/%3Cscript%3E", fake.data());
+  EXPECT_EQ(page.status, 404);
+  EXPECT_TRUE(Has(page.body, "no job <b>&lt;script&gt;</b>")) << page.body;
+  EXPECT_FALSE(Has(page.body, "<script>"));
+  EXPECT_EQ(RouteCoordinatorUi("GET", "/job/nope/logs", fake.data()).status, 404);
+
+  HttpResponse api = RouteCoordinatorUi("GET", "/api/jobs/job%201", fake.data());
+  EXPECT_EQ(api.status, 404);
+  EXPECT_EQ(api.content_type, "application/json");
+  EXPECT_EQ(json::parse(api.body)["error"], "unknown job: job 1");
+  EXPECT_EQ(RouteCoordinatorUi("GET", "/api/jobs/nope/logs", fake.data()).status, 404);
+  EXPECT_EQ(fake.asked, (std::vector<std::string>{"<script>", "nope", "job 1", "nope"}));
+
+  for (const char* path : {"/nothing", "/job", "/job/", "/job/job_1/extra", "/job/job_1/logs/x", "/api",
+                           "/api/jobs", "/api/jobs/", "/api/cluster/x", "/api/job/job_1"}) {
+    HttpResponse r = RouteCoordinatorUi("GET", path, fake.data());
+    EXPECT_EQ(r.status, 404) << path;
+  }
+}
+
+TEST(WebUiRoute, MethodsAndFailures) {
+  Fake fake;
+  EXPECT_EQ(RouteCoordinatorUi("POST", "/", fake.data()).status, 405);
+  EXPECT_EQ(RouteCoordinatorUi("DELETE", "/api/jobs/job_1", fake.data()).status, 405);
+  EXPECT_EQ(RouteCoordinatorUi("HEAD", "/", fake.data()).status, 200);
+
+  UiData broken = fake.data();
+  broken.cluster = []() -> json { throw std::runtime_error("coordinator gone"); };
+  HttpResponse r = RouteCoordinatorUi("GET", "/", broken);
+  EXPECT_EQ(r.status, 500);
+  EXPECT_TRUE(Has(r.body, "coordinator gone"));
+
+  // A document of the wrong shape still renders (empty fields), never throws.
+  broken.job = [](const std::string&) -> std::optional<json> { return json("not an object"); };
+  EXPECT_EQ(RouteCoordinatorUi("GET", "/job/x", broken).status, 200);
+  broken.cluster = [] { return json{{"jobs", 3}, {"workers", {{"id", 5}}}}; };
+  EXPECT_EQ(RouteCoordinatorUi("GET", "/", broken).status, 200);
+}
+
+}  // namespace
+}  // namespace sawmill::sched

@@ -1,0 +1,101 @@
+// The shuffle fetch client: request, checked announcement, packets streamed into a SegmentWriter.
+#include "worker/shuffle_client.h"
+
+#include <memory>
+#include <vector>
+
+#include <capnp/message.h>
+
+#include "common/capnp_util.h"
+#include "common/file.h"
+#include "mapreduce/record_file.h"
+#include "worker/shuffle.capnp.h"
+#include "worker/shuffle_protocol.h"
+
+namespace sawmill::worker {
+namespace {
+
+// Everything but the final rename: the segment written and validated at `tmp`.
+Status FetchInto(Connection& conn, const std::string& job_id, const std::string& attempt_id, int32_t partition,
+                 const std::string& tmp, FetchStats* stats) {
+  {
+    capnp::MallocMessageBuilder message;
+    auto req = message.initRoot<proto::FetchRequest>();
+    req.setJobId(job_id);
+    req.setAttemptId(attempt_id);
+    req.setPartition(partition);
+    RETURN_IF_ERROR(conn.Send(CapnpToString(message)));
+  }
+  Message m;
+  RETURN_IF_ERROR(conn.ReceiveInto(&m));
+  FetchReply reply;
+  RETURN_IF_ERROR(ParseFetchResponse(m.header, &reply));
+  if (reply.kind != FetchReply::Kind::kSegment) return Corruption("answered without a segment announcement");
+  if (!m.body.empty()) return Corruption("segment announcement carries a body");
+  RETURN_IF_ERROR(CheckSegment(reply, partition));
+  const uint64_t total = reply.total_bytes;
+  const uint64_t records = reply.records;
+  ASSIGN_OR_RETURN(auto writer, SegmentWriter::Create(tmp, partition, std::move(reply.blocks), reply.sorted));
+  uint64_t got = 0;
+  for (uint64_t seqno = 0; got < total; ++seqno) {
+    RETURN_IF_ERROR(conn.ReceiveInto(&m));
+    RETURN_IF_ERROR(ParseFetchResponse(m.header, &reply));
+    if (reply.kind != FetchReply::Kind::kPacket) return Corruption("a packet expected");
+    if (reply.seqno != seqno) {
+      return Corruption("packet " + std::to_string(reply.seqno) + " where " + std::to_string(seqno) + " was expected");
+    }
+    if (m.body.size() > total - got) {
+      return Corruption("sent more than the announced " + std::to_string(total) + " bytes");
+    }
+    if (m.body.empty()) return Corruption("empty packet " + std::to_string(seqno));
+    got += m.body.size();
+    if (reply.last != (got == total)) {
+      return Corruption("packet " + std::to_string(seqno) + (reply.last ? " marked last" : " not marked last") +
+                        " after " + std::to_string(got) + " of " + std::to_string(total) + " bytes");
+    }
+    RETURN_IF_ERROR(writer->Append(m.body));
+  }
+  RETURN_IF_ERROR(writer->Finish());
+  writer.reset();
+  // The index and footer just written must read back as this partition's blocks.
+  ASSIGN_OR_RETURN(auto check, RecordFileReader::Open(tmp));
+  auto [first, end] = check->PartitionBlocks(partition);
+  if (first != 0 || end != check->blocks().size() || check->info().record_count != records) {
+    return Internal(tmp + ": written segment does not read back as partition " + std::to_string(partition));
+  }
+  if (stats) {
+    stats->bytes = total;
+    stats->records = records;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status FetchSegment(Connection& conn, const std::string& job_id, const std::string& attempt_id, int32_t partition,
+                    const std::string& dest_path, FetchStats* stats) {
+  const std::string tmp = dest_path + ".tmp";
+  Status s = FetchInto(conn, job_id, attempt_id, partition, tmp, stats);
+  if (s.ok()) s = Rename(tmp, dest_path);
+  if (!s.ok()) {
+    (void)RemoveAll(tmp);  // best effort; the fetch error is what matters
+    return s.WithContext("fetching partition " + std::to_string(partition) + " of map attempt " + attempt_id +
+                         " (job " + job_id + ") from " + conn.peer());
+  }
+  return Status::Ok();
+}
+
+Status FetchSegment(Transport& transport, const std::string& address, const std::string& job_id,
+                    const std::string& attempt_id, int32_t partition, const std::string& dest_path,
+                    FetchStats* stats) {
+  auto conn = transport.Connect(address);
+  if (!conn.ok()) {
+    return conn.status().WithContext("fetching partition " + std::to_string(partition) + " of map attempt " +
+                                     attempt_id + " (job " + job_id + ") from " + address);
+  }
+  Status s = FetchSegment(**conn, job_id, attempt_id, partition, dest_path, stats);
+  (*conn)->Close();
+  return s;
+}
+
+}  // namespace sawmill::worker

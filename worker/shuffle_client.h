@@ -1,0 +1,36 @@
+// The shuffle fetch client: a reducer's worker copies partition r of one map attempt's output
+// from the worker that ran it into a local segment file (a standalone record file).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/rpc.h"
+#include "common/status.h"
+
+namespace sawmill::worker {
+
+struct FetchStats {
+  uint64_t bytes = 0;    // block bytes received (the segment's size before index and footer)
+  uint64_t records = 0;  // records in the segment
+};
+
+// Fetches partition `partition` of the map output of `attempt_id` (job `job_id`) over `conn` and
+// writes it to `dest_path` as a record file whose PartitionBlocks(partition) holds exactly the
+// source partition's blocks, byte for byte. Written as dest_path + ".tmp", renamed over dest_path
+// at the end: dest_path appears complete or not at all. Checks what the peer announces (blocks of
+// the requested partition, contiguous, sizes and counts adding up, then exactly that many bytes)
+// and opens the result (footer and index); block checksums are verified when the segment is
+// read. On error the .tmp is removed and the status names the peer, the attempt and the
+// partition; an error the server answered keeps its code (kNotFound for an attempt it does not
+// hold). After an error the conversation may be out of step: drop the connection. `stats` may be
+// nullptr. Blocks until the transfer ends.
+Status FetchSegment(Connection& conn, const std::string& job_id, const std::string& attempt_id, int32_t partition,
+                    const std::string& dest_path, FetchStats* stats);
+
+// The same over a new connection to `address` (a worker's shuffle port), closed at the end.
+Status FetchSegment(Transport& transport, const std::string& address, const std::string& job_id,
+                    const std::string& attempt_id, int32_t partition, const std::string& dest_path,
+                    FetchStats* stats);
+
+}  // namespace sawmill::worker
