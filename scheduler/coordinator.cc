@@ -655,7 +655,18 @@ struct Coordinator::Impl {
           w.running.insert(a.attempt_id);
         }
       }
-      for (auto& k : sched.TakeKills(id)) w.kills.push_back(std::move(k));
+      for (auto& k : sched.TakeKills(id)) {
+        // Not sent yet: withdrawing the launch is the kill.
+        auto queued = std::find_if(w.launches.begin(), w.launches.end(), [&](const auto& m) {
+          return Text(m->template getRoot<sp::AttemptLaunch>().getAttemptId()) == k;
+        });
+        if (queued != w.launches.end()) {
+          w.launches.erase(queued);
+          w.running.erase(k);
+        } else {
+          w.kills.push_back(std::move(k));
+        }
+      }
     }
     cv.notify_all();
   }

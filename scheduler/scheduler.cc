@@ -65,12 +65,15 @@ struct Job {
   JobState state = JobState::kRunning;
   std::string error;
   int64_t last_local_ms = 0;  // last node-local map launch (delay scheduling)
+  // Reduces were preempted for this job's pending maps: those run anywhere at once, and no
+  // reduce of the job takes a slot until they have all started.
+  bool urgent_maps = false;
   std::vector<Task> tasks[2];
   std::set<int> pending[2];                              // tasks waiting for an attempt
   std::map<std::string, std::set<int>> pending_on_host;  // host -> pending maps with input there
   std::set<std::pair<int, int>> speculate;               // (kind, task) marked by Tick
   int done[2] = {0, 0};                                  // tasks with a committed attempt
-  std::map<std::string, int> failures_on;                // counted failures per worker
+  std::map<std::string, int> failures_on;                // distinct tasks failed per worker
   std::vector<AttemptInfo> attempts;                     // launch order
 };
 
@@ -152,6 +155,7 @@ struct Scheduler::Impl {
     w.running.insert({j.id, idx});
     if (a.reduce) ++running_reduces;
     ClearPending(j, kind, t);
+    if (j.pending[kMap].empty()) j.urgent_maps = false;
     if (speculative) task.speculated = true;
     j.speculate.erase({kind, t});
     return Assignment{j.id, a.attempt_id, a.reduce, t, a.attempt, speculative, a.local};
@@ -241,7 +245,7 @@ struct Scheduler::Impl {
         if (!Avoid(j, j.tasks[kMap][t], worker)) return t;
     }
     // Delay scheduling: waiting a little for a node-local slot beats reading over the network.
-    bool waited = now - j.last_local_ms >= j.opt.locality_delay_ms;
+    bool waited = j.urgent_maps || now - j.last_local_ms >= j.opt.locality_delay_ms;
     for (int t : j.pending[kMap]) {
       const Task& task = j.tasks[kMap][t];
       if (!Avoid(j, task, worker) && (waited || !HasLiveHost(task))) return t;
@@ -254,6 +258,7 @@ struct Scheduler::Impl {
     // The epsilon keeps 0.1 * 30 from rounding up to 4.
     int needed = static_cast<int>(std::ceil(j.opt.slow_start * maps - 1e-9));
     if (j.done[kMap] < needed) return false;
+    if (j.urgent_maps && !j.pending[kMap].empty()) return false;
     // Reduces waiting for maps must never take the last slot a (re)run map could use.
     return j.done[kMap] >= maps || running_reduces + 1 < total_slots;
   }
@@ -284,6 +289,44 @@ struct Scheduler::Impl {
     if (auto s = PickSpeculative(j, worker))
       return Launch(j, s->first, s->second, worker, true, now);
     return std::nullopt;
+  }
+
+  // A lost worker can leave reduces holding every slot while maps they wait for must rerun:
+  // the youngest such reduces give their slots back (killed, not counted, pending again).
+  void PreemptReduces(int64_t now) {
+    while (true) {
+      // A job with pending maps and no free slot it may use (its blacklist counts).
+      bool starved = false;
+      for (Job* j : fifo) {
+        if (j->state != JobState::kRunning || j->pending[kMap].empty()) continue;
+        int usable = 0;
+        for (const auto& [id, w] : workers) {
+          if (!Blacklisted(*j, id)) usable += std::max(0, w.slots - static_cast<int>(w.running.size()));
+        }
+        if (usable == 0) {
+          starved = true;
+          j->urgent_maps = true;
+        }
+      }
+      if (!starved) return;
+      Job* victim_job = nullptr;
+      int victim = -1;
+      for (Job* j : fifo) {
+        if (j->state != JobState::kRunning || j->done[kMap] == static_cast<int>(j->tasks[kMap].size())) continue;
+        for (const auto& task : j->tasks[kReduce]) {
+          for (int idx : task.running) {
+            if (!victim_job || j->attempts[idx].start_ms >= victim_job->attempts[victim].start_ms) {
+              victim_job = j;
+              victim = idx;
+            }
+          }
+        }
+      }
+      if (!victim_job) return;
+      int t = victim_job->attempts[victim].task;
+      End(*victim_job, victim, AttemptState::kKilled, "preempted: a map that must rerun needs the slot", now);
+      SetPending(*victim_job, kReduce, t);
+    }
   }
 
   // --- Speculation ---
@@ -351,6 +394,7 @@ void Scheduler::RemoveWorker(const std::string& worker, const std::string& reaso
     }
     m.CheckBlacklists(*j, now_ms);
   }
+  m.PreemptReduces(now_ms);
 }
 
 bool Scheduler::HasWorker(const std::string& worker) const {
@@ -422,8 +466,9 @@ void Scheduler::AttemptFailed(const std::string& attempt_id, const std::string& 
   Task& task = j->tasks[Kind(a)][a.task];
   impl_->End(*j, idx, AttemptState::kFailed, error, now_ms);
   ++task.failures;
-  task.failed_on.insert(a.worker);
-  ++j->failures_on[a.worker];
+  // A worker is suspect when different tasks fail on it; one task failing again and again
+  // there is that task's problem (it moves elsewhere when it can, see Avoid).
+  if (task.failed_on.insert(a.worker).second) ++j->failures_on[a.worker];
   if (task.failures >= j->opt.max_attempts) {
     std::string why = "task " + TaskName(Kind(a), a.task) + " failed " +
                       std::to_string(task.failures) + " times; last error: " + error;
@@ -450,6 +495,7 @@ void Scheduler::FetchFailed(const std::string& reduce_attempt_id, int map, int64
 }
 
 void Scheduler::Tick(int64_t now_ms) {
+  impl_->PreemptReduces(now_ms);
   for (Job* j : impl_->fifo) {
     if (j->state != JobState::kRunning || !j->opt.speculation) continue;
     for (int kind : {kMap, kReduce}) impl_->MarkStragglers(*j, kind, now_ms);

@@ -22,7 +22,7 @@ struct SchedulerOptions {
   bool speculation = true;
   double speculation_factor = 2.0;   // straggler: running > factor x median finished attempt
   int64_t speculation_min_ms = 1000; // ... and longer than this
-  int blacklist_failures = 3;        // failed attempts of a job on one worker before it is avoided
+  int blacklist_failures = 3;        // distinct tasks of a job failed on one worker before it is avoided
 };
 
 struct JobPlan {

@@ -21,7 +21,8 @@ namespace {
 int PidfdOpen(int pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
 
 // In the child, between fork and exec: only async-signal-safe calls, all strings prepared before.
-[[noreturn]] void ExecChild(const char* dir, const char* out, const char* err, uint64_t memory_mb, char** argv) {
+[[noreturn]] void ExecChild(const char* dir, const char* out, const char* err, uint64_t memory_mb, char** argv,
+                            char** envp) {
   ::setpgid(0, 0);
   if (::chdir(dir) != 0) ::_exit(127);
   int o = ::open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -40,7 +41,7 @@ int PidfdOpen(int pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  ::execv(argv[0], argv);
+  ::execve(argv[0], argv, envp);
   const char msg[] = "exec failed: ";
   (void)!::write(2, msg, sizeof msg - 1);
   const char* why = ::strerror(errno);
@@ -78,9 +79,20 @@ Result<std::unique_ptr<ChildProcess>> ChildProcess::Start(const LaunchOptions& o
   for (auto& a : argv_s) argv.push_back(a.data());
   argv.push_back(nullptr);
   std::string out = JoinPath(options.dir, "stdout"), err = JoinPath(options.dir, "stderr");
+  std::vector<std::string> env_s;
+  for (char** e = environ; *e; ++e) {
+    std::string_view v(*e);
+    bool replaced = false;
+    for (const auto& x : options.env) replaced |= x.substr(0, x.find('=') + 1) == v.substr(0, v.find('=') + 1);
+    if (!replaced) env_s.emplace_back(v);
+  }
+  for (const auto& x : options.env) env_s.push_back(x);
+  std::vector<char*> envp;
+  for (auto& e : env_s) envp.push_back(e.data());
+  envp.push_back(nullptr);
   int pid = ::fork();
   if (pid < 0) return IOError("fork for " + options.binary + ": " + std::strerror(errno));
-  if (pid == 0) ExecChild(options.dir.c_str(), out.c_str(), err.c_str(), options.memory_mb, argv.data());
+  if (pid == 0) ExecChild(options.dir.c_str(), out.c_str(), err.c_str(), options.memory_mb, argv.data(), envp.data());
   // Also in the parent, so a kill right after the fork reaches the group.
   ::setpgid(pid, pid);
   int pidfd = PidfdOpen(pid);

@@ -18,6 +18,7 @@ struct LaunchOptions {
   std::string dir;                 // working directory; gets stdout and stderr files
   uint64_t memory_mb = 0;          // RLIMIT_AS of the child; 0: none
   int64_t timeout_ms = 0;          // 0: none
+  std::vector<std::string> env;    // "NAME=value" added to (or replacing in) the worker's environment
 };
 
 struct ProcessOutcome {

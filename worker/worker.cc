@@ -197,18 +197,19 @@ struct Worker::Impl {
       for (auto& [id, run] : runs) KillLocked(run.get());
       return;
     }
-    for (auto id : orders.getKill()) {
-      std::lock_guard<std::mutex> l(mu);
-      auto it = runs.find(Text(id));
-      if (it != runs.end()) KillLocked(it->second.get());
-    }
     for (auto jm : orders.getMapOutputs()) {
       std::lock_guard<std::mutex> l(mu);
       auto& locs = locations[Text(jm.getJobId())];
       locs.clear();
       for (auto o : jm.getOutputs()) locs[o.getMap()] = Location{Text(o.getAttemptId()), Text(o.getAddress())};
     }
+    // Launches first: a kill in the same orders may be for one of them.
     for (auto launch : orders.getLaunch()) Launch(launch);
+    for (auto id : orders.getKill()) {
+      std::lock_guard<std::mutex> l(mu);
+      auto it = runs.find(Text(id));
+      if (it != runs.end()) KillLocked(it->second.get());
+    }
     for (auto job : orders.getDropJobs()) DropJob(Text(job));
   }
 
@@ -385,6 +386,8 @@ struct Worker::Impl {
       lo.dir = r->dir;
       lo.memory_mb = launch.getMemoryMb();
       lo.timeout_ms = static_cast<int64_t>(launch.getTimeoutMs());
+      // For the job's own logs, and for tests that fail chosen attempts.
+      lo.env = {"SAWMILL_ATTEMPT_ID=" + r->attempt_id, "SAWMILL_JOB_ID=" + r->job_id, "SAWMILL_HOST=" + opt.host};
       auto child = ChildProcess::Start(lo);
       if (!child.ok()) {
         s = child.status();

@@ -332,23 +332,32 @@ TEST(SchedulerTest, BlacklistedWorkerGetsNoMoreTasksOfTheJob) {
   s.AddWorker("w1", "h1", 1);
   s.AddWorker("w2", "h2", 1);
   SchedulerOptions opt;
-  opt.blacklist_failures = 2;
+  opt.blacklist_failures = 2;  // distinct tasks failed on one worker
   opt.max_attempts = 10;
   ASSERT_TRUE(s.AddJob(Plan("j", Anywhere(3), 0, opt), 0).ok());
   ASSERT_TRUE(s.AddJob(Plan("k", Anywhere(1), 0, opt), 0).ok());
   EXPECT_THAT(Ids(s.Assign("w1", 1, 1)), ElementsAre("j/m-00000/0"));
   EXPECT_THAT(Ids(s.Assign("w2", 1, 1)), ElementsAre("j/m-00001/0"));
   s.AttemptFailed("j/m-00000/0", "bad disk", 2);
-  // w2 is busy: the retry runs where it failed rather than wait.
+  // w2 is busy: the retry runs where it failed rather than wait; failing again there is the
+  // task's problem, not the worker's.
   EXPECT_THAT(Ids(s.Assign("w1", 1, 3)), ElementsAre("j/m-00000/1"));
   s.AttemptFailed("j/m-00000/1", "bad disk", 4);
-  // w1 failed 2 attempts of j: nothing more of j, but k's map.
-  EXPECT_THAT(Ids(s.Assign("w1", 1, 5)), ElementsAre("k/m-00000/0"));
-  EXPECT_THAT(s.Assign("w1", 1, 5), IsEmpty());
-  s.AttemptFailed("j/m-00001/0", "bad disk", 6);
-  EXPECT_THAT(Ids(s.Assign("w2", 1, 7)), ElementsAre("j/m-00000/2"));
+  EXPECT_THAT(Ids(s.Assign("w1", 1, 5)), ElementsAre("j/m-00000/2"));
+  ASSERT_TRUE(s.AttemptSucceeded("j/m-00000/2", 6));
+  EXPECT_THAT(Ids(s.Assign("w1", 1, 7)), ElementsAre("j/m-00002/0"));
+  s.AttemptFailed("j/m-00002/0", "bad disk", 8);
+  // w1 failed 2 different tasks of j: nothing more of j, but k's map.
+  EXPECT_THAT(Ids(s.Assign("w1", 1, 9)), ElementsAre("k/m-00000/0"));
+  EXPECT_THAT(s.Assign("w1", 1, 9), IsEmpty());
+  s.AttemptFailed("j/m-00001/0", "bad disk", 10);
+  EXPECT_THAT(Ids(s.Assign("w2", 1, 11)), ElementsAre("j/m-00001/1"));
   EXPECT_EQ(Snap(s, "j").state, JobState::kRunning);
-  s.AttemptFailed("j/m-00000/2", "bad disk", 8);
+  s.AttemptFailed("j/m-00001/1", "bad disk", 12);
+  EXPECT_THAT(Ids(s.Assign("w2", 1, 13)), ElementsAre("j/m-00001/2"));
+  ASSERT_TRUE(s.AttemptSucceeded("j/m-00001/2", 14));
+  EXPECT_THAT(Ids(s.Assign("w2", 1, 15)), ElementsAre("j/m-00002/1"));
+  s.AttemptFailed("j/m-00002/1", "bad disk", 16);
   JobSnapshot snap = Snap(s, "j");
   EXPECT_EQ(snap.state, JobState::kFailed);
   EXPECT_EQ(snap.error, "every worker is blacklisted for job j");
@@ -500,6 +509,47 @@ TEST(SchedulerTest, UnknownIdsAndBadPlansAreRejectedOrIgnored) {
   EXPECT_THAT(s.Assign("nope", 1, 1), IsEmpty());
   EXPECT_THAT(Ids(s.Assign("w", 1, 1)), ElementsAre("j/m-00000/0"));
   EXPECT_EQ(Snap(s, "j").failed_attempts, 0);
+}
+
+}  // namespace
+}  // namespace sawmill::sched
+
+namespace sawmill::sched {
+namespace {
+
+// Losing a worker can leave reduces on every remaining slot while a map must rerun: the
+// youngest reduce gives its slot back, uncounted.
+TEST(SchedulerPreemptionTest, ReducesYieldASlotToARerunMap) {
+  Scheduler s;
+  s.AddWorker("w1", "h1", 2);
+  s.AddWorker("w2", "h2", 1);
+  JobPlan plan;
+  plan.job_id = "j";
+  plan.map_hosts = {{"h1"}, {"h1"}};
+  plan.reduces = 2;
+  plan.options.slow_start = 0;
+  plan.options.max_attempts = 1;
+  ASSERT_TRUE(s.AddJob(plan, 0).ok());
+  auto a1 = s.Assign("w1", 2, 0);
+  ASSERT_EQ(a1.size(), 2u);  // both maps, node-local
+  EXPECT_TRUE(s.AttemptSucceeded(a1[0].attempt_id, 10));
+  auto a2 = s.Assign("w2", 1, 10);  // a reduce (two slots busy, one left for maps... of 3)
+  ASSERT_EQ(a2.size(), 1u);
+  EXPECT_TRUE(a2[0].reduce);
+  EXPECT_TRUE(s.AttemptSucceeded(a1[1].attempt_id, 20));
+  auto a3 = s.Assign("w1", 2, 20);  // the other reduce; maps are all done now
+  ASSERT_EQ(a3.size(), 1u);
+  // w1 dies: both map outputs are lost; w2's reduce holds the only slot.
+  s.RemoveWorker("w1", "gone", 30);
+  auto kills = s.TakeKills("w2");
+  ASSERT_EQ(kills.size(), 1u);
+  EXPECT_EQ(kills[0], a2[0].attempt_id);
+  auto a4 = s.Assign("w2", 1, 40);
+  ASSERT_EQ(a4.size(), 1u);
+  EXPECT_FALSE(a4[0].reduce);
+  auto snap = s.Snapshot("j");
+  ASSERT_TRUE(snap);
+  EXPECT_EQ(snap->state, JobState::kRunning);  // the preemption did not count against the job
 }
 
 }  // namespace

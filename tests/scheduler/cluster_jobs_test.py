@@ -1,0 +1,447 @@
+#!/usr/bin/env python3
+"""Acceptance tests of distributed execution on real processes: `sawmill cluster up` (namenode,
+coordinator, a datanode and a worker per host) on 127.0.0.1, job binaries submitting themselves
+with --cluster, SIGKILL of workers, attempts that abort or stall (jobs/faulty_job).
+
+Usage: tests/scheduler/cluster_jobs_test.py BUILD_DIR [CASE...]   (default: every case)
+Every cluster output is compared byte for byte with the same job run in local mode. Waits are on
+conditions with deadlines (job status from the coordinator's JSON), never on bare sleeps.
+"""
+import hashlib
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+BUILD = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else "build"
+SAWMILL = os.path.join(BUILD, "sawmill")
+JOBS = os.path.join(BUILD, "jobs")
+MB = 1 << 20
+
+
+class Fail(Exception):
+    pass
+
+
+def log(case, msg):
+    print(f"ok   [{case}] {msg}", flush=True)
+
+
+def run(argv, check=True, timeout=300):
+    p = subprocess.run(argv, capture_output=True, timeout=timeout)
+    if check and p.returncode != 0:
+        raise Fail(f"{' '.join(argv)} exited {p.returncode}: {p.stderr.decode(errors='replace')[-3000:]}")
+    return p
+
+
+def wait_for(what, cond, timeout=60.0, interval=0.02):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        last = cond()
+        if last:
+            return last
+        time.sleep(interval)
+    raise Fail(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def runs_in(pid, directory):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return directory.encode() in f.read()
+    except OSError:
+        return False
+
+
+class Cluster:
+    def __init__(self, workers, replication=1, slots=2, coordinator_flags=""):
+        self.dir = tempfile.mkdtemp(prefix="sawmill-jobs-test.")
+        self.workers = workers
+        argv = [SAWMILL, "cluster", "up", "--dir", self.dir, "--workers", str(workers), "--replication",
+                str(replication), "--block_size", str(MB), "--slots", str(slots), "--sync_blocks", "false"]
+        if coordinator_flags:
+            argv += ["--coordinator_flags", coordinator_flags]
+        run(argv)
+
+    def config(self):
+        with open(os.path.join(self.dir, "cluster.json")) as f:
+            return json.load(f)
+
+    def process(self, role, host=None):
+        for p in self.config()["processes"]:
+            if p["role"] == role and (host is None or p["host"] == host):
+                return p
+        raise Fail(f"no {role} {host} in cluster.json")
+
+    def dfs(self, *args, check=True):
+        return run([SAWMILL, "dfs", "--cluster", self.dir, *args], check=check)
+
+    def put(self, local, path):
+        self.dfs("put", local, path)
+
+    def job(self, binary, *args, check=True):
+        return run([os.path.join(JOBS, binary), "--cluster", self.dir, "--progress", "never", *args], check=check)
+
+    def http(self, path):
+        url = "http://" + self.process("coordinator")["http"] + path
+        try:
+            with urllib.request.urlopen(url, timeout=10) as r:
+                return r.status, r.headers.get("Content-Type", ""), r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers.get("Content-Type", ""), e.read().decode()
+
+    def status(self, job_id):
+        code, _, body = self.http("/api/jobs/" + job_id)
+        if code != 200:
+            raise Fail(f"/api/jobs/{job_id}: HTTP {code}: {body}")
+        return json.loads(body)
+
+    def kill_worker(self, host):
+        pid = self.process("worker", host)["pid"]
+        os.kill(pid, signal.SIGKILL)
+        wait_for(f"worker {host} to die", lambda: not os.path.exists(f"/proc/{pid}") or
+                 open(f"/proc/{pid}/stat").read().split(")")[-1].split()[0] == "Z", timeout=10)
+
+    def output_parts(self, path):
+        """{part name: bytes} of a store output directory (and its _MANIFEST's presence)."""
+        ls = self.dfs("ls", path).stdout.decode().split("\n")
+        names = sorted(line.split()[-1].rsplit("/", 1)[-1] for line in ls if line.strip())
+        if "_MANIFEST" not in names:
+            raise Fail(f"{path} has no _MANIFEST: {names}")
+        return {n: self.dfs("cat", f"{path}/{n}").stdout for n in names if n.startswith("part-")}
+
+    def down(self):
+        pids = [p["pid"] for p in self.config()["processes"]]
+        run([SAWMILL, "cluster", "down", "--dir", self.dir])
+        wait_for("cluster down", lambda: not any(runs_in(pid, self.dir) for pid in pids), timeout=20)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def local_parts(binary, inputs, out, *args):
+    shutil.rmtree(out, ignore_errors=True)
+    run([os.path.join(JOBS, binary), "--input", inputs, "--output", out, "--progress", "never", *args])
+    return {n: open(os.path.join(out, n), "rb").read() for n in sorted(os.listdir(out)) if n.startswith("part-")}
+
+
+def same_parts(case, what, cluster_parts, local):
+    if cluster_parts.keys() != local.keys():
+        raise Fail(f"{what}: parts {sorted(cluster_parts)} vs local {sorted(local)}")
+    for n in local:
+        if cluster_parts[n] != local[n]:
+            raise Fail(f"{what}: {n} differs from local mode ({len(cluster_parts[n])} vs {len(local[n])} bytes)")
+    total = sum(len(v) for v in local.values())
+    log(case, f"{what}: {len(local)} parts, {total} bytes, byte-identical to local mode")
+
+
+def job_id_of(p):
+    for line in p.stdout.decode().splitlines():
+        if line.startswith("submitted "):
+            return line.split()[1].rstrip(":")
+    raise Fail(f"no job id in: {p.stdout.decode()}")
+
+
+class Data:
+    """Inputs generated once per run, shared by the cases."""
+
+    def __init__(self, root):
+        self.root = root
+        self.text = os.path.join(root, "text.txt")
+        run([SAWMILL, "gen", "text", "--bytes", str(6 * MB), "--seed", "7", "--output", self.text])
+        self.tera = os.path.join(root, "tera")
+        run([os.path.join(JOBS, "teragen"), "--records", "60000", "--parts", "2", "--seed", "3", "--output",
+             self.tera, "--progress", "never"])
+        self.empty = os.path.join(root, "empty.txt")
+        open(self.empty, "w").close()
+
+    def load(self, c, tera=False):
+        c.put(self.text, "/in/text.txt")
+        c.put(self.empty, "/in/empty.txt")
+        if tera:
+            for n in sorted(os.listdir(self.tera)):
+                if n.startswith("part-"):
+                    c.put(os.path.join(self.tera, n), "/tera/" + n)
+
+
+def case_identical(case, data):
+    wc_local = local_parts("wordcount", data.text, os.path.join(data.root, "wc_local"), "--reducers", "3",
+                           "--split_mb", "1")
+    ts_local = local_parts("terasort", data.tera, os.path.join(data.root, "ts_local"), "--reducers", "3",
+                           "--split_mb", "1")
+    empty_local = local_parts("wordcount", data.empty, os.path.join(data.root, "empty_local"), "--reducers", "2")
+    for workers in (1, 2, 4):
+        c = Cluster(workers)
+        try:
+            data.load(c, tera=True)
+            c.job("wordcount", "--input", "dfs:/in/text.txt", "--output", "dfs:/out/wc", "--reducers", "3",
+                  "--split_mb", "1", "--wait")
+            same_parts(case, f"wordcount on {workers} worker(s)", c.output_parts("/out/wc"), wc_local)
+            c.job("terasort", "--input", "dfs:/tera", "--output", "dfs:/out/ts", "--reducers", "3", "--split_mb", "1",
+                  "--wait")
+            same_parts(case, f"terasort on {workers} worker(s)", c.output_parts("/out/ts"), ts_local)
+            if workers == 2:
+                c.job("wordcount", "--input", "dfs:/in/empty.txt", "--output", "dfs:/out/empty", "--reducers", "2",
+                      "--wait")
+                same_parts(case, "wordcount of an empty input", c.output_parts("/out/empty"), empty_local)
+        finally:
+            c.down()
+
+
+def faulty_local(data, *args):
+    return local_parts("faulty_job", data.text, os.path.join(data.root, "faulty_local"), "--reducers", "4",
+                       "--split_mb", "1", *args)
+
+
+def case_kill_worker_in_maps(case, data):
+    local = faulty_local(data)
+    c = Cluster(3)
+    try:
+        data.load(c)
+        p = c.job("faulty_job", "--input", "dfs:/in/text.txt", "--output", "dfs:/out/f", "--reducers", "4",
+                  "--split_mb", "1", "--map_sleep_ms", "700")
+        jid = job_id_of(p)
+        # Trigger: a map has committed and another runs; its worker goes.
+        def running_map_host():
+            s = c.status(jid)
+            running = [a for a in s["attempts"] if a["state"] == "running" and not a["reduce"]]
+            return s["maps_done"] >= 1 and running and running[0]["host"]
+        victim = wait_for("a committed map and another one running", running_map_host, timeout=60)
+        c.kill_worker(victim)
+        log(case, f"SIGKILLed {victim}'s worker while its map ran")
+        wait_for(f"{jid} to end", lambda: c.status(jid)["state"] in ("succeeded", "failed"), timeout=120)
+        s = c.status(jid)
+        if s["state"] != "succeeded":
+            raise Fail(f"{jid} {s['state']}: {s['error']}")
+        lost = [a for a in s["attempts"] if a["state"] == "failed" and a["host"] == victim]
+        if not lost:
+            raise Fail(f"no attempt on {victim} was marked failed")
+        log(case, f"{jid} succeeded; {len(lost)} attempt(s) lost with {victim} rerun elsewhere ({lost[0]['error']})")
+        same_parts(case, "output after losing a worker in the map phase", c.output_parts("/out/f"), local)
+    finally:
+        c.down()
+
+
+def case_kill_worker_in_reduces(case, data):
+    local = faulty_local(data)
+    c = Cluster(3, replication=2)
+    try:
+        data.load(c)
+        p = c.job("faulty_job", "--input", "dfs:/in/text.txt", "--output", "dfs:/out/f", "--reducers", "4",
+                  "--split_mb", "1", "--reduce_sleep_ms", "1500")
+        jid = job_id_of(p)
+        # Trigger: every map committed and a reduce runs on a host that also holds map outputs.
+        def reduce_host_with_outputs():
+            s = c.status(jid)
+            if s["maps_done"] != s["maps"]:
+                return None
+            map_hosts = {a["host"] for a in s["attempts"] if not a["reduce"] and a["state"] == "succeeded"}
+            running = [a["host"] for a in s["attempts"] if a["state"] == "running" and a["reduce"]]
+            both = [h for h in running if h in map_hosts]
+            return (both or running or [None])[0]
+        victim = wait_for("every map done and a reduce running beside map outputs", reduce_host_with_outputs,
+                          timeout=60)
+        c.kill_worker(victim)
+        log(case, f"SIGKILLed {victim}'s worker while its reduce ran (its map outputs go with it)")
+        wait_for(f"{jid} to end", lambda: c.status(jid)["state"] in ("succeeded", "failed"), timeout=120)
+        s = c.status(jid)
+        if s["state"] != "succeeded":
+            raise Fail(f"{jid} {s['state']}: {s['error']}")
+        log(case, f"{jid} succeeded: {s['failed_attempts']} failed attempt(s), {len(s['attempts'])} attempts in all")
+        same_parts(case, "output after losing a worker in the reduce phase", c.output_parts("/out/f"), local)
+    finally:
+        c.down()
+
+
+def case_retries(case, data):
+    local = faulty_local(data)
+    c = Cluster(2)
+    try:
+        data.load(c)
+        p = c.job("faulty_job", "--input", "dfs:/in/text.txt", "--output", "dfs:/out/f", "--reducers", "4",
+                  "--split_mb", "1", "--abort", "m-00001/0,r-00002/0", "--wait")
+        jid = job_id_of(p)
+        s = c.status(jid)
+        failed = sorted(a["attempt_id"].split("/", 1)[1] for a in s["attempts"] if a["state"] == "failed")
+        if failed != ["m-00001/0", "r-00002/0"] or s["failed_attempts"] != 2:
+            raise Fail(f"failed attempts {failed} ({s['failed_attempts']})")
+        if "signal 6" not in [a for a in s["attempts"] if a["state"] == "failed"][0]["error"]:
+            raise Fail(f"the failed attempt's error does not say it aborted: {s['attempts']}")
+        log(case, f"{jid} succeeded after retrying m-00001/0 and r-00002/0 (status shows both, 'signal 6')")
+        logs = run([SAWMILL, "job", "--cluster", c.dir, "logs", jid, "--attempt", f"{jid}/m-00001/0"]).stdout.decode()
+        if "aborting" not in logs:
+            raise Fail(f"sawmill job logs lacks the attempt's stderr: {logs}")
+        log(case, "sawmill job logs shows the aborted attempt's stderr")
+        same_parts(case, "output after retries", c.output_parts("/out/f"), local)
+
+        p = c.job("faulty_job", "--input", "dfs:/in/text.txt", "--output", "dfs:/out/never", "--reducers", "2",
+                  "--split_mb", "1", "--abort", "m-00002/", "--wait", check=False)
+        err = p.stderr.decode()
+        if p.returncode != 1 or "failed 4 times" not in err or "aborting" not in err and "signal 6" not in err:
+            raise Fail(f"always-aborting job: exit {p.returncode}, stderr {err}")
+        if c.dfs("stat", "/out/never", check=False).returncode == 0:
+            raise Fail("a failed job left its output directory")
+        leftovers = [l for l in c.dfs("ls", "/out").stdout.decode().split("\n") if "staging" in l]
+        if leftovers:
+            raise Fail(f"a failed job left its staging directory: {leftovers}")
+        log(case, f"a job whose map always aborts fails cleanly: {err.strip().splitlines()[-1][:160]}")
+    finally:
+        c.down()
+
+
+def case_speculation(case, data):
+    local = faulty_local(data)
+    c = Cluster(3)
+    try:
+        data.load(c)
+        p = c.job("faulty_job", "--input", "dfs:/in/text.txt", "--output", "dfs:/out/f", "--reducers", "4",
+                  "--split_mb", "1", "--stall", "m-00003/0", "--wait")
+        jid = job_id_of(p)
+        s = c.status(jid)
+        spec = [a for a in s["attempts"] if a["speculative"]]
+        if not spec or s["speculative_attempts"] < 1:
+            raise Fail(f"no speculative attempt: {s['attempts']}")
+        stalled = [a for a in s["attempts"] if a["attempt_id"].endswith("m-00003/0")][0]
+        if stalled["state"] != "killed":
+            raise Fail(f"the stalled attempt is {stalled['state']}, not killed")
+        log(case, f"{jid} finished through speculative {spec[0]['attempt_id']}; the stalled attempt was killed")
+        same_parts(case, "output with a speculative attempt", c.output_parts("/out/f"), local)
+    finally:
+        c.down()
+
+
+def case_locality(case, data):
+    c = Cluster(4, replication=2)
+    try:
+        big = os.path.join(data.root, "text24.txt")
+        if not os.path.exists(big):
+            run([SAWMILL, "gen", "text", "--bytes", str(24 * MB), "--seed", "9", "--output", big])
+        c.put(big, "/in/text24.txt")
+        p = c.job("wordcount", "--input", "dfs:/in/text24.txt", "--output", "dfs:/out/wc", "--reducers", "2",
+                  "--split_mb", "1", "--wait")
+        s = c.status(job_id_of(p))
+        local, remote = s["data_local_maps"], s["remote_maps"]
+        share = local / max(1, local + remote)
+        if s["maps"] < 20 or share < 0.9:
+            raise Fail(f"{local} of {local + remote} map attempts node-local ({share:.0%}), want >= 90%")
+        log(case, f"{local} of {local + remote} map attempts ran node-local ({share:.0%}) on 4 workers, replication 2")
+    finally:
+        c.down()
+
+
+def case_rejections(case, data):
+    c = Cluster(1)
+    try:
+        data.load(c)
+        p = c.job("wordcount", "--input", "dfs:/in/nope.txt", "--output", "dfs:/out/x", check=False)
+        err = p.stderr.decode()
+        if p.returncode != 2 or "dfs:/in/nope.txt" not in err:
+            raise Fail(f"missing input: exit {p.returncode}, {err}")
+        log(case, f"missing input rejected at submit: {err.strip()}")
+
+        other = tempfile.mkdtemp(prefix="sawmill-jobs-test.wrong.")
+        cfg = c.config()
+        with open(os.path.join(other, "secret"), "w") as f:
+            f.write("0123456789abcdef" * 4 + "\n")
+        os.chmod(os.path.join(other, "secret"), 0o600)
+        cfg["secret_file"] = os.path.join(other, "secret")
+        with open(os.path.join(other, "cluster.json"), "w") as f:
+            json.dump(cfg, f)
+        p = run([os.path.join(JOBS, "wordcount"), "--cluster", other, "--input", "dfs:/in/text.txt", "--output",
+                 "dfs:/out/x"], check=False)
+        err = p.stderr.decode()
+        shutil.rmtree(other, ignore_errors=True)
+        if p.returncode == 0 or "secret" not in err:
+            raise Fail(f"wrong secret: exit {p.returncode}, {err}")
+        log(case, f"wrong secret rejected: {err.strip()[:160]}")
+
+        exe = os.path.join(JOBS, "faulty_job")
+        digest = hashlib.sha256(open(exe, "rb").read()).hexdigest()
+        fake = os.path.join(c.dir, "fake-binary")
+        with open(fake, "wb") as f:
+            f.write(b"#!/bin/sh\necho not the submitted job\n")
+        c.dfs("mkdir", "/sawmill/binaries")
+        c.dfs("put", fake, f"/sawmill/binaries/{digest}")
+        p = c.job("faulty_job", "--input", "dfs:/in/text.txt", "--output", "dfs:/out/x", "--max_attempts", "1",
+                  "--wait", check=False)
+        err = p.stderr.decode()
+        if p.returncode != 1 or "refusing to run" not in err:
+            raise Fail(f"tampered binary: exit {p.returncode}, {err}")
+        log(case, f"tampered binary refused: {err.strip().splitlines()[-1][:200]}")
+    finally:
+        c.down()
+
+
+def case_http(case, data):
+    c = Cluster(2)
+    try:
+        data.load(c)
+        jid = job_id_of(c.job("wordcount", "--input", "dfs:/in/text.txt", "--output", "dfs:/out/wc", "--reducers", "2",
+                              "--split_mb", "1", "--wait"))
+        code, ctype, body = c.http("/api/cluster")
+        doc = json.loads(body)
+        if code != 200 or "json" not in ctype or len(doc["workers"]) != 2 or doc["jobs"][0]["job_id"] != jid:
+            raise Fail(f"/api/cluster: {code} {ctype} {body[:500]}")
+        s = c.status(jid)
+        if s["state"] != "succeeded" or s["maps_done"] != s["maps"] or len(s["attempts"]) < s["maps"] + 2:
+            raise Fail(f"/api/jobs/{jid}: {s}")
+        for a in s["attempts"]:
+            for k in ("attempt_id", "host", "state", "duration_ms", "local"):
+                if k not in a:
+                    raise Fail(f"attempt without {k}: {a}")
+        code, _, body = c.http(f"/api/jobs/{jid}/logs")
+        logged = {l["attempt_id"] for l in json.loads(body)} if code == 200 else set()
+        finished = {a["attempt_id"] for a in s["attempts"] if a["state"] in ("succeeded", "failed")}
+        if code != 200 or not finished <= logged:
+            raise Fail(f"/api/jobs/{jid}/logs: {code}: {sorted(finished - logged)} missing")
+        for path, want in (("/", jid), (f"/job/{jid}", "r-00001"), (f"/job/{jid}/logs", jid)):
+            code, ctype, body = c.http(path)
+            if code != 200 or "text/html" not in ctype or want not in body:
+                raise Fail(f"{path}: {code} {ctype}")
+        if c.http("/api/jobs/job-999")[0] != 404 or c.http("/nope")[0] != 404:
+            raise Fail("unknown job or page is not 404")
+        log(case, "/, /job/ID, /job/ID/logs, /api/cluster, /api/jobs/ID(/logs) serve; unknown ones 404")
+        st = run([SAWMILL, "job", "--cluster", c.dir, "status", jid]).stdout.decode()
+        ls = run([SAWMILL, "job", "--cluster", c.dir, "list"]).stdout.decode()
+        if "succeeded" not in st or jid not in ls:
+            raise Fail(f"sawmill job status/list: {st} {ls}")
+        log(case, "sawmill job status and list agree")
+    finally:
+        c.down()
+
+
+CASES = {
+    "identical": case_identical,
+    "kill_worker_maps": case_kill_worker_in_maps,
+    "kill_worker_reduces": case_kill_worker_in_reduces,
+    "retries": case_retries,
+    "speculation": case_speculation,
+    "locality": case_locality,
+    "rejections": case_rejections,
+    "http": case_http,
+}
+
+
+def main():
+    names = sys.argv[2:] or list(CASES)
+    root = tempfile.mkdtemp(prefix="sawmill-jobs-data.")
+    try:
+        data = Data(root)
+        for name in names:
+            start = time.monotonic()
+            CASES[name](name, data)
+            print(f"PASS [{name}] in {time.monotonic() - start:.1f} s", flush=True)
+    except Fail as e:
+        print(f"FAIL: {e}", flush=True)
+        return 1
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
