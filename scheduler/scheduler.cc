@@ -291,14 +291,18 @@ struct Scheduler::Impl {
     return std::nullopt;
   }
 
-  // A lost worker can leave reduces holding every slot while maps they wait for must rerun:
-  // the youngest such reduces give their slots back (killed, not counted, pending again).
+  // A lost worker (or a blacklist) can leave reduces holding every slot a job's maps may use
+  // while none of its maps runs and some must (re)run: the youngest such reduces give their
+  // slots back (killed, not counted, pending again).
   void PreemptReduces(int64_t now) {
     while (true) {
       // A job with pending maps and no free slot it may use (its blacklist counts).
       bool starved = false;
       for (Job* j : fifo) {
         if (j->state != JobState::kRunning || j->pending[kMap].empty()) continue;
+        // Maps still running free their slots soon: waiting for them is not starving.
+        bool maps_running = std::ranges::any_of(j->tasks[kMap], [](const Task& t) { return !t.running.empty(); });
+        if (maps_running) continue;
         int usable = 0;
         for (const auto& [id, w] : workers) {
           if (!Blacklisted(*j, id)) usable += std::max(0, w.slots - static_cast<int>(w.running.size()));

@@ -404,6 +404,9 @@ struct Worker::Impl {
         if (!clean || result_bytes.empty()) {
           std::string why = DescribeOutcome(o, lo);
           std::string last = LastLine(ReadTail(JoinPath(r->dir, "stderr"), 4096));
+          if (lo.memory_mb > 0 && last.find("bad_alloc") != std::string::npos) {
+            why += " (out of memory under the attempt's memory limit " + std::to_string(lo.memory_mb) + " MiB)";
+          }
           s = Aborted(why + (last.empty() ? "" : ": " + last));
         }
       }

@@ -314,6 +314,31 @@ def case_speculation(case, data):
         c.down()
 
 
+def case_limits(case, data):
+    local = faulty_local(data)
+    c = Cluster(2)
+    try:
+        data.load(c)
+        p = c.job("faulty_job", "--input", "dfs:/in/text.txt", "--output", "dfs:/out/t", "--reducers", "4",
+                  "--split_mb", "1", "--stall", "m-00002/0", "--nospeculation", "--task_timeout_ms", "1500", "--wait")
+        s = c.status(job_id_of(p))
+        timed_out = [a for a in s["attempts"] if "timed out" in a["error"]]
+        if [a["attempt_id"].split("/", 1)[1] for a in timed_out] != ["m-00002/0"]:
+            raise Fail(f"no timed-out attempt in {s['attempts']}")
+        log(case, f"a hung attempt failed on its timeout ({timed_out[0]['error'][:90]}) and was retried")
+        same_parts(case, "output after a timeout", c.output_parts("/out/t"), local)
+        p = c.job("faulty_job", "--input", "dfs:/in/text.txt", "--output", "dfs:/out/m", "--reducers", "4",
+                  "--split_mb", "1", "--hog", "m-00001/0", "--hog_mb", "3000", "--task_memory_mb", "1500", "--wait")
+        s = c.status(job_id_of(p))
+        hogs = [a for a in s["attempts"] if a["state"] == "failed"]
+        if len(hogs) != 1 or "memory limit 1500 MiB" not in hogs[0]["error"] or "bad_alloc" not in hogs[0]["error"]:
+            raise Fail(f"the memory hog's attempt does not fail on the limit: {s['attempts']}")
+        log(case, f"an attempt over its memory limit failed ({hogs[0]['error'][:100]}) and was retried")
+        same_parts(case, "output after a memory-limit failure", c.output_parts("/out/m"), local)
+    finally:
+        c.down()
+
+
 def case_locality(case, data):
     c = Cluster(4, replication=2)
     try:
@@ -420,6 +445,7 @@ CASES = {
     "kill_worker_reduces": case_kill_worker_in_reduces,
     "retries": case_retries,
     "speculation": case_speculation,
+    "limits": case_limits,
     "locality": case_locality,
     "rejections": case_rejections,
     "http": case_http,

@@ -1,7 +1,8 @@
 // faulty_job: a word count whose attempts misbehave on request, for the cluster acceptance
 // tests (tests/scheduler/cluster_jobs_test.py). The worker names each attempt in the
 // SAWMILL_ATTEMPT_ID environment variable ("job-3/m-00001/0"); an attempt whose id contains
-// --abort's text aborts, --stall's text sleeps for an hour, --exit's text exits 3. Maps and
+// --abort's text aborts, --stall's text sleeps for an hour, --exit's text exits 3, --hog's
+// allocates --hog_mb MiB. Maps and
 // reduces can be slowed down (--map_sleep_ms, --reduce_sleep_ms) so that tests can act while
 // they run. The output equals wordcount's whatever the flags.
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include <algorithm>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <gflags/gflags.h>
 
@@ -22,6 +24,8 @@
 DEFINE_string(abort, "", "Attempts whose id contains one of these comma-separated texts abort() (e.g. m-00001/0).");
 DEFINE_string(stall, "", "Attempts whose id contains this sleep for an hour.");
 DEFINE_string(exit, "", "Attempts whose id contains this print a message and exit with status 3.");
+DEFINE_string(hog, "", "Attempts whose id contains this allocate and touch --hog_mb MiB (memory-limit tests).");
+DEFINE_int32(hog_mb, 2048, "See --hog.");
 DEFINE_int32(map_sleep_ms, 0, "Each map sleeps this long before its first record.");
 DEFINE_int32(reduce_sleep_ms, 0, "Each reduce sleeps this long before its first key.");
 
@@ -51,6 +55,11 @@ void Misbehave(int sleep_ms) {
   if (Matches(FLAGS_exit)) {
     std::fprintf(stderr, "faulty_job: exiting from %s on purpose\n", std::getenv("SAWMILL_ATTEMPT_ID"));
     std::exit(3);
+  }
+  if (Matches(FLAGS_hog)) {
+    std::fprintf(stderr, "faulty_job: %s allocates %d MiB on purpose\n", std::getenv("SAWMILL_ATTEMPT_ID"), FLAGS_hog_mb);
+    std::vector<char> hog(static_cast<size_t>(FLAGS_hog_mb) << 20, 1);
+    std::fprintf(stderr, "faulty_job: got them (%d)\n", hog[hog.size() / 2]);
   }
   if (Matches(FLAGS_stall)) {
     std::fprintf(stderr, "faulty_job: stalling %s on purpose\n", std::getenv("SAWMILL_ATTEMPT_ID"));
