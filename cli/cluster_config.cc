@@ -30,6 +30,14 @@ class Fields {
     *out = v->get<T>();
     return Status::Ok();
   }
+  // Optional fields keep *out when missing; present, they must have the right type.
+  Status OptionalString(const char* key, std::string* out) const {
+    return Find(key) == nullptr ? Status::Ok() : String(key, out);
+  }
+  template <typename T>
+  Status OptionalNumber(const char* key, T* out) const {
+    return Find(key) == nullptr ? Status::Ok() : Number(key, out);
+  }
   const Json* Find(const char* key) const {
     if (!obj_.is_object()) return nullptr;
     auto it = obj_.find(key);
@@ -48,15 +56,29 @@ class Fields {
 
 }  // namespace
 
-std::string ClusterConfig::SecretPath() const {
-  if (secret_file.empty() || secret_file[0] == '/') return secret_file;
-  return JoinPath(dir, secret_file);
+std::string ClusterConfig::SecretPath() const { return Resolve(secret_file); }
+
+std::string ClusterConfig::Resolve(const std::string& path) const {
+  if (path.empty() || path[0] == '/') return path;
+  return JoinPath(dir, path);
+}
+
+const ClusterConfig::Host* ClusterConfig::FindHost(const std::string& name) const {
+  for (const Host& h : hosts) {
+    if (h.name == name) return &h;
+  }
+  return nullptr;
 }
 
 std::string ClusterConfigPath(const std::string& cluster_dir) { return JoinPath(cluster_dir, "cluster.json"); }
 
 Result<ClusterConfig> LoadClusterConfig(const std::string& cluster_dir) {
-  const std::string file = ClusterConfigPath(cluster_dir);
+  ASSIGN_OR_RETURN(ClusterConfig c, LoadClusterConfigFile(ClusterConfigPath(cluster_dir)));
+  c.dir = cluster_dir;
+  return c;
+}
+
+Result<ClusterConfig> LoadClusterConfigFile(const std::string& file) {
   std::string text;
   Status read = ReadFileToString(file, &text);
   if (!read.ok()) {
@@ -66,7 +88,7 @@ Result<ClusterConfig> LoadClusterConfig(const std::string& cluster_dir) {
   Json root = Json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (root.is_discarded() || !root.is_object()) return InvalidArgument(file + ": not a JSON object");
   ClusterConfig c;
-  c.dir = cluster_dir;
+  c.dir = Dirname(file);
   Fields top(file, root, "");
   RETURN_IF_ERROR(top.String("secret_file", &c.secret_file));
   RETURN_IF_ERROR(top.Number("replication", &c.replication));
@@ -84,27 +106,43 @@ Result<ClusterConfig> LoadClusterConfig(const std::string& cluster_dir) {
       RETURN_IF_ERROR(p.String("address", &c.namenode_address));
       RETURN_IF_ERROR(p.String("http", &c.namenode_http));
       RETURN_IF_ERROR(p.String("dir", &c.namenode_dir));
-      RETURN_IF_ERROR(p.Number("pid", &c.namenode_pid));
+      RETURN_IF_ERROR(p.OptionalNumber("pid", &c.namenode_pid));
     } else if (role == "datanode") {
       ClusterConfig::Host h;
       RETURN_IF_ERROR(p.String("host", &h.name));
-      RETURN_IF_ERROR(p.String("id", &h.datanode_id));
+      RETURN_IF_ERROR(p.OptionalString("id", &h.datanode_id));
       RETURN_IF_ERROR(p.String("address", &h.datanode_address));
       RETURN_IF_ERROR(p.String("dir", &h.dir));
-      RETURN_IF_ERROR(p.Number("pid", &h.datanode_pid));
-      c.hosts.push_back(std::move(h));
+      RETURN_IF_ERROR(p.OptionalNumber("pid", &h.datanode_pid));
+      auto old = std::find_if(c.hosts.begin(), c.hosts.end(),
+                              [&](const ClusterConfig::Host& x) { return x.name == h.name; });
+      if (old != c.hosts.end() && !old->datanode_address.empty()) {
+        return InvalidArgument(file + ": processes[" + std::to_string(i) +
+                               "]: a second datanode on host \"" + h.name + "\"");
+      }
+      if (old != c.hosts.end()) {  // its worker came first
+        h.worker_address = old->worker_address;
+        h.worker_pid = old->worker_pid;
+        h.worker_dir = old->worker_dir;
+        *old = std::move(h);
+      } else {
+        c.hosts.push_back(std::move(h));
+      }
     } else if (role == "coordinator") {
+      if (!c.coordinator_address.empty()) {
+        return InvalidArgument(file + ": more than one coordinator in \"processes\"");
+      }
       RETURN_IF_ERROR(p.String("address", &c.coordinator_address));
       RETURN_IF_ERROR(p.String("http", &c.coordinator_http));
       RETURN_IF_ERROR(p.String("dir", &c.coordinator_dir));
-      RETURN_IF_ERROR(p.Number("pid", &c.coordinator_pid));
+      RETURN_IF_ERROR(p.OptionalNumber("pid", &c.coordinator_pid));
     } else if (role == "worker") {
       std::string host, address, dir;
       int pid = 0;
       RETURN_IF_ERROR(p.String("host", &host));
       RETURN_IF_ERROR(p.String("address", &address));
       RETURN_IF_ERROR(p.String("dir", &dir));
-      RETURN_IF_ERROR(p.Number("pid", &pid));
+      RETURN_IF_ERROR(p.OptionalNumber("pid", &pid));
       auto h = std::find_if(c.hosts.begin(), c.hosts.end(), [&](const ClusterConfig::Host& x) { return x.name == host; });
       if (h == c.hosts.end()) {
         c.hosts.push_back({});
@@ -112,8 +150,13 @@ Result<ClusterConfig> LoadClusterConfig(const std::string& cluster_dir) {
         h->name = host;
         h->dir = Dirname(dir);
       }
+      if (!h->worker_address.empty()) {
+        return InvalidArgument(file + ": processes[" + std::to_string(i) +
+                               "]: a second worker on host \"" + host + "\"");
+      }
       h->worker_address = address;
       h->worker_pid = pid;
+      h->worker_dir = dir;
     } else {
       return InvalidArgument(file + ": processes[" + std::to_string(i) + "].role \"" + role +
                              "\" is not namenode, datanode, coordinator or worker");
@@ -152,7 +195,7 @@ Status WriteClusterConfig(const ClusterConfig& config) {
     procs.push_back({{"role", "worker"},
                      {"host", h.name},
                      {"address", h.worker_address},
-                     {"dir", JoinPath(h.dir, "worker")},
+                     {"dir", h.worker_dir.empty() ? JoinPath(h.dir, "worker") : h.worker_dir},
                      {"pid", h.worker_pid}});
   }
   Json root = {{"secret_file", config.secret_file},

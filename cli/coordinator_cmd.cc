@@ -24,6 +24,7 @@ namespace sawmill {
 namespace {
 
 constexpr char kUsage[] = R"(Usage: sawmill coordinator --dir D --namenode ADDR --secret_file F
+       sawmill coordinator --config CLUSTER_JSON
                            [--bind 127.0.0.1] [--port 0] [--advertise HOST] [--http_port 0]
                            [--worker_timeout_ms 10000] [--task_timeout_ms 3600000]
                            [--task_memory_mb 0] [--max_attempts 4] [--locality_delay_ms 3000]
@@ -34,7 +35,10 @@ map and reduce attempts onto registered workers (node-local first, delay schedul
 retries, speculation), commits outputs in the file store at the namenode ADDR, and keeps the
 history of jobs in D/history. Listens on --bind:--port (0: any free port) and advertises
 --advertise (default: the bind address) with that port; serves its web page and JSON
-(/api/cluster, /api/jobs/ID) on --http_port. Once listening it writes D/endpoint.json:
+(/api/cluster, /api/jobs/ID) on --http_port. With --config (a deployment's cluster.json,
+docs/deploy.md), --dir, --port, --http_port, --advertise, --namenode and --secret_file default
+to that file's entries and --bind to 0.0.0.0; flags given here override it.
+Once listening it writes D/endpoint.json:
   {"role":"coordinator","address":"ip:port","http":"ip:hport","pid":N}
 Stops cleanly on SIGTERM or SIGINT (exit 0).
 )";
@@ -53,12 +57,13 @@ int CoordinatorCommand(int argc, char** argv) {
     std::fputs(kUsage, stdout);
     return 0;
   }
-  if (!args.OnlyFlags({"dir", "namenode", "secret_file", "bind", "port", "advertise", "http_port", "worker_timeout_ms",
-                       "task_timeout_ms", "task_memory_mb", "max_attempts", "locality_delay_ms", "slow_start",
-                       "speculation"})) {
+  if (!args.OnlyFlags({"config", "dir", "namenode", "secret_file", "bind", "port", "advertise",
+                       "http_port", "worker_timeout_ms", "task_timeout_ms", "task_memory_mb",
+                       "max_attempts", "locality_delay_ms", "slow_start", "speculation"})) {
     return 2;
   }
   if (!args.positional.empty()) return UsageError("unexpected argument '" + args.positional[0] + "'");
+  if (Status s = ApplyConfigFile("coordinator", &args); !s.ok()) return UsageError(s.ToString());
   for (const char* required : {"dir", "namenode", "secret_file"}) {
     if (args.Get(required, "").empty()) return UsageError(std::string("--") + required + " is required");
   }
@@ -77,7 +82,9 @@ int CoordinatorCommand(int argc, char** argv) {
   if (speculation != "true" && speculation != "false") return UsageError("--speculation must be true or false");
   const std::string dir = AbsolutePath(args.Get("dir", ""));
   const std::string bind = args.Get("bind", "127.0.0.1");
-  const std::string advertise = args.Get("advertise", bind);
+  auto advertised = AdvertisedHost(args, "127.0.0.1");
+  if (!advertised.ok()) return UsageError(advertised.status().message());
+  const std::string advertise = *advertised;
 
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;

@@ -7,6 +7,7 @@
 
 #include <glog/logging.h>
 
+#include "cli/cluster_config.h"
 #include "common/file.h"
 
 namespace sawmill {
@@ -44,6 +45,109 @@ int DaemonFail(const Status& s) {
   LOG(ERROR) << s.ToString();
   std::fprintf(stderr, "error: %s\n", s.ToString().c_str());
   return 1;
+}
+
+namespace {
+
+// "HOST:PORT" split at the last colon; `what` names the entry in errors.
+Status SplitAddress(const std::string& file, const std::string& what, const std::string& address,
+                    bool port_required, std::string* host, std::string* port) {
+  size_t colon = address.rfind(':');
+  const std::string p = colon == std::string::npos ? "" : address.substr(colon + 1);
+  bool digits =
+      !p.empty() && p.size() <= 5 && p.find_first_not_of("0123456789") == std::string::npos;
+  if (colon == 0 || !digits || std::stoul(p) > 65535) {
+    return InvalidArgument(file + ": " + what + " \"" + address + "\" is not HOST:PORT");
+  }
+  if (port_required && std::stoul(p) == 0) {
+    return InvalidArgument(file + ": " + what + " \"" + address +
+                           "\" needs a fixed port: its peers find it by this address");
+  }
+  *host = address.substr(0, colon);
+  *port = p;
+  return Status::Ok();
+}
+
+// Sets --key unless the command line gave it.
+void Default(Args* args, const std::string& key, const std::string& value) {
+  if (!args->Has(key) && !value.empty()) args->flags[key] = value;
+}
+
+}  // namespace
+
+Status ApplyConfigFile(const std::string& role, Args* args) {
+  if (!args->Has("config")) return Status::Ok();
+  const std::string file = AbsolutePath(args->Get("config", ""));
+  if (file.empty()) return InvalidArgument("--config needs a file");
+  ASSIGN_OR_RETURN(ClusterConfig c, LoadClusterConfigFile(file));
+  std::string host, port, http_host, http_port;
+  if (role == "namenode") {
+    RETURN_IF_ERROR(SplitAddress(file, "namenode address", c.namenode_address, true, &host, &port));
+    RETURN_IF_ERROR(
+        SplitAddress(file, "namenode http", c.namenode_http, true, &http_host, &http_port));
+    Default(args, "dir", c.Resolve(c.namenode_dir));
+    Default(args, "http_port", http_port);
+    if (c.replication > 0) Default(args, "replication", std::to_string(c.replication));
+    if (c.block_size > 0) Default(args, "block_size", std::to_string(c.block_size));
+  } else if (role == "coordinator") {
+    if (c.coordinator_address.empty()) return NotFound(file + ": no coordinator in \"processes\"");
+    RETURN_IF_ERROR(
+        SplitAddress(file, "coordinator address", c.coordinator_address, true, &host, &port));
+    RETURN_IF_ERROR(
+        SplitAddress(file, "coordinator http", c.coordinator_http, true, &http_host, &http_port));
+    Default(args, "dir", c.Resolve(c.coordinator_dir));
+    Default(args, "http_port", http_port);
+  } else if (role == "datanode" || role == "worker") {
+    const std::string name = args->Get("host", "");
+    if (name.empty()) {
+      return InvalidArgument("--config needs --host NAME: the entry of " + file + " to run");
+    }
+    const ClusterConfig::Host* h = c.FindHost(name);
+    const std::string* address = h == nullptr         ? nullptr
+                                 : role == "datanode" ? &h->datanode_address
+                                                      : &h->worker_address;
+    if (address == nullptr || address->empty()) {
+      std::string names;
+      for (const auto& x : c.hosts) {
+        const std::string& a = role == "datanode" ? x.datanode_address : x.worker_address;
+        if (!a.empty()) names += " " + x.name;
+      }
+      return NotFound(file + ": no " + role + " on host \"" + name + "\" (its " + role +
+                      "s are on:" + (names.empty() ? " none" : names) + ")");
+    }
+    // Registered with the namenode or coordinator, which tell their peers: port 0 works too.
+    RETURN_IF_ERROR(
+        SplitAddress(file, role + " address of " + name, *address, false, &host, &port));
+    if (role == "datanode") {
+      Default(args, "dir", JoinPath(c.Resolve(h->dir), "datanode"));
+    } else {
+      Default(args, "dir",
+              c.Resolve(h->worker_dir.empty() ? JoinPath(h->dir, "worker") : h->worker_dir));
+      if (c.coordinator_address.empty()) {
+        return NotFound(file + ": no coordinator in \"processes\"");
+      }
+      Default(args, "coordinator", c.coordinator_address);
+    }
+  } else {
+    return InvalidArgument("no config entries for role " + role);
+  }
+  if (role != "namenode") Default(args, "namenode", c.namenode_address);
+  Default(args, "port", port);
+  Default(args, "advertise", host);
+  Default(args, "bind", "0.0.0.0");
+  Default(args, "secret_file", c.SecretPath());
+  return Status::Ok();
+}
+
+Result<std::string> AdvertisedHost(const Args& args, const std::string& default_bind) {
+  const std::string bind = args.Get("bind", default_bind);
+  const std::string advertise = args.Get("advertise", bind);
+  if (advertise.empty() || advertise == "0.0.0.0" || advertise == "::" || advertise == "[::]") {
+    return InvalidArgument("--bind " + bind +
+                           " listens on every interface: give --advertise HOST, the address " +
+                           "peers reach this daemon at");
+  }
+  return advertise;
 }
 
 }  // namespace sawmill

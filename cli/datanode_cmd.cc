@@ -17,6 +17,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/daemon_util.h"
 #include "common/auth.h"
 #include "common/file.h"
 #include "common/rpc_tcp.h"
@@ -26,13 +27,16 @@
 namespace sawmill {
 namespace {
 
-constexpr char kUsage[] = R"(Usage: sawmill datanode --dir D --namenode ADDR --secret_file F --host NAME
-                        [--bind 127.0.0.1] [--port 0] [--heartbeat_ms 1000]
+constexpr char kUsage[] =
+    R"(Usage: sawmill datanode --dir D --namenode ADDR --secret_file F --host NAME
+       sawmill datanode --config CLUSTER_JSON --host NAME
+                        [--bind 127.0.0.1] [--port 0] [--advertise HOST] [--heartbeat_ms 1000]
                         [--block_report_ms 60000] [--scan_interval_ms 600000]
                         [--sync_blocks true|false]
 
 Runs a datanode: stores block replicas in D/blocks, serves writes (the replication pipeline),
-reads and short-circuit grants on --bind:--port (0: any free port) and, for clients and
+reads and short-circuit grants on --bind:--port (0: any free port), registered with the namenode
+as --advertise:PORT (default: the bind address) and, for clients and
 datanodes on the same machine, on the Unix socket D/data.sock (skipped when its absolute path
 is too long for a socket address); it registers with the
 namenode at ADDR ("ip:port"), heartbeating every --heartbeat_ms. --host is the placement host
@@ -40,6 +44,9 @@ name (several datanodes of a one-machine cluster use distinct names). Full block
 --block_report_ms, a checksum scan of every replica every --scan_interval_ms (0 disables either).
 --sync_blocks (default true) fdatasyncs every replica before acknowledging it; false leaves
 write-back to the kernel (like cp), trading power-loss durability for write speed.
+With --config (a deployment's cluster.json, docs/deploy.md), --dir (DIR/datanode of host NAME's
+datanode entry), --port, --advertise, --namenode and --secret_file default to that file's
+entries and --bind to 0.0.0.0; flags given here override it.
 Its id is created once in D/datanode_id. Once listening it writes D/endpoint.json:
   {"role":"datanode","id":ID,"host":NAME,"address":"ip:port","pid":N}
 Stops cleanly on SIGTERM or SIGINT (exit 0).
@@ -111,11 +118,13 @@ int DatanodeCommand(int argc, char** argv) {
     std::fputs(kUsage, stdout);
     return 0;
   }
-  if (!args.OnlyFlags({"dir", "namenode", "secret_file", "host", "bind", "port", "heartbeat_ms", "block_report_ms",
-                       "scan_interval_ms", "sync_blocks"})) {
+  if (!args.OnlyFlags({"config", "dir", "namenode", "secret_file", "host", "bind", "advertise",
+                       "port", "heartbeat_ms", "block_report_ms", "scan_interval_ms",
+                       "sync_blocks"})) {
     return 2;
   }
   if (!args.positional.empty()) return UsageError("unexpected argument '" + args.positional[0] + "'");
+  if (Status s = ApplyConfigFile("datanode", &args); !s.ok()) return UsageError(s.ToString());
   for (const char* required : {"dir", "namenode", "secret_file", "host"}) {
     if (args.Get(required, "").empty()) return UsageError(std::string("--") + required + " is required");
   }
@@ -131,6 +140,10 @@ int DatanodeCommand(int argc, char** argv) {
   if (sync_blocks != "true" && sync_blocks != "false") return UsageError("--sync_blocks must be true or false");
   const std::string dir = args.Get("dir", "");
   const std::string bind = args.Get("bind", "127.0.0.1");
+  // What the namenode hands to clients and other datanodes as this datanode's address.
+  auto advertised = AdvertisedHost(args, "127.0.0.1");
+  if (!advertised.ok()) return UsageError(advertised.status().message());
+  const std::string advertise = *advertised;
 
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;
@@ -168,7 +181,7 @@ int DatanodeCommand(int argc, char** argv) {
     if (dfs::Datanode* d = serving.load()) d->handler()(conn);
   });
   if (!server.ok()) return Fail(server.status());
-  const std::string address = bind + ":" + std::to_string((*server)->port());
+  const std::string address = advertise + ":" + std::to_string((*server)->port());
 
   // Outgoing connections (namenode, downstream datanodes, copy targets) give up on a peer that
   // makes no progress for a minute, so a hung peer cannot wedge a pipeline forever.

@@ -12,6 +12,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/daemon_util.h"
 #include "common/auth.h"
 #include "common/file.h"
 #include "common/rpc_tcp.h"
@@ -22,13 +23,19 @@ namespace sawmill {
 namespace {
 
 constexpr char kUsage[] = R"(Usage: sawmill namenode --dir D --secret_file F [flags]
+       sawmill namenode --config CLUSTER_JSON [flags]
 
 Runs the file store's namenode until SIGTERM/SIGINT. Metadata lives in D/meta; once listening it
 writes D/endpoint.json {"role":"namenode","address":"IP:PORT","http":"IP:HPORT","pid":N}.
 
+  --config F                   a deployment's cluster.json (docs/deploy.md): --dir, --port,
+                               --http_port, --advertise, --secret_file, --replication and
+                               --block_size default to its namenode entry, --bind to 0.0.0.0;
+                               flags given here override it
   --dir D                      namenode directory (created if missing)
   --secret_file F              cluster secret (mode 0600)
   --bind 127.0.0.1             address to listen on (RPC and status page)
+  --advertise HOST             address peers reach it at (default: the bind address)
   --port 0                     RPC port (0: any free port)
   --http_port 0                status page port (0: any free port)
   --replication 3              default replication factor of new files
@@ -64,12 +71,17 @@ int NamenodeCommand(int argc, char** argv) {
     std::fputs(kUsage, stdout);
     return 0;
   }
-  if (!args.OnlyFlags({"dir", "secret_file", "bind", "port", "http_port", "replication", "block_size",
-                       "heartbeat_timeout_ms", "lease_timeout_ms", "replication_interval_ms", "allow_shared_hosts"})) {
+  if (!args.OnlyFlags({"config", "dir", "secret_file", "bind", "advertise", "port", "http_port",
+                       "replication", "block_size", "heartbeat_timeout_ms", "lease_timeout_ms",
+                       "replication_interval_ms", "allow_shared_hosts"})) {
     return 2;
   }
   if (!args.positional.empty()) {
     std::fprintf(stderr, "error: unexpected argument '%s'\n\n%s", args.positional[0].c_str(), kUsage);
+    return 2;
+  }
+  if (Status s = ApplyConfigFile("namenode", &args); !s.ok()) {
+    std::fprintf(stderr, "error: %s\n", s.ToString().c_str());
     return 2;
   }
   const std::string dir = args.Get("dir", ""), secret_file = args.Get("secret_file", "");
@@ -78,6 +90,12 @@ int NamenodeCommand(int argc, char** argv) {
     return 2;
   }
   const std::string bind = args.Get("bind", "127.0.0.1");
+  auto advertised = AdvertisedHost(args, "127.0.0.1");
+  if (!advertised.ok()) {
+    std::fprintf(stderr, "error: %s\n", advertised.status().message().c_str());
+    return 2;
+  }
+  const std::string advertise = *advertised;
   uint64_t port, http_port, replication, block_size, heartbeat_timeout, lease_timeout, replication_interval;
   if (!args.GetU64("port", 0, &port) || !args.GetU64("http_port", 0, &http_port) ||
       !args.GetU64("replication", 3, &replication) || !args.GetU64("block_size", 64ull << 20, &block_size) ||
@@ -151,13 +169,15 @@ int NamenodeCommand(int argc, char** argv) {
     return 1;
   }
 
-  const std::string address = Endpoint(bind, (*rpc)->port()), http_address = Endpoint(bind, (*http)->port());
+  const std::string address = Endpoint(advertise, (*rpc)->port()),
+                    http_address = Endpoint(advertise, (*http)->port());
   nlohmann::json endpoint = {{"role", "namenode"}, {"address", address}, {"http", http_address}, {"pid", ::getpid()}};
   if (Status st = WriteStringToFile(endpoint_file, endpoint.dump() + "\n"); !st.ok()) {
     LOG(ERROR) << st.ToString();
     return 1;
   }
-  LOG(INFO) << "namenode serving on " << address << ", status page http://" << http_address << "/";
+  LOG(INFO) << "namenode listening on " << bind << ", serving as " << address
+            << ", status page http://" << http_address << "/";
 
   int sig = 0;
   while (sigwait(&stop_signals, &sig) != 0) {

@@ -21,7 +21,9 @@
 namespace sawmill {
 namespace {
 
-constexpr char kUsage[] = R"(Usage: sawmill worker --dir D --coordinator ADDR --namenode ADDR --secret_file F --host NAME
+constexpr char kUsage[] =
+    R"(Usage: sawmill worker --dir D --coordinator ADDR --namenode ADDR --secret_file F --host NAME
+       sawmill worker --config CLUSTER_JSON --host NAME
                       [--slots N] [--bind 127.0.0.1] [--port 0] [--advertise HOST]
                       [--poll_ms 1000] [--fetch_threads 4]
 
@@ -32,7 +34,10 @@ with its stdout, stderr, spec and result, and serves finished map outputs to red
 --bind:--port (0: any free port), advertised as --advertise (default: the bind address).
 --host is the placement host: the name of the datanode on the same machine, so that maps
 reading its blocks count as node-local. --slots attempts run at once (default: the number of
-cores). Once listening it writes D/endpoint.json:
+cores). With --config (a deployment's cluster.json, docs/deploy.md), --dir, --port,
+--advertise (from host NAME's worker entry), --coordinator, --namenode and --secret_file default
+to that file's entries and --bind to 0.0.0.0; flags given here override it.
+Once listening it writes D/endpoint.json:
   {"role":"worker","host":NAME,"address":"ip:port","pid":N}
 Stops cleanly on SIGTERM or SIGINT (exit 0), killing the attempts it runs.
 )";
@@ -51,11 +56,12 @@ int WorkerCommand(int argc, char** argv) {
     std::fputs(kUsage, stdout);
     return 0;
   }
-  if (!args.OnlyFlags({"dir", "coordinator", "namenode", "secret_file", "host", "slots", "bind", "port", "advertise",
-                       "poll_ms", "fetch_threads"})) {
+  if (!args.OnlyFlags({"config", "dir", "coordinator", "namenode", "secret_file", "host", "slots",
+                       "bind", "port", "advertise", "poll_ms", "fetch_threads"})) {
     return 2;
   }
   if (!args.positional.empty()) return UsageError("unexpected argument '" + args.positional[0] + "'");
+  if (Status s = ApplyConfigFile("worker", &args); !s.ok()) return UsageError(s.ToString());
   for (const char* required : {"dir", "coordinator", "namenode", "secret_file", "host"}) {
     if (args.Get(required, "").empty()) return UsageError(std::string("--") + required + " is required");
   }
@@ -71,7 +77,9 @@ int WorkerCommand(int argc, char** argv) {
   if (fetch_threads < 1 || fetch_threads > 64) return UsageError("--fetch_threads must be in 1..64");
   const std::string dir = AbsolutePath(args.Get("dir", ""));
   const std::string bind = args.Get("bind", "127.0.0.1");
-  const std::string advertise = args.Get("advertise", bind);
+  auto advertised = AdvertisedHost(args, "127.0.0.1");
+  if (!advertised.ok()) return UsageError(advertised.status().message());
+  const std::string advertise = *advertised;
 
   google::InitGoogleLogging(argv[0]);
   FLAGS_logtostderr = true;

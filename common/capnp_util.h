@@ -46,4 +46,19 @@ Status CatchCapnp(std::string_view what, Fn&& fn) {
   }
 }
 
+// Status <-> an `Error` struct of any of our schemas (`code :UInt16` = StatusCode, 0 = ok, and
+// `message :Text`). An unknown code from a peer reads as kInternal.
+template <typename ErrorBuilder>
+void SetErrorFromStatus(const Status& status, ErrorBuilder out) {
+  out.setCode(static_cast<uint16_t>(status.code()));
+  out.setMessage(status.message());
+}
+template <typename ErrorReader>
+Status StatusFromError(ErrorReader error) {
+  uint16_t code = error.getCode();
+  if (code == 0) return Status::Ok();
+  auto sc = code <= static_cast<uint16_t>(StatusCode::kInternal) ? static_cast<StatusCode>(code) : StatusCode::kInternal;
+  return Status(sc, std::string(error.getMessage().cStr()));
+}
+
 }  // namespace sawmill

@@ -2,15 +2,9 @@
 
 namespace sawmill::sched {
 
-Status ToStatus(proto::Error::Reader e) {
-  if (e.getCode() == 0) return Status::Ok();
-  return Status(static_cast<StatusCode>(e.getCode()), std::string(e.getMessage().cStr()));
-}
+Status ToStatus(proto::Error::Reader e) { return StatusFromError(e); }
 
-void SetError(proto::Error::Builder e, const Status& s) {
-  e.setCode(static_cast<uint16_t>(s.code()));
-  e.setMessage(s.message());
-}
+void SetError(proto::Error::Builder e, const Status& s) { SetErrorFromStatus(s, e); }
 
 CoordinatorClient::CoordinatorClient(Transport* transport, std::string address)
     : transport_(transport), address_(std::move(address)) {}

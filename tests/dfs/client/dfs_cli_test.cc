@@ -55,7 +55,7 @@ class DfsCliTest : public ::testing::Test {
       infos.push_back(d);
       dns_[i] = std::make_unique<FakeDatanode>(d, transport_.get());
       servers_.push_back(std::move(server).value());
-      config.hosts.push_back({d.host, dir_ + "/" + d.host, d.id, d.address, 100 + i, "", 0});
+      config.hosts.push_back({d.host, dir_ + "/" + d.host, d.id, d.address, 100 + i, "", 0, ""});
     }
     nn_ = std::make_unique<FakeNamenode>(infos);
     auto server = TcpServer::Start({}, *secret, nn_->handler());
