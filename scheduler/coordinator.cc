@@ -440,7 +440,25 @@ struct Coordinator::Impl {
     }
   }
 
+  // The submission is kept and read again later (launches on the tick thread, commit, status)
+  // outside any CatchCapnp: every field is read once here, so that a malformed one (a pointer of
+  // the wrong kind, a text without its NUL) fails this request instead of the coordinator.
+  static void CheckSubmission(sp::JobSubmission::Reader sub) {
+    (void)sub.getName();
+    (void)sub.getUser();
+    for (auto a : sub.getArgs()) (void)a;
+    for (auto in : sub.getInputs()) (void)in;
+    for (auto split : sub.getSplits()) {
+      (void)split.getPath();
+      for (auto h : split.getHosts()) (void)h;
+    }
+    auto p = sub.getPartitioning();
+    (void)p.getKind();
+    for (auto point : p.getSplitPoints()) (void)point;
+  }
+
   Status Submit(sp::JobSubmission::Reader sub, std::string* id_out) {
+    CheckSubmission(sub);  // throws on a malformed submission: Dispatch's CatchCapnp answers it
     const std::string output = Text(sub.getOutput());
     if (!IsDfsPath(output)) {
       return InvalidArgument("the output of a cluster job must be a dfs:/ path, not " + output);
@@ -464,6 +482,13 @@ struct Coordinator::Impl {
     bool map_only = sub.getPartitioning().getKind() == "none";
     int reduces = map_only ? 0 : sub.getPartitioning().getNumPartitions();
     if (!map_only && reduces < 1) return InvalidArgument("a job with a reducer needs at least one partition");
+    // Every task costs bookkeeping up front (here and in the Scheduler): a count no cluster
+    // runs is a bad request, not an allocation to attempt.
+    constexpr size_t kMaxTasks = 100000;
+    if (static_cast<size_t>(reduces) > kMaxTasks || sub.getSplits().size() > kMaxTasks) {
+      return InvalidArgument("job asks for " + std::to_string(sub.getSplits().size()) + " maps and " +
+                             std::to_string(reduces) + " reduces; at most " + std::to_string(kMaxTasks) + " of each");
+    }
 
     std::lock_guard<std::mutex> l(mu);
     auto job = std::make_unique<Job>();

@@ -64,7 +64,9 @@ struct Job {
   SchedulerOptions opt;
   JobState state = JobState::kRunning;
   std::string error;
-  int64_t last_local_ms = 0;  // last node-local map launch (delay scheduling)
+  // Delay scheduling, per worker: since when the worker has been offered this job's maps with
+  // none of them local to it (erased by a local launch there).
+  std::map<std::string, int64_t> waiting_since;
   // Reduces were preempted for this job's pending maps: those run anywhere at once, and no
   // reduce of the job takes a slot until they have all started.
   bool urgent_maps = false;
@@ -147,7 +149,13 @@ struct Scheduler::Impl {
     a.start_ms = now;
     a.speculative = speculative;
     a.local = kind == kMap && std::ranges::find(task.hosts, w.host) != task.hosts.end();
-    if (a.local) j.last_local_ms = now;
+    // A local launch ends the worker's wait; a remote one starts the next, so a worker without
+    // local input takes a remote map once per delay while local slots elsewhere may catch up.
+    if (a.local) {
+      j.waiting_since.erase(worker);
+    } else if (kind == kMap) {
+      j.waiting_since[worker] = now;
+    }
     int idx = static_cast<int>(j.attempts.size());
     j.attempts.push_back(a);
     attempt_index[a.attempt_id] = {&j, idx};
@@ -238,14 +246,17 @@ struct Scheduler::Impl {
     return std::ranges::any_of(task.hosts, [&](const auto& h) { return live_hosts.contains(h); });
   }
 
-  std::optional<int> PickMap(const Job& j, const std::string& worker, const std::string& host,
-                             int64_t now) const {
+  std::optional<int> PickMap(Job& j, const std::string& worker, const std::string& host, int64_t now) {
     if (auto it = j.pending_on_host.find(host); it != j.pending_on_host.end()) {
       for (int t : it->second)
         if (!Avoid(j, j.tasks[kMap][t], worker)) return t;
     }
-    // Delay scheduling: waiting a little for a node-local slot beats reading over the network.
-    bool waited = j.urgent_maps || now - j.last_local_ms >= j.opt.locality_delay_ms;
+    if (j.pending[kMap].empty()) return std::nullopt;
+    // Delay scheduling: a worker with no local input waits a little (a local slot elsewhere may
+    // come) before it reads over the network; counted per worker, so that an idle worker is not
+    // held back by local launches on other hosts.
+    auto [since, first] = j.waiting_since.try_emplace(worker, now);
+    bool waited = j.urgent_maps || now - since->second >= j.opt.locality_delay_ms;
     for (int t : j.pending[kMap]) {
       const Task& task = j.tasks[kMap][t];
       if (!Avoid(j, task, worker) && (waited || !HasLiveHost(task))) return t;
@@ -258,7 +269,9 @@ struct Scheduler::Impl {
     // The epsilon keeps 0.1 * 30 from rounding up to 4.
     int needed = static_cast<int>(std::ceil(j.opt.slow_start * maps - 1e-9));
     if (j.done[kMap] < needed) return false;
-    if (j.urgent_maps && !j.pending[kMap].empty()) return false;
+    // A slot is worth more to a map than to a reduce that would wait for it: reduces start once
+    // every map has been launched (they still fetch while the last maps run).
+    if (!j.pending[kMap].empty()) return false;
     // Reduces waiting for maps must never take the last slot a (re)run map could use.
     return j.done[kMap] >= maps || running_reduces + 1 < total_slots;
   }
@@ -414,7 +427,6 @@ Status Scheduler::AddJob(const JobPlan& plan, int64_t now_ms) {
   j.id = plan.job_id;
   j.reduces = plan.reduces;
   j.opt = plan.options;
-  j.last_local_ms = now_ms;
   j.tasks[kMap].resize(plan.map_hosts.size());
   j.tasks[kReduce].resize(plan.reduces);
   for (size_t t = 0; t < plan.map_hosts.size(); ++t) j.tasks[kMap][t].hosts = plan.map_hosts[t];

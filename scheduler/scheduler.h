@@ -17,7 +17,7 @@ namespace sawmill::sched {
 
 struct SchedulerOptions {
   int max_attempts = 4;              // failed attempts of one task before the job fails
-  int64_t locality_delay_ms = 3000;  // how long a job waits for a node-local slot
+  int64_t locality_delay_ms = 3000;  // how long a worker waits for a map local to it
   double slow_start = 0.05;          // share of maps finished before reduces are assigned
   bool speculation = true;
   double speculation_factor = 2.0;   // straggler: running > factor x median finished attempt
@@ -99,11 +99,11 @@ class Scheduler {
   void KillJob(const std::string& job_id, const std::string& reason, int64_t now_ms);
 
   // Work for `worker`, which has `free_slots` free: at most that many assignments, jobs in
-  // submission order. Maps first: node-local, else (after the job waited locality_delay_ms since
-  // its last local launch, or when no live host holds the input) any. Reduces once slow_start of
-  // the job's maps finished, leaving one slot of the cluster to maps while maps are unfinished.
-  // Retries avoid the workers a task failed on, when another is free. Speculative attempts go to
-  // a worker not running that task.
+  // submission order. Maps first: node-local, else (once this worker has been offered the job's
+  // maps for locality_delay_ms without a local one, or when no live host holds the input) any.
+  // Reduces once slow_start of the job's maps finished and every map has been launched, leaving
+  // one slot of the cluster to maps while maps are unfinished. Retries avoid the workers a task
+  // failed on, when another is free. Speculative attempts go to a worker not running that task.
   std::vector<Assignment> Assign(const std::string& worker, int free_slots, int64_t now_ms);
 
   // The first success of a task returns true: the caller commits that attempt. A later success

@@ -8,16 +8,11 @@
 namespace sawmill::worker {
 
 void SetError(const Status& status, proto::Error::Builder out) {
-  out.setCode(static_cast<uint16_t>(status.code()));
-  out.setMessage(status.message());
+  SetErrorFromStatus(status, out);
 }
 
 Status ToStatus(proto::Error::Reader error) {
-  uint16_t code = error.getCode();
-  if (code == 0) return Status::Ok();
-  auto sc = code <= static_cast<uint16_t>(StatusCode::kInternal) ? static_cast<StatusCode>(code)
-                                                                  : StatusCode::kInternal;
-  return Status(sc, std::string(error.getMessage().cStr()));
+  return StatusFromError(error);
 }
 
 void SetSegment(const PartitionExtent& extent, proto::Segment::Builder out) {

@@ -34,10 +34,40 @@ std::string AttemptDirName(const std::string& job_id, const std::string& attempt
 }
 
 bool SafeName(const std::string& s) {
-  if (s.empty() || s == "." || s == "..") return false;
+  // Every '/'-separated part non-empty and not "." or "..": "/", "./", "job-1/." or "job-1/"
+  // would otherwise name a parent of the directory meant (jobs/, or the job's own directory).
+  if (s.empty() || s.front() == '/' || s.back() == '/' || s.find("//") != std::string::npos) return false;
+  if (s == "." || s.rfind("./", 0) == 0 || s.find("/./") != std::string::npos ||
+      (s.size() >= 2 && s.compare(s.size() - 2, 2, "/.") == 0)) {
+    return false;
+  }
   return std::all_of(s.begin(), s.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' || c == '/';
   }) && s.find("..") == std::string::npos;
+}
+
+// A job id is one directory name under jobs/.
+bool SafeJobId(const std::string& s) { return SafeName(s) && s.find('/') == std::string::npos; }
+
+// The most map outputs a reduce attempt may wait for: its segment table is allocated up front.
+constexpr int32_t kMaxMapCount = 1 << 20;
+
+// Reads every text of a launch that the attempt's thread reads again: capnp throws on a
+// malformed one (no NUL terminator), and that must happen while the orders are parsed, under
+// their CatchCapnp, not on the attempt's thread.
+void CheckTexts(sp::AttemptLaunch::Reader l) {
+  (void)l.getJobId();
+  (void)l.getAttemptId();
+  (void)l.getBinarySha256();
+  for (auto a : l.getArgs()) (void)a;
+  auto s = l.getSpec();
+  for (auto t : {s.getJobId(), s.getAttemptId(), s.getOutputPath(), s.getNamenode(), s.getWorkDir(),
+                 s.getSecretFile(), s.getResultPath(), s.getHost(), s.getPartitioning().getKind(),
+                 s.getSplit().getPath()}) {
+    (void)t;
+  }
+  for (auto t : s.getMapOutputs()) (void)t;
+  for (auto h : s.getSplit().getHosts()) (void)h;
 }
 
 struct Update {
@@ -269,14 +299,19 @@ struct Worker::Impl {
   // ---- attempts ----
 
   void Launch(sp::AttemptLaunch::Reader launch) {
+    CheckTexts(launch);  // throws on a malformed launch (the orders' CatchCapnp reports it)
     auto run = std::make_unique<Run>();
     run->job_id = Text(launch.getJobId());
     run->attempt_id = Text(launch.getAttemptId());
     run->reduce = launch.getSpec().getReduce();
     run->launch = std::make_unique<capnp::MallocMessageBuilder>();
     run->launch->setRoot(launch);
-    if (!SafeName(run->job_id) || !SafeName(run->attempt_id)) {
-      LOG(ERROR) << "refusing an attempt with an unsafe id: " << run->attempt_id;
+    if (!SafeJobId(run->job_id) || !SafeName(run->attempt_id)) {
+      Refuse(run->attempt_id, "unsafe job or attempt id");
+      return;
+    }
+    if (run->reduce && (launch.getMapCount() < 0 || launch.getMapCount() > kMaxMapCount)) {
+      Refuse(run->attempt_id, "a reduce of " + std::to_string(launch.getMapCount()) + " maps");
       return;
     }
     run->dir = JoinPath(JoinPath(JoinPath(opt.dir, "jobs"), run->job_id), AttemptDirName(run->job_id, run->attempt_id));
@@ -289,6 +324,19 @@ struct Worker::Impl {
     Run* r = run.get();
     runs[run->attempt_id] = std::move(run);
     r->thread = std::thread([this, r] { RunAttempt(r); });
+  }
+
+  // A launch this worker will not run is reported failed at once, so the coordinator need not
+  // wait for the attempt's timeout to reschedule it.
+  void Refuse(const std::string& attempt_id, const std::string& why) {
+    LOG(ERROR) << "refusing attempt " << attempt_id << ": " << why;
+    capnp::MallocMessageBuilder m;
+    auto res = m.initRoot<proto::AttemptResult>();
+    res.setOk(false);
+    res.setError("refused by worker " + opt.host + ": " + why);
+    std::lock_guard<std::mutex> l(mu);
+    updates.push_back(Update{attempt_id, CapnpToString(m), "", 0});
+    cv.notify_all();
   }
 
   void KillLocked(Run* r) {
@@ -547,7 +595,7 @@ struct Worker::Impl {
       }
     }
     Reap(/*wait_for_job=*/job);
-    if (SafeName(job)) (void)RemoveAll(JoinPath(JoinPath(opt.dir, "jobs"), job));
+    if (SafeJobId(job)) (void)RemoveAll(JoinPath(JoinPath(opt.dir, "jobs"), job));
   }
 
   // Joins finished attempt threads (all of `wait_for_job`'s, waiting for them).

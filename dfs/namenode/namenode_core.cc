@@ -3,6 +3,7 @@
 #include "dfs/namenode/namenode_core.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "dfs/path.h"
@@ -99,11 +100,13 @@ Result<LocatedBlock> NamenodeCore::AddBlock(std::string_view path, const std::st
   const OpenFileParams params = open->second;
   // Datanodes already silent past the timeout are skipped even before a round marks them dead.
   std::vector<std::string> silent = blocks_.DeadDatanodes(now_ms);
+  std::map<std::string, size_t> replicas;
+  for (const auto& d : blocks_.Datanodes()) replicas[d.id] = d.replicas;
   std::vector<PlacementCandidate> live;
   for (const auto& [id, dn] : datanodes_) {
     uint64_t free = dn.capacity > dn.used ? dn.capacity - dn.used : 0;
     bool alive = blocks_.IsLive(id) && !std::binary_search(silent.begin(), silent.end(), id);
-    if (alive && free >= params.block_size) live.push_back({id, dn.host, free});
+    if (alive && free >= params.block_size) live.push_back({id, dn.host, free, replicas[id]});
   }
   PlacementRequest req;
   req.count = params.replication;

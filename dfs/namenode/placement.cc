@@ -1,4 +1,4 @@
-// Placement policy: writer-local first, then distinct hosts by free space.
+// Placement policy: writer-local first, then distinct hosts, fewest replicas then most free space.
 #include "dfs/namenode/placement.h"
 
 #include <algorithm>
@@ -11,9 +11,10 @@ std::vector<std::string> ChooseTargets(const std::vector<PlacementCandidate>& li
   for (const auto& c : live) {
     if (!request.exclude_datanodes.contains(c.id)) order.push_back(&c);
   }
-  // Most free space first; the id makes equal free space deterministic.
+  // Fewest replicas first (balance), then most free space; the id makes ties deterministic.
   std::sort(order.begin(), order.end(),
             [](const PlacementCandidate* a, const PlacementCandidate* b) {
+              if (a->replicas != b->replicas) return a->replicas < b->replicas;
               if (a->free_bytes != b->free_bytes) return a->free_bytes > b->free_bytes;
               return a->id < b->id;
             });

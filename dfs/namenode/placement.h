@@ -14,6 +14,9 @@ struct PlacementCandidate {
   std::string id;  // datanode id
   std::string host;
   uint64_t free_bytes = 0;
+  // Replicas the namenode knows on it: new blocks go to the emptiest datanodes first, so that
+  // datanodes sharing one disk (same free space) still get equal shares and maps stay local.
+  uint64_t replicas = 0;
 };
 
 struct PlacementRequest {

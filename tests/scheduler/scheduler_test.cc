@@ -174,8 +174,9 @@ TEST(SchedulerTest, RetryPrefersAnotherWorker) {
   EXPECT_THAT(Ids(s.Assign("w1", 1, 10)), ElementsAre("j/m-00000/0"));
   s.AttemptFailed("j/m-00000/0", "segfault", 20);
   EXPECT_THAT(s.Assign("w1", 1, 30), IsEmpty());  // w2 is free and has not failed it
-  EXPECT_THAT(s.Assign("w2", 1, 40), IsEmpty());  // remote: within the locality delay
-  auto a = s.Assign("w2", 1, 3010);
+  EXPECT_THAT(s.Assign("w2", 1, 40), IsEmpty());  // remote: w2 starts waiting for local work
+  EXPECT_THAT(s.Assign("w2", 1, 3030), IsEmpty());  // ... for the locality delay
+  auto a = s.Assign("w2", 1, 3040);
   ASSERT_EQ(a.size(), 1u);
   EXPECT_EQ(a[0].attempt_id, "j/m-00000/1");
   EXPECT_EQ(a[0].attempt, 1);
@@ -550,6 +551,41 @@ TEST(SchedulerPreemptionTest, ReducesYieldASlotToARerunMap) {
   auto snap = s.Snapshot("j");
   ASSERT_TRUE(snap);
   EXPECT_EQ(snap->state, JobState::kRunning);  // the preemption did not count against the job
+}
+
+}  // namespace
+}  // namespace sawmill::sched
+
+namespace sawmill::sched {
+namespace {
+
+// An idle worker with no local input is not held back forever by local launches elsewhere (the
+// delay counts per worker), and reduces do not take slots while maps wait to be launched.
+TEST(SchedulerDelayTest, IdleWorkerTakesARemoteMapAfterItsOwnWait) {
+  Scheduler s;
+  s.AddWorker("w1", "h1", 1);
+  s.AddWorker("w2", "h2", 1);
+  JobPlan plan;
+  plan.job_id = "j";
+  plan.map_hosts.assign(6, {"h1"});
+  plan.reduces = 1;
+  ASSERT_TRUE(s.AddJob(plan, 0).ok());
+  int64_t now = 0;
+  std::string w1_attempt = s.Assign("w1", 1, now)[0].attempt_id;
+  EXPECT_THAT(s.Assign("w2", 1, now), IsEmpty());  // no reduce either: maps wait to be launched
+  // w1 keeps launching local maps every second; w2 gets a remote map after its own 3 s.
+  int remote_at = -1;
+  for (now = 1000; now <= 6000 && remote_at < 0; now += 1000) {
+    ASSERT_TRUE(s.AttemptSucceeded(w1_attempt, now));
+    w1_attempt = s.Assign("w1", 1, now)[0].attempt_id;
+    auto a = s.Assign("w2", 1, now);
+    if (!a.empty()) {
+      EXPECT_FALSE(a[0].reduce);
+      EXPECT_FALSE(a[0].local);
+      remote_at = static_cast<int>(now);
+    }
+  }
+  EXPECT_EQ(remote_at, 3000);
 }
 
 }  // namespace
