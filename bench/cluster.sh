@@ -20,10 +20,8 @@
 #               of each listed size, --scaling_slots (default 1) slots a worker, reducers =
 #               workers * slots; prints speedups over the first size. Meant for a 16-core
 #               machine; on 2 cores it only shows the mechanism works.
-#   --coordinator_flags  passed to `cluster up` (default none: the coordinator's defaults). On 2
-#               slots the defaults cost WordCount about half its map throughput (see
-#               docs/benchmarks.md): "--slow_start=1 --locality_delay_ms=0" is the comparison
-#               without that.
+#   --coordinator_flags  passed to `cluster up` (default none: the coordinator's defaults), e.g.
+#               "--locality_delay_ms=0" to see what delay scheduling costs or saves.
 #   --data      where the generated text lives (default BUILD/bench-data, shared with
 #               bench/local.sh: same file and stamp; --smoke: BUILD/bench-cluster-smoke-data);
 #   --work      the cluster and the outputs (default BUILD/bench-cluster, removed after).

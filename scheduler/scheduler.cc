@@ -242,6 +242,21 @@ struct Scheduler::Impl {
     return false;
   }
 
+  int FreeSlots() const {
+    int free = 0;
+    for (const auto& [id, w] : workers) free += std::max(0, w.slots - static_cast<int>(w.running.size()));
+    return free;
+  }
+
+  // Whether a worker on one of the task's input hosts has a free slot.
+  bool LocalSlotFree(const Task& task) const {
+    for (const auto& [id, w] : workers) {
+      if (w.slots > static_cast<int>(w.running.size()) && std::ranges::find(task.hosts, w.host) != task.hosts.end())
+        return true;
+    }
+    return false;
+  }
+
   bool HasLiveHost(const Task& task) const {
     return std::ranges::any_of(task.hosts, [&](const auto& h) { return live_hosts.contains(h); });
   }
@@ -257,9 +272,13 @@ struct Scheduler::Impl {
     // held back by local launches on other hosts.
     auto [since, first] = j.waiting_since.try_emplace(worker, now);
     bool waited = j.urgent_maps || now - since->second >= j.opt.locality_delay_ms;
+    // At the job's tail (no more maps left to launch than free slots in the cluster), a map whose
+    // hosts are all busy would wait for this job's own running maps: waiting gains nothing then.
+    bool tail = static_cast<int>(j.pending[kMap].size()) <= FreeSlots();
     for (int t : j.pending[kMap]) {
       const Task& task = j.tasks[kMap][t];
-      if (!Avoid(j, task, worker) && (waited || !HasLiveHost(task))) return t;
+      if (Avoid(j, task, worker)) continue;
+      if (waited || !HasLiveHost(task) || (tail && !LocalSlotFree(task))) return t;
     }
     return std::nullopt;
   }

@@ -47,14 +47,15 @@ TEST(SchedulerTest, NodeLocalFirstThenRemoteAfterLocalityDelay) {
   s.AddWorker("w3", "h3", 1);
   SchedulerOptions opt;
   opt.locality_delay_ms = 3000;
-  ASSERT_TRUE(s.AddJob(Plan("j", {{"h1", "h2"}, {"h1", "h2"}}, 0, opt), 0).ok());
+  // Three maps for two slots: not the job's tail, so w3 waits for a local slot first.
+  ASSERT_TRUE(s.AddJob(Plan("j", {{"h1", "h2"}, {"h1", "h2"}, {"h1", "h2"}}, 0, opt), 0).ok());
 
   EXPECT_THAT(s.Assign("w3", 1, 100), IsEmpty());  // h1 holds the input: wait for it
   auto a = s.Assign("w1", 1, 100);
   ASSERT_EQ(a.size(), 1u);
   EXPECT_EQ(a[0].attempt_id, "j/m-00000/0");
   EXPECT_TRUE(a[0].local);
-  EXPECT_THAT(s.Assign("w3", 1, 3099), IsEmpty());  // 2999 ms since the last local launch
+  EXPECT_THAT(s.Assign("w3", 1, 3099), IsEmpty());  // 2999 ms since w3 started waiting
   a = s.Assign("w3", 1, 3100);
   ASSERT_EQ(a.size(), 1u);
   EXPECT_EQ(a[0].attempt_id, "j/m-00001/0");
@@ -586,6 +587,29 @@ TEST(SchedulerDelayTest, IdleWorkerTakesARemoteMapAfterItsOwnWait) {
     }
   }
   EXPECT_EQ(remote_at, 3000);
+}
+
+}  // namespace
+}  // namespace sawmill::sched
+
+namespace sawmill::sched {
+namespace {
+
+// At a job's tail (no more maps to launch than free slots) a map whose hosts are all busy runs
+// on an idle worker at once: waiting would only wait for the job's own running maps.
+TEST(SchedulerDelayTest, TailMapRunsRemotelyWhenItsHostsAreBusy) {
+  Scheduler s;
+  s.AddWorker("w1", "h1", 1);
+  s.AddWorker("w2", "h2", 1);
+  JobPlan plan;
+  plan.job_id = "j";
+  plan.map_hosts = {{"h1"}, {"h1"}};
+  ASSERT_TRUE(s.AddJob(plan, 0).ok());
+  EXPECT_THAT(Ids(s.Assign("w1", 1, 10)), ElementsAre("j/m-00000/0"));
+  auto a = s.Assign("w2", 1, 20);
+  ASSERT_EQ(a.size(), 1u);
+  EXPECT_EQ(a[0].attempt_id, "j/m-00001/0");
+  EXPECT_FALSE(a[0].local);
 }
 
 }  // namespace
