@@ -319,6 +319,18 @@ struct Worker::Impl {
       run->segments.assign(static_cast<size_t>(std::max(launch.getMapCount(), 0)), "");
       run->missing = static_cast<int>(run->segments.size());
     }
+    {
+      std::lock_guard<std::mutex> l(mu);
+      if (stopping || runs.count(run->attempt_id)) return;
+    }
+    // The directory is made before the run is visible: fetches for it may start at once (from
+    // this thread's next ScheduleFetches), and nothing may clear it under them afterwards.
+    Status made = RemoveAll(run->dir);
+    if (made.ok()) made = MakeDirs(run->reduce ? JoinPath(run->dir, "segments") : run->dir);
+    if (!made.ok()) {
+      Refuse(run->attempt_id, "cannot make its directory: " + made.ToString());
+      return;
+    }
     std::lock_guard<std::mutex> l(mu);
     if (stopping || runs.count(run->attempt_id)) return;
     Run* r = run.get();
@@ -414,8 +426,7 @@ struct Worker::Impl {
   void RunAttempt(Run* r) {
     auto start = Clock::now();
     auto launch = r->launch->getRoot<sp::AttemptLaunch>().asReader();
-    Status s = RemoveAll(r->dir);
-    if (s.ok()) s = MakeDirs(r->dir);
+    Status s;
     std::string binary;
     if (s.ok()) {
       auto b = EnsureBinary(Text(launch.getBinarySha256()));
@@ -508,7 +519,6 @@ struct Worker::Impl {
 
   // A reduce attempt starts only once it holds every map's segment (fetched as maps finish).
   Status AwaitSegments(Run* r) {
-    RETURN_IF_ERROR(MakeDirs(JoinPath(r->dir, "segments")));
     ScheduleFetches();
     std::unique_lock<std::mutex> l(mu);
     cv.wait(l, [&] { return stopping || r->kill || r->missing == 0; });
