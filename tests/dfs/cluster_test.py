@@ -19,16 +19,15 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 
 BUILD = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else "build"
 SAWMILL = os.path.join(BUILD, "sawmill")
 BLOCK = 1 << 20  # small blocks so that files span many of them
 
 
-class Fail(Exception):
-    pass
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+import harness  # noqa: E402
+from harness import Fail, http_get, runs_in, wait_for  # noqa: E402
 
 
 def log(case, msg):
@@ -36,30 +35,8 @@ def log(case, msg):
 
 
 def run(*args, check=True, input=None, timeout=120):
-    p = subprocess.run([SAWMILL, *args], input=input, capture_output=True, timeout=timeout)
-    if check and p.returncode != 0:
-        raise Fail(f"sawmill {' '.join(args)} exited {p.returncode}: {p.stderr.decode(errors='replace')[-2000:]}")
-    return p
-
-
-def wait_for(what, cond, timeout=60.0, interval=0.1):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = cond()
-        if last:
-            return last
-        time.sleep(interval)
-    raise Fail(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
-def runs_in(pid, directory):
-    """Whether `pid` is a live process whose command line names `directory`."""
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return directory.encode() in f.read()
-    except OSError:
-        return False
+    """`sawmill ARGS...`."""
+    return harness.run([SAWMILL, *args], check=check, input=input, timeout=timeout)
 
 
 def sha(data):
@@ -458,20 +435,16 @@ def case_dfs_job(c):
 
 def case_status_page(c):
     http = c.process("namenode")["http"]
-    with urllib.request.urlopen(f"http://{http}/status.json", timeout=10) as r:
-        status = json.load(r)
+    code, _, body = http_get(f"http://{http}/status.json")
+    status = json.loads(body) if code == 200 else {}
     if len(status.get("datanodes", [])) != c.workers:
-        raise Fail(f"status.json lists {len(status.get('datanodes', []))} datanodes, want {c.workers}")
-    with urllib.request.urlopen(f"http://{http}/", timeout=10) as r:
-        page = r.read().decode()
-    if "datanode" not in page.lower():
+        raise Fail(f"status.json (HTTP {code}) lists {len(status.get('datanodes', []))} datanodes, want {c.workers}")
+    code, _, page = http_get(f"http://{http}/")
+    if code != 200 or "datanode" not in page.lower():
         raise Fail("the status page does not show datanodes")
-    try:
-        urllib.request.urlopen(f"http://{http}/nope", timeout=10)
-        raise Fail("an unknown page did not 404")
-    except urllib.error.HTTPError as e:
-        if e.code != 404:
-            raise Fail(f"unknown page answered {e.code}")
+    code, _, _ = http_get(f"http://{http}/nope")
+    if code != 404:
+        raise Fail(f"unknown page answered {code}")
     log("status_page", f"/status.json lists {c.workers} datanodes; / renders; unknown pages 404")
 
 

@@ -10,15 +10,11 @@ conditions with deadlines (job status from the coordinator's JSON), never on bar
 import hashlib
 import json
 import os
-import random
 import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 
 BUILD = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else "build"
 SAWMILL = os.path.join(BUILD, "sawmill")
@@ -26,37 +22,12 @@ JOBS = os.path.join(BUILD, "jobs")
 MB = 1 << 20
 
 
-class Fail(Exception):
-    pass
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from harness import Fail, http_get, run, runs_in, wait_for  # noqa: E402
 
 
 def log(case, msg):
     print(f"ok   [{case}] {msg}", flush=True)
-
-
-def run(argv, check=True, timeout=300):
-    p = subprocess.run(argv, capture_output=True, timeout=timeout)
-    if check and p.returncode != 0:
-        raise Fail(f"{' '.join(argv)} exited {p.returncode}: {p.stderr.decode(errors='replace')[-3000:]}")
-    return p
-
-
-def wait_for(what, cond, timeout=60.0, interval=0.02):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        last = cond()
-        if last:
-            return last
-        time.sleep(interval)
-    raise Fail(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
-def runs_in(pid, directory):
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return directory.encode() in f.read()
-    except OSError:
-        return False
 
 
 class Cluster:
@@ -89,12 +60,7 @@ class Cluster:
         return run([os.path.join(JOBS, binary), "--cluster", self.dir, "--progress", "never", *args], check=check)
 
     def http(self, path):
-        url = "http://" + self.process("coordinator")["http"] + path
-        try:
-            with urllib.request.urlopen(url, timeout=10) as r:
-                return r.status, r.headers.get("Content-Type", ""), r.read().decode()
-        except urllib.error.HTTPError as e:
-            return e.code, e.headers.get("Content-Type", ""), e.read().decode()
+        return http_get("http://" + self.process("coordinator")["http"] + path)
 
     def status(self, job_id):
         code, _, body = self.http("/api/jobs/" + job_id)

@@ -32,9 +32,8 @@ NAMENODE_PORT, NAMENODE_HTTP, COORDINATOR_PORT, COORDINATOR_HTTP, DATANODE_PORT,
 # The root namespace's HTTP requests must not go through a proxy from the environment.
 HTTP = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
-
-class Fail(Exception):
-    pass
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
+from harness import Fail, run, wait_for  # noqa: E402
 
 
 class Skip(Exception):
@@ -43,23 +42,6 @@ class Skip(Exception):
 
 def log(msg):
     print(f"ok   [netns] {msg}", flush=True)
-
-
-def run(argv, check=True, timeout=300):
-    p = subprocess.run(argv, capture_output=True, timeout=timeout)
-    if check and p.returncode != 0:
-        raise Fail(f"{' '.join(argv)} exited {p.returncode}: {p.stderr.decode(errors='replace')[-3000:]}")
-    return p
-
-
-def wait_for(what, cond, timeout=60.0, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        last = cond()
-        if last:
-            return last
-        time.sleep(interval)
-    raise Fail(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 class Network:
