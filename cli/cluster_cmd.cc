@@ -44,9 +44,9 @@ constexpr char kClusterUsage[] = R"(Usage:
   sawmill cluster status --dir D
       Lists the processes and whether each is running.
   sawmill cluster start --dir D --process namenode|coordinator|hostK|hostK/datanode|hostK/worker
-      Starts one stopped process again with its original arguments and port (after a crash or
-      a test's SIGKILL) and updates its pid in D/cluster.json; hostK starts whichever of its
-      datanode and worker is stopped.
+      Starts a stopped process again with its original arguments and port (after a crash or a
+      test's SIGKILL) and updates its pid in D/cluster.json; hostK starts those of its datanode
+      and worker that are stopped (the datanode first).
 )";
 
 using Clock = std::chrono::steady_clock;
@@ -370,7 +370,7 @@ int StatusCmd(const Args& args) {
   auto config = LoadClusterConfig(args.Get("dir", ""));
   if (!config.ok()) return Fail(config.status());
   auto line = [&](const char* role, const std::string& host, const std::string& addr, int pid) {
-    std::printf("%-9s %-8s %-22s pid %-8d %s\n", role, host.c_str(), addr.c_str(), pid,
+    std::printf("%-11s %-8s %-22s pid %-8d %s\n", role, host.c_str(), addr.c_str(), pid,
                 ProcessAlive(pid, config->dir) ? "running" : "stopped");
   };
   line("namenode", "-", config->namenode_address, config->namenode_pid);
@@ -384,69 +384,68 @@ int StatusCmd(const Args& args) {
   return 0;
 }
 
+// One stopped process of the cluster: where it lives and its entry in cluster.json.
+struct Stopped {
+  std::string name, dir, address, role;
+  int* pid = nullptr;
+};
+
 // Reruns a process with its saved argv, on its previous port so that peers find it again.
+Status Restart(ClusterConfig& config, const Stopped& p) {
+  ASSIGN_OR_RETURN(auto argv, LoadArgv(p.dir));
+  std::string port = p.address.substr(p.address.rfind(':') + 1);
+  for (size_t i = 0; i + 1 < argv.size(); ++i) {
+    if (argv[i] == "--port") argv[i + 1] = port;
+  }
+  auto started = StartDaemon(p.dir, p.role, argv);
+  if (!started.ok()) return started.status().WithContext("starting " + p.name);
+  *p.pid = started->pid;
+  RETURN_IF_ERROR(WriteClusterConfig(config));
+  std::printf("%s started (pid %d) at %s\n", p.name.c_str(), *p.pid, started->endpoint.value("address", "").c_str());
+  return Status::Ok();
+}
+
 int Start(const Args& args) {
   if (!args.OnlyFlags({"dir", "process", "help"})) return 2;
   auto loaded = LoadClusterConfig(args.Get("dir", ""));
   if (!loaded.ok()) return Fail(loaded.status());
   ClusterConfig config = std::move(loaded).value();
-  std::string which = args.Get("process", "");
-  std::string dir, address;
-  int* pid = nullptr;
-  const char* role = "datanode";
+  const std::string which = args.Get("process", "");
+  std::vector<Stopped> named;  // what --process names (a bare host: its datanode, then its worker)
   if (which == "namenode") {
-    dir = config.namenode_dir;
-    address = config.namenode_address;
-    pid = &config.namenode_pid;
-    role = "namenode";
-  } else if (which == "coordinator") {
-    dir = config.coordinator_dir;
-    address = config.coordinator_address;
-    pid = &config.coordinator_pid;
-    role = "coordinator";
+    named.push_back({which, config.namenode_dir, config.namenode_address, "namenode", &config.namenode_pid});
+  } else if (which == "coordinator" && !config.coordinator_address.empty()) {
+    named.push_back({which, config.coordinator_dir, config.coordinator_address, "coordinator", &config.coordinator_pid});
   } else {
-    std::string host = which.substr(0, which.find('/'));
-    std::string part = which.find('/') == std::string::npos ? "" : which.substr(which.find('/') + 1);
+    const std::string host = which.substr(0, which.find('/'));
+    const std::string part = which.find('/') == std::string::npos ? "" : which.substr(which.find('/') + 1);
     for (auto& h : config.hosts) {
       if (h.name != host) continue;
-      bool want_worker = part == "worker" ||
-                         (part.empty() && ProcessAlive(h.datanode_pid, config.dir) && !h.worker_address.empty());
-      if (part.empty() && !ProcessAlive(h.datanode_pid, config.dir) && !h.worker_address.empty() &&
-          !ProcessAlive(h.worker_pid, config.dir)) {
-        // Both are down: the datanode first (here), then the worker by a second start.
-        want_worker = false;
+      if (part.empty() || part == "datanode") {
+        named.push_back({h.name + "/datanode", JoinPath(h.dir, "datanode"), h.datanode_address, "datanode",
+                         &h.datanode_pid});
       }
-      if (want_worker) {
-        dir = JoinPath(h.dir, "worker");
-        address = h.worker_address;
-        pid = &h.worker_pid;
-        role = "worker";
-      } else if (part.empty() || part == "datanode") {
-        dir = JoinPath(h.dir, "datanode");
-        address = h.datanode_address;
-        pid = &h.datanode_pid;
+      if ((part.empty() || part == "worker") && !h.worker_address.empty()) {
+        named.push_back({h.name + "/worker", JoinPath(h.dir, "worker"), h.worker_address, "worker", &h.worker_pid});
       }
     }
   }
-  if (pid == nullptr) {
-    std::fprintf(stderr, "error: --process must be namenode, coordinator, a host name (host1..) or hostK/datanode|worker\n");
+  if (named.empty()) {
+    std::fprintf(stderr, "error: --process must be namenode, coordinator, a host name (host1..) or "
+                         "hostK/datanode|worker\n");
     return 2;
   }
-  if (ProcessAlive(*pid, config.dir)) {
-    std::fprintf(stderr, "error: %s is running (pid %d)\n", which.c_str(), *pid);
+  std::vector<Stopped> stopped;
+  for (const auto& p : named) {
+    if (!ProcessAlive(*p.pid, config.dir)) stopped.push_back(p);
+  }
+  if (stopped.empty()) {
+    std::fprintf(stderr, "error: %s is running (pid %d)\n", which.c_str(), *named[0].pid);
     return 1;
   }
-  auto argv = LoadArgv(dir);
-  if (!argv.ok()) return Fail(argv.status());
-  std::string port = address.substr(address.rfind(':') + 1);
-  for (size_t i = 0; i + 1 < argv->size(); ++i) {
-    if ((*argv)[i] == "--port") (*argv)[i + 1] = port;
+  for (const auto& p : stopped) {
+    if (Status s = Restart(config, p); !s.ok()) return Fail(s);
   }
-  auto started = StartDaemon(dir, role, *argv);
-  if (!started.ok()) return Fail(started.status().WithContext("starting " + which));
-  *pid = started->pid;
-  if (Status s = WriteClusterConfig(config); !s.ok()) return Fail(s);
-  std::printf("%s started (pid %d) at %s\n", which.c_str(), *pid, started->endpoint.value("address", "").c_str());
   return 0;
 }
 

@@ -43,6 +43,17 @@ std::string PartName(int i) {
   return buf;
 }
 
+// A non-negative decimal below 10^9, or -1.
+int ParseIndex(std::string_view digits) {
+  if (digits.empty() || digits.size() > 9) return -1;
+  int v = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return -1;
+    v = v * 10 + (c - '0');
+  }
+  return v;
+}
+
 // "job-3/m-00007/1" -> job "job-3", reduce false, task 7, dir name "m-00007_1".
 struct AttemptName {
   std::string job;
@@ -59,7 +70,8 @@ bool ParseAttemptId(const std::string& id, AttemptName* out) {
   std::string kind = id.substr(a + 1, 2);
   if (kind != "m-" && kind != "r-") return false;
   out->reduce = kind == "r-";
-  out->task = std::atoi(id.substr(a + 3, b - a - 3).c_str());
+  out->task = ParseIndex(id.substr(a + 3, b - a - 3));
+  if (out->task < 0) return false;
   out->dir = id.substr(a + 1, b - a - 1) + "_" + id.substr(b + 1);
   return true;
 }
@@ -133,7 +145,9 @@ struct Coordinator::Impl {
     std::vector<std::pair<int, std::string>> found;
     for (const auto& n : names) {
       if (n.size() < 5 || n.substr(n.size() - 4) != ".job" || n.rfind("job-", 0) != 0) continue;
-      found.emplace_back(std::atoi(n.c_str() + 4), n);
+      int num = ParseIndex(std::string_view(n).substr(4, n.size() - 8));
+      if (num < 0) continue;
+      found.emplace_back(num, n);
     }
     std::sort(found.begin(), found.end());
     for (const auto& [num, n] : found) {
@@ -152,6 +166,19 @@ struct Coordinator::Impl {
       auto job = std::make_unique<Job>();
       Status s = CatchCapnp(path, [&]() -> Status {
         auto rec = (*reader)->Root<sp::JobRecord>();
+        // Status pages read these texts later, outside any CatchCapnp: a damaged file must
+        // fail here, where it is only skipped.
+        for (auto t : {rec.getStatus().getJobId(), rec.getStatus().getName(), rec.getStatus().getState(),
+                       rec.getStatus().getError(), rec.getStatus().getOutput()}) {
+          (void)t;
+        }
+        for (auto c : rec.getStatus().getCounters()) (void)c.getName();
+        for (auto a : rec.getStatus().getAttempts()) {
+          for (auto t : {a.getAttemptId(), a.getWorker(), a.getHost(), a.getState(), a.getError()}) (void)t;
+        }
+        for (auto l : rec.getLogs()) {
+          for (auto t : {l.getAttemptId(), l.getHost(), l.getState(), l.getStderr()}) (void)t;
+        }
         job->record = std::make_unique<capnp::MallocMessageBuilder>();
         job->record->setRoot(rec);
         auto st = job->record->getRoot<sp::JobRecord>().getStatus();
@@ -762,6 +789,10 @@ struct Coordinator::Impl {
                   << (job.end_mono_ms - job.submit_mono_ms) << " ms";
         if (Status s = SaveRecord(job); !s.ok()) LOG(WARNING) << "history: " << s.ToString();
         job.finished = true;
+        // What status and logs need now lives in job.record; the per-task results go.
+        std::vector<TaskResult>().swap(job.maps);
+        std::vector<TaskResult>().swap(job.reduces);
+        job.logs.clear();
         for (auto& [wid, w] : workers) w.drop_jobs.push_back(id);
         sched.DropJob(id);
       }
