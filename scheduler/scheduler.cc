@@ -73,7 +73,7 @@ struct Job {
   std::vector<Task> tasks[2];
   std::set<int> pending[2];                              // tasks waiting for an attempt
   std::map<std::string, std::set<int>> pending_on_host;  // host -> pending maps with input there
-  std::set<std::pair<int, int>> speculate;               // (kind, task) marked by Tick
+  std::map<std::pair<int, int>, int64_t> speculate;      // (kind, task) -> when Tick marked it
   int done[2] = {0, 0};                                  // tasks with a committed attempt
   std::map<std::string, int> failures_on;                // distinct tasks failed per worker
   std::vector<AttemptInfo> attempts;                     // launch order
@@ -302,12 +302,17 @@ struct Scheduler::Impl {
     return std::nullopt;
   }
 
-  std::optional<std::pair<int, int>> PickSpeculative(const Job& j,
-                                                     const std::string& worker) const {
-    for (auto [kind, t] : j.speculate) {
+  // A twin goes to another worker; if for speculation_min_ms after the mark no other worker had
+  // a slot for it (e.g. reduces waiting for this very map hold them), the straggler's own worker
+  // takes it rather than the job waiting on a hung attempt forever.
+  std::optional<std::pair<int, int>> PickSpeculative(const Job& j, const std::string& worker,
+                                                     int64_t now) const {
+    for (auto [key, marked] : j.speculate) {
+      auto [kind, t] = key;
       const Task& task = j.tasks[kind][t];
       if (kind == kReduce && !ReducesAllowed(j)) continue;
-      if (task.running.size() == 1 && j.attempts[task.running[0]].worker != worker)
+      if (task.running.size() != 1) continue;
+      if (j.attempts[task.running[0]].worker != worker || now - marked >= j.opt.speculation_min_ms)
         return std::pair{kind, t};
     }
     return std::nullopt;
@@ -318,7 +323,7 @@ struct Scheduler::Impl {
     if (j.state != JobState::kRunning || Blacklisted(j, worker)) return std::nullopt;
     if (auto t = PickMap(j, worker, host, now)) return Launch(j, kMap, *t, worker, false, now);
     if (auto t = PickReduce(j, worker)) return Launch(j, kReduce, *t, worker, false, now);
-    if (auto s = PickSpeculative(j, worker))
+    if (auto s = PickSpeculative(j, worker, now))
       return Launch(j, s->first, s->second, worker, true, now);
     return std::nullopt;
   }
@@ -381,7 +386,7 @@ struct Scheduler::Impl {
     for (int t = 0; t < static_cast<int>(j.tasks[kind].size()); ++t) {
       const Task& task = j.tasks[kind][t];
       if (task.committed >= 0 || task.speculated || task.running.size() != 1) continue;
-      if (now - j.attempts[task.running[0]].start_ms > limit) j.speculate.insert({kind, t});
+      if (now - j.attempts[task.running[0]].start_ms > limit) j.speculate.try_emplace({kind, t}, now);
     }
   }
 };

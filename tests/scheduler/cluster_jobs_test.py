@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -57,7 +58,16 @@ class Cluster:
         self.dfs("put", local, path)
 
     def job(self, binary, *args, check=True):
-        return run([os.path.join(JOBS, binary), "--cluster", self.dir, "--progress", "never", *args], check=check)
+        argv = [os.path.join(JOBS, binary), "--cluster", self.dir, "--progress", "never", *args]
+        try:
+            return run(argv, check=check, timeout=150)
+        except subprocess.TimeoutExpired:
+            # A hung job: say what the coordinator thinks of every job before giving up.
+            listing = run([SAWMILL, "job", "--cluster", self.dir, "list"], check=False).stdout.decode()
+            ids = [line.split()[0] for line in listing.splitlines() if line.startswith("job-")]
+            states = "".join(run([SAWMILL, "job", "--cluster", self.dir, "status", i], check=False).stdout.decode()
+                             for i in ids)
+            raise Fail(f"{' '.join(argv)} did not finish in 150 s:\n{states}")
 
     def http(self, path):
         return http_get("http://" + self.process("coordinator")["http"] + path)

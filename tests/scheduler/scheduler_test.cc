@@ -614,3 +614,36 @@ TEST(SchedulerDelayTest, TailMapRunsRemotelyWhenItsHostsAreBusy) {
 
 }  // namespace
 }  // namespace sawmill::sched
+
+namespace sawmill::sched {
+namespace {
+
+// Reduces waiting for a straggling map hold every other slot: the map's twin takes its own
+// worker's free slot once speculation_min_ms has passed since the mark, instead of never.
+TEST(SchedulerSpeculationTest, TwinTakesTheStragglersWorkerWhenNothingElseFrees) {
+  Scheduler s;
+  s.AddWorker("w1", "h1", 2);
+  s.AddWorker("w2", "h2", 1);
+  JobPlan plan;
+  plan.job_id = "j";
+  plan.map_hosts = {{"h1"}, {"h1"}};
+  plan.reduces = 1;
+  plan.options.slow_start = 0;
+  plan.options.speculation_min_ms = 1000;
+  ASSERT_TRUE(s.AddJob(plan, 0).ok());
+  auto maps = s.Assign("w1", 2, 0);
+  ASSERT_EQ(maps.size(), 2u);
+  ASSERT_TRUE(s.AttemptSucceeded(maps[0].attempt_id, 100));
+  auto reduce = s.Assign("w2", 1, 100);  // every map launched: the reduce may start
+  ASSERT_EQ(reduce.size(), 1u);
+  ASSERT_TRUE(reduce[0].reduce);
+  s.Tick(5000);  // m-00001 is a straggler; only w1 (running it) has a free slot
+  EXPECT_THAT(s.Assign("w1", 1, 5000), IsEmpty());
+  auto twin = s.Assign("w1", 1, 6000);
+  ASSERT_EQ(twin.size(), 1u);
+  EXPECT_EQ(twin[0].attempt_id, "j/m-00001/1");
+  EXPECT_TRUE(twin[0].speculative);
+}
+
+}  // namespace
+}  // namespace sawmill::sched
