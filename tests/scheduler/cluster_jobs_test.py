@@ -296,11 +296,13 @@ def case_limits(case, data):
     try:
         data.load(c)
         p = c.job("faulty_job", "--input", "dfs:/in/text.txt", "--output", "dfs:/out/t", "--reducers", "4",
-                  "--split_mb", "1", "--stall", "m-00002/0", "--nospeculation", "--task_timeout_ms", "1500", "--wait")
+                  "--split_mb", "1", "--stall", "m-00002/0", "--nospeculation", "--task_timeout_ms", "3000", "--wait")
         s = c.status(job_id_of(p))
+        # Other attempts may time out too on a loaded machine; the stalled one must have.
         timed_out = [a for a in s["attempts"] if "timed out" in a["error"]]
-        if [a["attempt_id"].split("/", 1)[1] for a in timed_out] != ["m-00002/0"]:
+        if "m-00002/0" not in [a["attempt_id"].split("/", 1)[1] for a in timed_out]:
             raise Fail(f"no timed-out attempt in {s['attempts']}")
+        timed_out = [a for a in timed_out if a["attempt_id"].endswith("m-00002/0")]
         log(case, f"a hung attempt failed on its timeout ({timed_out[0]['error'][:90]}) and was retried")
         same_parts(case, "output after a timeout", c.output_parts("/out/t"), local)
         p = c.job("faulty_job", "--input", "dfs:/in/text.txt", "--output", "dfs:/out/m", "--reducers", "4",
@@ -318,11 +320,12 @@ def case_limits(case, data):
 def case_locality(case, data):
     c = Cluster(4, replication=2)
     try:
-        big = os.path.join(data.root, "text24.txt")
+        # Enough maps that the tail (where a map whose hosts are busy may run remotely) is small.
+        big = os.path.join(data.root, "text48.txt")
         if not os.path.exists(big):
-            run([SAWMILL, "gen", "text", "--bytes", str(24 * MB), "--seed", "9", "--output", big])
-        c.put(big, "/in/text24.txt")
-        p = c.job("wordcount", "--input", "dfs:/in/text24.txt", "--output", "dfs:/out/wc", "--reducers", "2",
+            run([SAWMILL, "gen", "text", "--bytes", str(48 * MB), "--seed", "9", "--output", big])
+        c.put(big, "/in/text48.txt")
+        p = c.job("wordcount", "--input", "dfs:/in/text48.txt", "--output", "dfs:/out/wc", "--reducers", "2",
                   "--split_mb", "1", "--wait")
         s = c.status(job_id_of(p))
         local, remote = s["data_local_maps"], s["remote_maps"]
