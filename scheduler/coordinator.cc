@@ -215,26 +215,25 @@ struct Coordinator::Impl {
     job.record = std::make_unique<capnp::MallocMessageBuilder>();
     auto rec = job.record->initRoot<sp::JobRecord>();
     rec.setStatus(Root(StatusMessage(job, true)));
-    auto logs = rec.initLogs(static_cast<unsigned>(job.logs.size()));
-    unsigned i = 0;
-    for (const auto& [id, e] : job.logs) {
-      logs[i].setAttemptId(id);
-      logs[i].setHost(e.host);
-      logs[i].setState(AttemptStateOf(job, id));
-      logs[i].setStderr(e.stderr_tail);
-      ++i;
-    }
+    FillLogs(job, rec.initLogs(static_cast<unsigned>(job.logs.size())));
     return WriteRecordFile(job);
   }
 
-  std::string AttemptStateOf(Job& job, const std::string& attempt_id) {
-    auto snap = sched.Snapshot(job.id);
-    if (snap) {
-      for (const auto& a : snap->attempts) {
-        if (a.attempt_id == attempt_id) return AttemptStateName(a.state);
-      }
+  // The stderr tails of a live job's attempts, each with its state (one snapshot for all).
+  void FillLogs(Job& job, capnp::List<sp::AttemptLog>::Builder logs) {
+    std::map<std::string, std::string> states;
+    if (auto snap = sched.Snapshot(job.id)) {
+      for (const auto& a : snap->attempts) states[a.attempt_id] = AttemptStateName(a.state);
     }
-    return "unknown";
+    unsigned i = 0;
+    for (const auto& [id, e] : job.logs) {
+      auto state = states.find(id);
+      logs[i].setAttemptId(id);
+      logs[i].setHost(e.host);
+      logs[i].setState(state == states.end() ? "unknown" : state->second);
+      logs[i].setStderr(e.stderr_tail);
+      ++i;
+    }
   }
 
   // ---- status ----
@@ -437,15 +436,7 @@ struct Coordinator::Impl {
           resp.setLogs(job.record->getRoot<sp::JobRecord>().getLogs().asReader());
           return Status::Ok();
         }
-        auto logs = resp.initLogs(static_cast<unsigned>(job.logs.size()));
-        unsigned i = 0;
-        for (const auto& [aid, e] : job.logs) {
-          logs[i].setAttemptId(aid);
-          logs[i].setHost(e.host);
-          logs[i].setState(AttemptStateOf(job, aid));
-          logs[i].setStderr(e.stderr_tail);
-          ++i;
-        }
+        FillLogs(job, resp.initLogs(static_cast<unsigned>(job.logs.size())));
         return Status::Ok();
       }
       case sp::CoordinatorRequest::WORKERS: {
