@@ -1,6 +1,7 @@
 // The common flags of every job binary and the main() helper behind SAWMILL_JOB_MAIN.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <sstream>
@@ -204,13 +205,28 @@ int RunAndReport(const JobSpec& spec, const JobOptions& options) {
   }
   if (!user.empty()) std::printf("counters:%s\n", user.c_str());
   double mbps = r.seconds > 0 ? static_cast<double>(r.bytes_in) / 1e6 / r.seconds : 0;
+  // Skew shows as the slowest (or largest) reduce against the median one.
+  std::string reduces;
+  if (r.ok && !r.reduce_seconds.empty() && r.reduce_records_in.size() == r.reduce_seconds.size()) {
+    auto median_max = [](auto v) {
+      std::sort(v.begin(), v.end());
+      return std::make_pair(v[(v.size() - 1) / 2], v.back());
+    };
+    auto [s_med, s_max] = median_max(r.reduce_seconds);
+    auto [n_med, n_max] = median_max(r.reduce_records_in);
+    char buf[160];
+    std::snprintf(buf, sizeof buf, " reduce_s_median=%.3f reduce_s_max=%.3f reduce_in_median=%llu reduce_in_max=%llu",
+                  s_med, s_max, static_cast<unsigned long long>(n_med), static_cast<unsigned long long>(n_max));
+    reduces = buf;
+  }
   std::printf("summary job=%s status=%s records_in=%llu records_out=%llu bytes_in=%llu bytes_out=%llu "
-              "maps=%d reduces=%d spills=%llu seconds=%.3f mb_per_s=%.1f peak_rss_mb=%.0f\n",
+              "maps=%d reduces=%d spills=%llu seconds=%.3f mb_per_s=%.1f peak_rss_mb=%.0f shuffle_bytes=%llu%s\n",
               spec.name.c_str(), r.ok ? "ok" : "failed", static_cast<unsigned long long>(r.records_in),
               static_cast<unsigned long long>(r.records_out), static_cast<unsigned long long>(r.bytes_in),
               static_cast<unsigned long long>(r.bytes_out), r.map_tasks, r.reduce_tasks,
               static_cast<unsigned long long>(r.spills), r.seconds, mbps,
-              static_cast<double>(r.peak_rss_bytes) / (1 << 20));
+              static_cast<double>(r.peak_rss_bytes) / (1 << 20), static_cast<unsigned long long>(r.shuffle_bytes),
+              reduces.c_str());
   std::fflush(stdout);
   return r.exit_code;
 }
@@ -220,7 +236,9 @@ int RunJobMain(int argc, char** argv, const char* usage, const std::function<Job
   try {
     JobSpec spec = make_spec();
     if (!FLAGS_task.empty()) return RunTaskMode(spec, FLAGS_task);
-    return RunAndReport(spec, JobOptionsFromFlags());
+    JobOptions options = JobOptionsFromFlags();
+    if (!spec.inputs.empty()) options.inputs = spec.inputs;
+    return RunAndReport(spec, options);
   } catch (const UsageError& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 2;

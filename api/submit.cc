@@ -91,7 +91,7 @@ Result<std::string> UploadSelf(FileSystem* store) {
 }  // namespace
 
 int SubmitJob(const JobSpec& spec, const JobOptions& options, const SubmitOptions& submit) {
-  if (!spec.mapper) return Reject(InvalidArgument("job " + spec.name + " has no mapper"));
+  if (!spec.has_mapper()) return Reject(InvalidArgument("job " + spec.name + " has no mapper"));
   if (options.inputs.empty()) return Reject(InvalidArgument("no --input given"));
   if (options.output.empty()) return Reject(InvalidArgument("no --output given"));
   if (spec.reducer && options.reducers < 1) return Reject(InvalidArgument("--reducers must be at least 1"));
@@ -111,7 +111,7 @@ int SubmitJob(const JobSpec& spec, const JobOptions& options, const SubmitOption
   auto coord = sched::ConnectCoordinator(submit.cluster_dir);
   if (!coord.ok()) return Reject(coord.status());
 
-  auto splits = ComputeSplits(options.inputs, spec.input_format, options.split_bytes, spec.fixed_record_bytes);
+  auto splits = ComputeJobSplits(spec, options.inputs, options.split_bytes);
   if (!splits.ok()) return Reject(splits.status());
   auto plan = PlanPartitioning(spec, options);
   if (!plan.ok()) return Reject(plan.status());
@@ -126,8 +126,10 @@ int SubmitJob(const JobSpec& spec, const JobOptions& options, const SubmitOption
   auto sub = m.initRoot<sp::CoordinatorRequest>().initSubmit();
   sub.setName(spec.name);
   sub.setBinarySha256(*sha);
-  auto args = sub.initArgs(static_cast<unsigned>(submit.task_args.size()));
-  for (unsigned i = 0; i < submit.task_args.size(); ++i) args.set(i, submit.task_args[i]);
+  std::vector<std::string> task_args = submit.task_args;
+  task_args.insert(task_args.end(), spec.task_flags.begin(), spec.task_flags.end());
+  auto args = sub.initArgs(static_cast<unsigned>(task_args.size()));
+  for (unsigned i = 0; i < task_args.size(); ++i) args.set(i, task_args[i]);
   auto inputs = sub.initInputs(static_cast<unsigned>(options.inputs.size()));
   for (unsigned i = 0; i < options.inputs.size(); ++i) inputs.set(i, options.inputs[i]);
   sub.setOutput(options.output);
@@ -141,8 +143,9 @@ int SubmitJob(const JobSpec& spec, const JobOptions& options, const SubmitOption
     sl[i].setOffset(s.offset);
     sl[i].setLength(s.length);
     sl[i].setBytes(s.bytes);
+    sl[i].setInputIndex(s.input_index);
     input_bytes += s.bytes;
-    auto h = hosts.Of(s, spec.input_format);
+    auto h = hosts.Of(s, spec.FormatOf(s.input_index));
     if (!h.ok()) return Reject(h.status());
     auto hl = sl[i].initHosts(static_cast<unsigned>(h->size()));
     for (unsigned k = 0; k < h->size(); ++k) hl.set(k, (*h)[k]);
@@ -190,20 +193,22 @@ int SubmitJob(const JobSpec& spec, const JobOptions& options, const SubmitOption
     code = ok ? 0 : 1;
     if (!ok) std::fprintf(stderr, "error: %s failed: %s\n", job_id.c_str(), Text(s.getError()).c_str());
     std::string user_counters;
+    int64_t shuffle_bytes = 0;
     for (auto c : s.getCounters()) {
       std::string name = Text(c.getName());
+      if (name == "sawmill.shuffle_bytes") shuffle_bytes = c.getValue();
       if (name.rfind("sawmill.", 0) != 0) user_counters += " " + name + "=" + std::to_string(c.getValue());
     }
     if (!user_counters.empty()) std::printf("counters:%s\n", user_counters.c_str());
     double secs = static_cast<double>(s.getElapsedMs()) / 1000;
     std::printf("summary job=%s id=%s status=%s records_in=%llu records_out=%llu bytes_in=%llu bytes_out=%llu maps=%d "
-                "reduces=%d seconds=%.3f mb_per_s=%.1f data_local_maps=%d failed_attempts=%d\n",
+                "reduces=%d seconds=%.3f mb_per_s=%.1f data_local_maps=%d failed_attempts=%d shuffle_bytes=%lld\n",
                 spec.name.c_str(), job_id.c_str(), ok ? "ok" : "failed",
                 static_cast<unsigned long long>(s.getRecordsIn()), static_cast<unsigned long long>(s.getRecordsOut()),
                 static_cast<unsigned long long>(s.getInputBytes()), static_cast<unsigned long long>(s.getBytesOut()),
                 s.getMaps(), s.getReduces(), secs,
                 secs > 0 ? static_cast<double>(s.getInputBytes()) / 1e6 / secs : 0.0, s.getDataLocalMaps(),
-                s.getFailedAttempts());
+                s.getFailedAttempts(), static_cast<long long>(shuffle_bytes));
     return Status::Ok();
   });
   std::fflush(stdout);

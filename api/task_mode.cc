@@ -73,6 +73,7 @@ Status ParseSpec(const std::string& spec_path, const JobSpec& spec, Attempt* a) 
     a->split.offset = split.getOffset();
     a->split.length = split.getLength();
     a->split.bytes = split.getBytes();
+    a->split.input_index = split.getInputIndex();
     for (auto m : s.getMapOutputs()) a->map_outputs.push_back(Text(m));
     TaskConfig& c = a->config;
     c.spec = &spec;
@@ -80,6 +81,7 @@ Status ParseSpec(const std::string& spec_path, const JobSpec& spec, Attempt* a) 
     c.num_partitions = std::max(a->plan.num_partitions, 1);
     c.seed = TaskSeed(a->job_seed, a->reduce, c.task_index);
     c.work_dir = Text(s.getWorkDir());
+    c.cache_dir = Text(s.getCacheDir());
     c.output_path = Text(s.getOutputPath());
     c.memory_bytes = s.getMemoryBytes();
     c.merge_factor = s.getMergeFactor();
@@ -88,6 +90,7 @@ Status ParseSpec(const std::string& spec_path, const JobSpec& spec, Attempt* a) 
     a->secret_file = Text(s.getSecretFile());
     a->host = Text(s.getHost());
     a->result_path = Text(s.getResultPath());
+    if (a->split.input_index < 0) return InvalidArgument(spec_path + ": negative split inputIndex");
     if (a->result_path.empty()) return InvalidArgument(spec_path + ": no resultPath");
     if (c.work_dir.empty() || c.output_path.empty()) return InvalidArgument(spec_path + ": no workDir or outputPath");
     if (c.memory_bytes == 0 || c.merge_factor < 2 || c.block_bytes == 0) {

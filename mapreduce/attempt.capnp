@@ -12,6 +12,7 @@ struct Split {
   length @2 :UInt64;   # bytes, or block count
   bytes @3 :UInt64;    # approximate input bytes (progress)
   hosts @4 :List(Text);  # hosts holding a replica of the split's first block (locality)
+  inputIndex @5 :Int32;  # position of the split's input in the job's input list (tagged inputs)
 }
 
 # How map outputs are partitioned: the same in every map attempt of a job.
@@ -40,6 +41,7 @@ struct AttemptSpec {
   secretFile @15 :Text;
   resultPath @16 :Text;          # where the binary writes its AttemptResult
   host @17 :Text;                # the worker's placement host (first replica of written blocks)
+  cacheDir @18 :Text;            # shared by the job's attempts on this worker, removed with the job
 }
 
 struct Counter {

@@ -75,4 +75,37 @@ Result<std::vector<InputSplit>> ComputeSplits(const std::vector<std::string>& in
   return splits;
 }
 
+Result<std::vector<InputSplit>> ComputeJobSplits(const JobSpec& spec, const std::vector<std::string>& inputs,
+                                                 uint64_t split_bytes) {
+  std::vector<InputSplit> all;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    InputFormat format = spec.FormatOf(static_cast<int>(i));
+    std::vector<InputSplit> splits;
+    if (spec.whole_file_splits) {
+      // Exactly one split per file, empty files included: task i must exist for part i.
+      ASSIGN_OR_RETURN(auto files, ExpandInput(inputs[i]));
+      for (const auto& path : files) {
+        InputSplit s{path, 0, 0, 0};
+        if (format == InputFormat::kRecordFile) {
+          ASSIGN_OR_RETURN(auto reader, RecordFileReader::Open(path));
+          s.length = reader->blocks().size();
+          for (const auto& b : reader->blocks()) s.bytes += kBlockHeaderSize + b.stored_size;
+        } else {
+          ASSIGN_OR_RETURN(ResolvedPath r, ResolvePath(path));
+          ASSIGN_OR_RETURN(FileInfo info, r.fs->Stat(r.path));
+          s.length = s.bytes = info.size;
+        }
+        splits.push_back(std::move(s));
+      }
+    } else {
+      ASSIGN_OR_RETURN(splits, ComputeSplits({inputs[i]}, format, split_bytes, spec.fixed_record_bytes));
+    }
+    for (auto& s : splits) {
+      s.input_index = static_cast<int>(i);
+      all.push_back(std::move(s));
+    }
+  }
+  return all;
+}
+
 }  // namespace sawmill

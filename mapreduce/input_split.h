@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "mapreduce/job_spec.h"
 #include "mapreduce/user_code.h"
 
 namespace sawmill {
@@ -16,6 +17,7 @@ struct InputSplit {
   uint64_t offset = 0;  // bytes (text, fixed-width) or first block (record files)
   uint64_t length = 0;  // bytes, or block count
   uint64_t bytes = 0;   // approximate input bytes, for progress
+  int input_index = 0;  // position of its input in the job's input list (tagged inputs)
 };
 
 // Expands `inputs` (files, or directories whose visible files are taken in name order) into
@@ -24,6 +26,11 @@ struct InputSplit {
 Result<std::vector<InputSplit>> ComputeSplits(const std::vector<std::string>& inputs,
                                               InputFormat format, uint64_t split_bytes,
                                               size_t fixed_record_bytes);
+
+// The splits of a job: each input in its own format (JobSpec::FormatOf), tagged with its index,
+// whole files when the spec asks for them.
+Result<std::vector<InputSplit>> ComputeJobSplits(const JobSpec& spec, const std::vector<std::string>& inputs,
+                                                 uint64_t split_bytes);
 
 // The files an input names: itself, or a directory's files except names starting '_' or '.'.
 Result<std::vector<std::string>> ExpandInput(const std::string& input);

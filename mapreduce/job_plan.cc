@@ -36,19 +36,25 @@ Result<std::vector<std::string>> SampleSplitPoints(const JobSpec& spec, const st
   for (size_t i = 0; i < picks; ++i) {
     const InputSplit& split = splits[i * splits.size() / picks];
     SplitReaderOptions ro;
-    ro.format = spec.input_format;
+    ro.format = spec.FormatOf(split.input_index);
     ro.fixed_record_bytes = spec.fixed_record_bytes;
     ro.fixed_key_bytes = spec.fixed_key_bytes;
     ASSIGN_OR_RETURN(auto reader, OpenSplit(split, ro));
     TaskStats stats;
-    SampleSink sink{&keys};
+    std::vector<std::string> emitted;
+    SampleSink sink{&emitted};
     TaskContextImpl<SampleSink> ctx(config, &stats, &sink);
-    std::unique_ptr<Mapper> mapper = spec.mapper();
+    std::unique_ptr<Mapper> mapper = spec.NewMapper(split.input_index);
     std::string_view k, v;
     RETURN_IF_ERROR(CallUserCode([&] { return "sampling " + split.path; }, [&] {
       mapper->Setup(ctx);
       for (size_t n = 0; n < per_split && reader->Next(&k, &v); ++n) mapper->Map(k, v, ctx);
     }));
+    // Split points are in the partitioner's terms: the part of each key it sees.
+    std::string scratch;
+    for (auto& key : emitted) {
+      keys.push_back(spec.partition_key ? std::string(spec.partition_key(key, &scratch)) : std::move(key));
+    }
     RETURN_IF_ERROR(reader->status());
   }
   return RangePartitioner::PickSplitPoints(&keys, partitions);
@@ -64,7 +70,7 @@ Result<PartitionPlan> PlanPartitioning(const JobSpec& spec, const JobOptions& op
     plan.kind = "custom";
   } else if (spec.total_order) {
     ASSIGN_OR_RETURN(auto splits,
-                     ComputeSplits(options.inputs, spec.input_format, kSampleSplitBytes, spec.fixed_record_bytes));
+                     ComputeJobSplits(spec, options.inputs, kSampleSplitBytes));
     ASSIGN_OR_RETURN(plan.split_points, SampleSplitPoints(spec, splits, plan.num_partitions));
     plan.kind = "range";
   } else {
@@ -73,8 +79,26 @@ Result<PartitionPlan> PlanPartitioning(const JobSpec& spec, const JobOptions& op
   return plan;
 }
 
-Result<std::unique_ptr<Partitioner>> MakePartitioner(const JobSpec& spec, const PartitionPlan& plan) {
-  if (plan.kind == "none") return std::unique_ptr<Partitioner>();
+namespace {
+
+// Applies JobSpec::partition_key before the partitioner proper. Shared by a job's map threads,
+// hence the per-thread scratch.
+class KeyPartPartitioner final : public Partitioner {
+ public:
+  KeyPartPartitioner(std::unique_ptr<Partitioner> inner,
+                     std::function<std::string_view(std::string_view, std::string*)> part)
+      : inner_(std::move(inner)), part_(std::move(part)) {}
+  int Partition(std::string_view key, int num_partitions) const override {
+    thread_local std::string scratch;
+    return inner_->Partition(part_(key, &scratch), num_partitions);
+  }
+
+ private:
+  std::unique_ptr<Partitioner> inner_;
+  std::function<std::string_view(std::string_view, std::string*)> part_;
+};
+
+Result<std::unique_ptr<Partitioner>> MakeWholeKeyPartitioner(const JobSpec& spec, const PartitionPlan& plan) {
   if (plan.kind == "hash") return std::unique_ptr<Partitioner>(std::make_unique<HashPartitioner>());
   if (plan.kind == "range") return std::unique_ptr<Partitioner>(std::make_unique<RangePartitioner>(plan.split_points));
   if (plan.kind == "custom") {
@@ -82,6 +106,15 @@ Result<std::unique_ptr<Partitioner>> MakePartitioner(const JobSpec& spec, const 
     return spec.partitioner();
   }
   return InvalidArgument("unknown partitioner kind '" + plan.kind + "'");
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Partitioner>> MakePartitioner(const JobSpec& spec, const PartitionPlan& plan) {
+  if (plan.kind == "none") return std::unique_ptr<Partitioner>();
+  ASSIGN_OR_RETURN(auto p, MakeWholeKeyPartitioner(spec, plan));
+  if (!spec.partition_key) return p;
+  return std::unique_ptr<Partitioner>(std::make_unique<KeyPartPartitioner>(std::move(p), spec.partition_key));
 }
 
 TaskBudget ComputeTaskBudget(const JobOptions& options) {

@@ -19,7 +19,18 @@ struct JobSpec {
   size_t fixed_record_bytes = 100;  // kFixedWidth
   size_t fixed_key_bytes = 10;      // kFixedWidth
 
-  std::function<std::unique_ptr<Mapper>()> mapper;    // required
+  std::function<std::unique_ptr<Mapper>()> mapper;    // required, unless mapper_for_input is set
+  // Tagged inputs (Hadoop's MultipleInputs): the mapper of the input at this position of the
+  // job's input list; when set, it is used instead of `mapper`.
+  std::function<std::unique_ptr<Mapper>(int input_index)> mapper_for_input;
+  // Inputs the job chooses itself (e.g. a join's two sides); when non-empty they replace --input.
+  std::vector<std::string> inputs;
+  // The format of each input, by position; inputs past its end (or all, when empty) use
+  // input_format.
+  std::vector<InputFormat> input_formats;
+  // One split per input file, never cut (for jobs that pair part i of one input with part i
+  // of another).
+  bool whole_file_splits = false;
   std::function<std::unique_ptr<Reducer>()> reducer;  // null: map-only, parts are map outputs
   std::function<std::unique_ptr<Combiner>()> combiner;
   // Null: HashPartitioner, or a sampled RangePartitioner when total_order is set.
@@ -31,6 +42,28 @@ struct JobSpec {
   // With a combiner: aggregate map output in a hash table before sorting (true), or combine
   // only while spilling sorted runs (false).
   bool hash_aggregation = true;
+
+  // Secondary sort. Map output keys may be composite: a grouping part, then bytes that order
+  // the values within a group (the sort is always on the whole key). group_prefix(key) returns
+  // the length of the grouping part; the reducer is called once per run of equal grouping parts
+  // (with the first key of the run) and ValueIterator::key() gives each value's whole key.
+  std::function<size_t(std::string_view key)> group_prefix;
+  // What the partitioner sees of a map output key (default: the whole key), so that every key
+  // of a group meets in one reducer; may decode into *scratch.
+  std::function<std::string_view(std::string_view key, std::string* scratch)> partition_key;
+
+  // Flags added to the command line of every task on a cluster: decisions the job takes once,
+  // at submission (sampling, sizes), that its tasks must share.
+  std::vector<std::string> task_flags;
+
+  InputFormat FormatOf(int input_index) const {
+    return input_index >= 0 && static_cast<size_t>(input_index) < input_formats.size() ? input_formats[input_index]
+                                                                                        : input_format;
+  }
+  bool has_mapper() const { return mapper_for_input || mapper; }
+  std::unique_ptr<Mapper> NewMapper(int input_index) const {
+    return mapper_for_input ? mapper_for_input(input_index) : mapper();
+  }
 };
 
 struct JobOptions {
@@ -58,6 +91,9 @@ struct JobResult {
   double seconds = 0;
   uint64_t peak_rss_bytes = 0;
   std::map<std::string, int64_t> counters;
+  uint64_t shuffle_bytes = 0;                  // map output bytes read by reduces (0: map-only)
+  std::vector<uint64_t> reduce_records_in;     // per reduce task, for skew
+  std::vector<double> reduce_seconds;          // per reduce task
 };
 
 }  // namespace sawmill

@@ -97,7 +97,7 @@ class LocalJob {
   }
 
   Status RunPhases() {
-    if (!spec_.mapper) return UsageError(InvalidArgument("job " + spec_.name + " has no mapper"));
+    if (!spec_.has_mapper()) return UsageError(InvalidArgument("job " + spec_.name + " has no mapper"));
     if (opt_.inputs.empty()) return UsageError(InvalidArgument("no --input given"));
     if (opt_.output.empty()) return UsageError(InvalidArgument("no --output given"));
     if (opt_.threads < 1) return UsageError(InvalidArgument("--threads must be at least 1"));
@@ -110,7 +110,7 @@ class LocalJob {
     if (*exists && !opt_.overwrite) {
       return UsageError(AlreadyExists("output " + out + " exists (pass --overwrite to replace it)"));
     }
-    auto splits_or = ComputeSplits(opt_.inputs, spec_.input_format, opt_.split_bytes, spec_.fixed_record_bytes);
+    auto splits_or = ComputeJobSplits(spec_, opt_.inputs, opt_.split_bytes);
     if (!splits_or.ok()) return UsageError(splits_or.status());
     splits_ = std::move(splits_or).value();
     for (const auto& sp : splits_) input_bytes_ += sp.bytes;
@@ -143,6 +143,7 @@ class LocalJob {
     result_.reduce_tasks = partitions_;
     map_stats_.resize(splits_.size());
     reduce_stats_.resize(partitions_);
+    result_.reduce_seconds.assign(partitions_, 0.0);
     {
       ProgressLine line(&progress_, result_.map_tasks, result_.reduce_tasks, input_bytes_, opt_.progress);
       RETURN_IF_ERROR(MapPhase());
@@ -221,7 +222,9 @@ class LocalJob {
       c.work_dir = TaskDir("r", r);
       RETURN_IF_ERROR(MakeDirs(c.work_dir));
       c.output_path = AttemptOutput("r", r, c.work_dir);
+      auto start = std::chrono::steady_clock::now();
       RETURN_IF_ERROR(RunReduceTask(c, map_outputs_, &reduce_stats_[r]));
+      result_.reduce_seconds[r] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
       // Task commit: the first attempt to rename its part into place wins.
       RETURN_IF_ERROR(FsRename(c.output_path, JoinPath(staging_, PartName(r))));
       RETURN_IF_ERROR(RemoveAll(c.work_dir));
@@ -251,7 +254,14 @@ class LocalJob {
     result_.bytes_in = input_bytes_;
     uint64_t map_out = 0, groups = 0;
     for (const auto& s : map_stats_) map_out += s.records_out;
-    for (const auto& s : reduce_stats_) groups += s.groups;
+    for (const auto& s : reduce_stats_) {
+      groups += s.groups;
+      result_.reduce_records_in.push_back(s.records_in);
+    }
+    if (spec_.reducer) {
+      for (const auto& s : map_stats_) result_.shuffle_bytes += s.bytes_out;
+    }
+    result_.counters["sawmill.shuffle_bytes"] = static_cast<int64_t>(result_.shuffle_bytes);
     result_.counters["sawmill.map_output_records"] = static_cast<int64_t>(map_out);
     if (spec_.reducer) result_.counters["sawmill.reduce_groups"] = static_cast<int64_t>(groups);
     result_.counters["sawmill.spills"] = static_cast<int64_t>(result_.spills);

@@ -165,7 +165,7 @@ class DirectCollector {
 };
 
 std::string SplitName(const InputSplit& s, const JobSpec& spec) {
-  if (spec.input_format == InputFormat::kRecordFile) {
+  if (spec.FormatOf(s.input_index) == InputFormat::kRecordFile) {
     return s.path + " blocks " + std::to_string(s.offset) + "+" + std::to_string(s.length);
   }
   return s.path + " bytes " + std::to_string(s.offset) + "+" + std::to_string(s.length);
@@ -175,7 +175,7 @@ template <typename Sink>
 Status MapLoop(const TaskConfig& c, const InputSplit& split, Sink* sink, TaskStats* stats) {
   const JobSpec& spec = *c.spec;
   SplitReaderOptions ro;
-  ro.format = spec.input_format;
+  ro.format = spec.FormatOf(split.input_index);
   ro.fixed_record_bytes = spec.fixed_record_bytes;
   ro.fixed_key_bytes = spec.fixed_key_bytes;
 
@@ -183,9 +183,10 @@ Status MapLoop(const TaskConfig& c, const InputSplit& split, Sink* sink, TaskSta
   auto reader_or = OpenSplit(split, ro);
   if (!reader_or.ok()) return reader_or.status().WithContext(where);
   SplitReader& reader = **reader_or;
-  std::unique_ptr<Mapper> mapper = spec.mapper();
+  std::unique_ptr<Mapper> mapper = spec.NewMapper(split.input_index);
   TaskContextImpl<Sink> ctx(c, stats, sink);
   ctx.set_input_path(split.path);
+  ctx.set_input_index(split.input_index);
   RETURN_IF_ERROR(CallUserCode([&] { return where + " setup"; }, [&] { mapper->Setup(ctx); }));
   std::string_view key, value;
   uint64_t n = 0;
@@ -196,7 +197,7 @@ Status MapLoop(const TaskConfig& c, const InputSplit& split, Sink* sink, TaskSta
     if (c.progress && upto > reported) c.progress->bytes_read.fetch_add(upto - reported, std::memory_order_relaxed);
     reported = std::max(reported, upto);
   };
-  bool byte_offsets = spec.input_format != InputFormat::kRecordFile;
+  bool byte_offsets = ro.format != InputFormat::kRecordFile;
   Status s = CallUserCode(at, [&] {
     while (reader.Next(&key, &value)) {
       ++n;

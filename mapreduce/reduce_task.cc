@@ -1,5 +1,7 @@
 // A reduce task: merge its partition of every map output (file order = map task order, so equal
 // keys arrive in (map task index, emit order)), group by key, run the reducer, write the part.
+#include <algorithm>
+#include <functional>
 #include <memory>
 
 #include "common/file.h"
@@ -11,14 +13,16 @@
 namespace sawmill {
 namespace {
 
-// The values of the current key, streamed from the merge.
+// The values of the current key (or key group), streamed from the merge.
 class GroupValues final : public ValueIterator {
  public:
-  explicit GroupValues(PartitionMerge* merge) : merge_(merge) {}
+  GroupValues(PartitionMerge* merge, const std::function<size_t(std::string_view)>* group_prefix)
+      : merge_(merge), group_prefix_(group_prefix && *group_prefix ? group_prefix : nullptr) {}
 
   // Starts a group at the merge's current record (which must be valid).
   void Start() {
     key_.assign(merge_->key());
+    group_len_ = group_prefix_ ? std::min((*group_prefix_)(key_), key_.size()) : key_.size();
     first_pending_ = true;
     done_ = false;
     merge_valid_ = true;
@@ -29,7 +33,7 @@ class GroupValues final : public ValueIterator {
       first_pending_ = false;
     } else {
       merge_valid_ = merge_->Next();
-      if (!merge_valid_ || merge_->key() != std::string_view(key_)) {
+      if (!merge_valid_ || !InGroup(merge_->key())) {
         done_ = true;
         return false;
       }
@@ -38,6 +42,7 @@ class GroupValues final : public ValueIterator {
     *value = merge_->value();
     return true;
   }
+  std::string_view key() const override { return done_ ? std::string_view(key_) : merge_->key(); }
   // Skips the values the reducer did not read; returns whether the merge has another record.
   bool SkipRest() {
     std::string_view v;
@@ -45,13 +50,21 @@ class GroupValues final : public ValueIterator {
     }
     return merge_valid_;
   }
-  const std::string& key() const { return key_; }
+  const std::string& first_key() const { return key_; }
   uint64_t records_in() const { return records_in_; }
 
  private:
+  bool InGroup(std::string_view k) const {
+    if (!group_prefix_) return k == std::string_view(key_);
+    std::string_view group(key_.data(), group_len_);
+    return k.size() >= group_len_ && k.substr(0, group_len_) == group && (*group_prefix_)(k) == group_len_;
+  }
+
   PartitionMerge* merge_;
+  const std::function<size_t(std::string_view)>* group_prefix_;
   uint64_t records_in_ = 0;
   std::string key_;
+  size_t group_len_ = 0;
   bool first_pending_ = false, done_ = true, merge_valid_ = false;
 };
 
@@ -105,13 +118,13 @@ Status RunReduceTask(const TaskConfig& c, const std::vector<std::string>& map_ou
   TaskContextImpl<PartSink> ctx(c, stats, &sink);
   RETURN_IF_ERROR(CallUserCode([&] { return where + " setup"; }, [&] { reducer->Setup(ctx); }));
 
-  GroupValues values(merge.get());
+  GroupValues values(merge.get(), &spec.group_prefix);
   bool more = merge->Next();
   while (more) {
     values.Start();
     ++stats->groups;
-    RETURN_IF_ERROR(CallUserCode([&] { return where + " at key '" + Printable(values.key()) + "'"; },
-                                 [&] { reducer->Reduce(values.key(), values, ctx); }));
+    RETURN_IF_ERROR(CallUserCode([&] { return where + " at key '" + Printable(values.first_key()) + "'"; },
+                                 [&] { reducer->Reduce(values.first_key(), values, ctx); }));
     more = values.SkipRest();
   }
   stats->records_in = values.records_in();

@@ -42,6 +42,7 @@ struct TaskConfig {
   const Partitioner* partitioner = nullptr;  // map tasks of jobs with reducers
   uint64_t seed = 0;
   std::string work_dir;          // private scratch directory of this attempt (spills, merges)
+  std::string cache_dir;         // shared by the job's attempts on this machine (cluster only)
   std::string output_path;       // map output file, or the part file (map-only and reduce)
   size_t memory_bytes = 64 << 20;  // this task's share of the job's memory budget
   int merge_factor = 64;

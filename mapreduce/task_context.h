@@ -43,10 +43,13 @@ class TaskContextImpl final : public TaskContext {
   int num_reducers() const override { return config_.num_partitions; }
   std::string_view input_path() const override { return input_path_; }
   uint64_t record_offset() const override { return record_offset_; }
+  int input_index() const override { return input_index_; }
+  std::string_view cache_dir() const override { return config_.cache_dir; }
 
   uint64_t emitted() const { return emitted_; }
   void set_input_path(std::string_view p) { input_path_ = p; }
   void set_record_offset(uint64_t o) { record_offset_ = o; }
+  void set_input_index(int i) { input_index_ = i; }
 
  private:
   const TaskConfig& config_;
@@ -55,6 +58,7 @@ class TaskContextImpl final : public TaskContext {
   uint64_t emitted_ = 0;
   std::string_view input_path_;
   uint64_t record_offset_ = 0;
+  int input_index_ = 0;
 };
 
 // Runs user code, turning an exception into a Status whose message starts with where()

@@ -28,6 +28,11 @@ class TaskContext {
   // text lines and fixed-width records; the block offset for record files). Empty / 0 in reduce.
   virtual std::string_view input_path() const = 0;
   virtual uint64_t record_offset() const = 0;
+  // Map tasks: the position of the split's input in the job's input list (tagged inputs).
+  virtual int input_index() const { return 0; }
+  // A directory shared by the job's attempts on this machine, for data read once per machine
+  // (e.g. a broadcast join's small side); empty in local mode, where the process is shared.
+  virtual std::string_view cache_dir() const { return {}; }
 };
 
 // Called once per input record. One instance per map task, used by one thread.
@@ -45,9 +50,13 @@ class ValueIterator {
  public:
   virtual ~ValueIterator() = default;
   virtual bool Next(std::string_view* value) = 0;
+  // The whole key of the value Next returned last; differs from Reduce's key only in jobs with
+  // secondary sort (JobSpec::group_prefix).
+  virtual std::string_view key() const = 0;
 };
 
-// Called once per distinct key, in key order (memcmp). One instance per reduce task.
+// Called once per distinct key (or key group, with secondary sort), in key order (memcmp). One
+// instance per reduce task.
 class Reducer {
  public:
   virtual ~Reducer() = default;

@@ -319,12 +319,13 @@ struct Coordinator::Impl {
 
   std::map<std::string, int64_t> Counters(Job& job) {
     std::map<std::string, int64_t> c;
-    uint64_t map_out = 0, groups = 0, spills = 0;
+    uint64_t map_out = 0, groups = 0, spills = 0, shuffle = 0;
     bool map_only = job.sub().getPartitioning().getKind() == "none";
     for (const auto& m : job.maps) {
       for (const auto& [k, v] : m.counters) c[k] += v;
       map_out += m.records_out;
       spills += m.spills;
+      if (!map_only) shuffle += m.bytes_out;
     }
     for (const auto& r : job.reduces) {
       for (const auto& [k, v] : r.counters) c[k] += v;
@@ -334,6 +335,7 @@ struct Coordinator::Impl {
     c["sawmill.map_output_records"] = static_cast<int64_t>(map_out);
     if (!map_only) c["sawmill.reduce_groups"] = static_cast<int64_t>(groups);
     c["sawmill.spills"] = static_cast<int64_t>(spills);
+    c["sawmill.shuffle_bytes"] = static_cast<int64_t>(shuffle);
     return c;
   }
 

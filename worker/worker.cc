@@ -410,6 +410,8 @@ struct Worker::Impl {
     m.setRoot(launch.getSpec());
     auto s = m.getRoot<proto::AttemptSpec>();
     s.setWorkDir(JoinPath(r->dir, "work"));
+    // Beside the attempt directories, so DropJob removes it with them.
+    s.setCacheDir(JoinPath(JoinPath(JoinPath(opt.dir, "jobs"), r->job_id), "cache"));
     s.setResultPath(result_path);
     s.setSecretFile(opt.secret_file);
     s.setHost(opt.host);
