@@ -233,12 +233,21 @@ int RunAndReport(const JobSpec& spec, const JobOptions& options) {
 
 int RunJobMain(int argc, char** argv, const char* usage, const std::function<JobSpec()>& make_spec) {
   ParseJobFlags(&argc, &argv, usage);
+  // A job may read its inputs while it plans (sizes, manifests, samples): with --cluster, its
+  // dfs:/ paths must be reachable then. Tasks get what was planned through JobSpec::task_flags.
+  std::unique_ptr<dfs::ScopedDfs> store;
+  if (!FLAGS_cluster.empty() && FLAGS_task.empty()) {
+    auto conn = dfs::ScopedDfs::Connect(FLAGS_cluster);
+    if (!conn.ok()) {
+      std::fprintf(stderr, "error: %s\n", conn.status().message().c_str());
+      return 2;
+    }
+    store = std::move(conn).value();
+  }
+  if (!FLAGS_task.empty()) return RunTaskMode(make_spec, FLAGS_task);
   try {
     JobSpec spec = make_spec();
-    if (!FLAGS_task.empty()) return RunTaskMode(spec, FLAGS_task);
-    JobOptions options = JobOptionsFromFlags();
-    if (!spec.inputs.empty()) options.inputs = spec.inputs;
-    return RunAndReport(spec, options);
+    return RunAndReport(spec, JobOptionsFromFlags());
   } catch (const UsageError& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 2;

@@ -90,7 +90,9 @@ Result<std::string> UploadSelf(FileSystem* store) {
 
 }  // namespace
 
-int SubmitJob(const JobSpec& spec, const JobOptions& options, const SubmitOptions& submit) {
+int SubmitJob(const JobSpec& spec, const JobOptions& options_in, const SubmitOptions& submit) {
+  JobOptions options = options_in;
+  if (!spec.inputs.empty()) options.inputs = spec.inputs;
   if (!spec.has_mapper()) return Reject(InvalidArgument("job " + spec.name + " has no mapper"));
   if (options.inputs.empty()) return Reject(InvalidArgument("no --input given"));
   if (options.output.empty()) return Reject(InvalidArgument("no --output given"));

@@ -1,6 +1,7 @@
 #include "api/task_mode.h"
 
 #include <cstdio>
+#include <exception>
 
 #include <capnp/message.h>
 
@@ -56,7 +57,7 @@ struct Attempt {
   std::string namenode, secret_file, host, result_path;
 };
 
-Status ParseSpec(const std::string& spec_path, const JobSpec& spec, Attempt* a) {
+Status ParseSpec(const std::string& spec_path, Attempt* a) {
   std::string bytes;
   RETURN_IF_ERROR(ReadFileToString(spec_path, &bytes));
   ASSIGN_OR_RETURN(auto reader, CapnpReader::Parse(bytes));
@@ -76,7 +77,6 @@ Status ParseSpec(const std::string& spec_path, const JobSpec& spec, Attempt* a) 
     a->split.input_index = split.getInputIndex();
     for (auto m : s.getMapOutputs()) a->map_outputs.push_back(Text(m));
     TaskConfig& c = a->config;
-    c.spec = &spec;
     c.task_index = s.getTaskIndex();
     c.num_partitions = std::max(a->plan.num_partitions, 1);
     c.seed = TaskSeed(a->job_seed, a->reduce, c.task_index);
@@ -121,9 +121,9 @@ Status Run(const Attempt& a, const JobSpec& spec, TaskStats* stats, Progress* pr
 
 }  // namespace
 
-int RunTaskMode(const JobSpec& spec, const std::string& spec_path) {
+int RunTaskMode(const std::function<JobSpec()>& make_spec, const std::string& spec_path) {
   Attempt a;
-  Status s = ParseSpec(spec_path, spec, &a);
+  Status s = ParseSpec(spec_path, &a);
   if (!s.ok()) {
     std::fprintf(stderr, "error: %s\n", s.ToString().c_str());
     return 1;
@@ -142,6 +142,16 @@ int RunTaskMode(const JobSpec& spec, const std::string& spec_path) {
       SetDfs(store);
     }
   }
+  // The spec is made once the store is reachable: a job may read its inputs' manifests then.
+  JobSpec spec;
+  if (s.ok()) {
+    try {
+      spec = make_spec();
+    } catch (const std::exception& e) {
+      s = InvalidArgument(std::string("making the job spec: ") + e.what());
+    }
+  }
+  a.config.spec = &spec;
   TaskStats stats;
   Progress progress;
   if (s.ok()) s = Run(a, spec, &stats, &progress);

@@ -2,6 +2,7 @@
 // the job in a child process. Internal to job_main.cc; job authors never call it.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "mapreduce/job_spec.h"
@@ -9,8 +10,9 @@
 namespace sawmill {
 
 // Runs the attempt that the AttemptSpec (mapreduce/attempt.capnp) at `spec_path` describes and
-// writes its AttemptResult to the spec's resultPath. Returns the process exit code: 0 when the
+// writes its AttemptResult to the spec's resultPath. The job's spec is made after the attempt's
+// store is connected (a spec may read its inputs' manifests). Returns the process exit code: 0 when the
 // attempt succeeded, 1 when it failed (the reason is in the result and on stderr).
-int RunTaskMode(const JobSpec& spec, const std::string& spec_path);
+int RunTaskMode(const std::function<JobSpec()>& make_spec, const std::string& spec_path);
 
 }  // namespace sawmill

@@ -314,7 +314,10 @@ class LocalJob {
 }  // namespace
 
 JobResult RunLocalJob(const JobSpec& spec, const JobOptions& options) {
-  return LocalJob(spec, options).Run();
+  if (spec.inputs.empty()) return LocalJob(spec, options).Run();
+  JobOptions with_inputs = options;
+  with_inputs.inputs = spec.inputs;
+  return LocalJob(spec, with_inputs).Run();
 }
 
 }  // namespace sawmill

@@ -45,6 +45,7 @@ class TaskContextImpl final : public TaskContext {
   uint64_t record_offset() const override { return record_offset_; }
   int input_index() const override { return input_index_; }
   std::string_view cache_dir() const override { return config_.cache_dir; }
+  std::string_view work_dir() const override { return config_.work_dir; }
 
   uint64_t emitted() const { return emitted_; }
   void set_input_path(std::string_view p) { input_path_ = p; }

@@ -33,6 +33,8 @@ class TaskContext {
   // A directory shared by the job's attempts on this machine, for data read once per machine
   // (e.g. a broadcast join's small side); empty in local mode, where the process is shared.
   virtual std::string_view cache_dir() const { return {}; }
+  // The attempt's private scratch directory (for user code that spills), removed after the task.
+  virtual std::string_view work_dir() const { return {}; }
 };
 
 // Called once per input record. One instance per map task, used by one thread.

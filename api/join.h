@@ -1,0 +1,6 @@
+// The job author's join header: JoinDef (two inputs, how a record yields its join key and
+// payload, what a match emits) and the strategies that make a JobSpec of it (docs/joins.md).
+#pragma once
+
+#include "api/mapreduce.h"
+#include "mapreduce/join.h"

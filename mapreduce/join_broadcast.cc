@@ -1,0 +1,159 @@
+// Broadcast hash join: map tasks over the large side probe a hash table of the small side. The
+// table is built once per process and shared by its map threads; on a cluster, where each
+// attempt is a process, the small side is copied from the store once per worker into the job's
+// cache dir and every attempt there builds its table from the local copy.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <cstring>
+#include <stdexcept>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "common/file.h"
+#include "common/local_fs.h"
+#include "mapreduce/input_split.h"
+#include "mapreduce/join.h"
+#include "mapreduce/join_internal.h"
+
+namespace sawmill {
+namespace {
+
+std::string Hex64(uint64_t x) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(x));
+  return buf;
+}
+
+// Copies `files` into a directory under cache_dir (once per machine and job: the first attempt
+// copies under a lock, later ones find the _DONE marker); returns the local copies in order.
+Result<std::vector<std::string>> LocalCopies(const std::string& cache_dir, const std::string& input,
+                                             const std::vector<std::string>& files) {
+  RETURN_IF_ERROR(MakeDirs(cache_dir));
+  std::string lock_path = JoinPath(cache_dir, "broadcast.lock");
+  int fd = ::open(lock_path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
+  if (fd < 0) return IOError("open " + lock_path + ": " + std::strerror(errno));
+  struct Unlock {
+    int fd;
+    ~Unlock() { ::close(fd); }  // closing drops the flock
+  } unlock{fd};
+  if (::flock(fd, LOCK_EX) != 0) return IOError("flock " + lock_path + ": " + std::strerror(errno));
+  std::string dir = JoinPath(cache_dir, "broadcast-" + Hex64(XXH3_64bits(input.data(), input.size())));
+  std::vector<std::string> copies;
+  for (size_t i = 0; i < files.size(); ++i) copies.push_back(JoinPath(dir, "f" + std::to_string(i)));
+  if (PathExists(JoinPath(dir, "_DONE"))) return copies;
+  RETURN_IF_ERROR(RemoveAll(dir));
+  RETURN_IF_ERROR(MakeDirs(dir));
+  for (size_t i = 0; i < files.size(); ++i) {
+    ASSIGN_OR_RETURN(ResolvedPath r, ResolvePath(files[i]));
+    ASSIGN_OR_RETURN(auto in, r.fs->OpenRead(r.path));
+    ASSIGN_OR_RETURN(auto out, LocalFs()->Create(copies[i]));
+    std::string buf(8 << 20, '\0');
+    for (uint64_t at = 0; at < in->size();) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), in->size() - at));
+      RETURN_IF_ERROR(in->ReadAt(at, n, buf.data()));
+      RETURN_IF_ERROR(out->Append(std::string_view(buf.data(), n)));
+      at += n;
+    }
+    RETURN_IF_ERROR(out->Close());
+  }
+  RETURN_IF_ERROR(WriteStringToFile(JoinPath(dir, "_DONE"), ""));
+  return copies;
+}
+
+struct LoadedSide {
+  std::shared_ptr<const JoinHashTable> table;
+  uint64_t malformed = 0;
+};
+
+// The process's tables, by input and cache dir. Jobs read immutable inputs, so a table stays
+// valid for the life of the process.
+Result<LoadedSide> SharedTable(const JoinDef& def, int side, const std::string& cache_dir) {
+  static std::mutex mu;
+  static std::map<std::string, LoadedSide> tables;
+  const std::string& input = def.side[side].input;
+  std::lock_guard<std::mutex> l(mu);
+  std::string id = input + '\0' + cache_dir + '\0' + std::to_string(side);
+  auto it = tables.find(id);
+  if (it != tables.end()) return it->second;
+  ASSIGN_OR_RETURN(auto files, ExpandInput(input));
+  if (!cache_dir.empty()) {
+    auto copies = LocalCopies(cache_dir, input, files);
+    if (!copies.ok()) return copies.status().WithContext("copying broadcast side " + input + " to " + cache_dir);
+    files = std::move(copies).value();
+  }
+  LoadedSide loaded;
+  ASSIGN_OR_RETURN(auto table, JoinHashTable::Load(def, side, files, &loaded.malformed));
+  loaded.table = std::move(table);
+  tables[id] = loaded;
+  return loaded;
+}
+
+class BroadcastMapper final : public Mapper {
+ public:
+  BroadcastMapper(const JoinDef& def, int small) : def_(def), small_(small), rows_(def, 1 - small) {}
+
+  void Setup(TaskContext& ctx) override {
+    auto loaded = SharedTable(def_, small_, std::string(ctx.cache_dir()));
+    if (!loaded.ok()) throw std::runtime_error("broadcast side: " + loaded.status().ToString());
+    table_ = loaded->table;
+    // The small side is read by every task; count its malformed rows once per job.
+    if (ctx.task_index() == 0 && loaded->malformed) {
+      ctx.Increment(kMalformedRowsCounter, static_cast<int64_t>(loaded->malformed));
+    }
+  }
+
+  void Map(std::string_view key, std::string_view value, TaskContext& ctx) override {
+    std::string_view jk, payload;
+    if (!rows_.Extract(key, value, ctx, &jk, &payload)) return;
+    uint32_t id;
+    int32_t r = table_->Find(jk, &id);
+    if (r < 0) {
+      if (KeepsUnmatched(def_.type, 1 - small_)) Emit(&payload, nullptr, jk, ctx);
+      return;
+    }
+    for (; r >= 0; r = table_->row(r).next) {
+      std::string_view other = table_->payload(table_->row(r));
+      Emit(&payload, &other, jk, ctx);
+    }
+  }
+
+ private:
+  void Emit(const std::string_view* large, const std::string_view* small, std::string_view jk, TaskContext& ctx) {
+    if (small_ == 1) {
+      def_.emit(jk, large, small, ctx);
+    } else {
+      def_.emit(jk, small, large, ctx);
+    }
+  }
+
+  const JoinDef& def_;
+  int small_;
+  JoinRowReader rows_;
+  std::shared_ptr<const JoinHashTable> table_;
+};
+
+}  // namespace
+
+Result<JobSpec> BroadcastJoin(const JoinDef& def_in, int small) {
+  if (KeepsUnmatched(def_in.type, small)) {
+    return InvalidArgument(std::string("a broadcast join cannot keep the unmatched rows of its broadcast (") +
+                           (small == 0 ? "left" : "right") + ") side, which no single map task can find, and a " +
+                           JoinTypeName(def_in.type) + " join needs them: use --strategy reduce, partitioned or auto");
+  }
+  auto def = std::make_shared<const JoinDef>(def_in);
+  int large = 1 - small;
+  JobSpec spec;
+  spec.name = def->name;
+  spec.inputs = {def->side[large].input};
+  spec.input_formats = {def->side[large].format};
+  spec.mapper = [def, small] { return std::make_unique<BroadcastMapper>(*def, small); };
+  return spec;
+}
+
+}  // namespace sawmill
