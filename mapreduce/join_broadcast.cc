@@ -108,22 +108,54 @@ class BroadcastMapper final : public Mapper {
     }
   }
 
+  // Rows wait in a small batch whose table slots are prefetched, so that the cache misses of a
+  // large table overlap instead of stalling one row at a time. Output order is row order.
   void Map(std::string_view key, std::string_view value, TaskContext& ctx) override {
     std::string_view jk, payload;
     if (!rows_.Extract(key, value, ctx, &jk, &payload)) return;
-    uint32_t id;
-    int32_t r = table_->Find(jk, &id);
-    if (r < 0) {
-      if (KeepsUnmatched(def_.type, 1 - small_)) Emit(&payload, nullptr, jk, ctx);
-      return;
-    }
-    for (; r >= 0; r = table_->row(r).next) {
-      std::string_view other = table_->payload(table_->row(r));
-      Emit(&payload, &other, jk, ctx);
-    }
+    uint64_t hash = JoinHashTable::HashOf(jk);
+    table_->Prefetch(hash);
+    batch_.push_back({batch_bytes_.size(), jk.size(), payload.size(), hash, -1});
+    batch_bytes_.append(jk);
+    batch_bytes_.append(payload);
+    if (batch_.size() == kBatch) Flush(ctx);
   }
 
+  void Finish(TaskContext& ctx) override { Flush(ctx); }
+
  private:
+  static constexpr size_t kBatch = 16;
+  struct Pending {
+    size_t offset, key_size, payload_size;
+    uint64_t hash;
+    int32_t row = -1;
+  };
+
+  void Flush(TaskContext& ctx) {
+    // Three passes, each prefetching what the next one reads: slot -> row -> payload.
+    for (Pending& p : batch_) {
+      p.row = table_->FindHashed(std::string_view(batch_bytes_.data() + p.offset, p.key_size), p.hash);
+      if (p.row >= 0) table_->PrefetchRow(p.row);
+    }
+    for (const Pending& p : batch_) {
+      if (p.row >= 0) table_->PrefetchPayload(p.row);
+    }
+    for (const Pending& p : batch_) {
+      std::string_view jk(batch_bytes_.data() + p.offset, p.key_size);
+      std::string_view payload(batch_bytes_.data() + p.offset + p.key_size, p.payload_size);
+      if (p.row < 0) {
+        if (KeepsUnmatched(def_.type, 1 - small_)) Emit(&payload, nullptr, jk, ctx);
+        continue;
+      }
+      for (int32_t r = p.row; r >= 0; r = table_->row(r).next) {
+        std::string_view other = table_->payload(table_->row(r));
+        Emit(&payload, &other, jk, ctx);
+      }
+    }
+    batch_.clear();
+    batch_bytes_.clear();
+  }
+
   void Emit(const std::string_view* large, const std::string_view* small, std::string_view jk, TaskContext& ctx) {
     if (small_ == 1) {
       def_.emit(jk, large, small, ctx);
@@ -136,6 +168,8 @@ class BroadcastMapper final : public Mapper {
   int small_;
   JoinRowReader rows_;
   std::shared_ptr<const JoinHashTable> table_;
+  std::vector<Pending> batch_;
+  std::string batch_bytes_;
 };
 
 }  // namespace

@@ -160,23 +160,55 @@ void JoinRowReader::Malformed(TaskContext& ctx, const std::string& path, uint64_
   std::fprintf(stderr, "warning: %s%s\n", msg.c_str(), reported_ == 5 ? " (further ones only counted)" : "");
 }
 
-size_t JoinHashTable::Hash::operator()(std::string_view s) const { return XXH3_64bits(s.data(), s.size()); }
+uint64_t JoinHashTable::HashOf(std::string_view key) { return XXH3_64bits(key.data(), key.size()); }
 
 void JoinHashTable::Add(std::string_view key, std::string_view payload) {
-  auto it = index_.find(key);
+  uint64_t hash = HashOf(key);
   int32_t row = static_cast<int32_t>(rows_.size());
   uint32_t id;
-  if (it == index_.end()) {
-    id = static_cast<uint32_t>(keys_.size());
-    it = index_.emplace(std::string(key), Entry{row, row, id}).first;
-    keys_.push_back(&it->first);
+  int32_t first = FindHashed(key, hash);
+  if (first >= 0) {
+    id = rows_[static_cast<size_t>(first)].key_id;
+    rows_[static_cast<size_t>(keys_[id].last)].next = row;
+    keys_[id].last = row;
   } else {
-    id = it->second.id;
-    rows_[static_cast<size_t>(it->second.last)].next = row;
-    it->second.last = row;
+    if ((keys_.size() + 1) * 2 > mask_ + 1) Grow();
+    id = static_cast<uint32_t>(keys_.size());
+    keys_.push_back({key_arena_.size(), static_cast<uint32_t>(key.size()), row, row});
+    key_arena_.append(key);
+    uint64_t i = hash & mask_;
+    while (slot(i).first_plus1 != 0) i = (i + 1) & mask_;
+    Slot& s = slot(i);
+    s.hash = hash;
+    s.first_plus1 = row + 1;
+    s.size = static_cast<uint32_t>(key.size());
+    std::memcpy(s.inline_key, key.data(), std::min(key.size(), kInline));
   }
   rows_.push_back({arena_.size(), static_cast<uint32_t>(payload.size()), id, -1});
   arena_.append(payload);
+}
+
+void JoinHashTable::Reserve(uint64_t rows, uint64_t payload_bytes) {
+  rows_.reserve(rows);
+  keys_.reserve(rows);
+  arena_.reserve(payload_bytes);
+  while (rows * 2 > mask_ + 1) Grow(mask_ + 1 >= rows ? 2 : 4);
+}
+
+void JoinHashTable::Grow(uint64_t factor) {
+  uint64_t old_count = slots_.data() ? mask_ + 1 : 0;
+  BigBuffer old = std::move(slots_);
+  uint64_t count = old_count ? old_count * factor : 1024;
+  slots_ = BigBuffer(count * sizeof(Slot));
+  mask_ = count - 1;
+  const Slot* from = reinterpret_cast<const Slot*>(old.data());
+  for (uint64_t k = 0; k < old_count; ++k) {
+    const Slot& s = from[k];
+    if (s.first_plus1 == 0) continue;
+    uint64_t i = s.hash & mask_;
+    while (slot(i).first_plus1 != 0) i = (i + 1) & mask_;
+    slot(i) = s;
+  }
 }
 
 namespace {
@@ -193,6 +225,14 @@ Result<std::unique_ptr<JoinHashTable>> JoinHashTable::Load(const JoinDef& def, i
                                                            const std::vector<std::string>& files, uint64_t* malformed) {
   auto table = std::make_unique<JoinHashTable>();
   const JoinSideDef& sd = def.side[side];
+  // Sized once from the first rows (growing a large table rehashes and copies it repeatedly).
+  uint64_t total_bytes = 0, sampled_bytes = 0;
+  for (const auto& path : files) {
+    ASSIGN_OR_RETURN(ResolvedPath r, ResolvePath(path));
+    ASSIGN_OR_RETURN(FileInfo info, r.fs->Stat(r.path));
+    total_bytes += info.size;
+  }
+  bool reserved = false;
   for (const auto& path : files) {
     InputSplit split;
     split.path = path;
@@ -217,7 +257,15 @@ Result<std::unique_ptr<JoinHashTable>> JoinHashTable::Load(const JoinDef& def, i
     Status s = CallUserCode([&] { return "loading " + path + " at offset " + std::to_string(reader->offset()); }, [&] {
       while (reader->Next(&k, &v)) {
         ctx.set_record_offset(reader->offset());
-        if (rows.Extract(k, v, ctx, &jk, &payload)) table->Add(jk, payload);
+        if (!rows.Extract(k, v, ctx, &jk, &payload)) continue;
+        table->Add(jk, payload);
+        if (!reserved) {
+          sampled_bytes += jk.size() + payload.size() + 2;
+          if (table->rows() == 1000 || sampled_bytes > (1 << 20)) {
+            reserved = true;
+            table->Reserve(total_bytes * table->rows() / sampled_bytes + 1, total_bytes);
+          }
+        }
       }
     });
     RETURN_IF_ERROR(s);
