@@ -1,6 +1,7 @@
 #include "mapreduce/sort_buffer.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "common/coding.h"
 
@@ -27,20 +28,69 @@ bool SortBuffer::Add(uint32_t partition, std::string_view key, std::string_view 
   return true;
 }
 
+namespace {
+
+// A run entry re-keyed on the 8 key bytes at the current depth: `chunk` (big-endian, zero
+// padded) and `rest` = how many key bytes are left from the depth, capped at 9 (9: the key goes
+// on past this chunk).
+struct Rekeyed {
+  uint64_t chunk;
+  uint32_t rest;
+  uint32_t index;  // into the run
+};
+
+}  // namespace
+
+// Runs of equal (partition, prefix) are rare with distinct keys but long with skewed ones (a hot
+// join key); comparing their full keys with memcmp would touch the arena on every comparison.
+// Instead each entry's next 8 key bytes are loaded once per depth and the run is sorted in
+// registers, recursing into ties of longer keys. The order is the same: (partition, key bytes,
+// shorter key first, emit order).
+void SortBuffer::SortRun(Entry* b, Entry* e, size_t depth) {
+  size_t n = static_cast<size_t>(e - b);
+  std::vector<Rekeyed> keys(n);
+  for (size_t i = 0; i < n; ++i) {
+    std::string_view k = key(b[i]);
+    std::string_view rest = k.size() > depth ? k.substr(depth) : std::string_view();
+    keys[i] = {KeyPrefix(rest), static_cast<uint32_t>(std::min<size_t>(rest.size(), 9)), static_cast<uint32_t>(i)};
+  }
+  std::sort(keys.begin(), keys.end(), [b](const Rekeyed& x, const Rekeyed& y) {
+    if (x.chunk != y.chunk) return x.chunk < y.chunk;
+    if (x.rest != y.rest) return x.rest < y.rest;
+    return b[x.index].offset < b[y.index].offset;
+  });
+  std::vector<Entry> sorted(n);
+  for (size_t i = 0; i < n; ++i) sorted[i] = b[keys[i].index];
+  std::copy(sorted.begin(), sorted.end(), b);
+  for (size_t i = 0; i < n;) {
+    size_t j = i + 1;
+    while (j < n && keys[j].chunk == keys[i].chunk && keys[j].rest == keys[i].rest) ++j;
+    if (j - i > 1 && keys[i].rest == 9) SortRun(b + i, b + j, depth + 8);
+    i = j;
+  }
+}
+
 void SortBuffer::Sort() {
   Entry* b = entries();
   Entry* e = b + size();
-  std::sort(b, e, [this](const Entry& x, const Entry& y) {
+  std::sort(b, e, [](const Entry& x, const Entry& y) {
     if (x.partition != y.partition) return x.partition < y.partition;
     if (x.prefix != y.prefix) return x.prefix < y.prefix;
-    std::string_view kx = key(x), ky = key(y);
-    if (kx.size() > 8 && ky.size() > 8) {
-      int c = std::memcmp(kx.data() + 8, ky.data() + 8, std::min(kx.size(), ky.size()) - 8);
-      if (c != 0) return c < 0;
-    }
-    if (kx.size() != ky.size()) return kx.size() < ky.size();
     return x.offset < y.offset;
   });
+  for (Entry* i = b; i < e;) {
+    Entry* j = i + 1;
+    while (j < e && j->partition == i->partition && j->prefix == i->prefix) ++j;
+    if (j - i > 1) {
+      // Equal prefixes leave keys undecided when one is longer than 8 bytes or their lengths
+      // differ ("a" < "a\0" although both pad to the same prefix).
+      size_t size = key(*i).size();
+      if (std::any_of(i, j, [&](const Entry& x) { return key(x).size() > 8 || key(x).size() != size; })) {
+        SortRun(i, j, 0);
+      }
+    }
+    i = j;
+  }
 }
 
 }  // namespace sawmill

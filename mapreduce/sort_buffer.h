@@ -50,6 +50,7 @@ class SortBuffer {
  private:
   static size_t RecordBytes(std::string_view k, std::string_view v) { return 8 + k.size() + v.size(); }
   static uint32_t Load32(const char* p) { uint32_t v; std::memcpy(&v, p, 4); return v; }
+  void SortRun(Entry* b, Entry* e, size_t depth);
   Entry* entries() const { return reinterpret_cast<Entry*>(buf_.data() + index_begin_); }
 
   BigBuffer buf_;

@@ -1,7 +1,10 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <string>
 #include <tuple>
+#include <utility>
+#include <vector>
 
 #include "mapreduce/sort_buffer.h"
 
@@ -30,6 +33,27 @@ TEST(SortBuffer, SortsByPartitionKeyThenEmitOrder) {
     EXPECT_EQ(e.partition, std::get<0>(expect[i]));
     EXPECT_EQ(buf.key(e), std::get<1>(expect[i]));
     EXPECT_EQ(buf.value(e), std::to_string(std::get<2>(expect[i])));
+  }
+}
+
+// Long keys sharing long prefixes (hot keys with suffixes, as a join's tagged keys are): the
+// ties of equal 8-byte prefixes are resolved chunk by chunk, several levels deep.
+TEST(SortBuffer, SortsLongKeysWithSharedPrefixesLikeMemcmp) {
+  SortBuffer buf(4 << 20);
+  std::mt19937_64 rng(2);
+  std::vector<std::pair<std::string, int>> expect;
+  for (int i = 0; i < 20000; ++i) {
+    std::string key = std::string(rng() % 3 == 0 ? "hot-key-shared-prefix" : "hot-key-shared-pre") +
+                      std::string(rng() % 4, '\0');
+    for (size_t n = rng() % 10; n > 0; --n) key.push_back("\0\x01z"[rng() % 3]);
+    ASSERT_TRUE(buf.Add(0, key, std::to_string(i)));
+    expect.emplace_back(key, i);
+  }
+  std::stable_sort(expect.begin(), expect.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  buf.Sort();
+  for (size_t i = 0; i < expect.size(); ++i) {
+    ASSERT_EQ(buf.key(buf.entry(i)), expect[i].first) << i;
+    ASSERT_EQ(buf.value(buf.entry(i)), std::to_string(expect[i].second)) << i;
   }
 }
 
