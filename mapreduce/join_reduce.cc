@@ -18,15 +18,30 @@ namespace {
 
 constexpr uint8_t kBufferedTag = 0, kStreamedTag = 1;
 
-bool IsHot(const std::vector<std::string>& hot, std::string_view key) {
-  return !hot.empty() && std::binary_search(hot.begin(), hot.end(), key,
-                                            [](auto a, auto b) { return std::string_view(a) < std::string_view(b); });
-}
+// The hot keys, tested by hash first: every row of the job asks.
+class HotKeys {
+ public:
+  explicit HotKeys(const std::vector<std::string>& keys) : keys_(keys) {
+    for (const auto& k : keys_) hashes_.push_back(XXH3_64bits(k.data(), k.size()));
+    std::sort(hashes_.begin(), hashes_.end());
+  }
+  bool Contains(std::string_view key) const {
+    if (hashes_.empty()) return false;
+    if (!std::binary_search(hashes_.begin(), hashes_.end(), XXH3_64bits(key.data(), key.size()))) return false;
+    return std::binary_search(keys_.begin(), keys_.end(), key,
+                              [](auto a, auto b) { return std::string_view(a) < std::string_view(b); });
+  }
+
+ private:
+  const std::vector<std::string>& keys_;  // sorted
+  std::vector<uint64_t> hashes_;
+};
 
 class TagMapper final : public Mapper {
  public:
   TagMapper(const JoinDef& def, int side, const ReduceJoinOptions& o)
       : def_(def), side_(side), buffered_(side == o.buffered_side), hot_(o.hot_keys), rows_(def, side) {}
+
 
   void Setup(TaskContext& ctx) override { counter_ = static_cast<uint64_t>(ctx.task_index()); }
 
@@ -34,7 +49,7 @@ class TagMapper final : public Mapper {
     std::string_view jk, payload;
     if (!rows_.Extract(key, value, ctx, &jk, &payload)) return;
     uint8_t tag = buffered_ ? kBufferedTag : kStreamedTag;
-    if (__builtin_expect(!IsHot(hot_, jk), 1)) {
+    if (__builtin_expect(!hot_.Contains(jk), 1)) {
       EncodeJoinKey(jk, 0, tag, &encoded_);
       ctx.Emit(encoded_, payload);
       return;
@@ -57,7 +72,7 @@ class TagMapper final : public Mapper {
   const JoinDef& def_;
   int side_;
   bool buffered_;
-  const std::vector<std::string>& hot_;
+  HotKeys hot_;
   JoinRowReader rows_;
   std::string encoded_;
   uint64_t counter_ = 0;
@@ -65,7 +80,7 @@ class TagMapper final : public Mapper {
 
 class JoinReducer final : public Reducer {
  public:
-  JoinReducer(const JoinDef& def, const ReduceJoinOptions& o) : def_(def), options_(o) {}
+  JoinReducer(const JoinDef& def, const ReduceJoinOptions& o) : def_(def), options_(o), hot_(o.hot_keys) {}
 
   void Setup(TaskContext& ctx) override {
     JoinBuffer::Options bo;
@@ -103,7 +118,7 @@ class JoinReducer final : public Reducer {
     spilled_ += buffer_->spilled_rows();
     // A hot key's buffered rows were copied to every reducer and the key has large-side rows
     // (it was sampled from them), so they are never unmatched.
-    if (!any_streamed && KeepsUnmatched(def_.type, buffered) && !IsHot(options_.hot_keys, raw_)) {
+    if (!any_streamed && KeepsUnmatched(def_.type, buffered) && !hot_.Contains(raw_)) {
       Check(buffer_->ForEach([&](std::string_view b) { Emit(buffered, &b, nullptr, ctx); }));
     }
   }
@@ -127,6 +142,7 @@ class JoinReducer final : public Reducer {
 
   const JoinDef& def_;
   const ReduceJoinOptions& options_;
+  HotKeys hot_;
   std::unique_ptr<JoinBuffer> buffer_;
   std::string raw_, scratch_;
   uint64_t spilled_ = 0;
