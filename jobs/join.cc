@@ -62,6 +62,13 @@ struct Plan {
     return s;
   }
   static Plan Parse(const std::string& text) {
+    try {
+      return ParseOrThrow(text);
+    } catch (const std::logic_error&) {  // std::stoi's invalid_argument and out_of_range
+      throw UsageError("bad --plan '" + text + "'");
+    }
+  }
+  static Plan ParseOrThrow(const std::string& text) {
     std::vector<std::string> f;
     std::stringstream ss(text);
     for (std::string item; std::getline(ss, item, ';');) f.push_back(item);
@@ -70,8 +77,13 @@ struct Plan {
     p.small = std::stoi(f[1]) == 0 ? 0 : 1;
     p.columns[0] = std::stoi(f[2]);
     p.columns[1] = std::stoi(f[3]);
-    p.format[0] = static_cast<InputFormat>(std::stoi(f[4]));
-    p.format[1] = static_cast<InputFormat>(std::stoi(f[5]));
+    for (int side = 0; side < 2; ++side) {
+      int fmt = std::stoi(f[4 + side]);
+      if (fmt != static_cast<int>(InputFormat::kTextLines) && fmt != static_cast<int>(InputFormat::kRecordFile)) {
+        throw UsageError("bad --plan '" + text + "'");
+      }
+      p.format[side] = static_cast<InputFormat>(fmt);
+    }
     for (size_t i = 6; i < f.size(); ++i) {
       std::string k;
       for (size_t j = 0; j + 1 < f[i].size(); j += 2) k.push_back(static_cast<char>(std::stoi(f[i].substr(j, 2), nullptr, 16)));

@@ -76,13 +76,15 @@ void EncodeJoinKey(std::string_view raw, uint16_t salt, uint8_t tag, std::string
 
 namespace {
 
-// Position of the terminator 0x00 0x01, or npos.
+// Position of the terminator 0x00 0x01, or npos (also when a 0x00 is neither escaped as
+// 0x00 0xFF nor the terminator: such bytes are not an encoding).
 size_t Terminator(std::string_view e) {
   size_t i = 0;
   while ((i = e.find('\0', i)) != std::string_view::npos) {
     if (i + 1 >= e.size()) return std::string_view::npos;
     if (e[i + 1] == '\x01') return i;
-    i += 2;  // an escaped 0x00 0xFF
+    if (e[i + 1] != '\xff') return std::string_view::npos;
+    i += 2;
   }
   return std::string_view::npos;
 }
