@@ -110,5 +110,6 @@ inline constexpr char kMalformedRowsCounter[] = "join.malformed_rows";
 inline constexpr char kHotKeysCounter[] = "join.hot_keys";
 inline constexpr char kHotKeyRowsCounter[] = "join.hot_key_rows";
 inline constexpr char kSpilledRowsCounter[] = "join.spilled_rows";
+inline constexpr char kBroadcastReadsCounter[] = "join.broadcast_reads";
 
 }  // namespace sawmill

@@ -33,7 +33,8 @@ std::string Hex64(uint64_t x) {
 // Copies `files` into a directory under cache_dir (once per machine and job: the first attempt
 // copies under a lock, later ones find the _DONE marker); returns the local copies in order.
 Result<std::vector<std::string>> LocalCopies(const std::string& cache_dir, const std::string& input,
-                                             const std::vector<std::string>& files) {
+                                             const std::vector<std::string>& files, bool* copied) {
+  *copied = false;
   RETURN_IF_ERROR(MakeDirs(cache_dir));
   std::string lock_path = JoinPath(cache_dir, "broadcast.lock");
   int fd = ::open(lock_path.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0644);
@@ -63,12 +64,14 @@ Result<std::vector<std::string>> LocalCopies(const std::string& cache_dir, const
     RETURN_IF_ERROR(out->Close());
   }
   RETURN_IF_ERROR(WriteStringToFile(JoinPath(dir, "_DONE"), ""));
+  *copied = true;
   return copies;
 }
 
 struct LoadedSide {
   std::shared_ptr<const JoinHashTable> table;
   uint64_t malformed = 0;
+  int store_reads = 0;  // 1 for the caller that read the side from its input (or copied it)
 };
 
 // The process's tables, by input and cache dir. Jobs read immutable inputs, so a table stays
@@ -80,14 +83,21 @@ Result<LoadedSide> SharedTable(const JoinDef& def, int side, const std::string& 
   std::lock_guard<std::mutex> l(mu);
   std::string id = input + '\0' + cache_dir + '\0' + std::to_string(side);
   auto it = tables.find(id);
-  if (it != tables.end()) return it->second;
+  if (it != tables.end()) {
+    LoadedSide shared = it->second;
+    shared.store_reads = 0;
+    return shared;
+  }
   ASSIGN_OR_RETURN(auto files, ExpandInput(input));
+  LoadedSide loaded;
+  loaded.store_reads = 1;
   if (!cache_dir.empty()) {
-    auto copies = LocalCopies(cache_dir, input, files);
+    bool copied;
+    auto copies = LocalCopies(cache_dir, input, files, &copied);
     if (!copies.ok()) return copies.status().WithContext("copying broadcast side " + input + " to " + cache_dir);
     files = std::move(copies).value();
+    loaded.store_reads = copied ? 1 : 0;
   }
-  LoadedSide loaded;
   ASSIGN_OR_RETURN(auto table, JoinHashTable::Load(def, side, files, &loaded.malformed));
   loaded.table = std::move(table);
   tables[id] = loaded;
@@ -102,6 +112,9 @@ class BroadcastMapper final : public Mapper {
     auto loaded = SharedTable(def_, small_, std::string(ctx.cache_dir()));
     if (!loaded.ok()) throw std::runtime_error("broadcast side: " + loaded.status().ToString());
     table_ = loaded->table;
+    // Reads of the small side from its input: one per process locally, one per worker on a
+    // cluster (attempts on a worker share its copy in the job's cache dir).
+    if (loaded->store_reads) ctx.Increment(kBroadcastReadsCounter, loaded->store_reads);
     // The small side is read by every task; count its malformed rows once per job.
     if (ctx.task_index() == 0 && loaded->malformed) {
       ctx.Increment(kMalformedRowsCounter, static_cast<int64_t>(loaded->malformed));

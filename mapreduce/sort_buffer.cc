@@ -51,7 +51,7 @@ void SortBuffer::SortRun(Entry* b, Entry* e, size_t depth) {
   std::vector<Rekeyed> keys(n);
   for (size_t i = 0; i < n; ++i) {
     std::string_view k = key(b[i]);
-    std::string_view rest = k.size() > depth ? k.substr(depth) : std::string_view();
+    std::string_view rest = k.substr(std::min(depth, k.size()));  // keeps a non-null data()
     keys[i] = {KeyPrefix(rest), static_cast<uint32_t>(std::min<size_t>(rest.size(), 9)), static_cast<uint32_t>(i)};
   }
   std::sort(keys.begin(), keys.end(), [b](const Rekeyed& x, const Rekeyed& y) {

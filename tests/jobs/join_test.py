@@ -340,7 +340,7 @@ class Runner:
         return self.env.tsv(spec), base, key if key != 1 else None
 
     def join(self, left, right, strategy, jtype, flags=(), expect="ok", want_counters=None, stderr_names=None,
-             shuffle=None):
+             shuffle=None, check_counters=None):
         """Runs one join and checks it. expect: "ok" (rows equal sqlite's), or (exit code, [regexes
         its stderr must match]) for a refusal. shuffle: "zero" / "positive" / None."""
         lpath, ltable, lkey = self.side(left)
@@ -389,6 +389,8 @@ class Runner:
         for name in stderr_names or []:
             if name not in err:
                 raise Fail(f"stderr does not name {name}: {err[-800:]}")
+        if check_counters:
+            note += ", " + check_counters(counters, summary)
         self.env.remove(out)
         return f"{len(got)} rows = sqlite, shuffle_bytes={sb}, seconds={summary.get('seconds')}{note}"
 
@@ -422,6 +424,10 @@ class Runner:
 
 def run_local(r):
     r.matrix("l3", "r4", STRATEGIES)
+    # One process: the broadcast side is read once for all 3 map tasks.
+    r.report(f"l3@{REDUCERS} x r2 broadcast left: small side read once",
+             lambda: r.join(f"l3@{REDUCERS}", "r2", "broadcast", "left", shuffle="zero",
+                            check_counters=lambda c, s: broadcast_reads_per_worker(c, s, workers=1)))
     r.matrix("l3k2", "r4k3", ["auto", "reduce", "broadcast"], tag=" (--left_key 2 --right_key 3)")
     r.matrix(f"l3@{REDUCERS}", f"r2@{REDUCERS}", STRATEGIES)
     # keyby --key 2: the record key is the left table's column 2.
@@ -458,6 +464,18 @@ def run_cluster(r, no_join):
              lambda: r.join("l3@2", "r2@3", "merge", "inner", expect=(2, [r"(?<![\w.-])2(?![\w.-])",
                                                                         r"(?<![\w.-])3(?![\w.-])"])))
     r.matrix("l3", "e4", ["reduce"], ["left", "full"], tag=" (right empty)")
+    # The broadcast side is read from the store once per worker: 3 map tasks on 2 workers.
+    r.report(f"l3@{REDUCERS} x r2 broadcast left: small side read at most once per worker",
+             lambda: r.join(f"l3@{REDUCERS}", "r2", "broadcast", "left", shuffle="zero",
+                            check_counters=lambda c, s: broadcast_reads_per_worker(c, s, workers=2)))
+
+
+def broadcast_reads_per_worker(counters, summary, workers):
+    reads, maps = int(counters.get("join.broadcast_reads", 0)), int(summary.get("maps", 0))
+    if not 1 <= reads <= workers or maps <= workers:
+        raise Fail(f"join.broadcast_reads={reads} with {maps} map tasks on {workers} workers: want 1..{workers} "
+                   f"reads and more maps than workers")
+    return f"{reads} store reads for {maps} map tasks"
 
 
 def main():
