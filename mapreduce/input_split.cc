@@ -75,6 +75,21 @@ Result<std::vector<InputSplit>> ComputeSplits(const std::vector<std::string>& in
   return splits;
 }
 
+Result<InputSplit> WholeFileSplit(const std::string& path, InputFormat format, int input_index) {
+  InputSplit s{path, 0, 0, 0};
+  s.input_index = input_index;
+  if (format == InputFormat::kRecordFile) {
+    ASSIGN_OR_RETURN(auto reader, RecordFileReader::Open(path));
+    s.length = reader->blocks().size();
+    for (const auto& b : reader->blocks()) s.bytes += kBlockHeaderSize + b.stored_size;
+  } else {
+    ASSIGN_OR_RETURN(ResolvedPath r, ResolvePath(path));
+    ASSIGN_OR_RETURN(FileInfo info, r.fs->Stat(r.path));
+    s.length = s.bytes = info.size;
+  }
+  return s;
+}
+
 Result<std::vector<InputSplit>> ComputeJobSplits(const JobSpec& spec, const std::vector<std::string>& inputs,
                                                  uint64_t split_bytes) {
   std::vector<InputSplit> all;
@@ -85,16 +100,7 @@ Result<std::vector<InputSplit>> ComputeJobSplits(const JobSpec& spec, const std:
       // Exactly one split per file, empty files included: task i must exist for part i.
       ASSIGN_OR_RETURN(auto files, ExpandInput(inputs[i]));
       for (const auto& path : files) {
-        InputSplit s{path, 0, 0, 0};
-        if (format == InputFormat::kRecordFile) {
-          ASSIGN_OR_RETURN(auto reader, RecordFileReader::Open(path));
-          s.length = reader->blocks().size();
-          for (const auto& b : reader->blocks()) s.bytes += kBlockHeaderSize + b.stored_size;
-        } else {
-          ASSIGN_OR_RETURN(ResolvedPath r, ResolvePath(path));
-          ASSIGN_OR_RETURN(FileInfo info, r.fs->Stat(r.path));
-          s.length = s.bytes = info.size;
-        }
+        ASSIGN_OR_RETURN(InputSplit s, WholeFileSplit(path, format));
         splits.push_back(std::move(s));
       }
     } else {

@@ -32,6 +32,9 @@ Result<std::vector<InputSplit>> ComputeSplits(const std::vector<std::string>& in
 Result<std::vector<InputSplit>> ComputeJobSplits(const JobSpec& spec, const std::vector<std::string>& inputs,
                                                  uint64_t split_bytes);
 
+// One split covering all of `path` (record files: every block), tagged with `input_index`.
+Result<InputSplit> WholeFileSplit(const std::string& path, InputFormat format, int input_index = 0);
+
 // The files an input names: itself, or a directory's files except names starting '_' or '.'.
 Result<std::vector<std::string>> ExpandInput(const std::string& input);
 

@@ -1,4 +1,7 @@
 // Join names, the composite key encoding, malformed-row handling and the side hash table.
+#include <sys/mman.h>
+
+#include <cstdint>
 #include <cstdio>
 #include <stdexcept>
 
@@ -7,6 +10,7 @@
 
 #include "common/file.h"
 #include "common/local_fs.h"
+#include "mapreduce/input_split.h"
 #include "mapreduce/join.h"
 #include "mapreduce/join_internal.h"
 #include "mapreduce/record_file.h"
@@ -164,8 +168,9 @@ void JoinRowReader::Malformed(TaskContext& ctx, const std::string& path, uint64_
 
 uint64_t JoinHashTable::HashOf(std::string_view key) { return XXH3_64bits(key.data(), key.size()); }
 
-void JoinHashTable::Add(std::string_view key, std::string_view payload) {
-  uint64_t hash = HashOf(key);
+void JoinHashTable::Add(std::string_view key, std::string_view payload) { AddHashed(key, payload, HashOf(key)); }
+
+void JoinHashTable::AddHashed(std::string_view key, std::string_view payload, uint64_t hash) {
   int32_t row = static_cast<int32_t>(rows_.size());
   uint32_t id;
   int32_t first = FindHashed(key, hash);
@@ -190,10 +195,26 @@ void JoinHashTable::Add(std::string_view key, std::string_view payload) {
   arena_.append(payload);
 }
 
+namespace {
+
+// Asks for transparent huge pages on the 2 MiB-aligned interior of a fresh allocation, before
+// it is touched: page faults cost ~10 us each on our machines, and the rows are read randomly.
+void AdviseHugePages(const void* p, size_t bytes) {
+  constexpr uintptr_t kHuge = 2 << 20;
+  uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
+  uintptr_t end = (reinterpret_cast<uintptr_t>(p) + bytes) & ~(kHuge - 1);
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+}
+
+}  // namespace
+
 void JoinHashTable::Reserve(uint64_t rows, uint64_t payload_bytes) {
   rows_.reserve(rows);
   keys_.reserve(rows);
   arena_.reserve(payload_bytes);
+  AdviseHugePages(rows_.data(), rows_.capacity() * sizeof(Row));
+  AdviseHugePages(keys_.data(), keys_.capacity() * sizeof(KeyEntry));
+  AdviseHugePages(arena_.data(), arena_.capacity());
   while (rows * 2 > mask_ + 1) Grow(mask_ + 1 >= rows ? 2 : 4);
 }
 
@@ -235,17 +256,22 @@ Result<std::unique_ptr<JoinHashTable>> JoinHashTable::Load(const JoinDef& def, i
     total_bytes += info.size;
   }
   bool reserved = false;
-  for (const auto& path : files) {
-    InputSplit split;
-    split.path = path;
-    if (sd.format == InputFormat::kRecordFile) {
-      ASSIGN_OR_RETURN(auto reader, RecordFileReader::Open(path));
-      split.length = reader->blocks().size();
-    } else {
-      ASSIGN_OR_RETURN(ResolvedPath r, ResolvePath(path));
-      ASSIGN_OR_RETURN(FileInfo info, r.fs->Stat(r.path));
-      split.length = info.size;
+  struct Pending {
+    size_t offset, key_size, payload_size;
+    uint64_t hash;
+  };
+  std::vector<Pending> batch;
+  std::string batch_bytes;
+  auto flush = [&] {
+    for (const Pending& p : batch) {
+      table->AddHashed(std::string_view(batch_bytes.data() + p.offset, p.key_size),
+                       std::string_view(batch_bytes.data() + p.offset + p.key_size, p.payload_size), p.hash);
     }
+    batch.clear();
+    batch_bytes.clear();
+  };
+  for (const auto& path : files) {
+    ASSIGN_OR_RETURN(InputSplit split, WholeFileSplit(path, sd.format));
     SplitReaderOptions ro;
     ro.format = sd.format;
     ASSIGN_OR_RETURN(auto reader, OpenSplit(split, ro));
@@ -260,15 +286,24 @@ Result<std::unique_ptr<JoinHashTable>> JoinHashTable::Load(const JoinDef& def, i
       while (reader->Next(&k, &v)) {
         ctx.set_record_offset(reader->offset());
         if (!rows.Extract(k, v, ctx, &jk, &payload)) continue;
-        table->Add(jk, payload);
         if (!reserved) {
+          table->Add(jk, payload);
           sampled_bytes += jk.size() + payload.size() + 2;
           if (table->rows() == 1000 || sampled_bytes > (1 << 20)) {
             reserved = true;
             table->Reserve(total_bytes * table->rows() / sampled_bytes + 1, total_bytes);
           }
+          continue;
         }
+        // Inserts wait in a batch whose slots are prefetched (each new key's slot is a miss).
+        uint64_t hash = HashOf(jk);
+        table->Prefetch(hash);
+        batch.push_back({batch_bytes.size(), jk.size(), payload.size(), hash});
+        batch_bytes.append(jk);
+        batch_bytes.append(payload);
+        if (batch.size() == 16) flush();
       }
+      flush();
     });
     RETURN_IF_ERROR(s);
     RETURN_IF_ERROR(reader->status());

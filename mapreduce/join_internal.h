@@ -106,6 +106,7 @@ class JoinHashTable {
     return std::memcmp(key_arena_.data() + k.offset, key.data(), key.size()) == 0;
   }
   void Grow(uint64_t factor = 2);
+  void AddHashed(std::string_view key, std::string_view payload, uint64_t hash);
   Slot& slot(uint64_t i) const { return reinterpret_cast<Slot*>(slots_.data())[i]; }
 
   // Slots live in huge pages (zeroed: all empty): a probe of a large table would otherwise miss

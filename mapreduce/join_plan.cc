@@ -45,15 +45,7 @@ Result<JoinInputFacts> InspectJoinInput(const std::string& input) {
   }
   // The first row of the first non-empty file.
   for (const auto& file : f.files) {
-    InputSplit split{file, 0, 0, 0};
-    if (f.format == InputFormat::kRecordFile) {
-      ASSIGN_OR_RETURN(auto reader, RecordFileReader::Open(file));
-      split.length = reader->blocks().size();
-    } else {
-      ASSIGN_OR_RETURN(ResolvedPath r, ResolvePath(file));
-      ASSIGN_OR_RETURN(FileInfo info, r.fs->Stat(r.path));
-      split.length = info.size;
-    }
+    ASSIGN_OR_RETURN(InputSplit split, WholeFileSplit(file, f.format));
     SplitReaderOptions ro;
     ro.format = f.format;
     ro.chunk_bytes = 64 << 10;
