@@ -158,7 +158,7 @@ std::string Where(const std::string& path, uint64_t offset, InputFormat format) 
 
 void JoinRowReader::Malformed(TaskContext& ctx, const std::string& path, uint64_t offset, const std::string& why) {
   ctx.Increment(kMalformedRowsCounter);
-  if (!def_.strict && reported_ >= 5) return;
+  if (quiet_ || (!def_.strict && reported_ >= 5)) return;
   std::string msg = "malformed " + std::string(side_ == 0 ? "left" : "right") + " row at " +
                     Where(path, offset, def_.side[side_].format) + (why.empty() ? "" : ": " + why);
   if (def_.strict) throw std::runtime_error(msg + " (--strict)");

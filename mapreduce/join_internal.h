@@ -19,7 +19,8 @@ namespace sawmill {
 // block (record files), or, under JoinDef::strict, throws so the task fails with that message.
 class JoinRowReader {
  public:
-  JoinRowReader(const JoinDef& def, int side) : def_(def), side_(side) {}
+  // quiet: count malformed records but print nothing (planning's samples; tasks report them).
+  JoinRowReader(const JoinDef& def, int side, bool quiet = false) : def_(def), side_(side), quiet_(quiet) {}
   // False: skip the record. The views stay valid until the next call.
   bool Extract(std::string_view key, std::string_view value, TaskContext& ctx, std::string_view* join_key,
                std::string_view* payload);
@@ -29,6 +30,7 @@ class JoinRowReader {
 
   const JoinDef& def_;
   int side_;
+  bool quiet_;
   std::string payload_, scratch_;
   int reported_ = 0;
 };

@@ -82,7 +82,7 @@ Result<std::vector<std::string>> SampleHotKeys(const JoinDef& def, int side, dou
     CountingSink sink;
     TaskContextImpl<CountingSink> ctx(config, &stats, &sink);
     ctx.set_input_path(split.path);
-    JoinRowReader rows(quiet, side);
+    JoinRowReader rows(quiet, side, /*quiet=*/true);
     std::string_view k, v, jk, payload;
     for (size_t n = 0; n < per_split && reader->Next(&k, &v); ++n) {
       ctx.set_record_offset(reader->offset());
