@@ -219,6 +219,8 @@ int RunAndReport(const JobSpec& spec, const JobOptions& options) {
                   s_med, s_max, static_cast<unsigned long long>(n_med), static_cast<unsigned long long>(n_max));
     reduces = buf;
   }
+  // Jobs with a tail reducer: what their map tasks sent it.
+  if (auto t = r.counters.find("sawmill.tail_bytes"); t != r.counters.end()) reduces += " tail_bytes=" + std::to_string(t->second);
   std::printf("summary job=%s status=%s records_in=%llu records_out=%llu bytes_in=%llu bytes_out=%llu "
               "maps=%d reduces=%d spills=%llu seconds=%.3f mb_per_s=%.1f peak_rss_mb=%.0f shuffle_bytes=%llu%s\n",
               spec.name.c_str(), r.ok ? "ok" : "failed", static_cast<unsigned long long>(r.records_in),

@@ -196,21 +196,23 @@ int SubmitJob(const JobSpec& spec, const JobOptions& options_in, const SubmitOpt
     if (!ok) std::fprintf(stderr, "error: %s failed: %s\n", job_id.c_str(), Text(s.getError()).c_str());
     std::string user_counters;
     int64_t shuffle_bytes = 0;
+    std::string tail;  // jobs with a tail reducer: what their map tasks sent it
     for (auto c : s.getCounters()) {
       std::string name = Text(c.getName());
       if (name == "sawmill.shuffle_bytes") shuffle_bytes = c.getValue();
+      if (name == "sawmill.tail_bytes") tail = " tail_bytes=" + std::to_string(c.getValue());
       if (name.rfind("sawmill.", 0) != 0) user_counters += " " + name + "=" + std::to_string(c.getValue());
     }
     if (!user_counters.empty()) std::printf("counters:%s\n", user_counters.c_str());
     double secs = static_cast<double>(s.getElapsedMs()) / 1000;
     std::printf("summary job=%s id=%s status=%s records_in=%llu records_out=%llu bytes_in=%llu bytes_out=%llu maps=%d "
-                "reduces=%d seconds=%.3f mb_per_s=%.1f data_local_maps=%d failed_attempts=%d shuffle_bytes=%lld\n",
+                "reduces=%d seconds=%.3f mb_per_s=%.1f data_local_maps=%d failed_attempts=%d shuffle_bytes=%lld%s\n",
                 spec.name.c_str(), job_id.c_str(), ok ? "ok" : "failed",
                 static_cast<unsigned long long>(s.getRecordsIn()), static_cast<unsigned long long>(s.getRecordsOut()),
                 static_cast<unsigned long long>(s.getInputBytes()), static_cast<unsigned long long>(s.getBytesOut()),
                 s.getMaps(), s.getReduces(), secs,
                 secs > 0 ? static_cast<double>(s.getInputBytes()) / 1e6 / secs : 0.0, s.getDataLocalMaps(),
-                s.getFailedAttempts(), static_cast<long long>(shuffle_bytes));
+                s.getFailedAttempts(), static_cast<long long>(shuffle_bytes), tail.c_str());
     return Status::Ok();
   });
   std::fflush(stdout);

@@ -33,6 +33,7 @@ Status WriteResult(const std::string& path, const Status& status, const TaskStat
   r.setGroups(stats.groups);
   r.setContentHash(stats.content_hash);
   r.setSorted(stats.sorted);
+  r.setTailBytes(stats.tail_bytes);
   auto counters = r.initCounters(static_cast<unsigned>(stats.counters.size()));
   unsigned i = 0;
   for (const auto& [name, value] : stats.counters) {
@@ -83,6 +84,9 @@ Status ParseSpec(const std::string& spec_path, Attempt* a) {
     c.work_dir = Text(s.getWorkDir());
     c.cache_dir = Text(s.getCacheDir());
     c.output_path = Text(s.getOutputPath());
+    c.tail_output_path = Text(s.getTailOutputPath());
+    c.tail = a->reduce && a->plan.kind == "tail";
+    if (c.tail) c.num_partitions = 1;
     c.memory_bytes = s.getMemoryBytes();
     c.merge_factor = s.getMergeFactor();
     c.block_bytes = s.getBlockBytes();
@@ -105,7 +109,12 @@ Status Run(const Attempt& a, const JobSpec& spec, TaskStats* stats, Progress* pr
   c.progress = progress;
   ASSIGN_OR_RETURN(auto partitioner, MakePartitioner(spec, a.plan));
   c.partitioner = partitioner.get();
-  if (spec.reducer && a.plan.kind == "none") return InvalidArgument("job " + spec.name + " has a reducer but the attempt no partitioning");
+  if (spec.reducer && (a.plan.kind == "none" || a.plan.kind == "tail")) {
+    return InvalidArgument("job " + spec.name + " has a reducer but the attempt no partitioning");
+  }
+  if (!spec.reducer && (a.plan.kind == "tail") != static_cast<bool>(spec.tail_reducer)) {
+    return InvalidArgument("job " + spec.name + (spec.tail_reducer ? " has" : " has no") + " tail reducer, unlike the attempt");
+  }
   RETURN_IF_ERROR(MakeDirs(c.work_dir));
   Status s;
   if (a.reduce) {

@@ -210,20 +210,25 @@ Plan MakePlan() {
     }
     return CheckCoPartitioned(FLAGS_left, FLAGS_right, merge);
   };
-  // Broadcast keeps the side whose unmatched rows are never output.
-  int bside = type == JoinType::kLeft ? 1 : type == JoinType::kRight ? 0 : smaller;
+  // Broadcast the smaller side, or for a left (right) join the right (left) side when it fits:
+  // a broadcast side whose unmatched rows are kept needs the tail task's matched-key bitmaps.
   uint64_t limit = static_cast<uint64_t>(std::max(FLAGS_broadcast_limit_mb, 0)) << 20;
+  int bside = smaller;
+  if (type == JoinType::kLeft || type == JoinType::kRight) {
+    int other = type == JoinType::kLeft ? 1 : 0;
+    if (facts[other].bytes <= limit || facts[1 - other].bytes > limit) bside = other;
+    else bside = 1 - other;
+  }
   auto broadcastable = [&]() -> Status {
-    if (type == JoinType::kFull) {
-      return InvalidArgument("a broadcast join cannot do a full outer join: the broadcast side's unmatched rows are "
-                             "found by no single map task (use --strategy reduce, partitioned or auto)");
-    }
     if (facts[bside].bytes > limit) {
       return InvalidArgument(std::string("broadcast side ") + SideName(bside) + " " + Input(bside) + " is " +
                              Mib(facts[bside].bytes) + ", over --broadcast_limit_mb " +
                              std::to_string(FLAGS_broadcast_limit_mb));
     }
     return Status::Ok();
+  };
+  auto tail_note = [&] {
+    return KeepsUnmatched(type, bside) ? std::string(", with a tail task for its unmatched rows") : std::string();
   };
 
   if (asked == JoinStrategy::kAuto) {
@@ -241,7 +246,7 @@ Plan MakePlan() {
       p.strategy = JoinStrategy::kBroadcast;
       p.why.push_back("not merge or partitioned: " + pt.message());
       p.why.push_back(std::string("broadcast: the ") + SideName(bside) + " side fits --broadcast_limit_mb " +
-                      std::to_string(FLAGS_broadcast_limit_mb));
+                      std::to_string(FLAGS_broadcast_limit_mb) + tail_note());
     } else {
       p.strategy = JoinStrategy::kReduce;
       p.why.push_back("not merge or partitioned: " + pt.message());
@@ -255,14 +260,12 @@ Plan MakePlan() {
                : asked == JoinStrategy::kBroadcast   ? broadcastable()
                                                      : Status::Ok();
     if (!s.ok()) throw UsageError(s.message());
-    p.why.push_back(std::string(JoinStrategyName(asked)) + ": as asked by --strategy");
+    p.why.push_back(std::string(JoinStrategyName(asked)) + ": as asked by --strategy" +
+                    (asked == JoinStrategy::kBroadcast ? " (broadcast side " + std::string(SideName(bside)) + tail_note() + ")"
+                                                       : std::string()));
   }
-  switch (p.strategy) {
-    case JoinStrategy::kBroadcast: p.small = bside; break;
-    case JoinStrategy::kPartitioned:
-    case JoinStrategy::kMerge: p.small = smaller; break;  // the larger side streams
-    default: p.small = smaller; break;
-  }
+  // Broadcast: the table's side; reduce: the buffered side; partitioned and merge: the larger streams.
+  p.small = p.strategy == JoinStrategy::kBroadcast ? bside : smaller;
   if (p.strategy == JoinStrategy::kReduce && FLAGS_hot_share > 0 && FLAGS_reducers > 1) {
     int large = 1 - p.small;
     JoinDef def;

@@ -17,7 +17,9 @@ struct Split {
 
 # How map outputs are partitioned: the same in every map attempt of a job.
 struct Partitioning {
-  kind @0 :Text;                 # "hash", "range", "custom" (the job's own) or "none" (map-only)
+  kind @0 :Text;                 # "hash", "range", "custom" (the job's own), "none" (map-only) or
+                                 # "tail" (map-only with a tail reducer: maps write parts and a
+                                 # one-partition tail output; the one reduce is the tail)
   numPartitions @1 :Int32;
   splitPoints @2 :List(Data);    # range
 }
@@ -42,6 +44,7 @@ struct AttemptSpec {
   resultPath @16 :Text;          # where the binary writes its AttemptResult
   host @17 :Text;                # the worker's placement host (first replica of written blocks)
   cacheDir @18 :Text;            # shared by the job's attempts on this worker, removed with the job
+  tailOutputPath @19 :Text;      # maps of "tail" jobs: the local tail output the reduce fetches
 }
 
 struct Counter {
@@ -61,4 +64,5 @@ struct AttemptResult {
   contentHash @8 :Text;
   sorted @9 :Bool;
   bytesIn @10 :UInt64;
+  tailBytes @11 :UInt64;         # maps of "tail" jobs: the tail output's size
 }

@@ -64,7 +64,13 @@ Result<std::vector<std::string>> SampleSplitPoints(const JobSpec& spec, const st
 
 Result<PartitionPlan> PlanPartitioning(const JobSpec& spec, const JobOptions& options) {
   PartitionPlan plan;
-  if (!spec.reducer) return plan;
+  if (!spec.reducer) {
+    if (spec.tail_reducer) {
+      plan.kind = "tail";
+      plan.num_partitions = 1;
+    }
+    return plan;
+  }
   plan.num_partitions = options.reducers;
   if (spec.partitioner) {
     plan.kind = "custom";
@@ -111,7 +117,7 @@ Result<std::unique_ptr<Partitioner>> MakeWholeKeyPartitioner(const JobSpec& spec
 }  // namespace
 
 Result<std::unique_ptr<Partitioner>> MakePartitioner(const JobSpec& spec, const PartitionPlan& plan) {
-  if (plan.kind == "none") return std::unique_ptr<Partitioner>();
+  if (plan.kind == "none" || plan.kind == "tail") return std::unique_ptr<Partitioner>();
   ASSIGN_OR_RETURN(auto p, MakeWholeKeyPartitioner(spec, plan));
   if (!spec.partition_key) return p;
   return std::unique_ptr<Partitioner>(std::make_unique<KeyPartPartitioner>(std::move(p), spec.partition_key));

@@ -14,8 +14,10 @@
 namespace sawmill {
 
 struct PartitionPlan {
-  std::string kind = "none";  // "hash", "range", "custom" (the job's own) or "none" (map-only)
-  int num_partitions = 0;     // reducers; 0 for map-only jobs
+  // "hash", "range", "custom" (the job's own), "none" (map-only) or "tail" (map-only with a
+  // tail reducer: map tasks write parts, and their tail records go to one reduce task).
+  std::string kind = "none";
+  int num_partitions = 0;     // reducers; 0 for map-only jobs, 1 with a tail
   std::vector<std::string> split_points;  // range
 };
 

@@ -32,6 +32,12 @@ struct JobSpec {
   // of another).
   bool whole_file_splits = false;
   std::function<std::unique_ptr<Reducer>()> reducer;  // null: map-only, parts are map outputs
+  // Map-only jobs (no reducer) may end in one tail reduce task: map tasks write their parts as
+  // usual and send it records through TaskContext::EmitToTail; it runs once every map task is
+  // done, over their tail records sorted and grouped by key (in map task order within a key),
+  // and writes one more part after the map tasks' parts. For what no single map task can know,
+  // e.g. a broadcast full outer join's unmatched broadcast rows.
+  std::function<std::unique_ptr<Reducer>()> tail_reducer;
   std::function<std::unique_ptr<Combiner>()> combiner;
   // Null: HashPartitioner, or a sampled RangePartitioner when total_order is set.
   std::function<std::unique_ptr<Partitioner>()> partitioner;
@@ -92,6 +98,7 @@ struct JobResult {
   uint64_t peak_rss_bytes = 0;
   std::map<std::string, int64_t> counters;
   uint64_t shuffle_bytes = 0;                  // map output bytes read by reduces (0: map-only)
+  uint64_t tail_bytes = 0;                     // map tasks' records for the tail reducer
   std::vector<uint64_t> reduce_records_in;     // per reduce task, for skew
   std::vector<double> reduce_seconds;          // per reduce task
 };

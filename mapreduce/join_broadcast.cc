@@ -1,15 +1,19 @@
 // Broadcast hash join: map tasks over the large side probe a hash table of the small side. The
 // table is built once per process and shared by its map threads; on a cluster, where each
 // attempt is a process, the small side is copied from the store once per worker into the job's
-// cache dir and every attempt there builds its table from the local copy.
+// cache dir and every attempt there builds its table from the local copy. When the join keeps
+// the small side's unmatched rows (full outer), each map task sends a bitmap of the small keys
+// it matched to the job's tail reducer, which emits the rows of keys no task matched.
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <cstring>
 #include <stdexcept>
 
 #define XXH_INLINE_ALL
@@ -23,6 +27,9 @@
 
 namespace sawmill {
 namespace {
+
+// Matched-key bitmaps travel to the tail in chunks of this many 64-bit words (8 KiB).
+constexpr size_t kChunkWords = 1024;
 
 std::string Hex64(uint64_t x) {
   char buf[17];
@@ -112,6 +119,7 @@ class BroadcastMapper final : public Mapper {
     auto loaded = SharedTable(def_, small_, std::string(ctx.cache_dir()));
     if (!loaded.ok()) throw std::runtime_error("broadcast side: " + loaded.status().ToString());
     table_ = loaded->table;
+    if (KeepsUnmatched(def_.type, small_)) matched_.assign((table_->keys() + 63) / 64, 0);
     // Reads of the small side from its input: one per process locally, one per worker on a
     // cluster (attempts on a worker share its copy in the job's cache dir).
     if (loaded->store_reads) ctx.Increment(kBroadcastReadsCounter, loaded->store_reads);
@@ -134,7 +142,17 @@ class BroadcastMapper final : public Mapper {
     if (batch_.size() == kBatch) Flush(ctx);
   }
 
-  void Finish(TaskContext& ctx) override { Flush(ctx); }
+  void Finish(TaskContext& ctx) override {
+    Flush(ctx);
+    // The matched keys' bitmap, in chunks keyed by their big-endian index; all-zero ones omitted.
+    for (size_t c = 0; c * kChunkWords < matched_.size(); ++c) {
+      size_t begin = c * kChunkWords, end = std::min(matched_.size(), begin + kChunkWords);
+      if (std::all_of(matched_.begin() + begin, matched_.begin() + end, [](uint64_t w) { return w == 0; })) continue;
+      uint32_t index = htonl(static_cast<uint32_t>(c));
+      ctx.EmitToTail(std::string_view(reinterpret_cast<const char*>(&index), sizeof index),
+                     std::string_view(reinterpret_cast<const char*>(matched_.data() + begin), (end - begin) * 8));
+    }
+  }
 
  private:
   static constexpr size_t kBatch = 16;
@@ -160,6 +178,10 @@ class BroadcastMapper final : public Mapper {
         if (KeepsUnmatched(def_.type, 1 - small_)) Emit(&payload, nullptr, jk, ctx);
         continue;
       }
+      if (!matched_.empty()) {
+        uint32_t id = table_->row(p.row).key_id;
+        matched_[id / 64] |= uint64_t{1} << (id % 64);
+      }
       for (int32_t r = p.row; r >= 0; r = table_->row(r).next) {
         std::string_view other = table_->payload(table_->row(r));
         Emit(&payload, &other, jk, ctx);
@@ -183,16 +205,65 @@ class BroadcastMapper final : public Mapper {
   std::shared_ptr<const JoinHashTable> table_;
   std::vector<Pending> batch_;
   std::string batch_bytes_;
+  std::vector<uint64_t> matched_;  // by key id; only when the small side's unmatched rows are kept
+};
+
+// The tail of a join that keeps the small side's unmatched rows: ORs the map tasks' bitmaps of
+// matched keys, then emits every small row whose key none matched, in the small side's order.
+class BroadcastTail final : public Reducer {
+ public:
+  BroadcastTail(const JoinDef& def, int small) : def_(def), small_(small) {}
+
+  void Setup(TaskContext& ctx) override {
+    auto loaded = SharedTable(def_, small_, std::string(ctx.cache_dir()));
+    if (!loaded.ok()) throw std::runtime_error("broadcast side: " + loaded.status().ToString());
+    table_ = loaded->table;
+    if (loaded->store_reads) ctx.Increment(kBroadcastReadsCounter, loaded->store_reads);
+    matched_.assign((table_->keys() + 63) / 64, 0);
+  }
+
+  void Reduce(std::string_view key, ValueIterator& values, TaskContext&) override {
+    uint32_t index;
+    if (key.size() != sizeof index) throw std::runtime_error("bad bitmap chunk key of " + std::to_string(key.size()) + " bytes");
+    std::memcpy(&index, key.data(), sizeof index);
+    size_t begin = static_cast<size_t>(ntohl(index)) * kChunkWords;
+    for (std::string_view v; values.Next(&v);) {
+      if (v.size() % 8 != 0 || begin + v.size() / 8 > matched_.size()) {
+        throw std::runtime_error("bitmap chunk " + std::to_string(ntohl(index)) + " does not fit the broadcast side's " +
+                                 std::to_string(table_->keys()) + " keys");
+      }
+      for (size_t i = 0; i < v.size() / 8; ++i) {
+        uint64_t w;
+        std::memcpy(&w, v.data() + 8 * i, 8);
+        matched_[begin + i] |= w;
+      }
+    }
+  }
+
+  void Finish(TaskContext& ctx) override {
+    for (size_t r = 0; r < table_->rows(); ++r) {
+      const JoinHashTable::Row& row = table_->row(static_cast<int32_t>(r));
+      if (matched_[row.key_id / 64] >> (row.key_id % 64) & 1) continue;
+      std::string_view payload = table_->payload(row);
+      std::string_view key = table_->key(row.key_id);
+      if (small_ == 1) {
+        def_.emit(key, nullptr, &payload, ctx);
+      } else {
+        def_.emit(key, &payload, nullptr, ctx);
+      }
+    }
+  }
+
+ private:
+  const JoinDef& def_;
+  int small_;
+  std::shared_ptr<const JoinHashTable> table_;
+  std::vector<uint64_t> matched_;
 };
 
 }  // namespace
 
 Result<JobSpec> BroadcastJoin(const JoinDef& def_in, int small) {
-  if (KeepsUnmatched(def_in.type, small)) {
-    return InvalidArgument(std::string("a broadcast join cannot keep the unmatched rows of its broadcast (") +
-                           (small == 0 ? "left" : "right") + ") side, which no single map task can find, and a " +
-                           JoinTypeName(def_in.type) + " join needs them: use --strategy reduce, partitioned or auto");
-  }
   auto def = std::make_shared<const JoinDef>(def_in);
   int large = 1 - small;
   JobSpec spec;
@@ -200,6 +271,9 @@ Result<JobSpec> BroadcastJoin(const JoinDef& def_in, int small) {
   spec.inputs = {def->side[large].input};
   spec.input_formats = {def->side[large].format};
   spec.mapper = [def, small] { return std::make_unique<BroadcastMapper>(*def, small); };
+  if (KeepsUnmatched(def->type, small)) {
+    spec.tail_reducer = [def, small] { return std::make_unique<BroadcastTail>(*def, small); };
+  }
   return spec;
 }
 

@@ -102,6 +102,9 @@ class LocalJob {
     if (opt_.output.empty()) return UsageError(InvalidArgument("no --output given"));
     if (opt_.threads < 1) return UsageError(InvalidArgument("--threads must be at least 1"));
     if (spec_.reducer && opt_.reducers < 1) return UsageError(InvalidArgument("--reducers must be at least 1"));
+    if (spec_.reducer && spec_.tail_reducer) {
+      return UsageError(InvalidArgument("job " + spec_.name + " has both a reducer and a tail_reducer"));
+    }
     if (opt_.memory_mb < 1) return UsageError(InvalidArgument("--memory_mb must be at least 1"));
     std::string out = opt_.output;
     while (out.size() > 1 && out.back() == '/') out.pop_back();
@@ -140,7 +143,7 @@ class LocalJob {
     merge_factor_ = budget.merge_factor;
 
     result_.map_tasks = static_cast<int>(splits_.size());
-    result_.reduce_tasks = partitions_;
+    result_.reduce_tasks = spec_.tail_reducer ? 1 : partitions_;
     map_stats_.resize(splits_.size());
     reduce_stats_.resize(partitions_);
     result_.reduce_seconds.assign(partitions_, 0.0);
@@ -148,6 +151,7 @@ class LocalJob {
       ProgressLine line(&progress_, result_.map_tasks, result_.reduce_tasks, input_bytes_, opt_.progress);
       RETURN_IF_ERROR(MapPhase());
       if (spec_.reducer) RETURN_IF_ERROR(ReducePhase());
+      if (spec_.tail_reducer) RETURN_IF_ERROR(TailPhase());
     }
     Summarize();
     return Commit(out);
@@ -199,16 +203,17 @@ class LocalJob {
       c.work_dir = TaskDir("m", t);
       RETURN_IF_ERROR(MakeDirs(c.work_dir));
       c.output_path = spec_.reducer ? JoinPath(c.work_dir, "map.out") : AttemptOutput("m", t, c.work_dir);
+      if (spec_.tail_reducer) c.tail_output_path = JoinPath(c.work_dir, "map.out");
       RETURN_IF_ERROR(RunMapTask(c, splits_[t], &buffers[thread], &map_stats_[t]));
-      if (spec_.reducer) {
+      if (!spec_.reducer) RETURN_IF_ERROR(FsRename(c.output_path, JoinPath(staging_, PartName(t))));
+      if (spec_.reducer || spec_.tail_reducer) {
         // Keep only the map output: drop spills now, so disk use stays near one copy of the data.
         ASSIGN_OR_RETURN(auto names, ListDir(c.work_dir));
         for (const auto& n : names) {
           if (n != "map.out") RETURN_IF_ERROR(RemoveAll(JoinPath(c.work_dir, n)));
         }
-        map_outputs_[t] = c.output_path;
+        map_outputs_[t] = JoinPath(c.work_dir, "map.out");
       } else {
-        RETURN_IF_ERROR(FsRename(c.output_path, JoinPath(staging_, PartName(t))));
         RETURN_IF_ERROR(RemoveAll(c.work_dir));
       }
       progress_.maps_done.fetch_add(1);
@@ -233,6 +238,26 @@ class LocalJob {
     });
   }
 
+  // The tail reduce of a map-only job: its part follows the map tasks' parts.
+  Status TailPhase() {
+    int part = static_cast<int>(splits_.size());
+    TaskConfig c = BaseConfig(part, true);
+    c.tail = true;
+    c.num_partitions = 1;
+    c.partitioner = nullptr;
+    c.work_dir = TaskDir("r", part);
+    RETURN_IF_ERROR(MakeDirs(c.work_dir));
+    c.output_path = AttemptOutput("r", part, c.work_dir);
+    tail_stats_.resize(1);
+    auto start = std::chrono::steady_clock::now();
+    RETURN_IF_ERROR(RunReduceTask(c, map_outputs_, &tail_stats_[0]));
+    result_.reduce_seconds.assign(1, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    RETURN_IF_ERROR(FsRename(c.output_path, JoinPath(staging_, PartName(part))));
+    RETURN_IF_ERROR(RemoveAll(c.work_dir));
+    progress_.reduces_done.fetch_add(1);
+    return Status::Ok();
+  }
+
   void Summarize() {
     auto add_counters = [&](const TaskStats& s) {
       for (const auto& [k, v] : s.counters) result_.counters[k] += v;
@@ -242,10 +267,14 @@ class LocalJob {
       result_.records_in += s.records_in;
       add_counters(s);
     }
+    for (const auto& s : tail_stats_) add_counters(s);
+    std::vector<TaskStats> outs = spec_.reducer ? reduce_stats_ : map_stats_;
+    if (spec_.reducer) {
+      for (const auto& s : reduce_stats_) add_counters(s);
+    }
     manifest_.counters = result_.counters;
-    const std::vector<TaskStats>& outs = spec_.reducer ? reduce_stats_ : map_stats_;
+    outs.insert(outs.end(), tail_stats_.begin(), tail_stats_.end());
     for (size_t i = 0; i < outs.size(); ++i) {
-      if (spec_.reducer) add_counters(outs[i]);
       result_.records_out += outs[i].records_out;
       result_.bytes_out += outs[i].bytes_out;
       manifest_.parts.push_back({PartName(static_cast<int>(i)), static_cast<int32_t>(i), outs[i].records_out,
@@ -254,16 +283,18 @@ class LocalJob {
     result_.bytes_in = input_bytes_;
     uint64_t map_out = 0, groups = 0;
     for (const auto& s : map_stats_) map_out += s.records_out;
-    for (const auto& s : reduce_stats_) {
+    for (const auto& s : spec_.reducer ? reduce_stats_ : tail_stats_) {
       groups += s.groups;
       result_.reduce_records_in.push_back(s.records_in);
     }
+    for (const auto& s : map_stats_) result_.tail_bytes += s.tail_bytes;
     if (spec_.reducer) {
       for (const auto& s : map_stats_) result_.shuffle_bytes += s.bytes_out;
     }
     result_.counters["sawmill.shuffle_bytes"] = static_cast<int64_t>(result_.shuffle_bytes);
     result_.counters["sawmill.map_output_records"] = static_cast<int64_t>(map_out);
-    if (spec_.reducer) result_.counters["sawmill.reduce_groups"] = static_cast<int64_t>(groups);
+    if (spec_.reducer || spec_.tail_reducer) result_.counters["sawmill.reduce_groups"] = static_cast<int64_t>(groups);
+    if (spec_.tail_reducer) result_.counters["sawmill.tail_bytes"] = static_cast<int64_t>(result_.tail_bytes);
     result_.counters["sawmill.spills"] = static_cast<int64_t>(result_.spills);
   }
 
@@ -271,7 +302,7 @@ class LocalJob {
     RETURN_IF_ERROR(FsRemoveAll(JoinPath(staging_, "_temporary")));
     manifest_.job_name = spec_.name;
     manifest_.inputs = opt_.inputs;
-    manifest_.num_partitions = spec_.reducer ? partitions_ : static_cast<int32_t>(splits_.size());
+    manifest_.num_partitions = spec_.reducer ? partitions_ : static_cast<int32_t>(splits_.size() + tail_stats_.size());
     manifest_.sorted = spec_.reducer != nullptr;
     for (const auto& s : reduce_stats_) manifest_.sorted = manifest_.sorted && s.sorted;
     manifest_.total_order = manifest_.total_order && manifest_.sorted;
@@ -307,7 +338,7 @@ class LocalJob {
   int merge_factor_ = 64;
   Progress progress_;
   std::vector<std::string> map_outputs_;
-  std::vector<TaskStats> map_stats_, reduce_stats_;
+  std::vector<TaskStats> map_stats_, reduce_stats_, tail_stats_;
   Manifest manifest_;
 };
 

@@ -164,6 +164,35 @@ class DirectCollector {
   RecordFileWriter* w_;
 };
 
+// A map-only job's records for its tail reducer: sorted like a one-partition map output, into
+// the task's tail output file.
+class TailCollector final : public TailSink {
+ public:
+  TailCollector(const TaskConfig& c, SortBuffer* buffer)
+      : config_(TailConfig(c)), sorting_(config_, buffer, nullptr, &stats_) {}
+
+  Status Add(std::string_view key, std::string_view value) override { return sorting_.Add(key, value); }
+  Status Finish(TaskStats* stats) {
+    RETURN_IF_ERROR(sorting_.Finish());
+    stats->tail_bytes = stats_.bytes_out;
+    stats->spills += stats_.spills;
+    return Status::Ok();
+  }
+
+ private:
+  static TaskConfig TailConfig(const TaskConfig& c) {
+    TaskConfig t = c;
+    t.output_path = c.tail_output_path;
+    t.num_partitions = 1;
+    t.partitioner = nullptr;
+    return t;
+  }
+
+  TaskConfig config_;
+  TaskStats stats_;
+  SortingCollector sorting_;
+};
+
 std::string SplitName(const InputSplit& s, const JobSpec& spec) {
   if (spec.FormatOf(s.input_index) == InputFormat::kRecordFile) {
     return s.path + " blocks " + std::to_string(s.offset) + "+" + std::to_string(s.length);
@@ -172,7 +201,7 @@ std::string SplitName(const InputSplit& s, const JobSpec& spec) {
 }
 
 template <typename Sink>
-Status MapLoop(const TaskConfig& c, const InputSplit& split, Sink* sink, TaskStats* stats) {
+Status MapLoop(const TaskConfig& c, const InputSplit& split, Sink* sink, TaskStats* stats, TailSink* tail = nullptr) {
   const JobSpec& spec = *c.spec;
   SplitReaderOptions ro;
   ro.format = spec.FormatOf(split.input_index);
@@ -187,6 +216,7 @@ Status MapLoop(const TaskConfig& c, const InputSplit& split, Sink* sink, TaskSta
   TaskContextImpl<Sink> ctx(c, stats, sink);
   ctx.set_input_path(split.path);
   ctx.set_input_index(split.input_index);
+  ctx.set_tail(tail);
   RETURN_IF_ERROR(CallUserCode([&] { return where + " setup"; }, [&] { mapper->Setup(ctx); }));
   std::string_view key, value;
   uint64_t n = 0;
@@ -232,7 +262,14 @@ Status RunMapTask(const TaskConfig& c, const InputSplit& split, MapBuffers* buff
     o.partition = c.task_index;
     ASSIGN_OR_RETURN(auto w, RecordFileWriter::Create(c.output_path, o));
     DirectCollector sink(w.get());
-    RETURN_IF_ERROR(MapLoop(c, split, &sink, stats));
+    std::unique_ptr<TailCollector> tail;
+    if (spec.tail_reducer) {
+      if (c.tail_output_path.empty()) return InvalidArgument("map task " + std::to_string(c.task_index) + ": no tail output");
+      if (!buffers->sort_buffer) buffers->sort_buffer = std::make_unique<SortBuffer>(c.memory_bytes);
+      tail = std::make_unique<TailCollector>(c, buffers->sort_buffer.get());
+    }
+    RETURN_IF_ERROR(MapLoop(c, split, &sink, stats, tail.get()));
+    if (tail) RETURN_IF_ERROR(tail->Finish(stats));
     RETURN_IF_ERROR(w->Finish());
     stats->bytes_out = w->file_size();
     stats->content_hash = w->ContentHash();

@@ -98,15 +98,18 @@ std::string Printable(std::string_view key) {
 Status RunReduceTask(const TaskConfig& c, const std::vector<std::string>& map_outputs, TaskStats* stats) {
   const JobSpec& spec = *c.spec;
   std::string where = "reduce task " + std::to_string(c.task_index);
-  std::unique_ptr<Combiner> combiner = spec.combiner ? spec.combiner() : nullptr;
+  std::unique_ptr<Combiner> combiner = spec.combiner && !c.tail ? spec.combiner() : nullptr;
   MergeOptions mo;
   mo.merge_factor = c.merge_factor;
   mo.combiner = combiner.get();
   mo.file_options.block_bytes = c.block_bytes;
   mo.tmp_prefix = JoinPath(c.work_dir, "reduce");
-  std::vector<int32_t> partition = {c.task_index};
+  // The tail reads the one partition of the map tasks' tail outputs; its part follows theirs.
+  int32_t read = c.tail ? 0 : c.task_index;
+  if (c.tail) where = "tail reduce task";
+  std::vector<int32_t> partition = {read};
   ASSIGN_OR_RETURN(auto files, ReduceFileCount(map_outputs, partition, mo, false));
-  ASSIGN_OR_RETURN(auto merge, PartitionMerge::Open(files, c.task_index));
+  ASSIGN_OR_RETURN(auto merge, PartitionMerge::Open(files, read));
 
   RecordFileOptions out_options;
   out_options.block_bytes = c.block_bytes;
@@ -114,11 +117,12 @@ Status RunReduceTask(const TaskConfig& c, const std::vector<std::string>& map_ou
   out_options.detect_sorted = true;
   ASSIGN_OR_RETURN(auto writer, RecordFileWriter::Create(c.output_path, out_options));
   PartSink sink(writer.get());
-  std::unique_ptr<Reducer> reducer = spec.reducer();
+  if (!(c.tail ? spec.tail_reducer : spec.reducer)) return InvalidArgument(where + ": job " + spec.name + " has no reducer");
+  std::unique_ptr<Reducer> reducer = c.tail ? spec.tail_reducer() : spec.reducer();
   TaskContextImpl<PartSink> ctx(c, stats, &sink);
   RETURN_IF_ERROR(CallUserCode([&] { return where + " setup"; }, [&] { reducer->Setup(ctx); }));
 
-  GroupValues values(merge.get(), &spec.group_prefix);
+  GroupValues values(merge.get(), c.tail ? nullptr : &spec.group_prefix);
   bool more = merge->Next();
   while (more) {
     values.Start();

@@ -32,6 +32,7 @@ struct TaskStats {
   uint64_t groups = 0;       // reduce: distinct keys
   std::map<std::string, int64_t, std::less<>> counters;  // user counters
   std::string content_hash;  // of the written file
+  uint64_t tail_bytes = 0;   // map tasks of jobs with a tail reducer: the tail output's size
   bool sorted = false;       // the written file's keys are in order
 };
 
@@ -44,6 +45,10 @@ struct TaskConfig {
   std::string work_dir;          // private scratch directory of this attempt (spills, merges)
   std::string cache_dir;         // shared by the job's attempts on this machine (cluster only)
   std::string output_path;       // map output file, or the part file (map-only and reduce)
+  // Jobs with a tail reducer: a map task's tail output (one partition, sorted), or, true, this
+  // reduce task is the tail (task_index = its part index = the map task count).
+  std::string tail_output_path;
+  bool tail = false;
   size_t memory_bytes = 64 << 20;  // this task's share of the job's memory budget
   int merge_factor = 64;
   size_t block_bytes = 64 << 10;

@@ -19,6 +19,13 @@ class RuntimeError : public std::runtime_error {
   Status status_;
 };
 
+// Where a map task's EmitToTail records go (jobs with a tail reducer).
+class TailSink {
+ public:
+  virtual ~TailSink() = default;
+  virtual Status Add(std::string_view key, std::string_view value) = 0;
+};
+
 // Sink is any type with `Status Add(std::string_view key, std::string_view value)`; making it
 // a template parameter lets Emit call the collector directly (one virtual call per record).
 template <typename Sink>
@@ -31,6 +38,11 @@ class TaskContextImpl final : public TaskContext {
   void Emit(std::string_view key, std::string_view value) override {
     ++emitted_;  // a member, not stats_: tasks' stats share cache lines
     Status s = sink_->Add(key, value);
+    if (__builtin_expect(!s.ok(), 0)) throw RuntimeError(std::move(s));
+  }
+  void EmitToTail(std::string_view key, std::string_view value) override {
+    if (!tail_) TaskContext::EmitToTail(key, value);
+    Status s = tail_->Add(key, value);
     if (__builtin_expect(!s.ok(), 0)) throw RuntimeError(std::move(s));
   }
   void Increment(std::string_view counter, int64_t delta) override {
@@ -51,6 +63,7 @@ class TaskContextImpl final : public TaskContext {
   void set_input_path(std::string_view p) { input_path_ = p; }
   void set_record_offset(uint64_t o) { record_offset_ = o; }
   void set_input_index(int i) { input_index_ = i; }
+  void set_tail(TailSink* tail) { tail_ = tail; }
 
  private:
   const TaskConfig& config_;
@@ -60,6 +73,7 @@ class TaskContextImpl final : public TaskContext {
   std::string_view input_path_;
   uint64_t record_offset_ = 0;
   int input_index_ = 0;
+  TailSink* tail_ = nullptr;
 };
 
 // Runs user code, turning an exception into a Status whose message starts with where()

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +19,12 @@ class TaskContext {
   // Emits a record: to the shuffle from a map task (or to the output in a map-only job), to the
   // output part from a reduce task. The views are copied before Emit returns.
   virtual void Emit(std::string_view key, std::string_view value) = 0;
+  // Jobs with a tail reducer (JobSpec::tail_reducer): sends a record from a map task to the
+  // tail, which reduces the records of every map task once they are all done. The job has no
+  // tail: std::logic_error.
+  virtual void EmitToTail(std::string_view key, std::string_view value) {
+    throw std::logic_error("EmitToTail: the job has no tail_reducer");
+  }
   // Adds `delta` to a named counter; counters are summed over tasks and shown with the summary.
   virtual void Increment(std::string_view counter, int64_t delta = 1) = 0;
   // Deterministic per task (job seed mixed with the task index), never the wall clock.

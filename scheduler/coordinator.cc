@@ -43,6 +43,10 @@ std::string PartName(int i) {
   return buf;
 }
 
+// Map tasks write the job's parts under partitionings "none" (map-only) and "tail" (map-only
+// with a tail reducer, whose one part follows theirs); every other kind has reducers.
+bool MapsWriteParts(std::string_view kind) { return kind == "none" || kind == "tail"; }
+
 // A non-negative decimal below 10^9, or -1.
 int ParseIndex(std::string_view digits) {
   if (digits.empty() || digits.size() > 9) return -1;
@@ -83,7 +87,7 @@ std::string StorePath(const std::string& path) {
 
 struct TaskResult {
   bool have = false;
-  uint64_t records_in = 0, records_out = 0, bytes_out = 0, bytes_in = 0, spills = 0, groups = 0;
+  uint64_t records_in = 0, records_out = 0, bytes_out = 0, bytes_in = 0, spills = 0, groups = 0, tail_bytes = 0;
   std::map<std::string, int64_t> counters;
   std::string content_hash;
   bool sorted = false;
@@ -283,9 +287,13 @@ struct Coordinator::Impl {
       bytes_read += m.bytes_in;
       records_in += m.records_in;
     }
-    for (const auto& t : sub.getPartitioning().getKind() == "none" ? job.maps : job.reduces) {
-      records_out += t.records_out;
-      bytes_out += t.bytes_out;
+    std::string_view kind = sub.getPartitioning().getKind().cStr();
+    for (const auto* tasks : {&job.maps, &job.reduces}) {
+      if (tasks == &job.maps ? !MapsWriteParts(kind) : kind == "none") continue;
+      for (const auto& t : *tasks) {
+        records_out += t.records_out;
+        bytes_out += t.bytes_out;
+      }
     }
     st.setBytesRead(bytes_read);
     st.setRecordsIn(records_in);
@@ -319,13 +327,15 @@ struct Coordinator::Impl {
 
   std::map<std::string, int64_t> Counters(Job& job) {
     std::map<std::string, int64_t> c;
-    uint64_t map_out = 0, groups = 0, spills = 0, shuffle = 0;
-    bool map_only = job.sub().getPartitioning().getKind() == "none";
+    uint64_t map_out = 0, groups = 0, spills = 0, shuffle = 0, tail = 0;
+    std::string_view kind = job.sub().getPartitioning().getKind().cStr();
+    bool map_only = kind == "none";
     for (const auto& m : job.maps) {
       for (const auto& [k, v] : m.counters) c[k] += v;
       map_out += m.records_out;
       spills += m.spills;
-      if (!map_only) shuffle += m.bytes_out;
+      if (!MapsWriteParts(kind)) shuffle += m.bytes_out;
+      tail += m.tail_bytes;
     }
     for (const auto& r : job.reduces) {
       for (const auto& [k, v] : r.counters) c[k] += v;
@@ -336,6 +346,7 @@ struct Coordinator::Impl {
     if (!map_only) c["sawmill.reduce_groups"] = static_cast<int64_t>(groups);
     c["sawmill.spills"] = static_cast<int64_t>(spills);
     c["sawmill.shuffle_bytes"] = static_cast<int64_t>(shuffle);
+    if (kind == "tail") c["sawmill.tail_bytes"] = static_cast<int64_t>(tail);
     return c;
   }
 
@@ -502,6 +513,9 @@ struct Coordinator::Impl {
     bool map_only = sub.getPartitioning().getKind() == "none";
     int reduces = map_only ? 0 : sub.getPartitioning().getNumPartitions();
     if (!map_only && reduces < 1) return InvalidArgument("a job with a reducer needs at least one partition");
+    if (sub.getPartitioning().getKind() == "tail" && reduces != 1) {
+      return InvalidArgument("a job with a tail reducer has one tail partition, not " + std::to_string(reduces));
+    }
     // Every task costs bookkeeping up front (here and in the Scheduler): a count no cluster
     // runs is a bad request, not an allocation to attempt.
     constexpr size_t kMaxTasks = 100000;
@@ -643,10 +657,15 @@ struct Coordinator::Impl {
         DiscardAttempt(job, n);
         continue;
       }
-      bool map_only = job.sub().getPartitioning().getKind() == "none";
-      if (n.reduce || map_only) {
-        const std::string from = JoinPath(JoinPath(JoinPath(job.staging, "_temporary"), n.dir), PartName(n.task));
-        Status s = store->Rename(from, JoinPath(job.staging, PartName(n.task)));
+      std::string_view kind = job.sub().getPartitioning().getKind().cStr();
+      bool map_only = kind == "none";
+      if (n.reduce || MapsWriteParts(kind)) {
+        int part = PartIndex(job, n.reduce, n.task);
+        const std::string from = JoinPath(JoinPath(JoinPath(job.staging, "_temporary"), n.dir), PartName(part));
+        const std::string to = JoinPath(job.staging, PartName(part));
+        // A tail job reruns a committed map whose tail output was lost with its worker; its part,
+        // deterministic, is already in place.
+        Status s = !n.reduce && kind == "tail" && store->Stat(to).ok() ? Status::Ok() : store->Rename(from, to);
         if (!s.ok()) {
           sched.KillJob(job.id, "committing " + attempt_id + ": " + s.ToString(), now);
           continue;
@@ -665,6 +684,7 @@ struct Coordinator::Impl {
       t.groups = res.getGroups();
       t.content_hash = Text(res.getContentHash());
       t.sorted = res.getSorted();
+      t.tail_bytes = res.getTailBytes();
       t.counters.clear();
       for (auto c : res.getCounters()) t.counters[Text(c.getName())] += c.getValue();
       if (!n.reduce && !map_only) ++job.map_output_version;
@@ -678,6 +698,12 @@ struct Coordinator::Impl {
     ReapJobs();
     Schedule();
     return Status::Ok();
+  }
+
+  // The part an attempt writes: a map's or reduce's own index, but the tail's follows the maps'.
+  static int PartIndex(Job& job, bool reduce, int task) {
+    bool tail = reduce && job.sub().getPartitioning().getKind() == "tail";
+    return tail ? static_cast<int>(job.sub().getSplits().size()) : task;
   }
 
   // Removes what a losing or committed attempt left under _temporary (best effort).
@@ -731,7 +757,7 @@ struct Coordinator::Impl {
     s.setJobId(job.id);
     s.setAttemptId(a.attempt_id);
     s.setReduce(a.reduce);
-    s.setTaskIndex(a.task);
+    s.setTaskIndex(PartIndex(job, a.reduce, a.task));
     s.setAttempt(a.attempt);
     s.setJobSeed(sub.getSeed());
     if (!a.reduce) s.setSplit(sub.getSplits()[static_cast<unsigned>(a.task)]);
@@ -740,11 +766,11 @@ struct Coordinator::Impl {
     s.setMergeFactor(sub.getMergeFactor());
     s.setBlockBytes(sub.getBlockBytes());
     s.setNamenode(opt.namenode_address);
-    bool map_only = sub.getPartitioning().getKind() == "none";
-    if (a.reduce || map_only) {
+    if (a.reduce || MapsWriteParts(sub.getPartitioning().getKind().cStr())) {
       AttemptName n;
       ParseAttemptId(a.attempt_id, &n);
-      s.setOutputPath("dfs:" + JoinPath(JoinPath(JoinPath(job.staging, "_temporary"), n.dir), PartName(a.task)));
+      s.setOutputPath("dfs:" + JoinPath(JoinPath(JoinPath(job.staging, "_temporary"), n.dir),
+                                        PartName(PartIndex(job, a.reduce, a.task))));
     }
     return m;
   }
@@ -794,15 +820,17 @@ struct Coordinator::Impl {
 
   Status CommitJob(Job& job) {
     auto sub = job.sub();
-    bool map_only = sub.getPartitioning().getKind() == "none";
+    std::string_view kind = sub.getPartitioning().getKind().cStr();
     Manifest m;
     m.job_name = job.name;
     for (auto in : sub.getInputs()) m.inputs.push_back(Text(in));
     m.partitioner = Text(sub.getPartitioning().getKind());
     for (auto p : sub.getPartitioning().getSplitPoints()) m.split_points.emplace_back(p.asChars().begin(), p.size());
-    const auto& outs = map_only ? job.maps : job.reduces;
+    std::vector<TaskResult> outs;
+    if (MapsWriteParts(kind)) outs = job.maps;
+    if (kind != "none") outs.insert(outs.end(), job.reduces.begin(), job.reduces.end());
     m.num_partitions = static_cast<int32_t>(outs.size());
-    m.sorted = !map_only;
+    m.sorted = !MapsWriteParts(kind);
     for (size_t i = 0; i < outs.size(); ++i) {
       m.sorted = m.sorted && outs[i].sorted;
       m.parts.push_back({PartName(static_cast<int>(i)), static_cast<int32_t>(i), outs[i].records_out, outs[i].bytes_out,

@@ -419,6 +419,8 @@ struct Worker::Impl {
     if (r->reduce) {
       auto outs = s.initMapOutputs(static_cast<unsigned>(r->segments.size()));
       for (unsigned i = 0; i < r->segments.size(); ++i) outs.set(i, r->segments[i]);
+    } else if (s.getPartitioning().getKind() == "tail") {
+      s.setTailOutputPath(JoinPath(r->dir, "map.out"));  // its part goes to the store
     } else if (s.getPartitioning().getKind() != "none") {
       s.setOutputPath(JoinPath(r->dir, "map.out"));
     }
@@ -538,7 +540,9 @@ struct Worker::Impl {
       if (!r->reduce || r->done || r->kill || r->missing == 0) continue;
       auto locs = locations.find(r->job_id);
       if (locs == locations.end()) continue;
-      int partition = r->launch->getRoot<sp::AttemptLaunch>().getSpec().getTaskIndex();
+      auto spec = r->launch->getRoot<sp::AttemptLaunch>().getSpec();
+      // A tail reduce's task index is its part's; the map tasks' tail outputs have one partition.
+      int partition = spec.getPartitioning().getKind() == "tail" ? 0 : spec.getTaskIndex();
       for (const auto& [m, loc] : locs->second) {
         if (m < 0 || static_cast<size_t>(m) >= r->segments.size() || !r->segments[m].empty() || r->fetching.count(m)) {
           continue;

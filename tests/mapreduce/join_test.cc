@@ -56,7 +56,7 @@ TEST(JoinHashTable, KeepsRowOrderPerKey) {
   t.Add("a", "1");
   t.Add("b", "2");
   t.Add("a", "3");
-  uint32_t id;
+  uint32_t id = 0;
   std::vector<std::string> rows;
   for (int32_t r = t.Find("a", &id); r >= 0; r = t.row(r).next) rows.emplace_back(t.payload(t.row(r)));
   EXPECT_EQ(rows, (std::vector<std::string>{"1", "3"}));
@@ -183,25 +183,35 @@ TEST(ReduceSideJoin, BufferedSideSpillsAndHotKeysGiveTheSameRows) {
   for (uint64_t n : result.reduce_records_in) EXPECT_GT(n, 5000u);
 }
 
-TEST(BroadcastJoin, MatchesNestedLoopAndRefusesKeepingBroadcastRows) {
+TEST(BroadcastJoin, EveryTypeAndSideMatchesNestedLoop) {
   TempDir dir;
-  std::string lt = Table(900, 100, 5, "L"), rt = Table(150, 130, 6, "R");
+  std::string lt = Table(900, 100, 5, "L"), rt = Table(500, 130, 6, "R");
   std::string l = dir.Write("l.tsv", lt), r = dir.Write("r.tsv", rt);
-  for (JoinType type : {JoinType::kInner, JoinType::kLeft}) {
-    auto spec = BroadcastJoin(LinesDef(l, r, type), 1);
-    ASSERT_TRUE(spec.ok()) << spec.status().ToString();
-    JobResult result;
-    EXPECT_EQ(RunJoin(*spec, dir.Sub("out"), 1, &result), NestedLoop(Parse(lt), Parse(rt), type));
-    EXPECT_EQ(result.shuffle_bytes, 0u);
-    EXPECT_GT(result.map_tasks, 1);
-    (void)RemoveAll(dir.Sub("out"));
+  for (JoinType type : {JoinType::kInner, JoinType::kLeft, JoinType::kRight, JoinType::kFull}) {
+    for (int small : {0, 1}) {
+      auto spec = BroadcastJoin(LinesDef(l, r, type), small);
+      ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+      JobResult result;
+      EXPECT_EQ(RunJoin(*spec, dir.Sub("out"), 1, &result), NestedLoop(Parse(lt), Parse(rt), type))
+          << JoinTypeName(type) << " broadcasting side " << small;
+      EXPECT_EQ(result.shuffle_bytes, 0u);
+      EXPECT_GT(result.map_tasks, 1);
+      // Keeping the broadcast side's unmatched rows takes the tail task and its bitmaps.
+      bool tail = KeepsUnmatched(type, small);
+      EXPECT_EQ(result.reduce_tasks, tail ? 1 : 0) << JoinTypeName(type) << " broadcasting side " << small;
+      EXPECT_EQ(result.tail_bytes > 0, tail) << JoinTypeName(type) << " broadcasting side " << small;
+      (void)RemoveAll(dir.Sub("out"));
+    }
   }
-  auto right = BroadcastJoin(LinesDef(l, r, JoinType::kRight), 0);
-  ASSERT_TRUE(right.ok());
-  EXPECT_EQ(RunJoin(*right, dir.Sub("out"), 1), NestedLoop(Parse(lt), Parse(rt), JoinType::kRight));
-  auto refused = BroadcastJoin(LinesDef(l, r, JoinType::kFull), 1);
-  EXPECT_FALSE(refused.ok());
-  EXPECT_NE(refused.status().message().find("broadcast"), std::string::npos);
+}
+
+TEST(BroadcastJoin, FullJoinWithAnEmptyStreamedSideKeepsEveryBroadcastRow) {
+  TempDir dir;
+  std::string rt = Table(150, 130, 6, "R");
+  std::string l = dir.Write("l.tsv", ""), r = dir.Write("r.tsv", rt);
+  auto spec = BroadcastJoin(LinesDef(l, r, JoinType::kFull), 1);
+  ASSERT_TRUE(spec.ok());
+  EXPECT_EQ(RunJoin(*spec, dir.Sub("out"), 1), NestedLoop({}, Parse(rt), JoinType::kFull));
 }
 
 }  // namespace
