@@ -233,6 +233,41 @@ def case_kill_worker_in_reduces(case, data):
         c.down()
 
 
+def case_kill_worker_in_tail(case, data):
+    """A map-only job with a tail reducer: the tail's worker dies with map tail outputs on it, so
+    those maps rerun after their parts were committed; the output must still match local mode."""
+    local = faulty_local(data, "--tail")
+    c = Cluster(3, replication=2)
+    try:
+        data.load(c)
+        p = c.job("faulty_job", "--input", "dfs:/in/text.txt", "--output", "dfs:/out/f", "--reducers", "4",
+                  "--split_mb", "1", "--tail", "--reduce_sleep_ms", "1500")
+        jid = job_id_of(p)
+        def tail_host_with_outputs():
+            s = c.status(jid)
+            if s["maps_done"] != s["maps"]:
+                return None
+            map_hosts = {a["host"] for a in s["attempts"] if not a["reduce"] and a["state"] == "succeeded"}
+            running = [a["host"] for a in s["attempts"] if a["state"] == "running" and a["reduce"]]
+            return next((h for h in running if h in map_hosts), None)
+        victim = wait_for("every map done and the tail running beside map outputs", tail_host_with_outputs,
+                          timeout=60)
+        c.kill_worker(victim)
+        log(case, f"SIGKILLed {victim}'s worker while the tail ran (map tail outputs go with it)")
+        wait_for(f"{jid} to end", lambda: c.status(jid)["state"] in ("succeeded", "failed"), timeout=120)
+        s = c.status(jid)
+        if s["state"] != "succeeded":
+            raise Fail(f"{jid} {s['state']}: {s['error']}")
+        reruns = len([a for a in s["attempts"] if not a["reduce"]]) - s["maps"]
+        log(case, f"{jid} succeeded: {s['maps']} maps, {reruns} map attempt(s) beyond one per map, "
+                  f"{s['failed_attempts']} failed attempt(s)")
+        same_parts(case, "map parts and tail part after losing the tail's worker", c.output_parts("/out/f"), local)
+        if len(local) != s["maps"] + 1:
+            raise Fail(f"{len(local)} parts for {s['maps']} maps and a tail")
+    finally:
+        c.down()
+
+
 def case_retries(case, data):
     local = faulty_local(data)
     c = Cluster(2)
@@ -422,6 +457,7 @@ CASES = {
     "identical": case_identical,
     "kill_worker_maps": case_kill_worker_in_maps,
     "kill_worker_reduces": case_kill_worker_in_reduces,
+    "kill_worker_tail": case_kill_worker_in_tail,
     "retries": case_retries,
     "speculation": case_speculation,
     "limits": case_limits,

@@ -4,7 +4,8 @@
 // --abort's text aborts, --stall's text sleeps for an hour, --exit's text exits 3, --hog's
 // allocates --hog_mb MiB. Maps and
 // reduces can be slowed down (--map_sleep_ms, --reduce_sleep_ms) so that tests can act while
-// they run. The output equals wordcount's whatever the flags.
+// they run. The output equals wordcount's whatever the flags, except with --tail: a map-only
+// job whose parts hold each map task's words and whose tail reducer's part holds the counts.
 #include <unistd.h>
 
 #include <chrono>
@@ -28,6 +29,7 @@ DEFINE_string(hog, "", "Attempts whose id contains this allocate and touch --hog
 DEFINE_int32(hog_mb, 2048, "See --hog.");
 DEFINE_int32(map_sleep_ms, 0, "Each map sleeps this long before its first record.");
 DEFINE_int32(reduce_sleep_ms, 0, "Each reduce sleeps this long before its first key.");
+DEFINE_bool(tail, false, "Map-only with a tail reducer: maps write their words, the tail counts them.");
 
 namespace {
 
@@ -79,7 +81,13 @@ class Mapper final : public sawmill::Mapper {
       while (i < line.size() && IsSpace(line[i])) ++i;
       size_t start = i;
       while (i < line.size() && !IsSpace(line[i])) ++i;
-      if (i > start) ctx.Emit(line.substr(start, i - start), v);
+      if (i == start) continue;
+      if (FLAGS_tail) {
+        ctx.Emit(line.substr(start, i - start), "");
+        ctx.EmitToTail(line.substr(start, i - start), v);
+      } else {
+        ctx.Emit(line.substr(start, i - start), v);
+      }
     }
   }
 
@@ -103,6 +111,10 @@ JobSpec MakeSpec() {
   JobSpec spec;
   spec.name = "faulty_job";
   spec.mapper = [] { return std::make_unique<Mapper>(); };
+  if (FLAGS_tail) {
+    spec.tail_reducer = [] { return std::make_unique<Reducer>(); };
+    return spec;
+  }
   spec.combiner = [] { return std::make_unique<Int64SumCombiner>(); };
   spec.reducer = [] { return std::make_unique<Reducer>(); };
   return spec;
