@@ -32,7 +32,7 @@ DEFINE_int32(reducers, 1, "Number of reduce tasks (= output parts); fixed for by
 DEFINE_int32(threads, 2, "Worker threads in local mode.");
 DEFINE_int32(memory_mb, 512, "Memory budget of the whole job in MiB (sort buffers, merges); more data spills.");
 DEFINE_bool(overwrite, false, "Replace an existing output directory (atomically, at commit).");
-DEFINE_int32(split_mb, 64, "Target input split size in MiB (one map task per split).");
+DEFINE_int32(split_mb, 64, "Target input split size in MiB (one map task per split); local jobs with reducers use smaller splits, down to 8 MiB, to give each thread at least 8 map tasks.");
 DEFINE_uint64(seed, 0, "Job seed: tasks get deterministic seeds derived from it.");
 DEFINE_int32(merge_factor, 0, "Most files merged at once (0: derived from --memory_mb).");
 DEFINE_int32(block_kb, 64, "Record block size in KiB for outputs and spills.");

@@ -43,8 +43,6 @@ class TagMapper final : public Mapper {
       : def_(def), side_(side), buffered_(side == o.buffered_side), hot_(o.hot_keys), rows_(def, side) {}
 
 
-  void Setup(TaskContext& ctx) override { counter_ = static_cast<uint64_t>(ctx.task_index()); }
-
   void Map(std::string_view key, std::string_view value, TaskContext& ctx) override {
     std::string_view jk, payload;
     if (!rows_.Extract(key, value, ctx, &jk, &payload)) return;
@@ -62,20 +60,38 @@ class TagMapper final : public Mapper {
         ctx.Emit(encoded_, payload);
       }
     } else {
-      EncodeJoinKey(jk, static_cast<uint16_t>(counter_++ % static_cast<uint64_t>(reducers)), tag, &encoded_);
+      EncodeJoinKey(jk, static_cast<uint16_t>(SaltOf(ctx) % static_cast<uint64_t>(reducers)), tag, &encoded_);
       ctx.Emit(encoded_, payload);
       ctx.Increment(kHotKeyRowsCounter);
     }
   }
 
  private:
+  // A hot row's salt comes from its place in the input (file offset, and its index among the
+  // records at that offset: a record file's rows share their block's), not from its map task,
+  // so the output is the same however the input is split (--split_mb, --threads, a cluster).
+  uint64_t SaltOf(const TaskContext& ctx) {
+    uint64_t offset = ctx.record_offset();
+    if (offset != last_offset_) {
+      last_offset_ = offset;
+      at_offset_ = 0;
+    }
+    uint64_t x = offset * 0x9e3779b97f4a7c15ull + (at_offset_++) + (static_cast<uint64_t>(ctx.input_index()) << 48);
+    x ^= x >> 31;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 29;
+    x *= 0x94d049bb133111ebull;
+    return x ^ (x >> 32);
+  }
+
   const JoinDef& def_;
   int side_;
   bool buffered_;
   HotKeys hot_;
   JoinRowReader rows_;
   std::string encoded_;
-  uint64_t counter_ = 0;
+  uint64_t last_offset_ = ~uint64_t{0};
+  uint64_t at_offset_ = 0;
 };
 
 class JoinReducer final : public Reducer {

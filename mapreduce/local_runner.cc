@@ -25,6 +25,9 @@
 namespace sawmill {
 namespace {
 
+constexpr int kMapTasksPerThread = 8;
+constexpr uint64_t kMinSplitBytes = 8 << 20;
+
 std::string PartName(int i) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "part-%05d", i);
@@ -117,6 +120,18 @@ class LocalJob {
     if (!splits_or.ok()) return UsageError(splits_or.status());
     splits_ = std::move(splits_or).value();
     for (const auto& sp : splits_) input_bytes_ += sp.bytes;
+    // Jobs with reducers get smaller splits when --split_mb would give each thread fewer than
+    // kMapTasksPerThread map tasks: the map phase then ends evenly instead of one thread
+    // finishing a big task alone, and each task's sort works on a smaller, cache-friendlier
+    // buffer. Their output does not depend on the splits; a map-only job's parts do (one per
+    // split), so its splits stay --split_mb, as on a cluster.
+    uint64_t even = input_bytes_ / (static_cast<uint64_t>(opt_.threads) * kMapTasksPerThread);
+    even = std::max<uint64_t>(even, kMinSplitBytes);
+    if (spec_.reducer && even < opt_.split_bytes && splits_.size() < static_cast<size_t>(opt_.threads) * kMapTasksPerThread) {
+      splits_or = ComputeJobSplits(spec_, opt_.inputs, even);
+      if (!splits_or.ok()) return UsageError(splits_or.status());
+      splits_ = std::move(splits_or).value();
+    }
 
     // The output is staged beside its final name (same file system, so the commit is a rename);
     // task work files (spills, map outputs) always stay on the local disk.

@@ -28,19 +28,6 @@ bool SortBuffer::Add(uint32_t partition, std::string_view key, std::string_view 
   return true;
 }
 
-namespace {
-
-// A run entry re-keyed on the 8 key bytes at the current depth: `chunk` (big-endian, zero
-// padded) and `rest` = how many key bytes are left from the depth, capped at 9 (9: the key goes
-// on past this chunk).
-struct Rekeyed {
-  uint64_t chunk;
-  uint32_t rest;
-  uint32_t index;  // into the run
-};
-
-}  // namespace
-
 // Runs of equal (partition, prefix) are rare with distinct keys but long with skewed ones (a hot
 // join key); comparing their full keys with memcmp would touch the arena on every comparison.
 // Instead each entry's next 8 key bytes are loaded once per depth and the run is sorted in
@@ -48,20 +35,23 @@ struct Rekeyed {
 // shorter key first, emit order).
 void SortBuffer::SortRun(Entry* b, Entry* e, size_t depth) {
   size_t n = static_cast<size_t>(e - b);
-  std::vector<Rekeyed> keys(n);
+  size_t level = depth / 8;
+  if (rekeyed_.size() <= level) rekeyed_.resize(level + 1);
+  std::vector<Rekeyed>& keys = rekeyed_[level];
+  if (keys.size() < n) keys.resize(n);
   for (size_t i = 0; i < n; ++i) {
     std::string_view k = key(b[i]);
     std::string_view rest = k.substr(std::min(depth, k.size()));  // keeps a non-null data()
     keys[i] = {KeyPrefix(rest), static_cast<uint32_t>(std::min<size_t>(rest.size(), 9)), static_cast<uint32_t>(i)};
   }
-  std::sort(keys.begin(), keys.end(), [b](const Rekeyed& x, const Rekeyed& y) {
+  std::sort(keys.begin(), keys.begin() + static_cast<ptrdiff_t>(n), [b](const Rekeyed& x, const Rekeyed& y) {
     if (x.chunk != y.chunk) return x.chunk < y.chunk;
     if (x.rest != y.rest) return x.rest < y.rest;
     return b[x.index].offset < b[y.index].offset;
   });
-  std::vector<Entry> sorted(n);
-  for (size_t i = 0; i < n; ++i) sorted[i] = b[keys[i].index];
-  std::copy(sorted.begin(), sorted.end(), b);
+  if (sorted_.size() < n) sorted_.resize(n);
+  for (size_t i = 0; i < n; ++i) sorted_[i] = b[keys[i].index];
+  std::copy(sorted_.begin(), sorted_.begin() + static_cast<ptrdiff_t>(n), b);
   for (size_t i = 0; i < n;) {
     size_t j = i + 1;
     while (j < n && keys[j].chunk == keys[i].chunk && keys[j].rest == keys[i].rest) ++j;

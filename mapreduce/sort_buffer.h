@@ -5,7 +5,9 @@
 
 #include <cstdint>
 #include <cstring>
+#include <deque>
 #include <string_view>
+#include <vector>
 
 #include "common/big_buffer.h"
 
@@ -50,6 +52,13 @@ class SortBuffer {
  private:
   static size_t RecordBytes(std::string_view k, std::string_view v) { return 8 + k.size() + v.size(); }
   static uint32_t Load32(const char* p) { uint32_t v; std::memcpy(&v, p, 4); return v; }
+  // A run entry re-keyed on the 8 key bytes at one depth: `chunk` (big-endian, zero padded) and
+  // `rest` = how many key bytes are left from the depth, capped at 9 (9: the key goes on).
+  struct Rekeyed {
+    uint64_t chunk;
+    uint32_t rest;
+    uint32_t index;  // into the run
+  };
   void SortRun(Entry* b, Entry* e, size_t depth);
   Entry* entries() const { return reinterpret_cast<Entry*>(buf_.data() + index_begin_); }
 
@@ -57,6 +66,11 @@ class SortBuffer {
   size_t capacity_;
   size_t data_end_ = 0;
   size_t index_begin_;
+  // SortRun's scratch, kept across sorts and tasks: a hot key's run is millions of entries, and
+  // fresh vectors would fault in (and zero) their pages on every spill. One per depth level,
+  // since a level's keys are still read after recursing into ties.
+  std::deque<std::vector<Rekeyed>> rekeyed_;  // a deque: growing keeps references valid
+  std::vector<Entry> sorted_;
 };
 
 }  // namespace sawmill
