@@ -202,6 +202,18 @@ def case_kill_worker_in_maps(case, data):
         c.down()
 
 
+def reduce_host(c, jid, beside_outputs_only):
+    """Once every map is done: the host of a running reduce that also holds map outputs, else (unless
+    beside_outputs_only) of any running reduce; None before."""
+    s = c.status(jid)
+    if s["maps_done"] != s["maps"]:
+        return None
+    map_hosts = {a["host"] for a in s["attempts"] if not a["reduce"] and a["state"] == "succeeded"}
+    running = [a["host"] for a in s["attempts"] if a["state"] == "running" and a["reduce"]]
+    both = [h for h in running if h in map_hosts]
+    return (both or ([] if beside_outputs_only else running) or [None])[0]
+
+
 def case_kill_worker_in_reduces(case, data):
     local = faulty_local(data)
     c = Cluster(3, replication=2)
@@ -211,16 +223,8 @@ def case_kill_worker_in_reduces(case, data):
                   "--split_mb", "1", "--reduce_sleep_ms", "1500")
         jid = job_id_of(p)
         # Trigger: every map committed and a reduce runs on a host that also holds map outputs.
-        def reduce_host_with_outputs():
-            s = c.status(jid)
-            if s["maps_done"] != s["maps"]:
-                return None
-            map_hosts = {a["host"] for a in s["attempts"] if not a["reduce"] and a["state"] == "succeeded"}
-            running = [a["host"] for a in s["attempts"] if a["state"] == "running" and a["reduce"]]
-            both = [h for h in running if h in map_hosts]
-            return (both or running or [None])[0]
-        victim = wait_for("every map done and a reduce running beside map outputs", reduce_host_with_outputs,
-                          timeout=60)
+        victim = wait_for("every map done and a reduce running beside map outputs",
+                          lambda: reduce_host(c, jid, beside_outputs_only=False), timeout=60)
         c.kill_worker(victim)
         log(case, f"SIGKILLed {victim}'s worker while its reduce ran (its map outputs go with it)")
         wait_for(f"{jid} to end", lambda: c.status(jid)["state"] in ("succeeded", "failed"), timeout=120)
@@ -243,15 +247,8 @@ def case_kill_worker_in_tail(case, data):
         p = c.job("faulty_job", "--input", "dfs:/in/text.txt", "--output", "dfs:/out/f", "--reducers", "4",
                   "--split_mb", "1", "--tail", "--reduce_sleep_ms", "1500")
         jid = job_id_of(p)
-        def tail_host_with_outputs():
-            s = c.status(jid)
-            if s["maps_done"] != s["maps"]:
-                return None
-            map_hosts = {a["host"] for a in s["attempts"] if not a["reduce"] and a["state"] == "succeeded"}
-            running = [a["host"] for a in s["attempts"] if a["state"] == "running" and a["reduce"]]
-            return next((h for h in running if h in map_hosts), None)
-        victim = wait_for("every map done and the tail running beside map outputs", tail_host_with_outputs,
-                          timeout=60)
+        victim = wait_for("every map done and the tail running beside map outputs",
+                          lambda: reduce_host(c, jid, beside_outputs_only=True), timeout=60)
         c.kill_worker(victim)
         log(case, f"SIGKILLed {victim}'s worker while the tail ran (map tail outputs go with it)")
         wait_for(f"{jid} to end", lambda: c.status(jid)["state"] in ("succeeded", "failed"), timeout=120)
