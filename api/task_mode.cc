@@ -86,7 +86,6 @@ Status ParseSpec(const std::string& spec_path, Attempt* a) {
     c.output_path = Text(s.getOutputPath());
     c.tail_output_path = Text(s.getTailOutputPath());
     c.tail = a->reduce && a->plan.kind == "tail";
-    if (c.tail) c.num_partitions = 1;
     c.memory_bytes = s.getMemoryBytes();
     c.merge_factor = s.getMergeFactor();
     c.block_bytes = s.getBlockBytes();

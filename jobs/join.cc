@@ -215,9 +215,9 @@ Plan MakePlan() {
   uint64_t limit = static_cast<uint64_t>(std::max(FLAGS_broadcast_limit_mb, 0)) << 20;
   int bside = smaller;
   if (type == JoinType::kLeft || type == JoinType::kRight) {
-    int other = type == JoinType::kLeft ? 1 : 0;
-    if (facts[other].bytes <= limit || facts[1 - other].bytes > limit) bside = other;
-    else bside = 1 - other;
+    int other = type == JoinType::kLeft ? 1 : 0;  // broadcast without a tail
+    bool only_kept_fits = facts[other].bytes > limit && facts[1 - other].bytes <= limit;
+    bside = only_kept_fits ? 1 - other : other;
   }
   auto broadcastable = [&]() -> Status {
     if (facts[bside].bytes > limit) {

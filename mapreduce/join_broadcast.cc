@@ -111,21 +111,36 @@ Result<LoadedSide> SharedTable(const JoinDef& def, int side, const std::string& 
   return loaded;
 }
 
+// The task's table of the small side; counts reads of it from its input: one per process
+// locally, one per worker on a cluster (attempts on a worker share its copy in the cache dir).
+LoadedSide TaskTable(const JoinDef& def, int small, TaskContext& ctx) {
+  auto loaded = SharedTable(def, small, std::string(ctx.cache_dir()));
+  if (!loaded.ok()) throw std::runtime_error("broadcast side: " + loaded.status().ToString());
+  if (loaded->store_reads) ctx.Increment(kBroadcastReadsCounter, loaded->store_reads);
+  return *loaded;
+}
+
+// Emits a match (or an unmatched row: the other side null) in (left, right) order.
+void EmitSides(const JoinDef& def, int small, std::string_view jk, const std::string_view* large,
+               const std::string_view* small_row, TaskContext& ctx) {
+  if (small == 1) {
+    def.emit(jk, large, small_row, ctx);
+  } else {
+    def.emit(jk, small_row, large, ctx);
+  }
+}
+
 class BroadcastMapper final : public Mapper {
  public:
   BroadcastMapper(const JoinDef& def, int small) : def_(def), small_(small), rows_(def, 1 - small) {}
 
   void Setup(TaskContext& ctx) override {
-    auto loaded = SharedTable(def_, small_, std::string(ctx.cache_dir()));
-    if (!loaded.ok()) throw std::runtime_error("broadcast side: " + loaded.status().ToString());
-    table_ = loaded->table;
+    LoadedSide loaded = TaskTable(def_, small_, ctx);
+    table_ = loaded.table;
     if (KeepsUnmatched(def_.type, small_)) matched_.assign((table_->keys() + 63) / 64, 0);
-    // Reads of the small side from its input: one per process locally, one per worker on a
-    // cluster (attempts on a worker share its copy in the job's cache dir).
-    if (loaded->store_reads) ctx.Increment(kBroadcastReadsCounter, loaded->store_reads);
     // The small side is read by every task; count its malformed rows once per job.
-    if (ctx.task_index() == 0 && loaded->malformed) {
-      ctx.Increment(kMalformedRowsCounter, static_cast<int64_t>(loaded->malformed));
+    if (ctx.task_index() == 0 && loaded.malformed) {
+      ctx.Increment(kMalformedRowsCounter, static_cast<int64_t>(loaded.malformed));
     }
   }
 
@@ -175,7 +190,7 @@ class BroadcastMapper final : public Mapper {
       std::string_view jk(batch_bytes_.data() + p.offset, p.key_size);
       std::string_view payload(batch_bytes_.data() + p.offset + p.key_size, p.payload_size);
       if (p.row < 0) {
-        if (KeepsUnmatched(def_.type, 1 - small_)) Emit(&payload, nullptr, jk, ctx);
+        if (KeepsUnmatched(def_.type, 1 - small_)) EmitSides(def_, small_, jk, &payload, nullptr, ctx);
         continue;
       }
       if (!matched_.empty()) {
@@ -184,19 +199,11 @@ class BroadcastMapper final : public Mapper {
       }
       for (int32_t r = p.row; r >= 0; r = table_->row(r).next) {
         std::string_view other = table_->payload(table_->row(r));
-        Emit(&payload, &other, jk, ctx);
+        EmitSides(def_, small_, jk, &payload, &other, ctx);
       }
     }
     batch_.clear();
     batch_bytes_.clear();
-  }
-
-  void Emit(const std::string_view* large, const std::string_view* small, std::string_view jk, TaskContext& ctx) {
-    if (small_ == 1) {
-      def_.emit(jk, large, small, ctx);
-    } else {
-      def_.emit(jk, small, large, ctx);
-    }
   }
 
   const JoinDef& def_;
@@ -215,10 +222,7 @@ class BroadcastTail final : public Reducer {
   BroadcastTail(const JoinDef& def, int small) : def_(def), small_(small) {}
 
   void Setup(TaskContext& ctx) override {
-    auto loaded = SharedTable(def_, small_, std::string(ctx.cache_dir()));
-    if (!loaded.ok()) throw std::runtime_error("broadcast side: " + loaded.status().ToString());
-    table_ = loaded->table;
-    if (loaded->store_reads) ctx.Increment(kBroadcastReadsCounter, loaded->store_reads);
+    table_ = TaskTable(def_, small_, ctx).table;
     matched_.assign((table_->keys() + 63) / 64, 0);
   }
 
@@ -245,12 +249,7 @@ class BroadcastTail final : public Reducer {
       const JoinHashTable::Row& row = table_->row(static_cast<int32_t>(r));
       if (matched_[row.key_id / 64] >> (row.key_id % 64) & 1) continue;
       std::string_view payload = table_->payload(row);
-      std::string_view key = table_->key(row.key_id);
-      if (small_ == 1) {
-        def_.emit(key, nullptr, &payload, ctx);
-      } else {
-        def_.emit(key, &payload, nullptr, ctx);
-      }
+      EmitSides(def_, small_, table_->key(row.key_id), nullptr, &payload, ctx);
     }
   }
 

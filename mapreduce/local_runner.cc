@@ -256,10 +256,8 @@ class LocalJob {
   // The tail reduce of a map-only job: its part follows the map tasks' parts.
   Status TailPhase() {
     int part = static_cast<int>(splits_.size());
-    TaskConfig c = BaseConfig(part, true);
+    TaskConfig c = BaseConfig(part, true);  // one partition, no partitioner: the job is map-only
     c.tail = true;
-    c.num_partitions = 1;
-    c.partitioner = nullptr;
     c.work_dir = TaskDir("r", part);
     RETURN_IF_ERROR(MakeDirs(c.work_dir));
     c.output_path = AttemptOutput("r", part, c.work_dir);
@@ -283,17 +281,19 @@ class LocalJob {
       add_counters(s);
     }
     for (const auto& s : tail_stats_) add_counters(s);
-    std::vector<TaskStats> outs = spec_.reducer ? reduce_stats_ : map_stats_;
-    if (spec_.reducer) {
-      for (const auto& s : reduce_stats_) add_counters(s);
-    }
+    for (const auto& s : reduce_stats_) add_counters(s);
     manifest_.counters = result_.counters;
-    outs.insert(outs.end(), tail_stats_.begin(), tail_stats_.end());
+    // The parts: the reduces', or the maps' and then the tail's.
+    std::vector<const TaskStats*> outs;
+    for (const auto* tasks : {spec_.reducer ? &reduce_stats_ : &map_stats_, &tail_stats_}) {
+      for (const auto& s : *tasks) outs.push_back(&s);
+    }
     for (size_t i = 0; i < outs.size(); ++i) {
-      result_.records_out += outs[i].records_out;
-      result_.bytes_out += outs[i].bytes_out;
-      manifest_.parts.push_back({PartName(static_cast<int>(i)), static_cast<int32_t>(i), outs[i].records_out,
-                                 outs[i].bytes_out, outs[i].content_hash});
+      const TaskStats& o = *outs[i];
+      result_.records_out += o.records_out;
+      result_.bytes_out += o.bytes_out;
+      manifest_.parts.push_back(
+          {PartName(static_cast<int>(i)), static_cast<int32_t>(i), o.records_out, o.bytes_out, o.content_hash});
     }
     result_.bytes_in = input_bytes_;
     uint64_t map_out = 0, groups = 0;
