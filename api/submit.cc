@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <functional>
 #include <map>
 
 #include <capnp/message.h>
@@ -24,10 +25,6 @@ namespace sp = sched::proto;
 
 std::string Text(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
 
-int Reject(const Status& s) {
-  std::fprintf(stderr, "error: %s\n", s.message().c_str());
-  return 2;
-}
 
 std::string StorePath(const std::string& p) { return IsDfsPath(p) ? p.substr(kDfsScheme.size()) : p; }
 
@@ -88,40 +85,105 @@ Result<std::string> UploadSelf(FileSystem* store) {
   return sha;
 }
 
-}  // namespace
 
-int SubmitJob(const JobSpec& spec, const JobOptions& options_in, const SubmitOptions& submit) {
+// What SubmitJob prints once the coordinator accepted the job.
+struct Submitted {
+  std::string job_id;
+  size_t maps = 0;
+  int reduces = 0;
+  std::string coordinator_http;
+};
+
+// One job on the cluster: its JobResult and what SubmitJob's summary line adds to it.
+struct ClusterRun {
+  JobResult result;
+  std::string job_id;            // "" when never submitted
+  Status follow = Status::Ok();  // not ok: following the submitted job failed, its outcome is unknown
+  int data_local_maps = 0;
+  int failed_attempts = 0;
+};
+
+ClusterRun Rejected(const Status& s) {
+  ClusterRun run;
+  run.result.exit_code = 2;
+  run.result.error = s.message();
+  return run;
+}
+
+// The final JobStatus as a JobResult (as RunClusterJob documents it).
+void FillResult(sp::JobStatus::Reader s, ClusterRun* run) {
+  JobResult& r = run->result;
+  r.ok = Text(s.getState()) == "succeeded";
+  r.exit_code = r.ok ? 0 : 1;
+  r.error = r.ok ? "" : run->job_id + " failed: " + Text(s.getError());
+  r.records_in = s.getRecordsIn();
+  r.records_out = s.getRecordsOut();
+  r.bytes_in = s.getInputBytes();
+  r.bytes_out = s.getBytesOut();
+  r.map_tasks = s.getMaps();
+  r.reduce_tasks = s.getReduces();
+  r.seconds = static_cast<double>(s.getElapsedMs()) / 1000;
+  for (auto c : s.getCounters()) r.counters[Text(c.getName())] = c.getValue();
+  auto counter = [&](const char* name) -> uint64_t {
+    auto it = r.counters.find(name);
+    return it == r.counters.end() ? 0 : static_cast<uint64_t>(it->second);
+  };
+  r.spills = counter("sawmill.spills");
+  r.shuffle_bytes = counter("sawmill.shuffle_bytes");
+  r.tail_bytes = counter("sawmill.tail_bytes");
+  run->data_local_maps = s.getDataLocalMaps();
+  run->failed_attempts = s.getFailedAttempts();
+}
+
+// Plans, uploads and submits the job, calls `on_submitted` (if set) once the coordinator took
+// it, then, with `wait`, follows it to its end. Without wait a submitted job's result is ok.
+ClusterRun RunOnCluster(const JobSpec& spec, const JobOptions& options_in, const SubmitOptions& submit, bool wait,
+                        const std::function<void(const Submitted&)>& on_submitted) {
   JobOptions options = options_in;
   if (!spec.inputs.empty()) options.inputs = spec.inputs;
-  if (!spec.has_mapper()) return Reject(InvalidArgument("job " + spec.name + " has no mapper"));
-  if (options.inputs.empty()) return Reject(InvalidArgument("no --input given"));
-  if (options.output.empty()) return Reject(InvalidArgument("no --output given"));
-  if (spec.reducer && options.reducers < 1) return Reject(InvalidArgument("--reducers must be at least 1"));
+  if (!spec.has_mapper()) return Rejected(InvalidArgument("job " + spec.name + " has no mapper"));
+  if (options.inputs.empty()) return Rejected(InvalidArgument("no --input given"));
+  if (options.output.empty()) return Rejected(InvalidArgument("no --output given"));
+  if (spec.reducer && options.reducers < 1) return Rejected(InvalidArgument("--reducers must be at least 1"));
   for (const auto& in : options.inputs) {
-    if (!IsDfsPath(in)) return Reject(InvalidArgument("cluster jobs read dfs:/ paths; --input " + in + " is local"));
+    if (!IsDfsPath(in)) return Rejected(InvalidArgument("cluster jobs read dfs:/ paths; --input " + in + " is local"));
   }
   if (!IsDfsPath(options.output)) {
-    return Reject(InvalidArgument("cluster jobs write dfs:/ paths; --output " + options.output + " is local"));
+    return Rejected(InvalidArgument("cluster jobs write dfs:/ paths; --output " + options.output + " is local"));
   }
-  auto dfs = dfs::ConnectDfs(submit.cluster_dir);
-  if (!dfs.ok()) return Reject(dfs.status());
-  FileSystem* store = (*dfs)->client.get();
-  SetDfs(std::shared_ptr<FileSystem>(store, [](FileSystem*) {}));
-  struct Unset {
-    ~Unset() { SetDfs(nullptr); }
-  } unset;
+  // The store dfs: paths resolve to while the job is planned (splits, manifests, samples): the
+  // caller's when one is registered (left as it is), else a connection of our own, registered
+  // until `unregister` goes (before `own` closes).
+  std::unique_ptr<dfs::DfsConnection> own;
+  FileSystem* store = nullptr;
+  if (auto registered = ResolvePath(std::string(kDfsScheme) + "/"); registered.ok()) {
+    store = registered->fs;
+  } else {
+    auto dfs = dfs::ConnectDfs(submit.cluster_dir);
+    if (!dfs.ok()) return Rejected(dfs.status());
+    own = std::move(dfs).value();
+    store = own->client.get();
+    SetDfs(std::shared_ptr<FileSystem>(store, [](FileSystem*) {}));
+  }
+  struct Unregister {
+    bool active;
+    ~Unregister() {
+      if (active) SetDfs(nullptr);
+    }
+  } unregister{own != nullptr};
   auto coord = sched::ConnectCoordinator(submit.cluster_dir);
-  if (!coord.ok()) return Reject(coord.status());
+  if (!coord.ok()) return Rejected(coord.status());
 
   auto splits = ComputeJobSplits(spec, options.inputs, options.split_bytes);
-  if (!splits.ok()) return Reject(splits.status());
+  if (!splits.ok()) return Rejected(splits.status());
   auto plan = PlanPartitioning(spec, options);
-  if (!plan.ok()) return Reject(plan.status());
+  if (!plan.ok()) return Rejected(plan.status());
   TaskBudget budget = ComputeTaskBudget(options);
   auto sha = UploadSelf(store);
   if (!sha.ok()) {
-    std::fprintf(stderr, "error: uploading the job binary: %s\n", sha.status().message().c_str());
-    return 1;
+    ClusterRun run;
+    run.result.error = "uploading the job binary: " + sha.status().message();
+    return run;
   }
 
   capnp::MallocMessageBuilder m;
@@ -148,7 +210,7 @@ int SubmitJob(const JobSpec& spec, const JobOptions& options_in, const SubmitOpt
     sl[i].setInputIndex(s.input_index);
     input_bytes += s.bytes;
     auto h = hosts.Of(s, spec.FormatOf(s.input_index));
-    if (!h.ok()) return Reject(h.status());
+    if (!h.ok()) return Rejected(h.status());
     auto hl = sl[i].initHosts(static_cast<unsigned>(h->size()));
     for (unsigned k = 0; k < h->size(); ++k) hl.set(k, (*h)[k]);
   }
@@ -169,54 +231,86 @@ int SubmitJob(const JobSpec& spec, const JobOptions& options_in, const SubmitOpt
   sub.setTaskMemoryMb(submit.task_memory_mb);
   sub.setSpeculation(submit.speculation);
   sub.setInputBytes(input_bytes);
+  sub.setOutputReplication(spec.output_replication);
   const char* user = std::getenv("USER");
   sub.setUser(user ? user : "");
 
   auto reply = (*coord)->client->Call(m);
-  if (!reply.ok()) return Reject(reply.status());
-  std::string job_id;
-  (void)CatchCapnp("submit response", [&] {
-    job_id = Text((*reply)->Root<sp::CoordinatorResponse>().getSubmitted());
+  if (!reply.ok()) return Rejected(reply.status());
+  ClusterRun run;
+  Status parsed = CatchCapnp("submit response", [&] {
+    run.job_id = Text((*reply)->Root<sp::CoordinatorResponse>().getSubmitted());
     return Status::Ok();
   });
-  std::printf("submitted %s: %s, %zu maps, %d reduces; http://%s/job/%s\n", job_id.c_str(), spec.name.c_str(),
-              splits->size(), plan->num_partitions, (*coord)->config.coordinator_http.c_str(), job_id.c_str());
-  std::fflush(stdout);
-  if (!submit.wait) return 0;
-  auto final = sched::WaitForJob(*(*coord)->client, job_id, submit.progress);
-  if (!final.ok()) {
-    std::fprintf(stderr, "error: following %s: %s\n", job_id.c_str(), final.status().message().c_str());
-    return 1;
+  if (!parsed.ok() || run.job_id.empty()) {
+    run.follow = parsed.ok() ? Internal("the coordinator answered the submission without a job id") : parsed;
+    run.result.error = run.follow.message();
+    return run;
   }
-  int code = 1;
-  (void)CatchCapnp("job status", [&] {
-    auto s = (*final)->Root<sp::CoordinatorResponse>().getStatus();
-    bool ok = Text(s.getState()) == "succeeded";
-    code = ok ? 0 : 1;
-    if (!ok) std::fprintf(stderr, "error: %s failed: %s\n", job_id.c_str(), Text(s.getError()).c_str());
-    std::string user_counters;
-    int64_t shuffle_bytes = 0;
-    std::string tail;  // jobs with a tail reducer: what their map tasks sent it
-    for (auto c : s.getCounters()) {
-      std::string name = Text(c.getName());
-      if (name == "sawmill.shuffle_bytes") shuffle_bytes = c.getValue();
-      if (name == "sawmill.tail_bytes") tail = " tail_bytes=" + std::to_string(c.getValue());
-      if (name.rfind("sawmill.", 0) != 0) user_counters += " " + name + "=" + std::to_string(c.getValue());
-    }
-    if (!user_counters.empty()) std::printf("counters:%s\n", user_counters.c_str());
-    double secs = static_cast<double>(s.getElapsedMs()) / 1000;
-    std::printf("summary job=%s id=%s status=%s records_in=%llu records_out=%llu bytes_in=%llu bytes_out=%llu maps=%d "
-                "reduces=%d seconds=%.3f mb_per_s=%.1f data_local_maps=%d failed_attempts=%d shuffle_bytes=%lld%s\n",
-                spec.name.c_str(), job_id.c_str(), ok ? "ok" : "failed",
-                static_cast<unsigned long long>(s.getRecordsIn()), static_cast<unsigned long long>(s.getRecordsOut()),
-                static_cast<unsigned long long>(s.getInputBytes()), static_cast<unsigned long long>(s.getBytesOut()),
-                s.getMaps(), s.getReduces(), secs,
-                secs > 0 ? static_cast<double>(s.getInputBytes()) / 1e6 / secs : 0.0, s.getDataLocalMaps(),
-                s.getFailedAttempts(), static_cast<long long>(shuffle_bytes), tail.c_str());
-    return Status::Ok();
+  if (on_submitted) {
+    on_submitted(Submitted{run.job_id, splits->size(), plan->num_partitions, (*coord)->config.coordinator_http});
+  }
+  if (!wait) {
+    run.result.ok = true;
+    run.result.exit_code = 0;
+    return run;
+  }
+  auto final = sched::WaitForJob(*(*coord)->client, run.job_id, submit.progress);
+  Status read = final.status();
+  if (read.ok()) {
+    read = CatchCapnp("job status", [&] {
+      FillResult((*final)->Root<sp::CoordinatorResponse>().getStatus(), &run);
+      return Status::Ok();
+    });
+  }
+  if (!read.ok()) {
+    run.follow = read;
+    run.result = JobResult{};
+    run.result.error = "following " + run.job_id + ": " + read.message();
+  }
+  return run;
+}
+
+}  // namespace
+
+Result<JobResult> RunClusterJob(const JobSpec& spec, const JobOptions& options, const SubmitOptions& submit,
+                                std::string* job_id) {
+  ClusterRun run = RunOnCluster(spec, options, submit, /*wait=*/true, nullptr);
+  if (job_id != nullptr) *job_id = run.job_id;
+  if (!run.follow.ok()) return Status(run.follow.code(), run.result.error);
+  return std::move(run.result);
+}
+
+int SubmitJob(const JobSpec& spec, const JobOptions& options, const SubmitOptions& submit) {
+  ClusterRun run = RunOnCluster(spec, options, submit, submit.wait, [&](const Submitted& s) {
+    std::printf("submitted %s: %s, %zu maps, %d reduces; http://%s/job/%s\n", s.job_id.c_str(), spec.name.c_str(),
+                s.maps, s.reduces, s.coordinator_http.c_str(), s.job_id.c_str());
+    std::fflush(stdout);
   });
+  const JobResult& r = run.result;
+  if (!run.follow.ok() || run.job_id.empty()) {
+    std::fprintf(stderr, "error: %s\n", r.error.c_str());
+    return run.follow.ok() ? r.exit_code : 1;
+  }
+  if (!submit.wait) return 0;
+  if (!r.ok) std::fprintf(stderr, "error: %s\n", r.error.c_str());
+  std::string user_counters;
+  for (const auto& [name, value] : r.counters) {
+    if (name.rfind("sawmill.", 0) != 0) user_counters += " " + name + "=" + std::to_string(value);
+  }
+  if (!user_counters.empty()) std::printf("counters:%s\n", user_counters.c_str());
+  // Jobs with a tail reducer: what their map tasks sent it.
+  std::string tail;
+  if (r.counters.count("sawmill.tail_bytes")) tail = " tail_bytes=" + std::to_string(r.tail_bytes);
+  std::printf("summary job=%s id=%s status=%s records_in=%llu records_out=%llu bytes_in=%llu bytes_out=%llu maps=%d "
+              "reduces=%d seconds=%.3f mb_per_s=%.1f data_local_maps=%d failed_attempts=%d shuffle_bytes=%lld%s\n",
+              spec.name.c_str(), run.job_id.c_str(), r.ok ? "ok" : "failed", static_cast<unsigned long long>(r.records_in),
+              static_cast<unsigned long long>(r.records_out), static_cast<unsigned long long>(r.bytes_in),
+              static_cast<unsigned long long>(r.bytes_out), r.map_tasks, r.reduce_tasks, r.seconds,
+              r.seconds > 0 ? static_cast<double>(r.bytes_in) / 1e6 / r.seconds : 0.0, run.data_local_maps,
+              run.failed_attempts, static_cast<long long>(r.shuffle_bytes), tail.c_str());
   std::fflush(stdout);
-  return code;
+  return r.exit_code;
 }
 
 }  // namespace sawmill

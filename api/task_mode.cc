@@ -89,6 +89,7 @@ Status ParseSpec(const std::string& spec_path, Attempt* a) {
     c.memory_bytes = s.getMemoryBytes();
     c.merge_factor = s.getMergeFactor();
     c.block_bytes = s.getBlockBytes();
+    c.output_replication = s.getOutputReplication();
     a->namenode = Text(s.getNamenode());
     a->secret_file = Text(s.getSecretFile());
     a->host = Text(s.getHost());

@@ -54,6 +54,12 @@ class FileSystem {
   virtual Result<std::unique_ptr<ReadableFile>> OpenRead(const std::string& path) = 0;
   // Exclusive create (kAlreadyExists when the path exists); missing parents are created.
   virtual Result<std::unique_ptr<AppendableFile>> Create(const std::string& path) = 0;
+  // Create with `replication` replicas of each block (0: the file system's default). File
+  // systems that keep one copy (the local disk, test fakes) ignore it.
+  virtual Result<std::unique_ptr<AppendableFile>> CreateReplicated(const std::string& path,
+                                                                   uint32_t /*replication*/) {
+    return Create(path);
+  }
   // Atomic; fails with kAlreadyExists when `dst` exists (never replaces).
   virtual Status Rename(const std::string& src, const std::string& dst) = 0;
   // A file, or a directory (non-empty only with `recursive`); kNotFound when absent.

@@ -123,9 +123,9 @@ Result<std::unique_ptr<ReadableFile>> OpenReadable(const std::string& path) {
   return r.fs->OpenRead(r.path);
 }
 
-Result<std::unique_ptr<AppendableFile>> CreateAppendable(const std::string& path) {
+Result<std::unique_ptr<AppendableFile>> CreateAppendable(const std::string& path, uint32_t replication) {
   ASSIGN_OR_RETURN(ResolvedPath r, ResolvePath(path));
-  return r.fs->Create(r.path);
+  return replication == 0 ? r.fs->Create(r.path) : r.fs->CreateReplicated(r.path, replication);
 }
 
 Result<bool> FsExists(const std::string& path) {

@@ -42,7 +42,9 @@ Result<ResolvedPath> ResolvePath(const std::string& path);
 LocalFileSystem* LocalFs();
 
 Result<std::unique_ptr<ReadableFile>> OpenReadable(const std::string& path);
-Result<std::unique_ptr<AppendableFile>> CreateAppendable(const std::string& path);
+// `replication`: replicas of each block of a dfs: file (0: the store's default); local files
+// ignore it.
+Result<std::unique_ptr<AppendableFile>> CreateAppendable(const std::string& path, uint32_t replication = 0);
 
 // The runtime's whole-path operations on either file system (paths resolved as above).
 Result<bool> FsExists(const std::string& path);

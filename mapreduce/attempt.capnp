@@ -45,6 +45,7 @@ struct AttemptSpec {
   host @17 :Text;                # the worker's placement host (first replica of written blocks)
   cacheDir @18 :Text;            # shared by the job's attempts on this worker, removed with the job
   tailOutputPath @19 :Text;      # maps of "tail" jobs: the local tail output the reduce fetches
+  outputReplication @20 :UInt32; # replicas of the part written on the store (0: the store's default)
 }
 
 struct Counter {

@@ -7,6 +7,8 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "common/coding.h"
+
 namespace sawmill {
 namespace {
 
@@ -155,18 +157,32 @@ void HashAggregator::Fold(Slot* s, std::string_view key, std::string_view value)
 const std::vector<const HashAggregator::Slot*>& HashAggregator::Sorted(const Partitioner& partitioner,
                                                                       int num_partitions) {
   ProcessPending();
-  sorted_.clear();
-  sorted_.reserve(count_);
+  // Sorted on (partition, 8-byte key prefix) in registers; only runs of equal prefixes (keys
+  // longer than 8 bytes, or of different lengths) compare whole keys. Comparing through the slot
+  // pointers instead misses the cache on every comparison once the table outgrows it.
+  order_.clear();
+  order_.reserve(count_);
   for (size_t i = 0; i < capacity_; ++i) {
     Slot& s = slots_[i];
     if (s.hash == 0) continue;
     s.partition = num_partitions == 1 ? 0 : static_cast<uint32_t>(partitioner.Partition(key(s), num_partitions));
-    sorted_.push_back(&s);
+    order_.push_back({KeyPrefix(key(s)), s.partition, static_cast<uint32_t>(i)});
   }
-  std::sort(sorted_.begin(), sorted_.end(), [this](const Slot* a, const Slot* b) {
-    if (a->partition != b->partition) return a->partition < b->partition;
-    return key(*a) < key(*b);
+  std::sort(order_.begin(), order_.end(), [](const Ordered& a, const Ordered& b) {
+    return a.partition != b.partition ? a.partition < b.partition : a.prefix < b.prefix;
   });
+  sorted_.clear();
+  sorted_.reserve(order_.size());
+  for (const auto& o : order_) sorted_.push_back(&slots_[o.slot]);
+  for (size_t i = 0; i < sorted_.size();) {
+    size_t j = i + 1;
+    while (j < sorted_.size() && order_[j].partition == order_[i].partition && order_[j].prefix == order_[i].prefix) ++j;
+    if (j - i > 1) {
+      std::sort(sorted_.begin() + static_cast<ptrdiff_t>(i), sorted_.begin() + static_cast<ptrdiff_t>(j),
+                [this](const Slot* a, const Slot* b) { return key(*a) < key(*b); });
+    }
+    i = j;
+  }
   return sorted_;
 }
 

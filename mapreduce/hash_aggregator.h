@@ -98,6 +98,12 @@ class HashAggregator {
   Pending ring_[kAhead];
   int head_ = 0;     // the oldest pending record when the ring is full, else the next free
   int pending_ = 0;
+  struct Ordered {
+    uint64_t prefix;
+    uint32_t partition;
+    uint32_t slot;
+  };
+  std::vector<Ordered> order_;
   std::vector<const Slot*> sorted_;
 
  public:

@@ -44,6 +44,9 @@ Result<std::vector<std::string>> SampleSplitPoints(const JobSpec& spec, const st
     std::vector<std::string> emitted;
     SampleSink sink{&emitted};
     TaskContextImpl<SampleSink> ctx(config, &stats, &sink);
+    // As in a map task: mappers may depend on their input (tagged inputs, co-partitioned parts).
+    ctx.set_input_path(split.path);
+    ctx.set_input_index(split.input_index);
     std::unique_ptr<Mapper> mapper = spec.NewMapper(split.input_index);
     std::string_view k, v;
     RETURN_IF_ERROR(CallUserCode([&] { return "sampling " + split.path; }, [&] {

@@ -31,6 +31,9 @@ struct JobSpec {
   // One split per input file, never cut (for jobs that pair part i of one input with part i
   // of another).
   bool whole_file_splits = false;
+  // Splits follow --split_mb only, never the thread count: for jobs whose output depends on map
+  // task boundaries (floating-point folds), so that it does not depend on --threads.
+  bool keep_split_size = false;
   std::function<std::unique_ptr<Reducer>()> reducer;  // null: map-only, parts are map outputs
   // Map-only jobs (no reducer) may end in one tail reduce task: map tasks write their parts as
   // usual and send it records through TaskContext::EmitToTail; it runs once every map task is
@@ -61,6 +64,9 @@ struct JobSpec {
   // Flags added to the command line of every task on a cluster: decisions the job takes once,
   // at submission (sampling, sizes), that its tasks must share.
   std::vector<std::string> task_flags;
+  // Replicas of each output part in the store (0: the store's default); intermediate data that
+  // can be recomputed uses 1. Local outputs ignore it. The job's _MANIFEST keeps the default.
+  uint32_t output_replication = 0;
 
   InputFormat FormatOf(int input_index) const {
     return input_index >= 0 && static_cast<size_t>(input_index) < input_formats.size() ? input_formats[input_index]

@@ -127,7 +127,8 @@ class LocalJob {
     // split), so its splits stay --split_mb, as on a cluster.
     uint64_t even = input_bytes_ / (static_cast<uint64_t>(opt_.threads) * kMapTasksPerThread);
     even = std::max<uint64_t>(even, kMinSplitBytes);
-    if (spec_.reducer && even < opt_.split_bytes && splits_.size() < static_cast<size_t>(opt_.threads) * kMapTasksPerThread) {
+    if (spec_.reducer && !spec_.keep_split_size && even < opt_.split_bytes &&
+        splits_.size() < static_cast<size_t>(opt_.threads) * kMapTasksPerThread) {
       splits_or = ComputeJobSplits(spec_, opt_.inputs, even);
       if (!splits_or.ok()) return UsageError(splits_or.status());
       splits_ = std::move(splits_or).value();
@@ -191,6 +192,7 @@ class LocalJob {
     c.memory_bytes = task_memory_;
     c.merge_factor = merge_factor_;
     c.block_bytes = opt_.block_kb << 10;
+    c.output_replication = spec_.output_replication;
     c.progress = &progress_;
     return c;
   }

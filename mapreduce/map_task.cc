@@ -260,6 +260,7 @@ Status RunMapTask(const TaskConfig& c, const InputSplit& split, MapBuffers* buff
     RecordFileOptions o;
     o.block_bytes = c.block_bytes;
     o.partition = c.task_index;
+    o.replication = c.output_replication;
     ASSIGN_OR_RETURN(auto w, RecordFileWriter::Create(c.output_path, o));
     DirectCollector sink(w.get());
     std::unique_ptr<TailCollector> tail;

@@ -74,7 +74,7 @@ RecordFileWriter::~RecordFileWriter() = default;
 
 Result<std::unique_ptr<RecordFileWriter>> RecordFileWriter::Create(const std::string& path,
                                                                    const RecordFileOptions& options) {
-  ASSIGN_OR_RETURN(auto file, CreateAppendable(path));
+  ASSIGN_OR_RETURN(auto file, CreateAppendable(path, options.replication));
   return std::unique_ptr<RecordFileWriter>(new RecordFileWriter(std::move(file), options));
 }
 

@@ -30,6 +30,7 @@ struct RecordFileOptions {
   bool sorted = false;            // keys are checked non-decreasing within each partition
   bool detect_sorted = false;     // set the footer's sorted flag iff keys arrive non-decreasing
   int32_t partition = kNoPartition;  // the file's partition id, or kNoPartition
+  uint32_t replication = 0;       // dfs: files: replicas of each block (0: the store's default)
 };
 
 // One entry of the block index.

@@ -49,6 +49,7 @@ struct TaskConfig {
   // reduce task is the tail (task_index = its part index = the map task count).
   std::string tail_output_path;
   bool tail = false;
+  uint32_t output_replication = 0;  // of a part file on the store (JobSpec::output_replication)
   size_t memory_bytes = 64 << 20;  // this task's share of the job's memory budget
   int merge_factor = 64;
   size_t block_bytes = 64 << 10;

@@ -33,6 +33,7 @@ struct JobSubmission {
   speculation @15 :Bool;
   inputBytes @16 :UInt64;
   user @17 :Text;
+  outputReplication @18 :UInt32;  # replicas of each output part (JobSpec::output_replication; 0: the store's default)
 }
 
 struct AttemptStatus {

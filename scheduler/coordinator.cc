@@ -765,6 +765,7 @@ struct Coordinator::Impl {
     s.setMemoryBytes(sub.getMemoryBytes());
     s.setMergeFactor(sub.getMergeFactor());
     s.setBlockBytes(sub.getBlockBytes());
+    s.setOutputReplication(sub.getOutputReplication());
     s.setNamenode(opt.namenode_address);
     if (a.reduce || MapsWriteParts(sub.getPartitioning().getKind().cStr())) {
       AttemptName n;

@@ -160,6 +160,11 @@ Result<std::unique_ptr<AppendableFile>> DfsClient::Create(const std::string& pat
   return std::unique_ptr<AppendableFile>(std::move(file));
 }
 
+Result<std::unique_ptr<AppendableFile>> DfsClient::CreateReplicated(const std::string& path, uint32_t replication) {
+  ASSIGN_OR_RETURN(std::unique_ptr<DfsOutputFile> file, Create(path, replication, 0));
+  return std::unique_ptr<AppendableFile>(std::move(file));
+}
+
 Result<std::unique_ptr<DfsOutputFile>> DfsClient::Create(const std::string& path, uint32_t replication,
                                                          uint64_t block_size) {
   ASSIGN_OR_RETURN(std::string p, ClientPath(path));

@@ -117,6 +117,7 @@ class DfsClient : public FileSystem {
   // FileSystem. Paths are store paths ("/a/b", "dfs:/a/b" accepted).
   Result<std::unique_ptr<ReadableFile>> OpenRead(const std::string& path) override;
   Result<std::unique_ptr<AppendableFile>> Create(const std::string& path) override;
+  Result<std::unique_ptr<AppendableFile>> CreateReplicated(const std::string& path, uint32_t replication) override;
   Status Rename(const std::string& src, const std::string& dst) override;
   Status Delete(const std::string& path, bool recursive) override;
   Status Mkdirs(const std::string& path) override;

@@ -450,6 +450,57 @@ def case_http(case, data):
         c.down()
 
 
+def replications(c, path):
+    """{entry name: replication} of a store directory (`sawmill dfs ls`: type, replication, ...)."""
+    out = {}
+    for line in c.dfs("ls", path).stdout.decode().splitlines():
+        if line.strip():
+            f = line.split()
+            out[f[-1].rsplit("/", 1)[-1]] = int(f[1])
+    return out
+
+
+def expect_part_replication(case, c, path, want):
+    """Every part of the output `path` has replication `want`, and (with 1) one replica per block."""
+    reps = replications(c, path)
+    parts = {n: r for n, r in reps.items() if n.startswith("part-")}
+    if not parts or any(r != want for r in parts.values()):
+        raise Fail(f"{path}: part replication {parts}, want {want}")
+    if want == 1:
+        for n in parts:
+            for line in c.dfs("stat", f"{path}/{n}").stdout.decode().splitlines():
+                if "replicas:" in line and line.split("replicas:")[1].count("(") != 1:
+                    raise Fail(f"{path}/{n}: a block with replication 1 has replicas {line}")
+    log(case, f"{path}: {len(parts)} parts with replication {want} (_MANIFEST {reps.get('_MANIFEST')})")
+
+
+def case_stages(case, data):
+    """JobSpec::output_replication through the CLI (reduces, map-only parts and a tail, local mode
+    writing to the store) and RunClusterJob called stage after stage in one process."""
+    local = faulty_local(data)
+    c = Cluster(3, replication=2)
+    try:
+        data.load(c)
+        c.job("faulty_job", "--input", "dfs:/in/text.txt", "--output", "dfs:/out/r1", "--reducers", "4",
+              "--split_mb", "1", "--output_replication", "1", "--wait")
+        expect_part_replication(case, c, "/out/r1", 1)
+        same_parts(case, "output with replication 1", c.output_parts("/out/r1"), local)
+        c.job("faulty_job", "--input", "dfs:/in/text.txt", "--output", "dfs:/out/tail1", "--split_mb", "1",
+              "--tail", "--output_replication", "1", "--wait")
+        expect_part_replication(case, c, "/out/tail1", 1)
+        c.job("faulty_job", "--local", "--input", "dfs:/in/text.txt", "--output", "dfs:/out/local1", "--reducers",
+              "2", "--split_mb", "1", "--output_replication", "1")
+        expect_part_replication(case, c, "/out/local1", 1)
+        p = c.job("stage_driver", "--input", "dfs:/in/text.txt", "--output", "dfs:/out/stages", check=False)
+        if p.returncode != 0 or "all checks passed" not in p.stdout.decode():
+            raise Fail(f"stage_driver: exit {p.returncode}\n{p.stdout.decode()}{p.stderr.decode()}")
+        log(case, "stage_driver: " + " | ".join(l.split(" records_in")[0] for l in p.stdout.decode().splitlines()))
+        expect_part_replication(case, c, "/out/stages/words", 1)
+        expect_part_replication(case, c, "/out/stages/final", 2)
+    finally:
+        c.down()
+
+
 CASES = {
     "identical": case_identical,
     "kill_worker_maps": case_kill_worker_in_maps,
@@ -461,6 +512,7 @@ CASES = {
     "locality": case_locality,
     "rejections": case_rejections,
     "http": case_http,
+    "stages": case_stages,
 }
 
 

@@ -6,6 +6,7 @@
 // reduces can be slowed down (--map_sleep_ms, --reduce_sleep_ms) so that tests can act while
 // they run. The output equals wordcount's whatever the flags, except with --tail: a map-only
 // job whose parts hold each map task's words and whose tail reducer's part holds the counts.
+// --output_replication sets the replication of its output parts in the store.
 #include <unistd.h>
 
 #include <chrono>
@@ -30,6 +31,7 @@ DEFINE_int32(hog_mb, 2048, "See --hog.");
 DEFINE_int32(map_sleep_ms, 0, "Each map sleeps this long before its first record.");
 DEFINE_int32(reduce_sleep_ms, 0, "Each reduce sleeps this long before its first key.");
 DEFINE_bool(tail, false, "Map-only with a tail reducer: maps write their words, the tail counts them.");
+DEFINE_uint32(output_replication, 0, "JobSpec::output_replication: replicas of each output part (0: the store's default).");
 
 namespace {
 
@@ -111,6 +113,7 @@ JobSpec MakeSpec() {
   JobSpec spec;
   spec.name = "faulty_job";
   spec.mapper = [] { return std::make_unique<Mapper>(); };
+  spec.output_replication = FLAGS_output_replication;
   if (FLAGS_tail) {
     spec.tail_reducer = [] { return std::make_unique<Reducer>(); };
     return spec;
