@@ -1,0 +1,206 @@
+#include "dataflow/lower.h"
+
+#include <stdexcept>
+
+#include "common/file.h"
+
+namespace sawmill::df::internal {
+namespace {
+
+const ShuffleOps& OpsOf(const Node& n) { return n.kind == NodeKind::kJoin ? *n.join : *n.shuffle; }
+
+// Map side, end of a shuffle stage's path: the element as map output of its side.
+class ShuffleSink final : public Sink {
+ public:
+  ShuffleSink(const ShuffleOps& ops, int side, TaskContext* ctx) : ops_(ops), side_(side), ctx_(ctx) {}
+  void Push(const void* e) override { ops_.EmitMapOutput(side_, e, ctx_, &key_, &value_); }
+
+ private:
+  const ShuffleOps& ops_;
+  int side_;
+  TaskContext* ctx_;
+  std::string key_, value_;
+};
+
+// End of a stage: the element as a record of the materialized dataset.
+class RecordSink final : public Sink {
+ public:
+  RecordSink(const RecordCodec& codec, TaskContext* ctx) : codec_(codec), ctx_(ctx) {}
+  void Push(const void* e) override {
+    key_.clear();
+    value_.clear();
+    codec_.encode(e, &key_, &value_);
+    ctx_->Emit(key_, value_);
+  }
+
+ private:
+  const RecordCodec& codec_;
+  TaskContext* ctx_;
+  std::string key_, value_;
+};
+
+// The operators of `path` in front of `last`, built for one task; returns the head.
+Sink* BuildChain(const Analysis& analysis, const std::vector<NodePtr>& path, Sink* last, const OpEnv& env,
+                 const Bindings& bindings, std::vector<std::unique_ptr<Sink>>* ops) {
+  Sink* next = last;
+  for (auto it = path.rbegin(); it != path.rend(); ++it) {
+    const Node& n = **it;
+    std::unique_ptr<Sink> op;
+    if (n.kind == NodeKind::kJoin) {
+      OpEnv side = env;
+      side.side_path = bindings.at(n.parents[1]->id);
+      op = n.join->NewMapSideOp(analysis.join_mode(n), next, side);
+    } else {
+      op = n.make_op(next, env);
+    }
+    next = op.get();
+    ops->push_back(std::move(op));
+  }
+  return next;
+}
+
+// Sets the task context df::Increment uses while user code runs on this thread.
+struct ContextScope {
+  explicit ContextScope(TaskContext* ctx) : saved(CurrentTaskContext()) { CurrentTaskContext() = ctx; }
+  ~ContextScope() { CurrentTaskContext() = saved; }
+  TaskContext* saved;
+};
+
+class StageMapper final : public Mapper {
+ public:
+  StageMapper(const Analysis& analysis, const Stage& stage, const StageInput& input, const Bindings& bindings)
+      : analysis_(analysis), stage_(stage), input_(input), bindings_(bindings) {}
+
+  void Setup(TaskContext& ctx) override {
+    ContextScope scope(&ctx);
+    OpEnv env;
+    env.ctx = &ctx;
+    env.part_name = Basename(std::string(ctx.input_path()));
+    if (stage_.shuffle) {
+      last_ = std::make_unique<ShuffleSink>(OpsOf(*stage_.shuffle), input_.side, &ctx);
+    } else {
+      last_ = std::make_unique<RecordSink>(stage_.output->codec, &ctx);
+    }
+    head_ = BuildChain(analysis_, input_.path, last_.get(), env, bindings_, &ops_);
+    text_ = input_.node->kind == NodeKind::kSource && input_.node->text;
+  }
+  void Map(std::string_view key, std::string_view value, TaskContext& ctx) override {
+    ContextScope scope(&ctx);
+    if (text_) {
+      head_->Push(&value);
+    } else if (!input_.node->codec.decode_push(key, value, head_)) {
+      throw std::runtime_error("record does not decode as the elements of " + input_.node->op + "#" +
+                               std::to_string(input_.node->id) + " (wrong types, or not written by this program)");
+    }
+  }
+  void Finish(TaskContext& ctx) override {
+    ContextScope scope(&ctx);
+    head_->Finish();
+  }
+
+ private:
+  const Analysis& analysis_;
+  const Stage& stage_;
+  const StageInput& input_;
+  const Bindings& bindings_;
+  std::unique_ptr<Sink> last_;
+  std::vector<std::unique_ptr<Sink>> ops_;
+  Sink* head_ = nullptr;
+  bool text_ = false;
+};
+
+class StageReducer final : public Reducer {
+ public:
+  StageReducer(const Analysis& analysis, const Stage& stage, const Bindings& bindings)
+      : analysis_(analysis), stage_(stage), bindings_(bindings), ops_of_(OpsOf(*stage.shuffle)) {}
+
+  void Setup(TaskContext& ctx) override {
+    ContextScope scope(&ctx);
+    OpEnv env;
+    env.ctx = &ctx;
+    last_ = std::make_unique<RecordSink>(stage_.output->codec, &ctx);
+    head_ = BuildChain(analysis_, stage_.reduce_path, last_.get(), env, bindings_, &ops_);
+  }
+  void Reduce(std::string_view key, ValueIterator& values, TaskContext& ctx) override {
+    ContextScope scope(&ctx);
+    ops_of_.Reduce(key, values, head_);
+  }
+  void Finish(TaskContext& ctx) override {
+    ContextScope scope(&ctx);
+    head_->Finish();
+  }
+
+ private:
+  const Analysis& analysis_;
+  const Stage& stage_;
+  const Bindings& bindings_;
+  const ShuffleOps& ops_of_;
+  std::unique_ptr<Sink> last_;
+  std::vector<std::unique_ptr<Sink>> ops_;
+  Sink* head_ = nullptr;
+};
+
+}  // namespace
+
+TaskContext*& CurrentTaskContext() {
+  thread_local TaskContext* ctx = nullptr;
+  return ctx;
+}
+
+std::vector<NodePtr> StageReads(const Analysis& analysis, const Stage& stage) {
+  std::vector<NodePtr> out;
+  for (const auto& in : stage.inputs) {
+    out.push_back(in.node);
+    for (const auto& n : in.path) {
+      if (n->kind == NodeKind::kJoin) out.push_back(n->parents[1]);
+    }
+  }
+  for (const auto& n : stage.reduce_path) {
+    if (n->kind == NodeKind::kJoin) out.push_back(n->parents[1]);
+  }
+  return out;
+}
+
+Result<JobSpec> StageJobSpec(const Analysis& analysis, const Stage& stage, const Bindings& bindings,
+                             const std::string& program) {
+  JobSpec spec;
+  spec.name = program + "-s" + stage.Tag();
+  for (const auto& n : StageReads(analysis, stage)) {
+    if (n->kind != NodeKind::kSource && !bindings.count(n->id)) {
+      return Internal("stage " + stage.Tag() + ": no path bound for " + n->op + "#" + std::to_string(n->id));
+    }
+  }
+  // One job input per file list entry of each stage input; owner[i] = the stage input.
+  auto owner = std::make_shared<std::vector<int>>();
+  for (size_t i = 0; i < stage.inputs.size(); ++i) {
+    const Node& n = *stage.inputs[i].node;
+    std::vector<std::string> paths = n.kind == NodeKind::kSource ? n.inputs : std::vector<std::string>{bindings.at(n.id)};
+    for (const auto& p : paths) {
+      spec.inputs.push_back(p);
+      spec.input_formats.push_back(n.kind == NodeKind::kSource && n.text ? InputFormat::kTextLines
+                                                                        : InputFormat::kRecordFile);
+      owner->push_back(static_cast<int>(i));
+    }
+  }
+  const Analysis* a = &analysis;
+  const Stage* st = &stage;
+  const Bindings* b = &bindings;
+  spec.mapper_for_input = [a, st, b, owner](int input) -> std::unique_ptr<Mapper> {
+    return std::make_unique<StageMapper>(*a, *st, st->inputs[owner->at(input)], *b);
+  };
+  spec.whole_file_splits = stage.whole_files;
+  if (stage.shuffle) {
+    const ShuffleOps& ops = OpsOf(*stage.shuffle);
+    spec.reducer = [a, st, b] { return std::make_unique<StageReducer>(*a, *st, *b); };
+    if (ops.NewCombiner()) spec.combiner = [&ops] { return ops.NewCombiner(); };
+    spec.total_order = ops.total_order();
+    spec.keep_split_size = ops.inexact_fold();
+    if (ops.tagged()) {
+      spec.group_prefix = [](std::string_view key) { return key.empty() ? 0 : key.size() - 1; };
+      spec.partition_key = [&ops](std::string_view key, std::string* scratch) { return ops.PartitionKey(key, scratch); };
+    }
+  }
+  return spec;
+}
+
+}  // namespace sawmill::df::internal

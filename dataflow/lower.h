@@ -1,0 +1,24 @@
+// Lowering: one stage of a dataflow plan as a MapReduce JobSpec whose mappers run the fused
+// operators of each input path and whose reducers run the shuffle's operator and those after it.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "dataflow/plan.h"
+#include "mapreduce/job_spec.h"
+
+namespace sawmill::df::internal {
+
+// Where each materialized dataset (and source) a stage reads or writes lives: node id → path.
+using Bindings = std::map<int, std::string>;
+
+// The stage's job. `bindings` must name every input of the stage and the other side of each of
+// its map-side joins; the job's inputs are set, its output is bindings[stage.output->id].
+Result<JobSpec> StageJobSpec(const Analysis& analysis, const Stage& stage, const Bindings& bindings,
+                             const std::string& program);
+
+// The datasets a stage reads (its inputs and map-side join sides), by node.
+std::vector<NodePtr> StageReads(const Analysis& analysis, const Stage& stage);
+
+}  // namespace sawmill::df::internal

@@ -1,0 +1,56 @@
+#include "dataflow/side_input.h"
+
+#include <stdexcept>
+
+#include "common/file.h"
+#include "common/local_fs.h"
+#include "mapreduce/input_split.h"
+#include "mapreduce/record_file.h"
+
+namespace sawmill::df::internal {
+
+struct SortedPartReader::Impl {
+  std::unique_ptr<RecordFileReader> reader;
+  std::unique_ptr<RecordIterator> it;
+  std::string path;
+};
+
+SortedPartReader::SortedPartReader(const std::string& dir, const std::string& part_name) : impl_(new Impl) {
+  impl_->path = JoinPath(dir, part_name);
+  auto r = RecordFileReader::Open(impl_->path);
+  if (!r.ok()) throw std::runtime_error("map-side join: " + r.status().ToString());
+  impl_->reader = std::move(r).value();
+  impl_->it = std::make_unique<RecordIterator>(impl_->reader->NewIterator());
+  Next();
+}
+
+SortedPartReader::~SortedPartReader() = default;
+
+std::string_view SortedPartReader::key() const { return impl_->it->key(); }
+std::string_view SortedPartReader::value() const { return impl_->it->value(); }
+
+void SortedPartReader::Next() {
+  valid_ = impl_->it->Next();
+  if (!valid_ && !impl_->it->status().ok()) {
+    throw std::runtime_error("map-side join: " + impl_->path + ": " + impl_->it->status().ToString());
+  }
+}
+
+SideTable LoadSideTable(const std::string& dir) {
+  SideTable table;
+  for (auto& [k, v] : LoadSideRecords(dir)) table[k].push_back(std::move(v));
+  return table;
+}
+
+std::vector<std::pair<std::string, std::string>> LoadSideRecords(const std::string& dir) {
+  auto files = ExpandInput(dir);
+  if (!files.ok()) throw std::runtime_error("broadcast side input: " + files.status().ToString());
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& f : *files) {
+    SortedPartReader r(Dirname(f), Basename(f));
+    for (; r.valid(); r.Next()) out.emplace_back(r.key(), r.value());
+  }
+  return out;
+}
+
+}  // namespace sawmill::df::internal

@@ -1,0 +1,37 @@
+// The other side of a map-side join, read by the typed join operators of api/dataflow.h without
+// seeing the record file format: one sorted part in order, or every part of a small dataset.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace sawmill::df::internal {
+
+// Part `part_name` of the materialized dataset at `dir`, read in key order. Errors throw
+// std::runtime_error naming the file (they fail the task).
+class SortedPartReader {
+ public:
+  SortedPartReader(const std::string& dir, const std::string& part_name);
+  ~SortedPartReader();
+  bool valid() const { return valid_; }
+  std::string_view key() const;
+  std::string_view value() const;
+  void Next();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  bool valid_ = false;
+};
+
+// Every record of the materialized dataset at `dir`, grouped by key: values in part order, then
+// record order.
+using SideTable = std::unordered_map<std::string, std::vector<std::string>>;
+SideTable LoadSideTable(const std::string& dir);
+// Every record of the materialized dataset at `dir`, in part order, then record order.
+std::vector<std::pair<std::string, std::string>> LoadSideRecords(const std::string& dir);
+
+}  // namespace sawmill::df::internal

@@ -1,0 +1,66 @@
+// Edge-list input shared by the graph jobs (pagerank, connected_components): TSV lines
+// src<TAB>dst, page names mapped to 64-bit ids.
+#pragma once
+
+#include <charconv>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "api/codec.h"
+#include "api/dataflow.h"
+
+namespace sawmill::graph {
+
+using Id = uint64_t;
+// Ids above every page's, for per-iteration globals.
+constexpr Id kReservedIds = 2;
+constexpr Id kHashed = 1ull << 63;
+
+// Decimal names without leading zeros below 2^63 are their own ids (and need no name table);
+// other names hash into the upper half, where jobs check for collisions when they read names.
+inline Id PageId(std::string_view name, bool* numeric) {
+  uint64_t v = 0;
+  auto r = std::from_chars(name.data(), name.data() + name.size(), v);
+  *numeric = r.ec == std::errc() && r.ptr == name.data() + name.size() && v < kHashed &&
+             (name.size() == 1 || name[0] != '0');
+  if (*numeric) return v;
+  return (Fingerprint64(name) | kHashed) % (~0ull - kReservedIds + 1);
+}
+
+// The name of an id whose name is a number.
+inline std::string NumericName(Id id) { return std::to_string(id); }
+
+// Splits "src<TAB>dst" (a trailing CR dropped); false for anything else.
+inline bool ParseEdge(std::string_view line, std::string_view* src, std::string_view* dst) {
+  size_t tab = line.find('\t');
+  if (tab == std::string_view::npos || tab == 0 || tab + 1 >= line.size()) return false;
+  *src = line.substr(0, tab);
+  *dst = line.substr(tab + 1);
+  if (!dst->empty() && dst->back() == '\r') dst->remove_suffix(1);
+  return !dst->empty() && dst->find('\t') == std::string_view::npos;
+}
+
+// (id, name) of the pages whose names are not numbers, partitioned by id like the jobs' other
+// datasets; two names with one id fail the job.
+inline auto PageNames(const df::Dataset<std::string_view>& lines, int partitions) {
+  using Name = std::pair<Id, std::string>;
+  return lines
+      .FlatMap<Name>([](std::string_view line, const df::Emitter<Name>& emit) {
+        std::string_view src, dst;
+        if (!ParseEdge(line, &src, &dst)) return;
+        for (std::string_view n : {src, dst}) {
+          bool numeric;
+          Id id = PageId(n, &numeric);
+          if (!numeric) emit(Name(id, std::string(n)));
+        }
+      })
+      .ReduceByKey(
+          [](const std::string& a, const std::string& b) {
+            if (a != b) throw std::runtime_error("page names '" + a + "' and '" + b + "' have the same 64-bit id");
+            return a;
+          },
+          partitions);
+}
+
+}  // namespace sawmill::graph
