@@ -193,18 +193,7 @@ class ReduceByKeyOps final : public ShuffleOps {
   void EncodeMapOutput(int, const void* e, std::string* key, std::string* value) const override {
     Records<std::pair<K, V>>::Encode(e, key, value);
   }
-  void EmitMapOutput(int, const void* e, TaskContext* ctx, std::string* key, std::string* value) const override {
-    const auto& x = *static_cast<const std::pair<K, V>*>(e);
-    value->clear();
-    Codec<V>::Encode(x.second, value, true);
-    if constexpr (std::is_same_v<K, std::string_view> || std::is_same_v<K, std::string>) {
-      ctx->Emit(x.first, *value);  // a last string is its own encoding
-    } else {
-      key->clear();
-      Codec<K>::Encode(x.first, key, true);
-      ctx->Emit(*key, *value);
-    }
-  }
+  std::unique_ptr<Sink> NewMapSink(int, TaskContext* ctx) const override { return std::make_unique<MapSink>(ctx); }
   std::unique_ptr<Combiner> NewCombiner() const override { return std::make_unique<FoldCombiner<V, F>>(f_); }
   void Reduce(std::string_view key, ValueIterator& values, Sink* next) const override {
     std::pair<K, V> out{DecodeOrThrow<K>(key, true, "key"), V{}};
@@ -216,8 +205,33 @@ class ReduceByKeyOps final : public ShuffleOps {
   }
   bool key_partitioned() const override { return true; }
   bool inexact_fold() const override { return HasFloat<V>::value; }
+  bool dense_keys() const override {
+    return std::is_integral_v<K> && std::is_unsigned_v<K> && sizeof(K) == 8 && Codec<V>::kFixedSize > 0;
+  }
 
  private:
+  // Emits (key, value) records without copying a string key (a last string is its own encoding).
+  class MapSink final : public Sink {
+   public:
+    explicit MapSink(TaskContext* ctx) : ctx_(ctx) {}
+    void Push(const void* e) override {
+      const auto& x = *static_cast<const std::pair<K, V>*>(e);
+      value_.clear();
+      Codec<V>::Encode(x.second, &value_, true);
+      if constexpr (std::is_same_v<K, std::string_view> || std::is_same_v<K, std::string>) {
+        ctx_->Emit(x.first, value_);
+      } else {
+        key_.clear();
+        Codec<K>::Encode(x.first, &key_, true);
+        ctx_->Emit(key_, value_);
+      }
+    }
+
+   private:
+    TaskContext* ctx_;
+    std::string key_, value_;
+  };
+
   F f_;
 };
 
@@ -371,10 +385,39 @@ class JoinOpsImpl final : public JoinOps {
   }
 
  private:
-  // Part i of a co-partitioned right side, merged with the left rows of part i (both sorted).
-  class MergeOp final : public OpSink {
+  // Builds output elements in one reused Out, so that decoded values keep their capacity.
+  class Emitting : public OpSink {
    public:
-    MergeOp(Sink* next, const OpEnv& env) : OpSink(next), right_(env.side_path, env.part_name) {}
+    using OpSink::OpSink;
+
+   protected:
+    void EmitPair(const std::pair<K, V>& x, const std::string* right_value) {
+      out_.first = x.first;
+      out_.second.first = x.second;
+      if (right_value) {
+        std::string_view r = *right_value;
+        bool ok;
+        if constexpr (kind == JoinKind::kInner) {
+          ok = Codec<W>::Decode(&r, &out_.second.second, true);
+        } else {
+          if (!out_.second.second) out_.second.second.emplace();
+          ok = Codec<W>::Decode(&r, &*out_.second.second, true);
+        }
+        if (!ok || !r.empty()) throw std::runtime_error("malformed value in a join's right side");
+      } else if constexpr (kind == JoinKind::kLeft) {
+        out_.second.second.reset();
+      }
+      next_->Push(&out_);
+    }
+
+   private:
+    Out out_{};
+  };
+
+  // Part i of a co-partitioned right side, merged with the left rows of part i (both sorted).
+  class MergeOp final : public Emitting {
+   public:
+    MergeOp(Sink* next, const OpEnv& env) : Emitting(next), right_(env.side_path, env.part_name) {}
     void Push(const void* e) override {
       const auto& x = *static_cast<const std::pair<K, V>*>(e);
       key_.clear();
@@ -383,40 +426,38 @@ class JoinOpsImpl final : public JoinOps {
         if (started_ && key_ < group_key_) throw std::runtime_error("co-partitioned join: left input is not sorted by key");
         started_ = true;
         group_key_ = key_;
-        group_.clear();
+        size_ = 0;
         while (right_.valid() && right_.key() < key_) right_.Next();
-        for (; right_.valid() && right_.key() == key_; right_.Next()) group_.emplace_back(right_.value());
+        for (; right_.valid() && right_.key() == key_; right_.Next()) {
+          if (group_.size() == size_) group_.emplace_back();
+          group_[size_++].assign(right_.value());
+        }
       }
-      for (const auto& r : group_) {
-        W w = DecodeOrThrow<W>(r, true, "value");
-        EmitValues(x.first, x.second, &w, next_);
-      }
-      if (kind == JoinKind::kLeft && group_.empty()) EmitValues(x.first, x.second, nullptr, next_);
+      for (size_t i = 0; i < size_; ++i) this->EmitPair(x, &group_[i]);
+      if (kind == JoinKind::kLeft && size_ == 0) this->EmitPair(x, nullptr);
     }
 
    private:
     SortedPartReader right_;
     std::string key_, group_key_;
-    std::vector<std::string> group_;
+    std::vector<std::string> group_;  // the first size_ hold the right values of group_key_
+    size_t size_ = 0;
     bool started_ = false;
   };
 
   // Every left row probes a hash table of the whole (small) right side.
-  class BroadcastOp final : public OpSink {
+  class BroadcastOp final : public Emitting {
    public:
-    BroadcastOp(Sink* next, const OpEnv& env) : OpSink(next), table_(LoadSideTable(env.side_path)) {}
+    BroadcastOp(Sink* next, const OpEnv& env) : Emitting(next), table_(LoadSideTable(env.side_path)) {}
     void Push(const void* e) override {
       const auto& x = *static_cast<const std::pair<K, V>*>(e);
       key_.clear();
       Codec<K>::Encode(x.first, &key_, true);
       auto it = table_.find(key_);
       if (it != table_.end()) {
-        for (const auto& r : it->second) {
-          W w = DecodeOrThrow<W>(r, true, "value");
-          EmitValues(x.first, x.second, &w, next_);
-        }
+        for (const auto& r : it->second) this->EmitPair(x, &r);
       } else if (kind == JoinKind::kLeft) {
-        EmitValues(x.first, x.second, nullptr, next_);
+        this->EmitPair(x, nullptr);
       }
     }
 

@@ -35,8 +35,8 @@ DEFINE_string(tmp_dir, "", "Where datasets between stages live: a local director
               "with --cluster a dfs:/ directory (default dfs:/tmp/sawmill-df).");
 DEFINE_string(df_stage, "", "Internal: the stage a task belongs to (plan.stage).");
 DEFINE_string(df_bind, "", "Internal: the paths of the datasets a task's stage reads (id=path,...).");
-DEFINE_string(df_test_pause, "", "Testing: N:FILE creates FILE before the N-th job (from 1) and waits until it is "
-              "removed, so that a test can act between two stages.");
+DEFINE_string(df_test_pause, "", "Testing: SUFFIX:FILE creates FILE before the first stage job whose name ends with "
+              "SUFFIX (e.g. .0-i3: a loop body's first stage in iteration 3, from 0) and waits until FILE is removed.");
 
 namespace sawmill {
 std::vector<std::string>& SavedArgs();  // job_main.cc
@@ -142,7 +142,7 @@ class Executor {
       } else if (!paths_.count(st.output->id) || iteration >= 0) {
         paths_[st.output->id] = TempPath(*st.output, iteration);
       }
-      RETURN_IF_ERROR(RunStage(st, paths_, counters, /*recompute=*/false));
+      RETURN_IF_ERROR(RunStage(st, paths_, iteration, counters, /*recompute=*/false));
     }
     return Status::Ok();
   }
@@ -191,8 +191,9 @@ class Executor {
   // Runs one stage with these bindings. On a cluster, a stage that fails after reading an
   // intermediate that is no longer readable (its only copy was on a lost machine) recomputes
   // that intermediate from its lineage and runs again.
-  Status RunStage(const Stage& st, const Bindings& paths, Counters* counters, bool recompute) {
+  Status RunStage(const Stage& st, const Bindings& paths, int iteration, Counters* counters, bool recompute) {
     ASSIGN_OR_RETURN(JobSpec spec, StageJobSpec(a_, st, paths, program_));
+    if (iteration >= 0) spec.name += "-i" + std::to_string(iteration);  // which iteration, in the web UI
     JobOptions options = StageOptions(st, paths);
     bool intermediate = st.output->kind != NodeKind::kWrite;
     if (intermediate && !durable_.count(options.output)) spec.output_replication = 1;
@@ -202,7 +203,7 @@ class Executor {
     }
     spec.task_flags = {"--df_stage=" + st.Tag(), "--df_bind=" + EncodeBindings(task_bindings)};
     for (int attempt = 0;; ++attempt) {
-      PauseForTest(++jobs_started_);
+      PauseForTest(spec.name);
       JobResult r;
       if (cluster_) {
         auto rr = RunClusterJob(spec, options, *cluster_);
@@ -213,7 +214,7 @@ class Executor {
       }
       if (r.ok) {
         Account(st, r, counters, intermediate);
-        if (intermediate) lineage_[options.output] = {&st, paths};
+        if (intermediate) lineage_[options.output] = {&st, paths, iteration};
         if (recompute) ++report_.recomputed_stages;
         if (Progress()) {
           std::fprintf(stderr, "stage %s (%s#%d) done: %.3f s, %llu records out\n", st.Tag().c_str(),
@@ -232,18 +233,23 @@ class Executor {
         std::fprintf(stderr, "stage %s: intermediate %s is lost; recomputing it from its lineage\n", st.Tag().c_str(),
                      path.c_str());
         auto producer = it->second;
-        RETURN_IF_ERROR(RunStage(*producer.stage, producer.paths, counters, true));
+        RETURN_IF_ERROR(RunStage(*producer.stage, producer.paths, producer.iteration, counters, true));
         lost = true;
       }
       if (!lost) return failed;
     }
   }
 
-  static void PauseForTest(int job) {
-    size_t colon = FLAGS_df_test_pause.find(':');
-    if (colon == std::string::npos || std::atoi(FLAGS_df_test_pause.c_str()) != job) return;
+  // --df_test_pause=SUFFIX:FILE: before the first run of a stage job whose name ends with
+  // SUFFIX, create FILE and wait until it is removed.
+  void PauseForTest(const std::string& job) {
+    size_t colon = FLAGS_df_test_pause.rfind(':');
+    if (colon == std::string::npos || paused_) return;
+    std::string suffix = FLAGS_df_test_pause.substr(0, colon);
+    if (job.size() < suffix.size() || job.compare(job.size() - suffix.size(), suffix.size(), suffix) != 0) return;
+    paused_ = true;
     std::string file = FLAGS_df_test_pause.substr(colon + 1);
-    (void)WriteStringToFile(file, std::to_string(job) + "\n");
+    (void)WriteStringToFile(file, job + "\n");
     while (PathExists(file)) ::usleep(20000);
   }
 
@@ -265,6 +271,7 @@ class Executor {
   struct Producer {
     const Stage* stage;
     Bindings paths;
+    int iteration;
   };
 
   const Analysis& a_;
@@ -276,7 +283,7 @@ class Executor {
   std::set<std::string> durable_;            // checkpoints: never dropped, never recomputed
   std::map<std::string, Producer> lineage_;  // intermediate path → the stage run that wrote it
   RunReport report_;
-  int jobs_started_ = 0;
+  bool paused_ = false;
 };
 
 Result<Analysis> Build(const Program& program, const RunOptions& options, Graph* graph) {

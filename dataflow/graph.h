@@ -70,15 +70,9 @@ class ShuffleOps {
  public:
   virtual ~ShuffleOps() = default;
   virtual void EncodeMapOutput(int side, const void* element, std::string* key, std::string* value) const = 0;
-  // EncodeMapOutput then ctx->Emit; ops override it to skip copies (a string key is its own
-  // encoding). `key` and `value` are scratch.
-  virtual void EmitMapOutput(int side, const void* element, TaskContext* ctx, std::string* key,
-                             std::string* value) const {
-    key->clear();
-    value->clear();
-    EncodeMapOutput(side, element, key, value);
-    ctx->Emit(*key, *value);
-  }
+  // The end of a map task's fused operators on `side`: emits each element's map output. The
+  // default encodes with EncodeMapOutput; ops override it with a typed sink that skips copies.
+  virtual std::unique_ptr<Sink> NewMapSink(int side, TaskContext* ctx) const;
   virtual std::unique_ptr<Combiner> NewCombiner() const { return nullptr; }
   virtual void Reduce(std::string_view key, ValueIterator& values, Sink* next) const = 0;
   // Output records are keyed like the input (hash of the record key) and sorted by it, so a later
@@ -90,6 +84,9 @@ class ShuffleOps {
   // Folds floating point (sums of doubles): map task boundaries change the result's last bits,
   // so the stage's splits must not depend on the thread count.
   virtual bool inexact_fold() const { return false; }
+  // Map output keys are unsigned 64-bit integers and values fixed-size: small keys (ids from 0)
+  // can fold into an array (JobSpec::dense_keys).
+  virtual bool dense_keys() const { return false; }
   // What the partitioner hashes of a map output key: the record key the reduce emits, so that
   // outputs of different shuffles with the same key and partition count are partitioned alike.
   virtual std::string_view PartitionKey(std::string_view key, std::string* scratch) const { return key; }

@@ -13,7 +13,12 @@ const ShuffleOps& OpsOf(const Node& n) { return n.kind == NodeKind::kJoin ? *n.j
 class ShuffleSink final : public Sink {
  public:
   ShuffleSink(const ShuffleOps& ops, int side, TaskContext* ctx) : ops_(ops), side_(side), ctx_(ctx) {}
-  void Push(const void* e) override { ops_.EmitMapOutput(side_, e, ctx_, &key_, &value_); }
+  void Push(const void* e) override {
+    key_.clear();
+    value_.clear();
+    ops_.EncodeMapOutput(side_, e, &key_, &value_);
+    ctx_->Emit(key_, value_);
+  }
 
  private:
   const ShuffleOps& ops_;
@@ -77,7 +82,7 @@ class StageMapper final : public Mapper {
     env.ctx = &ctx;
     env.part_name = Basename(std::string(ctx.input_path()));
     if (stage_.shuffle) {
-      last_ = std::make_unique<ShuffleSink>(OpsOf(*stage_.shuffle), input_.side, &ctx);
+      last_ = OpsOf(*stage_.shuffle).NewMapSink(input_.side, &ctx);
     } else {
       last_ = std::make_unique<RecordSink>(stage_.output->codec, &ctx);
     }
@@ -142,6 +147,10 @@ class StageReducer final : public Reducer {
 
 }  // namespace
 
+std::unique_ptr<Sink> ShuffleOps::NewMapSink(int side, TaskContext* ctx) const {
+  return std::make_unique<ShuffleSink>(*this, side, ctx);
+}
+
 TaskContext*& CurrentTaskContext() {
   thread_local TaskContext* ctx = nullptr;
   return ctx;
@@ -195,6 +204,7 @@ Result<JobSpec> StageJobSpec(const Analysis& analysis, const Stage& stage, const
     if (ops.NewCombiner()) spec.combiner = [&ops] { return ops.NewCombiner(); };
     spec.total_order = ops.total_order();
     spec.keep_split_size = ops.inexact_fold();
+    spec.dense_keys = ops.dense_keys();
     if (ops.tagged()) {
       spec.group_prefix = [](std::string_view key) { return key.empty() ? 0 : key.size() - 1; };
       spec.partition_key = [&ops](std::string_view key, std::string* scratch) { return ops.PartitionKey(key, scratch); };

@@ -40,8 +40,7 @@ void PageRank(df::Flow& flow) {
   const double d = FLAGS_damping;
   auto lines = flow.ReadText();
 
-  // links: page -> its out-edges' targets (every page, dangling ones with none). A page that
-  // only appears as a target is listed with the marker kPagesKey, dropped below.
+  // links: page -> the targets of its out-edges (pages with out-edges only).
   using Edge = std::pair<Id, Id>;
   auto links = lines
                    .FlatMap<Edge>([](std::string_view line, const df::Emitter<Edge>& emit) {
@@ -52,45 +51,41 @@ void PageRank(df::Flow& flow) {
                        return;
                      }
                      bool numeric;
-                     Id s = PageId(src, &numeric), t = PageId(dst, &numeric);
-                     emit(Edge(s, t));
-                     emit(Edge(t, kPagesKey));
+                     emit(Edge(PageId(src, &numeric), PageId(dst, &numeric)));
                    })
-                   .GroupByKey(parts)
-                   .MapValues([](const std::vector<Id>& targets) {
-                     std::vector<Id> out;
-                     out.reserve(targets.size());
-                     for (Id t : targets) {
-                       if (t != kPagesKey) out.push_back(t);
-                     }
-                     return out;
-                   });
+                   .GroupByKey(parts);
 
   // Names of pages that are not plain numbers, for the output.
   auto names = graph::PageNames(lines, parts);
 
-  // N, then the initial ranks 1/N.
+  // Every page (sources and targets), partitioned like links; N; the initial ranks 1/N.
   using Global = std::pair<Id, double>;
-  auto pages = links.Map([](const auto&) { return Global(kPagesKey, 1.0); }).ReduceByKey(std::plus<double>(), 1);
-  auto ranks0 = links.MapValuesWith(pages, [](const std::vector<Id>&, const std::vector<Global>& g) {
+  auto pages = links
+                   .FlatMap<Global>([](const std::pair<Id, std::vector<Id>>& p, const df::Emitter<Global>& emit) {
+                     emit(Global(p.first, 0.0));
+                     for (Id t : p.second) emit(Global(t, 0.0));
+                   })
+                   .ReduceByKey(std::plus<double>(), parts);
+  auto count = pages.Map([](const Global&) { return Global(kPagesKey, 1.0); }).ReduceByKey(std::plus<double>(), 1);
+  auto ranks0 = pages.MapValuesWith(count, [](double, const std::vector<Global>& g) {
     return g.empty() ? 0.0 : 1.0 / g[0].second;
   });
 
   auto ranks = flow.Iterate(ranks0, FLAGS_iterations, [&](df::Dataset<std::pair<Id, double>> rank) {
     // Each page sends rank/outdeg to its targets, 0 to itself (so that it exists next time),
     // and its count and dangling rank to the globals' keys.
-    auto sums = links.Join(rank)
-                    .FlatMap<Global>([](const std::pair<Id, std::pair<std::vector<Id>, double>>& p,
+    auto sums = rank.LeftJoin(links)
+                    .FlatMap<Global>([](const std::pair<Id, std::pair<double, std::optional<std::vector<Id>>>>& p,
                                         const df::Emitter<Global>& emit) {
-                      const auto& [targets, r] = p.second;
+                      const auto& [r, targets] = p.second;
                       emit(Global(p.first, 0.0));
                       emit(Global(kPagesKey, 1.0));
-                      if (targets.empty()) {
+                      if (!targets || targets->empty()) {
                         emit(Global(kDanglingKey, r));
                         return;
                       }
-                      double share = r / static_cast<double>(targets.size());
-                      for (Id t : targets) emit(Global(t, share));
+                      double share = r / static_cast<double>(targets->size());
+                      for (Id t : *targets) emit(Global(t, share));
                     })
                     .ReduceByKey(std::plus<double>(), parts);
     auto globals = sums.Filter([](const Global& g) { return g.first >= kDanglingKey; });

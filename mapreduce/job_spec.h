@@ -51,6 +51,10 @@ struct JobSpec {
   // With a combiner: aggregate map output in a hash table before sorting (true), or combine
   // only while spilling sorted runs (false).
   bool hash_aggregation = true;
+  // With a fixed-size combiner: map output keys are mostly 8-byte big-endian unsigned integers
+  // numbered from 0 (dense ids), which then fold into an array indexed by the key instead of the
+  // hash table (other keys still go to the hash table). Values fold in emit order either way.
+  bool dense_keys = false;
 
   // Secondary sort. Map output keys may be composite: a grouping part, then bytes that order
   // the values within a group (the sort is always on the whole key). group_prefix(key) returns

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "common/file.h"
+#include "mapreduce/dense_aggregator.h"
 #include "mapreduce/hash_aggregator.h"
 #include "mapreduce/merger.h"
 #include "mapreduce/record_file.h"
@@ -113,36 +114,64 @@ class SortingCollector {
   SpillSet spills_;
 };
 
-// Hash-aggregating collector: folds values per key as they are emitted.
+// Hash-aggregating collector: folds values per key as they are emitted; with a dense table
+// (JobSpec::dense_keys), small integer keys fold into an array instead.
 class HashCollector {
  public:
-  HashCollector(const TaskConfig& c, HashAggregator* agg, const Combiner* combiner, const Partitioner* partitioner,
-                TaskStats* stats)
-      : config_(c), agg_(*agg), partitioner_(partitioner), spills_(c, combiner, stats) {
-    agg_.Reset(combiner, c.memory_bytes);
+  HashCollector(const TaskConfig& c, HashAggregator* agg, DenseAggregator* dense, const Combiner* combiner,
+                const Partitioner* partitioner, TaskStats* stats)
+      : config_(c), agg_(*agg), dense_(dense), partitioner_(partitioner), spills_(c, combiner, stats) {
+    // The array takes at most a quarter of the task's memory, the hash table the rest.
+    size_t dense_bytes = dense ? c.memory_bytes / 4 : 0;
+    agg_.Reset(combiner, c.memory_bytes - dense_bytes);
+    if (dense_) dense_->Reset(combiner, dense_bytes);
   }
 
   Status Add(std::string_view key, std::string_view value) {
+    if (dense_ && dense_->Add(key, value)) return Status::Ok();
     agg_.Add(key, value);
     if (__builtin_expect(agg_.Full(), 0)) return Spill(false);
     return Status::Ok();
   }
   Status Finish() {
     if (spills_.empty()) return Spill(true);
-    if (!agg_.empty()) RETURN_IF_ERROR(Spill(false));
+    if (!agg_.empty() || (dense_ && !dense_->empty())) RETURN_IF_ERROR(Spill(false));
     return spills_.MergeToOutput();
   }
 
  private:
+  // Both tables' entries, merged in (partition, key) order.
   Status Spill(bool final) {
     ASSIGN_OR_RETURN(auto w, spills_.Open(final));
     int32_t partition = kNoPartition;
-    for (const HashAggregator::Slot* e : agg_.Sorted(*partitioner_, config_.num_partitions)) {
-      if (static_cast<int32_t>(e->partition) != partition) {
-        partition = static_cast<int32_t>(e->partition);
+    auto add = [&](int32_t p, std::string_view key, std::string_view value) -> Status {
+      if (p != partition) {
+        partition = p;
         RETURN_IF_ERROR(w->StartPartition(partition));
       }
-      RETURN_IF_ERROR(w->Add(agg_.key(*e), agg_.value(*e)));
+      return w->Add(key, value);
+    };
+    const auto& hashed = agg_.Sorted(*partitioner_, config_.num_partitions);
+    size_t h = 0;
+    auto hashed_before = [&](int32_t p, std::string_view key) {
+      if (h == hashed.size()) return false;
+      int32_t hp = static_cast<int32_t>(hashed[h]->partition);
+      return hp != p ? hp < p : agg_.key(*hashed[h]) < key;
+    };
+    Status s;
+    if (dense_) {
+      dense_->ForEachSorted(partitioner_, config_.num_partitions, [&](int32_t p, std::string_view k, std::string_view v) {
+        while (s.ok() && hashed_before(p, k)) {
+          s = add(static_cast<int32_t>(hashed[h]->partition), agg_.key(*hashed[h]), agg_.value(*hashed[h]));
+          ++h;
+        }
+        if (s.ok()) s = add(p, k, v);
+      });
+      RETURN_IF_ERROR(s);
+      dense_->Clear();
+    }
+    for (; h < hashed.size(); ++h) {
+      RETURN_IF_ERROR(add(static_cast<int32_t>(hashed[h]->partition), agg_.key(*hashed[h]), agg_.value(*hashed[h])));
     }
     agg_.Clear();
     return final ? spills_.Finish(w.get()) : w->Finish();
@@ -150,6 +179,7 @@ class HashCollector {
 
   const TaskConfig& config_;
   HashAggregator& agg_;
+  DenseAggregator* dense_;
   const Partitioner* partitioner_;
   SpillSet spills_;
 };
@@ -279,7 +309,12 @@ Status RunMapTask(const TaskConfig& c, const InputSplit& split, MapBuffers* buff
   std::unique_ptr<Combiner> combiner = spec.combiner ? spec.combiner() : nullptr;
   if (combiner && spec.hash_aggregation) {
     if (!buffers->aggregator) buffers->aggregator = std::make_unique<HashAggregator>(combiner.get(), c.memory_bytes);
-    HashCollector sink(c, buffers->aggregator.get(), combiner.get(), c.partitioner, stats);
+    DenseAggregator* dense = nullptr;
+    if (spec.dense_keys && combiner->fixed_size() > 0) {
+      if (!buffers->dense) buffers->dense = std::make_unique<DenseAggregator>(combiner.get(), 0);
+      dense = buffers->dense.get();
+    }
+    HashCollector sink(c, buffers->aggregator.get(), dense, combiner.get(), c.partitioner, stats);
     RETURN_IF_ERROR(MapLoop(c, split, &sink, stats));
     return sink.Finish();
   }

@@ -12,6 +12,7 @@
 #include "common/status.h"
 #include "mapreduce/input_split.h"
 #include "mapreduce/job_spec.h"
+#include "mapreduce/dense_aggregator.h"
 #include "mapreduce/hash_aggregator.h"
 #include "mapreduce/sort_buffer.h"
 
@@ -60,6 +61,7 @@ struct TaskConfig {
 struct MapBuffers {
   std::unique_ptr<SortBuffer> sort_buffer;
   std::unique_ptr<HashAggregator> aggregator;
+  std::unique_ptr<DenseAggregator> dense;
 };
 
 // Runs a map task over `split`. Errors (bad input, a throwing mapper) name the split.

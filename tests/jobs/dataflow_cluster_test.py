@@ -21,9 +21,18 @@ from dataflow_jobs_test import pagerank_reference, random_graph, write_edges  # 
 
 ITERATIONS = 6
 PR_FLAGS = ["--iterations", str(ITERATIONS), "--partitions", "4", "--threads", "2", "--memory_mb", "256"]
-# Jobs the pagerank driver submits before its loop (links, names, page count, initial ranks),
-# and per iteration (contributions, globals, new ranks).
-PR_JOBS_BEFORE_LOOP, PR_JOBS_PER_ITERATION = 4, 3
+
+
+def loop_stage_job(c, iteration, stage=0):
+    """The id of the job that runs stage `stage` of the loop body in `iteration` (from 0): the
+    executor names it <program>-s<loop>.<stage>-i<iteration>."""
+    for n in range(1, 200):
+        s = job_status(c, n)
+        if s is None:
+            return None
+        if s["name"].startswith("pagerank-s") and s["name"].endswith(f".{stage}-i{iteration}"):
+            return n
+    return None
 
 
 class Data:
@@ -104,15 +113,13 @@ def case_kill_worker(case, data):
         c.put(data.path, "/in/edges.tsv")
         p = start_pagerank(c, "/out/pr")
         # The third iteration's contribution stage, with a map attempt running: its worker goes.
-        target = PR_JOBS_BEFORE_LOOP + 2 * PR_JOBS_PER_ITERATION + 1
-
         def running_host():
-            s = job_status(c, target)
-            if not s:
+            target = loop_stage_job(c, 2)
+            if not target:
                 return None
-            running = [a for a in s["attempts"] if a["state"] == "running"]
-            return running[0]["host"] if running else None
-        victim = wait_for(f"job-{target} (iteration 3) to run a task", running_host, timeout=120)
+            running = [a for a in job_status(c, target)["attempts"] if a["state"] == "running"]
+            return running and (target, running[0]["host"])
+        target, victim = wait_for("iteration 3's first stage to run a task", running_host, timeout=120)
         c.kill_worker(victim)
         log(case, f"SIGKILLed {victim}'s worker in iteration 3 (job-{target})")
         summary = finish(p, "pagerank --cluster with a worker killed")
@@ -135,9 +142,8 @@ def case_lost_intermediate(case, data):
     try:
         c.put(data.path, "/in/edges.tsv")
         pause = os.path.join(c.dir, "pause")
-        target = PR_JOBS_BEFORE_LOOP + 3 * PR_JOBS_PER_ITERATION + 1  # iteration 4's first stage
-        p = start_pagerank(c, "/out/pr", "--max_attempts", "2", f"--df_test_pause={target}:{pause}")
-        wait_for(f"the driver to pause before job {target}", lambda: os.path.exists(pause), timeout=120)
+        p = start_pagerank(c, "/out/pr", "--max_attempts", "2", f"--df_test_pause=.0-i3:{pause}")
+        wait_for("the driver to pause before iteration 4", lambda: os.path.exists(pause), timeout=120)
         root = [x for x in c.dfs("ls", "/tmp/sawmill-df").stdout.decode().split() if x.startswith("/tmp/")][0]
         lost = [x for x in c.dfs("ls", root).stdout.decode().split() if x.endswith("-i2")]
         if not lost:

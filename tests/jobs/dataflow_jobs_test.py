@@ -174,7 +174,7 @@ class Cases:
             if b"--explain" not in h.stdout or b"Usage" not in h.stdout:
                 raise Fail(f"{name} --help lacks the usage or --explain")
         e = self.job("pagerank", "--input", "x.tsv", "--output", "y", "--explain").stdout.decode()
-        if "Join#11[co-partitioned merge]" not in e or "loop Iterate" not in e:
+        if "LeftJoin#12[co-partitioned merge]" not in e or "loop Iterate" not in e:
             raise Fail(f"pagerank --explain: {e}")
         missing = self.job("wordcount_df", "--input", "/nonexistent", "--output", os.path.join(self.tmp, "z"), ok=False)
         if missing.returncode != 2 or b"/nonexistent" not in missing.stderr:

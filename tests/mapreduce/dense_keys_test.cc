@@ -1,0 +1,82 @@
+// JobSpec::dense_keys: small 8-byte integer keys fold into an array instead of the hash table;
+// the job's output must be byte for byte what hash aggregation alone writes, with keys that do
+// not fit the array (large, or not 8 bytes) mixed in, and with spills.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+
+#include "api/codec.h"
+#include "api/combiners.h"
+#include "api/mapreduce.h"
+#include "api/reducers.h"
+#include "mapreduce/local_runner.h"
+#include "tests/common/temp_dir.h"
+
+namespace sawmill {
+namespace {
+
+// Each line "k" emits (k as 8 bytes big-endian, 1); lines starting with 's' emit the line.
+class IdMapper final : public Mapper {
+ public:
+  void Map(std::string_view, std::string_view line, TaskContext& ctx) override {
+    char one[8];
+    if (!line.empty() && line[0] == 's') {
+      ctx.Emit(line, EncodeInt64(1, one));
+      return;
+    }
+    ctx.Emit(EncodeUint64(std::stoull(std::string(line))), EncodeInt64(1, one));
+  }
+};
+
+JobSpec CountJob(bool dense) {
+  JobSpec spec;
+  spec.name = dense ? "dense" : "hashed";
+  spec.mapper = [] { return std::make_unique<IdMapper>(); };
+  spec.combiner = [] { return std::make_unique<Int64SumCombiner>(); };
+  spec.reducer = [] { return std::make_unique<Int64SumToDecimalReducer>(); };
+  spec.dense_keys = dense;
+  return spec;
+}
+
+std::string Concat(const std::string& dir) {
+  std::string all;
+  for (const auto& [k, v] : ReadRecords(dir)) all += k + "=" + v + ";";
+  return all;
+}
+
+TEST(DenseKeys, OutputEqualsHashAggregation) {
+  testing::TempDir dir;
+  std::mt19937_64 rng(3);
+  std::string text;
+  for (int i = 0; i < 200000; ++i) {
+    uint64_t r = rng();
+    if (r % 10 == 0) {
+      text += "s" + std::to_string(r % 50) + "\n";  // not 8 bytes
+    } else if (r % 10 == 1) {
+      text += std::to_string((r >> 8) | (1ull << 62)) + "\n";  // beyond any array
+    } else {
+      text += std::to_string(r % 30000) + "\n";
+    }
+  }
+  std::string in = dir.Write("in.txt", text);
+  for (size_t memory_mb : {64, 1}) {  // 1 MiB: the tables spill
+    JobOptions o;
+    o.inputs = {in};
+    o.reducers = 3;
+    o.memory_mb = memory_mb;
+    o.split_bytes = 256 << 10;
+    o.output = dir.Sub("hashed" + std::to_string(memory_mb));
+    JobResult a = RunLocalJob(CountJob(false), o);
+    ASSERT_TRUE(a.ok) << a.error;
+    o.output = dir.Sub("dense" + std::to_string(memory_mb));
+    JobResult b = RunLocalJob(CountJob(true), o);
+    ASSERT_TRUE(b.ok) << b.error;
+    EXPECT_EQ(Concat(dir.Sub("hashed" + std::to_string(memory_mb))), Concat(o.output)) << memory_mb;
+    EXPECT_EQ(a.records_out, b.records_out);
+    if (memory_mb == 1) EXPECT_GT(b.spills, 0u);
+  }
+}
+
+}  // namespace
+}  // namespace sawmill
