@@ -756,6 +756,7 @@ struct RunReport {
   uint64_t intermediate_bytes = 0;  // their bytes
   uint64_t records_out = 0, bytes_out = 0;  // of the writes
   double seconds = 0;
+  double loop_seconds = 0;     // spent in loops (their iterations' stages)
   Counters counters;           // user counters, summed
 };
 

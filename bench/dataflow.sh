@@ -175,6 +175,8 @@ timed() {
   secs_since "$t0" >>"$out/$name.times"
   s=$(summary_field "$out/$name.log" seconds)
   [[ -z $s ]] || echo "$s" >>"$out/$name.job"
+  s=$(summary_field "$out/$name.log" loop_seconds)
+  [[ -z $s ]] || echo "$s" >>"$out/$name.loop"
   n=$(wc -l <"$out/$name.times")
   echo "  $name run $n: $(tail -n 1 "$out/$name.times") s" >&2
 }
@@ -332,6 +334,11 @@ if [[ $do_pr -eq 1 ]]; then
         "wanted <= $tolerance; sum of Sawmill's ranks $pr_sum: $pr_ok"
     else
       echo "pagerank ranks vs pagerank_ref: not compared (see below)"
+    fi
+    if [[ -s $out/pagerank.loop ]]; then
+      loop_s=$(stat_median "$out/pagerank.loop")
+      echo "pagerank iterations alone (the loop's stages, median $loop_s s of the job): $(awk -v e="$edge_iters" \
+        -v s="$loop_s" 'BEGIN { printf "%.1f", e / 1e6 / s }') M edge-iterations/s; the target is judged on the whole process"
     fi
     targets+=("target pagerank >= 25 M edge-iterations/s (Thrill: 24.5 M on this machine kind): $pr_rate M $(met "$pr_rate" 25 ">=")")
   else

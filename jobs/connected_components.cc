@@ -8,7 +8,7 @@
 #include "jobs/graph_input.h"
 
 DEFINE_int32(max_iterations, 1000, "Stop after this many iterations even if labels still change.");
-DEFINE_int32(partitions, 8, "Partitions of the adjacency and label datasets; fixed for byte-identical output.");
+DEFINE_int32(partitions, 4, "Partitions of the adjacency and label datasets; fixed for byte-identical output.");
 DEFINE_bool(strict, false, "Fail on a malformed line instead of counting it in cc.malformed_lines.");
 
 namespace {

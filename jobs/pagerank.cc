@@ -14,7 +14,7 @@
 
 DEFINE_int32(iterations, 10, "Iterations of the rank update.");
 DEFINE_double(damping, 0.85, "Damping factor d: the probability of following a link.");
-DEFINE_int32(partitions, 8, "Partitions of the link and rank datasets (map tasks per iteration); fixed for "
+DEFINE_int32(partitions, 4, "Partitions of the link and rank datasets (map tasks per iteration); fixed for "
              "byte-identical output.");
 DEFINE_bool(strict, false, "Fail on a malformed line instead of counting it in pagerank.malformed_lines.");
 
