@@ -16,6 +16,8 @@ DEFINE_int32(iterations, 10, "Iterations of the rank update.");
 DEFINE_double(damping, 0.85, "Damping factor d: the probability of following a link.");
 DEFINE_int32(partitions, 4, "Partitions of the link and rank datasets (map tasks per iteration); fixed for "
              "byte-identical output.");
+DEFINE_int32(checkpoint_every, 0, "Keep every k-th iteration's ranks durably (replicated in the store on a cluster), so "
+             "that a lost iteration is recomputed from there rather than from the start; 0: never.");
 DEFINE_bool(strict, false, "Fail on a malformed line instead of counting it in pagerank.malformed_lines.");
 
 namespace {
@@ -71,6 +73,8 @@ void PageRank(df::Flow& flow) {
     return g.empty() ? 0.0 : 1.0 / g[0].second;
   });
 
+  df::IterateOptions loop;
+  loop.checkpoint_every = FLAGS_checkpoint_every;
   auto ranks = flow.Iterate(ranks0, FLAGS_iterations, [&](df::Dataset<std::pair<Id, double>> rank) {
     // Each page sends rank/outdeg to its targets, 0 to itself (so that it exists next time),
     // and its count and dangling rank to the globals' keys.
@@ -95,7 +99,7 @@ void PageRank(df::Flow& flow) {
           for (const auto& [k, v] : g) (k == kPagesKey ? n : dangling) += v;
           return (1 - d) / n + d * (in + dangling / n);
         });
-  });
+  }, loop);
 
   ranks.LeftJoin(names)
       .Map([](const std::pair<Id, std::pair<double, std::optional<std::string>>>& p) {

@@ -16,7 +16,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "scheduler"))
 sys.path.insert(0, os.path.join(HERE, "..", "common"))
 from harness import Fail, run, wait_for  # noqa: E402
-from cluster_jobs_test import JOBS, SAWMILL, Cluster, local_parts, log, same_parts  # noqa: E402
+from cluster_jobs_test import JOBS, SAWMILL, Cluster, expect_part_replication, local_parts, log, same_parts  # noqa: E402
 from dataflow_jobs_test import pagerank_reference, random_graph, write_edges  # noqa: E402
 
 ITERATIONS = 6
@@ -164,7 +164,42 @@ def case_lost_intermediate(case, data):
         c.down()
 
 
-CASES = {"pagerank": case_pagerank, "kill_worker": case_kill_worker, "lost_intermediate": case_lost_intermediate}
+def case_checkpoint(case, data):
+    """With --checkpoint_every 2, every second iteration's ranks are kept at the store's
+    replication (2 here) while the other datasets have one copy; losing iteration 3's datasets
+    then recomputes only iteration 3, from the checkpoint of iteration 2."""
+    local = data.local("pagerank", PR_FLAGS)
+    c = Cluster(2, replication=2)
+    try:
+        c.put(data.path, "/in/edges.tsv")
+        pause = os.path.join(c.dir, "pause")
+        p = start_pagerank(c, "/out/pr", "--max_attempts", "2", "--checkpoint_every", "2",
+                           f"--df_test_pause=.0-i3:{pause}")
+        wait_for("the driver to pause before iteration 4", lambda: os.path.exists(pause), timeout=120)
+        root = [x for x in c.dfs("ls", "/tmp/sawmill-df").stdout.decode().split() if x.startswith("/tmp/")][0]
+        names = c.dfs("ls", root).stdout.decode().split()
+        checkpoints = [x for x in names if x.endswith("-i1")]
+        lost = [x for x in names if x.endswith("-i2")]
+        if len(checkpoints) != 1 or not lost:
+            raise Fail(f"want one kept dataset of iteration 2 (its checkpoint) under {root}: {names}")
+        expect_part_replication(case, c, checkpoints[0], 2)
+        expect_part_replication(case, c, lost[0], 1)
+        for r in lost:
+            c.dfs("rm", "-r", r)
+        os.remove(pause)
+        summary = finish(p, "pagerank --cluster --checkpoint_every 2 with a lost iteration")
+        last = summary.strip().splitlines()[-1]
+        log(case, last)
+        recomputed = int(last.split("recomputed_stages=")[1].split()[0])
+        if recomputed != 3:
+            raise Fail(f"{recomputed} stages recomputed; want 3 (iteration 3 from the checkpoint)")
+        same_parts(case, "pagerank recomputed from a checkpoint", c.output_parts("/out/pr"), local)
+    finally:
+        c.down()
+
+
+CASES = {"pagerank": case_pagerank, "kill_worker": case_kill_worker, "lost_intermediate": case_lost_intermediate,
+         "checkpoint": case_checkpoint}
 
 
 def main():
