@@ -44,25 +44,31 @@ class RecordSink final : public Sink {
   std::string key_, value_;
 };
 
-// The operators of `path` in front of `last`, built for one task; returns the head.
-Sink* BuildChain(const Analysis& analysis, const std::vector<NodePtr>& path, Sink* last, const OpEnv& env,
-                 const Bindings& bindings, std::vector<std::unique_ptr<Sink>>* ops) {
-  Sink* next = last;
-  for (auto it = path.rbegin(); it != path.rend(); ++it) {
-    const Node& n = **it;
-    std::unique_ptr<Sink> op;
-    if (n.kind == NodeKind::kJoin) {
-      OpEnv side = env;
-      side.side_path = bindings.at(n.parents[1]->id);
-      op = n.join->NewMapSideOp(analysis.join_mode(n), next, side);
-    } else {
-      op = n.make_op(next, env);
+// The fused operators of one task: `path` in front of the sink that ends the stage.
+struct Chain {
+  std::unique_ptr<Sink> last;
+  std::vector<std::unique_ptr<Sink>> ops;
+  Sink* head = nullptr;
+
+  void Build(const Analysis& analysis, const std::vector<NodePtr>& path, std::unique_ptr<Sink> end, const OpEnv& env,
+             const Bindings& bindings) {
+    last = std::move(end);
+    head = last.get();
+    for (auto it = path.rbegin(); it != path.rend(); ++it) {
+      const Node& n = **it;
+      std::unique_ptr<Sink> op;
+      if (n.kind == NodeKind::kJoin) {
+        OpEnv side = env;
+        side.side_path = bindings.at(n.parents[1]->id);
+        op = n.join->NewMapSideOp(analysis.join_mode(n), head, side);
+      } else {
+        op = n.make_op(head, env);
+      }
+      head = op.get();
+      ops.push_back(std::move(op));
     }
-    next = op.get();
-    ops->push_back(std::move(op));
   }
-  return next;
-}
+};
 
 // Sets the task context df::Increment uses while user code runs on this thread.
 struct ContextScope {
@@ -81,26 +87,24 @@ class StageMapper final : public Mapper {
     OpEnv env;
     env.ctx = &ctx;
     env.part_name = Basename(std::string(ctx.input_path()));
-    if (stage_.shuffle) {
-      last_ = OpsOf(*stage_.shuffle).NewMapSink(input_.side, &ctx);
-    } else {
-      last_ = std::make_unique<RecordSink>(stage_.output->codec, &ctx);
-    }
-    head_ = BuildChain(analysis_, input_.path, last_.get(), env, bindings_, &ops_);
+    chain_.Build(analysis_, input_.path,
+                 stage_.shuffle ? OpsOf(*stage_.shuffle).NewMapSink(input_.side, &ctx)
+                                : std::make_unique<RecordSink>(stage_.output->codec, &ctx),
+                 env, bindings_);
     text_ = input_.node->kind == NodeKind::kSource && input_.node->text;
   }
   void Map(std::string_view key, std::string_view value, TaskContext& ctx) override {
     ContextScope scope(&ctx);
     if (text_) {
-      head_->Push(&value);
-    } else if (!input_.node->codec.decode_push(key, value, head_)) {
+      chain_.head->Push(&value);
+    } else if (!input_.node->codec.decode_push(key, value, chain_.head)) {
       throw std::runtime_error("record does not decode as the elements of " + input_.node->op + "#" +
                                std::to_string(input_.node->id) + " (wrong types, or not written by this program)");
     }
   }
   void Finish(TaskContext& ctx) override {
     ContextScope scope(&ctx);
-    head_->Finish();
+    chain_.head->Finish();
   }
 
  private:
@@ -108,9 +112,7 @@ class StageMapper final : public Mapper {
   const Stage& stage_;
   const StageInput& input_;
   const Bindings& bindings_;
-  std::unique_ptr<Sink> last_;
-  std::vector<std::unique_ptr<Sink>> ops_;
-  Sink* head_ = nullptr;
+  Chain chain_;
   bool text_ = false;
 };
 
@@ -123,16 +125,16 @@ class StageReducer final : public Reducer {
     ContextScope scope(&ctx);
     OpEnv env;
     env.ctx = &ctx;
-    last_ = std::make_unique<RecordSink>(stage_.output->codec, &ctx);
-    head_ = BuildChain(analysis_, stage_.reduce_path, last_.get(), env, bindings_, &ops_);
+    chain_.Build(analysis_, stage_.reduce_path, std::make_unique<RecordSink>(stage_.output->codec, &ctx), env,
+                 bindings_);
   }
   void Reduce(std::string_view key, ValueIterator& values, TaskContext& ctx) override {
     ContextScope scope(&ctx);
-    ops_of_.Reduce(key, values, head_);
+    ops_of_.Reduce(key, values, chain_.head);
   }
   void Finish(TaskContext& ctx) override {
     ContextScope scope(&ctx);
-    head_->Finish();
+    chain_.head->Finish();
   }
 
  private:
@@ -140,9 +142,7 @@ class StageReducer final : public Reducer {
   const Stage& stage_;
   const Bindings& bindings_;
   const ShuffleOps& ops_of_;
-  std::unique_ptr<Sink> last_;
-  std::vector<std::unique_ptr<Sink>> ops_;
-  Sink* head_ = nullptr;
+  Chain chain_;
 };
 
 }  // namespace

@@ -61,18 +61,18 @@ void ConnectedComponents(df::Flow& flow) {
       options);
 
   using Named = std::pair<Id, std::string>;
-  labels.LeftJoin(names)
-      .Map([](const std::pair<Id, std::pair<Id, std::optional<std::string>>>& p) {
-        const auto& [label, name] = p.second;
-        return Named(label, name ? *name : graph::NumericName(p.first));
-      })
-      .LeftJoin(names)
-      .Map([](const std::pair<Id, std::pair<std::string, std::optional<std::string>>>& p) {
-        const auto& [page, label_name] = p.second;
-        return std::pair<std::string, std::string>(page, label_name ? *label_name : graph::NumericName(p.first));
-      })
-      .SortBy([](const std::pair<std::string, std::string>& p) { return p.first; }, df::Order::kAscending, parts)
-      .Write(flow.output());
+  auto named = labels.LeftJoin(names)
+                   .Map([](const std::pair<Id, std::pair<Id, std::optional<std::string>>>& p) {
+                     const auto& [label, name] = p.second;
+                     return Named(label, name ? *name : graph::NumericName(p.first));
+                   })
+                   .LeftJoin(names)
+                   .Map([](const std::pair<Id, std::pair<std::string, std::optional<std::string>>>& p) {
+                     const auto& [page, label_name] = p.second;
+                     return std::pair<std::string, std::string>(page,
+                                                                label_name ? *label_name : graph::NumericName(p.first));
+                   });
+  graph::WriteByPage(named, parts, flow.output());
 }
 
 }  // namespace

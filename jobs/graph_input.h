@@ -63,4 +63,11 @@ inline auto PageNames(const df::Dataset<std::string_view>& lines, int partitions
           partitions);
 }
 
+// Writes (page name, text) records sorted by page name: the graph jobs' output.
+inline void WriteByPage(const df::Dataset<std::pair<std::string, std::string>>& rows, int partitions,
+                        const std::string& path) {
+  rows.SortBy([](const std::pair<std::string, std::string>& p) { return p.first; }, df::Order::kAscending, partitions)
+      .Write(path);
+}
+
 }  // namespace sawmill::graph

@@ -101,13 +101,11 @@ void PageRank(df::Flow& flow) {
         });
   }, loop);
 
-  ranks.LeftJoin(names)
-      .Map([](const std::pair<Id, std::pair<double, std::optional<std::string>>>& p) {
-        const auto& [rank, name] = p.second;
-        return std::pair<std::string, std::string>(name ? *name : graph::NumericName(p.first), RankText(rank));
-      })
-      .SortBy([](const std::pair<std::string, std::string>& p) { return p.first; }, df::Order::kAscending, parts)
-      .Write(flow.output());
+  auto named = ranks.LeftJoin(names).Map([](const std::pair<Id, std::pair<double, std::optional<std::string>>>& p) {
+    const auto& [rank, name] = p.second;
+    return std::pair<std::string, std::string>(name ? *name : graph::NumericName(p.first), RankText(rank));
+  });
+  graph::WriteByPage(named, parts, flow.output());
 }
 
 }  // namespace
