@@ -108,11 +108,17 @@ class Executor {
  private:
   Status Setup() {
     report_.exit_code = 0;
+    // Refused before anything runs, rather than at the stage that writes.
     for (const auto& st : a_.program().stages) {
-      if (st.output->kind == NodeKind::kWrite && st.output->path.empty()) {
-        report_.exit_code = 2;
-        return InvalidArgument("Write needs an output path (no --output given?)");
+      if (st.output->kind != NodeKind::kWrite) continue;
+      report_.exit_code = 2;
+      if (st.output->path.empty()) return InvalidArgument("Write needs an output path (no --output given?)");
+      auto exists = FsExists(st.output->path);
+      if (!exists.ok()) return exists.status();
+      if (*exists && !opt_.overwrite) {
+        return AlreadyExists("output " + st.output->path + " exists (pass --overwrite to replace it)");
       }
+      report_.exit_code = 0;
     }
     std::string root = opt_.tmp_dir;
     if (root.empty()) {

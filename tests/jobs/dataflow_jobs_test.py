@@ -176,6 +176,9 @@ class Cases:
         e = self.job("pagerank", "--input", "x.tsv", "--output", "y", "--explain").stdout.decode()
         if "LeftJoin#12[co-partitioned merge]" not in e or "loop Iterate" not in e:
             raise Fail(f"pagerank --explain: {e}")
+        exists = self.job("pagerank", "--input", "/nonexistent", "--output", self.tmp, ok=False)
+        if exists.returncode != 2 or b"exists" not in exists.stderr or b"stages=0" not in exists.stdout:
+            raise Fail(f"existing output: exit {exists.returncode}, {exists.stderr.decode()} {exists.stdout.decode()}")
         missing = self.job("wordcount_df", "--input", "/nonexistent", "--output", os.path.join(self.tmp, "z"), ok=False)
         if missing.returncode != 2 or b"/nonexistent" not in missing.stderr:
             raise Fail(f"missing input: exit {missing.returncode}, {missing.stderr.decode()}")
