@@ -467,11 +467,27 @@ class JoinOpsImpl final : public JoinOps {
   };
 };
 
-// MapValuesWith: a broadcast side input given whole, as a vector, to every call.
-template <class K, class V, class S, class W, class F>
+// Elements that hold views into the bytes they were decoded from.
+template <class T>
+struct HasView : std::is_same<T, std::string_view> {};
+template <class A, class B>
+struct HasView<std::pair<A, B>> : std::bool_constant<HasView<A>::value || HasView<B>::value> {};
+template <class... Ts>
+struct HasView<std::tuple<Ts...>> : std::bool_constant<(HasView<Ts>::value || ...)> {};
+template <class T>
+struct HasView<std::vector<T>> : HasView<T> {};
+template <class T>
+struct HasView<std::optional<T>> : HasView<T> {};
+
+// MapValuesWith without a prepare step: f gets the side's elements themselves.
+struct NoPrepare {};
+
+// MapValuesWith: a broadcast side input, decoded once per map task into a vector (and, with
+// `prepare`, turned into whatever the calls need, e.g. an index), given to every call.
+template <class K, class V, class S, class W, class Prep, class F>
 class SideOps final : public JoinOps {
  public:
-  explicit SideOps(const F& f) : f_(f) {}
+  SideOps(const Prep& prepare, const F& f) : prepare_(prepare), f_(f) {}
   void EncodeMapOutput(int, const void*, std::string*, std::string*) const override {
     throw std::logic_error("MapValuesWith runs map-side only");
   }
@@ -480,7 +496,7 @@ class SideOps final : public JoinOps {
   }
   bool keeps_right_unmatched() const override { return false; }
   std::unique_ptr<Sink> NewMapSideOp(JoinMode, Sink* next, const OpEnv& env) const override {
-    return std::make_unique<Op>(next, env, f_);
+    return std::make_unique<Op>(next, env, prepare_, f_);
   }
 
  private:
@@ -492,26 +508,46 @@ class SideOps final : public JoinOps {
    private:
     std::vector<S>* out_;
   };
+  static auto Prepared(const Prep& prepare, const std::vector<S>& side) {
+    if constexpr (std::is_same_v<Prep, NoPrepare>) {
+      return 0;
+    } else {
+      return prepare(side);
+    }
+  }
   class Op final : public OpSink {
    public:
-    // The records stay loaded: elements with views point into them.
-    Op(Sink* next, const OpEnv& env, const F& f) : OpSink(next), f_(f), records_(LoadSideRecords(env.side_path)) {
+    Op(Sink* next, const OpEnv& env, const Prep& prepare, const F& f) : OpSink(next), f_(f) {
       Collect collect(&side_);
-      for (const auto& [k, v] : records_) {
+      auto decode = [&](std::string_view k, std::string_view v) {
         if (!Records<S>::DecodePush(k, v, &collect)) throw std::runtime_error("malformed record in a side input");
+      };
+      if constexpr (HasView<S>::value) {
+        records_ = LoadSideRecords(env.side_path);  // kept: the elements' views point into them
+        for (const auto& [k, v] : records_) decode(k, v);
+      } else {
+        ForEachSideRecord(env.side_path, decode);
       }
+      prepared_ = Prepared(prepare, side_);
     }
     void Push(const void* e) override {
       const auto& x = *static_cast<const std::pair<K, V>*>(e);
-      std::pair<K, W> out(x.first, f_(x.second, side_));
-      next_->Push(&out);
+      if constexpr (std::is_same_v<Prep, NoPrepare>) {
+        std::pair<K, W> out(x.first, f_(x.second, side_));
+        next_->Push(&out);
+      } else {
+        std::pair<K, W> out(x.first, f_(x.second, prepared_));
+        next_->Push(&out);
+      }
     }
 
    private:
     F f_;
     std::vector<std::pair<std::string, std::string>> records_;
     std::vector<S> side_;
+    decltype(Prepared(std::declval<const Prep&>(), std::declval<const std::vector<S>&>())) prepared_{};
   };
+  Prep prepare_;
   F f_;
 };
 
@@ -593,16 +629,16 @@ class Dataset {
   // once per map task): for globals such as counts and sums computed by an earlier stage.
   template <class S, class F>
   auto MapValuesWith(const Dataset<S>& side, F f) const {
-    using K = typename T::first_type;
-    using V = typename T::second_type;
-    using W = std::decay_t<std::invoke_result_t<F&, const V&, const std::vector<S>&>>;
-    using Ops = internal::SideOps<K, V, S, W, F>;
-    auto n = node_->graph->Add(internal::NodeKind::kJoin, "MapValuesWith", {node_, side.node()},
-                               internal::Records<std::pair<K, W>>::Make());
-    n->join = std::make_shared<Ops>(f);
-    n->join_hint = JoinHint::kBroadcast;
-    n->keeps_keys = true;
-    return Dataset<std::pair<K, W>>(n);
+    using W = std::decay_t<std::invoke_result_t<F&, const typename T::second_type&, const std::vector<S>&>>;
+    return WithSide<S, W>(side, internal::NoPrepare{}, f);
+  }
+  // As above, with prepare(side) -> X run once per map task and f(value, const X&) -> W for each
+  // element: for an index over a larger side (e.g. a vector by id, a hash map).
+  template <class S, class P, class F>
+  auto MapValuesWith(const Dataset<S>& side, P prepare, F f) const {
+    using X = std::decay_t<std::invoke_result_t<P&, const std::vector<S>&>>;
+    using W = std::decay_t<std::invoke_result_t<F&, const typename T::second_type&, const X&>>;
+    return WithSide<S, W>(side, prepare, f);
   }
   // Inner join on the key: (k, (v, w)) for every pair of rows with equal keys. Without a hint,
   // co-partitioned inputs (outputs of shuffles with the same partition count, keys kept) are
@@ -663,6 +699,18 @@ class Dataset {
     n->shuffle = std::move(ops);
     n->partitions = partitions;
     return Dataset<U>(n);
+  }
+  template <class S, class W, class P, class F>
+  auto WithSide(const Dataset<S>& side, const P& prepare, const F& f) const {
+    using K = typename T::first_type;
+    using V = typename T::second_type;
+    using Ops = internal::SideOps<K, V, S, W, P, F>;
+    auto n = node_->graph->Add(internal::NodeKind::kJoin, "MapValuesWith", {node_, side.node()},
+                               internal::Records<std::pair<K, W>>::Make());
+    n->join = std::make_shared<Ops>(prepare, f);
+    n->join_hint = JoinHint::kBroadcast;
+    n->keeps_keys = true;
+    return Dataset<std::pair<K, W>>(n);
   }
   template <class R, internal::JoinKind kind>
   auto JoinWith(const char* op, const Dataset<R>& other, JoinHint hint, int partitions) const {

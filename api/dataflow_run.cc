@@ -35,6 +35,8 @@ DEFINE_string(tmp_dir, "", "Where datasets between stages live: a local director
               "with --cluster a dfs:/ directory (default dfs:/tmp/sawmill-df).");
 DEFINE_string(df_stage, "", "Internal: the stage a task belongs to (plan.stage).");
 DEFINE_string(df_bind, "", "Internal: the paths of the datasets a task's stage reads (id=path,...).");
+DEFINE_string(df_test_task_sleep, "", "Testing: SUFFIX:MS makes every task of a stage whose plan.stage tag ends with "
+              "SUFFIX sleep MS milliseconds before it starts, so that a test can kill a worker while it runs.");
 DEFINE_string(df_test_pause, "", "Testing: SUFFIX:FILE creates FILE before the first stage job whose name ends with "
               "SUFFIX (e.g. .0-i3: a loop body's first stage in iteration 3, from 0) and waits until FILE is removed.");
 
@@ -382,6 +384,14 @@ int RunDataflowMain(int argc, char** argv, const char* usage, const Program& pro
           analysis = std::move(a).value();
           stage = analysis.FindStage(FLAGS_df_stage);
           if (!stage) throw std::runtime_error("no stage " + FLAGS_df_stage + " in this program's plan");
+          size_t colon = FLAGS_df_test_task_sleep.rfind(':');
+          if (colon != std::string::npos) {
+            std::string suffix = FLAGS_df_test_task_sleep.substr(0, colon);
+            if (FLAGS_df_stage.size() >= suffix.size() &&
+                FLAGS_df_stage.compare(FLAGS_df_stage.size() - suffix.size(), suffix.size(), suffix) == 0) {
+              ::usleep(static_cast<useconds_t>(std::atoi(FLAGS_df_test_task_sleep.c_str() + colon + 1)) * 1000);
+            }
+          }
           auto spec = StageJobSpec(analysis, *stage, bindings, name);
           if (!spec.ok()) throw std::runtime_error(spec.status().ToString());
           return std::move(spec).value();

@@ -42,14 +42,18 @@ SideTable LoadSideTable(const std::string& dir) {
   return table;
 }
 
-std::vector<std::pair<std::string, std::string>> LoadSideRecords(const std::string& dir) {
+void ForEachSideRecord(const std::string& dir, const std::function<void(std::string_view, std::string_view)>& fn) {
   auto files = ExpandInput(dir);
   if (!files.ok()) throw std::runtime_error("broadcast side input: " + files.status().ToString());
-  std::vector<std::pair<std::string, std::string>> out;
   for (const auto& f : *files) {
     SortedPartReader r(Dirname(f), Basename(f));
-    for (; r.valid(); r.Next()) out.emplace_back(r.key(), r.value());
+    for (; r.valid(); r.Next()) fn(r.key(), r.value());
   }
+}
+
+std::vector<std::pair<std::string, std::string>> LoadSideRecords(const std::string& dir) {
+  std::vector<std::pair<std::string, std::string>> out;
+  ForEachSideRecord(dir, [&](std::string_view k, std::string_view v) { out.emplace_back(k, v); });
   return out;
 }
 

@@ -2,6 +2,7 @@
 // seeing the record file format: one sorted part in order, or every part of a small dataset.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -33,5 +34,7 @@ using SideTable = std::unordered_map<std::string, std::vector<std::string>>;
 SideTable LoadSideTable(const std::string& dir);
 // Every record of the materialized dataset at `dir`, in part order, then record order.
 std::vector<std::pair<std::string, std::string>> LoadSideRecords(const std::string& dir);
+// Calls fn(key, value) for the same records without keeping them (views valid during the call).
+void ForEachSideRecord(const std::string& dir, const std::function<void(std::string_view, std::string_view)>& fn);
 
 }  // namespace sawmill::df::internal

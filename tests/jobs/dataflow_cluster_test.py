@@ -6,6 +6,7 @@ lost intermediate (its only copy deleted from the store) is recomputed from its 
 
 Usage: tests/jobs/dataflow_cluster_test.py BUILD_DIR [CASE...]   (default: every case)
 """
+import json
 import os
 import random
 import subprocess
@@ -21,18 +22,6 @@ from dataflow_jobs_test import pagerank_reference, random_graph, write_edges  # 
 
 ITERATIONS = 6
 PR_FLAGS = ["--iterations", str(ITERATIONS), "--partitions", "4", "--threads", "2", "--memory_mb", "256"]
-
-
-def loop_stage_job(c, iteration, stage=0):
-    """The id of the job that runs stage `stage` of the loop body in `iteration` (from 0): the
-    executor names it <program>-s<loop>.<stage>-i<iteration>."""
-    for n in range(1, 200):
-        s = job_status(c, n)
-        if s is None:
-            return None
-        if s["name"].startswith("pagerank-s") and s["name"].endswith(f".{stage}-i{iteration}"):
-            return n
-    return None
 
 
 class Data:
@@ -79,14 +68,6 @@ def finish(p, what):
     return out.decode()
 
 
-def job_status(c, n):
-    code, _, body = c.http(f"/api/jobs/job-{n}")
-    if code != 200:
-        return None
-    import json
-    return json.loads(body)
-
-
 def case_pagerank(case, data):
     local = data.local("pagerank", PR_FLAGS)
     cc_local = data.local("connected_components", ["--partitions", "3"])
@@ -106,26 +87,40 @@ def case_pagerank(case, data):
         c.down()
 
 
+def job_status(c, n):
+    code, _, body = c.http(f"/api/jobs/job-{n}")
+    return json.loads(body) if code == 200 else None
+
+
 def case_kill_worker(case, data):
+    """A worker SIGKILLed while iteration 3's first (shuffle) stage runs its map tasks. The driver
+    pauses before that stage (--df_test_pause) and the stage's tasks sleep 400 ms when they start
+    (--df_test_task_sleep), so that the kill lands on running attempts however fast the stage
+    would otherwise be. The coordinator reruns them, and map outputs the dead worker held."""
     local = data.local("pagerank", PR_FLAGS)
     c = Cluster(2)
     try:
         c.put(data.path, "/in/edges.tsv")
-        p = start_pagerank(c, "/out/pr")
-        # The third iteration's contribution stage, with a map attempt running: its worker goes.
+        pause = os.path.join(c.dir, "pause")
+        p = start_pagerank(c, "/out/pr", f"--df_test_pause=.0-i2:{pause}", "--df_test_task_sleep=.0:400")
+        wait_for("the driver to pause before iteration 3", lambda: os.path.exists(pause), timeout=120)
+        target = 1
+        while job_status(c, target) is not None:
+            target += 1
+        os.remove(pause)
+
         def running_host():
-            target = loop_stage_job(c, 2)
-            if not target:
-                return None
-            running = [a for a in job_status(c, target)["attempts"] if a["state"] == "running"]
-            return running and (target, running[0]["host"])
-        target, victim = wait_for("iteration 3's first stage to run a task", running_host, timeout=120)
+            s = job_status(c, target)
+            running = [a for a in s["attempts"] if a["state"] == "running"] if s else []
+            return running and running[0]["host"]
+        victim = wait_for(f"job-{target} (iteration 3's first stage) to run a task", running_host, timeout=60)
         c.kill_worker(victim)
-        log(case, f"SIGKILLed {victim}'s worker in iteration 3 (job-{target})")
+        log(case, f"SIGKILLed {victim}'s worker while job-{target} ({job_status(c, target)['name']}) ran")
         summary = finish(p, "pagerank --cluster with a worker killed")
         log(case, summary.strip().splitlines()[-1])
-        s = job_status(c, target)
-        failed = [a for a in s["attempts"] if a["state"] == "failed"]
+        failed = [a for a in job_status(c, target)["attempts"] if a["state"] == "failed"]
+        if not failed:
+            raise Fail(f"no attempt of job-{target} was lost with {victim}")
         log(case, f"job-{target}: {len(failed)} attempt(s) lost with the worker, rerun")
         same_parts(case, "pagerank after a worker died mid-iteration", c.output_parts("/out/pr"), local)
         check_ranks(case, c, data, "/out/pr")
