@@ -92,15 +92,31 @@ struct Records {
       Codec<T>::Encode(x, value, true);
     }
   }
-  static bool DecodePush(std::string_view key, std::string_view value, Sink* next) {
-    T x{};
+  static bool DecodeInto(std::string_view key, std::string_view value, T* x) {
     if constexpr (IsPair<T>::value) {
-      if (!Codec<typename T::first_type>::Decode(&key, &x.first, true) || !key.empty()) return false;
-      if (!Codec<typename T::second_type>::Decode(&value, &x.second, true) || !value.empty()) return false;
+      return Codec<typename T::first_type>::Decode(&key, &x->first, true) && key.empty() &&
+             Codec<typename T::second_type>::Decode(&value, &x->second, true) && value.empty();
     } else {
-      if (!key.empty() || !Codec<T>::Decode(&value, &x, true) || !value.empty()) return false;
+      return key.empty() && Codec<T>::Decode(&value, x, true) && value.empty();
     }
-    next->Push(&x);
+  }
+  // Decodes into one element per thread, reused record after record so that its vectors and
+  // strings keep their capacity (a push that decodes the same type again gets a fresh one).
+  static bool DecodePush(std::string_view key, std::string_view value, Sink* next) {
+    thread_local T reused{};
+    thread_local bool busy = false;
+    if (busy) {
+      T x{};
+      if (!DecodeInto(key, value, &x)) return false;
+      next->Push(&x);
+      return true;
+    }
+    if (!DecodeInto(key, value, &reused)) return false;
+    busy = true;
+    struct Release {
+      ~Release() { busy = false; }
+    } release;
+    next->Push(&reused);
     return true;
   }
   static RecordCodec Make() {
@@ -177,9 +193,13 @@ class FoldCombiner final : public Combiner {
     V a{}, b{};
     Codec<V>::Decode(&sa, &a, true);  // n bytes always decode
     Codec<V>::Decode(&sb, &b, true);
-    std::string out;  // n bytes: within the string's inline buffer, no allocation
-    Codec<V>::Encode(f_(a, b), &out, true);
-    std::memcpy(acc, out.data(), n);
+    if constexpr (requires(const V& v, char* p) { Codec<V>::EncodeFixed(v, p); }) {
+      Codec<V>::EncodeFixed(f_(a, b), acc);
+    } else {
+      std::string out;  // n bytes: within the string's inline buffer, no allocation
+      Codec<V>::Encode(f_(a, b), &out, true);
+      std::memcpy(acc, out.data(), n);
+    }
   }
 
  private:
@@ -240,6 +260,7 @@ class ReduceByKeyOps final : public ShuffleOps {
 class AppendCombiner final : public Combiner {
  public:
   void Combine(std::string_view, std::string* acc, std::string_view value) const override { acc->append(value); }
+  bool appends() const override { return true; }
 };
 
 template <class K, class V>
@@ -253,6 +274,7 @@ class GroupByKeyOps final : public ShuffleOps {
     Codec<V>::Encode(x.second, value, false);
   }
   std::unique_ptr<Combiner> NewCombiner() const override { return std::make_unique<AppendCombiner>(); }
+  bool dense_keys() const override { return std::is_integral_v<K> && std::is_unsigned_v<K> && sizeof(K) == 8; }
   void Reduce(std::string_view key, ValueIterator& values, Sink* next) const override {
     std::pair<K, List> out{DecodeOrThrow<K>(key, true, "key"), {}};
     std::string_view v;

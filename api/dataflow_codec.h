@@ -160,6 +160,11 @@ struct Codec<T, std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, boo
   static void Encode(const T& v, std::string* out, bool) {
     internal::PutBigEndian(static_cast<U>(static_cast<U>(v) ^ kFlip), out);
   }
+  // The kFixedSize bytes Encode appends, written in place (map-side folds).
+  static void EncodeFixed(const T& v, char* out) {
+    U be = internal::ToBigEndian(static_cast<U>(static_cast<U>(v) ^ kFlip));
+    std::memcpy(out, &be, sizeof be);
+  }
   static bool Decode(std::string_view* in, T* v, bool) {
     U u;
     if (!internal::GetBigEndian(in, &u)) return false;
@@ -202,6 +207,12 @@ struct Codec<T, std::enable_if_t<std::is_same_v<T, float> || std::is_same_v<T, d
     U u;
     std::memcpy(&u, &v, sizeof u);
     internal::PutBigEndian(static_cast<U>((u & kSign) ? ~u : (u ^ kSign)), out);
+  }
+  static void EncodeFixed(const T& v, char* out) {
+    U u;
+    std::memcpy(&u, &v, sizeof u);
+    U be = internal::ToBigEndian(static_cast<U>((u & kSign) ? ~u : (u ^ kSign)));
+    std::memcpy(out, &be, sizeof be);
   }
   static bool Decode(std::string_view* in, T* v, bool) {
     U u;

@@ -21,7 +21,8 @@
 # the page cache; wordcount and wordcount_df, pagerank and pagerank_ref alternate run by run so
 # that drift hits both alike):
 #   wordcount[_df] --input TEXT --output OUT --threads 2 --overwrite
-#   pagerank --input EDGES --output OUT --iterations 10 --damping 0.85 --threads 2 --overwrite
+#   pagerank --input EDGES --output OUT --iterations 10 --damping 0.85 --threads 2 --partitions 2 --overwrite
+#     (--partitions = --threads: one map task per thread and iteration; the default is 4)
 #   pagerank_ref --input EDGES --output RANKS.tsv --iterations 10 --damping 0.85
 # Text: `sawmill gen text --bytes B --vocabulary 75000 --seed 1` (as bench/local.sh). Graph
 # (bench/graph_gen.c, compiled with cc -O2 into DATA): graph.tsv, lines src<TAB>dst, pages named
@@ -225,7 +226,7 @@ if [[ $do_pr -eq 1 ]]; then
   cat "$graph" >/dev/null
   pagerank() {
     "$jobs/pagerank" --input "$graph" --output "$out/pagerank.out" --iterations "$iterations" --damping "$damping" \
-      --threads "$threads" --overwrite
+      --threads "$threads" --partitions "$threads" --overwrite
   }
   pagerank_ref() {
     "$data/pagerank_ref" --input "$graph" --output "$out/ref.tsv" --iterations "$iterations" --damping "$damping"
@@ -290,7 +291,7 @@ echo "Sawmill dataflow benchmark ($( [[ $small -eq 1 ]] && echo small || echo fu
 [[ $do_wc -eq 1 ]] && echo "wordcount input: $text ($text_size bytes, $vocabulary-word Zipf vocabulary); --threads $threads"
 if [[ $do_pr -eq 1 ]]; then
   echo "pagerank input: $graph ($graph_size bytes): $pages pages (7% dangling), $edges edges; $iterations iterations," \
-    "damping $damping; --threads $threads; pagerank_ref: 1 thread, cc -O2"
+    "damping $damping; --threads $threads --partitions $threads (--ranks broadcast); pagerank_ref: 1 thread, cc -O2"
   [[ -n ${ref_line:-} ]] && echo "  $ref_line"
 fi
 edge_iters=$((edges * iterations))

@@ -84,8 +84,8 @@ class ShuffleOps {
   // Folds floating point (sums of doubles): map task boundaries change the result's last bits,
   // so the stage's splits must not depend on the thread count.
   virtual bool inexact_fold() const { return false; }
-  // Map output keys are unsigned 64-bit integers and values fixed-size: small keys (ids from 0)
-  // can fold into an array (JobSpec::dense_keys).
+  // Map output keys are unsigned 64-bit integers (and values fixed-size, or lists): small keys
+  // (ids from 0) fold into an array or are grouped by a counting sort (JobSpec::dense_keys).
   virtual bool dense_keys() const { return false; }
   // What the partitioner hashes of a map output key: the record key the reduce emits, so that
   // outputs of different shuffles with the same key and partition count are partitioned alike.

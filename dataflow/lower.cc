@@ -198,6 +198,8 @@ Result<JobSpec> StageJobSpec(const Analysis& analysis, const Stage& stage, const
     return std::make_unique<StageMapper>(*a, *st, st->inputs[owner->at(input)], *b);
   };
   spec.whole_file_splits = stage.whole_files;
+  // Intermediate datasets are read back once, soon, by the next stages: raw blocks.
+  spec.compress_output = stage.output->kind == NodeKind::kWrite;
   if (stage.shuffle) {
     const ShuffleOps& ops = OpsOf(*stage.shuffle);
     spec.reducer = [a, st, b] { return std::make_unique<StageReducer>(*a, *st, *b); };

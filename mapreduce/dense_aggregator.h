@@ -98,4 +98,62 @@ class DenseAggregator {
   int pending_ = 0;
 };
 
+// The same for an appending combiner (Combiner::appends) and dense keys: values are kept in
+// arrival order and gathered per key by a counting sort on the key at spill time, instead of
+// growing a string per key through the hash table.
+class DenseLists {
+ public:
+  // Keys below max_bytes / 16 are taken; Full() once the values and their index reach max_bytes.
+  void Reset(size_t max_bytes);
+  bool Add(std::string_view key, std::string_view value) {
+    if (key.size() != 8) return false;
+    uint64_t k;
+    std::memcpy(&k, key.data(), 8);
+    k = __builtin_bswap64(k);
+    if (k >= limit_) return false;
+    records_.push_back({k, static_cast<uint32_t>(arena_.size()), static_cast<uint32_t>(value.size())});
+    arena_.append(value);
+    if (k > max_key_) max_key_ = k;
+    return true;
+  }
+  bool Full() const { return arena_.size() + records_.size() * sizeof(Record) >= max_bytes_ || arena_.size() > (1u << 31); }
+  bool empty() const { return records_.empty(); }
+  // fn(partition, key, the key's values concatenated in arrival order) in (partition, key) order.
+  template <typename Fn>
+  void ForEachSorted(const Partitioner* partitioner, int num_partitions, Fn&& fn) {
+    Order(partitioner, num_partitions);
+    char key[8];
+    for (size_t g = 0; g + 1 < group_start_.size(); ++g) {
+      uint64_t k = group_key_[g];
+      value_.clear();
+      for (uint32_t i = group_start_[g]; i < group_start_[g + 1]; ++i) {
+        const Record& r = records_[order_[i]];
+        value_.append(arena_, r.offset, r.size);
+      }
+      uint64_t be = __builtin_bswap64(k);
+      std::memcpy(key, &be, 8);
+      fn(static_cast<int32_t>(group_partition_[g]), std::string_view(key, 8), std::string_view(value_));
+    }
+  }
+  void Clear();
+
+ private:
+  struct Record {
+    uint64_t key;
+    uint32_t offset, size;
+  };
+  void Order(const Partitioner* partitioner, int num_partitions);
+
+  size_t max_bytes_ = 0;
+  uint64_t limit_ = 0;
+  uint64_t max_key_ = 0;
+  std::vector<Record> records_;
+  std::string arena_;
+  std::vector<uint32_t> order_;  // record indices by (partition, key, arrival)
+  std::vector<uint64_t> group_key_;
+  std::vector<uint32_t> group_partition_;
+  std::vector<uint32_t> group_start_;  // into order_, one past the end last
+  std::string value_;
+};
+
 }  // namespace sawmill

@@ -51,9 +51,10 @@ struct JobSpec {
   // With a combiner: aggregate map output in a hash table before sorting (true), or combine
   // only while spilling sorted runs (false).
   bool hash_aggregation = true;
-  // With a fixed-size combiner: map output keys are mostly 8-byte big-endian unsigned integers
-  // numbered from 0 (dense ids), which then fold into an array indexed by the key instead of the
-  // hash table (other keys still go to the hash table). Values fold in emit order either way.
+  // With a fixed-size combiner (or an appending one, Combiner::appends): map output keys are
+  // mostly 8-byte big-endian unsigned integers numbered from 0 (dense ids), which then fold into
+  // an array indexed by the key (or are grouped by a counting sort on the key) instead of going
+  // through the hash table; other keys still do. Values fold in emit order either way.
   bool dense_keys = false;
 
   // Secondary sort. Map output keys may be composite: a grouping part, then bytes that order
@@ -71,6 +72,10 @@ struct JobSpec {
   // Replicas of each output part in the store (0: the store's default); intermediate data that
   // can be recomputed uses 1. Local outputs ignore it. The job's _MANIFEST keeps the default.
   uint32_t output_replication = 0;
+  // LZ4 blocks in the output parts (a block that does not shrink is stored raw anyway). Data
+  // written to be read back once and soon, such as a dataflow's intermediate datasets, is
+  // cheaper raw: on PageRank, compressing them cost 0.7 s of 4.4 s.
+  bool compress_output = true;
 
   InputFormat FormatOf(int input_index) const {
     return input_index >= 0 && static_cast<size_t>(input_index) < input_formats.size() ? input_formats[input_index]

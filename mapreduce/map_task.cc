@@ -118,24 +118,28 @@ class SortingCollector {
 // (JobSpec::dense_keys), small integer keys fold into an array instead.
 class HashCollector {
  public:
-  HashCollector(const TaskConfig& c, HashAggregator* agg, DenseAggregator* dense, const Combiner* combiner,
-                const Partitioner* partitioner, TaskStats* stats)
-      : config_(c), agg_(*agg), dense_(dense), partitioner_(partitioner), spills_(c, combiner, stats) {
-    // The array takes at most a quarter of the task's memory, the hash table the rest.
-    size_t dense_bytes = dense ? c.memory_bytes / 4 : 0;
+  // At most one of `dense` (folding) and `lists` (appending) is given.
+  HashCollector(const TaskConfig& c, HashAggregator* agg, DenseAggregator* dense, DenseLists* lists,
+                const Combiner* combiner, const Partitioner* partitioner, TaskStats* stats)
+      : config_(c), agg_(*agg), dense_(dense), lists_(lists), partitioner_(partitioner), spills_(c, combiner, stats) {
+    // The dense table takes at most a quarter of the task's memory (lists: a half), the hash
+    // table the rest.
+    size_t dense_bytes = dense ? c.memory_bytes / 4 : lists ? c.memory_bytes / 2 : 0;
     agg_.Reset(combiner, c.memory_bytes - dense_bytes);
     if (dense_) dense_->Reset(combiner, dense_bytes);
+    if (lists_) lists_->Reset(dense_bytes);
   }
 
   Status Add(std::string_view key, std::string_view value) {
     if (dense_ && dense_->Add(key, value)) return Status::Ok();
+    if (lists_ && lists_->Add(key, value)) return lists_->Full() ? Spill(false) : Status::Ok();
     agg_.Add(key, value);
     if (__builtin_expect(agg_.Full(), 0)) return Spill(false);
     return Status::Ok();
   }
   Status Finish() {
     if (spills_.empty()) return Spill(true);
-    if (!agg_.empty() || (dense_ && !dense_->empty())) RETURN_IF_ERROR(Spill(false));
+    if (!agg_.empty() || (dense_ && !dense_->empty()) || (lists_ && !lists_->empty())) RETURN_IF_ERROR(Spill(false));
     return spills_.MergeToOutput();
   }
 
@@ -159,17 +163,19 @@ class HashCollector {
       return hp != p ? hp < p : agg_.key(*hashed[h]) < key;
     };
     Status s;
-    if (dense_) {
-      dense_->ForEachSorted(partitioner_, config_.num_partitions, [&](int32_t p, std::string_view k, std::string_view v) {
+    auto merge = [&](auto* table) {
+      table->ForEachSorted(partitioner_, config_.num_partitions, [&](int32_t p, std::string_view k, std::string_view v) {
         while (s.ok() && hashed_before(p, k)) {
           s = add(static_cast<int32_t>(hashed[h]->partition), agg_.key(*hashed[h]), agg_.value(*hashed[h]));
           ++h;
         }
         if (s.ok()) s = add(p, k, v);
       });
-      RETURN_IF_ERROR(s);
-      dense_->Clear();
-    }
+      table->Clear();
+    };
+    if (dense_) merge(dense_);
+    if (lists_) merge(lists_);
+    RETURN_IF_ERROR(s);
     for (; h < hashed.size(); ++h) {
       RETURN_IF_ERROR(add(static_cast<int32_t>(hashed[h]->partition), agg_.key(*hashed[h]), agg_.value(*hashed[h])));
     }
@@ -180,6 +186,7 @@ class HashCollector {
   const TaskConfig& config_;
   HashAggregator& agg_;
   DenseAggregator* dense_;
+  DenseLists* lists_;
   const Partitioner* partitioner_;
   SpillSet spills_;
 };
@@ -291,6 +298,7 @@ Status RunMapTask(const TaskConfig& c, const InputSplit& split, MapBuffers* buff
     o.block_bytes = c.block_bytes;
     o.partition = c.task_index;
     o.replication = c.output_replication;
+    o.compress = spec.compress_output;
     ASSIGN_OR_RETURN(auto w, RecordFileWriter::Create(c.output_path, o));
     DirectCollector sink(w.get());
     std::unique_ptr<TailCollector> tail;
@@ -310,11 +318,15 @@ Status RunMapTask(const TaskConfig& c, const InputSplit& split, MapBuffers* buff
   if (combiner && spec.hash_aggregation) {
     if (!buffers->aggregator) buffers->aggregator = std::make_unique<HashAggregator>(combiner.get(), c.memory_bytes);
     DenseAggregator* dense = nullptr;
+    DenseLists* lists = nullptr;
     if (spec.dense_keys && combiner->fixed_size() > 0) {
       if (!buffers->dense) buffers->dense = std::make_unique<DenseAggregator>(combiner.get(), 0);
       dense = buffers->dense.get();
+    } else if (spec.dense_keys && combiner->appends()) {
+      if (!buffers->lists) buffers->lists = std::make_unique<DenseLists>();
+      lists = buffers->lists.get();
     }
-    HashCollector sink(c, buffers->aggregator.get(), dense, combiner.get(), c.partitioner, stats);
+    HashCollector sink(c, buffers->aggregator.get(), dense, lists, combiner.get(), c.partitioner, stats);
     RETURN_IF_ERROR(MapLoop(c, split, &sink, stats));
     return sink.Finish();
   }

@@ -116,6 +116,7 @@ Status RunReduceTask(const TaskConfig& c, const std::vector<std::string>& map_ou
   out_options.partition = c.task_index;
   out_options.detect_sorted = true;
   out_options.replication = c.output_replication;
+  out_options.compress = c.spec->compress_output;
   ASSIGN_OR_RETURN(auto writer, RecordFileWriter::Create(c.output_path, out_options));
   PartSink sink(writer.get());
   if (!(c.tail ? spec.tail_reducer : spec.reducer)) return InvalidArgument(where + ": job " + spec.name + " has no reducer");

@@ -62,6 +62,7 @@ struct MapBuffers {
   std::unique_ptr<SortBuffer> sort_buffer;
   std::unique_ptr<HashAggregator> aggregator;
   std::unique_ptr<DenseAggregator> dense;
+  std::unique_ptr<DenseLists> lists;
 };
 
 // Runs a map task over `split`. Errors (bad input, a throwing mapper) name the split.

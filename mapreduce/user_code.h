@@ -86,6 +86,9 @@ class Combiner {
   // update the fixed_size() bytes at `acc` in place exactly as Combine would.
   virtual size_t fixed_size() const { return 0; }
   virtual void CombineFixed(char* acc, const char* value) const {}
+  // True when Combine appends: acc ∘ value is acc's bytes followed by value's (grouping into
+  // lists). The runtime may then gather a key's values in emit order without calling Combine.
+  virtual bool appends() const { return false; }
 };
 
 // Chooses the reduce partition of a key; must be a pure function of the key.

@@ -21,7 +21,11 @@ from cluster_jobs_test import JOBS, SAWMILL, Cluster, expect_part_replication, l
 from dataflow_jobs_test import pagerank_reference, random_graph, write_edges  # noqa: E402
 
 ITERATIONS = 6
-PR_FLAGS = ["--iterations", str(ITERATIONS), "--partitions", "4", "--threads", "2", "--memory_mb", "256"]
+# The failure cases run --ranks shuffle (shuffle stages, map outputs on workers); `pagerank` runs
+# both strategies.
+PR_FLAGS = ["--iterations", str(ITERATIONS), "--partitions", "4", "--threads", "2", "--memory_mb", "256", "--ranks",
+            "shuffle"]
+BROADCAST_FLAGS = PR_FLAGS[:-1] + ["broadcast"]
 
 
 class Data:
@@ -76,8 +80,12 @@ def case_pagerank(case, data):
         c.put(data.path, "/in/edges.tsv")
         summary = finish(start_pagerank(c, "/out/pr"), "pagerank --cluster")
         log(case, summary.strip().splitlines()[-1])
-        same_parts(case, "pagerank", c.output_parts("/out/pr"), local)
+        same_parts(case, "pagerank --ranks shuffle", c.output_parts("/out/pr"), local)
         check_ranks(case, c, data, "/out/pr")
+        broadcast_local = local_parts("pagerank", data.path, os.path.join(data.root, "local-broadcast"), *BROADCAST_FLAGS)
+        c.job("pagerank", "--input", "dfs:/in/edges.tsv", "--output", "dfs:/out/pr-broadcast", *BROADCAST_FLAGS)
+        same_parts(case, "pagerank --ranks broadcast", c.output_parts("/out/pr-broadcast"), broadcast_local)
+        check_ranks(case, c, data, "/out/pr-broadcast")
         c.job("connected_components", "--input", "dfs:/in/edges.tsv", "--output", "dfs:/out/cc", "--partitions", "3")
         same_parts(case, "connected_components", c.output_parts("/out/cc"), cc_local)
         leftovers = c.dfs("ls", "/tmp/sawmill-df", check=False).stdout.decode().strip()

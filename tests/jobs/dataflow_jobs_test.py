@@ -92,14 +92,14 @@ class Cases:
             self.job("wordcount_df", "--input", text, "--output", b, "--reducers", reducers, "--split_mb", "1")
             same_parts(a, b)
 
-    def pagerank(self, named, threads_check):
+    def pagerank(self, named, threads_check, ranks="broadcast"):
         rng = random.Random(7 if named else 8)
         edges = random_graph(rng, 300, 2000, named) + [("lonely-a" if named else "100000", "1")]
         path = os.path.join(self.tmp, f"edges{named}.tsv")
         write_edges(path, edges, junk=["no tab here", "a\tb\tc"])
         want = pagerank_reference(edges, 7, 0.85)
-        out = os.path.join(self.tmp, f"pr{named}")
-        p = self.job("pagerank", "--input", path, "--output", out, "--iterations", "7", "--partitions", "4")
+        out = os.path.join(self.tmp, f"pr{named}{ranks}")
+        p = self.job("pagerank", "--input", path, "--output", out, "--iterations", "7", "--partitions", "4", "--ranks", ranks)
         if b"pagerank.malformed_lines=2" not in p.stdout:
             raise Fail(f"malformed lines not counted: {p.stdout.decode()}")
         got = records(self.build, out)
@@ -109,9 +109,9 @@ class Cases:
         if worst > 1e-9:
             raise Fail(f"pagerank differs from the reference by {worst}")
         if threads_check:
-            one = os.path.join(self.tmp, f"pr{named}-1")
+            one = os.path.join(self.tmp, f"pr{named}{ranks}-1")
             self.job("pagerank", "--input", path, "--output", one, "--iterations", "7", "--partitions", "4",
-                     "--threads", "1", "--split_mb", "1")
+                     "--threads", "1", "--split_mb", "1", "--ranks", ranks)
             same_parts(out, one)
         strict = self.job("pagerank", "--input", path, "--output", out + "-strict", "--strict", ok=False)
         if strict.returncode == 0 or b"malformed edge line" not in strict.stderr:
@@ -122,7 +122,13 @@ class Cases:
         return self.pagerank(False, True)
 
     def pagerank_names(self):
-        return self.pagerank(True, False)
+        return self.pagerank(True, True)
+
+    def pagerank_shuffle_numbers(self):
+        return self.pagerank(False, True, "shuffle")
+
+    def pagerank_shuffle_names(self):
+        return self.pagerank(True, False, "shuffle")
 
     def connected_components(self):
         rng = random.Random(11)
@@ -174,7 +180,7 @@ class Cases:
             if b"--explain" not in h.stdout or b"Usage" not in h.stdout:
                 raise Fail(f"{name} --help lacks the usage or --explain")
         e = self.job("pagerank", "--input", "x.tsv", "--output", "y", "--explain").stdout.decode()
-        if "LeftJoin#12[co-partitioned merge]" not in e or "loop Iterate" not in e:
+        if "LeftJoin#11[co-partitioned merge] -> MapValuesWith#12[broadcast]" not in e or "loop Iterate" not in e:
             raise Fail(f"pagerank --explain: {e}")
         exists = self.job("pagerank", "--input", "/nonexistent", "--output", self.tmp, ok=False)
         if exists.returncode != 2 or b"exists" not in exists.stderr or b"stages=0" not in exists.stdout:
@@ -189,8 +195,8 @@ def main():
     failed = 0
     with tempfile.TemporaryDirectory() as tmp:
         cases = Cases(build, tmp)
-        for name in ("wordcount_identical", "pagerank_numbers", "pagerank_names", "connected_components",
-                     "help_and_explain"):
+        for name in ("wordcount_identical", "pagerank_numbers", "pagerank_names", "pagerank_shuffle_numbers",
+                     "pagerank_shuffle_names", "connected_components", "help_and_explain"):
             try:
                 extra = getattr(cases, name)()
                 print(f"PASS {name}" + (f" (max |diff| {extra:.3g})" if extra is not None else ""))
