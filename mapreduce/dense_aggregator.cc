@@ -97,52 +97,54 @@ void DenseLists::Clear() {
 // A counting sort of the records by key (stable: arrival order within a key), then of the keys
 // by partition (ascending keys within a partition).
 void DenseLists::Order(const Partitioner* partitioner, int num_partitions) {
-  std::vector<uint32_t> count(records_.empty() ? 1 : max_key_ + 2, 0);
-  for (const Record& r : records_) ++count[r.key + 1];
-  for (size_t k = 1; k < count.size(); ++k) count[k] += count[k - 1];
-  std::vector<uint32_t> by_key(records_.size());
-  {
-    std::vector<uint32_t> next(count.begin(), count.end() - 1);
-    for (uint32_t i = 0; i < records_.size(); ++i) by_key[next[records_[i].key]++] = i;
-  }
+  // Scratch vectors are members: allocated once, they do not fault pages in on every spill.
+  count_.assign(records_.empty() ? 1 : max_key_ + 2, 0);
+  for (const Record& r : records_) ++count_[r.key + 1];
+  for (size_t k = 1; k < count_.size(); ++k) count_[k] += count_[k - 1];
+  by_key_.resize(records_.size());
+  next_.assign(count_.begin(), count_.end() - 1);
+  for (uint32_t i = 0; i < records_.size(); ++i) by_key_[next_[records_[i].key]++] = i;
   // The distinct keys, ascending, with their partition and where their records start.
-  std::vector<uint64_t> keys;
-  std::vector<uint32_t> first, part;
+  keys_.clear();
+  first_.clear();
+  part_.clear();
   std::vector<size_t> per_partition(static_cast<size_t>(num_partitions) + 1, 0);
   char key[8];
-  for (size_t k = 0; k + 1 < count.size(); ++k) {
-    if (count[k + 1] == count[k]) continue;
+  for (size_t k = 0; k + 1 < count_.size(); ++k) {
+    if (count_[k + 1] == count_[k]) continue;
     uint32_t p = 0;
     if (num_partitions > 1) {
       uint64_t be = __builtin_bswap64(static_cast<uint64_t>(k));
       std::memcpy(key, &be, 8);
       p = static_cast<uint32_t>(partitioner->Partition(std::string_view(key, 8), num_partitions));
     }
-    keys.push_back(k);
-    first.push_back(count[k]);
-    part.push_back(p);
+    keys_.push_back(k);
+    first_.push_back(count_[k]);
+    part_.push_back(p);
     ++per_partition[p + 1];
   }
   for (int p = 0; p < num_partitions; ++p) per_partition[p + 1] += per_partition[p];
-  group_key_.assign(keys.size(), 0);
-  group_partition_.assign(keys.size(), 0);
-  group_start_.assign(keys.size() + 1, 0);
+  size_t groups = keys_.size();
+  group_key_.resize(groups);
+  group_partition_.resize(groups);
+  group_start_.assign(groups + 1, 0);
   order_.resize(records_.size());
-  // Place each key's group at its partition's next slot, copying its record indices in order.
+  // Each key's group goes to its partition's next slot; its record indices keep their order.
   std::vector<size_t> slot(per_partition.begin(), per_partition.end() - 1);
-  std::vector<uint32_t> group_of(keys.size());
-  for (size_t g = 0; g < keys.size(); ++g) group_of[g] = static_cast<uint32_t>(slot[part[g]]++);
-  std::vector<uint32_t> sizes(keys.size());
-  for (size_t g = 0; g < keys.size(); ++g) {
-    uint32_t end = g + 1 < keys.size() ? first[g + 1] : static_cast<uint32_t>(records_.size());
-    sizes[group_of[g]] = end - first[g];
-    group_key_[group_of[g]] = keys[g];
-    group_partition_[group_of[g]] = part[g];
+  group_of_.resize(groups);
+  sizes_.resize(groups);
+  for (size_t g = 0; g < groups; ++g) {
+    uint32_t at = static_cast<uint32_t>(slot[part_[g]]++);
+    uint32_t end = g + 1 < groups ? first_[g + 1] : static_cast<uint32_t>(records_.size());
+    group_of_[g] = at;
+    sizes_[at] = end - first_[g];
+    group_key_[at] = keys_[g];
+    group_partition_[at] = part_[g];
   }
-  for (size_t g = 0; g < keys.size(); ++g) group_start_[g + 1] = group_start_[g] + sizes[g];
-  for (size_t g = 0; g < keys.size(); ++g) {
-    uint32_t end = g + 1 < keys.size() ? first[g + 1] : static_cast<uint32_t>(records_.size());
-    std::copy(by_key.begin() + first[g], by_key.begin() + end, order_.begin() + group_start_[group_of[g]]);
+  for (size_t g = 0; g < groups; ++g) group_start_[g + 1] = group_start_[g] + sizes_[g];
+  for (size_t g = 0; g < groups; ++g) {
+    uint32_t end = g + 1 < groups ? first_[g + 1] : static_cast<uint32_t>(records_.size());
+    std::copy(by_key_.begin() + first_[g], by_key_.begin() + end, order_.begin() + group_start_[group_of_[g]]);
   }
 }
 

@@ -125,10 +125,20 @@ class DenseLists {
     char key[8];
     for (size_t g = 0; g + 1 < group_start_.size(); ++g) {
       uint64_t k = group_key_[g];
-      value_.clear();
+      size_t total = 0;
+      for (uint32_t i = group_start_[g]; i < group_start_[g + 1]; ++i) total += records_[order_[i]].size;
+      value_.resize(total);
+      char* out = value_.data();
       for (uint32_t i = group_start_[g]; i < group_start_[g + 1]; ++i) {
         const Record& r = records_[order_[i]];
-        value_.append(arena_, r.offset, r.size);
+        const char* in = arena_.data() + r.offset;
+        // Values are a few bytes (a list element): a loop, not a library call per value.
+        if (r.size <= 16) {
+          for (uint32_t b = 0; b < r.size; ++b) out[b] = in[b];
+        } else {
+          std::memcpy(out, in, r.size);
+        }
+        out += r.size;
       }
       uint64_t be = __builtin_bswap64(k);
       std::memcpy(key, &be, 8);
@@ -154,6 +164,9 @@ class DenseLists {
   std::vector<uint32_t> group_partition_;
   std::vector<uint32_t> group_start_;  // into order_, one past the end last
   std::string value_;
+  // Order's scratch.
+  std::vector<uint32_t> count_, by_key_, next_, first_, part_, group_of_, sizes_;
+  std::vector<uint64_t> keys_;
 };
 
 }  // namespace sawmill
