@@ -236,14 +236,23 @@ class ReduceByKeyOps final : public ShuffleOps {
     explicit MapSink(TaskContext* ctx) : ctx_(ctx) {}
     void Push(const void* e) override {
       const auto& x = *static_cast<const std::pair<K, V>*>(e);
-      value_.clear();
-      Codec<V>::Encode(x.second, &value_, true);
+      std::string_view value;
+      char fixed[16];
+      if constexpr (requires(const V& v, char* p) { Codec<V>::EncodeFixed(v, p); }) {
+        static_assert(Codec<V>::kFixedSize <= sizeof fixed);
+        Codec<V>::EncodeFixed(x.second, fixed);
+        value = std::string_view(fixed, Codec<V>::kFixedSize);
+      } else {
+        value_.clear();
+        Codec<V>::Encode(x.second, &value_, true);
+        value = value_;
+      }
       if constexpr (std::is_same_v<K, std::string_view> || std::is_same_v<K, std::string>) {
-        ctx_->Emit(x.first, value_);
+        ctx_->Emit(x.first, value);
       } else {
         key_.clear();
         Codec<K>::Encode(x.first, &key_, true);
-        ctx_->Emit(key_, value_);
+        ctx_->Emit(key_, value);
       }
     }
 
