@@ -11,5 +11,6 @@ int ClusterCommand(int argc, char** argv);   // cli/cluster_cmd.cc
 int CoordinatorCommand(int argc, char** argv);  // cli/coordinator_cmd.cc
 int WorkerCommand(int argc, char** argv);    // cli/worker_cmd.cc
 int JobCommand(int argc, char** argv);       // cli/job_cmd.cc
+int LogsCommand(int argc, char** argv);      // cli/logs_cmd.cc
 
 }  // namespace sawmill

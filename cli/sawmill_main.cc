@@ -36,6 +36,8 @@ Usage:
       Zipf-distributed words, 5-15 per line (default 1 MB, 75000 words; stdout by default).
   sawmill gen logs [--lines N] [--seed S] [--output FILE]
       Access-log-like lines for demos.
+  sawmill logs archive|ls|stat ...
+      Append-only log archives in a local store directory or a cluster's store (sawmill logs --help).
   sawmill run JOB [JOB FLAGS...]
       Runs build/jobs/JOB in local mode (same as running the job binary with --local).
   sawmill help
@@ -229,6 +231,7 @@ int main(int argc, char** argv) {
   if (cmd == "coordinator") return CoordinatorCommand(argc, argv);
   if (cmd == "worker") return WorkerCommand(argc, argv);
   if (cmd == "job") return JobCommand(argc, argv);
+  if (cmd == "logs") return LogsCommand(argc, argv);
   Args args;
   if (!Args::Parse(argc, argv, 2, &args)) return 2;
   if (args.flags.count("help")) {

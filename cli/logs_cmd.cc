@@ -1,0 +1,216 @@
+// `sawmill logs archive|ls|stat`: log archives in a local store directory or a cluster's store
+// (mapreduce/log_archive.h, docs/logs.md).
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <memory>
+#include <string>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "dfs/client/connect_dfs.h"
+#include "mapreduce/log_archive.h"
+
+namespace sawmill {
+namespace {
+
+constexpr char kUsage[] = R"(sawmill logs: append-only log archives (docs/logs.md).
+
+Usage:
+  sawmill logs archive (--store DIR | --cluster D) --stream S --partition P [--from FILE|-]
+                       [--segment_mb 64]
+      Appends records to /logs/S/P/ as immutable segments. Input lines (FILE or stdin):
+        OFFSET<TAB>TIMESTAMP_MS<TAB>PAYLOAD
+      with consecutive offsets; the payload is the rest of the line. Offsets already archived
+      must carry the same timestamp and payload and are skipped (re-archiving is a no-op); a gap
+      after the last archived offset, or a different record for an archived offset, is refused
+      and nothing is written.
+  sawmill logs ls (--store DIR | --cluster D) [STREAM [PARTITION]]
+      Streams; a stream's partitions; a partition's segments (offsets, times, records, bytes).
+  sawmill logs stat (--store DIR | --cluster D) STREAM PARTITION
+      One partition: segments, offset range, time range, records, bytes.
+  --store DIR: a local directory as the store (local mode); --cluster D: cluster D's file store.
+)";
+
+int Fail(const Status& s) {
+  std::fprintf(stderr, "error: %s\n", s.message().c_str());
+  return s.code() == StatusCode::kInvalidArgument || s.code() == StatusCode::kAlreadyExists ? 2 : 1;
+}
+
+std::string Time(int64_t ms) {
+  time_t secs = static_cast<time_t>(ms / 1000);
+  struct tm t;
+  gmtime_r(&secs, &t);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &t);
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(((ms % 1000) + 1000) % 1000));
+  return out;
+}
+
+// One line of any length (without its '\n'); false at the end.
+bool ReadLine(FILE* in, std::string* line) {
+  line->clear();
+  int c;
+  bool any = false;
+  while ((c = std::fgetc(in)) != EOF) {
+    any = true;
+    if (c == '\n') return true;
+    line->push_back(static_cast<char>(c));
+  }
+  return any;
+}
+
+// Parses "OFFSET<TAB>TIMESTAMP_MS<TAB>PAYLOAD" lines, naming the file and line on errors.
+class LineReader {
+ public:
+  LineReader(FILE* in, std::string name) : in_(in), name_(std::move(name)) {}
+  bool Next(logs::LogRecord* r, Status* error) {
+    if (!ReadLine(in_, &line_)) return false;
+    ++number_;
+    std::string_view l = line_;
+    if (!l.empty() && l.back() == '\r') l.remove_suffix(1);
+    size_t t1 = l.find('\t');
+    size_t t2 = t1 == std::string_view::npos ? t1 : l.find('\t', t1 + 1);
+    if (t2 == std::string_view::npos) return Bad(error, "want OFFSET<TAB>TIMESTAMP_MS<TAB>PAYLOAD");
+    auto off = std::from_chars(l.data(), l.data() + t1, r->offset);
+    if (off.ec != std::errc() || off.ptr != l.data() + t1 || t1 == 0) return Bad(error, "bad offset");
+    auto ts = std::from_chars(l.data() + t1 + 1, l.data() + t2, r->timestamp_ms);
+    if (ts.ec != std::errc() || ts.ptr != l.data() + t2 || t2 == t1 + 1) return Bad(error, "bad timestamp");
+    r->payload.assign(l.substr(t2 + 1));
+    return true;
+  }
+
+ private:
+  bool Bad(Status* error, const char* what) {
+    *error = InvalidArgument(name_ + ":" + std::to_string(number_) + ": " + what);
+    return false;
+  }
+  FILE* in_;
+  std::string name_;
+  std::string line_;
+  uint64_t number_ = 0;
+};
+
+}  // namespace
+
+
+int LogsCommand(int argc, char** argv) {
+  if (argc < 3 || std::strcmp(argv[2], "--help") == 0 || std::strcmp(argv[2], "help") == 0) {
+    std::fputs(kUsage, argc < 3 ? stderr : stdout);
+    return argc < 3 ? 2 : 0;
+  }
+  std::string sub = argv[2];
+  Args args;
+  if (!Args::Parse(argc, argv, 3, &args)) return 2;
+  if (args.Has("help")) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  std::string root;
+  std::unique_ptr<dfs::ScopedDfs> store;
+  if (args.Has("cluster")) {
+    auto conn = dfs::ScopedDfs::Connect(args.Get("cluster", ""));
+    if (!conn.ok()) return Fail(conn.status());
+    store = std::move(conn).value();
+    root = "dfs:/";
+  } else if (args.Has("store")) {
+    root = args.Get("store", "");
+  } else {
+    std::fprintf(stderr, "error: give --store DIR (local) or --cluster D\n%s", kUsage);
+    return 2;
+  }
+
+  if (sub == "archive") {
+    if (!args.OnlyFlags({"store", "cluster", "stream", "partition", "from", "segment_mb"})) return 2;
+    std::string stream = args.Get("stream", "");
+    uint64_t partition = 0, segment_mb = 64;
+    if (!args.GetU64("partition", 0, &partition) || !args.GetU64("segment_mb", 64, &segment_mb)) return 2;
+    if (!args.Has("partition") || stream.empty()) {
+      std::fprintf(stderr, "error: logs archive needs --stream and --partition\n");
+      return 2;
+    }
+    std::string from = args.Get("from", "-");
+    FILE* in = from == "-" ? stdin : std::fopen(from.c_str(), "rb");
+    if (!in) {
+      std::fprintf(stderr, "error: %s: %s\n", from.c_str(), std::strerror(errno));
+      return 2;
+    }
+    LineReader lines(in, from == "-" ? "stdin" : from);
+    logs::ArchiveOptions o;
+    o.segment_bytes = segment_mb << 20;
+    auto r = logs::Archive(root, stream, static_cast<int>(partition),
+                           [&](logs::LogRecord* rec, Status* error) { return lines.Next(rec, error); }, o);
+    if (in != stdin) std::fclose(in);
+    if (!r.ok()) return Fail(r.status());
+    std::printf("archived %llu new record(s) into %zu segment(s); %llu already archived\n",
+                static_cast<unsigned long long>(r->appended), r->segments.size(),
+                static_cast<unsigned long long>(r->already_archived));
+    for (const auto& s : r->segments) std::printf("  %s\n", s.c_str());
+    return 0;
+  }
+
+  auto print_segments = [](const std::vector<logs::SegmentInfo>& segs) {
+    for (const auto& s : segs) {
+      std::printf("%s offsets %llu-%llu records %llu bytes %llu time %s..%s\n", s.path.c_str(),
+                  static_cast<unsigned long long>(s.first_offset), static_cast<unsigned long long>(s.last_offset),
+                  static_cast<unsigned long long>(s.records), static_cast<unsigned long long>(s.bytes),
+                  Time(s.min_time_ms).c_str(), Time(s.max_time_ms).c_str());
+    }
+  };
+  if (sub == "ls") {
+    if (!args.OnlyFlags({"store", "cluster"})) return 2;
+    if (args.positional.empty()) {
+      auto streams = logs::ListStreams(root);
+      if (!streams.ok()) return Fail(streams.status());
+      for (const auto& s : *streams) std::printf("%s\n", s.c_str());
+      return 0;
+    }
+    if (args.positional.size() == 1) {
+      auto parts = logs::ListPartitions(root, args.positional[0]);
+      if (!parts.ok()) return Fail(parts.status());
+      for (int p : *parts) std::printf("%s/%d\n", args.positional[0].c_str(), p);
+      return 0;
+    }
+    auto segs = logs::ListSegments(root, args.positional[0], std::atoi(args.positional[1].c_str()));
+    if (!segs.ok()) return Fail(segs.status());
+    print_segments(*segs);
+    return 0;
+  }
+  if (sub == "stat") {
+    if (!args.OnlyFlags({"store", "cluster"})) return 2;
+    if (args.positional.size() != 2) {
+      std::fprintf(stderr, "error: logs stat needs STREAM PARTITION\n");
+      return 2;
+    }
+    const std::string& stream = args.positional[0];
+    int partition = std::atoi(args.positional[1].c_str());
+    auto segs = logs::ListSegments(root, stream, partition);
+    if (!segs.ok()) return Fail(segs.status());
+    if (segs->empty()) {
+      std::printf("%s/%d: no segments\n", stream.c_str(), partition);
+      return 0;
+    }
+    uint64_t records = 0, bytes = 0;
+    int64_t lo = segs->front().min_time_ms, hi = segs->front().max_time_ms;
+    for (const auto& s : *segs) {
+      records += s.records;
+      bytes += s.bytes;
+      lo = std::min(lo, s.min_time_ms);
+      hi = std::max(hi, s.max_time_ms);
+    }
+    std::printf("%s/%d: segments %zu offsets %llu-%llu records %llu bytes %llu time %s..%s\n", stream.c_str(), partition,
+                segs->size(), static_cast<unsigned long long>(segs->front().first_offset),
+                static_cast<unsigned long long>(segs->back().last_offset), static_cast<unsigned long long>(records),
+                static_cast<unsigned long long>(bytes), Time(lo).c_str(), Time(hi).c_str());
+    print_segments(*segs);
+    return 0;
+  }
+  std::fprintf(stderr, "error: unknown logs command '%s'\n%s", sub.c_str(), kUsage);
+  return 2;
+}
+
+}  // namespace sawmill

@@ -1,0 +1,69 @@
+// Log archives (docs/logs.md): <root>/logs/<stream>/<partition>/<first-offset>.seg, immutable
+// record files of (offset, (timestamp, payload)) with consecutive offsets, each with a time index
+// <first-offset>.tidx. Archiving is idempotent: offsets already archived must carry the same
+// record and are skipped; a gap or a different record for an archived offset is refused.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace sawmill::logs {
+
+struct LogRecord {
+  uint64_t offset = 0;
+  int64_t timestamp_ms = 0;  // milliseconds since the Unix epoch
+  std::string payload;
+};
+
+// The record file encoding of a log record: key = offset (8 bytes big-endian), value =
+// timestamp (8 bytes, big-endian with the sign bit flipped) then the payload.
+std::string EncodeOffset(uint64_t offset);
+std::string EncodeLogValue(int64_t timestamp_ms, std::string_view payload);
+// False when `key`/`value` are not a log record's.
+bool DecodeLogRecord(std::string_view key, std::string_view value, uint64_t* offset, int64_t* timestamp_ms,
+                     std::string_view* payload);
+
+struct SegmentInfo {
+  std::string path;  // the .seg file
+  uint64_t first_offset = 0, last_offset = 0;  // inclusive
+  int64_t min_time_ms = 0, max_time_ms = 0;
+  uint64_t records = 0, bytes = 0;
+};
+
+// The directory of a stream's partition under `root` (a local directory or dfs:/...).
+std::string PartitionDir(const std::string& root, const std::string& stream, int partition);
+// Stream names: [A-Za-z0-9_.-]+, not starting with '.'; partitions >= 0.
+Status ValidateStream(const std::string& stream, int partition);
+
+// The partition's segments in offset order (empty when it has none); kCorruption when the
+// segments do not follow each other.
+Result<std::vector<SegmentInfo>> ListSegments(const std::string& root, const std::string& stream, int partition);
+// Streams under root, and the partitions of a stream.
+Result<std::vector<std::string>> ListStreams(const std::string& root);
+Result<std::vector<int>> ListPartitions(const std::string& root, const std::string& stream);
+
+struct ArchiveOptions {
+  uint64_t segment_bytes = 64ull << 20;  // a new segment starts past this many payload bytes
+  size_t block_bytes = 64 << 10;
+};
+
+struct ArchiveResult {
+  uint64_t appended = 0;         // new records
+  uint64_t already_archived = 0;  // identical records skipped
+  std::vector<std::string> segments;  // written
+};
+
+// Archives records read one at a time from `next` (which returns false at the end, or sets
+// *error and returns false on bad input). Offsets must be consecutive. Records at offsets
+// already archived must equal the archived ones; nothing is written if one differs
+// (kInvalidArgument naming the offset and segment) or if the first new offset leaves a gap.
+Result<ArchiveResult> Archive(const std::string& root, const std::string& stream, int partition,
+                              const std::function<bool(LogRecord* record, Status* error)>& next,
+                              const ArchiveOptions& options = {});
+
+}  // namespace sawmill::logs

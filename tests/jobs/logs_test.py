@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""`sawmill logs archive|ls|stat` on a local store directory and on a cluster's store:
+archiving is idempotent, a gap or a conflicting record is refused with nothing written,
+malformed lines are named by file and line, segments roll over and follow each other, and the
+segments hold exactly the archived records (read back with `sawmill cat`).
+
+Usage: tests/jobs/logs_test.py BUILD_DIR [--cluster]
+"""
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "common"))
+from harness import Fail  # noqa: E402
+
+BUILD = os.path.abspath(sys.argv[1])
+SAWMILL = os.path.join(BUILD, "sawmill")
+
+
+def records(first, n, seed=1, size=40):
+    rng = random.Random(seed)
+    out = []
+    for off in range(first, first + n):
+        payload = "".join(rng.choice("abcdefgh \t=/") for _ in range(rng.randrange(1, size)))
+        out.append((off, 1_700_000_000_000 + off * 250 + rng.randrange(100), payload))
+    return out
+
+
+def tsv(recs):
+    return "".join(f"{o}\t{t}\t{p}\n" for o, t, p in recs).encode()
+
+
+class Store:
+    def __init__(self, where):
+        self.where = where  # ["--store", DIR] or ["--cluster", D]
+
+    def logs(self, *args, stdin=b"", ok=True):
+        p = subprocess.run([SAWMILL, "logs", *args, *self.where], input=stdin, capture_output=True, timeout=120)
+        if ok and p.returncode != 0:
+            raise Fail(f"sawmill logs {' '.join(args)}: exit {p.returncode}: {p.stderr.decode()}")
+        return p
+
+    def archive(self, stream, part, recs, *extra, ok=True):
+        return self.logs("archive", "--stream", stream, "--partition", str(part), *extra, stdin=tsv(recs), ok=ok)
+
+    def segments(self, stream, part):
+        out = self.logs("ls", stream, str(part)).stdout.decode().split("\n")
+        return [line.split()[0] for line in out if line.strip()]
+
+    def contents(self, stream, part):
+        """(offset, timestamp, payload) of every archived record, read back with `sawmill cat`."""
+        got = []
+        for seg in self.segments(stream, part):
+            cat = [SAWMILL, "cat"]
+            cat += ["--cluster", self.where[1], "dfs:" + seg] if self.where[0] == "--cluster" else [seg]
+            text = subprocess.run(cat, capture_output=True, check=True).stdout
+            for line in text.split(b"\n")[:-1]:
+                key, _, value = (unescape(x) for x in line.partition(b"\t"))
+                got.append((int.from_bytes(key, "big"), int.from_bytes(value[:8], "big") ^ (1 << 63),
+                            value[8:].decode()))
+        return got
+
+
+def unescape(s):
+    """Inverse of `sawmill cat`'s text escaping."""
+    return re.sub(rb"\\(.)", lambda m: {b"t": b"\t", b"n": b"\n", b"\\": b"\\"}[m.group(1)], s)
+
+
+def check(store, case):
+    a = records(0, 1000)
+    r = store.archive("web", 0, a).stdout.decode()
+    if "archived 1000 new" not in r:
+        raise Fail(f"{case}: first archive: {r}")
+    # Idempotent: the same records again, and an overlapping batch that adds new ones.
+    r = store.archive("web", 0, a).stdout.decode()
+    if "archived 0 new" not in r or "1000 already archived" not in r:
+        raise Fail(f"{case}: re-archive was not a no-op: {r}")
+    b = records(0, 1500)[600:]
+    r = store.archive("web", 0, b).stdout.decode()
+    if "archived 500 new" not in r or "400 already archived" not in r:
+        raise Fail(f"{case}: overlapping archive: {r}")
+    before = store.segments("web", 0)
+    # A gap, a conflict (with new records after it) and a malformed line: refused, nothing written.
+    gap = store.archive("web", 0, records(1501, 10), ok=False)
+    if gap.returncode != 2 or b"gap" not in gap.stderr or b"up to 1499" not in gap.stderr:
+        raise Fail(f"{case}: gap: exit {gap.returncode}: {gap.stderr.decode()}")
+    bad = records(0, 1510)[1400:]
+    bad[5] = (bad[5][0], bad[5][1], bad[5][2] + "x")
+    conflict = store.archive("web", 0, bad, ok=False)
+    if conflict.returncode != 2 or b"conflict: offset 1405" not in conflict.stderr:
+        raise Fail(f"{case}: conflict: exit {conflict.returncode}: {conflict.stderr.decode()}")
+    malformed = store.logs("archive", "--stream", "web", "--partition", "0",
+                           stdin=tsv(records(0, 1502)[1500:]) + b"1502\tnot-a-time\tx\n", ok=False)
+    if malformed.returncode != 2 or b"stdin:3: bad timestamp" not in malformed.stderr:
+        raise Fail(f"{case}: malformed: exit {malformed.returncode}: {malformed.stderr.decode()}")
+    if store.segments("web", 0) != before:
+        raise Fail(f"{case}: a refused archive changed the segments: {before} -> {store.segments('web', 0)}")
+    want = records(0, 1500)
+    if store.contents("web", 0) != want:
+        raise Fail(f"{case}: the segments do not hold exactly the archived records")
+    # Roll-over: segments of about 1 MiB, following each other.
+    big = records(0, 60000, seed=2, size=80)
+    store.archive("big", 3, big, "--segment_mb", "1")
+    segs = store.segments("big", 3)
+    if len(segs) < 2:
+        raise Fail(f"{case}: no roll-over: {segs}")
+    stat = store.logs("stat", "big", "3").stdout.decode().splitlines()[0]
+    if f"segments {len(segs)} offsets 0-59999 records 60000" not in stat:
+        raise Fail(f"{case}: stat: {stat}")
+    if store.contents("big", 3) != big:
+        raise Fail(f"{case}: rolled-over segments do not hold the records")
+    streams = store.logs("ls").stdout.decode().split()
+    if streams != ["big", "web"]:
+        raise Fail(f"{case}: ls: {streams}")
+    print(f"PASS {case}: idempotent, gap/conflict/malformed refused with nothing written, {len(segs)} segments "
+          f"rolled over; {stat}", flush=True)
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        check(Store(["--store", os.path.join(tmp, "store")]), "local")
+        if "--cluster" in sys.argv:
+            d = os.path.join(tmp, "cluster")
+            subprocess.run([SAWMILL, "cluster", "up", "--dir", d, "--workers", "1", "--replication", "1"], check=True,
+                           capture_output=True)
+            try:
+                check(Store(["--cluster", d]), "cluster")
+            finally:
+                subprocess.run([SAWMILL, "cluster", "down", "--dir", d], capture_output=True)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Fail as e:
+        print(f"FAIL: {e}", flush=True)
+        sys.exit(1)
