@@ -15,6 +15,7 @@
 #include "dfs/client/connect_dfs.h"
 #include "mapreduce/input_split.h"
 #include "mapreduce/local_runner.h"
+#include "mapreduce/log_archive.h"
 #include "mapreduce/progress.h"
 #include "mapreduce/record_file.h"
 
@@ -26,7 +27,8 @@ DEFINE_uint64(task_timeout_ms, 0, "With --cluster: an attempt running longer fai
 DEFINE_uint64(task_memory_mb, 0, "With --cluster: address-space limit of each attempt (0: the coordinator's default).");
 DEFINE_int32(max_attempts, 0, "With --cluster: attempts per task before the job fails (0: the coordinator's default, 4).");
 DEFINE_bool(speculation, true, "With --cluster: run a second attempt of stragglers.");
-DEFINE_string(input, "", "Comma-separated input files or directories (a directory's files except _* and .*).");
+DEFINE_string(input, "", "Comma-separated input files or directories (a directory's files except _* and .*), or "
+              "log selections logs:STREAM[/PARTITION][@FROM,TO] (offsets or UTC times, [FROM,TO); docs/logs.md).");
 DEFINE_string(output, "", "Output directory: part-NNNNN record files and a _MANIFEST.");
 DEFINE_int32(reducers, 1, "Number of reduce tasks (= output parts); fixed for byte-identical output.");
 DEFINE_int32(threads, 2, "Worker threads in local mode.");
@@ -37,6 +39,8 @@ DEFINE_uint64(seed, 0, "Job seed: tasks get deterministic seeds derived from it.
 DEFINE_int32(merge_factor, 0, "Most files merged at once (0: derived from --memory_mb).");
 DEFINE_int32(block_kb, 64, "Record block size in KiB for outputs and spills.");
 DEFINE_string(task, "", "Internal: run one task attempt described by this AttemptSpec file (how workers run jobs).");
+DEFINE_string(store, "", "Local mode: the directory that holds the store's /logs (for logs:STREAM[@FROM,TO] inputs); "
+              "with --cluster the cluster's store is used.");
 DEFINE_string(progress, "auto", "Progress line on stderr: auto (when stderr is a terminal), always or never.");
 
 namespace sawmill {
@@ -149,6 +153,7 @@ void ParseJobFlags(int* argc, char*** argv, const char* usage) {
     }
   }
   gflags::ParseCommandLineFlags(argc, argv, true);
+  if (!FLAGS_store.empty()) logs::SetStoreRoot(FLAGS_store);
   if (*argc > 1) {
     std::fprintf(stderr, "error: unexpected argument '%s' (see --help)\n", (*argv)[1]);
     std::exit(2);
@@ -159,7 +164,20 @@ JobOptions JobOptionsFromFlags() {
   JobOptions o;
   std::stringstream ss(FLAGS_input);
   for (std::string item; std::getline(ss, item, ',');) {
-    if (!item.empty()) o.inputs.push_back(item);
+    // A log selection's range has a comma of its own: logs:S@FROM,TO.
+    bool open_range = !o.inputs.empty() && logs::IsLogInput(o.inputs.back()) &&
+                      o.inputs.back().find('@') != std::string::npos &&
+                      o.inputs.back().find(',', o.inputs.back().find('@')) == std::string::npos;
+    if (open_range) {
+      o.inputs.back() += "," + item;
+    } else if (!item.empty()) {
+      o.inputs.push_back(item);
+    }
+  }
+  // logs:S@FROM, (no TO): getline drops the empty last item.
+  if (!o.inputs.empty() && logs::IsLogInput(o.inputs.back()) && !FLAGS_input.empty() && FLAGS_input.back() == ',' &&
+      o.inputs.back().find(',', o.inputs.back().find('@')) == std::string::npos) {
+    o.inputs.back() += ",";
   }
   o.output = FLAGS_output;
   o.reducers = FLAGS_reducers;

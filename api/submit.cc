@@ -15,6 +15,7 @@
 #include "dfs/client/connect_dfs.h"
 #include "mapreduce/input_split.h"
 #include "mapreduce/job_plan.h"
+#include "mapreduce/log_archive.h"
 #include "mapreduce/record_file.h"
 #include "scheduler/job_client.h"
 
@@ -146,7 +147,9 @@ ClusterRun RunOnCluster(const JobSpec& spec, const JobOptions& options_in, const
   if (options.output.empty()) return Rejected(InvalidArgument("no --output given"));
   if (spec.reducer && options.reducers < 1) return Rejected(InvalidArgument("--reducers must be at least 1"));
   for (const auto& in : options.inputs) {
-    if (!IsDfsPath(in)) return Rejected(InvalidArgument("cluster jobs read dfs:/ paths; --input " + in + " is local"));
+    if (!IsDfsPath(in) && !logs::IsLogInput(in)) {
+      return Rejected(InvalidArgument("cluster jobs read dfs:/ paths or logs: selections; --input " + in + " is local"));
+    }
   }
   if (!IsDfsPath(options.output)) {
     return Rejected(InvalidArgument("cluster jobs write dfs:/ paths; --output " + options.output + " is local"));
@@ -208,8 +211,13 @@ ClusterRun RunOnCluster(const JobSpec& spec, const JobOptions& options_in, const
     sl[i].setLength(s.length);
     sl[i].setBytes(s.bytes);
     sl[i].setInputIndex(s.input_index);
+    sl[i].setLogFilter(s.log_filter);
+    sl[i].setMinOffset(s.min_offset);
+    sl[i].setMaxOffset(s.max_offset);
+    sl[i].setMinTimeMs(s.min_time_ms);
+    sl[i].setMaxTimeMs(s.max_time_ms);
     input_bytes += s.bytes;
-    auto h = hosts.Of(s, spec.FormatOf(s.input_index));
+    auto h = hosts.Of(s, SplitFormat(spec, s));
     if (!h.ok()) return Rejected(h.status());
     auto hl = sl[i].initHosts(static_cast<unsigned>(h->size()));
     for (unsigned k = 0; k < h->size(); ++k) hl.set(k, (*h)[k]);

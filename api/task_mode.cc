@@ -76,6 +76,11 @@ Status ParseSpec(const std::string& spec_path, Attempt* a) {
     a->split.length = split.getLength();
     a->split.bytes = split.getBytes();
     a->split.input_index = split.getInputIndex();
+    a->split.log_filter = split.getLogFilter();
+    a->split.min_offset = split.getMinOffset();
+    a->split.max_offset = split.getMaxOffset();
+    a->split.min_time_ms = split.getMinTimeMs();
+    a->split.max_time_ms = split.getMaxTimeMs();
     for (auto m : s.getMapOutputs()) a->map_outputs.push_back(Text(m));
     TaskConfig& c = a->config;
     c.task_index = s.getTaskIndex();

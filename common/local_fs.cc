@@ -104,6 +104,7 @@ Result<std::vector<BlockLocation>> LocalFileSystem::GetBlockLocations(const std:
 bool IsDfsPath(std::string_view path) { return path.substr(0, kDfsScheme.size()) == kDfsScheme; }
 
 void SetDfs(std::shared_ptr<FileSystem> dfs) { DfsSlot() = std::move(dfs); }
+bool DfsRegistered() { return DfsSlot() != nullptr; }
 
 LocalFileSystem* LocalFs() {
   static LocalFileSystem fs;

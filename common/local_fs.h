@@ -31,6 +31,7 @@ bool IsDfsPath(std::string_view path);
 // Registers the store `dfs:` paths resolve to (nullptr: none). Not thread-safe against
 // concurrent resolution: call before a job starts.
 void SetDfs(std::shared_ptr<FileSystem> dfs);
+bool DfsRegistered();
 
 struct ResolvedPath {
   FileSystem* fs = nullptr;

@@ -13,6 +13,12 @@ struct Split {
   bytes @3 :UInt64;    # approximate input bytes (progress)
   hosts @4 :List(Text);  # hosts holding a replica of the split's first block (locality)
   inputIndex @5 :Int32;  # position of the split's input in the job's input list (tagged inputs)
+  # Log segments selected by a range: only records within these inclusive bounds are read.
+  logFilter @6 :Bool;
+  minOffset @7 :UInt64;
+  maxOffset @8 :UInt64;
+  minTimeMs @9 :Int64;
+  maxTimeMs @10 :Int64;
 }
 
 # How map outputs are partitioned: the same in every map attempt of a job.

@@ -4,11 +4,18 @@
 
 #include "common/file.h"
 #include "common/local_fs.h"
+#include "mapreduce/log_archive.h"
 #include "mapreduce/record_file.h"
 
 namespace sawmill {
 
 Result<std::vector<std::string>> ExpandInput(const std::string& input) {
+  if (logs::IsLogInput(input)) {
+    ASSIGN_OR_RETURN(auto selections, logs::ResolveLogInput(input));
+    std::vector<std::string> files;
+    for (const auto& s : selections) files.push_back(s.path);
+    return files;
+  }
   ASSIGN_OR_RETURN(ResolvedPath r, ResolvePath(input));
   auto info = r.fs->Stat(r.path);
   if (!info.ok()) {
@@ -24,6 +31,30 @@ Result<std::vector<std::string>> ExpandInput(const std::string& input) {
     files.push_back(JoinPath(input, name));
   }
   return files;
+}
+
+// The selected blocks of each selected segment, in splits of about split_bytes.
+static Status AddLogSplits(const std::string& input, uint64_t split_bytes, std::vector<InputSplit>* out) {
+  ASSIGN_OR_RETURN(auto selections, logs::ResolveLogInput(input));
+  for (const auto& sel : selections) {
+    ASSIGN_OR_RETURN(auto reader, RecordFileReader::Open(sel.path));
+    const auto& blocks = reader->blocks();
+    for (uint64_t b = sel.first_block; b < sel.end_block;) {
+      InputSplit s{sel.path, b, 0, 0};
+      s.log_filter = true;
+      s.min_offset = sel.min_offset;
+      s.max_offset = sel.max_offset;
+      s.min_time_ms = sel.min_time_ms;
+      s.max_time_ms = sel.max_time_ms;
+      while (b < sel.end_block && (s.length == 0 || s.bytes < split_bytes)) {
+        s.bytes += kBlockHeaderSize + blocks[b].stored_size;
+        ++s.length;
+        ++b;
+      }
+      out->push_back(std::move(s));
+    }
+  }
+  return Status::Ok();
 }
 
 static Status AddRecordFileSplits(const std::string& path, uint64_t split_bytes,
@@ -96,7 +127,9 @@ Result<std::vector<InputSplit>> ComputeJobSplits(const JobSpec& spec, const std:
   for (size_t i = 0; i < inputs.size(); ++i) {
     InputFormat format = spec.FormatOf(static_cast<int>(i));
     std::vector<InputSplit> splits;
-    if (spec.whole_file_splits) {
+    if (logs::IsLogInput(inputs[i])) {
+      RETURN_IF_ERROR(AddLogSplits(inputs[i], split_bytes, &splits));
+    } else if (spec.whole_file_splits) {
       // Exactly one split per file, empty files included: task i must exist for part i.
       ASSIGN_OR_RETURN(auto files, ExpandInput(inputs[i]));
       for (const auto& path : files) {

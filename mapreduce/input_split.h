@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <climits>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,12 @@ struct InputSplit {
   uint64_t length = 0;  // bytes, or block count
   uint64_t bytes = 0;   // approximate input bytes, for progress
   int input_index = 0;  // position of its input in the job's input list (tagged inputs)
+  // A log segment of a logs: input (docs/logs.md): read as a record file whatever the job's
+  // input format, and only the records whose offset and timestamp fall in these inclusive
+  // bounds.
+  bool log_filter = false;
+  uint64_t min_offset = 0, max_offset = ~uint64_t{0};
+  int64_t min_time_ms = INT64_MIN, max_time_ms = INT64_MAX;
 };
 
 // Expands `inputs` (files, or directories whose visible files are taken in name order) into
@@ -35,7 +42,13 @@ Result<std::vector<InputSplit>> ComputeJobSplits(const JobSpec& spec, const std:
 // One split covering all of `path` (record files: every block), tagged with `input_index`.
 Result<InputSplit> WholeFileSplit(const std::string& path, InputFormat format, int input_index = 0);
 
-// The files an input names: itself, or a directory's files except names starting '_' or '.'.
+// How a split is read: log segments are record files; others follow the job's input format.
+inline InputFormat SplitFormat(const JobSpec& spec, const InputSplit& split) {
+  return split.log_filter ? InputFormat::kRecordFile : spec.FormatOf(split.input_index);
+}
+
+// The files an input names: itself, a directory's files except names starting '_' or '.', or
+// the log segments a logs: input selects (mapreduce/log_archive.h).
 Result<std::vector<std::string>> ExpandInput(const std::string& input);
 
 }  // namespace sawmill

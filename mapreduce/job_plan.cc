@@ -36,7 +36,7 @@ Result<std::vector<std::string>> SampleSplitPoints(const JobSpec& spec, const st
   for (size_t i = 0; i < picks; ++i) {
     const InputSplit& split = splits[i * splits.size() / picks];
     SplitReaderOptions ro;
-    ro.format = spec.FormatOf(split.input_index);
+    ro.format = SplitFormat(spec, split);
     ro.fixed_record_bytes = spec.fixed_record_bytes;
     ro.fixed_key_bytes = spec.fixed_key_bytes;
     ASSIGN_OR_RETURN(auto reader, OpenSplit(split, ro));

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <limits>
@@ -327,6 +328,167 @@ Result<ArchiveResult> Archive(const std::string& root, const std::string& stream
     result.segments.push_back(*path);
   }
   return result;
+}
+
+namespace {
+
+std::string& RootSlot() {
+  static std::string root;
+  return root;
+}
+
+// "2026-12-03T10:00:00Z" / "...:00.250Z" (UTC; the Z may be left out) -> ms since the epoch.
+bool ParseUtc(std::string_view s, int64_t* ms) {
+  int y, mo, d, h, mi, sec, frac = 0, n = 0;
+  std::string str(s);
+  if (std::sscanf(str.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6) return false;
+  std::string_view rest = s.substr(static_cast<size_t>(n));
+  if (!rest.empty() && rest[0] == '.') {
+    size_t digits = 0;
+    while (digits + 1 < rest.size() && std::isdigit(static_cast<unsigned char>(rest[digits + 1])) && digits < 3) {
+      frac = frac * 10 + (rest[digits + 1] - '0');
+      ++digits;
+    }
+    if (digits != 3) return false;
+    rest.remove_prefix(4);
+  }
+  if (rest == "Z") rest.remove_prefix(1);
+  if (!rest.empty() || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return false;
+  // Days from the civil date (proleptic Gregorian), without the local time zone.
+  int yy = y - (mo <= 2);
+  int era = (yy >= 0 ? yy : yy - 399) / 400;
+  int yoe = yy - era * 400;
+  int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  int64_t days = static_cast<int64_t>(era) * 146097 + doe - 719468;
+  *ms = ((days * 24 + h) * 60 + mi) * 60000 + static_cast<int64_t>(sec) * 1000 + frac;
+  return true;
+}
+
+struct Bound {
+  bool set = false, time = false;
+  uint64_t offset = 0;
+  int64_t ms = 0;
+};
+
+bool ParseBound(std::string_view s, Bound* b) {
+  if (s.empty()) return true;
+  b->set = true;
+  if (s.find_first_not_of("0123456789") == std::string_view::npos) {
+    auto r = std::from_chars(s.data(), s.data() + s.size(), b->offset);
+    return r.ec == std::errc();
+  }
+  b->time = true;
+  return ParseUtc(s, &b->ms);
+}
+
+}  // namespace
+
+void SetStoreRoot(std::string root) { RootSlot() = std::move(root); }
+
+Result<std::string> StoreRoot() {
+  if (!RootSlot().empty()) return RootSlot();
+  if (DfsRegistered()) return std::string("dfs:/");
+  return InvalidArgument("logs: inputs need a store: --cluster D, or --store DIR in local mode");
+}
+
+bool IsLogInput(const std::string& input) { return input.rfind("logs:", 0) == 0; }
+
+Result<std::vector<LogSelection>> ResolveLogInput(const std::string& input) {
+  auto bad = [&](const std::string& why) {
+    return InvalidArgument("bad log input '" + input + "': " + why +
+                           " (want logs:STREAM[/PARTITION][@FROM,TO], FROM/TO offsets or UTC times)");
+  };
+  std::string spec = input.substr(5);
+  std::string range;
+  if (size_t at = spec.find('@'); at != std::string::npos) {
+    range = spec.substr(at + 1);
+    spec = spec.substr(0, at);
+  }
+  std::string stream = spec;
+  int only_partition = -1;
+  if (size_t slash = spec.find('/'); slash != std::string::npos) {
+    stream = spec.substr(0, slash);
+    std::string p = spec.substr(slash + 1);
+    if (p.empty() || p.size() > 9 || p.find_first_not_of("0123456789") != std::string::npos) return bad("bad partition");
+    only_partition = std::stoi(p);
+  }
+  Bound from, to;
+  if (!range.empty()) {
+    size_t comma = range.find(',');
+    if (comma == std::string::npos) return bad("a range needs FROM,TO");
+    if (!ParseBound(std::string_view(range).substr(0, comma), &from) ||
+        !ParseBound(std::string_view(range).substr(comma + 1), &to)) {
+      return bad("bad FROM or TO");
+    }
+    if (from.set && to.set && from.time != to.time) return bad("FROM and TO must both be offsets or both times");
+  }
+  RETURN_IF_ERROR(ValidateStream(stream, std::max(only_partition, 0)));
+  ASSIGN_OR_RETURN(std::string root, StoreRoot());
+  std::vector<int> partitions{only_partition};
+  if (only_partition < 0) {
+    ASSIGN_OR_RETURN(partitions, ListPartitions(root, stream));
+    if (partitions.empty()) return NotFound("no log stream " + stream + " under " + JoinPath(root, "logs"));
+  }
+  LogSelection proto;
+  proto.filtered = from.set || to.set;
+  if (from.set && from.time) proto.min_time_ms = from.ms;
+  if (from.set && !from.time) proto.min_offset = from.offset;
+  if (to.set && to.time) proto.max_time_ms = to.ms - 1;
+  if (to.set && !to.time) {
+    if (to.offset == 0) return std::vector<LogSelection>{};
+    proto.max_offset = to.offset - 1;
+  }
+  std::vector<LogSelection> out;
+  for (int p : partitions) {
+    ASSIGN_OR_RETURN(auto segments, ListSegments(root, stream, p));
+    for (const auto& seg : segments) {
+      if (seg.last_offset < proto.min_offset || seg.first_offset > proto.max_offset) continue;
+      if (seg.max_time_ms < proto.min_time_ms || seg.min_time_ms > proto.max_time_ms) continue;
+      // The offsets that may hold selected records: the offset range, narrowed to the time
+      // index's chunks that overlap the time range.
+      uint64_t lo = std::max(proto.min_offset, seg.first_offset), hi = std::min(proto.max_offset, seg.last_offset);
+      if (from.time || to.time) {
+        std::string dir = PartitionDir(root, stream, p);
+        ASSIGN_OR_RETURN(auto index, RecordFileReader::Open(JoinPath(dir, SegmentName(seg.first_offset, ".tidx"))));
+        RecordIterator it = index->NewIterator();
+        uint64_t tlo = ~uint64_t{0}, thi = 0;
+        std::vector<std::pair<uint64_t, bool>> chunks;  // first offset, overlaps
+        while (it.Next()) {
+          if (it.key().size() != 8 || it.value().size() != 16) return Corruption(seg.path + ": malformed time index");
+          int64_t cmin = static_cast<int64_t>(LoadBigEndian(it.value()) ^ (1ull << 63));
+          int64_t cmax = static_cast<int64_t>(LoadBigEndian(it.value().substr(8)) ^ (1ull << 63));
+          chunks.emplace_back(LoadBigEndian(it.key()), cmax >= proto.min_time_ms && cmin <= proto.max_time_ms);
+        }
+        RETURN_IF_ERROR(it.status());
+        for (size_t c = 0; c < chunks.size(); ++c) {
+          if (!chunks[c].second) continue;
+          uint64_t end = c + 1 < chunks.size() ? chunks[c + 1].first - 1 : seg.last_offset;
+          tlo = std::min(tlo, chunks[c].first);
+          thi = std::max(thi, end);
+        }
+        if (tlo > thi) continue;
+        lo = std::max(lo, tlo);
+        hi = std::min(hi, thi);
+        if (lo > hi) continue;
+      }
+      ASSIGN_OR_RETURN(auto reader, RecordFileReader::Open(seg.path));
+      const auto& blocks = reader->blocks();
+      LogSelection sel = proto;
+      sel.path = seg.path;
+      // Blocks whose offsets can reach [lo, hi]: from the last block starting at or before lo
+      // to the last block starting at or before hi.
+      sel.first_block = 0;
+      sel.end_block = 0;
+      for (size_t b = 0; b < blocks.size(); ++b) {
+        uint64_t first = LoadBigEndian(blocks[b].first_key);
+        if (first <= lo) sel.first_block = b;
+        if (first <= hi) sel.end_block = b + 1;
+      }
+      if (sel.end_block > sel.first_block) out.push_back(std::move(sel));
+    }
+  }
+  return out;
 }
 
 }  // namespace sawmill::logs

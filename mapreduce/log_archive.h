@@ -4,6 +4,7 @@
 // record and are skipped; a gap or a different record for an archived offset is refused.
 #pragma once
 
+#include <climits>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -65,5 +66,28 @@ struct ArchiveResult {
 Result<ArchiveResult> Archive(const std::string& root, const std::string& stream, int partition,
                               const std::function<bool(LogRecord* record, Status* error)>& next,
                               const ArchiveOptions& options = {});
+
+// --- Input selection: logs:STREAM[/PARTITION][@FROM,TO] ---
+// FROM and TO are offsets (digits) or UTC times (2026-12-03T10:00:00Z, optional .mmm), either
+// may be empty; the range is [FROM, TO). Offsets count per partition.
+
+// Where logs: inputs are found: set by --store in local mode; else the registered store (dfs:/).
+void SetStoreRoot(std::string root);
+Result<std::string> StoreRoot();
+
+bool IsLogInput(const std::string& input);
+
+// The part of one segment a logs: input selects: the blocks that may hold selected records and
+// the inclusive bounds records must fall in.
+struct LogSelection {
+  std::string path;
+  uint64_t first_block = 0, end_block = 0;
+  bool filtered = false;  // a range was given
+  uint64_t min_offset = 0, max_offset = ~uint64_t{0};
+  int64_t min_time_ms = INT64_MIN, max_time_ms = INT64_MAX;
+};
+// The segments of every selected partition that hold records in the range, in (partition,
+// offset) order. kInvalidArgument for a malformed spec, kNotFound for a stream that has none.
+Result<std::vector<LogSelection>> ResolveLogInput(const std::string& input);
 
 }  // namespace sawmill::logs

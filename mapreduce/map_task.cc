@@ -231,7 +231,7 @@ class TailCollector final : public TailSink {
 };
 
 std::string SplitName(const InputSplit& s, const JobSpec& spec) {
-  if (spec.FormatOf(s.input_index) == InputFormat::kRecordFile) {
+  if (SplitFormat(spec, s) == InputFormat::kRecordFile) {
     return s.path + " blocks " + std::to_string(s.offset) + "+" + std::to_string(s.length);
   }
   return s.path + " bytes " + std::to_string(s.offset) + "+" + std::to_string(s.length);
@@ -241,7 +241,7 @@ template <typename Sink>
 Status MapLoop(const TaskConfig& c, const InputSplit& split, Sink* sink, TaskStats* stats, TailSink* tail = nullptr) {
   const JobSpec& spec = *c.spec;
   SplitReaderOptions ro;
-  ro.format = spec.FormatOf(split.input_index);
+  ro.format = SplitFormat(spec, split);
   ro.fixed_record_bytes = spec.fixed_record_bytes;
   ro.fixed_key_bytes = spec.fixed_key_bytes;
 

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "common/local_fs.h"
+#include "mapreduce/log_archive.h"
 #include "mapreduce/record_file.h"
 
 namespace sawmill {
@@ -147,21 +148,35 @@ class RecordSplitReader final : public SplitReader {
   RecordSplitReader(std::unique_ptr<RecordFileReader> reader, const InputSplit& split)
       : reader_(std::move(reader)),
         it_(reader_->NewIterator(split.offset, split.offset + split.length)),
-        offset_(split.length ? reader_->blocks()[split.offset].offset : 0) {}
+        offset_(split.length ? reader_->blocks()[split.offset].offset : 0),
+        split_(split) {}
 
   bool Next(std::string_view* key, std::string_view* value) override {
-    if (!it_.Next()) return false;
-    *key = it_.key();
-    *value = it_.value();
-    return true;
+    while (it_.Next()) {
+      *key = it_.key();
+      *value = it_.value();
+      if (!split_.log_filter) return true;
+      uint64_t offset;
+      int64_t ts;
+      std::string_view payload;
+      if (!logs::DecodeLogRecord(*key, *value, &offset, &ts, &payload)) {
+        bad_ = Corruption(split_.path + ": a record that is not a log record");
+        return false;
+      }
+      if (offset > split_.max_offset) return false;  // offsets increase within a segment
+      if (offset >= split_.min_offset && ts >= split_.min_time_ms && ts <= split_.max_time_ms) return true;
+    }
+    return false;
   }
-  const Status& status() const override { return it_.status(); }
+  const Status& status() const override { return bad_.ok() ? it_.status() : bad_; }
   uint64_t offset() const override { return offset_; }
 
  private:
   std::unique_ptr<RecordFileReader> reader_;
   RecordIterator it_;
   uint64_t offset_;
+  InputSplit split_;
+  Status bad_;
 };
 
 }  // namespace

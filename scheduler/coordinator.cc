@@ -501,6 +501,7 @@ struct Coordinator::Impl {
     }
     for (auto in : sub.getInputs()) {
       const std::string path = Text(in);
+      if (path.rfind("logs:", 0) == 0) continue;  // a log selection: submit resolved it to segments (the splits)
       if (!IsDfsPath(path)) return InvalidArgument("cluster jobs read dfs:/ paths; input " + path + " is local");
       if (!store->Stat(StorePath(path)).ok()) return NotFound("input " + path + " does not exist");
     }

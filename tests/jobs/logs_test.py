@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""`sawmill logs archive|ls|stat` on a local store directory and on a cluster's store:
+"""`sawmill logs archive|ls|stat` and `--input logs:STREAM[/PARTITION][@FROM,TO]` on a local
+store directory and on a cluster's store:
 archiving is idempotent, a gap or a conflicting record is refused with nothing written,
 malformed lines are named by file and line, segments roll over and follow each other, and the
-segments hold exactly the archived records (read back with `sawmill cat`).
+segments hold exactly the archived records (read back with `sawmill cat`); a job reading a log
+selection gets exactly the records in its offset or time range.
 
 Usage: tests/jobs/logs_test.py BUILD_DIR [--cluster]
 """
@@ -12,6 +14,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "common"))
@@ -118,6 +121,54 @@ def check(store, case):
         raise Fail(f"{case}: ls: {streams}")
     print(f"PASS {case}: idempotent, gap/conflict/malformed refused with nothing written, {len(segs)} segments "
           f"rolled over; {stat}", flush=True)
+    check_selection(store, case, big)
+
+
+def iso(ms):
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ms // 1000)) + f".{ms % 1000:03d}Z"
+
+
+def check_selection(store, case, big):
+    """--input logs:STREAM[/PARTITION][@FROM,TO] through a real job (jobs/sort over the selected
+    records): exactly the records in the offset or time range, from every selected partition."""
+    other = records(0, 20000, seed=3, size=30)
+    store.archive("big", 5, other, "--segment_mb", "1")
+    by_part = {3: big, 5: other}
+    t_lo, t_hi = big[1000][1], big[40000][1]
+    selections = {
+        "logs:big/3@100,30100": [r for r in big if 100 <= r[0] < 30100],
+        "logs:big/3@59990,": [r for r in big if r[0] >= 59990],
+        "logs:big@,50": [r for p in by_part.values() for r in p if r[0] < 50],
+        f"logs:big@{iso(t_lo)},{iso(t_hi)}": [r for p in by_part.values() for r in p if t_lo <= r[1] < t_hi],
+        "logs:big/5": other,
+    }
+    for n, (sel, want) in enumerate(selections.items()):
+        out = f"sel{n}"
+        args = [os.path.join(BUILD, "jobs", "sort"), "--input_format", "records", "--input", sel, "--progress", "never"]
+        if store.where[0] == "--cluster":
+            args += ["--cluster", store.where[1], "--wait", "--output", f"dfs:/{out}"]
+            cat = [SAWMILL, "cat", "--cluster", store.where[1], f"dfs:/{out}"]
+        else:
+            args += ["--store", store.where[1], "--output", os.path.join(store.where[1], out)]
+            cat = [SAWMILL, "cat", os.path.join(store.where[1], out)]
+        p = subprocess.run(args, capture_output=True, timeout=120)
+        if p.returncode != 0:
+            raise Fail(f"{case}: sort --input {sel}: exit {p.returncode}: {p.stderr.decode()[-1000:]}")
+        got = []
+        for line in subprocess.run(cat, capture_output=True, check=True).stdout.split(b"\n")[:-1]:
+            key, _, value = (unescape(x) for x in line.partition(b"\t"))
+            got.append((int.from_bytes(key, "big"), int.from_bytes(value[:8], "big") ^ (1 << 63), value[8:].decode()))
+        if sorted(got) != sorted(want):
+            raise Fail(f"{case}: --input {sel}: {len(got)} records, want {len(want)}")
+    bad = subprocess.run([os.path.join(BUILD, "jobs", "sort"), "--input_format", "records", "--input",
+                          "logs:big@5,2023-11-14T00:00:00Z"] +
+                         (["--store", store.where[1], "--output", "/nonexistent/x"] if store.where[0] == "--store"
+                          else ["--cluster", store.where[1], "--wait", "--output", "dfs:/bad"]),
+                         capture_output=True, timeout=60)
+    if bad.returncode != 2 or b"both be offsets or both times" not in bad.stderr:
+        raise Fail(f"{case}: a mixed range was not refused: {bad.returncode} {bad.stderr.decode()}")
+    print(f"PASS {case}: {len(selections)} log selections (offsets, times, partitions) read exactly their records",
+          flush=True)
 
 
 def main():
