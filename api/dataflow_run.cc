@@ -410,6 +410,18 @@ int RunDataflowMain(int argc, char** argv, const char* usage, const Program& pro
   std::unique_ptr<dfs::ScopedDfs> store;
   SubmitOptions submit;
   bool cluster = !FLAGS_cluster.empty() && gflags::GetCommandLineFlagInfoOrDie("local").is_default;
+  auto resolve_datasets = [&]() -> int {
+    JobOptions paths;
+    paths.inputs = options.inputs;
+    paths.output = options.output;
+    if (Status s = ResolveDatasetPaths(&paths); !s.ok()) {
+      std::fprintf(stderr, "error: %s\n", s.message().c_str());
+      return 2;
+    }
+    options.inputs = paths.inputs;
+    options.output = paths.output;
+    return 0;
+  };
   if (!FLAGS_cluster.empty()) {
     auto conn = dfs::ScopedDfs::Connect(FLAGS_cluster);
     if (!conn.ok()) {
@@ -425,6 +437,7 @@ int RunDataflowMain(int argc, char** argv, const char* usage, const Program& pro
     submit.max_attempts = FLAGS_max_attempts;
     submit.speculation = FLAGS_speculation;
   }
+  if (int code = resolve_datasets(); code != 0) return code;
   RunReport r = Execute(program, options, name, cluster ? &submit : nullptr);
   PrintReport(name, r);
   return r.exit_code;

@@ -13,6 +13,7 @@
 #include "api/task_mode.h"
 #include "common/file.h"
 #include "dfs/client/connect_dfs.h"
+#include "mapreduce/dataset_catalog.h"
 #include "mapreduce/input_split.h"
 #include "mapreduce/local_runner.h"
 #include "mapreduce/log_archive.h"
@@ -29,7 +30,8 @@ DEFINE_int32(max_attempts, 0, "With --cluster: attempts per task before the job 
 DEFINE_bool(speculation, true, "With --cluster: run a second attempt of stragglers.");
 DEFINE_string(input, "", "Comma-separated input files or directories (a directory's files except _* and .*), or "
               "log selections logs:STREAM[/PARTITION][@FROM,TO] (offsets or UTC times, [FROM,TO); docs/logs.md).");
-DEFINE_string(output, "", "Output directory: part-NNNNN record files and a _MANIFEST.");
+DEFINE_string(output, "", "Output directory: part-NNNNN record files and a _MANIFEST; or dataset:NAME, a new version "
+              "of a dataset in the store (docs/datasets.md). Inputs may be dataset:NAME[@VERSION] (current by default).");
 DEFINE_int32(reducers, 1, "Number of reduce tasks (= output parts); fixed for byte-identical output.");
 DEFINE_int32(threads, 2, "Worker threads in local mode.");
 DEFINE_int32(memory_mb, 512, "Memory budget of the whole job in MiB (sort buffers, merges); more data spills.");
@@ -192,6 +194,25 @@ JobOptions JobOptionsFromFlags() {
   return o;
 }
 
+Status ResolveDatasetPaths(JobOptions* options) {
+  for (auto& in : options->inputs) {
+    if (!datasets::IsDatasetPath(in)) continue;
+    ASSIGN_OR_RETURN(std::string root, logs::StoreRoot());
+    ASSIGN_OR_RETURN(in, datasets::ResolveForRead(root, in));
+  }
+  if (datasets::IsDatasetPath(options->output)) {
+    std::string name = options->output.substr(std::string("dataset:").size());
+    if (name.find('@') != std::string::npos) {
+      return InvalidArgument("--output " + options->output + ": a job writes a new version; give dataset:NAME");
+    }
+    RETURN_IF_ERROR(datasets::ValidateName(name));
+    ASSIGN_OR_RETURN(std::string root, logs::StoreRoot());
+    ASSIGN_OR_RETURN(options->output, datasets::NewVersionPath(root, name));
+    std::fprintf(stderr, "writing dataset %s version %s\n", name.c_str(), Basename(options->output).c_str());
+  }
+  return Status::Ok();
+}
+
 int RunAndReport(const JobSpec& spec, const JobOptions& options) {
   std::unique_ptr<dfs::ScopedDfs> store;
   if (!FLAGS_cluster.empty()) {
@@ -267,7 +288,12 @@ int RunJobMain(int argc, char** argv, const char* usage, const std::function<Job
   if (!FLAGS_task.empty()) return RunTaskMode(make_spec, FLAGS_task);
   try {
     JobSpec spec = make_spec();
-    return RunAndReport(spec, JobOptionsFromFlags());
+    JobOptions options = JobOptionsFromFlags();
+    if (Status s = ResolveDatasetPaths(&options); !s.ok()) {
+      std::fprintf(stderr, "error: %s\n", s.message().c_str());
+      return 2;
+    }
+    return RunAndReport(spec, options);
   } catch (const UsageError& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 2;

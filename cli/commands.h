@@ -12,5 +12,6 @@ int CoordinatorCommand(int argc, char** argv);  // cli/coordinator_cmd.cc
 int WorkerCommand(int argc, char** argv);    // cli/worker_cmd.cc
 int JobCommand(int argc, char** argv);       // cli/job_cmd.cc
 int LogsCommand(int argc, char** argv);      // cli/logs_cmd.cc
+int DatasetCommand(int argc, char** argv);   // cli/dataset_cmd.cc
 
 }  // namespace sawmill

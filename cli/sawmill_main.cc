@@ -38,6 +38,8 @@ Usage:
       Access-log-like lines for demos.
   sawmill logs archive|ls|stat ...
       Append-only log archives in a local store directory or a cluster's store (sawmill logs --help).
+  sawmill dataset list|show|promote|rollback ...
+      Versioned datasets: jobs write --output dataset:NAME (sawmill dataset --help).
   sawmill run JOB [JOB FLAGS...]
       Runs build/jobs/JOB in local mode (same as running the job binary with --local).
   sawmill help
@@ -232,6 +234,7 @@ int main(int argc, char** argv) {
   if (cmd == "worker") return WorkerCommand(argc, argv);
   if (cmd == "job") return JobCommand(argc, argv);
   if (cmd == "logs") return LogsCommand(argc, argv);
+  if (cmd == "dataset") return DatasetCommand(argc, argv);
   Args args;
   if (!Args::Parse(argc, argv, 2, &args)) return 2;
   if (args.flags.count("help")) {

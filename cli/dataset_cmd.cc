@@ -1,0 +1,127 @@
+// `sawmill dataset list|show|promote|rollback`: versioned datasets in a local store directory or
+// a cluster's store (mapreduce/dataset_catalog.h, docs/datasets.md).
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "common/file.h"
+#include "dfs/client/connect_dfs.h"
+#include "mapreduce/dataset_catalog.h"
+#include "mapreduce/manifest.h"
+
+namespace sawmill {
+namespace {
+
+constexpr char kUsage[] = R"(sawmill dataset: versioned datasets (docs/datasets.md).
+
+Usage:
+  sawmill dataset list (--store DIR | --cluster D)
+      Datasets, each with its current version and its number of versions.
+  sawmill dataset show (--store DIR | --cluster D) NAME
+      Versions (complete or not, records, bytes, which is current) and the promotion history.
+  sawmill dataset promote (--store DIR | --cluster D) NAME VERSION
+      Makes VERSION current (atomically: readers of dataset:NAME see the old or the new one).
+      Refused for a version that does not exist or has no _MANIFEST.
+  sawmill dataset rollback (--store DIR | --cluster D) NAME
+      Makes current again the version that was current before the latest change.
+  Jobs write a new version with --output dataset:NAME and read one with --input dataset:NAME[@VERSION].
+)";
+
+int Fail(const Status& s) {
+  std::fprintf(stderr, "error: %s\n", s.message().c_str());
+  return s.code() == StatusCode::kInvalidArgument || s.code() == StatusCode::kNotFound ? 2 : 1;
+}
+
+}  // namespace
+
+int DatasetCommand(int argc, char** argv) {
+  if (argc < 3 || std::strcmp(argv[2], "--help") == 0 || std::strcmp(argv[2], "help") == 0) {
+    std::fputs(kUsage, argc < 3 ? stderr : stdout);
+    return argc < 3 ? 2 : 0;
+  }
+  std::string sub = argv[2];
+  Args args;
+  if (!Args::Parse(argc, argv, 3, &args)) return 2;
+  if (args.Has("help")) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (!args.OnlyFlags({"store", "cluster"})) return 2;
+  std::string root;
+  std::unique_ptr<dfs::ScopedDfs> store;
+  if (args.Has("cluster")) {
+    auto conn = dfs::ScopedDfs::Connect(args.Get("cluster", ""));
+    if (!conn.ok()) return Fail(conn.status());
+    store = std::move(conn).value();
+    root = "dfs:/";
+  } else if (args.Has("store")) {
+    root = args.Get("store", "");
+  } else {
+    std::fprintf(stderr, "error: give --store DIR (local) or --cluster D\n%s", kUsage);
+    return 2;
+  }
+  const auto& pos = args.positional;
+  if (sub == "list") {
+    auto names = datasets::ListDatasets(root);
+    if (!names.ok()) return Fail(names.status());
+    for (const auto& n : *names) {
+      auto versions = datasets::ListVersions(root, n);
+      auto current = datasets::Current(root, n);
+      if (!versions.ok()) return Fail(versions.status());
+      if (!current.ok()) return Fail(current.status());
+      std::printf("%s current %s versions %zu\n", n.c_str(), *current ? datasets::VersionName(*current).c_str() : "-",
+                  versions->size());
+    }
+    return 0;
+  }
+  if (pos.empty()) {
+    std::fprintf(stderr, "error: dataset %s needs a NAME\n", sub.c_str());
+    return 2;
+  }
+  const std::string& name = pos[0];
+  if (sub == "show") {
+    auto versions = datasets::ListVersions(root, name);
+    if (!versions.ok()) return Fail(versions.status());
+    auto history = datasets::Promotions(root, name);
+    if (!history.ok()) return Fail(history.status());
+    uint64_t current = history->empty() ? 0 : history->back();
+    for (const auto& v : *versions) {
+      std::string detail = "incomplete";
+      if (v.complete) {
+        auto m = ReadManifest(JoinPath(v.path, kManifestName));
+        detail = m.ok() ? "records " + std::to_string(m->records()) + " bytes " + std::to_string(m->bytes()) +
+                              " parts " + std::to_string(m->parts.size()) + " job " + m->job_name
+                        : "unreadable manifest: " + m.status().message();
+      }
+      std::printf("%s %s%s %s\n", datasets::VersionName(v.version).c_str(), v.path.c_str(),
+                  v.version == current ? " (current)" : "", detail.c_str());
+    }
+    std::string h;
+    for (uint64_t p : *history) h += " " + datasets::VersionName(p);
+    std::printf("promotions:%s\n", h.empty() ? " none" : h.c_str());
+    return 0;
+  }
+  if (sub == "promote") {
+    if (pos.size() != 2 || pos[1].empty() || pos[1].find_first_not_of("0123456789") != std::string::npos) {
+      std::fprintf(stderr, "error: dataset promote needs NAME VERSION (a number)\n");
+      return 2;
+    }
+    Status s = datasets::Promote(root, name, std::stoull(pos[1]));
+    if (!s.ok()) return Fail(s);
+    std::printf("%s: current is now %s\n", name.c_str(), datasets::VersionName(std::stoull(pos[1])).c_str());
+    return 0;
+  }
+  if (sub == "rollback") {
+    auto v = datasets::Rollback(root, name);
+    if (!v.ok()) return Fail(v.status());
+    std::printf("%s: current is now %s\n", name.c_str(), datasets::VersionName(*v).c_str());
+    return 0;
+  }
+  std::fprintf(stderr, "error: unknown dataset command '%s'\n%s", sub.c_str(), kUsage);
+  return 2;
+}
+
+}  // namespace sawmill

@@ -1,0 +1,161 @@
+#!/usr/bin/env python3
+"""Versioned datasets: jobs write --output dataset:NAME (a new version each run) and read
+--input dataset:NAME[@VERSION]; `sawmill dataset list|show|promote|rollback`. Checks:
+- reads resolve to the given version, else `current`, else the latest complete version;
+- promote and rollback are atomic: readers running during flips see one version or the other,
+  never a mix or an error;
+- promoting a missing or incomplete version is refused (exit 2) and changes nothing;
+- the reading job's _MANIFEST names the concrete version it read (lineage).
+
+Usage: tests/jobs/datasets_test.py BUILD_DIR [--cluster]
+"""
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "common"))
+from harness import Fail  # noqa: E402
+
+BUILD = os.path.abspath(sys.argv[1])
+SAWMILL = os.path.join(BUILD, "sawmill")
+JOBS = os.path.join(BUILD, "jobs")
+
+
+class Store:
+    def __init__(self, where, tmp):
+        self.where, self.tmp = where, tmp
+        self.cluster = where[0] == "--cluster"
+
+    def out(self, name):
+        return f"dfs:/{name}" if self.cluster else os.path.join(self.tmp, name)
+
+    def job(self, binary, *args, ok=True):
+        extra = ["--wait"] if self.cluster else []
+        p = subprocess.run([os.path.join(JOBS, binary), *args, *self.where, *extra, "--progress", "never"],
+                           capture_output=True, timeout=120)
+        if ok and p.returncode != 0:
+            raise Fail(f"{binary} {' '.join(args)}: exit {p.returncode}: {p.stderr.decode()[-800:]}")
+        return p
+
+    def dataset(self, *args, ok=True):
+        p = subprocess.run([SAWMILL, "dataset", *args, *self.where], capture_output=True, timeout=60)
+        if ok and p.returncode != 0:
+            raise Fail(f"sawmill dataset {' '.join(args)}: exit {p.returncode}: {p.stderr.decode()}")
+        return p
+
+    def cat(self, path):
+        argv = [SAWMILL, "cat", path] + (["--cluster", self.where[1]] if self.cluster else [])
+        return subprocess.run(argv, capture_output=True, check=True).stdout.decode()
+
+    def read(self, spec, out):
+        """The records `spec` resolves to, through a real job (sort over record files)."""
+        self.job("sort", "--input_format", "records", "--input", spec, "--output", self.out(out), "--overwrite")
+        return self.cat(self.out(out))
+
+
+def check(store, case, texts):
+    for t in texts:
+        store.job("wordcount", "--input", t, "--output", "dataset:wc")
+    v1, v2 = store.read("dataset:wc@1", "r1"), store.read("dataset:wc@2", "r2")
+    if v1 == v2 or "a\t2" not in v1 or "c\t2" not in v2:
+        raise Fail(f"{case}: versions hold the wrong outputs: {v1!r} {v2!r}")
+    if store.read("dataset:wc", "r") != v2:
+        raise Fail(f"{case}: never promoted: dataset:wc should read the latest complete version")
+    store.dataset("promote", "wc", "1")
+    if store.read("dataset:wc", "r") != v1:
+        raise Fail(f"{case}: after promote 1, dataset:wc does not read version 1")
+    if store.cluster:  # the _MANIFEST's bytes (Cap'n Proto) hold the input paths as text
+        manifest = subprocess.run([SAWMILL, "dfs", "--cluster", store.where[1], "cat", "/r/_MANIFEST"],
+                                  capture_output=True).stdout.decode("latin-1")
+    else:
+        manifest = subprocess.run([SAWMILL, "manifest", store.out("r")], capture_output=True).stdout.decode()
+    if "datasets/wc/00000001" not in manifest:
+        raise Fail(f"{case}: the reader's manifest does not name the version it read: {manifest[:500]}")
+    # Refusals change nothing.
+    missing = store.dataset("promote", "wc", "9", ok=False)
+    if missing.returncode != 2 or b"no version 00000009" not in missing.stderr:
+        raise Fail(f"{case}: promote of a missing version: {missing.returncode} {missing.stderr.decode()}")
+    if store.cluster:
+        subprocess.run([SAWMILL, "dfs", "--cluster", store.where[1], "mkdir", "/datasets/wc/00000003"], check=True,
+                       capture_output=True)
+    else:
+        os.makedirs(os.path.join(store.where[1], "datasets", "wc", "00000003"))
+    incomplete = store.dataset("promote", "wc", "3", ok=False)
+    if incomplete.returncode != 2 or b"incomplete" not in incomplete.stderr:
+        raise Fail(f"{case}: promote of an incomplete version: {incomplete.returncode} {incomplete.stderr.decode()}")
+    if store.read("dataset:wc", "r") != v1:
+        raise Fail(f"{case}: a refused promote changed current")
+    # Atomic flips: a reader loop sees version 1 or version 2, nothing else.
+    seen, errors = set(), []
+    stop = threading.Event()
+
+    def reader():
+        n = 0
+        while not stop.is_set() or n < 3:
+            try:
+                got = store.read("dataset:wc", f"loop{n % 2}")
+            except Fail as e:
+                errors.append(str(e))
+                return
+            if got not in (v1, v2):
+                errors.append(f"a read saw neither version: {got!r}")
+                return
+            seen.add(got)
+            n += 1
+
+    t = threading.Thread(target=reader)
+    t.start()
+    flips = 0
+    for _ in range(6):
+        store.dataset("promote", "wc", "2")
+        store.dataset("rollback", "wc")
+        flips += 2
+    stop.set()
+    t.join(timeout=120)
+    if errors:
+        raise Fail(f"{case}: during promote/rollback: {errors[0]}")
+    show = store.dataset("show", "wc").stdout.decode()
+    line1 = [line for line in show.splitlines() if line.startswith("00000001 ")]
+    if not line1 or "(current)" not in line1[0]:
+        raise Fail(f"{case}: after the flips version 1 should be current: {show}")
+    listing = store.dataset("list").stdout.decode()
+    if "wc current 00000001 versions 3" not in listing:
+        raise Fail(f"{case}: list: {listing}")
+    print(f"PASS {case}: 2 versions; reads follow current; {flips} promote/rollback flips under a reader that saw "
+          f"{len(seen)} version(s), never a mix; refusals changed nothing", flush=True)
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        texts = []
+        for i, words in enumerate(["a b a", "c c d"]):
+            path = os.path.join(tmp, f"t{i}.txt")
+            with open(path, "w") as f:
+                f.write(words + "\n")
+            texts.append(path)
+        check(Store(["--store", os.path.join(tmp, "store")], tmp), "local", texts)
+        if "--cluster" in sys.argv:
+            d = os.path.join(tmp, "cluster")
+            subprocess.run([SAWMILL, "cluster", "up", "--dir", d, "--workers", "1", "--replication", "1"], check=True,
+                           capture_output=True)
+            try:
+                store = Store(["--cluster", d], tmp)
+                dfs_texts = []
+                for i, t in enumerate(texts):
+                    subprocess.run([SAWMILL, "dfs", "--cluster", d, "put", t, f"/in/t{i}.txt"], check=True,
+                                   capture_output=True)
+                    dfs_texts.append(f"dfs:/in/t{i}.txt")
+                check(store, "cluster", dfs_texts)
+            finally:
+                subprocess.run([SAWMILL, "cluster", "down", "--dir", d], capture_output=True)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Fail as e:
+        print(f"FAIL: {e}", flush=True)
+        sys.exit(1)
