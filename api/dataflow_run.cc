@@ -10,6 +10,7 @@
 #include <gflags/gflags.h>
 
 #include "api/dataflow.h"
+#include "api/dataset_io.h"
 #include "api/mapreduce.h"
 #include "api/submit.h"
 #include "api/task_mode.h"
@@ -410,11 +411,12 @@ int RunDataflowMain(int argc, char** argv, const char* usage, const Program& pro
   std::unique_ptr<dfs::ScopedDfs> store;
   SubmitOptions submit;
   bool cluster = !FLAGS_cluster.empty() && gflags::GetCommandLineFlagInfoOrDie("local").is_default;
+  DatasetRun dataset;
   auto resolve_datasets = [&]() -> int {
     JobOptions paths;
     paths.inputs = options.inputs;
     paths.output = options.output;
-    if (Status s = ResolveDatasetPaths(&paths); !s.ok()) {
+    if (Status s = ResolveDatasetPaths(&paths, &dataset); !s.ok()) {
       std::fprintf(stderr, "error: %s\n", s.message().c_str());
       return 2;
     }
@@ -438,8 +440,15 @@ int RunDataflowMain(int argc, char** argv, const char* usage, const Program& pro
     submit.speculation = FLAGS_speculation;
   }
   if (int code = resolve_datasets(); code != 0) return code;
+  if (dataset.up_to_date) {
+    PrintUpToDate(name, dataset);
+    return 0;
+  }
   RunReport r = Execute(program, options, name, cluster ? &submit : nullptr);
   PrintReport(name, r);
+  if (r.ok) {
+    if (Status s = FinishDatasetRun(dataset); !s.ok()) std::fprintf(stderr, "warning: %s\n", s.message().c_str());
+  }
   return r.exit_code;
 }
 

@@ -8,6 +8,8 @@
 
 #include <gflags/gflags.h>
 
+#include "api/dataset_io.h"
+#include "api/fingerprint.h"
 #include "api/mapreduce.h"
 #include "api/submit.h"
 #include "api/task_mode.h"
@@ -41,6 +43,7 @@ DEFINE_uint64(seed, 0, "Job seed: tasks get deterministic seeds derived from it.
 DEFINE_int32(merge_factor, 0, "Most files merged at once (0: derived from --memory_mb).");
 DEFINE_int32(block_kb, 64, "Record block size in KiB for outputs and spills.");
 DEFINE_string(task, "", "Internal: run one task attempt described by this AttemptSpec file (how workers run jobs).");
+DEFINE_bool(force, false, "With --output dataset:NAME: run even when a version has this run's fingerprint.");
 DEFINE_string(store, "", "Local mode: the directory that holds the store's /logs (for logs:STREAM[@FROM,TO] inputs); "
               "with --cluster the cluster's store is used.");
 DEFINE_string(progress, "auto", "Progress line on stderr: auto (when stderr is a terminal), always or never.");
@@ -194,23 +197,74 @@ JobOptions JobOptionsFromFlags() {
   return o;
 }
 
-Status ResolveDatasetPaths(JobOptions* options) {
+// The arguments that shape a job's output: all but where it reads and writes and how it runs.
+std::vector<std::string> OutputShapingArgs() {
+  static const char* kIgnored[] = {"input", "output", "overwrite", "force", "threads", "store", "progress",
+                                   "speculation", "nospeculation", "max_attempts", "task_timeout_ms",
+                                   "task_memory_mb", "tmp_dir", "memory_mb", "split_mb"};
+  std::vector<std::string> out;
+  const auto& args = SavedArgs();
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string a = args[i];
+    std::string body = a.rfind("--", 0) == 0 ? a.substr(2) : a.rfind("-", 0) == 0 ? a.substr(1) : "";
+    std::string name = body.substr(0, body.find('='));
+    bool ignored = false;
+    for (const char* k : kIgnored) ignored |= !body.empty() && name == k;
+    gflags::CommandLineFlagInfo info;
+    bool separate_value = body.find('=') == std::string::npos &&
+                          gflags::GetCommandLineFlagInfo(name.c_str(), &info) && info.type != "bool" &&
+                          i + 1 < args.size();
+    if (!ignored) {
+      out.push_back(a);
+      if (separate_value) out.push_back(args[i + 1]);
+    }
+    if (separate_value) ++i;
+  }
+  return out;
+}
+
+Status ResolveDatasetPaths(JobOptions* options, DatasetRun* run) {
   for (auto& in : options->inputs) {
     if (!datasets::IsDatasetPath(in)) continue;
     ASSIGN_OR_RETURN(std::string root, logs::StoreRoot());
     ASSIGN_OR_RETURN(in, datasets::ResolveForRead(root, in));
   }
-  if (datasets::IsDatasetPath(options->output)) {
-    std::string name = options->output.substr(std::string("dataset:").size());
-    if (name.find('@') != std::string::npos) {
-      return InvalidArgument("--output " + options->output + ": a job writes a new version; give dataset:NAME");
-    }
-    RETURN_IF_ERROR(datasets::ValidateName(name));
-    ASSIGN_OR_RETURN(std::string root, logs::StoreRoot());
-    ASSIGN_OR_RETURN(options->output, datasets::NewVersionPath(root, name));
-    std::fprintf(stderr, "writing dataset %s version %s\n", name.c_str(), Basename(options->output).c_str());
+  if (!datasets::IsDatasetPath(options->output)) return Status::Ok();
+  std::string name = options->output.substr(std::string("dataset:").size());
+  if (name.find('@') != std::string::npos) {
+    return InvalidArgument("--output " + options->output + ": a job writes a new version; give dataset:NAME");
   }
+  RETURN_IF_ERROR(datasets::ValidateName(name));
+  ASSIGN_OR_RETURN(std::string root, logs::StoreRoot());
+  run->name = name;
+  ASSIGN_OR_RETURN(run->fingerprint, JobFingerprint(options->inputs, OutputShapingArgs()));
+  ASSIGN_OR_RETURN(auto versions, datasets::ListVersions(root, name));
+  if (!FLAGS_force) {
+    for (auto it = versions.rbegin(); it != versions.rend(); ++it) {
+      if (it->complete && ReadVersionFingerprint(it->path) == run->fingerprint) {
+        run->up_to_date = true;
+        run->version_dir = it->path;
+        return Status::Ok();
+      }
+    }
+  }
+  ASSIGN_OR_RETURN(options->output, datasets::NewVersionPath(root, name));
+  run->version_dir = options->output;
+  std::fprintf(stderr, "writing dataset %s version %s\n", name.c_str(), Basename(options->output).c_str());
   return Status::Ok();
+}
+
+Status FinishDatasetRun(const DatasetRun& run) {
+  if (run.name.empty() || run.up_to_date) return Status::Ok();
+  return WriteVersionFingerprint(run.version_dir, run.fingerprint);
+}
+
+void PrintUpToDate(const std::string& job, const DatasetRun& run) {
+  std::printf("up to date: dataset %s version %s has this run's fingerprint %s (--force runs it again)\n",
+              run.name.c_str(), Basename(run.version_dir).c_str(), run.fingerprint.c_str());
+  std::printf("summary job=%s status=up_to_date maps=0 reduces=0 records_out=0 version=%s\n", job.c_str(),
+              Basename(run.version_dir).c_str());
+  std::fflush(stdout);
 }
 
 int RunAndReport(const JobSpec& spec, const JobOptions& options) {
@@ -289,11 +343,23 @@ int RunJobMain(int argc, char** argv, const char* usage, const std::function<Job
   try {
     JobSpec spec = make_spec();
     JobOptions options = JobOptionsFromFlags();
-    if (Status s = ResolveDatasetPaths(&options); !s.ok()) {
+    DatasetRun run;
+    if (Status s = ResolveDatasetPaths(&options, &run); !s.ok()) {
       std::fprintf(stderr, "error: %s\n", s.message().c_str());
       return 2;
     }
-    return RunAndReport(spec, options);
+    if (run.up_to_date) {
+      PrintUpToDate(spec.name, run);
+      return 0;
+    }
+    int code = RunAndReport(spec, options);
+    // A cluster job submitted without --wait may still be running: its version gets no
+    // fingerprint (it is simply never reused).
+    bool finished = FLAGS_cluster.empty() || !gflags::GetCommandLineFlagInfoOrDie("local").is_default || FLAGS_wait;
+    if (code == 0 && finished) {
+      if (Status s = FinishDatasetRun(run); !s.ok()) std::fprintf(stderr, "warning: %s\n", s.message().c_str());
+    }
+    return code;
   } catch (const UsageError& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 2;

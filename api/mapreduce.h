@@ -10,7 +10,6 @@
 #include <vector>
 
 #include "api/codec.h"
-#include "common/status.h"
 #include "mapreduce/job_spec.h"
 #include "mapreduce/user_code.h"
 
@@ -28,9 +27,6 @@ class UsageError : public std::runtime_error {
 void ParseJobFlags(int* argc, char*** argv, const char* usage);
 // The common flags as JobOptions (after ParseJobFlags).
 JobOptions JobOptionsFromFlags();
-// Resolves dataset:NAME[@VERSION] inputs to that version's directory (current by default) and a
-// dataset:NAME output to a new version's directory, in the store (--store or --cluster).
-Status ResolveDatasetPaths(JobOptions* options);
 // Runs the job (local mode) and prints the one-line summary; returns the process exit code.
 int RunAndReport(const JobSpec& spec, const JobOptions& options);
 // ParseJobFlags + make_spec() + RunAndReport, with UsageError turned into exit code 2.

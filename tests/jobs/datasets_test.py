@@ -126,6 +126,44 @@ def check(store, case, texts):
         raise Fail(f"{case}: list: {listing}")
     print(f"PASS {case}: 2 versions; reads follow current; {flips} promote/rollback flips under a reader that saw "
           f"{len(seen)} version(s), never a mix; refusals changed nothing", flush=True)
+    check_memo(store, case, texts)
+
+
+def versions(store, name):
+    show = store.dataset("show", name).stdout.decode()
+    return [line.split()[0] for line in show.splitlines() if line[:1].isdigit()]
+
+
+def check_memo(store, case, texts):
+    """A rerun with the same binary, arguments and input contents creates no version and runs no
+    task; another argument, changed input or a rebuilt binary makes a new version; --force too."""
+    run = lambda *extra, binary="wordcount": store.job(binary, "--input", texts[0], "--output", "dataset:memo", *extra)
+    run()
+    again = run("--threads", "1").stdout.decode()  # how it runs is not what it computes
+    if "status=up_to_date maps=0 reduces=0" not in again or len(versions(store, "memo")) != 1:
+        raise Fail(f"{case}: an unchanged rerun was not up to date: {again}")
+    run("--reducers", "2")
+    if len(versions(store, "memo")) != 2:
+        raise Fail(f"{case}: another argument did not make a new version")
+    rebuilt = os.path.join(JOBS, "wordcount-rebuilt")
+    with open(os.path.join(JOBS, "wordcount"), "rb") as f, open(rebuilt, "wb") as g:
+        g.write(f.read() + b"a code change")
+    os.chmod(rebuilt, 0o755)
+    try:
+        run(binary="wordcount-rebuilt")
+    finally:
+        os.remove(rebuilt)
+    if len(versions(store, "memo")) != 3:
+        raise Fail(f"{case}: a rebuilt binary did not make a new version")
+    run("--force")
+    if len(versions(store, "memo")) != 4:
+        raise Fail(f"{case}: --force did not run")
+    # A changed input: a new version, and the dataset it reads changes its fingerprint too.
+    store.job("wordcount", "--input", texts[1], "--output", "dataset:memo")
+    if len(versions(store, "memo")) != 5:
+        raise Fail(f"{case}: another input did not make a new version")
+    print(f"PASS {case}: memoization: unchanged rerun up to date (no task), argument/binary/input change and --force "
+          f"make new versions", flush=True)
 
 
 def main():
