@@ -1,5 +1,7 @@
 // `sawmill dataset list|show|promote|rollback`: versioned datasets in a local store directory or
 // a cluster's store (mapreduce/dataset_catalog.h, docs/datasets.md).
+#include <cctype>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -27,8 +29,44 @@ Usage:
       Refused for a version that does not exist or has no _MANIFEST.
   sawmill dataset rollback (--store DIR | --cluster D) NAME
       Makes current again the version that was current before the latest change.
+  sawmill dataset gc (--store DIR | --cluster D) NAME [--keep K]
+      Deletes all versions but current and the K (default 3) newest complete ones.
+  sawmill dataset diff (--store DIR | --cluster D) NAME FROM TO [--show N]
+      Keys added, removed and changed from version FROM to version TO (partitioned and sorted
+      alike), with up to N (default 10) of each.
+  sawmill dataset get (--store DIR | --cluster D) NAME KEY [--version V] [--hex]
+      The values of KEY in a sorted dataset (current version by default), read through the
+      partitioner and the part's block index; --hex: KEY is hex (e.g. binary ids).
   Jobs write a new version with --output dataset:NAME and read one with --input dataset:NAME[@VERSION].
 )";
+
+std::string Escaped(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '\t') out += "\\t";
+    else if (c == '\n') out += "\\n";
+    else if (c == '\\') out += "\\\\";
+    else out += c;
+  }
+  return out;
+}
+
+bool ParseVersion(const std::string& s, uint64_t* v) {
+  if (s.empty() || s.size() > 8 || s.find_first_not_of("0123456789") != std::string::npos) return false;
+  *v = std::stoull(s);
+  return true;
+}
+
+bool FromHex(const std::string& hex, std::string* out) {
+  if (hex.size() % 2) return false;
+  out->clear();
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    int hi = std::isxdigit(static_cast<unsigned char>(hex[i])), lo = std::isxdigit(static_cast<unsigned char>(hex[i + 1]));
+    if (!hi || !lo) return false;
+    out->push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+  }
+  return true;
+}
 
 int Fail(const Status& s) {
   std::fprintf(stderr, "error: %s\n", s.message().c_str());
@@ -44,12 +82,12 @@ int DatasetCommand(int argc, char** argv) {
   }
   std::string sub = argv[2];
   Args args;
-  if (!Args::Parse(argc, argv, 3, &args)) return 2;
+  if (!Args::Parse(argc, argv, 3, &args, {"hex"})) return 2;
   if (args.Has("help")) {
     std::fputs(kUsage, stdout);
     return 0;
   }
-  if (!args.OnlyFlags({"store", "cluster"})) return 2;
+  if (!args.OnlyFlags({"store", "cluster", "keep", "show", "version", "hex"})) return 2;
   std::string root;
   std::unique_ptr<dfs::ScopedDfs> store;
   if (args.Has("cluster")) {
@@ -119,6 +157,59 @@ int DatasetCommand(int argc, char** argv) {
     if (!v.ok()) return Fail(v.status());
     std::printf("%s: current is now %s\n", name.c_str(), datasets::VersionName(*v).c_str());
     return 0;
+  }
+  if (sub == "gc") {
+    uint64_t keep = 3;
+    if (!args.GetU64("keep", 3, &keep)) return 2;
+    auto deleted = datasets::Gc(root, name, keep);
+    if (!deleted.ok()) return Fail(deleted.status());
+    std::string list;
+    for (uint64_t v : *deleted) list += " " + datasets::VersionName(v);
+    std::printf("%s: deleted %zu version(s)%s\n", name.c_str(), deleted->size(), list.c_str());
+    return 0;
+  }
+  if (sub == "diff") {
+    uint64_t from, to, show = 10;
+    if (pos.size() != 3 || !ParseVersion(pos[1], &from) || !ParseVersion(pos[2], &to) ||
+        !args.GetU64("show", 10, &show)) {
+      std::fprintf(stderr, "error: dataset diff needs NAME FROM TO (version numbers)\n");
+      return 2;
+    }
+    auto a = datasets::ResolveForRead(root, "dataset:" + name + "@" + std::to_string(from));
+    auto b = datasets::ResolveForRead(root, "dataset:" + name + "@" + std::to_string(to));
+    if (!a.ok()) return Fail(a.status());
+    if (!b.ok()) return Fail(b.status());
+    auto d = datasets::DiffVersions(*a, *b, show);
+    if (!d.ok()) return Fail(d.status());
+    std::printf("added %llu removed %llu changed %llu unchanged %llu\n", static_cast<unsigned long long>(d->added),
+                static_cast<unsigned long long>(d->removed), static_cast<unsigned long long>(d->changed),
+                static_cast<unsigned long long>(d->unchanged));
+    for (const auto& k : d->added_keys) std::printf("+ %s\n", Escaped(k).c_str());
+    for (const auto& k : d->removed_keys) std::printf("- %s\n", Escaped(k).c_str());
+    for (const auto& k : d->changed_keys) std::printf("~ %s\n", Escaped(k).c_str());
+    return 0;
+  }
+  if (sub == "get") {
+    if (pos.size() != 2) {
+      std::fprintf(stderr, "error: dataset get needs NAME KEY\n");
+      return 2;
+    }
+    std::string key = pos[1];
+    if (args.Has("hex") && !FromHex(pos[1], &key)) {
+      std::fprintf(stderr, "error: --hex: '%s' is not hex\n", pos[1].c_str());
+      return 2;
+    }
+    std::string spec = "dataset:" + name + (args.Has("version") ? "@" + args.Get("version", "") : "");
+    auto dir = datasets::ResolveForRead(root, spec);
+    if (!dir.ok()) return Fail(dir.status());
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = datasets::Get(*dir, key);
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (!r.ok()) return Fail(r.status());
+    for (const auto& v : r->values) std::printf("%s\t%s\n", Escaped(key).c_str(), Escaped(v).c_str());
+    std::fprintf(stderr, "get: %zu value(s) in %s, blocks_read=%llu, %.2f ms\n", r->values.size(),
+                 r->part.empty() ? "-" : r->part.c_str(), static_cast<unsigned long long>(r->blocks_read), ms);
+    return r->values.empty() ? 1 : 0;
   }
   std::fprintf(stderr, "error: unknown dataset command '%s'\n%s", sub.c_str(), kUsage);
   return 2;

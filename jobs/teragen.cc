@@ -82,6 +82,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "error: give --output DIR and --parts >= 1 (see --help)\n");
     return 2;
   }
+  if (FLAGS_output.rfind("dfs:", 0) == 0 || FLAGS_output.rfind("dataset:", 0) == 0) {
+    std::fprintf(stderr, "error: teragen writes a local directory; --output %s is not one (generate locally, then "
+                 "sawmill dfs put)\n", FLAGS_output.c_str());
+    return 2;
+  }
   namespace fs = std::filesystem;
   if (fs::exists(FLAGS_output)) {
     if (!FLAGS_overwrite) {

@@ -3,10 +3,13 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <memory>
 
 #include "common/file.h"
 #include "common/local_fs.h"
 #include "mapreduce/manifest.h"
+#include "mapreduce/record_file.h"
+#include "mapreduce/user_code.h"
 
 namespace sawmill::datasets {
 namespace {
@@ -182,6 +185,139 @@ Result<uint64_t> Rollback(const std::string& root, const std::string& name) {
     }
   }
   return InvalidArgument("dataset " + name + " has no earlier current version to roll back to");
+}
+
+Result<std::vector<uint64_t>> Gc(const std::string& root, const std::string& name, size_t keep) {
+  ASSIGN_OR_RETURN(auto versions, ListVersions(root, name));
+  ASSIGN_OR_RETURN(uint64_t current, Current(root, name));
+  std::vector<uint64_t> kept_complete;
+  for (auto it = versions.rbegin(); it != versions.rend() && kept_complete.size() < keep; ++it) {
+    if (it->complete) kept_complete.push_back(it->version);
+  }
+  // Versions newer than the oldest kept one stay (an incomplete one may be a job still writing).
+  uint64_t oldest_kept = kept_complete.empty() ? ~uint64_t{0} : kept_complete.back();
+  std::vector<uint64_t> deleted;
+  for (const auto& v : versions) {
+    if (v.version == current || v.version >= oldest_kept) continue;
+    RETURN_IF_ERROR(FsRemoveAll(v.path));
+    deleted.push_back(v.version);
+  }
+  return deleted;
+}
+
+namespace {
+
+// Counts the data blocks a lookup reads (each block is one ReadAt past the footer and index).
+class CountingFile final : public ReadableFile {
+ public:
+  explicit CountingFile(std::unique_ptr<ReadableFile> f) : f_(std::move(f)) {}
+  Status ReadAt(uint64_t offset, size_t n, char* dst) override {
+    ++reads_;
+    return f_->ReadAt(offset, n, dst);
+  }
+  uint64_t size() const override { return f_->size(); }
+  const std::string& path() const override { return f_->path(); }
+  uint64_t reads() const { return reads_; }
+
+ private:
+  std::unique_ptr<ReadableFile> f_;
+  uint64_t reads_ = 0;
+};
+
+Result<Manifest> ReadVersionManifest(const std::string& dir) {
+  auto m = ReadManifest(JoinPath(dir, kManifestName));
+  if (!m.ok()) return NotFound(dir + " is not a complete dataset version: " + m.status().message());
+  return m;
+}
+
+}  // namespace
+
+Result<Lookup> Get(const std::string& version_dir, std::string_view key) {
+  ASSIGN_OR_RETURN(Manifest m, ReadVersionManifest(version_dir));
+  if (!m.sorted) return InvalidArgument(version_dir + " is not sorted by key; get needs a sorted dataset");
+  std::vector<const PartInfo*> candidates;
+  int n = m.num_partitions;
+  int want = -1;
+  if (m.partitioner == "hash" && n > 0) want = HashPartitioner().Partition(key, n);
+  if (m.partitioner == "range" && n > 0) want = RangePartitioner(m.split_points).Partition(key, n);
+  for (const auto& p : m.parts) {
+    if (want < 0 || p.partition == want) candidates.push_back(&p);
+  }
+  Lookup out;
+  for (const PartInfo* p : candidates) {
+    std::string path = JoinPath(version_dir, p->name);
+    ASSIGN_OR_RETURN(auto raw, OpenReadable(path));
+    auto counting = std::make_unique<CountingFile>(std::move(raw));
+    CountingFile* counter = counting.get();
+    ASSIGN_OR_RETURN(auto reader, RecordFileReader::Open(std::move(counting)));
+    uint64_t before = counter->reads();  // footer and index
+    RecordIterator it = reader->NewIterator();
+    RETURN_IF_ERROR(it.Seek(key));
+    while (it.Next() && it.key() == key) out.values.emplace_back(it.value());
+    RETURN_IF_ERROR(it.status());
+    out.blocks_read += counter->reads() - before;
+    if (!out.values.empty()) {
+      out.part = p->name;
+      break;
+    }
+  }
+  return out;
+}
+
+Result<Diff> DiffVersions(const std::string& from_dir, const std::string& to_dir, size_t examples) {
+  ASSIGN_OR_RETURN(Manifest a, ReadVersionManifest(from_dir));
+  ASSIGN_OR_RETURN(Manifest b, ReadVersionManifest(to_dir));
+  if (!a.sorted || !b.sorted || a.partitioner != b.partitioner || a.num_partitions != b.num_partitions ||
+      a.split_points != b.split_points || a.parts.size() != b.parts.size()) {
+    return InvalidArgument("diff needs two versions partitioned and sorted alike (" + a.partitioner + "/" +
+                           std::to_string(a.num_partitions) + " vs " + b.partitioner + "/" +
+                           std::to_string(b.num_partitions) + ")");
+  }
+  Diff d;
+  auto note = [&](std::vector<std::string>* list, std::string_view k) {
+    if (list->size() < examples) list->emplace_back(k);
+  };
+  for (size_t i = 0; i < a.parts.size(); ++i) {
+    ASSIGN_OR_RETURN(auto ra, RecordFileReader::Open(JoinPath(from_dir, a.parts[i].name)));
+    ASSIGN_OR_RETURN(auto rb, RecordFileReader::Open(JoinPath(to_dir, b.parts[i].name)));
+    RecordIterator ia = ra->NewIterator(), ib = rb->NewIterator();
+    bool ha = ia.Next(), hb = ib.Next();
+    // One key's values from an iterator, advancing it past them.
+    auto group = [](RecordIterator& it, bool* has, std::string* key, std::vector<std::string>* values) {
+      key->assign(it.key());
+      values->clear();
+      while (*has && it.key() == *key) {
+        values->emplace_back(it.value());
+        *has = it.Next();
+      }
+    };
+    std::string ka, kb;
+    std::vector<std::string> va, vb;
+    while (ha || hb) {
+      int c = !ha ? 1 : !hb ? -1 : ia.key().compare(ib.key());
+      if (c < 0) {
+        group(ia, &ha, &ka, &va);
+        ++d.removed;
+        note(&d.removed_keys, ka);
+      } else if (c > 0) {
+        group(ib, &hb, &kb, &vb);
+        ++d.added;
+        note(&d.added_keys, kb);
+      } else {
+        group(ia, &ha, &ka, &va);
+        group(ib, &hb, &kb, &vb);
+        if (va == vb) {
+          ++d.unchanged;
+        } else {
+          ++d.changed;
+          note(&d.changed_keys, ka);
+        }
+      }
+    }
+    RETURN_IF_ERROR(ia.status());
+    RETURN_IF_ERROR(ib.status());
+  }
+  return d;
 }
 
 }  // namespace sawmill::datasets

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -44,5 +45,27 @@ Result<std::string> ResolveForRead(const std::string& root, const std::string& s
 Status Promote(const std::string& root, const std::string& name, uint64_t version);
 // Makes current the version that was current before the latest promotion; returns it.
 Result<uint64_t> Rollback(const std::string& root, const std::string& name);
+
+// Deletes every version but `current` and the `keep` newest complete ones (incomplete versions
+// older than those too); returns the deleted versions.
+Result<std::vector<uint64_t>> Gc(const std::string& root, const std::string& name, size_t keep);
+
+// A key's values in a sorted dataset version, found through the partitioner (hash or range) and
+// the part's block index, without scanning: `blocks_read` counts the data blocks read.
+struct Lookup {
+  std::vector<std::string> values;
+  std::string part;
+  uint64_t blocks_read = 0;
+};
+Result<Lookup> Get(const std::string& version_dir, std::string_view key);
+
+// What changed between two versions partitioned and sorted alike: keys only in `to` (added),
+// only in `from` (removed), and in both with other values (changed), with up to `examples` of
+// each kind.
+struct Diff {
+  uint64_t added = 0, removed = 0, changed = 0, unchanged = 0;
+  std::vector<std::string> added_keys, removed_keys, changed_keys;
+};
+Result<Diff> DiffVersions(const std::string& from_dir, const std::string& to_dir, size_t examples);
 
 }  // namespace sawmill::datasets

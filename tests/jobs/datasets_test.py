@@ -10,6 +10,7 @@
 Usage: tests/jobs/datasets_test.py BUILD_DIR [--cluster]
 """
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -164,6 +165,47 @@ def check_memo(store, case, texts):
         raise Fail(f"{case}: another input did not make a new version")
     print(f"PASS {case}: memoization: unchanged rerun up to date (no task), argument/binary/input change and --force "
           f"make new versions", flush=True)
+    check_gc_diff_get(store, case, texts)
+
+
+def check_gc_diff_get(store, case, texts):
+    """get reads one block of a sorted dataset; diff counts keys added, removed and changed; gc
+    keeps current and the newest versions."""
+    gen = os.path.join(store.tmp, "tera-in")  # teragen writes local files
+    subprocess.run([os.path.join(JOBS, "teragen"), "--records", "200000", "--parts", "2", "--seed", "9", "--output",
+                    gen, "--overwrite"], check=True, capture_output=True)
+    tera_in = gen
+    if store.cluster:
+        tera_in = "dfs:/tera-in"
+        for part in ("part-00000", "part-00001"):
+            subprocess.run([SAWMILL, "dfs", "--cluster", store.where[1], "put", os.path.join(gen, part),
+                            f"/tera-in/{part}"], check=True, capture_output=True)
+    store.job("terasort", "--input", tera_in, "--output", "dataset:tera", "--reducers", "3")
+    raw = b""
+    for part in ("part-00000", "part-00001"):  # teragen's 100-byte records: 10-byte key, 90-byte value
+        with open(os.path.join(gen, part), "rb") as f:
+            raw += f.read()
+    recs = {raw[i:i + 10]: raw[i + 10:i + 100] for i in range(0, len(raw), 100)}
+    for key in list(recs)[:: len(recs) // 5][:5]:
+        p = store.dataset("get", "tera", key.hex(), "--hex")
+        got = p.stdout.rstrip(b"\n").split(b"\t", 1)[1]
+        blocks = int(p.stderr.decode().split("blocks_read=")[1].split(",")[0])
+        got = re.sub(rb"\\(.)", lambda m: {b"t": b"\t", b"n": b"\n", b"\\": b"\\"}[m.group(1)], got)
+        if got != recs[key] or blocks > 2:
+            raise Fail(f"{case}: get {key.hex()}: {got[:30]!r} blocks_read={blocks}")
+    missing = store.dataset("get", "tera", "ffffffffffffffffffff", "--hex", ok=False)
+    if missing.returncode != 1 or missing.stdout:
+        raise Fail(f"{case}: get of a missing key: {missing.returncode} {missing.stdout!r}")
+    # diff between the wordcount versions of "memo" (1: texts[0]; 5: texts[1]).
+    d = store.dataset("diff", "memo", "1", "5").stdout.decode().splitlines()
+    if d[0] != "added 2 removed 2 changed 0 unchanged 0" or "+ c" not in d or "- a" not in d:
+        raise Fail(f"{case}: diff: {d}")
+    store.dataset("promote", "memo", "2")
+    gc = store.dataset("gc", "memo", "--keep", "1").stdout.decode()
+    left = versions(store, "memo")
+    if left != ["00000002", "00000005"]:
+        raise Fail(f"{case}: gc --keep 1 with version 2 current left {left}: {gc}")
+    print(f"PASS {case}: get (5 keys of 200k, <= 2 blocks each), diff, gc", flush=True)
 
 
 def main():
