@@ -13,6 +13,7 @@ namespace sawmill {
 struct DatasetRun {
   std::string name;         // of the output dataset; empty when the output is a plain path
   std::string fingerprint;  // of this run (binary, arguments, input contents)
+  std::string lineage;      // what the fingerprint hashed, written beside the version
   bool up_to_date = false;  // a complete version has the same fingerprint: nothing to run
   std::string version_dir;  // the new version (or, up to date, the existing one)
 };

@@ -70,7 +70,8 @@ Result<std::string> InputContent(const std::string& input) {
 
 }  // namespace
 
-Result<std::string> JobFingerprint(const std::vector<std::string>& inputs, const std::vector<std::string>& args) {
+Result<std::string> JobFingerprint(const std::vector<std::string>& inputs, const std::vector<std::string>& args,
+                                   std::string* lineage) {
   ASSIGN_OR_RETURN(std::string binary, Sha256FileHex("/proc/self/exe"));
   std::string text = "binary " + binary + "\n";
   for (const auto& a : args) text += "arg " + a + "\n";
@@ -78,7 +79,17 @@ Result<std::string> JobFingerprint(const std::vector<std::string>& inputs, const
     ASSIGN_OR_RETURN(std::string content, InputContent(in));
     text += "input " + in + " " + content + "\n";
   }
+  if (lineage) *lineage = text;
   return Hex128(XXH3_128bits(text.data(), text.size()));
+}
+
+std::string ReadVersionLineage(const std::string& version_dir) {
+  std::string text;
+  return FsReadFile(JoinPath(version_dir, "_LINEAGE"), &text).ok() ? text : "";
+}
+
+Status WriteVersionLineage(const std::string& version_dir, const std::string& lineage) {
+  return FsWriteFile(JoinPath(version_dir, "_LINEAGE"), lineage);
 }
 
 std::string ReadVersionFingerprint(const std::string& version_dir) {

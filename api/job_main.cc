@@ -237,7 +237,7 @@ Status ResolveDatasetPaths(JobOptions* options, DatasetRun* run) {
   RETURN_IF_ERROR(datasets::ValidateName(name));
   ASSIGN_OR_RETURN(std::string root, logs::StoreRoot());
   run->name = name;
-  ASSIGN_OR_RETURN(run->fingerprint, JobFingerprint(options->inputs, OutputShapingArgs()));
+  ASSIGN_OR_RETURN(run->fingerprint, JobFingerprint(options->inputs, OutputShapingArgs(), &run->lineage));
   ASSIGN_OR_RETURN(auto versions, datasets::ListVersions(root, name));
   if (!FLAGS_force) {
     for (auto it = versions.rbegin(); it != versions.rend(); ++it) {
@@ -256,6 +256,7 @@ Status ResolveDatasetPaths(JobOptions* options, DatasetRun* run) {
 
 Status FinishDatasetRun(const DatasetRun& run) {
   if (run.name.empty() || run.up_to_date) return Status::Ok();
+  RETURN_IF_ERROR(WriteVersionLineage(run.version_dir, run.lineage));
   return WriteVersionFingerprint(run.version_dir, run.fingerprint);
 }
 

@@ -10,6 +10,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "common/file.h"
+#include "common/local_fs.h"
 #include "dfs/client/connect_dfs.h"
 #include "mapreduce/dataset_catalog.h"
 #include "mapreduce/manifest.h"
@@ -22,8 +23,10 @@ constexpr char kUsage[] = R"(sawmill dataset: versioned datasets (docs/datasets.
 Usage:
   sawmill dataset list (--store DIR | --cluster D)
       Datasets, each with its current version and its number of versions.
-  sawmill dataset show (--store DIR | --cluster D) NAME
-      Versions (complete or not, records, bytes, which is current) and the promotion history.
+  sawmill dataset show (--store DIR | --cluster D) NAME [VERSION]
+      Versions (complete or not, records, bytes, which is current) and the promotion history;
+      with VERSION its lineage: job, inputs, partitioning, parts with content hashes, and what
+      its fingerprint hashed (binary SHA-256, arguments, input content hashes).
   sawmill dataset promote (--store DIR | --cluster D) NAME VERSION
       Makes VERSION current (atomically: readers of dataset:NAME see the old or the new one).
       Refused for a version that does not exist or has no _MANIFEST.
@@ -120,6 +123,26 @@ int DatasetCommand(int argc, char** argv) {
     return 2;
   }
   const std::string& name = pos[0];
+  if (sub == "show" && pos.size() == 2) {
+    auto dir = datasets::ResolveForRead(root, "dataset:" + name + "@" + pos[1]);
+    if (!dir.ok()) return Fail(dir.status());
+    auto m = ReadManifest(JoinPath(*dir, kManifestName));
+    if (!m.ok()) return Fail(m.status());
+    std::printf("version %s\njob %s\npartitioner %s partitions %d sorted %s\n", dir->c_str(), m->job_name.c_str(),
+                m->partitioner.c_str(), m->num_partitions, m->sorted ? "yes" : "no");
+    for (const auto& in : m->inputs) std::printf("input %s\n", in.c_str());
+    for (const auto& p : m->parts) {
+      std::printf("part %s records %llu bytes %llu hash %s\n", p.name.c_str(),
+                  static_cast<unsigned long long>(p.records), static_cast<unsigned long long>(p.bytes),
+                  p.content_hash.c_str());
+    }
+    std::string text;
+    if (FsReadFile(JoinPath(*dir, "_FINGERPRINT"), &text).ok()) std::printf("fingerprint %s", text.c_str());
+    if (FsReadFile(JoinPath(*dir, "_LINEAGE"), &text).ok()) {
+      std::printf("lineage (what the fingerprint hashed):\n%s", text.c_str());
+    }
+    return 0;
+  }
   if (sub == "show") {
     auto versions = datasets::ListVersions(root, name);
     if (!versions.ok()) return Fail(versions.status());

@@ -9,6 +9,7 @@
 
 Usage: tests/jobs/datasets_test.py BUILD_DIR [--cluster]
 """
+import hashlib
 import os
 import re
 import subprocess
@@ -146,6 +147,12 @@ def check_memo(store, case, texts):
     run("--reducers", "2")
     if len(versions(store, "memo")) != 2:
         raise Fail(f"{case}: another argument did not make a new version")
+    # The version's lineage: its binary's SHA-256, its arguments, its inputs' content hashes.
+    with open(os.path.join(JOBS, "wordcount"), "rb") as f:
+        sha = hashlib.sha256(f.read()).hexdigest()
+    lineage = store.dataset("show", "memo", "2").stdout.decode()
+    if f"binary {sha}" not in lineage or "arg --reducers\narg 2" not in lineage or "\ninput " not in lineage:
+        raise Fail(f"{case}: lineage of version 2: {lineage}")
     rebuilt = os.path.join(JOBS, "wordcount-rebuilt")
     with open(os.path.join(JOBS, "wordcount"), "rb") as f, open(rebuilt, "wb") as g:
         g.write(f.read() + b"a code change")
