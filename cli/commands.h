@@ -13,5 +13,6 @@ int WorkerCommand(int argc, char** argv);    // cli/worker_cmd.cc
 int JobCommand(int argc, char** argv);       // cli/job_cmd.cc
 int LogsCommand(int argc, char** argv);      // cli/logs_cmd.cc
 int DatasetCommand(int argc, char** argv);   // cli/dataset_cmd.cc
+int PipelineCommand(int argc, char** argv);  // cli/pipeline_cmd.cc
 
 }  // namespace sawmill

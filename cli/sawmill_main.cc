@@ -40,6 +40,8 @@ Usage:
       Append-only log archives in a local store directory or a cluster's store (sawmill logs --help).
   sawmill dataset list|show|promote|rollback ...
       Versioned datasets: jobs write --output dataset:NAME (sawmill dataset --help).
+  sawmill pipeline run|check FILE ...
+      Jobs that derive datasets, in dependency order, skipping up-to-date ones (sawmill pipeline --help).
   sawmill run JOB [JOB FLAGS...]
       Runs build/jobs/JOB in local mode (same as running the job binary with --local).
   sawmill help
@@ -235,6 +237,7 @@ int main(int argc, char** argv) {
   if (cmd == "job") return JobCommand(argc, argv);
   if (cmd == "logs") return LogsCommand(argc, argv);
   if (cmd == "dataset") return DatasetCommand(argc, argv);
+  if (cmd == "pipeline") return PipelineCommand(argc, argv);
   Args args;
   if (!Args::Parse(argc, argv, 2, &args)) return 2;
   if (args.flags.count("help")) {
