@@ -9,9 +9,9 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/store_args.h"
 #include "common/file.h"
 #include "common/local_fs.h"
-#include "dfs/client/connect_dfs.h"
 #include "mapreduce/dataset_catalog.h"
 #include "mapreduce/manifest.h"
 
@@ -91,19 +91,12 @@ int DatasetCommand(int argc, char** argv) {
     return 0;
   }
   if (!args.OnlyFlags({"store", "cluster", "keep", "show", "version", "hex"})) return 2;
-  std::string root;
-  std::unique_ptr<dfs::ScopedDfs> store;
-  if (args.Has("cluster")) {
-    auto conn = dfs::ScopedDfs::Connect(args.Get("cluster", ""));
-    if (!conn.ok()) return Fail(conn.status());
-    store = std::move(conn).value();
-    root = "dfs:/";
-  } else if (args.Has("store")) {
-    root = args.Get("store", "");
-  } else {
-    std::fprintf(stderr, "error: give --store DIR (local) or --cluster D\n%s", kUsage);
+  auto opened = OpenStore(args);
+  if (!opened.ok()) {
+    std::fprintf(stderr, "error: %s\n%s", opened.status().message().c_str(), kUsage);
     return 2;
   }
+  const std::string root = opened->root;
   const auto& pos = args.positional;
   if (sub == "list") {
     auto names = datasets::ListDatasets(root);

@@ -11,7 +11,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "dfs/client/connect_dfs.h"
+#include "cli/store_args.h"
 #include "mapreduce/log_archive.h"
 
 namespace sawmill {
@@ -110,19 +110,12 @@ int LogsCommand(int argc, char** argv) {
     std::fputs(kUsage, stdout);
     return 0;
   }
-  std::string root;
-  std::unique_ptr<dfs::ScopedDfs> store;
-  if (args.Has("cluster")) {
-    auto conn = dfs::ScopedDfs::Connect(args.Get("cluster", ""));
-    if (!conn.ok()) return Fail(conn.status());
-    store = std::move(conn).value();
-    root = "dfs:/";
-  } else if (args.Has("store")) {
-    root = args.Get("store", "");
-  } else {
-    std::fprintf(stderr, "error: give --store DIR (local) or --cluster D\n%s", kUsage);
+  auto opened = OpenStore(args);
+  if (!opened.ok()) {
+    std::fprintf(stderr, "error: %s\n%s", opened.status().message().c_str(), kUsage);
     return 2;
   }
+  const std::string root = opened->root;
 
   if (sub == "archive") {
     if (!args.OnlyFlags({"store", "cluster", "stream", "partition", "from", "segment_mb"})) return 2;

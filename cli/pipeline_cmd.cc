@@ -18,9 +18,9 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/store_args.h"
 #include "common/file.h"
 #include "common/local_fs.h"
-#include "dfs/client/connect_dfs.h"
 #include "mapreduce/dataset_catalog.h"
 #include "mapreduce/input_split.h"
 #include "mapreduce/log_archive.h"
@@ -320,25 +320,18 @@ int PipelineCommand(int argc, char** argv) {
     std::fprintf(stderr, "%s", kUsage);
     return 2;
   }
-  std::string root;
+  auto opened = OpenStore(args);
+  if (!opened.ok()) {
+    std::fprintf(stderr, "error: %s\n", opened.status().message().c_str());
+    return 2;
+  }
+  const std::string root = opened->root;
   std::vector<std::string> store_flags;
-  std::unique_ptr<dfs::ScopedDfs> store;
-  if (args.Has("cluster")) {
-    auto conn = dfs::ScopedDfs::Connect(args.Get("cluster", ""));
-    if (!conn.ok()) {
-      std::fprintf(stderr, "error: %s\n", conn.status().message().c_str());
-      return 2;
-    }
-    store = std::move(conn).value();
-    root = "dfs:/";
+  if (opened->store) {
     store_flags = {"--cluster", args.Get("cluster", ""), "--wait"};
-  } else if (args.Has("store")) {
-    root = args.Get("store", "");
+  } else {
     store_flags = {"--store", root};
     logs::SetStoreRoot(root);
-  } else {
-    std::fprintf(stderr, "error: give --store DIR (local) or --cluster D\n");
-    return 2;
   }
   char self[4096];
   ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
