@@ -1,0 +1,108 @@
+// sessionize: per-user sessions of a web log (input logs:STREAM[@FROM,TO] whose payloads are
+// USER<TAB>PAGE<TAB>LATENCY_MS). A session ends when a user is inactive for more than --gap_minutes.
+// Secondary sort: map output keys are (user, timestamp), grouped by user, so a reducer walks a
+// user's events in time order. Output records: (user, START_MS<TAB>END_MS<TAB>EVENTS<TAB>PAGES)
+// with PAGES the distinct pages of the session, sorted by user, then session start.
+#include <cstring>
+#include <set>
+#include <string>
+
+#include <gflags/gflags.h>
+
+#include "api/codec.h"
+#include "api/logs.h"
+#include "api/mapreduce.h"
+
+DEFINE_int32(gap_minutes, 30, "Inactivity that ends a session, in minutes (a longer gap starts a new one).");
+DEFINE_bool(strict, false, "Fail on a malformed record instead of counting it in sessionize.malformed_records.");
+
+namespace {
+
+using namespace sawmill;
+
+// USER<TAB>PAGE<TAB>LATENCY: false for anything else (or a user with a NUL byte).
+bool ParseHit(std::string_view payload, std::string_view* user, std::string_view* page) {
+  size_t t1 = payload.find('\t');
+  if (t1 == std::string_view::npos || t1 == 0) return false;
+  size_t t2 = payload.find('\t', t1 + 1);
+  if (t2 == std::string_view::npos || t2 == t1 + 1) return false;
+  *user = payload.substr(0, t1);
+  *page = payload.substr(t1 + 1, t2 - t1 - 1);
+  return user->find('\0') == std::string_view::npos;
+}
+
+class HitMapper final : public Mapper {
+ public:
+  void Map(std::string_view key, std::string_view value, TaskContext& ctx) override {
+    LogRecordView r;
+    std::string_view user, page;
+    if (!ParseLogRecord(key, value, &r) || !ParseHit(r.payload, &user, &page)) {
+      if (FLAGS_strict) throw std::runtime_error("malformed web log record (want USER<TAB>PAGE<TAB>LATENCY_MS)");
+      ctx.Increment("sessionize.malformed_records");
+      return;
+    }
+    // (user, NUL, timestamp): users hold no NUL, so the grouping part is prefix-free.
+    out_key_.assign(user);
+    out_key_.push_back('\0');
+    char ts[8];
+    out_key_.append(EncodeInt64(r.timestamp_ms, ts));
+    ctx.Emit(out_key_, page);
+  }
+
+ private:
+  std::string out_key_;
+};
+
+class SessionReducer final : public Reducer {
+ public:
+  void Reduce(std::string_view key, ValueIterator& values, TaskContext& ctx) override {
+    std::string_view user = key.substr(0, key.size() - 9);
+    const int64_t gap = static_cast<int64_t>(FLAGS_gap_minutes) * 60000;
+    std::string_view page;
+    bool open = false;
+    int64_t start = 0, last = 0, events = 0;
+    std::set<std::string> pages;
+    auto close = [&] {
+      ctx.Emit(user, DecimalString(start) + "\t" + DecimalString(last) + "\t" + DecimalString(events) + "\t" +
+                         DecimalString(static_cast<int64_t>(pages.size())));
+    };
+    while (values.Next(&page)) {
+      std::string_view k = values.key();
+      int64_t ts = DecodeInt64(k.substr(k.size() - 8));
+      if (open && ts - last > gap) {
+        close();
+        open = false;
+      }
+      if (!open) {
+        open = true;
+        start = ts;
+        events = 0;
+        pages.clear();
+      }
+      last = ts;
+      ++events;
+      pages.emplace(page);
+    }
+    if (open) close();
+  }
+};
+
+JobSpec MakeSpec() {
+  if (FLAGS_gap_minutes < 1) throw UsageError("--gap_minutes must be at least 1");
+  JobSpec spec;
+  spec.name = "sessionize";
+  spec.input_format = InputFormat::kRecordFile;
+  spec.mapper = [] { return std::make_unique<HitMapper>(); };
+  spec.reducer = [] { return std::make_unique<SessionReducer>(); };
+  spec.group_prefix = [](std::string_view key) { return key.size() >= 8 ? key.size() - 8 : key.size(); };
+  spec.partition_key = [](std::string_view key, std::string*) {
+    return key.size() >= 9 ? key.substr(0, key.size() - 9) : key;
+  };
+  return spec;
+}
+
+}  // namespace
+
+SAWMILL_JOB_MAIN("sessionize: per-user sessions (inactivity gap) of web log records USER<TAB>PAGE<TAB>LATENCY_MS; "
+                 "output records are (user, START_MS<TAB>END_MS<TAB>EVENTS<TAB>DISTINCT_PAGES).",
+                 MakeSpec)

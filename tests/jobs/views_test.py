@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""Derived views from web logs against sqlite3: jobs/sessionize over an archived log stream (two
+partitions) equals the same sessions computed by SQL window functions; malformed records are
+counted; the cluster's output is byte-identical to local mode's.
+
+Usage: tests/jobs/views_test.py BUILD_DIR [--cluster]
+"""
+import os
+import random
+import re
+import sqlite3
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "common"))
+from harness import Fail  # noqa: E402
+
+BUILD = os.path.abspath(sys.argv[1])
+SAWMILL = os.path.join(BUILD, "sawmill")
+JOBS = os.path.join(BUILD, "jobs")
+DAY0 = 1_764_720_000_000  # 2025-12-03T00:00:00Z
+
+
+def web_log(seed, n, partitions):
+    """Per partition: (offset, ts, payload) with USER<TAB>PAGE<TAB>LATENCY payloads; users come
+    back after short or long pauses, so some gaps exceed 30 minutes."""
+    rng = random.Random(seed)
+    users = [f"user{i}" for i in range(40)]
+    clock = {u: DAY0 + rng.randrange(3_600_000) for u in users}
+    parts = [[] for _ in range(partitions)]
+    for _ in range(n):
+        u = rng.choice(users)
+        clock[u] += rng.choice([rng.randrange(1000, 600_000), rng.randrange(1_700_000, 1_900_000),
+                                rng.randrange(3_000_000, 9_000_000)])
+        page = f"/p/{rng.randrange(30)}"
+        p = parts[rng.randrange(partitions)]
+        p.append((len(p), clock[u], f"{u}\t{page}\t{rng.randrange(5, 900)}"))
+    return parts
+
+
+def sqlite_sessions(parts, gap_ms):
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE hits (part INT, off INT, ts INT, user TEXT, page TEXT)")
+    for pi, recs in enumerate(parts):
+        for off, ts, payload in recs:
+            fields = payload.split("\t")
+            if len(fields) == 3 and fields[0]:
+                db.execute("INSERT INTO hits VALUES (?, ?, ?, ?, ?)", (pi, off, ts, fields[0], fields[1]))
+    rows = db.execute(f"""
+        WITH o AS (SELECT user, ts, page,
+                          ts - LAG(ts) OVER (PARTITION BY user ORDER BY ts, part, off) AS gap FROM hits),
+             m AS (SELECT *, SUM(CASE WHEN gap IS NULL OR gap > {gap_ms} THEN 1 ELSE 0 END)
+                             OVER (PARTITION BY user ORDER BY ts ROWS UNBOUNDED PRECEDING) AS sid FROM o)
+        SELECT user, MIN(ts), MAX(ts), COUNT(*), COUNT(DISTINCT page) FROM m GROUP BY user, sid
+        ORDER BY user, MIN(ts)""").fetchall()
+    return [f"{u}\t{a}\t{b}\t{n}\t{d}" for u, a, b, n, d in rows]
+
+
+def run(argv, ok=True):
+    p = subprocess.run(argv, capture_output=True, timeout=300)
+    if ok and p.returncode != 0:
+        raise Fail(f"{' '.join(argv[:3])}...: exit {p.returncode}: {p.stderr.decode()[-800:]}")
+    return p
+
+
+def archive(where, parts):
+    for pi, recs in enumerate(parts):
+        data = "".join(f"{o}\t{t}\t{p}\n" for o, t, p in recs).encode()
+        p = subprocess.run([SAWMILL, "logs", "archive", *where, "--stream", "web", "--partition", str(pi)],
+                           input=data, capture_output=True)
+        if p.returncode != 0:
+            raise Fail(f"archive: {p.stderr.decode()}")
+
+
+def lines(cat_argv):
+    out = run(cat_argv).stdout.decode()
+    return [re.sub(r"\\t", "\t", line) for line in out.splitlines()]
+
+
+def main():
+    parts = web_log(4, 3000, 2)
+    parts[1].append((len(parts[1]), DAY0, "no tabs here"))  # malformed
+    want = sqlite_sessions(parts, 30 * 60_000)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = os.path.join(tmp, "store")
+        archive(["--store", store], parts)
+        out = os.path.join(tmp, "sessions")
+        p = run([os.path.join(JOBS, "sessionize"), "--input", "logs:web", "--output", out, "--store", store,
+                 "--reducers", "3"])
+        if b"sessionize.malformed_records=1" not in p.stdout:
+            raise Fail(f"the malformed record was not counted: {p.stdout.decode()}")
+        got = lines([SAWMILL, "cat", out])
+        if sorted(got) != sorted(want):
+            raise Fail(f"sessionize: {len(got)} sessions, sqlite {len(want)}; first differences: "
+                       f"{sorted(set(got) ^ set(want))[:3]}")
+        print(f"PASS local: sessionize = sqlite3 window functions ({len(want)} sessions of {sum(map(len, parts))} "
+              f"records, 2 log partitions, 1 malformed counted)", flush=True)
+        if "--cluster" in sys.argv:
+            d = os.path.join(tmp, "cluster")
+            run([SAWMILL, "cluster", "up", "--dir", d, "--workers", "2", "--replication", "1"])
+            try:
+                archive(["--cluster", d], parts)
+                run([os.path.join(JOBS, "sessionize"), "--input", "logs:web", "--output", "dfs:/sessions", "--cluster",
+                     d, "--wait", "--reducers", "3", "--progress", "never"])
+                for n in sorted(f for f in os.listdir(out) if f.startswith("part-")):
+                    remote = run([SAWMILL, "dfs", "--cluster", d, "cat", f"/sessions/{n}"]).stdout
+                    with open(os.path.join(out, n), "rb") as f:
+                        if f.read() != remote:
+                            raise Fail(f"cluster part {n} differs from local mode")
+                print("PASS cluster: sessionize parts byte-identical to local mode", flush=True)
+            finally:
+                run([SAWMILL, "cluster", "down", "--dir", d], ok=False)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Fail as e:
+        print(f"FAIL: {e}", flush=True)
+        sys.exit(1)
