@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Derived views from web logs against sqlite3: jobs/sessionize over an archived log stream (two
-partitions) equals the same sessions computed by SQL window functions; malformed records are
+partitions) equals the same sessions computed by SQL window functions, and jobs/page_stats the
+same per page-day hits, unique users and nearest-rank percentiles; malformed records are
 counted; the cluster's output is byte-identical to local mode's.
 
 Usage: tests/jobs/views_test.py BUILD_DIR [--cluster]
@@ -58,6 +59,31 @@ def sqlite_sessions(parts, gap_ms):
     return [f"{u}\t{a}\t{b}\t{n}\t{d}" for u, a, b, n, d in rows]
 
 
+def sqlite_page_stats(parts):
+    """Per page and UTC day: hits, distinct users, nearest-rank p50/p95/p99 latency."""
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE hits (ts INT, user TEXT, page TEXT, latency INT)")
+    for recs in parts:
+        for _, ts, payload in recs:
+            f = payload.split("\t")
+            if len(f) == 3 and f[0] and f[1] and f[2].isdigit():
+                db.execute("INSERT INTO hits VALUES (?, ?, ?, ?)", (ts, f[0], f[1], int(f[2])))
+    rows = db.execute("""
+        WITH d AS (SELECT page, strftime('%Y-%m-%d', ts / 1000, 'unixepoch') AS day, user, latency FROM hits),
+             r AS (SELECT page, day, latency,
+                          ROW_NUMBER() OVER (PARTITION BY page, day ORDER BY latency) AS rn,
+                          COUNT(*) OVER (PARTITION BY page, day) AS n FROM d),
+             p AS (SELECT page, day, n,
+                          MIN(CASE WHEN rn >= MAX((50 * n + 99) / 100, 1) THEN latency END) AS p50,
+                          MIN(CASE WHEN rn >= MAX((95 * n + 99) / 100, 1) THEN latency END) AS p95,
+                          MIN(CASE WHEN rn >= MAX((99 * n + 99) / 100, 1) THEN latency END) AS p99
+                   FROM r GROUP BY page, day),
+             u AS (SELECT page, day, COUNT(DISTINCT user) AS users FROM d GROUP BY page, day)
+        SELECT p.page, p.day, p.n, u.users, p.p50, p.p95, p.p99 FROM p JOIN u USING (page, day)
+        ORDER BY p.page, p.day""").fetchall()
+    return [f"{pg}\t{day}\t{n}\t{us}\t{a}\t{b}\t{c}" for pg, day, n, us, a, b, c in rows]
+
+
 def run(argv, ok=True):
     p = subprocess.run(argv, capture_output=True, timeout=300)
     if ok and p.returncode != 0:
@@ -97,6 +123,17 @@ def main():
                        f"{sorted(set(got) ^ set(want))[:3]}")
         print(f"PASS local: sessionize = sqlite3 window functions ({len(want)} sessions of {sum(map(len, parts))} "
               f"records, 2 log partitions, 1 malformed counted)", flush=True)
+        stats = os.path.join(tmp, "stats")
+        p = run([os.path.join(JOBS, "page_stats"), "--input", "logs:web", "--output", stats, "--store", store,
+                 "--reducers", "2"])
+        if b"page_stats.malformed_records=1" not in p.stdout:
+            raise Fail(f"page_stats: the malformed record was not counted: {p.stdout.decode()}")
+        got_stats, want_stats = lines([SAWMILL, "cat", stats]), sqlite_page_stats(parts)
+        if sorted(got_stats) != sorted(want_stats):
+            raise Fail(f"page_stats: {len(got_stats)} rows, sqlite {len(want_stats)}; first differences: "
+                       f"{sorted(set(got_stats) ^ set(want_stats))[:3]}")
+        print(f"PASS local: page_stats = sqlite3 ({len(want_stats)} page-days: hits, unique users, p50/p95/p99)",
+              flush=True)
         if "--cluster" in sys.argv:
             d = os.path.join(tmp, "cluster")
             run([SAWMILL, "cluster", "up", "--dir", d, "--workers", "2", "--replication", "1"])
@@ -104,12 +141,15 @@ def main():
                 archive(["--cluster", d], parts)
                 run([os.path.join(JOBS, "sessionize"), "--input", "logs:web", "--output", "dfs:/sessions", "--cluster",
                      d, "--wait", "--reducers", "3", "--progress", "never"])
-                for n in sorted(f for f in os.listdir(out) if f.startswith("part-")):
-                    remote = run([SAWMILL, "dfs", "--cluster", d, "cat", f"/sessions/{n}"]).stdout
-                    with open(os.path.join(out, n), "rb") as f:
-                        if f.read() != remote:
-                            raise Fail(f"cluster part {n} differs from local mode")
-                print("PASS cluster: sessionize parts byte-identical to local mode", flush=True)
+                run([os.path.join(JOBS, "page_stats"), "--input", "logs:web", "--output", "dfs:/stats", "--cluster",
+                     d, "--wait", "--reducers", "2", "--progress", "never"])
+                for local_dir, remote_dir in ((out, "/sessions"), (stats, "/stats")):
+                    for n in sorted(f for f in os.listdir(local_dir) if f.startswith("part-")):
+                        remote = run([SAWMILL, "dfs", "--cluster", d, "cat", f"{remote_dir}/{n}"]).stdout
+                        with open(os.path.join(local_dir, n), "rb") as f:
+                            if f.read() != remote:
+                                raise Fail(f"cluster {remote_dir}/{n} differs from local mode")
+                print("PASS cluster: sessionize and page_stats parts byte-identical to local mode", flush=True)
             finally:
                 run([SAWMILL, "cluster", "down", "--dir", d], ok=False)
 

@@ -1,0 +1,108 @@
+// page_stats: per page and UTC day, from web log records (input logs:STREAM[@FROM,TO] whose
+// payloads are USER<TAB>PAGE<TAB>LATENCY_MS): hits, unique users and latency percentiles
+// (nearest rank). Output records: (PAGE<TAB>YYYY-MM-DD, HITS<TAB>USERS<TAB>P50<TAB>P95<TAB>P99),
+// sorted by page, then day.
+#include <algorithm>
+#include <charconv>
+#include <ctime>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include <gflags/gflags.h>
+
+#include "api/codec.h"
+#include "api/logs.h"
+#include "api/mapreduce.h"
+
+DEFINE_bool(strict, false, "Fail on a malformed record instead of counting it in page_stats.malformed_records.");
+
+namespace {
+
+using namespace sawmill;
+
+std::string Day(int64_t ms) {
+  time_t secs = static_cast<time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+  struct tm t;
+  gmtime_r(&secs, &t);
+  char buf[16];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d", &t);
+  return buf;
+}
+
+class HitMapper final : public Mapper {
+ public:
+  void Map(std::string_view key, std::string_view value, TaskContext& ctx) override {
+    LogRecordView r;
+    std::string_view user, page, latency;
+    uint64_t ms = 0;
+    bool ok = ParseLogRecord(key, value, &r);
+    if (ok) {
+      size_t t1 = r.payload.find('\t'), t2 = t1 == std::string_view::npos ? t1 : r.payload.find('\t', t1 + 1);
+      ok = t1 != std::string_view::npos && t2 != std::string_view::npos && t1 > 0 && t2 > t1 + 1;
+      if (ok) {
+        user = r.payload.substr(0, t1);
+        page = r.payload.substr(t1 + 1, t2 - t1 - 1);
+        latency = r.payload.substr(t2 + 1);
+        auto res = std::from_chars(latency.data(), latency.data() + latency.size(), ms);
+        ok = res.ec == std::errc() && res.ptr == latency.data() + latency.size();
+      }
+    }
+    if (!ok) {
+      if (FLAGS_strict) throw std::runtime_error("malformed web log record (want USER<TAB>PAGE<TAB>LATENCY_MS)");
+      ctx.Increment("page_stats.malformed_records");
+      return;
+    }
+    out_key_.assign(page);
+    out_key_ += '\t';
+    out_key_ += Day(r.timestamp_ms);
+    char buf[8];
+    out_value_.assign(EncodeInt64(static_cast<int64_t>(ms), buf));
+    out_value_.append(user);
+    ctx.Emit(out_key_, out_value_);
+  }
+
+ private:
+  std::string out_key_, out_value_;
+};
+
+class StatsReducer final : public Reducer {
+ public:
+  void Reduce(std::string_view key, ValueIterator& values, TaskContext& ctx) override {
+    latencies_.clear();
+    users_.clear();
+    std::string_view v;
+    while (values.Next(&v)) {
+      latencies_.push_back(DecodeInt64(v.substr(0, 8)));
+      users_.emplace(v.substr(8));
+    }
+    std::sort(latencies_.begin(), latencies_.end());
+    auto rank = [&](int p) {  // nearest rank: the ceil(p% of n)-th smallest
+      size_t n = latencies_.size();
+      size_t r = (static_cast<size_t>(p) * n + 99) / 100;
+      return latencies_[std::max<size_t>(r, 1) - 1];
+    };
+    ctx.Emit(key, DecimalString(static_cast<int64_t>(latencies_.size())) + "\t" +
+                      DecimalString(static_cast<int64_t>(users_.size())) + "\t" + DecimalString(rank(50)) + "\t" +
+                      DecimalString(rank(95)) + "\t" + DecimalString(rank(99)));
+  }
+
+ private:
+  std::vector<int64_t> latencies_;
+  std::unordered_set<std::string> users_;
+};
+
+JobSpec MakeSpec() {
+  JobSpec spec;
+  spec.name = "page_stats";
+  spec.input_format = InputFormat::kRecordFile;
+  spec.mapper = [] { return std::make_unique<HitMapper>(); };
+  spec.reducer = [] { return std::make_unique<StatsReducer>(); };
+  return spec;
+}
+
+}  // namespace
+
+SAWMILL_JOB_MAIN("page_stats: hits, unique users and latency percentiles per page and UTC day of web log records "
+                 "USER<TAB>PAGE<TAB>LATENCY_MS; output records are (PAGE<TAB>DAY, HITS<TAB>USERS<TAB>P50<TAB>P95<TAB>P99).",
+                 MakeSpec)
