@@ -84,6 +84,31 @@ def sqlite_page_stats(parts):
     return [f"{pg}\t{day}\t{n}\t{us}\t{a}\t{b}\t{c}" for pg, day, n, us, a, b, c in rows]
 
 
+def sqlite_country_stats(parts, users):
+    """Hits LEFT JOIN users (first line of a user wins; missing users: "unknown"), per country and day."""
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE hits (ts INT, user TEXT, latency INT)")
+    db.execute("CREATE TABLE users (user TEXT, country TEXT)")
+    for recs in parts:
+        for _, ts, payload in recs:
+            f = payload.split("\t")
+            if len(f) == 3 and f[0] and f[2].isdigit():
+                db.execute("INSERT INTO hits VALUES (?, ?, ?)", (ts, f[0], int(f[2])))
+    db.executemany("INSERT INTO users VALUES (?, ?)", users)
+    rows = db.execute("""
+        WITH firsts AS (SELECT user, country FROM users u WHERE rowid = (SELECT MIN(rowid) FROM users WHERE user = u.user)),
+             d AS (SELECT COALESCE(f.country, 'unknown') || char(9) || strftime('%Y-%m-%d', h.ts / 1000, 'unixepoch') AS k,
+                          h.user, h.latency FROM hits h LEFT JOIN firsts f ON f.user = h.user),
+             r AS (SELECT k, latency, ROW_NUMBER() OVER (PARTITION BY k ORDER BY latency) AS rn,
+                          COUNT(*) OVER (PARTITION BY k) AS n FROM d)
+        SELECT r.k, r.n, (SELECT COUNT(DISTINCT user) FROM d WHERE d.k = r.k),
+               MIN(CASE WHEN rn >= MAX((50 * n + 99) / 100, 1) THEN latency END),
+               MIN(CASE WHEN rn >= MAX((95 * n + 99) / 100, 1) THEN latency END),
+               MIN(CASE WHEN rn >= MAX((99 * n + 99) / 100, 1) THEN latency END)
+        FROM r GROUP BY r.k ORDER BY r.k""").fetchall()
+    return [f"{k}\t{n}\t{us}\t{a}\t{b}\t{c}" for k, n, us, a, b, c in rows]
+
+
 def run(argv, ok=True):
     p = subprocess.run(argv, capture_output=True, timeout=300)
     if ok and p.returncode != 0:
@@ -134,6 +159,22 @@ def main():
                        f"{sorted(set(got_stats) ^ set(want_stats))[:3]}")
         print(f"PASS local: page_stats = sqlite3 ({len(want_stats)} page-days: hits, unique users, p50/p95/p99)",
               flush=True)
+        # Users 0-34 have countries (user3 twice: the first line wins); 35-39 are unknown.
+        users = [(f"user{i}", ["fr", "de", "jp", "br"][i % 4]) for i in range(35)] + [("user3", "zz")]
+        users_tsv = os.path.join(tmp, "users.tsv")
+        with open(users_tsv, "w") as f:
+            f.write("".join(f"{u}\t{c}\n" for u, c in users))
+        want_country = sqlite_country_stats(parts, users)
+        for strategy in ("auto", "broadcast"):
+            country = os.path.join(tmp, f"country-{strategy}")
+            run([os.path.join(JOBS, "country_stats"), "--input", "logs:web", "--users", users_tsv, "--strategy", strategy,
+                 "--output", country, "--store", store, "--reducers", "2"])
+            got_country = lines([SAWMILL, "cat", country])
+            if sorted(got_country) != sorted(want_country):
+                raise Fail(f"country_stats --strategy {strategy}: {len(got_country)} rows, sqlite {len(want_country)}; "
+                           f"{sorted(set(got_country) ^ set(want_country))[:3]}")
+        print(f"PASS local: country_stats (hits LEFT JOIN users, reduce-side and broadcast) = sqlite3 "
+              f"({len(want_country)} country-days)", flush=True)
         if "--cluster" in sys.argv:
             d = os.path.join(tmp, "cluster")
             run([SAWMILL, "cluster", "up", "--dir", d, "--workers", "2", "--replication", "1"])
@@ -143,13 +184,18 @@ def main():
                      d, "--wait", "--reducers", "3", "--progress", "never"])
                 run([os.path.join(JOBS, "page_stats"), "--input", "logs:web", "--output", "dfs:/stats", "--cluster",
                      d, "--wait", "--reducers", "2", "--progress", "never"])
-                for local_dir, remote_dir in ((out, "/sessions"), (stats, "/stats")):
+                run([SAWMILL, "dfs", "--cluster", d, "put", users_tsv, "/users.tsv"])
+                run([os.path.join(JOBS, "country_stats"), "--input", "logs:web", "--users", "dfs:/users.tsv",
+                     "--output", "dfs:/country", "--cluster", d, "--reducers", "2", "--progress", "never"])
+                for local_dir, remote_dir in ((out, "/sessions"), (stats, "/stats"),
+                                              (os.path.join(tmp, "country-auto"), "/country")):
                     for n in sorted(f for f in os.listdir(local_dir) if f.startswith("part-")):
                         remote = run([SAWMILL, "dfs", "--cluster", d, "cat", f"{remote_dir}/{n}"]).stdout
                         with open(os.path.join(local_dir, n), "rb") as f:
                             if f.read() != remote:
                                 raise Fail(f"cluster {remote_dir}/{n} differs from local mode")
-                print("PASS cluster: sessionize and page_stats parts byte-identical to local mode", flush=True)
+                print("PASS cluster: sessionize, page_stats and country_stats parts byte-identical to local mode",
+                      flush=True)
             finally:
                 run([SAWMILL, "cluster", "down", "--dir", d], ok=False)
 
