@@ -14,5 +14,6 @@ int JobCommand(int argc, char** argv);       // cli/job_cmd.cc
 int LogsCommand(int argc, char** argv);      // cli/logs_cmd.cc
 int DatasetCommand(int argc, char** argv);   // cli/dataset_cmd.cc
 int PipelineCommand(int argc, char** argv);  // cli/pipeline_cmd.cc
+int IndexCommand(int argc, char** argv);     // cli/index_cmd.cc
 
 }  // namespace sawmill

@@ -42,6 +42,8 @@ Usage:
       Versioned datasets: jobs write --output dataset:NAME (sawmill dataset --help).
   sawmill pipeline run|check FILE ...
       Jobs that derive datasets, in dependency order, skipping up-to-date ones (sawmill pipeline --help).
+  sawmill index query INDEX [--or] [--k 10] TERM...
+      AND/OR queries ranked by tf-idf over a jobs/inverted_index output (sawmill index --help).
   sawmill run JOB [JOB FLAGS...]
       Runs build/jobs/JOB in local mode (same as running the job binary with --local).
   sawmill help
@@ -238,6 +240,7 @@ int main(int argc, char** argv) {
   if (cmd == "logs") return LogsCommand(argc, argv);
   if (cmd == "dataset") return DatasetCommand(argc, argv);
   if (cmd == "pipeline") return PipelineCommand(argc, argv);
+  if (cmd == "index") return IndexCommand(argc, argv);
   Args args;
   if (!Args::Parse(argc, argv, 2, &args)) return 2;
   if (args.flags.count("help")) {

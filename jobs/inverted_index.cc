@@ -1,0 +1,117 @@
+// inverted_index: term -> posting list (document, term frequency) of text documents, sorted and
+// hash-partitioned by term, for `sawmill index query` (docs/index.md). Documents are lines:
+// DOCID<TAB>TEXT, or, for a line without a TAB, the document "<file>:<byte offset>"; log records
+// (logs: inputs) are documents "<partition>:<offset>" with their payload as text. Terms are
+// maximal runs of ASCII letters and digits, lowercased.
+//
+// Output records: (TERM, POSTINGS) in chunks: key TERM NUL CHUNK (4-byte big-endian), value
+// "DF\n" in chunk 0 then "DOCID<TAB>TF\n" lines in document order; and key "" (sorts first in
+// its part) with the document count N. A query reads a term's chunks by seeking its key.
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <gflags/gflags.h>
+
+#include "api/codec.h"
+#include "api/logs.h"
+#include "api/mapreduce.h"
+#include "common/file.h"
+
+DEFINE_int32(chunk_postings, 4096, "Postings per index record (a term's list is split into chunks).");
+
+namespace {
+
+using namespace sawmill;
+
+constexpr char kDocCountKey[] = "";
+
+class DocMapper final : public Mapper {
+ public:
+  void Map(std::string_view key, std::string_view value, TaskContext& ctx) override {
+    std::string doc;
+    std::string_view text;
+    LogRecordView r;
+    if (key.size() == 8 && ParseLogRecord(key, value, &r) && EndsWith(ctx.input_path(), ".seg")) {
+      // A log record: the segment's partition directory names the partition.
+      std::string dir = Dirname(std::string(ctx.input_path()));
+      doc = Basename(dir) + ":" + std::to_string(r.offset);
+      text = r.payload;
+    } else {
+      size_t tab = value.find('\t');
+      if (tab != std::string_view::npos && tab > 0) {
+        doc.assign(value.substr(0, tab));
+        text = value.substr(tab + 1);
+      } else {
+        doc = Basename(std::string(ctx.input_path())) + ":" + std::to_string(ctx.record_offset());
+        text = value;
+      }
+    }
+    counts_.clear();
+    std::string term;
+    for (size_t i = 0; i <= text.size(); ++i) {
+      char c = i < text.size() ? text[i] : ' ';
+      if (std::isalnum(static_cast<unsigned char>(c))) {
+        term.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+      } else if (!term.empty()) {
+        ++counts_[term];
+        term.clear();
+      }
+    }
+    for (const auto& [t, tf] : counts_) ctx.Emit(t, doc + "\t" + std::to_string(tf));
+    ctx.Emit(kDocCountKey, "1");
+  }
+
+ private:
+  static bool EndsWith(std::string_view s, std::string_view suffix) {
+    return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+  }
+  std::map<std::string, int64_t> counts_;
+};
+
+class PostingsReducer final : public Reducer {
+ public:
+  void Reduce(std::string_view key, ValueIterator& values, TaskContext& ctx) override {
+    std::string_view v;
+    if (key.empty()) {
+      int64_t n = 0;
+      while (values.Next(&v)) n += std::stoll(std::string(v));
+      ctx.Emit(kDocCountKey, DecimalString(n));
+      return;
+    }
+    postings_.clear();
+    while (values.Next(&v)) postings_.emplace_back(v);
+    std::sort(postings_.begin(), postings_.end());  // document order, whatever the map order
+    const size_t chunk = static_cast<size_t>(std::max(1, FLAGS_chunk_postings));
+    for (size_t c = 0; c * chunk < postings_.size(); ++c) {
+      std::string k(key);
+      k.push_back('\0');
+      char be[4] = {static_cast<char>(c >> 24), static_cast<char>(c >> 16), static_cast<char>(c >> 8),
+                    static_cast<char>(c)};
+      k.append(be, 4);
+      std::string out = c == 0 ? DecimalString(static_cast<int64_t>(postings_.size())) + "\n" : "";
+      for (size_t i = c * chunk; i < std::min(postings_.size(), (c + 1) * chunk); ++i) out += postings_[i] + "\n";
+      ctx.Emit(k, out);
+    }
+  }
+
+ private:
+  std::vector<std::string> postings_;
+};
+
+JobSpec MakeSpec() {
+  JobSpec spec;
+  spec.name = "inverted_index";
+  spec.mapper = [] { return std::make_unique<DocMapper>(); };
+  spec.reducer = [] { return std::make_unique<PostingsReducer>(); };
+  // Map output keys are terms; the reducer writes TERM NUL CHUNK keys. Both hash on the term.
+  return spec;
+}
+
+}  // namespace
+
+SAWMILL_JOB_MAIN("inverted_index: term -> postings (document, term frequency) of text documents (DOCID<TAB>TEXT "
+                 "lines, other lines, or log records), sorted and partitioned by term; query with sawmill index query.",
+                 MakeSpec)

@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""jobs/inverted_index and `sawmill index query` against a brute-force scan of the corpus: AND and
+OR queries (frequent, rare and missing terms, split posting lists) return the same top-k documents
+with the same tf-idf scores; the index as a dataset; the cluster's index byte-identical to local.
+
+Usage: tests/jobs/index_test.py BUILD_DIR [--cluster]
+"""
+import math
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "common"))
+from harness import Fail  # noqa: E402
+
+BUILD = os.path.abspath(sys.argv[1])
+SAWMILL = os.path.join(BUILD, "sawmill")
+JOBS = os.path.join(BUILD, "jobs")
+
+
+def corpus(path, n, seed):
+    rng = random.Random(seed)
+    words = [f"w{i}" for i in range(400)] + ["Fox", "fox", "DOG"]
+    docs = {}
+    with open(path, "w") as f:
+        offset = 0
+        for i in range(n):
+            text = " ".join(words[min(int(rng.paretovariate(0.8)), len(words) - 1)] for _ in range(rng.randrange(3, 20)))
+            text += rng.choice(["", ", end.", " (x-y)"])
+            line = f"doc{i:05d}\t{text}" if i % 10 else text  # every tenth line has no id
+            doc = f"doc{i:05d}" if i % 10 else f"{os.path.basename(path)}:{offset}"
+            docs[doc] = text
+            f.write(line + "\n")
+            offset += len(line.encode()) + 1
+    return docs
+
+
+def brute(docs, terms, any_term, k):
+    tf = {d: {} for d in docs}
+    for d, text in docs.items():
+        for t in re.findall(r"[a-z0-9]+", text.lower()):
+            tf[d][t] = tf[d].get(t, 0) + 1
+    n = len(docs)
+    terms = list(dict.fromkeys(t.lower() for t in terms))
+    df = {t: sum(1 for d in docs if t in tf[d]) for t in terms}
+    scores = {}
+    for d in docs:
+        held = [t for t in terms if t in tf[d]]
+        if not held or (not any_term and len(held) != len(terms)):
+            continue
+        scores[d] = sum(tf[d][t] * math.log(n / df[t]) for t in held)
+    return sorted(scores.items(), key=lambda x: (-x[1], x[0]))[:k]
+
+
+def query(index, terms, any_term, k, *extra):
+    argv = [SAWMILL, "index", "query", index, "--k", str(k), *extra, *terms] + (["--or"] if any_term else [])
+    p = subprocess.run(argv, capture_output=True, timeout=60)
+    if p.returncode != 0:
+        raise Fail(f"index query {terms}: {p.stderr.decode()}")
+    out = [(line.split("\t")[0], float(line.split("\t")[1])) for line in p.stdout.decode().splitlines()]
+    return out, p.stderr.decode()
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        text = os.path.join(tmp, "corpus.txt")
+        docs = corpus(text, 3000, 5)
+        idx = os.path.join(tmp, "idx")
+        subprocess.run([os.path.join(JOBS, "inverted_index"), "--input", text, "--output", idx, "--reducers", "3",
+                        "--chunk_postings", "64", "--progress", "never"], check=True, capture_output=True)
+        queries = [(["w1"], False), (["w1", "w2"], False), (["w1", "w7", "w30"], True), (["fox"], False),
+                   (["FOX", "dog"], True), (["w3", "nope"], False), (["nope"], True), (["w0", "w1", "w2", "end"], False),
+                   (["x", "y"], False)]
+        for terms, any_term in queries:
+            got, stats = query(idx, terms, any_term, 20)
+            want = brute(docs, terms, any_term, 20)
+            if [d for d, _ in got] != [d for d, _ in want] or any(abs(a - b) > 1e-9 for (_, a), (_, b) in zip(got, want)):
+                raise Fail(f"{'OR' if any_term else 'AND'} {terms}: got {got[:3]}, brute force {want[:3]}")
+        print(f"PASS {len(queries)} AND/OR queries equal a brute-force scan of {len(docs)} documents "
+              f"(posting lists in chunks of 64)", flush=True)
+        store = os.path.join(tmp, "store")
+        subprocess.run([os.path.join(JOBS, "inverted_index"), "--input", text, "--output", "dataset:idx", "--store",
+                        store, "--reducers", "3", "--chunk_postings", "64", "--progress", "never"], check=True,
+                       capture_output=True)
+        got, _ = query("dataset:idx", ["w1", "w2"], False, 20, "--store", store)
+        if got != query(idx, ["w1", "w2"], False, 20)[0]:
+            raise Fail("querying the index as dataset:idx differs")
+        print("PASS the index as a dataset (index query dataset:idx)", flush=True)
+        if "--cluster" in sys.argv:
+            d = os.path.join(tmp, "cluster")
+            subprocess.run([SAWMILL, "cluster", "up", "--dir", d, "--workers", "2", "--replication", "1"], check=True,
+                           capture_output=True)
+            try:
+                subprocess.run([SAWMILL, "dfs", "--cluster", d, "put", text, "/corpus.txt"], check=True,
+                               capture_output=True)
+                subprocess.run([os.path.join(JOBS, "inverted_index"), "--input", "dfs:/corpus.txt", "--output",
+                                "dfs:/idx", "--cluster", d, "--wait", "--reducers", "3", "--chunk_postings", "64",
+                                "--progress", "never"], check=True, capture_output=True)
+                for n in sorted(f for f in os.listdir(idx) if f.startswith("part-")):
+                    remote = subprocess.run([SAWMILL, "dfs", "--cluster", d, "cat", f"/idx/{n}"], check=True,
+                                            capture_output=True).stdout
+                    with open(os.path.join(idx, n), "rb") as f:
+                        if f.read() != remote:
+                            raise Fail(f"cluster index part {n} differs from local mode")
+                print("PASS cluster: index parts byte-identical to local mode", flush=True)
+            finally:
+                subprocess.run([SAWMILL, "cluster", "down", "--dir", d], capture_output=True)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Fail as e:
+        print(f"FAIL: {e}", flush=True)
+        sys.exit(1)
