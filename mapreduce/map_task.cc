@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "common/file.h"
+#include "common/local_fs.h"
 #include "mapreduce/dense_aggregator.h"
 #include "mapreduce/hash_aggregator.h"
 #include "mapreduce/merger.h"
@@ -49,7 +50,12 @@ class SpillSet {
     mo.combiner = combiner_;
     mo.file_options = IntermediateOptions(config_);
     mo.tmp_prefix = JoinPath(config_.work_dir, "spills");
-    return MergeFiles(spills_, partitions, config_.output_path, mo);
+    RETURN_IF_ERROR(MergeFiles(spills_, partitions, config_.output_path, mo));
+    // The map output's size (the job's shuffle_bytes), as Finish records it without spills.
+    ASSIGN_OR_RETURN(ResolvedPath r, ResolvePath(config_.output_path));
+    ASSIGN_OR_RETURN(FileInfo info, r.fs->Stat(r.path));
+    stats_->bytes_out = info.size;
+    return Status::Ok();
   }
   Status Finish(RecordFileWriter* w) {
     RETURN_IF_ERROR(w->Finish());
