@@ -5,8 +5,11 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <functional>
+#include <charconv>
 #include <map>
+#include <unordered_map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -45,8 +48,9 @@ class Index {
     return Status::Ok();
   }
   // The records whose key starts with `prefix` (or equals it when exact) in the term's part.
+  // fn returns false to stop early.
   Status Scan(const std::string& term, const std::string& seek, bool exact,
-              const std::function<void(std::string_view key, std::string_view value)>& fn) {
+              const std::function<bool(std::string_view key, std::string_view value)>& fn) {
     int p = HashPartitioner().Partition(term, manifest_.num_partitions);
     auto& reader = readers_[p];
     if (!reader) {
@@ -63,8 +67,7 @@ class Index {
       std::string_view k = it.key();
       if (exact ? k != seek : k.substr(0, seek.size()) != seek) break;
       ++records_read_;
-      fn(k, it.value());
-      if (exact) break;
+      if (!fn(k, it.value()) || exact) break;
     }
     return it.status();
   }
@@ -113,36 +116,52 @@ int IndexCommand(int argc, char** argv) {
   Status s = index.Open();
   double n = 0;
   if (s.ok()) {
-    s = index.Scan("", std::string(), true, [&](std::string_view, std::string_view v) { n = std::stod(std::string(v)); });
+    s = index.Scan("", std::string(), true, [&](std::string_view, std::string_view v) {
+      n = std::stod(std::string(v));
+      return true;
+    });
   }
   const bool any = args.Has("or");
-  std::map<std::string, double> score;
-  std::map<std::string, size_t> hits;  // how many query terms each document holds
   std::vector<std::string> terms;
-  for (size_t i = 1; i < args.positional.size() && s.ok(); ++i) {
+  for (size_t i = 1; i < args.positional.size(); ++i) {
     std::string term;
     for (char c : args.positional[i]) term.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-    if (std::find(terms.begin(), terms.end(), term) != terms.end()) continue;
-    terms.push_back(term);
+    if (std::find(terms.begin(), terms.end(), term) == terms.end()) terms.push_back(term);
+  }
+  // One term: postings are in impact order (tf descending, then document), so its top k are
+  // the first k postings and the rest need not be read.
+  const bool first_k = terms.size() == 1;
+  // Keyed by views into `chunks`, which keeps every record read until the end.
+  std::unordered_map<std::string_view, double> score;
+  std::unordered_map<std::string_view, size_t> hits;  // how many query terms each document holds
+  std::deque<std::string> chunks;
+  for (const auto& term : terms) {
+    if (!s.ok()) break;
     double df = 0;
-    std::vector<std::pair<std::string, double>> postings;
+    std::vector<std::pair<std::string_view, double>> postings;
     s = index.Scan(term, term + std::string(1, '\0'), false, [&](std::string_view, std::string_view v) {
+      chunks.emplace_back(v);
+      std::string_view c = chunks.back();
       size_t pos = 0;
       if (df == 0) {
-        size_t nl = v.find('\n');
-        df = std::stod(std::string(v.substr(0, nl)));
+        size_t nl = c.find('\n');
+        std::from_chars(c.data(), c.data() + nl, df);
         pos = nl + 1;
       }
-      while (pos < v.size()) {
-        size_t nl = v.find('\n', pos);
-        std::string_view line = v.substr(pos, nl - pos);
+      while (pos < c.size()) {
+        size_t nl = c.find('\n', pos);
+        std::string_view line = c.substr(pos, nl - pos);
         size_t tab = line.rfind('\t');
-        postings.emplace_back(std::string(line.substr(0, tab)), std::stod(std::string(line.substr(tab + 1))));
+        double tf = 0;
+        std::from_chars(line.data() + tab + 1, line.data() + line.size(), tf);
+        postings.emplace_back(line.substr(0, tab), tf);
         pos = nl + 1;
       }
+      return !(first_k && postings.size() >= k);
     });
     if (df == 0) continue;
     double idf = std::log(n / df);
+    score.reserve(score.size() + postings.size());
     for (const auto& [doc, tf] : postings) {
       score[doc] += tf * idf;
       ++hits[doc];
@@ -152,14 +171,14 @@ int IndexCommand(int argc, char** argv) {
     std::fprintf(stderr, "error: %s\n", s.message().c_str());
     return 1;
   }
-  std::vector<std::pair<std::string, double>> ranked;
+  std::vector<std::pair<std::string_view, double>> ranked;
   for (const auto& [doc, sc] : score) {
     if (any || hits[doc] == terms.size()) ranked.emplace_back(doc, sc);
   }
   std::sort(ranked.begin(), ranked.end(),
             [](const auto& a, const auto& b) { return a.second != b.second ? a.second > b.second : a.first < b.first; });
   if (ranked.size() > k) ranked.resize(k);
-  for (const auto& [doc, sc] : ranked) std::printf("%s\t%.17g\n", doc.c_str(), sc);
+  for (const auto& [doc, sc] : ranked) std::printf("%.*s\t%.17g\n", static_cast<int>(doc.size()), doc.data(), sc);
   double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   std::fprintf(stderr, "query: %zu result(s), %llu index records read, %.2f ms\n", ranked.size(),
                static_cast<unsigned long long>(index.records_read()), ms);

@@ -5,10 +5,12 @@
 // maximal runs of ASCII letters and digits, lowercased.
 //
 // Output records: (TERM, POSTINGS) in chunks: key TERM NUL CHUNK (4-byte big-endian), value
-// "DF\n" in chunk 0 then "DOCID<TAB>TF\n" lines in document order; and key "" (sorts first in
-// its part) with the document count N. A query reads a term's chunks by seeking its key.
+// "DF\n" in chunk 0 then "DOCID<TAB>TF\n" lines in impact order (tf descending, then document);
+// and key "" (sorts first in its part) with the document count N. A query reads a term's chunks
+// by seeking its key.
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <map>
 #include <string>
 #include <vector>
@@ -82,8 +84,18 @@ class PostingsReducer final : public Reducer {
       return;
     }
     postings_.clear();
-    while (values.Next(&v)) postings_.emplace_back(v);
-    std::sort(postings_.begin(), postings_.end());  // document order, whatever the map order
+    while (values.Next(&v)) {
+      size_t tab = v.rfind('\t');
+      int64_t tf = 0;
+      std::from_chars(v.data() + tab + 1, v.data() + v.size(), tf);
+      postings_.push_back({tf, tab, std::string(v)});
+    }
+    // Impact order: tf descending, then document id, whatever the map order. A one-term top-k
+    // is then the first k postings (one chunk).
+    std::sort(postings_.begin(), postings_.end(), [](const Posting& a, const Posting& b) {
+      if (a.tf != b.tf) return a.tf > b.tf;
+      return std::string_view(a.line).substr(0, a.doc_len) < std::string_view(b.line).substr(0, b.doc_len);
+    });
     const size_t chunk = static_cast<size_t>(std::max(1, FLAGS_chunk_postings));
     for (size_t c = 0; c * chunk < postings_.size(); ++c) {
       std::string k(key);
@@ -92,13 +104,18 @@ class PostingsReducer final : public Reducer {
                     static_cast<char>(c)};
       k.append(be, 4);
       std::string out = c == 0 ? DecimalString(static_cast<int64_t>(postings_.size())) + "\n" : "";
-      for (size_t i = c * chunk; i < std::min(postings_.size(), (c + 1) * chunk); ++i) out += postings_[i] + "\n";
+      for (size_t i = c * chunk; i < std::min(postings_.size(), (c + 1) * chunk); ++i) out += postings_[i].line + "\n";
       ctx.Emit(k, out);
     }
   }
 
  private:
-  std::vector<std::string> postings_;
+  struct Posting {
+    int64_t tf;
+    size_t doc_len;
+    std::string line;  // DOCID<TAB>TF
+  };
+  std::vector<Posting> postings_;
 };
 
 JobSpec MakeSpec() {
