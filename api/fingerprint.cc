@@ -1,10 +1,8 @@
 #include "api/fingerprint.h"
 
-#include <cstdio>
+#include <algorithm>
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
-
+#include "common/checksum.h"
 #include "common/file.h"
 #include "common/local_fs.h"
 #include "common/sha256.h"
@@ -17,29 +15,17 @@ namespace {
 
 constexpr char kFingerprintName[] = "_FINGERPRINT";
 
-std::string Hex128(XXH128_hash_t h) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%016llx%016llx", static_cast<unsigned long long>(h.high64),
-                static_cast<unsigned long long>(h.low64));
-  return buf;
-}
-
 // A file's bytes, hashed in 1 MiB reads (local or dfs:).
 Result<std::string> HashFile(const std::string& path) {
   ASSIGN_OR_RETURN(auto file, OpenReadable(path));
-  XXH3_state_t* state = XXH3_createState();
-  XXH3_128bits_reset(state);
+  ContentHasher hasher;
   std::string buf(1 << 20, '\0');
-  Status s;
-  for (uint64_t at = 0; at < file->size() && s.ok(); at += buf.size()) {
+  for (uint64_t at = 0; at < file->size(); at += buf.size()) {
     size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), file->size() - at));
-    s = file->ReadAt(at, n, buf.data());
-    if (s.ok()) XXH3_128bits_update(state, buf.data(), n);
+    RETURN_IF_ERROR(file->ReadAt(at, n, buf.data()));
+    hasher.Update(buf.data(), n);
   }
-  std::string hex = Hex128(XXH3_128bits_digest(state));
-  XXH3_freeState(state);
-  if (!s.ok()) return s;
-  return hex;
+  return hasher.Hex();
 }
 
 // A job output (a dataset version) by its manifest's part hashes; anything else by its files'
@@ -80,7 +66,9 @@ Result<std::string> JobFingerprint(const std::vector<std::string>& inputs, const
     text += "input " + in + " " + content + "\n";
   }
   if (lineage) *lineage = text;
-  return Hex128(XXH3_128bits(text.data(), text.size()));
+  ContentHasher hasher;
+  hasher.Update(text);
+  return hasher.Hex();
 }
 
 std::string ReadVersionLineage(const std::string& version_dir) {

@@ -3,8 +3,6 @@
 // dataflow program. Output records: (COUNTRY<TAB>YYYY-MM-DD, HITS<TAB>USERS<TAB>P50<TAB>P95<TAB>P99);
 // users missing from the table count under "unknown".
 #include <algorithm>
-#include <charconv>
-#include <ctime>
 #include <set>
 #include <string>
 #include <vector>
@@ -13,6 +11,7 @@
 
 #include "api/codec.h"
 #include "api/dataflow.h"
+#include "jobs/web_log.h"
 
 DEFINE_string(users, "", "Users table: TSV lines USER<TAB>COUNTRY (a user listed twice: the first line wins).");
 DEFINE_string(strategy, "auto", "How hits meet users: auto (reduce-side: hits and users shuffled by user) or "
@@ -22,15 +21,6 @@ namespace {
 
 using namespace sawmill;
 
-std::string Day(int64_t ms) {
-  time_t secs = static_cast<time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-  struct tm t;
-  gmtime_r(&secs, &t);
-  char buf[16];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", &t);
-  return buf;
-}
-
 using Hit = std::pair<std::string, std::pair<std::string, int64_t>>;  // user, (day, latency)
 using User = std::pair<std::string, std::string>;                      // user, country
 
@@ -39,19 +29,12 @@ void CountryStats(df::Flow& flow) {
   if (FLAGS_strategy != "auto" && FLAGS_strategy != "broadcast") throw std::invalid_argument("--strategy: auto or broadcast");
   auto hits = flow.ReadRecords<uint64_t, std::pair<int64_t, std::string>>().FlatMap<Hit>(
       [](const std::pair<uint64_t, std::pair<int64_t, std::string>>& r, const df::Emitter<Hit>& emit) {
-        std::string_view p = r.second.second;
-        size_t t1 = p.find('\t'), t2 = t1 == std::string_view::npos ? t1 : p.find('\t', t1 + 1);
-        int64_t latency = 0;
-        bool ok = t1 != std::string_view::npos && t2 != std::string_view::npos && t1 > 0;
-        if (ok) {
-          auto res = std::from_chars(p.data() + t2 + 1, p.data() + p.size(), latency);
-          ok = res.ec == std::errc() && res.ptr == p.data() + p.size();
-        }
-        if (!ok) {
+        weblog::Hit hit;
+        if (!weblog::ParseHit(r.second.second, &hit)) {
           df::Increment("country_stats.malformed_records");
           return;
         }
-        emit(Hit(std::string(p.substr(0, t1)), {Day(r.second.first), latency}));
+        emit(Hit(std::string(hit.user), {weblog::UtcDay(r.second.first), hit.latency_ms}));
       });
   auto users = flow.ReadText({FLAGS_users})
                    .FlatMap<User>([](std::string_view line, const df::Emitter<User>& emit) {
@@ -79,7 +62,7 @@ void CountryStats(df::Flow& flow) {
           people.insert(user);
         }
         std::sort(latencies.begin(), latencies.end());
-        auto rank = [&](int p) { return latencies[std::max<size_t>((p * latencies.size() + 99) / 100, 1) - 1]; };
+        auto rank = [&](int p) { return weblog::NearestRank(latencies, p); };
         return DecimalString(static_cast<int64_t>(latencies.size())) + "\t" +
                DecimalString(static_cast<int64_t>(people.size())) + "\t" + DecimalString(rank(50)) + "\t" +
                DecimalString(rank(95)) + "\t" + DecimalString(rank(99));

@@ -3,8 +3,6 @@
 // (nearest rank). Output records: (PAGE<TAB>YYYY-MM-DD, HITS<TAB>USERS<TAB>P50<TAB>P95<TAB>P99),
 // sorted by page, then day.
 #include <algorithm>
-#include <charconv>
-#include <ctime>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -14,6 +12,7 @@
 #include "api/codec.h"
 #include "api/logs.h"
 #include "api/mapreduce.h"
+#include "jobs/web_log.h"
 
 DEFINE_bool(strict, false, "Fail on a malformed record instead of counting it in page_stats.malformed_records.");
 
@@ -21,44 +20,23 @@ namespace {
 
 using namespace sawmill;
 
-std::string Day(int64_t ms) {
-  time_t secs = static_cast<time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-  struct tm t;
-  gmtime_r(&secs, &t);
-  char buf[16];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d", &t);
-  return buf;
-}
-
 class HitMapper final : public Mapper {
  public:
   void Map(std::string_view key, std::string_view value, TaskContext& ctx) override {
     LogRecordView r;
-    std::string_view user, page, latency;
-    uint64_t ms = 0;
-    bool ok = ParseLogRecord(key, value, &r);
-    if (ok) {
-      size_t t1 = r.payload.find('\t'), t2 = t1 == std::string_view::npos ? t1 : r.payload.find('\t', t1 + 1);
-      ok = t1 != std::string_view::npos && t2 != std::string_view::npos && t1 > 0 && t2 > t1 + 1;
-      if (ok) {
-        user = r.payload.substr(0, t1);
-        page = r.payload.substr(t1 + 1, t2 - t1 - 1);
-        latency = r.payload.substr(t2 + 1);
-        auto res = std::from_chars(latency.data(), latency.data() + latency.size(), ms);
-        ok = res.ec == std::errc() && res.ptr == latency.data() + latency.size();
-      }
-    }
+    weblog::Hit hit;
+    bool ok = ParseLogRecord(key, value, &r) && weblog::ParseHit(r.payload, &hit);
     if (!ok) {
       if (FLAGS_strict) throw std::runtime_error("malformed web log record (want USER<TAB>PAGE<TAB>LATENCY_MS)");
       ctx.Increment("page_stats.malformed_records");
       return;
     }
-    out_key_.assign(page);
+    out_key_.assign(hit.page);
     out_key_ += '\t';
-    out_key_ += Day(r.timestamp_ms);
+    out_key_ += weblog::UtcDay(r.timestamp_ms);
     char buf[8];
-    out_value_.assign(EncodeInt64(static_cast<int64_t>(ms), buf));
-    out_value_.append(user);
+    out_value_.assign(EncodeInt64(hit.latency_ms, buf));
+    out_value_.append(hit.user);
     ctx.Emit(out_key_, out_value_);
   }
 
@@ -77,11 +55,7 @@ class StatsReducer final : public Reducer {
       users_.emplace(v.substr(8));
     }
     std::sort(latencies_.begin(), latencies_.end());
-    auto rank = [&](int p) {  // nearest rank: the ceil(p% of n)-th smallest
-      size_t n = latencies_.size();
-      size_t r = (static_cast<size_t>(p) * n + 99) / 100;
-      return latencies_[std::max<size_t>(r, 1) - 1];
-    };
+    auto rank = [&](int p) { return weblog::NearestRank(latencies_, p); };
     ctx.Emit(key, DecimalString(static_cast<int64_t>(latencies_.size())) + "\t" +
                       DecimalString(static_cast<int64_t>(users_.size())) + "\t" + DecimalString(rank(50)) + "\t" +
                       DecimalString(rank(95)) + "\t" + DecimalString(rank(99)));

@@ -12,6 +12,7 @@
 #include "api/codec.h"
 #include "api/logs.h"
 #include "api/mapreduce.h"
+#include "jobs/web_log.h"
 
 DEFINE_int32(gap_minutes, 30, "Inactivity that ends a session, in minutes (a longer gap starts a new one).");
 DEFINE_bool(strict, false, "Fail on a malformed record instead of counting it in sessionize.malformed_records.");
@@ -20,33 +21,22 @@ namespace {
 
 using namespace sawmill;
 
-// USER<TAB>PAGE<TAB>LATENCY: false for anything else (or a user with a NUL byte).
-bool ParseHit(std::string_view payload, std::string_view* user, std::string_view* page) {
-  size_t t1 = payload.find('\t');
-  if (t1 == std::string_view::npos || t1 == 0) return false;
-  size_t t2 = payload.find('\t', t1 + 1);
-  if (t2 == std::string_view::npos || t2 == t1 + 1) return false;
-  *user = payload.substr(0, t1);
-  *page = payload.substr(t1 + 1, t2 - t1 - 1);
-  return user->find('\0') == std::string_view::npos;
-}
-
 class HitMapper final : public Mapper {
  public:
   void Map(std::string_view key, std::string_view value, TaskContext& ctx) override {
     LogRecordView r;
-    std::string_view user, page;
-    if (!ParseLogRecord(key, value, &r) || !ParseHit(r.payload, &user, &page)) {
+    weblog::Hit hit;
+    if (!ParseLogRecord(key, value, &r) || !weblog::ParseHit(r.payload, &hit)) {
       if (FLAGS_strict) throw std::runtime_error("malformed web log record (want USER<TAB>PAGE<TAB>LATENCY_MS)");
       ctx.Increment("sessionize.malformed_records");
       return;
     }
     // (user, NUL, timestamp): users hold no NUL, so the grouping part is prefix-free.
-    out_key_.assign(user);
+    out_key_.assign(hit.user);
     out_key_.push_back('\0');
     char ts[8];
     out_key_.append(EncodeInt64(r.timestamp_ms, ts));
-    ctx.Emit(out_key_, page);
+    ctx.Emit(out_key_, hit.page);
   }
 
  private:
