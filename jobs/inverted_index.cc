@@ -4,10 +4,9 @@
 // (logs: inputs) are documents "<partition>:<offset>" with their payload as text. Terms are
 // maximal runs of ASCII letters and digits, lowercased.
 //
-// Output records: (TERM, POSTINGS) in chunks: key TERM NUL CHUNK (4-byte big-endian), value
-// "DF\n" in chunk 0 then "DOCID<TAB>TF\n" lines in impact order (tf descending, then document);
-// and key "" (sorts first in its part) with the document count N. A query reads a term's chunks
-// by seeking its key.
+// Output records (mapreduce/search_index.h): per term, a header and its postings in tf layers,
+// each layer in document order and cut into chunks; and key "" (sorts first in its part) with
+// the document count N.
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -21,14 +20,13 @@
 #include "api/logs.h"
 #include "api/mapreduce.h"
 #include "common/file.h"
+#include "mapreduce/search_index.h"
 
-DEFINE_int32(chunk_postings, 4096, "Postings per index record (a term's list is split into chunks).");
+DEFINE_int32(chunk_postings, 1024, "Document ids per chunk record of a posting list (docs/index.md).");
 
 namespace {
 
 using namespace sawmill;
-
-constexpr char kDocCountKey[] = "";
 
 class DocMapper final : public Mapper {
  public:
@@ -63,7 +61,7 @@ class DocMapper final : public Mapper {
       }
     }
     for (const auto& [t, tf] : counts_) ctx.Emit(t, doc + "\t" + std::to_string(tf));
-    ctx.Emit(kDocCountKey, "1");
+    ctx.Emit(search::kDocCountKey, "1");
   }
 
  private:
@@ -77,45 +75,26 @@ class PostingsReducer final : public Reducer {
  public:
   void Reduce(std::string_view key, ValueIterator& values, TaskContext& ctx) override {
     std::string_view v;
-    if (key.empty()) {
+    if (key == search::kDocCountKey) {
       int64_t n = 0;
       while (values.Next(&v)) n += std::stoll(std::string(v));
-      ctx.Emit(kDocCountKey, DecimalString(n));
+      ctx.Emit(search::kDocCountKey, DecimalString(n));
       return;
     }
     postings_.clear();
     while (values.Next(&v)) {
       size_t tab = v.rfind('\t');
-      int64_t tf = 0;
-      std::from_chars(v.data() + tab + 1, v.data() + v.size(), tf);
-      postings_.push_back({tf, tab, std::string(v)});
+      search::Posting p;
+      p.doc.assign(v.substr(0, tab));
+      std::from_chars(v.data() + tab + 1, v.data() + v.size(), p.tf);
+      postings_.push_back(std::move(p));
     }
-    // Impact order: tf descending, then document id, whatever the map order. A one-term top-k
-    // is then the first k postings (one chunk).
-    std::sort(postings_.begin(), postings_.end(), [](const Posting& a, const Posting& b) {
-      if (a.tf != b.tf) return a.tf > b.tf;
-      return std::string_view(a.line).substr(0, a.doc_len) < std::string_view(b.line).substr(0, b.doc_len);
-    });
-    const size_t chunk = static_cast<size_t>(std::max(1, FLAGS_chunk_postings));
-    for (size_t c = 0; c * chunk < postings_.size(); ++c) {
-      std::string k(key);
-      k.push_back('\0');
-      char be[4] = {static_cast<char>(c >> 24), static_cast<char>(c >> 16), static_cast<char>(c >> 8),
-                    static_cast<char>(c)};
-      k.append(be, 4);
-      std::string out = c == 0 ? DecimalString(static_cast<int64_t>(postings_.size())) + "\n" : "";
-      for (size_t i = c * chunk; i < std::min(postings_.size(), (c + 1) * chunk); ++i) out += postings_[i].line + "\n";
-      ctx.Emit(k, out);
-    }
+    search::EncodeTerm(key, &postings_, static_cast<size_t>(std::max(1, FLAGS_chunk_postings)),
+                       [&ctx](std::string_view k, std::string_view value) { ctx.Emit(k, value); });
   }
 
  private:
-  struct Posting {
-    int64_t tf;
-    size_t doc_len;
-    std::string line;  // DOCID<TAB>TF
-  };
-  std::vector<Posting> postings_;
+  std::vector<search::Posting> postings_;
 };
 
 JobSpec MakeSpec() {

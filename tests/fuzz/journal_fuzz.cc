@@ -21,13 +21,19 @@
 
 namespace {
 
+// Never destroyed, so that the exit handler that removes it can still name it.
 const std::string& Dir() {
-  static const std::string dir = [] {
+  static const std::string* dir = [] {
     FLAGS_minloglevel = google::GLOG_ERROR;  // recovery warnings on every run would drown the output
     std::string t = (std::filesystem::temp_directory_path() / "journal_fuzz.XXXXXX").string();
-    return std::string(::mkdtemp(t.data()));
+    auto* made = new std::string(::mkdtemp(t.data()));
+    std::atexit([] {
+      std::error_code ec;
+      std::filesystem::remove_all(Dir(), ec);
+    });
+    return made;
   }();
-  return dir;
+  return *dir;
 }
 
 // Recomputes each record's checksum, walking the records by their (possibly mutated) lengths.

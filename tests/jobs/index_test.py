@@ -71,7 +71,7 @@ def main():
         docs = corpus(text, 3000, 5)
         idx = os.path.join(tmp, "idx")
         subprocess.run([os.path.join(JOBS, "inverted_index"), "--input", text, "--output", idx, "--reducers", "3",
-                        "--chunk_postings", "64", "--progress", "never"], check=True, capture_output=True)
+                        "--chunk_postings", "4", "--progress", "never"], check=True, capture_output=True)
         queries = [(["w1"], False), (["w1", "w2"], False), (["w1", "w7", "w30"], True), (["fox"], False),
                    (["FOX", "dog"], True), (["w3", "nope"], False), (["nope"], True), (["w0", "w1", "w2", "end"], False),
                    (["x", "y"], False)]
@@ -80,11 +80,24 @@ def main():
             want = brute(docs, terms, any_term, 20)
             if [d for d, _ in got] != [d for d, _ in want] or any(abs(a - b) > 1e-9 for (_, a), (_, b) in zip(got, want)):
                 raise Fail(f"{'OR' if any_term else 'AND'} {terms}: got {got[:3]}, brute force {want[:3]}")
-        print(f"PASS {len(queries)} AND/OR queries equal a brute-force scan of {len(docs)} documents "
-              f"(posting lists in chunks of 64)", flush=True)
+        rng = random.Random(9)
+        vocabulary = [f"w{i}" for i in range(60)] + ["fox", "dog", "end"]
+        for _ in range(40):
+            terms = [rng.choice(vocabulary[:8] if rng.random() < 0.5 else vocabulary) for _ in range(rng.randrange(1, 5))]
+            queries.append((terms, rng.random() < 0.5))
+        for i, (terms, any_term) in enumerate(queries):
+            k = [1, 5, 20, 200][i % 4]
+            got, stats = query(idx, terms, any_term, k)
+            want = brute(docs, terms, any_term, k)
+            if [d for d, _ in got] != [d for d, _ in want] or any(abs(a - b) > 1e-9 for (_, a), (_, b) in zip(got, want)):
+                raise Fail(f"{'OR' if any_term else 'AND'} {terms} k={k}: got {got[:3]}, brute force {want[:3]}")
+            if i % 5 == 0 and query(idx, terms, any_term, k, "--exhaustive")[0] != got:
+                raise Fail(f"{'OR' if any_term else 'AND'} {terms} k={k}: --exhaustive differs")
+        print(f"PASS {len(queries)} AND/OR queries (k 1 to 200) equal a brute-force scan of {len(docs)} documents "
+              f"(posting lists in chunks of 4; --exhaustive agrees)", flush=True)
         store = os.path.join(tmp, "store")
         subprocess.run([os.path.join(JOBS, "inverted_index"), "--input", text, "--output", "dataset:idx", "--store",
-                        store, "--reducers", "3", "--chunk_postings", "64", "--progress", "never"], check=True,
+                        store, "--reducers", "3", "--chunk_postings", "4", "--progress", "never"], check=True,
                        capture_output=True)
         got, _ = query("dataset:idx", ["w1", "w2"], False, 20, "--store", store)
         if got != query(idx, ["w1", "w2"], False, 20)[0]:
@@ -98,7 +111,7 @@ def main():
                 subprocess.run([SAWMILL, "dfs", "--cluster", d, "put", text, "/corpus.txt"], check=True,
                                capture_output=True)
                 subprocess.run([os.path.join(JOBS, "inverted_index"), "--input", "dfs:/corpus.txt", "--output",
-                                "dfs:/idx", "--cluster", d, "--wait", "--reducers", "3", "--chunk_postings", "64",
+                                "dfs:/idx", "--cluster", d, "--wait", "--reducers", "3", "--chunk_postings", "4",
                                 "--progress", "never"], check=True, capture_output=True)
                 for n in sorted(f for f in os.listdir(idx) if f.startswith("part-")):
                     remote = subprocess.run([SAWMILL, "dfs", "--cluster", d, "cat", f"/idx/{n}"], check=True,

@@ -1,0 +1,450 @@
+// Index records and the pruned top-k query. A term's postings are split into tf layers, each in
+// document order. Every document holding a query term has one tf vector (its layer in each term,
+// or "absent" for OR), and the vector alone fixes its score. The query visits the vectors in
+// descending score (a best-first enumeration over the layers) and, for each, takes the first
+// documents of the intersection of its layers (a leapfrog join, skipping by chunk directory), so
+// it stops after k documents instead of reading whole lists (docs/index.md).
+#include "mapreduce/search_index.h"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <queue>
+#include <unordered_map>
+
+#include "common/file.h"
+#include "mapreduce/user_code.h"
+
+namespace sawmill::search {
+namespace {
+
+void PutBigEndian32(std::string* dst, uint32_t v) {
+  const char be[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+                      static_cast<char>(v)};
+  dst->append(be, 4);
+}
+
+// Layers sort by descending tf: the key holds 0xFFFFFFFF - tf.
+std::string ChunkKey(std::string_view term, int64_t tf, size_t chunk) {
+  std::string key(term);
+  key.push_back('\0');
+  PutBigEndian32(&key, static_cast<uint32_t>(0xFFFFFFFFu - static_cast<uint32_t>(tf)));
+  PutBigEndian32(&key, static_cast<uint32_t>(chunk));
+  return key;
+}
+
+std::string HeaderKey(std::string_view term) { return std::string(term) + '\0'; }
+
+// One chunk: its bytes and the document ids in them.
+struct Chunk {
+  std::string data;
+  std::vector<std::string_view> docs;  // into data, ascending
+};
+
+struct Layer {
+  int64_t tf = 0;
+  uint64_t count = 0;                         // documents
+  std::vector<std::string> last;              // each chunk's last document id
+  std::vector<std::unique_ptr<Chunk>> loaded;  // by chunk, read on first use
+  std::unique_ptr<RecordIterator> sequential;  // where the last chunk read ended
+  size_t sequential_next = 0;
+};
+
+struct Term {
+  std::string term;
+  const RecordFileReader* file = nullptr;
+  double df = 0;
+  double idf = 0;
+  std::vector<Layer> layers;  // tf descending
+};
+
+Status Malformed(const Term& t, const std::string& what) {
+  return Corruption(t.file->path() + ": index record of term '" + t.term + "': " + what);
+}
+
+bool ParseU64(std::string_view s, uint64_t* v) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *v);
+  return ec == std::errc() && p == s.data() + s.size() && !s.empty();
+}
+
+// Reads the header; a term without one has no layers.
+Status ReadHeader(Term* t, QueryStats* stats) {
+  RecordIterator it = t->file->NewIterator();
+  const std::string key = HeaderKey(t->term);
+  RETURN_IF_ERROR(it.Seek(key));
+  if (!it.Next() || it.key() != key) return it.status();
+  ++stats->records_read;
+  std::string_view v = it.value();
+  auto line = [&v](std::string_view* out) {
+    size_t nl = v.find('\n');
+    if (nl == std::string_view::npos) return false;
+    *out = v.substr(0, nl);
+    v.remove_prefix(nl + 1);
+    return true;
+  };
+  std::string_view l;
+  uint64_t df = 0;
+  if (!line(&l) || !ParseU64(l, &df) || df == 0) return Malformed(*t, "bad document frequency");
+  uint64_t total = 0;
+  while (!v.empty()) {
+    Layer layer;
+    uint64_t tf = 0, chunks = 0;
+    size_t a = 0, b = 0;
+    if (!line(&l) || (a = l.find('\t')) == std::string_view::npos ||
+        (b = l.find('\t', a + 1)) == std::string_view::npos || !ParseU64(l.substr(0, a), &tf) ||
+        !ParseU64(l.substr(a + 1, b - a - 1), &layer.count) || !ParseU64(l.substr(b + 1), &chunks) || tf == 0 ||
+        tf > 0xFFFFFFFFu || layer.count == 0 || chunks == 0 || chunks > layer.count || chunks > v.size() ||
+        (!t->layers.empty() && static_cast<int64_t>(tf) >= t->layers.back().tf)) {
+      return Malformed(*t, "bad layer line '" + std::string(l) + "'");
+    }
+    layer.tf = static_cast<int64_t>(tf);
+    layer.last.resize(chunks);
+    layer.loaded.resize(chunks);
+    for (size_t c = 0; c < chunks; ++c) {
+      if (!line(&l)) return Malformed(*t, "chunk directory cut short");
+      if (c > 0 && l <= layer.last[c - 1]) return Malformed(*t, "chunk directory out of order");
+      layer.last[c] = l;
+    }
+    total += layer.count;
+    t->layers.push_back(std::move(layer));
+  }
+  if (total != df) return Malformed(*t, "layer sizes do not add up to the document frequency");
+  t->df = static_cast<double>(df);
+  return Status::Ok();
+}
+
+// Loads chunk c of a layer (once): continues the layer's sequential iterator when c follows the
+// last chunk read, else seeks.
+Status LoadChunk(Term& t, Layer& layer, size_t c, QueryStats* stats) {
+  if (layer.loaded[c]) return Status::Ok();
+  const std::string key = ChunkKey(t.term, layer.tf, c);
+  if (!layer.sequential || layer.sequential_next != c) {
+    layer.sequential = std::make_unique<RecordIterator>(t.file->NewIterator());
+    RETURN_IF_ERROR(layer.sequential->Seek(key));
+  }
+  RecordIterator& it = *layer.sequential;
+  if (!it.Next() || it.key() != key) {
+    RETURN_IF_ERROR(it.status());
+    return Malformed(t, "missing chunk " + std::to_string(c) + " of layer tf=" + std::to_string(layer.tf));
+  }
+  layer.sequential_next = c + 1;
+  ++stats->records_read;
+  auto chunk = std::make_unique<Chunk>();
+  chunk->data.assign(it.value());
+  std::string_view v = chunk->data;
+  while (!v.empty()) {
+    size_t nl = v.find('\n');
+    if (nl == std::string_view::npos || nl == 0) return Malformed(t, "bad chunk " + std::to_string(c));
+    if (!chunk->docs.empty() && v.substr(0, nl) <= chunk->docs.back()) {
+      return Malformed(t, "chunk " + std::to_string(c) + " out of order");
+    }
+    chunk->docs.push_back(v.substr(0, nl));
+    v.remove_prefix(nl + 1);
+  }
+  if (chunk->docs.empty() || chunk->docs.back() != layer.last[c]) {
+    return Malformed(t, "chunk " + std::to_string(c) + " does not end where the directory says");
+  }
+  stats->postings_read += chunk->docs.size();
+  layer.loaded[c] = std::move(chunk);
+  return Status::Ok();
+}
+
+// A position in one layer, moving forward only.
+class Cursor {
+ public:
+  Cursor(Term* t, Layer* layer, QueryStats* stats) : t_(t), layer_(layer), stats_(stats) {}
+  bool at_end() const { return end_; }
+  std::string_view doc() const { return chunk_->docs[i_]; }
+  size_t size() const { return layer_->count; }
+
+  // The first document >= d at or after the current one; at_end() when none.
+  Status SeekGE(std::string_view d) {
+    if (end_) return Status::Ok();
+    if (chunk_ == nullptr || d > layer_->last[c_]) {
+      const auto& last = layer_->last;
+      auto it = std::lower_bound(last.begin() + static_cast<ptrdiff_t>(chunk_ == nullptr ? c_ : c_ + 1), last.end(), d,
+                                 [](const std::string& a, std::string_view b) { return std::string_view(a) < b; });
+      if (it == last.end()) {
+        end_ = true;
+        return Status::Ok();
+      }
+      RETURN_IF_ERROR(Enter(static_cast<size_t>(it - last.begin())));
+    }
+    const auto& docs = chunk_->docs;
+    i_ = static_cast<size_t>(std::lower_bound(docs.begin() + static_cast<ptrdiff_t>(i_), docs.end(), d) - docs.begin());
+    return Status::Ok();
+  }
+  Status Next() {
+    if (end_) return Status::Ok();
+    if (++i_ < chunk_->docs.size()) return Status::Ok();
+    if (c_ + 1 == layer_->last.size()) {
+      end_ = true;
+      return Status::Ok();
+    }
+    return Enter(c_ + 1);
+  }
+
+ private:
+  Status Enter(size_t c) {
+    RETURN_IF_ERROR(LoadChunk(*t_, *layer_, c, stats_));
+    c_ = c;
+    i_ = 0;
+    chunk_ = layer_->loaded[c].get();
+    return Status::Ok();
+  }
+  Term* t_;
+  Layer* layer_;
+  QueryStats* stats_;
+  const Chunk* chunk_ = nullptr;
+  size_t c_ = 0;
+  size_t i_ = 0;
+  bool end_ = false;
+};
+
+constexpr int kAbsent = -1;
+
+// The first `need` documents, in id order, whose tf vector is `combo` (a layer per term, or
+// kAbsent): in each named layer and in no layer of an absent term. Appends to `out`.
+Status Evaluate(std::vector<Term>& terms, const std::vector<int>& combo, size_t need, QueryStats* stats,
+                std::vector<std::string>* out) {
+  std::vector<Cursor> present, absent;
+  for (size_t t = 0; t < terms.size(); ++t) {
+    if (combo[t] != kAbsent) {
+      present.emplace_back(&terms[t], &terms[t].layers[static_cast<size_t>(combo[t])], stats);
+    } else {
+      for (auto& layer : terms[t].layers) absent.emplace_back(&terms[t], &layer, stats);
+    }
+  }
+  // The smallest layer drives; the others are probed in increasing size.
+  std::sort(present.begin(), present.end(), [](const Cursor& a, const Cursor& b) { return a.size() < b.size(); });
+  size_t found = 0;
+  std::string target;
+  while (found < need) {
+    RETURN_IF_ERROR(present[0].SeekGE(target));
+    if (present[0].at_end()) break;
+    target = present[0].doc();
+    bool all = true;
+    for (size_t j = 1; j < present.size() && all; ++j) {
+      RETURN_IF_ERROR(present[j].SeekGE(target));
+      if (present[j].at_end()) return Status::Ok();
+      if (present[j].doc() != target) {
+        target = present[j].doc();
+        all = false;
+      }
+    }
+    if (!all) continue;
+    bool excluded = false;
+    for (auto& a : absent) {
+      RETURN_IF_ERROR(a.SeekGE(target));
+      if (!a.at_end() && a.doc() == target) {
+        excluded = true;
+        break;
+      }
+    }
+    if (!excluded) {
+      out->push_back(target);
+      ++found;
+    }
+    RETURN_IF_ERROR(present[0].Next());
+    if (present[0].at_end()) break;
+    target = present[0].doc();
+  }
+  return Status::Ok();
+}
+
+// The score of a tf vector, summed in query-term order like the exhaustive path.
+double Score(const std::vector<Term>& terms, const std::vector<int>& combo) {
+  double s = 0;
+  for (size_t t = 0; t < terms.size(); ++t) {
+    if (combo[t] != kAbsent) s += static_cast<double>(terms[t].layers[static_cast<size_t>(combo[t])].tf) * terms[t].idf;
+  }
+  return s;
+}
+
+Result<std::vector<Hit>> Pruned(std::vector<Term>& terms, const QueryOptions& options, QueryStats* stats) {
+  // Each term's choices in descending contribution: its layers, then (OR) absent.
+  std::vector<std::vector<int>> choices(terms.size());
+  for (size_t t = 0; t < terms.size(); ++t) {
+    for (size_t l = 0; l < terms[t].layers.size(); ++l) choices[t].push_back(static_cast<int>(l));
+    if (options.any) choices[t].push_back(kAbsent);
+    auto contribution = [&](int l) {
+      return l == kAbsent ? 0.0 : static_cast<double>(terms[t].layers[static_cast<size_t>(l)].tf) * terms[t].idf;
+    };
+    std::stable_sort(choices[t].begin(), choices[t].end(),
+                     [&](int a, int b) { return contribution(a) > contribution(b); });
+  }
+  // Best-first over choice indices. A vector's children advance one coordinate at or after the
+  // one its parent advanced, so each vector is generated once and never scores above its parent.
+  struct Node {
+    double score;
+    std::vector<uint32_t> pick;
+    size_t advanced;
+  };
+  auto lower = [](const Node& a, const Node& b) { return a.score < b.score; };
+  std::priority_queue<Node, std::vector<Node>, decltype(lower)> heap(lower);
+  auto combo_of = [&](const std::vector<uint32_t>& pick) {
+    std::vector<int> c(terms.size());
+    for (size_t t = 0; t < terms.size(); ++t) c[t] = choices[t][pick[t]];
+    return c;
+  };
+  Node root{0, std::vector<uint32_t>(terms.size(), 0), 0};
+  root.score = Score(terms, combo_of(root.pick));
+  heap.push(std::move(root));
+  std::vector<Hit> hits;
+  while (!heap.empty() && hits.size() < options.k) {
+    const double score = heap.top().score;
+    std::vector<std::vector<int>> group;  // equal scores: their documents rank by id together
+    while (!heap.empty() && heap.top().score == score) {
+      Node n = heap.top();
+      heap.pop();
+      for (size_t t = n.advanced; t < terms.size(); ++t) {
+        if (n.pick[t] + 1 >= choices[t].size()) continue;
+        Node child{0, n.pick, t};
+        ++child.pick[t];
+        child.score = Score(terms, combo_of(child.pick));
+        heap.push(std::move(child));
+      }
+      std::vector<int> c = combo_of(n.pick);
+      if (std::any_of(c.begin(), c.end(), [](int l) { return l != kAbsent; })) group.push_back(std::move(c));
+    }
+    const size_t need = options.k - hits.size();
+    std::vector<std::string> docs;
+    for (const auto& c : group) {
+      ++stats->combinations;
+      RETURN_IF_ERROR(Evaluate(terms, c, need, stats, &docs));
+    }
+    std::sort(docs.begin(), docs.end());
+    if (docs.size() > need) docs.resize(need);
+    for (auto& d : docs) hits.push_back({std::move(d), score});
+  }
+  return hits;
+}
+
+Result<std::vector<Hit>> Exhaustive(std::vector<Term>& terms, const QueryOptions& options, QueryStats* stats) {
+  std::unordered_map<std::string_view, double> score;  // views into the loaded chunks
+  std::unordered_map<std::string_view, size_t> held;
+  for (auto& t : terms) {
+    for (auto& layer : t.layers) {
+      for (size_t c = 0; c < layer.last.size(); ++c) {
+        RETURN_IF_ERROR(LoadChunk(t, layer, c, stats));
+        for (std::string_view d : layer.loaded[c]->docs) {
+          score[d] += static_cast<double>(layer.tf) * t.idf;
+          ++held[d];
+        }
+      }
+    }
+  }
+  std::vector<std::pair<std::string_view, double>> ranked;
+  for (const auto& [doc, s] : score) {
+    if (options.any || held[doc] == terms.size()) ranked.emplace_back(doc, s);
+  }
+  auto better = [](const auto& a, const auto& b) { return a.second != b.second ? a.second > b.second : a.first < b.first; };
+  const size_t k = std::min(options.k, ranked.size());
+  std::partial_sort(ranked.begin(), ranked.begin() + static_cast<ptrdiff_t>(k), ranked.end(), better);
+  std::vector<Hit> hits;
+  for (size_t i = 0; i < k; ++i) hits.push_back({std::string(ranked[i].first), ranked[i].second});
+  return hits;
+}
+
+}  // namespace
+
+void EncodeTerm(std::string_view term, std::vector<Posting>* postings, size_t chunk_postings,
+                const std::function<void(std::string_view key, std::string_view value)>& emit) {
+  auto& p = *postings;
+  std::sort(p.begin(), p.end(), [](const Posting& a, const Posting& b) { return a.doc < b.doc; });
+  size_t n = 0;
+  for (size_t i = 0; i < p.size(); ++i) {
+    if (n > 0 && p[n - 1].doc == p[i].doc) {
+      p[n - 1].tf += p[i].tf;
+    } else {
+      if (n != i) p[n] = std::move(p[i]);
+      ++n;
+    }
+  }
+  p.resize(n);
+  for (auto& posting : p) posting.tf = std::clamp<int64_t>(posting.tf, 1, 0xFFFFFFFE);
+  // Layers: tf descending, each in document order (the sort is stable).
+  std::stable_sort(p.begin(), p.end(), [](const Posting& a, const Posting& b) { return a.tf > b.tf; });
+  const size_t chunk = std::max<size_t>(1, chunk_postings);
+  std::string header = std::to_string(p.size()) + "\n";
+  for (size_t begin = 0, end = 0; begin < p.size(); begin = end) {
+    while (end < p.size() && p[end].tf == p[begin].tf) ++end;
+    const size_t chunks = (end - begin + chunk - 1) / chunk;
+    header += std::to_string(p[begin].tf) + "\t" + std::to_string(end - begin) + "\t" + std::to_string(chunks) + "\n";
+    for (size_t c = 0; c < chunks; ++c) header += p[std::min(end, begin + (c + 1) * chunk) - 1].doc + "\n";
+  }
+  emit(HeaderKey(term), header);
+  std::string value;
+  for (size_t begin = 0, end = 0; begin < p.size(); begin = end) {
+    while (end < p.size() && p[end].tf == p[begin].tf) ++end;
+    for (size_t c = 0; begin + c * chunk < end; ++c) {
+      value.clear();
+      for (size_t i = begin + c * chunk; i < std::min(end, begin + (c + 1) * chunk); ++i) {
+        value += p[i].doc;
+        value.push_back('\n');
+      }
+      emit(ChunkKey(term, p[begin].tf, c), value);
+    }
+  }
+}
+
+Result<std::vector<Hit>> Query(const PartForTerm& parts, const std::vector<std::string>& raw_terms,
+                               const QueryOptions& options, QueryStats* stats) {
+  QueryStats ignored;
+  if (stats == nullptr) stats = &ignored;
+  ASSIGN_OR_RETURN(const RecordFileReader* n_file, parts(kDocCountKey));
+  double n = 0;
+  {
+    RecordIterator it = n_file->NewIterator();
+    RETURN_IF_ERROR(it.Seek(kDocCountKey));
+    uint64_t count = 0;
+    if (!it.Next() || it.key() != kDocCountKey || !ParseU64(it.value(), &count)) {
+      RETURN_IF_ERROR(it.status());
+      return Corruption(n_file->path() + ": no document count record (key \"\")");
+    }
+    ++stats->records_read;
+    n = static_cast<double>(count);
+  }
+  std::vector<Term> terms;
+  for (const auto& raw : raw_terms) {
+    Term t;
+    for (char c : raw) t.term.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    if (t.term.find('\0') != std::string::npos) return InvalidArgument("a query term holds a NUL byte");
+    if (std::any_of(terms.begin(), terms.end(), [&](const Term& u) { return u.term == t.term; })) continue;
+    ASSIGN_OR_RETURN(t.file, parts(t.term));
+    RETURN_IF_ERROR(ReadHeader(&t, stats));
+    if (t.layers.empty()) {
+      if (!options.any) return std::vector<Hit>{};  // AND with a term no document holds
+      continue;
+    }
+    t.idf = std::log(n / t.df);
+    terms.push_back(std::move(t));
+  }
+  if (terms.empty() || options.k == 0) return std::vector<Hit>{};
+  return options.exhaustive ? Exhaustive(terms, options, stats) : Pruned(terms, options, stats);
+}
+
+Result<std::unique_ptr<IndexParts>> IndexParts::Open(const std::string& dir) {
+  ASSIGN_OR_RETURN(Manifest manifest, ReadManifest(JoinPath(dir, kManifestName)));
+  if (manifest.partitioner != "hash" || manifest.num_partitions < 1) {
+    return InvalidArgument(dir + " is not an inverted index (hash-partitioned output of jobs/inverted_index)");
+  }
+  return std::unique_ptr<IndexParts>(new IndexParts(dir, std::move(manifest)));
+}
+
+Result<const RecordFileReader*> IndexParts::ForTerm(std::string_view term) {
+  const int p = HashPartitioner().Partition(term, manifest_.num_partitions);
+  auto& reader = readers_[p];
+  if (!reader) {
+    for (const auto& part : manifest_.parts) {
+      if (part.partition == p) {
+        ASSIGN_OR_RETURN(reader, RecordFileReader::Open(JoinPath(dir_, part.name)));
+      }
+    }
+    if (!reader) return Corruption(dir_ + ": no part for partition " + std::to_string(p));
+  }
+  return reader.get();
+}
+
+}  // namespace sawmill::search
