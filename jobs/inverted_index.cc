@@ -22,7 +22,7 @@
 #include "common/file.h"
 #include "mapreduce/search_index.h"
 
-DEFINE_int32(chunk_postings, 1024, "Document ids per chunk record of a posting list (docs/index.md).");
+DEFINE_int32(chunk_postings, 128, "Document ids per chunk record of a posting list (docs/index.md).");
 
 namespace {
 
@@ -102,6 +102,7 @@ JobSpec MakeSpec() {
   spec.name = "inverted_index";
   spec.mapper = [] { return std::make_unique<DocMapper>(); };
   spec.reducer = [] { return std::make_unique<PostingsReducer>(); };
+  spec.output_block_kb = 16;  // a query decompresses one block per chunk it reads at random
   // Map output keys are terms; the reducer writes TERM NUL CHUNK keys. Both hash on the term.
   return spec;
 }

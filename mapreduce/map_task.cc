@@ -301,7 +301,7 @@ Status RunMapTask(const TaskConfig& c, const InputSplit& split, MapBuffers* buff
   const JobSpec& spec = *c.spec;
   if (!spec.reducer) {
     RecordFileOptions o;
-    o.block_bytes = c.block_bytes;
+    o.block_bytes = spec.output_block_kb > 0 ? spec.output_block_kb << 10 : c.block_bytes;
     o.partition = c.task_index;
     o.replication = c.output_replication;
     o.compress = spec.compress_output;

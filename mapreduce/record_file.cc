@@ -387,11 +387,13 @@ Status RecordFileReader::ReadBlock(size_t b, std::string* io, std::string* raw) 
 // Iterator
 
 RecordIterator::RecordIterator(const RecordFileReader* reader, size_t first_block, size_t end_block)
-    : reader_(reader), next_block_(first_block), end_block_(end_block) {}
+    : reader_(reader), first_block_(first_block), next_block_(first_block), end_block_(end_block) {}
 
 Status RecordIterator::LoadBlock(size_t b) {
+  loaded_ = false;
   RETURN_IF_ERROR(reader_->ReadBlock(b, &io_, &raw_));
   current_block_ = b;
+  loaded_ = true;
   pos_ = raw_.data();
   limit_ = pos_ + raw_.size();
   remaining_in_block_ = reader_->blocks()[b].record_count;
@@ -465,6 +467,30 @@ Status RecordIterator::Seek(std::string_view target) {
       return Status::Ok();
     }
   }
+}
+
+Status RecordIterator::Reposition(std::string_view target) {
+  if (!status_.ok()) return status_;
+  if (!reader_->info().sorted) {
+    return status_ = InvalidArgument(reader_->path() + ": Seek on a record file not written as sorted");
+  }
+  const auto& blocks = reader_->blocks();
+  // As in Seek: the target starts in the block before the first one whose first key is >= it.
+  auto it = std::lower_bound(blocks.begin() + first_block_, blocks.begin() + end_block_, target,
+                             [](const BlockHandle& h, std::string_view t) { return std::string_view(h.first_key) < t; });
+  size_t b = static_cast<size_t>(it - blocks.begin());
+  size_t start = b > first_block_ ? b - 1 : first_block_;
+  if (loaded_ && current_block_ == start) {
+    pos_ = raw_.data();
+    limit_ = pos_ + raw_.size();
+    remaining_in_block_ = blocks[start].record_count;
+    next_block_ = start + 1;
+  } else {
+    pos_ = limit_ = nullptr;
+    remaining_in_block_ = 0;
+    next_block_ = start;
+  }
+  return Seek(target);
 }
 
 }  // namespace sawmill

@@ -164,8 +164,11 @@ class RecordIterator {
   std::string_view value() const { return value_; }
   const Status& status() const { return status_; }
   // Positions so that the next Next() yields the first record with key >= target, among the
-  // iterator's blocks (sorted files only).
+  // iterator's blocks at or after the current position (sorted files only).
   Status Seek(std::string_view target);
+  // Seek among all the iterator's blocks, backwards too. Keeps the loaded block, and its buffers,
+  // when the target starts in it: random lookups need not reread or reallocate.
+  Status Reposition(std::string_view target);
 
  private:
   bool NextBlock();
@@ -173,9 +176,11 @@ class RecordIterator {
   Status LoadBlock(size_t b);
 
   const RecordFileReader* reader_;
+  size_t first_block_;
   size_t next_block_;
   size_t end_block_;
   size_t current_block_ = 0;
+  bool loaded_ = false;  // raw_ holds current_block_
   std::string io_;    // header + stored bytes
   std::string raw_;   // decompressed records
   const char* pos_ = nullptr;

@@ -112,7 +112,7 @@ Status RunReduceTask(const TaskConfig& c, const std::vector<std::string>& map_ou
   ASSIGN_OR_RETURN(auto merge, PartitionMerge::Open(files, read));
 
   RecordFileOptions out_options;
-  out_options.block_bytes = c.block_bytes;
+  out_options.block_bytes = c.spec->output_block_kb > 0 ? c.spec->output_block_kb << 10 : c.block_bytes;
   out_options.partition = c.task_index;
   out_options.detect_sorted = true;
   out_options.replication = c.output_replication;

@@ -45,10 +45,10 @@ struct Chunk {
 struct Layer {
   int64_t tf = 0;
   uint64_t count = 0;                         // documents
-  std::vector<std::string> last;              // each chunk's last document id
+  std::vector<std::string_view> last;         // each chunk's last document id (in Term::header)
   std::vector<std::unique_ptr<Chunk>> loaded;  // by chunk, read on first use
-  std::unique_ptr<RecordIterator> sequential;  // where the last chunk read ended
-  size_t sequential_next = 0;
+  std::unique_ptr<RecordIterator> sequential;  // just past the last chunk read
+  size_t sequential_next = 0;                 // that chunk + 1
 };
 
 struct Term {
@@ -56,6 +56,7 @@ struct Term {
   const RecordFileReader* file = nullptr;
   double df = 0;
   double idf = 0;
+  std::unique_ptr<std::string> header;  // the header record's value (stable when Term moves)
   std::vector<Layer> layers;  // tf descending
 };
 
@@ -75,7 +76,8 @@ Status ReadHeader(Term* t, QueryStats* stats) {
   RETURN_IF_ERROR(it.Seek(key));
   if (!it.Next() || it.key() != key) return it.status();
   ++stats->records_read;
-  std::string_view v = it.value();
+  t->header = std::make_unique<std::string>(it.value());
+  std::string_view v = *t->header;
   auto line = [&v](std::string_view* out) {
     size_t nl = v.find('\n');
     if (nl == std::string_view::npos) return false;
@@ -114,15 +116,13 @@ Status ReadHeader(Term* t, QueryStats* stats) {
   return Status::Ok();
 }
 
-// Loads chunk c of a layer (once): continues the layer's sequential iterator when c follows the
-// last chunk read, else seeks.
+// Loads chunk c of a layer (once) through the layer's iterator: the next record when c follows
+// the last chunk read, else a reposition, which keeps the loaded block when c is in it.
 Status LoadChunk(Term& t, Layer& layer, size_t c, QueryStats* stats) {
   if (layer.loaded[c]) return Status::Ok();
   const std::string key = ChunkKey(t.term, layer.tf, c);
-  if (!layer.sequential || layer.sequential_next != c) {
-    layer.sequential = std::make_unique<RecordIterator>(t.file->NewIterator());
-    RETURN_IF_ERROR(layer.sequential->Seek(key));
-  }
+  if (!layer.sequential) layer.sequential = std::make_unique<RecordIterator>(t.file->NewIterator());
+  if (c != layer.sequential_next || c == 0) RETURN_IF_ERROR(layer.sequential->Reposition(key));
   RecordIterator& it = *layer.sequential;
   if (!it.Next() || it.key() != key) {
     RETURN_IF_ERROR(it.status());
@@ -150,6 +150,23 @@ Status LoadChunk(Term& t, Layer& layer, size_t c, QueryStats* stats) {
   return Status::Ok();
 }
 
+// The first index >= from of sorted `v` whose element is >= d: probes from, from+1, from+3, ...
+// then bisects, so nearby targets (the common case in a leapfrog) cost a few comparisons.
+size_t Gallop(const std::vector<std::string_view>& v, size_t from, std::string_view d) {
+  size_t lo = from, step = 1;
+  while (lo < v.size() && v[lo] < d) {
+    const size_t next = lo + step;
+    if (next >= v.size() || !(v[next] < d)) {
+      return static_cast<size_t>(std::lower_bound(v.begin() + static_cast<ptrdiff_t>(lo) + 1,
+                                                  v.begin() + static_cast<ptrdiff_t>(std::min(next, v.size())), d) -
+                                 v.begin());
+    }
+    lo = next;
+    step *= 2;
+  }
+  return lo;
+}
+
 // A position in one layer, moving forward only.
 class Cursor {
  public:
@@ -157,22 +174,21 @@ class Cursor {
   bool at_end() const { return end_; }
   std::string_view doc() const { return chunk_->docs[i_]; }
   size_t size() const { return layer_->count; }
+  const Layer* layer() const { return layer_; }
 
   // The first document >= d at or after the current one; at_end() when none.
   Status SeekGE(std::string_view d) {
     if (end_) return Status::Ok();
     if (chunk_ == nullptr || d > layer_->last[c_]) {
       const auto& last = layer_->last;
-      auto it = std::lower_bound(last.begin() + static_cast<ptrdiff_t>(chunk_ == nullptr ? c_ : c_ + 1), last.end(), d,
-                                 [](const std::string& a, std::string_view b) { return std::string_view(a) < b; });
-      if (it == last.end()) {
+      const size_t c = Gallop(last, chunk_ == nullptr ? c_ : c_ + 1, d);
+      if (c == last.size()) {
         end_ = true;
         return Status::Ok();
       }
-      RETURN_IF_ERROR(Enter(static_cast<size_t>(it - last.begin())));
+      RETURN_IF_ERROR(Enter(c));
     }
-    const auto& docs = chunk_->docs;
-    i_ = static_cast<size_t>(std::lower_bound(docs.begin() + static_cast<ptrdiff_t>(i_), docs.end(), d) - docs.begin());
+    i_ = Gallop(chunk_->docs, i_, d);
     return Status::Ok();
   }
   Status Next() {
@@ -204,10 +220,50 @@ class Cursor {
 
 constexpr int kAbsent = -1;
 
+// Leapfrog: the documents in both cursors' layers (or the first `need`), in id order.
+Status Intersect(Cursor& a, Cursor& b, size_t need, std::vector<std::string>* out) {
+  std::string target;
+  target.reserve(256);  // assigned per candidate: one buffer for ids past the inline size
+  while (out->size() < need) {
+    RETURN_IF_ERROR(a.SeekGE(target));
+    if (a.at_end()) break;
+    target = a.doc();
+    RETURN_IF_ERROR(b.SeekGE(target));
+    if (b.at_end()) break;
+    if (b.doc() != target) {
+      target = b.doc();
+      continue;
+    }
+    out->push_back(target);
+    RETURN_IF_ERROR(a.Next());
+    if (a.at_end()) break;
+    target = a.doc();
+  }
+  return Status::Ok();
+}
+
+// Two layers' intersection so far, and where it stopped.
+struct PairRun {
+  Cursor a, b;
+  std::vector<std::string> docs;
+  bool done = false;
+};
+using PairMemo = std::map<std::pair<const Layer*, const Layer*>, std::unique_ptr<PairRun>>;
+
+// Whether every cursor holds d (all = true) or none does (all = false); cursors move forward.
+Result<bool> HeldByEach(std::vector<Cursor>& cursors, size_t from, std::string_view d, bool all) {
+  for (size_t j = from; j < cursors.size(); ++j) {
+    RETURN_IF_ERROR(cursors[j].SeekGE(d));
+    const bool held = !cursors[j].at_end() && cursors[j].doc() == d;
+    if (held != all) return false;
+  }
+  return true;
+}
+
 // The first `need` documents, in id order, whose tf vector is `combo` (a layer per term, or
 // kAbsent): in each named layer and in no layer of an absent term. Appends to `out`.
 Status Evaluate(std::vector<Term>& terms, const std::vector<int>& combo, size_t need, QueryStats* stats,
-                std::vector<std::string>* out) {
+                PairMemo* memo, std::vector<std::string>* out) {
   std::vector<Cursor> present, absent;
   for (size_t t = 0; t < terms.size(); ++t) {
     if (combo[t] != kAbsent) {
@@ -218,37 +274,50 @@ Status Evaluate(std::vector<Term>& terms, const std::vector<int>& combo, size_t 
   }
   // The smallest layer drives; the others are probed in increasing size.
   std::sort(present.begin(), present.end(), [](const Cursor& a, const Cursor& b) { return a.size() < b.size(); });
-  size_t found = 0;
-  std::string target;
-  while (found < need) {
-    RETURN_IF_ERROR(present[0].SeekGE(target));
-    if (present[0].at_end()) break;
-    target = present[0].doc();
-    bool all = true;
-    for (size_t j = 1; j < present.size() && all; ++j) {
-      RETURN_IF_ERROR(present[j].SeekGE(target));
-      if (present[j].at_end()) return Status::Ok();
-      if (present[j].doc() != target) {
-        target = present[j].doc();
-        all = false;
+  std::vector<std::string> candidates;  // the two smallest layers' intersection
+  const std::vector<std::string>* both = &candidates;
+  if (present.size() == 1) {
+    // One layer: its documents in order, as many as the absent terms let through.
+    Cursor& only = present[0];
+    RETURN_IF_ERROR(only.SeekGE(""));
+    size_t found = 0;
+    while (found < need && !only.at_end()) {
+      std::string d(only.doc());
+      ASSIGN_OR_RETURN(bool kept, HeldByEach(absent, 0, d, false));
+      if (kept) {
+        out->push_back(std::move(d));
+        ++found;
       }
+      RETURN_IF_ERROR(only.Next());
     }
-    if (!all) continue;
-    bool excluded = false;
-    for (auto& a : absent) {
-      RETURN_IF_ERROR(a.SeekGE(target));
-      if (!a.at_end() && a.doc() == target) {
-        excluded = true;
+    return Status::Ok();
+  }
+  size_t found = 0;
+  // A candidate in the two smallest layers: keep it if the other layers hold it and no absent
+  // term does.
+  auto consider = [&](const std::string& d) -> Status {
+    ASSIGN_OR_RETURN(bool in_rest, HeldByEach(present, 2, d, true));
+    if (!in_rest) return Status::Ok();
+    ASSIGN_OR_RETURN(bool kept, HeldByEach(absent, 0, d, false));
+    if (!kept) return Status::Ok();
+    out->push_back(d);
+    ++found;
+    return Status::Ok();
+  };
+  // The two smallest layers' intersection, extended only as far as needed and kept for the
+  // query: tf vectors sharing their two most selective layers (common with three or more terms,
+  // and among OR's absent variations) walk them once.
+  auto& run = (*memo)[{present[0].layer(), present[1].layer()}];
+  if (!run) run = std::make_unique<PairRun>(PairRun{present[0], present[1], {}, false});
+  for (size_t i = 0; found < need; ++i) {
+    if (i == run->docs.size()) {
+      if (!run->done) RETURN_IF_ERROR(Intersect(run->a, run->b, i + 1, &run->docs));
+      if (i == run->docs.size()) {
+        run->done = true;
         break;
       }
     }
-    if (!excluded) {
-      out->push_back(target);
-      ++found;
-    }
-    RETURN_IF_ERROR(present[0].Next());
-    if (present[0].at_end()) break;
-    target = present[0].doc();
+    RETURN_IF_ERROR(consider(run->docs[i]));
   }
   return Status::Ok();
 }
@@ -292,6 +361,7 @@ Result<std::vector<Hit>> Pruned(std::vector<Term>& terms, const QueryOptions& op
   root.score = Score(terms, combo_of(root.pick));
   heap.push(std::move(root));
   std::vector<Hit> hits;
+  PairMemo memo;
   while (!heap.empty() && hits.size() < options.k) {
     const double score = heap.top().score;
     std::vector<std::vector<int>> group;  // equal scores: their documents rank by id together
@@ -312,7 +382,7 @@ Result<std::vector<Hit>> Pruned(std::vector<Term>& terms, const QueryOptions& op
     std::vector<std::string> docs;
     for (const auto& c : group) {
       ++stats->combinations;
-      RETURN_IF_ERROR(Evaluate(terms, c, need, stats, &docs));
+      RETURN_IF_ERROR(Evaluate(terms, c, need, stats, &memo, &docs));
     }
     std::sort(docs.begin(), docs.end());
     if (docs.size() > need) docs.resize(need);

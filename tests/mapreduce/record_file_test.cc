@@ -514,6 +514,39 @@ TEST_F(record_file, SeekForwardAfterReadingPartOfABlock) {
   }
 }
 
+// One iterator repositioned to targets in random order (backwards, forwards, within the loaded
+// block), reading a few records after each.
+TEST_F(record_file, RepositionMovesBackAndForth) {
+  std::mt19937_64 rng(8);
+  const int kDistinct = 80;
+  std::vector<Record> records = SortedRecords(rng, kDistinct);
+  RecordFileOptions options;
+  options.sorted = true;
+  options.block_bytes = 150;
+  const std::string path = Path("reposition.rf");
+  ASSERT_TRUE(Write(path, options, records));
+  auto r = Open(path);
+  ASSERT_TRUE(r);
+  std::vector<std::string> targets = SeekTargets(records, kDistinct);
+  std::shuffle(targets.begin(), targets.end(), rng);
+  RecordIterator it = r->NewIterator();
+  for (const std::string& target : targets) {
+    SCOPED_TRACE("target \"" + target + "\"");
+    ASSERT_OK(it.Reposition(target));
+    const size_t want = LowerBound(records, target);
+    const size_t n = rng() % 8;
+    for (size_t i = want; i < std::min(records.size(), want + n); ++i) {
+      ASSERT_TRUE(it.Next());
+      ASSERT_EQ(Record(std::string(it.key()), std::string(it.value())), records[i]);
+    }
+    if (want + n >= records.size()) {
+      ASSERT_FALSE(it.Next());
+      ASSERT_OK(it.status());
+      ASSERT_OK(it.Reposition(""));  // the end is not sticky
+    }
+  }
+}
+
 TEST_F(record_file, SeekWithinEachPartitionOfASortedMultiPartitionFile) {
   std::mt19937_64 rng(11);
   const std::string path = Path("sorted_partitions.rf");
