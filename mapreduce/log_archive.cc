@@ -285,7 +285,7 @@ Result<ArchiveResult> Archive(const std::string& root, const std::string& stream
     }
     expect = r.offset + 1;
     if (have && r.offset < next_new) {
-      int64_t ts;
+      int64_t ts = 0;
       std::string_view payload;
       std::string segment;
       RETURN_IF_ERROR(archived.Get(r.offset, &ts, &payload, &segment));

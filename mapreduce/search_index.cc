@@ -19,18 +19,14 @@
 namespace sawmill::search {
 namespace {
 
-void PutBigEndian32(std::string* dst, uint32_t v) {
-  const char be[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
-                      static_cast<char>(v)};
-  dst->append(be, 4);
-}
-
-// Layers sort by descending tf: the key holds 0xFFFFFFFF - tf.
-std::string ChunkKey(std::string_view term, int64_t tf, size_t chunk) {
+// Every chunk key of a layer starts with TERM NUL ~TF: layers sort by descending tf.
+std::string LayerPrefix(std::string_view term, int64_t tf) {
   std::string key(term);
   key.push_back('\0');
-  PutBigEndian32(&key, static_cast<uint32_t>(0xFFFFFFFFu - static_cast<uint32_t>(tf)));
-  PutBigEndian32(&key, static_cast<uint32_t>(chunk));
+  const uint32_t v = 0xFFFFFFFFu - static_cast<uint32_t>(tf);
+  const char be[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+                      static_cast<char>(v)};
+  key.append(be, 4);
   return key;
 }
 
@@ -40,15 +36,18 @@ std::string HeaderKey(std::string_view term) { return std::string(term) + '\0'; 
 struct Chunk {
   std::string data;
   std::vector<std::string_view> docs;  // into data, ascending
+  // For any target in [floor, docs.back()], the layer's first document >= target is in this
+  // chunk: what the reads that found it have shown.
+  std::string floor;
 };
 
 struct Layer {
   int64_t tf = 0;
-  uint64_t count = 0;                         // documents
-  std::vector<std::string_view> last;         // each chunk's last document id (in Term::header)
-  std::vector<std::unique_ptr<Chunk>> loaded;  // by chunk, read on first use
-  std::unique_ptr<RecordIterator> sequential;  // just past the last chunk read
-  size_t sequential_next = 0;                 // that chunk + 1
+  uint64_t count = 0;  // documents
+  std::string prefix;  // of its chunk keys
+  std::map<std::string_view, std::unique_ptr<Chunk>> chunks;  // read so far, by last document
+  std::unique_ptr<RecordIterator> it;                         // reused: keeps its loaded block
+  std::string scratch;                                        // the key sought, reused
 };
 
 struct Term {
@@ -56,7 +55,6 @@ struct Term {
   const RecordFileReader* file = nullptr;
   double df = 0;
   double idf = 0;
-  std::unique_ptr<std::string> header;  // the header record's value (stable when Term moves)
   std::vector<Layer> layers;  // tf descending
 };
 
@@ -76,8 +74,7 @@ Status ReadHeader(Term* t, QueryStats* stats) {
   RETURN_IF_ERROR(it.Seek(key));
   if (!it.Next() || it.key() != key) return it.status();
   ++stats->records_read;
-  t->header = std::make_unique<std::string>(it.value());
-  std::string_view v = *t->header;
+  std::string_view v = it.value();
   auto line = [&v](std::string_view* out) {
     size_t nl = v.find('\n');
     if (nl == std::string_view::npos) return false;
@@ -91,23 +88,15 @@ Status ReadHeader(Term* t, QueryStats* stats) {
   uint64_t total = 0;
   while (!v.empty()) {
     Layer layer;
-    uint64_t tf = 0, chunks = 0;
-    size_t a = 0, b = 0;
-    if (!line(&l) || (a = l.find('\t')) == std::string_view::npos ||
-        (b = l.find('\t', a + 1)) == std::string_view::npos || !ParseU64(l.substr(0, a), &tf) ||
-        !ParseU64(l.substr(a + 1, b - a - 1), &layer.count) || !ParseU64(l.substr(b + 1), &chunks) || tf == 0 ||
-        tf > 0xFFFFFFFFu || layer.count == 0 || chunks == 0 || chunks > layer.count || chunks > v.size() ||
+    uint64_t tf = 0;
+    size_t tab = 0;
+    if (!line(&l) || (tab = l.find('\t')) == std::string_view::npos || !ParseU64(l.substr(0, tab), &tf) ||
+        !ParseU64(l.substr(tab + 1), &layer.count) || tf == 0 || tf > 0xFFFFFFFEu || layer.count == 0 ||
         (!t->layers.empty() && static_cast<int64_t>(tf) >= t->layers.back().tf)) {
       return Malformed(*t, "bad layer line '" + std::string(l) + "'");
     }
     layer.tf = static_cast<int64_t>(tf);
-    layer.last.resize(chunks);
-    layer.loaded.resize(chunks);
-    for (size_t c = 0; c < chunks; ++c) {
-      if (!line(&l)) return Malformed(*t, "chunk directory cut short");
-      if (c > 0 && l <= layer.last[c - 1]) return Malformed(*t, "chunk directory out of order");
-      layer.last[c] = l;
-    }
+    layer.prefix = LayerPrefix(t->term, layer.tf);
     total += layer.count;
     t->layers.push_back(std::move(layer));
   }
@@ -116,39 +105,52 @@ Status ReadHeader(Term* t, QueryStats* stats) {
   return Status::Ok();
 }
 
-// Loads chunk c of a layer (once) through the layer's iterator: the next record when c follows
-// the last chunk read, else a reposition, which keeps the loaded block when c is in it.
-Status LoadChunk(Term& t, Layer& layer, size_t c, QueryStats* stats) {
-  if (layer.loaded[c]) return Status::Ok();
-  const std::string key = ChunkKey(t.term, layer.tf, c);
-  if (!layer.sequential) layer.sequential = std::make_unique<RecordIterator>(t.file->NewIterator());
-  if (c != layer.sequential_next || c == 0) RETURN_IF_ERROR(layer.sequential->Reposition(key));
-  RecordIterator& it = *layer.sequential;
-  if (!it.Next() || it.key() != key) {
+// The chunk holding the layer's first document >= d, or null when there is none: from the
+// chunks read so far when they show it, else read through the layer's iterator (one block).
+Result<const Chunk*> FindChunk(Term& t, Layer& layer, std::string_view d, QueryStats* stats) {
+  auto known = layer.chunks.lower_bound(d);
+  if (known != layer.chunks.end() && known->second->floor <= d) return known->second.get();
+  if (!layer.it) layer.it = std::make_unique<RecordIterator>(t.file->NewIterator());
+  RecordIterator& it = *layer.it;
+  std::string& target = layer.scratch;
+  target.assign(layer.prefix).append(d);
+  RETURN_IF_ERROR(it.Reposition(target));
+  if (!it.Next() || it.key().substr(0, layer.prefix.size()) != layer.prefix) {
     RETURN_IF_ERROR(it.status());
-    return Malformed(t, "missing chunk " + std::to_string(c) + " of layer tf=" + std::to_string(layer.tf));
+    return nullptr;  // past the layer's last document
   }
-  layer.sequential_next = c + 1;
+  const std::string_view last = it.key().substr(layer.prefix.size());
+  known = layer.chunks.find(last);
+  if (known != layer.chunks.end()) {
+    Chunk* c = known->second.get();
+    if (d < c->floor) c->floor = d;
+    return c;
+  }
   ++stats->records_read;
   auto chunk = std::make_unique<Chunk>();
   chunk->data.assign(it.value());
+  chunk->floor = d;
   std::string_view v = chunk->data;
   while (!v.empty()) {
     size_t nl = v.find('\n');
-    if (nl == std::string_view::npos || nl == 0) return Malformed(t, "bad chunk " + std::to_string(c));
+    if (nl == std::string_view::npos || nl == 0) return Malformed(t, "bad chunk in layer tf=" + std::to_string(layer.tf));
     if (!chunk->docs.empty() && v.substr(0, nl) <= chunk->docs.back()) {
-      return Malformed(t, "chunk " + std::to_string(c) + " out of order");
+      return Malformed(t, "chunk out of order in layer tf=" + std::to_string(layer.tf));
     }
     chunk->docs.push_back(v.substr(0, nl));
     v.remove_prefix(nl + 1);
   }
-  if (chunk->docs.empty() || chunk->docs.back() != layer.last[c]) {
-    return Malformed(t, "chunk " + std::to_string(c) + " does not end where the directory says");
+  if (chunk->docs.empty() || chunk->docs.back() != last) {
+    return Malformed(t, "a chunk of layer tf=" + std::to_string(layer.tf) + " does not end with its key's document");
   }
   stats->postings_read += chunk->docs.size();
-  layer.loaded[c] = std::move(chunk);
-  return Status::Ok();
+  const Chunk* c = chunk.get();
+  layer.chunks.emplace(c->docs.back(), std::move(chunk));
+  return c;
 }
+
+// The smallest string above s: where a layer continues after a chunk ending with s.
+std::string After(std::string_view s) { return std::string(s) + '\0'; }
 
 // The first index >= from of sorted `v` whose element is >= d: probes from, from+1, from+3, ...
 // then bisects, so nearby targets (the common case in a leapfrog) cost a few comparisons.
@@ -179,43 +181,33 @@ class Cursor {
   // The first document >= d at or after the current one; at_end() when none.
   Status SeekGE(std::string_view d) {
     if (end_) return Status::Ok();
-    if (chunk_ == nullptr || d > layer_->last[c_]) {
-      const auto& last = layer_->last;
-      const size_t c = Gallop(last, chunk_ == nullptr ? c_ : c_ + 1, d);
-      if (c == last.size()) {
-        end_ = true;
-        return Status::Ok();
-      }
-      RETURN_IF_ERROR(Enter(c));
+    if (chunk_ != nullptr && d <= chunk_->docs.back()) {
+      i_ = Gallop(chunk_->docs, i_, d);
+      return Status::Ok();
     }
-    i_ = Gallop(chunk_->docs, i_, d);
-    return Status::Ok();
+    return Enter(d);
   }
   Status Next() {
     if (end_) return Status::Ok();
     if (++i_ < chunk_->docs.size()) return Status::Ok();
-    if (c_ + 1 == layer_->last.size()) {
-      end_ = true;
-      return Status::Ok();
-    }
-    return Enter(c_ + 1);
+    after_.assign(chunk_->docs.back()).push_back('\0');  // the smallest id above the chunk's last
+    return Enter(after_);
   }
 
  private:
-  Status Enter(size_t c) {
-    RETURN_IF_ERROR(LoadChunk(*t_, *layer_, c, stats_));
-    c_ = c;
-    i_ = 0;
-    chunk_ = layer_->loaded[c].get();
+  Status Enter(std::string_view d) {
+    ASSIGN_OR_RETURN(chunk_, FindChunk(*t_, *layer_, d, stats_));
+    end_ = chunk_ == nullptr;
+    i_ = end_ ? 0 : Gallop(chunk_->docs, 0, d);
     return Status::Ok();
   }
   Term* t_;
   Layer* layer_;
   QueryStats* stats_;
   const Chunk* chunk_ = nullptr;
-  size_t c_ = 0;
   size_t i_ = 0;
   bool end_ = false;
+  std::string after_;
 };
 
 constexpr int kAbsent = -1;
@@ -274,8 +266,6 @@ Status Evaluate(std::vector<Term>& terms, const std::vector<int>& combo, size_t 
   }
   // The smallest layer drives; the others are probed in increasing size.
   std::sort(present.begin(), present.end(), [](const Cursor& a, const Cursor& b) { return a.size() < b.size(); });
-  std::vector<std::string> candidates;  // the two smallest layers' intersection
-  const std::vector<std::string>* both = &candidates;
   if (present.size() == 1) {
     // One layer: its documents in order, as many as the absent terms let through.
     Cursor& only = present[0];
@@ -392,16 +382,29 @@ Result<std::vector<Hit>> Pruned(std::vector<Term>& terms, const QueryOptions& op
 }
 
 Result<std::vector<Hit>> Exhaustive(std::vector<Term>& terms, const QueryOptions& options, QueryStats* stats) {
-  std::unordered_map<std::string_view, double> score;  // views into the loaded chunks
+  std::unordered_map<std::string_view, double> score;  // views into the chunks, which the layers keep
   std::unordered_map<std::string_view, size_t> held;
   for (auto& t : terms) {
     for (auto& layer : t.layers) {
-      for (size_t c = 0; c < layer.last.size(); ++c) {
-        RETURN_IF_ERROR(LoadChunk(t, layer, c, stats));
-        for (std::string_view d : layer.loaded[c]->docs) {
+      // Every chunk in order, checking the layer's size and order across chunks too.
+      uint64_t n = 0;
+      std::string_view previous;
+      ASSIGN_OR_RETURN(const Chunk* c, FindChunk(t, layer, "", stats));
+      while (c != nullptr) {
+        if (n > 0 && c->docs.front() <= previous) {
+          return Malformed(t, "chunks overlap in layer tf=" + std::to_string(layer.tf));
+        }
+        for (std::string_view d : c->docs) {
           score[d] += static_cast<double>(layer.tf) * t.idf;
           ++held[d];
         }
+        n += c->docs.size();
+        previous = c->docs.back();
+        ASSIGN_OR_RETURN(c, FindChunk(t, layer, After(previous), stats));
+      }
+      if (n != layer.count) {
+        return Malformed(t, "layer tf=" + std::to_string(layer.tf) + " holds " + std::to_string(n) +
+                                " documents, its header says " + std::to_string(layer.count));
       }
     }
   }
@@ -440,21 +443,21 @@ void EncodeTerm(std::string_view term, std::vector<Posting>* postings, size_t ch
   std::string header = std::to_string(p.size()) + "\n";
   for (size_t begin = 0, end = 0; begin < p.size(); begin = end) {
     while (end < p.size() && p[end].tf == p[begin].tf) ++end;
-    const size_t chunks = (end - begin + chunk - 1) / chunk;
-    header += std::to_string(p[begin].tf) + "\t" + std::to_string(end - begin) + "\t" + std::to_string(chunks) + "\n";
-    for (size_t c = 0; c < chunks; ++c) header += p[std::min(end, begin + (c + 1) * chunk) - 1].doc + "\n";
+    header += std::to_string(p[begin].tf) + "\t" + std::to_string(end - begin) + "\n";
   }
   emit(HeaderKey(term), header);
   std::string value;
   for (size_t begin = 0, end = 0; begin < p.size(); begin = end) {
     while (end < p.size() && p[end].tf == p[begin].tf) ++end;
-    for (size_t c = 0; begin + c * chunk < end; ++c) {
+    const std::string prefix = LayerPrefix(term, p[begin].tf);
+    for (size_t c = begin; c < end; c += chunk) {
       value.clear();
-      for (size_t i = begin + c * chunk; i < std::min(end, begin + (c + 1) * chunk); ++i) {
+      const size_t stop = std::min(end, c + chunk);
+      for (size_t i = c; i < stop; ++i) {
         value += p[i].doc;
         value.push_back('\n');
       }
-      emit(ChunkKey(term, p[begin].tf, c), value);
+      emit(prefix + p[stop - 1].doc, value);
     }
   }
 }

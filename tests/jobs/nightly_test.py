@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """The nightly scenario end to end, on a local store:
 day 1: archive the day's web logs, run the pipeline (per-day page stats, all-time page stats,
-sessions), promote; day 2: archive the new day, rerun the same pipeline: only the datasets that
-read the new segments are recomputed (day 1's stats are up to date); then a deliberately buggy
-version of the sessions job is caught by its check and not promoted, so readers keep the good one.
+sessions, a search index of the log payloads), promote; day 2: archive the new day, rerun the
+same pipeline: only the datasets that read the new segments are recomputed (day 1's stats are up
+to date), and the promoted index answers queries over both days as a brute-force scan does; then
+a deliberately buggy version of the sessions job is caught by its check and not promoted, so
+readers keep the good one.
 
 Usage: tests/jobs/nightly_test.py BUILD_DIR
 """
@@ -17,6 +19,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "common"))
 from harness import Fail  # noqa: E402
 from views_test import web_log  # noqa: E402
+from index_test import brute  # noqa: E402
 
 BUILD = os.path.abspath(sys.argv[1])
 SAWMILL = os.path.join(BUILD, "sawmill")
@@ -61,6 +64,7 @@ def main():
                 {"name": "stats_all", "binary": "page_stats", "inputs": ["logs:web"], "output": "dataset:stats_all"},
                 {"name": "sessions", "binary": "sessionize", "inputs": ["logs:web"], "output": "dataset:sessions",
                  "args": ["--gap_minutes", str(gap_minutes)], "check": check},
+                {"name": "search", "binary": "inverted_index", "inputs": ["logs:web"], "output": "dataset:search"},
             ]
             path = os.path.join(tmp, "nightly.json")
             with open(path, "w") as f:
@@ -75,23 +79,40 @@ def main():
                     return line.split()[2]
             return None
 
+        def check_search():
+            # Log records are documents PARTITION:OFFSET with their payload as text.
+            docs = {f"0:{i}": payload for i, (_, payload) in enumerate(archived)}
+            for terms, any_term in [(["user7", "p"], False), (["user3", "user9", "12"], True), (["user1", "5"], False)]:
+                argv = [SAWMILL, "index", "query", "dataset:search", "--store", store, "--k", "25", *terms]
+                p = subprocess.run(argv + (["--or"] if any_term else []), capture_output=True, text=True)
+                got = [(line.split("\t")[0], float(line.split("\t")[1])) for line in p.stdout.splitlines()]
+                want = brute(docs, terms, any_term, 25)
+                if p.returncode != 0 or [d for d, _ in got] != [d for d, _ in want] or \
+                        any(abs(a - b) > 1e-9 for (_, a), (_, b) in zip(got, want)):
+                    raise Fail(f"index query {terms}: exit {p.returncode} {p.stderr}: got {got[:3]}, scan {want[:3]}")
+
         archive(*day_log(DAY1, 11))
         p = pipeline(30, 100000)
-        if p.returncode != 0 or "pipeline: 3 ran, 0 up to date" not in p.stdout:
+        if p.returncode != 0 or "pipeline: 4 ran, 0 up to date" not in p.stdout:
             raise Fail(f"day 1: exit {p.returncode}: {p.stdout} {p.stderr}")
         good_day1 = sessions_count(1)
-        print(f"PASS day 1: 3 datasets built and promoted ({good_day1} sessions)", flush=True)
+        check_search()
+        print(f"PASS day 1: 4 datasets built and promoted ({good_day1} sessions; index queries equal a scan)",
+              flush=True)
 
         archive(*day_log(DAY1 + DAY, 12))
         p = pipeline(30, 100000)
         if p.returncode != 0 or "stats_day1: up to date, version 00000001" not in p.stdout or \
-                "stats_all: new version 00000002" not in p.stdout or "sessions: new version 00000002" not in p.stdout:
+                "stats_all: new version 00000002" not in p.stdout or "sessions: new version 00000002" not in p.stdout \
+                or "search: new version 00000002" not in p.stdout:
             raise Fail(f"day 2: exit {p.returncode}: {p.stdout} {p.stderr}")
-        if (current("stats_day1"), current("stats_all"), current("sessions")) != ("00000001", "00000002", "00000002"):
-            raise Fail(f"day 2 currents: {current('stats_day1')} {current('stats_all')} {current('sessions')}")
+        currents = tuple(current(n) for n in ("stats_day1", "stats_all", "sessions", "search"))
+        if currents != ("00000001", "00000002", "00000002", "00000002"):
+            raise Fail(f"day 2 currents: {currents}")
+        check_search()
         good = sessions_count(2)
         print(f"PASS day 2: only the datasets reading the new segments recomputed ({good} sessions); "
-              f"day 1's stats up to date", flush=True)
+              f"day 1's stats up to date; the new index answers over both days", flush=True)
 
         # A buggy sessions job (a 1-minute gap splits every visit): its check fails, it is not promoted.
         p = pipeline(1, good + 1)

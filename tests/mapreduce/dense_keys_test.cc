@@ -118,7 +118,9 @@ void ExpectSameOutput(const std::function<JobSpec(bool dense)>& job, int lines) 
     ASSERT_TRUE(b.ok) << b.error;
     EXPECT_TRUE(Concat(hashed) == Concat(o.output)) << "outputs differ at " << memory_mb << " MiB";
     EXPECT_EQ(a.records_out, b.records_out);
-    if (memory_mb == 1) EXPECT_GT(b.spills, 0u);
+    if (memory_mb == 1) {
+      EXPECT_GT(b.spills, 0u);
+    }
   }
 }
 
