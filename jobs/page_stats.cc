@@ -25,12 +25,7 @@ class HitMapper final : public Mapper {
   void Map(std::string_view key, std::string_view value, TaskContext& ctx) override {
     LogRecordView r;
     weblog::Hit hit;
-    bool ok = ParseLogRecord(key, value, &r) && weblog::ParseHit(r.payload, &hit);
-    if (!ok) {
-      if (FLAGS_strict) throw std::runtime_error("malformed web log record (want USER<TAB>PAGE<TAB>LATENCY_MS)");
-      ctx.Increment("page_stats.malformed_records");
-      return;
-    }
+    if (!weblog::ReadHit(key, value, FLAGS_strict, "page_stats.malformed_records", ctx, &r, &hit)) return;
     out_key_.assign(hit.page);
     out_key_ += '\t';
     out_key_ += weblog::UtcDay(r.timestamp_ms);

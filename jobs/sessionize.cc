@@ -26,11 +26,7 @@ class HitMapper final : public Mapper {
   void Map(std::string_view key, std::string_view value, TaskContext& ctx) override {
     LogRecordView r;
     weblog::Hit hit;
-    if (!ParseLogRecord(key, value, &r) || !weblog::ParseHit(r.payload, &hit)) {
-      if (FLAGS_strict) throw std::runtime_error("malformed web log record (want USER<TAB>PAGE<TAB>LATENCY_MS)");
-      ctx.Increment("sessionize.malformed_records");
-      return;
-    }
+    if (!weblog::ReadHit(key, value, FLAGS_strict, "sessionize.malformed_records", ctx, &r, &hit)) return;
     // (user, NUL, timestamp): users hold no NUL, so the grouping part is prefix-free.
     out_key_.assign(hit.user);
     out_key_.push_back('\0');

@@ -6,9 +6,13 @@
 #include <charconv>
 #include <cstdint>
 #include <ctime>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "api/logs.h"
+#include "api/mapreduce.h"
 
 namespace sawmill::weblog {
 
@@ -29,6 +33,16 @@ inline bool ParseHit(std::string_view payload, Hit* hit) {
   const char* end = payload.data() + payload.size();
   auto r = std::from_chars(payload.data() + t2 + 1, end, hit->latency_ms);
   return r.ec == std::errc() && r.ptr == end && hit->user.find('\0') == std::string_view::npos;
+}
+
+// A map task's log record as a hit. A malformed record throws with `strict` (the attempt fails
+// naming it), else is counted in `malformed_counter` and gives false.
+inline bool ReadHit(std::string_view key, std::string_view value, bool strict, std::string_view malformed_counter,
+                    TaskContext& ctx, LogRecordView* record, Hit* hit) {
+  if (ParseLogRecord(key, value, record) && ParseHit(record->payload, hit)) return true;
+  if (strict) throw std::runtime_error("malformed web log record (want USER<TAB>PAGE<TAB>LATENCY_MS)");
+  ctx.Increment(malformed_counter);
+  return false;
 }
 
 // "YYYY-MM-DD" of a time in ms since the epoch, in UTC.

@@ -431,10 +431,7 @@ bool RecordIterator::ParseRecord() {
 }
 
 Status RecordIterator::Seek(std::string_view target) {
-  if (!status_.ok()) return status_;
-  if (!reader_->info().sorted) {
-    return status_ = InvalidArgument(reader_->path() + ": Seek on a record file not written as sorted");
-  }
+  RETURN_IF_ERROR(CheckSeekable());
   const auto& blocks = reader_->blocks();
   // Unread records may remain in the loaded block (current_block_ == next_block_ - 1).
   const bool in_block = pos_ != limit_;
@@ -452,7 +449,19 @@ Status RecordIterator::Seek(std::string_view target) {
   } else if (!in_block && !NextBlock()) {
     return status_;  // ok at the end
   }
-  // Skip records below target, remembering where the first candidate starts.
+  return SkipBelow(target);
+}
+
+Status RecordIterator::CheckSeekable() {
+  if (!status_.ok()) return status_;
+  if (!reader_->info().sorted) {
+    return status_ = InvalidArgument(reader_->path() + ": Seek on a record file not written as sorted");
+  }
+  return Status::Ok();
+}
+
+// Skips the records below target, leaving the first candidate to the next Next().
+Status RecordIterator::SkipBelow(std::string_view target) {
   while (true) {
     if (pos_ == limit_) {
       if (!NextBlock()) return status_;
@@ -470,10 +479,11 @@ Status RecordIterator::Seek(std::string_view target) {
 }
 
 Status RecordIterator::Reposition(std::string_view target) {
-  if (!status_.ok()) return status_;
-  if (!reader_->info().sorted) {
-    return status_ = InvalidArgument(reader_->path() + ": Seek on a record file not written as sorted");
-  }
+  RETURN_IF_ERROR(CheckSeekable());
+  pos_ = limit_ = nullptr;
+  remaining_in_block_ = 0;
+  next_block_ = end_block_;
+  if (first_block_ == end_block_) return Status::Ok();
   const auto& blocks = reader_->blocks();
   // As in Seek: the target starts in the block before the first one whose first key is >= it.
   auto it = std::lower_bound(blocks.begin() + first_block_, blocks.begin() + end_block_, target,
@@ -484,13 +494,11 @@ Status RecordIterator::Reposition(std::string_view target) {
     pos_ = raw_.data();
     limit_ = pos_ + raw_.size();
     remaining_in_block_ = blocks[start].record_count;
-    next_block_ = start + 1;
   } else {
-    pos_ = limit_ = nullptr;
-    remaining_in_block_ = 0;
-    next_block_ = start;
+    RETURN_IF_ERROR(status_ = LoadBlock(start));
   }
-  return Seek(target);
+  next_block_ = start + 1;
+  return SkipBelow(target);
 }
 
 }  // namespace sawmill

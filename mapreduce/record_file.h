@@ -173,6 +173,8 @@ class RecordIterator {
  private:
   bool NextBlock();
   bool ParseRecord();
+  Status CheckSeekable();
+  Status SkipBelow(std::string_view target);
   Status LoadBlock(size_t b);
 
   const RecordFileReader* reader_;

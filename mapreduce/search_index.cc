@@ -212,33 +212,32 @@ class Cursor {
 
 constexpr int kAbsent = -1;
 
-// Leapfrog: the documents in both cursors' layers (or the first `need`), in id order.
-Status Intersect(Cursor& a, Cursor& b, size_t need, std::vector<std::string>* out) {
-  std::string target;
-  target.reserve(256);  // assigned per candidate: one buffer for ids past the inline size
-  while (out->size() < need) {
-    RETURN_IF_ERROR(a.SeekGE(target));
-    if (a.at_end()) break;
-    target = a.doc();
-    RETURN_IF_ERROR(b.SeekGE(target));
-    if (b.at_end()) break;
-    if (b.doc() != target) {
-      target = b.doc();
-      continue;
-    }
-    out->push_back(target);
-    RETURN_IF_ERROR(a.Next());
-    if (a.at_end()) break;
-    target = a.doc();
-  }
-  return Status::Ok();
-}
-
-// Two layers' intersection so far, and where it stopped.
+// Two layers' intersection, found lazily: the common documents so far, in id order, and the
+// cursors where the leapfrog stopped.
 struct PairRun {
   Cursor a, b;
   std::vector<std::string> docs;
   bool done = false;
+  std::string target;  // reused: ids past the inline size would allocate per candidate
+
+  // Appends the next common document, or sets done.
+  Status Extend() {
+    target.clear();
+    while (true) {
+      RETURN_IF_ERROR(a.SeekGE(target));
+      if (a.at_end()) break;
+      target = a.doc();
+      RETURN_IF_ERROR(b.SeekGE(target));
+      if (b.at_end()) break;
+      if (b.doc() == target) {
+        docs.push_back(target);
+        return a.Next();
+      }
+      target = b.doc();
+    }
+    done = true;
+    return Status::Ok();
+  }
 };
 using PairMemo = std::map<std::pair<const Layer*, const Layer*>, std::unique_ptr<PairRun>>;
 
@@ -298,15 +297,10 @@ Status Evaluate(std::vector<Term>& terms, const std::vector<int>& combo, size_t 
   // query: tf vectors sharing their two most selective layers (common with three or more terms,
   // and among OR's absent variations) walk them once.
   auto& run = (*memo)[{present[0].layer(), present[1].layer()}];
-  if (!run) run = std::make_unique<PairRun>(PairRun{present[0], present[1], {}, false});
+  if (!run) run = std::make_unique<PairRun>(PairRun{present[0], present[1], {}, false, {}});
   for (size_t i = 0; found < need; ++i) {
-    if (i == run->docs.size()) {
-      if (!run->done) RETURN_IF_ERROR(Intersect(run->a, run->b, i + 1, &run->docs));
-      if (i == run->docs.size()) {
-        run->done = true;
-        break;
-      }
-    }
+    while (i == run->docs.size() && !run->done) RETURN_IF_ERROR(run->Extend());
+    if (i == run->docs.size()) break;
     RETURN_IF_ERROR(consider(run->docs[i]));
   }
   return Status::Ok();
@@ -382,8 +376,9 @@ Result<std::vector<Hit>> Pruned(std::vector<Term>& terms, const QueryOptions& op
 }
 
 Result<std::vector<Hit>> Exhaustive(std::vector<Term>& terms, const QueryOptions& options, QueryStats* stats) {
-  std::unordered_map<std::string_view, double> score;  // views into the chunks, which the layers keep
-  std::unordered_map<std::string_view, size_t> held;
+  // Per document (views into the chunks, which the layers keep): its score and how many terms
+  // hold it.
+  std::unordered_map<std::string_view, std::pair<double, size_t>> scored;
   for (auto& t : terms) {
     for (auto& layer : t.layers) {
       // Every chunk in order, checking the layer's size and order across chunks too.
@@ -395,8 +390,9 @@ Result<std::vector<Hit>> Exhaustive(std::vector<Term>& terms, const QueryOptions
           return Malformed(t, "chunks overlap in layer tf=" + std::to_string(layer.tf));
         }
         for (std::string_view d : c->docs) {
-          score[d] += static_cast<double>(layer.tf) * t.idf;
-          ++held[d];
+          auto& [score, held] = scored[d];
+          score += static_cast<double>(layer.tf) * t.idf;
+          ++held;
         }
         n += c->docs.size();
         previous = c->docs.back();
@@ -409,8 +405,8 @@ Result<std::vector<Hit>> Exhaustive(std::vector<Term>& terms, const QueryOptions
     }
   }
   std::vector<std::pair<std::string_view, double>> ranked;
-  for (const auto& [doc, s] : score) {
-    if (options.any || held[doc] == terms.size()) ranked.emplace_back(doc, s);
+  for (const auto& [doc, sh] : scored) {
+    if (options.any || sh.second == terms.size()) ranked.emplace_back(doc, sh.first);
   }
   auto better = [](const auto& a, const auto& b) { return a.second != b.second ? a.second > b.second : a.first < b.first; };
   const size_t k = std::min(options.k, ranked.size());

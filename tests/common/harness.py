@@ -4,6 +4,7 @@ on conditions with deadlines (never bare sleeps), recognizing a cluster's proces
 requests that ignore proxy settings from the environment (the daemons are on local addresses).
 """
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -11,6 +12,15 @@ import urllib.request
 
 class Fail(Exception):
     pass
+
+
+def run_main(main):
+    """A test script's entry: runs main(); a Fail prints FAIL and exits 1."""
+    try:
+        main()
+    except Fail as e:
+        print(f"FAIL: {e}", flush=True)
+        sys.exit(1)
 
 
 def run(argv, check=True, timeout=300, input=None):

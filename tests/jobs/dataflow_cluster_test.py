@@ -16,7 +16,7 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "scheduler"))
 sys.path.insert(0, os.path.join(HERE, "..", "common"))
-from harness import Fail, run, wait_for  # noqa: E402
+from harness import Fail, run, run_main, wait_for  # noqa: E402
 from cluster_jobs_test import JOBS, SAWMILL, Cluster, expect_part_replication, local_parts, log, same_parts  # noqa: E402
 from dataflow_jobs_test import pagerank_reference, random_graph, write_edges  # noqa: E402
 
@@ -215,8 +215,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except Fail as e:
-        print(f"FAIL: {e}", flush=True)
-        sys.exit(1)
+    run_main(main)

@@ -17,7 +17,7 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "common"))
-from harness import Fail  # noqa: E402
+from harness import Fail, run_main  # noqa: E402
 from views_test import web_log  # noqa: E402
 from index_test import brute  # noqa: E402
 
@@ -126,8 +126,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except Fail as e:
-        print(f"FAIL: {e}", flush=True)
-        sys.exit(1)
+    run_main(main)
