@@ -9,6 +9,7 @@ import math
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -103,6 +104,16 @@ def main():
         if got != query(idx, ["w1", "w2"], False, 20)[0]:
             raise Fail("querying the index as dataset:idx differs")
         print("PASS the index as a dataset (index query dataset:idx)", flush=True)
+        broken = os.path.join(tmp, "broken")
+        shutil.copytree(idx, broken)
+        for n in os.listdir(broken):
+            if n.startswith("part-"):
+                with open(os.path.join(broken, n), "r+b") as f:
+                    f.truncate(100)
+        p = subprocess.run([SAWMILL, "index", "query", broken, "w1", "w2"], capture_output=True, timeout=60)
+        if p.returncode != 1 or b"broken/part-" not in p.stderr or p.stdout:
+            raise Fail(f"truncated parts: exit {p.returncode}, stderr {p.stderr.decode()!r}, stdout {p.stdout[:80]!r}")
+        print("PASS truncated parts: exit 1 naming the part file", flush=True)
         if "--cluster" in sys.argv:
             d = os.path.join(tmp, "cluster")
             subprocess.run([SAWMILL, "cluster", "up", "--dir", d, "--workers", "2", "--replication", "1"], check=True,
