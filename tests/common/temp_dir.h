@@ -30,6 +30,14 @@ class TempDir {
   std::string path_;
 };
 
+// Ends a death test's child process: std::_Exit skips destructors, and the child made its own
+// TempDir in SetUp, which would otherwise stay behind in /tmp.
+[[noreturn]] inline void ExitChild(const TempDir& dir, int code) {
+  std::error_code ec;
+  std::filesystem::remove_all(dir.path(), ec);
+  std::_Exit(code);
+}
+
 inline std::string ReadAll(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});

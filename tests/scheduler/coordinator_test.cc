@@ -32,6 +32,7 @@ namespace sawmill::sched {
 namespace {
 
 namespace sp = proto;
+using sawmill::testing::ExitChild;
 using sawmill::testing::TempDir;
 using sawmill::testing::WaitFor;
 
@@ -564,7 +565,7 @@ TEST_F(CoordinatorTest, SubmitRefusesAbsurdPartitionCounts) {
         JobArgs a;
         a.partitions = 0x7fffffff;
         auto r = Submit(a);
-        std::_Exit(r.status().code() == StatusCode::kInvalidArgument ? 0 : 1);
+        ExitChild(tmp_, r.status().code() == StatusCode::kInvalidArgument ? 0 : 1);
       },
       ::testing::ExitedWithCode(0), "");
 }
@@ -598,7 +599,7 @@ TEST_F(CoordinatorTest, SubmissionWithMalformedFieldIsRefused) {
         // was assigned but never launched, so it hangs; a later launch crashes the tick thread).
         auto list = Call([](sp::CoordinatorRequest::Builder req) { req.setList(); });
         bool no_job = list.ok() && (*list)->Root<sp::CoordinatorResponse>().getList().size() == 0;
-        std::_Exit(r.status().code() == StatusCode::kInvalidArgument && polled && no_job ? 0 : 1);
+        ExitChild(tmp_, r.status().code() == StatusCode::kInvalidArgument && polled && no_job ? 0 : 1);
       },
       ::testing::ExitedWithCode(0), "");
 }
@@ -754,7 +755,7 @@ TEST_F(HostileOrdersTest, HugeMapCountIsSurvived) {
         Launch(m.initRoot<sp::CoordinatorResponse>().initOrders().initLaunch(1)[0], "job-8", "job-8/r-00000/0", true,
                0x7fffffff);
         bool polled_again = fake_.Give(m);
-        std::_Exit(polled_again ? 0 : 1);
+        ExitChild(tmp_, polled_again ? 0 : 1);
       },
       ::testing::ExitedWithCode(0), "");
 }
@@ -772,10 +773,10 @@ TEST_F(HostileOrdersTest, UnterminatedTextIsSurvived) {
         std::string bytes = CapnpToString(m);
         const std::string sha(64, 'c');
         size_t at = bytes.find(sha + '\0');
-        if (at == std::string::npos) std::_Exit(2);
+        if (at == std::string::npos) ExitChild(tmp_, 2);
         bytes[at + sha.size()] = 'c';  // the hash's NUL
         bool polled_again = fake_.GiveRaw(bytes);
-        std::_Exit(polled_again ? 0 : 1);
+        ExitChild(tmp_, polled_again ? 0 : 1);
       },
       ::testing::ExitedWithCode(0), "");
 }
