@@ -22,11 +22,12 @@ Usage:
   sawmill index query INDEX [--or] [--k 10] [--exhaustive] [--store DIR | --cluster D] TERM...
       INDEX: an output directory of jobs/inverted_index, or dataset:NAME[@VERSION].
       Documents holding every term (or, with --or, any term), ranked by
-      sum over terms of tf * ln(N / df), ties by document id; the top k as DOC<TAB>SCORE.
-      Terms are lowercased. Only the terms' records are read (their parts, found by hashing
-      the term, and their blocks, found through the block index), and of a long posting list
-      only the chunks that can hold a top-k document. --exhaustive reads and scores every
-      posting instead (same results; for checking). stderr: records read, time.
+      sum over terms of tf * ln(N / df), ties by document number (a hash of the id); the top
+      k as DOC<TAB>SCORE. Terms are lowercased. Only the terms' records are read (their
+      parts, found by hashing the term, and their blocks, found through the block index), of
+      a long posting list only the chunks that can hold a top-k document, and the top k's
+      ids. --exhaustive reads and scores every posting instead (same results; for checking).
+      stderr: records read, time.
 )";
 
 }  // namespace
@@ -75,7 +76,7 @@ int IndexCommand(int argc, char** argv) {
   options.exhaustive = args.Has("exhaustive");
   search::QueryStats stats;
   std::vector<std::string> terms(args.positional.begin() + 1, args.positional.end());
-  auto hits = search::Query([&](std::string_view term) { return (*parts)->ForTerm(term); }, terms, options, &stats);
+  auto hits = search::Query([&](std::string_view key) { return (*parts)->ForKey(key); }, terms, options, &stats);
   if (!hits.ok()) {
     std::fprintf(stderr, "error: %s\n", hits.status().message().c_str());
     return 1;

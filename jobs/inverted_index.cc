@@ -5,12 +5,13 @@
 // maximal runs of ASCII letters and digits, lowercased.
 //
 // Output records (mapreduce/search_index.h): per term, a header and its postings in tf layers,
-// each layer in document order and cut into chunks; and key "" (sorts first in its part) with
-// the document count N.
+// each layer in document-number order and cut into chunks; the document table (number -> id);
+// and key "" (sorts first in its part) with the document count N.
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <map>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -19,10 +20,13 @@
 #include "api/codec.h"
 #include "api/logs.h"
 #include "api/mapreduce.h"
+#include "common/coding.h"
 #include "common/file.h"
 #include "mapreduce/search_index.h"
 
-DEFINE_int32(chunk_postings, 128, "Document ids per chunk record of a posting list (docs/index.md).");
+DEFINE_int32(chunk_postings, 128, "Document numbers per chunk record of a posting list (docs/index.md).");
+DEFINE_int32(doc_number_bits, 64,
+             "Bits of a document number (the hash of its id); fewer than 64 only to test the job's collision check.");
 
 namespace {
 
@@ -60,7 +64,16 @@ class DocMapper final : public Mapper {
         term.clear();
       }
     }
-    for (const auto& [t, tf] : counts_) ctx.Emit(t, doc + "\t" + std::to_string(tf));
+    // A posting: the document number (8 bytes big-endian), then the term frequency in decimal.
+    const uint64_t number = search::DocNumber(doc, FLAGS_doc_number_bits);
+    std::string posting;
+    PutBigEndian64(&posting, number);
+    for (const auto& [t, tf] : counts_) {
+      posting.resize(8);
+      posting += std::to_string(tf);
+      ctx.Emit(t, posting);
+    }
+    ctx.Emit(search::DocKey(number), doc);
     ctx.Emit(search::kDocCountKey, "1");
   }
 
@@ -81,13 +94,27 @@ class PostingsReducer final : public Reducer {
       ctx.Emit(search::kDocCountKey, DecimalString(n));
       return;
     }
+    if (key.size() == 9 && key[0] == '\x01') {
+      // The document table: every id with this number must be the same document.
+      std::string id;
+      while (values.Next(&v)) {
+        if (id.empty()) {
+          id.assign(v);
+        } else if (v != id) {
+          throw std::runtime_error("documents '" + id + "' and '" + std::string(v) +
+                                   "' hash to the same document number; give one of them another id");
+        }
+      }
+      ctx.Emit(key, id);
+      return;
+    }
     postings_.clear();
     while (values.Next(&v)) {
-      size_t tab = v.rfind('\t');
+      if (v.size() < 9) throw std::runtime_error("malformed posting for term '" + std::string(key) + "'");
       search::Posting p;
-      p.doc.assign(v.substr(0, tab));
-      std::from_chars(v.data() + tab + 1, v.data() + v.size(), p.tf);
-      postings_.push_back(std::move(p));
+      p.doc = DecodeBigEndian64(v.data());
+      std::from_chars(v.data() + 8, v.data() + v.size(), p.tf);
+      postings_.push_back(p);
     }
     search::EncodeTerm(key, &postings_, static_cast<size_t>(std::max(1, FLAGS_chunk_postings)),
                        [&ctx](std::string_view k, std::string_view value) { ctx.Emit(k, value); });

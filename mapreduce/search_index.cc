@@ -11,8 +11,11 @@
 #include <charconv>
 #include <cmath>
 #include <queue>
-#include <unordered_map>
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "common/coding.h"
 #include "common/file.h"
 #include "mapreduce/user_code.h"
 
@@ -32,22 +35,23 @@ std::string LayerPrefix(std::string_view term, int64_t tf) {
 
 std::string HeaderKey(std::string_view term) { return std::string(term) + '\0'; }
 
-// One chunk: its bytes and the document ids in them.
+constexpr uint64_t kLastNumber = ~uint64_t{0};
+
+// One chunk: its document numbers, ascending.
 struct Chunk {
-  std::string data;
-  std::vector<std::string_view> docs;  // into data, ascending
+  std::vector<uint64_t> docs;
   // For any target in [floor, docs.back()], the layer's first document >= target is in this
   // chunk: what the reads that found it have shown.
-  std::string floor;
+  uint64_t floor = 0;
 };
 
 struct Layer {
   int64_t tf = 0;
   uint64_t count = 0;  // documents
   std::string prefix;  // of its chunk keys
-  std::map<std::string_view, std::unique_ptr<Chunk>> chunks;  // read so far, by last document
-  std::unique_ptr<RecordIterator> it;                         // reused: keeps its loaded block
-  std::string scratch;                                        // the key sought, reused
+  std::map<uint64_t, std::unique_ptr<Chunk>> chunks;  // read so far, by last document
+  std::unique_ptr<RecordIterator> it;                 // reused: keeps its loaded block
+  std::string scratch;                                // the key sought, reused
 };
 
 struct Term {
@@ -105,56 +109,61 @@ Status ReadHeader(Term* t, QueryStats* stats) {
   return Status::Ok();
 }
 
+// Decodes a chunk's delta-coded numbers; false when truncated, over-long or not ascending.
+bool DecodeChunk(std::string_view v, std::vector<uint64_t>* docs) {
+  const char* p = v.data();
+  const char* limit = p + v.size();
+  uint64_t doc = 0;
+  while (p < limit) {
+    uint64_t delta = 0;
+    p = DecodeVarint64(p, limit, &delta);
+    if (p == nullptr || (!docs->empty() && (delta == 0 || doc + delta < doc))) return false;
+    doc += delta;
+    docs->push_back(doc);
+  }
+  return true;
+}
+
 // The chunk holding the layer's first document >= d, or null when there is none: from the
 // chunks read so far when they show it, else read through the layer's iterator (one block).
-Result<const Chunk*> FindChunk(Term& t, Layer& layer, std::string_view d, QueryStats* stats) {
+Result<const Chunk*> FindChunk(Term& t, Layer& layer, uint64_t d, QueryStats* stats) {
   auto known = layer.chunks.lower_bound(d);
   if (known != layer.chunks.end() && known->second->floor <= d) return known->second.get();
   if (!layer.it) layer.it = std::make_unique<RecordIterator>(t.file->NewIterator());
   RecordIterator& it = *layer.it;
   std::string& target = layer.scratch;
-  target.assign(layer.prefix).append(d);
+  target.assign(layer.prefix);
+  PutBigEndian64(&target, d);
   RETURN_IF_ERROR(it.Reposition(target));
   if (!it.Next() || it.key().substr(0, layer.prefix.size()) != layer.prefix) {
     RETURN_IF_ERROR(it.status());
     return nullptr;  // past the layer's last document
   }
-  const std::string_view last = it.key().substr(layer.prefix.size());
+  const std::string what = "layer tf=" + std::to_string(layer.tf);
+  if (it.key().size() != layer.prefix.size() + 8) return Malformed(t, "bad chunk key in " + what);
+  const uint64_t last = DecodeBigEndian64(it.key().data() + layer.prefix.size());
   known = layer.chunks.find(last);
   if (known != layer.chunks.end()) {
     Chunk* c = known->second.get();
-    if (d < c->floor) c->floor = d;
+    c->floor = std::min(c->floor, d);
     return c;
   }
   ++stats->records_read;
   auto chunk = std::make_unique<Chunk>();
-  chunk->data.assign(it.value());
   chunk->floor = d;
-  std::string_view v = chunk->data;
-  while (!v.empty()) {
-    size_t nl = v.find('\n');
-    if (nl == std::string_view::npos || nl == 0) return Malformed(t, "bad chunk in layer tf=" + std::to_string(layer.tf));
-    if (!chunk->docs.empty() && v.substr(0, nl) <= chunk->docs.back()) {
-      return Malformed(t, "chunk out of order in layer tf=" + std::to_string(layer.tf));
-    }
-    chunk->docs.push_back(v.substr(0, nl));
-    v.remove_prefix(nl + 1);
-  }
+  if (!DecodeChunk(it.value(), &chunk->docs)) return Malformed(t, "bad chunk (not ascending numbers) in " + what);
   if (chunk->docs.empty() || chunk->docs.back() != last) {
-    return Malformed(t, "a chunk of layer tf=" + std::to_string(layer.tf) + " does not end with its key's document");
+    return Malformed(t, "a chunk of " + what + " does not end with its key's document");
   }
   stats->postings_read += chunk->docs.size();
   const Chunk* c = chunk.get();
-  layer.chunks.emplace(c->docs.back(), std::move(chunk));
+  layer.chunks.emplace(last, std::move(chunk));
   return c;
 }
 
-// The smallest string above s: where a layer continues after a chunk ending with s.
-std::string After(std::string_view s) { return std::string(s) + '\0'; }
-
 // The first index >= from of sorted `v` whose element is >= d: probes from, from+1, from+3, ...
 // then bisects, so nearby targets (the common case in a leapfrog) cost a few comparisons.
-size_t Gallop(const std::vector<std::string_view>& v, size_t from, std::string_view d) {
+size_t Gallop(const std::vector<uint64_t>& v, size_t from, uint64_t d) {
   size_t lo = from, step = 1;
   while (lo < v.size() && v[lo] < d) {
     const size_t next = lo + step;
@@ -174,12 +183,12 @@ class Cursor {
  public:
   Cursor(Term* t, Layer* layer, QueryStats* stats) : t_(t), layer_(layer), stats_(stats) {}
   bool at_end() const { return end_; }
-  std::string_view doc() const { return chunk_->docs[i_]; }
+  uint64_t doc() const { return chunk_->docs[i_]; }
   size_t size() const { return layer_->count; }
   const Layer* layer() const { return layer_; }
 
   // The first document >= d at or after the current one; at_end() when none.
-  Status SeekGE(std::string_view d) {
+  Status SeekGE(uint64_t d) {
     if (end_) return Status::Ok();
     if (chunk_ != nullptr && d <= chunk_->docs.back()) {
       i_ = Gallop(chunk_->docs, i_, d);
@@ -190,12 +199,15 @@ class Cursor {
   Status Next() {
     if (end_) return Status::Ok();
     if (++i_ < chunk_->docs.size()) return Status::Ok();
-    after_.assign(chunk_->docs.back()).push_back('\0');  // the smallest id above the chunk's last
-    return Enter(after_);
+    if (chunk_->docs.back() == kLastNumber) {
+      end_ = true;
+      return Status::Ok();
+    }
+    return Enter(chunk_->docs.back() + 1);
   }
 
  private:
-  Status Enter(std::string_view d) {
+  Status Enter(uint64_t d) {
     ASSIGN_OR_RETURN(chunk_, FindChunk(*t_, *layer_, d, stats_));
     end_ = chunk_ == nullptr;
     i_ = end_ ? 0 : Gallop(chunk_->docs, 0, d);
@@ -207,22 +219,20 @@ class Cursor {
   const Chunk* chunk_ = nullptr;
   size_t i_ = 0;
   bool end_ = false;
-  std::string after_;
 };
 
 constexpr int kAbsent = -1;
 
-// Two layers' intersection, found lazily: the common documents so far, in id order, and the
+// Two layers' intersection, found lazily: the common documents so far, ascending, and the
 // cursors where the leapfrog stopped.
 struct PairRun {
   Cursor a, b;
-  std::vector<std::string> docs;
+  std::vector<uint64_t> docs;
   bool done = false;
-  std::string target;  // reused: ids past the inline size would allocate per candidate
 
   // Appends the next common document, or sets done.
   Status Extend() {
-    target.clear();
+    uint64_t target = 0;
     while (true) {
       RETURN_IF_ERROR(a.SeekGE(target));
       if (a.at_end()) break;
@@ -242,7 +252,7 @@ struct PairRun {
 using PairMemo = std::map<std::pair<const Layer*, const Layer*>, std::unique_ptr<PairRun>>;
 
 // Whether every cursor holds d (all = true) or none does (all = false); cursors move forward.
-Result<bool> HeldByEach(std::vector<Cursor>& cursors, size_t from, std::string_view d, bool all) {
+Result<bool> HeldByEach(std::vector<Cursor>& cursors, size_t from, uint64_t d, bool all) {
   for (size_t j = from; j < cursors.size(); ++j) {
     RETURN_IF_ERROR(cursors[j].SeekGE(d));
     const bool held = !cursors[j].at_end() && cursors[j].doc() == d;
@@ -251,10 +261,10 @@ Result<bool> HeldByEach(std::vector<Cursor>& cursors, size_t from, std::string_v
   return true;
 }
 
-// The first `need` documents, in id order, whose tf vector is `combo` (a layer per term, or
+// The first `need` documents, ascending, whose tf vector is `combo` (a layer per term, or
 // kAbsent): in each named layer and in no layer of an absent term. Appends to `out`.
 Status Evaluate(std::vector<Term>& terms, const std::vector<int>& combo, size_t need, QueryStats* stats,
-                PairMemo* memo, std::vector<std::string>* out) {
+                PairMemo* memo, std::vector<uint64_t>* out) {
   std::vector<Cursor> present, absent;
   for (size_t t = 0; t < terms.size(); ++t) {
     if (combo[t] != kAbsent) {
@@ -268,13 +278,13 @@ Status Evaluate(std::vector<Term>& terms, const std::vector<int>& combo, size_t 
   if (present.size() == 1) {
     // One layer: its documents in order, as many as the absent terms let through.
     Cursor& only = present[0];
-    RETURN_IF_ERROR(only.SeekGE(""));
+    RETURN_IF_ERROR(only.SeekGE(0));
     size_t found = 0;
     while (found < need && !only.at_end()) {
-      std::string d(only.doc());
+      const uint64_t d = only.doc();
       ASSIGN_OR_RETURN(bool kept, HeldByEach(absent, 0, d, false));
       if (kept) {
-        out->push_back(std::move(d));
+        out->push_back(d);
         ++found;
       }
       RETURN_IF_ERROR(only.Next());
@@ -284,7 +294,7 @@ Status Evaluate(std::vector<Term>& terms, const std::vector<int>& combo, size_t 
   size_t found = 0;
   // A candidate in the two smallest layers: keep it if the other layers hold it and no absent
   // term does.
-  auto consider = [&](const std::string& d) -> Status {
+  auto consider = [&](uint64_t d) -> Status {
     ASSIGN_OR_RETURN(bool in_rest, HeldByEach(present, 2, d, true));
     if (!in_rest) return Status::Ok();
     ASSIGN_OR_RETURN(bool kept, HeldByEach(absent, 0, d, false));
@@ -297,7 +307,7 @@ Status Evaluate(std::vector<Term>& terms, const std::vector<int>& combo, size_t 
   // query: tf vectors sharing their two most selective layers (common with three or more terms,
   // and among OR's absent variations) walk them once.
   auto& run = (*memo)[{present[0].layer(), present[1].layer()}];
-  if (!run) run = std::make_unique<PairRun>(PairRun{present[0], present[1], {}, false, {}});
+  if (!run) run = std::make_unique<PairRun>(PairRun{present[0], present[1], {}, false});
   for (size_t i = 0; found < need; ++i) {
     while (i == run->docs.size() && !run->done) RETURN_IF_ERROR(run->Extend());
     if (i == run->docs.size()) break;
@@ -315,7 +325,13 @@ double Score(const std::vector<Term>& terms, const std::vector<int>& combo) {
   return s;
 }
 
-Result<std::vector<Hit>> Pruned(std::vector<Term>& terms, const QueryOptions& options, QueryStats* stats) {
+// A ranked document before its id is looked up.
+struct Ranked {
+  uint64_t doc;
+  double score;
+};
+
+Result<std::vector<Ranked>> Pruned(std::vector<Term>& terms, const QueryOptions& options, QueryStats* stats) {
   // Each term's choices in descending contribution: its layers, then (OR) absent.
   std::vector<std::vector<int>> choices(terms.size());
   for (size_t t = 0; t < terms.size(); ++t) {
@@ -344,11 +360,11 @@ Result<std::vector<Hit>> Pruned(std::vector<Term>& terms, const QueryOptions& op
   Node root{0, std::vector<uint32_t>(terms.size(), 0), 0};
   root.score = Score(terms, combo_of(root.pick));
   heap.push(std::move(root));
-  std::vector<Hit> hits;
+  std::vector<Ranked> hits;
   PairMemo memo;
   while (!heap.empty() && hits.size() < options.k) {
     const double score = heap.top().score;
-    std::vector<std::vector<int>> group;  // equal scores: their documents rank by id together
+    std::vector<std::vector<int>> group;  // equal scores: their documents rank by number together
     while (!heap.empty() && heap.top().score == score) {
       Node n = heap.top();
       heap.pop();
@@ -363,40 +379,44 @@ Result<std::vector<Hit>> Pruned(std::vector<Term>& terms, const QueryOptions& op
       if (std::any_of(c.begin(), c.end(), [](int l) { return l != kAbsent; })) group.push_back(std::move(c));
     }
     const size_t need = options.k - hits.size();
-    std::vector<std::string> docs;
+    std::vector<uint64_t> docs;
     for (const auto& c : group) {
       ++stats->combinations;
       RETURN_IF_ERROR(Evaluate(terms, c, need, stats, &memo, &docs));
     }
     std::sort(docs.begin(), docs.end());
     if (docs.size() > need) docs.resize(need);
-    for (auto& d : docs) hits.push_back({std::move(d), score});
+    for (uint64_t d : docs) hits.push_back({d, score});
   }
   return hits;
 }
 
-Result<std::vector<Hit>> Exhaustive(std::vector<Term>& terms, const QueryOptions& options, QueryStats* stats) {
-  // Per document (views into the chunks, which the layers keep): its score and how many terms
-  // hold it.
-  std::unordered_map<std::string_view, std::pair<double, size_t>> scored;
+Result<std::vector<Ranked>> Exhaustive(std::vector<Term>& terms, const QueryOptions& options, QueryStats* stats) {
+  // Every posting's contribution, then sorted by document (stably: each document's terms stay in
+  // query order, so its sum is the pruned path's to the bit). Sorting beats hashing at 10M+
+  // postings by an order of magnitude.
+  struct Contribution {
+    uint64_t doc;
+    double score;
+  };
+  std::vector<Contribution> all;
   for (auto& t : terms) {
     for (auto& layer : t.layers) {
       // Every chunk in order, checking the layer's size and order across chunks too.
+      const double score = static_cast<double>(layer.tf) * t.idf;
       uint64_t n = 0;
-      std::string_view previous;
-      ASSIGN_OR_RETURN(const Chunk* c, FindChunk(t, layer, "", stats));
+      uint64_t previous = 0;
+      ASSIGN_OR_RETURN(const Chunk* c, FindChunk(t, layer, 0, stats));
       while (c != nullptr) {
         if (n > 0 && c->docs.front() <= previous) {
           return Malformed(t, "chunks overlap in layer tf=" + std::to_string(layer.tf));
         }
-        for (std::string_view d : c->docs) {
-          auto& [score, held] = scored[d];
-          score += static_cast<double>(layer.tf) * t.idf;
-          ++held;
-        }
+        for (uint64_t d : c->docs) all.push_back({d, score});
         n += c->docs.size();
         previous = c->docs.back();
-        ASSIGN_OR_RETURN(c, FindChunk(t, layer, After(previous), stats));
+        layer.chunks.clear();  // read once, in order: no need to keep them
+        if (previous == kLastNumber) break;
+        ASSIGN_OR_RETURN(c, FindChunk(t, layer, previous + 1, stats));
       }
       if (n != layer.count) {
         return Malformed(t, "layer tf=" + std::to_string(layer.tf) + " holds " + std::to_string(n) +
@@ -404,19 +424,50 @@ Result<std::vector<Hit>> Exhaustive(std::vector<Term>& terms, const QueryOptions
       }
     }
   }
-  std::vector<std::pair<std::string_view, double>> ranked;
-  for (const auto& [doc, sh] : scored) {
-    if (options.any || sh.second == terms.size()) ranked.emplace_back(doc, sh.first);
+  std::stable_sort(all.begin(), all.end(), [](const Contribution& a, const Contribution& b) { return a.doc < b.doc; });
+  std::vector<Ranked> ranked;
+  for (size_t i = 0, j = 0; i < all.size(); i = j) {
+    double score = 0;
+    for (j = i; j < all.size() && all[j].doc == all[i].doc; ++j) score += all[j].score;
+    if (options.any || j - i == terms.size()) ranked.push_back({all[i].doc, score});
   }
-  auto better = [](const auto& a, const auto& b) { return a.second != b.second ? a.second > b.second : a.first < b.first; };
+  auto better = [](const Ranked& a, const Ranked& b) { return a.score != b.score ? a.score > b.score : a.doc < b.doc; };
   const size_t k = std::min(options.k, ranked.size());
   std::partial_sort(ranked.begin(), ranked.begin() + static_cast<ptrdiff_t>(k), ranked.end(), better);
+  ranked.resize(k);
+  return ranked;
+}
+
+// The hits' document ids, from the document table.
+Result<std::vector<Hit>> LookUpIds(const PartForKey& parts, const std::vector<Ranked>& ranked, QueryStats* stats) {
   std::vector<Hit> hits;
-  for (size_t i = 0; i < k; ++i) hits.push_back({std::string(ranked[i].first), ranked[i].second});
+  for (const auto& r : ranked) {
+    const std::string key = DocKey(r.doc);
+    ASSIGN_OR_RETURN(const RecordFileReader* file, parts(key));
+    RecordIterator it = file->NewIterator();
+    RETURN_IF_ERROR(it.Seek(key));
+    if (!it.Next() || it.key() != key || it.value().empty()) {
+      RETURN_IF_ERROR(it.status());
+      return Corruption(file->path() + ": no document id for document number " + std::to_string(r.doc));
+    }
+    ++stats->records_read;
+    hits.push_back({std::string(it.value()), r.score});
+  }
   return hits;
 }
 
 }  // namespace
+
+uint64_t DocNumber(std::string_view id, int bits) {
+  const uint64_t h = XXH3_64bits(id.data(), id.size());
+  return bits >= 64 ? h : h & ((uint64_t{1} << std::max(bits, 1)) - 1);
+}
+
+std::string DocKey(uint64_t number) {
+  std::string key(1, '\x01');
+  PutBigEndian64(&key, number);
+  return key;
+}
 
 void EncodeTerm(std::string_view term, std::vector<Posting>* postings, size_t chunk_postings,
                 const std::function<void(std::string_view key, std::string_view value)>& emit) {
@@ -427,8 +478,7 @@ void EncodeTerm(std::string_view term, std::vector<Posting>* postings, size_t ch
     if (n > 0 && p[n - 1].doc == p[i].doc) {
       p[n - 1].tf += p[i].tf;
     } else {
-      if (n != i) p[n] = std::move(p[i]);
-      ++n;
+      p[n++] = p[i];
     }
   }
   p.resize(n);
@@ -442,23 +492,26 @@ void EncodeTerm(std::string_view term, std::vector<Posting>* postings, size_t ch
     header += std::to_string(p[begin].tf) + "\t" + std::to_string(end - begin) + "\n";
   }
   emit(HeaderKey(term), header);
-  std::string value;
+  std::string key, value;
   for (size_t begin = 0, end = 0; begin < p.size(); begin = end) {
     while (end < p.size() && p[end].tf == p[begin].tf) ++end;
     const std::string prefix = LayerPrefix(term, p[begin].tf);
     for (size_t c = begin; c < end; c += chunk) {
       value.clear();
       const size_t stop = std::min(end, c + chunk);
+      uint64_t previous = 0;
       for (size_t i = c; i < stop; ++i) {
-        value += p[i].doc;
-        value.push_back('\n');
+        PutVarint64(&value, p[i].doc - previous);  // the first is absolute
+        previous = p[i].doc;
       }
-      emit(prefix + p[stop - 1].doc, value);
+      key.assign(prefix);
+      PutBigEndian64(&key, p[stop - 1].doc);
+      emit(key, value);
     }
   }
 }
 
-Result<std::vector<Hit>> Query(const PartForTerm& parts, const std::vector<std::string>& raw_terms,
+Result<std::vector<Hit>> Query(const PartForKey& parts, const std::vector<std::string>& raw_terms,
                                const QueryOptions& options, QueryStats* stats) {
   QueryStats ignored;
   if (stats == nullptr) stats = &ignored;
@@ -491,7 +544,9 @@ Result<std::vector<Hit>> Query(const PartForTerm& parts, const std::vector<std::
     terms.push_back(std::move(t));
   }
   if (terms.empty() || options.k == 0) return std::vector<Hit>{};
-  return options.exhaustive ? Exhaustive(terms, options, stats) : Pruned(terms, options, stats);
+  auto ranked = options.exhaustive ? Exhaustive(terms, options, stats) : Pruned(terms, options, stats);
+  if (!ranked.ok()) return ranked.status();
+  return LookUpIds(parts, *ranked, stats);
 }
 
 Result<std::unique_ptr<IndexParts>> IndexParts::Open(const std::string& dir) {
@@ -502,8 +557,8 @@ Result<std::unique_ptr<IndexParts>> IndexParts::Open(const std::string& dir) {
   return std::unique_ptr<IndexParts>(new IndexParts(dir, std::move(manifest)));
 }
 
-Result<const RecordFileReader*> IndexParts::ForTerm(std::string_view term) {
-  const int p = HashPartitioner().Partition(term, manifest_.num_partitions);
+Result<const RecordFileReader*> IndexParts::ForKey(std::string_view key) {
+  const int p = HashPartitioner().Partition(key, manifest_.num_partitions);
   auto& reader = readers_[p];
   if (!reader) {
     for (const auto& part : manifest_.parts) {

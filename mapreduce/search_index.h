@@ -19,16 +19,25 @@ namespace sawmill::search {
 // The key of the document count N; it sorts first in its part.
 inline constexpr std::string_view kDocCountKey = "";
 
+// A document's number: the postings hold numbers, and the document table maps them back to ids.
+// XXH3-64 of the id, keeping its low `bits` bits (fewer than 64 only to test collisions); the
+// index job fails when two ids share a number. Ties in a ranking order by number.
+uint64_t DocNumber(std::string_view id, int bits = 64);
+
+// The document table's key of a number: 0x01, then the number big-endian. It sorts before every
+// term (terms are letters and digits) and is hash-partitioned like any key.
+std::string DocKey(uint64_t number);
+
 struct Posting {
-  std::string doc;
+  uint64_t doc = 0;  // DocNumber of the document
   int64_t tf = 0;
 };
 
 // Emits a term's index records in key order: the header `TERM NUL` (document frequency, then
-// each tf layer's size and chunk directory, tf descending) and the chunks `TERM NUL ~TF CHUNK`
-// (4-byte big-endian each), every chunk up to `chunk_postings` document ids in id order. A
-// document's postings are summed first (a document id given twice is one document). Reorders
-// `postings`. Terms must not contain NUL.
+// each tf layer's size, tf descending) and the chunks `TERM NUL ~TF LASTDOC` (4 and 8 bytes
+// big-endian), every chunk up to `chunk_postings` document numbers of one layer, ascending,
+// delta-coded varints. A document's postings are summed first (a number given twice is one
+// document). Reorders `postings`. Terms must not contain NUL.
 void EncodeTerm(std::string_view term, std::vector<Posting>* postings, size_t chunk_postings,
                 const std::function<void(std::string_view key, std::string_view value)>& emit);
 
@@ -44,21 +53,21 @@ struct Hit {
 };
 
 struct QueryStats {
-  uint64_t records_read = 0;   // index records: N, headers and chunks
-  uint64_t postings_read = 0;  // document ids in the chunks read
+  uint64_t records_read = 0;   // index records: N, headers, chunks and document ids
+  uint64_t postings_read = 0;  // document numbers in the chunks read
   uint64_t combinations = 0;   // tf combinations evaluated (pruned queries)
 };
 
-// The sorted record file holding a term's records (and kDocCountKey's). The reader is owned by
-// the callee and must outlive the query.
-using PartForTerm = std::function<Result<const RecordFileReader*>(std::string_view term)>;
+// The sorted record file holding a key: a term (for the term's records), kDocCountKey or a
+// DocKey. The reader is owned by the callee and must outlive the query.
+using PartForKey = std::function<Result<const RecordFileReader*>(std::string_view key)>;
 
 // The top k documents by sum over the query terms a document holds of tf * ln(N / df), ties by
-// document id, among documents holding every term (or any, with options.any). Terms are
+// document number, among documents holding every term (or any, with options.any). Terms are
 // lowercased and deduplicated; a term not in the index has no postings. Reads only the terms'
-// records, and of those only the chunks the ranking needs. kCorruption names the file and term
-// when a record is missing or malformed.
-Result<std::vector<Hit>> Query(const PartForTerm& parts, const std::vector<std::string>& terms,
+// records, and of those only the chunks the ranking needs, then the hits' document ids.
+// kCorruption names the file and term (or document number) when a record is missing or malformed.
+Result<std::vector<Hit>> Query(const PartForKey& parts, const std::vector<std::string>& terms,
                                const QueryOptions& options, QueryStats* stats);
 
 // An index directory written by jobs/inverted_index: its manifest and part readers (opened on
@@ -67,7 +76,7 @@ class IndexParts {
  public:
   // kInvalidArgument unless `dir`'s manifest says hash-partitioned parts.
   static Result<std::unique_ptr<IndexParts>> Open(const std::string& dir);
-  Result<const RecordFileReader*> ForTerm(std::string_view term);
+  Result<const RecordFileReader*> ForKey(std::string_view key);
 
  private:
   IndexParts(std::string dir, Manifest manifest) : dir_(std::move(dir)), manifest_(std::move(manifest)) {}

@@ -83,7 +83,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   auto reader = RecordFileReader::Open(path);
   Check(reader.ok(), "cannot reopen the part");
-  search::PartForTerm parts = [&](std::string_view) -> Result<const RecordFileReader*> { return reader->get(); };
+  search::PartForKey parts = [&](std::string_view) -> Result<const RecordFileReader*> { return reader->get(); };
   for (const auto& terms : std::vector<std::vector<std::string>>{{"x"}, {"x", "y"}, {"y", "x", "z"}}) {
     for (bool any : {false, true}) {
       for (size_t k : {2, 1000}) {
@@ -104,11 +104,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
 std::vector<std::string> FuzzSeeds() {
   std::map<std::string, std::string> records = {{"", "9"}};
+  for (uint64_t d = 1; d <= 6; ++d) records[search::DocKey(d)] = std::string(1, static_cast<char>('a' + d - 1));
   auto add = [&](const std::string& term, std::vector<search::Posting> postings, size_t chunk) {
     search::EncodeTerm(term, &postings, chunk, [&](std::string_view k, std::string_view v) { records[std::string(k)] = v; });
   };
-  add("x", {{"a", 1}, {"b", 2}, {"c", 1}, {"d", 3}, {"e", 1}}, 2);
-  add("y", {{"b", 1}, {"c", 1}, {"e", 2}, {"f", 1}}, 1);
-  add("z", {{"a", 4}, {"f", 1}}, 3);
+  add("x", {{1, 1}, {2, 2}, {3, 1}, {4, 3}, {5, 1}}, 2);
+  add("y", {{2, 1}, {3, 1}, {5, 2}, {6, 1}}, 1);
+  add("z", {{1, 4}, {6, 1}}, 3);
   return {Serialize(records)};
 }

@@ -19,8 +19,8 @@ namespace {
 
 using Corpus = std::map<std::string, std::map<std::string, int64_t>>;  // doc -> term -> tf
 
-// Documents with ids that sort unlike their numbers ("d9" > "d10"), Zipf-like term choice and
-// term frequencies up to a dozen, so that terms have many layers.
+// Documents with random ids, Zipf-like term choice and term frequencies up to a dozen, so that
+// terms have many layers.
 Corpus RandomCorpus(uint32_t seed, int docs, int vocabulary) {
   std::mt19937 rng(seed);
   Corpus corpus;
@@ -39,10 +39,13 @@ Corpus RandomCorpus(uint32_t seed, int docs, int vocabulary) {
 // Writes the corpus as one sorted index part (as one reducer would for every term).
 std::string WriteIndex(const Corpus& corpus, const testing::TempDir& dir, size_t chunk) {
   std::map<std::string, std::vector<Posting>> postings;
+  std::map<std::string, std::string> table;  // the document table, sorted by key
   for (const auto& [doc, tfs] : corpus) {
-    for (const auto& [term, tf] : tfs) postings[term].push_back({doc, tf});
+    for (const auto& [term, tf] : tfs) postings[term].push_back({DocNumber(doc), tf});
+    table[DocKey(DocNumber(doc))] = doc;
   }
   std::vector<std::pair<std::string, std::string>> records = {{"", std::to_string(corpus.size())}};
+  records.insert(records.end(), table.begin(), table.end());
   for (auto& [term, list] : postings) {
     EncodeTerm(term, &list, chunk, [&](std::string_view k, std::string_view v) { records.emplace_back(k, v); });
   }
@@ -76,8 +79,9 @@ std::vector<Hit> Brute(const Corpus& corpus, const std::vector<std::string>& ter
     }
     if (held > 0 && (any || held == terms.size())) hits.push_back({doc, s});
   }
-  std::sort(hits.begin(), hits.end(),
-            [](const Hit& a, const Hit& b) { return a.score != b.score ? a.score > b.score : a.doc < b.doc; });
+  std::sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) {
+    return a.score != b.score ? a.score > b.score : DocNumber(a.doc) < DocNumber(b.doc);
+  });
   if (hits.size() > k) hits.resize(k);
   return hits;
 }
@@ -91,7 +95,7 @@ std::string Show(const std::vector<Hit>& hits) {
 class Opened {
  public:
   explicit Opened(const std::string& path) : reader_(std::move(RecordFileReader::Open(path)).value()) {}
-  PartForTerm parts() {
+  PartForKey parts() {
     return [this](std::string_view) -> Result<const RecordFileReader*> { return reader_.get(); };
   }
 
@@ -138,8 +142,8 @@ TEST(SearchIndex, PrunedQueriesEqualScoringEveryDocument) {
 
 // Two terms of one document frequency (so tf vectors (2,1) and (1,2) score alike) and a term
 // every document holds (idf 0: its tf never changes a score): documents of different vectors tie
-// and must still rank by id.
-TEST(SearchIndex, EqualScoresFromDifferentTfVectorsRankById) {
+// and must still rank by document number.
+TEST(SearchIndex, EqualScoresFromDifferentTfVectorsRankByNumber) {
   testing::TempDir dir;
   std::mt19937 rng(11);
   Corpus corpus;
@@ -180,23 +184,27 @@ TEST(SearchIndex, TopKOfAFrequentTermReadsFewChunks) {
   options.exhaustive = true;
   ASSERT_TRUE(Query(index.parts(), {"t0"}, options, &all).ok());
   EXPECT_GT(all.postings_read, 1000u);
-  // The top layers are small; the first chunk of each one down to the fifth document.
-  EXPECT_LE(stats.records_read, 2 + 5u);
+  // The top layers are small; the first chunk of each one down to the fifth document, and the
+  // five ids.
+  EXPECT_LE(stats.records_read, 2 + 5u + 5u);
   EXPECT_LE(stats.postings_read, 5 * 16u);
 }
 
-TEST(SearchIndex, RepeatedDocumentIdsAreOneDocument) {
-  std::vector<Posting> postings = {{"b", 1}, {"a", 2}, {"b", 2}, {"c", 3}};
+TEST(SearchIndex, RepeatedDocumentNumbersAreOneDocument) {
+  std::vector<Posting> postings = {{2, 1}, {1, 2}, {2, 2}, {300, 3}};
   std::vector<std::pair<std::string, std::string>> records;
   EncodeTerm("x", &postings, 2, [&](std::string_view k, std::string_view v) { records.emplace_back(k, v); });
-  ASSERT_EQ(records.size(), 3u);  // header, layer tf=3 (b and c), layer tf=2 (a)
+  ASSERT_EQ(records.size(), 3u);  // header, layer tf=3 (2 and 300), layer tf=2 (1)
   EXPECT_EQ(records[0].first, std::string("x\0", 2));
   EXPECT_EQ(records[0].second, "3\n3\t2\n2\t1\n");
-  // Chunk keys: TERM NUL, 0xFFFFFFFF - tf big-endian, the chunk's last document.
-  EXPECT_EQ(records[1].first, std::string("x\0\xff\xff\xff\xfc" "c", 7));
-  EXPECT_EQ(records[1].second, "b\nc\n");
-  EXPECT_EQ(records[2].first, std::string("x\0\xff\xff\xff\xfd" "a", 7));
-  EXPECT_EQ(records[2].second, "a\n");
+  // Chunk keys: TERM NUL, 0xFFFFFFFF - tf and the chunk's last number, big-endian. Values: the
+  // first number, then deltas, as varints.
+  EXPECT_EQ(records[1].first, std::string("x\0\xff\xff\xff\xfc\0\0\0\0\0\0\x01\x2c", 14));
+  EXPECT_EQ(records[1].second, "\x02\xaa\x02");  // 2, then 298
+  EXPECT_EQ(records[2].first, std::string("x\0\xff\xff\xff\xfd\0\0\0\0\0\0\0\x01", 14));
+  EXPECT_EQ(records[2].second, "\x01");
+  EXPECT_EQ(DocKey(0x0102), std::string("\x01\0\0\0\0\0\0\x01\x02", 9));
+  EXPECT_EQ(DocNumber("a", 4), DocNumber("a") & 15);
 }
 
 TEST(SearchIndex, DamagedRecordsAreCorruptionNamingTheTerm) {
@@ -206,34 +214,44 @@ TEST(SearchIndex, DamagedRecordsAreCorruptionNamingTheTerm) {
     options.sorted = true;
     std::string path = dir.Sub("bad");
     auto writer = RecordFileWriter::Create(path, options);
-    for (const auto& [k, v] : records) EXPECT_TRUE((*writer)->Add(k, v).ok());
+    for (const auto& [k, v] : records) EXPECT_TRUE((*writer)->Add(k, v).ok()) << k;
     EXPECT_TRUE((*writer)->Finish().ok());
     return path;
   };
-  std::vector<Posting> postings = {{"a", 1}, {"b", 1}, {"c", 2}};
-  std::vector<std::pair<std::string, std::string>> good = {{"", "10"}};
+  std::vector<Posting> postings = {{1, 1}, {2, 1}, {3, 2}};
+  std::vector<std::pair<std::string, std::string>> good = {{"", "10"}, {DocKey(1), "a"}, {DocKey(2), "b"}, {DocKey(3), "c"}};
   EncodeTerm("x", &postings, 1, [&](std::string_view k, std::string_view v) { good.emplace_back(k, v); });
   auto damaged = [&](size_t i, std::string value) {
     auto r = good;
     r[i].second = std::move(value);
     return r;
   };
-  // good: N, the header "3\n2\t1\n1\t2\n", layer tf=2's chunk "c", layer tf=1's chunks "a", "b".
+  auto without = [&](size_t i) {
+    auto r = good;
+    r.erase(r.begin() + static_cast<ptrdiff_t>(i));
+    return r;
+  };
+  auto long_key = good;
+  long_key[5].first.push_back('z');  // layer tf=2's only chunk key, one byte long
+  // good: N, the document table (1 a, 2 b, 3 c), the header "3\n2\t1\n1\t2\n", layer tf=2's
+  // chunk [3], layer tf=1's chunks [1] and [2].
   struct Case {
     std::vector<std::pair<std::string, std::string>> records;
     std::string message;
     bool exhaustive_only;  // damage a pruned query need not read
   };
   std::vector<Case> cases = {
-      {damaged(1, "4\n2\t1\n1\t2\n"), "do not add up", false},
-      {damaged(1, "3\n1\t1\n2\t2\n"), "bad layer line", false},
-      {damaged(1, "x\n2\t1\n1\t2\n"), "bad document frequency", false},
-      {damaged(2, "z\n"), "does not end with its key's document", false},
-      {damaged(3, "b\na\n"), "out of order", false},
-      {damaged(3, "a\n\n"), "bad chunk", false},
-      {{good.begin() + 1, good.end()}, "no document count", false},
-      {{good[0], good[1], good[2], good[4]}, "layer tf=1 holds 1 documents, its header says 2", true},
-      {damaged(4, "a\nb\n"), "chunks overlap", true},
+      {damaged(4, "4\n2\t1\n1\t2\n"), "do not add up", false},
+      {damaged(4, "3\n1\t1\n2\t2\n"), "bad layer line", false},
+      {damaged(4, "x\n2\t1\n1\t2\n"), "bad document frequency", false},
+      {damaged(5, "\x04"), "does not end with its key's document", false},
+      {long_key, "bad chunk key", false},
+      {damaged(6, std::string("\x01\x00", 2)), "bad chunk", false},  // a delta of 0: not ascending
+      {damaged(6, "\x81"), "bad chunk", false},                      // a truncated varint
+      {without(0), "no document count", false},
+      {without(3), "no document id for document number 3", false},
+      {without(7), "layer tf=1 holds 1 documents, its header says 2", true},
+      {damaged(7, "\x01\x01"), "chunks overlap", true},
   };
   for (const auto& c : cases) {
     Opened index(write(c.records));
@@ -246,8 +264,8 @@ TEST(SearchIndex, DamagedRecordsAreCorruptionNamingTheTerm) {
       ASSERT_FALSE(got.ok()) << "no error for " << c.message;
       EXPECT_EQ(got.status().code(), StatusCode::kCorruption);
       EXPECT_NE(got.status().message().find(c.message), std::string::npos) << got.status().message();
-      if (c.message != "no document count") {
-        EXPECT_NE(got.status().message().find("'x'"), std::string::npos);
+      if (c.message.rfind("no document", 0) != 0) {
+        EXPECT_NE(got.status().message().find("'x'"), std::string::npos) << got.status().message();
       }
     }
   }
