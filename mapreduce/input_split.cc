@@ -112,7 +112,8 @@ Result<InputSplit> WholeFileSplit(const std::string& path, InputFormat format, i
   if (format == InputFormat::kRecordFile) {
     ASSIGN_OR_RETURN(auto reader, RecordFileReader::Open(path));
     s.length = reader->blocks().size();
-    for (const auto& b : reader->blocks()) s.bytes += kBlockHeaderSize + b.stored_size;
+    const auto& blocks = reader->blocks();
+    for (size_t b = 0; b < blocks.size(); ++b) s.bytes += kBlockHeaderSize + blocks[b].stored_size;
   } else {
     ASSIGN_OR_RETURN(ResolvedPath r, ResolvePath(path));
     ASSIGN_OR_RETURN(FileInfo info, r.fs->Stat(r.path));

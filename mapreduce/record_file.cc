@@ -292,36 +292,41 @@ Status RecordFileReader::ReadFooterAndIndex() {
     return Corruption(path + ": " + std::to_string(block_count) + " blocks cannot fit the " +
                       std::to_string(index_size) + "-byte block index at offset " + std::to_string(index_offset));
   }
-  std::string index(index_size, '\0');
-  RETURN_IF_ERROR(file_->ReadAt(index_offset, index_size, index.data()));
-  if (Checksum64(index) != DecodeFixed64(footer + 48)) {
+  if (index_size > UINT32_MAX) {
+    return Corruption(path + ": block index of " + std::to_string(index_size) + " bytes is too large");
+  }
+  // Uninitialized: the read fills it, and a large index should not be written twice.
+  blocks_.bytes_.reset(new char[index_size]);
+  blocks_.bytes_size_ = index_size;
+  char* index = blocks_.bytes_.get();
+  RETURN_IF_ERROR(file_->ReadAt(index_offset, index_size, index));
+  if (Checksum64(index, index_size) != DecodeFixed64(footer + 48)) {
     return Corruption(path + ": block index checksum mismatch at offset " + std::to_string(index_offset));
   }
   // Validate the index completely so that iterators may trust it.
-  const char* p = index.data();
-  const char* limit = p + index.size();
+  const char* p = index;
+  const char* limit = p + index_size;
   uint64_t expect_offset = 0, records = 0;
   int32_t last_partition = INT32_MIN;
-  blocks_.reserve(block_count);
+  blocks_.starts_.reserve(block_count);
   for (uint32_t i = 0; i < block_count; ++i) {
-    BlockHandle h;
     uint64_t klen;
     if (limit - p < 20) return Corruption(path + ": truncated block index entry " + std::to_string(i));
-    h.offset = DecodeFixed64(p);
-    h.stored_size = DecodeFixed32(p + 8);
-    h.record_count = DecodeFixed32(p + 12);
-    h.partition = static_cast<int32_t>(DecodeFixed32(p + 16));
+    const char* start = p;
+    const uint64_t offset = DecodeFixed64(p);
+    const uint32_t stored_size = DecodeFixed32(p + 8);
+    const uint32_t record_count = DecodeFixed32(p + 12);
+    const auto partition = static_cast<int32_t>(DecodeFixed32(p + 16));
     p = DecodeVarint64(p + 20, limit, &klen);
     if (!p || klen > static_cast<uint64_t>(limit - p)) return Corruption(path + ": bad key in block index entry " + std::to_string(i));
-    h.first_key.assign(p, klen);
     p += klen;
-    if (h.offset != expect_offset || h.record_count == 0 || h.partition < last_partition) {
+    if (offset != expect_offset || record_count == 0 || partition < last_partition) {
       return Corruption(path + ": inconsistent block index entry " + std::to_string(i));
     }
-    expect_offset = h.offset + kBlockHeaderSize + h.stored_size;
-    records += h.record_count;
-    last_partition = h.partition;
-    blocks_.push_back(std::move(h));
+    expect_offset = offset + kBlockHeaderSize + stored_size;
+    records += record_count;
+    last_partition = partition;
+    blocks_.starts_.push_back(static_cast<uint32_t>(start - index));
   }
   if (p != limit || expect_offset != index_offset || records != info_.record_count) {
     return Corruption(path + ": block index does not cover the file");
@@ -329,12 +334,43 @@ Status RecordFileReader::ReadFooterAndIndex() {
   return Status::Ok();
 }
 
+IndexEntry BlockIndex::operator[](size_t i) const {
+  const char* p = bytes_.get() + starts_[i];
+  IndexEntry e;
+  e.offset = DecodeFixed64(p);
+  e.stored_size = DecodeFixed32(p + 8);
+  e.record_count = DecodeFixed32(p + 12);
+  e.partition = static_cast<int32_t>(DecodeFixed32(p + 16));
+  e.first_key = first_key(i);
+  return e;
+}
+
+std::string_view BlockIndex::first_key(size_t i) const {
+  const char* p = bytes_.get() + starts_[i] + 20;
+  uint64_t klen = 0;
+  p = DecodeVarint64(p, bytes_.get() + bytes_size_, &klen);  // validated when the file was opened
+  return {p, static_cast<size_t>(klen)};
+}
+
+// The first block index in [lo, hi) for which `above(i)` holds, given that it holds for a
+// suffix of the range.
+template <typename Above>
+static size_t FirstBlock(size_t lo, size_t hi, Above above) {
+  while (lo < hi) {
+    const size_t mid = lo + (hi - lo) / 2;
+    if (above(mid)) {
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  return lo;
+}
+
 std::pair<size_t, size_t> RecordFileReader::PartitionBlocks(int32_t p) const {
-  auto lo = std::lower_bound(blocks_.begin(), blocks_.end(), p,
-                             [](const BlockHandle& h, int32_t v) { return h.partition < v; });
-  auto hi = std::upper_bound(lo, blocks_.end(), p,
-                             [](int32_t v, const BlockHandle& h) { return v < h.partition; });
-  return {static_cast<size_t>(lo - blocks_.begin()), static_cast<size_t>(hi - blocks_.begin())};
+  const size_t lo = FirstBlock(0, blocks_.size(), [&](size_t i) { return blocks_[i].partition >= p; });
+  const size_t hi = FirstBlock(lo, blocks_.size(), [&](size_t i) { return blocks_[i].partition > p; });
+  return {lo, hi};
 }
 
 PartitionExtent RecordFileReader::Extent(int32_t p) const {
@@ -344,8 +380,9 @@ PartitionExtent RecordFileReader::Extent(int32_t p) const {
   auto [first, end] = PartitionBlocks(p);
   if (first == end) return e;
   e.offset = blocks_[first].offset;
-  e.blocks.assign(blocks_.begin() + first, blocks_.begin() + end);
-  for (const BlockHandle& h : e.blocks) {
+  for (size_t b = first; b < end; ++b) {
+    const IndexEntry h = blocks_[b];
+    e.blocks.push_back({h.offset, h.stored_size, h.record_count, h.partition, std::string(h.first_key)});
     e.length += kBlockHeaderSize + h.stored_size;
     e.records += h.record_count;
   }
@@ -353,7 +390,7 @@ PartitionExtent RecordFileReader::Extent(int32_t p) const {
 }
 
 Status RecordFileReader::ReadBlock(size_t b, std::string* io, std::string* raw) const {
-  const BlockHandle& h = blocks_[b];
+  const IndexEntry h = blocks_[b];
   const std::string& path = file_->path();
   size_t n = kBlockHeaderSize + h.stored_size;
   if (io->size() < n) io->resize(n);
@@ -391,7 +428,10 @@ RecordIterator::RecordIterator(const RecordFileReader* reader, size_t first_bloc
 
 Status RecordIterator::LoadBlock(size_t b) {
   loaded_ = false;
-  RETURN_IF_ERROR(reader_->ReadBlock(b, &io_, &raw_));
+  // The stored bytes are needed only until decompressed: one buffer per thread serves every
+  // iterator (a query or a merge may hold hundreds of iterators).
+  static thread_local std::string io;
+  RETURN_IF_ERROR(reader_->ReadBlock(b, &io, &raw_));
   current_block_ = b;
   loaded_ = true;
   pos_ = raw_.data();
@@ -437,9 +477,7 @@ Status RecordIterator::Seek(std::string_view target) {
   const bool in_block = pos_ != limit_;
   // First unloaded block whose first key is >= target; the target may also start in the block
   // before it (duplicates span blocks), or in the rest of the loaded block.
-  auto it = std::lower_bound(blocks.begin() + next_block_, blocks.begin() + end_block_, target,
-                             [](const BlockHandle& h, std::string_view t) { return std::string_view(h.first_key) < t; });
-  size_t b = static_cast<size_t>(it - blocks.begin());
+  size_t b = FirstBlock(next_block_, end_block_, [&](size_t i) { return blocks.first_key(i) >= target; });
   if (b > next_block_) {
     // Every key before block b-1 (the rest of the loaded block included) is < target.
     pos_ = limit_ = nullptr;
@@ -486,9 +524,7 @@ Status RecordIterator::Reposition(std::string_view target) {
   if (first_block_ == end_block_) return Status::Ok();
   const auto& blocks = reader_->blocks();
   // As in Seek: the target starts in the block before the first one whose first key is >= it.
-  auto it = std::lower_bound(blocks.begin() + first_block_, blocks.begin() + end_block_, target,
-                             [](const BlockHandle& h, std::string_view t) { return std::string_view(h.first_key) < t; });
-  size_t b = static_cast<size_t>(it - blocks.begin());
+  size_t b = FirstBlock(first_block_, end_block_, [&](size_t i) { return blocks.first_key(i) >= target; });
   size_t start = b > first_block_ ? b - 1 : first_block_;
   if (loaded_ && current_block_ == start) {
     pos_ = raw_.data();

@@ -183,13 +183,39 @@ class RecordIterator {
   size_t end_block_;
   size_t current_block_ = 0;
   bool loaded_ = false;  // raw_ holds current_block_
-  std::string io_;    // header + stored bytes
   std::string raw_;   // decompressed records
   const char* pos_ = nullptr;
   const char* limit_ = nullptr;
   uint32_t remaining_in_block_ = 0;
   std::string_view key_, value_;
   Status status_;
+};
+
+// One entry of a reader's block index; first_key views the index bytes the reader keeps.
+struct IndexEntry {
+  uint64_t offset = 0;
+  uint32_t stored_size = 0;
+  uint32_t record_count = 0;
+  int32_t partition = kNoPartition;
+  std::string_view first_key;
+};
+
+// A reader's block index: the index bytes as read and where each entry starts; entries are
+// decoded on access. A file of many small blocks then opens with two allocations instead of
+// one per block (an index part of 21k blocks: about 1 MB less memory to fault in).
+class BlockIndex {
+ public:
+  size_t size() const { return starts_.size(); }
+  bool empty() const { return starts_.empty(); }
+  IndexEntry operator[](size_t i) const;
+  IndexEntry back() const { return (*this)[size() - 1]; }
+  std::string_view first_key(size_t i) const;
+
+ private:
+  friend class RecordFileReader;
+  std::unique_ptr<char[]> bytes_;
+  size_t bytes_size_ = 0;
+  std::vector<uint32_t> starts_;
 };
 
 // Opens a record file, verifying its footer and index.
@@ -199,7 +225,7 @@ class RecordFileReader {
   static Result<std::unique_ptr<RecordFileReader>> Open(const std::string& path);
   static Result<std::unique_ptr<RecordFileReader>> Open(std::unique_ptr<ReadableFile> file);
   const RecordFileInfo& info() const { return info_; }
-  const std::vector<BlockHandle>& blocks() const { return blocks_; }
+  const BlockIndex& blocks() const { return blocks_; }
   const std::string& path() const { return file_->path(); }
 
   RecordIterator NewIterator() const { return RecordIterator(this, 0, blocks_.size()); }
@@ -220,7 +246,7 @@ class RecordFileReader {
   // Mutable: ReadBlock is logically const; one reader is used from one thread at a time.
   mutable std::unique_ptr<ReadableFile> file_;
   RecordFileInfo info_;
-  std::vector<BlockHandle> blocks_;
+  BlockIndex blocks_;
 };
 
 }  // namespace sawmill

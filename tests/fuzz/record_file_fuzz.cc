@@ -168,7 +168,7 @@ void CheckSeek(const RecordFileReader& r, size_t first, size_t end, std::string_
 
 void Check(const RecordFileReader& r, const uint8_t* data, size_t size) {
   const RecordFileInfo& info = r.info();
-  const std::vector<BlockHandle>& blocks = r.blocks();
+  const BlockIndex& blocks = r.blocks();
   if (info.file_size != size) Fail("info().file_size differs from the file");
   if (info.version != kRecordFileVersion) Fail("opened an unknown version");
   // The index as Open() promises it: contiguous non-empty blocks in partition order, then the index.
@@ -230,9 +230,10 @@ void Check(const RecordFileReader& r, const uint8_t* data, size_t size) {
     std::vector<std::string> targets = {"", std::string(8, '\xff')};
     targets.emplace_back(reinterpret_cast<const char*>(data), std::min<size_t>(size, 6));
     for (size_t b = first; b < end && b < first + 6; ++b) {
-      targets.push_back(blocks[b].first_key);
-      targets.push_back(blocks[b].first_key + '\0');
-      if (!blocks[b].first_key.empty()) targets.push_back(blocks[b].first_key.substr(0, blocks[b].first_key.size() - 1));
+      const std::string first(blocks[b].first_key);
+      targets.push_back(first);
+      targets.push_back(first + '\0');
+      if (!first.empty()) targets.push_back(first.substr(0, first.size() - 1));
     }
     if (oracle && !run.empty()) {
       targets.push_back(run[run.size() / 2].key);

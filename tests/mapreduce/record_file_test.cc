@@ -237,7 +237,7 @@ TEST_F(record_file, IncompressibleBlocksAreStoredRawAndCompressibleAsLz4) {
     ASSERT_EQ(r->blocks().size(), records.size());
     for (size_t b = 0; b < records.size(); ++b) {
       SCOPED_TRACE("block " + std::to_string(b));
-      const BlockHandle& h = r->blocks()[b];
+      const IndexEntry h = r->blocks()[b];
       const char* hdr = bytes.data() + h.offset;
       const size_t prefix = VarintLength(records[b].first.size()) + VarintLength(5000) + records[b].first.size();
       const uint32_t raw_size = static_cast<uint32_t>(prefix + 5000);
@@ -481,9 +481,10 @@ TEST_F(record_file, SeekOnSortedFileWithDuplicatesAcrossBlocks) {
     ExpectSeek(r->NewIterator(), target, records, LowerBound(records, target));
   }
   // Seeking each block's first key and the key just below it.
-  for (const BlockHandle& h : blocks) {
-    ExpectSeek(r->NewIterator(), h.first_key, records, LowerBound(records, h.first_key));
-    std::string below = h.first_key;
+  for (size_t b = 0; b < blocks.size(); ++b) {
+    const std::string first(blocks[b].first_key);
+    ExpectSeek(r->NewIterator(), first, records, LowerBound(records, first));
+    std::string below = first;
     below.back() = static_cast<char>(below.back() - 1);
     ExpectSeek(r->NewIterator(), below, records, LowerBound(records, below));
   }
@@ -622,7 +623,10 @@ class CorruptionTest : public RecordFileTest {
     ASSERT_OK(ReadFileToString(path_, &original_));
     auto r = Open(path_);
     ASSERT_TRUE(r);
-    blocks_ = r->blocks();
+    for (size_t b = 0; b < r->blocks().size(); ++b) {
+      const IndexEntry e = r->blocks()[b];
+      blocks_.push_back({e.offset, e.stored_size, e.record_count, e.partition, std::string(e.first_key)});
+    }
     ASSERT_GE(blocks_.size(), 8u);
     std::string io, raw;
     int codecs[2] = {0, 0};
