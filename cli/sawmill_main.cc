@@ -11,10 +11,12 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/escape.h"
+#include "cli/store_args.h"
 #include "cli/text_generators.h"
 #include "common/file.h"
 #include "common/local_fs.h"
 #include "dfs/client/connect_dfs.h"
+#include "mapreduce/dataset_catalog.h"
 #include "mapreduce/manifest.h"
 #include "mapreduce/record_file.h"
 
@@ -30,8 +32,10 @@ Usage:
       text (default): key<TAB>value per line, with tab, newline and backslash escaped as \t \n \\.
       raw: key and value bytes back to back (teragen records come out as they went in).
       keys / values: the raw key / value followed by a newline.
-  sawmill manifest DIR
+  sawmill manifest [--store DIR | --cluster D] DIR|dataset:NAME[@VERSION]
       Prints an output directory's _MANIFEST (partitioning, parts, counts, content hashes).
+      With --cluster D, dfs:/ paths name directories in cluster D's store; a dataset's
+      version (current by default) is found in the store of --store or --cluster.
   sawmill gen text [--bytes N] [--vocabulary V] [--seed S] [--output FILE]
       Zipf-distributed words, 5-15 per line (default 1 MB, 75000 words; stdout by default).
   sawmill gen logs [--lines N] [--seed S] [--output FILE]
@@ -135,13 +139,37 @@ int Cat(const Args& args) {
 }
 
 int ManifestCmd(const Args& args) {
-  if (args.positional.size() != 1 || !args.OnlyFlags({})) {
-    std::fprintf(stderr, "usage: sawmill manifest DIR\n");
+  if (args.positional.size() != 1 || !args.OnlyFlags({"store", "cluster"})) {
+    std::fprintf(stderr, "usage: sawmill manifest [--store DIR | --cluster D] DIR|dataset:NAME[@VERSION]\n");
     return 2;
   }
-  std::string path = JoinPath(args.positional[0], kManifestName);
-  if (!PathExists(path)) {
-    std::fprintf(stderr, "error: no manifest at %s\n", path.c_str());
+  std::string dir = args.positional[0];
+  std::unique_ptr<StoreArgs> store;
+  if (args.Has("store") || args.Has("cluster")) {
+    auto opened = OpenStore(args);
+    if (!opened.ok()) {
+      std::fprintf(stderr, "error: %s\n", opened.status().message().c_str());
+      return 2;
+    }
+    store = std::make_unique<StoreArgs>(std::move(opened).value());
+  }
+  if (datasets::IsDatasetPath(dir)) {
+    if (!store) {
+      std::fprintf(stderr, "error: %s needs --store DIR or --cluster D\n", dir.c_str());
+      return 2;
+    }
+    auto resolved = datasets::ResolveForRead(store->root, dir);
+    if (!resolved.ok()) {
+      std::fprintf(stderr, "error: %s\n", resolved.status().message().c_str());
+      return 2;
+    }
+    dir = *resolved;
+  }
+  const std::string path = JoinPath(dir, kManifestName);
+  auto resolved = ResolvePath(path);
+  if (!resolved.ok() || !resolved->fs->Stat(resolved->path).ok()) {
+    std::fprintf(stderr, "error: no manifest at %s%s\n", path.c_str(),
+                 path.rfind("dfs:", 0) == 0 && !args.Has("cluster") ? " (dfs: paths need --cluster D)" : "");
     return 2;
   }
   auto m = ReadManifest(path);

@@ -97,8 +97,8 @@ class PostingsReducer final : public Reducer {
     if (key.size() == 9 && key[0] == '\x01') {
       // The document table: every id with this number must be the same document.
       std::string id;
-      while (values.Next(&v)) {
-        if (id.empty()) {
+      for (bool first = true; values.Next(&v); first = false) {
+        if (first) {
           id.assign(v);
         } else if (v != id) {
           throw std::runtime_error("documents '" + id + "' and '" + std::string(v) +

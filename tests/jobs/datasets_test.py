@@ -69,13 +69,15 @@ def check(store, case, texts):
     store.dataset("promote", "wc", "1")
     if store.read("dataset:wc", "r") != v1:
         raise Fail(f"{case}: after promote 1, dataset:wc does not read version 1")
-    if store.cluster:  # the _MANIFEST's bytes (Cap'n Proto) hold the input paths as text
-        manifest = subprocess.run([SAWMILL, "dfs", "--cluster", store.where[1], "cat", "/r/_MANIFEST"],
-                                  capture_output=True).stdout.decode("latin-1")
-    else:
-        manifest = subprocess.run([SAWMILL, "manifest", store.out("r")], capture_output=True).stdout.decode()
+    cluster = ["--cluster", store.where[1]] if store.cluster else []
+    manifest = subprocess.run([SAWMILL, "manifest", store.out("r"), *cluster], capture_output=True).stdout.decode()
     if "datasets/wc/00000001" not in manifest:
         raise Fail(f"{case}: the reader's manifest does not name the version it read: {manifest[:500]}")
+    # A dataset's manifest through the store: the current version (1) and an explicit one (2).
+    for spec, text in (("dataset:wc", texts[0]), ("dataset:wc@2", texts[1])):
+        p = subprocess.run([SAWMILL, "manifest", spec, *store.where], capture_output=True)
+        if p.returncode != 0 or os.path.basename(text) not in p.stdout.decode():
+            raise Fail(f"{case}: manifest {spec}: exit {p.returncode} {p.stderr.decode()} {p.stdout.decode()[:300]}")
     # Refusals change nothing.
     missing = store.dataset("promote", "wc", "9", ok=False)
     if missing.returncode != 2 or b"no version 00000009" not in missing.stderr:
