@@ -264,59 +264,137 @@ Result<Lookup> Get(const std::string& version_dir, std::string_view key) {
   return out;
 }
 
-Result<Diff> DiffVersions(const std::string& from_dir, const std::string& to_dir, size_t examples) {
-  ASSIGN_OR_RETURN(Manifest a, ReadVersionManifest(from_dir));
-  ASSIGN_OR_RETURN(Manifest b, ReadVersionManifest(to_dir));
-  if (!a.sorted || !b.sorted || a.partitioner != b.partitioner || a.num_partitions != b.num_partitions ||
-      a.split_points != b.split_points || a.parts.size() != b.parts.size()) {
-    return InvalidArgument("diff needs two versions partitioned and sorted alike (" + a.partitioner + "/" +
-                           std::to_string(a.num_partitions) + " vs " + b.partitioner + "/" +
-                           std::to_string(b.num_partitions) + ")");
+namespace {
+
+// The records of some parts of a sorted version, merged in key order (equal keys in part order).
+// A key's records are all in one part when the version is partitioned by key, so merging the
+// parts gives the version's records sorted as one.
+class PartsInKeyOrder {
+ public:
+  static Result<std::unique_ptr<PartsInKeyOrder>> Open(const std::string& dir, const std::vector<PartInfo>& parts) {
+    std::unique_ptr<PartsInKeyOrder> m(new PartsInKeyOrder);
+    for (const auto& p : parts) {
+      ASSIGN_OR_RETURN(auto reader, RecordFileReader::Open(JoinPath(dir, p.name)));
+      m->iters_.push_back(std::make_unique<RecordIterator>(reader->NewIterator()));
+      m->readers_.push_back(std::move(reader));
+    }
+    for (size_t i = 0; i < m->iters_.size(); ++i) RETURN_IF_ERROR(m->Advance(i));
+    return m;
   }
-  Diff d;
+  // Advances; false at the end or on error (status()).
+  bool Next() {
+    if (current_ != kNone && !Advance(current_).ok()) return false;
+    if (heap_.empty()) {
+      current_ = kNone;
+      return false;
+    }
+    std::pop_heap(heap_.begin(), heap_.end(), Later{this});
+    current_ = heap_.back();
+    heap_.pop_back();
+    return true;
+  }
+  std::string_view key() const { return iters_[current_]->key(); }
+  std::string_view value() const { return iters_[current_]->value(); }
+  const Status& status() const { return status_; }
+
+ private:
+  static constexpr size_t kNone = ~size_t{0};
+  struct Later {  // heap order: the smallest key (then part) on top
+    const PartsInKeyOrder* m;
+    bool operator()(size_t a, size_t b) const {
+      const int c = m->iters_[a]->key().compare(m->iters_[b]->key());
+      return c != 0 ? c > 0 : a > b;
+    }
+  };
+  PartsInKeyOrder() = default;
+  // Moves part i to its next record and back into the heap, if it has one.
+  Status Advance(size_t i) {
+    if (iters_[i]->Next()) {
+      heap_.push_back(i);
+      std::push_heap(heap_.begin(), heap_.end(), Later{this});
+      return Status::Ok();
+    }
+    return status_ = iters_[i]->status();
+  }
+  std::vector<std::unique_ptr<RecordFileReader>> readers_;
+  std::vector<std::unique_ptr<RecordIterator>> iters_;
+  std::vector<size_t> heap_;
+  size_t current_ = kNone;
+  Status status_;
+};
+
+// Adds what changed from `a`'s records to `b`'s (both in key order) to `d`.
+Status DiffStreams(PartsInKeyOrder& a, PartsInKeyOrder& b, size_t examples, Diff* d) {
   auto note = [&](std::vector<std::string>* list, std::string_view k) {
     if (list->size() < examples) list->emplace_back(k);
   };
-  for (size_t i = 0; i < a.parts.size(); ++i) {
-    ASSIGN_OR_RETURN(auto ra, RecordFileReader::Open(JoinPath(from_dir, a.parts[i].name)));
-    ASSIGN_OR_RETURN(auto rb, RecordFileReader::Open(JoinPath(to_dir, b.parts[i].name)));
-    RecordIterator ia = ra->NewIterator(), ib = rb->NewIterator();
-    bool ha = ia.Next(), hb = ib.Next();
-    // One key's values from an iterator, advancing it past them.
-    auto group = [](RecordIterator& it, bool* has, std::string* key, std::vector<std::string>* values) {
-      key->assign(it.key());
-      values->clear();
-      while (*has && it.key() == *key) {
-        values->emplace_back(it.value());
-        *has = it.Next();
-      }
-    };
-    std::string ka, kb;
-    std::vector<std::string> va, vb;
-    while (ha || hb) {
-      int c = !ha ? 1 : !hb ? -1 : ia.key().compare(ib.key());
-      if (c < 0) {
-        group(ia, &ha, &ka, &va);
-        ++d.removed;
-        note(&d.removed_keys, ka);
-      } else if (c > 0) {
-        group(ib, &hb, &kb, &vb);
-        ++d.added;
-        note(&d.added_keys, kb);
+  bool ha = a.Next(), hb = b.Next();
+  // One key's values from a stream, advancing it past them.
+  auto group = [](PartsInKeyOrder& s, bool* has, std::string* key, std::vector<std::string>* values) {
+    key->assign(s.key());
+    values->clear();
+    while (*has && s.key() == *key) {
+      values->emplace_back(s.value());
+      *has = s.Next();
+    }
+  };
+  std::string ka, kb;
+  std::vector<std::string> va, vb;
+  while (ha || hb) {
+    int c = !ha ? 1 : !hb ? -1 : a.key().compare(b.key());
+    if (c < 0) {
+      group(a, &ha, &ka, &va);
+      ++d->removed;
+      note(&d->removed_keys, ka);
+    } else if (c > 0) {
+      group(b, &hb, &kb, &vb);
+      ++d->added;
+      note(&d->added_keys, kb);
+    } else {
+      group(a, &ha, &ka, &va);
+      group(b, &hb, &kb, &vb);
+      if (va == vb) {
+        ++d->unchanged;
       } else {
-        group(ia, &ha, &ka, &va);
-        group(ib, &hb, &kb, &vb);
-        if (va == vb) {
-          ++d.unchanged;
-        } else {
-          ++d.changed;
-          note(&d.changed_keys, ka);
-        }
+        ++d->changed;
+        note(&d->changed_keys, ka);
       }
     }
-    RETURN_IF_ERROR(ia.status());
-    RETURN_IF_ERROR(ib.status());
   }
+  RETURN_IF_ERROR(a.status());
+  return b.status();
+}
+
+bool PartitionedByKey(const Manifest& m) { return m.partitioner == "hash" || m.partitioner == "range"; }
+
+}  // namespace
+
+Result<Diff> DiffVersions(const std::string& from_dir, const std::string& to_dir, size_t examples) {
+  ASSIGN_OR_RETURN(Manifest a, ReadVersionManifest(from_dir));
+  ASSIGN_OR_RETURN(Manifest b, ReadVersionManifest(to_dir));
+  for (const auto* m : {&a, &b}) {
+    if (!m->sorted || (m->parts.size() > 1 && !PartitionedByKey(*m))) {
+      return InvalidArgument("diff needs versions sorted by key, in one part or partitioned by key (" +
+                             (m == &a ? from_dir : to_dir) + " is " + (m->sorted ? "" : "unsorted, ") +
+                             m->partitioner + "/" + std::to_string(m->num_partitions) + ")");
+    }
+  }
+  Diff d;
+  const bool alike = a.partitioner == b.partitioner && a.num_partitions == b.num_partitions &&
+                     a.split_points == b.split_points && a.parts.size() == b.parts.size();
+  if (alike) {
+    // Part i of one holds the keys of part i of the other: diff them pairwise.
+    for (size_t i = 0; i < a.parts.size(); ++i) {
+      ASSIGN_OR_RETURN(auto sa, PartsInKeyOrder::Open(from_dir, {a.parts[i]}));
+      ASSIGN_OR_RETURN(auto sb, PartsInKeyOrder::Open(to_dir, {b.parts[i]}));
+      RETURN_IF_ERROR(DiffStreams(*sa, *sb, examples, &d));
+    }
+    return d;
+  }
+  // Partitioned differently (another --reducers, hash against range): merge each side's parts.
+  ASSIGN_OR_RETURN(auto sa, PartsInKeyOrder::Open(from_dir, a.parts));
+  ASSIGN_OR_RETURN(auto sb, PartsInKeyOrder::Open(to_dir, b.parts));
+  RETURN_IF_ERROR(DiffStreams(*sa, *sb, examples, &d));
   return d;
 }
 

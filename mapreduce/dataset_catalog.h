@@ -59,9 +59,11 @@ struct Lookup {
 };
 Result<Lookup> Get(const std::string& version_dir, std::string_view key);
 
-// What changed between two versions partitioned and sorted alike: keys only in `to` (added),
-// only in `from` (removed), and in both with other values (changed), with up to `examples` of
-// each kind.
+// What changed between two versions sorted by key: keys only in `to` (added), only in `from`
+// (removed), and in both with other values (changed), with up to `examples` of each kind.
+// Versions partitioned alike are compared part by part; others (another reducer count, hash
+// against range) by merging each version's parts. A version of several parts must be
+// partitioned by key (hash or range).
 struct Diff {
   uint64_t added = 0, removed = 0, changed = 0, unchanged = 0;
   std::vector<std::string> added_keys, removed_keys, changed_keys;

@@ -209,12 +209,24 @@ def check_gc_diff_get(store, case, texts):
     d = store.dataset("diff", "memo", "1", "5").stdout.decode().splitlines()
     if d[0] != "added 2 removed 2 changed 0 unchanged 0" or "+ c" not in d or "- a" not in d:
         raise Fail(f"{case}: diff: {d}")
+    # Versions partitioned differently are merged: memo 2 has 2 parts (--reducers 2), 1 and 5 one.
+    d = store.dataset("diff", "memo", "2", "5").stdout.decode().splitlines()
+    if d[0] != "added 2 removed 2 changed 0 unchanged 0" or "+ d" not in d or "- b" not in d:
+        raise Fail(f"{case}: diff across partitionings: {d}")
+    d = store.dataset("diff", "memo", "1", "2").stdout.decode().splitlines()
+    if d[0] != "added 0 removed 0 changed 0 unchanged 2":
+        raise Fail(f"{case}: diff of the same counts in 1 and 2 parts: {d}")
+    store.job("terasort", "--input", tera_in, "--output", "dataset:tera", "--reducers", "2")
+    d = store.dataset("diff", "tera", "1", "2").stdout.decode().splitlines()
+    if d[0] != f"added 0 removed 0 changed 0 unchanged {len(recs)}":
+        raise Fail(f"{case}: diff of terasort in 3 and 2 parts: {d}")
     store.dataset("promote", "memo", "2")
     gc = store.dataset("gc", "memo", "--keep", "1").stdout.decode()
     left = versions(store, "memo")
     if left != ["00000002", "00000005"]:
         raise Fail(f"{case}: gc --keep 1 with version 2 current left {left}: {gc}")
-    print(f"PASS {case}: get (5 keys of 200k, <= 2 blocks each), diff, gc", flush=True)
+    print(f"PASS {case}: get (5 keys of 200k, <= 2 blocks each), diff (also across partitionings: 200k records in "
+          f"3 and 2 parts), gc", flush=True)
 
 
 def main():
