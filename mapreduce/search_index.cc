@@ -71,12 +71,19 @@ bool ParseU64(std::string_view s, uint64_t* v) {
   return ec == std::errc() && p == s.data() + s.size() && !s.empty();
 }
 
+// Positions `it` on the record of `key`: true when there is one (it.value() is its value).
+Result<bool> SeekExact(RecordIterator& it, std::string_view key) {
+  RETURN_IF_ERROR(it.Seek(key));
+  if (it.Next() && it.key() == key) return true;
+  RETURN_IF_ERROR(it.status());
+  return false;
+}
+
 // Reads the header; a term without one has no layers.
 Status ReadHeader(Term* t, QueryStats* stats) {
   RecordIterator it = t->file->NewIterator();
-  const std::string key = HeaderKey(t->term);
-  RETURN_IF_ERROR(it.Seek(key));
-  if (!it.Next() || it.key() != key) return it.status();
+  ASSIGN_OR_RETURN(bool found, SeekExact(it, HeaderKey(t->term)));
+  if (!found) return Status::Ok();
   ++stats->records_read;
   std::string_view v = it.value();
   auto line = [&v](std::string_view* out) {
@@ -139,8 +146,8 @@ Result<const Chunk*> FindChunk(Term& t, Layer& layer, uint64_t d, QueryStats* st
     RETURN_IF_ERROR(it.status());
     return nullptr;  // past the layer's last document
   }
-  const std::string what = "layer tf=" + std::to_string(layer.tf);
-  if (it.key().size() != layer.prefix.size() + 8) return Malformed(t, "bad chunk key in " + what);
+  auto what = [&layer] { return "layer tf=" + std::to_string(layer.tf); };  // for errors only
+  if (it.key().size() != layer.prefix.size() + 8) return Malformed(t, "bad chunk key in " + what());
   const uint64_t last = DecodeBigEndian64(it.key().data() + layer.prefix.size());
   known = layer.chunks.find(last);
   if (known != layer.chunks.end()) {
@@ -151,9 +158,9 @@ Result<const Chunk*> FindChunk(Term& t, Layer& layer, uint64_t d, QueryStats* st
   ++stats->records_read;
   auto chunk = std::make_unique<Chunk>();
   chunk->floor = d;
-  if (!DecodeChunk(it.value(), &chunk->docs)) return Malformed(t, "bad chunk (not ascending numbers) in " + what);
+  if (!DecodeChunk(it.value(), &chunk->docs)) return Malformed(t, "bad chunk (not ascending numbers) in " + what());
   if (chunk->docs.empty() || chunk->docs.back() != last) {
-    return Malformed(t, "a chunk of " + what + " does not end with its key's document");
+    return Malformed(t, "a chunk of " + what() + " does not end with its key's document");
   }
   stats->postings_read += chunk->docs.size();
   const Chunk* c = chunk.get();
@@ -445,9 +452,8 @@ Result<std::vector<Hit>> LookUpIds(const PartForKey& parts, const std::vector<Ra
     const std::string key = DocKey(r.doc);
     ASSIGN_OR_RETURN(const RecordFileReader* file, parts(key));
     RecordIterator it = file->NewIterator();
-    RETURN_IF_ERROR(it.Seek(key));
-    if (!it.Next() || it.key() != key || it.value().empty()) {
-      RETURN_IF_ERROR(it.status());
+    ASSIGN_OR_RETURN(bool found, SeekExact(it, key));
+    if (!found || it.value().empty()) {
       return Corruption(file->path() + ": no document id for document number " + std::to_string(r.doc));
     }
     ++stats->records_read;
@@ -519,10 +525,9 @@ Result<std::vector<Hit>> Query(const PartForKey& parts, const std::vector<std::s
   double n = 0;
   {
     RecordIterator it = n_file->NewIterator();
-    RETURN_IF_ERROR(it.Seek(kDocCountKey));
+    ASSIGN_OR_RETURN(bool found, SeekExact(it, kDocCountKey));
     uint64_t count = 0;
-    if (!it.Next() || it.key() != kDocCountKey || !ParseU64(it.value(), &count)) {
-      RETURN_IF_ERROR(it.status());
+    if (!found || !ParseU64(it.value(), &count)) {
       return Corruption(n_file->path() + ": no document count record (key \"\")");
     }
     ++stats->records_read;

@@ -112,6 +112,15 @@ class RecordFileTest : public ::testing::Test {
     return r.ok() ? std::move(*r) : nullptr;
   }
 
+  // Writes `records` as a sorted file of blocks of about `block_bytes` and opens it.
+  std::unique_ptr<RecordFileReader> WriteSorted(const std::string& name, size_t block_bytes,
+                                                const std::vector<Record>& records) {
+    RecordFileOptions options;
+    options.sorted = true;
+    options.block_bytes = block_bytes;
+    return Write(Path(name), options, records) ? Open(Path(name)) : nullptr;
+  }
+
   std::string dir_;
 };
 
@@ -463,12 +472,7 @@ TEST_F(record_file, SeekOnSortedFileWithDuplicatesAcrossBlocks) {
   std::mt19937_64 rng(5);
   const int kDistinct = 150;
   std::vector<Record> records = SortedRecords(rng, kDistinct);
-  RecordFileOptions options;
-  options.sorted = true;
-  options.block_bytes = 64;  // a handful of records per block
-  const std::string path = Path("seek.rf");
-  ASSERT_TRUE(Write(path, options, records));
-  auto r = Open(path);
+  auto r = WriteSorted("seek.rf", 64, records);  // a handful of records per block
   ASSERT_TRUE(r);
   const auto& blocks = r->blocks();
   ASSERT_GT(blocks.size(), 100u);
@@ -494,12 +498,7 @@ TEST_F(record_file, SeekForwardAfterReadingPartOfABlock) {
   std::mt19937_64 rng(6);
   const int kDistinct = 60;
   std::vector<Record> records = SortedRecords(rng, kDistinct);
-  RecordFileOptions options;
-  options.sorted = true;
-  options.block_bytes = 200;  // ~10 records per block: seeks inside the current block
-  const std::string path = Path("seek_forward.rf");
-  ASSERT_TRUE(Write(path, options, records));
-  auto r = Open(path);
+  auto r = WriteSorted("seek_forward.rf", 200, records);  // ~10 records a block: seeks in the loaded one
   ASSERT_TRUE(r);
   ASSERT_GT(r->blocks().size(), 20u);
   for (size_t consumed = 0; consumed <= records.size(); consumed += 3) {
@@ -521,12 +520,7 @@ TEST_F(record_file, RepositionMovesBackAndForth) {
   std::mt19937_64 rng(8);
   const int kDistinct = 80;
   std::vector<Record> records = SortedRecords(rng, kDistinct);
-  RecordFileOptions options;
-  options.sorted = true;
-  options.block_bytes = 150;
-  const std::string path = Path("reposition.rf");
-  ASSERT_TRUE(Write(path, options, records));
-  auto r = Open(path);
+  auto r = WriteSorted("reposition.rf", 150, records);
   ASSERT_TRUE(r);
   std::vector<std::string> targets = SeekTargets(records, kDistinct);
   std::shuffle(targets.begin(), targets.end(), rng);
