@@ -3,4 +3,4 @@
 #pragma once
 
 #include "api/mapreduce.h"
-#include "mapreduce/join.h"
+#include "join/join.h"

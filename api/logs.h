@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "mapreduce/log_archive.h"
+#include "logs/log_archive.h"
 
 namespace sawmill {
 

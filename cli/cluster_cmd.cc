@@ -1,6 +1,6 @@
 // `sawmill cluster up|down|status|start`: a simulated cluster on one machine. A namenode and N
 // hosts run as separate processes on 127.0.0.1 with OS-chosen ports, each in its own directory
-// under the cluster directory; D/cluster.json names every process (cli/cluster_config.h).
+// under the cluster directory; D/cluster.json names every process (common/cluster_config.h).
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -18,9 +18,9 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/args.h"
-#include "cli/cluster_config.h"
 #include "cli/commands.h"
 #include "common/auth.h"
+#include "common/cluster_config.h"
 #include "common/file.h"
 #include "dfs/client/connect_dfs.h"
 #include "scheduler/job_client.h"

@@ -7,7 +7,7 @@
 
 #include <glog/logging.h>
 
-#include "cli/cluster_config.h"
+#include "common/cluster_config.h"
 #include "common/file.h"
 
 namespace sawmill {

@@ -29,7 +29,7 @@ std::string AbsolutePath(const std::string& path);
 int DaemonFail(const Status& s);
 
 // `role` is "namenode", "datanode", "coordinator" or "worker". When `args` has --config FILE (a
-// cluster.json listing every process, cli/cluster_config.h), fills each flag of that daemon the
+// cluster.json listing every process, common/cluster_config.h), fills each flag of that daemon the
 // command line leaves unset from FILE: --dir, --port (and --http_port) and --advertise from its
 // own entry (a datanode's or worker's picked by --host, which is then required), --namenode and
 // --coordinator from the peers' entries, --secret_file, --bind 0.0.0.0, and for the namenode

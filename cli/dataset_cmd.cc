@@ -1,5 +1,5 @@
 // `sawmill dataset list|show|promote|rollback`: versioned datasets in a local store directory or
-// a cluster's store (mapreduce/dataset_catalog.h, docs/datasets.md).
+// a cluster's store (datasets/dataset_catalog.h, docs/datasets.md).
 #include <cctype>
 #include <chrono>
 #include <cstdio>
@@ -12,8 +12,8 @@
 #include "cli/store_args.h"
 #include "common/file.h"
 #include "common/local_fs.h"
-#include "mapreduce/dataset_catalog.h"
-#include "mapreduce/manifest.h"
+#include "datasets/dataset_catalog.h"
+#include "records/manifest.h"
 
 namespace sawmill {
 namespace {

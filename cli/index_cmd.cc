@@ -1,5 +1,5 @@
 // `sawmill index query`: AND/OR term queries over an index built by jobs/inverted_index, ranked
-// by tf-idf (mapreduce/search_index.h; docs/index.md).
+// by tf-idf (index/search_index.h; docs/index.md).
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -10,8 +10,8 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/store_args.h"
-#include "mapreduce/dataset_catalog.h"
-#include "mapreduce/search_index.h"
+#include "datasets/dataset_catalog.h"
+#include "index/search_index.h"
 
 namespace sawmill {
 namespace {

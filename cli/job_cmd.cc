@@ -10,6 +10,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "common/capnp_util.h"
 #include "scheduler/job_client.h"
 
 namespace sawmill {
@@ -28,7 +29,6 @@ constexpr char kUsage[] = R"(Usage:
       the stderr each attempt left (the last 64 KiB of it)
 )";
 
-std::string Text(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
 
 int Fail(const Status& s) {
   std::fprintf(stderr, "error: %s\n", s.message().c_str());

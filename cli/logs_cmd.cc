@@ -1,5 +1,5 @@
 // `sawmill logs archive|ls|stat`: log archives in a local store directory or a cluster's store
-// (mapreduce/log_archive.h, docs/logs.md).
+// (logs/log_archive.h, docs/logs.md).
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
@@ -12,7 +12,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/store_args.h"
-#include "mapreduce/log_archive.h"
+#include "logs/log_archive.h"
 
 namespace sawmill {
 namespace {

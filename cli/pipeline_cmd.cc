@@ -21,9 +21,9 @@
 #include "cli/store_args.h"
 #include "common/file.h"
 #include "common/local_fs.h"
-#include "mapreduce/dataset_catalog.h"
+#include "datasets/dataset_catalog.h"
+#include "logs/log_archive.h"
 #include "mapreduce/input_split.h"
-#include "mapreduce/log_archive.h"
 
 namespace sawmill {
 namespace {

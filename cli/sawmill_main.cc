@@ -15,10 +15,10 @@
 #include "cli/text_generators.h"
 #include "common/file.h"
 #include "common/local_fs.h"
+#include "datasets/dataset_catalog.h"
 #include "dfs/client/connect_dfs.h"
-#include "mapreduce/dataset_catalog.h"
-#include "mapreduce/manifest.h"
-#include "mapreduce/record_file.h"
+#include "records/manifest.h"
+#include "records/record_file.h"
 
 namespace sawmill {
 namespace {

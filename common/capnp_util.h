@@ -7,6 +7,7 @@
 #include <string_view>
 #include <utility>
 
+#include <capnp/blob.h>
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 #include <kj/exception.h>
@@ -14,6 +15,9 @@
 #include "common/status.h"
 
 namespace sawmill {
+
+// A Text field as an owned string, copied by size.
+inline std::string Text(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
 
 // The flat-array serialization of `message`.
 std::string CapnpToString(capnp::MessageBuilder& message);

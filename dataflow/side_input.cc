@@ -5,7 +5,7 @@
 #include "common/file.h"
 #include "common/local_fs.h"
 #include "mapreduce/input_split.h"
-#include "mapreduce/record_file.h"
+#include "records/record_file.h"
 
 namespace sawmill::df::internal {
 

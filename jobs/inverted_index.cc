@@ -4,7 +4,7 @@
 // (logs: inputs) are documents "<partition>:<offset>" with their payload as text. Terms are
 // maximal runs of ASCII letters and digits, lowercased.
 //
-// Output records (mapreduce/search_index.h): per term, a header and its postings in tf layers,
+// Output records (index/search_index.h): per term, a header and its postings in tf layers,
 // each layer in document-number order and cut into chunks; the document table (number -> id);
 // and key "" (sorts first in its part) with the document count N.
 #include <algorithm>
@@ -22,7 +22,7 @@
 #include "api/mapreduce.h"
 #include "common/coding.h"
 #include "common/file.h"
-#include "mapreduce/search_index.h"
+#include "index/search_index.h"
 
 DEFINE_int32(chunk_postings, 128, "Document numbers per chunk record of a posting list (docs/index.md).");
 DEFINE_int32(doc_number_bits, 64,

@@ -48,7 +48,7 @@ inline InputFormat SplitFormat(const JobSpec& spec, const InputSplit& split) {
 }
 
 // The files an input names: itself, a directory's files except names starting '_' or '.', or
-// the log segments a logs: input selects (mapreduce/log_archive.h).
+// the log segments a logs: input selects (logs/log_archive.h).
 Result<std::vector<std::string>> ExpandInput(const std::string& input);
 
 }  // namespace sawmill

@@ -69,21 +69,21 @@ Result<PartitionPlan> PlanPartitioning(const JobSpec& spec, const JobOptions& op
   PartitionPlan plan;
   if (!spec.reducer) {
     if (spec.tail_reducer) {
-      plan.kind = "tail";
+      plan.kind = PartitionKind::kTail;
       plan.num_partitions = 1;
     }
     return plan;
   }
   plan.num_partitions = options.reducers;
   if (spec.partitioner) {
-    plan.kind = "custom";
+    plan.kind = PartitionKind::kCustom;
   } else if (spec.total_order) {
     ASSIGN_OR_RETURN(auto splits,
                      ComputeJobSplits(spec, options.inputs, kSampleSplitBytes));
     ASSIGN_OR_RETURN(plan.split_points, SampleSplitPoints(spec, splits, plan.num_partitions));
-    plan.kind = "range";
+    plan.kind = PartitionKind::kRange;
   } else {
-    plan.kind = "hash";
+    plan.kind = PartitionKind::kHash;
   }
   return plan;
 }
@@ -108,19 +108,23 @@ class KeyPartPartitioner final : public Partitioner {
 };
 
 Result<std::unique_ptr<Partitioner>> MakeWholeKeyPartitioner(const JobSpec& spec, const PartitionPlan& plan) {
-  if (plan.kind == "hash") return std::unique_ptr<Partitioner>(std::make_unique<HashPartitioner>());
-  if (plan.kind == "range") return std::unique_ptr<Partitioner>(std::make_unique<RangePartitioner>(plan.split_points));
-  if (plan.kind == "custom") {
-    if (!spec.partitioner) return InvalidArgument("job " + spec.name + " has no partitioner of its own");
-    return spec.partitioner();
+  switch (plan.kind) {
+    case PartitionKind::kHash: return std::unique_ptr<Partitioner>(std::make_unique<HashPartitioner>());
+    case PartitionKind::kRange:
+      return std::unique_ptr<Partitioner>(std::make_unique<RangePartitioner>(plan.split_points));
+    case PartitionKind::kCustom:
+      if (!spec.partitioner) return InvalidArgument("job " + spec.name + " has no partitioner of its own");
+      return spec.partitioner();
+    case PartitionKind::kNone:
+    case PartitionKind::kTail: break;
   }
-  return InvalidArgument("unknown partitioner kind '" + plan.kind + "'");
+  return InvalidArgument("partitioning '" + std::string(PartitionKindName(plan.kind)) + "' has no partitioner");
 }
 
 }  // namespace
 
 Result<std::unique_ptr<Partitioner>> MakePartitioner(const JobSpec& spec, const PartitionPlan& plan) {
-  if (plan.kind == "none" || plan.kind == "tail") return std::unique_ptr<Partitioner>();
+  if (MapsWriteParts(plan.kind)) return std::unique_ptr<Partitioner>();
   ASSIGN_OR_RETURN(auto p, MakeWholeKeyPartitioner(spec, plan));
   if (!spec.partition_key) return p;
   return std::unique_ptr<Partitioner>(std::make_unique<KeyPartPartitioner>(std::move(p), spec.partition_key));

@@ -10,13 +10,12 @@
 
 #include "common/status.h"
 #include "mapreduce/job_spec.h"
+#include "mapreduce/partition_kind.h"
 
 namespace sawmill {
 
 struct PartitionPlan {
-  // "hash", "range", "custom" (the job's own), "none" (map-only) or "tail" (map-only with a
-  // tail reducer: map tasks write parts, and their tail records go to one reduce task).
-  std::string kind = "none";
+  PartitionKind kind = PartitionKind::kNone;
   int num_partitions = 0;     // reducers; 0 for map-only jobs, 1 with a tail
   std::vector<std::string> split_points;  // range
 };
@@ -25,8 +24,8 @@ struct PartitionPlan {
 // wants a total order; errors name the input.
 Result<PartitionPlan> PlanPartitioning(const JobSpec& spec, const JobOptions& options);
 
-// The partitioner a plan describes; null for "none". kInvalidArgument for "custom" when the
-// spec has no partitioner, or an unknown kind.
+// The partitioner a plan describes; null for kNone and kTail. kInvalidArgument for kCustom when
+// the spec has no partitioner.
 Result<std::unique_ptr<Partitioner>> MakePartitioner(const JobSpec& spec, const PartitionPlan& plan);
 
 struct TaskBudget {

@@ -16,11 +16,11 @@
 #include "common/local_fs.h"
 #include "mapreduce/input_split.h"
 #include "mapreduce/job_plan.h"
-#include "mapreduce/manifest.h"
 #include "mapreduce/progress.h"
 #include "mapreduce/split_reader.h"
 #include "mapreduce/task.h"
 #include "mapreduce/task_context.h"
+#include "records/manifest.h"
 
 namespace sawmill {
 namespace {
@@ -176,9 +176,9 @@ class LocalJob {
   Status ChoosePartitioner() {
     ASSIGN_OR_RETURN(PartitionPlan plan, PlanPartitioning(spec_, opt_));
     ASSIGN_OR_RETURN(partitioner_, MakePartitioner(spec_, plan));
-    manifest_.partitioner = plan.kind;
+    manifest_.partitioner = PartitionKindName(plan.kind);
     manifest_.split_points = plan.split_points;
-    manifest_.total_order = plan.kind == "range";
+    manifest_.total_order = plan.kind == PartitionKind::kRange;
     return Status::Ok();
   }
 

@@ -9,10 +9,10 @@
 #include "mapreduce/dense_aggregator.h"
 #include "mapreduce/hash_aggregator.h"
 #include "mapreduce/merger.h"
-#include "mapreduce/record_file.h"
 #include "mapreduce/split_reader.h"
 #include "mapreduce/task.h"
 #include "mapreduce/task_context.h"
+#include "records/record_file.h"
 
 namespace sawmill {
 namespace {

@@ -9,8 +9,8 @@
 
 #include "common/status.h"
 #include "mapreduce/loser_tree.h"
-#include "mapreduce/record_file.h"
 #include "mapreduce/user_code.h"
+#include "records/record_file.h"
 
 namespace sawmill {
 

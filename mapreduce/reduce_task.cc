@@ -6,9 +6,9 @@
 
 #include "common/file.h"
 #include "mapreduce/merger.h"
-#include "mapreduce/record_file.h"
 #include "mapreduce/task.h"
 #include "mapreduce/task_context.h"
+#include "records/record_file.h"
 
 namespace sawmill {
 namespace {

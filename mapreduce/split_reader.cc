@@ -4,8 +4,8 @@
 #include <cstring>
 
 #include "common/local_fs.h"
-#include "mapreduce/log_archive.h"
-#include "mapreduce/record_file.h"
+#include "logs/log_archive.h"
+#include "records/record_file.h"
 
 namespace sawmill {
 namespace {

@@ -10,10 +10,10 @@
 #include <vector>
 
 #include "common/status.h"
-#include "mapreduce/input_split.h"
-#include "mapreduce/job_spec.h"
 #include "mapreduce/dense_aggregator.h"
 #include "mapreduce/hash_aggregator.h"
+#include "mapreduce/input_split.h"
+#include "mapreduce/job_spec.h"
 #include "mapreduce/sort_buffer.h"
 
 namespace sawmill {

@@ -16,7 +16,8 @@
 #include "common/capnp_util.h"
 #include "common/file.h"
 #include "common/local_fs.h"
-#include "mapreduce/manifest.h"
+#include "mapreduce/partition_kind.h"
+#include "records/manifest.h"
 #include "scheduler/coordinator.capnp.h"
 #include "scheduler/coordinator_client.h"
 #include "scheduler/web_ui.h"
@@ -26,7 +27,6 @@ namespace {
 
 namespace sp = proto;
 
-std::string Text(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
 
 int64_t MonoMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
@@ -42,10 +42,6 @@ std::string PartName(int i) {
   std::snprintf(buf, sizeof buf, "part-%05d", i);
   return buf;
 }
-
-// Map tasks write the job's parts under partitionings "none" (map-only) and "tail" (map-only
-// with a tail reducer, whose one part follows theirs); every other kind has reducers.
-bool MapsWriteParts(std::string_view kind) { return kind == "none" || kind == "tail"; }
 
 // A non-negative decimal below 10^9, or -1.
 int ParseIndex(std::string_view digits) {
@@ -113,6 +109,7 @@ struct Coordinator::Impl {
   struct Job {
     std::string id, name, output, staging;
     std::unique_ptr<capnp::MallocMessageBuilder> submission;
+    PartitionKind kind = PartitionKind::kNone;  // the submission's partitioning
     std::vector<TaskResult> maps, reduces;
     int64_t submit_unix_ms = 0, submit_mono_ms = 0, end_mono_ms = 0;
     std::string state = "running", error;
@@ -287,9 +284,8 @@ struct Coordinator::Impl {
       bytes_read += m.bytes_in;
       records_in += m.records_in;
     }
-    std::string_view kind = sub.getPartitioning().getKind().cStr();
     for (const auto* tasks : {&job.maps, &job.reduces}) {
-      if (tasks == &job.maps ? !MapsWriteParts(kind) : kind == "none") continue;
+      if (tasks == &job.maps ? !MapsWriteParts(job.kind) : job.kind == PartitionKind::kNone) continue;
       for (const auto& t : *tasks) {
         records_out += t.records_out;
         bytes_out += t.bytes_out;
@@ -328,8 +324,8 @@ struct Coordinator::Impl {
   std::map<std::string, int64_t> Counters(Job& job) {
     std::map<std::string, int64_t> c;
     uint64_t map_out = 0, groups = 0, spills = 0, shuffle = 0, tail = 0;
-    std::string_view kind = job.sub().getPartitioning().getKind().cStr();
-    bool map_only = kind == "none";
+    const PartitionKind kind = job.kind;
+    bool map_only = kind == PartitionKind::kNone;
     for (const auto& m : job.maps) {
       for (const auto& [k, v] : m.counters) c[k] += v;
       map_out += m.records_out;
@@ -346,7 +342,7 @@ struct Coordinator::Impl {
     if (!map_only) c["sawmill.reduce_groups"] = static_cast<int64_t>(groups);
     c["sawmill.spills"] = static_cast<int64_t>(spills);
     c["sawmill.shuffle_bytes"] = static_cast<int64_t>(shuffle);
-    if (kind == "tail") c["sawmill.tail_bytes"] = static_cast<int64_t>(tail);
+    if (kind == PartitionKind::kTail) c["sawmill.tail_bytes"] = static_cast<int64_t>(tail);
     return c;
   }
 
@@ -511,10 +507,11 @@ struct Coordinator::Impl {
     if (store->Stat(out).ok() && !sub.getOverwrite()) {
       return AlreadyExists("output " + output + " exists (pass --overwrite to replace it)");
     }
-    bool map_only = sub.getPartitioning().getKind() == "none";
+    ASSIGN_OR_RETURN(const PartitionKind kind, ParsePartitionKind(Text(sub.getPartitioning().getKind())));
+    bool map_only = kind == PartitionKind::kNone;
     int reduces = map_only ? 0 : sub.getPartitioning().getNumPartitions();
     if (!map_only && reduces < 1) return InvalidArgument("a job with a reducer needs at least one partition");
-    if (sub.getPartitioning().getKind() == "tail" && reduces != 1) {
+    if (kind == PartitionKind::kTail && reduces != 1) {
       return InvalidArgument("a job with a tail reducer has one tail partition, not " + std::to_string(reduces));
     }
     // Every task costs bookkeeping up front (here and in the Scheduler): a count no cluster
@@ -535,6 +532,7 @@ struct Coordinator::Impl {
     job->staging = JoinPath(parent, "." + Basename(out) + ".staging-" + job->id);
     job->submission = std::make_unique<capnp::MallocMessageBuilder>();
     job->submission->setRoot(sub);
+    job->kind = kind;
     job->maps.resize(sub.getSplits().size());
     job->reduces.resize(static_cast<size_t>(reduces));
     job->submit_unix_ms = UnixMs();
@@ -658,15 +656,14 @@ struct Coordinator::Impl {
         DiscardAttempt(job, n);
         continue;
       }
-      std::string_view kind = job.sub().getPartitioning().getKind().cStr();
-      bool map_only = kind == "none";
-      if (n.reduce || MapsWriteParts(kind)) {
+      bool map_only = job.kind == PartitionKind::kNone;
+      if (n.reduce || MapsWriteParts(job.kind)) {
         int part = PartIndex(job, n.reduce, n.task);
         const std::string from = JoinPath(JoinPath(JoinPath(job.staging, "_temporary"), n.dir), PartName(part));
         const std::string to = JoinPath(job.staging, PartName(part));
         // A tail job reruns a committed map whose tail output was lost with its worker; its part,
         // deterministic, is already in place.
-        Status s = !n.reduce && kind == "tail" && store->Stat(to).ok() ? Status::Ok() : store->Rename(from, to);
+        Status s = !n.reduce && job.kind == PartitionKind::kTail && store->Stat(to).ok() ? Status::Ok() : store->Rename(from, to);
         if (!s.ok()) {
           sched.KillJob(job.id, "committing " + attempt_id + ": " + s.ToString(), now);
           continue;
@@ -703,7 +700,7 @@ struct Coordinator::Impl {
 
   // The part an attempt writes: a map's or reduce's own index, but the tail's follows the maps'.
   static int PartIndex(Job& job, bool reduce, int task) {
-    bool tail = reduce && job.sub().getPartitioning().getKind() == "tail";
+    bool tail = reduce && job.kind == PartitionKind::kTail;
     return tail ? static_cast<int>(job.sub().getSplits().size()) : task;
   }
 
@@ -768,7 +765,7 @@ struct Coordinator::Impl {
     s.setBlockBytes(sub.getBlockBytes());
     s.setOutputReplication(sub.getOutputReplication());
     s.setNamenode(opt.namenode_address);
-    if (a.reduce || MapsWriteParts(sub.getPartitioning().getKind().cStr())) {
+    if (a.reduce || MapsWriteParts(job.kind)) {
       AttemptName n;
       ParseAttemptId(a.attempt_id, &n);
       s.setOutputPath("dfs:" + JoinPath(JoinPath(JoinPath(job.staging, "_temporary"), n.dir),
@@ -822,15 +819,15 @@ struct Coordinator::Impl {
 
   Status CommitJob(Job& job) {
     auto sub = job.sub();
-    std::string_view kind = sub.getPartitioning().getKind().cStr();
+    const PartitionKind kind = job.kind;
     Manifest m;
     m.job_name = job.name;
     for (auto in : sub.getInputs()) m.inputs.push_back(Text(in));
-    m.partitioner = Text(sub.getPartitioning().getKind());
+    m.partitioner = PartitionKindName(kind);
     for (auto p : sub.getPartitioning().getSplitPoints()) m.split_points.emplace_back(p.asChars().begin(), p.size());
     std::vector<TaskResult> outs;
     if (MapsWriteParts(kind)) outs = job.maps;
-    if (kind != "none") outs.insert(outs.end(), job.reduces.begin(), job.reduces.end());
+    if (kind != PartitionKind::kNone) outs.insert(outs.end(), job.reduces.begin(), job.reduces.end());
     m.num_partitions = static_cast<int32_t>(outs.size());
     m.sorted = !MapsWriteParts(kind);
     for (size_t i = 0; i < outs.size(); ++i) {
@@ -838,7 +835,7 @@ struct Coordinator::Impl {
       m.parts.push_back({PartName(static_cast<int>(i)), static_cast<int32_t>(i), outs[i].records_out, outs[i].bytes_out,
                          outs[i].content_hash});
     }
-    m.total_order = m.partitioner == "range" && m.sorted;
+    m.total_order = kind == PartitionKind::kRange && m.sorted;
     for (const auto& [k, v] : Counters(job)) {
       if (k.rfind("sawmill.", 0) != 0) m.counters[k] = v;
     }

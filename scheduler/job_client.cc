@@ -7,13 +7,13 @@
 #include <capnp/message.h>
 
 #include "common/auth.h"
+#include "common/capnp_util.h"
 #include "common/rpc_tcp.h"
 #include "mapreduce/progress.h"
 
 namespace sawmill::sched {
 namespace {
 
-std::string Text(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
 
 void DrawProgress(proto::JobStatus::Reader s, bool final) {
   double secs = static_cast<double>(s.getElapsedMs()) / 1000;

@@ -5,7 +5,7 @@
 #include <memory>
 #include <string>
 
-#include "cli/cluster_config.h"
+#include "common/cluster_config.h"
 #include "common/rpc.h"
 #include "common/status.h"
 #include "scheduler/coordinator_client.h"

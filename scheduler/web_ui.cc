@@ -1,6 +1,7 @@
 // The coordinator's web pages: JSON documents from the protocol's structs, HTML rendered from those
 // documents (so a page and its /api twin never disagree), and the router between them.
 #include "scheduler/web_ui.h"
+#include "common/capnp_util.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -15,7 +16,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string Text(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
 
 // Lenient field access: a missing or mistyped field reads as empty, so a page renders whatever
 // part of a document is there instead of failing.

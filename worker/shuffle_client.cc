@@ -8,7 +8,7 @@
 
 #include "common/capnp_util.h"
 #include "common/file.h"
-#include "mapreduce/record_file.h"
+#include "records/record_file.h"
 #include "worker/shuffle.capnp.h"
 #include "worker/shuffle_protocol.h"
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "common/status.h"
-#include "mapreduce/record_file.h"
+#include "records/record_file.h"
 #include "worker/shuffle.capnp.h"
 
 namespace sawmill::worker {

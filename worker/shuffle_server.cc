@@ -12,7 +12,7 @@
 #include <glog/logging.h>
 
 #include "common/capnp_util.h"
-#include "mapreduce/record_file.h"
+#include "records/record_file.h"
 #include "worker/shuffle.capnp.h"
 #include "worker/shuffle_protocol.h"
 

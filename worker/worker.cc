@@ -13,6 +13,7 @@
 #include "common/capnp_util.h"
 #include "common/file.h"
 #include "common/sha256.h"
+#include "mapreduce/partition_kind.h"
 #include "scheduler/coordinator_client.h"
 #include "worker/launcher.h"
 #include "worker/shuffle_client.h"
@@ -24,7 +25,6 @@ namespace {
 namespace sp = sched::proto;
 using Clock = std::chrono::steady_clock;
 
-std::string Text(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
 
 // "job-3/m-00007/1" -> "m-00007_1": attempt directories live under jobs/<job>/.
 std::string AttemptDirName(const std::string& job_id, const std::string& attempt_id) {
@@ -96,6 +96,7 @@ struct Worker::Impl {
   struct Run {
     std::string job_id, attempt_id, dir;
     bool reduce = false;
+    PartitionKind kind = PartitionKind::kNone;  // the job's partitioning
     std::unique_ptr<capnp::MallocMessageBuilder> launch;  // the AttemptLaunch, copied
     std::shared_ptr<ChildProcess> child;
     bool kill = false;
@@ -310,6 +311,12 @@ struct Worker::Impl {
       Refuse(run->attempt_id, "unsafe job or attempt id");
       return;
     }
+    auto kind = ParsePartitionKind(Text(launch.getSpec().getPartitioning().getKind()));
+    if (!kind.ok()) {
+      Refuse(run->attempt_id, kind.status().message());
+      return;
+    }
+    run->kind = *kind;
     if (run->reduce && (launch.getMapCount() < 0 || launch.getMapCount() > kMaxMapCount)) {
       Refuse(run->attempt_id, "a reduce of " + std::to_string(launch.getMapCount()) + " maps");
       return;
@@ -419,9 +426,9 @@ struct Worker::Impl {
     if (r->reduce) {
       auto outs = s.initMapOutputs(static_cast<unsigned>(r->segments.size()));
       for (unsigned i = 0; i < r->segments.size(); ++i) outs.set(i, r->segments[i]);
-    } else if (s.getPartitioning().getKind() == "tail") {
+    } else if (r->kind == PartitionKind::kTail) {
       s.setTailOutputPath(JoinPath(r->dir, "map.out"));  // its part goes to the store
-    } else if (s.getPartitioning().getKind() != "none") {
+    } else if (r->kind != PartitionKind::kNone) {
       s.setOutputPath(JoinPath(r->dir, "map.out"));
     }
     return WriteStringToFile(spec_path, CapnpToString(m));
@@ -498,7 +505,7 @@ struct Worker::Impl {
       res.setError(s.ToString());
       u.result = CapnpToString(m);
     }
-    bool keep_output = ok && !r->reduce && launch.getSpec().getPartitioning().getKind() != "none";
+    bool keep_output = ok && !r->reduce && r->kind != PartitionKind::kNone;
     // Only a map's output outlives its attempt; segments fetched from others are copies.
     if (r->reduce) (void)RemoveAll(JoinPath(r->dir, "segments"));
     if (!keep_output) (void)RemoveAll(JoinPath(r->dir, "map.out"));
@@ -542,7 +549,7 @@ struct Worker::Impl {
       if (locs == locations.end()) continue;
       auto spec = r->launch->getRoot<sp::AttemptLaunch>().getSpec();
       // A tail reduce's task index is its part's; the map tasks' tail outputs have one partition.
-      int partition = spec.getPartitioning().getKind() == "tail" ? 0 : spec.getTaskIndex();
+      int partition = r->kind == PartitionKind::kTail ? 0 : spec.getTaskIndex();
       for (const auto& [m, loc] : locs->second) {
         if (m < 0 || static_cast<size_t>(m) >= r->segments.size() || !r->segments[m].empty() || r->fetching.count(m)) {
           continue;

@@ -6,8 +6,8 @@
 #include <map>
 #include <set>
 
-#include "dfs/path.h"
 #include "dfs/namenode/placement.h"
+#include "dfs/path.h"
 
 namespace sawmill::dfs {
 namespace {

@@ -47,7 +47,6 @@ constexpr size_t kMaxFrames = 16;
 constexpr char kAddress[] = "coordinator:1";
 const std::string kSha(64, 'f');
 
-std::string Text(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
 
 void Check(bool cond, const std::string& what) {
   if (!cond) {

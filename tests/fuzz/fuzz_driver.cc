@@ -31,7 +31,7 @@
 #include "common/checksum.h"
 #include "common/coding.h"
 #include "common/file.h"
-#include "mapreduce/record_file.h"
+#include "records/record_file.h"
 
 #if defined(__SANITIZE_ADDRESS__)  // g++ -fsanitize=address
 #define SAWMILL_FUZZ_ASAN 1

@@ -1,4 +1,4 @@
-// Fuzz target: the reduce-side join's shuffle keys (mapreduce/join.h). Map outputs are our own
+// Fuzz target: the reduce-side join's shuffle keys (join/join.h). Map outputs are our own
 // bytes, but a reduce reads them from disk and the network: garbage must decode to an error,
 // never a crash, and whatever decodes must be the one encoding of what it decodes to.
 //
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "mapreduce/join.h"
+#include "join/join.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace sawmill;

@@ -20,7 +20,7 @@
 
 #include "common/checksum.h"
 #include "common/file.h"
-#include "mapreduce/record_file.h"
+#include "records/record_file.h"
 
 namespace {
 

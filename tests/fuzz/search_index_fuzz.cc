@@ -1,4 +1,4 @@
-// Fuzz target: `sawmill index query` over damaged index records (mapreduce/search_index.h). The
+// Fuzz target: `sawmill index query` over damaged index records (index/search_index.h). The
 // input is a list of records (1-byte key length, key, 2-byte little-endian value length, value),
 // written sorted into one index part; AND and OR queries, pruned and exhaustive, run over it.
 // Errors are fine; they must be kCorruption. (Damage the format cannot see, such as one document in
@@ -14,8 +14,8 @@
 #include <string>
 #include <vector>
 
-#include "mapreduce/record_file.h"
-#include "mapreduce/search_index.h"
+#include "index/search_index.h"
+#include "records/record_file.h"
 
 namespace {
 

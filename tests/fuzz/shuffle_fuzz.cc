@@ -20,7 +20,7 @@
 #include "common/file.h"
 #include "common/frame.h"
 #include "common/rpc.h"
-#include "mapreduce/record_file.h"
+#include "records/record_file.h"
 #include "worker/shuffle.capnp.h"
 #include "worker/shuffle_client.h"
 #include "worker/shuffle_protocol.h"

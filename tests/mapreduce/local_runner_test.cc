@@ -15,7 +15,7 @@
 #include "api/reducers.h"
 #include "common/file.h"
 #include "mapreduce/local_runner.h"
-#include "mapreduce/manifest.h"
+#include "records/manifest.h"
 #include "tests/common/temp_dir.h"
 
 namespace sawmill {

@@ -8,7 +8,7 @@
 #include "api/mapreduce.h"
 #include "common/file.h"
 #include "mapreduce/local_runner.h"
-#include "mapreduce/manifest.h"
+#include "records/manifest.h"
 #include "tests/common/temp_dir.h"
 
 namespace sawmill {

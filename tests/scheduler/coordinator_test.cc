@@ -21,12 +21,12 @@
 #include "common/file.h"
 #include "common/local_fs.h"
 #include "common/rpc.h"
-#include "mapreduce/manifest.h"
+#include "records/manifest.h"
 #include "scheduler/coordinator.capnp.h"
 #include "scheduler/coordinator_client.h"
-#include "worker/worker.h"
 #include "tests/common/temp_dir.h"
 #include "tests/common/wait_for.h"
+#include "worker/worker.h"
 
 namespace sawmill::sched {
 namespace {
@@ -39,7 +39,6 @@ using sawmill::testing::WaitFor;
 const std::string kSha(64, 'a');
 constexpr char kCoord[] = "coordinator:1";
 
-std::string Text(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
 
 // The local disk seen through a root directory: store paths ("/out/x") live under `root`.
 class RootedFs : public FileSystem {

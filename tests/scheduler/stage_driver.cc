@@ -1,4 +1,4 @@
-// stage_driver: runs jobs one after another in one process through RunClusterJob (api/submit.h),
+// stage_driver: runs jobs one after another in one process through RunClusterJob (driver/submit.h),
 // as the dataflow executor does, and checks what each returns; for
 // tests/scheduler/cluster_jobs_test.py (case stages).
 //
@@ -21,10 +21,10 @@
 #include "api/combiners.h"
 #include "api/mapreduce.h"
 #include "api/reducers.h"
-#include "api/submit.h"
-#include "api/task_mode.h"
 #include "common/local_fs.h"
 #include "dfs/client/connect_dfs.h"
+#include "driver/submit.h"
+#include "driver/task_mode.h"
 
 DECLARE_string(cluster);
 DECLARE_string(input);

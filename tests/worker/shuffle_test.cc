@@ -20,7 +20,7 @@
 #include "common/capnp_util.h"
 #include "common/file.h"
 #include "common/rpc.h"
-#include "mapreduce/record_file.h"
+#include "records/record_file.h"
 #include "tests/common/temp_dir.h"
 #include "worker/shuffle.capnp.h"
 #include "worker/shuffle_client.h"

@@ -8,9 +8,9 @@
 
 #include <gtest/gtest.h>
 
-#include "cli/cluster_config.h"
 #include "cli/commands.h"
 #include "common/auth.h"
+#include "common/cluster_config.h"
 #include "common/file.h"
 #include "common/rpc_tcp.h"
 #include "tests/dfs/client/fake_dfs.h"

@@ -12,8 +12,8 @@
 #include "common/file.h"
 #include "dfs/datanode/block_file.h"
 #include "dfs/machine.h"
-#include "tests/dfs/client/fake_dfs.h"
 #include "tests/common/wait_for.h"
+#include "tests/dfs/client/fake_dfs.h"
 
 namespace sawmill::dfs {
 namespace {

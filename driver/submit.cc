@@ -1,0 +1,324 @@
+#include "driver/submit.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <functional>
+#include <map>
+
+#include <capnp/message.h>
+
+#include "common/capnp_util.h"
+#include "common/file.h"
+#include "common/local_fs.h"
+#include "common/sha256.h"
+#include "dfs/client/connect_dfs.h"
+#include "logs/log_archive.h"
+#include "mapreduce/input_split.h"
+#include "mapreduce/job_plan.h"
+#include "records/record_file.h"
+#include "scheduler/job_client.h"
+
+namespace sawmill {
+namespace {
+
+namespace sp = sched::proto;
+
+
+
+std::string StorePath(const std::string& p) { return IsDfsPath(p) ? p.substr(kDfsScheme.size()) : p; }
+
+// Hosts holding the block where a split starts (its byte offset; for record files the offset of
+// its first block). Cached per file.
+class SplitHosts {
+ public:
+  explicit SplitHosts(FileSystem* store) : store_(store) {}
+
+  Result<std::vector<std::string>> Of(const InputSplit& split, InputFormat format) {
+    auto& locs = locations_[split.path];
+    if (!loaded_[split.path]) {
+      ASSIGN_OR_RETURN(locs, store_->GetBlockLocations(StorePath(split.path)));
+      loaded_[split.path] = true;
+    }
+    uint64_t offset = split.offset;
+    if (format == InputFormat::kRecordFile) {
+      auto& reader = readers_[split.path];
+      if (!reader) {
+        ASSIGN_OR_RETURN(reader, RecordFileReader::Open(split.path));
+      }
+      const auto& blocks = reader->blocks();
+      offset = split.offset < blocks.size() ? blocks[split.offset].offset : 0;
+    }
+    for (const auto& l : locs) {
+      if (offset >= l.offset && offset < l.offset + l.length) return l.hosts;
+    }
+    return std::vector<std::string>{};
+  }
+
+ private:
+  FileSystem* store_;
+  std::map<std::string, std::vector<BlockLocation>> locations_;
+  std::map<std::string, bool> loaded_;
+  std::map<std::string, std::unique_ptr<RecordFileReader>> readers_;
+};
+
+// The running binary, in the store at /sawmill/binaries/<sha256> (uploaded once per content).
+Result<std::string> UploadSelf(FileSystem* store) {
+  const std::string self = "/proc/self/exe";
+  ASSIGN_OR_RETURN(std::string sha, Sha256FileHex(self));
+  const std::string path = "/sawmill/binaries/" + sha;
+  if (store->Stat(path).ok()) return sha;
+  RETURN_IF_ERROR(store->Mkdirs("/sawmill/binaries"));
+  const std::string tmp = "/sawmill/binaries/." + sha + ".upload-" + std::to_string(::getpid());
+  std::string bytes;
+  RETURN_IF_ERROR(ReadFileToString(self, &bytes));
+  {
+    ASSIGN_OR_RETURN(auto out, store->Create(tmp));
+    RETURN_IF_ERROR(out->Append(bytes));
+    RETURN_IF_ERROR(out->Close());
+  }
+  Status s = store->Rename(tmp, path);
+  if (!s.ok()) {
+    (void)store->Delete(tmp, false);
+    if (!store->Stat(path).ok()) return s;  // else another submitter won the race
+  }
+  return sha;
+}
+
+
+// What SubmitJob prints once the coordinator accepted the job.
+struct Submitted {
+  std::string job_id;
+  size_t maps = 0;
+  int reduces = 0;
+  std::string coordinator_http;
+};
+
+// One job on the cluster: its JobResult and what SubmitJob's summary line adds to it.
+struct ClusterRun {
+  JobResult result;
+  std::string job_id;            // "" when never submitted
+  Status follow = Status::Ok();  // not ok: following the submitted job failed, its outcome is unknown
+  int data_local_maps = 0;
+  int failed_attempts = 0;
+};
+
+ClusterRun Rejected(const Status& s) {
+  ClusterRun run;
+  run.result.exit_code = 2;
+  run.result.error = s.message();
+  return run;
+}
+
+// The final JobStatus as a JobResult (as RunClusterJob documents it).
+void FillResult(sp::JobStatus::Reader s, ClusterRun* run) {
+  JobResult& r = run->result;
+  r.ok = Text(s.getState()) == "succeeded";
+  r.exit_code = r.ok ? 0 : 1;
+  r.error = r.ok ? "" : run->job_id + " failed: " + Text(s.getError());
+  r.records_in = s.getRecordsIn();
+  r.records_out = s.getRecordsOut();
+  r.bytes_in = s.getInputBytes();
+  r.bytes_out = s.getBytesOut();
+  r.map_tasks = s.getMaps();
+  r.reduce_tasks = s.getReduces();
+  r.seconds = static_cast<double>(s.getElapsedMs()) / 1000;
+  for (auto c : s.getCounters()) r.counters[Text(c.getName())] = c.getValue();
+  auto counter = [&](const char* name) -> uint64_t {
+    auto it = r.counters.find(name);
+    return it == r.counters.end() ? 0 : static_cast<uint64_t>(it->second);
+  };
+  r.spills = counter("sawmill.spills");
+  r.shuffle_bytes = counter("sawmill.shuffle_bytes");
+  r.tail_bytes = counter("sawmill.tail_bytes");
+  run->data_local_maps = s.getDataLocalMaps();
+  run->failed_attempts = s.getFailedAttempts();
+}
+
+// Plans, uploads and submits the job, calls `on_submitted` (if set) once the coordinator took
+// it, then, with `wait`, follows it to its end. Without wait a submitted job's result is ok.
+ClusterRun RunOnCluster(const JobSpec& spec, const JobOptions& options_in, const SubmitOptions& submit, bool wait,
+                        const std::function<void(const Submitted&)>& on_submitted) {
+  JobOptions options = options_in;
+  if (!spec.inputs.empty()) options.inputs = spec.inputs;
+  if (!spec.has_mapper()) return Rejected(InvalidArgument("job " + spec.name + " has no mapper"));
+  if (options.inputs.empty()) return Rejected(InvalidArgument("no --input given"));
+  if (options.output.empty()) return Rejected(InvalidArgument("no --output given"));
+  if (spec.reducer && options.reducers < 1) return Rejected(InvalidArgument("--reducers must be at least 1"));
+  for (const auto& in : options.inputs) {
+    if (!IsDfsPath(in) && !logs::IsLogInput(in)) {
+      return Rejected(InvalidArgument("cluster jobs read dfs:/ paths or logs: selections; --input " + in + " is local"));
+    }
+  }
+  if (!IsDfsPath(options.output)) {
+    return Rejected(InvalidArgument("cluster jobs write dfs:/ paths; --output " + options.output + " is local"));
+  }
+  // The store dfs: paths resolve to while the job is planned (splits, manifests, samples): the
+  // caller's when one is registered (left as it is), else a connection of our own, registered
+  // until `unregister` goes (before `own` closes).
+  std::unique_ptr<dfs::DfsConnection> own;
+  FileSystem* store = nullptr;
+  if (auto registered = ResolvePath(std::string(kDfsScheme) + "/"); registered.ok()) {
+    store = registered->fs;
+  } else {
+    auto dfs = dfs::ConnectDfs(submit.cluster_dir);
+    if (!dfs.ok()) return Rejected(dfs.status());
+    own = std::move(dfs).value();
+    store = own->client.get();
+    SetDfs(std::shared_ptr<FileSystem>(store, [](FileSystem*) {}));
+  }
+  struct Unregister {
+    bool active;
+    ~Unregister() {
+      if (active) SetDfs(nullptr);
+    }
+  } unregister{own != nullptr};
+  auto coord = sched::ConnectCoordinator(submit.cluster_dir);
+  if (!coord.ok()) return Rejected(coord.status());
+
+  auto splits = ComputeJobSplits(spec, options.inputs, options.split_bytes);
+  if (!splits.ok()) return Rejected(splits.status());
+  auto plan = PlanPartitioning(spec, options);
+  if (!plan.ok()) return Rejected(plan.status());
+  TaskBudget budget = ComputeTaskBudget(options);
+  auto sha = UploadSelf(store);
+  if (!sha.ok()) {
+    ClusterRun run;
+    run.result.error = "uploading the job binary: " + sha.status().message();
+    return run;
+  }
+
+  capnp::MallocMessageBuilder m;
+  auto sub = m.initRoot<sp::CoordinatorRequest>().initSubmit();
+  sub.setName(spec.name);
+  sub.setBinarySha256(*sha);
+  std::vector<std::string> task_args = submit.task_args;
+  task_args.insert(task_args.end(), spec.task_flags.begin(), spec.task_flags.end());
+  auto args = sub.initArgs(static_cast<unsigned>(task_args.size()));
+  for (unsigned i = 0; i < task_args.size(); ++i) args.set(i, task_args[i]);
+  auto inputs = sub.initInputs(static_cast<unsigned>(options.inputs.size()));
+  for (unsigned i = 0; i < options.inputs.size(); ++i) inputs.set(i, options.inputs[i]);
+  sub.setOutput(options.output);
+  sub.setOverwrite(options.overwrite);
+  SplitHosts hosts(store);
+  auto sl = sub.initSplits(static_cast<unsigned>(splits->size()));
+  uint64_t input_bytes = 0;
+  for (unsigned i = 0; i < splits->size(); ++i) {
+    const InputSplit& s = (*splits)[i];
+    sl[i].setPath(s.path);
+    sl[i].setOffset(s.offset);
+    sl[i].setLength(s.length);
+    sl[i].setBytes(s.bytes);
+    sl[i].setInputIndex(s.input_index);
+    sl[i].setLogFilter(s.log_filter);
+    sl[i].setMinOffset(s.min_offset);
+    sl[i].setMaxOffset(s.max_offset);
+    sl[i].setMinTimeMs(s.min_time_ms);
+    sl[i].setMaxTimeMs(s.max_time_ms);
+    input_bytes += s.bytes;
+    auto h = hosts.Of(s, SplitFormat(spec, s));
+    if (!h.ok()) return Rejected(h.status());
+    auto hl = sl[i].initHosts(static_cast<unsigned>(h->size()));
+    for (unsigned k = 0; k < h->size(); ++k) hl.set(k, (*h)[k]);
+  }
+  auto part = sub.initPartitioning();
+  part.setKind(std::string(PartitionKindName(plan->kind)));
+  part.setNumPartitions(plan->num_partitions);
+  auto points = part.initSplitPoints(static_cast<unsigned>(plan->split_points.size()));
+  for (unsigned i = 0; i < plan->split_points.size(); ++i) {
+    const std::string& p = plan->split_points[i];
+    points.set(i, capnp::Data::Reader(reinterpret_cast<const capnp::byte*>(p.data()), p.size()));
+  }
+  sub.setSeed(options.seed);
+  sub.setMemoryBytes(budget.memory_bytes);
+  sub.setMergeFactor(budget.merge_factor);
+  sub.setBlockBytes(options.block_kb << 10);
+  sub.setMaxAttempts(submit.max_attempts);
+  sub.setTaskTimeoutMs(submit.task_timeout_ms);
+  sub.setTaskMemoryMb(submit.task_memory_mb);
+  sub.setSpeculation(submit.speculation);
+  sub.setInputBytes(input_bytes);
+  sub.setOutputReplication(spec.output_replication);
+  const char* user = std::getenv("USER");
+  sub.setUser(user ? user : "");
+
+  auto reply = (*coord)->client->Call(m);
+  if (!reply.ok()) return Rejected(reply.status());
+  ClusterRun run;
+  Status parsed = CatchCapnp("submit response", [&] {
+    run.job_id = Text((*reply)->Root<sp::CoordinatorResponse>().getSubmitted());
+    return Status::Ok();
+  });
+  if (!parsed.ok() || run.job_id.empty()) {
+    run.follow = parsed.ok() ? Internal("the coordinator answered the submission without a job id") : parsed;
+    run.result.error = run.follow.message();
+    return run;
+  }
+  if (on_submitted) {
+    on_submitted(Submitted{run.job_id, splits->size(), plan->num_partitions, (*coord)->config.coordinator_http});
+  }
+  if (!wait) {
+    run.result.ok = true;
+    run.result.exit_code = 0;
+    return run;
+  }
+  auto final = sched::WaitForJob(*(*coord)->client, run.job_id, submit.progress);
+  Status read = final.status();
+  if (read.ok()) {
+    read = CatchCapnp("job status", [&] {
+      FillResult((*final)->Root<sp::CoordinatorResponse>().getStatus(), &run);
+      return Status::Ok();
+    });
+  }
+  if (!read.ok()) {
+    run.follow = read;
+    run.result = JobResult{};
+    run.result.error = "following " + run.job_id + ": " + read.message();
+  }
+  return run;
+}
+
+}  // namespace
+
+Result<JobResult> RunClusterJob(const JobSpec& spec, const JobOptions& options, const SubmitOptions& submit,
+                                std::string* job_id) {
+  ClusterRun run = RunOnCluster(spec, options, submit, /*wait=*/true, nullptr);
+  if (job_id != nullptr) *job_id = run.job_id;
+  if (!run.follow.ok()) return Status(run.follow.code(), run.result.error);
+  return std::move(run.result);
+}
+
+int SubmitJob(const JobSpec& spec, const JobOptions& options, const SubmitOptions& submit) {
+  ClusterRun run = RunOnCluster(spec, options, submit, submit.wait, [&](const Submitted& s) {
+    std::printf("submitted %s: %s, %zu maps, %d reduces; http://%s/job/%s\n", s.job_id.c_str(), spec.name.c_str(),
+                s.maps, s.reduces, s.coordinator_http.c_str(), s.job_id.c_str());
+    std::fflush(stdout);
+  });
+  const JobResult& r = run.result;
+  if (!run.follow.ok() || run.job_id.empty()) {
+    std::fprintf(stderr, "error: %s\n", r.error.c_str());
+    return run.follow.ok() ? r.exit_code : 1;
+  }
+  if (!submit.wait) return 0;
+  if (!r.ok) std::fprintf(stderr, "error: %s\n", r.error.c_str());
+  std::string user_counters;
+  for (const auto& [name, value] : r.counters) {
+    if (name.rfind("sawmill.", 0) != 0) user_counters += " " + name + "=" + std::to_string(value);
+  }
+  if (!user_counters.empty()) std::printf("counters:%s\n", user_counters.c_str());
+  // Jobs with a tail reducer: what their map tasks sent it.
+  std::string tail;
+  if (r.counters.count("sawmill.tail_bytes")) tail = " tail_bytes=" + std::to_string(r.tail_bytes);
+  std::printf("summary job=%s id=%s status=%s records_in=%llu records_out=%llu bytes_in=%llu bytes_out=%llu maps=%d "
+              "reduces=%d seconds=%.3f mb_per_s=%.1f data_local_maps=%d failed_attempts=%d shuffle_bytes=%lld%s\n",
+              spec.name.c_str(), run.job_id.c_str(), r.ok ? "ok" : "failed", static_cast<unsigned long long>(r.records_in),
+              static_cast<unsigned long long>(r.records_out), static_cast<unsigned long long>(r.bytes_in),
+              static_cast<unsigned long long>(r.bytes_out), r.map_tasks, r.reduce_tasks, r.seconds,
+              r.seconds > 0 ? static_cast<double>(r.bytes_in) / 1e6 / r.seconds : 0.0, run.data_local_maps,
+              run.failed_attempts, static_cast<long long>(r.shuffle_bytes), tail.c_str());
+  std::fflush(stdout);
+  return r.exit_code;
+}
+
+}  // namespace sawmill

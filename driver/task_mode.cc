@@ -1,0 +1,182 @@
+#include "driver/task_mode.h"
+
+#include <cstdio>
+#include <exception>
+
+#include <capnp/message.h>
+
+#include "common/auth.h"
+#include "common/capnp_util.h"
+#include "common/file.h"
+#include "common/local_fs.h"
+#include "common/rpc_tcp.h"
+#include "dfs/client/dfs_client.h"
+#include "mapreduce/attempt.capnp.h"
+#include "mapreduce/job_plan.h"
+#include "mapreduce/task.h"
+
+namespace sawmill {
+namespace {
+
+
+Status WriteResult(const std::string& path, const Status& status, const TaskStats& stats, uint64_t bytes_in) {
+  capnp::MallocMessageBuilder message;
+  auto r = message.initRoot<proto::AttemptResult>();
+  r.setOk(status.ok());
+  r.setError(status.ok() ? "" : status.ToString());
+  r.setRecordsIn(stats.records_in);
+  r.setRecordsOut(stats.records_out);
+  r.setBytesOut(stats.bytes_out);
+  r.setBytesIn(bytes_in);
+  r.setSpills(stats.spills);
+  r.setGroups(stats.groups);
+  r.setContentHash(stats.content_hash);
+  r.setSorted(stats.sorted);
+  r.setTailBytes(stats.tail_bytes);
+  auto counters = r.initCounters(static_cast<unsigned>(stats.counters.size()));
+  unsigned i = 0;
+  for (const auto& [name, value] : stats.counters) {
+    counters[i].setName(name);
+    counters[i].setValue(value);
+    ++i;
+  }
+  // Written whole then renamed: the worker never reads half a result.
+  std::string tmp = path + ".tmp";
+  RETURN_IF_ERROR(WriteStringToFile(tmp, CapnpToString(message)));
+  return Rename(tmp, path);
+}
+
+// Everything the attempt needs, read out of the spec before any user code runs.
+struct Attempt {
+  bool reduce = false;
+  TaskConfig config;
+  PartitionPlan plan;
+  InputSplit split;
+  std::vector<std::string> map_outputs;
+  uint64_t job_seed = 0;
+  std::string namenode, secret_file, host, result_path;
+};
+
+Status ParseSpec(const std::string& spec_path, Attempt* a) {
+  std::string bytes;
+  RETURN_IF_ERROR(ReadFileToString(spec_path, &bytes));
+  ASSIGN_OR_RETURN(auto reader, CapnpReader::Parse(bytes));
+  return CatchCapnp("attempt spec " + spec_path, [&]() -> Status {
+    auto s = reader->Root<proto::AttemptSpec>();
+    a->reduce = s.getReduce();
+    a->job_seed = s.getJobSeed();
+    auto p = s.getPartitioning();
+    ASSIGN_OR_RETURN(a->plan.kind, ParsePartitionKind(Text(p.getKind())));
+    a->plan.num_partitions = p.getNumPartitions();
+    for (auto point : p.getSplitPoints()) a->plan.split_points.emplace_back(point.asChars().begin(), point.size());
+    auto split = s.getSplit();
+    a->split.path = Text(split.getPath());
+    a->split.offset = split.getOffset();
+    a->split.length = split.getLength();
+    a->split.bytes = split.getBytes();
+    a->split.input_index = split.getInputIndex();
+    a->split.log_filter = split.getLogFilter();
+    a->split.min_offset = split.getMinOffset();
+    a->split.max_offset = split.getMaxOffset();
+    a->split.min_time_ms = split.getMinTimeMs();
+    a->split.max_time_ms = split.getMaxTimeMs();
+    for (auto m : s.getMapOutputs()) a->map_outputs.push_back(Text(m));
+    TaskConfig& c = a->config;
+    c.task_index = s.getTaskIndex();
+    c.num_partitions = std::max(a->plan.num_partitions, 1);
+    c.seed = TaskSeed(a->job_seed, a->reduce, c.task_index);
+    c.work_dir = Text(s.getWorkDir());
+    c.cache_dir = Text(s.getCacheDir());
+    c.output_path = Text(s.getOutputPath());
+    c.tail_output_path = Text(s.getTailOutputPath());
+    c.tail = a->reduce && a->plan.kind == PartitionKind::kTail;
+    c.memory_bytes = s.getMemoryBytes();
+    c.merge_factor = s.getMergeFactor();
+    c.block_bytes = s.getBlockBytes();
+    c.output_replication = s.getOutputReplication();
+    a->namenode = Text(s.getNamenode());
+    a->secret_file = Text(s.getSecretFile());
+    a->host = Text(s.getHost());
+    a->result_path = Text(s.getResultPath());
+    if (a->split.input_index < 0) return InvalidArgument(spec_path + ": negative split inputIndex");
+    if (a->result_path.empty()) return InvalidArgument(spec_path + ": no resultPath");
+    if (c.work_dir.empty() || c.output_path.empty()) return InvalidArgument(spec_path + ": no workDir or outputPath");
+    if (c.memory_bytes == 0 || c.merge_factor < 2 || c.block_bytes == 0) {
+      return InvalidArgument(spec_path + ": bad memoryBytes, mergeFactor or blockBytes");
+    }
+    return Status::Ok();
+  });
+}
+
+Status Run(const Attempt& a, const JobSpec& spec, TaskStats* stats, Progress* progress) {
+  TaskConfig c = a.config;
+  c.progress = progress;
+  ASSIGN_OR_RETURN(auto partitioner, MakePartitioner(spec, a.plan));
+  c.partitioner = partitioner.get();
+  if (spec.reducer && MapsWriteParts(a.plan.kind)) {
+    return InvalidArgument("job " + spec.name + " has a reducer but the attempt no partitioning");
+  }
+  if (!spec.reducer && (a.plan.kind == PartitionKind::kTail) != static_cast<bool>(spec.tail_reducer)) {
+    return InvalidArgument("job " + spec.name + (spec.tail_reducer ? " has" : " has no") + " tail reducer, unlike the attempt");
+  }
+  RETURN_IF_ERROR(MakeDirs(c.work_dir));
+  Status s;
+  if (a.reduce) {
+    s = RunReduceTask(c, a.map_outputs, stats);
+  } else {
+    MapBuffers buffers;
+    s = RunMapTask(c, a.split, &buffers, stats);
+  }
+  // Spills and merge runs are scratch; only the output stays.
+  Status cleanup = RemoveAll(c.work_dir);
+  return s.ok() ? cleanup : s;
+}
+
+}  // namespace
+
+int RunTaskMode(const std::function<JobSpec()>& make_spec, const std::string& spec_path) {
+  Attempt a;
+  Status s = ParseSpec(spec_path, &a);
+  if (!s.ok()) {
+    std::fprintf(stderr, "error: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  std::unique_ptr<TcpTransport> transport;
+  std::shared_ptr<dfs::DfsClient> store;
+  if (!a.namenode.empty()) {
+    auto secret = LoadSecret(a.secret_file);
+    if (!secret.ok()) {
+      s = secret.status();
+    } else {
+      transport = std::make_unique<TcpTransport>(*secret);
+      dfs::DfsClient::Options options;
+      options.client_host = a.host;
+      store = std::make_shared<dfs::DfsClient>(transport.get(), a.namenode, options);
+      SetDfs(store);
+    }
+  }
+  // The spec is made once the store is reachable: a job may read its inputs' manifests then.
+  JobSpec spec;
+  if (s.ok()) {
+    try {
+      spec = make_spec();
+    } catch (const std::exception& e) {
+      s = InvalidArgument(std::string("making the job spec: ") + e.what());
+    }
+  }
+  a.config.spec = &spec;
+  TaskStats stats;
+  Progress progress;
+  if (s.ok()) s = Run(a, spec, &stats, &progress);
+  SetDfs(nullptr);
+  store.reset();
+  if (!s.ok()) std::fprintf(stderr, "error: %s\n", s.ToString().c_str());
+  Status w = WriteResult(a.result_path, s, stats, progress.bytes_read.load());
+  if (!w.ok()) {
+    std::fprintf(stderr, "error: writing the attempt result: %s\n", w.ToString().c_str());
+    return 1;
+  }
+  return s.ok() ? 0 : 1;
+}
+
+}  // namespace sawmill
