@@ -6,7 +6,7 @@ malformed lines are named by file and line, segments roll over and follow each o
 segments hold exactly the archived records (read back with `sawmill cat`); a job reading a log
 selection gets exactly the records in its offset or time range.
 
-Usage: tests/jobs/logs_test.py BUILD_DIR [--cluster]
+Usage: tests/cli/logs_test.py BUILD_DIR [--cluster]
 """
 import os
 import random

@@ -7,7 +7,7 @@
 - promoting a missing or incomplete version is refused (exit 2) and changes nothing;
 - the reading job's _MANIFEST names the concrete version it read (lineage).
 
-Usage: tests/jobs/datasets_test.py BUILD_DIR [--cluster]
+Usage: tests/cli/datasets_test.py BUILD_DIR [--cluster]
 """
 import hashlib
 import os
