@@ -106,6 +106,15 @@ def faulty_local(data, *args):
                        "--split_mb", "1", *args)
 
 
+def succeeded(c, jid):
+    """The status of job `jid` once it has ended, which must be a success."""
+    wait_for(f"{jid} to end", lambda: c.status(jid)["state"] in ("succeeded", "failed"), timeout=120)
+    s = c.status(jid)
+    if s["state"] != "succeeded":
+        raise Fail(f"{jid} {s['state']}: {s['error']}")
+    return s
+
+
 def case_kill_worker_in_maps(case, data):
     local = faulty_local(data)
     with cluster(3) as c:
@@ -121,10 +130,7 @@ def case_kill_worker_in_maps(case, data):
         victim = wait_for("a committed map and another one running", running_map_host, timeout=60)
         c.kill("worker", victim)
         log(case, f"SIGKILLed {victim}'s worker while its map ran")
-        wait_for(f"{jid} to end", lambda: c.status(jid)["state"] in ("succeeded", "failed"), timeout=120)
-        s = c.status(jid)
-        if s["state"] != "succeeded":
-            raise Fail(f"{jid} {s['state']}: {s['error']}")
+        s = succeeded(c, jid)
         lost = [a for a in s["attempts"] if a["state"] == "failed" and a["host"] == victim]
         if not lost:
             raise Fail(f"no attempt on {victim} was marked failed")
@@ -156,10 +162,7 @@ def case_kill_worker_in_reduces(case, data):
                           lambda: reduce_host(c, jid, beside_outputs_only=False), timeout=60)
         c.kill("worker", victim)
         log(case, f"SIGKILLed {victim}'s worker while its reduce ran (its map outputs go with it)")
-        wait_for(f"{jid} to end", lambda: c.status(jid)["state"] in ("succeeded", "failed"), timeout=120)
-        s = c.status(jid)
-        if s["state"] != "succeeded":
-            raise Fail(f"{jid} {s['state']}: {s['error']}")
+        s = succeeded(c, jid)
         log(case, f"{jid} succeeded: {s['failed_attempts']} failed attempt(s), {len(s['attempts'])} attempts in all")
         same_parts(case, "output after losing a worker in the reduce phase", c.output_parts("/out/f"), local)
 
@@ -177,10 +180,7 @@ def case_kill_worker_in_tail(case, data):
                           lambda: reduce_host(c, jid, beside_outputs_only=True), timeout=60)
         c.kill("worker", victim)
         log(case, f"SIGKILLed {victim}'s worker while the tail ran (map tail outputs go with it)")
-        wait_for(f"{jid} to end", lambda: c.status(jid)["state"] in ("succeeded", "failed"), timeout=120)
-        s = c.status(jid)
-        if s["state"] != "succeeded":
-            raise Fail(f"{jid} {s['state']}: {s['error']}")
+        s = succeeded(c, jid)
         reruns = len([a for a in s["attempts"] if not a["reduce"]]) - s["maps"]
         log(case, f"{jid} succeeded: {s['maps']} maps, {reruns} map attempt(s) beyond one per map, "
                   f"{s['failed_attempts']} failed attempt(s)")
