@@ -34,41 +34,30 @@
 # whole `wordcount --cluster D ... --wait` command; median wall (target <= 300 ms). The put of
 # the text is timed too (not part of the ratio). The cluster is always torn down on exit.
 set -euo pipefail
-export LC_ALL=C
-root=$(cd "$(dirname "$0")/.." && pwd)
+source "$(dirname "$0")/common.sh"
 
-smoke=0
 bytes=""
 workers=2
 slots=""
-runs=""
 scaling=""
 scaling_slots=1
 tera_records=""
 coordinator_flags=""
-build=$root/build
-data=""
-work=""
+bench_accepts="--smoke --runs --build --data --work"
 while [[ $# -gt 0 ]]; do
   case $1 in
-    --smoke) smoke=1; shift ;;
     --bytes) bytes=$2; shift 2 ;;
     --workers) workers=$2; shift 2 ;;
     --slots) slots=$2; shift 2 ;;
-    --runs) runs=$2; shift 2 ;;
     --scaling) scaling=$2; shift 2 ;;
     --scaling_slots) scaling_slots=$2; shift 2 ;;
     --tera_records) tera_records=$2; shift 2 ;;
     --coordinator_flags) coordinator_flags=$2; shift 2 ;;
-    --build) build=$2; shift 2 ;;
-    --data) data=$2; shift 2 ;;
-    --work) work=$2; shift 2 ;;
-    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    *) echo "bench/cluster.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+    *) bench_arg "$@"; shift "$nargs" ;;
   esac
 done
 cores=$(nproc)
-if [[ $smoke -eq 1 ]]; then
+if [[ $small -eq 1 ]]; then
   bytes=${bytes:-$((4 << 20))}; runs=${runs:-1}; tera_records=${tera_records:-20000}; empty_runs=3
   split_mb=1
 else
@@ -76,68 +65,32 @@ else
   split_mb=64
 fi
 [[ -n $slots ]] || slots=$((cores / workers > 0 ? cores / workers : 1))
-for v in "$bytes" "$workers" "$slots" "$runs" "$scaling_slots" "$tera_records"; do
-  [[ $v =~ ^[1-9][0-9]*$ ]] || { echo "bench/cluster.sh: --bytes, --workers, --slots, --runs, --scaling_slots and --tera_records want positive numbers" >&2; exit 2; }
-done
-for w in $scaling; do
-  [[ $w =~ ^[1-9][0-9]*$ ]] || { echo "bench/cluster.sh: --scaling wants worker counts, e.g. \"1 2 4 8\"" >&2; exit 2; }
-done
+positive "--bytes, --workers, --slots, --runs, --scaling_slots and --tera_records want positive numbers" \
+  "$bytes" "$workers" "$slots" "$runs" "$scaling_slots" "$tera_records"
+positive "--scaling wants worker counts, e.g. \"1 2 4 8\"" $scaling
 threads=$((workers * slots))
 reducers=2
 memory_mb=512
-vocabulary=75000
 sawmill=$build/sawmill
 jobs=$build/jobs
-for b in "$sawmill" "$jobs/wordcount" "$jobs/teragen" "$jobs/terasort"; do
-  [[ -x $b ]] || { echo "bench/cluster.sh: missing $b (build sawmill wordcount teragen terasort)" >&2; exit 1; }
-done
+need_exec "build sawmill wordcount teragen terasort" "$sawmill" "$jobs/wordcount" "$jobs/teragen" "$jobs/terasort"
 # The smoke size has a cache of its own: a shared one would be regenerated at every switch.
-[[ -n $data ]] || { [[ $smoke -eq 1 ]] && data=$build/bench-cluster-smoke-data || data=$build/bench-data; }
-[[ -n $work ]] || work=$build/bench-cluster
-mkdir -p "$data"
-data=$(cd "$data" && pwd)
-rm -rf "$work"
-mkdir -p "$work"
-work=$(cd "$work" && pwd)
+default_data bench-cluster-smoke-data bench-data
+data_dir
+fresh_work bench-cluster
 cluster=$work/cluster
 out=$work/out
 mkdir -p "$out"
 
 down() { [[ -e $cluster/cluster.json ]] && "$sawmill" cluster down --dir "$cluster" >/dev/null 2>&1 || true; }
-# The timed command runs in the background with `wait`, so that INT/TERM reach the trap at once
-# (bash defers traps while a foreground child runs); cleanup ends it before the cluster.
-child=""
-cleanup() {
-  [[ -n $child ]] && kill "$child" 2>/dev/null && wait "$child" 2>/dev/null
-  down
-  rm -rf "$work"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+on_exit 'down; rm -rf "$work"'
 
 # --- data (reused when the stamp and size match; the same cache and stamp as bench/local.sh) ---
-text=$data/text.txt
-text_stamp="gen text --bytes $bytes --vocabulary $vocabulary --seed 1"
-file_size() { stat -c %s "$1" 2>/dev/null || echo 0; }
-if [[ $(cat "$data/text.stamp" 2>/dev/null) != "$text_stamp" || $(file_size "$text") -lt $bytes ]]; then
-  echo "generating $bytes bytes of text in $text ..." >&2
-  rm -f "$data/text.stamp"
-  "$sawmill" gen text --bytes "$bytes" --vocabulary "$vocabulary" --seed 1 --output "$text"
-  echo "$text_stamp" >"$data/text.stamp"
-fi
-text_size=$(file_size "$text")
+text_data "$bytes" "$bytes bytes"
 cat "$text" >/dev/null  # into the page cache, for both sides alike
 : >"$work/empty.txt"
 
 # --- helpers ---
-now_ns() { date +%s%N; }
-secs_since() { awk -v a="$1" -v b="$(now_ns)" 'BEGIN { printf "%.3f\n", (b - a) / 1e9 }'; }
-# summary_seconds LOG: the seconds= field of the job's summary line.
-summary_seconds() { sed -n 's/^summary .* seconds=\([0-9.]*\) .*/\1/p' "$1" | tail -n 1; }
-summary_field() { sed -n "s/^summary .* $2=\([^ ]*\).*/\1/p" "$1" | tail -n 1; }
-# stat_min / stat_median FILE: over the numbers in FILE, one a line.
-stat_min() { sort -g "$1" | head -n 1; }
-stat_median() { sort -g "$1" | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 dfs() { "$sawmill" dfs --cluster "$cluster" "$@"; }
 
 # up W S: a fresh cluster of W hosts with S slots each, replication 1, blocks of split_mb.
@@ -147,28 +100,17 @@ up() {
   "$sawmill" cluster up --dir "$cluster" --workers "$1" --slots "$2" --replication 1 \
     --block_size $((split_mb << 20)) --sync_blocks false ${coordinator_flags:+--coordinator_flags "$coordinator_flags"} \
     >"$work/up.log" 2>&1 ||
-    { cat "$work/up.log" >&2; echo "bench/cluster.sh: cluster up failed" >&2; exit 1; }
+    { cat "$work/up.log" >&2; echo "$me: cluster up failed" >&2; exit 1; }
 }
 
-# run_job NAME CMD...: runs CMD once (stdout+stderr to $out/NAME.log), appends the summary's
-# seconds to $out/NAME.job and the wall clock to $out/NAME.wall.
+# run_job NAME CMD...: runs CMD once (run_timed: the wall clock to $out/NAME.times), appends the
+# summary's seconds to $out/NAME.job; exits 1 if CMD fails or prints no summary line.
 run_job() {
-  local name=$1 t0
+  local name=$1 s
   shift
-  t0=$(now_ns)
-  "$@" >"$out/$name.log" 2>&1 &
-  child=$!
-  if ! wait "$child"; then
-    child=""
-    tail -n 20 "$out/$name.log" >&2
-    echo "bench/cluster.sh: $name failed: $*" >&2
-    exit 1
-  fi
-  child=""
-  secs_since "$t0" >>"$out/$name.wall"
-  local s
-  s=$(summary_seconds "$out/$name.log")
-  [[ -n $s ]] || { cat "$out/$name.log" >&2; echo "bench/cluster.sh: $name printed no summary line" >&2; exit 1; }
+  run_timed "$name" "$@" || { echo "$me: $name failed: $*" >&2; exit 1; }
+  s=$(summary_field "$out/$name.log" seconds)
+  [[ -n $s ]] || { cat "$out/$name.log" >&2; echo "$me: $name printed no summary line" >&2; exit 1; }
   echo "$s" >>"$out/$name.job"
 }
 
@@ -186,7 +128,7 @@ empty_job() {
 }
 
 # --- WordCount: cluster against local ---
-echo "bench/cluster: $cores cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'); $workers workers x $slots slots vs --threads $threads; $runs run(s) each" >&2
+echo "bench/cluster: $cores cores, $(cpu_model); $workers workers x $slots slots vs --threads $threads; $runs run(s) each" >&2
 load0=$(cut -d" " -f1-3 /proc/loadavg)  # other work on the machine skews both sides; reported
 up "$workers" "$slots"
 t0=$(now_ns)
@@ -203,9 +145,9 @@ run_job warmup cluster_wordcount
 rm -f "$out/warmup."*
 for ((i = 1; i <= runs; i++)); do
   run_job cluster_wc cluster_wordcount
-  echo "  cluster wordcount run $i/$runs: job $(tail -n 1 "$out/cluster_wc.job") s, wall $(tail -n 1 "$out/cluster_wc.wall") s" >&2
+  echo "  cluster wordcount run $i/$runs: job $(tail -n 1 "$out/cluster_wc.job") s, wall $(tail -n 1 "$out/cluster_wc.times") s" >&2
   run_job local_wc local_wordcount
-  echo "  local   wordcount run $i/$runs: job $(tail -n 1 "$out/local_wc.job") s, wall $(tail -n 1 "$out/local_wc.wall") s" >&2
+  echo "  local   wordcount run $i/$runs: job $(tail -n 1 "$out/local_wc.job") s, wall $(tail -n 1 "$out/local_wc.times") s" >&2
 done
 cluster_job_id=$(summary_field "$out/cluster_wc.log" id)
 "$sawmill" job --cluster "$cluster" status "$cluster_job_id" >"$out/cluster_wc.status" 2>&1 || true
@@ -214,7 +156,7 @@ maps=$(summary_field "$out/cluster_wc.log" maps)
 
 # Same answer on both sides (byte-identical parts by construction; checked on the records).
 if ! cmp -s <("$sawmill" cat --cluster "$cluster" --format raw dfs:/bench/wc) <("$sawmill" cat --format raw "$out/wc"); then
-  echo "bench/cluster.sh: the cluster's wordcount output differs from local mode's" >&2
+  echo "$me: the cluster's wordcount output differs from local mode's" >&2
   exit 1
 fi
 words=$("$sawmill" cat --format values "$out/wc" | awk '{ s += $1 } END { print s + 0 }')
@@ -228,18 +170,18 @@ ratio() { awk -v c="$(stat_median "$out/$1")" -v l="$(stat_median "$out/$2")" 'B
 verdict_le() { awk -v v="$1" -v t="$2" 'BEGIN { print (v <= t) ? "PASS" : "MISS" }'; }
 row() {  # row LABEL NAME
   local f=$out/$2
-  awk -v l="$1" -v jm="$(stat_min "$f.job")" -v jd="$(stat_median "$f.job")" -v wm="$(stat_min "$f.wall")" \
-    -v wd="$(stat_median "$f.wall")" -v b="$text_size" -v w="$words" 'BEGIN {
+  awk -v l="$1" -v jm="$(stat_min "$f.job")" -v jd="$(stat_median "$f.job")" -v wm="$(stat_min "$f.times")" \
+    -v wd="$(stat_median "$f.times")" -v b="$text_size" -v w="$words" 'BEGIN {
     printf "%-28s %9.3f %9.3f %9.3f %9.3f %9.1f %9.1f\n", l, jm, jd, wm, wd, b / 1e6 / jd, w / 1e6 / jd
   }'
 }
 wc_ratio=$(ratio cluster_wc.job local_wc.job)
-wc_wall_ratio=$(ratio cluster_wc.wall local_wc.wall)
-empty_wall_ms=$(awk -v s="$(stat_median "$out/empty.wall")" 'BEGIN { printf "%.0f", s * 1000 }')
+wc_wall_ratio=$(ratio cluster_wc.times local_wc.times)
+empty_wall_ms=$(awk -v s="$(stat_median "$out/empty.times")" 'BEGIN { printf "%.0f", s * 1000 }')
 empty_job_ms=$(awk -v s="$(stat_median "$out/empty.job")" 'BEGIN { printf "%.0f", s * 1000 }')
-empty_min_ms=$(awk -v s="$(stat_min "$out/empty.wall")" 'BEGIN { printf "%.0f", s * 1000 }')
+empty_min_ms=$(awk -v s="$(stat_min "$out/empty.times")" 'BEGIN { printf "%.0f", s * 1000 }')
 echo
-echo "Sawmill cluster benchmark ($( [[ $smoke -eq 1 ]] && echo smoke || echo full ) size, $cores cores, $(date -u +%Y-%m-%dT%H:%MZ), load average at the start $load0, at the end $(cut -d" " -f1-3 /proc/loadavg))"
+echo "Sawmill cluster benchmark ($( [[ $small -eq 1 ]] && echo smoke || echo full ) size, $cores cores, $(date -u +%Y-%m-%dT%H:%MZ), load average at the start $load0, at the end $(cut -d" " -f1-3 /proc/loadavg))"
 echo "input: $text_size bytes of text, $words words; cluster: $workers workers x $slots slots, replication 1," \
   "$split_mb MiB blocks ($blocks_per_host), coordinator flags: ${coordinator_flags:-defaults}; $maps maps ($data_local data-local), $reducers reducers;" \
   "local: --threads $threads; both --split_mb $split_mb --memory_mb $memory_mb"

@@ -38,24 +38,14 @@
 # A missed target is reported, not an error. Exit 1 on a missing binary, a failed run or an output
 # mismatch (wordcount parts not byte-identical, PageRank ranks off the reference).
 set -euo pipefail
-export LC_ALL=C
-root=$(cd "$(dirname "$0")/.." && pwd)
-me=bench/dataflow.sh
+source "$(dirname "$0")/common.sh"
 
-small=0
-data=""
-build=$root/build
-runs=""
 sections="wordcount pagerank"
+bench_accepts="--small --smoke --data --build --runs"
 while [[ $# -gt 0 ]]; do
   case $1 in
-    --small|--smoke) small=1; shift ;;
-    --data) data=$2; shift 2 ;;
-    --build) build=$2; shift 2 ;;
-    --runs) runs=$2; shift 2 ;;
     --sections) sections=$2; shift 2 ;;
-    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    *) echo "$me: unknown argument $1 (see --help)" >&2; exit 2 ;;
+    *) bench_arg "$@"; shift "$nargs" ;;
   esac
 done
 if [[ $small -eq 1 ]]; then
@@ -63,12 +53,11 @@ if [[ $small -eq 1 ]]; then
 else
   text_bytes=$((1 << 30)); pages=1000000; edges=10000000; runs=${runs:-3}
 fi
-vocabulary=75000
 threads=2
 iterations=10
 damping=0.85
 tolerance=1e-9
-[[ $runs =~ ^[1-9][0-9]*$ ]] || { echo "$me: --runs wants a positive number" >&2; exit 2; }
+positive "--runs wants a positive number" "$runs"
 do_wc=0 do_pr=0
 for s in $sections; do
   case $s in
@@ -78,8 +67,8 @@ for s in $sections; do
   esac
 done
 [[ $do_wc -eq 1 || $do_pr -eq 1 ]] || { echo "$me: --sections names nothing to run" >&2; exit 2; }
-build=$(cd "$build" 2>/dev/null && pwd) || { echo "$me: no build directory $build (run ./scripts/build release)" >&2; exit 1; }
-[[ -n $data ]] || { [[ $small -eq 1 ]] && data=$build/bench-smoke-data || data=$build/bench-data; }
+absolute_build "run ./scripts/build release"
+default_data bench-smoke-data bench-data
 sawmill=$build/sawmill
 jobs=$build/jobs
 missing=()
@@ -91,51 +80,14 @@ if [[ $do_pr -eq 1 ]]; then
   [[ -x $jobs/pagerank ]] || missing+=("$jobs/pagerank")
   for tool in cc md5sum; do command -v "$tool" >/dev/null || missing+=("$tool"); done
 fi
-if [[ ${#missing[@]} -gt 0 ]]; then
-  echo "$me: missing ${missing[*]} (run ./scripts/build release; or --sections to run the other section)" >&2
-  exit 1
-fi
-
-mkdir -p "$data"
-data=$(cd "$data" && pwd)
-out=$(mktemp -d "$data/run.XXXXXX")
-child=""
-cleanup() {
-  [[ -n $child ]] && kill "$child" 2>/dev/null && wait "$child" 2>/dev/null
-  rm -rf "$out"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-now_ns() { date +%s%N; }
-secs_since() { awk -v a="$1" -v b="$(now_ns)" 'BEGIN { printf "%.3f\n", (b - a) / 1e9 }'; }
-file_size() { stat -c %s "$1" 2>/dev/null || echo 0; }
+report_missing "run ./scripts/build release; or --sections to run the other section"
+run_dir
 
 # --- data (reused when the stamp matches; the graph's stamp names the generator's source too) ---
-text=$data/text.txt
 graph=$data/graph.tsv
 if [[ $do_wc -eq 1 ]]; then
-  text_stamp="gen text --bytes $text_bytes --vocabulary $vocabulary --seed 1"
-  if [[ $(cat "$data/text.stamp" 2>/dev/null) != "$text_stamp" || $(file_size "$text") -lt $text_bytes ]]; then
-    echo "generating $((text_bytes >> 20)) MiB of text in $text ..." >&2
-    rm -f "$data/text.stamp"
-    "$sawmill" gen text --bytes "$text_bytes" --vocabulary "$vocabulary" --seed 1 --output "$text"
-    echo "$text_stamp" >"$data/text.stamp"
-  fi
-  text_size=$(file_size "$text")
+  text_data "$text_bytes" "$((text_bytes >> 20)) MiB"
 fi
-# compile NAME: DATA/NAME from bench/NAME.c (cc -O2), unless its stamp has the source's hash;
-# sets src_hash to that hash.
-compile() {
-  local src=$root/bench/$1.c bin=$data/$1
-  src_hash=$(md5sum <"$src" | cut -c1-12)
-  if [[ $(cat "$bin.stamp" 2>/dev/null) != "$src_hash" || ! -x $bin ]]; then
-    rm -f "$bin.stamp"
-    cc -O2 -o "$bin.tmp" "$src" -lm || { echo "$me: cc failed on $src" >&2; exit 1; }
-    mv "$bin.tmp" "$bin"
-    echo "$src_hash" >"$bin.stamp"
-  fi
-}
 if [[ $do_pr -eq 1 ]]; then
   compile pagerank_ref
   compile graph_gen
@@ -154,39 +106,21 @@ if [[ $do_pr -eq 1 ]]; then
 fi
 
 # --- timing ---
-# timed NAME CMD...: runs CMD once (stdout to $out/NAME.log, stderr to .err); appends the wall
-# seconds to $out/NAME.times and the job's summary seconds (if it prints a summary line) to
-# $out/NAME.job. Returns 1 if the run fails (the rest goes on; the script exits 1 at the end).
+# timed NAME CMD...: runs CMD once (run_timed); appends the job's summary seconds (if it prints a
+# summary line) to $out/NAME.job, and its loop seconds to $out/NAME.loop. Returns 1 if the run
+# fails (the rest goes on; the script exits 1 at the end).
 failed=()
-summary_field() { sed -n "s/^summary .* $2=\([^ ]*\).*/\1/p" "$1" | tail -n 1; }
 timed() {
-  local name=$1 t0 s n
-  shift
-  t0=$(now_ns)
-  "$@" >"$out/$name.log" 2>"$out/$name.err" &
-  child=$!
-  if ! wait "$child"; then
-    child=""
-    tail -n 20 "$out/$name.log" "$out/$name.err" >&2
-    echo "$me: $name failed: $*" >&2
-    failed+=("$name")
-    return 1
-  fi
-  child=""
-  secs_since "$t0" >>"$out/$name.times"
-  s=$(summary_field "$out/$name.log" seconds)
-  [[ -z $s ]] || echo "$s" >>"$out/$name.job"
-  s=$(summary_field "$out/$name.log" loop_seconds)
-  [[ -z $s ]] || echo "$s" >>"$out/$name.loop"
-  n=$(wc -l <"$out/$name.times")
-  echo "  $name run $n: $(tail -n 1 "$out/$name.times") s" >&2
+  local name=$1
+  run_timed "$@" || { echo "$me: $name failed: ${*:2}" >&2; failed+=("$name"); return 1; }
+  keep_field "$name" seconds job
+  keep_field "$name" loop_seconds loop
+  echo "  $name run $(wc -l <"$out/$name.times"): $(tail -n 1 "$out/$name.times") s" >&2
 }
-stat_min() { sort -g "$out/$1.times" | head -n 1; }
-stat_median() { sort -g "$1" | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 median_of() { stat_median "$out/$1.times"; }
 have_times() { [[ -s $out/$1.times ]]; }
 
-echo "bench/dataflow: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $runs run(s) each" >&2
+echo "bench/dataflow: $(nproc) cores, $(cpu_model), $runs run(s) each" >&2
 load0=$(cut -d" " -f1-3 /proc/loadavg)
 mismatch=()
 
@@ -278,7 +212,7 @@ row() {
     return
   fi
   [[ -s $out/$name.job ]] && js=$(stat_median "$out/$name.job")
-  awk -v l="$label" -v n="$(wc -l <"$out/$name.times")" -v mn="$(stat_min "$name")" -v md="$(median_of "$name")" \
+  awk -v l="$label" -v n="$(wc -l <"$out/$name.times")" -v mn="$(stat_min "$out/$name.times")" -v md="$(median_of "$name")" \
     -v a="$3" -v u="$4" -v js="$js" 'BEGIN {
     printf "%-30s %4d %9.3f %9.3f %11.1f %11.1f %-15s %8s\n", l, n, mn, md, a / 1e6 / mn, a / 1e6 / md, u, js
   }'

@@ -13,36 +13,23 @@
 # space; cp uses copy_file_range, a single in-kernel copy), and with fdatasync on: put against
 # cp + sync.
 set -euo pipefail
-export LC_ALL=C
-root=$(cd "$(dirname "$0")/.." && pwd)
+source "$(dirname "$0")/common.sh"
 
-small=0
 size_mb=""
-build=$root/build
-work=""
-runs=""
+bench_accepts="--small --build --work --runs"
 while [[ $# -gt 0 ]]; do
   case $1 in
-    --small) small=1; shift ;;
     --size_mb) size_mb=$2; shift 2 ;;
-    --build) build=$2; shift 2 ;;
-    --work) work=$2; shift 2 ;;
-    --runs) runs=$2; shift 2 ;;
-    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    *) echo "bench/dfs.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+    *) bench_arg "$@"; shift "$nargs" ;;
   esac
 done
 if [[ $small -eq 1 ]]; then size_mb=${size_mb:-64}; runs=${runs:-1}; else size_mb=${size_mb:-2048}; runs=${runs:-3}; fi
-[[ $size_mb =~ ^[1-9][0-9]*$ && $runs =~ ^[1-9][0-9]*$ ]] || { echo "bench/dfs.sh: --size_mb and --runs want positive numbers" >&2; exit 2; }
+positive "--size_mb and --runs want positive numbers" "$size_mb" "$runs"
 sawmill=$build/sawmill
-[[ -x $sawmill ]] || { echo "bench/dfs.sh: missing $sawmill (run ./scripts/build release)" >&2; exit 1; }
-[[ -n $work ]] || work=$build/bench-dfs
-rm -rf "$work"
-mkdir -p "$work"
-work=$(cd "$work" && pwd)
+need_exec "run ./scripts/build release" "$sawmill"
+fresh_work bench-dfs
 cluster=$work/cluster
-cleanup() { "$sawmill" cluster down --dir "$cluster" >/dev/null 2>&1 || true; rm -rf "$work"; }
-trap cleanup EXIT
+on_exit '"$sawmill" cluster down --dir "$cluster" >/dev/null 2>&1 || true; rm -rf "$work"'
 
 src=$work/source.bin
 head -c $((size_mb << 20)) /dev/urandom >"$src"
@@ -93,7 +80,7 @@ replicas_gone() {
     [[ -z $(find "$cluster" -path '*/blocks/finalized/*' -type f -print -quit) ]] && return 0
     sleep 0.1
   done
-  echo "bench/dfs.sh: replicas still on disk 30 s after rm" >&2
+  echo "$me: replicas still on disk 30 s after rm" >&2
   return 1
 }
 do_get() { dfs get "/bench/r$1" - >/dev/null; }

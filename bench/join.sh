@@ -37,14 +37,8 @@
 # written; skew: reduce strategy, --reducers R, --hot_share 0 against the default (0.01): the job's
 # reduce_s_max / reduce_s_median <= 2 with hot-key handling on. Exit 1 on a failed run or a mismatch.
 set -euo pipefail
-export LC_ALL=C
-root=$(cd "$(dirname "$0")/.." && pwd)
-me=bench/join.sh
+source "$(dirname "$0")/common.sh"
 
-smoke=0
-data=""
-build=$root/build
-runs=""
 check=0
 duckdb=auto
 strategies="broadcast reduce partitioned merge auto"
@@ -54,12 +48,9 @@ reducers=8
 memory_mb=512
 skew=1
 baselines_only=0
+bench_accepts="--smoke --small --data --build --runs"
 while [[ $# -gt 0 ]]; do
   case $1 in
-    --smoke|--small) smoke=1; shift ;;
-    --data) data=$2; shift 2 ;;
-    --build) build=$2; shift 2 ;;
-    --runs) runs=$2; shift 2 ;;
     --check) check=1; shift ;;
     --duckdb) duckdb=$2; shift 2 ;;
     --strategies) strategies=$2; shift 2 ;;
@@ -69,20 +60,17 @@ while [[ $# -gt 0 ]]; do
     --memory_mb) memory_mb=$2; shift 2 ;;
     --no_skew) skew=0; shift ;;
     --baselines_only) baselines_only=1; shift ;;
-    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    *) echo "$me: unknown argument $1 (see --help)" >&2; exit 2 ;;
+    *) bench_arg "$@"; shift "$nargs" ;;
   esac
 done
-if [[ $smoke -eq 1 ]]; then
+if [[ $small -eq 1 ]]; then
   events_rows=200000; users_count=10000; runs=${runs:-1}; check=1
 else
   events_rows=20000000; users_count=1000000; runs=${runs:-3}
 fi
-build=$(cd "$build" 2>/dev/null && pwd) || { echo "$me: no build directory $build" >&2; exit 1; }
-[[ -n $data ]] || { [[ $smoke -eq 1 ]] && data=$build/bench-join-smoke-data || data=$build/bench-join-data; }
-for v in "$runs" "$parts" "$reducers" "$memory_mb"; do
-  [[ $v =~ ^[1-9][0-9]*$ ]] || { echo "$me: --runs, --parts, --reducers and --memory_mb want positive numbers" >&2; exit 2; }
-done
+absolute_build
+default_data bench-join-smoke-data bench-join-data
+positive "--runs, --parts, --reducers and --memory_mb want positive numbers" "$runs" "$parts" "$reducers" "$memory_mb"
 [[ $duckdb == auto || $duckdb == no ]] || { echo "$me: --duckdb wants auto or no" >&2; exit 2; }
 for t in $types; do
   [[ $t == inner || $t == left ]] || { echo "$me: --types: inner and/or left (events left, users right)" >&2; exit 2; }
@@ -104,36 +92,13 @@ if [[ -n $strategies || $skew -eq 1 ]]; then
   [[ -x $join ]] || missing+=("$join")
   [[ $needs_keyby -eq 0 || -x $keyby ]] || missing+=("$keyby")
 fi
-if [[ ${#missing[@]} -gt 0 ]]; then
-  echo "$me: missing ${missing[*]} (build sawmill join keyby; or --baselines_only)" >&2
-  exit 1
-fi
-
-mkdir -p "$data"
-data=$(cd "$data" && pwd)
-out=$(mktemp -d "$data/run.XXXXXX")
-child=""
-cleanup() {
-  [[ -n $child ]] && kill "$child" 2>/dev/null && wait "$child" 2>/dev/null
-  rm -rf "$out"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-now_ns() { date +%s%N; }
-secs_since() { awk -v a="$1" -v b="$(now_ns)" 'BEGIN { printf "%.3f\n", (b - a) / 1e9 }'; }
-file_size() { stat -c %s "$1" 2>/dev/null || echo 0; }
+report_missing "build sawmill join keyby; or --baselines_only"
+run_dir
 
 # --- data (reused when the stamp matches; the stamps name the generator's source too) ---
-gen_src=$root/bench/join_gen.c
+compile join_gen
 gen=$data/join_gen
-gen_hash=$(md5sum <"$gen_src" | cut -c1-12)
-if [[ $(cat "$gen.stamp" 2>/dev/null) != "$gen_hash" || ! -x $gen ]]; then
-  rm -f "$gen.stamp"
-  cc -O2 -o "$gen.tmp" "$gen_src" -lm
-  mv "$gen.tmp" "$gen"
-  echo "$gen_hash" >"$gen.stamp"
-fi
+gen_hash=$src_hash
 # table NAME JOIN_GEN_ARGS...: DATA/NAME.tsv from join_gen, unless its stamp says it is there.
 table() {
   local name=$1 stamp t0
@@ -184,34 +149,18 @@ if [[ -n $strategies && $needs_keyby -eq 1 ]]; then
 fi
 
 # --- timing ---
-# timed NAME CMD...: runs CMD $runs times (stdout to $out/NAME.log, stderr to .err); appends the
-# wall seconds to $out/NAME.times, the summary's seconds (if any) to $out/NAME.job. Returns 1 if a
-# run fails (the rest of the benchmark goes on; the script exits 1 at the end).
+# timed NAME CMD...: runs CMD $runs times (run_timed); appends the summary's seconds (if any) to
+# $out/NAME.job. Returns 1 if a run fails (the rest of the benchmark goes on; the script exits 1
+# at the end).
 failed=()
-summary_field() { sed -n "s/^summary .* $2=\([^ ]*\).*/\1/p" "$1" | tail -n 1; }
 timed() {
-  local name=$1 i t0 s
-  shift
+  local name=$1 i
   for ((i = 1; i <= runs; i++)); do
-    t0=$(now_ns)
-    "$@" >"$out/$name.log" 2>"$out/$name.err" &
-    child=$!
-    if ! wait "$child"; then
-      child=""
-      tail -n 20 "$out/$name.log" "$out/$name.err" >&2
-      echo "$me: $name failed: $*" >&2
-      failed+=("$name")
-      return 1
-    fi
-    child=""
-    secs_since "$t0" >>"$out/$name.times"
-    s=$(summary_field "$out/$name.log" seconds)
-    [[ -z $s ]] || echo "$s" >>"$out/$name.job"
+    run_timed "$@" || { echo "$me: $name failed: ${*:2}" >&2; failed+=("$name"); return 1; }
+    keep_field "$name" seconds job
     echo "  $name run $i/$runs: $(tail -n 1 "$out/$name.times") s" >&2
   done
 }
-stat_min() { sort -g "$1" | head -n 1; }
-stat_median() { sort -g "$1" | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 add_times() { paste -d' ' "$1" "$2" | awk '{ printf "%.3f\n", $1 + $2 }'; }
 
 # Sorted-text fingerprints: Sawmill's records as `sawmill cat` prints them (key TAB value, TABs in
@@ -221,7 +170,7 @@ sort_md5() { sort -S 25% --parallel=2 -T "$out" | md5sum | cut -c1-32; }
 records_md5() { "$sawmill" cat "$1" | sort_md5; }
 tsv_md5() { awk '{ i = index($0, "\t"); r = substr($0, i + 1); gsub(/\t/, "\\t", r); print substr($0, 1, i) r }' "$1" | sort_md5; }
 
-echo "bench/join: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $runs run(s) each" >&2
+echo "bench/join: $(nproc) cores, $(cpu_model), $runs run(s) each" >&2
 load0=$(cut -d" " -f1-3 /proc/loadavg)
 
 # --- Sawmill ---
@@ -450,7 +399,7 @@ mbps_median() { awk -v b="$events_bytes" -v s="$(stat_median "$out/$1.times")" '
 verdict() { awk -v v="$1" -v t="$2" 'BEGIN { print (v >= t) ? "PASS" : "FAIL" }'; }
 
 echo
-echo "Sawmill join benchmark ($( [[ $smoke -eq 1 ]] && echo smoke || echo full ) size, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ), load average at the start $load0, at the end $(cut -d" " -f1-3 /proc/loadavg))"
+echo "Sawmill join benchmark ($( [[ $small -eq 1 ]] && echo smoke || echo full ) size, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ), load average at the start $load0, at the end $(cut -d" " -f1-3 /proc/loadavg))"
 echo "events.tsv: $events_rows rows, $events_bytes bytes (Zipf 1.1 user ids); users.tsv: $users_rows rows, $users_bytes bytes" \
   "(ids 0..$((users_count - 1)) less ~5%); key column 1 on both; --threads $threads --memory_mb $memory_mb," \
   "reduce/auto --reducers $reducers; partitioned/merge on keyby datasets of $parts parts (prepared: $([[ -z $keyby_s ]] && echo "not needed" || { [[ $keyby_s == cached ]] && echo "cached" || echo "$keyby_s s, not counted"; }))"

@@ -16,22 +16,12 @@
 # Sawmill/GNU throughput ratios and the targets (WordCount >= 34 M words/s, TeraSort >= 250 MB/s,
 # judged on the median run).
 set -euo pipefail
-export LC_ALL=C
-root=$(cd "$(dirname "$0")/.." && pwd)
+source "$(dirname "$0")/common.sh"
 
-small=0
-data=""
-build=$root/build
-runs=""
+bench_accepts="--small --data --build --runs"
 while [[ $# -gt 0 ]]; do
-  case $1 in
-    --small) small=1; shift ;;
-    --data) data=$2; shift 2 ;;
-    --build) build=$2; shift 2 ;;
-    --runs) runs=$2; shift 2 ;;
-    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    *) echo "bench/local.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
-  esac
+  bench_arg "$@"
+  shift "$nargs"
 done
 [[ -n $data ]] || data=$build/bench-data
 if [[ $small -eq 1 ]]; then
@@ -39,31 +29,16 @@ if [[ $small -eq 1 ]]; then
 else
   text_bytes=$((1 << 30)); tera_records=10000000; runs=${runs:-3}
 fi
-vocabulary=75000
-[[ $runs =~ ^[1-9][0-9]*$ ]] || { echo "bench/local.sh: --runs wants a positive number" >&2; exit 2; }
+positive "--runs wants a positive number" "$runs"
 sawmill=$build/sawmill
 jobs=$build/jobs
-for b in "$sawmill" "$jobs/wordcount" "$jobs/terasort" "$jobs/teragen"; do
-  [[ -x $b ]] || { echo "bench/local.sh: missing $b (run ./scripts/build release)" >&2; exit 1; }
-done
-
-mkdir -p "$data"
-data=$(cd "$data" && pwd)
-out=$(mktemp -d "$data/run.XXXXXX")
-trap 'rm -rf "$out"' EXIT
+need_exec "run ./scripts/build release" "$sawmill" "$jobs/wordcount" "$jobs/terasort" "$jobs/teragen"
+run_dir
 
 # --- data (reused when the stamp and sizes match) ---
-text=$data/text.txt
+text_data "$text_bytes" "$((text_bytes >> 20)) MiB"
 tera=$data/tera
-text_stamp="gen text --bytes $text_bytes --vocabulary $vocabulary --seed 1"
 tera_stamp="teragen --records $tera_records --parts 2 --seed 0"
-file_size() { stat -c %s "$1" 2>/dev/null || echo 0; }
-if [[ $(cat "$data/text.stamp" 2>/dev/null) != "$text_stamp" || $(file_size "$text") -lt $text_bytes ]]; then
-  echo "generating $((text_bytes >> 20)) MiB of text in $text ..." >&2
-  rm -f "$data/text.stamp"
-  "$sawmill" gen text --bytes "$text_bytes" --vocabulary "$vocabulary" --seed 1 --output "$text"
-  echo "$text_stamp" >"$data/text.stamp"
-fi
 tera_bytes=$((tera_records * 100))
 if [[ $(cat "$data/tera.stamp" 2>/dev/null) != "$tera_stamp" || $(du -b -c "$tera"/part-* 2>/dev/null | tail -n 1 | cut -f 1) != "$tera_bytes" ]]; then
   echo "generating $tera_records TeraSort records in $tera ..." >&2
@@ -71,27 +46,18 @@ if [[ $(cat "$data/tera.stamp" 2>/dev/null) != "$tera_stamp" || $(du -b -c "$ter
   "$jobs/teragen" --records "$tera_records" --parts 2 --seed 0 --output "$tera" --overwrite >/dev/null
   echo "$tera_stamp" >"$data/tera.stamp"
 fi
-text_size=$(file_size "$text")
 
 # --- timing ---
-# timed NAME CMD...: runs CMD $runs times (stdout to $out/NAME.log); appends seconds to $out/NAME.times.
+# timed NAME CMD...: runs CMD $runs times (run_timed); exits 1 if a run fails.
 timed() {
-  local name=$1 i t0 t1
+  local name=$1 i
   shift
   for ((i = 1; i <= runs; i++)); do
-    t0=$(date +%s%N)
-    if ! "$@" >"$out/$name.log" 2>"$out/$name.err"; then
-      tail -n 20 "$out/$name.log" "$out/$name.err" >&2
-      echo "bench/local.sh: $name failed" >&2
-      exit 1
-    fi
-    t1=$(date +%s%N)
-    awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) / 1e9 }' >>"$out/$name.times"
+    run_timed "$name" "$@" || { echo "$me: $name failed" >&2; exit 1; }
     echo "  $name run $i/$runs: $(tail -n 1 "$out/$name.times") s" >&2
   done
 }
-stat_min() { sort -g "$out/$1.times" | head -n 1; }
-stat_median() { sort -g "$out/$1.times" | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+median_of() { stat_median "$out/$1.times"; }
 
 sawmill_wordcount() {
   "$jobs/wordcount" --input "$text" --output "$out/wc" --overwrite --threads 2 --progress=never
@@ -107,7 +73,7 @@ gnu_terasort() {
   sort --parallel=2 -S 256M -T "$out" "$tera"/part-* >"$out/gnu-sorted.txt"
 }
 
-echo "bench: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $runs run(s) each" >&2
+echo "bench: $(nproc) cores, $(cpu_model), $runs run(s) each" >&2
 timed sawmill_wordcount sawmill_wordcount
 timed gnu_wordcount gnu_wordcount
 timed sawmill_terasort sawmill_terasort
@@ -119,29 +85,29 @@ distinct=$("$sawmill" cat --format values "$out/wc" | wc -l)
 gnu_words=$(awk '{ s += $1 } END { print s + 0 }' "$out/gnu-wc.txt")
 gnu_distinct=$(wc -l <"$out/gnu-wc.txt")
 if [[ $words != "$gnu_words" || $distinct != "$gnu_distinct" ]]; then
-  echo "bench/local.sh: wordcount disagrees with GNU: $words words/$distinct distinct vs $gnu_words/$gnu_distinct" >&2
+  echo "$me: wordcount disagrees with GNU: $words words/$distinct distinct vs $gnu_words/$gnu_distinct" >&2
   exit 1
 fi
 if ! "$sawmill" cat --format raw "$out/ts" | cmp -s - "$out/gnu-sorted.txt"; then
-  echo "bench/local.sh: terasort output differs from GNU sort's" >&2
+  echo "$me: terasort output differs from GNU sort's" >&2
   exit 1
 fi
 
 # --- report ---
 row() {  # row LABEL NAME BYTES WORDS
   local min med
-  min=$(stat_min "$2")
-  med=$(stat_median "$2")
+  min=$(stat_min "$out/$2.times")
+  med=$(median_of "$2")
   awk -v l="$1" -v n="$runs" -v mn="$min" -v md="$med" -v b="$3" -v w="$4" 'BEGIN {
     mw = w > 0 ? sprintf("%9.1f", w / 1e6 / md) : sprintf("%9s", "-")
     printf "%-22s %4d %9.3f %9.3f %9.1f %9.1f %s\n", l, n, mn, md, b / 1e6 / mn, b / 1e6 / md, mw
   }'
 }
-ratio() { awk -v g="$(stat_median "$2")" -v s="$(stat_median "$1")" 'BEGIN { printf "%.2f", g / s }'; }
+ratio() { awk -v g="$(median_of "$2")" -v s="$(median_of "$1")" 'BEGIN { printf "%.2f", g / s }'; }
 verdict() { awk -v v="$1" -v t="$2" 'BEGIN { print (v >= t) ? "PASS" : "MISS" }'; }
 
-wc_mwps=$(awk -v w="$words" -v s="$(stat_median sawmill_wordcount)" 'BEGIN { printf "%.1f", w / 1e6 / s }')
-ts_mbps=$(awk -v b="$tera_bytes" -v s="$(stat_median sawmill_terasort)" 'BEGIN { printf "%.1f", b / 1e6 / s }')
+wc_mwps=$(awk -v w="$words" -v s="$(median_of sawmill_wordcount)" 'BEGIN { printf "%.1f", w / 1e6 / s }')
+ts_mbps=$(awk -v b="$tera_bytes" -v s="$(median_of sawmill_terasort)" 'BEGIN { printf "%.1f", b / 1e6 / s }')
 echo
 echo "Sawmill local benchmark ($( [[ $small -eq 1 ]] && echo small || echo full ) size, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ))"
 echo "wordcount input: $text_size bytes, $words words ($distinct distinct); terasort input: $tera_records records, $tera_bytes bytes"

@@ -3,8 +3,8 @@
 `sawmill dfs` as the client, SIGKILL for faults, bytes flipped in block files on disk.
 
 Usage: tests/dfs/cluster_test.py BUILD_DIR [CASE...]   (default: every case)
-Each case brings up its own cluster in a temp dir and tears it down. Waits are on conditions
-with deadlines; nothing depends on a bare sleep. Prints one "ok" line per check.
+Each case brings up its own cluster in a temp dir and tears it down (harness.Cluster). Waits are
+on conditions with deadlines; nothing depends on a bare sleep. Prints one "ok" line per check.
 """
 import hashlib
 import json
@@ -16,7 +16,6 @@ import socket
 import struct
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -27,7 +26,7 @@ BLOCK = 1 << 20  # small blocks so that files span many of them
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
 import harness  # noqa: E402
-from harness import Fail, http_get, runs_in, wait_for  # noqa: E402
+from harness import Cluster, Fail, http_get, wait_for  # noqa: E402
 
 
 def log(case, msg):
@@ -45,53 +44,6 @@ def sha(data):
 
 def seeded_bytes(n, seed):
     return random.Random(seed).randbytes(n)
-
-
-class Cluster:
-    def __init__(self, workers, replication, hb_timeout_ms=3000):
-        self.dir = tempfile.mkdtemp(prefix="sawmill-dfs-test.")
-        self.workers = workers
-        run("cluster", "up", "--dir", self.dir, "--workers", str(workers), "--replication", str(replication),
-            "--block_size", str(BLOCK), "--heartbeat_timeout_ms", str(hb_timeout_ms), "--heartbeat_ms", "300")
-
-    def config(self):
-        with open(os.path.join(self.dir, "cluster.json")) as f:
-            return json.load(f)
-
-    def process(self, role, host=None):
-        for p in self.config()["processes"]:
-            if p["role"] == role and (host is None or p["host"] == host):
-                return p
-        raise Fail(f"no {role} {host} in cluster.json")
-
-    def dfs(self, *args, check=True, input=None, timeout=120):
-        return run("dfs", "--cluster", self.dir, *args, check=check, input=input, timeout=timeout)
-
-    def put_bytes(self, path, data, *extra):
-        src = os.path.join(self.dir, "upload.tmp")
-        with open(src, "wb") as f:
-            f.write(data)
-        self.dfs("put", *extra, src, path)
-
-    def get_bytes(self, path):
-        return self.dfs("cat", path).stdout
-
-    def kill(self, role, host=None, sig=signal.SIGKILL):
-        pid = self.process(role, host)["pid"]
-        os.kill(pid, sig)
-        wait_for(f"{role} {host} to die", lambda: not os.path.exists(f"/proc/{pid}") or
-                 open(f"/proc/{pid}/stat").read().split(")")[-1].split()[0] == "Z", timeout=10)
-
-    def fsck(self):
-        p = self.dfs("fsck", check=False)
-        return p.returncode, p.stdout.decode(errors="replace")
-
-    def down(self):
-        pids = [p["pid"] for p in self.config()["processes"]]
-        run("cluster", "down", "--dir", self.dir)
-        wait_for("cluster down to stop every process", lambda: not any(runs_in(pid, self.dir) for pid in pids),
-                 timeout=15)
-        subprocess.run(["rm", "-rf", self.dir])
 
 
 def fsck_healthy(c):
@@ -490,15 +442,13 @@ def main():
     names = sys.argv[2:] or list(CASES)
     for name in names:
         fn, workers, repl = CASES[name]
-        c = Cluster(workers, repl)
         try:
-            fn(c)
+            with Cluster(BUILD, workers, repl, prefix="sawmill-dfs-test.", block_size=BLOCK,
+                         heartbeat_timeout_ms=3000, heartbeat_ms=300) as c:
+                fn(c)
         except Fail as e:
             print(f"FAIL [{name}] {e}", file=sys.stderr)
-            print(f"(cluster left in {c.dir} for inspection)", file=sys.stderr)
-            run("cluster", "down", "--dir", c.dir, check=False)
             sys.exit(1)
-        c.down()
     print("all dfs cluster cases passed")
 
 

@@ -17,7 +17,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "scheduler"))
 sys.path.insert(0, os.path.join(HERE, "..", "common"))
 from harness import Fail, run, run_main, wait_for  # noqa: E402
-from cluster_jobs_test import JOBS, SAWMILL, Cluster, expect_part_replication, local_parts, log, same_parts  # noqa: E402
+from cluster_jobs_test import JOBS, SAWMILL, cluster, expect_part_replication, local_parts, log, same_parts  # noqa: E402
 from dataflow_jobs_test import pagerank_reference, random_graph, write_edges  # noqa: E402
 
 ITERATIONS = 6
@@ -75,8 +75,7 @@ def finish(p, what):
 def case_pagerank(case, data):
     local = data.local("pagerank", PR_FLAGS)
     cc_local = data.local("connected_components", ["--partitions", "3"])
-    c = Cluster(2)
-    try:
+    with cluster(2) as c:
         c.put(data.path, "/in/edges.tsv")
         summary = finish(start_pagerank(c, "/out/pr"), "pagerank --cluster")
         log(case, summary.strip().splitlines()[-1])
@@ -91,8 +90,6 @@ def case_pagerank(case, data):
         leftovers = c.dfs("ls", "/tmp/sawmill-df", check=False).stdout.decode().strip()
         if leftovers:
             raise Fail(f"intermediates left in the store: {leftovers}")
-    finally:
-        c.down()
 
 
 def job_status(c, n):
@@ -106,8 +103,7 @@ def case_kill_worker(case, data):
     (--df_test_task_sleep), so that the kill lands on running attempts however fast the stage
     would otherwise be. The coordinator reruns them, and map outputs the dead worker held."""
     local = data.local("pagerank", PR_FLAGS)
-    c = Cluster(2)
-    try:
+    with cluster(2) as c:
         c.put(data.path, "/in/edges.tsv")
         pause = os.path.join(c.dir, "pause")
         p = start_pagerank(c, "/out/pr", f"--df_test_pause=.0-i2:{pause}", "--df_test_task_sleep=.0:400")
@@ -122,7 +118,7 @@ def case_kill_worker(case, data):
             running = [a for a in s["attempts"] if a["state"] == "running"] if s else []
             return running and running[0]["host"]
         victim = wait_for(f"job-{target} (iteration 3's first stage) to run a task", running_host, timeout=60)
-        c.kill_worker(victim)
+        c.kill("worker", victim)
         log(case, f"SIGKILLed {victim}'s worker while job-{target} ({job_status(c, target)['name']}) ran")
         summary = finish(p, "pagerank --cluster with a worker killed")
         log(case, summary.strip().splitlines()[-1])
@@ -132,8 +128,6 @@ def case_kill_worker(case, data):
         log(case, f"job-{target}: {len(failed)} attempt(s) lost with the worker, rerun")
         same_parts(case, "pagerank after a worker died mid-iteration", c.output_parts("/out/pr"), local)
         check_ranks(case, c, data, "/out/pr")
-    finally:
-        c.down()
 
 
 def case_lost_intermediate(case, data):
@@ -141,8 +135,7 @@ def case_lost_intermediate(case, data):
     deleted just before iteration 4 starts: its first stage fails, and the driver recomputes
     the ranks it reads from their lineage, back to the initial ranks, and runs it again."""
     local = data.local("pagerank", PR_FLAGS)
-    c = Cluster(2)
-    try:
+    with cluster(2) as c:
         c.put(data.path, "/in/edges.tsv")
         pause = os.path.join(c.dir, "pause")
         p = start_pagerank(c, "/out/pr", "--max_attempts", "2", f"--df_test_pause=.0-i3:{pause}")
@@ -163,8 +156,6 @@ def case_lost_intermediate(case, data):
             raise Fail(f"{recomputed} stages recomputed; want at least iteration 3's three")
         same_parts(case, "pagerank after recomputing lost intermediates", c.output_parts("/out/pr"), local)
         check_ranks(case, c, data, "/out/pr")
-    finally:
-        c.down()
 
 
 def case_checkpoint(case, data):
@@ -172,8 +163,7 @@ def case_checkpoint(case, data):
     replication (2 here) while the other datasets have one copy; losing iteration 3's datasets
     then recomputes only iteration 3, from the checkpoint of iteration 2."""
     local = data.local("pagerank", PR_FLAGS)
-    c = Cluster(2, replication=2)
-    try:
+    with cluster(2, replication=2) as c:
         c.put(data.path, "/in/edges.tsv")
         pause = os.path.join(c.dir, "pause")
         p = start_pagerank(c, "/out/pr", "--max_attempts", "2", "--checkpoint_every", "2",
@@ -197,8 +187,6 @@ def case_checkpoint(case, data):
         if recomputed != 3:
             raise Fail(f"{recomputed} stages recomputed; want 3 (iteration 3 from the checkpoint)")
         same_parts(case, "pagerank recomputed from a checkpoint", c.output_parts("/out/pr"), local)
-    finally:
-        c.down()
 
 
 CASES = {"pagerank": case_pagerank, "kill_worker": case_kill_worker, "lost_intermediate": case_lost_intermediate,

@@ -16,7 +16,7 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "common"))
-from harness import Fail, run_main  # noqa: E402
+from harness import Cluster, Fail, run_main  # noqa: E402
 
 BUILD = os.path.abspath(sys.argv[1])
 SAWMILL = os.path.join(BUILD, "sawmill")
@@ -140,24 +140,17 @@ def main():
             raise Fail(f"truncated parts: exit {p.returncode}, stderr {p.stderr.decode()!r}, stdout {p.stdout[:80]!r}")
         print("PASS truncated parts: exit 1 naming the part file", flush=True)
         if "--cluster" in sys.argv:
-            d = os.path.join(tmp, "cluster")
-            subprocess.run([SAWMILL, "cluster", "up", "--dir", d, "--workers", "2", "--replication", "1"], check=True,
-                           capture_output=True)
-            try:
-                subprocess.run([SAWMILL, "dfs", "--cluster", d, "put", text, "/corpus.txt"], check=True,
-                               capture_output=True)
+            with Cluster(BUILD, workers=2, replication=1, dir=os.path.join(tmp, "cluster")) as c:
+                c.put(text, "/corpus.txt")
                 subprocess.run([os.path.join(JOBS, "inverted_index"), "--input", "dfs:/corpus.txt", "--output",
-                                "dfs:/idx", "--cluster", d, "--wait", "--reducers", "3", "--chunk_postings", "4",
+                                "dfs:/idx", "--cluster", c.dir, "--wait", "--reducers", "3", "--chunk_postings", "4",
                                 "--progress", "never"], check=True, capture_output=True)
                 for n in sorted(f for f in os.listdir(idx) if f.startswith("part-")):
-                    remote = subprocess.run([SAWMILL, "dfs", "--cluster", d, "cat", f"/idx/{n}"], check=True,
-                                            capture_output=True).stdout
+                    remote = c.get_bytes(f"/idx/{n}")
                     with open(os.path.join(idx, n), "rb") as f:
                         if f.read() != remote:
                             raise Fail(f"cluster index part {n} differs from local mode")
                 print("PASS cluster: index parts byte-identical to local mode", flush=True)
-            finally:
-                subprocess.run([SAWMILL, "cluster", "down", "--dir", d], capture_output=True)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "common"))
-from harness import Fail  # noqa: E402
+from harness import Cluster, Fail  # noqa: E402
 from join_data import make_tables  # noqa: E402
 
 TYPES = ["inner", "left", "right", "full"]
@@ -184,21 +184,15 @@ class Local:
 
 
 class OnCluster(Local):
-    """The same operations on a 2-worker cluster: TSV files put in its store, dfs:/ paths."""
+    """The same operations on a 2-worker cluster `c` (harness.Cluster): TSV files put in its store,
+    dfs:/ paths."""
     label = "cluster"
 
-    def __init__(self, build, root, data):
+    def __init__(self, build, root, data, c):
         super().__init__(build, root, data)
-        sys.path.insert(0, os.path.join(HERE, "..", "scheduler"))
-        import cluster_jobs_test as cjt  # its Cluster starts and stops `sawmill cluster up`
-        cjt.SAWMILL, cjt.JOBS = os.path.join(build, "sawmill"), os.path.join(build, "jobs")
-        self.cjt = cjt
-        self.c = cjt.Cluster(2)
+        self.c = c
         for name, path in data.files.items():
             self.c.put(path, f"/tsv/{os.path.basename(path)}")
-
-    def down(self):
-        self.c.down()
 
     def tsv(self, name):
         return f"dfs:/tsv/{os.path.basename(self.data.files[name])}"
@@ -515,13 +509,11 @@ def main():
             run_local(local)
         failures += local.failures
         if a.cluster or a.cluster_only:
-            env = OnCluster(build, root, data)
-            try:
-                cl = Runner(env, data, a.only)
+            with Cluster(build, workers=2, prefix="sawmill-join-test.", block_size=1 << 20, slots=2,
+                         sync_blocks="false") as c:
+                cl = Runner(OnCluster(build, root, data, c), data, a.only)
                 run_cluster(cl, a.no_join)
                 failures += cl.failures
-            finally:
-                env.down()
     except Fail as e:
         print(f"FAIL: {e}", flush=True)
         failures += 1

@@ -16,7 +16,7 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "common"))
-from harness import Fail, run_main  # noqa: E402
+from harness import Cluster, Fail, run_main  # noqa: E402
 
 BUILD = os.path.abspath(sys.argv[1])
 SAWMILL = os.path.join(BUILD, "sawmill")
@@ -176,9 +176,8 @@ def main():
         print(f"PASS local: country_stats (hits LEFT JOIN users, reduce-side and broadcast) = sqlite3 "
               f"({len(want_country)} country-days)", flush=True)
         if "--cluster" in sys.argv:
-            d = os.path.join(tmp, "cluster")
-            run([SAWMILL, "cluster", "up", "--dir", d, "--workers", "2", "--replication", "1"])
-            try:
+            with Cluster(BUILD, workers=2, replication=1, dir=os.path.join(tmp, "cluster")) as c:
+                d = c.dir
                 archive(["--cluster", d], parts)
                 run([os.path.join(JOBS, "sessionize"), "--input", "logs:web", "--output", "dfs:/sessions", "--cluster",
                      d, "--wait", "--reducers", "3", "--progress", "never"])
@@ -196,8 +195,6 @@ def main():
                                 raise Fail(f"cluster {remote_dir}/{n} differs from local mode")
                 print("PASS cluster: sessionize, page_stats and country_stats parts byte-identical to local mode",
                       flush=True)
-            finally:
-                run([SAWMILL, "cluster", "down", "--dir", d], ok=False)
 
 
 if __name__ == "__main__":

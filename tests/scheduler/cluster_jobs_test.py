@@ -11,8 +11,6 @@ import hashlib
 import json
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,79 +22,17 @@ MB = 1 << 20
 
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
-from harness import Fail, http_get, run, runs_in, wait_for  # noqa: E402
+from harness import Cluster, Fail, run, wait_for  # noqa: E402
 
 
 def log(case, msg):
     print(f"ok   [{case}] {msg}", flush=True)
 
 
-class Cluster:
-    def __init__(self, workers, replication=1, slots=2, coordinator_flags=""):
-        self.dir = tempfile.mkdtemp(prefix="sawmill-jobs-test.")
-        self.workers = workers
-        argv = [SAWMILL, "cluster", "up", "--dir", self.dir, "--workers", str(workers), "--replication",
-                str(replication), "--block_size", str(MB), "--slots", str(slots), "--sync_blocks", "false"]
-        if coordinator_flags:
-            argv += ["--coordinator_flags", coordinator_flags]
-        run(argv)
-
-    def config(self):
-        with open(os.path.join(self.dir, "cluster.json")) as f:
-            return json.load(f)
-
-    def process(self, role, host=None):
-        for p in self.config()["processes"]:
-            if p["role"] == role and (host is None or p["host"] == host):
-                return p
-        raise Fail(f"no {role} {host} in cluster.json")
-
-    def dfs(self, *args, check=True):
-        return run([SAWMILL, "dfs", "--cluster", self.dir, *args], check=check)
-
-    def put(self, local, path):
-        self.dfs("put", local, path)
-
-    def job(self, binary, *args, check=True):
-        argv = [os.path.join(JOBS, binary), "--cluster", self.dir, "--progress", "never", *args]
-        try:
-            return run(argv, check=check, timeout=150)
-        except subprocess.TimeoutExpired:
-            # A hung job: say what the coordinator thinks of every job before giving up.
-            listing = run([SAWMILL, "job", "--cluster", self.dir, "list"], check=False).stdout.decode()
-            ids = [line.split()[0] for line in listing.splitlines() if line.startswith("job-")]
-            states = "".join(run([SAWMILL, "job", "--cluster", self.dir, "status", i], check=False).stdout.decode()
-                             for i in ids)
-            raise Fail(f"{' '.join(argv)} did not finish in 150 s:\n{states}")
-
-    def http(self, path):
-        return http_get("http://" + self.process("coordinator")["http"] + path)
-
-    def status(self, job_id):
-        code, _, body = self.http("/api/jobs/" + job_id)
-        if code != 200:
-            raise Fail(f"/api/jobs/{job_id}: HTTP {code}: {body}")
-        return json.loads(body)
-
-    def kill_worker(self, host):
-        pid = self.process("worker", host)["pid"]
-        os.kill(pid, signal.SIGKILL)
-        wait_for(f"worker {host} to die", lambda: not os.path.exists(f"/proc/{pid}") or
-                 open(f"/proc/{pid}/stat").read().split(")")[-1].split()[0] == "Z", timeout=10)
-
-    def output_parts(self, path):
-        """{part name: bytes} of a store output directory (and its _MANIFEST's presence)."""
-        ls = self.dfs("ls", path).stdout.decode().split("\n")
-        names = sorted(line.split()[-1].rsplit("/", 1)[-1] for line in ls if line.strip())
-        if "_MANIFEST" not in names:
-            raise Fail(f"{path} has no _MANIFEST: {names}")
-        return {n: self.dfs("cat", f"{path}/{n}").stdout for n in names if n.startswith("part-")}
-
-    def down(self):
-        pids = [p["pid"] for p in self.config()["processes"]]
-        run([SAWMILL, "cluster", "down", "--dir", self.dir])
-        wait_for("cluster down", lambda: not any(runs_in(pid, self.dir) for pid in pids), timeout=20)
-        shutil.rmtree(self.dir, ignore_errors=True)
+def cluster(workers, replication=1, slots=2):
+    """A cluster for jobs (harness.Cluster): 1 MiB blocks, `slots` task slots a worker, no fdatasync."""
+    return Cluster(BUILD, workers, replication, prefix="sawmill-jobs-test.", block_size=MB, slots=slots,
+                   sync_blocks="false")
 
 
 def local_parts(binary, inputs, out, *args):
@@ -151,8 +87,7 @@ def case_identical(case, data):
                            "--split_mb", "1")
     empty_local = local_parts("wordcount", data.empty, os.path.join(data.root, "empty_local"), "--reducers", "2")
     for workers in (1, 2, 4):
-        c = Cluster(workers)
-        try:
+        with cluster(workers) as c:
             data.load(c, tera=True)
             c.job("wordcount", "--input", "dfs:/in/text.txt", "--output", "dfs:/out/wc", "--reducers", "3",
                   "--split_mb", "1", "--wait")
@@ -164,8 +99,6 @@ def case_identical(case, data):
                 c.job("wordcount", "--input", "dfs:/in/empty.txt", "--output", "dfs:/out/empty", "--reducers", "2",
                       "--wait")
                 same_parts(case, "wordcount of an empty input", c.output_parts("/out/empty"), empty_local)
-        finally:
-            c.down()
 
 
 def faulty_local(data, *args):
@@ -173,10 +106,18 @@ def faulty_local(data, *args):
                        "--split_mb", "1", *args)
 
 
+def succeeded(c, jid):
+    """The status of job `jid` once it has ended, which must be a success."""
+    wait_for(f"{jid} to end", lambda: c.status(jid)["state"] in ("succeeded", "failed"), timeout=120)
+    s = c.status(jid)
+    if s["state"] != "succeeded":
+        raise Fail(f"{jid} {s['state']}: {s['error']}")
+    return s
+
+
 def case_kill_worker_in_maps(case, data):
     local = faulty_local(data)
-    c = Cluster(3)
-    try:
+    with cluster(3) as c:
         data.load(c)
         p = c.job("faulty_job", "--input", "dfs:/in/text.txt", "--output", "dfs:/out/f", "--reducers", "4",
                   "--split_mb", "1", "--map_sleep_ms", "700")
@@ -187,19 +128,14 @@ def case_kill_worker_in_maps(case, data):
             running = [a for a in s["attempts"] if a["state"] == "running" and not a["reduce"]]
             return s["maps_done"] >= 1 and running and running[0]["host"]
         victim = wait_for("a committed map and another one running", running_map_host, timeout=60)
-        c.kill_worker(victim)
+        c.kill("worker", victim)
         log(case, f"SIGKILLed {victim}'s worker while its map ran")
-        wait_for(f"{jid} to end", lambda: c.status(jid)["state"] in ("succeeded", "failed"), timeout=120)
-        s = c.status(jid)
-        if s["state"] != "succeeded":
-            raise Fail(f"{jid} {s['state']}: {s['error']}")
+        s = succeeded(c, jid)
         lost = [a for a in s["attempts"] if a["state"] == "failed" and a["host"] == victim]
         if not lost:
             raise Fail(f"no attempt on {victim} was marked failed")
         log(case, f"{jid} succeeded; {len(lost)} attempt(s) lost with {victim} rerun elsewhere ({lost[0]['error']})")
         same_parts(case, "output after losing a worker in the map phase", c.output_parts("/out/f"), local)
-    finally:
-        c.down()
 
 
 def reduce_host(c, jid, beside_outputs_only):
@@ -216,8 +152,7 @@ def reduce_host(c, jid, beside_outputs_only):
 
 def case_kill_worker_in_reduces(case, data):
     local = faulty_local(data)
-    c = Cluster(3, replication=2)
-    try:
+    with cluster(3, replication=2) as c:
         data.load(c)
         p = c.job("faulty_job", "--input", "dfs:/in/text.txt", "--output", "dfs:/out/f", "--reducers", "4",
                   "--split_mb", "1", "--reduce_sleep_ms", "1500")
@@ -225,50 +160,38 @@ def case_kill_worker_in_reduces(case, data):
         # Trigger: every map committed and a reduce runs on a host that also holds map outputs.
         victim = wait_for("every map done and a reduce running beside map outputs",
                           lambda: reduce_host(c, jid, beside_outputs_only=False), timeout=60)
-        c.kill_worker(victim)
+        c.kill("worker", victim)
         log(case, f"SIGKILLed {victim}'s worker while its reduce ran (its map outputs go with it)")
-        wait_for(f"{jid} to end", lambda: c.status(jid)["state"] in ("succeeded", "failed"), timeout=120)
-        s = c.status(jid)
-        if s["state"] != "succeeded":
-            raise Fail(f"{jid} {s['state']}: {s['error']}")
+        s = succeeded(c, jid)
         log(case, f"{jid} succeeded: {s['failed_attempts']} failed attempt(s), {len(s['attempts'])} attempts in all")
         same_parts(case, "output after losing a worker in the reduce phase", c.output_parts("/out/f"), local)
-    finally:
-        c.down()
 
 
 def case_kill_worker_in_tail(case, data):
     """A map-only job with a tail reducer: the tail's worker dies with map tail outputs on it, so
     those maps rerun after their parts were committed; the output must still match local mode."""
     local = faulty_local(data, "--tail")
-    c = Cluster(3, replication=2)
-    try:
+    with cluster(3, replication=2) as c:
         data.load(c)
         p = c.job("faulty_job", "--input", "dfs:/in/text.txt", "--output", "dfs:/out/f", "--reducers", "4",
                   "--split_mb", "1", "--tail", "--reduce_sleep_ms", "1500")
         jid = job_id_of(p)
         victim = wait_for("every map done and the tail running beside map outputs",
                           lambda: reduce_host(c, jid, beside_outputs_only=True), timeout=60)
-        c.kill_worker(victim)
+        c.kill("worker", victim)
         log(case, f"SIGKILLed {victim}'s worker while the tail ran (map tail outputs go with it)")
-        wait_for(f"{jid} to end", lambda: c.status(jid)["state"] in ("succeeded", "failed"), timeout=120)
-        s = c.status(jid)
-        if s["state"] != "succeeded":
-            raise Fail(f"{jid} {s['state']}: {s['error']}")
+        s = succeeded(c, jid)
         reruns = len([a for a in s["attempts"] if not a["reduce"]]) - s["maps"]
         log(case, f"{jid} succeeded: {s['maps']} maps, {reruns} map attempt(s) beyond one per map, "
                   f"{s['failed_attempts']} failed attempt(s)")
         same_parts(case, "map parts and tail part after losing the tail's worker", c.output_parts("/out/f"), local)
         if len(local) != s["maps"] + 1:
             raise Fail(f"{len(local)} parts for {s['maps']} maps and a tail")
-    finally:
-        c.down()
 
 
 def case_retries(case, data):
     local = faulty_local(data)
-    c = Cluster(2)
-    try:
+    with cluster(2) as c:
         data.load(c)
         p = c.job("faulty_job", "--input", "dfs:/in/text.txt", "--output", "dfs:/out/f", "--reducers", "4",
                   "--split_mb", "1", "--abort", "m-00001/0,r-00002/0", "--wait")
@@ -297,14 +220,11 @@ def case_retries(case, data):
         if leftovers:
             raise Fail(f"a failed job left its staging directory: {leftovers}")
         log(case, f"a job whose map always aborts fails cleanly: {err.strip().splitlines()[-1][:160]}")
-    finally:
-        c.down()
 
 
 def case_speculation(case, data):
     local = faulty_local(data)
-    c = Cluster(3)
-    try:
+    with cluster(3) as c:
         data.load(c)
         p = c.job("faulty_job", "--input", "dfs:/in/text.txt", "--output", "dfs:/out/f", "--reducers", "4",
                   "--split_mb", "1", "--stall", "m-00003/0", "--wait")
@@ -318,14 +238,11 @@ def case_speculation(case, data):
             raise Fail(f"the stalled attempt is {stalled['state']}, not killed")
         log(case, f"{jid} finished through speculative {spec[0]['attempt_id']}; the stalled attempt was killed")
         same_parts(case, "output with a speculative attempt", c.output_parts("/out/f"), local)
-    finally:
-        c.down()
 
 
 def case_limits(case, data):
     local = faulty_local(data)
-    c = Cluster(2)
-    try:
+    with cluster(2) as c:
         data.load(c)
         p = c.job("faulty_job", "--input", "dfs:/in/text.txt", "--output", "dfs:/out/t", "--reducers", "4",
                   "--split_mb", "1", "--stall", "m-00002/0", "--nospeculation", "--task_timeout_ms", "3000", "--wait")
@@ -345,13 +262,10 @@ def case_limits(case, data):
             raise Fail(f"the memory hog's attempt does not fail on the limit: {s['attempts']}")
         log(case, f"an attempt over its memory limit failed ({hogs[0]['error'][:100]}) and was retried")
         same_parts(case, "output after a memory-limit failure", c.output_parts("/out/m"), local)
-    finally:
-        c.down()
 
 
 def case_locality(case, data):
-    c = Cluster(4, replication=2)
-    try:
+    with cluster(4, replication=2) as c:
         # Enough maps that the tail (where a map whose hosts are busy may run remotely) is small.
         big = os.path.join(data.root, "text48.txt")
         if not os.path.exists(big):
@@ -365,13 +279,10 @@ def case_locality(case, data):
         if s["maps"] < 20 or share < 0.9:
             raise Fail(f"{local} of {local + remote} map attempts node-local ({share:.0%}), want >= 90%")
         log(case, f"{local} of {local + remote} map attempts ran node-local ({share:.0%}) on 4 workers, replication 2")
-    finally:
-        c.down()
 
 
 def case_rejections(case, data):
-    c = Cluster(1)
-    try:
+    with cluster(1) as c:
         data.load(c)
         p = c.job("wordcount", "--input", "dfs:/in/nope.txt", "--output", "dfs:/out/x", check=False)
         err = p.stderr.decode()
@@ -408,13 +319,10 @@ def case_rejections(case, data):
         if p.returncode != 1 or "refusing to run" not in err:
             raise Fail(f"tampered binary: exit {p.returncode}, {err}")
         log(case, f"tampered binary refused: {err.strip().splitlines()[-1][:200]}")
-    finally:
-        c.down()
 
 
 def case_http(case, data):
-    c = Cluster(2)
-    try:
+    with cluster(2) as c:
         data.load(c)
         jid = job_id_of(c.job("wordcount", "--input", "dfs:/in/text.txt", "--output", "dfs:/out/wc", "--reducers", "2",
                               "--split_mb", "1", "--wait"))
@@ -446,8 +354,6 @@ def case_http(case, data):
         if "succeeded" not in st or jid not in ls:
             raise Fail(f"sawmill job status/list: {st} {ls}")
         log(case, "sawmill job status and list agree")
-    finally:
-        c.down()
 
 
 def replications(c, path):
@@ -478,8 +384,7 @@ def case_stages(case, data):
     """JobSpec::output_replication through the CLI (reduces, map-only parts and a tail, local mode
     writing to the store) and RunClusterJob called stage after stage in one process."""
     local = faulty_local(data)
-    c = Cluster(3, replication=2)
-    try:
+    with cluster(3, replication=2) as c:
         data.load(c)
         c.job("faulty_job", "--input", "dfs:/in/text.txt", "--output", "dfs:/out/r1", "--reducers", "4",
               "--split_mb", "1", "--output_replication", "1", "--wait")
@@ -497,8 +402,6 @@ def case_stages(case, data):
         log(case, "stage_driver: " + " | ".join(l.split(" records_in")[0] for l in p.stdout.decode().splitlines()))
         expect_part_replication(case, c, "/out/stages/words", 1)
         expect_part_replication(case, c, "/out/stages/final", 2)
-    finally:
-        c.down()
 
 
 CASES = {

@@ -17,8 +17,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import urllib.error
-import urllib.request
 
 BUILD = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else "build"
 SAWMILL = os.path.join(BUILD, "sawmill")
@@ -28,11 +26,9 @@ HOSTS = 3
 # Each namespace has its own port space, so fixed ports cannot collide with anything outside.
 NAMENODE_PORT, NAMENODE_HTTP, COORDINATOR_PORT, COORDINATOR_HTTP, DATANODE_PORT, WORKER_PORT = (
     7100, 7101, 7200, 7201, 7300, 7400)
-# The root namespace's HTTP requests must not go through a proxy from the environment.
-HTTP = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
-from harness import Fail, run, wait_for  # noqa: E402
+from harness import Fail, exit_on_sigterm, http_get, output_parts, run, wait_for  # noqa: E402
 
 
 class Skip(Exception):
@@ -195,18 +191,10 @@ class Deployment:
 
     def coordinator_json(self, path):
         url = f"http://{self.net.ip(0)}:{COORDINATOR_HTTP}{path}"
-        try:
-            with HTTP.open(url, timeout=10) as r:
-                return json.loads(r.read().decode())
-        except urllib.error.HTTPError as e:
-            raise Fail(f"{url}: HTTP {e.code}")
-
-    def output_parts(self, path):
-        ls = self.dfs("ls", path).stdout.decode().split("\n")
-        names = sorted(line.split()[-1].rsplit("/", 1)[-1] for line in ls if line.strip())
-        if "_MANIFEST" not in names:
-            raise Fail(f"{path} has no _MANIFEST: {names}")
-        return {n: self.dfs("cat", f"{path}/{n}").stdout for n in names if n.startswith("part-")}
+        code, _, body = http_get(url)
+        if code != 200:
+            raise Fail(f"{url}: HTTP {code}")
+        return json.loads(body)
 
     def down(self):
         for _, p, _ in reversed(self.procs):  # workers, coordinator, datanodes, namenode
@@ -275,7 +263,7 @@ def test(d):
                    if line.startswith("submitted ")), None)
     if job_id is None:
         raise Fail(f"no job id in: {p.stdout.decode()}")
-    parts = d.output_parts("/out")
+    parts = output_parts(d.dfs, "/out")
     if parts.keys() != local.keys():
         raise Fail(f"parts {sorted(parts)} vs local {sorted(local)}")
     for n in local:
@@ -340,8 +328,8 @@ def main():
     except Skip as e:
         print(f"skipped: {e}", flush=True)
         return 0
-    # A SIGTERM (ctest's timeout, a user) still runs the cleanup below.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    # A SIGTERM (a user, `timeout`) still runs the cleanup below.
+    exit_on_sigterm()
     net, d = Network(), None
     failed = False
     try:

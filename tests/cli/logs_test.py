@@ -6,7 +6,7 @@ malformed lines are named by file and line, segments roll over and follow each o
 segments hold exactly the archived records (read back with `sawmill cat`); a job reading a log
 selection gets exactly the records in its offset or time range.
 
-Usage: tests/jobs/logs_test.py BUILD_DIR [--cluster]
+Usage: tests/cli/logs_test.py BUILD_DIR [--cluster]
 """
 import os
 import random
@@ -18,7 +18,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "common"))
-from harness import Fail, run_main  # noqa: E402
+from harness import Cluster, Fail, run_main  # noqa: E402
 
 BUILD = os.path.abspath(sys.argv[1])
 SAWMILL = os.path.join(BUILD, "sawmill")
@@ -175,13 +175,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         check(Store(["--store", os.path.join(tmp, "store")]), "local")
         if "--cluster" in sys.argv:
-            d = os.path.join(tmp, "cluster")
-            subprocess.run([SAWMILL, "cluster", "up", "--dir", d, "--workers", "1", "--replication", "1"], check=True,
-                           capture_output=True)
-            try:
-                check(Store(["--cluster", d]), "cluster")
-            finally:
-                subprocess.run([SAWMILL, "cluster", "down", "--dir", d], capture_output=True)
+            with Cluster(BUILD, workers=1, replication=1, dir=os.path.join(tmp, "cluster")) as c:
+                check(Store(["--cluster", c.dir]), "cluster")
 
 
 if __name__ == "__main__":

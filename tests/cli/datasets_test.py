@@ -7,7 +7,7 @@
 - promoting a missing or incomplete version is refused (exit 2) and changes nothing;
 - the reading job's _MANIFEST names the concrete version it read (lineage).
 
-Usage: tests/jobs/datasets_test.py BUILD_DIR [--cluster]
+Usage: tests/cli/datasets_test.py BUILD_DIR [--cluster]
 """
 import hashlib
 import os
@@ -19,7 +19,7 @@ import threading
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "common"))
-from harness import Fail, run_main  # noqa: E402
+from harness import Cluster, Fail, run_main  # noqa: E402
 
 BUILD = os.path.abspath(sys.argv[1])
 SAWMILL = os.path.join(BUILD, "sawmill")
@@ -239,19 +239,13 @@ def main():
             texts.append(path)
         check(Store(["--store", os.path.join(tmp, "store")], tmp), "local", texts)
         if "--cluster" in sys.argv:
-            d = os.path.join(tmp, "cluster")
-            subprocess.run([SAWMILL, "cluster", "up", "--dir", d, "--workers", "1", "--replication", "1"], check=True,
-                           capture_output=True)
-            try:
-                store = Store(["--cluster", d], tmp)
+            with Cluster(BUILD, workers=1, replication=1, dir=os.path.join(tmp, "cluster")) as c:
+                store = Store(["--cluster", c.dir], tmp)
                 dfs_texts = []
                 for i, t in enumerate(texts):
-                    subprocess.run([SAWMILL, "dfs", "--cluster", d, "put", t, f"/in/t{i}.txt"], check=True,
-                                   capture_output=True)
+                    c.put(t, f"/in/t{i}.txt")
                     dfs_texts.append(f"dfs:/in/t{i}.txt")
                 check(store, "cluster", dfs_texts)
-            finally:
-                subprocess.run([SAWMILL, "cluster", "down", "--dir", d], capture_output=True)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ step, up-to-date jobs skipped, downstream jobs reading the version produced upst
 run, a failing check keeping the old version current, and a cycle or a missing input refused
 before anything runs.
 
-Usage: tests/jobs/pipeline_test.py BUILD_DIR
+Usage: tests/cli/pipeline_test.py BUILD_DIR
 """
 import json
 import os

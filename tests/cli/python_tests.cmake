@@ -1,0 +1,15 @@
+# The tests of `sawmill` subcommands written in Python (included by tests/CMakeLists.txt when the
+# jobs are built: they run job binaries too).
+
+# Log archives (tests/cli/logs_test.py): `sawmill logs` on a local store and a 1-worker cluster.
+add_test(NAME logs_archive COMMAND python3 ${CMAKE_CURRENT_LIST_DIR}/logs_test.py ${CMAKE_BINARY_DIR} --cluster)
+set_tests_properties(logs_archive PROPERTIES LABELS integration TIMEOUT 300)
+
+# Versioned datasets (tests/cli/datasets_test.py): dataset:NAME outputs and inputs, promote and
+# rollback under a concurrent reader, refusals; a local store and a 1-worker cluster.
+add_test(NAME datasets_versions COMMAND python3 ${CMAKE_CURRENT_LIST_DIR}/datasets_test.py ${CMAKE_BINARY_DIR} --cluster)
+set_tests_properties(datasets_versions PROPERTIES LABELS integration TIMEOUT 300)
+
+# Pipelines (tests/cli/pipeline_test.py): order, parallel steps, up-to-date skips, checks, refusals.
+add_test(NAME pipelines COMMAND python3 ${CMAKE_CURRENT_LIST_DIR}/pipeline_test.py ${CMAKE_BINARY_DIR})
+set_tests_properties(pipelines PROPERTIES LABELS integration TIMEOUT 300)
