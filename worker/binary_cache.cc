@@ -4,6 +4,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include "common/file.h"
 #include "common/sha256.h"
@@ -22,18 +24,25 @@ std::string Signature(const std::string& path) {
 
 }  // namespace
 
-BinaryCache::BinaryCache(std::string dir, FileSystem* store) : dir_(std::move(dir)), store_(store) {}
+BinaryCache::BinaryCache(BinaryCacheOptions options) : options_(std::move(options)) {}
 
 Result<std::string> BinaryCache::Get(const std::string& sha) {
-  std::lock_guard<std::mutex> l(mu_);
   if (sha.size() != 64 || !SafeName(sha)) return InvalidArgument("bad binary hash '" + sha + "'");
-  const std::string path = JoinPath(dir_, sha);
+  Entry* entry;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    auto& e = entries_[sha];
+    if (!e) e = std::make_unique<Entry>();
+    entry = e.get();
+  }
+  std::lock_guard<std::mutex> l(entry->mu);
+  const std::string path = JoinPath(options_.dir, sha);
   std::string sig = Signature(path);
-  if (!sig.empty() && verified_[sha] == sig) return path;
+  if (!sig.empty() && entry->verified == sig) return path;
   if (sig.empty()) {
-    RETURN_IF_ERROR(MakeDirs(dir_));
+    RETURN_IF_ERROR(MakeDirs(options_.dir));
     const std::string source = "/sawmill/binaries/" + sha;
-    ASSIGN_OR_RETURN(auto in, store_->OpenRead(source));
+    ASSIGN_OR_RETURN(auto in, options_.store->OpenRead(source));
     const std::string tmp = path + ".tmp";
     {
       ASSIGN_OR_RETURN(auto out, WritableFile::Create(tmp));
@@ -47,7 +56,11 @@ Result<std::string> BinaryCache::Get(const std::string& sha) {
       }
       RETURN_IF_ERROR(out->Close());
     }
-    ::chmod(tmp.c_str(), 0555);
+    if (options_.chmod(tmp.c_str(), 0555) != 0) {
+      int err = errno;
+      (void)RemoveAll(tmp);
+      return IOError("cannot make job binary " + tmp + " executable: chmod: " + std::strerror(err));
+    }
     RETURN_IF_ERROR(Rename(tmp, path));
     sig = Signature(path);
   }
@@ -59,7 +72,7 @@ Result<std::string> BinaryCache::Get(const std::string& sha) {
     return Corruption("job binary dfs:/sawmill/binaries/" + sha + " has SHA-256 " + actual +
                       ": refusing to run a binary that is not the one submitted");
   }
-  verified_[sha] = sig;
+  entry->verified = sig;
   return path;
 }
 

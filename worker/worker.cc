@@ -13,7 +13,7 @@ namespace sawmill::worker {
 
 Worker::Impl::Impl(WorkerOptions o, Transport* t, FileSystem* s)
     : opt(std::move(o)), transport(t), store(s), poll_client(t, opt.coordinator_address),
-      report_client(t, opt.coordinator_address), binaries(JoinPath(opt.dir, "binaries"), s) {
+      report_client(t, opt.coordinator_address), binaries(BinaryCacheOptions{JoinPath(opt.dir, "binaries"), s}) {
   shuffle = std::make_unique<ShuffleServer>(
       [this](const std::string& job, const std::string& attempt) -> Result<std::string> {
         std::lock_guard<std::mutex> l(mu);
