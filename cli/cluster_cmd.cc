@@ -22,6 +22,7 @@
 #include "common/auth.h"
 #include "common/cluster_config.h"
 #include "common/file.h"
+#include "common/subprocess.h"
 #include "dfs/client/connect_dfs.h"
 #include "scheduler/job_client.h"
 
@@ -94,30 +95,20 @@ Result<std::vector<std::string>> LoadArgv(const std::string& dir) {
   return argv;
 }
 
-// Starts a detached daemon (own session, stdio to `log`); returns its pid.
+// Starts a detached daemon (own session, stdin /dev/null, stdout and stderr to `log`); returns
+// its pid.
 Result<int> Spawn(const std::vector<std::string>& argv, const std::string& log) {
   int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) return ErrnoError("open", log, errno);
-  pid_t pid = ::fork();
-  if (pid < 0) {
-    ::close(fd);
-    return ErrnoError("fork", argv[0], errno);
-  }
-  if (pid == 0) {
-    ::setsid();
-    int devnull = ::open("/dev/null", O_RDONLY);
-    ::dup2(devnull, 0);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    std::perror(args[0]);
-    ::_exit(127);
-  }
+  SubprocessOptions o;
+  o.argv = argv;
+  o.stdin_fd = SubprocessOptions::kDevNull;
+  o.stdout_fd = o.stderr_fd = fd;
+  o.group = SubprocessOptions::Group::kNewSession;
+  auto pid = StartSubprocess(o);
   ::close(fd);
-  return static_cast<int>(pid);
+  if (!pid.ok()) return pid.status();
+  return static_cast<int>(*pid);
 }
 
 std::string LogTail(const std::string& log) {

@@ -1,6 +1,4 @@
 // `sawmill job --cluster D submit|status|list|kill|logs`: jobs on a cluster's coordinator.
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -11,6 +9,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "common/capnp_util.h"
+#include "common/subprocess.h"
 #include "scheduler/job_client.h"
 
 namespace sawmill {
@@ -72,11 +71,8 @@ int JobCommand(int argc, char** argv) {
     }
     std::vector<std::string> args = {argv[i], "--cluster", cluster};
     for (int k = i + 1; k < argc; ++k) args.push_back(argv[k]);
-    std::vector<char*> cargs;
-    for (auto& a : args) cargs.push_back(a.data());
-    cargs.push_back(nullptr);
-    ::execv(cargs[0], cargs.data());
-    std::fprintf(stderr, "error: cannot run %s: %s\n", cargs[0], std::strerror(errno));
+    Status s = ExecReplacing(args);
+    std::fprintf(stderr, "error: %s\n", s.message().c_str());
     return 2;
   }
   Args args;

@@ -1,16 +1,21 @@
 // `sawmill pipeline run FILE [--promote]`: runs a pipeline of jobs writing datasets in
 // dependency order, independent ones in parallel, up-to-date ones skipped (docs/pipelines.md).
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -21,6 +26,7 @@
 #include "cli/store_args.h"
 #include "common/file.h"
 #include "common/local_fs.h"
+#include "common/subprocess.h"
 #include "datasets/dataset_catalog.h"
 #include "logs/log_archive.h"
 #include "mapreduce/input_split.h"
@@ -66,29 +72,41 @@ std::string DatasetName(const std::string& spec) {
   return n.substr(0, n.find('@'));
 }
 
-// Runs argv, capturing stdout and stderr into *out; returns the exit code.
-int RunCommand(const std::vector<std::string>& argv, std::string* out) {
-  std::string log = "/tmp/sawmill-pipeline-" + std::to_string(::getpid()) + "-" +
-                    std::to_string(std::hash<std::thread::id>()(std::this_thread::get_id())) + ".log";
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    FILE* f = std::fopen(log.c_str(), "w");
-    if (f) {
-      ::dup2(fileno(f), 1);
-      ::dup2(fileno(f), 2);
-    }
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execv(args[0], args.data());
-    std::fprintf(stderr, "cannot run %s: %s\n", args[0], std::strerror(errno));
-    ::_exit(127);
+// Runs argv with its stdout and stderr in a private temporary file (mode 0600, unlinked at once:
+// no other process can name or replace it); returns the exit code (128 for a signal) and puts
+// what the command wrote in *out.
+Result<int> RunCommand(const std::vector<std::string>& argv, std::string* out) {
+  std::error_code ec;
+  std::string dir = std::filesystem::temp_directory_path(ec).string();
+  if (ec) return IOError("no temporary directory for the output of " + argv[0] + ": " + ec.message());
+  std::string path = JoinPath(dir, "sawmill-pipeline-XXXXXX");
+  int fd = ::mkostemp(path.data(), O_CLOEXEC);
+  if (fd < 0) return ErrnoError("cannot create a temporary file", path, errno);
+  ::unlink(path.c_str());
+  SubprocessOptions o;
+  o.argv = argv;
+  o.stdout_fd = o.stderr_fd = fd;
+  auto pid = StartSubprocess(o);
+  Result<int> status = pid.ok() ? WaitSubprocess(*pid) : Result<int>(pid.status());
+  out->clear();
+  char buf[1 << 16];
+  ssize_t n;
+  for (off_t at = 0; (n = ::pread(fd, buf, sizeof buf, at)) > 0; at += n) out->append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  if (!status.ok()) return status.status();
+  return WIFEXITED(*status) ? WEXITSTATUS(*status) : 128;
+}
+
+// The version number at the start of `text` (what follows a job's "version" marker): decimal
+// digits up to the end of the line or a space.
+Result<uint64_t> ParseVersion(std::string_view text) {
+  std::string_view token = text.substr(0, text.find_first_of(" \t\r\n"));
+  uint64_t v = 0;
+  auto [end, ec] = std::from_chars(token.data(), token.data() + token.size(), v);
+  if (token.empty() || ec != std::errc() || end != token.data() + token.size()) {
+    return InvalidArgument("'" + std::string(token) + "' is not a version number");
   }
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  (void)ReadFileToString(log, out);
-  ::unlink(log.c_str());
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+  return v;
 }
 
 std::string Tail(const std::string& s, size_t n = 600) { return s.size() > n ? s.substr(s.size() - n) : s; }
@@ -251,8 +269,13 @@ class Pipeline {
     argv.insert(argv.end(), j.args.begin(), j.args.end());
     auto t0 = std::chrono::steady_clock::now();
     std::string out;
-    int code = RunCommand(argv, &out);
+    Result<int> ran = RunCommand(argv, &out);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    if (!ran.ok()) {
+      j.message = "FAILED: " + ran.status().message();
+      return;
+    }
+    int code = *ran;
     if (code != 0) {
       j.message = "FAILED (exit " + std::to_string(code) + "): " + Tail(out);
       return;
@@ -265,7 +288,13 @@ class Pipeline {
       j.message = "FAILED: cannot tell which version the job wrote: " + Tail(out);
       return;
     }
-    j.version = std::stoull(out.substr(at + marker.size(), 8));
+    auto version = ParseVersion(std::string_view(out).substr(at + marker.size()));
+    if (!version.ok()) {
+      j.message = "FAILED: cannot tell which version step " + j.name + " wrote: " + version.status().message() +
+                  " after \"" + marker + "\": " + Tail(out);
+      return;
+    }
+    j.version = *version;
     j.ok = true;
     char buf[160];
     std::snprintf(buf, sizeof buf, "%s version %08llu (%.2f s)", j.up_to_date ? "up to date," : "new",
@@ -281,10 +310,14 @@ class Pipeline {
       }
       check.insert(check.end(), store_flags_.begin(), store_flags_.end());
       std::string check_out;
-      int check_code = RunCommand(check, &check_out);
-      j.checked = check_code == 0;
-      j.message += j.checked ? ", check passed" : ", CHECK FAILED (exit " + std::to_string(check_code) +
-                                                      "): " + Tail(check_out, 300);
+      Result<int> check_code = RunCommand(check, &check_out);
+      j.checked = check_code.ok() && *check_code == 0;
+      if (!check_code.ok()) {
+        j.message += ", CHECK FAILED: " + check_code.status().message();
+      } else {
+        j.message += j.checked ? ", check passed" : ", CHECK FAILED (exit " + std::to_string(*check_code) +
+                                                        "): " + Tail(check_out, 300);
+      }
     }
     if (promote) {
       if (!j.checked) {

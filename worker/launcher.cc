@@ -1,9 +1,10 @@
+// Child processes for task attempts (worker/launcher.h): started by common/subprocess.h, then
+// watched through a pidfd for their exit, a timeout or a kill of the whole process group.
 #include "worker/launcher.h"
 
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,41 +15,12 @@
 #include <cstring>
 
 #include "common/file.h"
+#include "common/subprocess.h"
 
 namespace sawmill::worker {
 namespace {
 
 int PidfdOpen(int pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
-
-// In the child, between fork and exec: only async-signal-safe calls, all strings prepared before.
-[[noreturn]] void ExecChild(const char* dir, const char* out, const char* err, uint64_t memory_mb, char** argv,
-                            char** envp) {
-  ::setpgid(0, 0);
-  if (::chdir(dir) != 0) ::_exit(127);
-  int o = ::open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  int e = ::open(err, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  int n = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (o < 0 || e < 0 || n < 0) ::_exit(127);
-  ::dup2(n, 0);
-  ::dup2(o, 1);
-  ::dup2(e, 2);
-  if (memory_mb > 0) {
-    struct rlimit rl;
-    rl.rlim_cur = rl.rlim_max = static_cast<rlim_t>(memory_mb) << 20;
-    ::setrlimit(RLIMIT_AS, &rl);
-  }
-  // Signals the worker blocks (it sigwaits for SIGTERM) must not stay blocked in the task.
-  sigset_t none;
-  sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  ::execve(argv[0], argv, envp);
-  const char msg[] = "exec failed: ";
-  (void)!::write(2, msg, sizeof msg - 1);
-  const char* why = ::strerror(errno);
-  (void)!::write(2, why, ::strlen(why));
-  (void)!::write(2, "\n", 1);
-  ::_exit(127);
-}
 
 }  // namespace
 
@@ -72,31 +44,31 @@ std::string DescribeOutcome(const ProcessOutcome& o, const LaunchOptions& option
 }
 
 Result<std::unique_ptr<ChildProcess>> ChildProcess::Start(const LaunchOptions& options) {
-  std::vector<std::string> argv_s;
-  argv_s.push_back(options.binary);
-  for (const auto& a : options.args) argv_s.push_back(a);
-  std::vector<char*> argv;
-  for (auto& a : argv_s) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  std::string out = JoinPath(options.dir, "stdout"), err = JoinPath(options.dir, "stderr");
-  std::vector<std::string> env_s;
-  for (char** e = environ; *e; ++e) {
-    std::string_view v(*e);
-    bool replaced = false;
-    for (const auto& x : options.env) replaced |= x.substr(0, x.find('=') + 1) == v.substr(0, v.find('=') + 1);
-    if (!replaced) env_s.emplace_back(v);
+  const std::string out = JoinPath(options.dir, "stdout"), err = JoinPath(options.dir, "stderr");
+  int out_fd = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (out_fd < 0) return ErrnoError("cannot open", out, errno);
+  int err_fd = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (err_fd < 0) {
+    int e = errno;
+    ::close(out_fd);
+    return ErrnoError("cannot open", err, e);
   }
-  for (const auto& x : options.env) env_s.push_back(x);
-  std::vector<char*> envp;
-  for (auto& e : env_s) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  int pid = ::fork();
-  if (pid < 0) return IOError("fork for " + options.binary + ": " + std::strerror(errno));
-  if (pid == 0) ExecChild(options.dir.c_str(), out.c_str(), err.c_str(), options.memory_mb, argv.data(), envp.data());
-  // Also in the parent, so a kill right after the fork reaches the group.
-  ::setpgid(pid, pid);
-  int pidfd = PidfdOpen(pid);
-  return std::unique_ptr<ChildProcess>(new ChildProcess(pid, pidfd, options));
+  SubprocessOptions so;
+  so.argv.push_back(options.binary);
+  so.argv.insert(so.argv.end(), options.args.begin(), options.args.end());
+  so.env = options.env;
+  so.dir = options.dir;
+  so.stdin_fd = SubprocessOptions::kDevNull;
+  so.stdout_fd = out_fd;
+  so.stderr_fd = err_fd;
+  so.group = SubprocessOptions::Group::kNewGroup;
+  so.address_space_bytes = options.memory_mb << 20;
+  auto pid = StartSubprocess(so);
+  ::close(out_fd);
+  ::close(err_fd);
+  if (!pid.ok()) return pid.status();
+  int pidfd = PidfdOpen(*pid);
+  return std::unique_ptr<ChildProcess>(new ChildProcess(*pid, pidfd, options));
 }
 
 ChildProcess::ChildProcess(int pid, int pidfd, LaunchOptions options)

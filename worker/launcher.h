@@ -35,8 +35,9 @@ std::string DescribeOutcome(const ProcessOutcome& o, const LaunchOptions& option
 
 class ChildProcess {
  public:
-  // Forks and execs; kIOError (naming the binary) when that fails before exec. A failing exec
-  // shows as exit status 127 with the reason in the stderr file.
+  // Forks and execs (common/subprocess.h); an error naming the binary, or the stdout or stderr
+  // file, when that fails before exec. A failing exec shows as exit status 127 with the reason
+  // in the stderr file.
   static Result<std::unique_ptr<ChildProcess>> Start(const LaunchOptions& options);
   ~ChildProcess();  // kills and reaps a child still running
 

@@ -1,0 +1,90 @@
+// A reduce attempt's inputs: queueing fetches of map output segments as their locations
+// arrive, the fetcher threads that copy them through the shuffle, and the wait before the
+// attempt starts. Segments of maps that ran on this worker are read in place.
+#include <chrono>
+#include <cstdio>
+
+#include <glog/logging.h>
+
+#include "common/file.h"
+#include "worker/shuffle_client.h"
+#include "worker/worker_impl.h"
+
+namespace sawmill::worker {
+
+namespace sp = sched::proto;
+
+Status Worker::Impl::AwaitSegments(Run* r) {
+  ScheduleFetches();
+  std::unique_lock<std::mutex> l(mu);
+  cv.wait(l, [&] { return stopping || r->kill || r->missing == 0; });
+  if (stopping || r->kill) return Aborted("killed while fetching map outputs");
+  return Status::Ok();
+}
+
+void Worker::Impl::ScheduleFetches() {
+  std::lock_guard<std::mutex> l(mu);
+  auto now = Clock::now();
+  for (auto& [id, run] : runs) {
+    Run* r = run.get();
+    if (!r->reduce || r->done || r->kill || r->missing == 0) continue;
+    auto locs = locations.find(r->job_id);
+    if (locs == locations.end()) continue;
+    auto spec = r->launch->getRoot<sp::AttemptLaunch>().getSpec();
+    // A tail reduce's task index is its part's; the map tasks' tail outputs have one partition.
+    int partition = r->kind == PartitionKind::kTail ? 0 : spec.getTaskIndex();
+    for (const auto& [m, loc] : locs->second) {
+      if (m < 0 || static_cast<size_t>(m) >= r->segments.size() || !r->segments[m].empty() || r->fetching.count(m)) {
+        continue;
+      }
+      auto f = r->failed.find(m);
+      if (f != r->failed.end() && f->second.first == loc.attempt_id && now - f->second.second < std::chrono::seconds(2)) {
+        continue;  // the coordinator was told; wait for a rerun (or retry later)
+      }
+      auto local = map_outputs.find({r->job_id, loc.attempt_id});
+      if (local != map_outputs.end()) {
+        r->segments[m] = local->second;
+        --r->missing;
+        continue;
+      }
+      r->fetching.insert(m);
+      char name[32];
+      std::snprintf(name, sizeof name, "map-%05d", m);
+      fetch_queue.push_back(Fetch{r->attempt_id, m, loc, partition, r->job_id, JoinPath(JoinPath(r->dir, "segments"), name)});
+    }
+  }
+  cv.notify_all();
+}
+
+void Worker::Impl::FetchLoop() {
+  while (true) {
+    Fetch f;
+    {
+      std::unique_lock<std::mutex> l(mu);
+      cv.wait(l, [&] { return stopping || !fetch_queue.empty(); });
+      if (stopping) return;
+      f = std::move(fetch_queue.front());
+      fetch_queue.pop_front();
+    }
+    Status s = FetchSegment(*transport, f.from.address, f.job_id, f.from.attempt_id, f.partition, f.dest, nullptr);
+    std::lock_guard<std::mutex> l(mu);
+    auto it = runs.find(f.attempt_id);
+    if (it == runs.end()) continue;
+    Run* r = it->second.get();
+    r->fetching.erase(f.map);
+    if (s.ok()) {
+      if (r->segments[f.map].empty()) {
+        r->segments[f.map] = f.dest;
+        --r->missing;
+      }
+    } else {
+      LOG(WARNING) << "fetching map " << f.map << " (" << f.from.attempt_id << ") from " << f.from.address
+                   << " for " << f.attempt_id << ": " << s.ToString();
+      r->failed[f.map] = {f.from.attempt_id, Clock::now()};
+      fetch_failures.push_back({f.attempt_id, f.map, f.from.attempt_id, s.ToString()});
+    }
+    cv.notify_all();
+  }
+}
+
+}  // namespace sawmill::worker

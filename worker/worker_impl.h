@@ -1,0 +1,130 @@
+// Worker::Impl, internal to worker/: the state the worker's threads share under one mutex, and
+// the methods that worker.cc (lifecycle), coordinator_link.cc (register, poll, report),
+// attempts.cc (launch, run, reap) and segment_fetches.cc (a reduce's inputs) define.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <capnp/message.h>
+
+#include "mapreduce/partition_kind.h"
+#include "scheduler/coordinator_client.h"
+#include "worker/binary_cache.h"
+#include "worker/launcher.h"
+#include "worker/shuffle_server.h"
+#include "worker/worker.h"
+
+namespace sawmill::worker {
+
+struct Worker::Impl {
+  using Clock = std::chrono::steady_clock;
+
+  // A finished attempt (or a refused launch), queued for the next report.
+  struct Update {
+    std::string attempt_id;
+    std::string result;  // an encoded AttemptResult message
+    std::string stderr_tail;
+    double seconds = 0;
+  };
+  struct FetchFailureNote {
+    std::string reduce_attempt_id;
+    int map = 0;
+    std::string map_attempt_id;
+    std::string error;
+  };
+  // Where a map's output is: the attempt that wrote it, and its worker's shuffle address.
+  struct Location {
+    std::string attempt_id;
+    std::string address;
+  };
+  // One running attempt.
+  struct Run {
+    std::string job_id, attempt_id, dir;
+    bool reduce = false;
+    PartitionKind kind = PartitionKind::kNone;  // the job's partitioning
+    std::unique_ptr<capnp::MallocMessageBuilder> launch;  // the AttemptLaunch, copied
+    std::shared_ptr<ChildProcess> child;
+    bool kill = false;
+    // Reduce: one segment path per map ("" until fetched), and the fetches under way.
+    std::vector<std::string> segments;
+    std::set<int> fetching;
+    std::map<int, std::pair<std::string, Clock::time_point>> failed;  // map -> (attempt, when)
+    int missing = 0;
+    std::thread thread;
+    bool done = false;
+  };
+  struct Fetch {
+    std::string attempt_id;  // the reduce attempt
+    int map = 0;
+    Location from;
+    int partition = 0;
+    std::string job_id, dest;
+  };
+
+  Impl(WorkerOptions o, Transport* t, FileSystem* s);
+
+  // ---- the coordinator conversation (coordinator_link.cc) ----
+  Status Register();
+  void PollLoop();
+  void Execute(sched::proto::Orders::Reader orders);
+  void ReportLoop();
+
+  // ---- attempts (attempts.cc) ----
+  void Launch(sched::proto::AttemptLaunch::Reader launch);
+  // A launch this worker will not run is reported failed at once, so the coordinator need not
+  // wait for the attempt's timeout to reschedule it.
+  void Refuse(const std::string& attempt_id, const std::string& why);
+  void KillLocked(Run* r);
+  // Writes the spec the child reads: the coordinator's part plus where things are on this worker.
+  Status WriteSpec(Run* r, const std::string& spec_path, const std::string& result_path);
+  void RunAttempt(Run* r);
+  void DropJob(const std::string& job);
+  // Joins finished attempt threads (all of `wait_for_job`'s, waiting for them).
+  void Reap(const std::string& wait_for_job = "");
+
+  // ---- a reduce's inputs (segment_fetches.cc) ----
+  // A reduce attempt starts only once it holds every map's segment (fetched as maps finish).
+  Status AwaitSegments(Run* r);
+  // Queues fetches for every reduce attempt's missing segments whose location is known; segments
+  // of maps that ran here are read in place.
+  void ScheduleFetches();
+  void FetchLoop();
+
+  // ---- helpers (worker.cc) ----
+  bool Stopping();
+  void SleepUnlessStopping(int ms);
+
+  WorkerOptions opt;
+  Transport* transport;
+  FileSystem* store;
+  sched::CoordinatorClient poll_client, report_client;
+  std::unique_ptr<ShuffleServer> shuffle;
+  BinaryCache binaries;  // opt.dir/binaries/<sha256>
+
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopping = false;
+  std::string worker_id;  // "" until registered
+  std::map<std::string, std::unique_ptr<Run>> runs;
+  std::map<std::pair<std::string, std::string>, std::string> map_outputs;  // (job, attempt) -> map.out
+  std::map<std::string, std::map<int, Location>> locations;                 // job -> map -> where
+  std::vector<Update> updates;
+  std::vector<FetchFailureNote> fetch_failures;
+  std::deque<Fetch> fetch_queue;
+  std::set<std::string> dropped_jobs;
+
+  std::thread poll_thread, report_thread;
+  std::vector<std::thread> fetchers;
+};
+
+}  // namespace sawmill::worker
