@@ -18,6 +18,7 @@
 #include "common/local_fs.h"
 #include "mapreduce/partition_kind.h"
 #include "records/manifest.h"
+#include "scheduler/attempt_id.h"
 #include "scheduler/coordinator.capnp.h"
 #include "scheduler/coordinator_client.h"
 #include "scheduler/web_ui.h"
@@ -41,39 +42,6 @@ std::string PartName(int i) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "part-%05d", i);
   return buf;
-}
-
-// A non-negative decimal below 10^9, or -1.
-int ParseIndex(std::string_view digits) {
-  if (digits.empty() || digits.size() > 9) return -1;
-  int v = 0;
-  for (char c : digits) {
-    if (c < '0' || c > '9') return -1;
-    v = v * 10 + (c - '0');
-  }
-  return v;
-}
-
-// "job-3/m-00007/1" -> job "job-3", reduce false, task 7, dir name "m-00007_1".
-struct AttemptName {
-  std::string job;
-  bool reduce = false;
-  int task = -1;
-  std::string dir;
-};
-bool ParseAttemptId(const std::string& id, AttemptName* out) {
-  size_t a = id.find('/');
-  if (a == std::string::npos) return false;
-  size_t b = id.find('/', a + 1);
-  if (b == std::string::npos || b - a < 4) return false;
-  out->job = id.substr(0, a);
-  std::string kind = id.substr(a + 1, 2);
-  if (kind != "m-" && kind != "r-") return false;
-  out->reduce = kind == "r-";
-  out->task = ParseIndex(id.substr(a + 3, b - a - 3));
-  if (out->task < 0) return false;
-  out->dir = id.substr(a + 1, b - a - 1) + "_" + id.substr(b + 1);
-  return true;
 }
 
 // The part a task writes, as a store path without the scheme.
@@ -145,8 +113,8 @@ struct Coordinator::Impl {
     ASSIGN_OR_RETURN(auto names, ListDir(HistoryDir()));
     std::vector<std::pair<int, std::string>> found;
     for (const auto& n : names) {
-      if (n.size() < 5 || n.substr(n.size() - 4) != ".job" || n.rfind("job-", 0) != 0) continue;
-      int num = ParseIndex(std::string_view(n).substr(4, n.size() - 8));
+      if (n.size() < 5 || n.substr(n.size() - 4) != ".job") continue;
+      int num = ParseJobNumber(std::string_view(n).substr(0, n.size() - 4));
       if (num < 0) continue;
       found.emplace_back(num, n);
     }
@@ -201,7 +169,7 @@ struct Coordinator::Impl {
       job_order.push_back(job->id);
       jobs[job->id] = std::move(job);
     }
-    LOG(INFO) << "history: " << jobs.size() << " jobs; next id job-" << next_job;
+    LOG(INFO) << "history: " << jobs.size() << " jobs; next id " << JobId(next_job);
     return Status::Ok();
   }
 
@@ -524,7 +492,7 @@ struct Coordinator::Impl {
 
     std::lock_guard<std::mutex> l(mu);
     auto job = std::make_unique<Job>();
-    job->id = "job-" + std::to_string(next_job++);
+    job->id = JobId(next_job++);
     job->name = Text(sub.getName());
     job->output = "dfs:" + out;
     std::string parent = Dirname(out);

@@ -14,6 +14,7 @@
 #include "common/file.h"
 #include "common/sha256.h"
 #include "mapreduce/partition_kind.h"
+#include "scheduler/attempt_id.h"
 #include "scheduler/coordinator_client.h"
 #include "worker/launcher.h"
 #include "worker/shuffle_client.h"
@@ -25,13 +26,6 @@ namespace {
 namespace sp = sched::proto;
 using Clock = std::chrono::steady_clock;
 
-
-// "job-3/m-00007/1" -> "m-00007_1": attempt directories live under jobs/<job>/.
-std::string AttemptDirName(const std::string& job_id, const std::string& attempt_id) {
-  std::string rest = attempt_id.rfind(job_id + "/", 0) == 0 ? attempt_id.substr(job_id.size() + 1) : attempt_id;
-  std::replace(rest.begin(), rest.end(), '/', '_');
-  return rest;
-}
 
 bool SafeName(const std::string& s) {
   // Every '/'-separated part non-empty and not "." or "..": "/", "./", "job-1/." or "job-1/"
@@ -321,7 +315,7 @@ struct Worker::Impl {
       Refuse(run->attempt_id, "a reduce of " + std::to_string(launch.getMapCount()) + " maps");
       return;
     }
-    run->dir = JoinPath(JoinPath(JoinPath(opt.dir, "jobs"), run->job_id), AttemptDirName(run->job_id, run->attempt_id));
+    run->dir = JoinPath(JoinPath(JoinPath(opt.dir, "jobs"), run->job_id), sched::AttemptDirName(run->job_id, run->attempt_id));
     if (run->reduce) {
       run->segments.assign(static_cast<size_t>(std::max(launch.getMapCount(), 0)), "");
       run->missing = static_cast<int>(run->segments.size());
