@@ -54,11 +54,13 @@ Status Coordinator::Impl::LoadHistory() {
       job->record->setRoot(rec);
       auto st = job->record->getRoot<sp::JobRecord>().getStatus();
       job->id = Text(st.getJobId());
-      job->state = Text(st.getState());
-      if (job->state == "running" || job->state == "committing") {
-        st.setState("failed");
+      // A state this coordinator never writes is a finished job's all the same: its text is shown
+      // from the record (StateName), never from job->state.
+      job->state = ParseCoordinatorJobState(Text(st.getState())).value_or(CoordinatorJobState::kFailed);
+      if (job->state == CoordinatorJobState::kRunning || job->state == CoordinatorJobState::kCommitting) {
+        job->state = CoordinatorJobState::kFailed;
+        st.setState(CoordinatorJobStateName(job->state));
         st.setError("the coordinator restarted while the job ran");
-        job->state = "failed";
         return WriteRecordFile(*job);
       }
       return Status::Ok();

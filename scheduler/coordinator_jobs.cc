@@ -197,18 +197,18 @@ void Coordinator::Impl::ReapJobs() {
     auto snap = sched.Snapshot(id);
     if (!snap) continue;
     if (snap->state == JobState::kTasksDone) {
-      job.state = "committing";
+      job.state = CoordinatorJobState::kCommitting;
       Status s = CommitJob(job);
       sched.FinishJob(id, s.ok(), s.ok() ? "" : "commit: " + s.ToString(), MonoMs());
       snap = sched.Snapshot(id);
     }
     if (snap->state == JobState::kSucceeded || snap->state == JobState::kFailed) {
-      job.state = snap->state == JobState::kSucceeded ? "succeeded" : "failed";
+      job.state = snap->state == JobState::kSucceeded ? CoordinatorJobState::kSucceeded : CoordinatorJobState::kFailed;
       job.error = snap->error;
       job.end_mono_ms = MonoMs();
-      if (job.state == "failed") (void)store->Delete(job.staging, true);
-      LOG(INFO) << "job " << id << " " << job.state << (job.error.empty() ? "" : ": " + job.error) << " in "
-                << (job.end_mono_ms - job.submit_mono_ms) << " ms";
+      if (job.state == CoordinatorJobState::kFailed) (void)store->Delete(job.staging, true);
+      LOG(INFO) << "job " << id << " " << CoordinatorJobStateName(job.state) << (job.error.empty() ? "" : ": " + job.error)
+                << " in " << (job.end_mono_ms - job.submit_mono_ms) << " ms";
       if (Status s = SaveRecord(job); !s.ok()) LOG(WARNING) << "history: " << s.ToString();
       job.finished = true;
       // What status and logs need now lives in job.record; the per-task results go.

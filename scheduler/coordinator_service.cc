@@ -92,7 +92,7 @@ Status Coordinator::Impl::Dispatch(sp::CoordinatorRequest::Reader req, sp::Coord
       const std::string id = Text(req.getKill());
       auto it = jobs.find(id);
       if (it == jobs.end()) return NotFound("no job " + id);
-      if (it->second->finished) return InvalidArgument("job " + id + " already " + it->second->state);
+      if (it->second->finished) return InvalidArgument("job " + id + " already " + StateName(*it->second));
       sched.KillJob(id, "killed by a user", MonoMs());
       ReapJobs();
       Schedule();

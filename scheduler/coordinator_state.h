@@ -11,8 +11,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -30,6 +32,14 @@
 namespace sawmill::sched {
 
 namespace sp = proto;
+
+// A job's state as the coordinator reports it (JobStatus.state, the history): the Scheduler's
+// JobState seen from outside, with the job's commit between its tasks done and its end.
+enum class CoordinatorJobState { kRunning, kCommitting, kSucceeded, kFailed };
+// "running", "committing", "succeeded", "failed": the text on the wire, the page and in history.
+const char* CoordinatorJobStateName(CoordinatorJobState s);
+// The state a history record names; nullopt for a text this coordinator never writes.
+std::optional<CoordinatorJobState> ParseCoordinatorJobState(std::string_view name);
 
 // Every method below that touches the state is called under mu unless it says otherwise.
 struct Coordinator::Impl {
@@ -77,7 +87,8 @@ struct Coordinator::Impl {
     PartitionKind kind = PartitionKind::kNone;  // the submission's partitioning
     std::vector<TaskResult> maps, reduces;
     int64_t submit_unix_ms = 0, submit_mono_ms = 0, end_mono_ms = 0;
-    std::string state = "running", error;
+    CoordinatorJobState state = CoordinatorJobState::kRunning;
+    std::string error;
     uint64_t map_output_version = 1;
     std::map<std::string, LogEntry> logs;
     bool finished = false;
@@ -147,6 +158,9 @@ struct Coordinator::Impl {
     return m->getRoot<sp::JobStatus>().asReader();
   }
   void FillLive(Job& job, sp::JobStatus::Builder st, bool with_attempts);
+  // The job's state as its status says it: a finished job's is its record's, which a record
+  // from an older coordinator may name otherwise.
+  static std::string StateName(const Job& job);
   std::map<std::string, int64_t> Counters(Job& job);
 };
 

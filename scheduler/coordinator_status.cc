@@ -6,6 +6,33 @@
 
 namespace sawmill::sched {
 
+const char* CoordinatorJobStateName(CoordinatorJobState s) {
+  switch (s) {
+    case CoordinatorJobState::kRunning:
+      return "running";
+    case CoordinatorJobState::kCommitting:
+      return "committing";
+    case CoordinatorJobState::kSucceeded:
+      return "succeeded";
+    case CoordinatorJobState::kFailed:
+      return "failed";
+  }
+  return "unknown";
+}
+
+std::optional<CoordinatorJobState> ParseCoordinatorJobState(std::string_view name) {
+  for (auto s : {CoordinatorJobState::kRunning, CoordinatorJobState::kCommitting, CoordinatorJobState::kSucceeded,
+                 CoordinatorJobState::kFailed}) {
+    if (name == CoordinatorJobStateName(s)) return s;
+  }
+  return std::nullopt;
+}
+
+std::string Coordinator::Impl::StateName(const Job& job) {
+  if (job.finished && job.record) return Text(job.record->getRoot<sp::JobRecord>().getStatus().getState());
+  return CoordinatorJobStateName(job.state);
+}
+
 // The job's status as a message of its own (a finished job's is the recorded one).
 std::unique_ptr<capnp::MallocMessageBuilder> Coordinator::Impl::StatusMessage(Job& job, bool with_attempts) {
   auto m = std::make_unique<capnp::MallocMessageBuilder>();
@@ -22,7 +49,7 @@ void Coordinator::Impl::FillLive(Job& job, sp::JobStatus::Builder st, bool with_
   auto sub = job.sub();
   st.setJobId(job.id);
   st.setName(job.name);
-  st.setState(job.state);
+  st.setState(CoordinatorJobStateName(job.state));
   st.setError(job.error);
   st.setOutput(job.output);
   st.setSubmitUnixMs(job.submit_unix_ms);
