@@ -49,7 +49,7 @@ void Check(bool cond, const std::string& what) {
 struct Env {
   std::string root, dir, inside_sentinel, outside_sentinel;
   InProcessNetwork net;
-  FakeCoordinator fake;
+  FakeCoordinator fake{/*record_reports=*/false};  // no test reads them: do not let them pile up
   FailingFs store;
   std::unique_ptr<worker::Worker> worker;
 };

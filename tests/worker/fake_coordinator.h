@@ -1,14 +1,17 @@
 // Test doubles for a worker's side of the coordinator protocol (scheduler/coordinator.capnp): a
-// store that is down, and a coordinator endpoint that hands the worker orders one poll at a time.
-// Shared by tests/worker/worker_orders_test.cc and tests/fuzz/orders_fuzz.cc.
+// store that is down, and a coordinator endpoint that hands the worker orders one poll at a time
+// and records the attempt results it reports. Shared by tests/worker/worker_orders_test.cc and
+// tests/fuzz/orders_fuzz.cc.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,10 +53,21 @@ inline std::string EmptyOrders() {
 
 // A coordinator endpoint: answers register with kFakeWorkerId, each poll with the next queued
 // orders (held up to 5 ms, as the coordinator holds polls, then empty orders), and a report with
-// `none`. A request that does not parse is counted and ends the conversation.
+// `none`, after recording its attempt results. A request that does not parse is counted and ends
+// the conversation.
 class FakeCoordinator {
  public:
   using Duration = std::chrono::milliseconds;
+
+  // What a worker reported for an attempt (the last report about it).
+  struct Reported {
+    bool ok = false;
+    std::string error;
+  };
+
+  // With `record_reports` false, reports are answered but not kept (WaitForReport never returns
+  // one): for a long fuzz run.
+  explicit FakeCoordinator(bool record_reports = true) : record_reports_(record_reports) {}
 
   // Serves one conversation: the Handler of an InProcessNetwork service.
   void Serve(Connection& conn) {
@@ -81,6 +95,7 @@ class FakeCoordinator {
           ++polls_;
           cv_.notify_all();
         } else {
+          if (r.isReport()) Record(r.getReport());
           resp.setNone();
         }
         return Status::Ok();
@@ -108,6 +123,13 @@ class FakeCoordinator {
     return cv_.wait_for(l, timeout, [&] { return queue_.empty() && polls_ >= before + 2; });
   }
 
+  // What the worker reported for `attempt_id`, once it has (nullopt after `timeout`).
+  std::optional<Reported> WaitForReport(const std::string& attempt_id, Duration timeout) {
+    std::unique_lock<std::mutex> l(mu_);
+    if (!cv_.wait_for(l, timeout, [&] { return reports_.count(attempt_id) > 0; })) return std::nullopt;
+    return reports_[attempt_id];
+  }
+
   // Requests that did not parse as a CoordinatorRequest: a worker sends none.
   int malformed_requests() {
     std::lock_guard<std::mutex> l(mu_);
@@ -115,10 +137,21 @@ class FakeCoordinator {
   }
 
  private:
+  void Record(sched::proto::Report::Reader report) {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!record_reports_) return;
+    for (auto u : report.getUpdates()) {
+      reports_[Text(u.getAttemptId())] = Reported{u.getResult().getOk(), Text(u.getResult().getError())};
+    }
+    cv_.notify_all();
+  }
+
+  const bool record_reports_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::string> queue_;  // orders for the next polls
   uint64_t polls_ = 0;
+  std::map<std::string, Reported> reports_;  // by attempt id
   int malformed_requests_ = 0;
 };
 

@@ -1,8 +1,9 @@
 // The worker (worker/worker.h) facing hostile orders from a fake coordinator: unsafe job and
 // attempt ids, absurd map counts and malformed texts must neither remove other jobs' files nor
-// crash it.
+// crash it, and a launch it will not run is reported failed, not dropped.
 #include "worker/worker.h"
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -26,6 +27,7 @@ using sawmill::testing::FakeCoordinator;
 using sawmill::testing::TempDir;
 
 constexpr char kCoord[] = "coordinator:1";
+constexpr std::chrono::milliseconds kReportWait(8000);
 
 class HostileOrdersTest : public ::testing::Test {
  protected:
@@ -65,6 +67,17 @@ class HostileOrdersTest : public ::testing::Test {
     s.getPartitioning().setNumPartitions(2);
   }
 
+  // Whether the worker reported `attempt` failed with an error that contains `why`.
+  ::testing::AssertionResult RefusedWith(const std::string& attempt, const std::string& why) {
+    auto r = fake_.WaitForReport(attempt, kReportWait);
+    if (!r) return ::testing::AssertionFailure() << "no report of attempt '" << attempt << "' (launch dropped)";
+    if (r->ok || r->error.find(why) == std::string::npos) {
+      return ::testing::AssertionFailure() << "attempt '" << attempt << "' reported " << (r->ok ? "ok" : "failed")
+                                           << ": " << r->error;
+    }
+    return ::testing::AssertionSuccess();
+  }
+
   TempDir tmp_;
   std::string sentinel_;
   FailingFs store_;
@@ -85,20 +98,22 @@ TEST_F(HostileOrdersTest, DropOfAnUnsafeJobIdRemovesNoOtherJob) {
 }
 
 // An attempt's directory is jobs/<job>/<attempt with / as _>: an attempt "job-7/." of job
-// "job-7" must not be the job's directory itself (RunAttempt clears its directory first).
+// "job-7" must not be the job's directory itself (RunAttempt clears its directory first). The
+// worker refuses such an attempt, and says so.
 TEST_F(HostileOrdersTest, AttemptIdNamingTheJobDirRemovesNothing) {
   for (const char* attempt : {"job-7/.", "job-7/"}) {
     capnp::MallocMessageBuilder m;
     Launch(m.initRoot<sp::CoordinatorResponse>().initOrders().initLaunch(1)[0], "job-7", attempt, false, 0);
     ASSERT_TRUE(fake_.Give(m)) << attempt;
     EXPECT_TRUE(PathExists(sentinel_)) << "launching attempt '" << attempt << "' removed job-7's map output";
+    EXPECT_TRUE(RefusedWith(attempt, "unsafe job or attempt id"));
     if (!PathExists(sentinel_)) break;
   }
 }
 
-// A reduce launch's mapCount sizes the worker's segment table: 2^31-1 must be refused, not
-// allocated. Run in a child process: a worker that allocates dies of it.
-TEST_F(HostileOrdersTest, HugeMapCountIsSurvived) {
+// A reduce launch's mapCount sizes the worker's segment table: 2^31-1 must be refused (and the
+// refusal reported), not allocated. Run in a child process: a worker that allocates dies of it.
+TEST_F(HostileOrdersTest, HugeMapCountIsRefused) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(
       {
@@ -106,7 +121,7 @@ TEST_F(HostileOrdersTest, HugeMapCountIsSurvived) {
         Launch(m.initRoot<sp::CoordinatorResponse>().initOrders().initLaunch(1)[0], "job-8", "job-8/r-00000/0", true,
                0x7fffffff);
         bool polled_again = fake_.Give(m);
-        ExitChild(tmp_, polled_again ? 0 : 1);
+        ExitChild(tmp_, polled_again && RefusedWith("job-8/r-00000/0", "a reduce of 2147483647 maps") ? 0 : 1);
       },
       ::testing::ExitedWithCode(0), "");
 }
