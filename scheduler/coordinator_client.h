@@ -3,13 +3,13 @@
 #pragma once
 
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include <capnp/message.h>
 
 #include "common/capnp_util.h"
 #include "common/rpc.h"
+#include "common/rpc_client.h"
 #include "common/status.h"
 #include "scheduler/coordinator.capnp.h"
 
@@ -25,14 +25,10 @@ class CoordinatorClient {
   Result<std::unique_ptr<CapnpReader>> Call(capnp::MallocMessageBuilder& request);
   // Closes the connection (a blocked Call returns an error); the next Call reconnects.
   void Close();
-  const std::string& address() const { return address_; }
+  const std::string& address() const { return rpc_.address(); }
 
  private:
-  Transport* transport_;
-  std::string address_;
-  std::mutex mu_;
-  std::mutex conn_mu_;  // guards conn_ itself, so Close() need not wait for a call
-  std::shared_ptr<Connection> conn_;
+  RpcClient rpc_;
 };
 
 // Error <-> Status.

@@ -4,9 +4,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdio>
 #include <set>
 #include <utility>
+
+#include "scheduler/attempt_id.h"
 
 namespace sawmill::sched {
 
@@ -41,12 +42,6 @@ const char* JobStateName(JobState s) {
 namespace {
 
 constexpr int kMap = 0, kReduce = 1;  // index of Job::tasks and friends
-
-std::string TaskName(int kind, int task) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%c-%05d", kind == kReduce ? 'r' : 'm', task);
-  return buf;
-}
 
 struct Task {
   std::vector<std::string> hosts;  // maps: the hosts holding the input
@@ -143,7 +138,7 @@ struct Scheduler::Impl {
     a.reduce = kind == kReduce;
     a.task = t;
     a.attempt = task.launched++;
-    a.attempt_id = j.id + "/" + TaskName(kind, t) + "/" + std::to_string(a.attempt);
+    a.attempt_id = AttemptId(j.id, a.reduce, t, a.attempt);
     a.worker = worker;
     a.host = w.host;
     a.start_ms = now;
@@ -510,7 +505,7 @@ void Scheduler::AttemptFailed(const std::string& attempt_id, const std::string& 
   // there is that task's problem (it moves elsewhere when it can, see Avoid).
   if (task.failed_on.insert(a.worker).second) ++j->failures_on[a.worker];
   if (task.failures >= j->opt.max_attempts) {
-    std::string why = "task " + TaskName(Kind(a), a.task) + " failed " +
+    std::string why = "task " + TaskName(a.reduce, a.task) + " failed " +
                       std::to_string(task.failures) + " times; last error: " + error;
     impl_->Stop(*j, JobState::kFailed, why, "job failed: " + why, now_ms);
     return;

@@ -9,6 +9,7 @@
 
 #include "common/capnp_util.h"
 #include "common/file.h"
+#include "scheduler/attempt_id.h"
 #include "worker/launch_checks.h"
 #include "worker/worker_impl.h"
 
@@ -47,7 +48,7 @@ void Worker::Impl::Launch(sp::AttemptLaunch::Reader launch) {
     Refuse(run->attempt_id, "a reduce of " + std::to_string(launch.getMapCount()) + " maps");
     return;
   }
-  run->dir = JoinPath(JoinPath(JoinPath(opt.dir, "jobs"), run->job_id), AttemptDirName(run->job_id, run->attempt_id));
+  run->dir = JoinPath(JoinPath(JoinPath(opt.dir, "jobs"), run->job_id), sched::AttemptDirName(run->job_id, run->attempt_id));
   if (run->reduce) {
     run->segments.assign(static_cast<size_t>(std::max(launch.getMapCount(), 0)), "");
     run->missing = static_cast<int>(run->segments.size());

@@ -6,12 +6,6 @@
 
 namespace sawmill::worker {
 
-std::string AttemptDirName(const std::string& job_id, const std::string& attempt_id) {
-  std::string rest = attempt_id.rfind(job_id + "/", 0) == 0 ? attempt_id.substr(job_id.size() + 1) : attempt_id;
-  std::replace(rest.begin(), rest.end(), '/', '_');
-  return rest;
-}
-
 bool SafeName(const std::string& s) {
   // Every '/'-separated part non-empty and not "." or "..": "/", "./", "job-1/." or "job-1/"
   // would otherwise name a parent of the directory meant (jobs/, or the job's own directory).

@@ -19,9 +19,6 @@ bool SafeName(const std::string& s);
 // A job id is one directory name under jobs/.
 bool SafeJobId(const std::string& s);
 
-// "job-3/m-00007/1" -> "m-00007_1": attempt directories live under jobs/<job>/.
-std::string AttemptDirName(const std::string& job_id, const std::string& attempt_id);
-
 // Reads every text of a launch that the attempt's thread reads again: capnp throws on a
 // malformed one (no NUL terminator), and that must happen while the orders are parsed, under
 // their CatchCapnp, not on the attempt's thread.

@@ -11,6 +11,7 @@
 
 #include "common/auth.h"
 #include "common/capnp_util.h"
+#include "common/rpc_client.h"
 #include "dfs/client/client_internal.h"
 #include "dfs/machine.h"
 #include "dfs/path.h"
@@ -97,7 +98,8 @@ DfsClient::DfsClient(Transport* transport, std::string namenode_address, Options
     : transport_(transport),
       namenode_address_(std::move(namenode_address)),
       options_(std::move(options)),
-      client_name_(MakeClientName()) {
+      client_name_(MakeClientName()),
+      namenode_(std::make_unique<RpcClient>(transport, namenode_address_, "namenode")) {
   CHECK(transport_ != nullptr);
   CHECK_GT(options_.packet_bytes, 0u);
 }
@@ -113,39 +115,7 @@ DfsClient::~DfsClient() {
 }
 
 Result<std::unique_ptr<CapnpReader>> DfsClient::CallNamenode(capnp::MallocMessageBuilder& request) {
-  const std::string header = CapnpToString(request);
-  std::lock_guard<std::mutex> l(nn_mu_);
-  Status last;
-  // A connection that broke since the last call (a namenode restart) is reopened once; a fresh
-  // connection that fails is not retried. A retried mutation may have been applied before the
-  // break, in which case the namenode's answer to the retry says so (e.g. kAlreadyExists).
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    bool fresh = false;
-    if (nn_ == nullptr) {
-      auto conn = transport_->Connect(namenode_address_);
-      if (!conn.ok()) return conn.status().WithContext("namenode");
-      nn_ = std::move(conn).value();
-      fresh = true;
-    }
-    Status sent = nn_->Send(header);
-    Result<Message> reply = sent.ok() ? nn_->Receive() : Result<Message>(sent);
-    if (reply.ok()) {
-      auto parsed = CapnpReader::Parse(reply->header);
-      if (!parsed.ok()) {
-        nn_.reset();
-        return parsed.status().WithContext("namenode " + namenode_address_ + " response");
-      }
-      std::unique_ptr<CapnpReader> reader = std::move(parsed).value();
-      RETURN_IF_ERROR(CatchCapnp("namenode response", [&] {
-        return ToStatus(reader->Root<proto::NamenodeResponse>().getError());
-      }));
-      return reader;
-    }
-    nn_.reset();
-    last = reply.status();
-    if (fresh) break;
-  }
-  return Status(StatusCode::kUnavailable, "namenode " + namenode_address_ + ": " + last.message());
+  return namenode_->Call<proto::NamenodeResponse>(request);
 }
 
 Status DfsClient::Mkdirs(const std::string& path) {

@@ -25,6 +25,7 @@ class MallocMessageBuilder;
 
 namespace sawmill {
 class CapnpReader;
+class RpcClient;
 }
 
 namespace sawmill::dfs {
@@ -143,7 +144,8 @@ class DfsClient : public FileSystem {
   Transport* transport() const { return transport_; }
 
   // Used by the files this client opens.
-  // One namenode round trip on the shared connection; the response's error is checked.
+  // One namenode round trip on the shared connection (reopened once if it broke, see
+  // common/rpc_client.h); the response's error is checked.
   Result<std::unique_ptr<CapnpReader>> CallNamenode(capnp::MallocMessageBuilder& request);
   void WriterOpened();
   void WriterClosed();
@@ -157,8 +159,7 @@ class DfsClient : public FileSystem {
   const Options options_;
   const std::string client_name_;
 
-  std::mutex nn_mu_;  // one request at a time on the namenode connection
-  std::unique_ptr<Connection> nn_;
+  std::unique_ptr<RpcClient> namenode_;  // one request at a time on the namenode connection
 
   std::mutex lease_mu_;
   std::condition_variable lease_cv_;

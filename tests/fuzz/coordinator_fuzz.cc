@@ -37,11 +37,13 @@
 #include "common/rpc.h"
 #include "scheduler/coordinator.capnp.h"
 #include "scheduler/coordinator.h"
+#include "tests/scheduler/rooted_fs.h"
 
 namespace {
 
 using namespace sawmill;
 namespace sp = sawmill::sched::proto;
+using sawmill::testing::RootedFs;
 
 constexpr size_t kMaxFrames = 16;
 constexpr char kAddress[] = "coordinator:1";
@@ -54,39 +56,6 @@ void Check(bool cond, const std::string& what) {
     std::abort();
   }
 }
-
-// The local disk under a root directory, as the store.
-class RootedFs : public FileSystem {
- public:
-  explicit RootedFs(std::string root) : root_(std::move(root)) {}
-  Result<std::unique_ptr<ReadableFile>> OpenRead(const std::string& p) override { return local_.OpenRead(P(p)); }
-  Result<std::unique_ptr<AppendableFile>> Create(const std::string& p) override {
-    if (local_.Stat(P(p)).ok()) return AlreadyExists(p + " exists");
-    return local_.Create(P(p));
-  }
-  Status Rename(const std::string& s, const std::string& d) override { return local_.Rename(P(s), P(d)); }
-  Status Delete(const std::string& p, bool recursive) override { return local_.Delete(P(p), recursive); }
-  Status Mkdirs(const std::string& p) override { return local_.Mkdirs(P(p)); }
-  Result<FileInfo> Stat(const std::string& p) override {
-    ASSIGN_OR_RETURN(FileInfo info, local_.Stat(P(p)));
-    info.path = p;
-    return info;
-  }
-  Result<std::vector<FileInfo>> List(const std::string& dir) override { return local_.List(P(dir)); }
-  Result<std::vector<BlockLocation>> GetBlockLocations(const std::string& p) override {
-    return local_.GetBlockLocations(P(p));
-  }
-
- private:
-  // Store paths are absolute; anything else (or "..") still lands under the root.
-  std::string P(const std::string& p) const {
-    std::string clean = p;
-    for (size_t at; (at = clean.find("..")) != std::string::npos;) clean.replace(at, 2, "__");
-    return root_ + "/" + clean;
-  }
-  std::string root_;
-  LocalFileSystem local_;
-};
 
 struct Env {
   std::string dir;

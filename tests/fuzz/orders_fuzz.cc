@@ -13,12 +13,9 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <memory>
-#include <mutex>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,15 +26,18 @@
 #include "common/file.h"
 #include "common/rpc.h"
 #include "scheduler/coordinator.capnp.h"
+#include "tests/worker/fake_coordinator.h"
 #include "worker/worker.h"
 
 namespace {
 
 using namespace sawmill;
 namespace sp = sawmill::sched::proto;
+using sawmill::testing::EmptyOrders;
+using sawmill::testing::FailingFs;
+using sawmill::testing::FakeCoordinator;
 
 constexpr char kCoordinator[] = "coordinator:1";
-constexpr char kWorkerId[] = "w1-fuzzhost";
 
 void Check(bool cond, const std::string& what) {
   if (!cond) {
@@ -46,73 +46,10 @@ void Check(bool cond, const std::string& what) {
   }
 }
 
-// A store that is down: every call fails.
-class FailingFs : public FileSystem {
- public:
-  Result<std::unique_ptr<ReadableFile>> OpenRead(const std::string& p) override { return Err(p); }
-  Result<std::unique_ptr<AppendableFile>> Create(const std::string& p) override { return Err(p); }
-  Status Rename(const std::string& s, const std::string&) override { return Err(s); }
-  Status Delete(const std::string& p, bool) override { return Err(p); }
-  Status Mkdirs(const std::string& p) override { return Err(p); }
-  Result<FileInfo> Stat(const std::string& p) override { return Err(p); }
-  Result<std::vector<FileInfo>> List(const std::string& p) override { return Err(p); }
-  Result<std::vector<BlockLocation>> GetBlockLocations(const std::string& p) override { return Err(p); }
-
- private:
-  static Status Err(const std::string& p) { return Status(StatusCode::kIOError, "store down: " + p); }
-};
-
-std::string EmptyOrders() {
-  capnp::MallocMessageBuilder m;
-  m.initRoot<sp::CoordinatorResponse>().initOrders();
-  return CapnpToString(m);
-}
-
-// The fake coordinator: hands out one pending answer per poll and counts polls.
-struct FakeCoordinator {
-  std::mutex mu;
-  std::condition_variable cv;
-  std::optional<std::string> pending;  // the next poll's answer
-  uint64_t polls = 0;
-  bool stopping = false;
-
-  void Serve(Connection& conn) {
-    const std::string empty = EmptyOrders();
-    while (true) {
-      auto msg = conn.Receive();
-      if (!msg.ok()) return;
-      capnp::MallocMessageBuilder reply;
-      auto resp = reply.initRoot<sp::CoordinatorResponse>();
-      std::string answer;
-      auto req = CapnpReader::Parse(msg->header);
-      Check(req.ok(), "the worker sent a header that does not parse");
-      Status s = CatchCapnp("request", [&]() -> Status {
-        auto r = (*req)->Root<sp::CoordinatorRequest>();
-        if (r.isRegister()) {
-          resp.setRegistered(kWorkerId);
-        } else if (r.isPoll()) {
-          std::unique_lock<std::mutex> l(mu);
-          // Hold the poll briefly, as the coordinator does, unless an input is waiting.
-          cv.wait_for(l, std::chrono::milliseconds(5), [&] { return pending.has_value() || stopping; });
-          answer = pending ? std::move(*pending) : empty;
-          pending.reset();
-          ++polls;
-          cv.notify_all();
-        } else {
-          resp.setNone();
-        }
-        return Status::Ok();
-      });
-      Check(s.ok(), "the worker sent a malformed request: " + s.ToString());
-      if (!conn.Send(answer.empty() ? CapnpToString(reply) : answer).ok()) return;
-    }
-  }
-};
-
 struct Env {
   std::string root, dir, inside_sentinel, outside_sentinel;
   InProcessNetwork net;
-  FakeCoordinator fake;
+  FakeCoordinator fake{/*record_reports=*/false};  // no test reads them: do not let them pile up
   FailingFs store;
   std::unique_ptr<worker::Worker> worker;
 };
@@ -154,15 +91,10 @@ Env& Get() {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Env& e = Get();
-  {
-    std::unique_lock<std::mutex> l(e.fake.mu);
-    e.fake.pending = std::string(reinterpret_cast<const char*>(data), size);
-    e.fake.cv.notify_all();
-    // The poll after the one that took the input starts once the worker has carried it out.
-    const uint64_t before = e.fake.polls;
-    bool served = e.fake.cv.wait_for(l, std::chrono::seconds(20), [&] { return e.fake.polls >= before + 2 && !e.fake.pending; });
-    Check(served, "the worker stopped polling after some orders");
-  }
+  // The poll after the one that took the input starts once the worker has carried it out.
+  bool served = e.fake.GiveRaw(std::string(reinterpret_cast<const char*>(data), size), std::chrono::seconds(20));
+  Check(served, "the worker stopped polling after some orders");
+  Check(e.fake.malformed_requests() == 0, "the worker sent a request that does not parse");
   Check(PathExists(e.inside_sentinel), "orders removed a directory under jobs/ that no job owns");
   Check(PathExists(e.outside_sentinel), "orders removed a file outside the worker's directory");
   return 0;

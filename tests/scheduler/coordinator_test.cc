@@ -1,12 +1,10 @@
 // Unit tests of the coordinator service (scheduler/coordinator.h) over an in-process network:
 // worker registration and polls, submission checks, commit of map-only and map+reduce jobs into a
-// store rooted in a temp dir, failures, kills, history across restarts, and lost workers.
+// store rooted in a temp dir, failures, kills, history across restarts, and lost workers. (The
+// worker facing hostile orders is tests/worker/worker_orders_test.cc.)
 #include "scheduler/coordinator.h"
 
-#include <condition_variable>
 #include <cstdio>
-#include <deque>
-#include <mutex>
 #include <map>
 #include <memory>
 #include <set>
@@ -26,53 +24,20 @@
 #include "scheduler/coordinator_client.h"
 #include "tests/common/temp_dir.h"
 #include "tests/common/wait_for.h"
-#include "worker/worker.h"
+#include "tests/scheduler/rooted_fs.h"
 
 namespace sawmill::sched {
 namespace {
 
 namespace sp = proto;
 using sawmill::testing::ExitChild;
+using sawmill::testing::RootedFs;
 using sawmill::testing::TempDir;
 using sawmill::testing::WaitFor;
 
 const std::string kSha(64, 'a');
 constexpr char kCoord[] = "coordinator:1";
 
-
-// The local disk seen through a root directory: store paths ("/out/x") live under `root`.
-class RootedFs : public FileSystem {
- public:
-  explicit RootedFs(std::string root) : root_(std::move(root)) {}
-  Result<std::unique_ptr<ReadableFile>> OpenRead(const std::string& p) override { return local_.OpenRead(P(p)); }
-  Result<std::unique_ptr<AppendableFile>> Create(const std::string& p) override {
-    if (local_.Stat(P(p)).ok()) return AlreadyExists(p + " exists");  // the store never replaces
-    return local_.Create(P(p));
-  }
-  Status Rename(const std::string& s, const std::string& d) override { return local_.Rename(P(s), P(d)); }
-  Status Delete(const std::string& p, bool recursive) override { return local_.Delete(P(p), recursive); }
-  Status Mkdirs(const std::string& p) override { return local_.Mkdirs(P(p)); }
-  Result<FileInfo> Stat(const std::string& p) override {
-    ASSIGN_OR_RETURN(FileInfo info, local_.Stat(P(p)));
-    info.path = p;
-    return info;
-  }
-  Result<std::vector<FileInfo>> List(const std::string& dir) override {
-    ASSIGN_OR_RETURN(auto list, local_.List(P(dir)));
-    for (auto& f : list) {
-      if (f.path.rfind(root_, 0) == 0) f.path = f.path.substr(root_.size());
-    }
-    return list;
-  }
-  Result<std::vector<BlockLocation>> GetBlockLocations(const std::string& p) override {
-    return local_.GetBlockLocations(P(p));
-  }
-
- private:
-  std::string P(const std::string& p) const { return root_ + (p.rfind('/', 0) == 0 ? "" : "/") + p; }
-  std::string root_;
-  LocalFileSystem local_;
-};
 
 struct JobArgs {
   std::string name = "test-job";
@@ -599,183 +564,6 @@ TEST_F(CoordinatorTest, SubmissionWithMalformedFieldIsRefused) {
         auto list = Call([](sp::CoordinatorRequest::Builder req) { req.setList(); });
         bool no_job = list.ok() && (*list)->Root<sp::CoordinatorResponse>().getList().size() == 0;
         ExitChild(tmp_, r.status().code() == StatusCode::kInvalidArgument && polled && no_job ? 0 : 1);
-      },
-      ::testing::ExitedWithCode(0), "");
-}
-
-// ---- the worker facing hostile orders (worker/worker.h) ----
-
-constexpr char kWorkerId[] = "w1-fuzzhost";
-
-// A store that is down: launched attempts fail at fetching their binary.
-class FailingFs : public FileSystem {
- public:
-  Result<std::unique_ptr<ReadableFile>> OpenRead(const std::string& p) override { return Err(p); }
-  Result<std::unique_ptr<AppendableFile>> Create(const std::string& p) override { return Err(p); }
-  Status Rename(const std::string& s, const std::string&) override { return Err(s); }
-  Status Delete(const std::string& p, bool) override { return Err(p); }
-  Status Mkdirs(const std::string& p) override { return Err(p); }
-  Result<FileInfo> Stat(const std::string& p) override { return Err(p); }
-  Result<std::vector<FileInfo>> List(const std::string& p) override { return Err(p); }
-  Result<std::vector<BlockLocation>> GetBlockLocations(const std::string& p) override { return Err(p); }
-
- private:
-  static Status Err(const std::string& p) { return Status(StatusCode::kIOError, "store down: " + p); }
-};
-
-// A coordinator endpoint that answers register with a fixed id and each poll with the next
-// queued orders (empty orders when none are queued).
-class FakeCoordinator {
- public:
-  void Serve(Connection& conn) {
-    while (true) {
-      auto msg = conn.Receive();
-      if (!msg.ok()) return;
-      auto req = CapnpReader::Parse(msg->header);
-      if (!req.ok()) return;
-      capnp::MallocMessageBuilder reply;
-      auto resp = reply.initRoot<sp::CoordinatorResponse>();
-      std::string answer;
-      auto r = (*req)->Root<sp::CoordinatorRequest>();
-      if (r.isRegister()) {
-        resp.setRegistered(kWorkerId);
-      } else if (r.isPoll()) {
-        std::unique_lock<std::mutex> l(mu_);
-        cv_.wait_for(l, std::chrono::milliseconds(5), [&] { return !queue_.empty(); });
-        if (!queue_.empty()) {
-          answer = std::move(queue_.front());
-          queue_.pop_front();
-        }
-        ++polls_;
-        cv_.notify_all();
-      } else {
-        resp.setNone();
-      }
-      if (answer.empty()) {
-        if (r.isPoll()) resp.initOrders();
-        answer = CapnpToString(reply);
-      }
-      if (!conn.Send(answer).ok()) return;
-    }
-  }
-  // Queues orders and waits until the worker has carried them out (it polls again after).
-  bool Give(capnp::MallocMessageBuilder& orders_response) { return GiveRaw(CapnpToString(orders_response)); }
-  bool GiveRaw(std::string header) {
-    std::unique_lock<std::mutex> l(mu_);
-    queue_.push_back(std::move(header));
-    const int before = polls_;
-    cv_.notify_all();
-    return cv_.wait_for(l, std::chrono::seconds(8), [&] { return queue_.empty() && polls_ >= before + 2; });
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::string> queue_;
-  int polls_ = 0;
-};
-
-class HostileOrdersTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    net_.Listen(kCoord, [this](Connection& c) { fake_.Serve(c); });
-    worker::WorkerOptions o;
-    o.dir = tmp_.Sub("worker");
-    o.host = "fuzzhost";
-    o.coordinator_address = kCoord;
-    o.shuffle_address = "fuzzhost:1";
-    o.poll_ms = 5;
-    o.fetch_threads = 1;
-    // Another job's finished map output on this worker.
-    sentinel_ = o.dir + "/jobs/job-7/m-00000_0/map.out";
-    ASSERT_TRUE(MakeDirs(Dirname(sentinel_)).ok());
-    ASSERT_TRUE(WriteStringToFile(sentinel_, "map output").ok());
-    worker_ = std::make_unique<worker::Worker>(o, &net_, &store_);
-    worker_->Start();
-  }
-  void TearDown() override {
-    worker_->Stop();
-    net_.Stop(kCoord);
-  }
-
-  static void Launch(sp::AttemptLaunch::Builder l, const std::string& job, const std::string& attempt, bool reduce,
-                     int map_count) {
-    l.setJobId(job);
-    l.setAttemptId(attempt);
-    l.setBinarySha256(std::string(64, 'c'));
-    l.setMapCount(map_count);
-    l.setTimeoutMs(1000);
-    auto s = l.initSpec();
-    s.setJobId(job);
-    s.setAttemptId(attempt);
-    s.setReduce(reduce);
-    s.getPartitioning().setKind("hash");
-    s.getPartitioning().setNumPartitions(2);
-  }
-
-  TempDir tmp_;
-  std::string sentinel_;
-  FailingFs store_;
-  FakeCoordinator fake_;
-  InProcessNetwork net_;
-  std::unique_ptr<worker::Worker> worker_;
-};
-
-// Job ids name directories under jobs/: "/" or "./" must not stand for the whole of jobs/.
-TEST_F(HostileOrdersTest, DropOfAnUnsafeJobIdRemovesNoOtherJob) {
-  for (const char* job : {"/", "./", "job-7/."}) {
-    capnp::MallocMessageBuilder m;
-    m.initRoot<sp::CoordinatorResponse>().initOrders().initDropJobs(1).set(0, job);
-    ASSERT_TRUE(fake_.Give(m)) << job;
-    EXPECT_TRUE(PathExists(sentinel_)) << "dropping job '" << job << "' removed job-7's map output";
-    if (!PathExists(sentinel_)) break;
-  }
-}
-
-// An attempt's directory is jobs/<job>/<attempt with / as _>: an attempt "job-7/." of job
-// "job-7" must not be the job's directory itself (RunAttempt clears its directory first).
-TEST_F(HostileOrdersTest, AttemptIdNamingTheJobDirRemovesNothing) {
-  for (const char* attempt : {"job-7/.", "job-7/"}) {
-    capnp::MallocMessageBuilder m;
-    Launch(m.initRoot<sp::CoordinatorResponse>().initOrders().initLaunch(1)[0], "job-7", attempt, false, 0);
-    ASSERT_TRUE(fake_.Give(m)) << attempt;
-    EXPECT_TRUE(PathExists(sentinel_)) << "launching attempt '" << attempt << "' removed job-7's map output";
-    if (!PathExists(sentinel_)) break;
-  }
-}
-
-// A reduce launch's mapCount sizes the worker's segment table: 2^31-1 must be refused, not
-// allocated. Run in a child process: the worker as it is dies of the allocation.
-TEST_F(HostileOrdersTest, HugeMapCountIsSurvived) {
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
-  EXPECT_EXIT(
-      {
-        capnp::MallocMessageBuilder m;
-        Launch(m.initRoot<sp::CoordinatorResponse>().initOrders().initLaunch(1)[0], "job-8", "job-8/r-00000/0", true,
-               0x7fffffff);
-        bool polled_again = fake_.Give(m);
-        ExitChild(tmp_, polled_again ? 0 : 1);
-      },
-      ::testing::ExitedWithCode(0), "");
-}
-
-// A text without its NUL terminator makes capnp throw when it is read. The worker reads the
-// launch again on the attempt's own thread, so it must have checked every text it will read
-// while parsing the orders. Run in a child process: the worker as it is terminates.
-TEST_F(HostileOrdersTest, UnterminatedTextIsSurvived) {
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
-  EXPECT_EXIT(
-      {
-        capnp::MallocMessageBuilder m;
-        Launch(m.initRoot<sp::CoordinatorResponse>().initOrders().initLaunch(1)[0], "job-9", "job-9/m-00000/0", false,
-               0);
-        std::string bytes = CapnpToString(m);
-        const std::string sha(64, 'c');
-        size_t at = bytes.find(sha + '\0');
-        if (at == std::string::npos) ExitChild(tmp_, 2);
-        bytes[at + sha.size()] = 'c';  // the hash's NUL
-        bool polled_again = fake_.GiveRaw(bytes);
-        ExitChild(tmp_, polled_again ? 0 : 1);
       },
       ::testing::ExitedWithCode(0), "");
 }

@@ -1,0 +1,112 @@
+// The coordinator's job history: a JobRecord file per job under D/history/, written when a job
+// is submitted and when it ends, and loaded at start (a job that was running is failed then).
+#include <algorithm>
+
+#include <glog/logging.h>
+
+#include "common/capnp_util.h"
+#include "common/file.h"
+#include "scheduler/coordinator_state.h"
+
+namespace sawmill::sched {
+
+Status Coordinator::Impl::LoadHistory() {
+  RETURN_IF_ERROR(MakeDirs(HistoryDir()));
+  ASSIGN_OR_RETURN(auto names, ListDir(HistoryDir()));
+  std::vector<std::pair<int, std::string>> found;
+  for (const auto& n : names) {
+    if (n.size() < 5 || n.substr(n.size() - 4) != ".job") continue;
+    int num = ParseJobNumber(std::string_view(n).substr(0, n.size() - 4));
+    if (num < 0) continue;
+    found.emplace_back(num, n);
+  }
+  std::sort(found.begin(), found.end());
+  for (const auto& [num, n] : found) {
+    next_job = std::max(next_job, num + 1);
+    std::string bytes;
+    const std::string path = JoinPath(HistoryDir(), n);
+    if (Status s = ReadFileToString(path, &bytes); !s.ok()) {
+      LOG(WARNING) << "history: " << s.ToString();
+      continue;
+    }
+    auto reader = CapnpReader::Parse(bytes);
+    if (!reader.ok()) {
+      LOG(WARNING) << "history: " << path << ": " << reader.status().ToString();
+      continue;
+    }
+    auto job = std::make_unique<Job>();
+    Status s = CatchCapnp(path, [&]() -> Status {
+      auto rec = (*reader)->Root<sp::JobRecord>();
+      // Status pages read these texts later, outside any CatchCapnp: a damaged file must
+      // fail here, where it is only skipped.
+      for (auto t : {rec.getStatus().getJobId(), rec.getStatus().getName(), rec.getStatus().getState(),
+                     rec.getStatus().getError(), rec.getStatus().getOutput()}) {
+        (void)t;
+      }
+      for (auto c : rec.getStatus().getCounters()) (void)c.getName();
+      for (auto a : rec.getStatus().getAttempts()) {
+        for (auto t : {a.getAttemptId(), a.getWorker(), a.getHost(), a.getState(), a.getError()}) (void)t;
+      }
+      for (auto l : rec.getLogs()) {
+        for (auto t : {l.getAttemptId(), l.getHost(), l.getState(), l.getStderr()}) (void)t;
+      }
+      job->record = std::make_unique<capnp::MallocMessageBuilder>();
+      job->record->setRoot(rec);
+      auto st = job->record->getRoot<sp::JobRecord>().getStatus();
+      job->id = Text(st.getJobId());
+      // A state this coordinator never writes is a finished job's all the same: its text is shown
+      // from the record (StateName), never from job->state.
+      job->state = ParseCoordinatorJobState(Text(st.getState())).value_or(CoordinatorJobState::kFailed);
+      if (job->state == CoordinatorJobState::kRunning || job->state == CoordinatorJobState::kCommitting) {
+        job->state = CoordinatorJobState::kFailed;
+        st.setState(CoordinatorJobStateName(job->state));
+        st.setError("the coordinator restarted while the job ran");
+        return WriteRecordFile(*job);
+      }
+      return Status::Ok();
+    });
+    if (!s.ok()) {
+      LOG(WARNING) << "history: " << s.ToString();
+      continue;
+    }
+    job->finished = true;
+    job_order.push_back(job->id);
+    jobs[job->id] = std::move(job);
+  }
+  LOG(INFO) << "history: " << jobs.size() << " jobs; next id " << JobId(next_job);
+  return Status::Ok();
+}
+
+Status Coordinator::Impl::WriteRecordFile(Job& job) {
+  const std::string path = JoinPath(HistoryDir(), job.id + ".job");
+  RETURN_IF_ERROR(WriteStringToFile(path + ".tmp", CapnpToString(*job.record)));
+  return Rename(path + ".tmp", path);
+}
+
+// Snapshot of a live job into job.record (status with attempts, and logs), persisted.
+Status Coordinator::Impl::SaveRecord(Job& job) {
+  job.record = std::make_unique<capnp::MallocMessageBuilder>();
+  auto rec = job.record->initRoot<sp::JobRecord>();
+  rec.setStatus(Root(StatusMessage(job, true)));
+  FillLogs(job, rec.initLogs(static_cast<unsigned>(job.logs.size())));
+  return WriteRecordFile(job);
+}
+
+// The stderr tails of a live job's attempts, each with its state (one snapshot for all).
+void Coordinator::Impl::FillLogs(Job& job, capnp::List<sp::AttemptLog>::Builder logs) {
+  std::map<std::string, std::string> states;
+  if (auto snap = sched.Snapshot(job.id)) {
+    for (const auto& a : snap->attempts) states[a.attempt_id] = AttemptStateName(a.state);
+  }
+  unsigned i = 0;
+  for (const auto& [id, e] : job.logs) {
+    auto state = states.find(id);
+    logs[i].setAttemptId(id);
+    logs[i].setHost(e.host);
+    logs[i].setState(state == states.end() ? "unknown" : state->second);
+    logs[i].setStderr(e.stderr_tail);
+    ++i;
+  }
+}
+
+}  // namespace sawmill::sched

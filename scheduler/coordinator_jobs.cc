@@ -1,0 +1,261 @@
+// The coordinator's jobs: submissions checked and accepted, attempts' reports (a task's part
+// committed into the job's staging), and finished jobs committed into place or closed.
+#include <glog/logging.h>
+
+#include "common/capnp_util.h"
+#include "common/file.h"
+#include "records/manifest.h"
+#include "scheduler/coordinator_state.h"
+
+namespace sawmill::sched {
+namespace {
+
+// The submission is kept and read again later (launches on the tick thread, commit, status)
+// outside any CatchCapnp: every field is read once here, so that a malformed one (a pointer of
+// the wrong kind, a text without its NUL) fails this request instead of the coordinator.
+void CheckSubmission(sp::JobSubmission::Reader sub) {
+  (void)sub.getName();
+  (void)sub.getUser();
+  for (auto a : sub.getArgs()) (void)a;
+  for (auto in : sub.getInputs()) (void)in;
+  for (auto split : sub.getSplits()) {
+    (void)split.getPath();
+    for (auto h : split.getHosts()) (void)h;
+  }
+  auto p = sub.getPartitioning();
+  (void)p.getKind();
+  for (auto point : p.getSplitPoints()) (void)point;
+}
+
+}  // namespace
+
+Status Coordinator::Impl::Submit(sp::JobSubmission::Reader sub, std::string* id_out) {
+  CheckSubmission(sub);  // throws on a malformed submission: Dispatch's CatchCapnp answers it
+  const std::string output = Text(sub.getOutput());
+  if (!IsDfsPath(output)) {
+    return InvalidArgument("the output of a cluster job must be a dfs:/ path, not " + output);
+  }
+  const std::string sha = Text(sub.getBinarySha256());
+  if (sha.size() != 64) return InvalidArgument("bad binary hash '" + sha + "'");
+  if (!store->Stat("/sawmill/binaries/" + sha).ok()) {
+    return NotFound("job binary " + sha + " is not in the store (dfs:/sawmill/binaries/); submit uploads it first");
+  }
+  for (auto in : sub.getInputs()) {
+    const std::string path = Text(in);
+    if (path.rfind("logs:", 0) == 0) continue;  // a log selection: submit resolved it to segments (the splits)
+    if (!IsDfsPath(path)) return InvalidArgument("cluster jobs read dfs:/ paths; input " + path + " is local");
+    if (!store->Stat(StorePath(path)).ok()) return NotFound("input " + path + " does not exist");
+  }
+  std::string out = StorePath(output);
+  while (out.size() > 1 && out.back() == '/') out.pop_back();
+  if (out == "/" || out.empty()) return InvalidArgument("output " + output + " is the root");
+  if (store->Stat(out).ok() && !sub.getOverwrite()) {
+    return AlreadyExists("output " + output + " exists (pass --overwrite to replace it)");
+  }
+  ASSIGN_OR_RETURN(const PartitionKind kind, ParsePartitionKind(Text(sub.getPartitioning().getKind())));
+  bool map_only = kind == PartitionKind::kNone;
+  int reduces = map_only ? 0 : sub.getPartitioning().getNumPartitions();
+  if (!map_only && reduces < 1) return InvalidArgument("a job with a reducer needs at least one partition");
+  if (kind == PartitionKind::kTail && reduces != 1) {
+    return InvalidArgument("a job with a tail reducer has one tail partition, not " + std::to_string(reduces));
+  }
+  // Every task costs bookkeeping up front (here and in the Scheduler): a count no cluster
+  // runs is a bad request, not an allocation to attempt.
+  constexpr size_t kMaxTasks = 100000;
+  if (static_cast<size_t>(reduces) > kMaxTasks || sub.getSplits().size() > kMaxTasks) {
+    return InvalidArgument("job asks for " + std::to_string(sub.getSplits().size()) + " maps and " +
+                           std::to_string(reduces) + " reduces; at most " + std::to_string(kMaxTasks) + " of each");
+  }
+
+  std::lock_guard<std::mutex> l(mu);
+  auto job = std::make_unique<Job>();
+  job->id = JobId(next_job++);
+  job->name = Text(sub.getName());
+  job->output = "dfs:" + out;
+  std::string parent = Dirname(out);
+  if (parent.empty()) parent = "/";
+  job->staging = JoinPath(parent, "." + Basename(out) + ".staging-" + job->id);
+  job->submission = std::make_unique<capnp::MallocMessageBuilder>();
+  job->submission->setRoot(sub);
+  job->kind = kind;
+  job->maps.resize(sub.getSplits().size());
+  job->reduces.resize(static_cast<size_t>(reduces));
+  job->submit_unix_ms = UnixMs();
+  job->submit_mono_ms = MonoMs();
+  RETURN_IF_ERROR(store->Mkdirs(JoinPath(job->staging, "_temporary")));
+  JobPlan plan;
+  plan.job_id = job->id;
+  for (auto split : sub.getSplits()) {
+    std::vector<std::string> hosts;
+    for (auto h : split.getHosts()) hosts.push_back(Text(h));
+    plan.map_hosts.push_back(std::move(hosts));
+  }
+  plan.reduces = reduces;
+  plan.options = opt.scheduler;
+  if (sub.getMaxAttempts() > 0) plan.options.max_attempts = sub.getMaxAttempts();
+  plan.options.speculation = opt.scheduler.speculation && sub.getSpeculation();
+  RETURN_IF_ERROR(sched.AddJob(plan, MonoMs()));
+  LOG(INFO) << "job " << job->id << " (" << job->name << ") submitted: " << plan.map_hosts.size() << " maps, "
+            << reduces << " reduces, output " << job->output;
+  *id_out = job->id;
+  Job& j = *job;
+  job_order.push_back(job->id);
+  jobs[job->id] = std::move(job);
+  if (Status s = SaveRecord(j); !s.ok()) LOG(WARNING) << "history: " << s.ToString();
+  j.record.reset();
+  ReapJobs();  // a job with no tasks at all is done at once
+  Schedule();
+  return Status::Ok();
+}
+
+Status Coordinator::Impl::Report(sp::Report::Reader r) {
+  std::lock_guard<std::mutex> l(mu);
+  const std::string worker_id = Text(r.getWorkerId());
+  auto wit = workers.find(worker_id);
+  if (wit == workers.end()) return NotFound("unknown worker " + worker_id + " (register again)");
+  Worker& w = wit->second;
+  w.last_seen_ms = MonoMs();
+  const int64_t now = MonoMs();
+  for (auto u : r.getUpdates()) {
+    const std::string attempt_id = Text(u.getAttemptId());
+    w.running.erase(attempt_id);
+    AttemptName n;
+    if (!ParseAttemptId(attempt_id, &n)) continue;
+    auto jit = jobs.find(n.job);
+    if (jit == jobs.end() || jit->second->finished) continue;
+    Job& job = *jit->second;
+    job.logs[attempt_id] = LogEntry{w.host, Text(u.getStderrTail())};
+    auto res = u.getResult();
+    if (!res.getOk()) {
+      std::string error = Text(res.getError());
+      if (error.empty()) error = "failed without saying why";
+      sched.AttemptFailed(attempt_id, error + " (on " + w.host + ")", now);
+      continue;
+    }
+    if (!sched.AttemptSucceeded(attempt_id, now)) {
+      DiscardAttempt(job, n);
+      continue;
+    }
+    bool map_only = job.kind == PartitionKind::kNone;
+    if (n.reduce || MapsWriteParts(job.kind)) {
+      int part = PartIndex(job, n.reduce, n.task);
+      const std::string from = JoinPath(JoinPath(JoinPath(job.staging, "_temporary"), n.dir), PartName(part));
+      const std::string to = JoinPath(job.staging, PartName(part));
+      // A tail job reruns a committed map whose tail output was lost with its worker; its part,
+      // deterministic, is already in place.
+      Status s = !n.reduce && job.kind == PartitionKind::kTail && store->Stat(to).ok() ? Status::Ok() : store->Rename(from, to);
+      if (!s.ok()) {
+        sched.KillJob(job.id, "committing " + attempt_id + ": " + s.ToString(), now);
+        continue;
+      }
+      DiscardAttempt(job, n);
+    }
+    auto& results = n.reduce ? job.reduces : job.maps;
+    if (n.task < 0 || static_cast<size_t>(n.task) >= results.size()) continue;
+    TaskResult& t = results[n.task];
+    t.have = true;
+    t.records_in = res.getRecordsIn();
+    t.records_out = res.getRecordsOut();
+    t.bytes_out = res.getBytesOut();
+    t.bytes_in = res.getBytesIn();
+    t.spills = res.getSpills();
+    t.groups = res.getGroups();
+    t.content_hash = Text(res.getContentHash());
+    t.sorted = res.getSorted();
+    t.tail_bytes = res.getTailBytes();
+    t.counters.clear();
+    for (auto c : res.getCounters()) t.counters[Text(c.getName())] += c.getValue();
+    if (!n.reduce && !map_only) ++job.map_output_version;
+  }
+  for (auto f : r.getFetchFailures()) {
+    LOG(WARNING) << Text(f.getReduceAttemptId()) << " could not fetch map " << f.getMap() << ": " << Text(f.getError());
+    sched.FetchFailed(Text(f.getReduceAttemptId()), f.getMap(), now, Text(f.getMapAttemptId()));
+    AttemptName n;
+    if (ParseAttemptId(Text(f.getReduceAttemptId()), &n) && jobs.count(n.job)) ++jobs[n.job]->map_output_version;
+  }
+  ReapJobs();
+  Schedule();
+  return Status::Ok();
+}
+
+// The part an attempt writes: a map's or reduce's own index, but the tail's follows the maps'.
+int Coordinator::Impl::PartIndex(Job& job, bool reduce, int task) {
+  bool tail = reduce && job.kind == PartitionKind::kTail;
+  return tail ? static_cast<int>(job.sub().getSplits().size()) : task;
+}
+
+// Removes what a losing or committed attempt left under _temporary (best effort).
+void Coordinator::Impl::DiscardAttempt(Job& job, const AttemptName& n) {
+  (void)store->Delete(JoinPath(JoinPath(job.staging, "_temporary"), n.dir), true);
+}
+
+// Commits jobs whose tasks are all done and closes failed ones.
+void Coordinator::Impl::ReapJobs() {
+  for (const std::string& id : job_order) {
+    Job& job = *jobs[id];
+    if (job.finished) continue;
+    auto snap = sched.Snapshot(id);
+    if (!snap) continue;
+    if (snap->state == JobState::kTasksDone) {
+      job.state = CoordinatorJobState::kCommitting;
+      Status s = CommitJob(job);
+      sched.FinishJob(id, s.ok(), s.ok() ? "" : "commit: " + s.ToString(), MonoMs());
+      snap = sched.Snapshot(id);
+    }
+    if (snap->state == JobState::kSucceeded || snap->state == JobState::kFailed) {
+      job.state = snap->state == JobState::kSucceeded ? CoordinatorJobState::kSucceeded : CoordinatorJobState::kFailed;
+      job.error = snap->error;
+      job.end_mono_ms = MonoMs();
+      if (job.state == CoordinatorJobState::kFailed) (void)store->Delete(job.staging, true);
+      LOG(INFO) << "job " << id << " " << CoordinatorJobStateName(job.state) << (job.error.empty() ? "" : ": " + job.error)
+                << " in " << (job.end_mono_ms - job.submit_mono_ms) << " ms";
+      if (Status s = SaveRecord(job); !s.ok()) LOG(WARNING) << "history: " << s.ToString();
+      job.finished = true;
+      // What status and logs need now lives in job.record; the per-task results go.
+      std::vector<TaskResult>().swap(job.maps);
+      std::vector<TaskResult>().swap(job.reduces);
+      job.logs.clear();
+      for (auto& [wid, w] : workers) w.drop_jobs.push_back(id);
+      sched.DropJob(id);
+    }
+  }
+}
+
+Status Coordinator::Impl::CommitJob(Job& job) {
+  auto sub = job.sub();
+  const PartitionKind kind = job.kind;
+  Manifest m;
+  m.job_name = job.name;
+  for (auto in : sub.getInputs()) m.inputs.push_back(Text(in));
+  m.partitioner = PartitionKindName(kind);
+  for (auto p : sub.getPartitioning().getSplitPoints()) m.split_points.emplace_back(p.asChars().begin(), p.size());
+  std::vector<TaskResult> outs;
+  if (MapsWriteParts(kind)) outs = job.maps;
+  if (kind != PartitionKind::kNone) outs.insert(outs.end(), job.reduces.begin(), job.reduces.end());
+  m.num_partitions = static_cast<int32_t>(outs.size());
+  m.sorted = !MapsWriteParts(kind);
+  for (size_t i = 0; i < outs.size(); ++i) {
+    m.sorted = m.sorted && outs[i].sorted;
+    m.parts.push_back({PartName(static_cast<int>(i)), static_cast<int32_t>(i), outs[i].records_out, outs[i].bytes_out,
+                       outs[i].content_hash});
+  }
+  m.total_order = kind == PartitionKind::kRange && m.sorted;
+  for (const auto& [k, v] : Counters(job)) {
+    if (k.rfind("sawmill.", 0) != 0) m.counters[k] = v;
+  }
+  RETURN_IF_ERROR(store->Delete(JoinPath(job.staging, "_temporary"), true));
+  RETURN_IF_ERROR(WriteManifest("dfs:" + JoinPath(job.staging, kManifestName), m));
+  const std::string out = StorePath(job.output);
+  if (store->Stat(out).ok()) {
+    // The store has no exchange: readers may briefly find no output between the two renames.
+    const std::string old = job.staging + ".old";
+    RETURN_IF_ERROR(store->Rename(out, old));
+    RETURN_IF_ERROR(store->Rename(job.staging, out));
+    (void)store->Delete(old, true);
+  } else {
+    RETURN_IF_ERROR(store->Rename(job.staging, out));
+  }
+  return Status::Ok();
+}
+
+}  // namespace sawmill::sched

@@ -1,0 +1,163 @@
+// The coordinator service's wiring: the Coordinator's lifecycle, and each conversation's
+// CoordinatorRequests dispatched to the state's operations, errors answered as Error.
+#include "scheduler/coordinator.h"
+
+#include <algorithm>
+
+#include <glog/logging.h>
+
+#include "common/capnp_util.h"
+#include "scheduler/coordinator_client.h"
+#include "scheduler/coordinator_state.h"
+
+namespace sawmill::sched {
+
+void Coordinator::Impl::Serve(Connection& conn) {
+  const uint64_t conversation = next_conversation.fetch_add(1);
+  std::string polled_as;  // the worker whose polls this conversation carries
+  while (true) {
+    auto msg = conn.Receive();
+    if (!msg.ok()) break;
+    capnp::MallocMessageBuilder reply;
+    auto resp = reply.initRoot<sp::CoordinatorResponse>();
+    auto reader = CapnpReader::Parse(msg->header);
+    Status s = reader.ok() ? CatchCapnp("coordinator request", [&]() -> Status {
+      return Dispatch((*reader)->Root<sp::CoordinatorRequest>(), resp, conversation, &polled_as);
+    })
+                           : reader.status();
+    if (!s.ok()) SetError(resp.initError(), s);
+    if (!conn.Send(CapnpToString(reply)).ok()) break;
+  }
+  if (!polled_as.empty()) {
+    std::lock_guard<std::mutex> l(mu);
+    auto it = workers.find(polled_as);
+    // A worker's poll connection closing means the process is gone (SIGKILL closes sockets).
+    if (it != workers.end() && it->second.poll_conversation == conversation) {
+      LostWorker(polled_as, "worker " + it->second.host + " (" + polled_as + ") disconnected");
+    }
+  }
+}
+
+Status Coordinator::Impl::Dispatch(sp::CoordinatorRequest::Reader req, sp::CoordinatorResponse::Builder resp,
+                                   uint64_t conversation, std::string* polled_as) {
+  switch (req.which()) {
+    case sp::CoordinatorRequest::REGISTER: {
+      auto r = req.getRegister();
+      std::lock_guard<std::mutex> l(mu);
+      Worker w;
+      w.id = "w" + std::to_string(next_worker++) + "-" + Text(r.getHost());
+      w.host = Text(r.getHost());
+      w.address = Text(r.getShuffleAddress());
+      w.slots = std::max(1, r.getSlots());
+      w.last_seen_ms = MonoMs();
+      sched.AddWorker(w.id, w.host, w.slots);
+      LOG(INFO) << "worker " << w.id << " registered: host " << w.host << ", shuffle " << w.address << ", "
+                << w.slots << " slots";
+      resp.setRegistered(w.id);
+      workers[w.id] = std::move(w);
+      Schedule();
+      return Status::Ok();
+    }
+    case sp::CoordinatorRequest::POLL: {
+      auto p = req.getPoll();
+      *polled_as = Text(p.getWorkerId());
+      return Poll(*polled_as, p.getWaitMs(), conversation, resp.initOrders());
+    }
+    case sp::CoordinatorRequest::REPORT:
+      resp.setNone();
+      return Report(req.getReport());
+    case sp::CoordinatorRequest::SUBMIT: {
+      std::string id;
+      RETURN_IF_ERROR(Submit(req.getSubmit(), &id));
+      resp.setSubmitted(id);
+      return Status::Ok();
+    }
+    case sp::CoordinatorRequest::STATUS: {
+      std::lock_guard<std::mutex> l(mu);
+      auto it = jobs.find(Text(req.getStatus()));
+      if (it == jobs.end()) return NotFound("no job " + Text(req.getStatus()));
+      resp.setStatus(Root(StatusMessage(*it->second, true)));
+      return Status::Ok();
+    }
+    case sp::CoordinatorRequest::LIST: {
+      std::lock_guard<std::mutex> l(mu);
+      auto list = resp.initList(static_cast<unsigned>(job_order.size()));
+      for (unsigned i = 0; i < job_order.size(); ++i) {
+        list.setWithCaveats(i, Root(StatusMessage(*jobs[job_order[i]], false)));
+      }
+      return Status::Ok();
+    }
+    case sp::CoordinatorRequest::KILL: {
+      std::lock_guard<std::mutex> l(mu);
+      const std::string id = Text(req.getKill());
+      auto it = jobs.find(id);
+      if (it == jobs.end()) return NotFound("no job " + id);
+      if (it->second->finished) return InvalidArgument("job " + id + " already " + StateName(*it->second));
+      sched.KillJob(id, "killed by a user", MonoMs());
+      ReapJobs();
+      Schedule();
+      resp.setNone();
+      return Status::Ok();
+    }
+    case sp::CoordinatorRequest::LOGS: {
+      std::lock_guard<std::mutex> l(mu);
+      const std::string id = Text(req.getLogs());
+      auto it = jobs.find(id);
+      if (it == jobs.end()) return NotFound("no job " + id);
+      Job& job = *it->second;
+      if (job.finished && job.record) {
+        resp.setLogs(job.record->getRoot<sp::JobRecord>().getLogs().asReader());
+        return Status::Ok();
+      }
+      FillLogs(job, resp.initLogs(static_cast<unsigned>(job.logs.size())));
+      return Status::Ok();
+    }
+    case sp::CoordinatorRequest::WORKERS: {
+      std::lock_guard<std::mutex> l(mu);
+      auto list = resp.initWorkers(static_cast<unsigned>(workers.size()));
+      unsigned i = 0;
+      for (const auto& [id, w] : workers) {
+        list[i].setId(id);
+        list[i].setHost(w.host);
+        list[i].setShuffleAddress(w.address);
+        list[i].setSlots(w.slots);
+        list[i].setRunning(static_cast<int32_t>(w.running.size()));
+        ++i;
+      }
+      return Status::Ok();
+    }
+    default:
+      return InvalidArgument("unknown coordinator request");
+  }
+}
+
+Coordinator::Coordinator(CoordinatorOptions options, FileSystem* store)
+    : impl_(std::make_unique<Impl>(std::move(options), store)) {}
+
+Coordinator::~Coordinator() { Stop(); }
+
+Status Coordinator::Start() {
+  {
+    std::lock_guard<std::mutex> l(impl_->mu);
+    RETURN_IF_ERROR(impl_->LoadHistory());
+  }
+  Impl* i = impl_.get();
+  i->ticker = std::thread([i] { i->TickLoop(); });
+  return Status::Ok();
+}
+
+Handler Coordinator::handler() {
+  Impl* i = impl_.get();
+  return [i](Connection& conn) { i->Serve(conn); };
+}
+
+void Coordinator::Stop() {
+  {
+    std::lock_guard<std::mutex> l(impl_->mu);
+    impl_->stopping = true;
+  }
+  impl_->cv.notify_all();
+  if (impl_->ticker.joinable()) impl_->ticker.join();
+}
+
+}  // namespace sawmill::sched

@@ -1,0 +1,167 @@
+// The coordinator's state behind scheduler/coordinator.h: workers, jobs and their task results,
+// under one mutex. Its operations live in coordinator_{service,jobs,workers,history,status}.cc,
+// one responsibility each. Internal to the coordinator's files.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include <capnp/message.h>
+
+#include "common/file.h"
+#include "common/fs.h"
+#include "common/local_fs.h"
+#include "mapreduce/partition_kind.h"
+#include "scheduler/attempt_id.h"
+#include "scheduler/coordinator.capnp.h"
+#include "scheduler/coordinator.h"
+#include "scheduler/scheduler.h"
+
+namespace sawmill::sched {
+
+namespace sp = proto;
+
+// A job's state as the coordinator reports it (JobStatus.state, the history): the Scheduler's
+// JobState seen from outside, with the job's commit between its tasks done and its end.
+enum class CoordinatorJobState { kRunning, kCommitting, kSucceeded, kFailed };
+// "running", "committing", "succeeded", "failed": the text on the wire, the page and in history.
+const char* CoordinatorJobStateName(CoordinatorJobState s);
+// The state a history record names; nullopt for a text this coordinator never writes.
+std::optional<CoordinatorJobState> ParseCoordinatorJobState(std::string_view name);
+
+// Every method below that touches the state is called under mu unless it says otherwise.
+struct Coordinator::Impl {
+  static int64_t MonoMs() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+  static int64_t UnixMs() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+  static std::string PartName(int i) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "part-%05d", i);
+    return buf;
+  }
+  // The part a task writes, as a store path without the scheme.
+  static std::string StorePath(const std::string& path) {
+    return IsDfsPath(path) ? path.substr(kDfsScheme.size()) : path;
+  }
+
+  struct TaskResult {
+    bool have = false;
+    uint64_t records_in = 0, records_out = 0, bytes_out = 0, bytes_in = 0, spills = 0, groups = 0, tail_bytes = 0;
+    std::map<std::string, int64_t> counters;
+    std::string content_hash;
+    bool sorted = false;
+  };
+  struct LogEntry {
+    std::string host, stderr_tail;
+  };
+  struct Worker {
+    std::string id, host, address;
+    int slots = 1;
+    std::set<std::string> running;
+    int64_t last_seen_ms = 0;
+    uint64_t poll_conversation = 0;
+    std::vector<std::unique_ptr<capnp::MallocMessageBuilder>> launches;
+    std::vector<std::string> kills, drop_jobs;
+    std::map<std::string, uint64_t> sent_version;  // job -> map output version sent
+  };
+  struct Job {
+    std::string id, name, output, staging;
+    std::unique_ptr<capnp::MallocMessageBuilder> submission;
+    PartitionKind kind = PartitionKind::kNone;  // the submission's partitioning
+    std::vector<TaskResult> maps, reduces;
+    int64_t submit_unix_ms = 0, submit_mono_ms = 0, end_mono_ms = 0;
+    CoordinatorJobState state = CoordinatorJobState::kRunning;
+    std::string error;
+    uint64_t map_output_version = 1;
+    std::map<std::string, LogEntry> logs;
+    bool finished = false;
+    std::unique_ptr<capnp::MallocMessageBuilder> record;  // final JobRecord once finished
+    sp::JobSubmission::Reader sub() { return submission->getRoot<sp::JobSubmission>().asReader(); }
+  };
+
+  CoordinatorOptions opt;
+  FileSystem* store;
+  Scheduler sched;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool stopping = false;
+  std::map<std::string, Worker> workers;
+  std::map<std::string, std::unique_ptr<Job>> jobs;  // every job this run knows (finished ones keep a record)
+  std::vector<std::string> job_order;
+  int next_job = 1, next_worker = 1;
+  std::atomic<uint64_t> next_conversation{1};
+  int64_t started_unix_ms = UnixMs();
+  std::thread ticker;
+
+  Impl(CoordinatorOptions o, FileSystem* s) : opt(std::move(o)), store(s) {}
+
+  // ---- requests (coordinator_service.cc) ----
+
+  // One conversation; takes mu per request.
+  void Serve(Connection& conn);
+  // Answers one request; takes mu itself.
+  Status Dispatch(sp::CoordinatorRequest::Reader req, sp::CoordinatorResponse::Builder resp, uint64_t conversation,
+                  std::string* polled_as);
+
+  // ---- jobs (coordinator_jobs.cc) ----
+
+  // Checks and accepts a submission; takes mu itself.
+  Status Submit(sp::JobSubmission::Reader sub, std::string* id_out);
+  // Attempt results and fetch failures from a worker; takes mu itself.
+  Status Report(sp::Report::Reader r);
+  static int PartIndex(Job& job, bool reduce, int task);
+  void DiscardAttempt(Job& job, const AttemptName& n);
+  void ReapJobs();
+  Status CommitJob(Job& job);
+
+  // ---- workers (coordinator_workers.cc) ----
+
+  // Holds the poll until there are orders (or wait_ms); takes mu itself.
+  Status Poll(const std::string& worker_id, uint32_t wait_ms, uint64_t conversation, sp::Orders::Builder orders);
+  std::vector<std::string> OutputJobsToSend(Worker& w);
+  bool HasOrders(Worker& w);
+  void Schedule();
+  std::unique_ptr<capnp::MallocMessageBuilder> BuildLaunch(Job& job, const Assignment& a);
+  void LostWorker(const std::string& id, const std::string& reason);
+  // The tick thread's loop; takes mu itself.
+  void TickLoop();
+
+  // ---- history (coordinator_history.cc) ----
+
+  std::string HistoryDir() const { return JoinPath(opt.dir, "history"); }
+  Status LoadHistory();
+  Status WriteRecordFile(Job& job);
+  Status SaveRecord(Job& job);
+  void FillLogs(Job& job, capnp::List<sp::AttemptLog>::Builder logs);
+
+  // ---- status (coordinator_status.cc) ----
+
+  std::unique_ptr<capnp::MallocMessageBuilder> StatusMessage(Job& job, bool with_attempts);
+  static sp::JobStatus::Reader Root(const std::unique_ptr<capnp::MallocMessageBuilder>& m) {
+    return m->getRoot<sp::JobStatus>().asReader();
+  }
+  void FillLive(Job& job, sp::JobStatus::Builder st, bool with_attempts);
+  // The job's state as its status says it: a finished job's is its record's, which a record
+  // from an older coordinator may name otherwise.
+  static std::string StateName(const Job& job);
+  std::map<std::string, int64_t> Counters(Job& job);
+};
+
+}  // namespace sawmill::sched

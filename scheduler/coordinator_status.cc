@@ -1,0 +1,185 @@
+// The coordinator's status documents: a job's JobStatus (live, or the recorded one), its
+// counters, and the JSON of the web page and `sawmill job` (scheduler/web_ui.h).
+#include "common/capnp_util.h"
+#include "scheduler/coordinator_state.h"
+#include "scheduler/web_ui.h"
+
+namespace sawmill::sched {
+
+const char* CoordinatorJobStateName(CoordinatorJobState s) {
+  switch (s) {
+    case CoordinatorJobState::kRunning:
+      return "running";
+    case CoordinatorJobState::kCommitting:
+      return "committing";
+    case CoordinatorJobState::kSucceeded:
+      return "succeeded";
+    case CoordinatorJobState::kFailed:
+      return "failed";
+  }
+  return "unknown";
+}
+
+std::optional<CoordinatorJobState> ParseCoordinatorJobState(std::string_view name) {
+  for (auto s : {CoordinatorJobState::kRunning, CoordinatorJobState::kCommitting, CoordinatorJobState::kSucceeded,
+                 CoordinatorJobState::kFailed}) {
+    if (name == CoordinatorJobStateName(s)) return s;
+  }
+  return std::nullopt;
+}
+
+std::string Coordinator::Impl::StateName(const Job& job) {
+  if (job.finished && job.record) return Text(job.record->getRoot<sp::JobRecord>().getStatus().getState());
+  return CoordinatorJobStateName(job.state);
+}
+
+// The job's status as a message of its own (a finished job's is the recorded one).
+std::unique_ptr<capnp::MallocMessageBuilder> Coordinator::Impl::StatusMessage(Job& job, bool with_attempts) {
+  auto m = std::make_unique<capnp::MallocMessageBuilder>();
+  if (job.finished && job.record) {
+    m->setRoot(job.record->getRoot<sp::JobRecord>().getStatus().asReader());
+    if (!with_attempts) m->getRoot<sp::JobStatus>().disownAttempts();
+  } else {
+    FillLive(job, m->initRoot<sp::JobStatus>(), with_attempts);
+  }
+  return m;
+}
+
+void Coordinator::Impl::FillLive(Job& job, sp::JobStatus::Builder st, bool with_attempts) {
+  auto sub = job.sub();
+  st.setJobId(job.id);
+  st.setName(job.name);
+  st.setState(CoordinatorJobStateName(job.state));
+  st.setError(job.error);
+  st.setOutput(job.output);
+  st.setSubmitUnixMs(job.submit_unix_ms);
+  st.setElapsedMs((job.end_mono_ms ? job.end_mono_ms : MonoMs()) - job.submit_mono_ms);
+  st.setInputBytes(sub.getInputBytes());
+  auto snap = sched.Snapshot(job.id);
+  if (!snap) return;
+  if (!snap->error.empty() && job.error.empty()) st.setError(snap->error);
+  st.setMaps(snap->maps);
+  st.setMapsDone(snap->maps_done);
+  st.setMapsRunning(snap->maps_running);
+  st.setReduces(snap->reduces);
+  st.setReducesDone(snap->reduces_done);
+  st.setReducesRunning(snap->reduces_running);
+  st.setDataLocalMaps(snap->data_local_maps);
+  st.setRemoteMaps(snap->remote_maps);
+  st.setFailedAttempts(snap->failed_attempts);
+  st.setKilledAttempts(snap->killed_attempts);
+  st.setSpeculativeAttempts(snap->speculative_attempts);
+  uint64_t bytes_read = 0, records_in = 0, records_out = 0, bytes_out = 0;
+  std::map<std::string, int64_t> counters = Counters(job);
+  for (const auto& m : job.maps) {
+    bytes_read += m.bytes_in;
+    records_in += m.records_in;
+  }
+  for (const auto* tasks : {&job.maps, &job.reduces}) {
+    if (tasks == &job.maps ? !MapsWriteParts(job.kind) : job.kind == PartitionKind::kNone) continue;
+    for (const auto& t : *tasks) {
+      records_out += t.records_out;
+      bytes_out += t.bytes_out;
+    }
+  }
+  st.setBytesRead(bytes_read);
+  st.setRecordsIn(records_in);
+  st.setRecordsOut(records_out);
+  st.setBytesOut(bytes_out);
+  auto cl = st.initCounters(static_cast<unsigned>(counters.size()));
+  unsigned i = 0;
+  for (const auto& [k, v] : counters) {
+    cl[i].setName(k);
+    cl[i].setValue(v);
+    ++i;
+  }
+  if (!with_attempts) return;
+  auto al = st.initAttempts(static_cast<unsigned>(snap->attempts.size()));
+  for (unsigned k = 0; k < snap->attempts.size(); ++k) {
+    const AttemptInfo& a = snap->attempts[k];
+    al[k].setAttemptId(a.attempt_id);
+    al[k].setReduce(a.reduce);
+    al[k].setTask(a.task);
+    al[k].setAttempt(a.attempt);
+    al[k].setWorker(a.worker);
+    al[k].setHost(a.host);
+    al[k].setState(AttemptStateName(a.state));
+    al[k].setStartMs(a.start_ms - job.submit_mono_ms);
+    al[k].setEndMs(a.end_ms ? a.end_ms - job.submit_mono_ms : 0);
+    al[k].setLocal(a.local);
+    al[k].setSpeculative(a.speculative);
+    al[k].setError(a.error);
+  }
+}
+
+std::map<std::string, int64_t> Coordinator::Impl::Counters(Job& job) {
+  std::map<std::string, int64_t> c;
+  uint64_t map_out = 0, groups = 0, spills = 0, shuffle = 0, tail = 0;
+  const PartitionKind kind = job.kind;
+  bool map_only = kind == PartitionKind::kNone;
+  for (const auto& m : job.maps) {
+    for (const auto& [k, v] : m.counters) c[k] += v;
+    map_out += m.records_out;
+    spills += m.spills;
+    if (!MapsWriteParts(kind)) shuffle += m.bytes_out;
+    tail += m.tail_bytes;
+  }
+  for (const auto& r : job.reduces) {
+    for (const auto& [k, v] : r.counters) c[k] += v;
+    groups += r.groups;
+    spills += r.spills;
+  }
+  c["sawmill.map_output_records"] = static_cast<int64_t>(map_out);
+  if (!map_only) c["sawmill.reduce_groups"] = static_cast<int64_t>(groups);
+  c["sawmill.spills"] = static_cast<int64_t>(spills);
+  c["sawmill.shuffle_bytes"] = static_cast<int64_t>(shuffle);
+  if (kind == PartitionKind::kTail) c["sawmill.tail_bytes"] = static_cast<int64_t>(tail);
+  return c;
+}
+
+nlohmann::json Coordinator::ClusterJson() {
+  Impl* i = impl_.get();
+  std::lock_guard<std::mutex> l(i->mu);
+  const int64_t now = Impl::MonoMs();
+  nlohmann::json doc;
+  doc["now_ms"] = Impl::UnixMs();
+  doc["coordinator"] = {{"address", i->opt.address}, {"started_ms", i->started_unix_ms}};
+  doc["workers"] = nlohmann::json::array();
+  for (const auto& [id, w] : i->workers) {
+    doc["workers"].push_back({{"id", id},
+                              {"host", w.host},
+                              {"address", w.address},
+                              {"slots", w.slots},
+                              {"running", w.running.size()},
+                              {"last_seen_ms", Impl::UnixMs() - (now - w.last_seen_ms)},
+                              {"live", true}});
+  }
+  doc["jobs"] = nlohmann::json::array();
+  for (auto it = i->job_order.rbegin(); it != i->job_order.rend(); ++it) {
+    doc["jobs"].push_back(JobStatusToJson(Impl::Root(i->StatusMessage(*i->jobs[*it], false)), false));
+  }
+  return doc;
+}
+
+std::optional<nlohmann::json> Coordinator::JobJson(const std::string& job_id) {
+  Impl* i = impl_.get();
+  std::lock_guard<std::mutex> l(i->mu);
+  auto it = i->jobs.find(job_id);
+  if (it == i->jobs.end()) return std::nullopt;
+  return JobStatusToJson(Impl::Root(i->StatusMessage(*it->second, true)), true);
+}
+
+std::optional<nlohmann::json> Coordinator::LogsJson(const std::string& job_id) {
+  Impl* i = impl_.get();
+  capnp::MallocMessageBuilder m;
+  auto req = m.initRoot<sp::CoordinatorRequest>();
+  req.setLogs(job_id);
+  capnp::MallocMessageBuilder reply;
+  auto resp = reply.initRoot<sp::CoordinatorResponse>();
+  std::string unused;
+  Status s = i->Dispatch(req.asReader(), resp, 0, &unused);
+  if (!s.ok()) return std::nullopt;
+  return AttemptLogsToJson(resp.getLogs().asReader());
+}
+
+}  // namespace sawmill::sched

@@ -1,0 +1,170 @@
+// The coordinator's workers: polls held until there are orders, attempts handed out as launches
+// and kills, map output locations for reduces, lost and silent workers, and the tick.
+#include <algorithm>
+
+#include <glog/logging.h>
+
+#include "common/capnp_util.h"
+#include "common/file.h"
+#include "scheduler/coordinator_state.h"
+
+namespace sawmill::sched {
+
+Status Coordinator::Impl::Poll(const std::string& worker_id, uint32_t wait_ms, uint64_t conversation,
+                               sp::Orders::Builder orders) {
+  std::unique_lock<std::mutex> l(mu);
+  auto it = workers.find(worker_id);
+  if (it == workers.end()) {
+    orders.setReregister(true);
+    return Status::Ok();
+  }
+  it->second.poll_conversation = conversation;
+  it->second.last_seen_ms = MonoMs();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::min<uint32_t>(wait_ms, 30000));
+  cv.wait_until(l, deadline, [&] {
+    auto w = workers.find(worker_id);
+    return stopping || w == workers.end() || HasOrders(w->second);
+  });
+  it = workers.find(worker_id);
+  if (it == workers.end()) {
+    orders.setReregister(true);
+    return Status::Ok();
+  }
+  Worker& w = it->second;
+  w.last_seen_ms = MonoMs();
+  auto launch = orders.initLaunch(static_cast<unsigned>(w.launches.size()));
+  for (unsigned i = 0; i < w.launches.size(); ++i) launch.setWithCaveats(i, w.launches[i]->getRoot<sp::AttemptLaunch>().asReader());
+  w.launches.clear();
+  auto kills = orders.initKill(static_cast<unsigned>(w.kills.size()));
+  for (unsigned i = 0; i < w.kills.size(); ++i) kills.set(i, w.kills[i]);
+  w.kills.clear();
+  std::vector<std::string> jobs_to_send = OutputJobsToSend(w);
+  auto mo = orders.initMapOutputs(static_cast<unsigned>(jobs_to_send.size()));
+  for (unsigned i = 0; i < jobs_to_send.size(); ++i) {
+    const std::string& job_id = jobs_to_send[i];
+    auto outs = sched.MapOutputs(job_id);
+    mo[i].setJobId(job_id);
+    auto list = mo[i].initOutputs(static_cast<unsigned>(outs.size()));
+    for (unsigned k = 0; k < outs.size(); ++k) {
+      list[k].setMap(outs[k].map);
+      list[k].setAttemptId(outs[k].attempt_id);
+      auto wit = workers.find(outs[k].worker);
+      list[k].setAddress(wit == workers.end() ? "" : wit->second.address);
+    }
+    w.sent_version[job_id] = jobs[job_id]->map_output_version;
+  }
+  auto drops = orders.initDropJobs(static_cast<unsigned>(w.drop_jobs.size()));
+  for (unsigned i = 0; i < w.drop_jobs.size(); ++i) drops.set(i, w.drop_jobs[i]);
+  w.drop_jobs.clear();
+  return Status::Ok();
+}
+
+// Jobs with a reduce attempt on `w` whose map outputs changed since `w` last heard of them.
+std::vector<std::string> Coordinator::Impl::OutputJobsToSend(Worker& w) {
+  std::set<std::string> out;
+  for (const auto& a : w.running) {
+    AttemptName n;
+    if (!ParseAttemptId(a, &n) || !n.reduce) continue;
+    auto j = jobs.find(n.job);
+    if (j == jobs.end() || j->second->finished) continue;
+    if (w.sent_version[n.job] != j->second->map_output_version) out.insert(n.job);
+  }
+  return {out.begin(), out.end()};
+}
+
+bool Coordinator::Impl::HasOrders(Worker& w) {
+  return !w.launches.empty() || !w.kills.empty() || !w.drop_jobs.empty() || !OutputJobsToSend(w).empty();
+}
+
+// Hands out work to every live worker with free slots, and kill orders.
+void Coordinator::Impl::Schedule() {
+  const int64_t now = MonoMs();
+  for (auto& [id, w] : workers) {
+    int free = w.slots - static_cast<int>(w.running.size());
+    if (free > 0) {
+      for (const Assignment& a : sched.Assign(id, free, now)) {
+        auto jit = jobs.find(a.job_id);
+        if (jit == jobs.end()) continue;
+        w.launches.push_back(BuildLaunch(*jit->second, a));
+        w.running.insert(a.attempt_id);
+      }
+    }
+    for (auto& k : sched.TakeKills(id)) {
+      // Not sent yet: withdrawing the launch is the kill.
+      auto queued = std::find_if(w.launches.begin(), w.launches.end(), [&](const auto& m) {
+        return Text(m->template getRoot<sp::AttemptLaunch>().getAttemptId()) == k;
+      });
+      if (queued != w.launches.end()) {
+        w.launches.erase(queued);
+        w.running.erase(k);
+      } else {
+        w.kills.push_back(std::move(k));
+      }
+    }
+  }
+  cv.notify_all();
+}
+
+std::unique_ptr<capnp::MallocMessageBuilder> Coordinator::Impl::BuildLaunch(Job& job, const Assignment& a) {
+  auto m = std::make_unique<capnp::MallocMessageBuilder>();
+  auto l = m->initRoot<sp::AttemptLaunch>();
+  auto sub = job.sub();
+  l.setJobId(job.id);
+  l.setAttemptId(a.attempt_id);
+  l.setBinarySha256(sub.getBinarySha256());
+  l.setArgs(sub.getArgs());
+  l.setMapCount(static_cast<int32_t>(sub.getSplits().size()));
+  l.setTimeoutMs(sub.getTaskTimeoutMs() ? sub.getTaskTimeoutMs() : opt.task_timeout_ms);
+  l.setMemoryMb(sub.getTaskMemoryMb() ? sub.getTaskMemoryMb() : opt.task_memory_mb);
+  auto s = l.initSpec();
+  s.setJobId(job.id);
+  s.setAttemptId(a.attempt_id);
+  s.setReduce(a.reduce);
+  s.setTaskIndex(PartIndex(job, a.reduce, a.task));
+  s.setAttempt(a.attempt);
+  s.setJobSeed(sub.getSeed());
+  if (!a.reduce) s.setSplit(sub.getSplits()[static_cast<unsigned>(a.task)]);
+  s.setPartitioning(sub.getPartitioning());
+  s.setMemoryBytes(sub.getMemoryBytes());
+  s.setMergeFactor(sub.getMergeFactor());
+  s.setBlockBytes(sub.getBlockBytes());
+  s.setOutputReplication(sub.getOutputReplication());
+  s.setNamenode(opt.namenode_address);
+  if (a.reduce || MapsWriteParts(job.kind)) {
+    AttemptName n;
+    ParseAttemptId(a.attempt_id, &n);
+    s.setOutputPath("dfs:" + JoinPath(JoinPath(JoinPath(job.staging, "_temporary"), n.dir),
+                                      PartName(PartIndex(job, a.reduce, a.task))));
+  }
+  return m;
+}
+
+void Coordinator::Impl::LostWorker(const std::string& id, const std::string& reason) {
+  auto it = workers.find(id);
+  if (it == workers.end()) return;
+  LOG(WARNING) << "lost " << reason;
+  sched.RemoveWorker(id, reason, MonoMs());
+  for (auto& [jid, job] : jobs) ++job->map_output_version;
+  workers.erase(it);
+  ReapJobs();
+  Schedule();
+}
+
+void Coordinator::Impl::TickLoop() {
+  std::unique_lock<std::mutex> l(mu);
+  while (!stopping) {
+    cv.wait_for(l, std::chrono::milliseconds(opt.tick_ms));
+    if (stopping) break;
+    const int64_t now = MonoMs();
+    sched.Tick(now);
+    std::vector<std::string> silent;
+    for (auto& [id, w] : workers) {
+      if (now - w.last_seen_ms > opt.worker_timeout_ms) silent.push_back(id);
+    }
+    for (const auto& id : silent) LostWorker(id, "worker " + id + " silent for " + std::to_string(opt.worker_timeout_ms) + " ms");
+    ReapJobs();
+    Schedule();
+  }
+}
+
+}  // namespace sawmill::sched
