@@ -19,6 +19,7 @@
 #include "mapreduce/job_plan.h"
 #include "records/record_file.h"
 #include "scheduler/job_client.h"
+#include "scheduler/job_state.h"
 
 namespace sawmill {
 namespace {
@@ -114,7 +115,7 @@ ClusterRun Rejected(const Status& s) {
 // The final JobStatus as a JobResult (as RunClusterJob documents it).
 void FillResult(sp::JobStatus::Reader s, ClusterRun* run) {
   JobResult& r = run->result;
-  r.ok = Text(s.getState()) == "succeeded";
+  r.ok = sched::ParseCoordinatorJobState(Text(s.getState())) == sched::CoordinatorJobState::kSucceeded;
   r.exit_code = r.ok ? 0 : 1;
   r.error = r.ok ? "" : run->job_id + " failed: " + Text(s.getError());
   r.records_in = s.getRecordsIn();

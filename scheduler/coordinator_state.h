@@ -27,19 +27,12 @@
 #include "scheduler/attempt_id.h"
 #include "scheduler/coordinator.capnp.h"
 #include "scheduler/coordinator.h"
+#include "scheduler/job_state.h"
 #include "scheduler/scheduler.h"
 
 namespace sawmill::sched {
 
 namespace sp = proto;
-
-// A job's state as the coordinator reports it (JobStatus.state, the history): the Scheduler's
-// JobState seen from outside, with the job's commit between its tasks done and its end.
-enum class CoordinatorJobState { kRunning, kCommitting, kSucceeded, kFailed };
-// "running", "committing", "succeeded", "failed": the text on the wire, the page and in history.
-const char* CoordinatorJobStateName(CoordinatorJobState s);
-// The state a history record names; nullopt for a text this coordinator never writes.
-std::optional<CoordinatorJobState> ParseCoordinatorJobState(std::string_view name);
 
 // Every method below that touches the state is called under mu unless it says otherwise.
 struct Coordinator::Impl {

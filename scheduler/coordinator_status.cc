@@ -6,28 +6,6 @@
 
 namespace sawmill::sched {
 
-const char* CoordinatorJobStateName(CoordinatorJobState s) {
-  switch (s) {
-    case CoordinatorJobState::kRunning:
-      return "running";
-    case CoordinatorJobState::kCommitting:
-      return "committing";
-    case CoordinatorJobState::kSucceeded:
-      return "succeeded";
-    case CoordinatorJobState::kFailed:
-      return "failed";
-  }
-  return "unknown";
-}
-
-std::optional<CoordinatorJobState> ParseCoordinatorJobState(std::string_view name) {
-  for (auto s : {CoordinatorJobState::kRunning, CoordinatorJobState::kCommitting, CoordinatorJobState::kSucceeded,
-                 CoordinatorJobState::kFailed}) {
-    if (name == CoordinatorJobStateName(s)) return s;
-  }
-  return std::nullopt;
-}
-
 std::string Coordinator::Impl::StateName(const Job& job) {
   if (job.finished && job.record) return Text(job.record->getRoot<sp::JobRecord>().getStatus().getState());
   return CoordinatorJobStateName(job.state);

@@ -10,6 +10,7 @@
 #include "common/capnp_util.h"
 #include "common/rpc_tcp.h"
 #include "mapreduce/progress.h"
+#include "scheduler/job_state.h"
 
 namespace sawmill::sched {
 namespace {
@@ -61,8 +62,9 @@ Result<std::unique_ptr<CapnpReader>> WaitForJob(CoordinatorClient& client, const
     bool done = false;
     RETURN_IF_ERROR(CatchCapnp("job status", [&]() -> Status {
       auto s = reply->Root<proto::CoordinatorResponse>().getStatus();
-      std::string state = Text(s.getState());
-      done = state == "succeeded" || state == "failed";
+      auto state = ParseCoordinatorJobState(Text(s.getState()));
+      if (!state) return InvalidArgument("job " + job_id + " is in an unknown state '" + Text(s.getState()) + "'");
+      done = Finished(*state);
       auto now = std::chrono::steady_clock::now();
       if (progress && (done || now - last_draw > std::chrono::milliseconds(250))) {
         DrawProgress(s, done);

@@ -2,6 +2,7 @@
 // documents (so a page and its /api twin never disagree), and the router between them.
 #include "scheduler/web_ui.h"
 #include "common/capnp_util.h"
+#include "scheduler/job_state.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -85,7 +86,10 @@ std::string Clock(int64_t unix_ms) {
   return buf;
 }
 
-bool Active(const std::string& state) { return state == "running" || state == "committing"; }
+bool Active(const std::string& state) {
+  auto s = ParseCoordinatorJobState(state);
+  return s && !Finished(*s);
+}
 
 // A CSS class for a state; unknown states get none (the state itself is never put in an attribute).
 std::string StateClass(const std::string& state) {
