@@ -30,6 +30,16 @@ inline std::string_view EncodeInt64(int64_t v, char (&buf)[8]) {
   return {buf, 8};
 }
 
+// a + b for the int64 sums (api/combiners.h, api/reducers.h); a sum outside int64's range
+// throws std::overflow_error naming both terms (signed overflow would be undefined behaviour),
+// and the runtime fails the task naming the key.
+[[noreturn]] void ThrowInt64SumOverflow(int64_t a, int64_t b);
+inline int64_t AddInt64OrThrow(int64_t a, int64_t b) {
+  int64_t sum;
+  if (__builtin_add_overflow(a, b, &sum)) [[unlikely]] ThrowInt64SumOverflow(a, b);
+  return sum;
+}
+
 inline std::string DecimalString(int64_t v) {
   char buf[24];
   auto r = std::to_chars(buf, buf + sizeof buf, v);
