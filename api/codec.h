@@ -15,12 +15,18 @@ inline std::string EncodeUint64(uint64_t v) {
   uint64_t be = __builtin_bswap64(v);
   return std::string(reinterpret_cast<const char*>(&be), 8);
 }
+// Fewer than 8 bytes (a key or value that is not an encoded integer: the caller's bug) throw
+// std::invalid_argument naming the size; in a map or reduce task that fails the task naming the
+// record or key. Longer input: its first 8 bytes are decoded.
+[[noreturn]] void ThrowShortInt64(size_t size);
 inline uint64_t DecodeUint64(std::string_view s) {
-  uint64_t v = 0;
-  std::memcpy(&v, s.data(), s.size() < 8 ? s.size() : 8);
+  if (s.size() < 8) [[unlikely]] ThrowShortInt64(s.size());
+  uint64_t v;
+  std::memcpy(&v, s.data(), 8);
   return __builtin_bswap64(v);
 }
-// Signed: big-endian with the sign bit flipped, so negatives sort first.
+// Signed: big-endian with the sign bit flipped, so negatives sort first. Decoding takes 8 bytes
+// as DecodeUint64 does.
 inline std::string EncodeInt64(int64_t v) { return EncodeUint64(static_cast<uint64_t>(v) ^ (1ull << 63)); }
 inline int64_t DecodeInt64(std::string_view s) { return static_cast<int64_t>(DecodeUint64(s) ^ (1ull << 63)); }
 // Writes the 8-byte signed encoding into buf (no allocation).
