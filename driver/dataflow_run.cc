@@ -15,6 +15,7 @@
 #include "common/local_fs.h"
 #include "dataflow/lower.h"
 #include "dataflow/plan.h"
+#include "datasets/dataset_catalog.h"
 #include "dfs/client/connect_dfs.h"
 #include "driver/dataset_io.h"
 #include "driver/submit.h"
@@ -313,6 +314,14 @@ Result<Analysis> Build(const Program& program, const RunOptions& options, Graph*
   return Analysis::Run(*graph, options.partitions);
 }
 
+// Whether a stage of the program keeps its split size (its output then depends on --split_mb);
+// false for a program the planner refuses, which Execute reports.
+bool ProgramKeepsSplitSize(const Program& program, const RunOptions& options) {
+  Graph graph;
+  auto analysis = Build(program, options, &graph);
+  return analysis.ok() && AnyStageKeepsSplitSize(*analysis);
+}
+
 RunReport Execute(const Program& program, const RunOptions& options, const std::string& name,
                   const SubmitOptions* cluster) {
   Graph graph;
@@ -416,7 +425,9 @@ int RunDataflowMain(int argc, char** argv, const char* usage, const Program& pro
     JobOptions paths;
     paths.inputs = options.inputs;
     paths.output = options.output;
-    if (Status s = ResolveDatasetPaths(&paths, &dataset); !s.ok()) {
+    paths.split_bytes = options.split_bytes;
+    bool keeps_split_size = datasets::IsDatasetPath(options.output) && ProgramKeepsSplitSize(program, options);
+    if (Status s = ResolveDatasetPaths(&paths, &dataset, keeps_split_size); !s.ok()) {
       std::fprintf(stderr, "error: %s\n", s.message().c_str());
       return 2;
     }

@@ -197,7 +197,8 @@ JobOptions JobOptionsFromFlags() {
   return o;
 }
 
-// The arguments that shape a job's output: all but where it reads and writes and how it runs.
+// The arguments that shape a job's output: all but where it reads and writes and how it runs
+// (--split_mb too: ResolveDatasetPaths adds it for the jobs whose output depends on it).
 std::vector<std::string> OutputShapingArgs() {
   static const char* kIgnored[] = {"input", "output", "overwrite", "force", "threads", "store", "progress",
                                    "speculation", "nospeculation", "max_attempts", "task_timeout_ms",
@@ -223,7 +224,7 @@ std::vector<std::string> OutputShapingArgs() {
   return out;
 }
 
-Status ResolveDatasetPaths(JobOptions* options, DatasetRun* run) {
+Status ResolveDatasetPaths(JobOptions* options, DatasetRun* run, bool keeps_split_size) {
   for (auto& in : options->inputs) {
     if (!datasets::IsDatasetPath(in)) continue;
     ASSIGN_OR_RETURN(std::string root, logs::StoreRoot());
@@ -237,7 +238,9 @@ Status ResolveDatasetPaths(JobOptions* options, DatasetRun* run) {
   RETURN_IF_ERROR(datasets::ValidateName(name));
   ASSIGN_OR_RETURN(std::string root, logs::StoreRoot());
   run->name = name;
-  ASSIGN_OR_RETURN(run->fingerprint, JobFingerprint(options->inputs, OutputShapingArgs(), &run->lineage));
+  std::vector<std::string> args = OutputShapingArgs();
+  if (keeps_split_size) args.push_back("--split_mb=" + std::to_string(options->split_bytes >> 20));
+  ASSIGN_OR_RETURN(run->fingerprint, JobFingerprint(options->inputs, args, &run->lineage));
   ASSIGN_OR_RETURN(auto versions, datasets::ListVersions(root, name));
   if (!FLAGS_force) {
     for (auto it = versions.rbegin(); it != versions.rend(); ++it) {
@@ -345,7 +348,7 @@ int RunJobMain(int argc, char** argv, const char* usage, const std::function<Job
     JobSpec spec = make_spec();
     JobOptions options = JobOptionsFromFlags();
     DatasetRun run;
-    if (Status s = ResolveDatasetPaths(&options, &run); !s.ok()) {
+    if (Status s = ResolveDatasetPaths(&options, &run, spec.keep_split_size); !s.ok()) {
       std::fprintf(stderr, "error: %s\n", s.message().c_str());
       return 2;
     }
