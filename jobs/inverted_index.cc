@@ -18,7 +18,6 @@
 #include <gflags/gflags.h>
 
 #include "api/codec.h"
-#include "api/logs.h"
 #include "api/mapreduce.h"
 #include "common/coding.h"
 #include "common/file.h"
@@ -37,12 +36,12 @@ class DocMapper final : public Mapper {
   void Map(std::string_view key, std::string_view value, TaskContext& ctx) override {
     std::string doc;
     std::string_view text;
-    LogRecordView r;
-    if (key.size() == 8 && ParseLogRecord(key, value, &r) && EndsWith(ctx.input_path(), ".seg")) {
-      // A log record: the segment's partition directory names the partition.
+    if (key.size() == 8 && EndsWith(ctx.input_path(), ".seg")) {
+      // A log record, read as a text line (key = its offset, value = its payload): the segment's
+      // partition directory names the partition.
       std::string dir = Dirname(std::string(ctx.input_path()));
-      doc = Basename(dir) + ":" + std::to_string(r.offset);
-      text = r.payload;
+      doc = Basename(dir) + ":" + std::to_string(DecodeUint64(key));
+      text = value;
     } else {
       size_t tab = value.find('\t');
       if (tab != std::string_view::npos && tab > 0) {

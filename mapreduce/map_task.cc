@@ -251,10 +251,7 @@ std::string SplitName(const InputSplit& s, const JobSpec& spec) {
 template <typename Sink>
 Status MapLoop(const TaskConfig& c, const InputSplit& split, Sink* sink, TaskStats* stats, TailSink* tail = nullptr) {
   const JobSpec& spec = *c.spec;
-  SplitReaderOptions ro;
-  ro.format = SplitFormat(spec, split);
-  ro.fixed_record_bytes = spec.fixed_record_bytes;
-  ro.fixed_key_bytes = spec.fixed_key_bytes;
+  SplitReaderOptions ro = SplitReaderOptionsFor(spec, split);
 
   std::string where = "map task " + std::to_string(c.task_index) + " (" + SplitName(split, spec) + ")";
   auto reader_or = OpenSplit(split, ro);
