@@ -303,11 +303,13 @@ class Executor {
   bool paused_ = false;
 };
 
+// The program is user code: its exceptions (Iterate's std::invalid_argument, or its own) become
+// a Status here, the one place it is called.
 Result<Analysis> Build(const Program& program, const RunOptions& options, Graph* graph) {
   Flow flow(graph, {options.inputs, options.output, options.partitions});
   try {
     program(flow);
-  } catch (const std::invalid_argument& e) {
+  } catch (const std::exception& e) {
     return InvalidArgument(e.what());
   }
   if (graph->writes().empty()) return InvalidArgument("the program writes nothing (no Dataset::Write)");
@@ -388,12 +390,10 @@ int RunDataflowMain(int argc, char** argv, const char* usage, const Program& pro
     Bindings bindings = DecodeBindings(FLAGS_df_bind);
     const Stage* stage = nullptr;
     return RunTaskMode(
-        [&]() -> JobSpec {
-          auto a = Build(program, options, &graph);
-          if (!a.ok()) throw std::runtime_error(a.status().ToString());
-          analysis = std::move(a).value();
+        [&]() -> Result<JobSpec> {
+          ASSIGN_OR_RETURN(analysis, Build(program, options, &graph));
           stage = analysis.FindStage(FLAGS_df_stage);
-          if (!stage) throw std::runtime_error("no stage " + FLAGS_df_stage + " in this program's plan");
+          if (!stage) return InvalidArgument("no stage " + FLAGS_df_stage + " in this program's plan");
           size_t colon = FLAGS_df_test_task_sleep.rfind(':');
           if (colon != std::string::npos) {
             std::string suffix = FLAGS_df_test_task_sleep.substr(0, colon);
@@ -402,9 +402,7 @@ int RunDataflowMain(int argc, char** argv, const char* usage, const Program& pro
               ::usleep(static_cast<useconds_t>(std::atoi(FLAGS_df_test_task_sleep.c_str() + colon + 1)) * 1000);
             }
           }
-          auto spec = StageJobSpec(analysis, *stage, bindings, name);
-          if (!spec.ok()) throw std::runtime_error(spec.status().ToString());
-          return std::move(spec).value();
+          return StageJobSpec(analysis, *stage, bindings, name);
         },
         FLAGS_task);
   }

@@ -134,7 +134,7 @@ Status Run(const Attempt& a, const JobSpec& spec, TaskStats* stats, Progress* pr
 
 }  // namespace
 
-int RunTaskMode(const std::function<JobSpec()>& make_spec, const std::string& spec_path) {
+int RunTaskMode(const std::function<Result<JobSpec>()>& make_spec, const std::string& spec_path) {
   Attempt a;
   Status s = ParseSpec(spec_path, &a);
   if (!s.ok()) {
@@ -158,10 +158,11 @@ int RunTaskMode(const std::function<JobSpec()>& make_spec, const std::string& sp
   // The spec is made once the store is reachable: a job may read its inputs' manifests then.
   JobSpec spec;
   if (s.ok()) {
-    try {
-      spec = make_spec();
-    } catch (const std::exception& e) {
-      s = InvalidArgument(std::string("making the job spec: ") + e.what());
+    Result<JobSpec> made = make_spec();
+    if (made.ok()) {
+      spec = std::move(made).value();
+    } else {
+      s = made.status().WithContext("making the job spec");
     }
   }
   a.config.spec = &spec;
