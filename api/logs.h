@@ -1,5 +1,6 @@
-// Log records as a job's mapper sees them (an input logs:STREAM[@FROM,TO], docs/logs.md): key =
-// the offset, value = the timestamp then the payload.
+// Log records as the mapper of a record-file (or fixed-width) job sees them (an input
+// logs:STREAM[@FROM,TO], docs/logs.md): key = the offset, value = the timestamp then the payload.
+// A text-lines job gets the payload alone as its line (key = the offset), with no timestamp.
 #pragma once
 
 #include <cstdint>

@@ -29,7 +29,8 @@ void ParseJobFlags(int* argc, char*** argv, const char* usage);
 JobOptions JobOptionsFromFlags();
 // Runs the job (local mode) and prints the one-line summary; returns the process exit code.
 int RunAndReport(const JobSpec& spec, const JobOptions& options);
-// ParseJobFlags + make_spec() + RunAndReport, with UsageError turned into exit code 2.
+// ParseJobFlags + make_spec() + RunAndReport. An exception from make_spec (a UsageError, or any
+// other std::exception) prints its message and exits with code 2.
 int RunJobMain(int argc, char** argv, const char* usage, const std::function<JobSpec()>& make_spec);
 
 // The records of an output directory (its part files in order) or of one record file.

@@ -15,13 +15,14 @@ class IdentityReducer final : public Reducer {
   }
 };
 
-// Sums EncodeInt64 values and emits the total as decimal text: counting jobs.
+// Sums EncodeInt64 values and emits the total as decimal text: counting jobs. A sum outside
+// int64's range throws std::overflow_error (AddInt64OrThrow): the task fails naming the key.
 class Int64SumToDecimalReducer final : public Reducer {
  public:
   void Reduce(std::string_view key, ValueIterator& values, TaskContext& ctx) override {
     int64_t sum = 0;
     std::string_view v;
-    while (values.Next(&v)) sum += DecodeInt64(v);
+    while (values.Next(&v)) sum = AddInt64OrThrow(sum, DecodeInt64(v));
     ctx.Emit(key, DecimalString(sum));
   }
 };

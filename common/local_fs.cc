@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <mutex>
+#include <utility>
 
 #include "common/file.h"
 
@@ -32,9 +34,49 @@ class LocalAppendable : public AppendableFile {
   std::unique_ptr<WritableFile> f_;
 };
 
-std::shared_ptr<FileSystem>& DfsSlot() {
-  static std::shared_ptr<FileSystem> dfs;
-  return dfs;
+// A file opened on the registered store keeps the store alive: the file talks through it.
+// Members in this order: the file goes first.
+class StoreReadable : public ReadableFile {
+ public:
+  StoreReadable(std::shared_ptr<FileSystem> fs, std::unique_ptr<ReadableFile> f) : fs_(std::move(fs)), f_(std::move(f)) {}
+  Status ReadAt(uint64_t offset, size_t n, char* dst) override { return f_->ReadAt(offset, n, dst); }
+  uint64_t size() const override { return f_->size(); }
+  const std::string& path() const override { return f_->path(); }
+
+ private:
+  std::shared_ptr<FileSystem> fs_;
+  std::unique_ptr<ReadableFile> f_;
+};
+
+class StoreAppendable : public AppendableFile {
+ public:
+  StoreAppendable(std::shared_ptr<FileSystem> fs, std::unique_ptr<AppendableFile> f)
+      : fs_(std::move(fs)), f_(std::move(f)) {}
+  Status Append(std::string_view data) override { return f_->Append(data); }
+  uint64_t size() const override { return f_->size(); }
+  Status Close() override { return f_->Close(); }
+  const std::string& path() const override { return f_->path(); }
+
+ private:
+  std::shared_ptr<FileSystem> fs_;
+  std::unique_ptr<AppendableFile> f_;
+};
+
+// The registered store: one slot for the process, read and replaced under its mutex.
+struct DfsRegistry {
+  std::mutex mu;
+  std::shared_ptr<FileSystem> dfs;  // GUARDED_BY(mu)
+};
+
+DfsRegistry& Registry() {
+  static DfsRegistry registry;
+  return registry;
+}
+
+std::shared_ptr<FileSystem> RegisteredDfs() {
+  DfsRegistry& r = Registry();
+  std::lock_guard<std::mutex> lock(r.mu);
+  return r.dfs;
 }
 
 Result<FileInfo> StatLocal(const std::string& path) {
@@ -103,8 +145,16 @@ Result<std::vector<BlockLocation>> LocalFileSystem::GetBlockLocations(const std:
 
 bool IsDfsPath(std::string_view path) { return path.substr(0, kDfsScheme.size()) == kDfsScheme; }
 
-void SetDfs(std::shared_ptr<FileSystem> dfs) { DfsSlot() = std::move(dfs); }
-bool DfsRegistered() { return DfsSlot() != nullptr; }
+void SetDfs(std::shared_ptr<FileSystem> dfs) {
+  DfsRegistry& r = Registry();
+  std::shared_ptr<FileSystem> previous;
+  {
+    std::lock_guard<std::mutex> lock(r.mu);
+    previous = std::exchange(r.dfs, std::move(dfs));
+  }
+  // `previous` may be the last reference: released here, outside the lock.
+}
+bool DfsRegistered() { return RegisteredDfs() != nullptr; }
 
 LocalFileSystem* LocalFs() {
   static LocalFileSystem fs;
@@ -112,21 +162,27 @@ LocalFileSystem* LocalFs() {
 }
 
 Result<ResolvedPath> ResolvePath(const std::string& path) {
-  if (!IsDfsPath(path)) return ResolvedPath{LocalFs(), path};
-  if (!DfsSlot()) {
-    return InvalidArgument(path + ": a dfs: path needs a cluster (pass --cluster DIR)");
+  if (!IsDfsPath(path)) {
+    // Aliasing an empty owner: a pointer to the static local file system without a count.
+    return ResolvedPath{std::shared_ptr<FileSystem>(std::shared_ptr<FileSystem>(), LocalFs()), path};
   }
-  return ResolvedPath{DfsSlot().get(), path.substr(kDfsScheme.size())};
+  std::shared_ptr<FileSystem> dfs = RegisteredDfs();
+  if (!dfs) return InvalidArgument(path + ": a dfs: path needs a cluster (pass --cluster DIR)");
+  return ResolvedPath{std::move(dfs), path.substr(kDfsScheme.size())};
 }
 
 Result<std::unique_ptr<ReadableFile>> OpenReadable(const std::string& path) {
   ASSIGN_OR_RETURN(ResolvedPath r, ResolvePath(path));
-  return r.fs->OpenRead(r.path);
+  ASSIGN_OR_RETURN(auto f, r.fs->OpenRead(r.path));
+  if (!IsDfsPath(path)) return f;
+  return std::unique_ptr<ReadableFile>(new StoreReadable(std::move(r.fs), std::move(f)));
 }
 
 Result<std::unique_ptr<AppendableFile>> CreateAppendable(const std::string& path, uint32_t replication) {
   ASSIGN_OR_RETURN(ResolvedPath r, ResolvePath(path));
-  return replication == 0 ? r.fs->Create(r.path) : r.fs->CreateReplicated(r.path, replication);
+  ASSIGN_OR_RETURN(auto f, replication == 0 ? r.fs->Create(r.path) : r.fs->CreateReplicated(r.path, replication));
+  if (!IsDfsPath(path)) return f;
+  return std::unique_ptr<AppendableFile>(new StoreAppendable(std::move(r.fs), std::move(f)));
 }
 
 Result<bool> FsExists(const std::string& path) {

@@ -28,13 +28,18 @@ class LocalFileSystem : public FileSystem {
 inline constexpr std::string_view kDfsScheme = "dfs:";
 
 bool IsDfsPath(std::string_view path);
-// Registers the store `dfs:` paths resolve to (nullptr: none). Not thread-safe against
-// concurrent resolution: call before a job starts.
+// Registers the store `dfs:` paths resolve to (nullptr: none), replacing the one registered.
+// The registry holds one reference to it and every ResolvedPath another, so unregistering (or
+// replacing) never frees a store while a resolution still uses it: it goes with its last
+// holder. `dfs` should own what it needs (its transport, say) for as long as it lives.
+// Thread-safe, also against concurrent ResolvePath.
 void SetDfs(std::shared_ptr<FileSystem> dfs);
 bool DfsRegistered();
 
 struct ResolvedPath {
-  FileSystem* fs = nullptr;
+  // The local disk (never freed), or the store registered when the path was resolved, kept
+  // alive by this handle.
+  std::shared_ptr<FileSystem> fs;
   std::string path;  // without the scheme
 };
 // kInvalidArgument for a dfs: path when no store is registered (the message says to pass
@@ -42,6 +47,7 @@ struct ResolvedPath {
 Result<ResolvedPath> ResolvePath(const std::string& path);
 LocalFileSystem* LocalFs();
 
+// A dfs: file opened here keeps its store alive as a ResolvedPath does.
 Result<std::unique_ptr<ReadableFile>> OpenReadable(const std::string& path);
 // `replication`: replicas of each block of a dfs: file (0: the store's default); local files
 // ignore it.

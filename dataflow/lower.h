@@ -21,4 +21,11 @@ Result<JobSpec> StageJobSpec(const Analysis& analysis, const Stage& stage, const
 // The datasets a stage reads (its inputs and map-side join sides), by node.
 std::vector<NodePtr> StageReads(const Analysis& analysis, const Stage& stage);
 
+// Whether the stage's job keeps --split_mb splits (JobSpec::keep_split_size): its shuffle folds
+// floating point, so its output depends on map task boundaries, or folds dense keys, which
+// fewer, larger tasks shuffle less of.
+bool KeepsSplitSize(const Stage& stage);
+// Whether any stage of the program does, loop bodies included.
+bool AnyStageKeepsSplitSize(const Analysis& analysis);
+
 }  // namespace sawmill::df::internal

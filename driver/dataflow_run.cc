@@ -15,6 +15,7 @@
 #include "common/local_fs.h"
 #include "dataflow/lower.h"
 #include "dataflow/plan.h"
+#include "datasets/dataset_catalog.h"
 #include "dfs/client/connect_dfs.h"
 #include "driver/dataset_io.h"
 #include "driver/submit.h"
@@ -302,15 +303,25 @@ class Executor {
   bool paused_ = false;
 };
 
+// The program is user code: its exceptions (Iterate's std::invalid_argument, or its own) become
+// a Status here, the one place it is called.
 Result<Analysis> Build(const Program& program, const RunOptions& options, Graph* graph) {
   Flow flow(graph, {options.inputs, options.output, options.partitions});
   try {
     program(flow);
-  } catch (const std::invalid_argument& e) {
+  } catch (const std::exception& e) {
     return InvalidArgument(e.what());
   }
   if (graph->writes().empty()) return InvalidArgument("the program writes nothing (no Dataset::Write)");
   return Analysis::Run(*graph, options.partitions);
+}
+
+// Whether a stage of the program keeps its split size (its output then depends on --split_mb);
+// false for a program the planner refuses, which Execute reports.
+bool ProgramKeepsSplitSize(const Program& program, const RunOptions& options) {
+  Graph graph;
+  auto analysis = Build(program, options, &graph);
+  return analysis.ok() && AnyStageKeepsSplitSize(*analysis);
 }
 
 RunReport Execute(const Program& program, const RunOptions& options, const std::string& name,
@@ -379,12 +390,10 @@ int RunDataflowMain(int argc, char** argv, const char* usage, const Program& pro
     Bindings bindings = DecodeBindings(FLAGS_df_bind);
     const Stage* stage = nullptr;
     return RunTaskMode(
-        [&]() -> JobSpec {
-          auto a = Build(program, options, &graph);
-          if (!a.ok()) throw std::runtime_error(a.status().ToString());
-          analysis = std::move(a).value();
+        [&]() -> Result<JobSpec> {
+          ASSIGN_OR_RETURN(analysis, Build(program, options, &graph));
           stage = analysis.FindStage(FLAGS_df_stage);
-          if (!stage) throw std::runtime_error("no stage " + FLAGS_df_stage + " in this program's plan");
+          if (!stage) return InvalidArgument("no stage " + FLAGS_df_stage + " in this program's plan");
           size_t colon = FLAGS_df_test_task_sleep.rfind(':');
           if (colon != std::string::npos) {
             std::string suffix = FLAGS_df_test_task_sleep.substr(0, colon);
@@ -393,9 +402,7 @@ int RunDataflowMain(int argc, char** argv, const char* usage, const Program& pro
               ::usleep(static_cast<useconds_t>(std::atoi(FLAGS_df_test_task_sleep.c_str() + colon + 1)) * 1000);
             }
           }
-          auto spec = StageJobSpec(analysis, *stage, bindings, name);
-          if (!spec.ok()) throw std::runtime_error(spec.status().ToString());
-          return std::move(spec).value();
+          return StageJobSpec(analysis, *stage, bindings, name);
         },
         FLAGS_task);
   }
@@ -416,7 +423,9 @@ int RunDataflowMain(int argc, char** argv, const char* usage, const Program& pro
     JobOptions paths;
     paths.inputs = options.inputs;
     paths.output = options.output;
-    if (Status s = ResolveDatasetPaths(&paths, &dataset); !s.ok()) {
+    paths.split_bytes = options.split_bytes;
+    bool keeps_split_size = datasets::IsDatasetPath(options.output) && ProgramKeepsSplitSize(program, options);
+    if (Status s = ResolveDatasetPaths(&paths, &dataset, keeps_split_size); !s.ok()) {
       std::fprintf(stderr, "error: %s\n", s.message().c_str());
       return 2;
     }

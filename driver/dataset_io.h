@@ -20,8 +20,11 @@ struct DatasetRun {
 
 // Resolves dataset:NAME[@VERSION] inputs to a version's directory (current by default) and a
 // dataset:NAME output to a new version's directory, unless a complete version has this run's
-// fingerprint and --force is not given (then run->up_to_date).
-Status ResolveDatasetPaths(JobOptions* options, DatasetRun* run);
+// fingerprint and --force is not given (then run->up_to_date). `keeps_split_size`: the job (a
+// stage of a dataflow program) keeps --split_mb splits, so its output depends on map task
+// boundaries and the split size is one of the fingerprint's arguments (--split_mb=N); other
+// jobs' outputs do not depend on it, nor do their fingerprints.
+Status ResolveDatasetPaths(JobOptions* options, DatasetRun* run, bool keeps_split_size);
 // After the job succeeded: records the fingerprint beside the new version.
 Status FinishDatasetRun(const DatasetRun& run);
 // The line a binary prints for an up-to-date dataset instead of running.

@@ -197,7 +197,8 @@ JobOptions JobOptionsFromFlags() {
   return o;
 }
 
-// The arguments that shape a job's output: all but where it reads and writes and how it runs.
+// The arguments that shape a job's output: all but where it reads and writes and how it runs
+// (--split_mb too: ResolveDatasetPaths adds it for the jobs whose output depends on it).
 std::vector<std::string> OutputShapingArgs() {
   static const char* kIgnored[] = {"input", "output", "overwrite", "force", "threads", "store", "progress",
                                    "speculation", "nospeculation", "max_attempts", "task_timeout_ms",
@@ -223,7 +224,7 @@ std::vector<std::string> OutputShapingArgs() {
   return out;
 }
 
-Status ResolveDatasetPaths(JobOptions* options, DatasetRun* run) {
+Status ResolveDatasetPaths(JobOptions* options, DatasetRun* run, bool keeps_split_size) {
   for (auto& in : options->inputs) {
     if (!datasets::IsDatasetPath(in)) continue;
     ASSIGN_OR_RETURN(std::string root, logs::StoreRoot());
@@ -237,7 +238,9 @@ Status ResolveDatasetPaths(JobOptions* options, DatasetRun* run) {
   RETURN_IF_ERROR(datasets::ValidateName(name));
   ASSIGN_OR_RETURN(std::string root, logs::StoreRoot());
   run->name = name;
-  ASSIGN_OR_RETURN(run->fingerprint, JobFingerprint(options->inputs, OutputShapingArgs(), &run->lineage));
+  std::vector<std::string> args = OutputShapingArgs();
+  if (keeps_split_size) args.push_back("--split_mb=" + std::to_string(options->split_bytes >> 20));
+  ASSIGN_OR_RETURN(run->fingerprint, JobFingerprint(options->inputs, args, &run->lineage));
   ASSIGN_OR_RETURN(auto versions, datasets::ListVersions(root, name));
   if (!FLAGS_force) {
     for (auto it = versions.rbegin(); it != versions.rend(); ++it) {
@@ -327,6 +330,22 @@ int RunAndReport(const JobSpec& spec, const JobOptions& options) {
   return r.exit_code;
 }
 
+namespace {
+
+// The job's spec factory is user code: its exceptions become a Status here, once, locally and in
+// task mode. A UsageError keeps its message; another exception says where it came from.
+Result<JobSpec> MakeJobSpec(const std::function<JobSpec()>& make_spec) {
+  try {
+    return make_spec();
+  } catch (const UsageError& e) {
+    return InvalidArgument(e.what());
+  } catch (const std::exception& e) {
+    return InvalidArgument(std::string("making the job spec: ") + e.what());
+  }
+}
+
+}  // namespace
+
 int RunJobMain(int argc, char** argv, const char* usage, const std::function<JobSpec()>& make_spec) {
   ParseJobFlags(&argc, &argv, usage);
   // A job may read its inputs while it plans (sizes, manifests, samples): with --cluster, its
@@ -340,31 +359,31 @@ int RunJobMain(int argc, char** argv, const char* usage, const std::function<Job
     }
     store = std::move(conn).value();
   }
-  if (!FLAGS_task.empty()) return RunTaskMode(make_spec, FLAGS_task);
-  try {
-    JobSpec spec = make_spec();
-    JobOptions options = JobOptionsFromFlags();
-    DatasetRun run;
-    if (Status s = ResolveDatasetPaths(&options, &run); !s.ok()) {
-      std::fprintf(stderr, "error: %s\n", s.message().c_str());
-      return 2;
-    }
-    if (run.up_to_date) {
-      PrintUpToDate(spec.name, run);
-      return 0;
-    }
-    int code = RunAndReport(spec, options);
-    // A cluster job submitted without --wait may still be running: its version gets no
-    // fingerprint (it is simply never reused).
-    bool finished = FLAGS_cluster.empty() || !gflags::GetCommandLineFlagInfoOrDie("local").is_default || FLAGS_wait;
-    if (code == 0 && finished) {
-      if (Status s = FinishDatasetRun(run); !s.ok()) std::fprintf(stderr, "warning: %s\n", s.message().c_str());
-    }
-    return code;
-  } catch (const UsageError& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
+  if (!FLAGS_task.empty()) return RunTaskMode([&] { return MakeJobSpec(make_spec); }, FLAGS_task);
+  Result<JobSpec> made = MakeJobSpec(make_spec);
+  if (!made.ok()) {
+    std::fprintf(stderr, "error: %s\n", made.status().message().c_str());
     return 2;
   }
+  const JobSpec& spec = *made;
+  JobOptions options = JobOptionsFromFlags();
+  DatasetRun run;
+  if (Status s = ResolveDatasetPaths(&options, &run, spec.keep_split_size); !s.ok()) {
+    std::fprintf(stderr, "error: %s\n", s.message().c_str());
+    return 2;
+  }
+  if (run.up_to_date) {
+    PrintUpToDate(spec.name, run);
+    return 0;
+  }
+  int code = RunAndReport(spec, options);
+  // A cluster job submitted without --wait may still be running: its version gets no
+  // fingerprint (it is simply never reused).
+  bool finished = FLAGS_cluster.empty() || !gflags::GetCommandLineFlagInfoOrDie("local").is_default || FLAGS_wait;
+  if (code == 0 && finished) {
+    if (Status s = FinishDatasetRun(run); !s.ok()) std::fprintf(stderr, "warning: %s\n", s.message().c_str());
+  }
+  return code;
 }
 
 Records ReadRecords(const std::string& path) {

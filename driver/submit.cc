@@ -157,17 +157,17 @@ ClusterRun RunOnCluster(const JobSpec& spec, const JobOptions& options_in, const
   }
   // The store dfs: paths resolve to while the job is planned (splits, manifests, samples): the
   // caller's when one is registered (left as it is), else a connection of our own, registered
-  // until `unregister` goes (before `own` closes).
-  std::unique_ptr<dfs::DfsConnection> own;
-  FileSystem* store = nullptr;
+  // until `unregister` goes (the registry shares it).
+  std::shared_ptr<dfs::DfsConnection> own;
+  std::shared_ptr<FileSystem> store;
   if (auto registered = ResolvePath(std::string(kDfsScheme) + "/"); registered.ok()) {
     store = registered->fs;
   } else {
     auto dfs = dfs::ConnectDfs(submit.cluster_dir);
     if (!dfs.ok()) return Rejected(dfs.status());
     own = std::move(dfs).value();
-    store = own->client.get();
-    SetDfs(std::shared_ptr<FileSystem>(store, [](FileSystem*) {}));
+    store = std::shared_ptr<FileSystem>(own, own->client.get());
+    SetDfs(store);
   }
   struct Unregister {
     bool active;
@@ -183,7 +183,7 @@ ClusterRun RunOnCluster(const JobSpec& spec, const JobOptions& options_in, const
   auto plan = PlanPartitioning(spec, options);
   if (!plan.ok()) return Rejected(plan.status());
   TaskBudget budget = ComputeTaskBudget(options);
-  auto sha = UploadSelf(store);
+  auto sha = UploadSelf(store.get());
   if (!sha.ok()) {
     ClusterRun run;
     run.result.error = "uploading the job binary: " + sha.status().message();
@@ -202,7 +202,7 @@ ClusterRun RunOnCluster(const JobSpec& spec, const JobOptions& options_in, const
   for (unsigned i = 0; i < options.inputs.size(); ++i) inputs.set(i, options.inputs[i]);
   sub.setOutput(options.output);
   sub.setOverwrite(options.overwrite);
-  SplitHosts hosts(store);
+  SplitHosts hosts(store.get());
   auto sl = sub.initSplits(static_cast<unsigned>(splits->size()));
   uint64_t input_bytes = 0;
   for (unsigned i = 0; i < splits->size(); ++i) {

@@ -10,7 +10,7 @@
 #include "common/file.h"
 #include "common/local_fs.h"
 #include "common/rpc_tcp.h"
-#include "dfs/client/dfs_client.h"
+#include "dfs/client/connect_dfs.h"
 #include "mapreduce/attempt.capnp.h"
 #include "mapreduce/job_plan.h"
 #include "mapreduce/task.h"
@@ -134,34 +134,35 @@ Status Run(const Attempt& a, const JobSpec& spec, TaskStats* stats, Progress* pr
 
 }  // namespace
 
-int RunTaskMode(const std::function<JobSpec()>& make_spec, const std::string& spec_path) {
+int RunTaskMode(const std::function<Result<JobSpec>()>& make_spec, const std::string& spec_path) {
   Attempt a;
   Status s = ParseSpec(spec_path, &a);
   if (!s.ok()) {
     std::fprintf(stderr, "error: %s\n", s.ToString().c_str());
     return 1;
   }
-  std::unique_ptr<TcpTransport> transport;
-  std::shared_ptr<dfs::DfsClient> store;
   if (!a.namenode.empty()) {
     auto secret = LoadSecret(a.secret_file);
     if (!secret.ok()) {
       s = secret.status();
     } else {
-      transport = std::make_unique<TcpTransport>(*secret);
+      // The registry owns the connection, transport included (common/local_fs.h).
+      auto store = std::make_shared<dfs::DfsConnection>();
+      store->transport = std::make_unique<TcpTransport>(*secret);
       dfs::DfsClient::Options options;
       options.client_host = a.host;
-      store = std::make_shared<dfs::DfsClient>(transport.get(), a.namenode, options);
-      SetDfs(store);
+      store->client = std::make_unique<dfs::DfsClient>(store->transport.get(), a.namenode, options);
+      SetDfs(std::shared_ptr<FileSystem>(store, store->client.get()));
     }
   }
   // The spec is made once the store is reachable: a job may read its inputs' manifests then.
   JobSpec spec;
   if (s.ok()) {
-    try {
-      spec = make_spec();
-    } catch (const std::exception& e) {
-      s = InvalidArgument(std::string("making the job spec: ") + e.what());
+    Result<JobSpec> made = make_spec();
+    if (made.ok()) {
+      spec = std::move(made).value();
+    } else {
+      s = made.status().WithContext("making the job spec");
     }
   }
   a.config.spec = &spec;
@@ -169,7 +170,6 @@ int RunTaskMode(const std::function<JobSpec()>& make_spec, const std::string& sp
   Progress progress;
   if (s.ok()) s = Run(a, spec, &stats, &progress);
   SetDfs(nullptr);
-  store.reset();
   if (!s.ok()) std::fprintf(stderr, "error: %s\n", s.ToString().c_str());
   Status w = WriteResult(a.result_path, s, stats, progress.bytes_read.load());
   if (!w.ok()) {

@@ -1,5 +1,6 @@
-// The inverted-index format written by jobs/inverted_index and its top-k tf-idf query
-// (`sawmill index query`). Format and algorithm: docs/index.md.
+// The top-k tf-idf query over an index written by jobs/inverted_index (`sawmill index query`),
+// and the index directory's parts. The records' format: index/index_format.h. Format and
+// algorithm: docs/index.md.
 #pragma once
 
 #include <cstdint>
@@ -11,35 +12,11 @@
 #include <vector>
 
 #include "common/status.h"
+#include "index/index_format.h"
 #include "records/manifest.h"
 #include "records/record_file.h"
 
 namespace sawmill::search {
-
-// The key of the document count N; it sorts first in its part.
-inline constexpr std::string_view kDocCountKey = "";
-
-// A document's number: the postings hold numbers, and the document table maps them back to ids.
-// XXH3-64 of the id, keeping its low `bits` bits (fewer than 64 only to test collisions); the
-// index job fails when two ids share a number. Ties in a ranking order by number.
-uint64_t DocNumber(std::string_view id, int bits = 64);
-
-// The document table's key of a number: 0x01, then the number big-endian. It sorts before every
-// term (terms are letters and digits) and is hash-partitioned like any key.
-std::string DocKey(uint64_t number);
-
-struct Posting {
-  uint64_t doc = 0;  // DocNumber of the document
-  int64_t tf = 0;
-};
-
-// Emits a term's index records in key order: the header `TERM NUL` (document frequency, then
-// each tf layer's size, tf descending) and the chunks `TERM NUL ~TF LASTDOC` (4 and 8 bytes
-// big-endian), every chunk up to `chunk_postings` document numbers of one layer, ascending,
-// delta-coded varints. A document's postings are summed first (a number given twice is one
-// document). Reorders `postings`. Terms must not contain NUL.
-void EncodeTerm(std::string_view term, std::vector<Posting>* postings, size_t chunk_postings,
-                const std::function<void(std::string_view key, std::string_view value)>& emit);
 
 struct QueryOptions {
   bool any = false;         // OR: documents holding any term; otherwise AND: every term

@@ -4,9 +4,9 @@
 // (logs: inputs) are documents "<partition>:<offset>" with their payload as text. Terms are
 // maximal runs of ASCII letters and digits, lowercased.
 //
-// Output records (index/search_index.h): per term, a header and its postings in tf layers,
-// each layer in document-number order and cut into chunks; the document table (number -> id);
-// and key "" (sorts first in its part) with the document count N.
+// Output records (api/index.h, index/index_format.h): per term, a header and its postings in tf
+// layers, each layer in document-number order and cut into chunks; the document table (number
+// -> id); and key "" (sorts first in its part) with the document count N.
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -18,11 +18,8 @@
 #include <gflags/gflags.h>
 
 #include "api/codec.h"
-#include "api/logs.h"
+#include "api/index.h"
 #include "api/mapreduce.h"
-#include "common/coding.h"
-#include "common/file.h"
-#include "index/search_index.h"
 
 DEFINE_int32(chunk_postings, 128, "Document numbers per chunk record of a posting list (docs/index.md).");
 DEFINE_int32(doc_number_bits, 64,
@@ -37,19 +34,19 @@ class DocMapper final : public Mapper {
   void Map(std::string_view key, std::string_view value, TaskContext& ctx) override {
     std::string doc;
     std::string_view text;
-    LogRecordView r;
-    if (key.size() == 8 && ParseLogRecord(key, value, &r) && EndsWith(ctx.input_path(), ".seg")) {
-      // A log record: the segment's partition directory names the partition.
-      std::string dir = Dirname(std::string(ctx.input_path()));
-      doc = Basename(dir) + ":" + std::to_string(r.offset);
-      text = r.payload;
+    if (key.size() == 8 && EndsWith(ctx.input_path(), ".seg")) {
+      // A log record, read as a text line (key = its offset, value = its payload): the segment's
+      // partition directory names the partition.
+      std::string_view path = ctx.input_path();
+      doc = std::string(FileName(path.substr(0, path.rfind('/')))) + ":" + std::to_string(DecodeUint64(key));
+      text = value;
     } else {
       size_t tab = value.find('\t');
       if (tab != std::string_view::npos && tab > 0) {
         doc.assign(value.substr(0, tab));
         text = value.substr(tab + 1);
       } else {
-        doc = Basename(std::string(ctx.input_path())) + ":" + std::to_string(ctx.record_offset());
+        doc = std::string(FileName(ctx.input_path())) + ":" + std::to_string(ctx.record_offset());
         text = value;
       }
     }
@@ -66,8 +63,7 @@ class DocMapper final : public Mapper {
     }
     // A posting: the document number (8 bytes big-endian), then the term frequency in decimal.
     const uint64_t number = search::DocNumber(doc, FLAGS_doc_number_bits);
-    std::string posting;
-    PutBigEndian64(&posting, number);
+    std::string posting = EncodeUint64(number);
     for (const auto& [t, tf] : counts_) {
       posting.resize(8);
       posting += std::to_string(tf);
@@ -78,6 +74,8 @@ class DocMapper final : public Mapper {
   }
 
  private:
+  // What follows the last '/' of a file's path.
+  static std::string_view FileName(std::string_view path) { return path.substr(path.rfind('/') + 1); }
   static bool EndsWith(std::string_view s, std::string_view suffix) {
     return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
   }
@@ -112,7 +110,7 @@ class PostingsReducer final : public Reducer {
     while (values.Next(&v)) {
       if (v.size() < 9) throw std::runtime_error("malformed posting for term '" + std::string(key) + "'");
       search::Posting p;
-      p.doc = DecodeBigEndian64(v.data());
+      p.doc = DecodeUint64(v);  // its first 8 bytes
       std::from_chars(v.data() + 8, v.data() + v.size(), p.tf);
       postings_.push_back(p);
     }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "mapreduce/user_code.h"
+#include "mapreduce/user_code_errors.h"
 
 namespace sawmill {
 
@@ -73,7 +74,13 @@ class DenseAggregator {
     uint64_t& word = touched_[k >> 6];
     uint64_t bit = uint64_t{1} << (k & 63);
     if (word & bit) {
-      combiner_->CombineFixed(slot, value);
+      try {
+        combiner_->CombineFixed(slot, value);
+      } catch (...) {
+        // The combiner's exception (e.g. an int64 sum past its range) leaves naming the key.
+        uint64_t be = __builtin_bswap64(k);
+        RethrowNamingKey(std::string_view(reinterpret_cast<const char*>(&be), 8));
+      }
     } else {
       std::memcpy(slot, value, value_size_);
       word |= bit;

@@ -8,6 +8,7 @@
 #include <xxhash.h>
 
 #include "common/coding.h"
+#include "mapreduce/user_code_errors.h"
 
 namespace sawmill {
 namespace {
@@ -128,7 +129,8 @@ void HashAggregator::Insert(Slot* s, uint64_t h, std::string_view key, std::stri
   bytes_ += sizeof(External) + key.size() + value.size();
 }
 
-void HashAggregator::Fold(Slot* s, std::string_view key, std::string_view value) {
+// A combiner's exception (e.g. an int64 sum past its range) leaves naming the key.
+void HashAggregator::Fold(Slot* s, std::string_view key, std::string_view value) try {
   if (s->ext != 0) {
     std::string& acc = external_[s->ext - 1].acc;
     size_t before = acc.capacity();
@@ -152,6 +154,8 @@ void HashAggregator::Fold(Slot* s, std::string_view key, std::string_view value)
   s->ext = static_cast<uint32_t>(external_.size());
   s->acc_len = kExternal;
   bytes_ += sizeof(External) + key.size() + scratch_.size();
+} catch (...) {
+  RethrowNamingKey(key);
 }
 
 const std::vector<const HashAggregator::Slot*>& HashAggregator::Sorted(const Partitioner& partitioner,

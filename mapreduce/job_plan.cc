@@ -35,11 +35,7 @@ Result<std::vector<std::string>> SampleSplitPoints(const JobSpec& spec, const st
   config.num_partitions = partitions;
   for (size_t i = 0; i < picks; ++i) {
     const InputSplit& split = splits[i * splits.size() / picks];
-    SplitReaderOptions ro;
-    ro.format = SplitFormat(spec, split);
-    ro.fixed_record_bytes = spec.fixed_record_bytes;
-    ro.fixed_key_bytes = spec.fixed_key_bytes;
-    ASSIGN_OR_RETURN(auto reader, OpenSplit(split, ro));
+    ASSIGN_OR_RETURN(auto reader, OpenSplit(split, SplitReaderOptionsFor(spec, split)));
     TaskStats stats;
     std::vector<std::string> emitted;
     SampleSink sink{&emitted};

@@ -161,7 +161,12 @@ class HashCollector {
       }
       return w->Add(key, value);
     };
-    const auto& hashed = agg_.Sorted(*partitioner_, config_.num_partitions);
+    // Folding the records still staged calls the combiner: outside the mapper's calls when the
+    // task finishes, so its exceptions stop here.
+    auto combining = [&] { return "map task " + std::to_string(config_.task_index) + " combining its output"; };
+    const std::vector<const HashAggregator::Slot*>* sorted = nullptr;
+    RETURN_IF_ERROR(CallUserCode(combining, [&] { sorted = &agg_.Sorted(*partitioner_, config_.num_partitions); }));
+    const auto& hashed = *sorted;
     size_t h = 0;
     auto hashed_before = [&](int32_t p, std::string_view key) {
       if (h == hashed.size()) return false;
@@ -179,7 +184,7 @@ class HashCollector {
       });
       table->Clear();
     };
-    if (dense_) merge(dense_);
+    if (dense_) RETURN_IF_ERROR(CallUserCode(combining, [&] { merge(dense_); }));
     if (lists_) merge(lists_);
     RETURN_IF_ERROR(s);
     for (; h < hashed.size(); ++h) {
@@ -246,10 +251,7 @@ std::string SplitName(const InputSplit& s, const JobSpec& spec) {
 template <typename Sink>
 Status MapLoop(const TaskConfig& c, const InputSplit& split, Sink* sink, TaskStats* stats, TailSink* tail = nullptr) {
   const JobSpec& spec = *c.spec;
-  SplitReaderOptions ro;
-  ro.format = SplitFormat(spec, split);
-  ro.fixed_record_bytes = spec.fixed_record_bytes;
-  ro.fixed_key_bytes = spec.fixed_key_bytes;
+  SplitReaderOptions ro = SplitReaderOptionsFor(spec, split);
 
   std::string where = "map task " + std::to_string(c.task_index) + " (" + SplitName(split, spec) + ")";
   auto reader_or = OpenSplit(split, ro);

@@ -1,6 +1,7 @@
 #include "mapreduce/merger.h"
 
 #include "common/file.h"
+#include "mapreduce/task_context.h"
 
 namespace sawmill {
 
@@ -13,8 +14,9 @@ Status CombiningWriter::Add(int32_t partition, std::string_view key, std::string
     return out_->Add(key, value);
   }
   if (pending_ && partition == partition_ && key == std::string_view(key_)) {
-    combiner_->Combine(key_, &acc_, value);
-    return Status::Ok();
+    // Spills and merges run outside the map and reduce calls: the combiner's exceptions stop here.
+    return CallUserCode([&] { return "combining key '" + PrintableKey(key_) + "'"; },
+                        [&] { combiner_->Combine(key_, &acc_, value); });
   }
   RETURN_IF_ERROR(Flush());
   if (partition != partition_) {

@@ -77,22 +77,6 @@ class PartSink {
   RecordFileWriter* w_;
 };
 
-std::string Printable(std::string_view key) {
-  std::string out;
-  for (char ch : key.substr(0, 64)) {
-    auto c = static_cast<unsigned char>(ch);
-    if (c >= 0x20 && c < 0x7f && c != '\\') {
-      out += ch;
-    } else {
-      char buf[5];
-      std::snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    }
-  }
-  if (key.size() > 64) out += "...";
-  return out;
-}
-
 }  // namespace
 
 Status RunReduceTask(const TaskConfig& c, const std::vector<std::string>& map_outputs, TaskStats* stats) {
@@ -129,7 +113,7 @@ Status RunReduceTask(const TaskConfig& c, const std::vector<std::string>& map_ou
   while (more) {
     values.Start();
     ++stats->groups;
-    RETURN_IF_ERROR(CallUserCode([&] { return where + " at key '" + Printable(values.first_key()) + "'"; },
+    RETURN_IF_ERROR(CallUserCode([&] { return where + " at key '" + PrintableKey(values.first_key()) + "'"; },
                                  [&] { reducer->Reduce(values.first_key(), values, ctx); }));
     more = values.SkipRest();
   }

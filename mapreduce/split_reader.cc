@@ -145,11 +145,12 @@ class FixedWidthReader final : public SplitReader {
 
 class RecordSplitReader final : public SplitReader {
  public:
-  RecordSplitReader(std::unique_ptr<RecordFileReader> reader, const InputSplit& split)
+  RecordSplitReader(std::unique_ptr<RecordFileReader> reader, const InputSplit& split, bool payload_lines)
       : reader_(std::move(reader)),
         it_(reader_->NewIterator(split.offset, split.offset + split.length)),
         offset_(split.length ? reader_->blocks()[split.offset].offset : 0),
-        split_(split) {}
+        split_(split),
+        payload_lines_(payload_lines) {}
 
   bool Next(std::string_view* key, std::string_view* value) override {
     while (it_.Next()) {
@@ -164,7 +165,13 @@ class RecordSplitReader final : public SplitReader {
         return false;
       }
       if (offset > split_.max_offset) return false;  // offsets increase within a segment
-      if (offset >= split_.min_offset && ts >= split_.min_time_ms && ts <= split_.max_time_ms) return true;
+      if (offset >= split_.min_offset && ts >= split_.min_time_ms && ts <= split_.max_time_ms) {
+        if (payload_lines_) {
+          *value = payload;
+          offset_ = offset;
+        }
+        return true;
+      }
     }
     return false;
   }
@@ -176,10 +183,20 @@ class RecordSplitReader final : public SplitReader {
   RecordIterator it_;
   uint64_t offset_;
   InputSplit split_;
+  bool payload_lines_;
   Status bad_;
 };
 
 }  // namespace
+
+SplitReaderOptions SplitReaderOptionsFor(const JobSpec& spec, const InputSplit& split) {
+  SplitReaderOptions o;
+  o.format = SplitFormat(spec, split);
+  o.fixed_record_bytes = spec.fixed_record_bytes;
+  o.fixed_key_bytes = spec.fixed_key_bytes;
+  o.log_payload_lines = split.log_filter && spec.FormatOf(split.input_index) == InputFormat::kTextLines;
+  return o;
+}
 
 Result<std::unique_ptr<SplitReader>> OpenSplit(const InputSplit& split, const SplitReaderOptions& options) {
   if (options.format == InputFormat::kRecordFile) {
@@ -187,7 +204,7 @@ Result<std::unique_ptr<SplitReader>> OpenSplit(const InputSplit& split, const Sp
     if (split.offset + split.length > reader->blocks().size()) {
       return InvalidArgument(split.path + ": split beyond the file's blocks");
     }
-    return std::unique_ptr<SplitReader>(new RecordSplitReader(std::move(reader), split));
+    return std::unique_ptr<SplitReader>(new RecordSplitReader(std::move(reader), split, options.log_payload_lines));
   }
   ASSIGN_OR_RETURN(auto file, OpenReadable(split.path));
   if (options.format == InputFormat::kFixedWidth) {

@@ -28,7 +28,15 @@ struct SplitReaderOptions {
   size_t fixed_record_bytes = 100;
   size_t fixed_key_bytes = 10;
   size_t chunk_bytes = 1 << 20;        // read size for text and fixed-width input
+  // A log split (InputSplit::log_filter, read as a record file) of a text-lines input: each
+  // record gives key = its offset (8 bytes big-endian) and value = its payload, the line, and
+  // offset() is the record's log offset (docs/logs.md).
+  bool log_payload_lines = false;
 };
+
+// How a job reads one of its splits: SplitFormat (log segments as record files), the spec's
+// fixed-width sizes, and log records of a text-lines input as their payload lines.
+SplitReaderOptions SplitReaderOptionsFor(const JobSpec& spec, const InputSplit& split);
 
 Result<std::unique_ptr<SplitReader>> OpenSplit(const InputSplit& split, const SplitReaderOptions& options);
 

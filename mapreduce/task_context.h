@@ -5,6 +5,7 @@
 
 #include "mapreduce/task.h"
 #include "mapreduce/user_code.h"
+#include "mapreduce/user_code_errors.h"
 
 namespace sawmill {
 

@@ -32,7 +32,8 @@ class TaskContext {
   virtual int task_index() const = 0;
   virtual int num_reducers() const = 0;
   // Map tasks: the split's input file, and the byte offset of the current record in it (for
-  // text lines and fixed-width records; the block offset for record files). Empty / 0 in reduce.
+  // text lines and fixed-width records; the block offset for record files; a log record's
+  // offset when a text-lines job reads a logs: input). Empty / 0 in reduce.
   virtual std::string_view input_path() const = 0;
   virtual uint64_t record_offset() const = 0;
   // Map tasks: the position of the split's input in the job's input list (tagged inputs).
@@ -119,7 +120,8 @@ class RangePartitioner final : public Partitioner {
 };
 
 enum class InputFormat {
-  kTextLines,   // key: empty; value: the line without its '\n' (a '\r' is kept)
+  kTextLines,   // key: empty; value: the line without its '\n' (a '\r' is kept); a log record
+                // (logs: input): key = its offset (8 bytes big-endian), value = its payload
   kRecordFile,  // the records of record files (part files of an earlier job)
   kFixedWidth,  // fixed-size records (TeraSort's 100 bytes): key = first key_bytes, value = rest
 };

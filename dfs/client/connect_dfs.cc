@@ -19,9 +19,10 @@ Result<std::unique_ptr<DfsConnection>> ConnectDfs(const std::string& cluster_dir
 
 Result<std::unique_ptr<ScopedDfs>> ScopedDfs::Connect(const std::string& cluster_dir) {
   ASSIGN_OR_RETURN(auto conn, ConnectDfs(cluster_dir));
-  // The registry's pointer does not own the client: the destructor takes it back first.
-  SetDfs(std::shared_ptr<FileSystem>(conn->client.get(), [](FileSystem*) {}));
-  return std::unique_ptr<ScopedDfs>(new ScopedDfs(std::move(conn)));
+  // The registered pointer shares ownership of the whole connection (client and transport).
+  std::shared_ptr<DfsConnection> shared = std::move(conn);
+  SetDfs(std::shared_ptr<FileSystem>(shared, shared->client.get()));
+  return std::unique_ptr<ScopedDfs>(new ScopedDfs(std::move(shared)));
 }
 
 ScopedDfs::~ScopedDfs() { SetDfs(nullptr); }

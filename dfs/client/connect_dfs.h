@@ -23,7 +23,8 @@ struct DfsConnection {
 Result<std::unique_ptr<DfsConnection>> ConnectDfs(const std::string& cluster_dir, DfsClient::Options options = {});
 
 // A connection registered as the store `dfs:/` paths resolve to (SetDfs, common/local_fs.h)
-// for as long as it lives; unregistered before the connection closes.
+// for as long as it lives. The registry shares the connection: it closes when the last
+// resolution or file still using it lets go.
 class ScopedDfs {
  public:
   static Result<std::unique_ptr<ScopedDfs>> Connect(const std::string& cluster_dir);
@@ -32,8 +33,8 @@ class ScopedDfs {
   ScopedDfs& operator=(const ScopedDfs&) = delete;
 
  private:
-  explicit ScopedDfs(std::unique_ptr<DfsConnection> conn) : conn_(std::move(conn)) {}
-  std::unique_ptr<DfsConnection> conn_;
+  explicit ScopedDfs(std::shared_ptr<DfsConnection> conn) : conn_(std::move(conn)) {}
+  std::shared_ptr<DfsConnection> conn_;
 };
 
 }  // namespace sawmill::dfs

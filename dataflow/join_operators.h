@@ -1,0 +1,256 @@
+// The join operators behind api/dataflow.h's Dataset::Join, LeftJoin and MapValuesWith: the
+// reduce-side, co-partitioned and broadcast joins of keyed datasets, and a broadcast side input
+// decoded once per map task. Templates over the element types, like dataflow/operators.h.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "dataflow/codec.h"
+#include "dataflow/graph.h"
+#include "dataflow/operators.h"
+#include "dataflow/side_input.h"
+
+namespace sawmill::df::internal {
+
+enum class JoinKind { kInner, kLeft };
+
+template <class K, class V, class W, JoinKind kind>
+class JoinOpsImpl final : public JoinOps {
+ public:
+  using Right = std::conditional_t<kind == JoinKind::kInner, W, std::optional<W>>;
+  using Out = std::pair<K, std::pair<V, Right>>;
+
+  void EncodeMapOutput(int side, const void* e, std::string* key, std::string* value) const override {
+    if (side == 0) {
+      const auto& x = *static_cast<const std::pair<K, V>*>(e);
+      Codec<K>::Encode(x.first, key, false);
+      Codec<V>::Encode(x.second, value, true);
+    } else {
+      const auto& x = *static_cast<const std::pair<K, W>*>(e);
+      Codec<K>::Encode(x.first, key, false);
+      Codec<W>::Encode(x.second, value, true);
+    }
+    key->push_back(static_cast<char>(side));
+  }
+  std::string_view PartitionKey(std::string_view key, std::string* scratch) const override {
+    K k = DecodeOrThrow<K>(key, false, "join key");
+    scratch->clear();
+    Codec<K>::Encode(k, scratch, true);
+    return *scratch;
+  }
+  bool tagged() const override { return true; }
+  bool key_partitioned() const override { return true; }
+  bool keeps_right_unmatched() const override { return false; }
+
+  // The left rows of a key sort first (tag 0) and are held; each right row meets all of them.
+  void Reduce(std::string_view key, ValueIterator& values, Sink* next) const override {
+    thread_local std::vector<std::string> left;
+    left.clear();
+    std::string_view group = key.substr(0, key.size() - 1);
+    K k = DecodeOrThrow<K>(group, false, "join key");
+    bool matched = false;
+    std::string_view v;
+    while (values.Next(&v)) {
+      if (values.key().back() == 0) {
+        left.emplace_back(v);
+        continue;
+      }
+      matched = true;
+      W w = DecodeOrThrow<W>(v, true, "value");
+      for (const auto& l : left) Emit(k, l, &w, next);
+    }
+    if (kind == JoinKind::kLeft && !matched) {
+      for (const auto& l : left) Emit(k, l, nullptr, next);
+    }
+  }
+
+  std::unique_ptr<Sink> NewMapSideOp(JoinMode mode, Sink* next, const OpEnv& env) const override {
+    if (mode == JoinMode::kBroadcast) return std::make_unique<BroadcastOp>(next, env);
+    return std::make_unique<MergeOp>(next, env);
+  }
+
+  static void Emit(const K& k, std::string_view left, const W* w, Sink* next) {
+    EmitValues(k, DecodeOrThrow<V>(left, true, "value"), w, next);
+  }
+  static void EmitValues(const K& k, const V& v, const W* w, Sink* next) {
+    Out out{k, {v, Right{}}};
+    if (w) out.second.second = *w;
+    next->Push(&out);
+  }
+
+ private:
+  // Builds output elements in one reused Out, so that decoded values keep their capacity.
+  class Emitting : public OpSink {
+   public:
+    using OpSink::OpSink;
+
+   protected:
+    void EmitPair(const std::pair<K, V>& x, const std::string* right_value) {
+      out_.first = x.first;
+      out_.second.first = x.second;
+      if (right_value) {
+        std::string_view r = *right_value;
+        bool ok;
+        if constexpr (kind == JoinKind::kInner) {
+          ok = Codec<W>::Decode(&r, &out_.second.second, true);
+        } else {
+          if (!out_.second.second) out_.second.second.emplace();
+          ok = Codec<W>::Decode(&r, &*out_.second.second, true);
+        }
+        if (!ok || !r.empty()) throw std::runtime_error("malformed value in a join's right side");
+      } else if constexpr (kind == JoinKind::kLeft) {
+        out_.second.second.reset();
+      }
+      next_->Push(&out_);
+    }
+
+   private:
+    Out out_{};
+  };
+
+  // Part i of a co-partitioned right side, merged with the left rows of part i (both sorted).
+  class MergeOp final : public Emitting {
+   public:
+    MergeOp(Sink* next, const OpEnv& env) : Emitting(next), right_(env.side_path, env.part_name) {}
+    void Push(const void* e) override {
+      const auto& x = *static_cast<const std::pair<K, V>*>(e);
+      key_.clear();
+      Codec<K>::Encode(x.first, &key_, true);
+      if (!started_ || key_ != group_key_) {
+        if (started_ && key_ < group_key_) throw std::runtime_error("co-partitioned join: left input is not sorted by key");
+        started_ = true;
+        group_key_ = key_;
+        size_ = 0;
+        while (right_.valid() && right_.key() < key_) right_.Next();
+        for (; right_.valid() && right_.key() == key_; right_.Next()) {
+          if (group_.size() == size_) group_.emplace_back();
+          group_[size_++].assign(right_.value());
+        }
+      }
+      for (size_t i = 0; i < size_; ++i) this->EmitPair(x, &group_[i]);
+      if (kind == JoinKind::kLeft && size_ == 0) this->EmitPair(x, nullptr);
+    }
+
+   private:
+    SortedPartReader right_;
+    std::string key_, group_key_;
+    std::vector<std::string> group_;  // the first size_ hold the right values of group_key_
+    size_t size_ = 0;
+    bool started_ = false;
+  };
+
+  // Every left row probes a hash table of the whole (small) right side.
+  class BroadcastOp final : public Emitting {
+   public:
+    BroadcastOp(Sink* next, const OpEnv& env) : Emitting(next), table_(LoadSideTable(env.side_path)) {}
+    void Push(const void* e) override {
+      const auto& x = *static_cast<const std::pair<K, V>*>(e);
+      key_.clear();
+      Codec<K>::Encode(x.first, &key_, true);
+      auto it = table_.find(key_);
+      if (it != table_.end()) {
+        for (const auto& r : it->second) this->EmitPair(x, &r);
+      } else if (kind == JoinKind::kLeft) {
+        this->EmitPair(x, nullptr);
+      }
+    }
+
+   private:
+    SideTable table_;
+    std::string key_;
+  };
+};
+
+// Elements that hold views into the bytes they were decoded from.
+template <class T>
+struct HasView : std::is_same<T, std::string_view> {};
+template <class A, class B>
+struct HasView<std::pair<A, B>> : std::bool_constant<HasView<A>::value || HasView<B>::value> {};
+template <class... Ts>
+struct HasView<std::tuple<Ts...>> : std::bool_constant<(HasView<Ts>::value || ...)> {};
+template <class T>
+struct HasView<std::vector<T>> : HasView<T> {};
+template <class T>
+struct HasView<std::optional<T>> : HasView<T> {};
+
+// MapValuesWith without a prepare step: f gets the side's elements themselves.
+struct NoPrepare {};
+
+// MapValuesWith: a broadcast side input, decoded once per map task into a vector (and, with
+// `prepare`, turned into whatever the calls need, e.g. an index), given to every call.
+template <class K, class V, class S, class W, class Prep, class F>
+class SideOps final : public JoinOps {
+ public:
+  SideOps(const Prep& prepare, const F& f) : prepare_(prepare), f_(f) {}
+  void EncodeMapOutput(int, const void*, std::string*, std::string*) const override {
+    throw std::logic_error("MapValuesWith runs map-side only");
+  }
+  void Reduce(std::string_view, ValueIterator&, Sink*) const override {
+    throw std::logic_error("MapValuesWith runs map-side only");
+  }
+  bool keeps_right_unmatched() const override { return false; }
+  std::unique_ptr<Sink> NewMapSideOp(JoinMode, Sink* next, const OpEnv& env) const override {
+    return std::make_unique<Op>(next, env, prepare_, f_);
+  }
+
+ private:
+  class Collect final : public Sink {
+   public:
+    explicit Collect(std::vector<S>* out) : out_(out) {}
+    void Push(const void* e) override { out_->push_back(*static_cast<const S*>(e)); }
+
+   private:
+    std::vector<S>* out_;
+  };
+  static auto Prepared(const Prep& prepare, const std::vector<S>& side) {
+    if constexpr (std::is_same_v<Prep, NoPrepare>) {
+      return 0;
+    } else {
+      return prepare(side);
+    }
+  }
+  class Op final : public OpSink {
+   public:
+    Op(Sink* next, const OpEnv& env, const Prep& prepare, const F& f) : OpSink(next), f_(f) {
+      Collect collect(&side_);
+      auto decode = [&](std::string_view k, std::string_view v) {
+        if (!Records<S>::DecodePush(k, v, &collect)) throw std::runtime_error("malformed record in a side input");
+      };
+      if constexpr (HasView<S>::value) {
+        records_ = LoadSideRecords(env.side_path);  // kept: the elements' views point into them
+        for (const auto& [k, v] : records_) decode(k, v);
+      } else {
+        ForEachSideRecord(env.side_path, decode);
+      }
+      prepared_ = Prepared(prepare, side_);
+    }
+    void Push(const void* e) override {
+      const auto& x = *static_cast<const std::pair<K, V>*>(e);
+      if constexpr (std::is_same_v<Prep, NoPrepare>) {
+        std::pair<K, W> out(x.first, f_(x.second, side_));
+        next_->Push(&out);
+      } else {
+        std::pair<K, W> out(x.first, f_(x.second, prepared_));
+        next_->Push(&out);
+      }
+    }
+
+   private:
+    F f_;
+    std::vector<std::pair<std::string, std::string>> records_;
+    std::vector<S> side_;
+    decltype(Prepared(std::declval<const Prep&>(), std::declval<const std::vector<S>&>())) prepared_{};
+  };
+  Prep prepare_;
+  F f_;
+};
+
+}  // namespace sawmill::df::internal
