@@ -1,6 +1,5 @@
 // `sawmill coordinator`: the job coordinator daemon (scheduler/coordinator.h) with its web page,
 // until SIGTERM or SIGINT.
-#include <unistd.h>
 
 #include <cstdio>
 #include <memory>
@@ -11,7 +10,6 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/daemon_util.h"
-#include "common/auth.h"
 #include "common/file.h"
 #include "common/http_server.h"
 #include "common/local_fs.h"
@@ -43,29 +41,19 @@ Once listening it writes D/endpoint.json:
 Stops cleanly on SIGTERM or SIGINT (exit 0).
 )";
 
-int UsageError(const std::string& message) {
-  std::fprintf(stderr, "error: %s\n(see sawmill coordinator --help)\n", message.c_str());
-  return 2;
-}
-
 }  // namespace
 
 int CoordinatorCommand(int argc, char** argv) {
   Args args;
-  if (!Args::Parse(argc, argv, 2, &args)) return 2;
-  if (args.Has("help")) {
-    std::fputs(kUsage, stdout);
-    return 0;
-  }
-  if (!args.OnlyFlags({"config", "dir", "namenode", "secret_file", "bind", "port", "advertise",
-                       "http_port", "worker_timeout_ms", "task_timeout_ms", "task_memory_mb",
-                       "max_attempts", "locality_delay_ms", "slow_start", "speculation"})) {
-    return 2;
-  }
-  if (!args.positional.empty()) return UsageError("unexpected argument '" + args.positional[0] + "'");
-  if (Status s = ApplyConfigFile("coordinator", &args); !s.ok()) return UsageError(s.ToString());
-  for (const char* required : {"dir", "namenode", "secret_file"}) {
-    if (args.Get(required, "").empty()) return UsageError(std::string("--") + required + " is required");
+  if (auto exit = ParseDaemonArgs(argc, argv,
+                                  {.role = "coordinator",
+                                   .usage = kUsage,
+                                   .flags = {"config", "dir", "namenode", "secret_file", "bind", "port", "advertise",
+                                             "http_port", "worker_timeout_ms", "task_timeout_ms", "task_memory_mb",
+                                             "max_attempts", "locality_delay_ms", "slow_start", "speculation"},
+                                   .required = {"dir", "namenode", "secret_file"}},
+                                  &args)) {
+    return *exit;
   }
   uint64_t port, http_port, worker_timeout_ms, task_timeout_ms, task_memory_mb, max_attempts, locality_delay_ms;
   if (!args.GetU64("port", 0, &port) || !args.GetU64("http_port", 0, &http_port) ||
@@ -74,28 +62,22 @@ int CoordinatorCommand(int argc, char** argv) {
       !args.GetU64("max_attempts", 4, &max_attempts) || !args.GetU64("locality_delay_ms", 3000, &locality_delay_ms)) {
     return 2;
   }
-  if (port > 65535 || http_port > 65535) return UsageError("ports must be at most 65535");
-  if (max_attempts < 1 || max_attempts > 100) return UsageError("--max_attempts must be in 1..100");
+  if (port > 65535 || http_port > 65535) return DaemonUsageError("coordinator", "ports must be at most 65535");
+  if (max_attempts < 1 || max_attempts > 100) return DaemonUsageError("coordinator", "--max_attempts must be in 1..100");
   double slow_start = std::atof(args.Get("slow_start", "0.05").c_str());
-  if (slow_start < 0 || slow_start > 1) return UsageError("--slow_start must be in 0..1");
+  if (slow_start < 0 || slow_start > 1) return DaemonUsageError("coordinator", "--slow_start must be in 0..1");
   const std::string speculation = args.Get("speculation", "true");
-  if (speculation != "true" && speculation != "false") return UsageError("--speculation must be true or false");
+  if (speculation != "true" && speculation != "false") return DaemonUsageError("coordinator", "--speculation must be true or false");
   const std::string dir = AbsolutePath(args.Get("dir", ""));
   const std::string bind = args.Get("bind", "127.0.0.1");
   auto advertised = AdvertisedHost(args, "127.0.0.1");
-  if (!advertised.ok()) return UsageError(advertised.status().message());
+  if (!advertised.ok()) return DaemonUsageError("coordinator", advertised.status().message());
   const std::string advertise = *advertised;
 
-  google::InitGoogleLogging(argv[0]);
-  FLAGS_logtostderr = true;
-  sigset_t signals = BlockStopSignals();
+  auto start = BeginDaemon(argv[0], dir, args.Get("secret_file", ""));
+  if (!start.ok()) return DaemonFail(start.status());
 
-  auto secret = LoadSecret(args.Get("secret_file", ""));
-  if (!secret.ok()) return DaemonFail(secret.status());
-  if (Status s = MakeDirs(dir); !s.ok()) return DaemonFail(s);
-  (void)RemoveAll(JoinPath(dir, "endpoint.json"));
-
-  TcpTransport transport(*secret, /*connect_timeout_ms=*/10000, /*io_timeout_ms=*/60000);
+  TcpTransport transport(start->secret, /*connect_timeout_ms=*/10000, /*io_timeout_ms=*/60000);
   auto store = std::make_shared<dfs::DfsClient>(&transport, args.Get("namenode", ""), dfs::DfsClient::Options{});
   SetDfs(store);  // manifests are written through the dfs: registry
 
@@ -114,7 +96,7 @@ int CoordinatorCommand(int argc, char** argv) {
   server_options.bind = bind;
   server_options.port = static_cast<uint16_t>(port);
   std::atomic<sched::Coordinator*> serving{nullptr};
-  auto server = TcpServer::Start(server_options, *secret, [&serving](Connection& conn) {
+  auto server = TcpServer::Start(server_options, start->secret, [&serving](Connection& conn) {
     if (sched::Coordinator* c = serving.load()) c->handler()(conn);
   });
   if (!server.ok()) return DaemonFail(server.status());
@@ -140,7 +122,7 @@ int CoordinatorCommand(int argc, char** argv) {
   LOG(INFO) << "coordinator at " << options.address << ", web page http://" << http_address << "/, namenode "
             << options.namenode_address;
 
-  int sig = WaitForStop(signals);
+  int sig = WaitForStop(start->stop_signals);
   LOG(INFO) << "coordinator: signal " << sig << ", stopping";
   (*http)->Stop();
   coordinator->Stop();

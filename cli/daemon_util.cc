@@ -7,11 +7,15 @@
 
 #include <glog/logging.h>
 
+#include "common/auth.h"
 #include "common/cluster_config.h"
 #include "common/file.h"
 
 namespace sawmill {
+namespace {
 
+// Blocks SIGTERM and SIGINT in this thread and every thread started afterwards, so that only
+// sigwait receives them.
 sigset_t BlockStopSignals() {
   sigset_t signals;
   sigemptyset(&signals);
@@ -19,6 +23,43 @@ sigset_t BlockStopSignals() {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   return signals;
+}
+
+}  // namespace
+
+std::optional<int> ParseDaemonArgs(int argc, char** argv, const DaemonFlags& spec, Args* args) {
+  if (!Args::Parse(argc, argv, 2, args, spec.switches)) return 2;
+  if (args->Has("help")) {
+    std::fputs(spec.usage, stdout);
+    return 0;
+  }
+  if (!args->OnlyFlags(spec.flags)) return 2;
+  if (!args->positional.empty()) {
+    return DaemonUsageError(spec.role, "unexpected argument '" + args->positional[0] + "'");
+  }
+  if (Status s = ApplyConfigFile(spec.role, args); !s.ok()) return DaemonUsageError(spec.role, s.ToString());
+  for (const char* required : spec.required) {
+    if (args->Get(required, "").empty()) {
+      return DaemonUsageError(spec.role, std::string("--") + required + " is required");
+    }
+  }
+  return std::nullopt;
+}
+
+int DaemonUsageError(const std::string& role, const std::string& message) {
+  std::fprintf(stderr, "error: %s\n(see sawmill %s --help)\n", message.c_str(), role.c_str());
+  return 2;
+}
+
+Result<DaemonStart> BeginDaemon(const char* argv0, const std::string& dir, const std::string& secret_file) {
+  google::InitGoogleLogging(argv0);
+  FLAGS_logtostderr = true;
+  DaemonStart start;
+  start.stop_signals = BlockStopSignals();
+  ASSIGN_OR_RETURN(start.secret, LoadSecret(secret_file));
+  RETURN_IF_ERROR(MakeDirs(dir));
+  (void)RemoveAll(JoinPath(dir, "endpoint.json"));
+  return start;
 }
 
 int WaitForStop(const sigset_t& signals) {

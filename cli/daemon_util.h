@@ -1,10 +1,13 @@
-// What every `sawmill` daemon command does the same way: signals handled by sigwait, the
-// endpoint file peers and `cluster up` read, absolute paths for files children open, and the
-// flags a daemon takes from a deployment's config file (`--config FILE`, docs/deploy.md).
+// What every `sawmill` daemon command does the same way: its command line (flags, --help,
+// --config FILE from a deployment, docs/deploy.md), its start (logging, signals handled by
+// sigwait, the secret, its directory), the endpoint file peers and `cluster up` read, and
+// absolute paths for files children open.
 #pragma once
 
 #include <signal.h>
 
+#include <initializer_list>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -14,9 +17,36 @@
 
 namespace sawmill {
 
-// Blocks SIGTERM and SIGINT in this thread and every thread started afterwards; WaitForStop
-// returns the signal that arrived.
-sigset_t BlockStopSignals();
+// A daemon command's command line. Holds initializer lists: pass it as a temporary argument only.
+struct DaemonFlags {
+  const char* role;                             // "namenode", "datanode", "coordinator" or "worker"
+  const char* usage;                            // printed for --help
+  std::initializer_list<const char*> flags;     // every flag it takes
+  std::initializer_list<const char*> required;  // flags that must be set once --config is applied
+  std::initializer_list<const char*> switches = {};  // flags that take no value
+};
+
+// Parses argv[2..] into *args as `spec` says and applies --config (ApplyConfigFile). Returns the
+// exit code when the command ends here: 0 after printing the usage for --help, 2 after an error
+// (an unknown flag, a positional argument, a bad --config, a required flag missing); nullopt to
+// go on.
+std::optional<int> ParseDaemonArgs(int argc, char** argv, const DaemonFlags& spec, Args* args);
+
+// Prints the error and where to find help; returns 2.
+int DaemonUsageError(const std::string& role, const std::string& message);
+
+// What a daemon holds from its start until it exits.
+struct DaemonStart {
+  sigset_t stop_signals;  // for WaitForStop
+  std::string secret;     // the cluster secret
+};
+
+// A daemon's start, once its flags are checked: glog to stderr, SIGTERM and SIGINT blocked
+// (BlockStopSignals, before any thread starts), the secret read from `secret_file`, `dir` created,
+// and the endpoint.json an earlier run left there removed, so that none takes it for this one's.
+Result<DaemonStart> BeginDaemon(const char* argv0, const std::string& dir, const std::string& secret_file);
+
+// Waits for one of BeginDaemon's stop signals; returns it.
 int WaitForStop(const sigset_t& signals);
 
 // Writes <dir>/endpoint.json (temporary file + rename) with "pid" added.
