@@ -55,17 +55,19 @@ int CoordinatorCommand(int argc, char** argv) {
                                   &args)) {
     return *exit;
   }
-  uint64_t port, http_port, worker_timeout_ms, task_timeout_ms, task_memory_mb, max_attempts, locality_delay_ms;
-  if (!args.GetU64("port", 0, &port) || !args.GetU64("http_port", 0, &http_port) ||
-      !args.GetU64("worker_timeout_ms", 10000, &worker_timeout_ms) ||
+  uint16_t port, http_port;
+  int64_t worker_timeout_ms, locality_delay_ms;
+  uint64_t task_timeout_ms, task_memory_mb;
+  int max_attempts;
+  double slow_start;
+  if (!args.GetNumber<uint16_t>("port", 0, &port) || !args.GetNumber<uint16_t>("http_port", 0, &http_port) ||
+      !args.GetNumber<int64_t>("worker_timeout_ms", 10000, &worker_timeout_ms, 0) ||
       !args.GetU64("task_timeout_ms", 3600000, &task_timeout_ms) || !args.GetU64("task_memory_mb", 0, &task_memory_mb) ||
-      !args.GetU64("max_attempts", 4, &max_attempts) || !args.GetU64("locality_delay_ms", 3000, &locality_delay_ms)) {
+      !args.GetNumber("max_attempts", 4, &max_attempts, 1, 100) ||
+      !args.GetNumber<int64_t>("locality_delay_ms", 3000, &locality_delay_ms, 0) ||
+      !args.GetNumber("slow_start", 0.05, &slow_start, 0.0, 1.0)) {
     return 2;
   }
-  if (port > 65535 || http_port > 65535) return DaemonUsageError("coordinator", "ports must be at most 65535");
-  if (max_attempts < 1 || max_attempts > 100) return DaemonUsageError("coordinator", "--max_attempts must be in 1..100");
-  double slow_start = std::atof(args.Get("slow_start", "0.05").c_str());
-  if (slow_start < 0 || slow_start > 1) return DaemonUsageError("coordinator", "--slow_start must be in 0..1");
   const std::string speculation = args.Get("speculation", "true");
   if (speculation != "true" && speculation != "false") return DaemonUsageError("coordinator", "--speculation must be true or false");
   const std::string dir = AbsolutePath(args.Get("dir", ""));
@@ -84,17 +86,17 @@ int CoordinatorCommand(int argc, char** argv) {
   sched::CoordinatorOptions options;
   options.dir = dir;
   options.namenode_address = args.Get("namenode", "");
-  options.worker_timeout_ms = static_cast<int64_t>(worker_timeout_ms);
+  options.worker_timeout_ms = worker_timeout_ms;
   options.task_timeout_ms = task_timeout_ms;
   options.task_memory_mb = task_memory_mb;
-  options.scheduler.max_attempts = static_cast<int>(max_attempts);
-  options.scheduler.locality_delay_ms = static_cast<int64_t>(locality_delay_ms);
+  options.scheduler.max_attempts = max_attempts;
+  options.scheduler.locality_delay_ms = locality_delay_ms;
   options.scheduler.slow_start = slow_start;
   options.scheduler.speculation = speculation == "true";
 
   TcpServerOptions server_options;
   server_options.bind = bind;
-  server_options.port = static_cast<uint16_t>(port);
+  server_options.port = port;
   std::atomic<sched::Coordinator*> serving{nullptr};
   auto server = TcpServer::Start(server_options, start->secret, [&serving](Connection& conn) {
     if (sched::Coordinator* c = serving.load()) c->handler()(conn);
@@ -110,7 +112,7 @@ int CoordinatorCommand(int argc, char** argv) {
   ui.cluster = [c] { return c->ClusterJson(); };
   ui.job = [c](const std::string& id) { return c->JobJson(id); };
   ui.logs = [c](const std::string& id) { return c->LogsJson(id); };
-  auto http = HttpServer::Start(bind, static_cast<uint16_t>(http_port), [ui](const std::string& method, const std::string& target) {
+  auto http = HttpServer::Start(bind, http_port, [ui](const std::string& method, const std::string& target) {
     return sched::RouteCoordinatorUi(method, target, ui);
   });
   if (!http.ok()) return DaemonFail(http.status());

@@ -95,12 +95,11 @@ Status SplitAddress(const std::string& file, const std::string& what, const std:
                     bool port_required, std::string* host, std::string* port) {
   size_t colon = address.rfind(':');
   const std::string p = colon == std::string::npos ? "" : address.substr(colon + 1);
-  bool digits =
-      !p.empty() && p.size() <= 5 && p.find_first_not_of("0123456789") == std::string::npos;
-  if (colon == 0 || !digits || std::stoul(p) > 65535) {
+  auto number = ParseNumber<uint16_t>(p, "port");
+  if (colon == 0 || !number.ok()) {
     return InvalidArgument(file + ": " + what + " \"" + address + "\" is not HOST:PORT");
   }
-  if (port_required && std::stoul(p) == 0) {
+  if (port_required && *number == 0) {
     return InvalidArgument(file + ": " + what + " \"" + address +
                            "\" needs a fixed port: its peers find it by this address");
   }

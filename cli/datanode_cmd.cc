@@ -104,15 +104,13 @@ int DatanodeCommand(int argc, char** argv) {
                                   &args)) {
     return *exit;
   }
-  uint64_t port, heartbeat_ms, block_report_ms, scan_interval_ms;
-  if (!args.GetU64("port", 0, &port) || !args.GetU64("heartbeat_ms", 1000, &heartbeat_ms) ||
-      !args.GetU64("block_report_ms", 60000, &block_report_ms) ||
-      !args.GetU64("scan_interval_ms", 600000, &scan_interval_ms)) {
+  uint16_t port;
+  int64_t heartbeat_ms, block_report_ms, scan_interval_ms;
+  if (!args.GetNumber<uint16_t>("port", 0, &port) ||
+      !args.GetNumber<int64_t>("heartbeat_ms", 1000, &heartbeat_ms, 1, 3600000) ||
+      !args.GetNumber<int64_t>("block_report_ms", 60000, &block_report_ms, 0) ||
+      !args.GetNumber<int64_t>("scan_interval_ms", 600000, &scan_interval_ms, 0)) {
     return 2;
-  }
-  if (port > 65535) return DaemonUsageError("datanode", "--port must be at most 65535");
-  if (heartbeat_ms == 0 || heartbeat_ms > 3600000) {
-    return DaemonUsageError("datanode", "--heartbeat_ms must be in 1..3600000");
   }
   const std::string sync_blocks = args.Get("sync_blocks", "true");
   if (sync_blocks != "true" && sync_blocks != "false") {
@@ -143,7 +141,7 @@ int DatanodeCommand(int argc, char** argv) {
   std::atomic<dfs::Datanode*> serving{nullptr};
   TcpServerOptions server_options;
   server_options.bind = bind;
-  server_options.port = static_cast<uint16_t>(port);
+  server_options.port = port;
   server_options.unix_path = LocalSocketPath(dir);
   auto server = TcpServer::Start(server_options, start->secret, [&serving](Connection& conn) {
     if (dfs::Datanode* d = serving.load()) d->handler()(conn);
@@ -161,9 +159,9 @@ int DatanodeCommand(int argc, char** argv) {
   options.address = address;
   options.local_socket = (*server)->local_address();
   options.namenode_address = args.Get("namenode", "");
-  options.heartbeat_ms = static_cast<int64_t>(heartbeat_ms);
-  options.block_report_ms = static_cast<int64_t>(block_report_ms);
-  options.scan_interval_ms = static_cast<int64_t>(scan_interval_ms);
+  options.heartbeat_ms = heartbeat_ms;
+  options.block_report_ms = block_report_ms;
+  options.scan_interval_ms = scan_interval_ms;
   auto datanode = std::make_unique<dfs::Datanode>(options, &transport, store->get());
   serving = datanode.get();
 

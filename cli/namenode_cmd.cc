@@ -79,29 +79,28 @@ int NamenodeCommand(int argc, char** argv) {
   auto advertised = AdvertisedHost(args, "127.0.0.1");
   if (!advertised.ok()) return DaemonUsageError("namenode", advertised.status().message());
   const std::string advertise = *advertised;
-  uint64_t port, http_port, replication, block_size, heartbeat_timeout, lease_timeout, replication_interval;
-  if (!args.GetU64("port", 0, &port) || !args.GetU64("http_port", 0, &http_port) ||
-      !args.GetU64("replication", 3, &replication) || !args.GetU64("block_size", 64ull << 20, &block_size) ||
-      !args.GetU64("heartbeat_timeout_ms", 10'000, &heartbeat_timeout) ||
-      !args.GetU64("lease_timeout_ms", 60'000, &lease_timeout) ||
-      !args.GetU64("replication_interval_ms", 1000, &replication_interval)) {
+  uint16_t port, http_port;
+  uint32_t replication;
+  uint64_t block_size;
+  int64_t heartbeat_timeout, lease_timeout, replication_interval;
+  if (!args.GetNumber<uint16_t>("port", 0, &port) || !args.GetNumber<uint16_t>("http_port", 0, &http_port) ||
+      !args.GetNumber<uint32_t>("replication", 3, &replication, 1, 512) ||
+      !args.GetNumber<uint64_t>("block_size", 64ull << 20, &block_size, 1) ||
+      !args.GetNumber<int64_t>("heartbeat_timeout_ms", 10'000, &heartbeat_timeout, 1) ||
+      !args.GetNumber<int64_t>("lease_timeout_ms", 60'000, &lease_timeout, 1) ||
+      !args.GetNumber<int64_t>("replication_interval_ms", 1000, &replication_interval, 1)) {
     return 2;
-  }
-  if (port > 65535 || http_port > 65535) return DaemonUsageError("namenode", "ports must be at most 65535");
-  if (replication < 1 || replication > 512 || block_size == 0 || heartbeat_timeout == 0 || lease_timeout == 0 ||
-      replication_interval == 0) {
-    return DaemonUsageError("namenode", "--replication must be in [1, 512]; sizes and times must be positive");
   }
 
   auto start = BeginDaemon(argv[0], dir, secret_file);
   if (!start.ok()) return DaemonFail(start.status());
 
   dfs::NamenodeService::Options options;
-  options.replication = static_cast<uint32_t>(replication);
+  options.replication = replication;
   options.block_size = block_size;
-  options.lease_timeout_ms = static_cast<int64_t>(lease_timeout);
-  options.replication_interval_ms = static_cast<int64_t>(replication_interval);
-  options.block_manager.heartbeat_timeout_ms = static_cast<int64_t>(heartbeat_timeout);
+  options.lease_timeout_ms = lease_timeout;
+  options.replication_interval_ms = replication_interval;
+  options.block_manager.heartbeat_timeout_ms = heartbeat_timeout;
   options.block_manager.allow_shared_hosts = args.Has("allow_shared_hosts");
   const std::string meta = JoinPath(dir, "meta");
   auto service = dfs::NamenodeService::Open(meta, options);
@@ -111,11 +110,11 @@ int NamenodeCommand(int argc, char** argv) {
 
   TcpServerOptions tcp_options;
   tcp_options.bind = bind;
-  tcp_options.port = static_cast<uint16_t>(port);
+  tcp_options.port = port;
   auto rpc = TcpServer::Start(tcp_options, start->secret, (*service)->handler());
   if (!rpc.ok()) return DaemonFail(rpc.status());
   dfs::NamenodeService* svc = service->get();
-  auto http = dfs::HttpStatusServer::Start(bind, static_cast<uint16_t>(http_port), [svc] { return svc->GetStatus(); });
+  auto http = dfs::HttpStatusServer::Start(bind, http_port, [svc] { return svc->GetStatus(); });
   if (!http.ok()) return DaemonFail(http.status());
 
   const std::string address = Endpoint(advertise, (*rpc)->port()),

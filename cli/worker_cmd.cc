@@ -1,6 +1,7 @@
 // `sawmill worker`: one worker daemon (worker/worker.h): runs task attempts for the
 // coordinator and serves its map outputs to reducers, until SIGTERM or SIGINT.
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -53,16 +54,15 @@ int WorkerCommand(int argc, char** argv) {
                                   &args)) {
     return *exit;
   }
-  uint64_t slots, port, poll_ms, fetch_threads;
-  uint64_t cores = std::max(1u, std::thread::hardware_concurrency());
-  if (!args.GetU64("slots", cores, &slots) || !args.GetU64("port", 0, &port) || !args.GetU64("poll_ms", 1000, &poll_ms) ||
-      !args.GetU64("fetch_threads", 4, &fetch_threads)) {
+  int slots, fetch_threads;
+  uint16_t port;
+  uint32_t poll_ms;
+  const int cores = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 1024u));
+  if (!args.GetNumber("slots", cores, &slots, 1, 1024) || !args.GetNumber<uint16_t>("port", 0, &port) ||
+      !args.GetNumber<uint32_t>("poll_ms", 1000, &poll_ms, 1, 30000) ||
+      !args.GetNumber("fetch_threads", 4, &fetch_threads, 1, 64)) {
     return 2;
   }
-  if (slots < 1 || slots > 1024) return DaemonUsageError("worker", "--slots must be in 1..1024");
-  if (port > 65535) return DaemonUsageError("worker", "--port must be at most 65535");
-  if (poll_ms < 1 || poll_ms > 30000) return DaemonUsageError("worker", "--poll_ms must be in 1..30000");
-  if (fetch_threads < 1 || fetch_threads > 64) return DaemonUsageError("worker", "--fetch_threads must be in 1..64");
   const std::string dir = AbsolutePath(args.Get("dir", ""));
   const std::string bind = args.Get("bind", "127.0.0.1");
   auto advertised = AdvertisedHost(args, "127.0.0.1");
@@ -86,14 +86,14 @@ int WorkerCommand(int argc, char** argv) {
   options.coordinator_address = args.Get("coordinator", "");
   options.namenode_address = args.Get("namenode", "");
   options.secret_file = secret_file;
-  options.slots = static_cast<int>(slots);
-  options.poll_ms = static_cast<uint32_t>(poll_ms);
-  options.fetch_threads = static_cast<int>(fetch_threads);
+  options.slots = slots;
+  options.poll_ms = poll_ms;
+  options.fetch_threads = fetch_threads;
 
   std::atomic<worker::Worker*> serving{nullptr};
   TcpServerOptions server_options;
   server_options.bind = bind;
-  server_options.port = static_cast<uint16_t>(port);
+  server_options.port = port;
   auto server = TcpServer::Start(server_options, start->secret, [&serving](Connection& conn) {
     if (worker::Worker* w = serving.load()) w->shuffle_handler()(conn);
   });
