@@ -1,8 +1,11 @@
 #include "cli/daemon_util.h"
 
+#include <fcntl.h>
 #include <pthread.h>
+#include <sys/file.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 
 #include <glog/logging.h>
@@ -51,15 +54,42 @@ int DaemonUsageError(const std::string& role, const std::string& message) {
   return 2;
 }
 
+Result<DirLock> DirLock::Acquire(const std::string& dir) {
+  const std::string path = JoinPath(dir, "daemon.lock");
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoError("open", path, errno);
+  DirLock lock(fd);
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    if (err != EWOULDBLOCK) return ErrnoError("flock", path, err);
+    std::string holder;
+    (void)ReadFileToString(path, &holder);
+    while (!holder.empty() && holder.back() == '\n') holder.pop_back();
+    return AlreadyExists(dir + " is in use by another daemon (pid " + (holder.empty() ? "unknown" : holder) +
+                         ", holding " + path + "): one daemon per directory");
+  }
+  // The holder's pid, for the message above; the lock itself is the flock.
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+    return ErrnoError("write", path, errno);
+  }
+  return lock;
+}
+
+DirLock::~DirLock() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
 Result<DaemonStart> BeginDaemon(const char* argv0, const std::string& dir, const std::string& secret_file) {
   google::InitGoogleLogging(argv0);
   FLAGS_logtostderr = true;
-  DaemonStart start;
-  start.stop_signals = BlockStopSignals();
-  ASSIGN_OR_RETURN(start.secret, LoadSecret(secret_file));
+  const sigset_t stop_signals = BlockStopSignals();
+  ASSIGN_OR_RETURN(std::string secret, LoadSecret(secret_file));
   RETURN_IF_ERROR(MakeDirs(dir));
+  ASSIGN_OR_RETURN(DirLock lock, DirLock::Acquire(dir));
+  // Only a dead process's: a live one would hold the lock.
   (void)RemoveAll(JoinPath(dir, "endpoint.json"));
-  return start;
+  return DaemonStart{stop_signals, std::move(secret), std::move(lock)};
 }
 
 int WaitForStop(const sigset_t& signals) {

@@ -9,6 +9,7 @@
 #include <initializer_list>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -35,15 +36,34 @@ std::optional<int> ParseDaemonArgs(int argc, char** argv, const DaemonFlags& spe
 // Prints the error and where to find help; returns 2.
 int DaemonUsageError(const std::string& role, const std::string& message);
 
+// An exclusive flock(2) on <dir>/daemon.lock, held while the object lives: one daemon per
+// directory. The descriptor is close-on-exec, so processes the daemon starts do not hold it.
+class DirLock {
+ public:
+  // kAlreadyExists, naming the holder's pid, when another process holds it; nothing in `dir` is
+  // changed then.
+  static Result<DirLock> Acquire(const std::string& dir);
+  DirLock(DirLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  DirLock& operator=(DirLock&&) = delete;
+  ~DirLock();
+
+ private:
+  explicit DirLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
 // What a daemon holds from its start until it exits.
 struct DaemonStart {
   sigset_t stop_signals;  // for WaitForStop
   std::string secret;     // the cluster secret
+  DirLock lock;           // its directory
 };
 
 // A daemon's start, once its flags are checked: glog to stderr, SIGTERM and SIGINT blocked
-// (BlockStopSignals, before any thread starts), the secret read from `secret_file`, `dir` created,
-// and the endpoint.json an earlier run left there removed, so that none takes it for this one's.
+// (before any thread starts), the secret read from `secret_file`, `dir` created and locked
+// (DirLock), and only then the endpoint.json an earlier run left there removed, so that none
+// takes it for this one's. A daemon that finds `dir` locked fails before touching any file of
+// the process that holds it (its endpoint.json, metadata, blocks or attempts).
 Result<DaemonStart> BeginDaemon(const char* argv0, const std::string& dir, const std::string& secret_file);
 
 // Waits for one of BeginDaemon's stop signals; returns it.
