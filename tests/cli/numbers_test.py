@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Numbers given to `sawmill` on the command line are checked (issue 18, B4): each bad number
 below (not a number, trailing junk, negative where unsigned, out of range, empty) makes the
-command exit 2 before it does anything, with an error naming the flag or argument and the text.
+command exit 2 before it does anything, with an error naming the flag or argument (or the file and
+field of a --config file) and the text.
 
 Usage: tests/cli/numbers_test.py BUILD_DIR
 """
+import json
 import os
 import shutil
 import subprocess
@@ -53,7 +55,24 @@ def cases(d):
           "--host", "h", *no_secret, "--fetch_threads="], "--fetch_threads", "''"),
         (["cluster", "up", "--dir", os.path.join(d, "cluster"), "--workers", "1", "--replication", "4294967297"],
          "--replication", "4294967297"),
+        # Numbers of a deployment's cluster.json (--config) are checked too, naming the file and field.
+        (["namenode", "--config", config(d, "replication", -1)], 'replication.json: field "replication"', "-1"),
+        (["namenode", "--config", config(d, "block_size", -5)], 'block_size.json: field "block_size"', "-5"),
+        (["namenode", "--config", config(d, "pid", 1 << 40)], 'pid.json: field "processes[0].pid"',
+         str(1 << 40)),
     ]
+
+
+def config(d, field, value):
+    """A one-namenode cluster.json in D with `field` set to `value`; its path."""
+    namenode = {"role": "namenode", "host": "h1", "address": "127.0.0.1:7100", "http": "127.0.0.1:7101",
+                "dir": "nn"}
+    top = {"secret_file": "no-such-secret", "replication": 1, "block_size": 1 << 20, "processes": [namenode]}
+    (namenode if field == "pid" else top)[field] = value
+    path = os.path.join(d, field + ".json")
+    with open(path, "w") as f:
+        json.dump(top, f)
+    return path
 
 
 def main():
