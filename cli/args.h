@@ -8,6 +8,7 @@
 #include <initializer_list>
 #include <limits>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -110,10 +111,12 @@ struct Args {
     return true;
   }
   bool GetU64(const std::string& k, uint64_t def, uint64_t* v) const { return GetNumber<uint64_t>(k, def, v); }
-  bool OnlyFlags(std::initializer_list<const char*> allowed) const {
+  // Whether every flag given is one of `allowed` or `more`; prints the first that is not.
+  bool OnlyFlags(std::initializer_list<const char*> allowed, std::span<const char* const> more = {}) const {
     for (const auto& [k, v] : flags) {
       bool ok = false;
       for (const char* a : allowed) ok |= k == a;
+      for (const char* a : more) ok |= k == a;
       if (!ok) {
         std::fprintf(stderr, "error: unknown flag --%s (see sawmill help)\n", k.c_str());
         return false;

@@ -21,6 +21,12 @@
 namespace sawmill {
 namespace {
 
+// Its flags beside those every daemon takes (ParseDaemonArgs).
+const DaemonFlags kFlags{.role = "coordinator",
+                         .flags = {"namenode", "http_port", "worker_timeout_ms", "task_timeout_ms", "task_memory_mb",
+                                   "max_attempts", "locality_delay_ms", "slow_start", "speculation"},
+                         .required = {"namenode"}};
+
 constexpr char kUsage[] = R"(Usage: sawmill coordinator --dir D --namenode ADDR --secret_file F
        sawmill coordinator --config CLUSTER_JSON
                            [--bind 127.0.0.1] [--port 0] [--advertise HOST] [--http_port 0]
@@ -44,23 +50,15 @@ Stops cleanly on SIGTERM or SIGINT (exit 0).
 }  // namespace
 
 int CoordinatorCommand(int argc, char** argv) {
-  Args args;
-  if (auto exit = ParseDaemonArgs(argc, argv,
-                                  {.role = "coordinator",
-                                   .usage = kUsage,
-                                   .flags = {"config", "dir", "namenode", "secret_file", "bind", "port", "advertise",
-                                             "http_port", "worker_timeout_ms", "task_timeout_ms", "task_memory_mb",
-                                             "max_attempts", "locality_delay_ms", "slow_start", "speculation"},
-                                   .required = {"dir", "namenode", "secret_file"}},
-                                  &args)) {
-    return *exit;
-  }
-  uint16_t port, http_port;
+  DaemonArgs d;
+  if (auto exit = ParseDaemonArgs(argc, argv, kFlags, kUsage, &d)) return *exit;
+  const Args& args = d.args;
+  uint16_t http_port;
   int64_t worker_timeout_ms, locality_delay_ms;
   uint64_t task_timeout_ms, task_memory_mb;
   int max_attempts;
   double slow_start;
-  if (!args.GetNumber<uint16_t>("port", 0, &port) || !args.GetNumber<uint16_t>("http_port", 0, &http_port) ||
+  if (!args.GetNumber<uint16_t>("http_port", 0, &http_port) ||
       !args.GetNumber<int64_t>("worker_timeout_ms", 10000, &worker_timeout_ms, 0) ||
       !args.GetU64("task_timeout_ms", 3600000, &task_timeout_ms) || !args.GetU64("task_memory_mb", 0, &task_memory_mb) ||
       !args.GetNumber("max_attempts", 4, &max_attempts, 1, 100) ||
@@ -70,13 +68,8 @@ int CoordinatorCommand(int argc, char** argv) {
   }
   const std::string speculation = args.Get("speculation", "true");
   if (speculation != "true" && speculation != "false") return DaemonUsageError("coordinator", "--speculation must be true or false");
-  const std::string dir = AbsolutePath(args.Get("dir", ""));
-  const std::string bind = args.Get("bind", "127.0.0.1");
-  auto advertised = AdvertisedHost(args, "127.0.0.1");
-  if (!advertised.ok()) return DaemonUsageError("coordinator", advertised.status().message());
-  const std::string advertise = *advertised;
 
-  auto start = BeginDaemon(argv[0], dir, args.Get("secret_file", ""));
+  auto start = BeginDaemon(argv[0], d);
   if (!start.ok()) return DaemonFail(start.status());
 
   TcpTransport transport(start->secret, /*connect_timeout_ms=*/10000, /*io_timeout_ms=*/60000);
@@ -84,7 +77,7 @@ int CoordinatorCommand(int argc, char** argv) {
   SetDfs(store);  // manifests are written through the dfs: registry
 
   sched::CoordinatorOptions options;
-  options.dir = dir;
+  options.dir = d.dir;
   options.namenode_address = args.Get("namenode", "");
   options.worker_timeout_ms = worker_timeout_ms;
   options.task_timeout_ms = task_timeout_ms;
@@ -95,14 +88,14 @@ int CoordinatorCommand(int argc, char** argv) {
   options.scheduler.speculation = speculation == "true";
 
   TcpServerOptions server_options;
-  server_options.bind = bind;
-  server_options.port = port;
+  server_options.bind = d.bind;
+  server_options.port = d.port;
   std::atomic<sched::Coordinator*> serving{nullptr};
   auto server = TcpServer::Start(server_options, start->secret, [&serving](Connection& conn) {
     if (sched::Coordinator* c = serving.load()) c->handler()(conn);
   });
   if (!server.ok()) return DaemonFail(server.status());
-  options.address = advertise + ":" + std::to_string((*server)->port());
+  options.address = d.advertise + ":" + std::to_string((*server)->port());
   auto coordinator = std::make_unique<sched::Coordinator>(options, store.get());
   if (Status s = coordinator->Start(); !s.ok()) return DaemonFail(s);
   serving = coordinator.get();
@@ -112,12 +105,12 @@ int CoordinatorCommand(int argc, char** argv) {
   ui.cluster = [c] { return c->ClusterJson(); };
   ui.job = [c](const std::string& id) { return c->JobJson(id); };
   ui.logs = [c](const std::string& id) { return c->LogsJson(id); };
-  auto http = HttpServer::Start(bind, http_port, [ui](const std::string& method, const std::string& target) {
+  auto http = HttpServer::Start(d.bind, http_port, [ui](const std::string& method, const std::string& target) {
     return sched::RouteCoordinatorUi(method, target, ui);
   });
   if (!http.ok()) return DaemonFail(http.status());
-  const std::string http_address = advertise + ":" + std::to_string((*http)->port());
-  if (Status s = WriteEndpoint(dir, {{"role", "coordinator"}, {"address", options.address}, {"http", http_address}});
+  const std::string http_address = d.advertise + ":" + std::to_string((*http)->port());
+  if (Status s = WriteEndpoint(d.dir, {{"role", "coordinator"}, {"address", options.address}, {"http", http_address}});
       !s.ok()) {
     return DaemonFail(s);
   }

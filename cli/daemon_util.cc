@@ -30,22 +30,31 @@ sigset_t BlockStopSignals() {
 
 }  // namespace
 
-std::optional<int> ParseDaemonArgs(int argc, char** argv, const DaemonFlags& spec, Args* args) {
+std::optional<int> ParseDaemonArgs(int argc, char** argv, const DaemonFlags& spec, const char* usage, DaemonArgs* d) {
+  Args* args = &d->args;
   if (!Args::Parse(argc, argv, 2, args, spec.switches)) return 2;
   if (args->Has("help")) {
-    std::fputs(spec.usage, stdout);
+    std::fputs(usage, stdout);
     return 0;
   }
-  if (!args->OnlyFlags(spec.flags)) return 2;
+  if (!args->OnlyFlags(spec.flags, kDaemonFlags)) return 2;
   if (!args->positional.empty()) {
     return DaemonUsageError(spec.role, "unexpected argument '" + args->positional[0] + "'");
   }
   if (Status s = ApplyConfigFile(spec.role, args); !s.ok()) return DaemonUsageError(spec.role, s.ToString());
-  for (const char* required : spec.required) {
-    if (args->Get(required, "").empty()) {
-      return DaemonUsageError(spec.role, std::string("--") + required + " is required");
+  // Those every daemon requires, then its own.
+  for (std::initializer_list<const char*> required : {{"dir", "secret_file"}, spec.required}) {
+    for (const char* flag : required) {
+      if (args->Get(flag, "").empty()) return DaemonUsageError(spec.role, std::string("--") + flag + " is required");
     }
   }
+  if (!args->GetNumber<uint16_t>("port", 0, &d->port)) return 2;
+  auto advertised = AdvertisedHost(*args, "127.0.0.1");
+  if (!advertised.ok()) return DaemonUsageError(spec.role, advertised.status().message());
+  d->advertise = *advertised;
+  d->bind = args->Get("bind", "127.0.0.1");
+  d->dir = AbsolutePath(args->Get("dir", ""));
+  d->secret_file = AbsolutePath(args->Get("secret_file", ""));
   return std::nullopt;
 }
 
@@ -80,15 +89,15 @@ DirLock::~DirLock() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-Result<DaemonStart> BeginDaemon(const char* argv0, const std::string& dir, const std::string& secret_file) {
+Result<DaemonStart> BeginDaemon(const char* argv0, const DaemonArgs& d) {
   google::InitGoogleLogging(argv0);
   FLAGS_logtostderr = true;
   const sigset_t stop_signals = BlockStopSignals();
-  ASSIGN_OR_RETURN(std::string secret, LoadSecret(secret_file));
-  RETURN_IF_ERROR(MakeDirs(dir));
-  ASSIGN_OR_RETURN(DirLock lock, DirLock::Acquire(dir));
+  ASSIGN_OR_RETURN(std::string secret, LoadSecret(d.secret_file));
+  RETURN_IF_ERROR(MakeDirs(d.dir));
+  ASSIGN_OR_RETURN(DirLock lock, DirLock::Acquire(d.dir));
   // Only a dead process's: a live one would hold the lock.
-  (void)RemoveAll(JoinPath(dir, "endpoint.json"));
+  (void)RemoveAll(JoinPath(d.dir, "endpoint.json"));
   return DaemonStart{stop_signals, std::move(secret), std::move(lock)};
 }
 

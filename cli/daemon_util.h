@@ -18,20 +18,36 @@
 
 namespace sawmill {
 
-// A daemon command's command line. Holds initializer lists: pass it as a temporary argument only.
+// The flags of a daemon command. Its initializer lists borrow the arrays of the braced lists
+// that initialize it: define it as a namespace-scope constant (the arrays then live as long) or
+// pass it as a temporary, never copy it into something that outlives those.
 struct DaemonFlags {
-  const char* role;                             // "namenode", "datanode", "coordinator" or "worker"
-  const char* usage;                            // printed for --help
-  std::initializer_list<const char*> flags;     // every flag it takes
-  std::initializer_list<const char*> required;  // flags that must be set once --config is applied
-  std::initializer_list<const char*> switches = {};  // flags that take no value
+  const char* role;                                  // "namenode", "datanode", "coordinator" or "worker"
+  std::initializer_list<const char*> flags;          // the flags it takes besides kDaemonFlags
+  std::initializer_list<const char*> required = {};  // ... and must have once --config is applied
+  std::initializer_list<const char*> switches = {};  // those of `flags` that take no value
 };
 
-// Parses argv[2..] into *args as `spec` says and applies --config (ApplyConfigFile). Returns the
-// exit code when the command ends here: 0 after printing the usage for --help, 2 after an error
-// (an unknown flag, a positional argument, a bad --config, a required flag missing); nullopt to
-// go on.
-std::optional<int> ParseDaemonArgs(int argc, char** argv, const DaemonFlags& spec, Args* args);
+// The flags every daemon takes: its directory, its cluster's secret, where it listens and what
+// address it advertises, and a deployment's cluster.json that may give them all. --dir and
+// --secret_file are required.
+inline constexpr const char* kDaemonFlags[] = {"config", "dir", "secret_file", "bind", "advertise", "port"};
+
+// A daemon's command line, parsed.
+struct DaemonArgs {
+  Args args;                // every flag, with those --config gives
+  std::string dir;          // --dir, absolute
+  std::string secret_file;  // --secret_file, absolute (attempts and children open it too)
+  std::string bind;         // --bind, 127.0.0.1 by default
+  std::string advertise;    // the address peers reach it at (AdvertisedHost)
+  uint16_t port = 0;        // --port, 0 for any free port
+};
+
+// Parses argv[2..] into *d as `spec` says and applies --config (ApplyConfigFile). Returns the
+// exit code when the command ends here: 0 after printing `usage` for --help, 2 after an error
+// (an unknown flag, a positional argument, a bad --config, a required flag missing, a bad
+// --port, --bind or --advertise); nullopt to go on.
+std::optional<int> ParseDaemonArgs(int argc, char** argv, const DaemonFlags& spec, const char* usage, DaemonArgs* d);
 
 // Prints the error and where to find help; returns 2.
 int DaemonUsageError(const std::string& role, const std::string& message);
@@ -60,11 +76,11 @@ struct DaemonStart {
 };
 
 // A daemon's start, once its flags are checked: glog to stderr, SIGTERM and SIGINT blocked
-// (before any thread starts), the secret read from `secret_file`, `dir` created and locked
+// (before any thread starts), the secret read from d.secret_file, d.dir created and locked
 // (DirLock), and only then the endpoint.json an earlier run left there removed, so that none
-// takes it for this one's. A daemon that finds `dir` locked fails before touching any file of
-// the process that holds it (its endpoint.json, metadata, blocks or attempts).
-Result<DaemonStart> BeginDaemon(const char* argv0, const std::string& dir, const std::string& secret_file);
+// takes it for this one's. A daemon that finds its directory locked fails before touching any
+// file of the process that holds it (its endpoint.json, metadata, blocks or attempts).
+Result<DaemonStart> BeginDaemon(const char* argv0, const DaemonArgs& d);
 
 // Waits for one of BeginDaemon's stop signals; returns it.
 int WaitForStop(const sigset_t& signals);

@@ -24,6 +24,12 @@
 namespace sawmill {
 namespace {
 
+// Its flags beside those every daemon takes (ParseDaemonArgs).
+const DaemonFlags kFlags{.role = "datanode",
+                         .flags = {"namenode", "host", "heartbeat_ms", "block_report_ms", "scan_interval_ms",
+                                   "sync_blocks"},
+                         .required = {"namenode", "host"}};
+
 constexpr char kUsage[] =
     R"(Usage: sawmill datanode --dir D --namenode ADDR --secret_file F --host NAME
        sawmill datanode --config CLUSTER_JSON --host NAME
@@ -74,14 +80,10 @@ Result<std::string> LoadOrCreateId(const std::string& dir) {
   return id;
 }
 
-// <dir>/data.sock as an absolute path (peers run in other working directories), or "" when it
-// does not fit in a socket address.
+// <dir>/data.sock (`dir` absolute: peers run in other working directories), or "" when it does
+// not fit in a socket address.
 std::string LocalSocketPath(const std::string& dir) {
-  std::string path = JoinPath(AbsolutePath(dir), "data.sock");
-  if (path[0] != '/') {
-    LOG(WARNING) << "no Unix socket: cannot get the working directory";
-    return "";
-  }
+  std::string path = JoinPath(dir, "data.sock");
   if (path.size() >= sizeof(sockaddr_un::sun_path)) {
     LOG(INFO) << "no Unix socket: " << path << " is longer than " << sizeof(sockaddr_un::sun_path) - 1
               << " bytes; same-machine peers use TCP";
@@ -93,21 +95,11 @@ std::string LocalSocketPath(const std::string& dir) {
 }  // namespace
 
 int DatanodeCommand(int argc, char** argv) {
-  Args args;
-  if (auto exit = ParseDaemonArgs(argc, argv,
-                                  {.role = "datanode",
-                                   .usage = kUsage,
-                                   .flags = {"config", "dir", "namenode", "secret_file", "host", "bind", "advertise",
-                                             "port", "heartbeat_ms", "block_report_ms", "scan_interval_ms",
-                                             "sync_blocks"},
-                                   .required = {"dir", "namenode", "secret_file", "host"}},
-                                  &args)) {
-    return *exit;
-  }
-  uint16_t port;
+  DaemonArgs d;
+  if (auto exit = ParseDaemonArgs(argc, argv, kFlags, kUsage, &d)) return *exit;
+  const Args& args = d.args;
   int64_t heartbeat_ms, block_report_ms, scan_interval_ms;
-  if (!args.GetNumber<uint16_t>("port", 0, &port) ||
-      !args.GetNumber<int64_t>("heartbeat_ms", 1000, &heartbeat_ms, 1, 3600000) ||
+  if (!args.GetNumber<int64_t>("heartbeat_ms", 1000, &heartbeat_ms, 1, 3600000) ||
       !args.GetNumber<int64_t>("block_report_ms", 60000, &block_report_ms, 0) ||
       !args.GetNumber<int64_t>("scan_interval_ms", 600000, &scan_interval_ms, 0)) {
     return 2;
@@ -116,23 +108,17 @@ int DatanodeCommand(int argc, char** argv) {
   if (sync_blocks != "true" && sync_blocks != "false") {
     return DaemonUsageError("datanode", "--sync_blocks must be true or false");
   }
-  const std::string dir = args.Get("dir", "");
-  const std::string bind = args.Get("bind", "127.0.0.1");
-  // What the namenode hands to clients and other datanodes as this datanode's address.
-  auto advertised = AdvertisedHost(args, "127.0.0.1");
-  if (!advertised.ok()) return DaemonUsageError("datanode", advertised.status().message());
-  const std::string advertise = *advertised;
 
-  auto start = BeginDaemon(argv[0], dir, args.Get("secret_file", ""));
+  auto start = BeginDaemon(argv[0], d);
   if (!start.ok()) return DaemonFail(start.status());
-  auto id = LoadOrCreateId(dir);
+  auto id = LoadOrCreateId(d.dir);
   if (!id.ok()) return DaemonFail(id.status());
   dfs::BlockStoreOptions store_options;
   store_options.sync_on_finalize = sync_blocks == "true";
-  auto store = dfs::BlockStore::Open(JoinPath(dir, "blocks"), store_options);
+  auto store = dfs::BlockStore::Open(JoinPath(d.dir, "blocks"), store_options);
   if (!store.ok()) return DaemonFail(store.status());
   const auto& report = (*store)->open_report();
-  LOG(INFO) << "block store " << JoinPath(dir, "blocks") << ": " << (*store)->List().size() << " blocks, "
+  LOG(INFO) << "block store " << JoinPath(d.dir, "blocks") << ": " << (*store)->List().size() << " blocks, "
             << report.removed.size() << " leftover files removed, " << report.malformed.size() << " malformed";
   for (const Status& m : report.malformed) LOG(WARNING) << "malformed: " << m.ToString();
 
@@ -140,20 +126,20 @@ int DatanodeCommand(int argc, char** argv) {
   // refuses conversations until the datanode exists.
   std::atomic<dfs::Datanode*> serving{nullptr};
   TcpServerOptions server_options;
-  server_options.bind = bind;
-  server_options.port = port;
-  server_options.unix_path = LocalSocketPath(dir);
+  server_options.bind = d.bind;
+  server_options.port = d.port;
+  server_options.unix_path = LocalSocketPath(d.dir);
   auto server = TcpServer::Start(server_options, start->secret, [&serving](Connection& conn) {
     if (dfs::Datanode* d = serving.load()) d->handler()(conn);
   });
   if (!server.ok()) return DaemonFail(server.status());
-  const std::string address = advertise + ":" + std::to_string((*server)->port());
+  const std::string address = d.advertise + ":" + std::to_string((*server)->port());
 
   // Outgoing connections (namenode, downstream datanodes, copy targets) give up on a peer that
   // makes no progress for a minute, so a hung peer cannot wedge a pipeline forever.
   TcpTransport transport(start->secret, /*connect_timeout_ms=*/10000, /*io_timeout_ms=*/60000);
   dfs::Datanode::Options options;
-  options.dir = dir;
+  options.dir = d.dir;
   options.id = *id;
   options.host = args.Get("host", "");
   options.address = address;
@@ -165,14 +151,14 @@ int DatanodeCommand(int argc, char** argv) {
   auto datanode = std::make_unique<dfs::Datanode>(options, &transport, store->get());
   serving = datanode.get();
 
-  if (Status s = WriteEndpoint(dir, {{"role", "datanode"}, {"id", *id}, {"host", options.host}, {"address", address}});
+  if (Status s = WriteEndpoint(d.dir, {{"role", "datanode"}, {"id", *id}, {"host", options.host}, {"address", address}});
       !s.ok()) {
     datanode->Stop();
     (*server)->Stop();
     return DaemonFail(s);
   }
   datanode->Start();
-  LOG(INFO) << "datanode " << *id << " (host " << options.host << ") serving " << JoinPath(dir, "blocks") << " at "
+  LOG(INFO) << "datanode " << *id << " (host " << options.host << ") serving " << JoinPath(d.dir, "blocks") << " at "
             << address << (options.local_socket.empty() ? "" : " and " + options.local_socket) << ", namenode "
             << options.namenode_address;
 

@@ -19,6 +19,12 @@
 namespace sawmill {
 namespace {
 
+// Its flags beside those every daemon takes (ParseDaemonArgs).
+const DaemonFlags kFlags{.role = "namenode",
+                         .flags = {"http_port", "replication", "block_size", "heartbeat_timeout_ms",
+                                   "lease_timeout_ms", "replication_interval_ms", "allow_shared_hosts"},
+                         .switches = {"allow_shared_hosts"}};
+
 constexpr char kUsage[] = R"(Usage: sawmill namenode --dir D --secret_file F [flags]
        sawmill namenode --config CLUSTER_JSON [flags]
 
@@ -62,28 +68,14 @@ void LogRecovery(const dfs::RecoveryInfo& r, const std::string& meta) {
 }  // namespace
 
 int NamenodeCommand(int argc, char** argv) {
-  Args args;
-  if (auto exit = ParseDaemonArgs(argc, argv,
-                                  {.role = "namenode",
-                                   .usage = kUsage,
-                                   .flags = {"config", "dir", "secret_file", "bind", "advertise", "port",
-                                             "http_port", "replication", "block_size", "heartbeat_timeout_ms",
-                                             "lease_timeout_ms", "replication_interval_ms", "allow_shared_hosts"},
-                                   .required = {"dir", "secret_file"},
-                                   .switches = {"allow_shared_hosts"}},
-                                  &args)) {
-    return *exit;
-  }
-  const std::string dir = args.Get("dir", ""), secret_file = args.Get("secret_file", "");
-  const std::string bind = args.Get("bind", "127.0.0.1");
-  auto advertised = AdvertisedHost(args, "127.0.0.1");
-  if (!advertised.ok()) return DaemonUsageError("namenode", advertised.status().message());
-  const std::string advertise = *advertised;
-  uint16_t port, http_port;
+  DaemonArgs d;
+  if (auto exit = ParseDaemonArgs(argc, argv, kFlags, kUsage, &d)) return *exit;
+  const Args& args = d.args;
+  uint16_t http_port;
   uint32_t replication;
   uint64_t block_size;
   int64_t heartbeat_timeout, lease_timeout, replication_interval;
-  if (!args.GetNumber<uint16_t>("port", 0, &port) || !args.GetNumber<uint16_t>("http_port", 0, &http_port) ||
+  if (!args.GetNumber<uint16_t>("http_port", 0, &http_port) ||
       !args.GetNumber<uint32_t>("replication", 3, &replication, 1, 512) ||
       !args.GetNumber<uint64_t>("block_size", 64ull << 20, &block_size, 1) ||
       !args.GetNumber<int64_t>("heartbeat_timeout_ms", 10'000, &heartbeat_timeout, 1) ||
@@ -92,7 +84,7 @@ int NamenodeCommand(int argc, char** argv) {
     return 2;
   }
 
-  auto start = BeginDaemon(argv[0], dir, secret_file);
+  auto start = BeginDaemon(argv[0], d);
   if (!start.ok()) return DaemonFail(start.status());
 
   dfs::NamenodeService::Options options;
@@ -102,27 +94,27 @@ int NamenodeCommand(int argc, char** argv) {
   options.replication_interval_ms = replication_interval;
   options.block_manager.heartbeat_timeout_ms = heartbeat_timeout;
   options.block_manager.allow_shared_hosts = args.Has("allow_shared_hosts");
-  const std::string meta = JoinPath(dir, "meta");
+  const std::string meta = JoinPath(d.dir, "meta");
   auto service = dfs::NamenodeService::Open(meta, options);
   if (!service.ok()) return DaemonFail(service.status().WithContext("cannot open namenode metadata"));
   LogRecovery((*service)->recovery(), meta);
   (*service)->Start();
 
   TcpServerOptions tcp_options;
-  tcp_options.bind = bind;
-  tcp_options.port = port;
+  tcp_options.bind = d.bind;
+  tcp_options.port = d.port;
   auto rpc = TcpServer::Start(tcp_options, start->secret, (*service)->handler());
   if (!rpc.ok()) return DaemonFail(rpc.status());
   dfs::NamenodeService* svc = service->get();
-  auto http = dfs::HttpStatusServer::Start(bind, http_port, [svc] { return svc->GetStatus(); });
+  auto http = dfs::HttpStatusServer::Start(d.bind, http_port, [svc] { return svc->GetStatus(); });
   if (!http.ok()) return DaemonFail(http.status());
 
-  const std::string address = Endpoint(advertise, (*rpc)->port()),
-                    http_address = Endpoint(advertise, (*http)->port());
-  if (Status s = WriteEndpoint(dir, {{"role", "namenode"}, {"address", address}, {"http", http_address}}); !s.ok()) {
+  const std::string address = Endpoint(d.advertise, (*rpc)->port()),
+                    http_address = Endpoint(d.advertise, (*http)->port());
+  if (Status s = WriteEndpoint(d.dir, {{"role", "namenode"}, {"address", address}, {"http", http_address}}); !s.ok()) {
     return DaemonFail(s);
   }
-  LOG(INFO) << "namenode listening on " << bind << ", serving as " << address
+  LOG(INFO) << "namenode listening on " << d.bind << ", serving as " << address
             << ", status page http://" << http_address << "/";
 
   int sig = WaitForStop(start->stop_signals);

@@ -20,6 +20,11 @@
 namespace sawmill {
 namespace {
 
+// Its flags beside those every daemon takes (ParseDaemonArgs).
+const DaemonFlags kFlags{.role = "worker",
+                         .flags = {"coordinator", "namenode", "host", "slots", "poll_ms", "fetch_threads"},
+                         .required = {"coordinator", "namenode", "host"}};
+
 constexpr char kUsage[] =
     R"(Usage: sawmill worker --dir D --coordinator ADDR --namenode ADDR --secret_file F --host NAME
        sawmill worker --config CLUSTER_JSON --host NAME
@@ -44,36 +49,21 @@ Stops cleanly on SIGTERM or SIGINT (exit 0), killing the attempts it runs.
 }  // namespace
 
 int WorkerCommand(int argc, char** argv) {
-  Args args;
-  if (auto exit = ParseDaemonArgs(argc, argv,
-                                  {.role = "worker",
-                                   .usage = kUsage,
-                                   .flags = {"config", "dir", "coordinator", "namenode", "secret_file", "host", "slots",
-                                             "bind", "port", "advertise", "poll_ms", "fetch_threads"},
-                                   .required = {"dir", "coordinator", "namenode", "secret_file", "host"}},
-                                  &args)) {
-    return *exit;
-  }
+  DaemonArgs d;
+  if (auto exit = ParseDaemonArgs(argc, argv, kFlags, kUsage, &d)) return *exit;
+  const Args& args = d.args;
   int slots, fetch_threads;
-  uint16_t port;
   uint32_t poll_ms;
   const int cores = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 1024u));
-  if (!args.GetNumber("slots", cores, &slots, 1, 1024) || !args.GetNumber<uint16_t>("port", 0, &port) ||
-      !args.GetNumber<uint32_t>("poll_ms", 1000, &poll_ms, 1, 30000) ||
+  if (!args.GetNumber("slots", cores, &slots, 1, 1024) || !args.GetNumber<uint32_t>("poll_ms", 1000, &poll_ms, 1, 30000) ||
       !args.GetNumber("fetch_threads", 4, &fetch_threads, 1, 64)) {
     return 2;
   }
-  const std::string dir = AbsolutePath(args.Get("dir", ""));
-  const std::string bind = args.Get("bind", "127.0.0.1");
-  auto advertised = AdvertisedHost(args, "127.0.0.1");
-  if (!advertised.ok()) return DaemonUsageError("worker", advertised.status().message());
-  const std::string advertise = *advertised;
 
-  const std::string secret_file = AbsolutePath(args.Get("secret_file", ""));
-  auto start = BeginDaemon(argv[0], dir, secret_file);
+  auto start = BeginDaemon(argv[0], d);
   if (!start.ok()) return DaemonFail(start.status());
   // Attempts of an earlier run of this worker are void: the coordinator reran them elsewhere.
-  (void)RemoveAll(JoinPath(dir, "jobs"));
+  (void)RemoveAll(JoinPath(d.dir, "jobs"));
 
   TcpTransport transport(start->secret, /*connect_timeout_ms=*/10000, /*io_timeout_ms=*/60000);
   dfs::DfsClient::Options store_options;
@@ -81,27 +71,27 @@ int WorkerCommand(int argc, char** argv) {
   dfs::DfsClient store(&transport, args.Get("namenode", ""), store_options);
 
   worker::WorkerOptions options;
-  options.dir = dir;
+  options.dir = d.dir;
   options.host = args.Get("host", "");
   options.coordinator_address = args.Get("coordinator", "");
   options.namenode_address = args.Get("namenode", "");
-  options.secret_file = secret_file;
+  options.secret_file = d.secret_file;
   options.slots = slots;
   options.poll_ms = poll_ms;
   options.fetch_threads = fetch_threads;
 
   std::atomic<worker::Worker*> serving{nullptr};
   TcpServerOptions server_options;
-  server_options.bind = bind;
-  server_options.port = port;
+  server_options.bind = d.bind;
+  server_options.port = d.port;
   auto server = TcpServer::Start(server_options, start->secret, [&serving](Connection& conn) {
     if (worker::Worker* w = serving.load()) w->shuffle_handler()(conn);
   });
   if (!server.ok()) return DaemonFail(server.status());
-  options.shuffle_address = advertise + ":" + std::to_string((*server)->port());
+  options.shuffle_address = d.advertise + ":" + std::to_string((*server)->port());
   auto w = std::make_unique<worker::Worker>(options, &transport, &store);
   serving = w.get();
-  if (Status s = WriteEndpoint(dir, {{"role", "worker"}, {"host", options.host}, {"address", options.shuffle_address}});
+  if (Status s = WriteEndpoint(d.dir, {{"role", "worker"}, {"host", options.host}, {"address", options.shuffle_address}});
       !s.ok()) {
     return DaemonFail(s);
   }
