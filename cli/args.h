@@ -1,16 +1,61 @@
 // Flag parsing shared by the `sawmill` subcommands: positional arguments, then --key value or
-// --key=value flags; a bare trailing --flag is an error.
+// --key=value flags; a bare trailing --flag is an error. Numbers are checked (ParseNumber).
 #pragma once
 
+#include <charconv>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <initializer_list>
+#include <limits>
 #include <map>
+#include <span>
 #include <string>
+#include <string_view>
+#include <type_traits>
 #include <vector>
 
+#include "common/status.h"
+
 namespace sawmill {
+
+// All of `text` as a number of type T, within [min, max]: base 10 (std::from_chars), no sign but
+// a '-' for signed types, no spaces, nothing after it; a floating-point T also takes a fraction or
+// an exponent but not inf or nan. kInvalidArgument otherwise, naming `what` (a flag, "--k", or an
+// argument, "PARTITION") and the text.
+template <typename T>
+Result<T> ParseNumber(std::string_view text, std::string_view what, T min = std::numeric_limits<T>::lowest(),
+                      T max = std::numeric_limits<T>::max()) {
+  static_assert(std::is_arithmetic_v<T> && !std::is_same_v<T, bool>);
+  const char* end = text.data() + text.size();
+  T v{};
+  auto [ptr, ec] = std::from_chars(text.data(), end, v);
+  // A whole number that does not fit T, or a negative one for an unsigned T, is out of range.
+  bool number = !text.empty() && ptr == end && (ec == std::errc() || ec == std::errc::result_out_of_range);
+  if constexpr (std::is_unsigned_v<T>) {
+    if (!number && text.size() > 1 && text[0] == '-') {
+      T magnitude;
+      auto m = std::from_chars(text.data() + 1, end, magnitude);
+      number = m.ptr == end && (m.ec == std::errc() || m.ec == std::errc::result_out_of_range);
+      ec = std::errc::result_out_of_range;
+    }
+  }
+  auto quoted = [&] { return "'" + std::string(text) + "'"; };
+  if (!number) {
+    return InvalidArgument(std::string(what) + (std::is_integral_v<T> ? " wants a whole number" : " wants a number") +
+                           ", got " + quoted());
+  }
+  if (ec == std::errc() && v >= min && v <= max) return v;  // nan fails both comparisons
+  auto str = [](T x) {
+    if constexpr (std::is_integral_v<T>) {
+      return std::to_string(x);
+    } else {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%g", static_cast<double>(x));
+      return std::string(buf);
+    }
+  };
+  return InvalidArgument(std::string(what) + " must be in " + str(min) + ".." + str(max) + ", got " + quoted());
+}
 
 // --key value / --key=value flags after the positional arguments of a subcommand.
 struct Args {
@@ -47,24 +92,31 @@ struct Args {
     return it == flags.end() ? def : it->second;
   }
   bool Has(const std::string& k) const { return flags.count(k) > 0; }
-  bool GetU64(const std::string& k, uint64_t def, uint64_t* v) const {
-    std::string s = Get(k, "");
-    if (s.empty()) {
+  // --k as a number in [min, max] (ParseNumber), `def` when the flag is absent; an error naming
+  // the flag is printed when it is not such a number (an empty value included).
+  template <typename T>
+  bool GetNumber(const std::string& k, T def, T* v, T min = std::numeric_limits<T>::lowest(),
+                 T max = std::numeric_limits<T>::max()) const {
+    auto it = flags.find(k);
+    if (it == flags.end()) {
       *v = def;
       return true;
     }
-    char* end = nullptr;
-    *v = std::strtoull(s.c_str(), &end, 10);
-    if (*end != '\0') {
-      std::fprintf(stderr, "error: --%s wants a number, got '%s'\n", k.c_str(), s.c_str());
+    auto n = ParseNumber<T>(it->second, "--" + k, min, max);
+    if (!n.ok()) {
+      std::fprintf(stderr, "error: %s\n", n.status().message().c_str());
       return false;
     }
+    *v = *n;
     return true;
   }
-  bool OnlyFlags(std::initializer_list<const char*> allowed) const {
+  bool GetU64(const std::string& k, uint64_t def, uint64_t* v) const { return GetNumber<uint64_t>(k, def, v); }
+  // Whether every flag given is one of `allowed` or `more`; prints the first that is not.
+  bool OnlyFlags(std::initializer_list<const char*> allowed, std::span<const char* const> more = {}) const {
     for (const auto& [k, v] : flags) {
       bool ok = false;
       for (const char* a : allowed) ok |= k == a;
+      for (const char* a : more) ok |= k == a;
       if (!ok) {
         std::fprintf(stderr, "error: unknown flag --%s (see sawmill help)\n", k.c_str());
         return false;

@@ -229,7 +229,7 @@ int Up(const Args& args) {
     std::fprintf(stderr, "error: cluster up needs --dir D and --workers N (1..64)\n");
     return 2;
   }
-  if (!args.GetU64("replication", std::min<uint64_t>(3, workers), &replication) ||
+  if (!args.GetNumber<uint64_t>("replication", std::min<uint64_t>(3, workers), &replication, 1, 512) ||
       !args.GetU64("block_size", 64 << 20, &block_size) ||
       !args.GetU64("heartbeat_timeout_ms", 10000, &hb_timeout) || !args.GetU64("heartbeat_ms", 1000, &hb)) {
     return 2;

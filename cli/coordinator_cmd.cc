@@ -1,6 +1,5 @@
 // `sawmill coordinator`: the job coordinator daemon (scheduler/coordinator.h) with its web page,
 // until SIGTERM or SIGINT.
-#include <unistd.h>
 
 #include <cstdio>
 #include <memory>
@@ -11,7 +10,6 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/daemon_util.h"
-#include "common/auth.h"
 #include "common/file.h"
 #include "common/http_server.h"
 #include "common/local_fs.h"
@@ -22,6 +20,12 @@
 
 namespace sawmill {
 namespace {
+
+// Its flags beside those every daemon takes (ParseDaemonArgs).
+const DaemonFlags kFlags{.role = "coordinator",
+                         .flags = {"namenode", "http_port", "worker_timeout_ms", "task_timeout_ms", "task_memory_mb",
+                                   "max_attempts", "locality_delay_ms", "slow_start", "speculation"},
+                         .required = {"namenode"}};
 
 constexpr char kUsage[] = R"(Usage: sawmill coordinator --dir D --namenode ADDR --secret_file F
        sawmill coordinator --config CLUSTER_JSON
@@ -43,82 +47,55 @@ Once listening it writes D/endpoint.json:
 Stops cleanly on SIGTERM or SIGINT (exit 0).
 )";
 
-int UsageError(const std::string& message) {
-  std::fprintf(stderr, "error: %s\n(see sawmill coordinator --help)\n", message.c_str());
-  return 2;
-}
-
 }  // namespace
 
 int CoordinatorCommand(int argc, char** argv) {
-  Args args;
-  if (!Args::Parse(argc, argv, 2, &args)) return 2;
-  if (args.Has("help")) {
-    std::fputs(kUsage, stdout);
-    return 0;
-  }
-  if (!args.OnlyFlags({"config", "dir", "namenode", "secret_file", "bind", "port", "advertise",
-                       "http_port", "worker_timeout_ms", "task_timeout_ms", "task_memory_mb",
-                       "max_attempts", "locality_delay_ms", "slow_start", "speculation"})) {
-    return 2;
-  }
-  if (!args.positional.empty()) return UsageError("unexpected argument '" + args.positional[0] + "'");
-  if (Status s = ApplyConfigFile("coordinator", &args); !s.ok()) return UsageError(s.ToString());
-  for (const char* required : {"dir", "namenode", "secret_file"}) {
-    if (args.Get(required, "").empty()) return UsageError(std::string("--") + required + " is required");
-  }
-  uint64_t port, http_port, worker_timeout_ms, task_timeout_ms, task_memory_mb, max_attempts, locality_delay_ms;
-  if (!args.GetU64("port", 0, &port) || !args.GetU64("http_port", 0, &http_port) ||
-      !args.GetU64("worker_timeout_ms", 10000, &worker_timeout_ms) ||
+  DaemonArgs d;
+  if (auto exit = ParseDaemonArgs(argc, argv, kFlags, kUsage, &d)) return *exit;
+  const Args& args = d.args;
+  uint16_t http_port;
+  int64_t worker_timeout_ms, locality_delay_ms;
+  uint64_t task_timeout_ms, task_memory_mb;
+  int max_attempts;
+  double slow_start;
+  if (!args.GetNumber<uint16_t>("http_port", 0, &http_port) ||
+      !args.GetNumber<int64_t>("worker_timeout_ms", 10000, &worker_timeout_ms, 0) ||
       !args.GetU64("task_timeout_ms", 3600000, &task_timeout_ms) || !args.GetU64("task_memory_mb", 0, &task_memory_mb) ||
-      !args.GetU64("max_attempts", 4, &max_attempts) || !args.GetU64("locality_delay_ms", 3000, &locality_delay_ms)) {
+      !args.GetNumber("max_attempts", 4, &max_attempts, 1, 100) ||
+      !args.GetNumber<int64_t>("locality_delay_ms", 3000, &locality_delay_ms, 0) ||
+      !args.GetNumber("slow_start", 0.05, &slow_start, 0.0, 1.0)) {
     return 2;
   }
-  if (port > 65535 || http_port > 65535) return UsageError("ports must be at most 65535");
-  if (max_attempts < 1 || max_attempts > 100) return UsageError("--max_attempts must be in 1..100");
-  double slow_start = std::atof(args.Get("slow_start", "0.05").c_str());
-  if (slow_start < 0 || slow_start > 1) return UsageError("--slow_start must be in 0..1");
   const std::string speculation = args.Get("speculation", "true");
-  if (speculation != "true" && speculation != "false") return UsageError("--speculation must be true or false");
-  const std::string dir = AbsolutePath(args.Get("dir", ""));
-  const std::string bind = args.Get("bind", "127.0.0.1");
-  auto advertised = AdvertisedHost(args, "127.0.0.1");
-  if (!advertised.ok()) return UsageError(advertised.status().message());
-  const std::string advertise = *advertised;
+  if (speculation != "true" && speculation != "false") return DaemonUsageError("coordinator", "--speculation must be true or false");
 
-  google::InitGoogleLogging(argv[0]);
-  FLAGS_logtostderr = true;
-  sigset_t signals = BlockStopSignals();
+  auto start = BeginDaemon(argv[0], d);
+  if (!start.ok()) return DaemonFail(start.status());
 
-  auto secret = LoadSecret(args.Get("secret_file", ""));
-  if (!secret.ok()) return DaemonFail(secret.status());
-  if (Status s = MakeDirs(dir); !s.ok()) return DaemonFail(s);
-  (void)RemoveAll(JoinPath(dir, "endpoint.json"));
-
-  TcpTransport transport(*secret, /*connect_timeout_ms=*/10000, /*io_timeout_ms=*/60000);
+  TcpTransport transport(start->secret, /*connect_timeout_ms=*/10000, /*io_timeout_ms=*/60000);
   auto store = std::make_shared<dfs::DfsClient>(&transport, args.Get("namenode", ""), dfs::DfsClient::Options{});
   SetDfs(store);  // manifests are written through the dfs: registry
 
   sched::CoordinatorOptions options;
-  options.dir = dir;
+  options.dir = d.dir;
   options.namenode_address = args.Get("namenode", "");
-  options.worker_timeout_ms = static_cast<int64_t>(worker_timeout_ms);
+  options.worker_timeout_ms = worker_timeout_ms;
   options.task_timeout_ms = task_timeout_ms;
   options.task_memory_mb = task_memory_mb;
-  options.scheduler.max_attempts = static_cast<int>(max_attempts);
-  options.scheduler.locality_delay_ms = static_cast<int64_t>(locality_delay_ms);
+  options.scheduler.max_attempts = max_attempts;
+  options.scheduler.locality_delay_ms = locality_delay_ms;
   options.scheduler.slow_start = slow_start;
   options.scheduler.speculation = speculation == "true";
 
   TcpServerOptions server_options;
-  server_options.bind = bind;
-  server_options.port = static_cast<uint16_t>(port);
+  server_options.bind = d.bind;
+  server_options.port = d.port;
   std::atomic<sched::Coordinator*> serving{nullptr};
-  auto server = TcpServer::Start(server_options, *secret, [&serving](Connection& conn) {
+  auto server = TcpServer::Start(server_options, start->secret, [&serving](Connection& conn) {
     if (sched::Coordinator* c = serving.load()) c->handler()(conn);
   });
   if (!server.ok()) return DaemonFail(server.status());
-  options.address = advertise + ":" + std::to_string((*server)->port());
+  options.address = d.advertise + ":" + std::to_string((*server)->port());
   auto coordinator = std::make_unique<sched::Coordinator>(options, store.get());
   if (Status s = coordinator->Start(); !s.ok()) return DaemonFail(s);
   serving = coordinator.get();
@@ -128,19 +105,19 @@ int CoordinatorCommand(int argc, char** argv) {
   ui.cluster = [c] { return c->ClusterJson(); };
   ui.job = [c](const std::string& id) { return c->JobJson(id); };
   ui.logs = [c](const std::string& id) { return c->LogsJson(id); };
-  auto http = HttpServer::Start(bind, static_cast<uint16_t>(http_port), [ui](const std::string& method, const std::string& target) {
+  auto http = HttpServer::Start(d.bind, http_port, [ui](const std::string& method, const std::string& target) {
     return sched::RouteCoordinatorUi(method, target, ui);
   });
   if (!http.ok()) return DaemonFail(http.status());
-  const std::string http_address = advertise + ":" + std::to_string((*http)->port());
-  if (Status s = WriteEndpoint(dir, {{"role", "coordinator"}, {"address", options.address}, {"http", http_address}});
+  const std::string http_address = d.advertise + ":" + std::to_string((*http)->port());
+  if (Status s = WriteEndpoint(d.dir, {{"role", "coordinator"}, {"address", options.address}, {"http", http_address}});
       !s.ok()) {
     return DaemonFail(s);
   }
   LOG(INFO) << "coordinator at " << options.address << ", web page http://" << http_address << "/, namenode "
             << options.namenode_address;
 
-  int sig = WaitForStop(signals);
+  int sig = WaitForStop(start->stop_signals);
   LOG(INFO) << "coordinator: signal " << sig << ", stopping";
   (*http)->Stop();
   coordinator->Stop();

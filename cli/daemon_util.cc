@@ -1,17 +1,24 @@
 #include "cli/daemon_util.h"
 
+#include <fcntl.h>
 #include <pthread.h>
+#include <sys/file.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 
 #include <glog/logging.h>
 
+#include "common/auth.h"
 #include "common/cluster_config.h"
 #include "common/file.h"
 
 namespace sawmill {
+namespace {
 
+// Blocks SIGTERM and SIGINT in this thread and every thread started afterwards, so that only
+// sigwait receives them.
 sigset_t BlockStopSignals() {
   sigset_t signals;
   sigemptyset(&signals);
@@ -19,6 +26,79 @@ sigset_t BlockStopSignals() {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   return signals;
+}
+
+}  // namespace
+
+std::optional<int> ParseDaemonArgs(int argc, char** argv, const DaemonFlags& spec, const char* usage, DaemonArgs* d) {
+  Args* args = &d->args;
+  if (!Args::Parse(argc, argv, 2, args, spec.switches)) return 2;
+  if (args->Has("help")) {
+    std::fputs(usage, stdout);
+    return 0;
+  }
+  if (!args->OnlyFlags(spec.flags, kDaemonFlags)) return 2;
+  if (!args->positional.empty()) {
+    return DaemonUsageError(spec.role, "unexpected argument '" + args->positional[0] + "'");
+  }
+  if (Status s = ApplyConfigFile(spec.role, args); !s.ok()) return DaemonUsageError(spec.role, s.ToString());
+  // Those every daemon requires, then its own.
+  for (std::initializer_list<const char*> required : {{"dir", "secret_file"}, spec.required}) {
+    for (const char* flag : required) {
+      if (args->Get(flag, "").empty()) return DaemonUsageError(spec.role, std::string("--") + flag + " is required");
+    }
+  }
+  if (!args->GetNumber<uint16_t>("port", 0, &d->port)) return 2;
+  auto advertised = AdvertisedHost(*args, "127.0.0.1");
+  if (!advertised.ok()) return DaemonUsageError(spec.role, advertised.status().message());
+  d->advertise = *advertised;
+  d->bind = args->Get("bind", "127.0.0.1");
+  d->dir = AbsolutePath(args->Get("dir", ""));
+  d->secret_file = AbsolutePath(args->Get("secret_file", ""));
+  return std::nullopt;
+}
+
+int DaemonUsageError(const std::string& role, const std::string& message) {
+  std::fprintf(stderr, "error: %s\n(see sawmill %s --help)\n", message.c_str(), role.c_str());
+  return 2;
+}
+
+Result<DirLock> DirLock::Acquire(const std::string& dir) {
+  const std::string path = JoinPath(dir, "daemon.lock");
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoError("open", path, errno);
+  DirLock lock(fd);
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    if (err != EWOULDBLOCK) return ErrnoError("flock", path, err);
+    std::string holder;
+    (void)ReadFileToString(path, &holder);
+    while (!holder.empty() && holder.back() == '\n') holder.pop_back();
+    return AlreadyExists(dir + " is in use by another daemon (pid " + (holder.empty() ? "unknown" : holder) +
+                         ", holding " + path + "): one daemon per directory");
+  }
+  // The holder's pid, for the message above; the lock itself is the flock.
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+    return ErrnoError("write", path, errno);
+  }
+  return lock;
+}
+
+DirLock::~DirLock() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<DaemonStart> BeginDaemon(const char* argv0, const DaemonArgs& d) {
+  google::InitGoogleLogging(argv0);
+  FLAGS_logtostderr = true;
+  const sigset_t stop_signals = BlockStopSignals();
+  ASSIGN_OR_RETURN(std::string secret, LoadSecret(d.secret_file));
+  RETURN_IF_ERROR(MakeDirs(d.dir));
+  ASSIGN_OR_RETURN(DirLock lock, DirLock::Acquire(d.dir));
+  // Only a dead process's: a live one would hold the lock.
+  (void)RemoveAll(JoinPath(d.dir, "endpoint.json"));
+  return DaemonStart{stop_signals, std::move(secret), std::move(lock)};
 }
 
 int WaitForStop(const sigset_t& signals) {
@@ -54,12 +134,11 @@ Status SplitAddress(const std::string& file, const std::string& what, const std:
                     bool port_required, std::string* host, std::string* port) {
   size_t colon = address.rfind(':');
   const std::string p = colon == std::string::npos ? "" : address.substr(colon + 1);
-  bool digits =
-      !p.empty() && p.size() <= 5 && p.find_first_not_of("0123456789") == std::string::npos;
-  if (colon == 0 || !digits || std::stoul(p) > 65535) {
+  auto number = ParseNumber<uint16_t>(p, "port");
+  if (colon == 0 || !number.ok()) {
     return InvalidArgument(file + ": " + what + " \"" + address + "\" is not HOST:PORT");
   }
-  if (port_required && std::stoul(p) == 0) {
+  if (port_required && *number == 0) {
     return InvalidArgument(file + ": " + what + " \"" + address +
                            "\" needs a fixed port: its peers find it by this address");
   }

@@ -1,11 +1,15 @@
-// What every `sawmill` daemon command does the same way: signals handled by sigwait, the
-// endpoint file peers and `cluster up` read, absolute paths for files children open, and the
-// flags a daemon takes from a deployment's config file (`--config FILE`, docs/deploy.md).
+// What every `sawmill` daemon command does the same way: its command line (flags, --help,
+// --config FILE from a deployment, docs/deploy.md), its start (logging, signals handled by
+// sigwait, the secret, its directory), the endpoint file peers and `cluster up` read, and
+// absolute paths for files children open.
 #pragma once
 
 #include <signal.h>
 
+#include <initializer_list>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -14,9 +18,71 @@
 
 namespace sawmill {
 
-// Blocks SIGTERM and SIGINT in this thread and every thread started afterwards; WaitForStop
-// returns the signal that arrived.
-sigset_t BlockStopSignals();
+// The flags of a daemon command. Its initializer lists borrow the arrays of the braced lists
+// that initialize it: define it as a namespace-scope constant (the arrays then live as long) or
+// pass it as a temporary, never copy it into something that outlives those.
+struct DaemonFlags {
+  const char* role;                                  // "namenode", "datanode", "coordinator" or "worker"
+  std::initializer_list<const char*> flags;          // the flags it takes besides kDaemonFlags
+  std::initializer_list<const char*> required = {};  // ... and must have once --config is applied
+  std::initializer_list<const char*> switches = {};  // those of `flags` that take no value
+};
+
+// The flags every daemon takes: its directory, its cluster's secret, where it listens and what
+// address it advertises, and a deployment's cluster.json that may give them all. --dir and
+// --secret_file are required.
+inline constexpr const char* kDaemonFlags[] = {"config", "dir", "secret_file", "bind", "advertise", "port"};
+
+// A daemon's command line, parsed.
+struct DaemonArgs {
+  Args args;                // every flag, with those --config gives
+  std::string dir;          // --dir, absolute
+  std::string secret_file;  // --secret_file, absolute (attempts and children open it too)
+  std::string bind;         // --bind, 127.0.0.1 by default
+  std::string advertise;    // the address peers reach it at (AdvertisedHost)
+  uint16_t port = 0;        // --port, 0 for any free port
+};
+
+// Parses argv[2..] into *d as `spec` says and applies --config (ApplyConfigFile). Returns the
+// exit code when the command ends here: 0 after printing `usage` for --help, 2 after an error
+// (an unknown flag, a positional argument, a bad --config, a required flag missing, a bad
+// --port, --bind or --advertise); nullopt to go on.
+std::optional<int> ParseDaemonArgs(int argc, char** argv, const DaemonFlags& spec, const char* usage, DaemonArgs* d);
+
+// Prints the error and where to find help; returns 2.
+int DaemonUsageError(const std::string& role, const std::string& message);
+
+// An exclusive flock(2) on <dir>/daemon.lock, held while the object lives: one daemon per
+// directory. The descriptor is close-on-exec, so processes the daemon starts do not hold it.
+class DirLock {
+ public:
+  // kAlreadyExists, naming the holder's pid, when another process holds it; nothing in `dir` is
+  // changed then.
+  static Result<DirLock> Acquire(const std::string& dir);
+  DirLock(DirLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  DirLock& operator=(DirLock&&) = delete;
+  ~DirLock();
+
+ private:
+  explicit DirLock(int fd) : fd_(fd) {}
+  int fd_;
+};
+
+// What a daemon holds from its start until it exits.
+struct DaemonStart {
+  sigset_t stop_signals;  // for WaitForStop
+  std::string secret;     // the cluster secret
+  DirLock lock;           // its directory
+};
+
+// A daemon's start, once its flags are checked: glog to stderr, SIGTERM and SIGINT blocked
+// (before any thread starts), the secret read from d.secret_file, d.dir created and locked
+// (DirLock), and only then the endpoint.json an earlier run left there removed, so that none
+// takes it for this one's. A daemon that finds its directory locked fails before touching any
+// file of the process that holds it (its endpoint.json, metadata, blocks or attempts).
+Result<DaemonStart> BeginDaemon(const char* argv0, const DaemonArgs& d);
+
+// Waits for one of BeginDaemon's stop signals; returns it.
 int WaitForStop(const sigset_t& signals);
 
 // Writes <dir>/endpoint.json (temporary file + rename) with "pid" added.

@@ -1,10 +1,8 @@
 // `sawmill datanode`: one datanode process. Serves the replicas under <dir>/blocks over TCP
 // (and, for peers on the same machine, over a Unix socket at <dir>/data.sock), reports to the
 // namenode, and runs until SIGTERM or SIGINT.
-#include <pthread.h>
 #include <signal.h>
 #include <sys/un.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <cctype>
@@ -13,7 +11,6 @@
 #include <string>
 
 #include <glog/logging.h>
-#include <nlohmann/json.hpp>
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -26,6 +23,12 @@
 
 namespace sawmill {
 namespace {
+
+// Its flags beside those every daemon takes (ParseDaemonArgs).
+const DaemonFlags kFlags{.role = "datanode",
+                         .flags = {"namenode", "host", "heartbeat_ms", "block_report_ms", "scan_interval_ms",
+                                   "sync_blocks"},
+                         .required = {"namenode", "host"}};
 
 constexpr char kUsage[] =
     R"(Usage: sawmill datanode --dir D --namenode ADDR --secret_file F --host NAME
@@ -52,11 +55,6 @@ Its id is created once in D/datanode_id. Once listening it writes D/endpoint.jso
 Stops cleanly on SIGTERM or SIGINT (exit 0).
 )";
 
-int UsageError(const std::string& message) {
-  std::fprintf(stderr, "error: %s\n(see sawmill datanode --help)\n", message.c_str());
-  return 2;
-}
-
 std::string Hex(std::string_view bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string out;
@@ -82,19 +80,10 @@ Result<std::string> LoadOrCreateId(const std::string& dir) {
   return id;
 }
 
-// <dir>/data.sock as an absolute path (peers run in other working directories), or "" when it
-// does not fit in a socket address.
+// <dir>/data.sock (`dir` absolute: peers run in other working directories), or "" when it does
+// not fit in a socket address.
 std::string LocalSocketPath(const std::string& dir) {
-  std::string abs = dir;
-  if (abs.empty() || abs[0] != '/') {
-    char cwd[4096];
-    if (::getcwd(cwd, sizeof cwd) == nullptr) {
-      LOG(WARNING) << "no Unix socket: cannot get the working directory";
-      return "";
-    }
-    abs = JoinPath(cwd, dir);
-  }
-  std::string path = JoinPath(abs, "data.sock");
+  std::string path = JoinPath(dir, "data.sock");
   if (path.size() >= sizeof(sockaddr_un::sun_path)) {
     LOG(INFO) << "no Unix socket: " << path << " is longer than " << sizeof(sockaddr_un::sun_path) - 1
               << " bytes; same-machine peers use TCP";
@@ -103,70 +92,33 @@ std::string LocalSocketPath(const std::string& dir) {
   return path;
 }
 
-int Fail(const Status& s) {
-  LOG(ERROR) << s.ToString();
-  std::fprintf(stderr, "error: %s\n", s.ToString().c_str());
-  return 1;
-}
-
 }  // namespace
 
 int DatanodeCommand(int argc, char** argv) {
-  Args args;
-  if (!Args::Parse(argc, argv, 2, &args)) return 2;
-  if (args.Has("help")) {
-    std::fputs(kUsage, stdout);
-    return 0;
-  }
-  if (!args.OnlyFlags({"config", "dir", "namenode", "secret_file", "host", "bind", "advertise",
-                       "port", "heartbeat_ms", "block_report_ms", "scan_interval_ms",
-                       "sync_blocks"})) {
+  DaemonArgs d;
+  if (auto exit = ParseDaemonArgs(argc, argv, kFlags, kUsage, &d)) return *exit;
+  const Args& args = d.args;
+  int64_t heartbeat_ms, block_report_ms, scan_interval_ms;
+  if (!args.GetNumber<int64_t>("heartbeat_ms", 1000, &heartbeat_ms, 1, 3600000) ||
+      !args.GetNumber<int64_t>("block_report_ms", 60000, &block_report_ms, 0) ||
+      !args.GetNumber<int64_t>("scan_interval_ms", 600000, &scan_interval_ms, 0)) {
     return 2;
   }
-  if (!args.positional.empty()) return UsageError("unexpected argument '" + args.positional[0] + "'");
-  if (Status s = ApplyConfigFile("datanode", &args); !s.ok()) return UsageError(s.ToString());
-  for (const char* required : {"dir", "namenode", "secret_file", "host"}) {
-    if (args.Get(required, "").empty()) return UsageError(std::string("--") + required + " is required");
-  }
-  uint64_t port, heartbeat_ms, block_report_ms, scan_interval_ms;
-  if (!args.GetU64("port", 0, &port) || !args.GetU64("heartbeat_ms", 1000, &heartbeat_ms) ||
-      !args.GetU64("block_report_ms", 60000, &block_report_ms) ||
-      !args.GetU64("scan_interval_ms", 600000, &scan_interval_ms)) {
-    return 2;
-  }
-  if (port > 65535) return UsageError("--port must be at most 65535");
-  if (heartbeat_ms == 0 || heartbeat_ms > 3600000) return UsageError("--heartbeat_ms must be in 1..3600000");
   const std::string sync_blocks = args.Get("sync_blocks", "true");
-  if (sync_blocks != "true" && sync_blocks != "false") return UsageError("--sync_blocks must be true or false");
-  const std::string dir = args.Get("dir", "");
-  const std::string bind = args.Get("bind", "127.0.0.1");
-  // What the namenode hands to clients and other datanodes as this datanode's address.
-  auto advertised = AdvertisedHost(args, "127.0.0.1");
-  if (!advertised.ok()) return UsageError(advertised.status().message());
-  const std::string advertise = *advertised;
+  if (sync_blocks != "true" && sync_blocks != "false") {
+    return DaemonUsageError("datanode", "--sync_blocks must be true or false");
+  }
 
-  google::InitGoogleLogging(argv[0]);
-  FLAGS_logtostderr = true;
-  // Every thread started from here on inherits the mask, so only sigwait sees these.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
-  auto secret = LoadSecret(args.Get("secret_file", ""));
-  if (!secret.ok()) return Fail(secret.status());
-  if (Status s = MakeDirs(dir); !s.ok()) return Fail(s);
-  // A stale endpoint from an earlier run must not be taken for this one's.
-  RemoveAll(JoinPath(dir, "endpoint.json")).ok();
-  auto id = LoadOrCreateId(dir);
-  if (!id.ok()) return Fail(id.status());
+  auto start = BeginDaemon(argv[0], d);
+  if (!start.ok()) return DaemonFail(start.status());
+  auto id = LoadOrCreateId(d.dir);
+  if (!id.ok()) return DaemonFail(id.status());
   dfs::BlockStoreOptions store_options;
   store_options.sync_on_finalize = sync_blocks == "true";
-  auto store = dfs::BlockStore::Open(JoinPath(dir, "blocks"), store_options);
-  if (!store.ok()) return Fail(store.status());
+  auto store = dfs::BlockStore::Open(JoinPath(d.dir, "blocks"), store_options);
+  if (!store.ok()) return DaemonFail(store.status());
   const auto& report = (*store)->open_report();
-  LOG(INFO) << "block store " << JoinPath(dir, "blocks") << ": " << (*store)->List().size() << " blocks, "
+  LOG(INFO) << "block store " << JoinPath(d.dir, "blocks") << ": " << (*store)->List().size() << " blocks, "
             << report.removed.size() << " leftover files removed, " << report.malformed.size() << " malformed";
   for (const Status& m : report.malformed) LOG(WARNING) << "malformed: " << m.ToString();
 
@@ -174,45 +126,43 @@ int DatanodeCommand(int argc, char** argv) {
   // refuses conversations until the datanode exists.
   std::atomic<dfs::Datanode*> serving{nullptr};
   TcpServerOptions server_options;
-  server_options.bind = bind;
-  server_options.port = static_cast<uint16_t>(port);
-  server_options.unix_path = LocalSocketPath(dir);
-  auto server = TcpServer::Start(server_options, *secret, [&serving](Connection& conn) {
+  server_options.bind = d.bind;
+  server_options.port = d.port;
+  server_options.unix_path = LocalSocketPath(d.dir);
+  auto server = TcpServer::Start(server_options, start->secret, [&serving](Connection& conn) {
     if (dfs::Datanode* d = serving.load()) d->handler()(conn);
   });
-  if (!server.ok()) return Fail(server.status());
-  const std::string address = advertise + ":" + std::to_string((*server)->port());
+  if (!server.ok()) return DaemonFail(server.status());
+  const std::string address = d.advertise + ":" + std::to_string((*server)->port());
 
   // Outgoing connections (namenode, downstream datanodes, copy targets) give up on a peer that
   // makes no progress for a minute, so a hung peer cannot wedge a pipeline forever.
-  TcpTransport transport(*secret, /*connect_timeout_ms=*/10000, /*io_timeout_ms=*/60000);
+  TcpTransport transport(start->secret, /*connect_timeout_ms=*/10000, /*io_timeout_ms=*/60000);
   dfs::Datanode::Options options;
-  options.dir = dir;
+  options.dir = d.dir;
   options.id = *id;
   options.host = args.Get("host", "");
   options.address = address;
   options.local_socket = (*server)->local_address();
   options.namenode_address = args.Get("namenode", "");
-  options.heartbeat_ms = static_cast<int64_t>(heartbeat_ms);
-  options.block_report_ms = static_cast<int64_t>(block_report_ms);
-  options.scan_interval_ms = static_cast<int64_t>(scan_interval_ms);
+  options.heartbeat_ms = heartbeat_ms;
+  options.block_report_ms = block_report_ms;
+  options.scan_interval_ms = scan_interval_ms;
   auto datanode = std::make_unique<dfs::Datanode>(options, &transport, store->get());
   serving = datanode.get();
 
-  nlohmann::json endpoint = {
-      {"role", "datanode"}, {"id", *id}, {"host", options.host}, {"address", address}, {"pid", ::getpid()}};
-  if (Status s = WriteStringToFile(JoinPath(dir, "endpoint.json"), endpoint.dump() + "\n"); !s.ok()) {
+  if (Status s = WriteEndpoint(d.dir, {{"role", "datanode"}, {"id", *id}, {"host", options.host}, {"address", address}});
+      !s.ok()) {
     datanode->Stop();
     (*server)->Stop();
-    return Fail(s);
+    return DaemonFail(s);
   }
   datanode->Start();
-  LOG(INFO) << "datanode " << *id << " (host " << options.host << ") serving " << JoinPath(dir, "blocks") << " at "
+  LOG(INFO) << "datanode " << *id << " (host " << options.host << ") serving " << JoinPath(d.dir, "blocks") << " at "
             << address << (options.local_socket.empty() ? "" : " and " + options.local_socket) << ", namenode "
             << options.namenode_address;
 
-  int sig = 0;
-  sigwait(&signals, &sig);
+  int sig = WaitForStop(start->stop_signals);
   LOG(INFO) << "datanode " << *id << ": signal " << sig << ", stopping";
   // The datanode first: it closes its conversations (and the connections they opened downstream)
   // and refuses new ones; then the server joins its threads; the store goes last.

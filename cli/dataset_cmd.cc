@@ -1,6 +1,6 @@
 // `sawmill dataset list|show|promote|rollback`: versioned datasets in a local store directory or
 // a cluster's store (datasets/dataset_catalog.h, docs/datasets.md).
-#include <cctype>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -54,19 +54,19 @@ std::string Escaped(std::string_view s) {
   return out;
 }
 
-bool ParseVersion(const std::string& s, uint64_t* v) {
-  if (s.empty() || s.size() > 8 || s.find_first_not_of("0123456789") != std::string::npos) return false;
-  *v = std::stoull(s);
-  return true;
+// Version numbers have at most 8 digits (datasets::VersionName); `what` names the argument.
+Result<uint64_t> ParseVersion(const std::string& s, const char* what) {
+  return ParseNumber<uint64_t>(s, what, 1, 99'999'999);
 }
 
 bool FromHex(const std::string& hex, std::string* out) {
   if (hex.size() % 2) return false;
   out->clear();
   for (size_t i = 0; i < hex.size(); i += 2) {
-    int hi = std::isxdigit(static_cast<unsigned char>(hex[i])), lo = std::isxdigit(static_cast<unsigned char>(hex[i + 1]));
-    if (!hi || !lo) return false;
-    out->push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+    uint8_t byte = 0;
+    auto [ptr, ec] = std::from_chars(hex.data() + i, hex.data() + i + 2, byte, 16);
+    if (ec != std::errc() || ptr != hex.data() + i + 2) return false;
+    out->push_back(static_cast<char>(byte));
   }
   return true;
 }
@@ -159,13 +159,15 @@ int DatasetCommand(int argc, char** argv) {
     return 0;
   }
   if (sub == "promote") {
-    if (pos.size() != 2 || pos[1].empty() || pos[1].find_first_not_of("0123456789") != std::string::npos) {
+    if (pos.size() != 2) {
       std::fprintf(stderr, "error: dataset promote needs NAME VERSION (a number)\n");
       return 2;
     }
-    Status s = datasets::Promote(root, name, std::stoull(pos[1]));
+    auto version = ParseVersion(pos[1], "VERSION");
+    if (!version.ok()) return Fail(version.status());
+    Status s = datasets::Promote(root, name, *version);
     if (!s.ok()) return Fail(s);
-    std::printf("%s: current is now %s\n", name.c_str(), datasets::VersionName(std::stoull(pos[1])).c_str());
+    std::printf("%s: current is now %s\n", name.c_str(), datasets::VersionName(*version).c_str());
     return 0;
   }
   if (sub == "rollback") {
@@ -185,14 +187,18 @@ int DatasetCommand(int argc, char** argv) {
     return 0;
   }
   if (sub == "diff") {
-    uint64_t from, to, show = 10;
-    if (pos.size() != 3 || !ParseVersion(pos[1], &from) || !ParseVersion(pos[2], &to) ||
-        !args.GetU64("show", 10, &show)) {
+    if (pos.size() != 3) {
       std::fprintf(stderr, "error: dataset diff needs NAME FROM TO (version numbers)\n");
       return 2;
     }
-    auto a = datasets::ResolveForRead(root, "dataset:" + name + "@" + std::to_string(from));
-    auto b = datasets::ResolveForRead(root, "dataset:" + name + "@" + std::to_string(to));
+    auto from = ParseVersion(pos[1], "FROM");
+    if (!from.ok()) return Fail(from.status());
+    auto to = ParseVersion(pos[2], "TO");
+    if (!to.ok()) return Fail(to.status());
+    uint64_t show = 10;
+    if (!args.GetU64("show", 10, &show)) return 2;
+    auto a = datasets::ResolveForRead(root, "dataset:" + name + "@" + std::to_string(*from));
+    auto b = datasets::ResolveForRead(root, "dataset:" + name + "@" + std::to_string(*to));
     if (!a.ok()) return Fail(a.status());
     if (!b.ok()) return Fail(b.status());
     auto d = datasets::DiffVersions(*a, *b, show);

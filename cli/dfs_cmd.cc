@@ -132,8 +132,11 @@ class Commands {
 
   int Put() {
     if (pos_.size() != 3) return Usage("put needs LOCAL and PATH");
-    uint64_t replication = 0, block_size = 0;
-    if (!args_.GetU64("replication", 0, &replication) || !args_.GetU64("block_size", 0, &block_size)) return 2;
+    uint32_t replication = 0;
+    uint64_t block_size = 0;
+    if (!args_.GetNumber<uint32_t>("replication", 0, &replication, 0, 512) || !args_.GetU64("block_size", 0, &block_size)) {
+      return 2;
+    }
     const std::string& local = pos_[1];
     std::string path = dfs::StripDfsScheme(pos_[2]);
     auto st = client_.StatFull(path);
@@ -147,7 +150,7 @@ class Commands {
       if (fd < 0) return Fail(ErrnoError("open", local, errno));
       ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
     }
-    Status s = PutFrom(fd, local == "-" ? "stdin" : local, path, static_cast<uint32_t>(replication), block_size);
+    Status s = PutFrom(fd, local == "-" ? "stdin" : local, path, replication, block_size);
     if (fd != 0) ::close(fd);
     return s.ok() ? 0 : Fail(s);
   }
@@ -240,10 +243,9 @@ class Commands {
 
   int SetRep() {
     if (pos_.size() != 3) return Usage("setrep needs R and PATH");
-    char* end = nullptr;
-    unsigned long r = std::strtoul(pos_[1].c_str(), &end, 10);
-    if (pos_[1].empty() || *end != '\0' || r == 0 || r > 512) return Usage("setrep: R must be 1..512, got " + pos_[1]);
-    Status s = client_.SetReplication(pos_[2], static_cast<uint32_t>(r));
+    auto r = ParseNumber<uint32_t>(pos_[1], "setrep: R", 1, 512);
+    if (!r.ok()) return Usage(r.status().message());
+    Status s = client_.SetReplication(pos_[2], *r);
     return s.ok() ? 0 : Fail(s);
   }
 

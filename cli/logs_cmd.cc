@@ -120,8 +120,12 @@ int LogsCommand(int argc, char** argv) {
   if (sub == "archive") {
     if (!args.OnlyFlags({"store", "cluster", "stream", "partition", "from", "segment_mb"})) return 2;
     std::string stream = args.Get("stream", "");
-    uint64_t partition = 0, segment_mb = 64;
-    if (!args.GetU64("partition", 0, &partition) || !args.GetU64("segment_mb", 64, &segment_mb)) return 2;
+    int partition = 0;
+    uint64_t segment_mb = 64;
+    if (!args.GetNumber("partition", 0, &partition, 0) ||
+        !args.GetNumber<uint64_t>("segment_mb", 64, &segment_mb, 0, UINT64_MAX >> 20)) {
+      return 2;
+    }
     if (!args.Has("partition") || stream.empty()) {
       std::fprintf(stderr, "error: logs archive needs --stream and --partition\n");
       return 2;
@@ -135,7 +139,7 @@ int LogsCommand(int argc, char** argv) {
     LineReader lines(in, from == "-" ? "stdin" : from);
     logs::ArchiveOptions o;
     o.segment_bytes = segment_mb << 20;
-    auto r = logs::Archive(root, stream, static_cast<int>(partition),
+    auto r = logs::Archive(root, stream, partition,
                            [&](logs::LogRecord* rec, Status* error) { return lines.Next(rec, error); }, o);
     if (in != stdin) std::fclose(in);
     if (!r.ok()) return Fail(r.status());
@@ -168,7 +172,9 @@ int LogsCommand(int argc, char** argv) {
       for (int p : *parts) std::printf("%s/%d\n", args.positional[0].c_str(), p);
       return 0;
     }
-    auto segs = logs::ListSegments(root, args.positional[0], std::atoi(args.positional[1].c_str()));
+    auto partition = ParseNumber<int>(args.positional[1], "PARTITION", 0);
+    if (!partition.ok()) return Fail(partition.status());
+    auto segs = logs::ListSegments(root, args.positional[0], *partition);
     if (!segs.ok()) return Fail(segs.status());
     print_segments(*segs);
     return 0;
@@ -180,7 +186,9 @@ int LogsCommand(int argc, char** argv) {
       return 2;
     }
     const std::string& stream = args.positional[0];
-    int partition = std::atoi(args.positional[1].c_str());
+    auto parsed = ParseNumber<int>(args.positional[1], "PARTITION", 0);
+    if (!parsed.ok()) return Fail(parsed.status());
+    const int partition = *parsed;
     auto segs = logs::ListSegments(root, stream, partition);
     if (!segs.ok()) return Fail(segs.status());
     if (segs->empty()) {

@@ -1,19 +1,16 @@
 // `sawmill namenode`: the file store's metadata daemon. Serves the namenode protocol over TCP
 // and a read-only status page over HTTP until SIGTERM or SIGINT, then stops cleanly (exit 0).
 #include <signal.h>
-#include <unistd.h>
 
 #include <cstdio>
 #include <memory>
 #include <string>
 
 #include <glog/logging.h>
-#include <nlohmann/json.hpp>
 
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/daemon_util.h"
-#include "common/auth.h"
 #include "common/file.h"
 #include "common/rpc_tcp.h"
 #include "dfs/namenode/http_status.h"
@@ -21,6 +18,12 @@
 
 namespace sawmill {
 namespace {
+
+// Its flags beside those every daemon takes (ParseDaemonArgs).
+const DaemonFlags kFlags{.role = "namenode",
+                         .flags = {"http_port", "replication", "block_size", "heartbeat_timeout_ms",
+                                   "lease_timeout_ms", "replication_interval_ms", "allow_shared_hosts"},
+                         .switches = {"allow_shared_hosts"}};
 
 constexpr char kUsage[] = R"(Usage: sawmill namenode --dir D --secret_file F [flags]
        sawmill namenode --config CLUSTER_JSON [flags]
@@ -65,123 +68,56 @@ void LogRecovery(const dfs::RecoveryInfo& r, const std::string& meta) {
 }  // namespace
 
 int NamenodeCommand(int argc, char** argv) {
-  Args args;
-  if (!Args::Parse(argc, argv, 2, &args, {"allow_shared_hosts"})) return 2;
-  if (args.Has("help")) {
-    std::fputs(kUsage, stdout);
-    return 0;
-  }
-  if (!args.OnlyFlags({"config", "dir", "secret_file", "bind", "advertise", "port", "http_port",
-                       "replication", "block_size", "heartbeat_timeout_ms", "lease_timeout_ms",
-                       "replication_interval_ms", "allow_shared_hosts"})) {
-    return 2;
-  }
-  if (!args.positional.empty()) {
-    std::fprintf(stderr, "error: unexpected argument '%s'\n\n%s", args.positional[0].c_str(), kUsage);
-    return 2;
-  }
-  if (Status s = ApplyConfigFile("namenode", &args); !s.ok()) {
-    std::fprintf(stderr, "error: %s\n", s.ToString().c_str());
-    return 2;
-  }
-  const std::string dir = args.Get("dir", ""), secret_file = args.Get("secret_file", "");
-  if (dir.empty() || secret_file.empty()) {
-    std::fprintf(stderr, "error: --dir and --secret_file are required\n\n%s", kUsage);
-    return 2;
-  }
-  const std::string bind = args.Get("bind", "127.0.0.1");
-  auto advertised = AdvertisedHost(args, "127.0.0.1");
-  if (!advertised.ok()) {
-    std::fprintf(stderr, "error: %s\n", advertised.status().message().c_str());
-    return 2;
-  }
-  const std::string advertise = *advertised;
-  uint64_t port, http_port, replication, block_size, heartbeat_timeout, lease_timeout, replication_interval;
-  if (!args.GetU64("port", 0, &port) || !args.GetU64("http_port", 0, &http_port) ||
-      !args.GetU64("replication", 3, &replication) || !args.GetU64("block_size", 64ull << 20, &block_size) ||
-      !args.GetU64("heartbeat_timeout_ms", 10'000, &heartbeat_timeout) ||
-      !args.GetU64("lease_timeout_ms", 60'000, &lease_timeout) ||
-      !args.GetU64("replication_interval_ms", 1000, &replication_interval)) {
-    return 2;
-  }
-  if (port > 65535 || http_port > 65535) {
-    std::fprintf(stderr, "error: ports must be at most 65535\n");
-    return 2;
-  }
-  if (replication < 1 || replication > 512 || block_size == 0 || heartbeat_timeout == 0 || lease_timeout == 0 ||
-      replication_interval == 0) {
-    std::fprintf(stderr, "error: --replication must be in [1, 512]; sizes and times must be positive\n");
+  DaemonArgs d;
+  if (auto exit = ParseDaemonArgs(argc, argv, kFlags, kUsage, &d)) return *exit;
+  const Args& args = d.args;
+  uint16_t http_port;
+  uint32_t replication;
+  uint64_t block_size;
+  int64_t heartbeat_timeout, lease_timeout, replication_interval;
+  if (!args.GetNumber<uint16_t>("http_port", 0, &http_port) ||
+      !args.GetNumber<uint32_t>("replication", 3, &replication, 1, 512) ||
+      !args.GetNumber<uint64_t>("block_size", 64ull << 20, &block_size, 1) ||
+      !args.GetNumber<int64_t>("heartbeat_timeout_ms", 10'000, &heartbeat_timeout, 1) ||
+      !args.GetNumber<int64_t>("lease_timeout_ms", 60'000, &lease_timeout, 1) ||
+      !args.GetNumber<int64_t>("replication_interval_ms", 1000, &replication_interval, 1)) {
     return 2;
   }
 
-  google::InitGoogleLogging(argv[0]);
-  FLAGS_logtostderr = true;
-
-  // Block the stop signals before any thread starts, so that every thread inherits the mask and
-  // sigwait below is the one place that receives them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-
-  auto secret = LoadSecret(secret_file);
-  if (!secret.ok()) {
-    LOG(ERROR) << secret.status().ToString();
-    return 1;
-  }
-  const std::string endpoint_file = JoinPath(dir, "endpoint.json");
-  if (Status st = MakeDirs(dir); !st.ok()) {
-    LOG(ERROR) << st.ToString();
-    return 1;
-  }
-  // A stale endpoint from an earlier run must not be mistaken for this one.
-  (void)RemoveAll(endpoint_file);
+  auto start = BeginDaemon(argv[0], d);
+  if (!start.ok()) return DaemonFail(start.status());
 
   dfs::NamenodeService::Options options;
-  options.replication = static_cast<uint32_t>(replication);
+  options.replication = replication;
   options.block_size = block_size;
-  options.lease_timeout_ms = static_cast<int64_t>(lease_timeout);
-  options.replication_interval_ms = static_cast<int64_t>(replication_interval);
-  options.block_manager.heartbeat_timeout_ms = static_cast<int64_t>(heartbeat_timeout);
+  options.lease_timeout_ms = lease_timeout;
+  options.replication_interval_ms = replication_interval;
+  options.block_manager.heartbeat_timeout_ms = heartbeat_timeout;
   options.block_manager.allow_shared_hosts = args.Has("allow_shared_hosts");
-  const std::string meta = JoinPath(dir, "meta");
+  const std::string meta = JoinPath(d.dir, "meta");
   auto service = dfs::NamenodeService::Open(meta, options);
-  if (!service.ok()) {
-    LOG(ERROR) << "cannot open namenode metadata: " << service.status().ToString();
-    return 1;
-  }
+  if (!service.ok()) return DaemonFail(service.status().WithContext("cannot open namenode metadata"));
   LogRecovery((*service)->recovery(), meta);
   (*service)->Start();
 
   TcpServerOptions tcp_options;
-  tcp_options.bind = bind;
-  tcp_options.port = static_cast<uint16_t>(port);
-  auto rpc = TcpServer::Start(tcp_options, *secret, (*service)->handler());
-  if (!rpc.ok()) {
-    LOG(ERROR) << rpc.status().ToString();
-    return 1;
-  }
+  tcp_options.bind = d.bind;
+  tcp_options.port = d.port;
+  auto rpc = TcpServer::Start(tcp_options, start->secret, (*service)->handler());
+  if (!rpc.ok()) return DaemonFail(rpc.status());
   dfs::NamenodeService* svc = service->get();
-  auto http = dfs::HttpStatusServer::Start(bind, static_cast<uint16_t>(http_port), [svc] { return svc->GetStatus(); });
-  if (!http.ok()) {
-    LOG(ERROR) << http.status().ToString();
-    return 1;
-  }
+  auto http = dfs::HttpStatusServer::Start(d.bind, http_port, [svc] { return svc->GetStatus(); });
+  if (!http.ok()) return DaemonFail(http.status());
 
-  const std::string address = Endpoint(advertise, (*rpc)->port()),
-                    http_address = Endpoint(advertise, (*http)->port());
-  nlohmann::json endpoint = {{"role", "namenode"}, {"address", address}, {"http", http_address}, {"pid", ::getpid()}};
-  if (Status st = WriteStringToFile(endpoint_file, endpoint.dump() + "\n"); !st.ok()) {
-    LOG(ERROR) << st.ToString();
-    return 1;
+  const std::string address = Endpoint(d.advertise, (*rpc)->port()),
+                    http_address = Endpoint(d.advertise, (*http)->port());
+  if (Status s = WriteEndpoint(d.dir, {{"role", "namenode"}, {"address", address}, {"http", http_address}}); !s.ok()) {
+    return DaemonFail(s);
   }
-  LOG(INFO) << "namenode listening on " << bind << ", serving as " << address
+  LOG(INFO) << "namenode listening on " << d.bind << ", serving as " << address
             << ", status page http://" << http_address << "/";
 
-  int sig = 0;
-  while (sigwait(&stop_signals, &sig) != 0) {
-  }
+  int sig = WaitForStop(start->stop_signals);
   LOG(INFO) << "got " << (sig == SIGTERM ? "SIGTERM" : "SIGINT") << ": stopping";
   (*http)->Stop();
   (*rpc)->Stop();      // waits for the conversations to end

@@ -190,28 +190,21 @@ int Gen(const Args& args) {
   if (!(text ? args.OnlyFlags({"bytes", "vocabulary", "seed", "output"}) : args.OnlyFlags({"lines", "seed", "output"}))) {
     return 2;
   }
+  // The numbers first, so that a usage error leaves no output file behind.
+  ZipfTextOptions zipf;
+  LogTextOptions log;
+  if (!args.GetU64("seed", 1, &zipf.seed) || !args.GetU64("bytes", 1 << 20, &zipf.bytes) ||
+      !args.GetNumber<uint32_t>("vocabulary", 75000, &zipf.vocabulary, 1) || !args.GetU64("lines", 10000, &log.lines)) {
+    return 2;
+  }
+  log.seed = zipf.seed;
   std::string output = args.Get("output", "");
   FILE* out = output.empty() ? stdout : std::fopen(output.c_str(), "wb");
   if (!out) {
     std::perror(output.c_str());
     return 1;
   }
-  bool ok;
-  uint64_t seed;
-  if (!args.GetU64("seed", 1, &seed)) return 2;
-  if (text) {
-    ZipfTextOptions o;
-    uint64_t vocab;
-    if (!args.GetU64("bytes", 1 << 20, &o.bytes) || !args.GetU64("vocabulary", 75000, &vocab) || vocab == 0) return 2;
-    o.vocabulary = static_cast<uint32_t>(vocab);
-    o.seed = seed;
-    ok = WriteZipfText(out, o);
-  } else {
-    LogTextOptions o;
-    if (!args.GetU64("lines", 10000, &o.lines)) return 2;
-    o.seed = seed;
-    ok = WriteLogText(out, o);
-  }
+  bool ok = text ? WriteZipfText(out, zipf) : WriteLogText(out, log);
   if (out != stdout) ok = (std::fclose(out) == 0) && ok;
   if (!ok) std::fprintf(stderr, "error: writing %s failed\n", output.empty() ? "stdout" : output.c_str());
   return ok ? 0 : 1;

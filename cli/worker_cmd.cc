@@ -1,7 +1,7 @@
 // `sawmill worker`: one worker daemon (worker/worker.h): runs task attempts for the
 // coordinator and serves its map outputs to reducers, until SIGTERM or SIGINT.
-#include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -12,7 +12,6 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/daemon_util.h"
-#include "common/auth.h"
 #include "common/file.h"
 #include "common/rpc_tcp.h"
 #include "dfs/client/dfs_client.h"
@@ -20,6 +19,11 @@
 
 namespace sawmill {
 namespace {
+
+// Its flags beside those every daemon takes (ParseDaemonArgs).
+const DaemonFlags kFlags{.role = "worker",
+                         .flags = {"coordinator", "namenode", "host", "slots", "poll_ms", "fetch_threads"},
+                         .required = {"coordinator", "namenode", "host"}};
 
 constexpr char kUsage[] =
     R"(Usage: sawmill worker --dir D --coordinator ADDR --namenode ADDR --secret_file F --host NAME
@@ -42,84 +46,52 @@ Once listening it writes D/endpoint.json:
 Stops cleanly on SIGTERM or SIGINT (exit 0), killing the attempts it runs.
 )";
 
-int UsageError(const std::string& message) {
-  std::fprintf(stderr, "error: %s\n(see sawmill worker --help)\n", message.c_str());
-  return 2;
-}
-
 }  // namespace
 
 int WorkerCommand(int argc, char** argv) {
-  Args args;
-  if (!Args::Parse(argc, argv, 2, &args)) return 2;
-  if (args.Has("help")) {
-    std::fputs(kUsage, stdout);
-    return 0;
-  }
-  if (!args.OnlyFlags({"config", "dir", "coordinator", "namenode", "secret_file", "host", "slots",
-                       "bind", "port", "advertise", "poll_ms", "fetch_threads"})) {
+  DaemonArgs d;
+  if (auto exit = ParseDaemonArgs(argc, argv, kFlags, kUsage, &d)) return *exit;
+  const Args& args = d.args;
+  int slots, fetch_threads;
+  uint32_t poll_ms;
+  const int cores = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 1024u));
+  if (!args.GetNumber("slots", cores, &slots, 1, 1024) || !args.GetNumber<uint32_t>("poll_ms", 1000, &poll_ms, 1, 30000) ||
+      !args.GetNumber("fetch_threads", 4, &fetch_threads, 1, 64)) {
     return 2;
   }
-  if (!args.positional.empty()) return UsageError("unexpected argument '" + args.positional[0] + "'");
-  if (Status s = ApplyConfigFile("worker", &args); !s.ok()) return UsageError(s.ToString());
-  for (const char* required : {"dir", "coordinator", "namenode", "secret_file", "host"}) {
-    if (args.Get(required, "").empty()) return UsageError(std::string("--") + required + " is required");
-  }
-  uint64_t slots, port, poll_ms, fetch_threads;
-  uint64_t cores = std::max(1u, std::thread::hardware_concurrency());
-  if (!args.GetU64("slots", cores, &slots) || !args.GetU64("port", 0, &port) || !args.GetU64("poll_ms", 1000, &poll_ms) ||
-      !args.GetU64("fetch_threads", 4, &fetch_threads)) {
-    return 2;
-  }
-  if (slots < 1 || slots > 1024) return UsageError("--slots must be in 1..1024");
-  if (port > 65535) return UsageError("--port must be at most 65535");
-  if (poll_ms < 1 || poll_ms > 30000) return UsageError("--poll_ms must be in 1..30000");
-  if (fetch_threads < 1 || fetch_threads > 64) return UsageError("--fetch_threads must be in 1..64");
-  const std::string dir = AbsolutePath(args.Get("dir", ""));
-  const std::string bind = args.Get("bind", "127.0.0.1");
-  auto advertised = AdvertisedHost(args, "127.0.0.1");
-  if (!advertised.ok()) return UsageError(advertised.status().message());
-  const std::string advertise = *advertised;
 
-  google::InitGoogleLogging(argv[0]);
-  FLAGS_logtostderr = true;
-  sigset_t signals = BlockStopSignals();
-
-  const std::string secret_file = AbsolutePath(args.Get("secret_file", ""));
-  auto secret = LoadSecret(secret_file);
-  if (!secret.ok()) return DaemonFail(secret.status());
-  if (Status s = MakeDirs(dir); !s.ok()) return DaemonFail(s);
-  (void)RemoveAll(JoinPath(dir, "endpoint.json"));
+  auto start = BeginDaemon(argv[0], d);
+  if (!start.ok()) return DaemonFail(start.status());
   // Attempts of an earlier run of this worker are void: the coordinator reran them elsewhere.
-  (void)RemoveAll(JoinPath(dir, "jobs"));
+  (void)RemoveAll(JoinPath(d.dir, "jobs"));
 
-  TcpTransport transport(*secret, /*connect_timeout_ms=*/10000, /*io_timeout_ms=*/60000);
+  TcpTransport transport(start->secret, /*connect_timeout_ms=*/10000, /*io_timeout_ms=*/60000);
   dfs::DfsClient::Options store_options;
   store_options.client_host = args.Get("host", "");
   dfs::DfsClient store(&transport, args.Get("namenode", ""), store_options);
 
   worker::WorkerOptions options;
-  options.dir = dir;
+  options.dir = d.dir;
   options.host = args.Get("host", "");
   options.coordinator_address = args.Get("coordinator", "");
   options.namenode_address = args.Get("namenode", "");
-  options.secret_file = secret_file;
-  options.slots = static_cast<int>(slots);
-  options.poll_ms = static_cast<uint32_t>(poll_ms);
-  options.fetch_threads = static_cast<int>(fetch_threads);
+  options.secret_file = d.secret_file;
+  options.slots = slots;
+  options.poll_ms = poll_ms;
+  options.fetch_threads = fetch_threads;
 
   std::atomic<worker::Worker*> serving{nullptr};
   TcpServerOptions server_options;
-  server_options.bind = bind;
-  server_options.port = static_cast<uint16_t>(port);
-  auto server = TcpServer::Start(server_options, *secret, [&serving](Connection& conn) {
+  server_options.bind = d.bind;
+  server_options.port = d.port;
+  auto server = TcpServer::Start(server_options, start->secret, [&serving](Connection& conn) {
     if (worker::Worker* w = serving.load()) w->shuffle_handler()(conn);
   });
   if (!server.ok()) return DaemonFail(server.status());
-  options.shuffle_address = advertise + ":" + std::to_string((*server)->port());
+  options.shuffle_address = d.advertise + ":" + std::to_string((*server)->port());
   auto w = std::make_unique<worker::Worker>(options, &transport, &store);
   serving = w.get();
-  if (Status s = WriteEndpoint(dir, {{"role", "worker"}, {"host", options.host}, {"address", options.shuffle_address}});
+  if (Status s = WriteEndpoint(d.dir, {{"role", "worker"}, {"host", options.host}, {"address", options.shuffle_address}});
       !s.ok()) {
     return DaemonFail(s);
   }
@@ -127,7 +99,7 @@ int WorkerCommand(int argc, char** argv) {
   LOG(INFO) << "worker (host " << options.host << ", " << options.slots << " slots) serving map outputs at "
             << options.shuffle_address << ", coordinator " << options.coordinator_address;
 
-  int sig = WaitForStop(signals);
+  int sig = WaitForStop(start->stop_signals);
   LOG(INFO) << "worker: signal " << sig << ", stopping";
   (*server)->Stop();
   serving = nullptr;

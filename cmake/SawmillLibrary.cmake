@@ -16,10 +16,11 @@ function(sawmill_binary NAME)
   endif()
 endfunction()
 
-# sawmill_test(NAME SRCS ... DEPS ...): a GoogleTest binary registered with ctest.
+# sawmill_test(NAME SRCS ... DEPS ... [TEST_PREFIX P]): a GoogleTest binary registered with ctest,
+# one test per case, named P + Suite.Case (a prefix lets `ctest -R` pick a folder's tests).
 function(sawmill_test NAME)
-  cmake_parse_arguments(ARG "" "" "SRCS;DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "" "TEST_PREFIX" "SRCS;DEPS" ${ARGN})
   add_executable(${NAME} ${ARG_SRCS})
   target_link_libraries(${NAME} PRIVATE ${ARG_DEPS} GTest::gtest_main GTest::gmock)
-  gtest_discover_tests(${NAME} DISCOVERY_TIMEOUT 60 PROPERTIES LABELS unit)
+  gtest_discover_tests(${NAME} TEST_PREFIX "${ARG_TEST_PREFIX}" DISCOVERY_TIMEOUT 60 PROPERTIES LABELS unit)
 endfunction()

@@ -1,6 +1,8 @@
 #include "common/cluster_config.h"
 
 #include <algorithm>
+#include <limits>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -27,6 +29,12 @@ class Fields {
   Status Number(const char* key, T* out) const {
     const Json* v = Find(key);
     if (v == nullptr || !v->is_number_integer()) return Bad(key, "an integer");
+    // get<T>() would wrap (-1 as a uint32_t replication) or truncate.
+    if (v->is_number_unsigned() ? !std::in_range<T>(v->get<uint64_t>()) : !std::in_range<T>(v->get<int64_t>())) {
+      return InvalidArgument(file_ + ": field \"" + Name(key) + "\" is " + v->dump() + ", not in " +
+                             std::to_string(std::numeric_limits<T>::min()) + ".." +
+                             std::to_string(std::numeric_limits<T>::max()));
+    }
     *out = v->get<T>();
     return Status::Ok();
   }
@@ -44,9 +52,9 @@ class Fields {
     return it == obj_.end() ? nullptr : &*it;
   }
   Status Bad(const char* key, const char* want) const {
-    std::string field = where_.empty() ? key : where_ + "." + key;
-    return InvalidArgument(file_ + ": field \"" + field + "\" is missing or not " + want);
+    return InvalidArgument(file_ + ": field \"" + Name(key) + "\" is missing or not " + want);
   }
+  std::string Name(const char* key) const { return where_.empty() ? key : where_ + "." + key; }
 
  private:
   const std::string& file_;

@@ -178,6 +178,27 @@ TEST_F(DfsCliTest, NamespaceCommands) {
   EXPECT_NE(gone.err.find("/d/b"), std::string::npos);
 }
 
+// Numbers are whole, in range and nothing else; the error names the argument (issue 18, B4).
+TEST_F(DfsCliTest, NumbersAreChecked) {
+  ASSERT_TRUE(WriteStringToFile(Local("a"), "hello").ok());
+  ASSERT_EQ(Run({"put", Local("a"), "/a"}).rc, 0);
+  for (const char* bad : {" 3", "+3", "3x", "0", "513", "-1", "4294967299", ""}) {
+    Ran r = Run({"setrep", bad, "/a"});
+    EXPECT_EQ(r.rc, 2) << "'" << bad << "'";
+    EXPECT_NE(r.err.find("setrep: R "), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(std::string("'") + bad + "'"), std::string::npos) << r.err;
+  }
+  for (const char* bad : {"4294967299", "-1", "513"}) {
+    Ran r = Run({"put", Local("a"), "/b", "--replication", bad});
+    EXPECT_EQ(r.rc, 2) << "'" << bad << "'";
+    EXPECT_NE(r.err.find("--replication"), std::string::npos) << r.err;
+  }
+  Ran block = Run({"put", Local("a"), "/b", "--block_size", "1 "});
+  EXPECT_EQ(block.rc, 2);
+  EXPECT_NE(block.err.find("--block_size"), std::string::npos) << block.err;
+  EXPECT_EQ(Run({"stat", "/b"}).rc, 1);  // nothing was written
+}
+
 TEST_F(DfsCliTest, FsckAndDatanodes) {
   Ran ok = Run({"fsck"});
   EXPECT_EQ(ok.rc, 0) << ok.err;
