@@ -15,6 +15,7 @@
 #include "cli/text_generators.h"
 #include "common/file.h"
 #include "common/local_fs.h"
+#include "common/subprocess.h"
 #include "datasets/dataset_catalog.h"
 #include "dfs/client/connect_dfs.h"
 #include "records/manifest.h"
@@ -229,14 +230,12 @@ int Run(int argc, char** argv) {
     std::fprintf(stderr, "error: no job binary %s\n", path.c_str());
     return 2;
   }
-  std::vector<char*> args;
-  args.push_back(const_cast<char*>(path.c_str()));
+  std::vector<std::string> args = {path};
   for (int i = 3; i < argc; ++i) {
     if (std::strcmp(argv[i], "--local") != 0) args.push_back(argv[i]);
   }
-  args.push_back(nullptr);
-  ::execv(path.c_str(), args.data());
-  std::perror(path.c_str());
+  Status s = ExecReplacing(args);  // returns only on failure
+  std::fprintf(stderr, "error: %s\n", s.ToString().c_str());
   return 1;
 }
 

@@ -74,9 +74,7 @@ Result<std::vector<std::string>> SampleHotKeys(const JoinDef& def, int side, dou
   quiet.strict = false;
   for (size_t i = 0; i < picks; ++i) {
     const InputSplit& split = splits[i * splits.size() / picks];
-    SplitReaderOptions ro;
-    ro.format = spec.input_format;
-    ASSIGN_OR_RETURN(auto reader, OpenSplit(split, ro));
+    ASSIGN_OR_RETURN(auto reader, OpenSplit(split, SplitReaderOptionsFor(spec, split)));
     TaskConfig config;
     TaskStats stats;
     CountingSink sink;
