@@ -4,7 +4,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -100,13 +99,7 @@ Result<int> RunCommand(const std::vector<std::string>& argv, std::string* out) {
 // The version number at the start of `text` (what follows a job's "version" marker): decimal
 // digits up to the end of the line or a space.
 Result<uint64_t> ParseVersion(std::string_view text) {
-  std::string_view token = text.substr(0, text.find_first_of(" \t\r\n"));
-  uint64_t v = 0;
-  auto [end, ec] = std::from_chars(token.data(), token.data() + token.size(), v);
-  if (token.empty() || ec != std::errc() || end != token.data() + token.size()) {
-    return InvalidArgument("'" + std::string(token) + "' is not a version number");
-  }
-  return v;
+  return ParseNumber<uint64_t>(text.substr(0, text.find_first_of(" \t\r\n")), "the version");
 }
 
 std::string Tail(const std::string& s, size_t n = 600) { return s.size() > n ? s.substr(s.size() - n) : s; }

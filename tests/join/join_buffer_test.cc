@@ -13,18 +13,13 @@
 #include <string>
 #include <vector>
 
+#include "tests/common/status_macros.h"
 #include "tests/common/temp_dir.h"
 
 namespace sawmill {
 namespace {
 
 using ::testing::HasSubstr;
-
-#define ASSERT_OK(expr)                                     \
-  do {                                                      \
-    ::sawmill::Status _s = (expr);                          \
-    ASSERT_TRUE(_s.ok()) << #expr << ": " << _s.ToString(); \
-  } while (0)
 
 bool Exists(const std::string& path) { return std::filesystem::exists(path); }
 

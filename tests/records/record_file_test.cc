@@ -20,23 +20,13 @@
 #include "common/checksum.h"
 #include "common/coding.h"
 #include "common/file.h"
+#include "tests/common/status_macros.h"
 
 namespace sawmill {
 namespace {
 
 using Record = std::pair<std::string, std::string>;
 using ::testing::HasSubstr;
-
-#define ASSERT_OK(expr)                                      \
-  do {                                                       \
-    ::sawmill::Status _s = (expr);                           \
-    ASSERT_TRUE(_s.ok()) << #expr << ": " << _s.ToString(); \
-  } while (0)
-#define EXPECT_OK(expr)                                      \
-  do {                                                       \
-    ::sawmill::Status _s = (expr);                           \
-    EXPECT_TRUE(_s.ok()) << #expr << ": " << _s.ToString(); \
-  } while (0)
 
 std::string RandomBytes(std::mt19937_64& rng, size_t n) {
   std::string s(n, '\0');

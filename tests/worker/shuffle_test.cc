@@ -21,6 +21,7 @@
 #include "common/file.h"
 #include "common/rpc.h"
 #include "records/record_file.h"
+#include "tests/common/status_macros.h"
 #include "tests/common/temp_dir.h"
 #include "worker/shuffle.capnp.h"
 #include "worker/shuffle_client.h"
@@ -32,12 +33,6 @@ namespace {
 
 using Record = std::pair<std::string, std::string>;
 using ::testing::HasSubstr;
-
-#define ASSERT_OK(expr)                                      \
-  do {                                                       \
-    ::sawmill::Status _s = (expr);                           \
-    ASSERT_TRUE(_s.ok()) << #expr << ": " << _s.ToString(); \
-  } while (0)
 
 constexpr char kAddress[] = "worker-a:7100";
 constexpr char kJob[] = "job-7";
