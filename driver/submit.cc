@@ -194,10 +194,10 @@ ClusterRun RunOnCluster(const JobSpec& spec, const JobOptions& options_in, const
   auto sub = m.initRoot<sp::CoordinatorRequest>().initSubmit();
   sub.setName(spec.name);
   sub.setBinarySha256(*sha);
-  std::vector<std::string> task_args = submit.task_args;
-  task_args.insert(task_args.end(), spec.task_flags.begin(), spec.task_flags.end());
-  auto args = sub.initArgs(static_cast<unsigned>(task_args.size()));
-  for (unsigned i = 0; i < task_args.size(); ++i) args.set(i, task_args[i]);
+  auto args = sub.initArgs(static_cast<unsigned>(submit.task_args.size()));
+  for (unsigned i = 0; i < submit.task_args.size(); ++i) args.set(i, submit.task_args[i]);
+  auto flags = sub.initTaskFlags(static_cast<unsigned>(spec.task_flags.size()));
+  for (unsigned i = 0; i < spec.task_flags.size(); ++i) flags.set(i, spec.task_flags[i]);
   auto inputs = sub.initInputs(static_cast<unsigned>(options.inputs.size()));
   for (unsigned i = 0; i < options.inputs.size(); ++i) inputs.set(i, options.inputs[i]);
   sub.setOutput(options.output);

@@ -52,6 +52,8 @@ struct AttemptSpec {
   cacheDir @18 :Text;            # shared by the job's attempts on this worker, removed with the job
   tailOutputPath @19 :Text;      # maps of "tail" jobs: the local tail output the reduce fetches
   outputReplication @20 :UInt32; # replicas of the part written on the store (0: the store's default)
+  master @21 :Bool;              # the program master of a program job (runs the program's stages)
+  coordinator @22 :Text;         # "ip:port" of the coordinator (filled by the worker)
 }
 
 struct Counter {
@@ -72,4 +74,7 @@ struct AttemptResult {
   sorted @9 :Bool;
   bytesIn @10 :UInt64;
   tailBytes @11 :UInt64;         # maps of "tail" jobs: the tail output's size
+  # A program master that ran to its end but whose program failed (a stage failed its attempts):
+  # ok is true (the master is not retried) and the program fails with this error.
+  programError @12 :Text;
 }

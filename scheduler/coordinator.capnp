@@ -34,6 +34,52 @@ struct JobSubmission {
   inputBytes @16 :UInt64;
   user @17 :Text;
   outputReplication @18 :UInt32;  # replicas of each output part (JobSpec::output_replication; 0: the store's default)
+  # Per-task flags after args (JobSpec::task_flags, e.g. a dataflow stage's --df_stage/--df_bind):
+  # the part of the command line that differs between the jobs a warm executor may serve.
+  taskFlags @19 :List(Text);
+  # A whole dataflow program: the coordinator runs its program master (one task of the binary in
+  # master mode), which submits the stages; splits and partitioning are then empty.
+  program @20 :Bool;
+  # A stage of a program, submitted by its master: parentJob is the program's job id. A stage
+  # whose key the program already ran or is running is not run again: the submission answers
+  # that stage's job id.
+  parentJob @21 :Text;
+  stage @22 :StageInfo;
+}
+
+# One edge into a stage of a program's DAG.
+struct StageEdge {
+  from @0 :Text;                  # the producing stage's key; "" for the program's input
+  kind @1 :Text;                  # "shuffle", "broadcast" or "read"
+}
+
+# What a program master says about a stage when it submits it.
+struct StageInfo {
+  key @0 :Text;                   # unique in the program: the plan's stage tag, "-i<N>" in loop
+                                  # iteration N, "-r<K>" when recomputed through lineage
+  operators @1 :List(Text);       # its fused operators in order, e.g. ReadText, FlatMap, ReduceByKey
+  inputs @2 :List(StageEdge);
+}
+
+# A program's stage as its job's status shows it.
+struct StageStatus {
+  key @0 :Text;
+  jobId @1 :Text;                 # the stage's own job (its attempts: `status` of that id)
+  state @2 :Text;                 # running, committing, succeeded, failed
+  operators @3 :List(Text);
+  inputs @4 :List(StageEdge);
+  maps @5 :Int32;
+  mapsDone @6 :Int32;
+  mapsRunning @7 :Int32;
+  reduces @8 :Int32;
+  reducesDone @9 :Int32;
+  reducesRunning @10 :Int32;
+  startMs @11 :Int64;             # since the program's submission
+  endMs @12 :Int64;               # 0 while it runs
+  recordsOut @13 :UInt64;
+  bytesOut @14 :UInt64;
+  submissions @15 :Int32;         # 1, plus once per restarted master that asked for it again
+  attempts @16 :List(AttemptStatus);  # with the program's attempts only; times since the program's submission
 }
 
 struct AttemptStatus {
@@ -77,6 +123,10 @@ struct JobStatus {
   recordsIn @22 :UInt64;
   recordsOut @23 :UInt64;
   bytesOut @24 :UInt64;
+  program @25 :Bool;              # a dataflow program: attempts are its master's, stages its stages
+  stages @26 :List(StageStatus);  # in submission order
+  parentJob @27 :Text;            # a stage: the program it belongs to
+  stageKey @28 :Text;
 }
 
 struct AttemptLog {
@@ -112,6 +162,8 @@ struct AttemptLaunch {
   mapCount @5 :Int32;             # reduce: segments to fetch before it starts
   timeoutMs @6 :UInt64;
   memoryMb @7 :UInt64;
+  taskFlags @8 :List(Text);       # JobSubmission.taskFlags: passed after args
+  program @9 :Bool;               # a program master: run as a process of its own, never in a warm executor
 }
 
 struct MapOutputLocation {

@@ -17,6 +17,7 @@ void CheckSubmission(sp::JobSubmission::Reader sub) {
   (void)sub.getName();
   (void)sub.getUser();
   for (auto a : sub.getArgs()) (void)a;
+  for (auto a : sub.getTaskFlags()) (void)a;
   for (auto in : sub.getInputs()) (void)in;
   for (auto split : sub.getSplits()) {
     (void)split.getPath();

@@ -113,6 +113,7 @@ std::unique_ptr<capnp::MallocMessageBuilder> Coordinator::Impl::BuildLaunch(Job&
   l.setAttemptId(a.attempt_id);
   l.setBinarySha256(sub.getBinarySha256());
   l.setArgs(sub.getArgs());
+  l.setTaskFlags(sub.getTaskFlags());
   l.setMapCount(static_cast<int32_t>(sub.getSplits().size()));
   l.setTimeoutMs(sub.getTaskTimeoutMs() ? sub.getTaskTimeoutMs() : opt.task_timeout_ms);
   l.setMemoryMb(sub.getTaskMemoryMb() ? sub.getTaskMemoryMb() : opt.task_memory_mb);

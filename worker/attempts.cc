@@ -130,6 +130,7 @@ void Worker::Impl::RunAttempt(Run* r) {
     LaunchOptions lo;
     lo.binary = binary;
     for (auto a : launch.getArgs()) lo.args.push_back(Text(a));
+    for (auto a : launch.getTaskFlags()) lo.args.push_back(Text(a));
     lo.args.push_back("--task=" + spec_path);
     lo.dir = r->dir;
     lo.memory_mb = launch.getMemoryMb();

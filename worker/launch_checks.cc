@@ -26,6 +26,7 @@ void CheckTexts(sched::proto::AttemptLaunch::Reader l) {
   (void)l.getAttemptId();
   (void)l.getBinarySha256();
   for (auto a : l.getArgs()) (void)a;
+  for (auto a : l.getTaskFlags()) (void)a;
   auto s = l.getSpec();
   for (auto t : {s.getJobId(), s.getAttemptId(), s.getOutputPath(), s.getNamenode(), s.getWorkDir(),
                  s.getSecretFile(), s.getResultPath(), s.getHost(), s.getPartitioning().getKind(),
