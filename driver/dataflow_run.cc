@@ -18,11 +18,15 @@
 #include "datasets/dataset_catalog.h"
 #include "dfs/client/connect_dfs.h"
 #include "driver/dataset_io.h"
+#include "driver/master_mode.h"
 #include "driver/submit.h"
 #include "driver/task_mode.h"
 #include "mapreduce/input_split.h"
 #include "mapreduce/local_runner.h"
 #include "records/record_file.h"
+#include "scheduler/coordinator.capnp.h"
+#include "scheduler/job_client.h"
+#include "scheduler/job_state.h"
 
 DECLARE_string(cluster);
 DECLARE_bool(wait);
@@ -36,6 +40,8 @@ DEFINE_bool(explain, false, "Print the plan (stages, fused operators, join strat
 DEFINE_string(tmp_dir, "", "Where datasets between stages live: a local directory (default $TMPDIR or /tmp), or "
               "with --cluster a dfs:/ directory (default dfs:/tmp/sawmill-df).");
 DEFINE_string(df_stage, "", "Internal: the stage a task belongs to (plan.stage).");
+DEFINE_string(df_scratch, "", "Internal: a program master's directory for its intermediates (dfs:/).");
+DEFINE_string(df_name, "", "Internal: the program's name, for a master run from the workers' binary cache.");
 DEFINE_string(df_bind, "", "Internal: the paths of the datasets a task's stage reads (id=path,...).");
 DEFINE_string(df_test_task_sleep, "", "Testing: SUFFIX:MS makes every task of a stage whose plan.stage tag ends with "
               "SUFFIX sleep MS milliseconds before it starts, so that a test can kill a worker while it runs.");
@@ -90,8 +96,18 @@ bool Readable(const std::string& dir) {
 
 class Executor {
  public:
-  Executor(const Analysis& analysis, const RunOptions& options, std::string program, const SubmitOptions* cluster)
-      : a_(analysis), opt_(options), program_(std::move(program)), cluster_(cluster) {}
+  // A program master (cluster->parent_job set) submits each stage as a stage of its program, in
+  // `cluster->stage`; a restarted master asks for the stages again and the coordinator answers
+  // those that ran with their results, so none runs twice. `first_master`: not a restart.
+  // `known`: a restarted master's stage keys the program already has (run or running).
+  Executor(const Analysis& analysis, const RunOptions& options, std::string program, const SubmitOptions* cluster,
+           bool first_master = true, std::set<std::string> known = {})
+      : a_(analysis),
+        opt_(options),
+        program_(std::move(program)),
+        cluster_(cluster),
+        first_master_(first_master),
+        known_(std::move(known)) {}
 
   RunReport Run() {
     auto start = std::chrono::steady_clock::now();
@@ -110,8 +126,16 @@ class Executor {
   }
 
  private:
+  bool Master() const { return cluster_ && !cluster_->parent_job.empty(); }
+
   Status Setup() {
     report_.exit_code = 0;
+    if (Master()) {
+      // The submitting client checked the outputs; a restarted master finds its own written.
+      if (FLAGS_df_scratch.empty()) return InvalidArgument("a program master without --df_scratch");
+      tmp_ = FLAGS_df_scratch;
+      return FsMkdirs(tmp_);
+    }
     // Refused before anything runs, rather than at the stage that writes.
     for (const auto& st : a_.program().stages) {
       if (st.output->kind != NodeKind::kWrite) continue;
@@ -208,7 +232,15 @@ class Executor {
   // Runs one stage with these bindings. On a cluster, a stage that fails after reading an
   // intermediate that is no longer readable (its only copy was on a lost machine) recomputes
   // that intermediate from its lineage and runs again.
+  static std::string BaseKey(const Stage& st, int iteration) {
+    return st.Tag() + (iteration >= 0 ? "-i" + std::to_string(iteration) : "");
+  }
+
   Status RunStage(const Stage& st, const Bindings& paths, int iteration, Counters* counters, bool recompute) {
+    std::string key = BaseKey(st, iteration);
+    if (recompute) key += "-r" + std::to_string(++recomputes_[key]);
+    SubmitOptions submit = cluster_ ? *cluster_ : SubmitOptions{};
+    if (Master()) submit.stage = Describe(st, paths, key);
     ASSIGN_OR_RETURN(JobSpec spec, StageJobSpec(a_, st, paths, program_));
     if (iteration >= 0) spec.name += "-i" + std::to_string(iteration);  // which iteration, in the web UI
     JobOptions options = StageOptions(st, paths);
@@ -221,9 +253,13 @@ class Executor {
     spec.task_flags = {"--df_stage=" + st.Tag(), "--df_bind=" + EncodeBindings(task_bindings)};
     for (int attempt = 0;; ++attempt) {
       PauseForTest(spec.name);
+      if (Master()) submit.stage.key = key + (attempt > 0 ? "-a" + std::to_string(attempt) : "");
       JobResult r;
       if (cluster_) {
-        auto rr = RunClusterJob(spec, options, *cluster_);
+        // A stage a restarted master's predecessor submitted is followed, not planned again (its
+        // inputs may be gone by now: later iterations drop earlier ones).
+        auto rr = Master() && known_.count(submit.stage.key) ? RejoinClusterStage(submit)
+                                                              : RunClusterJob(spec, options, submit);
         if (!rr.ok()) return rr.status();
         r = std::move(rr).value();
       } else {
@@ -232,6 +268,7 @@ class Executor {
       if (r.ok) {
         Account(st, r, counters, intermediate);
         if (intermediate) lineage_[options.output] = {&st, paths, iteration};
+        stage_of_path_[options.output] = key;
         if (recompute) ++report_.recomputed_stages;
         if (Progress()) {
           std::fprintf(stderr, "stage %s (%s#%d) done: %.3f s, %llu records out\n", st.Tag().c_str(),
@@ -243,25 +280,61 @@ class Executor {
       Status failed = Aborted("stage " + st.Tag() + " (" + st.output->op + "#" + std::to_string(st.output->id) +
                               "): " + r.error);
       if (!cluster_ || attempt >= 2) return failed;
+      // A restarted master replays what the first did after this failure (the keys it submitted
+      // then), not what the store holds now: later iterations may have dropped these inputs.
+      const bool replay = known_.count(key + "-a" + std::to_string(attempt + 1)) > 0;
       bool lost = false;
       for (const auto& [id, path] : task_bindings) {
         auto it = lineage_.find(path);
-        if (it == lineage_.end() || Readable(path)) continue;
+        if (it == lineage_.end()) continue;
+        if (replay) {
+          const std::string base = BaseKey(*it->second.stage, it->second.iteration);
+          if (!known_.count(base + "-r" + std::to_string(recomputes_[base] + 1))) continue;
+        } else if (Readable(path)) {
+          continue;
+        }
         std::fprintf(stderr, "stage %s: intermediate %s is lost; recomputing it from its lineage\n", st.Tag().c_str(),
                      path.c_str());
         auto producer = it->second;
         RETURN_IF_ERROR(RunStage(*producer.stage, producer.paths, producer.iteration, counters, true));
         lost = true;
       }
-      if (!lost) return failed;
+      if (!lost && !replay) return failed;
     }
   }
 
+  // The stage as the program's DAG shows it: its fused operators, and an edge from each stage
+  // (or the program's input) it reads: "shuffle" into a stage with a shuffle, "broadcast" for a
+  // map-side join's other side, else "read".
+  StageDescription Describe(const Stage& st, const Bindings& paths, const std::string& key) const {
+    StageDescription d;
+    d.key = key;
+    std::set<int> seen, direct;
+    auto add = [&](const NodePtr& n) {
+      if (n && n->kind != NodeKind::kLoopVar && seen.insert(n->id).second) d.operators.push_back(n->op);
+    };
+    for (const auto& in : st.inputs) {
+      direct.insert(in.node->id);
+      if (in.node->kind == NodeKind::kSource) add(in.node);
+      for (const auto& n : in.path) add(n);
+    }
+    add(st.shuffle);
+    for (const auto& n : st.reduce_path) add(n);
+    for (const auto& n : StageReads(a_, st)) {
+      auto p = paths.find(n->id);
+      auto from = p == paths.end() ? stage_of_path_.end() : stage_of_path_.find(p->second);
+      d.inputs.push_back({from == stage_of_path_.end() ? "" : from->second,
+                          !direct.count(n->id) ? "broadcast" : st.shuffle ? "shuffle" : "read"});
+    }
+    return d;
+  }
+
   // --df_test_pause=SUFFIX:FILE: before the first run of a stage job whose name ends with
-  // SUFFIX, create FILE and wait until it is removed.
+  // SUFFIX, create FILE and wait until it is removed (in the first master only: a restarted
+  // one passes the stages the first ran).
   void PauseForTest(const std::string& job) {
     size_t colon = FLAGS_df_test_pause.rfind(':');
-    if (colon == std::string::npos || paused_) return;
+    if (colon == std::string::npos || paused_ || !first_master_) return;
     std::string suffix = FLAGS_df_test_pause.substr(0, colon);
     if (job.size() < suffix.size() || job.compare(job.size() - suffix.size(), suffix.size(), suffix) != 0) return;
     paused_ = true;
@@ -295,7 +368,11 @@ class Executor {
   const RunOptions& opt_;
   std::string program_;
   const SubmitOptions* cluster_;
+  bool first_master_;
+  std::set<std::string> known_;
   std::string tmp_;
+  std::map<std::string, std::string> stage_of_path_;  // dataset path -> key of the stage that wrote it
+  std::map<std::string, int> recomputes_;             // stage key -> times recomputed
   Bindings paths_;
   std::set<std::string> durable_;            // checkpoints: never dropped, never recomputed
   std::map<std::string, Producer> lineage_;  // intermediate path → the stage run that wrote it
@@ -324,8 +401,10 @@ bool ProgramKeepsSplitSize(const Program& program, const RunOptions& options) {
   return analysis.ok() && AnyStageKeepsSplitSize(*analysis);
 }
 
+void PrintReport(const std::string& name, const RunReport& r);
+
 RunReport Execute(const Program& program, const RunOptions& options, const std::string& name,
-                  const SubmitOptions* cluster) {
+                  const SubmitOptions* cluster, bool first_master = true, std::set<std::string> known = {}) {
   Graph graph;
   auto analysis = Build(program, options, &graph);
   if (!analysis.ok()) {
@@ -334,7 +413,162 @@ RunReport Execute(const Program& program, const RunOptions& options, const std::
     r.error = analysis.status().message();
     return r;
   }
-  return Executor(*analysis, options, name, cluster).Run();
+  return Executor(*analysis, options, name, cluster, first_master, std::move(known)).Run();
+}
+
+// The figures of PrintReport's summary that are not counters, carried as sawmill.df.* counters
+// from a program master to the client that follows the program.
+std::map<std::string, int64_t> ReportCounters(const RunReport& r) {
+  std::map<std::string, int64_t> c;
+  for (const auto& [k, v] : r.counters) c[k] = v;
+  c["sawmill.df.stages"] = r.stages_run;
+  c["sawmill.df.shuffle_stages"] = r.shuffle_stages_run;
+  c["sawmill.df.iterations"] = r.iterations;
+  c["sawmill.df.intermediates"] = r.intermediates;
+  c["sawmill.df.intermediate_bytes"] = static_cast<int64_t>(r.intermediate_bytes);
+  c["sawmill.df.recomputed_stages"] = r.recomputed_stages;
+  c["sawmill.df.loop_ms"] = static_cast<int64_t>(r.loop_seconds * 1000);
+  return c;
+}
+
+// The program's final status (its job's) as the RunReport the master made.
+RunReport ReportFromStatus(sched::proto::JobStatus::Reader s) {
+  RunReport r;
+  r.ok = sched::ParseCoordinatorJobState(Text(s.getState())) == sched::CoordinatorJobState::kSucceeded;
+  r.exit_code = r.ok ? 0 : 1;
+  r.error = r.ok ? "" : Text(s.getJobId()) + " failed: " + Text(s.getError());
+  std::map<std::string, int64_t> c;
+  for (auto counter : s.getCounters()) c[Text(counter.getName())] = counter.getValue();
+  auto take = [&](const char* name) { return c.count(name) ? c[name] : 0; };
+  r.stages_run = static_cast<int>(take("sawmill.df.stages"));
+  r.shuffle_stages_run = static_cast<int>(take("sawmill.df.shuffle_stages"));
+  r.iterations = static_cast<int>(take("sawmill.df.iterations"));
+  r.intermediates = static_cast<int>(take("sawmill.df.intermediates"));
+  r.intermediate_bytes = static_cast<uint64_t>(take("sawmill.df.intermediate_bytes"));
+  r.recomputed_stages = static_cast<int>(take("sawmill.df.recomputed_stages"));
+  r.loop_seconds = static_cast<double>(take("sawmill.df.loop_ms")) / 1000;
+  for (const auto& [k, v] : c) {
+    if (k.rfind("sawmill.", 0) != 0) r.counters[k] = v;
+  }
+  r.records_out = s.getRecordsOut();
+  r.bytes_out = s.getBytesOut();
+  r.seconds = static_cast<double>(s.getElapsedMs()) / 1000;
+  return r;
+}
+
+// The program master: runs the program's stages through the coordinator, then reports how the
+// program ended. Exit 1 only when the master itself could not run (it is then retried).
+// The stage keys the program has so far (what a restarted master's predecessors submitted).
+Result<std::set<std::string>> KnownStages(const MasterSpec& m) {
+  ASSIGN_OR_RETURN(auto coord, sched::ConnectCoordinatorAt(m.coordinator, m.secret_file));
+  ASSIGN_OR_RETURN(auto reply, sched::GetJobStatus(*coord->client, m.job_id));
+  std::set<std::string> keys;
+  RETURN_IF_ERROR(CatchCapnp("program status", [&] {
+    for (auto st : reply->Root<sched::proto::CoordinatorResponse>().getStatus().getStages()) keys.insert(Text(st.getKey()));
+    return Status::Ok();
+  }));
+  return keys;
+}
+
+int RunMaster(const Program& program, const RunOptions& options, const std::string& name_in, const MasterSpec& m) {
+  const std::string name = FLAGS_df_name.empty() ? name_in : FLAGS_df_name;
+  Status s = ConnectSpecStore(m);
+  std::set<std::string> known;
+  if (s.ok() && m.attempt > 0) {
+    auto k = KnownStages(m);
+    if (k.ok()) known = std::move(k).value();
+    else s = k.status();
+  }
+  MasterOutcome outcome;
+  if (s.ok()) {
+    SubmitOptions submit;
+    submit.coordinator_address = m.coordinator;
+    submit.secret_file = m.secret_file;
+    submit.parent_job = m.job_id;
+    submit.master_attempt = m.attempt_id;
+    submit.task_args = SavedArgs();
+    submit.task_timeout_ms = FLAGS_task_timeout_ms;
+    submit.task_memory_mb = FLAGS_task_memory_mb;
+    submit.max_attempts = FLAGS_max_attempts;
+    submit.speculation = FLAGS_speculation;
+    std::fprintf(stderr, "program %s: master attempt %d on %s\n", m.job_id.c_str(), m.attempt, m.host.c_str());
+    RunReport r = Execute(program, options, name, &submit, m.attempt == 0, std::move(known));
+    PrintReport(name, r);
+    outcome.program_error = r.ok ? "" : r.error.empty() ? "failed without saying why" : r.error;
+    outcome.counters = ReportCounters(r);
+    outcome.records_out = r.records_out;
+    outcome.bytes_out = r.bytes_out;
+  }
+  if (!s.ok()) std::fprintf(stderr, "error: %s\n", s.ToString().c_str());
+  Status w = WriteMasterResult(m, s, outcome);
+  SetDfs(nullptr);
+  if (!w.ok()) {
+    std::fprintf(stderr, "error: writing the master's result: %s\n", w.ToString().c_str());
+    return 1;
+  }
+  return s.ok() ? 0 : 1;
+}
+
+// A cluster run from the submitting process: the plan and the outputs are checked here (a
+// refusal exits 2), then the program is one job whose master runs in the cluster; with --wait
+// the process follows it and prints its summary.
+int SubmitDataflowProgram(const Program& program, const RunOptions& options, const std::string& name,
+                          SubmitOptions submit, const std::vector<std::string>& resolved_flags, bool wait) {
+  {
+    Graph graph;
+    auto analysis = Build(program, options, &graph);
+    Status s = analysis.status();
+    for (size_t i = 0; s.ok() && i < analysis->program().stages.size(); ++i) {
+      const Node& out = *analysis->program().stages[i].output;
+      if (out.kind != NodeKind::kWrite) continue;
+      if (out.path.empty()) s = InvalidArgument("Write needs an output path (no --output given?)");
+      if (!s.ok()) break;
+      if (!IsDfsPath(out.path)) s = InvalidArgument("cluster programs write dfs:/ paths; " + out.path + " is local");
+      if (!s.ok()) break;
+      auto exists = FsExists(out.path);
+      if (!exists.ok()) s = exists.status();
+      else if (*exists && !options.overwrite) s = AlreadyExists("output " + out.path + " exists (pass --overwrite to replace it)");
+    }
+    if (!s.ok()) {
+      std::fprintf(stderr, "error: %s\n", s.message().c_str());
+      return 2;
+    }
+  }
+  ProgramSubmission ps;
+  ps.name = name;
+  ps.inputs = options.inputs;
+  ps.output = options.output;
+  std::string root = options.tmp_dir.empty() ? "dfs:/tmp/sawmill-df" : options.tmp_dir;
+  ps.scratch_dir = JoinPath(root, name + "-df-" + std::to_string(::getpid()) + "-" +
+                                      std::to_string(std::chrono::system_clock::now().time_since_epoch().count() %
+                                                     1000000007));
+  ps.task_flags = resolved_flags;
+  ps.task_flags.push_back("--df_scratch=" + ps.scratch_dir);
+  ps.task_flags.push_back("--df_name=" + name);
+  auto submitted = SubmitProgram(ps, submit);
+  if (!submitted.ok()) {
+    std::fprintf(stderr, "error: %s\n", submitted.status().message().c_str());
+    return 2;
+  }
+  std::printf("submitted %s: %s (a dataflow program); http://%s/job/%s\n", submitted->job_id.c_str(), name.c_str(),
+              submitted->coordinator_http.c_str(), submitted->job_id.c_str());
+  std::fflush(stdout);
+  if (!wait) return 0;
+  auto final = FollowJob(submitted->job_id, submit);
+  RunReport r;
+  Status read = final.status();
+  if (read.ok()) {
+    read = CatchCapnp("program status", [&] {
+      r = ReportFromStatus((*final)->Root<sched::proto::CoordinatorResponse>().getStatus());
+      return Status::Ok();
+    });
+  }
+  if (!read.ok()) {
+    std::fprintf(stderr, "error: following %s: %s\n", submitted->job_id.c_str(), read.message().c_str());
+    return 1;
+  }
+  PrintReport(name, r);
+  return r.exit_code;
 }
 
 RunOptions OptionsFromFlags() {
@@ -384,6 +618,9 @@ int RunDataflowMain(int argc, char** argv, const char* usage, const Program& pro
   ParseJobFlags(&argc, &argv, usage);
   RunOptions options = OptionsFromFlags();
   if (!FLAGS_task.empty()) {
+    if (auto master = ReadMasterSpec(FLAGS_task); master.ok() && master->master) {
+      return RunMaster(program, options, name, *master);
+    }
     // A task of one stage: rebuild the same plan, then run the stage's job spec.
     Graph graph;
     Analysis analysis;
@@ -453,7 +690,23 @@ int RunDataflowMain(int argc, char** argv, const char* usage, const Program& pro
     PrintUpToDate(name, dataset);
     return 0;
   }
-  RunReport r = Execute(program, options, name, cluster ? &submit : nullptr);
+  if (cluster) {
+    // The master gets the resolved paths (a dataset: input or output names a version here).
+    std::vector<std::string> resolved;
+    if (!dataset.name.empty() || options.inputs != JobOptionsFromFlags().inputs) {
+      std::string inputs;
+      for (const auto& in : options.inputs) inputs += (inputs.empty() ? "" : ",") + in;
+      resolved = {"--input=" + inputs, "--output=" + options.output};
+    }
+    // A new dataset version is recorded once the program succeeded: followed to its end.
+    bool wait = FLAGS_wait || !dataset.name.empty();
+    int code = SubmitDataflowProgram(program, options, name, submit, resolved, wait);
+    if (code == 0 && wait) {
+      if (Status s = FinishDatasetRun(dataset); !s.ok()) std::fprintf(stderr, "warning: %s\n", s.message().c_str());
+    }
+    return code;
+  }
+  RunReport r = Execute(program, options, name, nullptr);
   PrintReport(name, r);
   if (r.ok) {
     if (Status s = FinishDatasetRun(dataset); !s.ok()) std::fprintf(stderr, "warning: %s\n", s.message().c_str());

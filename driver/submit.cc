@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <functional>
 #include <map>
+#include <mutex>
 
 #include <capnp/message.h>
 
@@ -64,10 +65,21 @@ class SplitHosts {
   std::map<std::string, std::unique_ptr<RecordFileReader>> readers_;
 };
 
+// The running binary's SHA-256, hashed once per process (a program master submits many stages).
+Result<std::string> SelfSha256() {
+  static std::mutex mu;
+  static std::string sha;
+  std::lock_guard<std::mutex> l(mu);
+  if (sha.empty()) {
+    ASSIGN_OR_RETURN(sha, Sha256FileHex("/proc/self/exe"));
+  }
+  return sha;
+}
+
 // The running binary, in the store at /sawmill/binaries/<sha256> (uploaded once per content).
 Result<std::string> UploadSelf(FileSystem* store) {
   const std::string self = "/proc/self/exe";
-  ASSIGN_OR_RETURN(std::string sha, Sha256FileHex(self));
+  ASSIGN_OR_RETURN(std::string sha, SelfSha256());
   const std::string path = "/sawmill/binaries/" + sha;
   if (store->Stat(path).ok()) return sha;
   RETURN_IF_ERROR(store->Mkdirs("/sawmill/binaries"));
@@ -104,6 +116,42 @@ struct ClusterRun {
   int data_local_maps = 0;
   int failed_attempts = 0;
 };
+
+// The coordinator of the cluster directory, or at the address with the secret file.
+Result<std::unique_ptr<sched::CoordinatorConnection>> Coordinator(const SubmitOptions& submit) {
+  if (!submit.cluster_dir.empty()) return sched::ConnectCoordinator(submit.cluster_dir);
+  return sched::ConnectCoordinatorAt(submit.coordinator_address, submit.secret_file);
+}
+
+// The store dfs: paths resolve to while a submission is planned: the caller's when one is
+// registered (left as it is), else a connection of its own, registered until it goes (the
+// registry shares it).
+class PlanningStore {
+ public:
+  Status Open(const SubmitOptions& submit) {
+    if (auto registered = ResolvePath(std::string(kDfsScheme) + "/"); registered.ok()) {
+      store_ = registered->fs;
+      return Status::Ok();
+    }
+    if (submit.cluster_dir.empty()) return Internal("no store connection is registered");
+    ASSIGN_OR_RETURN(own_, dfs::ConnectDfs(submit.cluster_dir));
+    store_ = std::shared_ptr<FileSystem>(own_, own_->client.get());
+    SetDfs(store_);
+    return Status::Ok();
+  }
+  ~PlanningStore() {
+    if (own_) SetDfs(nullptr);
+  }
+  FileSystem* get() const { return store_.get(); }
+
+ private:
+  std::shared_ptr<dfs::DfsConnection> own_;
+  std::shared_ptr<FileSystem> store_;
+};
+
+void SetTexts(capnp::List<capnp::Text>::Builder list, const std::vector<std::string>& texts) {
+  for (unsigned i = 0; i < texts.size(); ++i) list.set(i, texts[i]);
+}
 
 ClusterRun Rejected(const Status& s) {
   ClusterRun run;
@@ -155,27 +203,10 @@ ClusterRun RunOnCluster(const JobSpec& spec, const JobOptions& options_in, const
   if (!IsDfsPath(options.output)) {
     return Rejected(InvalidArgument("cluster jobs write dfs:/ paths; --output " + options.output + " is local"));
   }
-  // The store dfs: paths resolve to while the job is planned (splits, manifests, samples): the
-  // caller's when one is registered (left as it is), else a connection of our own, registered
-  // until `unregister` goes (the registry shares it).
-  std::shared_ptr<dfs::DfsConnection> own;
-  std::shared_ptr<FileSystem> store;
-  if (auto registered = ResolvePath(std::string(kDfsScheme) + "/"); registered.ok()) {
-    store = registered->fs;
-  } else {
-    auto dfs = dfs::ConnectDfs(submit.cluster_dir);
-    if (!dfs.ok()) return Rejected(dfs.status());
-    own = std::move(dfs).value();
-    store = std::shared_ptr<FileSystem>(own, own->client.get());
-    SetDfs(store);
-  }
-  struct Unregister {
-    bool active;
-    ~Unregister() {
-      if (active) SetDfs(nullptr);
-    }
-  } unregister{own != nullptr};
-  auto coord = sched::ConnectCoordinator(submit.cluster_dir);
+  // The store dfs: paths resolve to while the job is planned (splits, manifests, samples).
+  PlanningStore store;
+  if (Status s = store.Open(submit); !s.ok()) return Rejected(s);
+  auto coord = Coordinator(submit);
   if (!coord.ok()) return Rejected(coord.status());
 
   auto splits = ComputeJobSplits(spec, options.inputs, options.split_bytes);
@@ -241,6 +272,18 @@ ClusterRun RunOnCluster(const JobSpec& spec, const JobOptions& options_in, const
   sub.setSpeculation(submit.speculation);
   sub.setInputBytes(input_bytes);
   sub.setOutputReplication(spec.output_replication);
+  if (!submit.parent_job.empty()) {
+    sub.setParentJob(submit.parent_job);
+    sub.setMasterAttempt(submit.master_attempt);
+    auto stage = sub.initStage();
+    stage.setKey(submit.stage.key);
+    SetTexts(stage.initOperators(static_cast<unsigned>(submit.stage.operators.size())), submit.stage.operators);
+    auto edges = stage.initInputs(static_cast<unsigned>(submit.stage.inputs.size()));
+    for (unsigned i = 0; i < submit.stage.inputs.size(); ++i) {
+      edges[i].setFrom(submit.stage.inputs[i].from);
+      edges[i].setKind(submit.stage.inputs[i].kind);
+    }
+  }
   const char* user = std::getenv("USER");
   sub.setUser(user ? user : "");
 
@@ -290,6 +333,28 @@ Result<JobResult> RunClusterJob(const JobSpec& spec, const JobOptions& options, 
   return std::move(run.result);
 }
 
+Result<JobResult> RejoinClusterStage(const SubmitOptions& submit) {
+  ASSIGN_OR_RETURN(auto coord, Coordinator(submit));
+  capnp::MallocMessageBuilder m;
+  auto sub = m.initRoot<sp::CoordinatorRequest>().initSubmit();
+  sub.setParentJob(submit.parent_job);
+  sub.setMasterAttempt(submit.master_attempt);
+  sub.initStage().setKey(submit.stage.key);
+  sub.initPartitioning().setKind(std::string(PartitionKindName(PartitionKind::kNone)));
+  ASSIGN_OR_RETURN(auto reply, coord->client->Call(m));
+  ClusterRun run;
+  RETURN_IF_ERROR(CatchCapnp("submit response", [&] {
+    run.job_id = Text(reply->Root<sp::CoordinatorResponse>().getSubmitted());
+    return Status::Ok();
+  }));
+  ASSIGN_OR_RETURN(auto final, sched::WaitForJob(*coord->client, run.job_id, submit.progress));
+  RETURN_IF_ERROR(CatchCapnp("job status", [&] {
+    FillResult(final->Root<sp::CoordinatorResponse>().getStatus(), &run);
+    return Status::Ok();
+  }));
+  return std::move(run.result);
+}
+
 int SubmitJob(const JobSpec& spec, const JobOptions& options, const SubmitOptions& submit) {
   ClusterRun run = RunOnCluster(spec, options, submit, submit.wait, [&](const Submitted& s) {
     std::printf("submitted %s: %s, %zu maps, %d reduces; http://%s/job/%s\n", s.job_id.c_str(), spec.name.c_str(),
@@ -320,6 +385,43 @@ int SubmitJob(const JobSpec& spec, const JobOptions& options, const SubmitOption
               run.failed_attempts, static_cast<long long>(r.shuffle_bytes), tail.c_str());
   std::fflush(stdout);
   return r.exit_code;
+}
+
+Result<SubmittedProgram> SubmitProgram(const ProgramSubmission& program, const SubmitOptions& submit) {
+  PlanningStore store;
+  RETURN_IF_ERROR(store.Open(submit));
+  ASSIGN_OR_RETURN(auto coord, Coordinator(submit));
+  auto sha = UploadSelf(store.get());
+  if (!sha.ok()) return sha.status().WithContext("uploading the program's binary");
+  capnp::MallocMessageBuilder m;
+  auto sub = m.initRoot<sp::CoordinatorRequest>().initSubmit();
+  sub.setName(program.name);
+  sub.setBinarySha256(*sha);
+  sub.setProgram(true);
+  SetTexts(sub.initArgs(static_cast<unsigned>(submit.task_args.size())), submit.task_args);
+  SetTexts(sub.initTaskFlags(static_cast<unsigned>(program.task_flags.size())), program.task_flags);
+  SetTexts(sub.initInputs(static_cast<unsigned>(program.inputs.size())), program.inputs);
+  sub.setOutput(program.output);
+  sub.setScratchDir(program.scratch_dir);
+  sub.initPartitioning().setKind(std::string(PartitionKindName(PartitionKind::kNone)));
+  sub.setMaxAttempts(submit.max_attempts);
+  sub.setTaskMemoryMb(submit.task_memory_mb);
+  const char* user = std::getenv("USER");
+  sub.setUser(user ? user : "");
+  ASSIGN_OR_RETURN(auto reply, coord->client->Call(m));
+  SubmittedProgram out;
+  RETURN_IF_ERROR(CatchCapnp("submit response", [&] {
+    out.job_id = Text(reply->Root<sp::CoordinatorResponse>().getSubmitted());
+    return Status::Ok();
+  }));
+  if (out.job_id.empty()) return Internal("the coordinator answered the submission without a job id");
+  out.coordinator_http = coord->config.coordinator_http;
+  return out;
+}
+
+Result<std::unique_ptr<CapnpReader>> FollowJob(const std::string& job_id, const SubmitOptions& submit) {
+  ASSIGN_OR_RETURN(auto coord, Coordinator(submit));
+  return sched::WaitForJob(*coord->client, job_id, submit.progress);
 }
 
 }  // namespace sawmill

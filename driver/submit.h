@@ -8,13 +8,33 @@
 #include <string>
 #include <vector>
 
+#include "common/capnp_util.h"
 #include "common/status.h"
 #include "mapreduce/job_spec.h"
 
 namespace sawmill {
 
+// A stage of a dataflow program as its master describes it to the coordinator (the picture of
+// the program's DAG; scheduler/coordinator.capnp StageInfo).
+struct StageDescription {
+  struct Edge {
+    std::string from;  // the producing stage's key; "" for the program's input
+    std::string kind;  // "shuffle", "broadcast" or "read"
+  };
+  std::string key;  // unique in the program; a key the program already ran is not run again
+  std::vector<std::string> operators;
+  std::vector<Edge> inputs;
+};
+
 struct SubmitOptions {
   std::string cluster_dir;
+  // Without cluster_dir: the coordinator's "ip:port" and the cluster secret's file (a program
+  // master, which runs on a worker, knows these rather than a cluster directory).
+  std::string coordinator_address, secret_file;
+  // A stage of the program `parent_job` (submitted by its master).
+  std::string parent_job;
+  std::string master_attempt;  // the submitting master's attempt id
+  StageDescription stage;
   bool wait = false;                   // SubmitJob only; RunClusterJob always waits
   bool progress = false;               // draw a progress line on stderr while waiting
   std::vector<std::string> task_args;  // the binary's flags to repeat in task mode
@@ -48,10 +68,34 @@ struct SubmitOptions {
 Result<JobResult> RunClusterJob(const JobSpec& spec, const JobOptions& options, const SubmitOptions& submit,
                                 std::string* job_id = nullptr);
 
+// A program master's stage that its program already has (submit.stage.key): asks for it as
+// RunClusterJob would, without planning it, and follows it to its end.
+Result<JobResult> RejoinClusterStage(const SubmitOptions& submit);
+
 // RunClusterJob for a job binary's main: prints `submitted <id>: ...` once the coordinator
 // accepted the job, then, with `submit.wait`, follows it and prints the counters and `summary`
 // lines (errors on stderr). Without wait it returns right after submitting. Returns the process
 // exit code: 0 submitted (or, with wait, succeeded), 1 the job failed, 2 it was rejected.
 int SubmitJob(const JobSpec& spec, const JobOptions& options, const SubmitOptions& submit);
+
+// A whole dataflow program, submitted as one job: the coordinator runs its master (this binary
+// in task mode, with `task_flags` after the submit options' task_args), which submits its
+// stages. `scratch_dir` (dfs:/) holds its intermediates and is removed when it ends.
+struct ProgramSubmission {
+  std::string name;
+  std::vector<std::string> inputs;
+  std::string output;
+  std::string scratch_dir;
+  std::vector<std::string> task_flags;
+};
+struct SubmittedProgram {
+  std::string job_id;
+  std::string coordinator_http;  // "ip:port" of the coordinator's web pages
+};
+// Errors are rejections (an unreachable cluster, a refused submission).
+Result<SubmittedProgram> SubmitProgram(const ProgramSubmission& program, const SubmitOptions& submit);
+
+// Follows a job (a program) to its end; its final JobStatus as a response message.
+Result<std::unique_ptr<CapnpReader>> FollowJob(const std::string& job_id, const SubmitOptions& submit);
 
 }  // namespace sawmill

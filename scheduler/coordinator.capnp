@@ -45,6 +45,10 @@ struct JobSubmission {
   # that stage's job id.
   parentJob @21 :Text;
   stage @22 :StageInfo;
+  scratchDir @23 :Text;           # a program's intermediates (dfs:/...): removed when it ends
+  # A stage: the attempt id of the master submitting it. Only the program's running master may
+  # submit (one that lost its worker may still run, cut off: it is refused).
+  masterAttempt @24 :Text;
 }
 
 # One edge into a stage of a program's DAG.
@@ -211,6 +215,11 @@ struct Poll {
   waitMs @1 :UInt32;              # hold the answer up to this long while there are no orders
 }
 
+struct WaitJob {
+  jobId @0 :Text;
+  waitMs @1 :UInt32;              # hold the answer up to this long while the job runs
+}
+
 struct CoordinatorRequest {
   union {
     register @0 :WorkerRegistration;
@@ -222,6 +231,7 @@ struct CoordinatorRequest {
     kill @6 :Text;                # job id
     logs @7 :Text;                # job id
     workers @8 :Void;
+    wait @9 :WaitJob;             # status, once the job has ended or waitMs passed
   }
 }
 

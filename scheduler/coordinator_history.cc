@@ -54,6 +54,10 @@ Status Coordinator::Impl::LoadHistory() {
       job->record->setRoot(rec);
       auto st = job->record->getRoot<sp::JobRecord>().getStatus();
       job->id = Text(st.getJobId());
+      job->program = st.getProgram();
+      job->parent = Text(st.getParentJob());
+      job->stage_key = Text(st.getStageKey());
+      for (auto stage : st.getStages()) (void)stage.getKey(), (void)stage.getJobId(), (void)stage.getState();
       // A state this coordinator never writes is a finished job's all the same: its text is shown
       // from the record (StateName), never from job->state.
       job->state = ParseCoordinatorJobState(Text(st.getState())).value_or(CoordinatorJobState::kFailed);

@@ -26,14 +26,38 @@ void CheckSubmission(sp::JobSubmission::Reader sub) {
   auto p = sub.getPartitioning();
   (void)p.getKind();
   for (auto point : p.getSplitPoints()) (void)point;
+  (void)sub.getParentJob();
+  (void)sub.getScratchDir();
+  (void)sub.getMasterAttempt();
+  auto stage = sub.getStage();
+  (void)stage.getKey();
+  for (auto op : stage.getOperators()) (void)op;
+  for (auto e : stage.getInputs()) {
+    (void)e.getFrom();
+    (void)e.getKind();
+  }
 }
 
 }  // namespace
 
 Status Coordinator::Impl::Submit(sp::JobSubmission::Reader sub, std::string* id_out) {
   CheckSubmission(sub);  // throws on a malformed submission: Dispatch's CatchCapnp answers it
+  const bool program = sub.getProgram();
+  const std::string parent_id = Text(sub.getParentJob());
+  if (!parent_id.empty()) {
+    if (program) return InvalidArgument("a program cannot be a stage of another");
+    if (sub.getStage().getKey().size() == 0) return InvalidArgument("a stage of " + parent_id + " without a key");
+    std::lock_guard<std::mutex> l(mu);
+    RETURN_IF_ERROR(CheckMaster(parent_id, Text(sub.getMasterAttempt())));
+    if (std::string known = KnownStage(sub); !known.empty()) {
+      *id_out = known;
+      return Status::Ok();
+    }
+  }
   const std::string output = Text(sub.getOutput());
-  if (!IsDfsPath(output)) {
+  if (program && output.empty()) {
+    // A program's outputs are its Write stages'; its own output names the main one, if any.
+  } else if (!IsDfsPath(output)) {
     return InvalidArgument("the output of a cluster job must be a dfs:/ path, not " + output);
   }
   const std::string sha = Text(sub.getBinarySha256());
@@ -49,12 +73,15 @@ Status Coordinator::Impl::Submit(sp::JobSubmission::Reader sub, std::string* id_
   }
   std::string out = StorePath(output);
   while (out.size() > 1 && out.back() == '/') out.pop_back();
-  if (out == "/" || out.empty()) return InvalidArgument("output " + output + " is the root");
-  if (store->Stat(out).ok() && !sub.getOverwrite()) {
+  if (!program && (out == "/" || out.empty())) return InvalidArgument("output " + output + " is the root");
+  // A program's Write stages check their outputs when the master submits them (the submitting
+  // client checked them before it submitted the program).
+  if (!program && store->Stat(out).ok() && !sub.getOverwrite()) {
     return AlreadyExists("output " + output + " exists (pass --overwrite to replace it)");
   }
   ASSIGN_OR_RETURN(const PartitionKind kind, ParsePartitionKind(Text(sub.getPartitioning().getKind())));
   bool map_only = kind == PartitionKind::kNone;
+  if (program && !map_only) return InvalidArgument("a program is submitted without partitioning");
   int reduces = map_only ? 0 : sub.getPartitioning().getNumPartitions();
   if (!map_only && reduces < 1) return InvalidArgument("a job with a reducer needs at least one partition");
   if (kind == PartitionKind::kTail && reduces != 1) {
@@ -69,21 +96,40 @@ Status Coordinator::Impl::Submit(sp::JobSubmission::Reader sub, std::string* id_
   }
 
   std::lock_guard<std::mutex> l(mu);
+  Job* parent_job = nullptr;
+  if (!parent_id.empty()) {
+    // Asked again under this lock: another submission of the key may have won meanwhile.
+    RETURN_IF_ERROR(CheckMaster(parent_id, Text(sub.getMasterAttempt())));
+    if (std::string known = KnownStage(sub); !known.empty()) {
+      *id_out = known;
+      return Status::Ok();
+    }
+    auto pit = jobs.find(parent_id);
+    if (pit == jobs.end() || !pit->second->program) return NotFound("no program " + parent_id);
+    if (pit->second->finished) {
+      return Aborted("program " + parent_id + " already " + StateName(*pit->second));
+    }
+    parent_job = pit->second.get();
+  }
   auto job = std::make_unique<Job>();
   job->id = JobId(next_job++);
   job->name = Text(sub.getName());
-  job->output = "dfs:" + out;
-  std::string parent = Dirname(out);
-  if (parent.empty()) parent = "/";
-  job->staging = JoinPath(parent, "." + Basename(out) + ".staging-" + job->id);
+  job->output = out.empty() ? "" : "dfs:" + out;
+  job->program = program;
   job->submission = std::make_unique<capnp::MallocMessageBuilder>();
   job->submission->setRoot(sub);
   job->kind = kind;
-  job->maps.resize(sub.getSplits().size());
+  // A program's one task is its master.
+  job->maps.resize(program ? 1 : sub.getSplits().size());
   job->reduces.resize(static_cast<size_t>(reduces));
   job->submit_unix_ms = UnixMs();
   job->submit_mono_ms = MonoMs();
-  RETURN_IF_ERROR(store->Mkdirs(JoinPath(job->staging, "_temporary")));
+  if (!program) {
+    std::string parent = Dirname(out);
+    if (parent.empty()) parent = "/";
+    job->staging = JoinPath(parent, "." + Basename(out) + ".staging-" + job->id);
+    RETURN_IF_ERROR(store->Mkdirs(JoinPath(job->staging, "_temporary")));
+  }
   JobPlan plan;
   plan.job_id = job->id;
   for (auto split : sub.getSplits()) {
@@ -91,13 +137,22 @@ Status Coordinator::Impl::Submit(sp::JobSubmission::Reader sub, std::string* id_
     for (auto h : split.getHosts()) hosts.push_back(Text(h));
     plan.map_hosts.push_back(std::move(hosts));
   }
+  if (program) plan.map_hosts.assign(1, {});
   plan.reduces = reduces;
   plan.options = opt.scheduler;
   if (sub.getMaxAttempts() > 0) plan.options.max_attempts = sub.getMaxAttempts();
-  plan.options.speculation = opt.scheduler.speculation && sub.getSpeculation();
+  plan.options.speculation = opt.scheduler.speculation && sub.getSpeculation() && !program;
   RETURN_IF_ERROR(sched.AddJob(plan, MonoMs()));
-  LOG(INFO) << "job " << job->id << " (" << job->name << ") submitted: " << plan.map_hosts.size() << " maps, "
-            << reduces << " reduces, output " << job->output;
+  if (parent_job) {
+    job->parent = parent_id;
+    job->stage_key = Text(sub.getStage().getKey());
+    parent_job->stage_jobs.push_back(job->id);
+    parent_job->stage_by_key[job->stage_key] = job->id;
+  }
+  LOG(INFO) << (program ? "program " : "job ") << job->id << " (" << job->name << ") submitted"
+            << (job->parent.empty() ? "" : " as stage " + job->stage_key + " of " + job->parent) << ": "
+            << (program ? "its master" : std::to_string(plan.map_hosts.size()) + " maps, " + std::to_string(reduces) +
+                                            " reduces, output " + job->output);
   *id_out = job->id;
   Job& j = *job;
   job_order.push_back(job->id);
@@ -138,7 +193,9 @@ Status Coordinator::Impl::Report(sp::Report::Reader r) {
       continue;
     }
     bool map_only = job.kind == PartitionKind::kNone;
-    if (n.reduce || MapsWriteParts(job.kind)) {
+    if (job.program) {
+      job.program_error = Text(res.getProgramError());
+    } else if (n.reduce || MapsWriteParts(job.kind)) {
       int part = PartIndex(job, n.reduce, n.task);
       const std::string from = JoinPath(JoinPath(JoinPath(job.staging, "_temporary"), n.dir), PartName(part));
       const std::string to = JoinPath(job.staging, PartName(part));
@@ -200,14 +257,17 @@ void Coordinator::Impl::ReapJobs() {
     if (snap->state == JobState::kTasksDone) {
       job.state = CoordinatorJobState::kCommitting;
       Status s = CommitJob(job);
-      sched.FinishJob(id, s.ok(), s.ok() ? "" : "commit: " + s.ToString(), MonoMs());
+      // A program's master ran to its end: the program's verdict is the master's.
+      std::string error = job.program ? job.program_error : s.ok() ? "" : "commit: " + s.ToString();
+      sched.FinishJob(id, error.empty(), error, MonoMs());
       snap = sched.Snapshot(id);
     }
     if (snap->state == JobState::kSucceeded || snap->state == JobState::kFailed) {
       job.state = snap->state == JobState::kSucceeded ? CoordinatorJobState::kSucceeded : CoordinatorJobState::kFailed;
       job.error = snap->error;
       job.end_mono_ms = MonoMs();
-      if (job.state == CoordinatorJobState::kFailed) (void)store->Delete(job.staging, true);
+      if (job.state == CoordinatorJobState::kFailed && !job.staging.empty()) (void)store->Delete(job.staging, true);
+      if (job.program) EndProgram(job);
       LOG(INFO) << "job " << id << " " << CoordinatorJobStateName(job.state) << (job.error.empty() ? "" : ": " + job.error)
                 << " in " << (job.end_mono_ms - job.submit_mono_ms) << " ms";
       if (Status s = SaveRecord(job); !s.ok()) LOG(WARNING) << "history: " << s.ToString();
@@ -222,7 +282,45 @@ void Coordinator::Impl::ReapJobs() {
   }
 }
 
+// Only the program's running master submits stages: a master whose worker was lost may still
+// run, but its attempt has failed and a new master took over.
+Status Coordinator::Impl::CheckMaster(const std::string& program_id, const std::string& master_attempt) {
+  auto snap = sched.Snapshot(program_id);
+  if (!snap) return NotFound("no running program " + program_id);
+  for (const auto& a : snap->attempts) {
+    if (a.attempt_id == master_attempt && a.state == AttemptState::kRunning) return Status::Ok();
+  }
+  return Aborted("attempt '" + master_attempt + "' is not the running master of " + program_id);
+}
+
+// A stage submission whose key its program already has: counted, and answered with that job.
+std::string Coordinator::Impl::KnownStage(sp::JobSubmission::Reader sub) {
+  auto pit = jobs.find(Text(sub.getParentJob()));
+  if (pit == jobs.end()) return "";
+  auto known = pit->second->stage_by_key.find(Text(sub.getStage().getKey()));
+  if (known == pit->second->stage_by_key.end()) return "";
+  auto sit = jobs.find(known->second);
+  if (sit == jobs.end()) return "";
+  ++sit->second->submissions;
+  LOG(INFO) << "program " << pit->first << " asked again for stage " << known->first << ": " << known->second << " ("
+            << StateName(*sit->second) << ")";
+  return known->second;
+}
+
+// A program that ended: stages still running are killed (a killed or failed program leaves none
+// behind) and its intermediates removed.
+void Coordinator::Impl::EndProgram(Job& job) {
+  for (const std::string& sid : job.stage_jobs) {
+    auto it = jobs.find(sid);
+    if (it == jobs.end() || it->second->finished) continue;
+    sched.KillJob(sid, "its program " + job.id + " ended" + (job.error.empty() ? "" : ": " + job.error), MonoMs());
+  }
+  const std::string scratch = StorePath(Text(job.sub().getScratchDir()));
+  if (!scratch.empty() && scratch != "/") (void)store->Delete(scratch, true);
+}
+
 Status Coordinator::Impl::CommitJob(Job& job) {
+  if (job.program) return Status::Ok();  // its stages committed their outputs
   auto sub = job.sub();
   const PartitionKind kind = job.kind;
   Manifest m;

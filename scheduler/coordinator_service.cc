@@ -81,10 +81,13 @@ Status Coordinator::Impl::Dispatch(sp::CoordinatorRequest::Reader req, sp::Coord
     }
     case sp::CoordinatorRequest::LIST: {
       std::lock_guard<std::mutex> l(mu);
-      auto list = resp.initList(static_cast<unsigned>(job_order.size()));
-      for (unsigned i = 0; i < job_order.size(); ++i) {
-        list.setWithCaveats(i, Root(StatusMessage(*jobs[job_order[i]], false)));
+      // A program's stages are listed in its status, not as jobs of their own.
+      std::vector<Job*> listed;
+      for (const auto& id : job_order) {
+        if (jobs[id]->parent.empty()) listed.push_back(jobs[id].get());
       }
+      auto list = resp.initList(static_cast<unsigned>(listed.size()));
+      for (unsigned i = 0; i < listed.size(); ++i) list.setWithCaveats(i, Root(StatusMessage(*listed[i], false)));
       return Status::Ok();
     }
     case sp::CoordinatorRequest::KILL: {
@@ -112,6 +115,8 @@ Status Coordinator::Impl::Dispatch(sp::CoordinatorRequest::Reader req, sp::Coord
       FillLogs(job, resp.initLogs(static_cast<unsigned>(job.logs.size())));
       return Status::Ok();
     }
+    case sp::CoordinatorRequest::WAIT:
+      return WaitJob(Text(req.getWait().getJobId()), req.getWait().getWaitMs(), resp);
     case sp::CoordinatorRequest::WORKERS: {
       std::lock_guard<std::mutex> l(mu);
       auto list = resp.initWorkers(static_cast<unsigned>(workers.size()));
@@ -128,6 +133,21 @@ Status Coordinator::Impl::Dispatch(sp::CoordinatorRequest::Reader req, sp::Coord
     }
     default:
       return InvalidArgument("unknown coordinator request");
+  }
+}
+
+Status Coordinator::Impl::WaitJob(const std::string& job_id, uint32_t wait_ms, sp::CoordinatorResponse::Builder resp) {
+  // Bounded: a client that asks for more still hears back at least every 10 s.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::min<uint32_t>(wait_ms, 10000));
+  std::unique_lock<std::mutex> l(mu);
+  for (;;) {
+    auto it = jobs.find(job_id);
+    if (it == jobs.end()) return NotFound("no job " + job_id);
+    if (it->second->finished || stopping || std::chrono::steady_clock::now() >= deadline) {
+      resp.setStatus(Root(StatusMessage(*it->second, true)));
+      return Status::Ok();
+    }
+    cv.wait_until(l, deadline);
   }
 }
 

@@ -86,6 +86,14 @@ struct Coordinator::Impl {
     std::map<std::string, LogEntry> logs;
     bool finished = false;
     std::unique_ptr<capnp::MallocMessageBuilder> record;  // final JobRecord once finished
+    // A program (JobSubmission.program): one task, its master; its stages are jobs of their own.
+    bool program = false;
+    std::vector<std::string> stage_jobs;                  // in submission order
+    std::map<std::string, std::string> stage_by_key;      // stage key -> its job
+    std::string program_error;                            // the master's verdict on the program
+    // A stage of a program (JobSubmission.parentJob).
+    std::string parent, stage_key;
+    int submissions = 1;
     sp::JobSubmission::Reader sub() { return submission->getRoot<sp::JobSubmission>().asReader(); }
   };
 
@@ -123,6 +131,10 @@ struct Coordinator::Impl {
   void DiscardAttempt(Job& job, const AttemptName& n);
   void ReapJobs();
   Status CommitJob(Job& job);
+  // A stage submission of a program that already has a job for that key: its id, else "".
+  std::string KnownStage(sp::JobSubmission::Reader sub);
+  void EndProgram(Job& job);
+  Status CheckMaster(const std::string& program_id, const std::string& master_attempt);
 
   // ---- workers (coordinator_workers.cc) ----
 
@@ -151,6 +163,10 @@ struct Coordinator::Impl {
     return m->getRoot<sp::JobStatus>().asReader();
   }
   void FillLive(Job& job, sp::JobStatus::Builder st, bool with_attempts);
+  // A program's stages, from their jobs; attempt times count from the program's submission.
+  void FillStages(Job& program, sp::JobStatus::Builder st, bool with_attempts);
+  // Answers a wait request: the job's status once it has ended or `wait_ms` passed.
+  Status WaitJob(const std::string& job_id, uint32_t wait_ms, sp::CoordinatorResponse::Builder resp);
   // The job's state as its status says it: a finished job's is its record's, which a record
   // from an older coordinator may name otherwise.
   static std::string StateName(const Job& job);

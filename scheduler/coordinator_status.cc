@@ -33,6 +33,10 @@ void Coordinator::Impl::FillLive(Job& job, sp::JobStatus::Builder st, bool with_
   st.setSubmitUnixMs(job.submit_unix_ms);
   st.setElapsedMs((job.end_mono_ms ? job.end_mono_ms : MonoMs()) - job.submit_mono_ms);
   st.setInputBytes(sub.getInputBytes());
+  st.setProgram(job.program);
+  st.setParentJob(job.parent);
+  st.setStageKey(job.stage_key);
+  if (job.program) FillStages(job, st, with_attempts);
   auto snap = sched.Snapshot(job.id);
   if (!snap) return;
   if (!snap->error.empty() && job.error.empty()) st.setError(snap->error);
@@ -90,6 +94,52 @@ void Coordinator::Impl::FillLive(Job& job, sp::JobStatus::Builder st, bool with_
   }
 }
 
+void Coordinator::Impl::FillStages(Job& program, sp::JobStatus::Builder st, bool with_attempts) {
+  auto list = st.initStages(static_cast<unsigned>(program.stage_jobs.size()));
+  for (unsigned i = 0; i < program.stage_jobs.size(); ++i) {
+    auto it = jobs.find(program.stage_jobs[i]);
+    if (it == jobs.end()) continue;
+    Job& stage = *it->second;
+    auto out = list[i];
+    auto m = StatusMessage(stage, with_attempts);
+    auto s = Root(m);
+    auto info = stage.sub().getStage();
+    out.setKey(stage.stage_key);
+    out.setJobId(stage.id);
+    std::string state = Text(s.getState());
+    // Killed with its program but not reaped yet: failed already in the scheduler.
+    if (!stage.finished) {
+      auto snap = sched.Snapshot(stage.id);
+      if (snap && snap->state == JobState::kFailed) state = CoordinatorJobStateName(CoordinatorJobState::kFailed);
+    }
+    out.setState(state);
+    out.setOperators(info.getOperators());
+    out.setInputs(info.getInputs());
+    out.setMaps(s.getMaps());
+    out.setMapsDone(s.getMapsDone());
+    out.setMapsRunning(s.getMapsRunning());
+    out.setReduces(s.getReduces());
+    out.setReducesDone(s.getReducesDone());
+    out.setReducesRunning(s.getReducesRunning());
+    // Both clocks are the coordinator's: a stage recorded by a coordinator is this one's.
+    const int64_t offset = stage.submit_unix_ms - program.submit_unix_ms;
+    out.setStartMs(offset);
+    out.setEndMs(Finished(ParseCoordinatorJobState(state).value_or(CoordinatorJobState::kRunning))
+                     ? offset + s.getElapsedMs()
+                     : 0);
+    out.setRecordsOut(s.getRecordsOut());
+    out.setBytesOut(s.getBytesOut());
+    out.setSubmissions(stage.submissions);
+    if (!with_attempts) continue;
+    auto attempts = out.initAttempts(s.getAttempts().size());
+    for (unsigned k = 0; k < s.getAttempts().size(); ++k) {
+      attempts.setWithCaveats(k, s.getAttempts()[k]);
+      attempts[k].setStartMs(s.getAttempts()[k].getStartMs() + offset);
+      if (s.getAttempts()[k].getEndMs()) attempts[k].setEndMs(s.getAttempts()[k].getEndMs() + offset);
+    }
+  }
+}
+
 std::map<std::string, int64_t> Coordinator::Impl::Counters(Job& job) {
   std::map<std::string, int64_t> c;
   uint64_t map_out = 0, groups = 0, spills = 0, shuffle = 0, tail = 0;
@@ -134,6 +184,7 @@ nlohmann::json Coordinator::ClusterJson() {
   }
   doc["jobs"] = nlohmann::json::array();
   for (auto it = i->job_order.rbegin(); it != i->job_order.rend(); ++it) {
+    if (!i->jobs[*it]->parent.empty()) continue;  // a stage: shown in its program's page
     doc["jobs"].push_back(JobStatusToJson(Impl::Root(i->StatusMessage(*i->jobs[*it], false)), false));
   }
   return doc;

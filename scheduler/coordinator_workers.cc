@@ -80,7 +80,14 @@ bool Coordinator::Impl::HasOrders(Worker& w) {
 void Coordinator::Impl::Schedule() {
   const int64_t now = MonoMs();
   for (auto& [id, w] : workers) {
-    int free = w.slots - static_cast<int>(w.running.size());
+    // A program's master mostly waits for its stages: it takes no slot from them.
+    int masters = 0;
+    for (const auto& a : w.running) {
+      AttemptName n;
+      auto j = ParseAttemptId(a, &n) ? jobs.find(n.job) : jobs.end();
+      masters += j != jobs.end() && j->second->program;
+    }
+    int free = w.slots - static_cast<int>(w.running.size()) + masters;
     if (free > 0) {
       for (const Assignment& a : sched.Assign(id, free, now)) {
         auto jit = jobs.find(a.job_id);
@@ -115,7 +122,9 @@ std::unique_ptr<capnp::MallocMessageBuilder> Coordinator::Impl::BuildLaunch(Job&
   l.setArgs(sub.getArgs());
   l.setTaskFlags(sub.getTaskFlags());
   l.setMapCount(static_cast<int32_t>(sub.getSplits().size()));
-  l.setTimeoutMs(sub.getTaskTimeoutMs() ? sub.getTaskTimeoutMs() : opt.task_timeout_ms);
+  // A program's master runs as long as its program: no timeout.
+  l.setTimeoutMs(job.program ? 0 : sub.getTaskTimeoutMs() ? sub.getTaskTimeoutMs() : opt.task_timeout_ms);
+  l.setProgram(job.program);
   l.setMemoryMb(sub.getTaskMemoryMb() ? sub.getTaskMemoryMb() : opt.task_memory_mb);
   auto s = l.initSpec();
   s.setJobId(job.id);
@@ -131,7 +140,8 @@ std::unique_ptr<capnp::MallocMessageBuilder> Coordinator::Impl::BuildLaunch(Job&
   s.setBlockBytes(sub.getBlockBytes());
   s.setOutputReplication(sub.getOutputReplication());
   s.setNamenode(opt.namenode_address);
-  if (a.reduce || MapsWriteParts(job.kind)) {
+  s.setMaster(job.program);
+  if (!job.program && (a.reduce || MapsWriteParts(job.kind))) {
     AttemptName n;
     ParseAttemptId(a.attempt_id, &n);
     s.setOutputPath("dfs:" + JoinPath(JoinPath(JoinPath(job.staging, "_temporary"), n.dir),

@@ -48,17 +48,33 @@ Result<std::unique_ptr<CoordinatorConnection>> ConnectCoordinator(const std::str
   return c;
 }
 
+Result<std::unique_ptr<CoordinatorConnection>> ConnectCoordinatorAt(const std::string& address,
+                                                                    const std::string& secret_file) {
+  if (address.empty()) return InvalidArgument("no coordinator address");
+  auto c = std::make_unique<CoordinatorConnection>();
+  c->config.coordinator_address = address;
+  ASSIGN_OR_RETURN(std::string secret, LoadSecret(secret_file));
+  c->transport = std::make_unique<TcpTransport>(std::move(secret));
+  c->client = std::make_unique<CoordinatorClient>(c->transport.get(), address);
+  return c;
+}
+
 Result<std::unique_ptr<CapnpReader>> GetJobStatus(CoordinatorClient& client, const std::string& job_id) {
   capnp::MallocMessageBuilder m;
   m.initRoot<proto::CoordinatorRequest>().setStatus(job_id);
   return client.Call(m);
 }
 
-Result<std::unique_ptr<CapnpReader>> WaitForJob(CoordinatorClient& client, const std::string& job_id, bool progress,
-                                                int poll_ms) {
+Result<std::unique_ptr<CapnpReader>> WaitForJob(CoordinatorClient& client, const std::string& job_id, bool progress) {
   auto last_draw = std::chrono::steady_clock::now() - std::chrono::seconds(1);
   while (true) {
-    ASSIGN_OR_RETURN(auto reply, GetJobStatus(client, job_id));
+    // The coordinator holds the answer until the job ends (or the next progress line is due), so
+    // its end is heard at once rather than at the next poll.
+    capnp::MallocMessageBuilder m;
+    auto wait = m.initRoot<proto::CoordinatorRequest>().initWait();
+    wait.setJobId(job_id);
+    wait.setWaitMs(progress ? 250 : 5000);
+    ASSIGN_OR_RETURN(auto reply, client.Call(m));
     bool done = false;
     RETURN_IF_ERROR(CatchCapnp("job status", [&]() -> Status {
       auto s = reply->Root<proto::CoordinatorResponse>().getStatus();
@@ -73,7 +89,6 @@ Result<std::unique_ptr<CapnpReader>> WaitForJob(CoordinatorClient& client, const
       return Status::Ok();
     }));
     if (done) return reply;
-    std::this_thread::sleep_for(std::chrono::milliseconds(poll_ms));
   }
 }
 

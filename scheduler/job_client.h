@@ -21,13 +21,18 @@ struct CoordinatorConnection {
 // Reads D/cluster.json and the secret; errors name them, or say the cluster runs no coordinator.
 Result<std::unique_ptr<CoordinatorConnection>> ConnectCoordinator(const std::string& cluster_dir);
 
+// The coordinator at "ip:port", with the cluster secret in `secret_file` (no cluster.json: a
+// program master on a worker knows these).
+Result<std::unique_ptr<CoordinatorConnection>> ConnectCoordinatorAt(const std::string& address,
+                                                                    const std::string& secret_file);
+
 // The job's status (a CoordinatorResponse holding `status`).
 Result<std::unique_ptr<CapnpReader>> GetJobStatus(CoordinatorClient& client, const std::string& job_id);
 
-// Polls the job every `poll_ms` until it ends, drawing a progress line on stderr when `progress`
-// (maps and reduces done/total, bytes read, ETA). Returns the final status response.
-Result<std::unique_ptr<CapnpReader>> WaitForJob(CoordinatorClient& client, const std::string& job_id, bool progress,
-                                                int poll_ms = 50);
+// Follows the job until it ends (long polls: the coordinator answers as it ends), drawing a
+// progress line on stderr when `progress` (maps and reduces done/total, bytes read, ETA; every
+// 250 ms). Returns the final status response.
+Result<std::unique_ptr<CapnpReader>> WaitForJob(CoordinatorClient& client, const std::string& job_id, bool progress);
 
 // "job-3 succeeded: 12/12 maps, 2/2 reduces, 1.2 GB in 10.3 s ..." and, with attempts, a table.
 std::string FormatJobStatus(proto::JobStatus::Reader s, bool with_attempts);

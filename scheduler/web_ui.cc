@@ -323,7 +323,19 @@ json JobStatusToJson(proto::JobStatus::Reader s, bool with_attempts) {
       {"records_out", s.getRecordsOut()},
       {"bytes_out", s.getBytesOut()},
       {"counters", std::move(counters)},
+      {"program", s.getProgram()},
+      {"parent_job", Text(s.getParentJob())},
+      {"stage_key", Text(s.getStageKey())},
   };
+  // Minimal until the DAG page lands: what tests of programs read.
+  json stages = json::array();
+  for (auto st : s.getStages()) {
+    stages.push_back({{"key", Text(st.getKey())},
+                      {"job_id", Text(st.getJobId())},
+                      {"state", Text(st.getState())},
+                      {"submissions", st.getSubmissions()}});
+  }
+  j["stages"] = std::move(stages);
   if (with_attempts) {
     json attempts = json::array();
     for (auto a : s.getAttempts()) {

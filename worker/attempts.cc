@@ -100,6 +100,7 @@ Status Worker::Impl::WriteSpec(Run* r, const std::string& spec_path, const std::
   s.setResultPath(result_path);
   s.setSecretFile(opt.secret_file);
   s.setHost(opt.host);
+  s.setCoordinator(opt.coordinator_address);  // a program master submits its stages there
   if (s.getNamenode().size() == 0) s.setNamenode(opt.namenode_address);
   if (r->reduce) {
     auto outs = s.initMapOutputs(static_cast<unsigned>(r->segments.size()));

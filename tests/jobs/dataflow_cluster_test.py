@@ -56,7 +56,7 @@ def check_ranks(case, c, data, out):
 
 
 def start_pagerank(c, out, *extra):
-    argv = [os.path.join(JOBS, "pagerank"), "--cluster", c.dir, "--progress", "never", "--input", "dfs:/in/edges.tsv",
+    argv = [os.path.join(JOBS, "pagerank"), "--cluster", c.dir, "--wait", "--progress", "never", "--input", "dfs:/in/edges.tsv",
             "--output", "dfs:" + out, *PR_FLAGS, *extra]
     return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
@@ -82,10 +82,10 @@ def case_pagerank(case, data):
         same_parts(case, "pagerank --ranks shuffle", c.output_parts("/out/pr"), local)
         check_ranks(case, c, data, "/out/pr")
         broadcast_local = local_parts("pagerank", data.path, os.path.join(data.root, "local-broadcast"), *BROADCAST_FLAGS)
-        c.job("pagerank", "--input", "dfs:/in/edges.tsv", "--output", "dfs:/out/pr-broadcast", *BROADCAST_FLAGS)
+        c.job("pagerank", "--input", "dfs:/in/edges.tsv", "--output", "dfs:/out/pr-broadcast", "--wait", *BROADCAST_FLAGS)
         same_parts(case, "pagerank --ranks broadcast", c.output_parts("/out/pr-broadcast"), broadcast_local)
         check_ranks(case, c, data, "/out/pr-broadcast")
-        c.job("connected_components", "--input", "dfs:/in/edges.tsv", "--output", "dfs:/out/cc", "--partitions", "3")
+        c.job("connected_components", "--input", "dfs:/in/edges.tsv", "--output", "dfs:/out/cc", "--partitions", "3", "--wait")
         same_parts(case, "connected_components", c.output_parts("/out/cc"), cc_local)
         leftovers = c.dfs("ls", "/tmp/sawmill-df", check=False).stdout.decode().strip()
         if leftovers:
@@ -189,8 +189,69 @@ def case_checkpoint(case, data):
         same_parts(case, "pagerank recomputed from a checkpoint", c.output_parts("/out/pr"), local)
 
 
+def case_master_restart(case, data):
+    """The program is one job whose master runs on a worker: pagerank --iterations 10 submitted
+    without --wait (the client exits at once); the host running the master is lost during
+    iteration 5 (its worker and the master SIGKILLed, the master paused before iteration 5's first
+    stage so the kill lands mid-program). A new master on the other worker resumes from the
+    completed stages: the output is byte-identical to local mode, the program's record shows the
+    restart, and no stage ran twice (one job per stage key, as many as a local run has stages)."""
+    flags = ["--iterations", "10"] + PR_FLAGS[2:]
+    local = data.local("pagerank", flags)
+    local_summary = run([os.path.join(JOBS, "pagerank"), "--input", data.path, "--output",
+                         os.path.join(data.root, "local-master"), "--progress", "never", *flags]).stdout.decode()
+    local_stages = int(local_summary.split(" stages=")[1].split()[0])
+    with cluster(2) as c:
+        c.put(data.path, "/in/edges.tsv")
+        pause = os.path.join(c.dir, "pause")
+        argv = [os.path.join(JOBS, "pagerank"), "--cluster", c.dir, "--progress", "never", "--input",
+                "dfs:/in/edges.tsv", "--output", "dfs:/out/pr", *flags, f"--df_test_pause=.0-i4:{pause}"]
+        out = run(argv, timeout=60).stdout.decode()
+        if not out.startswith("submitted job-1: pagerank (a dataflow program)"):
+            raise Fail(f"the client printed {out!r}")
+        log(case, "the client exited after submitting: " + out.strip())
+        wait_for("the master to pause before iteration 5", lambda: os.path.exists(pause), timeout=120)
+        status = c.status("job-1")
+        master = [a for a in status["attempts"] if a["state"] == "running"]
+        if len(master) != 1:
+            raise Fail(f"want one running master attempt: {status['attempts']}")
+        host = master[0]["host"]
+        done_before = sorted(s["key"] for s in status["stages"] if s["state"] == "succeeded")
+        c.kill("worker", host)
+        # The host is lost: its master goes with its worker (a worker's children have their own
+        # process groups, so the test kills the master itself).
+        run(["pkill", "-KILL", "-f", "jobs/job-1/m-00000_0/spec"], check=False)
+        os.remove(pause)
+        log(case, f"SIGKILLed {host}'s worker and the master on it after {len(done_before)} stages")
+
+        def ended():
+            s = c.status("job-1")
+            return s if s["state"] in ("succeeded", "failed") else None
+        final = wait_for("the program to end", ended, timeout=240)
+        if final["state"] != "succeeded":
+            raise Fail(f"the program failed: {final['error']}")
+        same_parts(case, "pagerank after its master's host was lost", c.output_parts("/out/pr"), local)
+        attempts = [(a["attempt"], a["state"], a["host"]) for a in final["attempts"]]
+        if len(attempts) != 2 or attempts[0][1] != "failed" or attempts[1][1] != "succeeded":
+            raise Fail(f"want a lost master and a restarted one in the record: {attempts}")
+        keys = [s["key"] for s in final["stages"]]
+        if len(keys) != len(set(keys)) or len(keys) != local_stages:
+            raise Fail(f"{len(keys)} stage jobs for {len(set(keys))} keys; local mode ran {local_stages} stages: {keys}")
+        again = [s["key"] for s in final["stages"] if s["submissions"] > 1]
+        if not set(done_before) <= set(again):
+            raise Fail(f"stages done before the loss {done_before} were not asked for again by the new master: {again}")
+        log(case, f"master attempts {attempts}; {len(keys)} stages, each run once; {len(again)} resumed from the record")
+        listing = run([SAWMILL, "job", "--cluster", c.dir, "list"]).stdout.decode()
+        jobs = [line for line in listing.splitlines() if line.startswith("job-")]
+        if len(jobs) != 1:
+            raise Fail(f"`sawmill job list` shows {len(jobs)} jobs for one program: {listing}")
+        leftovers = c.dfs("ls", "/tmp/sawmill-df", check=False).stdout.decode().strip()
+        if leftovers:
+            raise Fail(f"intermediates left in the store: {leftovers}")
+
+
 CASES = {"pagerank": case_pagerank, "kill_worker": case_kill_worker, "lost_intermediate": case_lost_intermediate,
-         "checkpoint": case_checkpoint}
+         "checkpoint": case_checkpoint, "master_restart": case_master_restart}
 
 
 def main():

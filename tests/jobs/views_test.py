@@ -185,7 +185,7 @@ def main():
                      d, "--wait", "--reducers", "2", "--progress", "never"])
                 run([SAWMILL, "dfs", "--cluster", d, "put", users_tsv, "/users.tsv"])
                 run([os.path.join(JOBS, "country_stats"), "--input", "logs:web", "--users", "dfs:/users.tsv",
-                     "--output", "dfs:/country", "--cluster", d, "--reducers", "2", "--progress", "never"])
+                     "--output", "dfs:/country", "--cluster", d, "--wait", "--reducers", "2", "--progress", "never"])
                 for local_dir, remote_dir in ((out, "/sessions"), (stats, "/stats"),
                                               (os.path.join(tmp, "country-auto"), "/country")):
                     for n in sorted(f for f in os.listdir(local_dir) if f.startswith("part-")):
