@@ -250,8 +250,81 @@ def case_master_restart(case, data):
             raise Fail(f"intermediates left in the store: {leftovers}")
 
 
+def no_leftovers(c, *dirs):
+    """Nothing of a program remains in the store: no scratch directory, no staging or _temporary
+    directory beside its outputs."""
+    leftovers = c.dfs("ls", "/tmp/sawmill-df", check=False).stdout.decode().strip()
+    if leftovers:
+        raise Fail(f"intermediates left in the store: {leftovers}")
+    for d in dirs:
+        names = c.dfs("ls", d, check=False).stdout.decode().split()
+        staging = [n for n in names if ".staging-" in n or "_temporary" in n]
+        if staging:
+            raise Fail(f"staging left under {d}: {staging}")
+
+
+def case_kill_program(case, data):
+    """`sawmill job kill` of a running program stops its master and its running stage, writes no
+    output and leaves no staging, _temporary or scratch files."""
+    with cluster(2) as c:
+        c.put(data.path, "/in/edges.tsv")
+        c.dfs("mkdir", "/out")
+        argv = [os.path.join(JOBS, "pagerank"), "--cluster", c.dir, "--progress", "never", "--input",
+                "dfs:/in/edges.tsv", "--output", "dfs:/out/pr", *PR_FLAGS, "--df_test_task_sleep=16.0:60000"]
+        run(argv, timeout=60)
+
+        def sleeping_stage():
+            s = c.status("job-1")
+            running = [st for st in s["stages"] if st["state"] == "running" and st["key"].startswith("16.0")]
+            return running and running[0]
+        stage = wait_for("the loop's first stage to run", sleeping_stage, timeout=120)
+        run([SAWMILL, "job", "--cluster", c.dir, "kill", "job-1"])
+        final = wait_for("the program to end", lambda: c.status("job-1")["state"] == "failed" and c.status("job-1"),
+                         timeout=30)
+        if "killed" not in final["error"]:
+            raise Fail(f"the killed program says: {final['error']}")
+        still = [st["key"] for st in final["stages"] if st["state"] not in ("succeeded", "failed")]
+        if still:
+            raise Fail(f"stages still running after the kill: {still}")
+        if c.status(stage["job_id"])["state"] != "failed":
+            raise Fail(f"the running stage {stage['job_id']} was not stopped")
+        wait_for("the master's process to end",
+                 lambda: run(["pgrep", "-f", "jobs/job-1/m-00000_0/spec"], check=False).returncode == 1, timeout=30)
+        names = c.dfs("ls", "/out").stdout.decode().split()
+        if any(n.endswith("/pr") for n in names):
+            raise Fail(f"a killed program wrote its output: {names}")
+        no_leftovers(c, "/out")
+        log(case, f"killed during {stage['key']} ({stage['job_id']}): {final['error']}")
+
+
+def case_failed_stage(case, data):
+    """A stage whose tasks fail every attempt (here: they time out) fails the program, naming the
+    stage, the task and the last error; no output appears. An existing output without
+    --overwrite is refused before anything runs (exit 2)."""
+    with cluster(2) as c:
+        c.put(data.path, "/in/edges.tsv")
+        c.dfs("mkdir", "/out")
+        p = run([os.path.join(JOBS, "pagerank"), "--cluster", c.dir, "--wait", "--progress", "never", "--input",
+                 "dfs:/in/edges.tsv", "--output", "dfs:/out/pr", *PR_FLAGS, "--max_attempts", "2",
+                 "--task_timeout_ms", "1000", "--df_test_task_sleep=16.0:5000"], check=False, timeout=200)
+        err = p.stderr.decode()
+        if p.returncode != 1 or "stage 16.0" not in err or "task m-0000" not in err or "timed out" not in err:
+            raise Fail(f"want exit 1 naming stage, task and last error; got {p.returncode}: {err[-2000:]}")
+        log(case, "failed: " + err.strip().splitlines()[0][:300])
+        names = c.dfs("ls", "/out").stdout.decode().split()
+        if any(n.endswith("/pr") for n in names):
+            raise Fail(f"a failed program wrote its output: {names}")
+        no_leftovers(c, "/out")
+        c.dfs("mkdir", "/out/pr")
+        p = run([os.path.join(JOBS, "pagerank"), "--cluster", c.dir, "--progress", "never", "--input",
+                 "dfs:/in/edges.tsv", "--output", "dfs:/out/pr", *PR_FLAGS], check=False)
+        if p.returncode != 2 or "exists" not in p.stderr.decode():
+            raise Fail(f"an existing output: want exit 2, got {p.returncode}: {p.stderr.decode()}")
+
+
 CASES = {"pagerank": case_pagerank, "kill_worker": case_kill_worker, "lost_intermediate": case_lost_intermediate,
-         "checkpoint": case_checkpoint, "master_restart": case_master_restart}
+         "checkpoint": case_checkpoint, "master_restart": case_master_restart, "kill_program": case_kill_program,
+         "failed_stage": case_failed_stage}
 
 
 def main():
