@@ -168,6 +168,9 @@ struct AttemptLaunch {
   memoryMb @7 :UInt64;
   taskFlags @8 :List(Text);       # JobSubmission.taskFlags: passed after args
   program @9 :Bool;               # a program master: run as a process of its own, never in a warm executor
+  # Whose warm executors may run it: the job's id, or its program's for a stage of a program (a
+  # program's stages share executors; they go when that id is dropped).
+  executorGroup @10 :Text;
 }
 
 struct MapOutputLocation {

@@ -125,6 +125,7 @@ std::unique_ptr<capnp::MallocMessageBuilder> Coordinator::Impl::BuildLaunch(Job&
   // A program's master runs as long as its program: no timeout.
   l.setTimeoutMs(job.program ? 0 : sub.getTaskTimeoutMs() ? sub.getTaskTimeoutMs() : opt.task_timeout_ms);
   l.setProgram(job.program);
+  l.setExecutorGroup(job.parent.empty() ? job.id : job.parent);
   l.setMemoryMb(sub.getTaskMemoryMb() ? sub.getTaskMemoryMb() : opt.task_memory_mb);
   auto s = l.initSpec();
   s.setJobId(job.id);
