@@ -117,10 +117,26 @@ struct ClusterRun {
   int failed_attempts = 0;
 };
 
-// The coordinator of the cluster directory, or at the address with the secret file.
-Result<std::unique_ptr<sched::CoordinatorConnection>> Coordinator(const SubmitOptions& submit) {
-  if (!submit.cluster_dir.empty()) return sched::ConnectCoordinator(submit.cluster_dir);
-  return sched::ConnectCoordinatorAt(submit.coordinator_address, submit.secret_file);
+// The coordinator of the cluster directory, or at the address with the secret file: one
+// connection per process and coordinator, kept (a program master submits a stage after another,
+// and each new connection costs the coordinator a thread and a handshake).
+Result<std::shared_ptr<sched::CoordinatorConnection>> Coordinator(const SubmitOptions& submit) {
+  static std::mutex mu;
+  // Never destroyed: connections outlive static destruction at exit (their transport's threads).
+  static auto& open = *new std::map<std::string, std::shared_ptr<sched::CoordinatorConnection>>;
+  const std::string key = submit.cluster_dir.empty() ? "@" + submit.coordinator_address : submit.cluster_dir;
+  std::lock_guard<std::mutex> l(mu);
+  auto& c = open[key];
+  if (!c) {
+    auto made = submit.cluster_dir.empty() ? sched::ConnectCoordinatorAt(submit.coordinator_address, submit.secret_file)
+                                           : sched::ConnectCoordinator(submit.cluster_dir);
+    if (!made.ok()) {
+      open.erase(key);
+      return made.status();
+    }
+    c = std::move(made).value();
+  }
+  return c;
 }
 
 // The store dfs: paths resolve to while a submission is planned: the caller's when one is
