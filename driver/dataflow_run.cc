@@ -3,9 +3,12 @@
 // intermediates lost with a machine from their lineage.
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include <gflags/gflags.h>
 
@@ -165,19 +168,58 @@ class Executor {
     return JoinPath(tmp_, name);
   }
 
+  // Runs the plan's stages in order. On a cluster, consecutive stages that read nothing another
+  // of them writes form a wave and run side by side (a DAG scheduler over the plan's order).
   Status RunPlan(const Plan& plan, Counters* counters, int iteration = -1) {
+    std::vector<const Stage*> wave;
+    auto flush = [&]() -> Status {
+      Status s = RunWave(wave, iteration, counters);
+      wave.clear();
+      return s;
+    };
     for (const auto& st : plan.stages) {
       if (st.is_loop()) {
+        RETURN_IF_ERROR(flush());
         RETURN_IF_ERROR(RunLoop(*st.output, counters));
         continue;
       }
+      if (!wave.empty() && (!cluster_ || ReadsFrom(st, wave))) RETURN_IF_ERROR(flush());
       if (st.output->kind == NodeKind::kWrite) {
         paths_[st.output->id] = st.output->path;
       } else if (!paths_.count(st.output->id) || iteration >= 0) {
         paths_[st.output->id] = TempPath(*st.output, iteration);
       }
-      RETURN_IF_ERROR(RunStage(st, paths_, iteration, counters, /*recompute=*/false));
+      wave.push_back(&st);
     }
+    return flush();
+  }
+
+  bool ReadsFrom(const Stage& st, const std::vector<const Stage*>& wave) const {
+    for (const auto& n : StageReads(a_, st)) {
+      for (const Stage* w : wave) {
+        if (w->output->id == n->id) return true;
+      }
+    }
+    return false;
+  }
+
+  // The wave's stages at once (one thread each), their counters added in plan order; the first
+  // error in plan order.
+  Status RunWave(const std::vector<const Stage*>& wave, int iteration, Counters* counters) {
+    if (wave.size() <= 1) {
+      return wave.empty() ? Status::Ok() : RunStage(*wave[0], paths_, iteration, counters, /*recompute=*/false);
+    }
+    std::vector<Counters> each(wave.size());
+    std::vector<Status> status(wave.size());
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < wave.size(); ++i) {
+      threads.emplace_back([&, i] { status[i] = RunStage(*wave[i], paths_, iteration, &each[i], /*recompute=*/false); });
+    }
+    for (auto& t : threads) t.join();
+    for (size_t i = 0; i < wave.size(); ++i) {
+      for (const auto& [k, v] : each[i]) (*counters)[k] += v;
+    }
+    for (const auto& s : status) RETURN_IF_ERROR(s);
     return Status::Ok();
   }
 
@@ -238,9 +280,12 @@ class Executor {
 
   Status RunStage(const Stage& st, const Bindings& paths, int iteration, Counters* counters, bool recompute) {
     std::string key = BaseKey(st, iteration);
-    if (recompute) key += "-r" + std::to_string(++recomputes_[key]);
     SubmitOptions submit = cluster_ ? *cluster_ : SubmitOptions{};
-    if (Master()) submit.stage = Describe(st, paths, key);
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (recompute) key += "-r" + std::to_string(++recomputes_[key]);
+      if (Master()) submit.stage = Describe(st, paths, key);
+    }
     ASSIGN_OR_RETURN(JobSpec spec, StageJobSpec(a_, st, paths, program_));
     if (iteration >= 0) spec.name += "-i" + std::to_string(iteration);  // which iteration, in the web UI
     JobOptions options = StageOptions(st, paths);
@@ -266,6 +311,7 @@ class Executor {
         r = RunLocalJob(spec, options);
       }
       if (r.ok) {
+        std::lock_guard<std::mutex> l(mu_);
         Account(st, r, counters, intermediate);
         if (intermediate) lineage_[options.output] = {&st, paths, iteration};
         stage_of_path_[options.output] = key;
@@ -276,26 +322,34 @@ class Executor {
         }
         return Status::Ok();
       }
-      if (r.exit_code == 2) report_.exit_code = 2;
+      if (r.exit_code == 2) {
+        std::lock_guard<std::mutex> l(mu_);
+        report_.exit_code = 2;
+      }
       Status failed = Aborted("stage " + st.Tag() + " (" + st.output->op + "#" + std::to_string(st.output->id) +
                               "): " + r.error);
       if (!cluster_ || attempt >= 2) return failed;
       // A restarted master replays what the first did after this failure (the keys it submitted
       // then), not what the store holds now: later iterations may have dropped these inputs.
       const bool replay = known_.count(key + "-a" + std::to_string(attempt + 1)) > 0;
+      // One stage at a time recomputes (stages of a wave may have lost the same producer).
+      std::lock_guard<std::recursive_mutex> recomputing(recompute_mu_);
       bool lost = false;
       for (const auto& [id, path] : task_bindings) {
+        std::unique_lock<std::mutex> l(mu_);
         auto it = lineage_.find(path);
         if (it == lineage_.end()) continue;
         if (replay) {
           const std::string base = BaseKey(*it->second.stage, it->second.iteration);
           if (!known_.count(base + "-r" + std::to_string(recomputes_[base] + 1))) continue;
-        } else if (Readable(path)) {
+        } else if (l.unlock(), Readable(path)) {
           continue;
         }
+        if (!l.owns_lock()) l.lock();
         std::fprintf(stderr, "stage %s: intermediate %s is lost; recomputing it from its lineage\n", st.Tag().c_str(),
                      path.c_str());
         auto producer = it->second;
+        l.unlock();
         RETURN_IF_ERROR(RunStage(*producer.stage, producer.paths, producer.iteration, counters, true));
         lost = true;
       }
@@ -334,10 +388,10 @@ class Executor {
   // one passes the stages the first ran).
   void PauseForTest(const std::string& job) {
     size_t colon = FLAGS_df_test_pause.rfind(':');
-    if (colon == std::string::npos || paused_ || !first_master_) return;
+    if (colon == std::string::npos || !first_master_) return;
     std::string suffix = FLAGS_df_test_pause.substr(0, colon);
     if (job.size() < suffix.size() || job.compare(job.size() - suffix.size(), suffix.size(), suffix) != 0) return;
-    paused_ = true;
+    if (paused_.exchange(true)) return;
     std::string file = FLAGS_df_test_pause.substr(colon + 1);
     (void)WriteStringToFile(file, job + "\n");
     while (PathExists(file)) ::usleep(20000);
@@ -370,6 +424,10 @@ class Executor {
   const SubmitOptions* cluster_;
   bool first_master_;
   std::set<std::string> known_;
+  // Stages of a wave run on threads of their own: mu_ guards what they share (the report, the
+  // maps below); recompute_mu_ lets one stage at a time recompute lost inputs (recursively).
+  std::mutex mu_;
+  std::recursive_mutex recompute_mu_;
   std::string tmp_;
   std::map<std::string, std::string> stage_of_path_;  // dataset path -> key of the stage that wrote it
   std::map<std::string, int> recomputes_;             // stage key -> times recomputed
@@ -377,7 +435,7 @@ class Executor {
   std::set<std::string> durable_;            // checkpoints: never dropped, never recomputed
   std::map<std::string, Producer> lineage_;  // intermediate path → the stage run that wrote it
   RunReport report_;
-  bool paused_ = false;
+  std::atomic<bool> paused_{false};
 };
 
 // The program is user code: its exceptions (Iterate's std::invalid_argument, or its own) become

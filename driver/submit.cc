@@ -117,27 +117,52 @@ struct ClusterRun {
   int failed_attempts = 0;
 };
 
-// The coordinator of the cluster directory, or at the address with the secret file: one
-// connection per process and coordinator, kept (a program master submits a stage after another,
-// and each new connection costs the coordinator a thread and a handshake).
-Result<std::shared_ptr<sched::CoordinatorConnection>> Coordinator(const SubmitOptions& submit) {
-  static std::mutex mu;
-  // Never destroyed: connections outlive static destruction at exit (their transport's threads).
-  static auto& open = *new std::map<std::string, std::shared_ptr<sched::CoordinatorConnection>>;
-  const std::string key = submit.cluster_dir.empty() ? "@" + submit.coordinator_address : submit.cluster_dir;
-  std::lock_guard<std::mutex> l(mu);
-  auto& c = open[key];
-  if (!c) {
+// A connection to the coordinator of the cluster directory, or at the address with the secret
+// file, lent for one submission: connections are kept per process and coordinator and reused (a
+// program master submits stage after stage, some at once, and each new connection costs the
+// coordinator a thread and a handshake), one caller at a time each (a follower long-polls).
+class Coordinator {
+ public:
+  static Result<Coordinator> Lease(const SubmitOptions& submit) {
+    Coordinator c;
+    c.key_ = submit.cluster_dir.empty() ? "@" + submit.coordinator_address : submit.cluster_dir;
+    {
+      std::lock_guard<std::mutex> l(Mu());
+      auto& idle = Idle()[c.key_];
+      if (!idle.empty()) {
+        c.conn_ = std::move(idle.back());
+        idle.pop_back();
+        return c;
+      }
+    }
     auto made = submit.cluster_dir.empty() ? sched::ConnectCoordinatorAt(submit.coordinator_address, submit.secret_file)
                                            : sched::ConnectCoordinator(submit.cluster_dir);
-    if (!made.ok()) {
-      open.erase(key);
-      return made.status();
-    }
-    c = std::move(made).value();
+    if (!made.ok()) return made.status();
+    c.conn_ = std::move(made).value();
+    return c;
   }
-  return c;
-}
+  Coordinator(Coordinator&&) = default;
+  ~Coordinator() {
+    if (!conn_) return;
+    std::lock_guard<std::mutex> l(Mu());
+    Idle()[key_].push_back(std::move(conn_));
+  }
+  sched::CoordinatorConnection* operator->() const { return conn_.get(); }
+
+ private:
+  Coordinator() = default;
+  static std::mutex& Mu() {
+    static std::mutex mu;
+    return mu;
+  }
+  // Never destroyed: connections outlive static destruction at exit (their transport's threads).
+  static std::map<std::string, std::vector<std::unique_ptr<sched::CoordinatorConnection>>>& Idle() {
+    static auto* idle = new std::map<std::string, std::vector<std::unique_ptr<sched::CoordinatorConnection>>>;
+    return *idle;
+  }
+  std::string key_;
+  std::unique_ptr<sched::CoordinatorConnection> conn_;
+};
 
 // The store dfs: paths resolve to while a submission is planned: the caller's when one is
 // registered (left as it is), else a connection of its own, registered until it goes (the
@@ -222,7 +247,7 @@ ClusterRun RunOnCluster(const JobSpec& spec, const JobOptions& options_in, const
   // The store dfs: paths resolve to while the job is planned (splits, manifests, samples).
   PlanningStore store;
   if (Status s = store.Open(submit); !s.ok()) return Rejected(s);
-  auto coord = Coordinator(submit);
+  auto coord = Coordinator::Lease(submit);
   if (!coord.ok()) return Rejected(coord.status());
 
   auto splits = ComputeJobSplits(spec, options.inputs, options.split_bytes);
@@ -350,7 +375,7 @@ Result<JobResult> RunClusterJob(const JobSpec& spec, const JobOptions& options, 
 }
 
 Result<JobResult> RejoinClusterStage(const SubmitOptions& submit) {
-  ASSIGN_OR_RETURN(auto coord, Coordinator(submit));
+  ASSIGN_OR_RETURN(auto coord, Coordinator::Lease(submit));
   capnp::MallocMessageBuilder m;
   auto sub = m.initRoot<sp::CoordinatorRequest>().initSubmit();
   sub.setParentJob(submit.parent_job);
@@ -406,7 +431,7 @@ int SubmitJob(const JobSpec& spec, const JobOptions& options, const SubmitOption
 Result<SubmittedProgram> SubmitProgram(const ProgramSubmission& program, const SubmitOptions& submit) {
   PlanningStore store;
   RETURN_IF_ERROR(store.Open(submit));
-  ASSIGN_OR_RETURN(auto coord, Coordinator(submit));
+  ASSIGN_OR_RETURN(auto coord, Coordinator::Lease(submit));
   auto sha = UploadSelf(store.get());
   if (!sha.ok()) return sha.status().WithContext("uploading the program's binary");
   capnp::MallocMessageBuilder m;
@@ -436,7 +461,7 @@ Result<SubmittedProgram> SubmitProgram(const ProgramSubmission& program, const S
 }
 
 Result<std::unique_ptr<CapnpReader>> FollowJob(const std::string& job_id, const SubmitOptions& submit) {
-  ASSIGN_OR_RETURN(auto coord, Coordinator(submit));
+  ASSIGN_OR_RETURN(auto coord, Coordinator::Lease(submit));
   return sched::WaitForJob(*coord->client, job_id, submit.progress);
 }
 
