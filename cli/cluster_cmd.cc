@@ -33,11 +33,13 @@ constexpr char kClusterUsage[] = R"(Usage:
   sawmill cluster up --dir D --workers N [--replication R] [--block_size BYTES]
                      [--heartbeat_timeout_ms MS] [--heartbeat_ms MS] [--sync_blocks true|false]
                      [--slots S] [--coordinator_flags "--flag=value ..."]
+                     [--worker_flags "--flag=value ..."]
       Starts a namenode, a coordinator and N simulated hosts (host1..hostN, each running a
       datanode and a worker with S slots, default: the number of cores) as separate processes
       on 127.0.0.1, writes the cluster secret (D/secret, mode 0600) and D/cluster.json, and
       waits until every datanode and worker has registered. Logs: D/*/*.log, D/*/*/*.log.
-      --coordinator_flags are extra flags for `sawmill coordinator` (see its --help).
+      --coordinator_flags are extra flags for `sawmill coordinator`, --worker_flags for each
+      `sawmill worker` (e.g. --warm_executors=false; see their --help).
       Defaults: replication min(3, N), block size 64 MiB, datanodes fdatasync each replica
       (--sync_blocks false leaves write-back to the kernel). An existing D keeps its data.
   sawmill cluster down --dir D
@@ -215,7 +217,7 @@ Status WaitForWorkers(const ClusterConfig& config, size_t want, std::chrono::mil
 
 int Up(const Args& args) {
   if (!args.OnlyFlags({"dir", "workers", "replication", "block_size", "heartbeat_timeout_ms", "heartbeat_ms", "sync_blocks",
-                      "slots", "coordinator_flags", "help"})) {
+                      "slots", "coordinator_flags", "worker_flags", "help"})) {
     return 2;
   }
   const std::string sync_blocks = args.Get("sync_blocks", "true");
@@ -308,10 +310,12 @@ int Up(const Args& args) {
   config.coordinator_http = co->endpoint.value("http", "");
   for (auto& h : config.hosts) {
     std::string w_dir = JoinPath(h.dir, "worker");
-    auto w = StartDaemon(w_dir, "worker",
-                         {self, "worker", "--dir", w_dir, "--coordinator", config.coordinator_address, "--namenode",
-                          config.namenode_address, "--secret_file", config.secret_file, "--host", h.name, "--port",
-                          "0", "--slots", std::to_string(slots)});
+    std::vector<std::string> worker_argv = {self, "worker", "--dir", w_dir, "--coordinator", config.coordinator_address,
+                                            "--namenode", config.namenode_address, "--secret_file", config.secret_file,
+                                            "--host", h.name, "--port", "0", "--slots", std::to_string(slots)};
+    std::stringstream extra(args.Get("worker_flags", ""));
+    for (std::string f; extra >> f;) worker_argv.push_back(f);
+    auto w = StartDaemon(w_dir, "worker", worker_argv);
     if (!w.ok()) {
       (void)WriteClusterConfig(config);
       return Fail(w.status().WithContext("starting the worker of " + h.name));

@@ -22,19 +22,23 @@ namespace {
 
 // Its flags beside those every daemon takes (ParseDaemonArgs).
 const DaemonFlags kFlags{.role = "worker",
-                         .flags = {"coordinator", "namenode", "host", "slots", "poll_ms", "fetch_threads"},
+                         .flags = {"coordinator", "namenode", "host", "slots", "poll_ms", "fetch_threads", "warm_executors",
+                                   "executor_idle_ms"},
                          .required = {"coordinator", "namenode", "host"}};
 
 constexpr char kUsage[] =
     R"(Usage: sawmill worker --dir D --coordinator ADDR --namenode ADDR --secret_file F --host NAME
        sawmill worker --config CLUSTER_JSON --host NAME
                       [--slots N] [--bind 127.0.0.1] [--port 0] [--advertise HOST]
-                      [--poll_ms 1000] [--fetch_threads 4]
+                      [--poll_ms 1000] [--fetch_threads 4] [--warm_executors true|false]
+                      [--executor_idle_ms 60000]
 
-Runs a worker: registers with the coordinator at ADDR, runs the task attempts it is given as
-child processes of the job binary (fetched from the file store at the namenode ADDR into
-D/binaries and checked against their SHA-256 before every first run), each in D/jobs/JOB/ATTEMPT
-with its stdout, stderr, spec and result, and serves finished map outputs to reducers on
+Runs a worker: registers with the coordinator at ADDR, runs the task attempts it is given in
+warm executors of the job binary (fetched from the file store at the namenode ADDR into
+D/binaries and checked against their SHA-256 before every first run): processes started once
+per job and slot that run the job's attempts one after another (--warm_executors false: a child
+process per attempt; an executor idle for --executor_idle_ms ms ends). Each attempt runs in
+D/jobs/JOB/ATTEMPT with its stdout, stderr, spec and result, and serves finished map outputs to reducers on
 --bind:--port (0: any free port), advertised as --advertise (default: the bind address).
 --host is the placement host: the name of the datanode on the same machine, so that maps
 reading its blocks count as node-local. --slots attempts run at once (default: the number of
@@ -59,6 +63,12 @@ int WorkerCommand(int argc, char** argv) {
       !args.GetNumber("fetch_threads", 4, &fetch_threads, 1, 64)) {
     return 2;
   }
+  int64_t executor_idle_ms;
+  if (!args.GetNumber<int64_t>("executor_idle_ms", 60000, &executor_idle_ms, 0, 86400000)) return 2;
+  const std::string warm_executors = args.Get("warm_executors", "true");
+  if (warm_executors != "true" && warm_executors != "false") {
+    return DaemonUsageError("worker", "--warm_executors must be true or false");
+  }
 
   auto start = BeginDaemon(argv[0], d);
   if (!start.ok()) return DaemonFail(start.status());
@@ -79,6 +89,8 @@ int WorkerCommand(int argc, char** argv) {
   options.slots = slots;
   options.poll_ms = poll_ms;
   options.fetch_threads = fetch_threads;
+  options.warm_executors = warm_executors == "true";
+  options.executor_idle_ms = executor_idle_ms;
 
   std::atomic<worker::Worker*> serving{nullptr};
   TcpServerOptions server_options;
@@ -96,7 +108,8 @@ int WorkerCommand(int argc, char** argv) {
     return DaemonFail(s);
   }
   w->Start();
-  LOG(INFO) << "worker (host " << options.host << ", " << options.slots << " slots) serving map outputs at "
+  LOG(INFO) << "worker (host " << options.host << ", " << options.slots << " slots, "
+            << (options.warm_executors ? "warm executors" : "a process per attempt") << ") serving map outputs at "
             << options.shuffle_address << ", coordinator " << options.coordinator_address;
 
   int sig = WaitForStop(start->stop_signals);

@@ -32,8 +32,8 @@
 #include "scheduler/job_state.h"
 
 DECLARE_string(cluster);
-DECLARE_bool(wait);
 DECLARE_string(task);
+DECLARE_bool(wait);
 DECLARE_string(progress);
 DECLARE_uint64(task_timeout_ms);
 DECLARE_uint64(task_memory_mb);
@@ -679,27 +679,31 @@ int RunDataflowMain(int argc, char** argv, const char* usage, const Program& pro
     if (auto master = ReadMasterSpec(FLAGS_task); master.ok() && master->master) {
       return RunMaster(program, options, name, *master);
     }
-    // A task of one stage: rebuild the same plan, then run the stage's job spec.
-    Graph graph;
+  }
+  if (RunsForWorker()) {
+    // A task of one stage: rebuild the same plan, then run the stage's job spec. Per attempt: a
+    // warm executor runs attempts of other stages, whose task flags (--df_stage, --df_bind) differ.
+    // The spec refers to all three until the attempt ends.
+    std::unique_ptr<Graph> graph;
     Analysis analysis;
-    Bindings bindings = DecodeBindings(FLAGS_df_bind);
-    const Stage* stage = nullptr;
-    return RunTaskMode(
-        [&]() -> Result<JobSpec> {
-          ASSIGN_OR_RETURN(analysis, Build(program, options, &graph));
-          stage = analysis.FindStage(FLAGS_df_stage);
-          if (!stage) return InvalidArgument("no stage " + FLAGS_df_stage + " in this program's plan");
-          size_t colon = FLAGS_df_test_task_sleep.rfind(':');
-          if (colon != std::string::npos) {
-            std::string suffix = FLAGS_df_test_task_sleep.substr(0, colon);
-            if (FLAGS_df_stage.size() >= suffix.size() &&
-                FLAGS_df_stage.compare(FLAGS_df_stage.size() - suffix.size(), suffix.size(), suffix) == 0) {
-              ::usleep(static_cast<useconds_t>(std::atoi(FLAGS_df_test_task_sleep.c_str() + colon + 1)) * 1000);
-            }
-          }
-          return StageJobSpec(analysis, *stage, bindings, name);
-        },
-        FLAGS_task);
+    Bindings bindings;
+    return RunForWorker([&]() -> Result<JobSpec> {
+      analysis = Analysis();  // the previous attempt's, and its spec, are done with its graph
+      graph = std::make_unique<Graph>();
+      ASSIGN_OR_RETURN(analysis, Build(program, OptionsFromFlags(), graph.get()));
+      const Stage* stage = analysis.FindStage(FLAGS_df_stage);
+      if (!stage) return InvalidArgument("no stage " + FLAGS_df_stage + " in this program's plan");
+      size_t colon = FLAGS_df_test_task_sleep.rfind(':');
+      if (colon != std::string::npos) {
+        std::string suffix = FLAGS_df_test_task_sleep.substr(0, colon);
+        if (FLAGS_df_stage.size() >= suffix.size() &&
+            FLAGS_df_stage.compare(FLAGS_df_stage.size() - suffix.size(), suffix.size(), suffix) == 0) {
+          ::usleep(static_cast<useconds_t>(std::atoi(FLAGS_df_test_task_sleep.c_str() + colon + 1)) * 1000);
+        }
+      }
+      bindings = DecodeBindings(FLAGS_df_bind);
+      return StageJobSpec(analysis, *stage, bindings, name);
+    });
   }
   if (FLAGS_explain) {
     auto text = ExplainDataflow(program, options);

@@ -43,6 +43,8 @@ DEFINE_uint64(seed, 0, "Job seed: tasks get deterministic seeds derived from it.
 DEFINE_int32(merge_factor, 0, "Most files merged at once (0: derived from --memory_mb).");
 DEFINE_int32(block_kb, 64, "Record block size in KiB for outputs and spills.");
 DEFINE_string(task, "", "Internal: run one task attempt described by this AttemptSpec file (how workers run jobs).");
+DEFINE_int32(executor_fd, -1, "Internal: run the attempts a worker sends on this socket, one after another (a warm "
+             "executor, driver/executor.h).");
 DEFINE_bool(force, false, "With --output dataset:NAME: run even when a version has this run's fingerprint.");
 DEFINE_string(store, "", "Local mode: the directory that holds the store's /logs (for logs:STREAM[@FROM,TO] inputs); "
               "with --cluster the cluster's store is used.");
@@ -86,7 +88,7 @@ void PrintHelp(const char* argv0, const char* usage) {
 
 // The flags a worker repeats when it runs this binary in task mode: all but those of submission.
 std::vector<std::string> TaskArgs(int argc, char** argv) {
-  static const char* kDropped[] = {"cluster", "wait", "nowait", "local", "nolocal", "progress", "task"};
+  static const char* kDropped[] = {"cluster", "wait", "nowait", "local", "nolocal", "progress", "task", "executor_fd"};
   std::vector<std::string> out;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -351,7 +353,7 @@ int RunJobMain(int argc, char** argv, const char* usage, const std::function<Job
   // A job may read its inputs while it plans (sizes, manifests, samples): with --cluster, its
   // dfs:/ paths must be reachable then. Tasks get what was planned through JobSpec::task_flags.
   std::unique_ptr<dfs::ScopedDfs> store;
-  if (!FLAGS_cluster.empty() && FLAGS_task.empty()) {
+  if (!FLAGS_cluster.empty() && !RunsForWorker()) {
     auto conn = dfs::ScopedDfs::Connect(FLAGS_cluster);
     if (!conn.ok()) {
       std::fprintf(stderr, "error: %s\n", conn.status().message().c_str());
@@ -359,7 +361,7 @@ int RunJobMain(int argc, char** argv, const char* usage, const std::function<Job
     }
     store = std::move(conn).value();
   }
-  if (!FLAGS_task.empty()) return RunTaskMode([&] { return MakeJobSpec(make_spec); }, FLAGS_task);
+  if (RunsForWorker()) return RunForWorker([&] { return MakeJobSpec(make_spec); });
   Result<JobSpec> made = MakeJobSpec(make_spec);
   if (!made.ok()) {
     std::fprintf(stderr, "error: %s\n", made.status().message().c_str());

@@ -1,3 +1,4 @@
+// Task mode (driver/task_mode.h): one attempt, from its spec file to its result file.
 #include "driver/task_mode.h"
 
 #include <cstdio>
@@ -17,7 +18,6 @@
 
 namespace sawmill {
 namespace {
-
 
 Status WriteResult(const std::string& path, const Status& status, const TaskStats& stats, uint64_t bytes_in) {
   capnp::MallocMessageBuilder message;
@@ -108,7 +108,7 @@ Status ParseSpec(const std::string& spec_path, Attempt* a) {
   });
 }
 
-Status Run(const Attempt& a, const JobSpec& spec, TaskStats* stats, Progress* progress) {
+Status RunAttempt(const Attempt& a, const JobSpec& spec, MapBuffers* buffers, TaskStats* stats, Progress* progress) {
   TaskConfig c = a.config;
   c.progress = progress;
   ASSIGN_OR_RETURN(auto partitioner, MakePartitioner(spec, a.plan));
@@ -120,21 +120,30 @@ Status Run(const Attempt& a, const JobSpec& spec, TaskStats* stats, Progress* pr
     return InvalidArgument("job " + spec.name + (spec.tail_reducer ? " has" : " has no") + " tail reducer, unlike the attempt");
   }
   RETURN_IF_ERROR(MakeDirs(c.work_dir));
-  Status s;
-  if (a.reduce) {
-    s = RunReduceTask(c, a.map_outputs, stats);
-  } else {
-    MapBuffers buffers;
-    s = RunMapTask(c, a.split, &buffers, stats);
-  }
+  Status s = a.reduce ? RunReduceTask(c, a.map_outputs, stats) : RunMapTask(c, a.split, buffers, stats);
   // Spills and merge runs are scratch; only the output stays.
   Status cleanup = RemoveAll(c.work_dir);
   return s.ok() ? cleanup : s;
 }
 
+// Where the store is: a connection is kept while these stay the same.
+std::string StoreKey(const Attempt& a, const std::string& secret) {
+  return a.namenode + '\n' + a.host + '\n' + secret;
+}
+
 }  // namespace
 
-int RunTaskMode(const std::function<Result<JobSpec>()>& make_spec, const std::string& spec_path) {
+struct TaskRunner::Warm {
+  std::shared_ptr<dfs::DfsConnection> store;
+  std::string store_key;
+  MapBuffers buffers;
+  size_t buffers_memory = 0;  // the memory_bytes the buffers were made for
+};
+
+TaskRunner::TaskRunner() : warm_(std::make_unique<Warm>()) {}
+TaskRunner::~TaskRunner() = default;
+
+int TaskRunner::Run(const TaskSpecFactory& make_spec, const std::string& spec_path) {
   Attempt a;
   Status s = ParseSpec(spec_path, &a);
   if (!s.ok()) {
@@ -145,30 +154,41 @@ int RunTaskMode(const std::function<Result<JobSpec>()>& make_spec, const std::st
     auto secret = LoadSecret(a.secret_file);
     if (!secret.ok()) {
       s = secret.status();
-    } else {
-      // The registry owns the connection, transport included (common/local_fs.h).
+    } else if (std::string key = StoreKey(a, *secret); !warm_->store || warm_->store_key != key) {
       auto store = std::make_shared<dfs::DfsConnection>();
       store->transport = std::make_unique<TcpTransport>(*secret);
       dfs::DfsClient::Options options;
       options.client_host = a.host;
       store->client = std::make_unique<dfs::DfsClient>(store->transport.get(), a.namenode, options);
-      SetDfs(std::shared_ptr<FileSystem>(store, store->client.get()));
+      warm_->store = std::move(store);
+      warm_->store_key = std::move(key);
     }
+    // The registry shares the connection, transport included (common/local_fs.h); this runner
+    // keeps it for the next attempt.
+    if (s.ok()) SetDfs(std::shared_ptr<FileSystem>(warm_->store, warm_->store->client.get()));
   }
-  // The spec is made once the store is reachable: a job may read its inputs' manifests then.
-  JobSpec spec;
-  if (s.ok()) {
-    Result<JobSpec> made = make_spec();
-    if (made.ok()) {
-      spec = std::move(made).value();
-    } else {
-      s = made.status().WithContext("making the job spec");
-    }
-  }
-  a.config.spec = &spec;
   TaskStats stats;
   Progress progress;
-  if (s.ok()) s = Run(a, spec, &stats, &progress);
+  {
+    // The spec is made once the store is reachable: a job may read its inputs' manifests then.
+    JobSpec spec;
+    if (s.ok()) {
+      Result<JobSpec> made = make_spec();
+      if (made.ok()) {
+        spec = std::move(made).value();
+      } else {
+        s = made.status().WithContext("making the job spec");
+      }
+    }
+    a.config.spec = &spec;
+    // A map reuses the buffers of the one before (made for the same memory budget); a reduce
+    // gets their memory back, as the local runner's reduces do.
+    if (a.reduce || warm_->buffers_memory != a.config.memory_bytes) {
+      warm_->buffers = MapBuffers();
+      warm_->buffers_memory = a.config.memory_bytes;
+    }
+    if (s.ok()) s = RunAttempt(a, spec, &warm_->buffers, &stats, &progress);
+  }
   SetDfs(nullptr);
   if (!s.ok()) std::fprintf(stderr, "error: %s\n", s.ToString().c_str());
   Status w = WriteResult(a.result_path, s, stats, progress.bytes_read.load());
@@ -177,6 +197,11 @@ int RunTaskMode(const std::function<Result<JobSpec>()>& make_spec, const std::st
     return 1;
   }
   return s.ok() ? 0 : 1;
+}
+
+int RunTaskMode(const TaskSpecFactory& make_spec, const std::string& spec_path) {
+  TaskRunner runner;
+  return runner.Run(make_spec, spec_path);
 }
 
 }  // namespace sawmill

@@ -1,5 +1,5 @@
-// A worker's attempts: accepting or refusing a launch, running it as a child process of the job
-// binary (binary, inputs, spec, outcome), reporting its result, and reaping finished attempts
+// A worker's attempts: accepting or refusing a launch, running it (binary, inputs, spec, its
+// process in attempt_processes.cc, outcome), reporting its result, and reaping finished attempts
 // and dropped jobs.
 #include <algorithm>
 #include <chrono>
@@ -85,6 +85,7 @@ void Worker::Impl::Refuse(const std::string& attempt_id, const std::string& why)
 
 void Worker::Impl::KillLocked(Run* r) {
   r->kill = true;
+  r->kill_requested = true;
   if (r->child) r->child->Kill();
   cv.notify_all();
 }
@@ -131,24 +132,16 @@ void Worker::Impl::RunAttempt(Run* r) {
     LaunchOptions lo;
     lo.binary = binary;
     for (auto a : launch.getArgs()) lo.args.push_back(Text(a));
-    for (auto a : launch.getTaskFlags()) lo.args.push_back(Text(a));
-    lo.args.push_back("--task=" + spec_path);
+    std::vector<std::string> task_flags;
+    for (auto a : launch.getTaskFlags()) task_flags.push_back(Text(a));
     lo.dir = r->dir;
     lo.memory_mb = launch.getMemoryMb();
     lo.timeout_ms = static_cast<int64_t>(launch.getTimeoutMs());
     // For the job's own logs, and for tests that fail chosen attempts.
     lo.env = {"SAWMILL_ATTEMPT_ID=" + r->attempt_id, "SAWMILL_JOB_ID=" + r->job_id, "SAWMILL_HOST=" + opt.host};
-    auto child = ChildProcess::Start(lo);
-    if (!child.ok()) {
-      s = child.status();
-    } else {
-      std::shared_ptr<ChildProcess> c(std::move(child).value());
-      {
-        std::lock_guard<std::mutex> l(mu);
-        r->child = c;
-        if (r->kill) c->Kill();
-      }
-      ProcessOutcome o = c->Wait();
+    ProcessOutcome o;
+    s = RunProcess(r, lo, task_flags, spec_path, &o);
+    if (s.ok()) {
       bool clean = o.exited && o.exit_code == 0;
       if (PathExists(result_path)) (void)ReadFileToString(result_path, &result_bytes);
       if (!clean || result_bytes.empty()) {
@@ -216,6 +209,7 @@ void Worker::Impl::DropJob(const std::string& job) {
     }
   }
   Reap(/*wait_for_job=*/job);
+  executors.DropJob(job);  // its attempts are over: their executors are idle or gone
   if (SafeJobId(job)) (void)RemoveAll(JoinPath(JoinPath(opt.dir, "jobs"), job));
 }
 

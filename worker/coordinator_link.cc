@@ -79,6 +79,7 @@ void Worker::Impl::PollLoop() {
     if (!s.ok()) LOG(WARNING) << s.ToString();
     ScheduleFetches();
     Reap();
+    executors.CloseIdle();
   }
 }
 

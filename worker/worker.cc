@@ -13,7 +13,8 @@ namespace sawmill::worker {
 
 Worker::Impl::Impl(WorkerOptions o, Transport* t, FileSystem* s)
     : opt(std::move(o)), transport(t), store(s), poll_client(t, opt.coordinator_address),
-      report_client(t, opt.coordinator_address), binaries(BinaryCacheOptions{JoinPath(opt.dir, "binaries"), s}) {
+      report_client(t, opt.coordinator_address), binaries(BinaryCacheOptions{JoinPath(opt.dir, "binaries"), s}),
+      executors(opt.executor_idle_ms) {
   shuffle = std::make_unique<ShuffleServer>(
       [this](const std::string& job, const std::string& attempt) -> Result<std::string> {
         std::lock_guard<std::mutex> l(mu);
@@ -70,6 +71,7 @@ void Worker::Stop() {
   for (auto& t : threads) {
     if (t.joinable()) t.join();
   }
+  i->executors.Clear();
 }
 
 }  // namespace sawmill::worker

@@ -1,5 +1,6 @@
-// The worker service: registers with the coordinator, long-polls it for orders, runs each task
-// attempt as a child process of the job binary (task mode), fetches the map output segments a
+// The worker service: registers with the coordinator, long-polls it for orders, runs task
+// attempts in warm executors of the job binary (or each as a child process of its own in task
+// mode), fetches the map output segments a
 // reduce attempt needs before starting it, reports results, and serves its own map outputs to
 // other workers' reducers (the shuffle server). Protocol: scheduler/coordinator.capnp.
 #pragma once
@@ -32,6 +33,9 @@ struct WorkerOptions {
   uint32_t poll_ms = 1000;          // how long the coordinator may hold a poll
   int fetch_threads = 4;
   size_t stderr_tail_bytes = 64 << 10;
+  // Attempts run in warm executors (worker/executor.h), kept per job, instead of a process each.
+  bool warm_executors = true;
+  int64_t executor_idle_ms = 60000;  // an idle executor is closed after this long
 };
 
 class Worker {
@@ -48,7 +52,7 @@ class Worker {
 
   // Starts registering (retried until the coordinator answers) and the service threads.
   void Start();
-  // Kills running attempts and joins every thread. Idempotent.
+  // Kills running attempts and every executor, and joins every thread. Idempotent.
   void Stop();
 
   struct Impl;

@@ -1,8 +1,10 @@
 // Worker::Impl, internal to worker/: the state the worker's threads share under one mutex, and
 // the methods that worker.cc (lifecycle), coordinator_link.cc (register, poll, report),
-// attempts.cc (launch, run, reap) and segment_fetches.cc (a reduce's inputs) define.
+// attempts.cc (launch, run, reap), attempt_processes.cc (an attempt's process: a warm executor or
+// a child of its own) and segment_fetches.cc (a reduce's inputs) define.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -20,6 +22,7 @@
 #include "mapreduce/partition_kind.h"
 #include "scheduler/coordinator_client.h"
 #include "worker/binary_cache.h"
+#include "worker/executor_pool.h"
 #include "worker/launcher.h"
 #include "worker/shuffle_server.h"
 #include "worker/worker.h"
@@ -55,6 +58,7 @@ struct Worker::Impl {
     std::unique_ptr<capnp::MallocMessageBuilder> launch;  // the AttemptLaunch, copied
     std::shared_ptr<ChildProcess> child;
     bool kill = false;
+    std::atomic<bool> kill_requested{false};  // = kill, for an executor running the attempt
     // Reduce: one segment path per map ("" until fetched), and the fetches under way.
     std::vector<std::string> segments;
     std::set<int> fetching;
@@ -88,6 +92,14 @@ struct Worker::Impl {
   // Writes the spec the child reads: the coordinator's part plus where things are on this worker.
   Status WriteSpec(Run* r, const std::string& spec_path, const std::string& result_path);
   void RunAttempt(Run* r);
+  // Runs the attempt's process on the spec at `spec_path` and says how it ended
+  // (attempt_processes.cc): in a warm executor of its job (`task_flags` sent with the attempt),
+  // or as a child process of its own (a program master, executors off, or a binary that is no
+  // executor; `task_flags` after the args). An error when it could not start.
+  Status RunProcess(Run* r, const LaunchOptions& lo, const std::vector<std::string>& task_flags,
+                    const std::string& spec_path, ProcessOutcome* o);
+  Status RunInChild(Run* r, LaunchOptions lo, const std::vector<std::string>& task_flags,
+                    const std::string& spec_path, ProcessOutcome* o);
   void DropJob(const std::string& job);
   // Joins finished attempt threads (all of `wait_for_job`'s, waiting for them).
   void Reap(const std::string& wait_for_job = "");
@@ -110,6 +122,7 @@ struct Worker::Impl {
   sched::CoordinatorClient poll_client, report_client;
   std::unique_ptr<ShuffleServer> shuffle;
   BinaryCache binaries;  // opt.dir/binaries/<sha256>
+  ExecutorPool executors;
 
   std::mutex mu;
   std::condition_variable cv;

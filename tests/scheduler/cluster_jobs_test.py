@@ -10,6 +10,7 @@ conditions with deadlines (job status from the coordinator's JSON), never on bar
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -29,10 +30,10 @@ def log(case, msg):
     print(f"ok   [{case}] {msg}", flush=True)
 
 
-def cluster(workers, replication=1, slots=2):
+def cluster(workers, replication=1, slots=2, worker_flags=None):
     """A cluster for jobs (harness.Cluster): 1 MiB blocks, `slots` task slots a worker, no fdatasync."""
     return Cluster(BUILD, workers, replication, prefix="sawmill-jobs-test.", block_size=MB, slots=slots,
-                   sync_blocks="false")
+                   sync_blocks="false", worker_flags=worker_flags)
 
 
 def local_parts(binary, inputs, out, *args):
@@ -264,6 +265,48 @@ def case_limits(case, data):
         same_parts(case, "output after a memory-limit failure", c.output_parts("/out/m"), local)
 
 
+def attempt_pids(c, jid):
+    """{attempt id: pid of the process that ran it} from the attempts' stderr (faulty_job --say_pid)."""
+    text = run([SAWMILL, "job", "--cluster", c.dir, "logs", jid]).stdout.decode()
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^faulty_job: attempt (\S+) in pid (\d+)$", text, re.M)}
+
+
+def case_executors(case, data):
+    """Attempts run in warm executors, several in one process per job and slot; an abort, an exit()
+    and a timeout fail only their attempt, with the errors an attempt's own process gives, and the
+    next attempt gets a new executor. With --warm_executors=false every attempt has a process."""
+    local = faulty_local(data)
+    for warm in (True, False):
+        with cluster(2, worker_flags=None if warm else "--warm_executors=false") as c:
+            data.load(c)
+            p = c.job("faulty_job", "--input", "dfs:/in/text.txt", "--output", "dfs:/out/f", "--reducers", "4",
+                      "--split_mb", "1", "--say_pid", "--abort", "m-00001/0", "--exit", "r-00002/0", "--stall",
+                      "m-00003/0", "--task_timeout_ms", "3000", "--nospeculation", "--wait")
+            jid = job_id_of(p)
+            s = c.status(jid)
+            failed = {a["attempt_id"].split("/", 1)[1]: a["error"] for a in s["attempts"] if a["state"] == "failed"}
+            want = {"m-00001/0": "killed by signal 6 (Aborted)", "r-00002/0": "exited with status 3",
+                    "m-00003/0": "timed out after"}
+            for attempt, text in want.items():
+                if text not in failed.get(attempt, ""):
+                    raise Fail(f"attempt {attempt} did not fail with '{text}': {failed}")
+            pids = attempt_pids(c, jid)
+            if len(pids) != len(s["attempts"]):
+                raise Fail(f"{len(pids)} attempts said their pid, of {len(s['attempts'])}: {pids}")
+            processes = len(set(pids.values()))
+            mode = "warm executors" if warm else "a process per attempt"
+            # Warm: one executor per worker and slot, and a new one after each of the 3 failures.
+            if warm and processes > 2 * 2 + len(want):
+                raise Fail(f"{len(pids)} attempts ran in {processes} processes with warm executors: {pids}")
+            if not warm and processes != len(pids):
+                raise Fail(f"{len(pids)} attempts ran in {processes} processes without warm executors")
+            log(case, f"{mode}: {len(pids)} attempts in {processes} processes; {sorted(failed)} failed as "
+                      f"their own processes do ({failed['m-00001/0'][:40]}; {failed['r-00002/0'][:40]}; "
+                      f"{failed['m-00003/0'][:40]})")
+            same_parts(case, f"output with {mode} after an abort, an exit and a timeout", c.output_parts("/out/f"),
+                       local)
+
+
 def case_locality(case, data):
     with cluster(4, replication=2) as c:
         # Enough maps that the tail (where a map whose hosts are busy may run remotely) is small.
@@ -412,6 +455,7 @@ CASES = {
     "retries": case_retries,
     "speculation": case_speculation,
     "limits": case_limits,
+    "executors": case_executors,
     "locality": case_locality,
     "rejections": case_rejections,
     "http": case_http,

@@ -4,7 +4,9 @@
 // --abort's text aborts, --stall's text sleeps for an hour, --exit's text exits 3, --hog's
 // allocates --hog_mb MiB. Maps and
 // reduces can be slowed down (--map_sleep_ms, --reduce_sleep_ms) so that tests can act while
-// they run. The output equals wordcount's whatever the flags, except with --tail: a map-only
+// they run. With --say_pid each attempt writes "faulty_job: attempt A in pid P" to stderr first
+// (which process ran it: a warm executor runs several). The output equals wordcount's whatever
+// the flags, except with --tail: a map-only
 // job whose parts hold each map task's words and whose tail reducer's part holds the counts.
 // --output_replication sets the replication of its output parts in the store.
 #include <unistd.h>
@@ -30,6 +32,7 @@ DEFINE_string(hog, "", "Attempts whose id contains this allocate and touch --hog
 DEFINE_int32(hog_mb, 2048, "See --hog.");
 DEFINE_int32(map_sleep_ms, 0, "Each map sleeps this long before its first record.");
 DEFINE_int32(reduce_sleep_ms, 0, "Each reduce sleeps this long before its first key.");
+DEFINE_bool(say_pid, false, "Each attempt writes 'faulty_job: attempt ID in pid PID' to stderr first.");
 DEFINE_bool(tail, false, "Map-only with a tail reducer: maps write their words, the tail counts them.");
 DEFINE_uint32(output_replication, 0, "JobSpec::output_replication: replicas of each output part (0: the store's default).");
 
@@ -52,6 +55,9 @@ bool Matches(const std::string& patterns) {
 }
 
 void Misbehave(int sleep_ms) {
+  if (FLAGS_say_pid) {
+    std::fprintf(stderr, "faulty_job: attempt %s in pid %d\n", std::getenv("SAWMILL_ATTEMPT_ID"), static_cast<int>(::getpid()));
+  }
   if (Matches(FLAGS_abort)) {
     std::fprintf(stderr, "faulty_job: aborting %s on purpose\n", std::getenv("SAWMILL_ATTEMPT_ID"));
     std::abort();

@@ -10,7 +10,8 @@
 // and one whose output exists is rejected (exit_code 2); the store stays registered throughout.
 // Then, without a registered store, stage 2 again into DIR/final2: the call connects by itself
 // and leaves nothing registered. Prints a line per stage and "all checks passed", or a
-// "FAIL: ..." line and exits 1. Workers run its attempts as `stage_driver --stage=N --task=SPEC`.
+// "FAIL: ..." line and exits 1. Workers run its attempts as `stage_driver --stage=N --task=SPEC`, or in a warm
+// executor (`stage_driver --stage=N --executor_fd=0`).
 #include <cstdio>
 #include <memory>
 #include <stdexcept>
@@ -29,7 +30,6 @@
 DECLARE_string(cluster);
 DECLARE_string(input);
 DECLARE_string(output);
-DECLARE_string(task);
 DEFINE_int32(stage, 1, "Internal: the stage whose spec task mode makes (1, 2 or 3).");
 
 namespace {
@@ -168,7 +168,7 @@ void Run() {
 
 int main(int argc, char** argv) {
   ParseJobFlags(&argc, &argv, "stage_driver: jobs in sequence through RunClusterJob (cluster tests).");
-  if (!FLAGS_task.empty()) return RunTaskMode([] { return StageSpec(FLAGS_stage); }, FLAGS_task);
+  if (RunsForWorker()) return RunForWorker([] { return StageSpec(FLAGS_stage); });
   try {
     Run();
   } catch (const Failure& e) {
