@@ -1,5 +1,6 @@
 #include "driver/submit.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -66,12 +67,37 @@ class SplitHosts {
 };
 
 // The running binary's SHA-256, hashed once per process (a program master submits many stages).
+// Hashing a binary of megabytes costs every submission milliseconds: the hash is also kept in
+// the user's cache ($HOME/.cache/sawmill/sha256/), under the binary's device, inode, size and
+// modification time, so a binary is hashed once per build.
+std::string ShaCachePath() {
+  const char* home = std::getenv("HOME");
+  struct stat st;
+  if (!home || !*home || ::stat("/proc/self/exe", &st) != 0) return "";
+  return JoinPath(home, ".cache/sawmill/sha256/" + std::to_string(st.st_dev) + "-" + std::to_string(st.st_ino) + "-" +
+                            std::to_string(st.st_size) + "-" + std::to_string(st.st_mtim.tv_sec) + "." +
+                            std::to_string(st.st_mtim.tv_nsec));
+}
+
+bool IsSha256Hex(const std::string& s) {
+  return s.size() == 64 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
+}
+
 Result<std::string> SelfSha256() {
   static std::mutex mu;
   static std::string sha;
   std::lock_guard<std::mutex> l(mu);
-  if (sha.empty()) {
-    ASSIGN_OR_RETURN(sha, Sha256FileHex("/proc/self/exe"));
+  if (!sha.empty()) return sha;
+  const std::string cached = ShaCachePath();
+  std::string text;
+  if (!cached.empty() && ReadFileToString(cached, &text).ok() && IsSha256Hex(text)) {
+    sha = text;
+    return sha;
+  }
+  ASSIGN_OR_RETURN(sha, Sha256FileHex("/proc/self/exe"));
+  if (!cached.empty() && MakeDirs(Dirname(cached)).ok()) {
+    const std::string tmp = cached + ".tmp-" + std::to_string(::getpid());
+    if (WriteStringToFile(tmp, sha).ok()) (void)Rename(tmp, cached);
   }
   return sha;
 }
