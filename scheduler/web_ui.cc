@@ -2,12 +2,12 @@
 // documents (so a page and its /api twin never disagree), and the router between them.
 #include "scheduler/web_ui.h"
 #include "common/capnp_util.h"
-#include "scheduler/job_state.h"
+#include "scheduler/program_html.h"
+#include "scheduler/ui_json.h"
+#include "scheduler/web_ui_html.h"
 
 #include <algorithm>
 #include <cstdint>
-#include <cstdio>
-#include <ctime>
 #include <exception>
 #include <utility>
 
@@ -17,116 +17,26 @@ using nlohmann::json;
 
 namespace {
 
-
-// Lenient field access: a missing or mistyped field reads as empty, so a page renders whatever
-// part of a document is there instead of failing.
-std::string Str(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-int64_t Int(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_number() ? it->get<int64_t>() : 0;
-}
-bool Bool(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_boolean() && it->get<bool>();
-}
-const json& Array(const json& j, const char* key) {
-  static const json kEmpty = json::array();
-  auto it = j.find(key);
-  return it != j.end() && it->is_array() ? *it : kEmpty;
-}
+using html::Active;
+using html::Bytes;
+using html::Clock;
+using html::Duration;
+using html::Esc;
+using html::Head;
+using html::JobHref;
+using html::kTail;
+using html::Progress;
+using html::StateClass;
+using uijson::Array;
+using uijson::Bool;
+using uijson::Int;
+using uijson::Str;
 
 std::string Dump(const json& j) {
   // Strings come from jobs: never let a bad byte turn into an exception.
   return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
-std::string Esc(const std::string& s) { return HtmlEscape(s); }
-
-std::string Duration(int64_t ms) {
-  if (ms < 0) ms = 0;
-  char buf[48];
-  if (ms < 1000) {
-    std::snprintf(buf, sizeof(buf), "%lld ms", static_cast<long long>(ms));
-  } else if (ms < 60'000) {
-    std::snprintf(buf, sizeof(buf), "%.1f s", ms / 1000.0);
-  } else if (ms < 3'600'000) {
-    std::snprintf(buf, sizeof(buf), "%lldm %02llds", static_cast<long long>(ms / 60'000),
-                  static_cast<long long>(ms / 1000 % 60));
-  } else {
-    std::snprintf(buf, sizeof(buf), "%lldh %02lldm", static_cast<long long>(ms / 3'600'000),
-                  static_cast<long long>(ms / 60'000 % 60));
-  }
-  return buf;
-}
-
-std::string Bytes(uint64_t n) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-  double v = static_cast<double>(n);
-  int u = 0;
-  while (v >= 1024 && u < 5) {
-    v /= 1024;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
-  return buf;
-}
-
-// "2024-05-01 12:00:00 UTC" for milliseconds since the epoch.
-std::string Clock(int64_t unix_ms) {
-  if (unix_ms <= 0) return "";
-  std::time_t t = static_cast<std::time_t>(unix_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S UTC", &tm);
-  return buf;
-}
-
-bool Active(const std::string& state) {
-  auto s = ParseCoordinatorJobState(state);
-  return s && !Finished(*s);
-}
-
-// A CSS class for a state; unknown states get none (the state itself is never put in an attribute).
-std::string StateClass(const std::string& state) {
-  for (const char* known : {"running", "committing", "succeeded", "failed", "killed"}) {
-    if (state == known) return std::string(" class=\"") + known + "\"";
-  }
-  return "";
-}
-
-// A bar of done (green) and running (blue) tasks out of total.
-std::string Progress(int64_t done, int64_t running, int64_t total) {
-  if (total <= 0) return "<span class=\"none\">none</span>";
-  auto pct = [&](int64_t n) { return std::to_string(std::clamp<int64_t>(n, 0, total) * 100 / total); };
-  return "<span class=\"bar\" title=\"" + std::to_string(done) + " done, " + std::to_string(running) +
-         " running\"><span class=\"d\" style=\"width:" + pct(done) + "%\"></span><span class=\"r\" style=\"width:" +
-         pct(std::min(running, total - std::min(done, total))) + "%\"></span></span> " + std::to_string(done) + "/" +
-         std::to_string(total);
-}
-
-std::string JobHref(const std::string& id) { return "/job/" + UrlEncode(id); }
-
-std::string Head(const std::string& title, bool refresh) {
-  std::string h = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">";
-  if (refresh) h += "<meta http-equiv=\"refresh\" content=\"2\">";
-  h += "<title>" + Esc(title) + "</title>\n";
-  h += "<style>body{font-family:sans-serif;margin:1em 2em}table{border-collapse:collapse;margin-bottom:1em}"
-       "td,th{border:1px solid #ccc;padding:2px 8px;text-align:left;vertical-align:top}th{background:#f4f4f4}"
-       ".bar{display:inline-block;width:160px;height:12px;background:#eee;border:1px solid #bbb;"
-       "vertical-align:middle;overflow:hidden}.bar span{display:block;height:100%;float:left}"
-       ".d{background:#4a4}.r{background:#8bd}.none{color:#999}.running,.committing{color:#05a}"
-       ".succeeded{color:#080}.failed,.dead{color:#b00}.killed{color:#a60}"
-       "pre{background:#f8f8f8;border:1px solid #ddd;padding:6px;white-space:pre-wrap;max-height:40em;overflow:auto}"
-       "</style></head><body>\n";
-  return h;
-}
-
-constexpr char kTail[] = "</body></html>\n";
 
 std::string IndexHtml(const json& c) {
   const json coordinator = c.contains("coordinator") ? c["coordinator"] : json::object();
@@ -164,15 +74,37 @@ std::string IndexHtml(const json& c) {
        "<th>elapsed</th><th>submitted</th></tr>\n";
   for (const json& j : Array(c, "jobs")) {
     const std::string id = Str(j, "job_id"), state = Str(j, "state");
-    h += "<tr><td><a href=\"" + Esc(JobHref(id)) + "\">" + Esc(id) + "</a></td><td>" + Esc(Str(j, "name")) +
-         "</td><td" + StateClass(state) + ">" + Esc(state) + "</td><td>" +
-         Progress(Int(j, "maps_done"), Int(j, "maps_running"), Int(j, "maps")) + "</td><td>" +
-         Progress(Int(j, "reduces_done"), Int(j, "reduces_running"), Int(j, "reduces")) + "</td><td>" +
+    // A program is one row: its tasks are its stages'.
+    const bool program = Bool(j, "program");
+    const json tasks = program ? html::ProgramTotals(j) : j;
+    std::string name = Esc(Str(j, "name"));
+    if (program) {
+      name += "<span class=\"tag\">program, " + std::to_string(Int(tasks, "stages_done")) + "/" +
+              std::to_string(Int(tasks, "stages")) + " stages</span>";
+    }
+    h += "<tr><td><a href=\"" + Esc(JobHref(id)) + "\">" + Esc(id) + "</a></td><td>" + name + "</td><td" +
+         StateClass(state) + ">" + Esc(state) + "</td><td>" +
+         Progress(Int(tasks, "maps_done"), Int(tasks, "maps_running"), Int(tasks, "maps")) + "</td><td>" +
+         Progress(Int(tasks, "reduces_done"), Int(tasks, "reduces_running"), Int(tasks, "reduces")) + "</td><td>" +
          Duration(Int(j, "elapsed_ms")) + "</td><td>" + Clock(Int(j, "submit_unix_ms")) + "</td></tr>\n";
   }
   if (Array(c, "jobs").empty()) h += "<tr><td colspan=\"7\" class=\"none\">no jobs yet</td></tr>\n";
   h += "</table>\n<p><a href=\"/api/cluster\">cluster JSON</a></p>\n";
   return h + kTail;
+}
+
+// A plain job's map and reduce phases.
+std::string PhasesHtml(const json& j) {
+  std::string h = "<h2>Stages</h2>\n<table>\n<tr><th>stage</th><th>progress</th><th>done</th><th>running</th><th>total</th></tr>\n";
+  for (const char* stage : {"map", "reduce"}) {
+    const std::string p = std::string(stage) + "s";
+    int64_t done = Int(j, (p + "_done").c_str()), running = Int(j, (p + "_running").c_str()), total = Int(j, p.c_str());
+    h += "<tr><td>" + std::string(stage) + "</td><td>" + Progress(done, running, total) + "</td><td>" +
+         std::to_string(done) + "</td><td>" + std::to_string(running) + "</td><td>" + std::to_string(total) +
+         "</td></tr>\n";
+  }
+  h += "</table>\n";
+  return h;
 }
 
 std::string JobHtml(const json& j) {
@@ -183,6 +115,7 @@ std::string JobHtml(const json& j) {
   auto row = [&](const std::string& k, const std::string& v) { h += "<tr><th>" + k + "</th><td>" + v + "</td></tr>\n"; };
   row("state", "<span" + StateClass(state) + ">" + Esc(state) + "</span>");
   if (!Str(j, "error").empty()) row("error", "<pre>" + Esc(Str(j, "error")) + "</pre>");
+  h += html::ProgramRow(j);
   row("output", Esc(Str(j, "output")));
   row("submitted", Clock(Int(j, "submit_unix_ms")));
   row("elapsed", Duration(Int(j, "elapsed_ms")));
@@ -193,15 +126,8 @@ std::string JobHtml(const json& j) {
                       " killed, " + std::to_string(Int(j, "speculative_attempts")) + " speculative");
   h += "</table>\n";
 
-  h += "<h2>Stages</h2>\n<table>\n<tr><th>stage</th><th>progress</th><th>done</th><th>running</th><th>total</th></tr>\n";
-  for (const char* stage : {"map", "reduce"}) {
-    const std::string p = std::string(stage) + "s";
-    int64_t done = Int(j, (p + "_done").c_str()), running = Int(j, (p + "_running").c_str()), total = Int(j, p.c_str());
-    h += "<tr><td>" + std::string(stage) + "</td><td>" + Progress(done, running, total) + "</td><td>" +
-         std::to_string(done) + "</td><td>" + std::to_string(running) + "</td><td>" + std::to_string(total) +
-         "</td></tr>\n";
-  }
-  h += "</table>\n";
+  const bool program = Bool(j, "program");
+  h += program ? html::ProgramSections(j) : PhasesHtml(j);
 
   const int64_t local = Int(j, "data_local_maps"), remote = Int(j, "remote_maps");
   h += "<h2>Locality</h2>\n<p>" + std::to_string(local) + " data-local maps, " + std::to_string(remote) + " remote";
@@ -217,8 +143,9 @@ std::string JobHtml(const json& j) {
   }
   h += "</table>\n";
 
-  h += "<h2>Attempts</h2>\n<table>\n<tr><th>attempt</th><th>task</th><th>#</th><th>host</th><th>state</th>"
-       "<th>duration</th><th>local</th><th>speculative</th><th>error</th><th>log</th></tr>\n";
+  h += program ? "<h2>Program master attempts</h2>\n" : "<h2>Attempts</h2>\n";
+  h += "<table>\n<tr><th>attempt</th><th>task</th><th>#</th><th>host</th><th>state</th><th>duration</th>"
+       "<th>local</th><th>speculative</th><th>error</th><th>log</th></tr>\n";
   const std::string logs = JobHref(id) + "/logs";
   for (const json& a : Array(j, "attempts")) {
     const std::string aid = Str(a, "attempt_id"), astate = Str(a, "state");
@@ -293,6 +220,68 @@ HttpResponse Route(const std::string& method, const std::string& target, const U
   return {404, "text/plain; charset=utf-8", "not found: " + t.path + "\n"};
 }
 
+// An attempt's times count from its job's submission (a program's, for its stages' attempts), so a
+// running one's duration ends at that job's elapsed time.
+json AttemptToJson(proto::AttemptStatus::Reader a, int64_t elapsed_ms) {
+  const std::string state = Text(a.getState());
+  const int64_t start = a.getStartMs(), end = a.getEndMs();
+  const int64_t duration = state == "running" ? elapsed_ms - start : end - start;
+  return {
+      {"attempt_id", Text(a.getAttemptId())},
+      {"reduce", a.getReduce()},
+      {"task", a.getTask()},
+      {"attempt", a.getAttempt()},
+      {"worker", Text(a.getWorker())},
+      {"host", Text(a.getHost())},
+      {"state", state},
+      {"start_ms", start},
+      {"end_ms", end},
+      {"local", a.getLocal()},
+      {"speculative", a.getSpeculative()},
+      {"error", Text(a.getError())},
+      {"duration_ms", std::max<int64_t>(0, duration)},
+  };
+}
+
+json EdgesToJson(capnp::List<proto::StageEdge>::Reader edges) {
+  json out = json::array();
+  for (auto e : edges) out.push_back({{"from", Text(e.getFrom())}, {"kind", Text(e.getKind())}});
+  return out;
+}
+
+json StagesToJson(capnp::List<proto::StageStatus>::Reader stages, int64_t elapsed_ms, bool with_attempts) {
+  json out = json::array();
+  for (auto st : stages) {
+    json operators = json::array();
+    for (auto op : st.getOperators()) operators.push_back(Text(op));
+    json j = {
+        {"key", Text(st.getKey())},
+        {"job_id", Text(st.getJobId())},
+        {"state", Text(st.getState())},
+        {"operators", std::move(operators)},
+        {"inputs", EdgesToJson(st.getInputs())},
+        {"maps", st.getMaps()},
+        {"maps_done", st.getMapsDone()},
+        {"maps_running", st.getMapsRunning()},
+        {"reduces", st.getReduces()},
+        {"reduces_done", st.getReducesDone()},
+        {"reduces_running", st.getReducesRunning()},
+        {"start_ms", st.getStartMs()},
+        {"end_ms", st.getEndMs()},
+        {"records_out", st.getRecordsOut()},
+        {"bytes_out", st.getBytesOut()},
+        {"submissions", st.getSubmissions()},
+    };
+    if (with_attempts) {
+      json attempts = json::array();
+      for (auto a : st.getAttempts()) attempts.push_back(AttemptToJson(a, elapsed_ms));
+      j["attempts"] = std::move(attempts);
+    }
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
 }  // namespace
 
 json JobStatusToJson(proto::JobStatus::Reader s, bool with_attempts) {
@@ -326,38 +315,11 @@ json JobStatusToJson(proto::JobStatus::Reader s, bool with_attempts) {
       {"program", s.getProgram()},
       {"parent_job", Text(s.getParentJob())},
       {"stage_key", Text(s.getStageKey())},
+      {"stages", StagesToJson(s.getStages(), s.getElapsedMs(), with_attempts)},
   };
-  // Minimal until the DAG page lands: what tests of programs read.
-  json stages = json::array();
-  for (auto st : s.getStages()) {
-    stages.push_back({{"key", Text(st.getKey())},
-                      {"job_id", Text(st.getJobId())},
-                      {"state", Text(st.getState())},
-                      {"submissions", st.getSubmissions()}});
-  }
-  j["stages"] = std::move(stages);
   if (with_attempts) {
     json attempts = json::array();
-    for (auto a : s.getAttempts()) {
-      const std::string state = Text(a.getState());
-      const int64_t start = a.getStartMs(), end = a.getEndMs();
-      const int64_t duration = state == "running" ? s.getElapsedMs() - start : end - start;
-      attempts.push_back({
-          {"attempt_id", Text(a.getAttemptId())},
-          {"reduce", a.getReduce()},
-          {"task", a.getTask()},
-          {"attempt", a.getAttempt()},
-          {"worker", Text(a.getWorker())},
-          {"host", Text(a.getHost())},
-          {"state", state},
-          {"start_ms", start},
-          {"end_ms", end},
-          {"local", a.getLocal()},
-          {"speculative", a.getSpeculative()},
-          {"error", Text(a.getError())},
-          {"duration_ms", std::max<int64_t>(0, duration)},
-      });
-    }
+    for (auto a : s.getAttempts()) attempts.push_back(AttemptToJson(a, s.getElapsedMs()));
     j["attempts"] = std::move(attempts);
   }
   return j;

@@ -1,7 +1,10 @@
 // The coordinator's web pages and JSON endpoints: documents built from the protocol's JobStatus
 // and AttemptLog, and a router that renders them (served by common/http_server.h).
-//   GET /                      HTML: workers and jobs (newest first) with progress bars
-//   GET /job/<id>              HTML: one job: stages, locality, counters, attempts
+//   GET /                      HTML: workers and jobs (newest first) with progress bars; a
+//                              program is one row, its tasks summed over its stages
+//   GET /job/<id>              HTML: one job: stages, locality, counters, attempts; for a program
+//                              its stage DAG (SVG), its stages and a task timeline per stage
+//                              (scheduler/stage_dag_svg.h); for a stage, a link to its program
 //   GET /job/<id>/logs         HTML: each attempt's stderr tail
 //   GET /api/cluster           the cluster document (below), application/json
 //   GET /api/jobs/<id>         JobStatusToJson(status, true)
@@ -29,8 +32,17 @@ namespace sawmill::sched {
 // and, with_attempts, "attempts": [{"attempt_id", "reduce", "task", "attempt", "worker", "host",
 //  "state", "start_ms", "end_ms", "local", "speculative", "error", "duration_ms"}], where
 // duration_ms is end_ms - start_ms, or elapsed_ms - start_ms while the attempt runs (start_ms and
-// end_ms count from the job's submission). Strings are copied as they are (escaping is the
-// renderer's business); a counter named twice keeps its last value.
+// end_ms count from the job's submission). Besides, for programs and their stages:
+//  "program" (a dataflow program: its attempts are its program master's), "parent_job" and
+//  "stage_key" (a stage: its program's job id and its key there; "" otherwise), and
+//  "stages": [{"key", "job_id", "state", "operators": [name, ...], "inputs": [{"from", "kind"}],
+//  "maps", "maps_done", "maps_running", "reduces", "reduces_done", "reduces_running", "start_ms",
+//  "end_ms", "records_out", "bytes_out", "submissions"}] in submission order ([] for any other
+//  job; "from" is "" for the program's input, "kind" shuffle, broadcast or read; start_ms and
+//  end_ms count from the program's submission, end_ms is 0 while the stage runs), each, with
+//  attempts, with its "attempts" in the shape above (times and durations from the program's
+//  submission and elapsed_ms). Strings are copied as they are (escaping is the renderer's
+//  business); a counter named twice keeps its last value.
 nlohmann::json JobStatusToJson(proto::JobStatus::Reader s, bool with_attempts);
 
 // [{"attempt_id", "host", "state", "stderr"}], in the list's order.

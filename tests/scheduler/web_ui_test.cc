@@ -1,6 +1,7 @@
 // The coordinator's web pages: JSON documents from Cap'n Proto JobStatus/AttemptLog, and the
 // router (status codes, content types, escaping, unknown jobs) over a fake UiData.
 #include "scheduler/web_ui.h"
+#include "tests/scheduler/program_fixture.h"
 
 #include <stdexcept>
 #include <string>
@@ -119,7 +120,11 @@ TEST(WebUiJson, JobStatusFields) {
   EXPECT_EQ(j["records_out"], 10);
   EXPECT_EQ(j["bytes_out"], 12345);
   EXPECT_EQ(j["counters"], (json{{"map.records", 1000}, {"user.<odd>", -7}}));
-  EXPECT_EQ(j.size(), 25u) << j.dump();  // 24 fields and attempts: nothing unexpected
+  EXPECT_EQ(j["program"], false);
+  EXPECT_EQ(j["parent_job"], "");
+  EXPECT_EQ(j["stage_key"], "");
+  EXPECT_EQ(j["stages"], json::array());
+  EXPECT_EQ(j.size(), 29u) << j.dump();  // 28 fields and attempts: nothing unexpected
 
   ASSERT_EQ(j["attempts"].size(), 2u);
   const json& a = j["attempts"][0];
@@ -317,6 +322,157 @@ TEST(WebUiRoute, MethodsAndFailures) {
   EXPECT_EQ(RouteCoordinatorUi("GET", "/job/x", broken).status, 200);
   broken.cluster = [] { return json{{"jobs", 3}, {"workers", {{"id", 5}}}}; };
   EXPECT_EQ(RouteCoordinatorUi("GET", "/", broken).status, 200);
+}
+
+json ProgramJson(bool with_attempts) {
+  capnp::MallocMessageBuilder message;
+  auto s = message.initRoot<proto::JobStatus>();
+  testing::FillPageRankProgram(s);
+  return JobStatusToJson(s.asReader(), with_attempts);
+}
+
+TEST(WebUiJson, ProgramStages) {
+  json j = ProgramJson(true);
+  EXPECT_EQ(j["program"], true);
+  EXPECT_EQ(j["parent_job"], "");
+  ASSERT_EQ(j["stages"].size(), 25u);  // s0, s1, r0, 10 iterations of two, s4, s5
+  const json& s0 = j["stages"][0];
+  EXPECT_EQ(s0["key"], "s0");
+  EXPECT_EQ(s0["job_id"], "job-8");
+  EXPECT_EQ(s0["state"], "succeeded");
+  EXPECT_EQ(s0["operators"], (json{"ReadText", "FlatMap"}));
+  EXPECT_EQ(s0["inputs"], (json::array({{{"from", ""}, {"kind", "read"}}})));
+  EXPECT_EQ(s0["maps"], 4);
+  EXPECT_EQ(s0["maps_done"], 4);
+  EXPECT_EQ(s0["maps_running"], 0);
+  EXPECT_EQ(s0["reduces"], 2);
+  EXPECT_EQ(s0["reduces_done"], 2);
+  EXPECT_EQ(s0["reduces_running"], 0);
+  EXPECT_EQ(s0["start_ms"], 100);
+  EXPECT_EQ(s0["end_ms"], 520);
+  EXPECT_EQ(s0["records_out"], 100'000);
+  EXPECT_EQ(s0["bytes_out"], 2'000'000);
+  EXPECT_EQ(s0["submissions"], 1);
+  EXPECT_EQ(s0.size(), 17u) << s0.dump();
+  ASSERT_EQ(s0["attempts"].size(), 7u);  // 4 maps, one retried, 2 reduces
+  const json& failed = s0["attempts"][0];
+  EXPECT_EQ(failed["attempt_id"], "job-8_m_1_0");
+  EXPECT_EQ(failed["state"], "failed");
+  EXPECT_EQ(failed["error"], "exit 1: out of memory");
+  EXPECT_EQ(failed["duration_ms"], 60);
+  EXPECT_EQ(failed.size(), 13u);  // the shape of the job's attempts
+  EXPECT_EQ(j["stages"][1]["submissions"], 2);
+  EXPECT_EQ(j["stages"][3]["inputs"], (json::array({{{"from", "r0"}, {"kind", "shuffle"}},
+                                                     {{"from", "s1"}, {"kind", "broadcast"}}})));
+
+  const json& running = j["stages"][16];
+  EXPECT_EQ(running["key"], "s3-i6");
+  EXPECT_EQ(running["state"], "running");
+  EXPECT_EQ(running["end_ms"], 0);
+  const json& last = running["attempts"][2];
+  EXPECT_EQ(last["state"], "running");
+  // A running stage attempt's duration ends at the program's elapsed time.
+  EXPECT_EQ(last["duration_ms"], 7'400 - last["start_ms"].get<int64_t>());
+  EXPECT_EQ(j["stages"][24]["key"], "s5");
+  EXPECT_EQ(j["stages"][24]["state"], "waiting");
+
+  json summary = ProgramJson(false);
+  ASSERT_EQ(summary["stages"].size(), 25u);
+  EXPECT_FALSE(summary["stages"][0].contains("attempts"));
+}
+
+TEST(WebUiJson, StageOfAProgram) {
+  capnp::MallocMessageBuilder message;
+  auto s = message.initRoot<proto::JobStatus>();
+  FillJob(s);
+  s.setParentJob("job-7");
+  s.setStageKey("s2-i3");
+  json j = JobStatusToJson(s.asReader(), false);
+  EXPECT_EQ(j["program"], false);
+  EXPECT_EQ(j["parent_job"], "job-7");
+  EXPECT_EQ(j["stage_key"], "s2-i3");
+}
+
+size_t Count(const std::string& s, const std::string& part) {
+  size_t n = 0;
+  for (size_t at = s.find(part); at != std::string::npos; at = s.find(part, at + part.size())) ++n;
+  return n;
+}
+
+struct ProgramFake {
+  UiData data() {
+    UiData d;
+    d.cluster = [] {
+      json plain = JobJson(false), program = ProgramJson(false);
+      plain["submit_unix_ms"] = 1'600'000'000'000;
+      return json{{"now_ms", 1'700'000'200'000}, {"workers", json::array()}, {"jobs", json::array({plain, program})}};
+    };
+    d.job = [](const std::string& id) -> std::optional<json> {
+      if (id == "job-7") return ProgramJson(true);
+      if (id == "job-19") {
+        json stage = JobJson(true);
+        stage["job_id"] = "job-19";
+        stage["parent_job"] = "job-7";
+        stage["stage_key"] = "<s2-i3>";
+        return stage;
+      }
+      if (id == "job_1") return JobJson(true);
+      return std::nullopt;
+    };
+    d.logs = [](const std::string&) -> std::optional<json> { return std::nullopt; };
+    return d;
+  }
+};
+
+TEST(WebUiRoute, ProgramPage) {
+  HttpResponse r = RouteCoordinatorUi("GET", "/job/job-7", ProgramFake().data());
+  ASSERT_EQ(r.status, 200);
+  const std::string& b = r.body;
+  EXPECT_EQ(Count(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"stage-dag\""), 1u) << b;
+  EXPECT_EQ(Count(b, "<g class=\"stage\""), 25u);
+  EXPECT_TRUE(Has(b, "<h2>Stage DAG</h2>"));
+  // Every stage: a row linking to its job page, and a timeline (those waiting say so).
+  for (int k = 0; k < 25; ++k) {
+    const std::string id = "job-" + std::to_string(8 + k);
+    EXPECT_TRUE(Has(b, "<td class=\"nw\"><a href=\"/job/" + id + "\">" + id + "</a>")) << k;
+  }
+  EXPECT_EQ(Count(b, "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"task-timeline\""), 25u);
+  EXPECT_TRUE(Has(b, "<h3 id=\"stage-s3-i6\">s3-i6: <span class=\"running\">running</span>"));
+  EXPECT_TRUE(Has(b, "<a href=\"#stage-s2-i0\">s2-i0</a>"));
+  EXPECT_TRUE(Has(b, "r0 (shuffle), s1 (broadcast)"));
+  EXPECT_TRUE(Has(b, "ReadText, FlatMap"));
+  EXPECT_TRUE(Has(b, "<h2>Program master attempts</h2>"));
+  EXPECT_TRUE(Has(b, "job-7_m_0_0"));
+  EXPECT_FALSE(Has(b, "<tr><td>map</td>")) << "a program has no map/reduce table of its own";
+  EXPECT_TRUE(Has(b, "http-equiv=\"refresh\""));
+}
+
+TEST(WebUiRoute, StagePageLinksToItsProgram) {
+  HttpResponse r = RouteCoordinatorUi("GET", "/job/job-19", ProgramFake().data());
+  ASSERT_EQ(r.status, 200);
+  EXPECT_TRUE(Has(r.body, "<tr><th>program</th><td>stage <b>&lt;s2-i3&gt;</b> of <a href=\"/job/job-7\">job-7</a>"))
+      << r.body;
+}
+
+TEST(WebUiRoute, PlainJobPageHasNoProgramParts) {
+  HttpResponse r = RouteCoordinatorUi("GET", "/job/job_1", ProgramFake().data());
+  ASSERT_EQ(r.status, 200);
+  EXPECT_TRUE(Has(r.body, "<tr><td>map</td>")) << r.body;
+  EXPECT_TRUE(Has(r.body, "<tr><td>reduce</td>"));
+  EXPECT_TRUE(Has(r.body, "<h2>Attempts</h2>"));
+  for (const char* part : {"stage-dag", "task-timeline", "Program master", "<th>program</th>", "<svg"}) {
+    EXPECT_FALSE(Has(r.body, part)) << part;
+  }
+}
+
+TEST(WebUiRoute, IndexShowsAProgramAsOneRow) {
+  HttpResponse r = RouteCoordinatorUi("GET", "/", ProgramFake().data());
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(Count(r.body, "href=\"/job/"), 2u) << r.body;  // the plain job and the program, no stage
+  EXPECT_TRUE(Has(r.body, "pagerank<span class=\"tag\">program, 16/25 stages</span>"));
+  // Its tasks summed over the stages: 25 x 4 maps, 24 x 2 reduces; 16 stages done and 2 maps of the 17th.
+  EXPECT_TRUE(Has(r.body, "66/100")) << r.body;
+  EXPECT_TRUE(Has(r.body, "32/48"));
 }
 
 }  // namespace
