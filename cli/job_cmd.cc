@@ -21,7 +21,8 @@ constexpr char kUsage[] = R"(Usage:
   sawmill job --cluster D submit BINARY [--wait] [JOB FLAGS...]
       Runs BINARY --cluster D JOB FLAGS: the job binary uploads itself (once per content, by
       SHA-256) and submits; prints the job id (with --wait: follows it and exits 1 if it fails).
-  sawmill job --cluster D status JOB     state, progress, counters and every attempt
+  sawmill job --cluster D status JOB     state, progress, counters and every attempt; for a
+      dataflow program, its stages in order (operators, state, maps and reduces done, seconds)
   sawmill job --cluster D list           every job the coordinator knows, newest last
   sawmill job --cluster D kill JOB       fails a running job; its attempts are killed
   sawmill job --cluster D logs JOB [--attempt ID]

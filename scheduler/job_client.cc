@@ -1,8 +1,11 @@
+// The client side of cluster jobs: reaching the coordinator, following a job, printing its status.
 #include "scheduler/job_client.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <thread>
+#include <vector>
 
 #include <capnp/message.h>
 
@@ -14,7 +17,6 @@
 
 namespace sawmill::sched {
 namespace {
-
 
 void DrawProgress(proto::JobStatus::Reader s, bool final) {
   double secs = static_cast<double>(s.getElapsedMs()) / 1000;
@@ -32,6 +34,46 @@ void DrawProgress(proto::JobStatus::Reader s, bool final) {
                FormatBytes(static_cast<double>(s.getInputBytes())).c_str(), secs, eta);
   if (final) std::fprintf(stderr, "\n");
   std::fflush(stderr);
+}
+
+// A program's stages in submission order, one line each, the columns aligned:
+//   s2-i3  Join,Map  running  maps 3/4  reduces 1/2  2.1 s
+std::string FormatStages(proto::JobStatus::Reader s) {
+  struct Line {
+    std::string key, operators, state, maps, reduces, seconds;
+  };
+  std::vector<Line> lines;
+  size_t w[5] = {0, 0, 0, 0, 0};
+  for (auto st : s.getStages()) {
+    Line l;
+    l.key = Text(st.getKey());
+    for (auto op : st.getOperators()) l.operators += (l.operators.empty() ? "" : ",") + Text(op);
+    if (l.operators.empty()) l.operators = "-";
+    l.state = Text(st.getState());
+    l.maps = "maps " + std::to_string(st.getMapsDone()) + "/" + std::to_string(st.getMaps());
+    l.reduces = "reduces " + std::to_string(st.getReducesDone()) + "/" + std::to_string(st.getReduces());
+    auto state = ParseCoordinatorJobState(l.state);
+    const bool active = state && !Finished(*state);
+    const int64_t end = st.getEndMs() > 0 ? st.getEndMs() : active ? s.getElapsedMs() : -1;
+    if (end >= 0) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.1f s", static_cast<double>(std::max<int64_t>(0, end - st.getStartMs())) / 1000);
+      l.seconds = buf;
+    } else {
+      l.seconds = "-";
+    }
+    const std::string* cols[5] = {&l.key, &l.operators, &l.state, &l.maps, &l.reduces};
+    for (int c = 0; c < 5; ++c) w[c] = std::max(w[c], cols[c]->size());
+    lines.push_back(std::move(l));
+  }
+  std::string out = "  stages (" + std::to_string(lines.size()) + ", in submission order):\n";
+  for (const Line& l : lines) {
+    const std::string* cols[5] = {&l.key, &l.operators, &l.state, &l.maps, &l.reduces};
+    out += "  ";
+    for (int c = 0; c < 5; ++c) out += "  " + *cols[c] + std::string(w[c] - cols[c]->size(), ' ');
+    out += "  " + l.seconds + "\n";
+  }
+  return out;
 }
 
 }  // namespace
@@ -109,7 +151,12 @@ std::string FormatJobStatus(proto::JobStatus::Reader s, bool with_attempts) {
   out += buf;
   if (s.getError().size() > 0) out += "  error: " + Text(s.getError()) + "\n";
   for (auto c : s.getCounters()) out += "  counter " + Text(c.getName()) + " = " + std::to_string(c.getValue()) + "\n";
+  if (s.getParentJob().size() > 0) {
+    out += "  stage " + Text(s.getStageKey()) + " of program " + Text(s.getParentJob()) + "\n";
+  }
+  if (with_attempts && s.getProgram()) out += FormatStages(s);
   if (with_attempts) {
+    if (s.getProgram()) out += "  program master attempts:\n";
     for (auto a : s.getAttempts()) {
       double dur = static_cast<double>((a.getEndMs() ? a.getEndMs() : s.getElapsedMs()) - a.getStartMs()) / 1000;
       std::snprintf(buf, sizeof buf, "  %-24s %-10s %-9s %6.2fs %s%s%s%s\n", Text(a.getAttemptId()).c_str(),

@@ -34,7 +34,10 @@ Result<std::unique_ptr<CapnpReader>> GetJobStatus(CoordinatorClient& client, con
 // 250 ms). Returns the final status response.
 Result<std::unique_ptr<CapnpReader>> WaitForJob(CoordinatorClient& client, const std::string& job_id, bool progress);
 
-// "job-3 succeeded: 12/12 maps, 2/2 reduces, 1.2 GB in 10.3 s ..." and, with attempts, a table.
+// "job-3 succeeded: 12/12 maps, 2/2 reduces, 1.2 GB in 10.3 s ..." and, with attempts, a table;
+// for a stage, the program it belongs to; for a program, with attempts, its stages in submission
+// order (key, operators, state, maps and reduces done/total, seconds; "-" for one that has not
+// started) before its master's attempts.
 std::string FormatJobStatus(proto::JobStatus::Reader s, bool with_attempts);
 
 }  // namespace sawmill::sched
