@@ -243,6 +243,17 @@ json AttemptToJson(proto::AttemptStatus::Reader a, int64_t elapsed_ms) {
   };
 }
 
+// The task counts of a JobStatus or a StageStatus, under the same names.
+template <typename StatusReader>
+void PutTaskCounts(StatusReader s, json* j) {
+  (*j)["maps"] = s.getMaps();
+  (*j)["maps_done"] = s.getMapsDone();
+  (*j)["maps_running"] = s.getMapsRunning();
+  (*j)["reduces"] = s.getReduces();
+  (*j)["reduces_done"] = s.getReducesDone();
+  (*j)["reduces_running"] = s.getReducesRunning();
+}
+
 json EdgesToJson(capnp::List<proto::StageEdge>::Reader edges) {
   json out = json::array();
   for (auto e : edges) out.push_back({{"from", Text(e.getFrom())}, {"kind", Text(e.getKind())}});
@@ -260,18 +271,13 @@ json StagesToJson(capnp::List<proto::StageStatus>::Reader stages, int64_t elapse
         {"state", Text(st.getState())},
         {"operators", std::move(operators)},
         {"inputs", EdgesToJson(st.getInputs())},
-        {"maps", st.getMaps()},
-        {"maps_done", st.getMapsDone()},
-        {"maps_running", st.getMapsRunning()},
-        {"reduces", st.getReduces()},
-        {"reduces_done", st.getReducesDone()},
-        {"reduces_running", st.getReducesRunning()},
         {"start_ms", st.getStartMs()},
         {"end_ms", st.getEndMs()},
         {"records_out", st.getRecordsOut()},
         {"bytes_out", st.getBytesOut()},
         {"submissions", st.getSubmissions()},
     };
+    PutTaskCounts(st, &j);
     if (with_attempts) {
       json attempts = json::array();
       for (auto a : st.getAttempts()) attempts.push_back(AttemptToJson(a, elapsed_ms));
@@ -295,12 +301,6 @@ json JobStatusToJson(proto::JobStatus::Reader s, bool with_attempts) {
       {"output", Text(s.getOutput())},
       {"submit_unix_ms", s.getSubmitUnixMs()},
       {"elapsed_ms", s.getElapsedMs()},
-      {"maps", s.getMaps()},
-      {"maps_done", s.getMapsDone()},
-      {"maps_running", s.getMapsRunning()},
-      {"reduces", s.getReduces()},
-      {"reduces_done", s.getReducesDone()},
-      {"reduces_running", s.getReducesRunning()},
       {"input_bytes", s.getInputBytes()},
       {"bytes_read", s.getBytesRead()},
       {"data_local_maps", s.getDataLocalMaps()},
@@ -317,6 +317,7 @@ json JobStatusToJson(proto::JobStatus::Reader s, bool with_attempts) {
       {"stage_key", Text(s.getStageKey())},
       {"stages", StagesToJson(s.getStages(), s.getElapsedMs(), with_attempts)},
   };
+  PutTaskCounts(s, &j);
   if (with_attempts) {
     json attempts = json::array();
     for (auto a : s.getAttempts()) attempts.push_back(AttemptToJson(a, s.getElapsedMs()));
