@@ -243,6 +243,12 @@ json AttemptToJson(proto::AttemptStatus::Reader a, int64_t elapsed_ms) {
   };
 }
 
+json AttemptsToJson(capnp::List<proto::AttemptStatus>::Reader attempts, int64_t elapsed_ms) {
+  json out = json::array();
+  for (auto a : attempts) out.push_back(AttemptToJson(a, elapsed_ms));
+  return out;
+}
+
 // The task counts of a JobStatus or a StageStatus, under the same names.
 template <typename StatusReader>
 void PutTaskCounts(StatusReader s, json* j) {
@@ -278,11 +284,7 @@ json StagesToJson(capnp::List<proto::StageStatus>::Reader stages, int64_t elapse
         {"submissions", st.getSubmissions()},
     };
     PutTaskCounts(st, &j);
-    if (with_attempts) {
-      json attempts = json::array();
-      for (auto a : st.getAttempts()) attempts.push_back(AttemptToJson(a, elapsed_ms));
-      j["attempts"] = std::move(attempts);
-    }
+    if (with_attempts) j["attempts"] = AttemptsToJson(st.getAttempts(), elapsed_ms);
     out.push_back(std::move(j));
   }
   return out;
@@ -318,11 +320,7 @@ json JobStatusToJson(proto::JobStatus::Reader s, bool with_attempts) {
       {"stages", StagesToJson(s.getStages(), s.getElapsedMs(), with_attempts)},
   };
   PutTaskCounts(s, &j);
-  if (with_attempts) {
-    json attempts = json::array();
-    for (auto a : s.getAttempts()) attempts.push_back(AttemptToJson(a, s.getElapsedMs()));
-    j["attempts"] = std::move(attempts);
-  }
+  if (with_attempts) j["attempts"] = AttemptsToJson(s.getAttempts(), s.getElapsedMs());
   return j;
 }
 
