@@ -122,7 +122,7 @@ std::string StageTimelineSvg(const json& stage, int64_t now_ms, int width) {
            (r.reduce ? kReduceColor : kMapColor) + "\"/><text x=\"11\" y=\"" + Num(y + row_h - 4) + "\"" +
            (row_h < 12 ? " font-size=\"8\"" : "") + ">" +
            SvgText((r.reduce ? "reduce " : "map ") + std::to_string(r.task) + " #" + std::to_string(r.number), 15) +
-           "</text><rect class=\"bar\" x=\"" + Num(x0) + "\" y=\"" + Num(y + 1) + "\" width=\"" + Num(w) +
+           "</text><rect class=\"attempt-span\" x=\"" + Num(x0) + "\" y=\"" + Num(y + 1) + "\" width=\"" + Num(w) +
            "\" height=\"" + Num(row_h - 3) + "\" fill=\"" + c.fill + "\" stroke=\"" + c.stroke + "\"/></g>\n";
   }
   return out + "</svg>\n";

@@ -189,7 +189,7 @@ TEST(StageTimelineSvg, RowPerAttemptMapsBeforeReduces) {
   // A running attempt's bar ends at now, the right end of the axis (900 - 24 px).
   const std::string running = StageTimelineSvg(j["stages"][16], 7'400);
   std::smatch m;
-  const std::regex bar(R"re(class="bar" x="(\d+)" y="\d+" width="(\d+)" height="\d+" fill="#dbeafe")re");
+  const std::regex bar(R"re(class="attempt-span" x="(\d+)" y="\d+" width="(\d+)" height="\d+" fill="#dbeafe")re");
   ASSERT_TRUE(std::regex_search(running, m, bar)) << running;
   EXPECT_EQ(std::stoi(m[1]) + std::stoi(m[2]), 876);
   EXPECT_TRUE(Has(StageTimelineSvg(j["stages"][24], 7'400), "no attempts yet"));
