@@ -60,12 +60,12 @@ std::string ProgramSections(const json& job) {
   for (const json& st : stages) {
     if (!st.is_object()) continue;
     const std::string key = Str(st, "key"), state = Str(st, "state"), id = Str(st, "job_id");
-    h += "<tr>" + Cell("<a href=\"#" + Esc(TimelineAnchor(key)) + "\">" + Esc(key) + "</a>") +
+    h += "<tr>" + NoWrap("<a href=\"#" + Esc(TimelineAnchor(key)) + "\">" + Esc(key) + "</a>") +
          Cell(Esc(Joined(Array(st, "operators")))) + Cell(Esc(Inputs(st))) + "<td" + StateClass(state) + ">" +
-         Esc(state) + "</td>" + Cell(Progress(Int(st, "maps_done"), Int(st, "maps_running"), Int(st, "maps"))) +
-         Cell(Progress(Int(st, "reduces_done"), Int(st, "reduces_running"), Int(st, "reduces"))) +
+         Esc(state) + "</td>" + NoWrap(Progress(Int(st, "maps_done"), Int(st, "maps_running"), Int(st, "maps"))) +
+         NoWrap(Progress(Int(st, "reduces_done"), Int(st, "reduces_running"), Int(st, "reduces"))) +
          NoWrap(StageTime(st, now)) + Cell(std::to_string(Int(st, "records_out"))) +
-         Cell(Bytes(static_cast<uint64_t>(Int(st, "bytes_out")))) + Cell(std::to_string(Int(st, "submissions"))) +
+         NoWrap(Bytes(static_cast<uint64_t>(Int(st, "bytes_out")))) + Cell(std::to_string(Int(st, "submissions"))) +
          NoWrap(id.empty() ? "" : "<a href=\"" + Esc(JobHref(id)) + "\">" + Esc(id) + "</a>") + "</tr>\n";
   }
   if (stages.empty()) h += "<tr><td colspan=\"11\" class=\"none\">no stage submitted yet</td></tr>\n";

@@ -394,6 +394,13 @@ std::string InputBox(const Node& n) {
          "</text></g>\n";
 }
 
+// ` data-from=".." data-to=".." data-kind=".."` naming an edge (from is "" for an input node).
+std::string EdgeData(const Layout& l, const Edge& e) {
+  const Node &s = l.nodes[e.from], &t = l.nodes[e.to];
+  return " data-from=\"" + SvgText(s.stage ? s.name : "", 200) + "\" data-to=\"" + SvgText(t.name, 200) +
+         "\" data-kind=\"" + SvgText(e.kind.empty() ? "?" : e.kind, 40) + "\"";
+}
+
 std::string Arrow(const Layout& l, const Edge& e) {
   const Node &s = l.nodes[e.from], &t = l.nodes[e.to];
   const int sx = s.x + s.w, sy = s.ExitY();
@@ -408,13 +415,20 @@ std::string Arrow(const Layout& l, const Edge& e) {
     d += " V" + Num(cy) + " H" + Num(nx) + " V" + Num(ty);
   }
   d += " H" + Num(tx - 7);
-  const std::string kind = e.kind.empty() ? "?" : e.kind;
-  return "<g class=\"edge\" data-from=\"" + SvgText(s.stage ? s.name : "", 200) + "\" data-to=\"" +
-         SvgText(t.name, 200) + "\" data-kind=\"" + SvgText(kind, 40) + "\"><path d=\"" + d +
+  return "<g class=\"edge\"" + EdgeData(l, e) + "><path d=\"" + d +
          "\" fill=\"none\" stroke=\"#444\" stroke-width=\"1.3\"" + Dash(e.kind) + "/><polygon points=\"" + Num(tx) +
          "," + Num(ty) + " " + Num(tx - 8) + "," + Num(ty - 4) + " " + Num(tx - 8) + "," + Num(ty + 4) +
-         "\" fill=\"#444\"/><text x=\"" + Num(tx - 10) + "\" y=\"" + Num(ty - 3) +
-         "\" font-size=\"10\" text-anchor=\"end\" fill=\"#333\">" + SvgText(kind, 10) + "</text></g>\n";
+         "\" fill=\"#444\"/></g>\n";
+}
+
+// Above the arrow's last run, on a white halo: drawn after every arrow, so no line crosses it.
+std::string Label(const Layout& l, const Edge& e) {
+  const Node& t = l.nodes[e.to];
+  return "<text class=\"edge-label\"" + EdgeData(l, e) + " x=\"" + Num(t.x - 10) + "\" y=\"" +
+         Num(t.PortY(e.port) - 3) +
+         "\" font-size=\"10\" text-anchor=\"end\" fill=\"#333\" stroke=\"#fff\" stroke-width=\"3\" "
+         "paint-order=\"stroke\">" +
+         SvgText(e.kind.empty() ? "?" : e.kind, 10) + "</text>\n";
 }
 
 }  // namespace
@@ -430,8 +444,9 @@ std::string StageDagSvg(const json& stages, const StageDagOptions& options) {
     out += "<text x=\"" + Num(kMargin) + "\" y=\"" + Num(kLegendH + 24) +
            "\" font-size=\"12\" fill=\"#777\">no stages yet</text>\n";
   }
-  // Arrows under boxes, so a label never hides a box's text.
+  // Arrows, then their labels, then boxes: a label never hides a box's text.
   for (const Edge& e : l.edges) out += Arrow(l, e);
+  for (const Edge& e : l.edges) out += Label(l, e);
   for (const Node& n : l.nodes) out += n.stage ? StageBox(n, options) : InputBox(n);
   return out + "</svg>\n";
 }

@@ -73,12 +73,12 @@ TEST(StageDagSvg, BoxPerStageAndLabelledArrowPerEdge) {
     for (const json& e : st["inputs"]) {
       ++edges;
       const std::string kind = e["kind"];
-      const std::string head = "<g class=\"edge\" data-from=\"" + e["from"].get<std::string>() + "\" data-to=\"" +
-                               st["key"].get<std::string>() + "\" data-kind=\"" + kind + "\">";
-      const size_t at = svg.find(head);
-      ASSERT_NE(at, std::string::npos) << head;
-      const size_t end = svg.find("</g>", at);
-      EXPECT_TRUE(Has(svg.substr(at, end - at), ">" + kind + "</text>")) << "label of " << head;
+      const std::string data = " data-from=\"" + e["from"].get<std::string>() + "\" data-to=\"" +
+                               st["key"].get<std::string>() + "\" data-kind=\"" + kind + "\"";
+      EXPECT_TRUE(Has(svg, "<g class=\"edge\"" + data + "><path")) << data;
+      const size_t label = svg.find("<text class=\"edge-label\"" + data);
+      ASSERT_NE(label, std::string::npos) << data;
+      EXPECT_EQ(svg.substr(svg.find(">", label), kind.size() + 8), ">" + kind + "</text>") << "label of " << data;
     }
   }
   EXPECT_EQ(edges, 35u);

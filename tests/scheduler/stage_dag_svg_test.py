@@ -105,17 +105,15 @@ def check_dag(root, stages, max_width):
             apart = a[0] + a[2] <= b[0] or b[0] + b[2] <= a[0] or a[1] + a[3] <= b[1] or b[1] + b[3] <= a[1]
             check(apart, f"boxes {a} and {b} overlap")
     want = sorted((norm(e["from"]), norm(s["key"]), norm(e["kind"])) for s in stages for e in s["inputs"])
-    got = []
+    got, tips = [], []
     for g in root.iter(NS + "g"):
         if g.get("class") != "edge":
             continue
         frm, to, kind = g.get("data-from"), g.get("data-to"), g.get("data-kind")
         got.append((frm, to, kind))
-        label = g.find(NS + "text")
-        check(label is not None and (label.text == kind or label.text.endswith("\u2026")),
-              f"edge {frm}->{to} is labelled {kind}")
         pts = path_points(g.find(NS + "path").get("d"))
         tip = [tuple(map(int, p.split(","))) for p in g.find(NS + "polygon").get("points").split()][0]
+        tips.append((frm, to, kind, tip))
         tx, ty, tw, th = stage_boxes[to]
         check(tip[0] == tx and ty < tip[1] < ty + th, f"edge {frm}->{to} ends at its stage's left side")
         check(pts[-1][1] == tip[1] and 0 < tip[0] - pts[-1][0] <= 8, f"edge {frm}->{to} runs into its arrowhead")
@@ -126,6 +124,13 @@ def check_dag(root, stages, max_width):
             for b in all_boxes:
                 check(not crosses(seg, b), f"edge {frm}->{to}: segment {seg} crosses box {b}")
     check(sorted(got) == want, f"one arrow per edge: {sorted(set(want) ^ set(got))}")
+    # A label per arrow, reading its kind, just before its arrowhead.
+    labels = sorted((t.get("data-from"), t.get("data-to"), t.get("data-kind"), int(t.get("x")) + 10,
+                     int(t.get("y")) + 3, t.text) for t in root.iter(NS + "text") if t.get("class") == "edge-label")
+    check(len(labels) == len(tips), f"a label per arrow: {len(labels)} labels, {len(tips)} arrows")
+    for (frm, to, kind, tip), label in zip(sorted(tips), labels):
+        check(label[:5] == (frm, to, kind) + tip and (label[5] == kind or label[5].endswith("\u2026")),
+              f"edge {frm}->{to} is labelled {kind} at its arrowhead {tip}: {label}")
     return stage_boxes
 
 
