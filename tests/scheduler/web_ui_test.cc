@@ -1,5 +1,6 @@
-// The coordinator's web pages: JSON documents from Cap'n Proto JobStatus/AttemptLog, and the
-// router (status codes, content types, escaping, unknown jobs) over a fake UiData.
+// The coordinator's web pages: JSON documents from Cap'n Proto JobStatus/AttemptLog (programs
+// and their stages too), and the router (status codes, content types, escaping, unknown jobs,
+// program pages) over a fake UiData.
 #include "scheduler/web_ui.h"
 #include "tests/scheduler/program_fixture.h"
 
