@@ -87,6 +87,17 @@ def case_pagerank(case, data):
         check_ranks(case, c, data, "/out/pr-broadcast")
         c.job("connected_components", "--input", "dfs:/in/edges.tsv", "--output", "dfs:/out/cc", "--partitions", "3", "--wait")
         same_parts(case, "connected_components", c.output_parts("/out/cc"), cc_local)
+        # Its first two stages read only the input: they run side by side (one wave).
+        code, _, body = c.http("/api/cluster")
+        cc = [j for j in json.loads(body)["jobs"] if j["name"] == "connected_components"][0]
+        stages = {s["key"]: s for s in c.status(cc["job_id"])["stages"]}
+        first, second = stages["0.0"], stages["0.1"]
+        if not (second["start_ms"] < first["end_ms"] and first["start_ms"] < second["end_ms"]):
+            raise Fail(f"independent stages 0.0 and 0.1 did not overlap: {first} {second}")
+        log(case, f"stages 0.0 and 0.1 of connected_components ran side by side: "
+                  f"{first['start_ms']}-{first['end_ms']} ms and {second['start_ms']}-{second['end_ms']} ms")
+        if len(json.loads(body)["jobs"]) != 3:
+            raise Fail(f"want 3 programs listed, got {[j['name'] for j in json.loads(body)['jobs']]}")
         leftovers = c.dfs("ls", "/tmp/sawmill-df", check=False).stdout.decode().strip()
         if leftovers:
             raise Fail(f"intermediates left in the store: {leftovers}")
