@@ -2,6 +2,8 @@
 // started, or a child process of its own (worker/launcher.h). Either way the attempt gets the
 // same directory, stdout and stderr files, environment, address-space limit, timeout and kill,
 // and its end reads the same (ProcessOutcome).
+#include <algorithm>
+
 #include <glog/logging.h>
 
 #include "common/file.h"
@@ -56,6 +58,8 @@ Status Worker::Impl::RunProcess(Run* r, const LaunchOptions& lo,
       eo.log_path = JoinPath(job_dir, executors.NextLogName());
       eo.memory_mb = lo.memory_mb;
       eo.env = {"SAWMILL_JOB_ID=" + r->job_id, "SAWMILL_HOST=" + opt.host};
+      // A start that takes longer than the attempt may take is not waited for.
+      if (lo.timeout_ms > 0) eo.start_timeout_ms = std::min(eo.start_timeout_ms, lo.timeout_ms);
       auto started = Executor::Start(eo, r->kill_requested);
       if (!started.ok()) {
         if (started.status().code() == StatusCode::kAborted) {

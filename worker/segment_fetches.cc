@@ -57,16 +57,23 @@ void Worker::Impl::ScheduleFetches() {
 }
 
 void Worker::Impl::FetchLoop() {
+  // Kept while fetches keep coming (a reduce's, from the same few workers), closed when none wait.
+  ShuffleConnections connections(transport);
   while (true) {
     Fetch f;
     {
       std::unique_lock<std::mutex> l(mu);
+      if (fetch_queue.empty() && connections.kept() > 0) {
+        l.unlock();
+        connections.Clear();
+        l.lock();
+      }
       cv.wait(l, [&] { return stopping || !fetch_queue.empty(); });
       if (stopping) return;
       f = std::move(fetch_queue.front());
       fetch_queue.pop_front();
     }
-    Status s = FetchSegment(*transport, f.from.address, f.job_id, f.from.attempt_id, f.partition, f.dest, nullptr);
+    Status s = connections.Fetch(f.from.address, f.job_id, f.from.attempt_id, f.partition, f.dest, nullptr);
     std::lock_guard<std::mutex> l(mu);
     auto it = runs.find(f.attempt_id);
     if (it == runs.end()) continue;

@@ -98,4 +98,41 @@ Status FetchSegment(Transport& transport, const std::string& address, const std:
   return s;
 }
 
+Status ShuffleConnections::Fetch(const std::string& address, const std::string& job_id,
+                                 const std::string& attempt_id, int32_t partition, const std::string& dest_path,
+                                 FetchStats* stats) {
+  for (auto it = kept_.begin(); it != kept_.end(); ++it) {
+    if (it->first != address) continue;
+    std::unique_ptr<Connection> conn = std::move(it->second);
+    kept_.erase(it);
+    if (FetchSegment(*conn, job_id, attempt_id, partition, dest_path, stats).ok()) {
+      kept_.emplace_back(address, std::move(conn));
+      return Status::Ok();
+    }
+    conn->Close();  // a new connection decides
+    break;
+  }
+  auto conn = transport_->Connect(address);
+  if (!conn.ok()) {
+    return conn.status().WithContext("fetching partition " + std::to_string(partition) + " of map attempt " +
+                                     attempt_id + " (job " + job_id + ") from " + address);
+  }
+  Status s = FetchSegment(**conn, job_id, attempt_id, partition, dest_path, stats);
+  if (!s.ok()) {
+    (*conn)->Close();  // after an error the conversation may be out of step
+    return s;
+  }
+  if (kept_.size() >= max_kept_) {
+    kept_.front().second->Close();
+    kept_.erase(kept_.begin());
+  }
+  kept_.emplace_back(address, std::move(conn).value());
+  return Status::Ok();
+}
+
+void ShuffleConnections::Clear() {
+  for (auto& [address, conn] : kept_) conn->Close();
+  kept_.clear();
+}
+
 }  // namespace sawmill::worker

@@ -3,7 +3,10 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/rpc.h"
 #include "common/status.h"
@@ -32,5 +35,32 @@ Status FetchSegment(Connection& conn, const std::string& job_id, const std::stri
 Status FetchSegment(Transport& transport, const std::string& address, const std::string& job_id,
                     const std::string& attempt_id, int32_t partition, const std::string& dest_path,
                     FetchStats* stats);
+
+// Connections to shuffle servers kept between fetches, one per address: a reduce fetches a
+// segment of every map, from the same few workers, and a new connection costs a connect and an
+// authentication handshake. A fetch over a kept connection that fails is retried once over a new
+// one (the server may have closed it, or the conversation be out of step), whose result stands.
+// At most `max_kept` connections are kept (the least recently used goes). Not thread-safe: one
+// per fetching thread.
+class ShuffleConnections {
+ public:
+  explicit ShuffleConnections(Transport* transport, size_t max_kept = 8)
+      : transport_(transport), max_kept_(max_kept) {}
+  ~ShuffleConnections() { Clear(); }
+  ShuffleConnections(const ShuffleConnections&) = delete;
+  ShuffleConnections& operator=(const ShuffleConnections&) = delete;
+
+  // FetchSegment from the shuffle server at `address`, as above.
+  Status Fetch(const std::string& address, const std::string& job_id, const std::string& attempt_id,
+               int32_t partition, const std::string& dest_path, FetchStats* stats);
+  // Closes every kept connection.
+  void Clear();
+  size_t kept() const { return kept_.size(); }
+
+ private:
+  Transport* transport_;
+  size_t max_kept_;
+  std::vector<std::pair<std::string, std::unique_ptr<Connection>>> kept_;  // least recently used first
+};
 
 }  // namespace sawmill::worker

@@ -106,6 +106,7 @@ class ShuffleTest : public ::testing::Test {
         },
         options);
     net_.Listen(kAddress, [this, cut_after](Connection& conn) {
+      ++conversations_;
       Interposer i(conn, cut_after, &packets_);
       server_->Serve(i);
     });
@@ -142,6 +143,7 @@ class ShuffleTest : public ::testing::Test {
   std::map<int32_t, std::vector<Record>> want_;
   std::string map_out_;
   std::atomic<int> packets_{0};
+  std::atomic<int> conversations_{0};
   std::unique_ptr<ShuffleServer> server_;
   InProcessNetwork net_;  // last: destroyed (joining the conversations) first
 };
@@ -204,6 +206,53 @@ TEST_F(shuffle, OneConversationServesManyFetches) {
   Status s = FetchSegment(**conn, kJob, "m-unknown", 1, dir_.Sub("x"), nullptr);
   EXPECT_EQ(s.code(), StatusCode::kNotFound);
   ASSERT_OK(FetchSegment(**conn, kJob, kAttempt, 1, dir_.Sub("seg-1"), nullptr));
+}
+
+TEST_F(shuffle, KeptConnectionsServeManyFetchesAndAreReplacedWhenClosed) {
+  const std::string map_out = dir_.Sub("map.out");
+  ASSERT_NO_FATAL_FAILURE(WriteMapOutput(map_out, 50, 20, 256));
+  // Each conversation serves two fetches (an announcement and a packet each), then hangs up.
+  Serve(map_out, {}, /*cut_after=*/4);
+  ShuffleConnections connections(&net_);
+  for (int32_t p : {0, 1, 3, 4, 5}) {
+    const std::string dest = dir_.Sub("seg-" + std::to_string(p));
+    ASSERT_OK(connections.Fetch(kAddress, kJob, kAttempt, p, dest, nullptr));
+    std::vector<Record> got;
+    ASSERT_OK(ReadPartition(dest, p, &got));
+    ExpectSameRecords(got, want_[p]);
+  }
+  // Two fetches over each of the first two connections; the third and fifth fetch found their
+  // kept connection closed and took a new one.
+  EXPECT_EQ(conversations_.load(), 3);
+  EXPECT_EQ(connections.kept(), 1u);
+  // An error that a new connection confirms is the fetch's: nothing is left behind or kept.
+  const std::string dest = dir_.Sub("seg-x");
+  Status s = connections.Fetch(kAddress, kJob, "m-unknown", 1, dest, nullptr);
+  EXPECT_EQ(s.code(), StatusCode::kNotFound) << s.ToString();
+  ExpectNoSegment(dest);
+  EXPECT_EQ(connections.kept(), 0u);
+  s = connections.Fetch("worker-b:7100", kJob, kAttempt, 1, dest, nullptr);
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.ToString();
+  EXPECT_THAT(s.message(), HasSubstr("worker-b:7100"));
+}
+
+TEST_F(shuffle, KeptConnectionsAreBounded) {
+  const std::string map_out = dir_.Sub("map.out");
+  ASSERT_NO_FATAL_FAILURE(WriteMapOutput(map_out, 10, 20, 256));
+  Serve(map_out);
+  // A second address served by the same server.
+  net_.Listen("worker-b:7100", [this](Connection& conn) {
+    ++conversations_;
+    server_->Serve(conn);
+  });
+  ShuffleConnections connections(&net_, /*max_kept=*/1);
+  for (const char* address : {kAddress, "worker-b:7100", kAddress}) {
+    ASSERT_OK(connections.Fetch(address, kJob, kAttempt, 0, dir_.Sub("seg"), nullptr));
+    EXPECT_EQ(connections.kept(), 1u);
+  }
+  EXPECT_EQ(conversations_.load(), 3);  // each address's connection went when the other came
+  connections.Clear();
+  EXPECT_EQ(connections.kept(), 0u);
 }
 
 TEST_F(shuffle, UnknownAttemptIsNotFoundNamingIt) {
