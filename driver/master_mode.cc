@@ -1,5 +1,7 @@
 #include "driver/master_mode.h"
 
+#include "driver/attempt_result.h"
+
 #include <capnp/message.h>
 
 #include "common/auth.h"
@@ -57,17 +59,8 @@ Status WriteMasterResult(const MasterSpec& spec, const Status& master_error, con
   r.setProgramError(outcome.program_error);
   r.setRecordsOut(outcome.records_out);
   r.setBytesOut(outcome.bytes_out);
-  auto counters = r.initCounters(static_cast<unsigned>(outcome.counters.size()));
-  unsigned i = 0;
-  for (const auto& [name, value] : outcome.counters) {
-    counters[i].setName(name);
-    counters[i].setValue(value);
-    ++i;
-  }
-  // Written whole then renamed: the worker never reads half a result.
-  const std::string tmp = spec.result_path + ".tmp";
-  RETURN_IF_ERROR(WriteStringToFile(tmp, CapnpToString(message)));
-  return Rename(tmp, spec.result_path);
+  SetResultCounters(r, outcome.counters);
+  return WriteResultFile(spec.result_path, message);
 }
 
 }  // namespace sawmill

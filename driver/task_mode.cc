@@ -1,6 +1,8 @@
 // Task mode (driver/task_mode.h): one attempt, from its spec file to its result file.
 #include "driver/task_mode.h"
 
+#include "driver/attempt_result.h"
+
 #include <cstdio>
 #include <exception>
 
@@ -33,17 +35,8 @@ Status WriteResult(const std::string& path, const Status& status, const TaskStat
   r.setContentHash(stats.content_hash);
   r.setSorted(stats.sorted);
   r.setTailBytes(stats.tail_bytes);
-  auto counters = r.initCounters(static_cast<unsigned>(stats.counters.size()));
-  unsigned i = 0;
-  for (const auto& [name, value] : stats.counters) {
-    counters[i].setName(name);
-    counters[i].setValue(value);
-    ++i;
-  }
-  // Written whole then renamed: the worker never reads half a result.
-  std::string tmp = path + ".tmp";
-  RETURN_IF_ERROR(WriteStringToFile(tmp, CapnpToString(message)));
-  return Rename(tmp, path);
+  SetResultCounters(r, stats.counters);
+  return WriteResultFile(path, message);
 }
 
 // Everything the attempt needs, read out of the spec before any user code runs.
