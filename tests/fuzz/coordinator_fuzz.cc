@@ -10,7 +10,8 @@
 // worker id "@" becomes the id of the last worker this input registered, a status/kill/logs job
 // "@" and a report's attempt ids "@/..." use the last job this input submitted, and a poll's
 // waitMs is clamped to 5 ms (holding polls is by design; a poll that cannot be rewritten is
-// replaced by a list request), and a submission's numPartitions to 64. Since the coordinator
+// replaced by a list request), and a submission's numPartitions to 64. Likewise a wait's job and
+// waitMs, and a stage submission's parentJob "@" and masterAttempt "@/...". Since the coordinator
 // keeps every job in memory, the jobs an input submitted are killed when its conversation ends.
 // Seeds (FuzzSeeds) are real
 // conversations: register, submit (map-only and map+reduce), poll, report success and failure,
@@ -147,6 +148,15 @@ std::string Rewrite(const std::string& header, const Names& names) {
         // counts are CoordinatorTest.SubmitRefusesAbsurdPartitionCounts).
         auto p = req.getSubmit().getPartitioning();
         p.setNumPartitions(std::min(p.getNumPartitions(), 64));
+        auto sub = req.getSubmit();
+        sub.setParentJob(Resolve(Text(sub.getParentJob()), names.job));
+        sub.setMasterAttempt(Resolve(Text(sub.getMasterAttempt()), names.job));
+        break;
+      }
+      case sp::CoordinatorRequest::WAIT: {
+        auto w = req.getWait();
+        w.setJobId(Resolve(Text(w.getJobId()), names.job));
+        w.setWaitMs(std::min<uint32_t>(w.getWaitMs(), 5));
         break;
       }
       case sp::CoordinatorRequest::STATUS: req.setStatus(Resolve(Text(req.getStatus()), names.job)); break;
@@ -158,10 +168,11 @@ std::string Rewrite(const std::string& header, const Names& names) {
     return Status::Ok();
   });
   if (!copied.ok()) {
-    // A poll that cannot be rewritten could hold its conversation for 30 s.
+    // A poll or wait that cannot be rewritten could hold its conversation for seconds.
     bool poll = false;
     (void)CatchCapnp("request", [&]() -> Status {
-      poll = (*reader)->Root<sp::CoordinatorRequest>().isPoll();
+      auto r = (*reader)->Root<sp::CoordinatorRequest>();
+      poll = r.isPoll() || r.isWait();
       return Status::Ok();
     });
     if (poll) return ListRequest();
@@ -361,6 +372,55 @@ std::vector<std::string> FuzzSeeds() {
     Poll(&s);
     Report(&s, "@/m-00000/1", false);
     Simple(&s, [](sp::CoordinatorRequest::Builder r) { r.setStatus("@"); });
+    seeds.push_back(s);
+  }
+  {  // a program: its master launched, a stage submitted by it (twice: the second is answered
+     // with the first's job), followed, its map reported
+    std::string s;
+    Register(&s);
+    {
+      capnp::MallocMessageBuilder m;
+      auto p = m.initRoot<sp::CoordinatorRequest>().initSubmit();
+      p.setName("fuzz-program");
+      p.setBinarySha256(kSha);
+      p.setProgram(true);
+      p.initArgs(1).set(0, "--x");
+      p.initTaskFlags(1).set(0, "--df_scratch=dfs:/tmp/fuzz");
+      p.setScratchDir("dfs:/tmp/fuzz");
+      p.initPartitioning().setKind("none");
+      AddFrame(m, &s);
+    }
+    Poll(&s);
+    for (int i = 0; i < 2; ++i) {
+      capnp::MallocMessageBuilder m;
+      auto st = m.initRoot<sp::CoordinatorRequest>().initSubmit();
+      st.setName("fuzz-stage");
+      st.setBinarySha256(kSha);
+      st.initInputs(1).set(0, "dfs:/in/a");
+      st.setOutput("dfs:/tmp/fuzz/n1");
+      st.setOverwrite(true);
+      auto split = st.initSplits(1)[0];
+      split.setPath("dfs:/in/a");
+      split.setLength(100);
+      st.initPartitioning().setKind("none");
+      st.setParentJob(i == 0 ? "@" : "job-1");
+      st.setMasterAttempt("@/m-00000/0");
+      auto info = st.initStage();
+      info.setKey("0.0");
+      info.initOperators(2).set(0, "ReadText");
+      auto edge = info.initInputs(1)[0];
+      edge.setKind("read");
+      st.initTaskFlags(1).set(0, "--df_stage=0.0");
+      AddFrame(m, &s);
+    }
+    Simple(&s, [](sp::CoordinatorRequest::Builder r) {
+      auto w = r.initWait();
+      w.setJobId("@");
+      w.setWaitMs(5);
+    });
+    Poll(&s);
+    Report(&s, "@/m-00000/0", true);
+    Simple(&s, [](sp::CoordinatorRequest::Builder r) { r.setList(); });
     seeds.push_back(s);
   }
   {  // one header on its own (the raw-input case)
