@@ -333,7 +333,23 @@ def case_failed_stage(case, data):
             raise Fail(f"an existing output: want exit 2, got {p.returncode}: {p.stderr.decode()}")
 
 
-CASES = {"pagerank": case_pagerank, "kill_worker": case_kill_worker, "lost_intermediate": case_lost_intermediate,
+def case_workers(case, data):
+    """Every dataflow job, as one program each, on 1, 2 and 4 workers: byte-identical to local
+    mode (wordcount_df reads the edge list as text)."""
+    jobs = [("wordcount_df", ["--reducers", "3", "--split_mb", "1"]), ("pagerank", PR_FLAGS),
+            ("pagerank", BROADCAST_FLAGS), ("connected_components", ["--partitions", "3"])]
+    local = [local_parts(binary, data.path, os.path.join(data.root, f"local-w{i}"), *flags)
+             for i, (binary, flags) in enumerate(jobs)]
+    for workers in (1, 2, 4):
+        with cluster(workers) as c:
+            c.put(data.path, "/in/edges.tsv")
+            for i, (binary, flags) in enumerate(jobs):
+                out = f"/out/{binary}-{i}"
+                c.job(binary, "--input", "dfs:/in/edges.tsv", "--output", "dfs:" + out, "--wait", *flags)
+                same_parts(case, f"{binary} {' '.join(flags)} on {workers} worker(s)", c.output_parts(out), local[i])
+
+
+CASES = {"pagerank": case_pagerank, "workers": case_workers, "kill_worker": case_kill_worker, "lost_intermediate": case_lost_intermediate,
          "checkpoint": case_checkpoint, "master_restart": case_master_restart, "kill_program": case_kill_program,
          "failed_stage": case_failed_stage}
 
