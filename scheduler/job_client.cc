@@ -134,7 +134,23 @@ Result<std::unique_ptr<CapnpReader>> WaitForJob(CoordinatorClient& client, const
   }
 }
 
-std::string FormatJobStatus(proto::JobStatus::Reader s, bool with_attempts) {
+namespace {
+
+// The first two lines: a program's from its stages (its own one task is its master).
+std::string FormatProgramHead(proto::JobStatus::Reader s) {
+  int done = 0;
+  for (auto st : s.getStages()) done += Text(st.getState()) == "succeeded";
+  char buf[512];
+  std::snprintf(buf, sizeof buf, "%s %s %s: a dataflow program, %d stages, %d succeeded, %.1f s\n",
+                Text(s.getJobId()).c_str(), Text(s.getName()).c_str(), Text(s.getState()).c_str(),
+                static_cast<int>(s.getStages().size()), done, static_cast<double>(s.getElapsedMs()) / 1000);
+  std::string out = buf;
+  std::snprintf(buf, sizeof buf, "  output %s; records out %llu; master attempts failed %d\n",
+                Text(s.getOutput()).c_str(), static_cast<unsigned long long>(s.getRecordsOut()), s.getFailedAttempts());
+  return out + buf;
+}
+
+std::string FormatJobHead(proto::JobStatus::Reader s) {
   char buf[512];
   std::snprintf(buf, sizeof buf, "%s %s %s: maps %d/%d (%d running), reduces %d/%d (%d running), read %s of %s, %.1f s\n",
                 Text(s.getJobId()).c_str(), Text(s.getName()).c_str(), Text(s.getState()).c_str(), s.getMapsDone(),
@@ -148,7 +164,14 @@ std::string FormatJobStatus(proto::JobStatus::Reader s, bool with_attempts) {
                 Text(s.getOutput()).c_str(), static_cast<unsigned long long>(s.getRecordsIn()),
                 static_cast<unsigned long long>(s.getRecordsOut()), s.getDataLocalMaps(), s.getRemoteMaps(),
                 s.getFailedAttempts(), s.getKilledAttempts(), s.getSpeculativeAttempts());
-  out += buf;
+  return out + buf;
+}
+
+}  // namespace
+
+std::string FormatJobStatus(proto::JobStatus::Reader s, bool with_attempts) {
+  char buf[512];
+  std::string out = s.getProgram() ? FormatProgramHead(s) : FormatJobHead(s);
   if (s.getError().size() > 0) out += "  error: " + Text(s.getError()) + "\n";
   for (auto c : s.getCounters()) out += "  counter " + Text(c.getName()) + " = " + std::to_string(c.getValue()) + "\n";
   if (s.getParentJob().size() > 0) {

@@ -42,7 +42,8 @@ TEST(FormatJobStatus, ProgramPrintsItsStagesInOrder) {
   EXPECT_EQ(lines[at + 25], "    s5     WriteText         waiting    maps 0/4  reduces 0/0  -");
   EXPECT_EQ(lines[at + 26], "  program master attempts:");
   EXPECT_TRUE(Has(lines[at + 27], "job-7_m_0_0")) << lines[at + 27];
-  EXPECT_TRUE(Has(lines[0], "job-7 pagerank running")) << lines[0];
+  EXPECT_TRUE(Has(lines[0], "job-7 pagerank running: a dataflow program, 25 stages, ")) << lines[0];
+  EXPECT_FALSE(Has(lines[1], "data-local")) << lines[1];  // its one task is its master
 
   // The job list keeps one short entry per job.
   EXPECT_FALSE(Has(FormatJobStatus(s.asReader(), false), "stages ("));
