@@ -127,8 +127,9 @@ Status Coordinator::Impl::Submit(sp::JobSubmission::Reader sub, std::string* id_
   if (!program) {
     std::string parent = Dirname(out);
     if (parent.empty()) parent = "/";
+    // Made by the first task that writes a part (the store's client makes a new file's parents),
+    // or by the commit's manifest: no store mutation (a journal sync) on the way to the launch.
     job->staging = JoinPath(parent, "." + Basename(out) + ".staging-" + job->id);
-    RETURN_IF_ERROR(store->Mkdirs(JoinPath(job->staging, "_temporary")));
   }
   JobPlan plan;
   plan.job_id = job->id;
@@ -201,12 +202,15 @@ Status Coordinator::Impl::Report(sp::Report::Reader r) {
       const std::string to = JoinPath(job.staging, PartName(part));
       // A tail job reruns a committed map whose tail output was lost with its worker; its part,
       // deterministic, is already in place.
-      Status s = !n.reduce && job.kind == PartitionKind::kTail && store->Stat(to).ok() ? Status::Ok() : store->Rename(from, to);
+      const bool in_place = !n.reduce && job.kind == PartitionKind::kTail && store->Stat(to).ok();
+      Status s = in_place ? Status::Ok() : store->Rename(from, to);
       if (!s.ok()) {
         sched.KillJob(job.id, "committing " + attempt_id + ": " + s.ToString(), now);
         continue;
       }
-      DiscardAttempt(job, n);
+      // A moved part leaves an empty attempt directory, which the commit removes with the rest
+      // of _temporary: one store mutation (a journal sync) less per task, under this lock.
+      if (in_place) DiscardAttempt(job, n);
     }
     auto& results = n.reduce ? job.reduces : job.maps;
     if (n.task < 0 || static_cast<size_t>(n.task) >= results.size()) continue;
@@ -342,7 +346,10 @@ Status Coordinator::Impl::CommitJob(Job& job) {
   for (const auto& [k, v] : Counters(job)) {
     if (k.rfind("sawmill.", 0) != 0) m.counters[k] = v;
   }
-  RETURN_IF_ERROR(store->Delete(JoinPath(job.staging, "_temporary"), true));
+  // Absent when no task wrote a part.
+  if (Status s = store->Delete(JoinPath(job.staging, "_temporary"), true); !s.ok() && s.code() != StatusCode::kNotFound) {
+    return s;
+  }
   RETURN_IF_ERROR(WriteManifest("dfs:" + JoinPath(job.staging, kManifestName), m));
   const std::string out = StorePath(job.output);
   if (store->Stat(out).ok()) {

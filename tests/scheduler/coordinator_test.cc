@@ -397,18 +397,33 @@ TEST_F(CoordinatorTest, MapReduceJobCommits) {
   EXPECT_EQ(st->getRoot<sp::JobStatus>().getRecordsIn(), 12u);
 }
 
+// A job without a task that writes a part (no splits, map-only) commits an empty output with
+// its manifest: nothing made its staging directory before the commit.
+TEST_F(CoordinatorTest, JobWithoutTasksCommitsAnEmptyOutput) {
+  Register("host-a", 1);
+  JobArgs a;
+  a.kind = "none";
+  a.maps = 0;
+  ASSERT_TRUE(Submit(a).ok());
+  ASSERT_TRUE(WaitForState("job-1", "succeeded")) << State("job-1");
+  EXPECT_TRUE(StoreHas("/out/x/_MANIFEST"));
+  EXPECT_FALSE(StoreHas("/out/.x.staging-job-1"));
+}
+
 TEST_F(CoordinatorTest, AttemptFailingFourTimesFailsTheJob) {
   std::string w = Register("host-a", 1);
   JobArgs a;
   a.kind = "none";
   a.maps = 1;
   ASSERT_TRUE(Submit(a).ok());
-  EXPECT_TRUE(StoreHas("/out/.x.staging-job-1"));
   Orders o;
   for (int k = 0; k < 4; ++k) {
     ASSERT_TRUE(PollForLaunches(w, &o, k + 1)) << "attempt " << k;
     auto l = o.launch(k);
     EXPECT_EQ(Text(l.getAttemptId()), "job-1/m-00000/" + std::to_string(k));
+    // Each attempt leaves a part in the staging directory's _temporary, as a failing task may.
+    WritePart(l, "partial");
+    EXPECT_TRUE(StoreHas("/out/.x.staging-job-1"));
     ASSERT_TRUE(Report(w, Text(l.getAttemptId()), false, 0, "stderr " + std::to_string(k)).ok());
   }
   ASSERT_TRUE(WaitForState("job-1", "failed"));
