@@ -18,7 +18,27 @@
 namespace sawmill::sched {
 namespace {
 
+// A program's line: its stages done so far (loops decide at run time how many there will be) and
+// the tasks of those running.
+void DrawProgramProgress(proto::JobStatus::Reader s, bool final) {
+  int done = 0;
+  std::string running;
+  for (auto st : s.getStages()) {
+    const std::string state = Text(st.getState());
+    done += state == "succeeded";
+    if (state != "running") continue;
+    running += " " + Text(st.getKey()) + " maps " + std::to_string(st.getMapsDone()) + "/" +
+               std::to_string(st.getMaps()) + " reduces " + std::to_string(st.getReducesDone()) + "/" +
+               std::to_string(st.getReduces());
+  }
+  std::fprintf(stderr, "\r%s stages %d done%s%s %.1fs   ", Text(s.getJobId()).c_str(), done,
+               running.empty() ? "" : ", running:", running.c_str(), static_cast<double>(s.getElapsedMs()) / 1000);
+  if (final) std::fprintf(stderr, "\n");
+  std::fflush(stderr);
+}
+
 void DrawProgress(proto::JobStatus::Reader s, bool final) {
+  if (s.getProgram()) return DrawProgramProgress(s, final);
   double secs = static_cast<double>(s.getElapsedMs()) / 1000;
   double frac_maps = s.getMaps() ? static_cast<double>(s.getMapsDone()) / s.getMaps() : 1;
   double frac_red = s.getReduces() ? static_cast<double>(s.getReducesDone()) / s.getReduces() : 1;
