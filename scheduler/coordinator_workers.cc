@@ -134,7 +134,7 @@ std::unique_ptr<capnp::MallocMessageBuilder> Coordinator::Impl::BuildLaunch(Job&
   s.setTaskIndex(PartIndex(job, a.reduce, a.task));
   s.setAttempt(a.attempt);
   s.setJobSeed(sub.getSeed());
-  if (!a.reduce) s.setSplit(sub.getSplits()[static_cast<unsigned>(a.task)]);
+  if (!a.reduce && !job.program) s.setSplit(sub.getSplits()[static_cast<unsigned>(a.task)]);  // a master reads no split
   s.setPartitioning(sub.getPartitioning());
   s.setMemoryBytes(sub.getMemoryBytes());
   s.setMergeFactor(sub.getMergeFactor());
