@@ -8,7 +8,6 @@
 #include "common/capnp_util.h"
 #include "common/file.h"
 #include "common/local_fs.h"
-#include "common/rpc_tcp.h"
 #include "dfs/client/connect_dfs.h"
 #include "mapreduce/attempt.capnp.h"
 
@@ -41,12 +40,10 @@ Result<MasterSpec> ReadMasterSpec(const std::string& spec_path) {
 Status ConnectSpecStore(const MasterSpec& spec) {
   if (spec.namenode.empty()) return InvalidArgument("the attempt spec names no store");
   ASSIGN_OR_RETURN(std::string secret, LoadSecret(spec.secret_file));
-  // The registry owns the connection, transport included (common/local_fs.h).
-  auto store = std::make_shared<dfs::DfsConnection>();
-  store->transport = std::make_unique<TcpTransport>(std::move(secret));
   dfs::DfsClient::Options options;
   options.client_host = spec.host;
-  store->client = std::make_unique<dfs::DfsClient>(store->transport.get(), spec.namenode, options);
+  // The registry owns the connection, transport included (common/local_fs.h).
+  std::shared_ptr<dfs::DfsConnection> store = dfs::ConnectDfsAt(spec.namenode, std::move(secret), options);
   SetDfs(std::shared_ptr<FileSystem>(store, store->client.get()));
   return Status::Ok();
 }

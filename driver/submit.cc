@@ -220,6 +220,17 @@ void SetTexts(capnp::List<capnp::Text>::Builder list, const std::vector<std::str
   for (unsigned i = 0; i < texts.size(); ++i) list.set(i, texts[i]);
 }
 
+// The job id a submission was answered with; an error for an answer without one.
+Result<std::string> SubmittedJobId(CapnpReader& reply) {
+  std::string id;
+  RETURN_IF_ERROR(CatchCapnp("submit response", [&] {
+    id = Text(reply.Root<sp::CoordinatorResponse>().getSubmitted());
+    return Status::Ok();
+  }));
+  if (id.empty()) return Internal("the coordinator answered the submission without a job id");
+  return id;
+}
+
 ClusterRun Rejected(const Status& s) {
   ClusterRun run;
   run.result.exit_code = 2;
@@ -357,15 +368,13 @@ ClusterRun RunOnCluster(const JobSpec& spec, const JobOptions& options_in, const
   auto reply = (*coord)->client->Call(m);
   if (!reply.ok()) return Rejected(reply.status());
   ClusterRun run;
-  Status parsed = CatchCapnp("submit response", [&] {
-    run.job_id = Text((*reply)->Root<sp::CoordinatorResponse>().getSubmitted());
-    return Status::Ok();
-  });
-  if (!parsed.ok() || run.job_id.empty()) {
-    run.follow = parsed.ok() ? Internal("the coordinator answered the submission without a job id") : parsed;
+  auto id = SubmittedJobId(**reply);
+  if (!id.ok()) {
+    run.follow = id.status();
     run.result.error = run.follow.message();
     return run;
   }
+  run.job_id = std::move(id).value();
   if (on_submitted) {
     on_submitted(Submitted{run.job_id, splits->size(), plan->num_partitions, (*coord)->config.coordinator_http});
   }
@@ -410,10 +419,7 @@ Result<JobResult> RejoinClusterStage(const SubmitOptions& submit) {
   sub.initPartitioning().setKind(std::string(PartitionKindName(PartitionKind::kNone)));
   ASSIGN_OR_RETURN(auto reply, coord->client->Call(m));
   ClusterRun run;
-  RETURN_IF_ERROR(CatchCapnp("submit response", [&] {
-    run.job_id = Text(reply->Root<sp::CoordinatorResponse>().getSubmitted());
-    return Status::Ok();
-  }));
+  ASSIGN_OR_RETURN(run.job_id, SubmittedJobId(*reply));
   ASSIGN_OR_RETURN(auto final, sched::WaitForJob(*coord->client, run.job_id, submit.progress));
   RETURN_IF_ERROR(CatchCapnp("job status", [&] {
     FillResult(final->Root<sp::CoordinatorResponse>().getStatus(), &run);
@@ -477,11 +483,7 @@ Result<SubmittedProgram> SubmitProgram(const ProgramSubmission& program, const S
   sub.setUser(user ? user : "");
   ASSIGN_OR_RETURN(auto reply, coord->client->Call(m));
   SubmittedProgram out;
-  RETURN_IF_ERROR(CatchCapnp("submit response", [&] {
-    out.job_id = Text(reply->Root<sp::CoordinatorResponse>().getSubmitted());
-    return Status::Ok();
-  }));
-  if (out.job_id.empty()) return Internal("the coordinator answered the submission without a job id");
+  ASSIGN_OR_RETURN(out.job_id, SubmittedJobId(*reply));
   out.coordinator_http = coord->config.coordinator_http;
   return out;
 }

@@ -12,7 +12,6 @@
 #include "common/capnp_util.h"
 #include "common/file.h"
 #include "common/local_fs.h"
-#include "common/rpc_tcp.h"
 #include "dfs/client/connect_dfs.h"
 #include "mapreduce/attempt.capnp.h"
 #include "mapreduce/job_plan.h"
@@ -148,12 +147,9 @@ int TaskRunner::Run(const TaskSpecFactory& make_spec, const std::string& spec_pa
     if (!secret.ok()) {
       s = secret.status();
     } else if (std::string key = StoreKey(a, *secret); !warm_->store || warm_->store_key != key) {
-      auto store = std::make_shared<dfs::DfsConnection>();
-      store->transport = std::make_unique<TcpTransport>(*secret);
       dfs::DfsClient::Options options;
       options.client_host = a.host;
-      store->client = std::make_unique<dfs::DfsClient>(store->transport.get(), a.namenode, options);
-      warm_->store = std::move(store);
+      warm_->store = dfs::ConnectDfsAt(a.namenode, *secret, options);
       warm_->store_key = std::move(key);
     }
     // The registry shares the connection, transport included (common/local_fs.h); this runner

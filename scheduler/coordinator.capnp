@@ -234,7 +234,7 @@ struct CoordinatorRequest {
     kill @6 :Text;                # job id
     logs @7 :Text;                # job id
     workers @8 :Void;
-    wait @9 :WaitJob;             # status, once the job has ended or waitMs passed
+    wait @9 :WaitJob;             # status without attempts, once the job has ended or waitMs passed
   }
 }
 

@@ -144,7 +144,9 @@ Status Coordinator::Impl::WaitJob(const std::string& job_id, uint32_t wait_ms, s
     auto it = jobs.find(job_id);
     if (it == jobs.end()) return NotFound("no job " + job_id);
     if (it->second->finished || stopping || std::chrono::steady_clock::now() >= deadline) {
-      resp.setStatus(Root(StatusMessage(*it->second, true)));
+      // Followers read counts and counters, never the attempt list: not built under this lock at
+      // every answer (a program's would hold every stage's attempts).
+      resp.setStatus(Root(StatusMessage(*it->second, false)));
       return Status::Ok();
     }
     cv.wait_until(l, deadline);

@@ -104,10 +104,9 @@ Result<std::unique_ptr<CoordinatorConnection>> ConnectCoordinator(const std::str
   if (c->config.coordinator_address.empty()) {
     return NotFound(ClusterConfigPath(cluster_dir) + ": the cluster runs no coordinator");
   }
-  ASSIGN_OR_RETURN(std::string secret, LoadSecret(c->config.SecretPath()));
-  c->transport = std::make_unique<TcpTransport>(std::move(secret));
-  c->client = std::make_unique<CoordinatorClient>(c->transport.get(), c->config.coordinator_address);
-  return c;
+  ASSIGN_OR_RETURN(auto made, ConnectCoordinatorAt(c->config.coordinator_address, c->config.SecretPath()));
+  made->config = std::move(c->config);
+  return made;
 }
 
 Result<std::unique_ptr<CoordinatorConnection>> ConnectCoordinatorAt(const std::string& address,

@@ -12,8 +12,16 @@ Result<std::unique_ptr<DfsConnection>> ConnectDfs(const std::string& cluster_dir
   // The namenode does not say a new file's block size; the cluster's setting is the same one.
   if (options.block_size == 0) options.block_size = c->config.block_size;
   ASSIGN_OR_RETURN(std::string secret, LoadSecret(c->config.SecretPath()));
+  auto made = ConnectDfsAt(c->config.namenode_address, std::move(secret), std::move(options));
+  made->config = std::move(c->config);
+  return made;
+}
+
+std::unique_ptr<DfsConnection> ConnectDfsAt(const std::string& namenode_address, std::string secret,
+                                            DfsClient::Options options) {
+  auto c = std::make_unique<DfsConnection>();
   c->transport = std::make_unique<TcpTransport>(std::move(secret));
-  c->client = std::make_unique<DfsClient>(c->transport.get(), c->config.namenode_address, std::move(options));
+  c->client = std::make_unique<DfsClient>(c->transport.get(), namenode_address, std::move(options));
   return c;
 }
 

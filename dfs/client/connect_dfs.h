@@ -21,6 +21,10 @@ struct DfsConnection {
 
 // Errors name cluster.json or the secret file.
 Result<std::unique_ptr<DfsConnection>> ConnectDfs(const std::string& cluster_dir, DfsClient::Options options = {});
+// A client of the namenode at "ip:port" authenticated with `secret` (a task on a worker knows
+// these rather than a cluster directory); `config` stays empty.
+std::unique_ptr<DfsConnection> ConnectDfsAt(const std::string& namenode_address, std::string secret,
+                                            DfsClient::Options options = {});
 
 // A connection registered as the store `dfs:/` paths resolve to (SetDfs, common/local_fs.h)
 // for as long as it lives. The registry shares the connection: it closes when the last
