@@ -97,6 +97,22 @@ bool Readable(const std::string& dir) {
   return true;
 }
 
+// The program's outputs, refused before anything runs rather than at the stage that writes: a
+// Write without a path, an existing output without --overwrite, on a cluster a local path.
+Status CheckWrites(const Analysis& a, bool overwrite, bool cluster) {
+  for (const auto& st : a.program().stages) {
+    const Node& out = *st.output;
+    if (out.kind != NodeKind::kWrite) continue;
+    if (out.path.empty()) return InvalidArgument("Write needs an output path (no --output given?)");
+    if (cluster && !IsDfsPath(out.path)) {
+      return InvalidArgument("cluster programs write dfs:/ paths; " + out.path + " is local");
+    }
+    ASSIGN_OR_RETURN(bool exists, FsExists(out.path));
+    if (exists && !overwrite) return AlreadyExists("output " + out.path + " exists (pass --overwrite to replace it)");
+  }
+  return Status::Ok();
+}
+
 class Executor {
  public:
   // A program master (cluster->parent_job set) submits each stage as a stage of its program, in
@@ -139,22 +155,15 @@ class Executor {
       tmp_ = FLAGS_df_scratch;
       return FsMkdirs(tmp_);
     }
-    // Refused before anything runs, rather than at the stage that writes.
-    for (const auto& st : a_.program().stages) {
-      if (st.output->kind != NodeKind::kWrite) continue;
+    if (Status s = CheckWrites(a_, opt_.overwrite, /*cluster=*/false); !s.ok()) {
       report_.exit_code = 2;
-      if (st.output->path.empty()) return InvalidArgument("Write needs an output path (no --output given?)");
-      auto exists = FsExists(st.output->path);
-      if (!exists.ok()) return exists.status();
-      if (*exists && !opt_.overwrite) {
-        return AlreadyExists("output " + st.output->path + " exists (pass --overwrite to replace it)");
-      }
-      report_.exit_code = 0;
+      return s;
     }
+    // Locally: a cluster runs a program through its master, above.
     std::string root = opt_.tmp_dir;
     if (root.empty()) {
       const char* t = std::getenv("TMPDIR");
-      root = cluster_ ? "dfs:/tmp/sawmill-df" : (t && *t ? t : "/tmp");
+      root = t && *t ? t : "/tmp";
     }
     tmp_ = JoinPath(root, program_ + "-df-" + std::to_string(::getpid()) + "-" +
                               std::to_string(std::chrono::system_clock::now().time_since_epoch().count() % 1000000007));
@@ -575,18 +584,7 @@ int SubmitDataflowProgram(const Program& program, const RunOptions& options, con
   {
     Graph graph;
     auto analysis = Build(program, options, &graph);
-    Status s = analysis.status();
-    for (size_t i = 0; s.ok() && i < analysis->program().stages.size(); ++i) {
-      const Node& out = *analysis->program().stages[i].output;
-      if (out.kind != NodeKind::kWrite) continue;
-      if (out.path.empty()) s = InvalidArgument("Write needs an output path (no --output given?)");
-      if (!s.ok()) break;
-      if (!IsDfsPath(out.path)) s = InvalidArgument("cluster programs write dfs:/ paths; " + out.path + " is local");
-      if (!s.ok()) break;
-      auto exists = FsExists(out.path);
-      if (!exists.ok()) s = exists.status();
-      else if (*exists && !options.overwrite) s = AlreadyExists("output " + out.path + " exists (pass --overwrite to replace it)");
-    }
+    Status s = analysis.ok() ? CheckWrites(*analysis, options.overwrite, /*cluster=*/true) : analysis.status();
     if (!s.ok()) {
       std::fprintf(stderr, "error: %s\n", s.message().c_str());
       return 2;
