@@ -9,7 +9,7 @@ namespace sawmill::dfs {
 Result<std::unique_ptr<DfsConnection>> ConnectDfs(const std::string& cluster_dir, DfsClient::Options options) {
   auto c = std::make_unique<DfsConnection>();
   ASSIGN_OR_RETURN(c->config, LoadClusterConfig(cluster_dir));
-  // The namenode does not say a new file's block size; the cluster's setting is the same one.
+  // The namenode answers create with the block size it chose; the cluster's setting is the same one.
   if (options.block_size == 0) options.block_size = c->config.block_size;
   ASSIGN_OR_RETURN(std::string secret, LoadSecret(c->config.SecretPath()));
   auto made = ConnectDfsAt(c->config.namenode_address, std::move(secret), std::move(options));

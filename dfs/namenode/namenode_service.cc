@@ -173,7 +173,14 @@ Status NamenodeService::Dispatch(Req::Reader req, Resp::Builder resp) {
       uint32_t replication = c.getReplication() != 0 ? c.getReplication() : options_.replication;
       uint64_t block_size = c.getBlockSize() != 0 ? c.getBlockSize() : options_.block_size;
       RETURN_IF_ERROR(core_->Create(path, client, replication, block_size, wall));
-      resp.setNone();
+      // The new file's status says the block size it got: a client that asked for none (0: the
+      // namenode's default) writes blocks of that size, never larger.
+      FileStatus st;  // a file under construction has no status to read back yet (Stat: kNotFound)
+      st.path = path;
+      st.mtime = wall;
+      st.replication = replication;
+      st.block_size = block_size;
+      SetFileStatus(st, resp.initFileStatus());
       return Status::Ok();
     }
     case Req::ADD_BLOCK: {

@@ -87,12 +87,23 @@ def case_identical(case, data):
     ts_local = local_parts("terasort", data.tera, os.path.join(data.root, "ts_local"), "--reducers", "3",
                            "--split_mb", "1")
     empty_local = local_parts("wordcount", data.empty, os.path.join(data.root, "empty_local"), "--reducers", "2")
+    # The other MapReduce jobs over text: a map-only one, a total-order sort, a tail reducer.
+    text_jobs = [("grep", ["--pattern", "the", "--lines", "--split_mb", "1"]),
+                 ("grep", ["--pattern", "a,e", "--reducers", "2", "--split_mb", "1"]),
+                 ("sort", ["--reducers", "3", "--split_mb", "1"]),
+                 ("inverted_index", ["--reducers", "2", "--split_mb", "2"])]
+    text_local = [local_parts(binary, data.text, os.path.join(data.root, f"text_local{i}"), *flags)
+                  for i, (binary, flags) in enumerate(text_jobs)]
     for workers in (1, 2, 4):
         with cluster(workers) as c:
             data.load(c, tera=True)
             c.job("wordcount", "--input", "dfs:/in/text.txt", "--output", "dfs:/out/wc", "--reducers", "3",
                   "--split_mb", "1", "--wait")
             same_parts(case, f"wordcount on {workers} worker(s)", c.output_parts("/out/wc"), wc_local)
+            for i, (binary, flags) in enumerate(text_jobs):
+                c.job(binary, "--input", "dfs:/in/text.txt", "--output", f"dfs:/out/t{i}", "--wait", *flags)
+                same_parts(case, f"{binary} {' '.join(flags)} on {workers} worker(s)", c.output_parts(f"/out/t{i}"),
+                           text_local[i])
             c.job("terasort", "--input", "dfs:/tera", "--output", "dfs:/out/ts", "--reducers", "3", "--split_mb", "1",
                   "--wait")
             same_parts(case, f"terasort on {workers} worker(s)", c.output_parts("/out/ts"), ts_local)

@@ -72,9 +72,7 @@ class DfsIntegrationTest : public ::testing::Test {
     }
     DfsClient::Options co;
     co.packet_bytes = 64 << 10;
-    // The namenode answers create without the file's status, so the client cannot learn the
-    // default block size from it (as ConnectDfs does from cluster.json, say it here).
-    co.block_size = kBlock;
+    // No block size: the namenode's default (kBlock) comes back with create's answer.
     client_ = std::make_unique<DfsClient>(&net_, "nn:1", co);
     ASSERT_TRUE(WaitFor([&] {
       auto d = client_->Datanodes();
