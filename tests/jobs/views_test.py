@@ -176,26 +176,26 @@ def main():
         print(f"PASS local: country_stats (hits LEFT JOIN users, reduce-side and broadcast) = sqlite3 "
               f"({len(want_country)} country-days)", flush=True)
         if "--cluster" in sys.argv:
-            with Cluster(BUILD, workers=2, replication=1, dir=os.path.join(tmp, "cluster")) as c:
-                d = c.dir
-                archive(["--cluster", d], parts)
-                run([os.path.join(JOBS, "sessionize"), "--input", "logs:web", "--output", "dfs:/sessions", "--cluster",
-                     d, "--wait", "--reducers", "3", "--progress", "never"])
-                run([os.path.join(JOBS, "page_stats"), "--input", "logs:web", "--output", "dfs:/stats", "--cluster",
-                     d, "--wait", "--reducers", "2", "--progress", "never"])
-                run([SAWMILL, "dfs", "--cluster", d, "put", users_tsv, "/users.tsv"])
-                run([os.path.join(JOBS, "country_stats"), "--input", "logs:web", "--users", "dfs:/users.tsv",
-                     "--output", "dfs:/country", "--cluster", d, "--wait", "--reducers", "2", "--progress", "never"])
-                for local_dir, remote_dir in ((out, "/sessions"), (stats, "/stats"),
-                                              (os.path.join(tmp, "country-auto"), "/country")):
-                    for n in sorted(f for f in os.listdir(local_dir) if f.startswith("part-")):
-                        remote = run([SAWMILL, "dfs", "--cluster", d, "cat", f"{remote_dir}/{n}"]).stdout
-                        with open(os.path.join(local_dir, n), "rb") as f:
-                            if f.read() != remote:
-                                raise Fail(f"cluster {remote_dir}/{n} differs from local mode")
-                print("PASS cluster: sessionize, page_stats and country_stats parts byte-identical to local mode",
-                      flush=True)
-
+            # Each view job on 1, 2 and 4 workers; country_stats with both of its join strategies.
+            jobs = [("sessionize", ["--reducers", "3"], out), ("page_stats", ["--reducers", "2"], stats)] + [
+                ("country_stats", ["--users", "dfs:/users.tsv", "--strategy", strategy, "--reducers", "2"],
+                 os.path.join(tmp, f"country-{strategy}")) for strategy in ("auto", "broadcast")]
+            for workers in (1, 2, 4):
+                with Cluster(BUILD, workers=workers, replication=1, dir=os.path.join(tmp, f"cluster{workers}")) as c:
+                    d = c.dir
+                    archive(["--cluster", d], parts)
+                    run([SAWMILL, "dfs", "--cluster", d, "put", users_tsv, "/users.tsv"])
+                    for i, (binary, flags, local_dir) in enumerate(jobs):
+                        run([os.path.join(JOBS, binary), "--input", "logs:web", "--output", f"dfs:/out{i}", "--cluster",
+                             d, "--wait", "--progress", "never", *flags])
+                        for n in sorted(f for f in os.listdir(local_dir) if f.startswith("part-")):
+                            remote = run([SAWMILL, "dfs", "--cluster", d, "cat", f"/out{i}/{n}"]).stdout
+                            with open(os.path.join(local_dir, n), "rb") as f:
+                                if f.read() != remote:
+                                    raise Fail(f"{binary} {' '.join(flags)} on {workers} worker(s): {n} differs "
+                                               "from local mode")
+                print(f"PASS cluster: sessionize, page_stats and country_stats (both strategies) on {workers} "
+                      "worker(s): parts byte-identical to local mode", flush=True)
 
 if __name__ == "__main__":
     run_main(main)
