@@ -37,8 +37,10 @@ def cluster(workers, replication=1, slots=2, worker_flags=None):
 
 
 def local_parts(binary, inputs, out, *args):
+    """The part files of `binary` run locally; `inputs` None: its args name them."""
     shutil.rmtree(out, ignore_errors=True)
-    run([os.path.join(JOBS, binary), "--input", inputs, "--output", out, "--progress", "never", *args])
+    run([os.path.join(JOBS, binary), *(["--input", inputs] if inputs else []), "--output", out, "--progress", "never",
+         *args])
     return {n: open(os.path.join(out, n), "rb").read() for n in sorted(os.listdir(out)) if n.startswith("part-")}
 
 
@@ -71,10 +73,19 @@ class Data:
              self.tera, "--progress", "never"])
         self.empty = os.path.join(root, "empty.txt")
         open(self.empty, "w").close()
+        # Two TSV tables for keyby and join: orders (id, user, amount) and users (id, country),
+        # some orders of users that do not exist.
+        self.orders, self.users = os.path.join(root, "orders.tsv"), os.path.join(root, "users.tsv")
+        with open(self.orders, "w") as f:
+            f.write("".join(f"o{i}\tu{(i * 7919) % 3100}\t{i % 997}\n" for i in range(60000)))
+        with open(self.users, "w") as f:
+            f.write("".join(f"u{i}\t{['fr', 'de', 'jp'][i % 3]}\n" for i in range(3000)))
 
     def load(self, c, tera=False):
         c.put(self.text, "/in/text.txt")
         c.put(self.empty, "/in/empty.txt")
+        c.put(self.orders, "/in/orders.tsv")
+        c.put(self.users, "/in/users.tsv")
         if tera:
             for n in sorted(os.listdir(self.tera)):
                 if n.startswith("part-"):
@@ -94,6 +105,14 @@ def case_identical(case, data):
                  ("inverted_index", ["--reducers", "2", "--split_mb", "2"])]
     text_local = [local_parts(binary, data.text, os.path.join(data.root, f"text_local{i}"), *flags)
                   for i, (binary, flags) in enumerate(text_jobs)]
+    # Jobs over the TSV tables: {} becomes the table's directory (local, or dfs:/in on the cluster).
+    tsv_jobs = [("keyby", ["--input", "{}/orders.tsv", "--key", "2", "--reducers", "3"]),
+                ("join", ["--left", "{}/orders.tsv", "--right", "{}/users.tsv", "--left_key", "2", "--type", "left",
+                          "--strategy", "reduce", "--reducers", "2"]),
+                ("join", ["--left", "{}/orders.tsv", "--right", "{}/users.tsv", "--left_key", "2",
+                          "--strategy", "broadcast"])]
+    tsv_local = [local_parts(binary, None, os.path.join(data.root, f"tsv_local{i}"),
+                             *[a.format(data.root) for a in flags]) for i, (binary, flags) in enumerate(tsv_jobs)]
     for workers in (1, 2, 4):
         with cluster(workers) as c:
             data.load(c, tera=True)
@@ -104,6 +123,10 @@ def case_identical(case, data):
                 c.job(binary, "--input", "dfs:/in/text.txt", "--output", f"dfs:/out/t{i}", "--wait", *flags)
                 same_parts(case, f"{binary} {' '.join(flags)} on {workers} worker(s)", c.output_parts(f"/out/t{i}"),
                            text_local[i])
+            for i, (binary, flags) in enumerate(tsv_jobs):
+                c.job(binary, "--output", f"dfs:/out/v{i}", "--wait", *[a.format("dfs:/in") for a in flags])
+                same_parts(case, f"{binary} {' '.join(flags).replace('{}/', '')} on {workers} worker(s)", c.output_parts(f"/out/v{i}"),
+                           tsv_local[i])
             c.job("terasort", "--input", "dfs:/tera", "--output", "dfs:/out/ts", "--reducers", "3", "--split_mb", "1",
                   "--wait")
             same_parts(case, f"terasort on {workers} worker(s)", c.output_parts("/out/ts"), ts_local)
