@@ -95,9 +95,14 @@ bool ExecutorPool::Refused(const ExecutorKey& key) {
 }
 
 void ExecutorPool::Refuse(const ExecutorKey& key) {
+  std::unique_ptr<Executor> gone;
   std::lock_guard<std::mutex> l(mu_);
   refused_.insert(key);
   spareless_.insert(key.binary_sha256);
+  if (auto it = spares_.find(key.binary_sha256); it != spares_.end()) {
+    gone = std::move(it->second.executor);
+    spares_.erase(it);
+  }
 }
 
 void ExecutorPool::WantSpare(const std::string& sha) {

@@ -50,7 +50,7 @@ class ExecutorPool {
   void Clear();
 
   // Keys whose binary did not start as an executor: their attempts run as processes of their own.
-  // The binary gets no spare either.
+  // The binary gets no spare either (one it has is destroyed).
   bool Refused(const ExecutorKey& key);
   void Refuse(const ExecutorKey& key);
 

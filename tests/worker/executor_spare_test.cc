@@ -53,6 +53,15 @@ class WorkerExecutorSpareTest : public WorkerExecutorTest {
     EXPECT_TRUE(s.ok()) << s.status().ToString();
     return s.ok() ? std::move(s).value() : nullptr;
   }
+  // Gives `pool` a new spare as binary `sha`'s; its pid.
+  int Given(ExecutorPool* pool, const std::string& sha,
+            const std::string& binary = EXECUTOR_TEST_JOB) {
+    auto s = Spare(binary);
+    if (!s) return -1;
+    const int pid = s->pid();
+    pool->GiveSpare(sha, std::move(s));
+    return pid;
+  }
   std::unique_ptr<Executor> Handed(const ExecutorOptions& o) {
     auto spare = Spare();
     if (!spare) return nullptr;
@@ -151,36 +160,31 @@ TEST_F(WorkerExecutorSpareTest, PoolKeepsOneSparePerBinary) {
   EXPECT_TRUE(pool.SparesWanted().empty());
   pool.WantSpare("sha-a");
   EXPECT_EQ(pool.SparesWanted(), std::vector<std::string>{"sha-a"});
-  auto s = Spare();
-  ASSERT_NE(s, nullptr);
-  const int pid = s->pid();
-  pool.GiveSpare("sha-a", std::move(s));
+  const int pid = Given(&pool, "sha-a");
+  ASSERT_GT(pid, 0);
   EXPECT_TRUE(pool.SparesWanted().empty());
-  auto second = Spare();
-  ASSERT_NE(second, nullptr);
-  const int second_pid = second->pid();
-  pool.GiveSpare("sha-a", std::move(second));  // one per binary: destroyed
+  const int second_pid = Given(&pool, "sha-a");  // one per binary: destroyed
+  ASSERT_GT(second_pid, 0);
   EXPECT_TRUE(Gone(second_pid));
   EXPECT_EQ(pool.TakeSpare("sha-b"), nullptr);  // another binary's start never gets it
   auto taken = pool.TakeSpare("sha-a");
   ASSERT_NE(taken, nullptr);
   EXPECT_EQ(taken->pid(), pid);
   EXPECT_EQ(pool.TakeSpare("sha-a"), nullptr);
-  // A refused binary gets none, even when an executor of it is noted.
+  // A refused binary loses its spare and gets none, even when an executor of it is noted.
+  const int had_pid = Given(&pool, "sha-b");
+  ASSERT_GT(had_pid, 0);
   pool.Refuse(ExecutorKey{"job-1", "sha-b", {}, 0});
+  EXPECT_TRUE(Gone(had_pid));
   pool.WantSpare("sha-b");
   EXPECT_EQ(pool.SparesWanted(), std::vector<std::string>{"sha-a"});
-  auto refused = Spare();
-  ASSERT_NE(refused, nullptr);
-  const int refused_pid = refused->pid();
-  pool.GiveSpare("sha-b", std::move(refused));
+  const int refused_pid = Given(&pool, "sha-b");
+  ASSERT_GT(refused_pid, 0);
   EXPECT_TRUE(Gone(refused_pid));
   EXPECT_EQ(pool.spare_count(), 0u);
   // Clear ends spares too.
-  auto last = Spare();
-  ASSERT_NE(last, nullptr);
-  const int last_pid = last->pid();
-  pool.GiveSpare("sha-a", std::move(last));
+  const int last_pid = Given(&pool, "sha-a");
+  ASSERT_GT(last_pid, 0);
   pool.Clear();
   EXPECT_TRUE(Gone(last_pid));
   EXPECT_TRUE(pool.SparesWanted().empty());
@@ -189,11 +193,9 @@ TEST_F(WorkerExecutorSpareTest, PoolKeepsOneSparePerBinary) {
 TEST_F(WorkerExecutorSpareTest, PoolDropsDeadSpares) {
   ExecutorPool pool(/*idle_ms=*/60000);
   // Killed: dropped, and its binary wants another.
-  auto s = Spare();
-  ASSERT_NE(s, nullptr);
-  const int pid = s->pid();
   pool.WantSpare("sha-a");
-  pool.GiveSpare("sha-a", std::move(s));
+  const int pid = Given(&pool, "sha-a");
+  ASSERT_GT(pid, 0);
   ASSERT_EQ(::kill(pid, SIGKILL), 0);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (pool.spare_count() > 0 && std::chrono::steady_clock::now() < deadline) {
@@ -204,11 +206,9 @@ TEST_F(WorkerExecutorSpareTest, PoolDropsDeadSpares) {
   EXPECT_TRUE(Gone(pid));
   EXPECT_EQ(pool.SparesWanted(), std::vector<std::string>{"sha-a"});
   // Exited by itself (a binary that knows no --executor_spare): its binary gets none again.
-  auto old = Spare("/bin/false");
-  ASSERT_NE(old, nullptr);
-  const int old_pid = old->pid();
   pool.WantSpare("sha-old");
-  pool.GiveSpare("sha-old", std::move(old));
+  const int old_pid = Given(&pool, "sha-old", "/bin/false");
+  ASSERT_GT(old_pid, 0);
   deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   std::unique_ptr<Executor> taken;
   while (pool.spare_count() > 0 && std::chrono::steady_clock::now() < deadline) {
@@ -224,13 +224,10 @@ TEST_F(WorkerExecutorSpareTest, PoolDropsDeadSpares) {
 
 TEST_F(WorkerExecutorSpareTest, PoolEndsIdleSpares) {
   ExecutorPool keeps(/*idle_ms=*/60000), ends(/*idle_ms=*/0);
-  auto kept = Spare(), ended = Spare();
-  ASSERT_TRUE(kept && ended);
-  const int kept_pid = kept->pid(), ended_pid = ended->pid();
   keeps.WantSpare("sha-a");
-  keeps.GiveSpare("sha-a", std::move(kept));
   ends.WantSpare("sha-a");
-  ends.GiveSpare("sha-a", std::move(ended));
+  const int kept_pid = Given(&keeps, "sha-a"), ended_pid = Given(&ends, "sha-a");
+  ASSERT_TRUE(kept_pid > 0 && ended_pid > 0);
   keeps.CloseIdle();
   ends.CloseIdle();  // idle for longer than 0 ms
   EXPECT_FALSE(Gone(kept_pid));
@@ -250,12 +247,7 @@ class WorkerSpareTest : public ::testing::Test {
  protected:
   void SetUp() override {
     net_.Listen(kCoord, [this](Connection& c) { fake_.Serve(c); });
-    o_.dir = tmp_.Sub("worker");
-    o_.host = "sparehost";
-    o_.coordinator_address = kCoord;
-    o_.shuffle_address = "sparehost:1";
-    o_.poll_ms = 5;
-    o_.fetch_threads = 1;
+    o_ = sawmill::testing::FakeWorkerOptions(tmp_.Sub("worker"), kCoord);
     input_ = tmp_.Write("input.txt", "one\ntwo\nthree\n");
     // Two binaries in the worker's cache: the test job, and the same with a byte appended.
     std::string bytes;
