@@ -6,15 +6,13 @@
 
 namespace sawmill {
 
-// The reserved first argument of a spare.
-inline constexpr char kExecutorSpareArg[] = "--executor_spare";
-
-// Returns at once unless the command line is `JOB --executor_spare`. Then blocks on fd 0 for the
-// worker's ExecutorHandoff (mapreduce/executor.capnp), takes on its working directory, log (as
-// fds 1 and 2), environment and RLIMIT_AS, and replaces *argc/*argv by `JOB ARGS
-// --executor_fd=0`, which the caller parses as if the process had started with it. Exits 0 when
-// the socket closes before a handoff (the worker is done with the spare), 2 on a malformed one,
-// and 127 when the log or directory cannot be entered (what a start there exits with).
+// Returns at once unless the command line is `JOB --executor_spare` (kExecutorSpareArg,
+// mapreduce/executor_channel.h). Then blocks on fd 0 for the worker's ExecutorHandoff
+// (mapreduce/executor.capnp), takes on its working directory, log (as fds 1 and 2), environment
+// and RLIMIT_AS, and replaces *argc/*argv by `JOB ARGS --executor_fd=0`, which the caller parses
+// as if the process had started with it. Exits 0 when the socket closes before a handoff (the
+// worker is done with the spare), 2 on a malformed one, and 127 when the log or directory cannot
+// be entered (what a start there exits with).
 void BecomeExecutorIfSpare(int* argc, char*** argv);
 
 }  // namespace sawmill

@@ -64,7 +64,7 @@ Result<std::unique_ptr<Executor>> Executor::Start(const ExecutorOptions& options
 
 Result<std::unique_ptr<Executor>> Executor::StartSpare(const SpareOptions& options) {
   SubprocessOptions so;
-  so.argv = {options.binary, "--executor_spare"};
+  so.argv = {options.binary, kExecutorSpareArg};
   so.dir = options.dir;
   so.stdout_fd = SubprocessOptions::kDevNull;
   return Spawn(std::move(so));
