@@ -13,6 +13,7 @@
 #include "datasets/dataset_catalog.h"
 #include "dfs/client/connect_dfs.h"
 #include "driver/dataset_io.h"
+#include "driver/executor_spare.h"
 #include "driver/fingerprint.h"
 #include "driver/submit.h"
 #include "driver/task_mode.h"
@@ -116,6 +117,7 @@ std::vector<std::string>& SavedArgs() {
 }
 
 void ParseJobFlags(int* argc, char*** argv, const char* usage) {
+  BecomeExecutorIfSpare(argc, argv);  // a worker's spare parses the command line it is handed
   SavedArgs() = TaskArgs(*argc, *argv);
   gflags::SetUsageMessage(usage);
   for (int i = 1; i < *argc; ++i) {

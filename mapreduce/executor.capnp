@@ -2,10 +2,22 @@
 # --executor_fd, which then runs the job's task attempts one at a time, in a loop, instead of one
 # process per attempt (docs/distributed.md). Over a stream socket, each message a u32
 # little-endian length and then the message (mapreduce/executor_channel.h). The executor speaks
-# first (ExecutorHello); then each ExecutorRequest gets one ExecutorReply.
+# first (ExecutorHello); then each ExecutorRequest gets one ExecutorReply. A spare executor
+# (`JOB --executor_spare`, started before a job needed it) first reads one ExecutorHandoff, then
+# speaks as any executor does.
 @0xc3039238ce051623;
 
 $import "/capnp/c++.capnp".namespace("sawmill::proto");
+
+# To a spare: become the executor that `JOB ARGS --executor_fd=0` would have been, started in
+# `dir` with stdout and stderr appended to `logPath`, `env` added and RLIMIT_AS `memoryMb`.
+struct ExecutorHandoff {
+  args @0 :List(Text);   # argv[1..] before --executor_fd
+  dir @1 :Text;
+  logPath @2 :Text;      # made by the worker
+  env @3 :List(Text);    # NAME=value
+  memoryMb @4 :UInt64;   # 0: no limit
+}
 
 # The executor is ready for attempts.
 struct ExecutorHello {

@@ -9,6 +9,10 @@
 
 namespace sawmill {
 
+// The reserved first (and only) argument of a spare executor: `JOB --executor_spare`
+// (driver/executor_spare.h), started by a worker before a job needs it.
+inline constexpr char kExecutorSpareArg[] = "--executor_spare";
+
 // The largest message either side accepts (a request carries the task flags, e.g. a join plan).
 inline constexpr size_t kMaxExecutorMessage = 64 << 20;
 

@@ -1,7 +1,8 @@
-// An attempt's process: a warm executor of its job (worker/executor_pool.h), taken idle or
-// started, or a child process of its own (worker/launcher.h). Either way the attempt gets the
-// same directory, stdout and stderr files, environment, address-space limit, timeout and kill,
-// and its end reads the same (ProcessOutcome).
+// An attempt's process: a warm executor of its job (worker/executor_pool.h), taken idle, or
+// started (from the binary's spare when there is one), or a child process of its own
+// (worker/launcher.h). Either way the attempt gets the same directory, stdout and stderr files,
+// environment, address-space limit, timeout and kill, and its end reads the same (ProcessOutcome).
+// And the spares: started while the worker runs no attempt.
 #include <algorithm>
 
 #include <glog/logging.h>
@@ -60,7 +61,7 @@ Status Worker::Impl::RunProcess(Run* r, const LaunchOptions& lo,
       eo.env = {"SAWMILL_JOB_ID=" + r->job_id, "SAWMILL_HOST=" + opt.host};
       // A start that takes longer than the attempt may take is not waited for.
       if (lo.timeout_ms > 0) eo.start_timeout_ms = std::min(eo.start_timeout_ms, lo.timeout_ms);
-      auto started = Executor::Start(eo, r->kill_requested);
+      auto started = StartExecutor(key.binary_sha256, eo, r->kill_requested);
       if (!started.ok()) {
         if (started.status().code() == StatusCode::kAborted) {
           o->killed = true;
@@ -87,6 +88,56 @@ Status Worker::Impl::RunProcess(Run* r, const LaunchOptions& lo,
   }
   return Status(StatusCode::kUnavailable,
                 "no executor of " + r->job_id + " would take the attempt");
+}
+
+Result<std::unique_ptr<Executor>> Worker::Impl::StartExecutor(const std::string& sha,
+                                                              const ExecutorOptions& eo,
+                                                              const std::atomic<bool>& kill) {
+  if (auto spare = executors.TakeSpare(sha)) {
+    const int pid = spare->pid();
+    auto e = Executor::FromSpare(std::move(spare), eo, kill);
+    if (e.ok() || e.status().code() == StatusCode::kAborted) {
+      if (e.ok()) {
+        LOG(INFO) << "spare executor " << pid << " of binary " << sha.substr(0, 12) << " taken";
+        executors.WantSpare(sha);
+      }
+      return e;
+    }
+    // The spare failed, not necessarily the start: a fresh one says whether the binary can.
+    LOG(WARNING) << "spare executor " << pid << ": " << e.status().message();
+  }
+  auto e = Executor::Start(eo, kill);
+  if (e.ok()) executors.WantSpare(sha);
+  return e;
+}
+
+void Worker::Impl::StartSpares() {
+  if (!opt.warm_executors) return;
+  {
+    // Not beside a running attempt: on a small machine the start would take a core from it.
+    std::lock_guard<std::mutex> l(mu);
+    if (stopping) return;
+    for (const auto& [id, r] : runs) {
+      if (!r->done) return;
+    }
+  }
+  for (const std::string& sha : executors.SparesWanted()) {
+    auto binary = binaries.Get(sha);  // checked again, as before any start
+    if (!binary.ok()) {
+      executors.DropSpare(sha);
+      continue;
+    }
+    auto spare = Executor::StartSpare(SpareOptions{*binary, opt.dir});
+    if (!spare.ok()) {
+      LOG(WARNING) << "spare executor of binary " << sha.substr(0, 12) << ": "
+                   << spare.status().ToString();
+      executors.DropSpare(sha);
+      continue;
+    }
+    LOG(INFO) << "spare executor " << (*spare)->pid() << " started for binary "
+              << sha.substr(0, 12);
+    executors.GiveSpare(sha, std::move(spare).value());
+  }
 }
 
 }  // namespace sawmill::worker

@@ -80,6 +80,7 @@ void Worker::Impl::PollLoop() {
     ScheduleFetches();
     Reap();
     executors.CloseIdle();
+    StartSpares();
   }
 }
 

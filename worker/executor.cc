@@ -1,5 +1,6 @@
 // A warm executor on the worker's side (worker/executor.h): started through common/subprocess.h
-// with the socket as its stdin, then watched through a pidfd while it runs an attempt.
+// with the socket as its stdin (or handed a start as a spare), then watched through a pidfd while
+// it runs an attempt.
 #include "worker/executor.h"
 
 #include <capnp/message.h>
@@ -43,40 +44,76 @@ Status MakeAttemptOutputFiles(const std::string& dir) {
 
 Result<std::unique_ptr<Executor>> Executor::Start(const ExecutorOptions& options,
                                                   const std::atomic<bool>& kill) {
-  int sv[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-    return ErrnoError("socketpair for an executor of", options.binary, errno);
-  }
   int log = ::open(options.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (log < 0) {
-    int e = errno;
-    ::close(sv[0]);
-    ::close(sv[1]);
-    return ErrnoError("cannot open", options.log_path, e);
-  }
+  if (log < 0) return ErrnoError("cannot open", options.log_path, errno);
   SubprocessOptions so;
   so.argv.push_back(options.binary);
   so.argv.insert(so.argv.end(), options.args.begin(), options.args.end());
   so.argv.push_back("--executor_fd=0");
   so.env = options.env;
   so.dir = options.dir;
-  so.stdin_fd = sv[1];
   so.stdout_fd = log;
   so.stderr_fd = log;
-  so.group = SubprocessOptions::Group::kNewGroup;
   so.address_space_bytes = options.memory_mb << 20;
+  auto e = Spawn(std::move(so));
+  ::close(log);
+  if (!e.ok()) return e.status();
+  RETURN_IF_ERROR((*e)->AwaitHello(options, kill));
+  return e;
+}
+
+Result<std::unique_ptr<Executor>> Executor::StartSpare(const SpareOptions& options) {
+  SubprocessOptions so;
+  so.argv = {options.binary, kExecutorSpareArg};
+  so.dir = options.dir;
+  so.stdout_fd = SubprocessOptions::kDevNull;
+  return Spawn(std::move(so));
+}
+
+Result<std::unique_ptr<Executor>> Executor::FromSpare(std::unique_ptr<Executor> spare,
+                                                      const ExecutorOptions& options,
+                                                      const std::atomic<bool>& kill) {
+  // Made here, as Start makes it, so that a log that cannot be made fails alike.
+  int log = ::open(options.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (log < 0) return ErrnoError("cannot open", options.log_path, errno);
+  ::close(log);
+  capnp::MallocMessageBuilder m;
+  auto h = m.initRoot<proto::ExecutorHandoff>();
+  auto args = h.initArgs(static_cast<unsigned>(options.args.size()));
+  for (unsigned i = 0; i < options.args.size(); ++i) args.set(i, options.args[i]);
+  h.setDir(options.dir);
+  h.setLogPath(options.log_path);
+  auto env = h.initEnv(static_cast<unsigned>(options.env.size()));
+  for (unsigned i = 0; i < options.env.size(); ++i) env.set(i, options.env[i]);
+  h.setMemoryMb(options.memory_mb);
+  if (Status s = SendExecutorMessage(spare->channel_, CapnpToString(m)); !s.ok()) {
+    return Status(StatusCode::kUnavailable, "the spare executor is gone: " + s.message());
+  }
+  RETURN_IF_ERROR(spare->AwaitHello(options, kill));
+  return spare;
+}
+
+Result<std::unique_ptr<Executor>> Executor::Spawn(SubprocessOptions so) {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+    return ErrnoError("socketpair for an executor of", so.argv[0], errno);
+  }
+  so.stdin_fd = sv[1];
+  so.group = SubprocessOptions::Group::kNewGroup;
   auto pid = StartSubprocess(so);
   ::close(sv[1]);
-  ::close(log);
   if (!pid.ok()) {
     ::close(sv[0]);
     return pid.status();
   }
   int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, *pid, 0));
-  std::unique_ptr<Executor> e(new Executor(*pid, pidfd, sv[0]));
+  return std::unique_ptr<Executor>(new Executor(*pid, pidfd, sv[0]));
+}
+
+Status Executor::AwaitHello(const ExecutorOptions& options, const std::atomic<bool>& kill) {
   const std::string why =
       options.binary + " did not start as an executor (its output: " + options.log_path + ")";
-  switch (e->Await(options.start_timeout_ms, kill, /*watch_channel=*/true)) {
+  switch (Await(options.start_timeout_ms, kill, /*watch_channel=*/true)) {
     case Event::kKill:
       return Aborted("killed while its executor started");
     case Event::kTimeout:
@@ -87,7 +124,7 @@ Result<std::unique_ptr<Executor>> Executor::Start(const ExecutorOptions& options
     case Event::kMessage:
       break;
   }
-  auto hello = ReceiveExecutorMessage(e->channel_);
+  auto hello = ReceiveExecutorMessage(channel_);
   if (!hello.ok()) return InvalidArgument(why + ": " + hello.status().message());
   auto reader = CapnpReader::Parse(*hello);
   int32_t said = 0;
@@ -97,8 +134,8 @@ Result<std::unique_ptr<Executor>> Executor::Start(const ExecutorOptions& options
       return Status::Ok();
     });
   }
-  if (said != e->pid_) return InvalidArgument(why + ": a wrong hello");
-  return e;
+  if (said != pid_) return InvalidArgument(why + ": a wrong hello");
+  return Status::Ok();
 }
 
 Executor::~Executor() {
@@ -130,6 +167,8 @@ Executor::Event Executor::Await(int64_t timeout_ms, const std::atomic<bool>& kil
     }
   }
 }
+
+int Executor::End() { return reaped_ ? 0 : KillAndReap(); }
 
 int Executor::KillAndReap() {
   // Until it is reaped the pid (and group id) cannot be reused, so the group kill cannot hit a

@@ -2,7 +2,9 @@
 // driver/executor.h) in its own process group, under the address-space limit of the attempts it
 // will run, which it then runs one at a time over a socket (mapreduce/executor.capnp). A kill or
 // timeout of an attempt SIGKILLs the group, as for an attempt's own process; the executor is gone
-// after that, and after any attempt that crashed or exited its process.
+// after that, and after any attempt that crashed or exited its process. A spare
+// (`JOB --executor_spare`, driver/executor_spare.h) is the binary started before a job needs it,
+// which becomes such an executor when it is handed the job's start (FromSpare).
 #pragma once
 
 #include <atomic>
@@ -12,6 +14,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "common/subprocess.h"
 #include "worker/launcher.h"
 
 namespace sawmill::worker {
@@ -24,6 +27,12 @@ struct ExecutorOptions {
   uint64_t memory_mb = 0;            // RLIMIT_AS; 0: none
   std::vector<std::string> env;      // "NAME=value" added to the worker's environment
   int64_t start_timeout_ms = 30000;  // for its hello
+};
+
+// A spare: a verified binary and nothing of any job.
+struct SpareOptions {
+  std::string binary;  // path of the executable
+  std::string dir;     // its working directory until it is handed a job's
 };
 
 // One attempt for an executor: what `--task=spec_path` in `dir` with `env` and `task_flags`
@@ -48,6 +57,15 @@ class Executor {
   // true meanwhile.
   static Result<std::unique_ptr<Executor>> Start(const ExecutorOptions& options,
                                                  const std::atomic<bool>& kill);
+  // Starts `binary --executor_spare` in its own process group with the socket as its stdin,
+  // stdout on /dev/null, stderr this process's and no address-space limit; does not wait for it.
+  static Result<std::unique_ptr<Executor>> StartSpare(const SpareOptions& options);
+  // Hands `spare` (from StartSpare, never handed before) what Start(options) would have started
+  // the binary with (options.binary only names it in errors) and waits for its hello: then it is
+  // the executor Start would have returned, with Start's errors; on an error it is gone.
+  static Result<std::unique_ptr<Executor>> FromSpare(std::unique_ptr<Executor> spare,
+                                                     const ExecutorOptions& options,
+                                                     const std::atomic<bool>& kill);
   ~Executor();  // SIGKILLs the group and reaps the process, if it still runs
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
@@ -61,11 +79,18 @@ class Executor {
 
   // Whether the process still runs (it may have died since its last attempt).
   bool alive();
+  // SIGKILLs the group and reaps the process, unless done before; its wait status (the process's
+  // own when it had ended by itself), or 0 after the first call.
+  int End();
   int pid() const { return pid_; }
   int attempts() const { return attempts_; }  // answered
 
  private:
   Executor(int pid, int pidfd, int channel) : pid_(pid), pidfd_(pidfd), channel_(channel) {}
+  // Starts `so` (its stdin: the socket, in a new process group) without waiting for it.
+  static Result<std::unique_ptr<Executor>> Spawn(SubprocessOptions so);
+  // Waits for the hello of the executor that `options` describe; Start's errors.
+  Status AwaitHello(const ExecutorOptions& options, const std::atomic<bool>& kill);
   // Waits (up to `timeout_ms`, 0: none) for a message (or the socket closing; unless
   // !watch_channel), the process's end, or a kill.
   enum class Event { kMessage, kEnded, kTimeout, kKill };

@@ -100,6 +100,11 @@ struct Worker::Impl {
                     const std::string& spec_path, ProcessOutcome* o);
   Status RunInChild(Run* r, LaunchOptions lo, const std::vector<std::string>& task_flags,
                     const std::string& spec_path, ProcessOutcome* o);
+  // A new executor of binary `sha`: its spare handed `eo`, or Executor::Start(eo).
+  Result<std::unique_ptr<Executor>> StartExecutor(const std::string& sha, const ExecutorOptions& eo,
+                                                  const std::atomic<bool>& kill);
+  // Starts the spares the executor pool wants, unless an attempt runs (poll thread).
+  void StartSpares();
   void DropJob(const std::string& job);
   // Joins finished attempt threads (all of `wait_for_job`'s, waiting for them).
   void Reap(const std::string& wait_for_job = "");

@@ -1,7 +1,8 @@
 // executor_test_job: a map-only job for tests/worker/executor_test.cc. Each map attempt writes
 // "pid P attempt A behave B extra E" to stderr (E: $SAWMILL_TEST_EXTRA) and "out A" to stdout,
 // then does what --behave (a task flag) says: abort, exit (status 3), throw, hog (allocate
-// --hog_mb MiB), stall (sleep an hour); anything else: copy its lines.
+// --hog_mb MiB), stall (sleep an hour), argv (write "argv ARGV" with the command line the flags
+// were parsed from); anything else: copy its lines.
 #include <gflags/gflags.h>
 #include <unistd.h>
 
@@ -15,7 +16,7 @@
 
 #include "api/mapreduce.h"
 
-DEFINE_string(behave, "", "abort, exit, throw, hog or stall; anything else: copy lines.");
+DEFINE_string(behave, "", "abort, exit, throw, hog, stall or argv; anything else: copy lines.");
 DEFINE_int32(hog_mb, 2048, "What --behave=hog allocates.");
 
 namespace {
@@ -37,6 +38,7 @@ class Mapper final : public sawmill::Mapper {
       std::vector<char> hog(static_cast<size_t>(FLAGS_hog_mb) << 20, 1);
       std::fprintf(stderr, "got them (%d)\n", hog[hog.size() / 2]);
     }
+    if (FLAGS_behave == "argv") std::fprintf(stderr, "argv %s\n", gflags::GetArgv());
     if (FLAGS_behave == "stall") {
       std::fprintf(stderr, "stalling\n");
       std::this_thread::sleep_for(std::chrono::hours(1));

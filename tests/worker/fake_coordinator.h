@@ -22,6 +22,7 @@
 #include "common/rpc.h"
 #include "common/status.h"
 #include "scheduler/coordinator.capnp.h"
+#include "worker/worker.h"
 
 namespace sawmill::testing {
 
@@ -43,6 +44,20 @@ class FailingFs : public FileSystem {
  private:
   static Status Err(const std::string& p) { return Status(StatusCode::kIOError, "store down: " + p); }
 };
+
+// A worker in `dir` (host "fuzzhost") for a FakeCoordinator served at `coordinator`: it polls
+// every 5 ms, with one fetch thread.
+inline worker::WorkerOptions FakeWorkerOptions(const std::string& dir,
+                                               const std::string& coordinator) {
+  worker::WorkerOptions o;
+  o.dir = dir;
+  o.host = "fuzzhost";
+  o.coordinator_address = coordinator;
+  o.shuffle_address = "fuzzhost:1";
+  o.poll_ms = 5;
+  o.fetch_threads = 1;
+  return o;
+}
 
 // A CoordinatorResponse with empty orders: the answer to a poll when nothing is queued.
 inline std::string EmptyOrders() {

@@ -33,13 +33,7 @@ class HostileOrdersTest : public ::testing::Test {
  protected:
   void SetUp() override {
     net_.Listen(kCoord, [this](Connection& c) { fake_.Serve(c); });
-    WorkerOptions o;
-    o.dir = tmp_.Sub("worker");
-    o.host = "fuzzhost";
-    o.coordinator_address = kCoord;
-    o.shuffle_address = "fuzzhost:1";
-    o.poll_ms = 5;
-    o.fetch_threads = 1;
+    WorkerOptions o = sawmill::testing::FakeWorkerOptions(tmp_.Sub("worker"), kCoord);
     // Another job's finished map output on this worker.
     sentinel_ = o.dir + "/jobs/job-7/m-00000_0/map.out";
     ASSERT_TRUE(MakeDirs(Dirname(sentinel_)).ok());
