@@ -89,6 +89,7 @@ Handler Datanode::handler() {
 void Datanode::Stop() {
   {
     std::lock_guard lock(mu_);
+    if (!stopping_ && local_writes_ > 0) LOG(INFO) << Name() << ": stored " << local_writes_ << " short-circuit writes";
     stopping_ = true;
     for (Connection* c : open_) c->Close();
     cv_.notify_all();
