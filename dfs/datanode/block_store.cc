@@ -123,14 +123,17 @@ Status BlockStore::Scan() {
   return Status::Ok();
 }
 
-Result<std::unique_ptr<BlockWriter>> BlockStore::CreateBlock(uint64_t id, uint64_t generation) {
-  {
-    std::lock_guard lock(mu_);
-    if (blocks_.count(id) || malformed_.count(id) || writing_.count(id)) {
-      return AlreadyExists(dir_ + ": " + IdString(id) + " already exists or is being written");
-    }
-    writing_.insert(id);
+Status BlockStore::StartWrite(uint64_t id) {
+  std::lock_guard lock(mu_);
+  if (blocks_.count(id) || malformed_.count(id) || writing_.count(id)) {
+    return AlreadyExists(dir_ + ": " + IdString(id) + " already exists or is being written");
   }
+  writing_.insert(id);
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<BlockWriter>> BlockStore::CreateBlock(uint64_t id, uint64_t generation) {
+  RETURN_IF_ERROR(StartWrite(id));
   auto file = BlockFileWriter::Create(TmpPath(id, generation), id, generation, options_.chunk_size);
   if (!file.ok()) {
     RemoveAll(TmpPath(id, generation)).ok();  // best effort: a partial header may exist
@@ -141,13 +144,7 @@ Result<std::unique_ptr<BlockWriter>> BlockStore::CreateBlock(uint64_t id, uint64
 }
 
 Result<std::unique_ptr<BlockWriter>> BlockStore::ReserveBlock(uint64_t id, uint64_t generation) {
-  {
-    std::lock_guard lock(mu_);
-    if (blocks_.count(id) || malformed_.count(id) || writing_.count(id)) {
-      return AlreadyExists(dir_ + ": " + IdString(id) + " already exists or is being written");
-    }
-    writing_.insert(id);
-  }
+  RETURN_IF_ERROR(StartWrite(id));
   // A stale file of the same name (from a writer that gave up) must not pass for the new one.
   if (Status s = RemoveAll(TmpPath(id, generation)); !s.ok()) {
     FinishWrite(id, nullptr);

@@ -103,6 +103,8 @@ class BlockStore {
   Result<Entry> Find(uint64_t id) const;
   // Opens the file and checks it still matches `e`.
   Result<std::unique_ptr<RandomAccessFile>> OpenChecked(uint64_t id, const Entry& e, BlockFileInfo* info) const;
+  // Marks `id` as being written; kAlreadyExists when it is finalized, malformed or being written.
+  Status StartWrite(uint64_t id);
   void FinishWrite(uint64_t id, const Entry* finalized);  // nullptr: aborted
 
   const std::string dir_;
