@@ -255,9 +255,18 @@ TEST_F(DfsIntegrationTest, ReplicationOneOnThisMachineIsWrittenShortCircuit) {
   EXPECT_EQ(Holders("/sc"), (Ids{{"dn0"}, {"dn0"}, {"dn0"}}));
   EXPECT_TRUE(FsckClean(4));
   EXPECT_TRUE(TmpFiles(0).empty());
+  // A writer dropped mid-block leaves neither the file nor its granted block file.
+  {
+    auto w = writer->Create("/dropped", 1, 0);
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE((*w)->Append(data.substr(0, kBlock + 10)).ok());
+    EXPECT_EQ(TmpFiles(0).size(), 1u);
+  }
+  EXPECT_EQ(client_->Stat("/dropped").status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(WaitFor([&] { return TmpFiles(0).empty(); }));
   // Replication 2 keeps the pipeline.
   ASSERT_TRUE(WriteWith(*writer, "/two", data, 2).ok());
-  EXPECT_EQ(dns_[0]->local_writes(), 4u);
+  EXPECT_EQ(dns_[0]->local_writes(), 5u);  // 4 and the dropped file's first block
   EXPECT_EQ(Read("/two"), data);
 }
 
