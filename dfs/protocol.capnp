@@ -177,6 +177,12 @@ struct NamenodeResponse {
 # answers with one ack for the whole pipeline. The writer keeps the block's bytes until then.
 # Read: readBlock; the answer is a readStart, then packets (body = verified data) up to `last`.
 # Short-circuit: localBlock; the answer is a grant naming the replica file.
+# Short-circuit write (a client on the datanode's machine, one-datanode pipeline): localWrite;
+# the answer is a grant naming a new temporary block file (chunkSize, sync) or an error (the
+# conversation goes on, so the client may send writeBlock instead). The client writes the whole
+# block file itself (docs/formats/block-file.md), then sends finalizeLocal on the same
+# connection; the datanode validates the file, stores it as it stores a pipeline's replica and
+# answers an ack. A conversation that ends before finalizeLocal removes the temporary file.
 
 struct DatanodeRequest {
   union {
@@ -184,6 +190,13 @@ struct DatanodeRequest {
     packet @1 :Packet;
     readBlock @2 :ReadBlock;
     localBlock @3 :UInt64;          # block id
+    localWrite @4 :LocalWrite;
+    finalizeLocal @5 :Block;        # the granted block with the length written
+  }
+  struct LocalWrite {
+    block @0 :Block;                # length unused
+    client @1 :Text;
+    machine @2 :Text;               # the client's machine id: a grant needs the datanode's own
   }
   struct WriteBlock {
     block @0 :Block;                # length unused
@@ -223,5 +236,6 @@ struct DatanodeResponse {
     length @2 :UInt64;
     chunkSize @3 :UInt32;
     dataOffset @4 :UInt64;
+    sync @5 :Bool;          # localWrite: fdatasync the file before finalizeLocal
   }
 }

@@ -2,7 +2,8 @@
 // (dfs/protocol.capnp), plus the administrative calls `sawmill dfs` needs (fsck, datanodes,
 // replication). Writers stream a block at a time through a datanode pipeline and keep the
 // block in memory (or, for a range of a local file, in that file) until the pipeline
-// acknowledges it; readers prefer a replica on this machine and read its file directly
+// acknowledges it, or write a block whose one datanode is on this machine into its file
+// directly (short-circuit); readers prefer a replica on this machine and read its file directly
 // (short-circuit), falling back to the wire and to other replicas.
 #pragma once
 
@@ -103,6 +104,9 @@ class DfsClient : public FileSystem {
     uint32_t packet_bytes = 1 << 20;  // body bytes per write packet
     int write_retries = 3;          // new pipelines tried after a failed one, per block
     bool short_circuit = true;      // read replicas on this machine from their files
+    // Write a block whose one datanode runs on this machine into its block file directly
+    // (replication 1, Append only; docs/dfs.md).
+    bool short_circuit_writes = true;
     int64_t lease_renew_ms = 15000; // renewLease period while writers are open
     // How long OpenRead asks again for the locations of blocks without a live replica (a
     // namenode that just restarted learns them from the datanodes' next reports).

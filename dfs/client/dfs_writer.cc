@@ -3,7 +3,10 @@
 // for the pipeline's one ack when the block is full, and on any failure abandons the block and
 // rewrites it from memory to a new pipeline that excludes the datanode that failed. A block
 // appended as a range of a local file is not held in memory: packets are sent from the file
-// (sendfile), and a rewrite sends them from the file again.
+// (sendfile), and a rewrite sends them from the file again. A block whose one datanode runs on
+// this machine is written short-circuit (local_block_write.h): straight into the datanode's
+// block file, neither buffered nor sent; if that fails, the block is rewritten through a
+// pipeline from that file's data.
 #include <algorithm>
 #include <cstring>
 #include <set>
@@ -13,6 +16,8 @@
 
 #include "common/capnp_util.h"
 #include "dfs/client/client_internal.h"
+#include "dfs/client/local_block_write.h"
+#include "dfs/machine.h"
 #include "dfs/proto_convert.h"
 
 namespace sawmill::dfs {
@@ -25,8 +30,10 @@ struct Pipeline {
   std::unique_ptr<Connection> conn;
   uint64_t sent = 0;   // bytes of the block sent as packets
   uint64_t seqno = 0;  // of the next packet
-  // The first failure and the datanode to blame (exclude) for it; once broken, the rest of
-  // the block is only buffered.
+  // Set: the block is written short-circuit, neither buffered nor sent as packets.
+  std::unique_ptr<LocalBlockWrite> local;
+  // The first failure and the datanode to blame (exclude) for it, "" for none; once broken, the
+  // rest of the block is only buffered.
   Status broken;
   std::string failed_id;
 
@@ -35,7 +42,7 @@ struct Pipeline {
     for (size_t i = 0; i < datanodes.size(); ++i) {
       s += (i ? ", " : "") + datanodes[i].id + " " + datanodes[i].address;
     }
-    return s + "]";
+    return s + "]" + (local ? " (short-circuit)" : "");
   }
   void Break(Status s, std::string id) {
     if (!broken.ok()) return;
@@ -67,14 +74,18 @@ class DfsWriter : public DfsOutputFile {
     if (src_fd_ >= 0) return InvalidArgument(path_ + ": Append after AppendFileRange");
     while (!data.empty()) {
       RETURN_IF_ERROR(EnsurePipeline());
-      // Reused for every block of the file; only address space until written.
-      if (buf_ == nullptr) buf_.reset(new char[block_size_]);
       const size_t take = std::min<uint64_t>(block_size_ - len_, data.size());
-      std::memcpy(buf_.get() + len_, data.data(), take);
+      if (pipe_->local) {
+        if (Status s = pipe_->local->Append(data.substr(0, take)); !s.ok()) return Fail(s.WithContext(path_));
+      } else {
+        // Reused for every block of the file; only address space until written.
+        if (buf_ == nullptr) buf_.reset(new char[block_size_]);
+        std::memcpy(buf_.get() + len_, data.data(), take);
+      }
       len_ += take;
       data.remove_prefix(take);
       size_ += take;
-      SendPackets(*pipe_, /*last=*/false);
+      if (!pipe_->local) SendPackets(*pipe_, /*last=*/false);
       if (len_ == block_size_) RETURN_IF_ERROR(FinishBlock());
     }
     return Status::Ok();
@@ -186,6 +197,22 @@ class DfsWriter : public DfsOutputFile {
       return p;
     }
     p->conn = std::move(conn).value();
+    if (WritesShortCircuit(*p)) {
+      bool conn_usable = false;
+      auto local = LocalBlockWrite::Start(*p->conn, p->block, client_->client_name(), &conn_usable);
+      if (local.ok()) {
+        p->local = std::move(local).value();
+        return p;
+      }
+      // The file's other blocks go through pipelines too: what failed here would again.
+      no_short_circuit_ = true;
+      LOG(WARNING) << path_ << ": " << local.status().ToString() << "; writing through the datanode";
+      if (!conn_usable) {
+        // A datanode that went away is blamed; a file we could not create blames no datanode.
+        p->Break(local.status(), local.status().code() == StatusCode::kUnavailable ? first.id : "");
+        return p;
+      }
+    }
     capnp::MallocMessageBuilder w;
     auto wb = w.initRoot<proto::DatanodeRequest>().initWriteBlock();
     SetBlock(BlockInfo{p->block.id, p->block.generation, 0}, wb.initBlock());
@@ -195,6 +222,14 @@ class DfsWriter : public DfsOutputFile {
     Status s = p->conn->Send(CapnpToString(w));
     if (!s.ok()) p->Break(s, first.id);
     return p;
+  }
+
+  // A block with one datanode, on this machine, written by Append: short-circuit (unless it
+  // failed for this file already).
+  bool WritesShortCircuit(const Pipeline& p) const {
+    const DfsClient::Options& o = client_->options();
+    return o.short_circuit_writes && !no_short_circuit_ && src_fd_ < 0 && p.datanodes.size() == 1 &&
+           p.datanodes[0].machine == LocalMachineId();
   }
 
   // Sends the block's bytes not yet sent, in packets of at most packet_bytes; without `last`
@@ -211,11 +246,13 @@ class DfsWriter : public DfsOutputFile {
       pk.setSeqno(p.seqno);
       pk.setLast(is_last);
       Status s = src_fd_ >= 0 ? p.conn->SendFile(CapnpToString(m), src_fd_, src_end_ - len_ + p.sent, n)
+                 : recovered_ ? p.conn->SendFile(CapnpToString(m), recovered_->data_fd(), kBlockFileHeaderBytes + p.sent, n)
                               : p.conn->Send(CapnpToString(m), std::string_view(buf_.get() + p.sent, n));
       if (!s.ok()) {
         if (s.code() != StatusCode::kUnavailable) {
           // The source file, not a datanode, failed (it shrank): no new pipeline can help.
-          Fail(s.WithContext(path_)).ok();
+          Fail(s.WithContext(recovered_ ? path_ + ": resending the block's data from " + recovered_->path()
+                                        : path_)).ok();
         }
         p.Break(s, p.datanodes[0].id);
         return;
@@ -291,11 +328,20 @@ class DfsWriter : public DfsOutputFile {
     return client_->CallNamenode(m).status();
   }
 
-  // Ends the current block: its ack, or new pipelines until one takes it.
+  // Finishes a short-circuit block: ok once the datanode acknowledged it.
+  Status FinishLocal(Pipeline& p) {
+    Status s = p.local->Finalize(*p.conn);
+    // Whether the datanode or this side failed, the datanode may be fine for a pipeline.
+    if (!s.ok()) p.Break(s, "");
+    return p.broken;
+  }
+
+  // Ends the current block: its ack, or new pipelines until one takes it. A failed
+  // short-circuit block is rewritten from its file (recovered_), through pipelines only.
   Status FinishBlock() {
     const uint64_t block_offset = size_ - len_;
     std::string history;
-    Status s = FinishPipeline(*pipe_);
+    Status s = pipe_->local ? FinishLocal(*pipe_) : FinishPipeline(*pipe_);
     for (int attempt = 1; !s.ok(); ++attempt) {
       if (!failed_.ok()) {
         Status abandoned = AbandonBlock(pipe_->block.id);
@@ -304,7 +350,12 @@ class DfsWriter : public DfsOutputFile {
         return failed_;
       }
       history += (history.empty() ? "" : "; ") + pipe_->Describe() + ": " + s.ToString();
-      exclude_.insert(pipe_->failed_id);
+      if (!pipe_->failed_id.empty()) exclude_.insert(pipe_->failed_id);
+      if (pipe_->local) {
+        LOG(WARNING) << path_ << ": " << s.ToString() << "; rewriting the block through a pipeline";
+        recovered_ = std::move(pipe_->local);
+        no_short_circuit_ = true;
+      }
       Status abandoned = AbandonBlock(pipe_->block.id);
       pipe_.reset();
       if (!abandoned.ok()) return Fail(abandoned.WithContext(path_ + ": abandoning a failed block"));
@@ -324,6 +375,7 @@ class DfsWriter : public DfsOutputFile {
     lengths_.push_back(len_);
     len_ = 0;
     pipe_.reset();
+    recovered_.reset();
     return Status::Ok();
   }
 
@@ -340,13 +392,17 @@ class DfsWriter : public DfsOutputFile {
   DfsClient* const client_;
   const std::string path_;
   const uint64_t block_size_;
-  // The current block's bytes: len_ of them, kept until acknowledged, in buf_ or (src_fd_ >= 0)
-  // in the local file before offset src_end_.
+  // The current block's bytes: len_ of them, kept until acknowledged, in buf_, or (src_fd_ >= 0)
+  // in the local file before offset src_end_, or in a short-circuit block file (pipe_->local,
+  // then recovered_).
   std::unique_ptr<char[]> buf_;
   uint64_t len_ = 0;
   int src_fd_ = -1;
   uint64_t src_end_ = 0;
   std::unique_ptr<Pipeline> pipe_;
+  // A failed short-circuit block's file, kept open while pipelines resend its data.
+  std::unique_ptr<LocalBlockWrite> recovered_;
+  bool no_short_circuit_ = false;
   std::vector<uint64_t> lengths_;  // of the acknowledged blocks
   std::set<std::string> exclude_;  // datanodes that failed a pipeline of this file
   uint64_t size_ = 0;

@@ -123,14 +123,17 @@ Status BlockStore::Scan() {
   return Status::Ok();
 }
 
-Result<std::unique_ptr<BlockWriter>> BlockStore::CreateBlock(uint64_t id, uint64_t generation) {
-  {
-    std::lock_guard lock(mu_);
-    if (blocks_.count(id) || malformed_.count(id) || writing_.count(id)) {
-      return AlreadyExists(dir_ + ": " + IdString(id) + " already exists or is being written");
-    }
-    writing_.insert(id);
+Status BlockStore::StartWrite(uint64_t id) {
+  std::lock_guard lock(mu_);
+  if (blocks_.count(id) || malformed_.count(id) || writing_.count(id)) {
+    return AlreadyExists(dir_ + ": " + IdString(id) + " already exists or is being written");
   }
+  writing_.insert(id);
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<BlockWriter>> BlockStore::CreateBlock(uint64_t id, uint64_t generation) {
+  RETURN_IF_ERROR(StartWrite(id));
   auto file = BlockFileWriter::Create(TmpPath(id, generation), id, generation, options_.chunk_size);
   if (!file.ok()) {
     RemoveAll(TmpPath(id, generation)).ok();  // best effort: a partial header may exist
@@ -138,6 +141,16 @@ Result<std::unique_ptr<BlockWriter>> BlockStore::CreateBlock(uint64_t id, uint64
     return file.status();
   }
   return std::unique_ptr<BlockWriter>(new BlockWriter(this, id, generation, std::move(file).value()));
+}
+
+Result<std::unique_ptr<BlockWriter>> BlockStore::ReserveBlock(uint64_t id, uint64_t generation) {
+  RETURN_IF_ERROR(StartWrite(id));
+  // A stale file of the same name (from a writer that gave up) must not pass for the new one.
+  if (Status s = RemoveAll(TmpPath(id, generation)); !s.ok()) {
+    FinishWrite(id, nullptr);
+    return s;
+  }
+  return std::unique_ptr<BlockWriter>(new BlockWriter(this, id, generation, nullptr));
 }
 
 void BlockStore::FinishWrite(uint64_t id, const Entry* finalized) {
@@ -249,12 +262,37 @@ Status BlockWriter::Append(std::string_view data) {
   return file_->Append(data);
 }
 
+std::string BlockWriter::tmp_path() const { return store_->TmpPath(id_, generation_); }
+
 Result<BlockInfo> BlockWriter::Finalize() {
-  CHECK(!done_) << IdString(id_) << ": Finalize after Finalize or Abort";
-  const std::string tmp = store_->TmpPath(id_, generation_);
-  const std::string dest = store_->FinalizedPath(id_, generation_);
+  CHECK(!done_ && file_ != nullptr) << IdString(id_) << ": Finalize after Finalize or Abort, or of a reserved block";
   const bool sync = store_->options_.sync_on_finalize;
-  Status s = file_->Finish(sync);
+  return Install(file_->Finish(sync), file_->length(), sync);
+}
+
+Result<BlockInfo> BlockWriter::FinalizeWritten(uint64_t length) {
+  CHECK(!done_ && file_ == nullptr) << IdString(id_) << ": FinalizeWritten after Finalize or Abort, or of a written block";
+  const std::string tmp = tmp_path();
+  // The header, footer and size: a file that is not this block's, or is unfinished or truncated,
+  // is refused. Chunk checksums are not recomputed (that would read the whole block again); the
+  // writer computed them from the bytes it wrote, as a pipeline's datanode does from packets.
+  auto check = [&]() -> Status {
+    ASSIGN_OR_RETURN(auto file, RandomAccessFile::Open(tmp));  // closed before the rename
+    ASSIGN_OR_RETURN(BlockFileInfo info, ReadBlockFileInfo(*file, id_));
+    if (info.generation != generation_ || info.length != length || info.chunk_size != store_->options_.chunk_size) {
+      return Corruption(tmp + ": " + IdString(id_) + ": file has generation " + std::to_string(info.generation) +
+                        ", length " + std::to_string(info.length) + ", chunk size " + std::to_string(info.chunk_size) +
+                        "; expected " + std::to_string(generation_) + ", " + std::to_string(length) + ", " +
+                        std::to_string(store_->options_.chunk_size));
+    }
+    return Status::Ok();
+  };
+  return Install(check(), length, store_->options_.sync_on_finalize);
+}
+
+Result<BlockInfo> BlockWriter::Install(Status s, uint64_t length, bool sync) {
+  const std::string tmp = tmp_path();
+  const std::string dest = store_->FinalizedPath(id_, generation_);
   bool renamed = false;
   if (s.ok()) s = RenameNoReplace(tmp, dest);
   if (s.ok()) {
@@ -268,8 +306,8 @@ Result<BlockInfo> BlockWriter::Finalize() {
     return s.WithContext("finalizing " + IdString(id_));
   }
   done_ = true;
-  BlockStore::Entry e{generation_, file_->length(), store_->options_.chunk_size,
-                      BlockFileSize(file_->length(), store_->options_.chunk_size)};
+  BlockStore::Entry e{generation_, length, store_->options_.chunk_size,
+                      BlockFileSize(length, store_->options_.chunk_size)};
   store_->FinishWrite(id_, &e);
   return BlockInfo{id_, generation_, e.length};
 }

@@ -63,6 +63,10 @@ class BlockStore {
 
   // Starts a replica in tmp/. kAlreadyExists when `id` is finalized, malformed or being written.
   Result<std::unique_ptr<BlockWriter>> CreateBlock(uint64_t id, uint64_t generation);
+  // Reserves `id` as CreateBlock does, for a block file that someone else (a short-circuit
+  // writer on this machine) writes at the writer's tmp_path(); finish with FinalizeWritten.
+  Result<std::unique_ptr<BlockWriter>> ReserveBlock(uint64_t id, uint64_t generation);
+  const BlockStoreOptions& options() const { return options_; }
   // Data bytes [offset, offset + length), clipped at the block's end (see ReadBlockFileRange).
   // kNotFound for an unknown id; kCorruption (naming the block) for a bad checksum or a file that
   // no longer matches what Open or Finalize recorded. Never returns unverified bytes.
@@ -99,6 +103,8 @@ class BlockStore {
   Result<Entry> Find(uint64_t id) const;
   // Opens the file and checks it still matches `e`.
   Result<std::unique_ptr<RandomAccessFile>> OpenChecked(uint64_t id, const Entry& e, BlockFileInfo* info) const;
+  // Marks `id` as being written; kAlreadyExists when it is finalized, malformed or being written.
+  Status StartWrite(uint64_t id);
   void FinishWrite(uint64_t id, const Entry* finalized);  // nullptr: aborted
 
   const std::string dir_;
@@ -111,24 +117,35 @@ class BlockStore {
 };
 
 // Writes one replica. Append in any piece sizes, then Finalize (fsync, rename into finalized/,
-// fsync of the directory) or Abort; destruction without either aborts. Not thread-safe.
+// fsync of the directory) or Abort; destruction without either aborts (removes the tmp file).
+// A reserved writer (ReserveBlock) has no file of its own: someone else writes tmp_path(), and
+// FinalizeWritten checks that file and then stores it exactly as Finalize does. Not thread-safe.
 class BlockWriter {
  public:
   ~BlockWriter();
   Status Append(std::string_view data);
   Result<BlockInfo> Finalize();
+  // Reserved writers: the file at tmp_path() must be a finished block file of this id and
+  // generation, the store's chunk size, and `length` data bytes (header, footer and size are
+  // checked, not the chunk checksums: see docs/dfs.md). kCorruption naming the file otherwise,
+  // and the file is removed. The writer synced the file if options().sync_on_finalize.
+  Result<BlockInfo> FinalizeWritten(uint64_t length);
   void Abort();
   uint64_t id() const { return id_; }
-  uint64_t length() const { return file_->length(); }
+  uint64_t length() const { return file_ ? file_->length() : 0; }
+  std::string tmp_path() const;
 
  private:
   friend class BlockStore;
   BlockWriter(BlockStore* store, uint64_t id, uint64_t generation, std::unique_ptr<BlockFileWriter> file)
       : store_(store), id_(id), generation_(generation), file_(std::move(file)) {}
+  // Renames the finished tmp file into finalized/ and records it (or aborts when `finished`
+  // failed): the one end of both Finalize and FinalizeWritten.
+  Result<BlockInfo> Install(Status finished, uint64_t length, bool sync);
   BlockStore* store_;
   uint64_t id_;
   uint64_t generation_;
-  std::unique_ptr<BlockFileWriter> file_;
+  std::unique_ptr<BlockFileWriter> file_;  // null for a reserved writer
   bool done_ = false;
 };
 

@@ -89,6 +89,7 @@ Handler Datanode::handler() {
 void Datanode::Stop() {
   {
     std::lock_guard lock(mu_);
+    if (!stopping_ && local_writes_ > 0) LOG(INFO) << Name() << ": stored " << local_writes_ << " short-circuit writes";
     stopping_ = true;
     for (Connection* c : open_) c->Close();
     cv_.notify_all();
@@ -152,6 +153,12 @@ void Datanode::Serve(Connection& conn) {
         break;
       case proto::DatanodeRequest::LOCAL_BLOCK:
         go_on = ServeLocalBlock(conn, id);
+        break;
+      case proto::DatanodeRequest::LOCAL_WRITE:
+        go_on = ServeLocalWrite(conn, **reader);
+        break;
+      case proto::DatanodeRequest::FINALIZE_LOCAL:
+        SendError(conn, InvalidArgument(Name() + ": finalizeLocal without a localWrite grant")).ok();
         break;
       case proto::DatanodeRequest::PACKET:
         SendError(conn, InvalidArgument(Name() + ": packet outside a block write")).ok();
@@ -312,15 +319,20 @@ bool Datanode::ServeWrite(Connection& up, CapnpReader& request) {
                  << (down_status.ok() ? "" : ": " + down_status.ToString());
   }
 
+  return AcknowledgeWrite(up, *finalized, stored, failed);
+}
+
+bool Datanode::AcknowledgeWrite(Connection& up, const BlockInfo& stored_block, const std::vector<std::string>& stored,
+                                const std::string& failed) {
   // Before the ack, so that a writer who sees the ack can count on the namenode knowing.
-  SendEvent(Event::kReceived, *finalized);
+  SendEvent(Event::kReceived, stored_block);
 
   capnp::MallocMessageBuilder message;
   auto ack = message.initRoot<proto::DatanodeResponse>().initAck();
   auto list = ack.initStored(stored.size());
   for (size_t i = 0; i < stored.size(); ++i) list.set(i, stored[i]);
   ack.setFailed(failed);
-  ack.setLength(finalized->length);
+  ack.setLength(stored_block.length);
   return SendResponse(up, message).ok();
 }
 
@@ -379,6 +391,80 @@ bool Datanode::ServeLocalBlock(Connection& conn, uint64_t id) {
   grant.setChunkSize(local->chunk_size);
   grant.setDataOffset(local->data_offset);
   return SendResponse(conn, message).ok();
+}
+
+}  // namespace sawmill::dfs
+
+namespace sawmill::dfs {
+
+// A short-circuit write: grant a reserved tmp file to a writer on this machine, wait for its
+// finalizeLocal, then store the file as ServeWrite stores a pipeline's replica. A refusal leaves
+// the conversation open (the writer sends writeBlock next); a conversation that ends before
+// finalizeLocal destroys the reservation, which removes the tmp file.
+bool Datanode::ServeLocalWrite(Connection& conn, CapnpReader& request) {
+  BlockInfo block;
+  std::string machine;
+  Status parsed = CatchCapnp("localWrite request", [&] {
+    auto write = request.Root<proto::DatanodeRequest>().getLocalWrite();
+    block = ToBlockInfo(write.getBlock());
+    machine = write.getMachine();
+    return Status::Ok();
+  });
+  if (!parsed.ok()) {
+    SendError(conn, parsed.WithContext(Name())).ok();
+    return false;
+  }
+  const std::string what = Name() + ": " + BlockName(block.id) + " generation " + std::to_string(block.generation);
+  // Only a writer on this machine can write the file we grant. The check keeps a confused
+  // remote client from being granted a path it cannot reach; the real barrier is the file
+  // system: only a process here with write access to our tmp/ can produce the file.
+  if (machine != options_.machine) {
+    return SendError(conn, InvalidArgument(what + ": short-circuit write from machine " + machine +
+                                              ", not this datanode's " + options_.machine))
+        .ok();
+  }
+  auto writer = store_->ReserveBlock(block.id, block.generation);
+  if (!writer.ok()) return SendError(conn, writer.status().WithContext(what)).ok();
+  {
+    capnp::MallocMessageBuilder message;
+    auto grant = message.initRoot<proto::DatanodeResponse>().initGrant();
+    grant.setPath((*writer)->tmp_path());
+    grant.setGeneration(block.generation);
+    grant.setChunkSize(store_->options().chunk_size);
+    grant.setDataOffset(kBlockFileHeaderBytes);
+    grant.setSync(store_->options().sync_on_finalize);
+    if (!SendResponse(conn, message).ok()) return false;
+  }
+  Result<Message> m = conn.Receive();
+  if (!m.ok()) {
+    LOG(WARNING) << what << ": short-circuit writer went away before finalizing: " << m.status().ToString();
+    return false;
+  }
+  BlockInfo written;
+  auto reader = CapnpReader::Parse(m->header);
+  Status s = reader.ok() ? CatchCapnp("finalizeLocal", [&] {
+    auto r = (*reader)->Root<proto::DatanodeRequest>();
+    if (r.which() != proto::DatanodeRequest::FINALIZE_LOCAL) return InvalidArgument("expected finalizeLocal");
+    written = ToBlockInfo(r.getFinalizeLocal());
+    return Status::Ok();
+  })
+                         : reader.status();
+  if (s.ok() && (written.id != block.id || written.generation != block.generation)) {
+    s = InvalidArgument("finalizeLocal names " + BlockName(written.id) + " generation " +
+                        std::to_string(written.generation));
+  }
+  if (s.ok()) {
+    auto finalized = (*writer)->FinalizeWritten(written.length);
+    if (finalized.ok()) {
+      ++local_writes_;
+      return AcknowledgeWrite(conn, *finalized, {options_.id}, "");
+    }
+    s = finalized.status();
+  }
+  Status named(s.code(), what + ": " + s.message());
+  LOG(WARNING) << "short-circuit write failed: " << named.ToString();
+  SendError(conn, named, &options_.id).ok();
+  return false;
 }
 
 }  // namespace sawmill::dfs

@@ -1,5 +1,5 @@
-// The datanode service: serves block writes (the replication pipeline), verified reads and
-// short-circuit grants over DatanodeRequest conversations, and keeps the namenode informed
+// The datanode service: serves block writes (the replication pipeline, or short-circuit writes
+// by a client on this machine), verified reads and short-circuit grants over DatanodeRequest conversations, and keeps the namenode informed
 // (register, heartbeats, block reports, incremental events) while executing its commands
 // (delete a replica, copy a replica to another datanode). Wire protocol: dfs/protocol.capnp.
 #pragma once
@@ -73,6 +73,8 @@ class Datanode {
   ScanResult ScanNow();
 
   const Options& options() const { return options_; }
+  // Blocks stored through short-circuit writes (localWrite + finalizeLocal), for tests.
+  uint64_t local_writes() const { return local_writes_.load(); }
 
  private:
   // Registers a connection with the datanode for its lifetime, so that Stop can close it and
@@ -101,6 +103,10 @@ class Datanode {
   bool ServeWrite(Connection& up, CapnpReader& request);
   bool ServeRead(Connection& conn, uint64_t id, uint64_t offset, uint64_t length);
   bool ServeLocalBlock(Connection& conn, uint64_t id);
+  bool ServeLocalWrite(Connection& conn, CapnpReader& request);
+  // The end of every stored write: tells the namenode, then answers the writer's one ack.
+  bool AcknowledgeWrite(Connection& up, const BlockInfo& stored_block, const std::vector<std::string>& stored,
+                        const std::string& failed);
   // Opens a connection to another datanode: over its Unix socket when it runs on this machine
   // and has one (cheaper than loopback TCP), else, or when that fails, over TCP.
   Result<std::unique_ptr<Connection>> ConnectTo(const DatanodeTarget& target);
@@ -156,6 +162,7 @@ class Datanode {
   std::mutex nn_active_mu_;
   std::shared_ptr<Connection> nn_active_;  // the connection of a call in flight, for Stop
   std::atomic<bool> report_needed_{false};  // an event was lost: send a full report
+  std::atomic<uint64_t> local_writes_{0};
 };
 
 }  // namespace sawmill::dfs

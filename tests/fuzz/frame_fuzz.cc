@@ -152,6 +152,12 @@ void WalkDatanodeRequest(proto::DatanodeRequest::Reader r) {
     case W::PACKET: Walk(r.getPacket()); break;
     case W::READ_BLOCK: Use(r.getReadBlock().getBlockId() + r.getReadBlock().getOffset() + r.getReadBlock().getLength()); break;
     case W::LOCAL_BLOCK: Use(r.getLocalBlock()); break;
+    case W::LOCAL_WRITE:
+      Walk(r.getLocalWrite().getBlock());
+      Use(r.getLocalWrite().getClient());
+      Use(r.getLocalWrite().getMachine());
+      break;
+    case W::FINALIZE_LOCAL: Walk(r.getFinalizeLocal()); break;
     default: break;
   }
 }
@@ -166,7 +172,7 @@ void WalkDatanodeResponse(proto::DatanodeResponse::Reader r) {
       break;
     case W::READ_START: Walk(r.getReadStart()); break;
     case W::PACKET: Walk(r.getPacket()); break;
-    case W::GRANT: Use(r.getGrant().getPath()); Use(r.getGrant().getDataOffset()); break;
+    case W::GRANT: Use(r.getGrant().getPath()); Use(r.getGrant().getDataOffset() + r.getGrant().getSync()); break;
     default: break;
   }
 }
@@ -295,6 +301,21 @@ std::vector<std::string> ValidFrames() {
   }
   {
     capnp::MallocMessageBuilder m;
+    auto lw = m.initRoot<proto::DatanodeRequest>().initLocalWrite();
+    lw.initBlock().setId(8);
+    lw.setClient("m-1-x");
+    lw.setMachine("0b1f-boot-id");
+    add(m);
+  }
+  {
+    capnp::MallocMessageBuilder m;
+    auto f = m.initRoot<proto::DatanodeRequest>().initFinalizeLocal();
+    f.setId(8);
+    f.setLength(65537);
+    add(m);
+  }
+  {
+    capnp::MallocMessageBuilder m;
     auto ack = m.initRoot<proto::DatanodeResponse>().initAck();
     auto stored = ack.initStored(2);
     stored.set(0, "dn-1");
@@ -315,6 +336,15 @@ std::vector<std::string> ValidFrames() {
     auto g = m.initRoot<proto::DatanodeResponse>().initGrant();
     g.setPath("/data/blocks/7");
     g.setChunkSize(65536);
+    add(m);
+  }
+  {
+    capnp::MallocMessageBuilder m;
+    auto g = m.initRoot<proto::DatanodeResponse>().initGrant();
+    g.setPath("/data/blocks/tmp/blk_8_1");
+    g.setChunkSize(65536);
+    g.setDataOffset(40);
+    g.setSync(true);
     add(m);
   }
   {

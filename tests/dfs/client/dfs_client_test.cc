@@ -326,6 +326,43 @@ TEST_F(DfsClientTest, ShortCircuitCanBeTurnedOff) {
   EXPECT_GT(dns_[0]->wire_reads.load(), 0);
 }
 
+TEST_F(DfsClientTest, RefusedShortCircuitWriteFallsBackToThePipeline) {
+  Start({0});  // replication 1 puts every block on dn0, on this machine: a short-circuit write
+  const std::string data = Bytes(2 * kBlock + 3, 14);
+  {
+    auto w = client_->Create("/refused", 1, 0);
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE((*w)->Append(data).ok());
+    ASSERT_TRUE((*w)->Close().ok());
+  }
+  // Asked once; refused, so this file's blocks all went through pipelines, to dn0 itself.
+  EXPECT_EQ(dns_[0]->local_writes_refused.load(), 1);
+  FakeNamenode::File f = NnFile("/refused");
+  ASSERT_EQ(f.blocks.size(), 3u);
+  for (size_t i = 0; i < f.blocks.size(); ++i) {
+    EXPECT_EQ(f.replicas[i], std::vector<std::string>{"dn0"});
+    EXPECT_EQ(dns_[0]->BlockData(f.blocks[i].id), data.substr(i * kBlock, kBlock));
+  }
+  std::lock_guard<std::mutex> l(nn_->mu());
+  EXPECT_TRUE(nn_->abandoned.empty());
+  for (const auto& ex : nn_->add_block_excludes) EXPECT_TRUE(ex.empty());
+}
+
+TEST_F(DfsClientTest, ShortCircuitWritesNeedALocalSingleDatanodeAndCanBeTurnedOff) {
+  Start({0}, With([](auto& o) { o.short_circuit_writes = false; }));
+  ASSERT_TRUE(Write("/off", Bytes(kBlock + 1, 15)).ok());
+  {
+    auto w = client_->Create("/off1", 1, 0);
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE((*w)->Append(Bytes(kBlock + 1, 16)).ok());
+    ASSERT_TRUE((*w)->Close().ok());
+  }
+  EXPECT_EQ(dns_[0]->local_writes_refused.load(), 0);
+  client_ = std::make_unique<DfsClient>(&net_, "nn:1", DfsClient::Options{});
+  ASSERT_TRUE(Write("/two", Bytes(kBlock + 1, 17)).ok());  // replication 2: a pipeline
+  EXPECT_EQ(dns_[0]->local_writes_refused.load(), 0);
+}
+
 TEST_F(DfsClientTest, LeaseIsRenewedWhileWriting) {
   Start({}, With([](auto& o) { o.lease_renew_ms = 5; }));
   auto w = client_->Create("/lease");

@@ -1,12 +1,13 @@
 // The client against the real namenode and datanode services on an in-process network: a
-// multi-block write through real pipelines, short-circuit and wire reads, a datanode that dies
-// before a write, listing, fsck.
+// multi-block write through real pipelines, short-circuit and wire reads, short-circuit writes
+// and their fallbacks, a datanode that dies before a write, listing, fsck.
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <filesystem>
 #include <random>
 #include <thread>
@@ -121,6 +122,56 @@ class DfsIntegrationTest : public ::testing::Test {
     return s;
   }
 
+  // A client on dn0's host (and machine): its replication-1 blocks are written short-circuit.
+  std::unique_ptr<DfsClient> LocalWriter() {
+    DfsClient::Options co;
+    co.packet_bytes = 64 << 10;
+    co.block_size = kBlock;
+    co.client_host = "h0";
+    return std::make_unique<DfsClient>(&net_, "nn:1", co);
+  }
+
+  // Writes `data` with replication `replication` through `client`; `between(pos)` runs before
+  // each Append at data offset pos.
+  Status WriteWith(DfsClient& client, const std::string& path, const std::string& data, uint32_t replication,
+                   const std::function<void(size_t)>& between = nullptr) {
+    auto w = client.Create(path, replication, 0);
+    if (!w.ok()) return w.status();
+    for (size_t pos = 0; pos < data.size(); pos += 50'000) {
+      if (between) between(pos);
+      RETURN_IF_ERROR((*w)->Append(std::string_view(data).substr(pos, 50'000)));
+    }
+    return (*w)->Close();
+  }
+
+  std::vector<std::string> Files(const std::filesystem::path& dir) {
+    std::vector<std::string> names;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) names.push_back(e.path().string());
+    return names;
+  }
+  std::vector<std::string> TmpFiles(int dn) { return Files(dir_ / ("dn" + std::to_string(dn)) / "tmp"); }
+
+  // The datanode ids holding each block of `path`.
+  std::vector<std::vector<std::string>> Holders(const std::string& path) {
+    std::vector<std::vector<std::string>> out;
+    auto located = client_->Locate(path);
+    EXPECT_TRUE(located.ok()) << located.status().ToString();
+    if (!located.ok()) return out;
+    for (const auto& b : located->second) {
+      out.emplace_back();
+      for (const auto& d : b.datanodes) out.back().push_back(d.id);
+    }
+    return out;
+  }
+
+  bool FsckClean(uint64_t blocks) {
+    return WaitFor([&] {
+      auto f = client_->Fsck();
+      return f.ok() && f->total_blocks == blocks && f->missing.empty() && f->under_replicated.empty() &&
+             f->corrupt.empty();
+    });
+  }
+
   std::string Read(const std::string& path) {
     auto r = client_->OpenRead(path);
     EXPECT_TRUE(r.ok()) << r.status().ToString();
@@ -185,6 +236,71 @@ TEST_F(DfsIntegrationTest, WriteSurvivesADeadDatanode) {
   Status s = Write("/w", data);
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ(Read("/w"), data);
+}
+
+TEST_F(DfsIntegrationTest, ReplicationOneOnThisMachineIsWrittenShortCircuit) {
+  auto writer = LocalWriter();
+  const std::string data = Bytes(2 * kBlock + 7, 7);
+  ASSERT_TRUE(WriteWith(*writer, "/sc", data, 1).ok());
+  ASSERT_TRUE(WriteWith(*writer, "/sc-exact", data.substr(0, kBlock), 1).ok());
+  ASSERT_TRUE(WriteWith(*writer, "/sc-empty", "", 1).ok());
+  EXPECT_EQ(dns_[0]->local_writes(), 4u);
+  // Another client reads them back: the namenode knows every block, on dn0.
+  EXPECT_EQ(Read("/sc"), data);
+  EXPECT_EQ(Read("/sc-exact"), data.substr(0, kBlock));
+  EXPECT_EQ(Read("/sc-empty"), "");
+  using Ids = std::vector<std::vector<std::string>>;
+  EXPECT_EQ(Holders("/sc"), (Ids{{"dn0"}, {"dn0"}, {"dn0"}}));
+  EXPECT_TRUE(FsckClean(4));
+  EXPECT_TRUE(TmpFiles(0).empty());
+  // A writer dropped mid-block leaves neither the file nor its granted block file.
+  {
+    auto w = writer->Create("/dropped", 1, 0);
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE((*w)->Append(data.substr(0, kBlock + 10)).ok());
+    EXPECT_EQ(TmpFiles(0).size(), 1u);
+  }
+  EXPECT_EQ(client_->Stat("/dropped").status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(WaitFor([&] { return TmpFiles(0).empty(); }));
+  // Replication 2 keeps the pipeline.
+  ASSERT_TRUE(WriteWith(*writer, "/two", data, 2).ok());
+  EXPECT_EQ(dns_[0]->local_writes(), 5u);  // 4 and the dropped file's first block
+  EXPECT_EQ(Read("/two"), data);
+}
+
+TEST_F(DfsIntegrationTest, ShortCircuitBlockRefusedAtFinalizeIsRewrittenThroughAPipeline) {
+  auto writer = LocalWriter();
+  const std::string data = Bytes(kBlock + kBlock / 2, 8);
+  // The granted file loses its name mid-block: the datanode cannot finalize it, the writer
+  // resends the block's bytes from its still open file to a pipeline, to dn0 again.
+  Status s = WriteWith(*writer, "/lost", data, 1, [&](size_t pos) {
+    if (pos != 100'000) return;
+    auto tmp = TmpFiles(0);
+    ASSERT_EQ(tmp.size(), 1u);
+    std::filesystem::remove(tmp[0]);
+  });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(dns_[0]->local_writes(), 0u);
+  EXPECT_EQ(Read("/lost"), data);
+  using Ids = std::vector<std::vector<std::string>>;
+  EXPECT_EQ(Holders("/lost"), (Ids{{"dn0"}, {"dn0"}}));  // nothing excluded
+  EXPECT_TRUE(FsckClean(2));
+  EXPECT_TRUE(TmpFiles(0).empty());
+}
+
+TEST_F(DfsIntegrationTest, ShortCircuitWriteSurvivesItsDatanodeStopping) {
+  auto writer = LocalWriter();
+  const std::string data = Bytes(2 * kBlock + 5, 9);
+  Status s = WriteWith(*writer, "/stopped", data, 1, [&](size_t pos) {
+    if (pos == 100'000) dns_[0]->Stop();  // between the grant and the finalize
+  });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(dns_[0]->local_writes(), 0u);
+  EXPECT_EQ(Read("/stopped"), data);
+  for (const auto& holders : Holders("/stopped")) {
+    EXPECT_EQ(std::count(holders.begin(), holders.end(), "dn0"), 0) << holders[0];
+  }
+  EXPECT_TRUE(TmpFiles(0).empty());
 }
 
 TEST_F(DfsIntegrationTest, AppendFileRangeWritesBlocksFromTheLocalFile) {

@@ -267,6 +267,15 @@ void FakeDatanode::Serve(Connection& conn) {
         go_on = conn.Send(CapnpToString(out)).ok();
         break;
       }
+      case proto::DatanodeRequest::LOCAL_WRITE: {
+        // Refused as a real datanode refuses one: an error, and the conversation goes on.
+        ++local_writes_refused;
+        capnp::MallocMessageBuilder out;
+        SetError(InvalidArgument("the fake datanode grants no short-circuit writes"),
+                 out.initRoot<proto::DatanodeResponse>().initError());
+        go_on = conn.Send(CapnpToString(out)).ok();
+        break;
+      }
       default:
         return;
     }

@@ -72,6 +72,7 @@ class FakeDatanode {
   std::set<uint64_t> corrupt;             // readBlock of these fails mid-stream with kCorruption
   std::atomic<int> wire_reads{0};
   std::atomic<int> grants{0};
+  std::atomic<int> local_writes_refused{0};  // localWrite requests, all refused (with an error)
   uint32_t read_packet_bytes = 10;
   uint32_t chunk_bytes = kDefaultChunkBytes;  // of the block files written for short-circuit
 

@@ -1,6 +1,7 @@
 // BlockStore: write/finalize/read, reopen, unfinished and malformed files, delete, corruption.
 #include "dfs/datanode/block_store.h"
 
+#include <filesystem>
 #include <random>
 
 #include <gtest/gtest.h>
@@ -283,6 +284,52 @@ TEST(BlockStoreTest, BadFileNamesAreReported) {
   EXPECT_EQ(store->open_report().malformed.size(), 2u);
   EXPECT_TRUE(store->List().empty());
   EXPECT_TRUE(store->MalformedIds().empty());
+}
+
+TEST(BlockStoreTest, ReservedBlockWrittenByAnotherIsStoredOnceChecked) {
+  TempDir dir;
+  const std::string data = RandomBytes(3 * kChunk + 5, 31);
+  {
+    auto store = OpenStore(dir.path());
+    auto w = store->ReserveBlock(7, 2);
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    EXPECT_EQ(store->ReserveBlock(7, 2).status().code(), StatusCode::kAlreadyExists);
+    EXPECT_EQ(store->CreateBlock(7, 2).status().code(), StatusCode::kAlreadyExists);
+    // Someone else (a short-circuit writer) writes the file at the reserved path.
+    auto file = BlockFileWriter::Create((*w)->tmp_path(), 7, 2, kChunk);
+    ASSERT_TRUE(file.ok());
+    ASSERT_TRUE((*file)->Append(data).ok());
+    ASSERT_TRUE((*file)->Finish(false).ok());
+    auto info = (*w)->FinalizeWritten(data.size());
+    ASSERT_TRUE(info.ok()) << info.status().ToString();
+    EXPECT_EQ(*info, (BlockInfo{7, 2, data.size()}));
+    auto read = store->Read(7, 0, UINT64_MAX);
+    ASSERT_TRUE(read.ok()) << read.status().ToString();
+    EXPECT_EQ(*read, data);
+    EXPECT_TRUE(store->Verify(7).ok());
+    auto usage = store->Usage();
+    ASSERT_TRUE(usage.ok());
+    EXPECT_EQ(usage->block_bytes, BlockFileSize(data.size(), kChunk));
+
+    // A reserved block whose file is wrong is refused, removed, and can be written again.
+    auto bad = store->ReserveBlock(8, 1);
+    ASSERT_TRUE(bad.ok());
+    auto wrong = BlockFileWriter::Create((*bad)->tmp_path(), 8, 2, kChunk);  // another generation
+    ASSERT_TRUE(wrong.ok());
+    ASSERT_TRUE((*wrong)->Finish(false).ok());
+    auto refused = (*bad)->FinalizeWritten(0);
+    EXPECT_EQ(refused.status().code(), StatusCode::kCorruption) << refused.status().ToString();
+    EXPECT_NE(refused.status().message().find("block 8"), std::string::npos) << refused.status().ToString();
+    EXPECT_FALSE(std::filesystem::exists((*bad)->tmp_path()));
+    auto again = store->ReserveBlock(8, 1);
+    ASSERT_TRUE(again.ok()) << again.status().ToString();
+    const std::string tmp = (*again)->tmp_path();
+    ASSERT_TRUE(WriteStringToFile(tmp, "partial").ok());
+    again->reset();  // never finalized: aborted, its file removed
+    EXPECT_FALSE(std::filesystem::exists(tmp));
+  }
+  auto reopened = OpenStore(dir.path());
+  EXPECT_EQ(reopened->List(), (std::vector<BlockInfo>{{7, 2, data.size()}}));
 }
 
 }  // namespace
