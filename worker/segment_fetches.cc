@@ -3,6 +3,7 @@
 // attempt starts. Segments of maps that ran on this worker are read in place.
 #include <chrono>
 #include <cstdio>
+#include <utility>
 
 #include <glog/logging.h>
 
@@ -15,10 +16,14 @@ namespace sawmill::worker {
 namespace sp = sched::proto;
 
 Status Worker::Impl::AwaitSegments(Run* r) {
+  const auto start = Clock::now();
   ScheduleFetches();
   std::unique_lock<std::mutex> l(mu);
   cv.wait(l, [&] { return stopping || r->kill || r->missing == 0; });
   if (stopping || r->kill) return Aborted("killed while fetching map outputs");
+  LOG(INFO) << "attempt " << r->attempt_id << " holds its " << r->segments.size() << " segments after "
+            << std::chrono::duration<double>(Clock::now() - start).count() << " s (" << r->memory_bytes
+            << " bytes of them in memory)";
   return Status::Ok();
 }
 
@@ -50,7 +55,8 @@ void Worker::Impl::ScheduleFetches() {
       r->fetching.insert(m);
       char name[32];
       std::snprintf(name, sizeof name, "map-%05d", m);
-      fetch_queue.push_back(Fetch{r->attempt_id, m, loc, partition, r->job_id, JoinPath(JoinPath(r->dir, "segments"), name)});
+      fetch_queue.push_back(Fetch{r->attempt_id, m, loc, partition, r->job_id, JoinPath(JoinPath(r->dir, "segments"), name),
+                                  r->memory_dir.empty() ? "" : JoinPath(r->memory_dir, name)});
     }
   }
   cv.notify_all();
@@ -73,15 +79,36 @@ void Worker::Impl::FetchLoop() {
       f = std::move(fetch_queue.front());
       fetch_queue.pop_front();
     }
-    Status s = connections.Fetch(f.from.address, f.job_id, f.from.attempt_id, f.partition, f.dest, nullptr);
-    std::lock_guard<std::mutex> l(mu);
+    // A segment that fits what is left of the memory budget goes there: no file on disk to make
+    // (on ext4 a new file costs more than the copy of a small segment), and the reduce reads it
+    // from memory. The budget is held until the reduce ends (ReleaseSegmentMemoryLocked).
+    uint64_t reserved = 0;
+    auto place = [&](uint64_t bytes) -> std::string {
+      shuffle_memory.Release(std::exchange(reserved, 0));  // a retry chooses again
+      if (f.memory_dest.empty() || !shuffle_memory.Reserve(bytes)) return f.dest;
+      reserved = bytes;
+      return f.memory_dest;
+    };
+    FetchStats stats;
+    Status s = connections.Fetch(f.from.address, f.job_id, f.from.attempt_id, f.partition, place, &stats);
+    if (!s.ok()) shuffle_memory.Release(std::exchange(reserved, 0));
+    std::unique_lock<std::mutex> l(mu);
     auto it = runs.find(f.attempt_id);
-    if (it == runs.end()) continue;
-    Run* r = it->second.get();
+    Run* r = it == runs.end() ? nullptr : it->second.get();
+    if (r == nullptr || r->done) {
+      // The reduce ended while this copy was under way; its memory folder is gone or going.
+      l.unlock();
+      if (reserved > 0) {
+        (void)RemoveAll(stats.path);
+        shuffle_memory.Release(reserved);
+      }
+      continue;
+    }
     r->fetching.erase(f.map);
+    r->memory_bytes += reserved;  // a duplicate too: its file stays in the folder until the end
     if (s.ok()) {
       if (r->segments[f.map].empty()) {
-        r->segments[f.map] = f.dest;
+        r->segments[f.map] = stats.path;
         --r->missing;
       }
     } else {
@@ -92,6 +119,11 @@ void Worker::Impl::FetchLoop() {
     }
     cv.notify_all();
   }
+}
+
+std::string Worker::Impl::ReleaseSegmentMemoryLocked(Run* r) {
+  shuffle_memory.Release(std::exchange(r->memory_bytes, 0));
+  return std::exchange(r->memory_dir, "");
 }
 
 }  // namespace sawmill::worker

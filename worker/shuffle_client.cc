@@ -15,9 +15,17 @@
 namespace sawmill::worker {
 namespace {
 
-// Everything but the final rename: the segment written and validated at `tmp`.
+// About the size of the segment file that `reply` announces: its blocks, index and footer.
+uint64_t SegmentFileBytes(const FetchReply& reply) {
+  uint64_t bytes = reply.total_bytes + 64;
+  for (const BlockHandle& h : reply.blocks) bytes += 32 + h.first_key.size();
+  return bytes;
+}
+
+// Everything but the final rename: the segment written and validated at *dest + ".tmp", where
+// *dest is what `place` chose ("" while nothing was written).
 Status FetchInto(Connection& conn, const std::string& job_id, const std::string& attempt_id, int32_t partition,
-                 const std::string& tmp, FetchStats* stats) {
+                 const SegmentPlacement& place, std::string* dest, FetchStats* stats) {
   {
     capnp::MallocMessageBuilder message;
     auto req = message.initRoot<proto::FetchRequest>();
@@ -35,6 +43,8 @@ Status FetchInto(Connection& conn, const std::string& job_id, const std::string&
   RETURN_IF_ERROR(CheckSegment(reply, partition));
   const uint64_t total = reply.total_bytes;
   const uint64_t records = reply.records;
+  *dest = place(SegmentFileBytes(reply));
+  const std::string tmp = *dest + ".tmp";
   ASSIGN_OR_RETURN(auto writer, SegmentWriter::Create(tmp, partition, std::move(reply.blocks), reply.sorted));
   uint64_t got = 0;
   for (uint64_t seqno = 0; got < total; ++seqno) {
@@ -73,16 +83,22 @@ Status FetchInto(Connection& conn, const std::string& job_id, const std::string&
 }  // namespace
 
 Status FetchSegment(Connection& conn, const std::string& job_id, const std::string& attempt_id, int32_t partition,
-                    const std::string& dest_path, FetchStats* stats) {
-  const std::string tmp = dest_path + ".tmp";
-  Status s = FetchInto(conn, job_id, attempt_id, partition, tmp, stats);
-  if (s.ok()) s = Rename(tmp, dest_path);
+                    const SegmentPlacement& place, FetchStats* stats) {
+  std::string dest;
+  Status s = FetchInto(conn, job_id, attempt_id, partition, place, &dest, stats);
+  if (s.ok()) s = Rename(dest + ".tmp", dest);
+  if (s.ok() && stats) stats->path = dest;
   if (!s.ok()) {
-    (void)RemoveAll(tmp);  // best effort; the fetch error is what matters
+    if (!dest.empty()) (void)RemoveAll(dest + ".tmp");  // best effort; the fetch error is what matters
     return s.WithContext("fetching partition " + std::to_string(partition) + " of map attempt " + attempt_id +
                          " (job " + job_id + ") from " + conn.peer());
   }
   return Status::Ok();
+}
+
+Status FetchSegment(Connection& conn, const std::string& job_id, const std::string& attempt_id, int32_t partition,
+                    const std::string& dest_path, FetchStats* stats) {
+  return FetchSegment(conn, job_id, attempt_id, partition, [&](uint64_t) { return dest_path; }, stats);
 }
 
 Status FetchSegment(Transport& transport, const std::string& address, const std::string& job_id,
@@ -101,11 +117,17 @@ Status FetchSegment(Transport& transport, const std::string& address, const std:
 Status ShuffleConnections::Fetch(const std::string& address, const std::string& job_id,
                                  const std::string& attempt_id, int32_t partition, const std::string& dest_path,
                                  FetchStats* stats) {
+  return Fetch(address, job_id, attempt_id, partition, [&](uint64_t) { return dest_path; }, stats);
+}
+
+Status ShuffleConnections::Fetch(const std::string& address, const std::string& job_id,
+                                 const std::string& attempt_id, int32_t partition, const SegmentPlacement& place,
+                                 FetchStats* stats) {
   for (auto it = kept_.begin(); it != kept_.end(); ++it) {
     if (it->first != address) continue;
     std::unique_ptr<Connection> conn = std::move(it->second);
     kept_.erase(it);
-    if (FetchSegment(*conn, job_id, attempt_id, partition, dest_path, stats).ok()) {
+    if (FetchSegment(*conn, job_id, attempt_id, partition, place, stats).ok()) {
       kept_.emplace_back(address, std::move(conn));
       return Status::Ok();
     }
@@ -117,7 +139,7 @@ Status ShuffleConnections::Fetch(const std::string& address, const std::string& 
     return conn.status().WithContext("fetching partition " + std::to_string(partition) + " of map attempt " +
                                      attempt_id + " (job " + job_id + ") from " + address);
   }
-  Status s = FetchSegment(**conn, job_id, attempt_id, partition, dest_path, stats);
+  Status s = FetchSegment(**conn, job_id, attempt_id, partition, place, stats);
   if (!s.ok()) {
     (*conn)->Close();  // after an error the conversation may be out of step
     return s;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -16,7 +17,13 @@ namespace sawmill::worker {
 struct FetchStats {
   uint64_t bytes = 0;    // block bytes received (the segment's size before index and footer)
   uint64_t records = 0;  // records in the segment
+  std::string path;      // where it was written (the placement's choice)
 };
+
+// Where a segment goes, chosen once the server has announced it: given about the bytes its file
+// will take (blocks, index and footer), the path to write it at. Called once per transfer (a
+// ShuffleConnections retry calls it again), before anything is written.
+using SegmentPlacement = std::function<std::string(uint64_t file_bytes)>;
 
 // Fetches partition `partition` of the map output of `attempt_id` (job `job_id`) over `conn` and
 // writes it to `dest_path` as a record file whose PartitionBlocks(partition) holds exactly the
@@ -30,6 +37,9 @@ struct FetchStats {
 // nullptr. Blocks until the transfer ends.
 Status FetchSegment(Connection& conn, const std::string& job_id, const std::string& attempt_id, int32_t partition,
                     const std::string& dest_path, FetchStats* stats);
+// The same at the path `place` chooses from the announced size.
+Status FetchSegment(Connection& conn, const std::string& job_id, const std::string& attempt_id, int32_t partition,
+                    const SegmentPlacement& place, FetchStats* stats);
 
 // The same over a new connection to `address` (a worker's shuffle port), closed at the end.
 Status FetchSegment(Transport& transport, const std::string& address, const std::string& job_id,
@@ -53,6 +63,8 @@ class ShuffleConnections {
   // FetchSegment from the shuffle server at `address`, as above.
   Status Fetch(const std::string& address, const std::string& job_id, const std::string& attempt_id,
                int32_t partition, const std::string& dest_path, FetchStats* stats);
+  Status Fetch(const std::string& address, const std::string& job_id, const std::string& attempt_id,
+               int32_t partition, const SegmentPlacement& place, FetchStats* stats);
   // Closes every kept connection.
   void Clear();
   size_t kept() const { return kept_.size(); }

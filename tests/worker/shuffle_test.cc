@@ -255,6 +255,44 @@ TEST_F(shuffle, KeptConnectionsAreBounded) {
   EXPECT_EQ(connections.kept(), 0u);
 }
 
+TEST_F(shuffle, PlacementIsChosenFromTheAnnouncedSizeAndAgainOnARetry) {
+  const std::string map_out = dir_.Sub("map.out");
+  ASSERT_NO_FATAL_FAILURE(WriteMapOutput(map_out, 60, 20, 256));
+  auto source = RecordFileReader::Open(map_out);
+  ASSERT_TRUE(source.ok());
+  ShuffleServerOptions options;
+  options.packet_bytes = 200;
+  auto packets = [&](int32_t p) { return static_cast<int>(((*source)->Extent(p).length + 199) / 200); };
+  ASSERT_GE(packets(1), 2);
+  ASSERT_LT(packets(1), packets(0) + 2);
+  // The first conversation serves partition 0, then announces partition 1 and hangs up after its
+  // first packet; the retry's new conversation serves partition 1 whole.
+  Serve(map_out, options, /*cut_after=*/1 + packets(0) + 2);
+  ShuffleConnections connections(&net_);
+  std::vector<std::pair<std::string, uint64_t>> chosen;  // (path, announced file bytes)
+  auto place = [&](uint64_t bytes) {
+    chosen.emplace_back(dir_.Sub("choice-" + std::to_string(chosen.size())), bytes);
+    return chosen.back().first;
+  };
+  for (int32_t p : {0, 1}) {
+    FetchStats stats;
+    ASSERT_OK(connections.Fetch(kAddress, kJob, kAttempt, p, place, &stats));
+    EXPECT_EQ(stats.path, chosen.back().first);
+    std::vector<Record> got;
+    ASSERT_OK(ReadPartition(stats.path, p, &got));
+    ExpectSameRecords(got, want_[p]);
+    // The announced size bounds the file from above, closely: a budget counts what it holds.
+    auto file_size = FileSize(stats.path);
+    ASSERT_TRUE(file_size.ok());
+    const uint64_t size = *file_size;
+    EXPECT_GE(chosen.back().second, size);
+    EXPECT_LE(chosen.back().second, size + size / 2);
+  }
+  ASSERT_EQ(chosen.size(), 3u);  // partition 1 was placed twice
+  ExpectNoSegment(chosen[1].first);
+  EXPECT_EQ(conversations_.load(), 2);
+}
+
 TEST_F(shuffle, UnknownAttemptIsNotFoundNamingIt) {
   const std::string map_out = dir_.Sub("map.out");
   ASSERT_NO_FATAL_FAILURE(WriteMapOutput(map_out, 10, 10, 256));
