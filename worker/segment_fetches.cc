@@ -65,8 +65,11 @@ void Worker::Impl::ScheduleFetches() {
 void Worker::Impl::FetchLoop() {
   // Kept while fetches keep coming (a reduce's, from the same few workers), closed when none wait.
   ShuffleConnections connections(transport);
+  std::vector<Fetch> batch;
+  std::vector<SegmentRequest> requests;
+  std::vector<uint64_t> reserved;
   while (true) {
-    Fetch f;
+    batch.clear();
     {
       std::unique_lock<std::mutex> l(mu);
       if (fetch_queue.empty() && connections.kept() > 0) {
@@ -76,49 +79,70 @@ void Worker::Impl::FetchLoop() {
       }
       cv.wait(l, [&] { return stopping || !fetch_queue.empty(); });
       if (stopping) return;
-      f = std::move(fetch_queue.front());
+      // The queued fetches from the same worker as the first, up to a batch: one round trip.
+      batch.push_back(std::move(fetch_queue.front()));
       fetch_queue.pop_front();
+      for (auto it = fetch_queue.begin(); it != fetch_queue.end() && batch.size() < kFetchBatch;) {
+        if (it->from.address != batch.front().from.address) {
+          ++it;
+          continue;
+        }
+        batch.push_back(std::move(*it));
+        it = fetch_queue.erase(it);
+      }
     }
     // A segment that fits what is left of the memory budget goes there: no file on disk to make
     // (on ext4 a new file costs more than the copy of a small segment), and the reduce reads it
     // from memory. The budget is held until the reduce ends (ReleaseSegmentMemoryLocked).
-    uint64_t reserved = 0;
-    auto place = [&](uint64_t bytes) -> std::string {
-      shuffle_memory.Release(std::exchange(reserved, 0));  // a retry chooses again
-      if (f.memory_dest.empty() || !shuffle_memory.Reserve(bytes)) return f.dest;
-      reserved = bytes;
-      return f.memory_dest;
-    };
-    FetchStats stats;
-    Status s = connections.Fetch(f.from.address, f.job_id, f.from.attempt_id, f.partition, place, &stats);
-    if (!s.ok()) shuffle_memory.Release(std::exchange(reserved, 0));
-    std::unique_lock<std::mutex> l(mu);
-    auto it = runs.find(f.attempt_id);
-    Run* r = it == runs.end() ? nullptr : it->second.get();
-    if (r == nullptr || r->done) {
-      // The reduce ended while this copy was under way; its memory folder is gone or going.
-      l.unlock();
-      if (reserved > 0) {
-        (void)RemoveAll(stats.path);
-        shuffle_memory.Release(reserved);
-      }
-      continue;
+    requests.assign(batch.size(), SegmentRequest());
+    reserved.assign(batch.size(), 0);
+    for (size_t k = 0; k < batch.size(); ++k) {
+      const Fetch& f = batch[k];
+      requests[k].job_id = f.job_id;
+      requests[k].attempt_id = f.from.attempt_id;
+      requests[k].partition = f.partition;
+      requests[k].place = [this, &f, held = &reserved[k]](uint64_t bytes) -> std::string {
+        shuffle_memory.Release(std::exchange(*held, 0));  // a retry chooses again
+        if (f.memory_dest.empty() || !shuffle_memory.Reserve(bytes)) return f.dest;
+        *held = bytes;
+        return f.memory_dest;
+      };
     }
-    r->fetching.erase(f.map);
-    r->memory_bytes += reserved;  // a duplicate too: its file stays in the folder until the end
-    if (s.ok()) {
-      if (r->segments[f.map].empty()) {
-        r->segments[f.map] = stats.path;
-        --r->missing;
-      }
-    } else {
-      LOG(WARNING) << "fetching map " << f.map << " (" << f.from.attempt_id << ") from " << f.from.address
-                   << " for " << f.attempt_id << ": " << s.ToString();
-      r->failed[f.map] = {f.from.attempt_id, Clock::now()};
-      fetch_failures.push_back({f.attempt_id, f.map, f.from.attempt_id, s.ToString()});
+    connections.FetchAll(batch.front().from.address, &requests);
+    for (size_t k = 0; k < batch.size(); ++k) {
+      if (!requests[k].status.ok()) shuffle_memory.Release(std::exchange(reserved[k], 0));
+      FetchDone(batch[k], requests[k].status, requests[k].stats.path, reserved[k]);
     }
-    cv.notify_all();
   }
+}
+
+void Worker::Impl::FetchDone(const Fetch& f, const Status& s, const std::string& path, uint64_t reserved) {
+  std::unique_lock<std::mutex> l(mu);
+  auto it = runs.find(f.attempt_id);
+  Run* r = it == runs.end() ? nullptr : it->second.get();
+  if (r == nullptr || r->done) {
+    // The reduce ended while this copy was under way; its memory folder is gone or going.
+    l.unlock();
+    if (reserved > 0) {
+      (void)RemoveAll(path);
+      shuffle_memory.Release(reserved);
+    }
+    return;
+  }
+  r->fetching.erase(f.map);
+  r->memory_bytes += reserved;  // a duplicate too: its file stays in the folder until the end
+  if (s.ok()) {
+    if (r->segments[f.map].empty()) {
+      r->segments[f.map] = path;
+      --r->missing;
+    }
+  } else {
+    LOG(WARNING) << "fetching map " << f.map << " (" << f.from.attempt_id << ") from " << f.from.address << " for "
+                 << f.attempt_id << ": " << s.ToString();
+    r->failed[f.map] = {f.from.attempt_id, Clock::now()};
+    fetch_failures.push_back({f.attempt_id, f.map, f.from.attempt_id, s.ToString()});
+  }
+  cv.notify_all();
 }
 
 std::string Worker::Impl::ReleaseSegmentMemoryLocked(Run* r) {

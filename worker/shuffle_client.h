@@ -46,6 +46,16 @@ Status FetchSegment(Transport& transport, const std::string& address, const std:
                     const std::string& attempt_id, int32_t partition, const std::string& dest_path,
                     FetchStats* stats);
 
+// One fetch of a batch (ShuffleConnections::FetchAll): what to fetch, where to put it, and how
+// it went.
+struct SegmentRequest {
+  std::string job_id, attempt_id;
+  int32_t partition = 0;
+  SegmentPlacement place;
+  FetchStats stats;  // out
+  Status status;     // out
+};
+
 // Connections to shuffle servers kept between fetches, one per address: a reduce fetches a
 // segment of every map, from the same few workers, and a new connection costs a connect and an
 // authentication handshake. A fetch over a kept connection that fails is retried once over a new
@@ -65,11 +75,19 @@ class ShuffleConnections {
                int32_t partition, const std::string& dest_path, FetchStats* stats);
   Status Fetch(const std::string& address, const std::string& job_id, const std::string& attempt_id,
                int32_t partition, const SegmentPlacement& place, FetchStats* stats);
+  // Every request of `requests` from the shuffle server at `address`, pipelined: all requests are
+  // sent before the first answer is read (the server answers in order), so a batch costs one
+  // round trip instead of one a segment. Each request's status says how it went. A failure over
+  // a kept connection drops it and sends that request and the rest again over a new one, whose
+  // results stand; after a failure there, the requests that follow are fetched one by one.
+  void FetchAll(const std::string& address, std::vector<SegmentRequest>* requests);
   // Closes every kept connection.
   void Clear();
   size_t kept() const { return kept_.size(); }
 
  private:
+  void Keep(const std::string& address, std::unique_ptr<Connection> conn);
+
   Transport* transport_;
   size_t max_kept_;
   std::vector<std::pair<std::string, std::unique_ptr<Connection>>> kept_;  // least recently used first

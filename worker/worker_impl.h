@@ -116,6 +116,11 @@ struct Worker::Impl {
   // of maps that ran here are read in place.
   void ScheduleFetches();
   void FetchLoop();
+  // Records how one fetch ended (`path`: where the segment is; `reserved`: the memory budget its
+  // file there holds).
+  void FetchDone(const Fetch& f, const Status& s, const std::string& path, uint64_t reserved);
+  // At most this many fetches from one worker go in one pipelined exchange.
+  static constexpr size_t kFetchBatch = 16;
   // Hands a finished reduce's segments in memory back to the budget (call with mu held, once the
   // run is done; the caller removes the returned folder, unlocked).
   std::string ReleaseSegmentMemoryLocked(Run* r);
