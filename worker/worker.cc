@@ -45,12 +45,9 @@ Handler Worker::shuffle_handler() { return impl_->shuffle->handler(); }
 
 void Worker::Start() {
   Impl* i = impl_.get();
-  if (i->shuffle_memory.enabled()) {
-    // A predecessor's segments are void; a folder that cannot be made leaves every segment on disk.
-    Status made = RemoveAll(i->shuffle_memory.dir());
-    if (made.ok()) made = MakeDirs(i->shuffle_memory.dir());
-    if (!made.ok()) LOG(WARNING) << "shuffle memory off: " << made.ToString();
-  }
+  // A folder that cannot be made leaves every segment on disk.
+  Status opened = i->shuffle_memory.Open();
+  if (!opened.ok()) LOG(WARNING) << "shuffle memory off: " << opened.ToString();
   i->poll_thread = std::thread([i] { i->PollLoop(); });
   i->report_thread = std::thread([i] { i->ReportLoop(); });
   for (int k = 0; k < std::max(1, i->opt.fetch_threads); ++k) i->fetchers.emplace_back([i] { i->FetchLoop(); });
@@ -80,7 +77,7 @@ void Worker::Stop() {
     if (t.joinable()) t.join();
   }
   i->executors.Clear();
-  if (i->shuffle_memory.enabled()) (void)RemoveAll(i->shuffle_memory.dir());
+  i->shuffle_memory.Close();
 }
 
 }  // namespace sawmill::worker
