@@ -15,6 +15,7 @@
 #include "common/file.h"
 #include "common/rpc_tcp.h"
 #include "dfs/client/dfs_client.h"
+#include "worker/shuffle_memory.h"
 #include "worker/worker.h"
 
 namespace sawmill {
@@ -23,7 +24,7 @@ namespace {
 // Its flags beside those every daemon takes (ParseDaemonArgs).
 const DaemonFlags kFlags{.role = "worker",
                          .flags = {"coordinator", "namenode", "host", "slots", "poll_ms", "fetch_threads", "warm_executors",
-                                   "executor_idle_ms"},
+                                   "executor_idle_ms", "shuffle_memory_mb", "shuffle_memory_dir"},
                          .required = {"coordinator", "namenode", "host"}};
 
 constexpr char kUsage[] =
@@ -31,7 +32,7 @@ constexpr char kUsage[] =
        sawmill worker --config CLUSTER_JSON --host NAME
                       [--slots N] [--bind 127.0.0.1] [--port 0] [--advertise HOST]
                       [--poll_ms 1000] [--fetch_threads 4] [--warm_executors true|false]
-                      [--executor_idle_ms 60000]
+                      [--executor_idle_ms 60000] [--shuffle_memory_mb 256] [--shuffle_memory_dir DIR]
 
 Runs a worker: registers with the coordinator at ADDR, runs the task attempts it is given in
 warm executors of the job binary (fetched from the file store at the namenode ADDR into
@@ -40,6 +41,9 @@ per job and slot that run the job's attempts one after another (--warm_executors
 process per attempt; an executor idle for --executor_idle_ms ms ends). Each attempt runs in
 D/jobs/JOB/ATTEMPT with its stdout, stderr, spec and result, and serves finished map outputs to reducers on
 --bind:--port (0: any free port), advertised as --advertise (default: the bind address).
+Segments a reduce fetches go to --shuffle_memory_dir (default: a folder of /dev/shm named after
+D, cleared at start and stop) while they fit in --shuffle_memory_mb (0: all to disk), the rest
+to the attempt's directory.
 --host is the placement host: the name of the datanode on the same machine, so that maps
 reading its blocks count as node-local. --slots attempts run at once (default: the number of
 cores). With --config (a deployment's cluster.json, docs/deploy.md), --dir, --port,
@@ -63,8 +67,11 @@ int WorkerCommand(int argc, char** argv) {
       !args.GetNumber("fetch_threads", 4, &fetch_threads, 1, 64)) {
     return 2;
   }
-  int64_t executor_idle_ms;
-  if (!args.GetNumber<int64_t>("executor_idle_ms", 60000, &executor_idle_ms, 0, 86400000)) return 2;
+  int64_t executor_idle_ms, shuffle_memory_mb;
+  if (!args.GetNumber<int64_t>("executor_idle_ms", 60000, &executor_idle_ms, 0, 86400000) ||
+      !args.GetNumber<int64_t>("shuffle_memory_mb", 256, &shuffle_memory_mb, 0, int64_t{1} << 30)) {
+    return 2;
+  }
   const std::string warm_executors = args.Get("warm_executors", "true");
   if (warm_executors != "true" && warm_executors != "false") {
     return DaemonUsageError("worker", "--warm_executors must be true or false");
@@ -91,6 +98,8 @@ int WorkerCommand(int argc, char** argv) {
   options.fetch_threads = fetch_threads;
   options.warm_executors = warm_executors == "true";
   options.executor_idle_ms = executor_idle_ms;
+  options.shuffle_memory_dir = args.Get("shuffle_memory_dir", worker::DefaultShuffleMemoryDir(d.dir));
+  options.shuffle_memory_bytes = static_cast<uint64_t>(shuffle_memory_mb) << 20;
 
   std::atomic<worker::Worker*> serving{nullptr};
   TcpServerOptions server_options;

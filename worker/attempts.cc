@@ -61,6 +61,12 @@ void Worker::Impl::Launch(sp::AttemptLaunch::Reader launch) {
   // this thread's next ScheduleFetches), and nothing may clear it under them afterwards.
   Status made = RemoveAll(run->dir);
   if (made.ok()) made = MakeDirs(run->reduce ? JoinPath(run->dir, "segments") : run->dir);
+  if (made.ok() && run->reduce && shuffle_memory.enabled()) {
+    std::string memory_dir =
+        JoinPath(shuffle_memory.dir(), run->job_id + "-" + sched::AttemptDirName(run->job_id, run->attempt_id));
+    // Without its folder in memory the reduce fetches every segment to disk.
+    if (RemoveAll(memory_dir).ok() && MakeDirs(memory_dir).ok()) run->memory_dir = std::move(memory_dir);
+  }
   if (!made.ok()) {
     Refuse(run->attempt_id, "cannot make its directory: " + made.ToString());
     return;
@@ -182,8 +188,10 @@ void Worker::Impl::RunAttempt(Run* r) {
   // Only a map's output outlives its attempt; segments fetched from others are copies.
   if (r->reduce) (void)RemoveAll(JoinPath(r->dir, "segments"));
   if (!keep_output) (void)RemoveAll(JoinPath(r->dir, "map.out"));
+  std::string memory_dir;
   {
     std::lock_guard<std::mutex> l(mu);
+    memory_dir = ReleaseSegmentMemoryLocked(r);
     if (keep_output && !dropped_jobs.count(r->job_id)) {
       map_outputs[{r->job_id, r->attempt_id}] = JoinPath(r->dir, "map.out");
     }
@@ -192,6 +200,7 @@ void Worker::Impl::RunAttempt(Run* r) {
     updates.push_back(std::move(u));
     r->done = true;
   }
+  if (!memory_dir.empty()) (void)RemoveAll(memory_dir);
   cv.notify_all();
 }
 

@@ -3,6 +3,7 @@
 // attempt starts. Segments of maps that ran on this worker are read in place.
 #include <chrono>
 #include <cstdio>
+#include <utility>
 
 #include <glog/logging.h>
 
@@ -15,10 +16,14 @@ namespace sawmill::worker {
 namespace sp = sched::proto;
 
 Status Worker::Impl::AwaitSegments(Run* r) {
+  const auto start = Clock::now();
   ScheduleFetches();
   std::unique_lock<std::mutex> l(mu);
   cv.wait(l, [&] { return stopping || r->kill || r->missing == 0; });
   if (stopping || r->kill) return Aborted("killed while fetching map outputs");
+  LOG(INFO) << "attempt " << r->attempt_id << " holds its " << r->segments.size() << " segments after "
+            << std::chrono::duration<double>(Clock::now() - start).count() << " s (" << r->memory_bytes
+            << " bytes of them in memory)";
   return Status::Ok();
 }
 
@@ -50,7 +55,8 @@ void Worker::Impl::ScheduleFetches() {
       r->fetching.insert(m);
       char name[32];
       std::snprintf(name, sizeof name, "map-%05d", m);
-      fetch_queue.push_back(Fetch{r->attempt_id, m, loc, partition, r->job_id, JoinPath(JoinPath(r->dir, "segments"), name)});
+      fetch_queue.push_back(Fetch{r->attempt_id, m, loc, partition, r->job_id, JoinPath(JoinPath(r->dir, "segments"), name),
+                                  r->memory_dir.empty() ? "" : JoinPath(r->memory_dir, name)});
     }
   }
   cv.notify_all();
@@ -59,8 +65,11 @@ void Worker::Impl::ScheduleFetches() {
 void Worker::Impl::FetchLoop() {
   // Kept while fetches keep coming (a reduce's, from the same few workers), closed when none wait.
   ShuffleConnections connections(transport);
+  std::vector<Fetch> batch;
+  std::vector<SegmentRequest> requests;
+  std::vector<uint64_t> reserved;
   while (true) {
-    Fetch f;
+    batch.clear();
     {
       std::unique_lock<std::mutex> l(mu);
       if (fetch_queue.empty() && connections.kept() > 0) {
@@ -70,28 +79,75 @@ void Worker::Impl::FetchLoop() {
       }
       cv.wait(l, [&] { return stopping || !fetch_queue.empty(); });
       if (stopping) return;
-      f = std::move(fetch_queue.front());
+      // The queued fetches from the same worker as the first, up to a batch: one round trip.
+      batch.push_back(std::move(fetch_queue.front()));
       fetch_queue.pop_front();
-    }
-    Status s = connections.Fetch(f.from.address, f.job_id, f.from.attempt_id, f.partition, f.dest, nullptr);
-    std::lock_guard<std::mutex> l(mu);
-    auto it = runs.find(f.attempt_id);
-    if (it == runs.end()) continue;
-    Run* r = it->second.get();
-    r->fetching.erase(f.map);
-    if (s.ok()) {
-      if (r->segments[f.map].empty()) {
-        r->segments[f.map] = f.dest;
-        --r->missing;
+      for (auto it = fetch_queue.begin(); it != fetch_queue.end() && batch.size() < kFetchBatch;) {
+        if (it->from.address != batch.front().from.address) {
+          ++it;
+          continue;
+        }
+        batch.push_back(std::move(*it));
+        it = fetch_queue.erase(it);
       }
-    } else {
-      LOG(WARNING) << "fetching map " << f.map << " (" << f.from.attempt_id << ") from " << f.from.address
-                   << " for " << f.attempt_id << ": " << s.ToString();
-      r->failed[f.map] = {f.from.attempt_id, Clock::now()};
-      fetch_failures.push_back({f.attempt_id, f.map, f.from.attempt_id, s.ToString()});
     }
-    cv.notify_all();
+    // A segment that fits what is left of the memory budget goes there: no file on disk to make
+    // (on ext4 a new file costs more than the copy of a small segment), and the reduce reads it
+    // from memory. The budget is held until the reduce ends (ReleaseSegmentMemoryLocked).
+    requests.assign(batch.size(), SegmentRequest());
+    reserved.assign(batch.size(), 0);
+    for (size_t k = 0; k < batch.size(); ++k) {
+      const Fetch& f = batch[k];
+      requests[k].job_id = f.job_id;
+      requests[k].attempt_id = f.from.attempt_id;
+      requests[k].partition = f.partition;
+      requests[k].place = [this, &f, held = &reserved[k]](uint64_t bytes) -> std::string {
+        shuffle_memory.Release(std::exchange(*held, 0));  // a retry chooses again
+        if (f.memory_dest.empty() || !shuffle_memory.Reserve(bytes)) return f.dest;
+        *held = bytes;
+        return f.memory_dest;
+      };
+    }
+    connections.FetchAll(batch.front().from.address, &requests);
+    for (size_t k = 0; k < batch.size(); ++k) {
+      if (!requests[k].status.ok()) shuffle_memory.Release(std::exchange(reserved[k], 0));
+      FetchDone(batch[k], requests[k].status, requests[k].stats.path, reserved[k]);
+    }
   }
+}
+
+void Worker::Impl::FetchDone(const Fetch& f, const Status& s, const std::string& path, uint64_t reserved) {
+  std::unique_lock<std::mutex> l(mu);
+  auto it = runs.find(f.attempt_id);
+  Run* r = it == runs.end() ? nullptr : it->second.get();
+  if (r == nullptr || r->done) {
+    // The reduce ended while this copy was under way; its memory folder is gone or going.
+    l.unlock();
+    if (reserved > 0) {
+      (void)RemoveAll(path);
+      shuffle_memory.Release(reserved);
+    }
+    return;
+  }
+  r->fetching.erase(f.map);
+  r->memory_bytes += reserved;  // a duplicate too: its file stays in the folder until the end
+  if (s.ok()) {
+    if (r->segments[f.map].empty()) {
+      r->segments[f.map] = path;
+      --r->missing;
+    }
+  } else {
+    LOG(WARNING) << "fetching map " << f.map << " (" << f.from.attempt_id << ") from " << f.from.address << " for "
+                 << f.attempt_id << ": " << s.ToString();
+    r->failed[f.map] = {f.from.attempt_id, Clock::now()};
+    fetch_failures.push_back({f.attempt_id, f.map, f.from.attempt_id, s.ToString()});
+  }
+  cv.notify_all();
+}
+
+std::string Worker::Impl::ReleaseSegmentMemoryLocked(Run* r) {
+  shuffle_memory.Release(std::exchange(r->memory_bytes, 0));
+  return std::exchange(r->memory_dir, "");
 }
 
 }  // namespace sawmill::worker

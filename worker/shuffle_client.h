@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -16,7 +17,13 @@ namespace sawmill::worker {
 struct FetchStats {
   uint64_t bytes = 0;    // block bytes received (the segment's size before index and footer)
   uint64_t records = 0;  // records in the segment
+  std::string path;      // where it was written (the placement's choice)
 };
+
+// Where a segment goes, chosen once the server has announced it: given about the bytes its file
+// will take (blocks, index and footer), the path to write it at. Called once per transfer (a
+// ShuffleConnections retry calls it again), before anything is written.
+using SegmentPlacement = std::function<std::string(uint64_t file_bytes)>;
 
 // Fetches partition `partition` of the map output of `attempt_id` (job `job_id`) over `conn` and
 // writes it to `dest_path` as a record file whose PartitionBlocks(partition) holds exactly the
@@ -30,11 +37,24 @@ struct FetchStats {
 // nullptr. Blocks until the transfer ends.
 Status FetchSegment(Connection& conn, const std::string& job_id, const std::string& attempt_id, int32_t partition,
                     const std::string& dest_path, FetchStats* stats);
+// The same at the path `place` chooses from the announced size.
+Status FetchSegment(Connection& conn, const std::string& job_id, const std::string& attempt_id, int32_t partition,
+                    const SegmentPlacement& place, FetchStats* stats);
 
 // The same over a new connection to `address` (a worker's shuffle port), closed at the end.
 Status FetchSegment(Transport& transport, const std::string& address, const std::string& job_id,
                     const std::string& attempt_id, int32_t partition, const std::string& dest_path,
                     FetchStats* stats);
+
+// One fetch of a batch (ShuffleConnections::FetchAll): what to fetch, where to put it, and how
+// it went.
+struct SegmentRequest {
+  std::string job_id, attempt_id;
+  int32_t partition = 0;
+  SegmentPlacement place;
+  FetchStats stats;  // out
+  Status status;     // out
+};
 
 // Connections to shuffle servers kept between fetches, one per address: a reduce fetches a
 // segment of every map, from the same few workers, and a new connection costs a connect and an
@@ -53,11 +73,21 @@ class ShuffleConnections {
   // FetchSegment from the shuffle server at `address`, as above.
   Status Fetch(const std::string& address, const std::string& job_id, const std::string& attempt_id,
                int32_t partition, const std::string& dest_path, FetchStats* stats);
+  Status Fetch(const std::string& address, const std::string& job_id, const std::string& attempt_id,
+               int32_t partition, const SegmentPlacement& place, FetchStats* stats);
+  // Every request of `requests` from the shuffle server at `address`, pipelined: all requests are
+  // sent before the first answer is read (the server answers in order), so a batch costs one
+  // round trip instead of one a segment. Each request's status says how it went. A failure over
+  // a kept connection drops it and sends that request and the rest again over a new one, whose
+  // results stand; after a failure there, the requests that follow are fetched one by one.
+  void FetchAll(const std::string& address, std::vector<SegmentRequest>* requests);
   // Closes every kept connection.
   void Clear();
   size_t kept() const { return kept_.size(); }
 
  private:
+  void Keep(const std::string& address, std::unique_ptr<Connection> conn);
+
   Transport* transport_;
   size_t max_kept_;
   std::vector<std::pair<std::string, std::unique_ptr<Connection>>> kept_;  // least recently used first

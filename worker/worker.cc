@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include <glog/logging.h>
+
 #include "common/file.h"
 #include "worker/worker_impl.h"
 
@@ -14,7 +16,7 @@ namespace sawmill::worker {
 Worker::Impl::Impl(WorkerOptions o, Transport* t, FileSystem* s)
     : opt(std::move(o)), transport(t), store(s), poll_client(t, opt.coordinator_address),
       report_client(t, opt.coordinator_address), binaries(BinaryCacheOptions{JoinPath(opt.dir, "binaries"), s}),
-      executors(opt.executor_idle_ms) {
+      executors(opt.executor_idle_ms), shuffle_memory(opt.shuffle_memory_dir, opt.shuffle_memory_bytes) {
   shuffle = std::make_unique<ShuffleServer>(
       [this](const std::string& job, const std::string& attempt) -> Result<std::string> {
         std::lock_guard<std::mutex> l(mu);
@@ -43,6 +45,9 @@ Handler Worker::shuffle_handler() { return impl_->shuffle->handler(); }
 
 void Worker::Start() {
   Impl* i = impl_.get();
+  // A folder that cannot be made leaves every segment on disk.
+  Status opened = i->shuffle_memory.Open();
+  if (!opened.ok()) LOG(WARNING) << "shuffle memory off: " << opened.ToString();
   i->poll_thread = std::thread([i] { i->PollLoop(); });
   i->report_thread = std::thread([i] { i->ReportLoop(); });
   for (int k = 0; k < std::max(1, i->opt.fetch_threads); ++k) i->fetchers.emplace_back([i] { i->FetchLoop(); });
@@ -72,6 +77,7 @@ void Worker::Stop() {
     if (t.joinable()) t.join();
   }
   i->executors.Clear();
+  i->shuffle_memory.Close();
 }
 
 }  // namespace sawmill::worker

@@ -32,6 +32,11 @@ struct WorkerOptions {
   int slots = 2;
   uint32_t poll_ms = 1000;          // how long the coordinator may hold a poll
   int fetch_threads = 4;
+  // Fetched segments go to this directory on a memory file system (worker/shuffle_memory.h) while
+  // they fit in shuffle_memory_bytes, the rest to the attempt's directory; "" or 0: all to disk.
+  // Cleared at Start and Stop.
+  std::string shuffle_memory_dir;
+  uint64_t shuffle_memory_bytes = 0;
   size_t stderr_tail_bytes = 64 << 10;
   // Attempts run in warm executors (worker/executor.h), kept per job, instead of a process each.
   bool warm_executors = true;

@@ -24,6 +24,7 @@
 #include "worker/binary_cache.h"
 #include "worker/executor_pool.h"
 #include "worker/launcher.h"
+#include "worker/shuffle_memory.h"
 #include "worker/shuffle_server.h"
 #include "worker/worker.h"
 
@@ -64,6 +65,9 @@ struct Worker::Impl {
     std::set<int> fetching;
     std::map<int, std::pair<std::string, Clock::time_point>> failed;  // map -> (attempt, when)
     int missing = 0;
+    // Reduce: its folder of the shuffle memory ("" when off), and the budget its segments there hold.
+    std::string memory_dir;
+    uint64_t memory_bytes = 0;
     std::thread thread;
     bool done = false;
   };
@@ -73,6 +77,7 @@ struct Worker::Impl {
     Location from;
     int partition = 0;
     std::string job_id, dest;
+    std::string memory_dest;  // where the segment goes instead while it fits the memory budget
   };
 
   Impl(WorkerOptions o, Transport* t, FileSystem* s);
@@ -116,6 +121,14 @@ struct Worker::Impl {
   // of maps that ran here are read in place.
   void ScheduleFetches();
   void FetchLoop();
+  // Records how one fetch ended (`path`: where the segment is; `reserved`: the memory budget its
+  // file there holds).
+  void FetchDone(const Fetch& f, const Status& s, const std::string& path, uint64_t reserved);
+  // At most this many fetches from one worker go in one pipelined exchange.
+  static constexpr size_t kFetchBatch = 16;
+  // Hands a finished reduce's segments in memory back to the budget (call with mu held, once the
+  // run is done; the caller removes the returned folder, unlocked).
+  std::string ReleaseSegmentMemoryLocked(Run* r);
 
   // ---- helpers (worker.cc) ----
   bool Stopping();
@@ -128,6 +141,7 @@ struct Worker::Impl {
   std::unique_ptr<ShuffleServer> shuffle;
   BinaryCache binaries;  // opt.dir/binaries/<sha256>
   ExecutorPool executors;
+  ShuffleMemory shuffle_memory;
 
   std::mutex mu;
   std::condition_variable cv;

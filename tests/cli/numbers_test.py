@@ -53,6 +53,8 @@ def cases(d):
           "--slow_start", "abc"], "--slow_start", "abc"),
         (["worker", "--dir", os.path.join(d, "w"), "--coordinator", "127.0.0.1:1", "--namenode", "127.0.0.1:1",
           "--host", "h", *no_secret, "--fetch_threads="], "--fetch_threads", "''"),
+        (["worker", "--dir", os.path.join(d, "w"), "--coordinator", "127.0.0.1:1", "--namenode", "127.0.0.1:1",
+          "--host", "h", *no_secret, "--shuffle_memory_mb", "-1"], "--shuffle_memory_mb", "-1"),
         (["cluster", "up", "--dir", os.path.join(d, "cluster"), "--workers", "1", "--replication", "4294967297"],
          "--replication", "4294967297"),
         # Numbers of a deployment's cluster.json (--config) are checked too, naming the file and field.

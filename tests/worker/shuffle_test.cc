@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <deque>
 #include <cstdio>
 #include <functional>
 #include <map>
@@ -69,6 +70,44 @@ class Interposer : public Connection {
   int cut_after_;
   int sends_ = 0;
   std::atomic<int>* files_;
+};
+
+// A client's transport that logs, per connection, whether it sent ('s') or received ('r'), in order.
+class LoggingTransport : public Transport {
+ public:
+  explicit LoggingTransport(Transport* inner) : inner_(inner) {}
+  Result<std::unique_ptr<Connection>> Connect(const std::string& address) override {
+    ASSIGN_OR_RETURN(auto conn, inner_->Connect(address));
+    logs_.emplace_back();
+    return std::unique_ptr<Connection>(new Logged(std::move(conn), &logs_.back()));
+  }
+  const std::deque<std::string>& logs() const { return logs_; }
+
+ private:
+  class Logged : public Connection {
+   public:
+    Logged(std::unique_ptr<Connection> inner, std::string* log) : inner_(std::move(inner)), log_(log) {}
+    Status Send(std::string_view header, std::string_view body) override {
+      *log_ += 's';
+      return inner_->Send(header, body);
+    }
+    Status SendFile(std::string_view header, int fd, uint64_t offset, uint64_t length) override {
+      *log_ += 's';
+      return inner_->SendFile(header, fd, offset, length);
+    }
+    Result<Message> Receive() override {
+      *log_ += 'r';
+      return inner_->Receive();
+    }
+    void Close() override { inner_->Close(); }
+    const std::string& peer() const override { return inner_->peer(); }
+
+   private:
+    std::unique_ptr<Connection> inner_;
+    std::string* log_;
+  };
+  Transport* inner_;
+  std::deque<std::string> logs_;  // stable addresses
 };
 
 class ShuffleTest : public ::testing::Test {
@@ -253,6 +292,128 @@ TEST_F(shuffle, KeptConnectionsAreBounded) {
   EXPECT_EQ(conversations_.load(), 3);  // each address's connection went when the other came
   connections.Clear();
   EXPECT_EQ(connections.kept(), 0u);
+}
+
+TEST_F(shuffle, PlacementIsChosenFromTheAnnouncedSizeAndAgainOnARetry) {
+  const std::string map_out = dir_.Sub("map.out");
+  ASSERT_NO_FATAL_FAILURE(WriteMapOutput(map_out, 60, 20, 256));
+  auto source = RecordFileReader::Open(map_out);
+  ASSERT_TRUE(source.ok());
+  ShuffleServerOptions options;
+  options.packet_bytes = 200;
+  auto packets = [&](int32_t p) { return static_cast<int>(((*source)->Extent(p).length + 199) / 200); };
+  ASSERT_GE(packets(1), 2);
+  ASSERT_LT(packets(1), packets(0) + 2);
+  // The first conversation serves partition 0, then announces partition 1 and hangs up after its
+  // first packet; the retry's new conversation serves partition 1 whole.
+  Serve(map_out, options, /*cut_after=*/1 + packets(0) + 2);
+  ShuffleConnections connections(&net_);
+  std::vector<std::pair<std::string, uint64_t>> chosen;  // (path, announced file bytes)
+  auto place = [&](uint64_t bytes) {
+    chosen.emplace_back(dir_.Sub("choice-" + std::to_string(chosen.size())), bytes);
+    return chosen.back().first;
+  };
+  for (int32_t p : {0, 1}) {
+    FetchStats stats;
+    ASSERT_OK(connections.Fetch(kAddress, kJob, kAttempt, p, place, &stats));
+    EXPECT_EQ(stats.path, chosen.back().first);
+    std::vector<Record> got;
+    ASSERT_OK(ReadPartition(stats.path, p, &got));
+    ExpectSameRecords(got, want_[p]);
+    // The announced size bounds the file from above, closely: a budget counts what it holds.
+    auto file_size = FileSize(stats.path);
+    ASSERT_TRUE(file_size.ok());
+    const uint64_t size = *file_size;
+    EXPECT_GE(chosen.back().second, size);
+    EXPECT_LE(chosen.back().second, size + size / 2);
+  }
+  ASSERT_EQ(chosen.size(), 3u);  // partition 1 was placed twice
+  ExpectNoSegment(chosen[1].first);
+  EXPECT_EQ(conversations_.load(), 2);
+}
+
+// SegmentRequests for partitions `parts` of kAttempt (or `attempt` where given), to dir/NAME-p.
+static std::vector<SegmentRequest> Requests(testing::TempDir& dir, const std::string& name,
+                                            const std::vector<int32_t>& parts,
+                                            const std::map<int32_t, std::string>& attempt = {}) {
+  std::vector<SegmentRequest> reqs(parts.size());
+  for (size_t i = 0; i < parts.size(); ++i) {
+    reqs[i].job_id = kJob;
+    reqs[i].attempt_id = attempt.count(parts[i]) ? attempt.at(parts[i]) : kAttempt;
+    reqs[i].partition = parts[i];
+    reqs[i].place = [path = dir.Sub(name + "-" + std::to_string(parts[i]))](uint64_t) { return path; };
+  }
+  return reqs;
+}
+
+TEST_F(shuffle, ABatchSendsEveryRequestBeforeReadingAnAnswer) {
+  const std::string map_out = dir_.Sub("map.out");
+  ASSERT_NO_FATAL_FAILURE(WriteMapOutput(map_out, 50, 20, 256));
+  Serve(map_out);
+  LoggingTransport logging(&net_);
+  ShuffleConnections connections(&logging);
+  std::vector<SegmentRequest> reqs = Requests(dir_, "seg", {0, 1, 3, 4, 5});
+  connections.FetchAll(kAddress, &reqs);
+  for (const SegmentRequest& r : reqs) {
+    SCOPED_TRACE("partition " + std::to_string(r.partition));
+    ASSERT_OK(r.status);
+    EXPECT_EQ(r.stats.path, dir_.Sub("seg-" + std::to_string(r.partition)));
+    std::vector<Record> got;
+    ASSERT_OK(ReadPartition(r.stats.path, r.partition, &got));
+    ExpectSameRecords(got, want_[r.partition]);
+  }
+  // One connection, kept; five requests before the first answer (one round trip, not five).
+  ASSERT_EQ(logging.logs().size(), 1u);
+  EXPECT_EQ(logging.logs()[0].substr(0, 6), "sssssr") << logging.logs()[0];
+  EXPECT_EQ(logging.logs()[0].find('s', 5), std::string::npos) << logging.logs()[0];
+  EXPECT_EQ(connections.kept(), 1u);
+  EXPECT_EQ(conversations_.load(), 1);
+}
+
+TEST_F(shuffle, ABatchKeepsGoingPastAnErrorTheServerAnswered) {
+  const std::string map_out = dir_.Sub("map.out");
+  ASSERT_NO_FATAL_FAILURE(WriteMapOutput(map_out, 50, 20, 256));
+  Serve(map_out);
+  ShuffleConnections connections(&net_);
+  std::vector<SegmentRequest> reqs = Requests(dir_, "seg", {0, 1, 3, 4}, {{1, "m-unknown"}});
+  connections.FetchAll(kAddress, &reqs);
+  EXPECT_EQ(reqs[1].status.code(), StatusCode::kNotFound) << reqs[1].status.ToString();
+  EXPECT_THAT(reqs[1].status.message(), HasSubstr("m-unknown"));
+  ExpectNoSegment(dir_.Sub("seg-1"));
+  for (size_t i : {0u, 2u, 3u}) {
+    ASSERT_OK(reqs[i].status);
+    std::vector<Record> got;
+    ASSERT_OK(ReadPartition(reqs[i].stats.path, reqs[i].partition, &got));
+    ExpectSameRecords(got, want_[reqs[i].partition]);
+  }
+}
+
+TEST_F(shuffle, ABatchOverAKeptConnectionThatDiesIsFinishedOverANewOne) {
+  const std::string map_out = dir_.Sub("map.out");
+  ASSERT_NO_FATAL_FAILURE(WriteMapOutput(map_out, 50, 20, 256));
+  // Each conversation sends six messages (three fetches of one packet), then hangs up.
+  Serve(map_out, {}, /*cut_after=*/6);
+  ShuffleConnections connections(&net_);
+  ASSERT_OK(connections.Fetch(kAddress, kJob, kAttempt, 0, dir_.Sub("first"), nullptr));
+  // The kept conversation answers partitions 1 and 3 and hangs up at 4: a new one serves 4 and 5.
+  std::vector<SegmentRequest> reqs = Requests(dir_, "seg", {1, 3, 4, 5});
+  connections.FetchAll(kAddress, &reqs);
+  for (const SegmentRequest& r : reqs) {
+    SCOPED_TRACE("partition " + std::to_string(r.partition));
+    ASSERT_OK(r.status);
+    std::vector<Record> got;
+    ASSERT_OK(ReadPartition(r.stats.path, r.partition, &got));
+    ExpectSameRecords(got, want_[r.partition]);
+  }
+  EXPECT_EQ(conversations_.load(), 2);
+  EXPECT_EQ(connections.kept(), 1u);
+  // A worker that is gone fails every request of the batch, naming it.
+  std::vector<SegmentRequest> gone = Requests(dir_, "gone", {0, 1});
+  connections.FetchAll("worker-b:7100", &gone);
+  for (const SegmentRequest& r : gone) {
+    EXPECT_EQ(r.status.code(), StatusCode::kUnavailable) << r.status.ToString();
+    EXPECT_THAT(r.status.message(), HasSubstr("worker-b:7100"));
+  }
 }
 
 TEST_F(shuffle, UnknownAttemptIsNotFoundNamingIt) {
