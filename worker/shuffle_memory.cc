@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -83,6 +84,14 @@ bool ShuffleMemory::enabled() const {
 bool ShuffleMemory::Reserve(uint64_t bytes) {
   std::lock_guard<std::mutex> l(mu_);
   if (!open_ || bytes > budget_ - used_) return false;
+  // The budget is ours, the file system is not: other workers of this machine and other programs
+  // fill /dev/shm too, and a container's may be far smaller than the budget. A segment that would
+  // leave less than kFreeMarginBytes free goes to disk rather than fail its fetch half written.
+  struct statvfs fs;
+  if (::statvfs(dir_.c_str(), &fs) != 0 ||
+      static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize < bytes + kFreeMarginBytes) {
+    return false;
+  }
   used_ += bytes;
   return true;
 }

@@ -29,12 +29,14 @@ class ShuffleMemory {
 
   bool enabled() const;
   const std::string& dir() const { return dir_; }
-  // Takes `bytes` of the budget if they fit in what is left.
+  // Takes `bytes` of the budget if they fit in what is left and the directory's file system has
+  // room for them and kFreeMarginBytes more.
   bool Reserve(uint64_t bytes);
   void Release(uint64_t bytes);
   uint64_t used() const;
 
   static constexpr char kPrefix[] = "sawmill-shuffle-";
+  static constexpr uint64_t kFreeMarginBytes = 16 << 20;
 
  private:
   const std::string dir_;

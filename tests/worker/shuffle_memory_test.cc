@@ -4,6 +4,9 @@
 #include "worker/shuffle_memory.h"
 
 #include <gtest/gtest.h>
+#include <sys/statvfs.h>
+
+#include <limits>
 
 #include "common/file.h"
 #include "tests/common/status_macros.h"
@@ -36,6 +39,20 @@ TEST(shuffle_memory, ReservationsStayWithinTheBudget) {
   EXPECT_FALSE(m.enabled());
   EXPECT_FALSE(PathExists(m.dir()));
   EXPECT_FALSE(m.Reserve(1));
+}
+
+TEST(shuffle_memory, ASegmentTheFileSystemHasNoRoomForGoesToDisk) {
+  // A budget far beyond the memory file system (a container's small /dev/shm): what would not
+  // fit there is refused, whatever the budget says.
+  TempDir tmp;
+  ShuffleMemory m(tmp.Sub(std::string(ShuffleMemory::kPrefix) + "fs"), std::numeric_limits<uint64_t>::max() / 2);
+  ASSERT_OK(m.Open());
+  struct statvfs fs;
+  ASSERT_EQ(::statvfs(m.dir().c_str(), &fs), 0);
+  const uint64_t free = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+  EXPECT_FALSE(m.Reserve(free + (1ull << 30)));
+  EXPECT_EQ(m.used(), 0u);
+  EXPECT_TRUE(m.Reserve(4096));
 }
 
 TEST(shuffle_memory, OffWithoutADirectoryOrBudget) {
