@@ -5,18 +5,20 @@
 
 #include <cerrno>
 #include <cstring>
-#include <memory>
 #include <vector>
 
-#include <openssl/evp.h>
+// The one-shot SHA-256 functions, not EVP, whose first use costs ms of provider loading
+// (common/auth.cc).
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
 
 namespace sawmill {
 
 Result<std::string> Sha256FileHex(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return IOError(path + ": open: " + std::strerror(errno));
-  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
+  SHA256_CTX ctx;
+  SHA256_Init(&ctx);
   std::vector<char> buf(1 << 20);
   for (;;) {
     ssize_t n = ::read(fd, buf.data(), buf.size());
@@ -27,12 +29,12 @@ Result<std::string> Sha256FileHex(const std::string& path) {
       return IOError(path + ": read: " + std::strerror(e));
     }
     if (n == 0) break;
-    EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(n));
+    SHA256_Update(&ctx, buf.data(), static_cast<size_t>(n));
   }
   ::close(fd);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx.get(), digest, &len);
+  unsigned char digest[SHA256_DIGEST_LENGTH];
+  const unsigned len = sizeof digest;
+  SHA256_Final(digest, &ctx);
   static constexpr char kDigits[] = "0123456789abcdef";
   std::string hex;
   for (unsigned i = 0; i < len; ++i) {

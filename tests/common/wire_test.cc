@@ -6,6 +6,7 @@
 
 #include "common/auth.h"
 #include "common/frame.h"
+#include "common/sha256.h"
 #include "tests/common/temp_dir.h"
 
 namespace sawmill {
@@ -63,6 +64,62 @@ TEST(Frame, RejectsGarbageAndOversizedHeaders) {
   auto r = big.Next(&h);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("exceeds"), std::string::npos);
+}
+
+std::string Unhex(std::string_view hex) {
+  std::string out;
+  for (size_t i = 0; i + 1 < hex.size(); i += 2) out += static_cast<char>(std::stoi(std::string(hex.substr(i, 2)), nullptr, 16));
+  return out;
+}
+
+std::string Hex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) out += {kDigits[c >> 4], kDigits[c & 15]};
+  return out;
+}
+
+TEST(Auth, HmacSha256MatchesRfc4231) {
+  // Test cases 1, 2, 4 (key and data of 25 and 50 bytes), 6 and 7 (131-byte keys, hashed first).
+  const std::string key131(131, '\xaa');
+  struct Case {
+    std::string key, data, mac;
+  } cases[] = {
+      {std::string(20, '\x0b'), "Hi There", "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"},
+      {"Jefe", "what do ya want for nothing?", "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"},
+      {Unhex("0102030405060708090a0b0c0d0e0f10111213141516171819"), std::string(50, '\xcd'),
+       "82558a389a443c0ea4cc819899f2083a85f0faa3e578f8077a2e3ff46729665b"},
+      {key131, "Test Using Larger Than Block-Size Key - Hash Key First",
+       "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"},
+      {key131,
+       "This is a test using a larger than block-size key and a larger than block-size data. The key needs to be "
+       "hashed before being used by the HMAC algorithm.",
+       "9b09ffa71b942fcb27635fbcd5b0e944bfdc63644f0713938a7f51535c3a35e2"},
+  };
+  for (const auto& c : cases) EXPECT_EQ(Hex(HmacSha256(c.key, c.data)), c.mac) << c.data;
+}
+
+TEST(Sha256, FileDigestsMatchKnownValues) {
+  sawmill::testing::TempDir tmp;
+  struct Case {
+    std::string bytes, hex;
+  } cases[] = {
+      {"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+      {"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+      {std::string(3 << 20, 'a'), "6f850bc94ae6f7de14297c01616c36d712d22864497b28a63b81d776b035e656"},  // 3 reads
+  };
+  for (const auto& c : cases) {
+    auto hex = Sha256FileHex(tmp.Write("f" + std::to_string(c.bytes.size()), c.bytes));
+    ASSERT_TRUE(hex.ok()) << hex.status().ToString();
+    EXPECT_EQ(*hex, c.hex) << c.bytes.size() << " bytes";
+  }
+  EXPECT_FALSE(Sha256FileHex(tmp.Sub("missing")).ok());
+}
+
+TEST(Auth, NoncesAreFreshAndFullLength) {
+  std::string a = RandomNonce(), b = RandomNonce();
+  EXPECT_EQ(a.size(), kNonceSize);
+  EXPECT_NE(a, b);
 }
 
 TEST(Auth, MutualHandshakeSucceedsWithTheSameSecret) {
