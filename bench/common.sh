@@ -134,7 +134,10 @@ compile() {
 }
 
 file_size() { stat -c %s "$1" 2>/dev/null || echo 0; }
-now_ns() { date +%s%N; }
+# Clock readings from bash itself: `date` is a process start, ~7 ms on our VMs, which the empty
+# job's round trip (tens of ms) would otherwise include twice.
+now_us() { echo "${EPOCHREALTIME/[.,]/}"; }
+now_ns() { echo "$(now_us)000"; }
 secs_since() { awk -v a="$1" -v b="$(now_ns)" 'BEGIN { printf "%.3f\n", (b - a) / 1e9 }'; }
 # summary_field LOG FIELD: FIELD's value on the last summary line a job printed into LOG.
 summary_field() { sed -n "s/^summary .* $2=\([^ ]*\).*/\1/p" "$1" | tail -n 1; }
@@ -148,9 +151,9 @@ cpu_model() { grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//';
 # INT/TERM reach the trap at once (bash defers traps while a foreground child runs). If CMD
 # fails: prints the last lines of both logs and returns 1.
 run_timed() {
-  local name=$1 t0
+  local name=$1 t0 t1
   shift
-  t0=$(now_ns)
+  t0=${EPOCHREALTIME/[.,]/}
   "$@" >"$out/$name.log" 2>"$out/$name.err" &
   child=$!
   if ! wait "$child"; then
@@ -158,8 +161,9 @@ run_timed() {
     tail -n 20 "$out/$name.log" "$out/$name.err" >&2
     return 1
   fi
+  t1=${EPOCHREALTIME/[.,]/}
   child=""
-  secs_since "$t0" >>"$out/$name.times"
+  awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) / 1e6 }' >>"$out/$name.times"
 }
 
 # keep_field NAME FIELD EXT: appends FIELD of NAME's summary line to $out/NAME.EXT, if it has one.
