@@ -22,6 +22,7 @@
 #include "records/record_file.h"
 #include "scheduler/job_client.h"
 #include "scheduler/job_state.h"
+#include "scheduler/plan_version.h"
 
 namespace sawmill {
 namespace {
@@ -353,6 +354,7 @@ ClusterRun RunOnCluster(const JobSpec& spec, const JobOptions& options_in, const
   if (!submit.parent_job.empty()) {
     sub.setParentJob(submit.parent_job);
     sub.setMasterAttempt(submit.master_attempt);
+    sub.setPlanVersion(sched::kProgramPlanVersion);
     auto stage = sub.initStage();
     stage.setKey(submit.stage.key);
     SetTexts(stage.initOperators(static_cast<unsigned>(submit.stage.operators.size())), submit.stage.operators);
@@ -415,6 +417,7 @@ Result<JobResult> RejoinClusterStage(const SubmitOptions& submit) {
   auto sub = m.initRoot<sp::CoordinatorRequest>().initSubmit();
   sub.setParentJob(submit.parent_job);
   sub.setMasterAttempt(submit.master_attempt);
+  sub.setPlanVersion(sched::kProgramPlanVersion);
   sub.initStage().setKey(submit.stage.key);
   sub.initPartitioning().setKind(std::string(PartitionKindName(PartitionKind::kNone)));
   ASSIGN_OR_RETURN(auto reply, coord->client->Call(m));
@@ -471,6 +474,7 @@ Result<SubmittedProgram> SubmitProgram(const ProgramSubmission& program, const S
   sub.setName(program.name);
   sub.setBinarySha256(*sha);
   sub.setProgram(true);
+  sub.setPlanVersion(sched::kProgramPlanVersion);
   SetTexts(sub.initArgs(static_cast<unsigned>(submit.task_args.size())), submit.task_args);
   SetTexts(sub.initTaskFlags(static_cast<unsigned>(program.task_flags.size())), program.task_flags);
   SetTexts(sub.initInputs(static_cast<unsigned>(program.inputs.size())), program.inputs);

@@ -49,6 +49,9 @@ struct JobSubmission {
   # A stage: the attempt id of the master submitting it. Only the program's running master may
   # submit (one that lost its worker may still run, cut off: it is refused).
   masterAttempt @24 :Text;
+  # A program and its stages: the plan contract its binary was built with
+  # (scheduler/plan_version.h); a coordinator refuses another version at submission.
+  planVersion @25 :UInt32;
 }
 
 # One edge into a stage of a program's DAG.

@@ -4,8 +4,10 @@
 
 #include "common/capnp_util.h"
 #include "common/file.h"
+#include "common/sha256.h"
 #include "records/manifest.h"
 #include "scheduler/coordinator_state.h"
+#include "scheduler/plan_version.h"
 
 namespace sawmill::sched {
 namespace {
@@ -40,10 +42,41 @@ void CheckSubmission(sp::JobSubmission::Reader sub) {
 
 }  // namespace
 
+Status Coordinator::Impl::CheckBinary(const std::string& sha) {
+  const std::string path = "/sawmill/binaries/" + sha;
+  auto st = store->Stat(path);
+  if (!st.ok()) {
+    return NotFound("job binary " + sha + " is not in the store (dfs:/sawmill/binaries/); submit uploads it first");
+  }
+  const std::string key = sha + " " + std::to_string(st->size) + " " + std::to_string(st->mtime_ms);
+  {
+    std::lock_guard<std::mutex> l(mu);
+    if (verified_binaries.count(key)) return Status::Ok();
+  }
+  auto got = Sha256FileHex(*store, path);
+  if (!got.ok()) return got.status().WithContext("checking job binary dfs:" + path);
+  if (*got != sha) {
+    // Workers would refuse to run it anyway; saying so now names the cause at once.
+    return InvalidArgument("job binary dfs:" + path + " is not the submitted binary: its bytes hash to " + *got +
+                           " (replaced or corrupt in the store); remove it and submit again to upload it afresh");
+  }
+  std::lock_guard<std::mutex> l(mu);
+  verified_binaries.insert(key);
+  return Status::Ok();
+}
+
 Status Coordinator::Impl::Submit(sp::JobSubmission::Reader sub, std::string* id_out) {
   CheckSubmission(sub);  // throws on a malformed submission: Dispatch's CatchCapnp answers it
   const bool program = sub.getProgram();
   const std::string parent_id = Text(sub.getParentJob());
+  if ((program || !parent_id.empty()) && sub.getPlanVersion() != kProgramPlanVersion) {
+    const uint32_t v = sub.getPlanVersion();
+    return InvalidArgument(std::string(program ? "the program's" : "the stage's") + " plan is " +
+                           (v == 0 ? std::string("unversioned (a binary built before plan versions)")
+                                   : "version " + std::to_string(v)) +
+                           "; this coordinator runs version " + std::to_string(kProgramPlanVersion) +
+                           " only: build the job against this cluster's Sawmill, or upgrade the cluster");
+  }
   if (!parent_id.empty()) {
     if (program) return InvalidArgument("a program cannot be a stage of another");
     if (sub.getStage().getKey().size() == 0) return InvalidArgument("a stage of " + parent_id + " without a key");
@@ -62,9 +95,7 @@ Status Coordinator::Impl::Submit(sp::JobSubmission::Reader sub, std::string* id_
   }
   const std::string sha = Text(sub.getBinarySha256());
   if (sha.size() != 64) return InvalidArgument("bad binary hash '" + sha + "'");
-  if (!store->Stat("/sawmill/binaries/" + sha).ok()) {
-    return NotFound("job binary " + sha + " is not in the store (dfs:/sawmill/binaries/); submit uploads it first");
-  }
+  RETURN_IF_ERROR(CheckBinary(sha));
   for (auto in : sub.getInputs()) {
     const std::string path = Text(in);
     if (path.rfind("logs:", 0) == 0) continue;  // a log selection: submit resolved it to segments (the splits)

@@ -108,6 +108,9 @@ struct Coordinator::Impl {
   std::vector<std::string> job_order;
   int next_job = 1, next_worker = 1;
   std::atomic<uint64_t> next_conversation{1};
+  // Binaries in the store found to hash to their names: "sha size mtime" (a replaced file is
+  // checked again). Guarded by mu.
+  std::set<std::string> verified_binaries;
   int64_t started_unix_ms = UnixMs();
   std::thread ticker;
 
@@ -135,6 +138,9 @@ struct Coordinator::Impl {
   std::string KnownStage(sp::JobSubmission::Reader sub);
   void EndProgram(Job& job);
   Status CheckMaster(const std::string& program_id, const std::string& master_attempt);
+  // Whether dfs:/sawmill/binaries/<sha> is there and hashes to its name (once per file: read
+  // without mu); a job whose binary is not the submitted one is refused at submission.
+  Status CheckBinary(const std::string& sha);
 
   // ---- workers (coordinator_workers.cc) ----
 

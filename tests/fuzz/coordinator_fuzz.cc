@@ -38,6 +38,7 @@
 #include "common/rpc.h"
 #include "scheduler/coordinator.capnp.h"
 #include "scheduler/coordinator.h"
+#include "scheduler/plan_version.h"
 #include "tests/scheduler/rooted_fs.h"
 
 namespace {
@@ -48,7 +49,9 @@ using sawmill::testing::RootedFs;
 
 constexpr size_t kMaxFrames = 16;
 constexpr char kAddress[] = "coordinator:1";
-const std::string kSha(64, 'f');
+// SHA-256 of the "binary" put in the store: the coordinator refuses a binary that does not hash
+// to its name.
+const std::string kSha = "9a3a45d01531a20e89ac6ae10b0b0beb0492acd7216a368aa062d1a5fecaf9cd";
 
 
 void Check(bool cond, const std::string& what) {
@@ -384,6 +387,7 @@ std::vector<std::string> FuzzSeeds() {
       p.setName("fuzz-program");
       p.setBinarySha256(kSha);
       p.setProgram(true);
+      p.setPlanVersion(sched::kProgramPlanVersion);
       p.initArgs(1).set(0, "--x");
       p.initTaskFlags(1).set(0, "--df_scratch=dfs:/tmp/fuzz");
       p.setScratchDir("dfs:/tmp/fuzz");
@@ -405,6 +409,7 @@ std::vector<std::string> FuzzSeeds() {
       st.initPartitioning().setKind("none");
       st.setParentJob(i == 0 ? "@" : "job-1");
       st.setMasterAttempt("@/m-00000/0");
+      st.setPlanVersion(sched::kProgramPlanVersion);
       auto info = st.initStage();
       info.setKey("0.0");
       info.initOperators(2).set(0, "ReadText");

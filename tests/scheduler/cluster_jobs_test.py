@@ -393,9 +393,17 @@ def case_rejections(case, data):
         p = c.job("faulty_job", "--input", "dfs:/in/text.txt", "--output", "dfs:/out/x", "--max_attempts", "1",
                   "--wait", check=False)
         err = p.stderr.decode()
-        if p.returncode != 1 or "refusing to run" not in err:
-            raise Fail(f"tampered binary: exit {p.returncode}, {err}")
-        log(case, f"tampered binary refused: {err.strip().splitlines()[-1][:200]}")
+        if p.returncode != 2 or "is not the submitted binary" not in err:
+            raise Fail(f"tampered binary: want exit 2 at submission, got {p.returncode}, {err}")
+        log(case, f"tampered binary refused at submission: {err.strip().splitlines()[-1][:200]}")
+        # A program likewise, before its master runs anything.
+        digest = hashlib.sha256(open(os.path.join(JOBS, "pagerank"), "rb").read()).hexdigest()
+        c.dfs("put", fake, f"/sawmill/binaries/{digest}")
+        p = c.job("pagerank", "--input", "dfs:/in/text.txt", "--output", "dfs:/out/pr2", check=False)
+        err = p.stderr.decode()
+        if p.returncode != 2 or "is not the submitted binary" not in err:
+            raise Fail(f"tampered program binary: want exit 2 at submission, got {p.returncode}, {err}")
+        log(case, f"tampered program binary refused at submission: {err.strip().splitlines()[-1][:200]}")
 
 
 def case_http(case, data):

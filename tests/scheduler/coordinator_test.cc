@@ -3,6 +3,7 @@
 // store rooted in a temp dir, failures, kills, history across restarts, and lost workers. (The
 // worker facing hostile orders is tests/worker/worker_orders_test.cc.)
 #include "scheduler/coordinator.h"
+#include "scheduler/plan_version.h"
 
 #include <cstdio>
 #include <map>
@@ -35,7 +36,9 @@ using sawmill::testing::RootedFs;
 using sawmill::testing::TempDir;
 using sawmill::testing::WaitFor;
 
-const std::string kSha(64, 'a');
+// SHA-256 of the binary the fixture puts in the store ("#!/bin/false\n"): the coordinator checks
+// that a job's binary hashes to its name.
+const std::string kSha = "022036a28655c76d3ac5e1584872c898d161687b7578de171ac3447b7447bf68";
 constexpr char kCoord[] = "coordinator:1";
 
 
@@ -408,6 +411,53 @@ TEST_F(CoordinatorTest, JobWithoutTasksCommitsAnEmptyOutput) {
   ASSERT_TRUE(WaitForState("job-1", "succeeded")) << State("job-1");
   EXPECT_TRUE(StoreHas("/out/x/_MANIFEST"));
   EXPECT_FALSE(StoreHas("/out/.x.staging-job-1"));
+}
+
+// A binary in the store that does not hash to its name (replaced, corrupt) is refused at
+// submission, naming the file and what it hashes to; the same bytes under their own name are fine.
+TEST_F(CoordinatorTest, BinaryThatIsNotTheSubmittedOneIsRefusedAtSubmission) {
+  Register("host-a", 1);
+  const std::string other(64, 'b');
+  PutFile("/sawmill/binaries/" + other, "#!/bin/false\n");
+  JobArgs a;
+  a.kind = "none";
+  a.maps = 0;
+  a.sha = other;
+  Status s = Submit(a).status();
+  ASSERT_EQ(s.code(), StatusCode::kInvalidArgument) << s.ToString();
+  EXPECT_NE(s.message().find("dfs:/sawmill/binaries/" + other + " is not the submitted binary"), std::string::npos)
+      << s.message();
+  EXPECT_NE(s.message().find(kSha), std::string::npos) << s.message();
+  a.sha = kSha;
+  EXPECT_TRUE(Submit(a).ok());
+}
+
+// A program (or a stage) whose plan contract is another version than the coordinator's, or none
+// (a binary built before versions), is refused at submission with both versions named.
+TEST_F(CoordinatorTest, ProgramOfAnotherPlanVersionIsRefused) {
+  Register("host-a", 1);
+  auto submit = [&](uint32_t version, const std::string& parent) {
+    return Call([&](sp::CoordinatorRequest::Builder req) {
+      auto s = req.initSubmit();
+      s.setName("p");
+      s.setBinarySha256(kSha);
+      s.setProgram(parent.empty());
+      s.setParentJob(parent);
+      s.setPlanVersion(version);
+      s.setScratchDir("dfs:/tmp/p");
+      s.initPartitioning().setKind("none");
+    }).status();
+  };
+  for (uint32_t v : {0u, sched::kProgramPlanVersion + 1}) {
+    for (const std::string parent : {"", "job-1"}) {
+      Status s = submit(v, parent);
+      ASSERT_EQ(s.code(), StatusCode::kInvalidArgument) << v << " " << parent << ": " << s.ToString();
+      EXPECT_NE(s.message().find("this coordinator runs version " + std::to_string(sched::kProgramPlanVersion)),
+                std::string::npos)
+          << s.message();
+    }
+  }
+  EXPECT_TRUE(submit(sched::kProgramPlanVersion, "").ok());
 }
 
 TEST_F(CoordinatorTest, AttemptFailingFourTimesFailsTheJob) {
