@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -33,7 +34,7 @@ constexpr char kClusterUsage[] = R"(Usage:
   sawmill cluster up --dir D --workers N [--replication R] [--block_size BYTES]
                      [--heartbeat_timeout_ms MS] [--heartbeat_ms MS] [--sync_blocks true|false]
                      [--slots S] [--coordinator_flags "--flag=value ..."]
-                     [--worker_flags "--flag=value ..."]
+                     [--worker_flags "--flag=value ..."] [--supervisor_pid P]
       Starts a namenode, a coordinator and N simulated hosts (host1..hostN, each running a
       datanode and a worker with S slots, default: the number of cores) as separate processes
       on 127.0.0.1, writes the cluster secret (D/secret, mode 0600) and D/cluster.json, and
@@ -42,14 +43,19 @@ constexpr char kClusterUsage[] = R"(Usage:
       `sawmill worker` (e.g. --warm_executors=false; see their --help).
       Defaults: replication min(3, N), block size 64 MiB, datanodes fdatasync each replica
       (--sync_blocks false leaves write-back to the kernel). An existing D keeps its data.
+      --supervisor_pid P: every daemon stops cleanly (as on SIGTERM) once process P ends, so
+      that a test's cluster ends with the test even when it is SIGKILLed (tests pass their own
+      pid); a P that has already ended is refused.
   sawmill cluster down --dir D
       Stops every process of the cluster (SIGTERM, then SIGKILL after 10 s).
   sawmill cluster status --dir D
       Lists the processes and whether each is running.
   sawmill cluster start --dir D --process namenode|coordinator|hostK|hostK/datanode|hostK/worker
+                        [--supervisor_pid P]
       Starts a stopped process again with its original arguments and port (after a crash or a
       test's SIGKILL) and updates its pid in D/cluster.json; hostK starts those of its datanode
-      and worker that are stopped (the datanode first).
+      and worker that are stopped (the datanode first). --supervisor_pid P replaces the one
+      `cluster up` gave (0: none).
 )";
 
 using Clock = std::chrono::steady_clock;
@@ -183,6 +189,31 @@ int Fail(const Status& s) {
   return 1;
 }
 
+// --supervisor_pid, checked to name a running process (0: none); false after printing why not.
+bool GetSupervisor(const Args& args, int* pid) {
+  if (!args.GetNumber<int>("supervisor_pid", 0, pid, 0, 1 << 30)) return false;
+  if (*pid > 0 && ::kill(*pid, 0) != 0 && errno == ESRCH) {
+    std::fprintf(stderr, "error: --supervisor_pid %d: no such process (the supervisor has already ended)\n", *pid);
+    return false;
+  }
+  return true;
+}
+
+// `argv` with its --supervisor_pid set to `pid` (removed for 0).
+std::vector<std::string> WithSupervisor(std::vector<std::string> argv, int pid) {
+  for (size_t i = 0; i + 1 < argv.size(); ++i) {
+    if (argv[i] == "--supervisor_pid") {
+      argv.erase(argv.begin() + static_cast<std::ptrdiff_t>(i), argv.begin() + static_cast<std::ptrdiff_t>(i) + 2);
+      break;
+    }
+  }
+  if (pid > 0) {
+    argv.push_back("--supervisor_pid");
+    argv.push_back(std::to_string(pid));
+  }
+  return argv;
+}
+
 bool AnyAlive(const ClusterConfig& c) {
   if (ProcessAlive(c.namenode_pid, c.dir) || ProcessAlive(c.coordinator_pid, c.dir)) return true;
   for (const auto& h : c.hosts) {
@@ -217,9 +248,11 @@ Status WaitForWorkers(const ClusterConfig& config, size_t want, std::chrono::mil
 
 int Up(const Args& args) {
   if (!args.OnlyFlags({"dir", "workers", "replication", "block_size", "heartbeat_timeout_ms", "heartbeat_ms", "sync_blocks",
-                      "slots", "coordinator_flags", "worker_flags", "help"})) {
+                      "slots", "coordinator_flags", "worker_flags", "supervisor_pid", "help"})) {
     return 2;
   }
+  int supervisor = 0;
+  if (!GetSupervisor(args, &supervisor)) return 2;
   const std::string sync_blocks = args.Get("sync_blocks", "true");
   if (sync_blocks != "true" && sync_blocks != "false") {
     std::fprintf(stderr, "error: --sync_blocks must be true or false\n");
@@ -263,10 +296,10 @@ int Up(const Args& args) {
   const std::string self = SelfExe();
   config.namenode_dir = JoinPath(dir, "namenode");
   auto nn = StartDaemon(config.namenode_dir, "namenode",
-                        {self, "namenode", "--dir", config.namenode_dir, "--secret_file", config.secret_file,
+                        WithSupervisor({self, "namenode", "--dir", config.namenode_dir, "--secret_file", config.secret_file,
                          "--port", "0", "--http_port", "0", "--replication", std::to_string(replication),
                          "--block_size", std::to_string(block_size), "--heartbeat_timeout_ms",
-                         std::to_string(hb_timeout), "--allow_shared_hosts"});
+                         std::to_string(hb_timeout), "--allow_shared_hosts"}, supervisor));
   if (!nn.ok()) return Fail(nn.status().WithContext("starting the namenode"));
   config.namenode_pid = nn->pid;
   config.namenode_address = nn->endpoint.value("address", "");
@@ -277,9 +310,9 @@ int Up(const Args& args) {
     h.dir = JoinPath(dir, h.name);
     std::string dn_dir = JoinPath(h.dir, "datanode");
     auto dn = StartDaemon(dn_dir, "datanode",
-                          {self, "datanode", "--dir", dn_dir, "--namenode", config.namenode_address,
+                          WithSupervisor({self, "datanode", "--dir", dn_dir, "--namenode", config.namenode_address,
                            "--secret_file", config.secret_file, "--host", h.name, "--port", "0",
-                           "--heartbeat_ms", std::to_string(hb), "--sync_blocks", sync_blocks});
+                           "--heartbeat_ms", std::to_string(hb), "--sync_blocks", sync_blocks}, supervisor));
     if (!dn.ok()) {
       (void)WriteClusterConfig(config);  // so that `cluster down` stops what did start
       return Fail(dn.status().WithContext("starting the datanode of " + h.name));
@@ -300,7 +333,7 @@ int Up(const Args& args) {
     std::stringstream extra(args.Get("coordinator_flags", ""));
     for (std::string f; extra >> f;) coordinator_argv.push_back(f);
   }
-  auto co = StartDaemon(config.coordinator_dir, "coordinator", coordinator_argv);
+  auto co = StartDaemon(config.coordinator_dir, "coordinator", WithSupervisor(coordinator_argv, supervisor));
   if (!co.ok()) {
     (void)WriteClusterConfig(config);
     return Fail(co.status().WithContext("starting the coordinator"));
@@ -315,7 +348,7 @@ int Up(const Args& args) {
                                             "--host", h.name, "--port", "0", "--slots", std::to_string(slots)};
     std::stringstream extra(args.Get("worker_flags", ""));
     for (std::string f; extra >> f;) worker_argv.push_back(f);
-    auto w = StartDaemon(w_dir, "worker", worker_argv);
+    auto w = StartDaemon(w_dir, "worker", WithSupervisor(worker_argv, supervisor));
     if (!w.ok()) {
       (void)WriteClusterConfig(config);
       return Fail(w.status().WithContext("starting the worker of " + h.name));
@@ -385,9 +418,11 @@ struct Stopped {
   int* pid = nullptr;
 };
 
-// Reruns a process with its saved argv, on its previous port so that peers find it again.
-Status Restart(ClusterConfig& config, const Stopped& p) {
+// Reruns a process with its saved argv, on its previous port so that peers find it again, and
+// with `supervisor` for --supervisor_pid unless that is -1 (keep the saved one).
+Status Restart(ClusterConfig& config, const Stopped& p, int supervisor) {
   ASSIGN_OR_RETURN(auto argv, LoadArgv(p.dir));
+  if (supervisor >= 0) argv = WithSupervisor(std::move(argv), supervisor);
   std::string port = p.address.substr(p.address.rfind(':') + 1);
   for (size_t i = 0; i + 1 < argv.size(); ++i) {
     if (argv[i] == "--port") argv[i + 1] = port;
@@ -401,7 +436,9 @@ Status Restart(ClusterConfig& config, const Stopped& p) {
 }
 
 int Start(const Args& args) {
-  if (!args.OnlyFlags({"dir", "process", "help"})) return 2;
+  if (!args.OnlyFlags({"dir", "process", "supervisor_pid", "help"})) return 2;
+  int supervisor = -1;
+  if (args.Has("supervisor_pid") && !GetSupervisor(args, &supervisor)) return 2;
   auto loaded = LoadClusterConfig(args.Get("dir", ""));
   if (!loaded.ok()) return Fail(loaded.status());
   ClusterConfig config = std::move(loaded).value();
@@ -439,7 +476,7 @@ int Start(const Args& args) {
     return 1;
   }
   for (const auto& p : stopped) {
-    if (Status s = Restart(config, p); !s.ok()) return Fail(s);
+    if (Status s = Restart(config, p, supervisor); !s.ok()) return Fail(s);
   }
   return 0;
 }

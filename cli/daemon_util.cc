@@ -2,11 +2,15 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#include <poll.h>
 #include <sys/file.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
+#include <thread>
 
 #include <glog/logging.h>
 
@@ -16,6 +20,12 @@
 
 namespace sawmill {
 namespace {
+
+// What every daemon's --help adds after its own text.
+constexpr char kSupervisorHelp[] =
+    "With --supervisor_pid P it also stops cleanly (as on SIGTERM) once process P ends, and refuses\n"
+    "to start when P has already ended: `sawmill cluster up --supervisor_pid P` passes it to every\n"
+    "daemon, so that a test's daemons end with the test even when it is SIGKILLed.\n";
 
 // Blocks SIGTERM and SIGINT in this thread and every thread started afterwards, so that only
 // sigwait receives them.
@@ -35,6 +45,7 @@ std::optional<int> ParseDaemonArgs(int argc, char** argv, const DaemonFlags& spe
   if (!Args::Parse(argc, argv, 2, args, spec.switches)) return 2;
   if (args->Has("help")) {
     std::fputs(usage, stdout);
+    std::fputs(kSupervisorHelp, stdout);
     return 0;
   }
   if (!args->OnlyFlags(spec.flags, kDaemonFlags)) return 2;
@@ -49,6 +60,7 @@ std::optional<int> ParseDaemonArgs(int argc, char** argv, const DaemonFlags& spe
     }
   }
   if (!args->GetNumber<uint16_t>("port", 0, &d->port)) return 2;
+  if (!args->GetNumber<int>("supervisor_pid", 0, &d->supervisor_pid, 0, 1 << 30)) return 2;
   auto advertised = AdvertisedHost(*args, "127.0.0.1");
   if (!advertised.ok()) return DaemonUsageError(spec.role, advertised.status().message());
   d->advertise = *advertised;
@@ -93,12 +105,37 @@ Result<DaemonStart> BeginDaemon(const char* argv0, const DaemonArgs& d) {
   google::InitGoogleLogging(argv0);
   FLAGS_logtostderr = true;
   const sigset_t stop_signals = BlockStopSignals();
+  // After the block, so that the watch's thread leaves SIGTERM to sigwait too.
+  if (d.supervisor_pid > 0) RETURN_IF_ERROR(WatchSupervisor(d.supervisor_pid));
   ASSIGN_OR_RETURN(std::string secret, LoadSecret(d.secret_file));
   RETURN_IF_ERROR(MakeDirs(d.dir));
   ASSIGN_OR_RETURN(DirLock lock, DirLock::Acquire(d.dir));
   // Only a dead process's: a live one would hold the lock.
   (void)RemoveAll(JoinPath(d.dir, "endpoint.json"));
   return DaemonStart{stop_signals, std::move(secret), std::move(lock)};
+}
+
+Status WatchSupervisor(int pid) {
+  const std::string flag = "--supervisor_pid " + std::to_string(pid);
+  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  int err = pidfd >= 0 ? 0 : errno;
+  // A kernel without pidfds (before 5.3): kill(pid, 0), where EPERM means it runs.
+  if (err == ENOSYS) err = ::kill(pid, 0) == 0 ? 0 : errno;
+  if (err == ESRCH) return InvalidArgument(flag + ": no such process (the supervisor has already ended); not starting");
+  if (err != 0 && err != EPERM) return ErrnoError("pidfd_open", flag, err);
+  std::thread([pid, pidfd] {
+    if (pidfd >= 0) {
+      pollfd p{pidfd, POLLIN, 0};
+      while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
+      }
+      ::close(pidfd);
+    } else {
+      while (::kill(pid, 0) == 0 || errno != ESRCH) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    LOG(INFO) << "supervisor (pid " << pid << ") ended; stopping as on SIGTERM";
+    ::kill(::getpid(), SIGTERM);
+  }).detach();
+  return Status::Ok();
 }
 
 int WaitForStop(const sigset_t& signals) {

@@ -29,9 +29,11 @@ struct DaemonFlags {
 };
 
 // The flags every daemon takes: its directory, its cluster's secret, where it listens and what
-// address it advertises, and a deployment's cluster.json that may give them all. --dir and
-// --secret_file are required.
-inline constexpr const char* kDaemonFlags[] = {"config", "dir", "secret_file", "bind", "advertise", "port"};
+// address it advertises, a deployment's cluster.json that may give them all, and a process whose
+// end stops it (--supervisor_pid). --dir and --secret_file are required.
+inline constexpr const char* kDaemonFlags[] = {"config", "dir", "secret_file", "bind", "advertise", "port",
+                                               "supervisor_pid"};
+
 
 // A daemon's command line, parsed.
 struct DaemonArgs {
@@ -41,6 +43,7 @@ struct DaemonArgs {
   std::string bind;         // --bind, 127.0.0.1 by default
   std::string advertise;    // the address peers reach it at (AdvertisedHost)
   uint16_t port = 0;        // --port, 0 for any free port
+  int supervisor_pid = 0;   // --supervisor_pid, 0 for none
 };
 
 // Parses argv[2..] into *d as `spec` says and applies --config (ApplyConfigFile). Returns the
@@ -78,9 +81,16 @@ struct DaemonStart {
 // A daemon's start, once its flags are checked: glog to stderr, SIGTERM and SIGINT blocked
 // (before any thread starts), the secret read from d.secret_file, d.dir created and locked
 // (DirLock), and only then the endpoint.json an earlier run left there removed, so that none
-// takes it for this one's. A daemon that finds its directory locked fails before touching any
+// takes it for this one's. With d.supervisor_pid, first a watch on that process (WatchSupervisor)
+// so that its end sends this process SIGTERM; a supervisor already gone fails the start. A
+// daemon that finds its directory locked fails before touching any
 // file of the process that holds it (its endpoint.json, metadata, blocks or attempts).
 Result<DaemonStart> BeginDaemon(const char* argv0, const DaemonArgs& d);
+
+// Starts a detached thread that sends this process SIGTERM once process `pid` has ended (a
+// pidfd polled; where the kernel has none, kill(pid, 0) every 200 ms). InvalidArgument naming
+// --supervisor_pid when no process `pid` runs.
+Status WatchSupervisor(int pid);
 
 // Waits for one of BeginDaemon's stop signals; returns it.
 int WaitForStop(const sigset_t& signals);

@@ -207,6 +207,7 @@ Status Coordinator::Impl::Report(sp::Report::Reader r) {
   for (auto u : r.getUpdates()) {
     const std::string attempt_id = Text(u.getAttemptId());
     w.running.erase(attempt_id);
+    EndLateAttempt(attempt_id);
     AttemptName n;
     if (!ParseAttemptId(attempt_id, &n)) continue;
     auto jit = jobs.find(n.job);
@@ -282,6 +283,26 @@ void Coordinator::Impl::DiscardAttempt(Job& job, const AttemptName& n) {
   (void)store->Delete(JoinPath(JoinPath(job.staging, "_temporary"), n.dir), true);
 }
 
+void Coordinator::Impl::EndLateAttempt(const std::string& attempt_id) {
+  AttemptName n;
+  if (!ParseAttemptId(attempt_id, &n)) return;
+  auto jit = jobs.find(n.job);
+  if (jit == jobs.end() || !jit->second->finished) return;
+  Job& job = *jit->second;
+  if (job.late_attempts.erase(attempt_id) == 0 || !job.late_attempts.empty()) return;
+  // The job committed or removed its staging when it finished; this removes what its late
+  // attempts wrote since.
+  (void)store->Delete(job.staging, true);
+  // A stage's staging lies in its program's scratch directory, which the late write made again.
+  auto pit = job.parent.empty() ? jobs.end() : jobs.find(job.parent);
+  if (pit != jobs.end() && pit->second->finished) {
+    const std::string scratch = StorePath(Text(pit->second->sub().getScratchDir()));
+    if (!scratch.empty() && scratch != "/") (void)store->Delete(scratch, true);
+  }
+  LOG(INFO) << "job " << job.id << ": its last late attempt " << attempt_id << " ended; " << job.staging
+            << " removed";
+}
+
 // Commits jobs whose tasks are all done and closes failed ones.
 void Coordinator::Impl::ReapJobs() {
   for (const std::string& id : job_order) {
@@ -303,6 +324,12 @@ void Coordinator::Impl::ReapJobs() {
       job.end_mono_ms = MonoMs();
       if (job.state == CoordinatorJobState::kFailed && !job.staging.empty()) (void)store->Delete(job.staging, true);
       if (job.program) EndProgram(job);
+      for (auto& [wid, w] : workers) {
+        for (const std::string& a : w.running) {
+          AttemptName n;
+          if (!job.staging.empty() && ParseAttemptId(a, &n) && n.job == id) job.late_attempts.insert(a);
+        }
+      }
       LOG(INFO) << "job " << id << " " << CoordinatorJobStateName(job.state) << (job.error.empty() ? "" : ": " + job.error)
                 << " in " << (job.end_mono_ms - job.submit_mono_ms) << " ms";
       if (Status s = SaveRecord(job); !s.ok()) LOG(WARNING) << "history: " << s.ToString();

@@ -85,6 +85,10 @@ struct Coordinator::Impl {
     uint64_t map_output_version = 1;
     std::map<std::string, LogEntry> logs;
     bool finished = false;
+    // Attempts of a finished job that were still running on workers when it finished: any may
+    // still write a part under `staging` (the store's client makes its parents), so the staging
+    // directory is removed again once the last of them has ended (EndLateAttempt).
+    std::set<std::string> late_attempts;
     std::unique_ptr<capnp::MallocMessageBuilder> record;  // final JobRecord once finished
     // A program (JobSubmission.program): one task, its master; its stages are jobs of their own.
     bool program = false;
@@ -132,6 +136,9 @@ struct Coordinator::Impl {
   Status Report(sp::Report::Reader r);
   static int PartIndex(Job& job, bool reduce, int task);
   void DiscardAttempt(Job& job, const AttemptName& n);
+  // `attempt_id` ended (reported, or its worker lost); a finished job's staging directory goes
+  // once no late attempt of it may still write there.
+  void EndLateAttempt(const std::string& attempt_id);
   void ReapJobs();
   Status CommitJob(Job& job);
   // A stage submission of a program that already has a job for that key: its id, else "".

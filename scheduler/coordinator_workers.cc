@@ -157,7 +157,10 @@ void Coordinator::Impl::LostWorker(const std::string& id, const std::string& rea
   LOG(WARNING) << "lost " << reason;
   sched.RemoveWorker(id, reason, MonoMs());
   for (auto& [jid, job] : jobs) ++job->map_output_version;
+  // Its attempts count as ended: a worker kills them as it stops, or once told to register again.
+  const std::set<std::string> running = std::move(it->second.running);
   workers.erase(it);
+  for (const std::string& a : running) EndLateAttempt(a);
   ReapJobs();
   Schedule();
 }

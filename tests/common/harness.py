@@ -172,7 +172,8 @@ class Cluster:
     D is `dir`, or a new temporary directory (removed after a success, kept for inspection after
     a failure). At the end of the block, whatever happened: `sawmill cluster down`, then SIGKILL
     of any process still running from D. After a success the test fails if cluster down did
-    not stop every daemon. A watchdog process does the same teardown if this process dies
+    not stop every daemon. Every daemon watches this process (`cluster up --supervisor_pid`) and
+    stops once it ends, and a watchdog process does the teardown too if this process dies
     without it (ctest SIGKILLs a test on its timeout)."""
 
     def __init__(self, build, workers=1, replication=1, dir=None, prefix="sawmill-test.", **flags):
@@ -184,6 +185,9 @@ class Cluster:
         self.dir = os.path.abspath(dir) if dir else tempfile.mkdtemp(prefix=prefix)
         self.argv = [self.sawmill, "cluster", "up", "--dir", self.dir, "--workers", str(workers),
                      "--replication", str(replication)]
+        # Every daemon also stops once this process ends, SIGKILL included (supervisor_pid=None:
+        # it does not).
+        flags = {"supervisor_pid": os.getpid(), **flags}
         for name, value in flags.items():
             if value is not None:
                 self.argv += ["--" + name, str(value)]

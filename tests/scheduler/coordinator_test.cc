@@ -230,6 +230,20 @@ class CoordinatorTest : public ::testing::Test {
     return WaitFor([&] { return State(id) == state; }, 5000);
   }
 
+  // A map-only job of one map (job-1) launched on a new 1-slot worker (*w, its orders in *o),
+  // then killed: it has failed, its attempt not yet ended.
+  void KillRunningOneMapJob(std::string* w, Orders* o) {
+    *w = Register("host-a", 1);
+    JobArgs a;
+    a.kind = "none";
+    a.maps = 1;
+    ASSERT_TRUE(Submit(a).ok());
+    ASSERT_TRUE(PollForLaunches(*w, o, 1));
+    auto r = Call([](sp::CoordinatorRequest::Builder req) { req.setKill("job-1"); });
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_TRUE(WaitForState("job-1", "failed"));
+  }
+
   // Writes the part an attempt was told to write (an outputPath "dfs:/...").
   void WritePart(sp::AttemptLaunch::Reader l, const std::string& data) {
     std::string out = Text(l.getSpec().getOutputPath());
@@ -485,16 +499,9 @@ TEST_F(CoordinatorTest, AttemptFailingFourTimesFailsTheJob) {
 }
 
 TEST_F(CoordinatorTest, KillStopsARunningJob) {
-  std::string w = Register("host-a", 1);
-  JobArgs a;
-  a.kind = "none";
-  a.maps = 1;
-  ASSERT_TRUE(Submit(a).ok());
   Orders o;
-  ASSERT_TRUE(PollForLaunches(w, &o, 1));
-  auto r = Call([](sp::CoordinatorRequest::Builder req) { req.setKill("job-1"); });
-  ASSERT_TRUE(r.ok()) << r.status().ToString();
-  ASSERT_TRUE(WaitForState("job-1", "failed"));
+  std::string w;
+  ASSERT_NO_FATAL_FAILURE(KillRunningOneMapJob(&w, &o));
   EXPECT_NE(Text(JobStatus("job-1")->getRoot<sp::JobStatus>().getError()).find("killed"), std::string::npos);
   ASSERT_TRUE(WaitFor([&] {
     EXPECT_TRUE(PollOnce(w, &o).ok());
@@ -502,10 +509,54 @@ TEST_F(CoordinatorTest, KillStopsARunningJob) {
   }, 5000));
   EXPECT_EQ(o.kills[0], "job-1/m-00000/0");
   // A finished job cannot be killed again; an unknown one is not found.
-  r = Call([](sp::CoordinatorRequest::Builder req) { req.setKill("job-1"); });
+  auto r = Call([](sp::CoordinatorRequest::Builder req) { req.setKill("job-1"); });
   EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
   r = Call([](sp::CoordinatorRequest::Builder req) { req.setKill("job-77"); });
   EXPECT_EQ(r.status().code(), StatusCode::kNotFound);
+}
+
+// A killed job's attempt that writes its part after the staging directory was removed (the
+// store's client makes the parents again) and only then ends: the staging goes again.
+TEST_F(CoordinatorTest, KilledJobsLateAttemptLeavesNoStaging) {
+  Orders o;
+  std::string w;
+  ASSERT_NO_FATAL_FAILURE(KillRunningOneMapJob(&w, &o));
+  WritePart(o.launch(0), "late");
+  ASSERT_TRUE(StoreHas("/out/.x.staging-job-1/_temporary"));
+  ASSERT_TRUE(Report(w, "job-1/m-00000/0", false).ok());
+  EXPECT_TRUE(WaitFor([&] { return !StoreHas("/out/.x.staging-job-1"); }, 5000)) << "the staging directory stayed";
+  EXPECT_FALSE(StoreHas("/out/x"));
+}
+
+// The same for a job that failed (one task out of attempts) while two other tasks' attempts ran:
+// one reports its end, the other's worker is lost; the staging goes after both.
+TEST_F(CoordinatorTest, FailedJobsLateAttemptsLeaveNoStaging) {
+  CoordinatorClient doomed(&net_, kCoord);
+  std::string w = Register("host-a", 2), lost = Register("host-b", 1, &doomed);
+  JobArgs a;
+  a.kind = "none";
+  a.maps = 3;
+  a.max_attempts = 1;
+  ASSERT_TRUE(Submit(a).ok());
+  Orders o, ol;
+  ASSERT_TRUE(WaitFor([&] {
+    EXPECT_TRUE(PollOnce(w, &o).ok());
+    EXPECT_TRUE(PollOnce(lost, &ol, 20, &doomed).ok());
+    return o.launches.size() + ol.launches.size() >= 3;
+  }, 5000));
+  ASSERT_EQ(o.launches.size(), 2u);
+  ASSERT_EQ(ol.launches.size(), 1u);
+  ASSERT_TRUE(Report(w, Text(o.launch(0).getAttemptId()), false).ok());
+  ASSERT_TRUE(WaitForState("job-1", "failed"));
+  EXPECT_FALSE(StoreHas("/out/.x.staging-job-1"));
+  WritePart(o.launch(1), "late");
+  WritePart(ol.launch(0), "late too");
+  ASSERT_TRUE(Report(w, Text(o.launch(1).getAttemptId()), true, 1).ok());
+  // host-b's attempt has not ended: it may still write.
+  EXPECT_TRUE(StoreHas("/out/.x.staging-job-1/_temporary"));
+  doomed.Close();  // host-b's worker process died: its attempts with it
+  EXPECT_TRUE(WaitFor([&] { return !StoreHas("/out/.x.staging-job-1"); }, 5000)) << "the staging directory stayed";
+  EXPECT_FALSE(StoreHas("/out/x"));
 }
 
 TEST_F(CoordinatorTest, ListAndLogs) {
