@@ -453,9 +453,9 @@ int SubmitJob(const JobSpec& spec, const JobOptions& options, const SubmitOption
   std::string tail;
   if (r.counters.count("sawmill.tail_bytes")) tail = " tail_bytes=" + std::to_string(r.tail_bytes);
   // A shuffle that recovered from map outputs it could not fetch or verify says so.
-  for (const char* name : {"sawmill.fetch_failures", "sawmill.map_reruns"}) {
-    auto it = r.counters.find(name);
-    if (it != r.counters.end() && it->second != 0) tail += std::string(" ") + (name + 8) + "=" + std::to_string(it->second);
+  for (const std::string name : {"fetch_failures", "map_reruns"}) {
+    auto it = r.counters.find("sawmill." + name);
+    if (it != r.counters.end() && it->second != 0) tail += " " + name + "=" + std::to_string(it->second);
   }
   std::printf("summary job=%s id=%s status=%s records_in=%llu records_out=%llu bytes_in=%llu bytes_out=%llu maps=%d "
               "reduces=%d seconds=%.3f mb_per_s=%.1f data_local_maps=%d failed_attempts=%d shuffle_bytes=%lld%s\n",

@@ -51,7 +51,9 @@ void Worker::Impl::ScheduleFetches() {
       r->fetching.insert(m);
       auto local = map_outputs.find({r->job_id, loc.attempt_id});
       if (local != map_outputs.end()) {
-        fetch_queue.push_back(Fetch{r->attempt_id, m, loc, partition, r->job_id, "", "", local->second});
+        // First in line: a check of a few pages in the page cache, which a reduce beside its
+        // maps should not wait behind other workers' transfers for.
+        fetch_queue.push_front(Fetch{r->attempt_id, m, loc, partition, r->job_id, "", "", local->second});
         continue;
       }
       char name[32];

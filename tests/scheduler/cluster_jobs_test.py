@@ -175,24 +175,45 @@ def case_kill_worker_in_maps(case, data):
         same_parts(case, "output after losing a worker in the map phase", c.output_parts("/out/f"), local)
 
 
-def flip_block_byte(map_out):
-    """Flips one byte in the middle of the first data block of a record file (map.out), in place;
-    returns the block's offset. Layout: docs/formats/record-file.md (footer: index offset at 32)."""
+def flip_block_bytes(map_out):
+    """Flips one byte in the middle of the first data block of each partition of a record file
+    (map.out), in place, so that every reduce finds the output corrupt, those beside it verifying
+    it in place; returns the blocks' offsets. Layout: docs/formats/record-file.md."""
+    offsets = []
     with open(map_out, "r+b") as f:
         data = f.read()
-        index_offset = int.from_bytes(data[-72 + 32:-72 + 40], "little")
-        block = int.from_bytes(data[index_offset:index_offset + 8], "little")
-        stored = int.from_bytes(data[index_offset + 8:index_offset + 12], "little")
-        at = block + 24 + stored // 2
-        f.seek(at)
-        f.write(bytes([data[at] ^ 0x40]))
-    return block
+        footer = data[-72:]
+        blocks = int.from_bytes(footer[12:16], "little")
+        pos = int.from_bytes(footer[32:40], "little")  # the block index
+        seen = set()
+        for _ in range(blocks):
+            offset = int.from_bytes(data[pos:pos + 8], "little")
+            stored = int.from_bytes(data[pos + 8:pos + 12], "little")
+            partition = int.from_bytes(data[pos + 16:pos + 20], "little", signed=True)
+            pos += 20
+            key_len, shift = 0, 0
+            while True:  # varint
+                b = data[pos]
+                pos += 1
+                key_len |= (b & 0x7F) << shift
+                shift += 7
+                if b < 0x80:
+                    break
+            pos += key_len
+            if partition in seen:
+                continue
+            seen.add(partition)
+            at = offset + 24 + stored // 2
+            f.seek(at)
+            f.write(bytes([data[at] ^ 0x40]))
+            offsets.append(offset)
+    return offsets
 
 
 def case_corrupt_map_output(case, data):
-    """One byte flipped in a committed map's map.out on its worker's disk, before any reduce read
-    it: the reduce that needs that block finds it corrupt while fetching (or verifying it in place),
-    reports a fetch failure, the map reruns once, and the output is byte-identical."""
+    """Bytes flipped in a committed map's map.out on its worker's disk (one block a partition), before
+    any reduce read it: the reduces find it corrupt while fetching it (or verifying it in place),
+    report fetch failures, the map reruns once, and the output is byte-identical."""
     local = faulty_local(data)
     # One slot a worker: the second wave of maps fills every slot once the first has committed, so
     # no reduce starts (none reads a map output) until a map of that wave ends, --map_sleep_ms later.
@@ -219,11 +240,11 @@ def case_corrupt_map_output(case, data):
             found = glob.glob(os.path.join(c.dir, "**", "jobs", jid, name, "map.out"), recursive=True)
             if len(found) != 1:
                 raise Fail(f"map.out of {victim['attempt_id']}: found {found}")
-            offset = flip_block_byte(found[0])
+            offsets = flip_block_bytes(found[0])
             if any(a["reduce"] for a in c.status(jid)["attempts"]):
                 raise Fail("a reduce started while the map output was being corrupted")
-            log(case, f"flipped a byte of the block at offset {offset} of {victim['attempt_id']}'s map.out "
-                      f"on {victim['host']}")
+            log(case, f"flipped a byte of the blocks at offsets {offsets} (one a partition) of "
+                      f"{victim['attempt_id']}'s map.out on {victim['host']}")
             out, err = client.communicate(timeout=150)
         finally:
             if client.poll() is None:
@@ -248,10 +269,13 @@ def case_corrupt_map_output(case, data):
         if "sawmill.map_reruns = 1" not in st:
             raise Fail(f"sawmill job status does not show the rerun: {st}")
         reporter = attempts[0]["error"].split("reduce attempt ", 1)[1].split()[0]
-        where = [a["host"] for a in s["attempts"] if a["attempt_id"] == reporter]
-        how = "verified in place" if where == [victim["host"]] else f"fetched by {where}"
-        log(case, f"{jid} succeeded: {failures} fetch failure(s) ({reporter}, {how}), {task} rerun once (on "
-                  f"{attempts[1]['host']}, first on {attempts[0]['host']}); status and summary show it")
+        in_place = set()  # failed checks of a segment read in place, in the workers' logs (glog may copy a line)
+        for path in glob.glob(os.path.join(c.dir, "**", "*.log*"), recursive=True):
+            with open(path, errors="replace") as f:
+                in_place |= {l for l in f if ") in place: " in l and "checksum mismatch" in l}
+        log(case, f"{jid} succeeded: {failures} fetch failure(s), the first from {reporter}, {len(in_place)} of them "
+                  f"on the output's own worker (read in place); {task} rerun once (on {attempts[1]['host']}, first "
+                  f"on {attempts[0]['host']}); status and summary show it")
         same_parts(case, "output after a corrupt map output", c.output_parts("/out/f"), local)
 
 

@@ -297,16 +297,22 @@ TEST(SchedulerTest, LostWorkerKeepsMapsOfMapOnlyAndFinishedJobs) {
   EXPECT_THAT(Ids(s.Assign("w2", 4, 6)), ElementsAre("maponly/m-00001/1", "other/m-00000/1"));
 }
 
-TEST(SchedulerTest, FetchFailureRerunsTheMap) {
-  Scheduler s;
-  s.AddWorker("w1", "h1", 2);
-  s.AddWorker("w2", "h2", 2);
+// Job "j" on workers w1 and w2 of `slots` slots each: map 0 committed on w1, map 1 on w2, and its
+// one reduce running on w2.
+void MapsDoneAndTheReduceOnW2(Scheduler& s, int slots) {
+  s.AddWorker("w1", "h1", slots);
+  s.AddWorker("w2", "h2", slots);
   ASSERT_TRUE(s.AddJob(Plan("j", Anywhere(2), 1), 0).ok());
   ASSERT_THAT(Ids(s.Assign("w1", 1, 1)), ElementsAre("j/m-00000/0"));
   ASSERT_THAT(Ids(s.Assign("w2", 1, 1)), ElementsAre("j/m-00001/0"));
   ASSERT_TRUE(s.AttemptSucceeded("j/m-00000/0", 2));
   ASSERT_TRUE(s.AttemptSucceeded("j/m-00001/0", 2));
   ASSERT_THAT(Ids(s.Assign("w2", 1, 3)), ElementsAre("j/r-00000/0"));
+}
+
+TEST(SchedulerTest, FetchFailureRerunsTheMap) {
+  Scheduler s;
+  ASSERT_NO_FATAL_FAILURE(MapsDoneAndTheReduceOnW2(s, 2));
 
   s.FetchFailed("j/r-00000/0", 0, 4);
   EXPECT_EQ(Snap(s, "j").maps_done, 1);
@@ -337,14 +343,7 @@ TEST(SchedulerTest, FetchFailureRerunsTheMap) {
 
 TEST(SchedulerTest, FetchFailureRerunsTheMapWhereItRanWhenNoOtherWorkerIsFree) {
   Scheduler s;
-  s.AddWorker("w1", "h1", 1);
-  s.AddWorker("w2", "h2", 1);
-  ASSERT_TRUE(s.AddJob(Plan("j", Anywhere(2), 1), 0).ok());
-  ASSERT_THAT(Ids(s.Assign("w1", 1, 1)), ElementsAre("j/m-00000/0"));
-  ASSERT_THAT(Ids(s.Assign("w2", 1, 1)), ElementsAre("j/m-00001/0"));
-  ASSERT_TRUE(s.AttemptSucceeded("j/m-00000/0", 2));
-  ASSERT_TRUE(s.AttemptSucceeded("j/m-00001/0", 2));
-  ASSERT_THAT(Ids(s.Assign("w2", 1, 3)), ElementsAre("j/r-00000/0"));
+  ASSERT_NO_FATAL_FAILURE(MapsDoneAndTheReduceOnW2(s, 1));
   s.FetchFailed("j/r-00000/0", 0, 4, "j/m-00000/0");
   // w2's one slot runs the reduce: the map reruns on w1 rather than wait.
   EXPECT_THAT(Ids(s.Assign("w1", 1, 5)), ElementsAre("j/m-00000/1"));
