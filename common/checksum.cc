@@ -36,6 +36,14 @@ uint64_t Checksum64(const void* a, size_t na, const void* b, size_t nb) {
   return XXH3_64bits_digest(&st);
 }
 
+Checksum64Stream::Checksum64Stream() : state_(XXH3_createState()) { Reset(); }
+Checksum64Stream::~Checksum64Stream() { XXH3_freeState(static_cast<XXH3_state_t*>(state_)); }
+void Checksum64Stream::Reset() { XXH3_64bits_reset(static_cast<XXH3_state_t*>(state_)); }
+void Checksum64Stream::Update(const void* data, size_t n) {
+  SAWMILL_XXH3_64_UPDATE(static_cast<XXH3_state_t*>(state_), data, n);
+}
+uint64_t Checksum64Stream::Digest() const { return XXH3_64bits_digest(static_cast<XXH3_state_t*>(state_)); }
+
 ContentHasher::ContentHasher() : state_(XXH3_createState()) {
   XXH3_128bits_reset(static_cast<XXH3_state_t*>(state_));
 }

@@ -452,6 +452,11 @@ int SubmitJob(const JobSpec& spec, const JobOptions& options, const SubmitOption
   // Jobs with a tail reducer: what their map tasks sent it.
   std::string tail;
   if (r.counters.count("sawmill.tail_bytes")) tail = " tail_bytes=" + std::to_string(r.tail_bytes);
+  // A shuffle that recovered from map outputs it could not fetch or verify says so.
+  for (const std::string name : {"fetch_failures", "map_reruns"}) {
+    auto it = r.counters.find("sawmill." + name);
+    if (it != r.counters.end() && it->second != 0) tail += " " + name + "=" + std::to_string(it->second);
+  }
   std::printf("summary job=%s id=%s status=%s records_in=%llu records_out=%llu bytes_in=%llu bytes_out=%llu maps=%d "
               "reduces=%d seconds=%.3f mb_per_s=%.1f data_local_maps=%d failed_attempts=%d shuffle_bytes=%lld%s\n",
               spec.name.c_str(), run.job_id.c_str(), r.ok ? "ok" : "failed", static_cast<unsigned long long>(r.records_in),

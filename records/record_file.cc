@@ -389,6 +389,16 @@ PartitionExtent RecordFileReader::Extent(int32_t p) const {
   return e;
 }
 
+bool BlockHeaderMatches(const char* header, uint32_t stored_size, uint32_t record_count) {
+  const uint32_t raw_size = DecodeFixed32(header + 4);
+  const auto codec = static_cast<BlockCodec>(header[12]);
+  return DecodeFixed32(header) == stored_size && DecodeFixed32(header + 8) == record_count && !header[13] &&
+         !header[14] && !header[15] && raw_size <= kMaxBlockRaw &&
+         (codec == BlockCodec::kRaw || codec == BlockCodec::kLz4) &&
+         (codec != BlockCodec::kRaw || raw_size == stored_size) &&
+         (codec != BlockCodec::kLz4 || raw_size <= kMaxLz4Ratio * stored_size);
+}
+
 Status RecordFileReader::ReadBlock(size_t b, std::string* io, std::string* raw) const {
   const IndexEntry h = blocks_[b];
   const std::string& path = file_->path();
@@ -398,17 +408,13 @@ Status RecordFileReader::ReadBlock(size_t b, std::string* io, std::string* raw) 
   const char* hdr = io->data();
   uint32_t stored_size = DecodeFixed32(hdr);
   uint32_t raw_size = DecodeFixed32(hdr + 4);
-  uint32_t count = DecodeFixed32(hdr + 8);
   if (Checksum64(hdr, 16, hdr + kBlockHeaderSize, h.stored_size) != DecodeFixed64(hdr + 16)) {
     return Corruption(At(path, h.offset) + ": checksum mismatch");
   }
-  auto codec = static_cast<BlockCodec>(hdr[12]);
-  if (stored_size != h.stored_size || count != h.record_count || hdr[13] || hdr[14] || hdr[15] ||
-      raw_size > kMaxBlockRaw || (codec != BlockCodec::kRaw && codec != BlockCodec::kLz4) ||
-      (codec == BlockCodec::kRaw && raw_size != stored_size) ||
-      (codec == BlockCodec::kLz4 && raw_size > kMaxLz4Ratio * stored_size)) {
+  if (!BlockHeaderMatches(hdr, h.stored_size, h.record_count)) {
     return Corruption(At(path, h.offset) + ": header does not match the block index");
   }
+  auto codec = static_cast<BlockCodec>(hdr[12]);
   if (codec == BlockCodec::kRaw) {
     raw->assign(hdr + kBlockHeaderSize, stored_size);
   } else {

@@ -218,6 +218,11 @@ class BlockIndex {
   std::vector<uint32_t> starts_;
 };
 
+// Whether a block header (kBlockHeaderSize bytes, its checksum already verified) agrees with its
+// index entry and stays within the format's limits: sizes and count as indexed, reserved bytes
+// zero, a known codec, a plausible raw size ("How a reader validates", block check 3).
+bool BlockHeaderMatches(const char* header, uint32_t stored_size, uint32_t record_count);
+
 // Opens a record file, verifying its footer and index.
 class RecordFileReader {
  public:

@@ -53,6 +53,12 @@ void Coordinator::Impl::FillLive(Job& job, sp::JobStatus::Builder st, bool with_
   st.setSpeculativeAttempts(snap->speculative_attempts);
   uint64_t bytes_read = 0, records_in = 0, records_out = 0, bytes_out = 0;
   std::map<std::string, int64_t> counters = Counters(job);
+  // What the shuffle's failures cost, for every job with a shuffle (zeros included): the scheduler
+  // counts them, as they leave no task result behind.
+  if (snap->reduces > 0) {
+    counters["sawmill.fetch_failures"] = snap->fetch_failures;
+    counters["sawmill.map_reruns"] = snap->map_reruns;
+  }
   for (const auto& m : job.maps) {
     bytes_read += m.bytes_in;
     records_in += m.records_in;

@@ -72,6 +72,8 @@ struct Job {
   int done[2] = {0, 0};                                  // tasks with a committed attempt
   std::map<std::string, int> failures_on;                // distinct tasks failed per worker
   std::vector<AttemptInfo> attempts;                     // launch order
+  int fetch_failures = 0;  // reports of a reduce attempt that could not fetch a map's output
+  int map_reruns = 0;      // committed map outputs dropped (lost or unfetchable): maps run again
 };
 
 struct Worker {
@@ -205,6 +207,7 @@ struct Scheduler::Impl {
     j.attempts[task.committed].error = "output lost: " + why;
     task.committed = -1;
     --j.done[kMap];
+    ++j.map_reruns;
     SetPending(j, kMap, t);
   }
 
@@ -520,12 +523,17 @@ void Scheduler::FetchFailed(const std::string& reduce_attempt_id, int map, int64
   auto [j, idx] = impl_->FindRunning(reduce_attempt_id);
   if (!j || !j->attempts[idx].reduce) return;
   if (map < 0 || map >= static_cast<int>(j->tasks[kMap].size())) return;
-  int c = j->tasks[kMap][map].committed;
+  ++j->fetch_failures;
+  Task& task = j->tasks[kMap][map];
+  int c = task.committed;
   if (c < 0) return;  // already dropped and not yet rerun
   const AttemptInfo& out = j->attempts[c];
   if (!map_attempt_id.empty() && out.attempt_id != map_attempt_id) return;  // already rerun
   // A lost worker's outputs were dropped by RemoveWorker.
   if (!impl_->workers.contains(out.worker)) return;
+  // Rerun elsewhere when another worker is free (Avoid): the output may be bad because that
+  // worker's disk is. Not counted toward blacklisting the worker, which may be fine.
+  task.failed_on.insert(out.worker);
   impl_->DropMapOutput(*j, map, "reduce attempt " + reduce_attempt_id + " could not fetch it");
 }
 
@@ -582,6 +590,8 @@ std::optional<JobSnapshot> Scheduler::Snapshot(const std::string& job_id) const 
     s.killed_attempts += a.state == AttemptState::kKilled;
     s.speculative_attempts += a.speculative;
   }
+  s.fetch_failures = j->fetch_failures;
+  s.map_reruns = j->map_reruns;
   s.attempts = j->attempts;
   return s;
 }

@@ -75,6 +75,8 @@ struct JobSnapshot {
   int reduces = 0, reduces_done = 0, reduces_running = 0;
   int data_local_maps = 0, remote_maps = 0;  // over every map attempt launched
   int failed_attempts = 0, killed_attempts = 0, speculative_attempts = 0;
+  int fetch_failures = 0;  // reports that a reduce attempt could not fetch (or verify) a map's output
+  int map_reruns = 0;      // committed map outputs dropped (unfetchable, or lost with their worker)
   std::vector<AttemptInfo> attempts;  // every attempt, in launch order
 };
 
@@ -113,9 +115,11 @@ class Scheduler {
   bool AttemptSucceeded(const std::string& attempt_id, int64_t now_ms);
   // Counts against max_attempts; the task is pending again, or the job fails with `error`.
   void AttemptFailed(const std::string& attempt_id, const std::string& error, int64_t now_ms);
-  // A reduce attempt could not fetch map `map`'s output: the map is rerun (its output dropped);
-  // the reduce attempt keeps running. With `map_attempt_id` (the attempt MapOutputs named), a
-  // report about an output that was already replaced by a rerun is ignored.
+  // A reduce attempt could not fetch map `map`'s output (unreachable, unreadable or corrupt): on
+  // this first report the map is rerun (its output dropped), on another worker than the one that
+  // held it while another has a free slot (as a retry avoids a worker it failed on); the reduce
+  // attempt keeps running. With `map_attempt_id` (the attempt MapOutputs named), a report about
+  // an output that was already replaced by a rerun is ignored (but counted in fetch_failures).
   void FetchFailed(const std::string& reduce_attempt_id, int map, int64_t now_ms,
                    const std::string& map_attempt_id = "");
 

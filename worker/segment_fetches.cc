@@ -1,6 +1,7 @@
 // A reduce attempt's inputs: queueing fetches of map output segments as their locations
 // arrive, the fetcher threads that copy them through the shuffle, and the wait before the
-// attempt starts. Segments of maps that ran on this worker are read in place.
+// attempt starts. Segments of maps that ran on this worker are read in place, once verified: a
+// damaged map output is a fetch failure wherever the reduce runs, so the coordinator reruns it.
 #include <chrono>
 #include <cstdio>
 #include <utility>
@@ -8,6 +9,7 @@
 #include <glog/logging.h>
 
 #include "common/file.h"
+#include "records/block_verifier.h"
 #include "worker/shuffle_client.h"
 #include "worker/worker_impl.h"
 
@@ -46,17 +48,18 @@ void Worker::Impl::ScheduleFetches() {
       if (f != r->failed.end() && f->second.first == loc.attempt_id && now - f->second.second < std::chrono::seconds(2)) {
         continue;  // the coordinator was told; wait for a rerun (or retry later)
       }
+      r->fetching.insert(m);
       auto local = map_outputs.find({r->job_id, loc.attempt_id});
       if (local != map_outputs.end()) {
-        r->segments[m] = local->second;
-        --r->missing;
+        // First in line: a check of a few pages in the page cache, which a reduce beside its
+        // maps should not wait behind other workers' transfers for.
+        fetch_queue.push_front(Fetch{r->attempt_id, m, loc, partition, r->job_id, "", "", local->second});
         continue;
       }
-      r->fetching.insert(m);
       char name[32];
       std::snprintf(name, sizeof name, "map-%05d", m);
       fetch_queue.push_back(Fetch{r->attempt_id, m, loc, partition, r->job_id, JoinPath(JoinPath(r->dir, "segments"), name),
-                                  r->memory_dir.empty() ? "" : JoinPath(r->memory_dir, name)});
+                                  r->memory_dir.empty() ? "" : JoinPath(r->memory_dir, name), ""});
     }
   }
   cv.notify_all();
@@ -79,17 +82,22 @@ void Worker::Impl::FetchLoop() {
       }
       cv.wait(l, [&] { return stopping || !fetch_queue.empty(); });
       if (stopping) return;
-      // The queued fetches from the same worker as the first, up to a batch: one round trip.
+      // The queued fetches from the same worker as the first, up to a batch: one round trip (or
+      // the queued checks of segments read in place).
       batch.push_back(std::move(fetch_queue.front()));
       fetch_queue.pop_front();
       for (auto it = fetch_queue.begin(); it != fetch_queue.end() && batch.size() < kFetchBatch;) {
-        if (it->from.address != batch.front().from.address) {
+        if (it->from.address != batch.front().from.address || it->in_place.empty() != batch.front().in_place.empty()) {
           ++it;
           continue;
         }
         batch.push_back(std::move(*it));
         it = fetch_queue.erase(it);
       }
+    }
+    if (!batch.front().in_place.empty()) {
+      for (const Fetch& f : batch) FetchDone(f, VerifyInPlace(f), f.in_place, 0);
+      continue;
     }
     // A segment that fits what is left of the memory budget goes there: no file on disk to make
     // (on ext4 a new file costs more than the copy of a small segment), and the reduce reads it
@@ -114,6 +122,12 @@ void Worker::Impl::FetchLoop() {
       FetchDone(batch[k], requests[k].status, requests[k].stats.path, reserved[k]);
     }
   }
+}
+
+Status Worker::Impl::VerifyInPlace(const Fetch& f) {
+  return VerifyPartitionBlocks(f.in_place, f.partition)
+      .WithContext("reading partition " + std::to_string(f.partition) + " of map attempt " + f.from.attempt_id +
+                   " (job " + f.job_id + ") in place");
 }
 
 void Worker::Impl::FetchDone(const Fetch& f, const Status& s, const std::string& path, uint64_t reserved) {

@@ -5,8 +5,9 @@
 # Conversation (repeated on one connection): FetchRequest -> FetchResponse with `segment` (or an
 # error), then, when segment.totalBytes > 0, FetchResponse packets whose bodies are the block
 # bytes in order (each body at most the server's packet size, 4 MiB by default), the last with
-# last = true. The receiver rebuilds a standalone record file from the index entries and the
-# bytes (docs/formats/record-file.md, "Shuffle segments").
+# last = true. The receiver verifies every block's checksum as the bytes arrive and rebuilds a
+# standalone record file from the index entries and the bytes (docs/formats/record-file.md,
+# "Shuffle segments").
 @0x942458758ef415d6;
 
 $import "/capnp/c++.capnp".namespace("sawmill::worker::proto");
@@ -38,6 +39,7 @@ struct Segment {
   sorted @1 :Bool;              # map.out's footer flag
   records @2 :UInt64;           # sum of the blocks' record counts
   totalBytes @3 :UInt64;        # sum of 24 + storedSize over the blocks: the bytes that follow
+  path @4 :Text;                # map.out on the server, named by the receiver's errors about its blocks
 }
 
 struct Packet {

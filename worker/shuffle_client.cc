@@ -1,4 +1,5 @@
-// The shuffle fetch client: request, checked announcement, packets streamed into a SegmentWriter.
+// The shuffle fetch client: request, checked announcement, packets verified block by block as they
+// arrive and streamed into a SegmentWriter.
 #include "worker/shuffle_client.h"
 
 #include <memory>
@@ -8,6 +9,7 @@
 
 #include "common/capnp_util.h"
 #include "common/file.h"
+#include "records/block_verifier.h"
 #include "records/record_file.h"
 #include "worker/shuffle.capnp.h"
 #include "worker/shuffle_protocol.h"
@@ -46,6 +48,8 @@ Status ReceiveInto(Connection& conn, int32_t partition, const SegmentPlacement& 
   const uint64_t records = reply.records;
   *dest = place(SegmentFileBytes(reply));
   const std::string tmp = *dest + ".tmp";
+  // Errors about a block name the server's file and the block's offset there.
+  BlockStreamVerifier verifier(reply.path.empty() ? "the map output" : reply.path, reply.blocks);
   ASSIGN_OR_RETURN(auto writer, SegmentWriter::Create(tmp, partition, std::move(reply.blocks), reply.sorted));
   uint64_t got = 0;
   for (uint64_t seqno = 0; got < total; ++seqno) {
@@ -64,8 +68,10 @@ Status ReceiveInto(Connection& conn, int32_t partition, const SegmentPlacement& 
       return Corruption("packet " + std::to_string(seqno) + (reply.last ? " marked last" : " not marked last") +
                         " after " + std::to_string(got) + " of " + std::to_string(total) + " bytes");
     }
+    RETURN_IF_ERROR(verifier.Update(m.body));
     RETURN_IF_ERROR(writer->Append(m.body));
   }
+  RETURN_IF_ERROR(verifier.Finish());
   RETURN_IF_ERROR(writer->Finish());
   writer.reset();
   // The index and footer just written must read back as this partition's blocks.

@@ -29,12 +29,13 @@ using SegmentPlacement = std::function<std::string(uint64_t file_bytes)>;
 // writes it to `dest_path` as a record file whose PartitionBlocks(partition) holds exactly the
 // source partition's blocks, byte for byte. Written as dest_path + ".tmp", renamed over dest_path
 // at the end: dest_path appears complete or not at all. Checks what the peer announces (blocks of
-// the requested partition, contiguous, sizes and counts adding up, then exactly that many bytes)
-// and opens the result (footer and index); block checksums are verified when the segment is
-// read. On error the .tmp is removed and the status names the peer, the attempt and the
-// partition; an error the server answered keeps its code (kNotFound for an attempt it does not
-// hold). After an error the conversation may be out of step: drop the connection. `stats` may be
-// nullptr. Blocks until the transfer ends.
+// the requested partition, contiguous, sizes and counts adding up, then exactly that many bytes),
+// verifies every block's checksum and header as its bytes arrive (BlockStreamVerifier: a block
+// damaged on the server's disk is kCorruption naming the server's file and the block's offset
+// there), and opens the result (footer and index). On error the .tmp is removed and the status
+// names the peer, the attempt and the partition; an error the server answered keeps its code
+// (kNotFound for an attempt it does not hold). After an error the conversation may be out of
+// step: drop the connection. `stats` may be nullptr. Blocks until the transfer ends.
 Status FetchSegment(Connection& conn, const std::string& job_id, const std::string& attempt_id, int32_t partition,
                     const std::string& dest_path, FetchStats* stats);
 // The same at the path `place` chooses from the announced size.

@@ -15,7 +15,7 @@ Status ToStatus(proto::Error::Reader error) {
   return StatusFromError(error);
 }
 
-void SetSegment(const PartitionExtent& extent, proto::Segment::Builder out) {
+void SetSegment(const PartitionExtent& extent, const std::string& path, proto::Segment::Builder out) {
   auto list = out.initBlocks(static_cast<unsigned>(extent.blocks.size()));
   for (size_t i = 0; i < extent.blocks.size(); ++i) {
     const BlockHandle& h = extent.blocks[i];
@@ -29,6 +29,7 @@ void SetSegment(const PartitionExtent& extent, proto::Segment::Builder out) {
   out.setSorted(extent.sorted);
   out.setRecords(extent.records);
   out.setTotalBytes(extent.length);
+  out.setPath(path);
 }
 
 Status ParseFetchResponse(std::string_view header, FetchReply* out) {
@@ -56,6 +57,7 @@ Status ParseFetchResponse(std::string_view header, FetchReply* out) {
         out->sorted = s.getSorted();
         out->records = s.getRecords();
         out->total_bytes = s.getTotalBytes();
+        out->path = s.getPath();
         return Status::Ok();
       }
       case proto::FetchResponse::PACKET:

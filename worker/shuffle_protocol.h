@@ -20,8 +20,8 @@ void SetError(const Status& status, proto::Error::Builder out);
 // Ok when code is 0; an unknown code reads as kInternal. The message is kept as sent.
 Status ToStatus(proto::Error::Reader error);
 
-// Fills a segment announcement from map.out's extent of one partition.
-void SetSegment(const PartitionExtent& extent, proto::Segment::Builder out);
+// Fills a segment announcement from map.out's extent of one partition; `path` is map.out's.
+void SetSegment(const PartitionExtent& extent, const std::string& path, proto::Segment::Builder out);
 
 // A decoded FetchResponse header.
 struct FetchReply {
@@ -32,6 +32,7 @@ struct FetchReply {
   bool sorted = false;
   uint64_t records = 0;
   uint64_t total_bytes = 0;
+  std::string path;  // the file on the server ("" from a server that does not say)
   // kPacket
   uint64_t seqno = 0;
   bool last = false;

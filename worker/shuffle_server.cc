@@ -103,7 +103,7 @@ bool ShuffleServer::ServeFetch(Connection& conn, const std::string& job_id, cons
   reader->reset();  // only the descriptor is needed from here
   {
     capnp::MallocMessageBuilder message;
-    SetSegment(extent, message.initRoot<proto::FetchResponse>().initSegment());
+    SetSegment(extent, *path, message.initRoot<proto::FetchResponse>().initSegment());
     if (!conn.Send(CapnpToString(message)).ok()) return false;
   }
   uint64_t pos = 0;

@@ -78,6 +78,9 @@ struct Worker::Impl {
     int partition = 0;
     std::string job_id, dest;
     std::string memory_dest;  // where the segment goes instead while it fits the memory budget
+    // A map that ran here: its map.out, whose partition is verified and then read in place (no
+    // copy); "" for a fetch.
+    std::string in_place;
   };
 
   Impl(WorkerOptions o, Transport* t, FileSystem* s);
@@ -118,9 +121,11 @@ struct Worker::Impl {
   // A reduce attempt starts only once it holds every map's segment (fetched as maps finish).
   Status AwaitSegments(Run* r);
   // Queues fetches for every reduce attempt's missing segments whose location is known; segments
-  // of maps that ran here are read in place.
+  // of maps that ran here are verified (as a fetch verifies what it copies) and read in place.
   void ScheduleFetches();
   void FetchLoop();
+  // Verifies the blocks of a map output's partition that ran here; an error names the attempt.
+  static Status VerifyInPlace(const Fetch& f);
   // Records how one fetch ended (`path`: where the segment is; `reserved`: the memory budget its
   // file there holds).
   void FetchDone(const Fetch& f, const Status& s, const std::string& path, uint64_t reserved);

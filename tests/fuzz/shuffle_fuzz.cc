@@ -141,7 +141,7 @@ std::vector<std::string> FuzzSeeds() {
   std::string conversation;
   {
     capnp::MallocMessageBuilder m;
-    worker::SetSegment(e, m.initRoot<proto::FetchResponse>().initSegment());
+    worker::SetSegment(e, path, m.initRoot<proto::FetchResponse>().initSegment());
     EncodeFrame(CapnpToString(m), 0, &conversation);
   }
   uint64_t seqno = 0;

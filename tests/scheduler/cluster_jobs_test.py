@@ -7,11 +7,13 @@ Usage: tests/scheduler/cluster_jobs_test.py BUILD_DIR [CASE...]   (default: ever
 Every cluster output is compared byte for byte with the same job run in local mode. Waits are on
 conditions with deadlines (job status from the coordinator's JSON), never on bare sleeps.
 """
+import glob
 import hashlib
 import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -171,6 +173,110 @@ def case_kill_worker_in_maps(case, data):
             raise Fail(f"no attempt on {victim} was marked failed")
         log(case, f"{jid} succeeded; {len(lost)} attempt(s) lost with {victim} rerun elsewhere ({lost[0]['error']})")
         same_parts(case, "output after losing a worker in the map phase", c.output_parts("/out/f"), local)
+
+
+def flip_block_bytes(map_out):
+    """Flips one byte in the middle of the first data block of each partition of a record file
+    (map.out), in place, so that every reduce finds the output corrupt, those beside it verifying
+    it in place; returns the blocks' offsets. Layout: docs/formats/record-file.md."""
+    offsets = []
+    with open(map_out, "r+b") as f:
+        data = f.read()
+        footer = data[-72:]
+        blocks = int.from_bytes(footer[12:16], "little")
+        pos = int.from_bytes(footer[32:40], "little")  # the block index
+        seen = set()
+        for _ in range(blocks):
+            offset = int.from_bytes(data[pos:pos + 8], "little")
+            stored = int.from_bytes(data[pos + 8:pos + 12], "little")
+            partition = int.from_bytes(data[pos + 16:pos + 20], "little", signed=True)
+            pos += 20
+            key_len, shift = 0, 0
+            while True:  # varint
+                b = data[pos]
+                pos += 1
+                key_len |= (b & 0x7F) << shift
+                shift += 7
+                if b < 0x80:
+                    break
+            pos += key_len
+            if partition in seen:
+                continue
+            seen.add(partition)
+            at = offset + 24 + stored // 2
+            f.seek(at)
+            f.write(bytes([data[at] ^ 0x40]))
+            offsets.append(offset)
+    return offsets
+
+
+def case_corrupt_map_output(case, data):
+    """Bytes flipped in a committed map's map.out on its worker's disk (one block a partition), before
+    any reduce read it: the reduces find it corrupt while fetching it (or verifying it in place),
+    report fetch failures, the map reruns once, and the output is byte-identical."""
+    local = faulty_local(data)
+    # One slot a worker: the second wave of maps fills every slot once the first has committed, so
+    # no reduce starts (none reads a map output) until a map of that wave ends, --map_sleep_ms later.
+    with cluster(3, slots=1) as c:
+        data.load(c)
+        argv = [os.path.join(JOBS, "faulty_job"), "--cluster", c.dir, "--progress", "never", "--input",
+                "dfs:/in/text.txt", "--output", "dfs:/out/f", "--reducers", "4", "--split_mb", "1",
+                "--map_sleep_ms", "2500", "--wait"]
+        client = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            line = client.stdout.readline().decode()
+            if not line.startswith("submitted "):
+                raise Fail(f"faulty_job did not submit: {line}{client.stderr.read().decode()}")
+            jid = line.split()[1].rstrip(":")
+
+            def committed_map_before_reduces():
+                s = c.status(jid)
+                if any(a["reduce"] for a in s["attempts"]):
+                    raise Fail(f"a reduce started before a map output could be corrupted: {s['attempts']}")
+                done = [a for a in s["attempts"] if not a["reduce"] and a["state"] == "succeeded"]
+                return done and done[0]
+            victim = wait_for("a committed map and no reduce yet", committed_map_before_reduces, timeout=60)
+            name = victim["attempt_id"].split("/", 1)[1].replace("/", "_")
+            found = glob.glob(os.path.join(c.dir, "**", "jobs", jid, name, "map.out"), recursive=True)
+            if len(found) != 1:
+                raise Fail(f"map.out of {victim['attempt_id']}: found {found}")
+            offsets = flip_block_bytes(found[0])
+            if any(a["reduce"] for a in c.status(jid)["attempts"]):
+                raise Fail("a reduce started while the map output was being corrupted")
+            log(case, f"flipped a byte of the blocks at offsets {offsets} (one a partition) of "
+                      f"{victim['attempt_id']}'s map.out on {victim['host']}")
+            out, err = client.communicate(timeout=150)
+        finally:
+            if client.poll() is None:
+                client.kill()
+                client.wait()
+        out, err = out.decode(), err.decode()
+        if client.returncode != 0:
+            raise Fail(f"faulty_job --wait exited {client.returncode}: {out}{err}")
+        s = succeeded(c, jid)
+        counters = s["counters"]
+        reruns, failures = counters.get("sawmill.map_reruns"), counters.get("sawmill.fetch_failures", 0)
+        if reruns != 1 or failures < 1:
+            raise Fail(f"want one map rerun and a fetch failure, counters {counters}")
+        task = victim["attempt_id"].rsplit("/", 1)[0]
+        attempts = [a for a in s["attempts"] if a["attempt_id"].rsplit("/", 1)[0] == task]
+        if len(attempts) < 2 or "output lost: reduce attempt" not in attempts[0]["error"]:
+            raise Fail(f"{task}: want its output dropped and one rerun, got {attempts}")
+        summary = [l for l in out.splitlines() if l.startswith("summary ")]
+        if not summary or " map_reruns=1" not in summary[0] or " fetch_failures=" not in summary[0]:
+            raise Fail(f"the summary line does not show the rerun: {out}")
+        st = run([SAWMILL, "job", "--cluster", c.dir, "status", jid]).stdout.decode()
+        if "sawmill.map_reruns = 1" not in st:
+            raise Fail(f"sawmill job status does not show the rerun: {st}")
+        reporter = attempts[0]["error"].split("reduce attempt ", 1)[1].split()[0]
+        in_place = set()  # failed checks of a segment read in place, in the workers' logs (glog may copy a line)
+        for path in glob.glob(os.path.join(c.dir, "**", "*.log*"), recursive=True):
+            with open(path, errors="replace") as f:
+                in_place |= {l for l in f if ") in place: " in l and "checksum mismatch" in l}
+        log(case, f"{jid} succeeded: {failures} fetch failure(s), the first from {reporter}, {len(in_place)} of them "
+                  f"on the output's own worker (read in place); {task} rerun once (on {attempts[1]['host']}, first "
+                  f"on {attempts[0]['host']}); status and summary show it")
+        same_parts(case, "output after a corrupt map output", c.output_parts("/out/f"), local)
 
 
 def reduce_host(c, jid, beside_outputs_only):
@@ -494,6 +600,7 @@ CASES = {
     "kill_worker_maps": case_kill_worker_in_maps,
     "kill_worker_reduces": case_kill_worker_in_reduces,
     "kill_worker_tail": case_kill_worker_in_tail,
+    "corrupt_map_output": case_corrupt_map_output,
     "retries": case_retries,
     "speculation": case_speculation,
     "limits": case_limits,

@@ -414,6 +414,39 @@ TEST_F(CoordinatorTest, MapReduceJobCommits) {
   EXPECT_EQ(st->getRoot<sp::JobStatus>().getRecordsIn(), 12u);
 }
 
+// A reduce's worker reports map 0's output corrupt (what the shuffle's block checks say): on that
+// one report the map reruns, and the job's counters show the failure and the rerun.
+TEST_F(CoordinatorTest, OneCorruptMapOutputReportRerunsTheMap) {
+  std::string w = Register("host-a", 3);
+  ASSERT_TRUE(Submit(JobArgs{}).ok());
+  Orders o;
+  ASSERT_TRUE(PollForLaunches(w, &o, 2));
+  const std::string map0 = Text(o.launch(0).getAttemptId());
+  ASSERT_EQ(map0, "job-1/m-00000/0");
+  for (size_t i = 0; i < 2; ++i) ASSERT_TRUE(Report(w, Text(o.launch(i).getAttemptId()), true, 5).ok());
+  ASSERT_TRUE(PollForLaunches(w, &o, 4));
+  const std::string reduce = Text(o.launch(2).getAttemptId());
+  ASSERT_TRUE(o.launch(2).getSpec().getReduce());
+  auto r = Call([&](sp::CoordinatorRequest::Builder req) {
+    auto rep = req.initReport();
+    rep.setWorkerId(w);
+    auto f = rep.initFetchFailures(1)[0];
+    f.setReduceAttemptId(reduce);
+    f.setMap(0);
+    f.setMapAttemptId(map0);
+    f.setError("CORRUPTION: fetching partition 0 of map attempt " + map0 + ": map.out: block at offset 0: checksum mismatch");
+  });
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_TRUE(PollForLaunches(w, &o, 5));
+  EXPECT_EQ(Text(o.launch(4).getAttemptId()), "job-1/m-00000/1");
+  auto st = JobStatus("job-1");
+  std::map<std::string, int64_t> counters;
+  for (auto c : st->getRoot<sp::JobStatus>().getCounters()) counters[Text(c.getName())] = c.getValue();
+  EXPECT_EQ(counters["sawmill.fetch_failures"], 1);
+  EXPECT_EQ(counters["sawmill.map_reruns"], 1);
+  EXPECT_EQ(st->getRoot<sp::JobStatus>().getMapsDone(), 1);
+}
+
 // A job without a task that writes a part (no splits, map-only) commits an empty output with
 // its manifest: nothing made its staging directory before the commit.
 TEST_F(CoordinatorTest, JobWithoutTasksCommitsAnEmptyOutput) {

@@ -297,16 +297,22 @@ TEST(SchedulerTest, LostWorkerKeepsMapsOfMapOnlyAndFinishedJobs) {
   EXPECT_THAT(Ids(s.Assign("w2", 4, 6)), ElementsAre("maponly/m-00001/1", "other/m-00000/1"));
 }
 
-TEST(SchedulerTest, FetchFailureRerunsTheMap) {
-  Scheduler s;
-  s.AddWorker("w1", "h1", 2);
-  s.AddWorker("w2", "h2", 2);
+// Job "j" on workers w1 and w2 of `slots` slots each: map 0 committed on w1, map 1 on w2, and its
+// one reduce running on w2.
+void MapsDoneAndTheReduceOnW2(Scheduler& s, int slots) {
+  s.AddWorker("w1", "h1", slots);
+  s.AddWorker("w2", "h2", slots);
   ASSERT_TRUE(s.AddJob(Plan("j", Anywhere(2), 1), 0).ok());
   ASSERT_THAT(Ids(s.Assign("w1", 1, 1)), ElementsAre("j/m-00000/0"));
   ASSERT_THAT(Ids(s.Assign("w2", 1, 1)), ElementsAre("j/m-00001/0"));
   ASSERT_TRUE(s.AttemptSucceeded("j/m-00000/0", 2));
   ASSERT_TRUE(s.AttemptSucceeded("j/m-00001/0", 2));
   ASSERT_THAT(Ids(s.Assign("w2", 1, 3)), ElementsAre("j/r-00000/0"));
+}
+
+TEST(SchedulerTest, FetchFailureRerunsTheMap) {
+  Scheduler s;
+  ASSERT_NO_FATAL_FAILURE(MapsDoneAndTheReduceOnW2(s, 2));
 
   s.FetchFailed("j/r-00000/0", 0, 4);
   EXPECT_EQ(Snap(s, "j").maps_done, 1);
@@ -319,7 +325,10 @@ TEST(SchedulerTest, FetchFailureRerunsTheMap) {
   ASSERT_EQ(outputs.size(), 1u);
   EXPECT_EQ(outputs[0].attempt_id, "j/m-00001/0");
 
-  EXPECT_THAT(Ids(s.Assign("w1", 1, 5)), ElementsAre("j/m-00000/1"));
+  // The rerun goes elsewhere: w1 held the output that could not be fetched (its disk may be
+  // bad), and w2 has a free slot.
+  EXPECT_THAT(Ids(s.Assign("w1", 1, 5)), ElementsAre());
+  EXPECT_THAT(Ids(s.Assign("w2", 1, 5)), ElementsAre("j/m-00000/1"));
   EXPECT_EQ(Snap(s, "j").reduces_running, 1);  // the reduce keeps running
   ASSERT_TRUE(s.AttemptSucceeded("j/m-00000/1", 6));
   s.FetchFailed("j/r-00000/0", 0, 7, "j/m-00000/0");  // about the replaced output
@@ -327,6 +336,17 @@ TEST(SchedulerTest, FetchFailureRerunsTheMap) {
   EXPECT_EQ(s.MapOutputs("j")[0].attempt_id, "j/m-00000/1");
   EXPECT_EQ(Snap(s, "j").attempts[0].error,
             "output lost: reduce attempt j/r-00000/0 could not fetch it");
+  // Three reports about map 0 (the others named no map of a running reduce), one rerun.
+  EXPECT_EQ(Snap(s, "j").fetch_failures, 3);
+  EXPECT_EQ(Snap(s, "j").map_reruns, 1);
+}
+
+TEST(SchedulerTest, FetchFailureRerunsTheMapWhereItRanWhenNoOtherWorkerIsFree) {
+  Scheduler s;
+  ASSERT_NO_FATAL_FAILURE(MapsDoneAndTheReduceOnW2(s, 1));
+  s.FetchFailed("j/r-00000/0", 0, 4, "j/m-00000/0");
+  // w2's one slot runs the reduce: the map reruns on w1 rather than wait.
+  EXPECT_THAT(Ids(s.Assign("w1", 1, 5)), ElementsAre("j/m-00000/1"));
 }
 
 TEST(SchedulerTest, BlacklistedWorkerGetsNoMoreTasksOfTheJob) {

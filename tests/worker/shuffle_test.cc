@@ -451,7 +451,7 @@ TEST_F(shuffle, NegativePartitionIsRejectedAndOneBeyondTheMapsIsEmpty) {
   EXPECT_TRUE(got.empty());
 }
 
-TEST_F(shuffle, CorruptIndexIsAnErrorAndCorruptBlockFailsWhenRead) {
+TEST_F(shuffle, CorruptBlockFailsTheFetchNamingTheAttemptTheBlockAndTheFile) {
   const std::string map_out = dir_.Sub("map.out");
   ASSERT_NO_FATAL_FAILURE(WriteMapOutput(map_out, 100, 30, 256));
   std::string bytes;
@@ -462,24 +462,41 @@ TEST_F(shuffle, CorruptIndexIsAnErrorAndCorruptBlockFailsWhenRead) {
   const BlockHandle& mid = e.blocks[e.blocks.size() / 2];
   source->reset();
 
-  // One byte in the middle of a block of partition 3: the index is intact, so the copy succeeds,
-  // but the segment must never yield records silently.
+  // One byte in the middle of a block of partition 3, damaged on the server's disk: the index is
+  // intact, so the server sends it; the client checks each block as it arrives.
   std::string bad = bytes;
   bad[mid.offset + kBlockHeaderSize + mid.stored_size / 2] ^= 0x20;
   ASSERT_OK(WriteStringToFile(map_out, bad));
-  Serve(map_out);
+  ShuffleServerOptions small_packets;
+  small_packets.packet_bytes = 100;  // the block spans packets
+  Serve(map_out, small_packets);
   const std::string dest = dir_.Sub("seg");
   Status fetched = Fetch(3, dest);
-  if (fetched.ok()) {
-    std::vector<Record> got;
-    Status read = ReadPartition(dest, 3, &got);
-    EXPECT_EQ(read.code(), StatusCode::kCorruption) << read.ToString();
-    EXPECT_THAT(read.message(), HasSubstr("block at offset " + std::to_string(mid.offset - e.offset)));
-  } else {
-    EXPECT_EQ(fetched.code(), StatusCode::kCorruption) << fetched.ToString();
-  }
+  EXPECT_EQ(fetched.code(), StatusCode::kCorruption) << fetched.ToString();
+  EXPECT_THAT(fetched.message(), HasSubstr("map attempt " + std::string(kAttempt)));
+  EXPECT_THAT(fetched.message(), HasSubstr(kAddress));
+  EXPECT_THAT(fetched.message(),
+              HasSubstr(map_out + ": block at offset " + std::to_string(mid.offset) + ": checksum mismatch"));
+  ExpectNoSegment(dest);
+  // A damaged block header likewise (its checksum covers it).
+  bad = bytes;
+  bad[e.blocks.front().offset + 4] ^= 1;
+  ASSERT_OK(WriteStringToFile(map_out, bad));
+  fetched = Fetch(3, dest);
+  EXPECT_EQ(fetched.code(), StatusCode::kCorruption) << fetched.ToString();
+  EXPECT_THAT(fetched.message(), HasSubstr("block at offset " + std::to_string(e.blocks.front().offset)));
+  ExpectNoSegment(dest);
   // Other partitions' blocks are unharmed.
   ASSERT_OK(Fetch(1, dir_.Sub("seg1")));
+
+  // Truncated on the server's disk: its footer moved, so the server answers an error naming the
+  // file; the client adds the attempt.
+  ASSERT_OK(WriteStringToFile(map_out, bytes.substr(0, bytes.size() - 40)));
+  fetched = Fetch(3, dest);
+  EXPECT_EQ(fetched.code(), StatusCode::kCorruption) << fetched.ToString();
+  EXPECT_THAT(fetched.message(), HasSubstr(map_out));
+  EXPECT_THAT(fetched.message(), HasSubstr(kAttempt));
+  ExpectNoSegment(dest);
 
   // A damaged index: the server answers an error naming the file; nothing is written.
   bad = bytes;
@@ -539,7 +556,7 @@ TEST_F(shuffle, InconsistentAnnouncementsAreRejected) {
       PartitionExtent e = real;
       lie.change(e);
       capnp::MallocMessageBuilder m;
-      SetSegment(e, m.initRoot<proto::FetchResponse>().initSegment());
+      SetSegment(e, "map.out", m.initRoot<proto::FetchResponse>().initSegment());
       if (!conn.Send(CapnpToString(m)).ok()) return;
       const uint64_t n = lie.send_bytes;
       capnp::MallocMessageBuilder pm;
