@@ -1,10 +1,37 @@
 #include "dataflow/lower.h"
 
+#include <algorithm>
+#include <charconv>
 #include <stdexcept>
 
 #include "common/file.h"
 
 namespace sawmill::df::internal {
+
+std::string EncodeBindings(const Bindings& b) {
+  std::string s;
+  for (const auto& [id, path] : b) s += (s.empty() ? "" : ",") + std::to_string(id) + "=" + path;
+  return s;
+}
+
+Result<Bindings> DecodeBindings(std::string_view s) {
+  Bindings b;
+  while (!s.empty()) {
+    const size_t end = std::min(s.find(','), s.size());
+    const std::string_view item = s.substr(0, end);
+    s.remove_prefix(std::min(end + 1, s.size()));
+    const size_t eq = item.find('=');
+    int id = 0;
+    const char* id_end = item.data() + (eq == std::string_view::npos ? item.size() : eq);
+    auto [p, ec] = std::from_chars(item.data(), id_end, id);
+    if (eq == std::string_view::npos || eq == 0 || ec != std::errc() || p != id_end || id < 0 ||
+        eq + 1 == item.size() || !b.emplace(id, std::string(item.substr(eq + 1))).second) {
+      return InvalidArgument("--df_bind: bad entry '" + std::string(item) + "' (want ID=PATH, each ID once)");
+    }
+  }
+  return b;
+}
+
 namespace {
 
 const ShuffleOps& OpsOf(const Node& n) { return n.kind == NodeKind::kJoin ? *n.join : *n.shuffle; }

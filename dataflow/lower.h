@@ -4,6 +4,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 
 #include "dataflow/plan.h"
 #include "mapreduce/job_spec.h"
@@ -12,6 +13,11 @@ namespace sawmill::df::internal {
 
 // Where each materialized dataset (and source) a stage reads or writes lives: node id → path.
 using Bindings = std::map<int, std::string>;
+
+// Bindings as a task flag (--df_bind): "ID=PATH,ID=PATH" (paths hold no comma: the executor makes
+// them), and back; a malformed entry is kInvalidArgument naming it.
+std::string EncodeBindings(const Bindings& b);
+Result<Bindings> DecodeBindings(std::string_view s);
 
 // The stage's job. `bindings` must name every input of the stage and the other side of each of
 // its map-side joins; the job's inputs are set, its output is bindings[stage.output->id].

@@ -62,26 +62,6 @@ using namespace internal;
 
 bool Progress() { return FLAGS_progress == "always" || (FLAGS_progress == "auto" && ::isatty(2)); }
 
-std::string EncodeBindings(const Bindings& b) {
-  std::string s;
-  for (const auto& [id, path] : b) s += (s.empty() ? "" : ",") + std::to_string(id) + "=" + path;
-  return s;
-}
-
-Bindings DecodeBindings(const std::string& s) {
-  Bindings b;
-  size_t pos = 0;
-  while (pos < s.size()) {
-    size_t end = s.find(',', pos);
-    if (end == std::string::npos) end = s.size();
-    std::string item = s.substr(pos, end - pos);
-    size_t eq = item.find('=');
-    if (eq != std::string::npos) b[std::atoi(item.substr(0, eq).c_str())] = item.substr(eq + 1);
-    pos = end + 1;
-  }
-  return b;
-}
-
 // Reads every record of a materialized dataset (checksums included): false when any is lost.
 bool Readable(const std::string& dir) {
   auto files = ExpandInput(dir);
@@ -699,7 +679,7 @@ int RunDataflowMain(int argc, char** argv, const char* usage, const Program& pro
           ::usleep(static_cast<useconds_t>(std::atoi(FLAGS_df_test_task_sleep.c_str() + colon + 1)) * 1000);
         }
       }
-      bindings = DecodeBindings(FLAGS_df_bind);
+      ASSIGN_OR_RETURN(bindings, DecodeBindings(FLAGS_df_bind));
       return StageJobSpec(analysis, *stage, bindings, name);
     });
   }

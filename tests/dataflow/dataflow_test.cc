@@ -9,6 +9,7 @@
 
 #include "api/dataflow.h"
 #include "api/mapreduce.h"
+#include "dataflow/lower.h"
 #include "tests/common/temp_dir.h"
 
 namespace sawmill::df {
@@ -60,6 +61,23 @@ class DataflowTest : public ::testing::Test {
 
   testing::TempDir dir_;
 };
+
+// The stage bindings a task gets (--df_bind) come back as they were sent; anything else is
+// refused naming the entry, never read as node 0 (what atoi made of it).
+TEST(DataflowBindings, RoundTripAndMalformedEntries) {
+  using internal::Bindings;
+  const Bindings b = {{0, "dfs:/in/a.txt"}, {7, "dfs:/tmp/df/n7"}, {12, "/local/x=y"}};
+  auto back = internal::DecodeBindings(internal::EncodeBindings(b));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, b);
+  EXPECT_TRUE(internal::DecodeBindings("").ok());
+  for (const char* bad : {"x=dfs:/a", "=dfs:/a", "3", "3=", "-1=dfs:/a", "3a=dfs:/a", "1=a,1=b", "1=a,,2=b",
+                          "99999999999=dfs:/a"}) {
+    auto r = internal::DecodeBindings(bad);
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << bad;
+    EXPECT_NE(r.status().message().find("--df_bind"), std::string::npos) << bad;
+  }
+}
 
 TEST_F(DataflowTest, MapFilterFlatMapMatchDirect) {
   std::vector<KV> rows;
