@@ -51,19 +51,18 @@ Result<std::unique_ptr<LocalBlockWrite>> LocalBlockWrite::Start(Connection& conn
   bool sync = true;
   uint32_t chunk_size = 0;
   bool refused = false;
-  Status s = ReceiveResponse(
-      conn,
-      [&](proto::DatanodeResponse::Reader r) {
-        if (!r.isGrant()) return Internal("localWrite answered without a grant");
-    path = r.getGrant().getPath().cStr();
-    sync = r.getGrant().getSync();
-    chunk_size = r.getGrant().getChunkSize();
-    if (r.getGrant().getDataOffset() != kBlockFileHeaderBytes) {
-      return Internal("localWrite grant with data offset " + std::to_string(r.getGrant().getDataOffset()));
+  auto read_grant = [&](proto::DatanodeResponse::Reader r) {
+    if (!r.isGrant()) return Internal("localWrite answered without a grant");
+    auto grant = r.getGrant();
+    path = grant.getPath().cStr();
+    sync = grant.getSync();
+    chunk_size = grant.getChunkSize();
+    if (grant.getDataOffset() != kBlockFileHeaderBytes) {
+      return Internal("localWrite grant with data offset " + std::to_string(grant.getDataOffset()));
     }
     return Status::Ok();
-      },
-      &refused);
+  };
+  Status s = ReceiveResponse(conn, read_grant, &refused);
   if (!s.ok()) {
     // An error answer leaves the datanode waiting for the next request; anything else does not.
     *conn_usable = refused;

@@ -393,10 +393,6 @@ bool Datanode::ServeLocalBlock(Connection& conn, uint64_t id) {
   return SendResponse(conn, message).ok();
 }
 
-}  // namespace sawmill::dfs
-
-namespace sawmill::dfs {
-
 // A short-circuit write: grant a reserved tmp file to a writer on this machine, wait for its
 // finalizeLocal, then store the file as ServeWrite stores a pipeline's replica. A refusal leaves
 // the conversation open (the writer sends writeBlock next); a conversation that ends before
