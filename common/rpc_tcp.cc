@@ -655,12 +655,18 @@ void TcpServer::Impl::StartConversation(int fd, std::string peer, bool tcp) {
   c.conn = conn;
   ++live;
   try {
-    c.thread = std::thread([this, id, conn] {
+    c.thread = std::thread([this, id, conn]() mutable {
       handler(*conn);
       conn->Close();
-      std::lock_guard<std::mutex> l(mu);
-      finished.push_back(id);
-      --live;
+      {
+        std::lock_guard<std::mutex> l(mu);
+        conversations[id].conn.reset();
+        finished.push_back(id);
+        --live;
+      }
+      // The socket closes now, not at the next accept: a peer still sending to a conversation
+      // that ended gets a reset instead of blocking on a full window that no one reads.
+      conn.reset();
     });
   } catch (const std::system_error& e) {  // out of threads: refuse this one, keep serving
     LOG(ERROR) << "cannot start a thread for the connection from " << conn->peer() << ": " << e.what();
@@ -802,7 +808,7 @@ void TcpServer::Stop() {
   {
     std::lock_guard<std::mutex> l(s.mu);
     for (auto& [id, c] : s.conversations) {
-      c.conn->Close();
+      if (c.conn) c.conn->Close();
       threads.push_back(std::move(c.thread));
     }
   }
