@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "common/status.h"
-#include "dfs/namenode/journal.h"
+#include "common/journal.h"
 #include "dfs/namenode/namespace.h"
 
 namespace sawmill::dfs {

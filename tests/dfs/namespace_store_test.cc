@@ -1,6 +1,6 @@
 // NamespaceStore: a restart reproduces the namespace exactly, from the journal alone, after a
 // checkpoint, after a torn journal tail, and after a torn checkpoint.
-#include "dfs/namenode/journal.h"
+#include "common/journal.h"
 #include "dfs/namenode/namespace_store.h"
 
 #include <random>

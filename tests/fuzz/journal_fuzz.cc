@@ -16,7 +16,7 @@
 #include "common/checksum.h"
 #include "common/coding.h"
 #include "common/file.h"
-#include "dfs/namenode/journal.h"
+#include "common/journal.h"
 #include "dfs/namenode/namespace_store.h"
 
 namespace {
@@ -39,12 +39,12 @@ const std::string& Dir() {
 // Recomputes each record's checksum, walking the records by their (possibly mutated) lengths.
 void FixChecksums(std::string& s) {
   size_t pos = 0;
-  while (s.size() - pos >= sawmill::dfs::kJournalHeaderBytes) {
+  while (s.size() - pos >= sawmill::kJournalHeaderBytes) {
     uint32_t len = sawmill::DecodeFixed32(s.data() + pos);
-    if (len > s.size() - pos - sawmill::dfs::kJournalHeaderBytes) return;
+    if (len > s.size() - pos - sawmill::kJournalHeaderBytes) return;
     uint64_t sum = sawmill::Checksum64(s.data() + pos, 4, s.data() + pos + 12, len);
     sawmill::EncodeFixed64(s.data() + pos + 4, sum);
-    pos += sawmill::dfs::kJournalHeaderBytes + len;
+    pos += sawmill::kJournalHeaderBytes + len;
   }
 }
 

@@ -1,8 +1,10 @@
-// The namenode's append-only journal file: length-prefixed, checksummed records, appended in
-// batches with one write + fdatasync each, and a reader that recovers the valid prefix.
+// An append-only journal file (the namenode's edits, the coordinator's jobs): length-prefixed,
+// checksummed records, appended in batches with one write + fdatasync each, and a reader that
+// recovers the valid prefix.
 //
 // Record: [u32 payload length][u64 XXH3 of (the 4 length bytes, payload)][payload], little-endian.
-// The payload is opaque here (NamespaceStore puts one capnp JournalRecord in each).
+// The payload is opaque here (the namenode's NamespaceStore and the coordinator each put one
+// capnp record in each).
 //
 // The file is preallocated with zeros in kJournalPreallocBytes steps and records overwrite the
 // zeros: an fdatasync then flushes data only, with no file-system metadata commit, which on a
@@ -19,7 +21,7 @@
 
 #include "common/status.h"
 
-namespace sawmill::dfs {
+namespace sawmill {
 
 inline constexpr size_t kJournalHeaderBytes = 12;
 inline constexpr uint64_t kJournalPreallocBytes = 1 << 20;
@@ -66,4 +68,4 @@ Result<JournalReadResult> ReadJournal(const std::string& path,
                                       const std::function<Status(std::string_view payload)>& fn,
                                       bool truncate);
 
-}  // namespace sawmill::dfs
+}  // namespace sawmill

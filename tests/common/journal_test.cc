@@ -1,5 +1,5 @@
 // Journal files: round trip, recovery of the valid prefix after truncation or corruption.
-#include "dfs/namenode/journal.h"
+#include "common/journal.h"
 
 #include <glog/logging.h>
 #include <gtest/gtest.h>
@@ -7,7 +7,7 @@
 #include "common/file.h"
 #include "tests/common/temp_dir.h"
 
-namespace sawmill::dfs {
+namespace sawmill {
 namespace {
 
 using sawmill::testing::ReadAll;
@@ -165,4 +165,4 @@ TEST(Journal, CallbackErrorIsReturned) {
 }
 
 }  // namespace
-}  // namespace sawmill::dfs
+}  // namespace sawmill

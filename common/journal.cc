@@ -1,5 +1,5 @@
 // Journal file writing and recovery.
-#include "dfs/namenode/journal.h"
+#include "common/journal.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -14,7 +14,7 @@
 #include "common/coding.h"
 #include "common/file.h"
 
-namespace sawmill::dfs {
+namespace sawmill {
 
 Result<std::unique_ptr<JournalWriter>> JournalWriter::Open(const std::string& path) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
@@ -139,4 +139,4 @@ Result<JournalReadResult> ReadJournal(const std::string& path,
   return result;
 }
 
-}  // namespace sawmill::dfs
+}  // namespace sawmill
