@@ -50,6 +50,7 @@ bool ParseAttemptId(const std::string& id, AttemptName* out) {
   out->reduce = kind == "r-";
   out->task = ParseIndex(std::string_view(id).substr(a + 3, b - a - 3));
   if (out->task < 0) return false;
+  out->attempt = ParseIndex(std::string_view(id).substr(b + 1));
   out->dir = AttemptDirName(out->job, id);
   return true;
 }

@@ -23,6 +23,7 @@ struct AttemptName {
   std::string job;
   bool reduce = false;
   int task = -1;
+  int attempt = -1;  // the attempt number, or -1 when that part is not 1 to 9 digits
   std::string dir;  // AttemptDirName(job, id)
 };
 // "job-3/m-00007/1" -> job "job-3", reduce false, task 7, dir "m-00007_1". False when the id has

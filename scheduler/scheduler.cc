@@ -459,6 +459,77 @@ Status Scheduler::AddJob(const JobPlan& plan, int64_t now_ms) {
   return Status::Ok();
 }
 
+Status Scheduler::RestoreJob(const JobPlan& plan, const std::vector<RestoredTask>& committed, int first_attempt,
+                             int64_t now_ms) {
+  RETURN_IF_ERROR(AddJob(plan, now_ms));
+  Impl& m = *impl_;
+  Job& j = m.jobs.at(plan.job_id);
+  for (int kind : {kMap, kReduce})
+    for (auto& task : j.tasks[kind]) task.launched = first_attempt;
+  for (const RestoredTask& r : committed) {
+    AttemptName n;
+    if (!ParseAttemptId(r.attempt_id, &n) || n.attempt < 0 || n.job != j.id) continue;
+    const int kind = n.reduce ? kReduce : kMap;
+    if (n.task < 0 || n.task >= static_cast<int>(j.tasks[kind].size())) continue;
+    Task& task = j.tasks[kind][n.task];
+    if (task.committed >= 0) continue;
+    // A map output lives on its worker's disk: without the worker it is gone.
+    const bool on_worker = kind == kMap && j.reduces > 0;
+    auto w = m.workers.find(r.worker);
+    if (on_worker && w == m.workers.end()) continue;
+    AttemptInfo a;
+    a.attempt_id = r.attempt_id;
+    a.reduce = n.reduce;
+    a.task = n.task;
+    a.attempt = n.attempt;
+    a.worker = r.worker;
+    a.host = w == m.workers.end() ? "" : w->second.host;
+    a.state = AttemptState::kSucceeded;
+    a.start_ms = a.end_ms = now_ms;
+    const int idx = static_cast<int>(j.attempts.size());
+    j.attempts.push_back(a);
+    m.attempt_index[a.attempt_id] = {&j, idx};
+    task.committed = idx;
+    ++j.done[kind];
+    m.ClearPending(j, kind, n.task);
+  }
+  if (j.pending[kMap].empty()) j.urgent_maps = false;
+  m.CheckDone(j, now_ms);
+  return Status::Ok();
+}
+
+bool Scheduler::AdoptAttempt(const std::string& attempt_id, const std::string& worker, int64_t now_ms) {
+  Impl& m = *impl_;
+  AttemptName n;
+  if (!ParseAttemptId(attempt_id, &n) || n.attempt < 0 || m.attempt_index.contains(attempt_id)) return false;
+  Job* j = m.FindJob(n.job);
+  auto w = m.workers.find(worker);
+  if (!j || j->state != JobState::kRunning || w == m.workers.end()) return false;
+  const int kind = n.reduce ? kReduce : kMap;
+  if (n.task < 0 || n.task >= static_cast<int>(j->tasks[kind].size())) return false;
+  Task& task = j->tasks[kind][n.task];
+  if (task.committed >= 0) return false;
+  AttemptInfo a;
+  a.attempt_id = attempt_id;
+  a.reduce = n.reduce;
+  a.task = n.task;
+  a.attempt = n.attempt;
+  a.worker = worker;
+  a.host = w->second.host;
+  a.start_ms = now_ms;
+  a.local = kind == kMap && std::ranges::find(task.hosts, a.host) != task.hosts.end();
+  const int idx = static_cast<int>(j->attempts.size());
+  j->attempts.push_back(a);
+  m.attempt_index[attempt_id] = {j, idx};
+  task.running.push_back(idx);
+  task.launched = std::max(task.launched, a.attempt + 1);
+  w->second.running.insert({j->id, idx});
+  if (a.reduce) ++m.running_reduces;
+  m.ClearPending(*j, kind, n.task);
+  if (j->pending[kMap].empty()) j->urgent_maps = false;
+  return true;
+}
+
 void Scheduler::KillJob(const std::string& job_id, const std::string& reason, int64_t now_ms) {
   Job* j = impl_->FindJob(job_id);
   if (j && j->state == JobState::kRunning)

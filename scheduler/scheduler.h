@@ -97,6 +97,22 @@ class Scheduler {
 
   // kAlreadyExists for a known job id, kInvalidArgument for a plan with reduces < 0.
   Status AddJob(const JobPlan& plan, int64_t now_ms);
+  // A job a restarted coordinator found in its journal (docs/reliability.md): the tasks in
+  // `committed` are done by those attempts (a map's output held by the attempt's worker, which
+  // must have been added: a map whose worker is unknown runs again), every other task pending.
+  // Attempt numbers of every task start at `first_attempt`, above any that the coordinator
+  // before may have launched, so that no attempt id is used twice.
+  struct RestoredTask {
+    std::string attempt_id;  // "<job>/m-00007/3"
+    std::string worker;
+  };
+  Status RestoreJob(const JobPlan& plan, const std::vector<RestoredTask>& committed, int first_attempt,
+                    int64_t now_ms);
+  // A running attempt that a worker reports as it registers again with a restarted coordinator:
+  // it runs on as if launched now (work-preserving). False when no running job wants it (its
+  // job unknown or not running, its task done, the id malformed, the worker unknown): the
+  // caller has it killed.
+  bool AdoptAttempt(const std::string& attempt_id, const std::string& worker, int64_t now_ms);
   // Fails a running job: its running attempts are to be killed (TakeKills), state kFailed.
   void KillJob(const std::string& job_id, const std::string& reason, int64_t now_ms);
 

@@ -665,5 +665,60 @@ TEST(SchedulerSpeculationTest, TwinTakesTheStragglersWorkerWhenNothingElseFrees)
   EXPECT_TRUE(twin[0].speculative);
 }
 
+// A restarted coordinator's job: committed tasks stay done (a map's output only while its worker
+// is known), new attempts are numbered from first_attempt, and a worker's running attempt is
+// adopted instead of run again.
+TEST(SchedulerTest, RestoredJobKeepsCommittedTasksAndNumbersNewAttemptsAbove) {
+  Scheduler s;
+  s.AddWorker("w1", "h1", 2);
+  std::vector<Scheduler::RestoredTask> done = {{"j/m-00000/0", "w1"},
+                                               {"j/m-00001/2", "w-gone"},  // its worker did not come back
+                                               {"j/r-00000/1", "w-gone"}}; // a part in the store
+  ASSERT_TRUE(s.RestoreJob(Plan("j", Anywhere(3), 2), done, 200, 50).ok());
+  JobSnapshot snap = Snap(s, "j");
+  EXPECT_EQ(snap.maps_done, 1);
+  EXPECT_EQ(snap.reduces_done, 1);
+  std::vector<MapOutput> outs = s.MapOutputs("j");
+  ASSERT_EQ(outs.size(), 1u);
+  EXPECT_EQ(outs[0].attempt_id, "j/m-00000/0");
+  EXPECT_EQ(outs[0].worker, "w1");
+
+  // m-00002 was running on w1 when the coordinator died: adopted, not run again.
+  EXPECT_TRUE(s.AdoptAttempt("j/m-00002/0", "w1", 60));
+  EXPECT_FALSE(s.AdoptAttempt("j/m-00002/0", "w1", 60));  // once
+  EXPECT_FALSE(s.AdoptAttempt("j/m-00000/1", "w1", 60));  // its task is done
+  EXPECT_FALSE(s.AdoptAttempt("j/m-00009/0", "w1", 60));  // no such task
+  EXPECT_FALSE(s.AdoptAttempt("other/m-00000/0", "w1", 60));
+  EXPECT_FALSE(s.AdoptAttempt("j/m-00001/0", "w-unknown", 60));
+  EXPECT_FALSE(s.AdoptAttempt("j/m-00001/x", "w1", 60));
+  EXPECT_EQ(Snap(s, "j").maps_running, 1);
+
+  // m-00001 runs again, numbered above anything the coordinator before may have launched.
+  EXPECT_THAT(Ids(s.Assign("w1", 1, 70)), ElementsAre("j/m-00001/200"));
+  EXPECT_TRUE(s.AttemptSucceeded("j/m-00002/0", 80));
+  EXPECT_TRUE(s.AttemptSucceeded("j/m-00001/200", 90));
+  EXPECT_THAT(Ids(s.Assign("w1", 2, 100)), ElementsAre("j/r-00001/200"));
+  EXPECT_TRUE(s.AttemptSucceeded("j/r-00001/200", 110));
+  EXPECT_EQ(Snap(s, "j").state, JobState::kTasksDone);
+}
+
+TEST(SchedulerTest, RestoredJobWithEveryTaskDoneIsReadyToCommit) {
+  Scheduler s;
+  ASSERT_TRUE(s.RestoreJob(Plan("j", Anywhere(2), 0), {{"j/m-00000/0", "w1"}, {"j/m-00001/3", "w2"}}, 100, 0).ok());
+  EXPECT_EQ(Snap(s, "j").state, JobState::kTasksDone);
+  EXPECT_THAT(s.CommittedAttempts("j", false), ElementsAre("j/m-00000/0", "j/m-00001/3"));
+}
+
+TEST(SchedulerTest, AdoptedAttemptOnALostWorkerRunsAgain) {
+  Scheduler s;
+  s.AddWorker("w1", "h1", 1);
+  s.AddWorker("w2", "h2", 1);
+  ASSERT_TRUE(s.RestoreJob(Plan("j", Anywhere(1), 0), {}, 100, 0).ok());
+  ASSERT_TRUE(s.AdoptAttempt("j/m-00000/4", "w1", 10));
+  EXPECT_THAT(s.Assign("w2", 1, 20), IsEmpty());  // it runs on w1
+  s.RemoveWorker("w1", "lost", 30);
+  EXPECT_THAT(Ids(s.Assign("w2", 1, 40)), ElementsAre("j/m-00000/100"));
+}
+
 }  // namespace
 }  // namespace sawmill::sched
