@@ -61,13 +61,15 @@ static void Build(const Manifest& m, schema::Manifest::Builder b) {
   b.setByteCount(m.bytes());
 }
 
-Status WriteManifest(const std::string& path, const Manifest& m) {
+std::string ManifestBytes(const Manifest& m) {
   capnp::MallocMessageBuilder message;
   Build(m, message.initRoot<schema::Manifest>());
   kj::Array<capnp::word> words = capnp::messageToFlatArray(message);
   kj::ArrayPtr<const char> bytes = words.asChars();
-  return FsWriteFile(path, std::string_view(bytes.begin(), bytes.size()));
+  return std::string(bytes.begin(), bytes.size());
 }
+
+Status WriteManifest(const std::string& path, const Manifest& m) { return FsWriteFile(path, ManifestBytes(m)); }
 
 Result<Manifest> ReadManifest(const std::string& path) {
   std::string data;

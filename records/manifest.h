@@ -37,6 +37,8 @@ struct Manifest {
 inline constexpr char kManifestName[] = "_MANIFEST";
 
 Status WriteManifest(const std::string& path, const Manifest& m);
+// The bytes WriteManifest writes.
+std::string ManifestBytes(const Manifest& m);
 Result<Manifest> ReadManifest(const std::string& path);
 // Human-readable text (Cap'n Proto text form) for `sawmill manifest`.
 std::string ManifestToText(const Manifest& m);

@@ -148,6 +148,13 @@ struct WorkerRegistration {
   shuffleAddress @1 :Text;        # "ip:port" reducers fetch map outputs from
   slots @2 :Int32;
   pid @3 :Int32;
+  # Registering again (the coordinator restarted, or forgot this worker): the id it had, the
+  # attempts it still runs (or whose results it has not yet reported) and the map outputs it
+  # serves. A restarted coordinator that knew the id gives it back and keeps those attempts and
+  # outputs (work-preserving); otherwise the worker gets a new id and kills its attempts.
+  previousId @4 :Text;
+  running @5 :List(Text);         # attempt ids
+  mapOutputs @6 :List(Text);      # attempt ids of committed map outputs on its disk
 }
 
 struct WorkerEntry {
@@ -260,4 +267,37 @@ struct CoordinatorResponse {
 struct JobRecord {
   status @0 :JobStatus;
   logs @1 :List(AttemptLog);
+}
+
+# The coordinator's journal (<dir>/journal, common/journal.h records): what a restarted
+# coordinator must not forget about running jobs. Finished jobs live in history/; the journal is
+# rewritten with only the live state at every start (docs/reliability.md).
+struct JournalRecord {
+  union {
+    started @0 :JournalStart;
+    worker @1 :WorkerEntry;       # registered: id, host, shuffleAddress, slots
+    workerLost @2 :Text;          # its id
+    job @3 :JournaledJob;         # accepted
+    task @4 :JournaledTask;       # a task's attempt committed
+    commitStarted @5 :Text;       # a job's output commit began (its id)
+    finished @6 :Text;            # a job ended; its history record is final (its id)
+  }
+}
+
+struct JournalStart {
+  epoch @0 :UInt32;               # coordinators started on this directory so far
+  nextJob @1 :Int32;              # ids never given out again
+  nextWorker @2 :Int32;
+}
+
+struct JournaledJob {
+  id @0 :Text;
+  submission @1 :JobSubmission;
+  submitUnixMs @2 :Int64;
+}
+
+struct JournaledTask {
+  attemptId @0 :Text;             # names the job and the task
+  worker @1 :Text;                # where a map's output is served from
+  result @2 :Attempt.AttemptResult;
 }

@@ -1,5 +1,6 @@
 // The coordinator's job history: a JobRecord file per job under D/history/, written when a job
-// is submitted and when it ends, and loaded at start (a job that was running is failed then).
+// is submitted and when it ends, and loaded at start (a running job that the journal does not
+// take up again is failed then).
 #include <algorithm>
 
 #include <glog/logging.h>
@@ -10,7 +11,7 @@
 
 namespace sawmill::sched {
 
-Status Coordinator::Impl::LoadHistory() {
+Status Coordinator::Impl::LoadHistory(std::set<std::string>* running) {
   RETURN_IF_ERROR(MakeDirs(HistoryDir()));
   ASSIGN_OR_RETURN(auto names, ListDir(HistoryDir()));
   std::vector<std::pair<int, std::string>> found;
@@ -61,7 +62,12 @@ Status Coordinator::Impl::LoadHistory() {
       // A state this coordinator never writes is a finished job's all the same: its text is shown
       // from the record (StateName), never from job->state.
       job->state = ParseCoordinatorJobState(Text(st.getState())).value_or(CoordinatorJobState::kFailed);
-      if (job->state == CoordinatorJobState::kRunning || job->state == CoordinatorJobState::kCommitting) {
+      const bool ended = job->state != CoordinatorJobState::kRunning && job->state != CoordinatorJobState::kCommitting;
+      if (running->count(job->id)) {
+        if (!ended) return Aborted("taken up from the journal");
+        running->erase(job->id);  // it ended; the journal's last record of it was lost
+      }
+      if (!ended) {
         job->state = CoordinatorJobState::kFailed;
         st.setState(CoordinatorJobStateName(job->state));
         st.setError("the coordinator restarted while the job ran");
@@ -69,6 +75,7 @@ Status Coordinator::Impl::LoadHistory() {
       }
       return Status::Ok();
     });
+    if (s.code() == StatusCode::kAborted) continue;
     if (!s.ok()) {
       LOG(WARNING) << "history: " << s.ToString();
       continue;

@@ -1,5 +1,7 @@
 // The coordinator's jobs: submissions checked and accepted, attempts' reports (a task's part
 // committed into the job's staging), and finished jobs committed into place or closed.
+#include <future>
+
 #include <glog/logging.h>
 
 #include "common/capnp_util.h"
@@ -7,6 +9,7 @@
 #include "common/sha256.h"
 #include "records/manifest.h"
 #include "scheduler/coordinator_state.h"
+#include "scheduler/job_commit.h"
 #include "scheduler/plan_version.h"
 
 namespace sawmill::sched {
@@ -126,24 +129,47 @@ Status Coordinator::Impl::Submit(sp::JobSubmission::Reader sub, std::string* id_
                            std::to_string(reduces) + " reduces; at most " + std::to_string(kMaxTasks) + " of each");
   }
 
-  std::lock_guard<std::mutex> l(mu);
-  Job* parent_job = nullptr;
-  if (!parent_id.empty()) {
-    // Asked again under this lock: another submission of the key may have won meanwhile.
-    RETURN_IF_ERROR(CheckMaster(parent_id, Text(sub.getMasterAttempt())));
-    if (std::string known = KnownStage(sub); !known.empty()) {
-      *id_out = known;
-      return Status::Ok();
+  uint64_t seq = 0;
+  {
+    std::lock_guard<std::mutex> l(mu);
+    if (!parent_id.empty()) {
+      // Asked again under this lock: another submission of the key may have won meanwhile.
+      RETURN_IF_ERROR(CheckMaster(parent_id, Text(sub.getMasterAttempt())));
+      if (std::string known = KnownStage(sub); !known.empty()) {
+        *id_out = known;
+        return Status::Ok();
+      }
+      auto pit = jobs.find(parent_id);
+      if (pit == jobs.end() || !pit->second->program) return NotFound("no program " + parent_id);
+      if (pit->second->finished) {
+        return Aborted("program " + parent_id + " already " + StateName(*pit->second));
+      }
     }
-    auto pit = jobs.find(parent_id);
-    if (pit == jobs.end() || !pit->second->program) return NotFound("no program " + parent_id);
-    if (pit->second->finished) {
-      return Aborted("program " + parent_id + " already " + StateName(*pit->second));
-    }
-    parent_job = pit->second.get();
+    const int64_t submitted = UnixMs();
+    ASSIGN_OR_RETURN(Job * job, AddJob(sub, JobId(next_job++), submitted, nullptr));
+    *id_out = job->id;
+    seq = Journal(JournalJobRecord(job->id, sub, submitted));
+    if (Status s = SaveRecord(*job); !s.ok()) LOG(WARNING) << "history: " << s.ToString();
+    job->record.reset();
+    ReapJobs();  // a job with no tasks at all is done at once
+    Schedule();
   }
+  // Accepted once the journal has it: a restarted coordinator goes on with it.
+  return Durable(seq);
+}
+
+Result<Coordinator::Impl::Job*> Coordinator::Impl::AddJob(sp::JobSubmission::Reader sub, const std::string& id,
+                                                          int64_t submit_unix_ms, const JournalState::Job* restored) {
+  const bool program = sub.getProgram();
+  const std::string parent_id = Text(sub.getParentJob());
+  ASSIGN_OR_RETURN(const PartitionKind kind, ParsePartitionKind(Text(sub.getPartitioning().getKind())));
+  const int reduces = kind == PartitionKind::kNone ? 0 : sub.getPartitioning().getNumPartitions();
+  std::string out = StorePath(Text(sub.getOutput()));
+  while (out.size() > 1 && out.back() == '/') out.pop_back();
+  Job* parent_job = nullptr;
+  if (auto pit = jobs.find(parent_id); !parent_id.empty() && pit != jobs.end()) parent_job = pit->second.get();
   auto job = std::make_unique<Job>();
-  job->id = JobId(next_job++);
+  job->id = id;
   job->name = Text(sub.getName());
   job->output = out.empty() ? "" : "dfs:" + out;
   job->program = program;
@@ -152,9 +178,9 @@ Status Coordinator::Impl::Submit(sp::JobSubmission::Reader sub, std::string* id_
   job->kind = kind;
   // A program's one task is its master.
   job->maps.resize(program ? 1 : sub.getSplits().size());
-  job->reduces.resize(static_cast<size_t>(reduces));
-  job->submit_unix_ms = UnixMs();
-  job->submit_mono_ms = MonoMs();
+  job->reduces.resize(static_cast<size_t>(std::max(0, reduces)));
+  job->submit_unix_ms = submit_unix_ms;
+  job->submit_mono_ms = MonoMs() - std::max<int64_t>(0, UnixMs() - submit_unix_ms);
   if (!program) {
     std::string parent = Dirname(out);
     if (parent.empty()) parent = "/";
@@ -174,102 +200,168 @@ Status Coordinator::Impl::Submit(sp::JobSubmission::Reader sub, std::string* id_
   plan.options = opt.scheduler;
   if (sub.getMaxAttempts() > 0) plan.options.max_attempts = sub.getMaxAttempts();
   plan.options.speculation = opt.scheduler.speculation && sub.getSpeculation() && !program;
-  RETURN_IF_ERROR(sched.AddJob(plan, MonoMs()));
+  if (restored) {
+    std::vector<Scheduler::RestoredTask> done;
+    for (const auto& [key, t] : restored->tasks) done.push_back({t.attempt_id, t.worker});
+    // Attempt numbers of this coordinator's epoch: above any the ones before may have launched.
+    RETURN_IF_ERROR(sched.RestoreJob(plan, done, static_cast<int>(epoch) * 1000, MonoMs()));
+    for (const auto& [key, t] : restored->tasks) {
+      auto res = t.result->getRoot<::sawmill::proto::AttemptResult>().asReader();
+      auto& results = key.first ? job->reduces : job->maps;
+      if (key.second < 0 || static_cast<size_t>(key.second) >= results.size()) continue;
+      ApplyResult(res, &results[key.second]);
+      if (program) job->program_error = Text(res.getProgramError());
+      job->task_records[key] = JournalTaskRecord(t.attempt_id, t.worker, res);
+    }
+    job->commit_started = restored->commit_started;
+  } else {
+    RETURN_IF_ERROR(sched.AddJob(plan, MonoMs()));
+  }
   if (parent_job) {
     job->parent = parent_id;
     job->stage_key = Text(sub.getStage().getKey());
     parent_job->stage_jobs.push_back(job->id);
     parent_job->stage_by_key[job->stage_key] = job->id;
   }
-  LOG(INFO) << (program ? "program " : "job ") << job->id << " (" << job->name << ") submitted"
+  LOG(INFO) << (program ? "program " : "job ") << job->id << " (" << job->name << ") "
+            << (restored ? "recovered" : "submitted")
             << (job->parent.empty() ? "" : " as stage " + job->stage_key + " of " + job->parent) << ": "
             << (program ? "its master" : std::to_string(plan.map_hosts.size()) + " maps, " + std::to_string(reduces) +
                                             " reduces, output " + job->output);
-  *id_out = job->id;
-  Job& j = *job;
+  Job* j = job.get();
   job_order.push_back(job->id);
   jobs[job->id] = std::move(job);
-  if (Status s = SaveRecord(j); !s.ok()) LOG(WARNING) << "history: " << s.ToString();
-  j.record.reset();
-  ReapJobs();  // a job with no tasks at all is done at once
-  Schedule();
-  return Status::Ok();
+  return j;
+}
+
+namespace {
+
+// Moves a task's part into the staging directory. The name may be taken already by the same
+// bytes (outputs are deterministic): a tail job's rerun map whose part stayed, or a part whose
+// report was answered by a coordinator that died before it journaled the commit.
+Status MovePart(FileSystem& store, const std::string& from, const std::string& to, const std::string& attempt_dir) {
+  if (store.Stat(to).ok()) {
+    (void)store.Delete(attempt_dir, true);
+    return Status::Ok();
+  }
+  Status s = store.Rename(from, to);
+  if (!s.ok() && store.Stat(to).ok() && !store.Stat(from).ok()) return Status::Ok();
+  return s;
+}
+
+}  // namespace
+
+void Coordinator::Impl::ApplyResult(::sawmill::proto::AttemptResult::Reader res, TaskResult* t) {
+  t->have = true;
+  t->records_in = res.getRecordsIn();
+  t->records_out = res.getRecordsOut();
+  t->bytes_out = res.getBytesOut();
+  t->bytes_in = res.getBytesIn();
+  t->spills = res.getSpills();
+  t->groups = res.getGroups();
+  t->content_hash = Text(res.getContentHash());
+  t->sorted = res.getSorted();
+  t->tail_bytes = res.getTailBytes();
+  t->counters.clear();
+  for (auto c : res.getCounters()) t->counters[Text(c.getName())] += c.getValue();
 }
 
 Status Coordinator::Impl::Report(sp::Report::Reader r) {
-  std::lock_guard<std::mutex> l(mu);
-  const std::string worker_id = Text(r.getWorkerId());
-  auto wit = workers.find(worker_id);
-  if (wit == workers.end()) return NotFound("unknown worker " + worker_id + " (register again)");
-  Worker& w = wit->second;
-  w.last_seen_ms = MonoMs();
-  const int64_t now = MonoMs();
-  for (auto u : r.getUpdates()) {
-    const std::string attempt_id = Text(u.getAttemptId());
-    w.running.erase(attempt_id);
-    EndLateAttempt(attempt_id);
-    AttemptName n;
-    if (!ParseAttemptId(attempt_id, &n)) continue;
-    auto jit = jobs.find(n.job);
-    if (jit == jobs.end() || jit->second->finished) continue;
-    Job& job = *jit->second;
-    job.logs[attempt_id] = LogEntry{w.host, Text(u.getStderrTail())};
-    auto res = u.getResult();
-    if (!res.getOk()) {
-      std::string error = Text(res.getError());
-      if (error.empty()) error = "failed without saying why";
-      sched.AttemptFailed(attempt_id, error + " (on " + w.host + ")", now);
-      continue;
+  // A succeeded attempt whose part must be moved into the staging directory first (on the store
+  // thread: never under mu, and in order with the job's later removals).
+  struct PartMove {
+    std::string job, attempt, from, to, attempt_dir, record;
+    bool reduce = false;
+    int task = 0;
+  };
+  std::vector<PartMove> moves;
+  uint64_t seq = 0;
+  {
+    std::lock_guard<std::mutex> l(mu);
+    const std::string worker_id = Text(r.getWorkerId());
+    auto wit = workers.find(worker_id);
+    if (wit == workers.end() || wit->second.recovered) {
+      return NotFound("unknown worker " + worker_id + " (register again)");
     }
-    if (!sched.AttemptSucceeded(attempt_id, now)) {
-      DiscardAttempt(job, n);
-      continue;
-    }
-    bool map_only = job.kind == PartitionKind::kNone;
-    if (job.program) {
-      job.program_error = Text(res.getProgramError());
-    } else if (n.reduce || MapsWriteParts(job.kind)) {
-      int part = PartIndex(job, n.reduce, n.task);
-      const std::string from = JoinPath(JoinPath(JoinPath(job.staging, "_temporary"), n.dir), PartName(part));
-      const std::string to = JoinPath(job.staging, PartName(part));
-      // A tail job reruns a committed map whose tail output was lost with its worker; its part,
-      // deterministic, is already in place.
-      const bool in_place = !n.reduce && job.kind == PartitionKind::kTail && store->Stat(to).ok();
-      Status s = in_place ? Status::Ok() : store->Rename(from, to);
-      if (!s.ok()) {
-        sched.KillJob(job.id, "committing " + attempt_id + ": " + s.ToString(), now);
+    Worker& w = wit->second;
+    w.last_seen_ms = MonoMs();
+    const int64_t now = MonoMs();
+    for (auto u : r.getUpdates()) {
+      const std::string attempt_id = Text(u.getAttemptId());
+      w.running.erase(attempt_id);
+      EndLateAttempt(attempt_id);
+      AttemptName n;
+      if (!ParseAttemptId(attempt_id, &n)) continue;
+      auto jit = jobs.find(n.job);
+      if (jit == jobs.end() || jit->second->finished) continue;
+      Job& job = *jit->second;
+      job.logs[attempt_id] = LogEntry{w.host, Text(u.getStderrTail())};
+      auto res = u.getResult();
+      if (!res.getOk()) {
+        std::string error = Text(res.getError());
+        if (error.empty()) error = "failed without saying why";
+        sched.AttemptFailed(attempt_id, error + " (on " + w.host + ")", now);
         continue;
       }
-      // A moved part leaves an empty attempt directory, which the commit removes with the rest
-      // of _temporary: one store mutation (a journal sync) less per task, under this lock.
-      if (in_place) DiscardAttempt(job, n);
+      if (!sched.AttemptSucceeded(attempt_id, now)) {
+        DiscardAttempt(job, n);
+        continue;
+      }
+      auto& results = n.reduce ? job.reduces : job.maps;
+      if (n.task < 0 || static_cast<size_t>(n.task) >= results.size()) continue;
+      ApplyResult(res, &results[n.task]);
+      if (job.program) job.program_error = Text(res.getProgramError());
+      if (!n.reduce && job.kind != PartitionKind::kNone) ++job.map_output_version;
+      std::string record = JournalTaskRecord(attempt_id, w.id, res);
+      if (!job.program && (n.reduce || MapsWriteParts(job.kind))) {
+        const int part = PartIndex(job, n.reduce, n.task);
+        const std::string attempt_dir = JoinPath(JoinPath(job.staging, "_temporary"), n.dir);
+        moves.push_back({job.id, attempt_id, JoinPath(attempt_dir, PartName(part)), JoinPath(job.staging, PartName(part)),
+                         attempt_dir, std::move(record), n.reduce, n.task});
+        ++job.part_commits;  // not committed before its part is in place
+        continue;
+      }
+      seq = Journal(record);
+      job.task_records[{n.reduce, n.task}] = std::move(record);
     }
-    auto& results = n.reduce ? job.reduces : job.maps;
-    if (n.task < 0 || static_cast<size_t>(n.task) >= results.size()) continue;
-    TaskResult& t = results[n.task];
-    t.have = true;
-    t.records_in = res.getRecordsIn();
-    t.records_out = res.getRecordsOut();
-    t.bytes_out = res.getBytesOut();
-    t.bytes_in = res.getBytesIn();
-    t.spills = res.getSpills();
-    t.groups = res.getGroups();
-    t.content_hash = Text(res.getContentHash());
-    t.sorted = res.getSorted();
-    t.tail_bytes = res.getTailBytes();
-    t.counters.clear();
-    for (auto c : res.getCounters()) t.counters[Text(c.getName())] += c.getValue();
-    if (!n.reduce && !map_only) ++job.map_output_version;
+    for (auto f : r.getFetchFailures()) {
+      LOG(WARNING) << Text(f.getReduceAttemptId()) << " could not fetch map " << f.getMap() << ": " << Text(f.getError());
+      sched.FetchFailed(Text(f.getReduceAttemptId()), f.getMap(), now, Text(f.getMapAttemptId()));
+      AttemptName n;
+      if (ParseAttemptId(Text(f.getReduceAttemptId()), &n) && jobs.count(n.job)) ++jobs[n.job]->map_output_version;
+    }
+    ReapJobs();
+    Schedule();
   }
-  for (auto f : r.getFetchFailures()) {
-    LOG(WARNING) << Text(f.getReduceAttemptId()) << " could not fetch map " << f.getMap() << ": " << Text(f.getError());
-    sched.FetchFailed(Text(f.getReduceAttemptId()), f.getMap(), now, Text(f.getMapAttemptId()));
-    AttemptName n;
-    if (ParseAttemptId(Text(f.getReduceAttemptId()), &n) && jobs.count(n.job)) ++jobs[n.job]->map_output_version;
+  if (!moves.empty()) {
+    auto done = std::make_shared<std::promise<uint64_t>>();
+    auto result = done->get_future();
+    PostStoreWork([this, moves = std::move(moves), done] {
+      std::vector<Status> moved;
+      for (const auto& m : moves) moved.push_back(MovePart(*store, m.from, m.to, m.attempt_dir));
+      std::lock_guard<std::mutex> l(mu);
+      uint64_t last = 0;
+      for (size_t i = 0; i < moves.size(); ++i) {
+        auto jit = jobs.find(moves[i].job);
+        if (jit == jobs.end()) continue;
+        Job& job = *jit->second;
+        --job.part_commits;
+        if (job.finished) continue;
+        if (!moved[i].ok()) {
+          sched.KillJob(job.id, "committing " + moves[i].attempt + ": " + moved[i].ToString(), MonoMs());
+          continue;
+        }
+        last = Journal(moves[i].record);
+        job.task_records[{moves[i].reduce, moves[i].task}] = moves[i].record;
+      }
+      ReapJobs();
+      Schedule();
+      done->set_value(last);
+    });
+    seq = std::max(seq, result.get());
   }
-  ReapJobs();
-  Schedule();
-  return Status::Ok();
+  // Answered once the journal has the commits: a worker that hears nothing reports them again.
+  return Durable(seq);
 }
 
 // The part an attempt writes: a map's or reduce's own index, but the tail's follows the maps'.
@@ -280,7 +372,7 @@ int Coordinator::Impl::PartIndex(Job& job, bool reduce, int task) {
 
 // Removes what a losing or committed attempt left under _temporary (best effort).
 void Coordinator::Impl::DiscardAttempt(Job& job, const AttemptName& n) {
-  (void)store->Delete(JoinPath(JoinPath(job.staging, "_temporary"), n.dir), true);
+  PostStoreWork([this, dir = JoinPath(JoinPath(job.staging, "_temporary"), n.dir)] { (void)store->Delete(dir, true); });
 }
 
 void Coordinator::Impl::EndLateAttempt(const std::string& attempt_id) {
@@ -292,13 +384,16 @@ void Coordinator::Impl::EndLateAttempt(const std::string& attempt_id) {
   if (job.late_attempts.erase(attempt_id) == 0 || !job.late_attempts.empty()) return;
   // The job committed or removed its staging when it finished; this removes what its late
   // attempts wrote since.
-  (void)store->Delete(job.staging, true);
+  std::vector<std::string> remove = {job.staging};
   // A stage's staging lies in its program's scratch directory, which the late write made again.
   auto pit = job.parent.empty() ? jobs.end() : jobs.find(job.parent);
   if (pit != jobs.end() && pit->second->finished) {
     const std::string scratch = StorePath(Text(pit->second->sub().getScratchDir()));
-    if (!scratch.empty() && scratch != "/") (void)store->Delete(scratch, true);
+    if (!scratch.empty() && scratch != "/") remove.push_back(scratch);
   }
+  PostStoreWork([this, remove] {
+    for (const auto& p : remove) (void)store->Delete(p, true);
+  });
   LOG(INFO) << "job " << job.id << ": its last late attempt " << attempt_id << " ended; " << job.staging
             << " removed";
 }
@@ -311,18 +406,24 @@ void Coordinator::Impl::ReapJobs() {
     auto snap = sched.Snapshot(id);
     if (!snap) continue;
     if (snap->state == JobState::kTasksDone) {
+      if (job.part_commits > 0 || job.committing) continue;
       job.state = CoordinatorJobState::kCommitting;
-      Status s = CommitJob(job);
-      // A program's master ran to its end: the program's verdict is the master's.
-      std::string error = job.program ? job.program_error : s.ok() ? "" : "commit: " + s.ToString();
-      sched.FinishJob(id, error.empty(), error, MonoMs());
+      if (!job.program) {
+        StartCommit(job);
+        continue;
+      }
+      // A program's master ran to its end: the program's verdict is the master's (its stages
+      // committed their outputs).
+      sched.FinishJob(id, job.program_error.empty(), job.program_error, MonoMs());
       snap = sched.Snapshot(id);
     }
     if (snap->state == JobState::kSucceeded || snap->state == JobState::kFailed) {
       job.state = snap->state == JobState::kSucceeded ? CoordinatorJobState::kSucceeded : CoordinatorJobState::kFailed;
       job.error = snap->error;
       job.end_mono_ms = MonoMs();
-      if (job.state == CoordinatorJobState::kFailed && !job.staging.empty()) (void)store->Delete(job.staging, true);
+      if (job.state == CoordinatorJobState::kFailed && !job.staging.empty()) {
+        PostStoreWork([this, staging = job.staging] { (void)store->Delete(staging, true); });
+      }
       if (job.program) EndProgram(job);
       for (auto& [wid, w] : workers) {
         for (const std::string& a : w.running) {
@@ -333,6 +434,9 @@ void Coordinator::Impl::ReapJobs() {
       LOG(INFO) << "job " << id << " " << CoordinatorJobStateName(job.state) << (job.error.empty() ? "" : ": " + job.error)
                 << " in " << (job.end_mono_ms - job.submit_mono_ms) << " ms";
       if (Status s = SaveRecord(job); !s.ok()) LOG(WARNING) << "history: " << s.ToString();
+      // The history has it now; the journal forgets it.
+      Journal(JournalFinishedRecord(id));
+      job.task_records.clear();
       job.finished = true;
       // What status and logs need now lives in job.record; the per-task results go.
       std::vector<TaskResult>().swap(job.maps);
@@ -378,14 +482,17 @@ void Coordinator::Impl::EndProgram(Job& job) {
     sched.KillJob(sid, "its program " + job.id + " ended" + (job.error.empty() ? "" : ": " + job.error), MonoMs());
   }
   const std::string scratch = StorePath(Text(job.sub().getScratchDir()));
-  if (!scratch.empty() && scratch != "/") (void)store->Delete(scratch, true);
+  if (!scratch.empty() && scratch != "/") PostStoreWork([this, scratch] { (void)store->Delete(scratch, true); });
 }
 
-Status Coordinator::Impl::CommitJob(Job& job) {
-  if (job.program) return Status::Ok();  // its stages committed their outputs
+void Coordinator::Impl::StartCommit(Job& job) {
   auto sub = job.sub();
   const PartitionKind kind = job.kind;
-  Manifest m;
+  JobCommit c;
+  c.staging = job.staging;
+  c.output = StorePath(job.output);
+  c.resume = job.commit_started;
+  Manifest& m = c.manifest;
   m.job_name = job.name;
   for (auto in : sub.getInputs()) m.inputs.push_back(Text(in));
   m.partitioner = PartitionKindName(kind);
@@ -404,22 +511,26 @@ Status Coordinator::Impl::CommitJob(Job& job) {
   for (const auto& [k, v] : Counters(job)) {
     if (k.rfind("sawmill.", 0) != 0) m.counters[k] = v;
   }
-  // Absent when no task wrote a part.
-  if (Status s = store->Delete(JoinPath(job.staging, "_temporary"), true); !s.ok() && s.code() != StatusCode::kNotFound) {
-    return s;
-  }
-  RETURN_IF_ERROR(WriteManifest("dfs:" + JoinPath(job.staging, kManifestName), m));
-  const std::string out = StorePath(job.output);
-  if (store->Stat(out).ok()) {
-    // The store has no exchange: readers may briefly find no output between the two renames.
-    const std::string old = job.staging + ".old";
-    RETURN_IF_ERROR(store->Rename(out, old));
-    RETURN_IF_ERROR(store->Rename(job.staging, out));
-    (void)store->Delete(old, true);
-  } else {
-    RETURN_IF_ERROR(store->Rename(job.staging, out));
-  }
-  return Status::Ok();
+  job.committing = true;
+  job.commit_started = true;
+  // On disk before the first store mutation: a restarted coordinator then knows that a missing
+  // staging directory means the commit was done.
+  const uint64_t seq = Journal(JournalCommitStartedRecord(job.id));
+  PostStoreWork([this, id = job.id, c = std::move(c), seq] {
+    Status s = Durable(seq);
+    if (s.ok()) s = CommitJobOutput(*store, c);
+    std::lock_guard<std::mutex> l(mu);
+    FinishCommit(id, s);
+  });
+}
+
+void Coordinator::Impl::FinishCommit(const std::string& job_id, const Status& s) {
+  auto it = jobs.find(job_id);
+  if (it == jobs.end() || it->second->finished) return;
+  it->second->committing = false;
+  sched.FinishJob(job_id, s.ok(), s.ok() ? "" : "commit: " + s.ToString(), MonoMs());
+  ReapJobs();
+  Schedule();
 }
 
 }  // namespace sawmill::sched

@@ -31,8 +31,9 @@ void Coordinator::Impl::Serve(Connection& conn) {
   if (!polled_as.empty()) {
     std::lock_guard<std::mutex> l(mu);
     auto it = workers.find(polled_as);
-    // A worker's poll connection closing means the process is gone (SIGKILL closes sockets).
-    if (it != workers.end() && it->second.poll_conversation == conversation) {
+    // A worker's poll connection closing means the process is gone (SIGKILL closes sockets),
+    // unless this coordinator is stopping: then the workers are kept for the next one.
+    if (!stopping && it != workers.end() && it->second.poll_conversation == conversation) {
       LostWorker(polled_as, "worker " + it->second.host + " (" + polled_as + ") disconnected");
     }
   }
@@ -43,20 +44,31 @@ Status Coordinator::Impl::Dispatch(sp::CoordinatorRequest::Reader req, sp::Coord
   switch (req.which()) {
     case sp::CoordinatorRequest::REGISTER: {
       auto r = req.getRegister();
-      std::lock_guard<std::mutex> l(mu);
-      Worker w;
-      w.id = "w" + std::to_string(next_worker++) + "-" + Text(r.getHost());
-      w.host = Text(r.getHost());
-      w.address = Text(r.getShuffleAddress());
-      w.slots = std::max(1, r.getSlots());
-      w.last_seen_ms = MonoMs();
-      sched.AddWorker(w.id, w.host, w.slots);
-      LOG(INFO) << "worker " << w.id << " registered: host " << w.host << ", shuffle " << w.address << ", "
-                << w.slots << " slots";
-      resp.setRegistered(w.id);
-      workers[w.id] = std::move(w);
-      Schedule();
-      return Status::Ok();
+      uint64_t seq = 0;
+      {
+        std::lock_guard<std::mutex> l(mu);
+        const std::string previous = Text(r.getPreviousId());
+        if (!previous.empty() && Reregister(previous, r)) {
+          const Worker& w = workers[previous];
+          seq = Journal(JournalWorkerRecord({w.id, w.host, w.address, w.slots}));
+          resp.setRegistered(previous);
+        } else {
+          Worker w;
+          w.id = "w" + std::to_string(next_worker++) + "-" + Text(r.getHost());
+          w.host = Text(r.getHost());
+          w.address = Text(r.getShuffleAddress());
+          w.slots = std::max(1, r.getSlots());
+          w.last_seen_ms = MonoMs();
+          sched.AddWorker(w.id, w.host, w.slots);
+          LOG(INFO) << "worker " << w.id << " registered: host " << w.host << ", shuffle " << w.address << ", "
+                    << w.slots << " slots" << (previous.empty() ? "" : " (it was " + previous + ")");
+          resp.setRegistered(w.id);
+          seq = Journal(JournalWorkerRecord({w.id, w.host, w.address, w.slots}));
+          workers[w.id] = std::move(w);
+        }
+        Schedule();
+      }
+      return Durable(seq);
     }
     case sp::CoordinatorRequest::POLL: {
       auto p = req.getPoll();
@@ -159,11 +171,12 @@ Coordinator::Coordinator(CoordinatorOptions options, FileSystem* store)
 Coordinator::~Coordinator() { Stop(); }
 
 Status Coordinator::Start() {
-  {
-    std::lock_guard<std::mutex> l(impl_->mu);
-    RETURN_IF_ERROR(impl_->LoadHistory());
-  }
   Impl* i = impl_.get();
+  i->store_thread = std::thread([i] { i->StoreLoop(); });
+  {
+    std::lock_guard<std::mutex> l(i->mu);
+    RETURN_IF_ERROR(i->Recover());
+  }
   i->ticker = std::thread([i] { i->TickLoop(); });
   return Status::Ok();
 }
@@ -180,6 +193,13 @@ void Coordinator::Stop() {
   }
   impl_->cv.notify_all();
   if (impl_->ticker.joinable()) impl_->ticker.join();
+  {
+    std::lock_guard<std::mutex> l(impl_->store_mu);
+    impl_->store_stopping = true;
+  }
+  impl_->store_cv.notify_all();
+  if (impl_->store_thread.joinable()) impl_->store_thread.join();
+  impl_->journal.reset();
 }
 
 }  // namespace sawmill::sched

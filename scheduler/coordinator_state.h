@@ -8,6 +8,8 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
+#include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -27,6 +29,7 @@
 #include "scheduler/attempt_id.h"
 #include "scheduler/coordinator.capnp.h"
 #include "scheduler/coordinator.h"
+#include "scheduler/coordinator_journal.h"
 #include "scheduler/job_state.h"
 #include "scheduler/scheduler.h"
 
@@ -73,6 +76,9 @@ struct Coordinator::Impl {
     std::vector<std::unique_ptr<capnp::MallocMessageBuilder>> launches;
     std::vector<std::string> kills, drop_jobs;
     std::map<std::string, uint64_t> sent_version;  // job -> map output version sent
+    // Known from the journal of the coordinator before a restart, and not registered again yet:
+    // its map outputs are offered to reduces, but it is given no work (docs/reliability.md).
+    bool recovered = false;
   };
   struct Job {
     std::string id, name, output, staging;
@@ -98,6 +104,14 @@ struct Coordinator::Impl {
     // A stage of a program (JobSubmission.parentJob).
     std::string parent, stage_key;
     int submissions = 1;
+    // Journal records of the committed tasks, (reduce, task) -> record, written again when the
+    // journal is compacted; released when the job finishes.
+    std::map<std::pair<bool, int>, std::string> task_records;
+    // Parts being renamed into the staging directory outside the lock: the job is not committed
+    // while any is.
+    int part_commits = 0;
+    bool committing = false;      // its commit runs on the store thread
+    bool commit_started = false;  // recovered: a commit was under way when the coordinator died
     sp::JobSubmission::Reader sub() { return submission->getRoot<sp::JobSubmission>().asReader(); }
   };
 
@@ -117,6 +131,19 @@ struct Coordinator::Impl {
   std::set<std::string> verified_binaries;
   int64_t started_unix_ms = UnixMs();
   std::thread ticker;
+  // Durable state (coordinator_recovery.cc): null when the coordinator has no directory to keep
+  // it in (never in a daemon).
+  std::unique_ptr<CoordinatorJournal> journal;
+  uint32_t epoch = 0;
+  // After a restart, no work is handed out until every worker known from the journal has
+  // registered again or this time (mono ms) has passed: their running attempts are kept.
+  int64_t recovery_until_ms = 0;
+  // Store calls run here, outside mu, in order (commits, and removals of what attempts left).
+  std::mutex store_mu;
+  std::condition_variable store_cv;
+  std::deque<std::function<void()>> store_queue;
+  bool store_stopping = false;
+  std::thread store_thread;
 
   Impl(CoordinatorOptions o, FileSystem* s) : opt(std::move(o)), store(s) {}
 
@@ -132,6 +159,10 @@ struct Coordinator::Impl {
 
   // Checks and accepts a submission; takes mu itself.
   Status Submit(sp::JobSubmission::Reader sub, std::string* id_out);
+  // Builds an accepted job, adds it to the scheduler (`restored`: as the journal left it) and to
+  // its program when it is a stage.
+  Result<Job*> AddJob(sp::JobSubmission::Reader sub, const std::string& id, int64_t submit_unix_ms,
+                      const JournalState::Job* restored);
   // Attempt results and fetch failures from a worker; takes mu itself.
   Status Report(sp::Report::Reader r);
   static int PartIndex(Job& job, bool reduce, int task);
@@ -140,7 +171,11 @@ struct Coordinator::Impl {
   // once no late attempt of it may still write there.
   void EndLateAttempt(const std::string& attempt_id);
   void ReapJobs();
-  Status CommitJob(Job& job);
+  // Starts a finished job's commit on the store thread; it ends in FinishCommit.
+  void StartCommit(Job& job);
+  void FinishCommit(const std::string& job_id, const Status& s);
+  // Copies what an attempt's result says into `t`.
+  static void ApplyResult(::sawmill::proto::AttemptResult::Reader res, TaskResult* t);
   // A stage submission of a program that already has a job for that key: its id, else "".
   std::string KnownStage(sp::JobSubmission::Reader sub);
   void EndProgram(Job& job);
@@ -161,10 +196,33 @@ struct Coordinator::Impl {
   // The tick thread's loop; takes mu itself.
   void TickLoop();
 
+  // ---- durable state and recovery (coordinator_recovery.cc) ----
+
+  // Loads the journal and the history, and takes up the running jobs again.
+  Status Recover();
+  // Appends a record to the journal: its sequence number for Durable (0 without a journal).
+  uint64_t Journal(std::string record);
+  // Waits, without mu, until record `seq` is on disk.
+  Status Durable(uint64_t seq);
+  // The live state as journal records (what compaction writes).
+  std::vector<std::string> LiveRecords();
+  // Compacts the journal once it has grown large.
+  void MaybeCompactJournal();
+  // A worker registering again with the id it had: its running attempts are adopted (or killed)
+  // and its map outputs checked; false when `previous_id` is not one to give back.
+  bool Reregister(const std::string& previous_id, sp::WorkerRegistration::Reader r);
+  // Whether handing out work waits for workers to come back after a restart.
+  bool Recovering();
+  // Runs `fn` on the store thread (outside mu, in order).
+  void PostStoreWork(std::function<void()> fn);
+  void StoreLoop();
+
   // ---- history (coordinator_history.cc) ----
 
   std::string HistoryDir() const { return JoinPath(opt.dir, "history"); }
-  Status LoadHistory();
+  // Loads the finished jobs' records; a job in `running` (to be taken up from the journal) is
+  // skipped, or erased from it when its record says it ended.
+  Status LoadHistory(std::set<std::string>* running);
   Status WriteRecordFile(Job& job);
   Status SaveRecord(Job& job);
   void FillLogs(Job& job, capnp::List<sp::AttemptLog>::Builder logs);

@@ -14,7 +14,8 @@ Status Coordinator::Impl::Poll(const std::string& worker_id, uint32_t wait_ms, u
                                sp::Orders::Builder orders) {
   std::unique_lock<std::mutex> l(mu);
   auto it = workers.find(worker_id);
-  if (it == workers.end()) {
+  // One known from the journal registers again, saying what it runs and holds.
+  if (it == workers.end() || it->second.recovered) {
     orders.setReregister(true);
     return Status::Ok();
   }
@@ -26,7 +27,7 @@ Status Coordinator::Impl::Poll(const std::string& worker_id, uint32_t wait_ms, u
     return stopping || w == workers.end() || HasOrders(w->second);
   });
   it = workers.find(worker_id);
-  if (it == workers.end()) {
+  if (it == workers.end() || it->second.recovered) {
     orders.setReregister(true);
     return Status::Ok();
   }
@@ -79,7 +80,9 @@ bool Coordinator::Impl::HasOrders(Worker& w) {
 // Hands out work to every live worker with free slots, and kill orders.
 void Coordinator::Impl::Schedule() {
   const int64_t now = MonoMs();
+  const bool hold = Recovering();
   for (auto& [id, w] : workers) {
+    if (w.recovered) continue;
     // A program's master mostly waits for its stages: it takes no slot from them.
     int masters = 0;
     for (const auto& a : w.running) {
@@ -88,7 +91,7 @@ void Coordinator::Impl::Schedule() {
       masters += j != jobs.end() && j->second->program;
     }
     int free = w.slots - static_cast<int>(w.running.size()) + masters;
-    if (free > 0) {
+    if (free > 0 && !hold) {
       for (const Assignment& a : sched.Assign(id, free, now)) {
         auto jit = jobs.find(a.job_id);
         if (jit == jobs.end()) continue;
@@ -156,6 +159,7 @@ void Coordinator::Impl::LostWorker(const std::string& id, const std::string& rea
   if (it == workers.end()) return;
   LOG(WARNING) << "lost " << reason;
   sched.RemoveWorker(id, reason, MonoMs());
+  Journal(JournalWorkerLostRecord(id));
   for (auto& [jid, job] : jobs) ++job->map_output_version;
   // Its attempts count as ended: a worker kills them as it stops, or once told to register again.
   const std::set<std::string> running = std::move(it->second.running);
@@ -176,7 +180,13 @@ void Coordinator::Impl::TickLoop() {
     for (auto& [id, w] : workers) {
       if (now - w.last_seen_ms > opt.worker_timeout_ms) silent.push_back(id);
     }
-    for (const auto& id : silent) LostWorker(id, "worker " + id + " silent for " + std::to_string(opt.worker_timeout_ms) + " ms");
+    for (const auto& id : silent) {
+      const bool recovered = workers[id].recovered;
+      LostWorker(id, "worker " + id + (recovered ? " did not come back after the coordinator restarted: silent for "
+                                                 : " silent for ") +
+                         std::to_string(opt.worker_timeout_ms) + " ms");
+    }
+    MaybeCompactJournal();
     ReapJobs();
     Schedule();
   }

@@ -530,6 +530,17 @@ bool Scheduler::AdoptAttempt(const std::string& attempt_id, const std::string& w
   return true;
 }
 
+bool Scheduler::LoseMapOutput(const std::string& attempt_id, const std::string& why) {
+  auto it = impl_->attempt_index.find(attempt_id);
+  if (it == impl_->attempt_index.end()) return false;
+  auto [j, idx] = it->second;
+  const AttemptInfo& a = j->attempts[idx];
+  if (j->state != JobState::kRunning || a.reduce || j->reduces == 0) return false;
+  if (j->tasks[kMap][a.task].committed != idx) return false;
+  impl_->DropMapOutput(*j, a.task, why);
+  return true;
+}
+
 void Scheduler::KillJob(const std::string& job_id, const std::string& reason, int64_t now_ms) {
   Job* j = impl_->FindJob(job_id);
   if (j && j->state == JobState::kRunning)

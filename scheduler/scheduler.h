@@ -113,6 +113,9 @@ class Scheduler {
   // job unknown or not running, its task done, the id malformed, the worker unknown): the
   // caller has it killed.
   bool AdoptAttempt(const std::string& attempt_id, const std::string& worker, int64_t now_ms);
+  // A committed map output its worker no longer has (it said so as it registered again): the
+  // map runs again. False when `attempt_id` is not a running job's committed map output.
+  bool LoseMapOutput(const std::string& attempt_id, const std::string& why);
   // Fails a running job: its running attempts are to be killed (TakeKills), state kFailed.
   void KillJob(const std::string& job_id, const std::string& reason, int64_t now_ms);
 

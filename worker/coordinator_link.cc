@@ -22,6 +22,23 @@ Status Worker::Impl::Register() {
   r.setShuffleAddress(opt.shuffle_address);
   r.setSlots(opt.slots);
   r.setPid(::getpid());
+  std::string previous;
+  {
+    // What a restarted coordinator needs to keep this worker's work: its attempts (those whose
+    // results wait to be reported too) and the map outputs it serves.
+    std::lock_guard<std::mutex> l(mu);
+    previous = previous_worker_id;
+    r.setPreviousId(previous);
+    std::set<std::string> running;
+    for (const auto& [id, run] : runs) running.insert(id);
+    for (const auto& u : updates) running.insert(u.attempt_id);
+    auto list = r.initRunning(static_cast<unsigned>(running.size()));
+    unsigned i = 0;
+    for (const auto& id : running) list.set(i++, id);
+    auto outs = r.initMapOutputs(static_cast<unsigned>(map_outputs.size()));
+    i = 0;
+    for (const auto& [key, path] : map_outputs) outs.set(i++, key.second);
+  }
   ASSIGN_OR_RETURN(auto reply, poll_client.Call(m));
   std::string id;
   RETURN_IF_ERROR(CatchCapnp("register response", [&]() -> Status {
@@ -32,7 +49,15 @@ Status Worker::Impl::Register() {
   }));
   std::lock_guard<std::mutex> l(mu);
   worker_id = id;
-  LOG(INFO) << "registered with coordinator " << opt.coordinator_address << " as " << id;
+  previous_worker_id.clear();
+  if (!previous.empty() && id != previous) {
+    // Not taken back: the coordinator forgot those attempts (it runs their tasks elsewhere).
+    LOG(WARNING) << "the coordinator did not give back id " << previous << ": killing this worker's attempts";
+    for (auto& [aid, run] : runs) KillLocked(run.get());
+    updates.clear();
+  }
+  LOG(INFO) << "registered with coordinator " << opt.coordinator_address << " as " << id
+            << (previous == id ? " again" : "");
   return Status::Ok();
 }
 
@@ -86,10 +111,9 @@ void Worker::Impl::PollLoop() {
 
 void Worker::Impl::Execute(sp::Orders::Reader orders) {
   if (orders.getReregister()) {
-    LOG(WARNING) << "the coordinator does not know this worker: killing its attempts and registering again";
+    LOG(WARNING) << "the coordinator does not know this worker (it restarted?): registering again";
     std::lock_guard<std::mutex> l(mu);
-    worker_id.clear();
-    for (auto& [id, run] : runs) KillLocked(run.get());
+    ForgetIdLocked(worker_id);
     return;
   }
   for (auto jm : orders.getMapOutputs()) {
@@ -106,6 +130,12 @@ void Worker::Impl::Execute(sp::Orders::Reader orders) {
     if (it != runs.end()) KillLocked(it->second.get());
   }
   for (auto job : orders.getDropJobs()) DropJob(Text(job));
+}
+
+void Worker::Impl::ForgetIdLocked(const std::string& id) {
+  if (id.empty() || worker_id != id) return;  // already registering, or registered again
+  previous_worker_id = id;
+  worker_id.clear();
 }
 
 void Worker::Impl::ReportLoop() {
@@ -149,12 +179,14 @@ void Worker::Impl::ReportLoop() {
       {
         // Keep them for the next try (in order, before anything newer).
         std::lock_guard<std::mutex> l(mu);
-        if (reply.status().code() == StatusCode::kNotFound) {
-          worker_id.clear();  // an unknown worker: its results are void; register again
-          continue;
-        }
         updates.insert(updates.begin(), ups.begin(), ups.end());
         fetch_failures.insert(fetch_failures.begin(), ffs.begin(), ffs.end());
+        if (reply.status().code() == StatusCode::kNotFound) {
+          // An unknown worker: register again; the results go to a coordinator that gives the id
+          // back, and are void otherwise (Register).
+          ForgetIdLocked(id);
+          continue;
+        }
       }
       SleepUnlessStopping(100);
     }

@@ -90,6 +90,9 @@ struct Worker::Impl {
   void PollLoop();
   void Execute(sched::proto::Orders::Reader orders);
   void ReportLoop();
+  // The coordinator does not know this worker as `id` (any more): register again, asking for it
+  // back. Nothing when the worker has registered since.
+  void ForgetIdLocked(const std::string& id);
 
   // ---- attempts (attempts.cc) ----
   void Launch(sched::proto::AttemptLaunch::Reader launch);
@@ -152,6 +155,7 @@ struct Worker::Impl {
   std::condition_variable cv;
   bool stopping = false;
   std::string worker_id;  // "" until registered
+  std::string previous_worker_id;  // the id to ask back for while registering again
   std::map<std::string, std::unique_ptr<Run>> runs;
   std::map<std::pair<std::string, std::string>, std::string> map_outputs;  // (job, attempt) -> map.out
   std::map<std::string, std::map<int, Location>> locations;                 // job -> map -> where

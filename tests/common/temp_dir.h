@@ -10,9 +10,12 @@ namespace sawmill::testing {
 
 class TempDir {
  public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "sawmill-test-XXXXXX").string();
-    path_ = ::mkdtemp(tmpl.data());
+  TempDir() : TempDir(std::filesystem::temp_directory_path().string()) {}
+  // Under `base` (e.g. /dev/shm, where a test that syncs thousands of files runs in memory).
+  explicit TempDir(const std::string& base) {
+    std::string tmpl = base + "/sawmill-test-XXXXXX";
+    const char* made = ::mkdtemp(tmpl.data());
+    path_ = made ? made : "";
   }
   ~TempDir() {
     std::error_code ec;

@@ -2,262 +2,10 @@
 // worker registration and polls, submission checks, commit of map-only and map+reduce jobs into a
 // store rooted in a temp dir, failures, kills, history across restarts, and lost workers. (The
 // worker facing hostile orders is tests/worker/worker_orders_test.cc.)
-#include "scheduler/coordinator.h"
-#include "scheduler/plan_version.h"
-
-#include <cstdio>
-#include <map>
-#include <memory>
-#include <set>
-#include <string>
-#include <vector>
-
-#include <capnp/any.h>
-#include <capnp/message.h>
-#include <gtest/gtest.h>
-
-#include "common/capnp_util.h"
-#include "common/file.h"
-#include "common/local_fs.h"
-#include "common/rpc.h"
-#include "records/manifest.h"
-#include "scheduler/coordinator.capnp.h"
-#include "scheduler/coordinator_client.h"
-#include "tests/common/temp_dir.h"
-#include "tests/common/wait_for.h"
-#include "tests/scheduler/rooted_fs.h"
+#include "tests/scheduler/coordinator_fixture.h"
 
 namespace sawmill::sched {
 namespace {
-
-namespace sp = proto;
-using sawmill::testing::ExitChild;
-using sawmill::testing::RootedFs;
-using sawmill::testing::TempDir;
-using sawmill::testing::WaitFor;
-
-// SHA-256 of the binary the fixture puts in the store ("#!/bin/false\n"): the coordinator checks
-// that a job's binary hashes to its name.
-const std::string kSha = "022036a28655c76d3ac5e1584872c898d161687b7578de171ac3447b7447bf68";
-constexpr char kCoord[] = "coordinator:1";
-
-
-struct JobArgs {
-  std::string name = "test-job";
-  std::string output = "dfs:/out/x";
-  std::string sha = kSha;
-  std::vector<std::string> inputs = {"dfs:/in/a"};
-  int maps = 2;
-  std::string kind = "hash";  // "none": map-only
-  int partitions = 2;
-  bool overwrite = false;
-  int max_attempts = 0;
-};
-
-// What a worker has been told over its polls so far (copies of the launches).
-struct Orders {
-  std::vector<std::unique_ptr<capnp::MallocMessageBuilder>> launches;
-  std::vector<std::string> kills;
-  std::map<std::string, std::map<int, std::string>> map_outputs;  // job -> map -> address
-  bool reregister = false;
-  sp::AttemptLaunch::Reader launch(size_t i) { return launches[i]->getRoot<sp::AttemptLaunch>().asReader(); }
-};
-
-class CoordinatorTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    ASSERT_TRUE(MakeDirs(tmp_.Sub("store")).ok());
-    store_ = std::make_shared<RootedFs>(tmp_.Sub("store"));
-    SetDfs(store_);
-    PutFile("/sawmill/binaries/" + kSha, "#!/bin/false\n");
-    PutFile("/in/a", std::string(100, 'x'));
-    StartCoordinator();
-    client_ = std::make_unique<CoordinatorClient>(&net_, kCoord);
-  }
-  void TearDown() override {
-    client_.reset();
-    net_.Stop(kCoord);
-    if (coord_) coord_->Stop();
-    for (auto& c : old_) c->Stop();
-    SetDfs(nullptr);
-  }
-
-  void StartCoordinator() {
-    CoordinatorOptions o;
-    o.dir = tmp_.Sub("coord");
-    o.tick_ms = 10;
-    o.worker_timeout_ms = 60000;
-    o.scheduler.locality_delay_ms = 0;
-    o.scheduler.speculation = false;
-    coord_ = std::make_unique<Coordinator>(o, store_.get());
-    ASSERT_TRUE(coord_->Start().ok());
-    net_.Listen(kCoord, coord_->handler());
-  }
-  // Like a coordinator process dying and another starting on its directory. The old object stays
-  // alive until the test ends: its conversation threads may still be unwinding.
-  void RestartCoordinator() {
-    client_->Close();
-    net_.Stop(kCoord);
-    coord_->Stop();
-    old_.push_back(std::move(coord_));
-    StartCoordinator();
-  }
-
-  void PutFile(const std::string& store_path, const std::string& data) {
-    ASSERT_TRUE(FsWriteFile("dfs:" + store_path, data).ok()) << store_path;
-  }
-  bool StoreHas(const std::string& store_path) { return store_->Stat(store_path).ok(); }
-  std::string ReadAllStore(const std::string& store_path) {
-    std::string data;
-    EXPECT_TRUE(FsReadFile("dfs:" + store_path, &data).ok()) << store_path;
-    return data;
-  }
-
-  template <typename Fill>
-  Result<std::unique_ptr<CapnpReader>> Call(Fill&& fill, CoordinatorClient* c = nullptr) {
-    capnp::MallocMessageBuilder m;
-    fill(m.initRoot<sp::CoordinatorRequest>());
-    return (c ? c : client_.get())->Call(m);
-  }
-
-  std::string Register(const std::string& host, int slots = 2, CoordinatorClient* c = nullptr) {
-    auto r = Call([&](sp::CoordinatorRequest::Builder req) {
-      auto reg = req.initRegister();
-      reg.setHost(host);
-      reg.setShuffleAddress(host + ":7000");
-      reg.setSlots(slots);
-    }, c);
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    if (!r.ok()) return "";
-    auto resp = (*r)->Root<sp::CoordinatorResponse>();
-    EXPECT_TRUE(resp.isRegistered());
-    return Text(resp.getRegistered());
-  }
-
-  // One poll; its orders are added to *o.
-  Status PollOnce(const std::string& worker, Orders* o, uint32_t wait_ms = 20, CoordinatorClient* c = nullptr) {
-    ASSIGN_OR_RETURN(auto r, Call([&](sp::CoordinatorRequest::Builder req) {
-      auto p = req.initPoll();
-      p.setWorkerId(worker);
-      p.setWaitMs(wait_ms);
-    }, c));
-    auto resp = r->Root<sp::CoordinatorResponse>();
-    if (!resp.isOrders()) return InvalidArgument("poll answered with something else");
-    auto orders = resp.getOrders();
-    o->reregister = o->reregister || orders.getReregister();
-    for (auto l : orders.getLaunch()) {
-      o->launches.push_back(std::make_unique<capnp::MallocMessageBuilder>());
-      o->launches.back()->setRoot(l);
-    }
-    for (auto k : orders.getKill()) o->kills.push_back(Text(k));
-    for (auto jm : orders.getMapOutputs()) {
-      auto& m = o->map_outputs[Text(jm.getJobId())];
-      m.clear();
-      for (auto out : jm.getOutputs()) m[out.getMap()] = Text(out.getAddress());
-    }
-    return Status::Ok();
-  }
-  // Polls until `n` launches have arrived in total (or a deadline passes).
-  bool PollForLaunches(const std::string& worker, Orders* o, size_t n, CoordinatorClient* c = nullptr) {
-    return WaitFor([&] {
-      EXPECT_TRUE(PollOnce(worker, o, 20, c).ok());
-      return o->launches.size() >= n;
-    }, 5000);
-  }
-
-  Result<std::string> Submit(const JobArgs& a) {
-    ASSIGN_OR_RETURN(auto r, Call([&](sp::CoordinatorRequest::Builder req) {
-      auto s = req.initSubmit();
-      s.setName(a.name);
-      s.setBinarySha256(a.sha);
-      auto args = s.initArgs(1);
-      args.set(0, "--flag=1");
-      auto in = s.initInputs(static_cast<unsigned>(a.inputs.size()));
-      for (unsigned i = 0; i < a.inputs.size(); ++i) in.set(i, a.inputs[i]);
-      s.setOutput(a.output);
-      s.setOverwrite(a.overwrite);
-      auto splits = s.initSplits(static_cast<unsigned>(a.maps));
-      for (int i = 0; i < a.maps; ++i) {
-        splits[i].setPath("dfs:/in/a");
-        splits[i].setOffset(static_cast<uint64_t>(i) * 50);
-        splits[i].setLength(50);
-        splits[i].setBytes(50);
-      }
-      auto p = s.initPartitioning();
-      p.setKind(a.kind);
-      p.setNumPartitions(a.kind == "none" ? 0 : a.partitions);
-      s.setSeed(7);
-      s.setMemoryBytes(1 << 20);
-      s.setMaxAttempts(a.max_attempts);
-    }));
-    return Text(r->Root<sp::CoordinatorResponse>().getSubmitted());
-  }
-
-  // Reports one attempt's result from `worker`.
-  Status Report(const std::string& worker, const std::string& attempt_id, bool ok, uint64_t records_out = 0,
-                const std::string& stderr_tail = "", CoordinatorClient* c = nullptr) {
-    auto r = Call([&](sp::CoordinatorRequest::Builder req) {
-      auto rep = req.initReport();
-      rep.setWorkerId(worker);
-      auto u = rep.initUpdates(1)[0];
-      u.setAttemptId(attempt_id);
-      u.setStderrTail(stderr_tail);
-      u.setSeconds(0.5);
-      auto res = u.initResult();
-      res.setOk(ok);
-      if (!ok) res.setError("exit 1: boom");
-      res.setRecordsIn(records_out + 1);
-      res.setRecordsOut(records_out);
-      res.setBytesOut(records_out * 10);
-      res.setSorted(true);
-      res.setContentHash("hash-" + attempt_id);
-    }, c);
-    return r.status();
-  }
-
-  // The job's status (a copy).
-  std::unique_ptr<capnp::MallocMessageBuilder> JobStatus(const std::string& id) {
-    auto r = Call([&](sp::CoordinatorRequest::Builder req) { req.setStatus(id); });
-    EXPECT_TRUE(r.ok()) << r.status().ToString();
-    auto m = std::make_unique<capnp::MallocMessageBuilder>();
-    if (r.ok()) m->setRoot((*r)->Root<sp::CoordinatorResponse>().getStatus());
-    return m;
-  }
-  std::string State(const std::string& id) {
-    return Text(JobStatus(id)->getRoot<sp::JobStatus>().getState());
-  }
-  bool WaitForState(const std::string& id, const std::string& state) {
-    return WaitFor([&] { return State(id) == state; }, 5000);
-  }
-
-  // A map-only job of one map (job-1) launched on a new 1-slot worker (*w, its orders in *o),
-  // then killed: it has failed, its attempt not yet ended.
-  void KillRunningOneMapJob(std::string* w, Orders* o) {
-    *w = Register("host-a", 1);
-    JobArgs a;
-    a.kind = "none";
-    a.maps = 1;
-    ASSERT_TRUE(Submit(a).ok());
-    ASSERT_TRUE(PollForLaunches(*w, o, 1));
-    auto r = Call([](sp::CoordinatorRequest::Builder req) { req.setKill("job-1"); });
-    ASSERT_TRUE(r.ok()) << r.status().ToString();
-    ASSERT_TRUE(WaitForState("job-1", "failed"));
-  }
-
-  // Writes the part an attempt was told to write (an outputPath "dfs:/...").
-  void WritePart(sp::AttemptLaunch::Reader l, const std::string& data) {
-    std::string out = Text(l.getSpec().getOutputPath());
-    ASSERT_EQ(out.rfind("dfs:/", 0), 0u) << out;
-    PutFile(out.substr(4), data);
-  }
-
-  TempDir tmp_;
-  std::shared_ptr<RootedFs> store_;
-  std::vector<std::unique_ptr<Coordinator>> old_;
-  std::unique_ptr<Coordinator> coord_;
-  InProcessNetwork net_;  // destroyed before the coordinators: joins their conversation threads
-  std::unique_ptr<CoordinatorClient> client_;
-};
 
 TEST_F(CoordinatorTest, RegistersWorkersWithDistinctIds) {
   std::string a = Register("host-a"), b = Register("host-b");
@@ -527,7 +275,8 @@ TEST_F(CoordinatorTest, AttemptFailingFourTimesFailsTheJob) {
   auto st = JobStatus("job-1");
   EXPECT_NE(Text(st->getRoot<sp::JobStatus>().getError()).find("boom"), std::string::npos);
   EXPECT_EQ(st->getRoot<sp::JobStatus>().getFailedAttempts(), 4);
-  EXPECT_FALSE(StoreHas("/out/.x.staging-job-1"));
+  // Removed on the coordinator's store thread, after the job's end.
+  EXPECT_TRUE(WaitFor([&] { return !StoreHas("/out/.x.staging-job-1"); }, 5000));
   EXPECT_FALSE(StoreHas("/out/x"));
 }
 
@@ -581,7 +330,7 @@ TEST_F(CoordinatorTest, FailedJobsLateAttemptsLeaveNoStaging) {
   ASSERT_EQ(ol.launches.size(), 1u);
   ASSERT_TRUE(Report(w, Text(o.launch(0).getAttemptId()), false).ok());
   ASSERT_TRUE(WaitForState("job-1", "failed"));
-  EXPECT_FALSE(StoreHas("/out/.x.staging-job-1"));
+  EXPECT_TRUE(WaitFor([&] { return !StoreHas("/out/.x.staging-job-1"); }, 5000));
   WritePart(o.launch(1), "late");
   WritePart(ol.launch(0), "late too");
   ASSERT_TRUE(Report(w, Text(o.launch(1).getAttemptId()), true, 1).ok());
@@ -626,13 +375,20 @@ TEST_F(CoordinatorTest, ListAndLogs) {
             StatusCode::kNotFound);
 }
 
-TEST_F(CoordinatorTest, RestartRecordsRunningJobsAsFailed) {
+// Without its journal (lost with its disk), a restarted coordinator cannot take its running
+// jobs up again: their history records say they failed.
+TEST_F(CoordinatorTest, RestartWithoutTheJournalRecordsRunningJobsAsFailed) {
   JobArgs a;
   a.kind = "none";
   ASSERT_TRUE(Submit(a).ok());
   a.output = "dfs:/out/y";
   ASSERT_TRUE(Submit(a).ok());
-  RestartCoordinator();
+  client_->Close();
+  net_.Stop(kCoord);
+  coord_->Stop();
+  ASSERT_TRUE(RemoveAll(tmp_.Sub("coord") + "/journal").ok());
+  old_.push_back(std::move(coord_));
+  StartCoordinator();
   auto jobs = Call([](sp::CoordinatorRequest::Builder req) { req.setList(); });
   ASSERT_TRUE(jobs.ok()) << jobs.status().ToString();
   auto jl = (*jobs)->Root<sp::CoordinatorResponse>().getList();
