@@ -30,6 +30,10 @@ namespace {
 constexpr std::string_view kPoints[] = {
     "dataflow.master.before_stage",
     "dataflow.task.start",
+    "datanode.block.finalize",
+    "namenode.journal.sync",
+    "records.writer.before_footer",
+    "task.attempt.before_report",
 };
 
 constexpr char kGrammar[] =

@@ -351,6 +351,27 @@ def case_failed_stage(case, data):
             raise Fail(f"an existing output: want exit 2, got {p.returncode}: {p.stderr.decode()}")
 
 
+def case_attempt_fault(case, data):
+    """The first attempt of every stage job's map task 0 fails at the fault point
+    task.attempt.before_report (its output written, not yet reported) in the executors of both
+    workers: each is rerun, and the program's output is byte-identical to local mode."""
+    local = data.local("pagerank", PR_FLAGS)
+    with faults("task.attempt.before_report@/m-00000_0=fail(simulated commit failure)"), cluster(2) as c:
+        c.put(data.path, "/in/edges.tsv")
+        finish(start_pagerank(c, "/out/pr"), "pagerank --cluster with failing first attempts")
+        same_parts(case, "pagerank with every stage's first map attempt failed", c.output_parts("/out/pr"), local)
+        n, stages = 2, 0  # job-1 is the program (its master is no task attempt)
+        while (s := job_status(c, n)) is not None:
+            failed = [a for a in s["attempts"] if a["state"] == "failed"]
+            if len(failed) != 1 or "fault point task.attempt.before_report at " not in failed[0]["error"] or \
+                    "m-00000_0: simulated commit failure" not in failed[0]["error"]:
+                raise Fail(f"job-{n}: want its first map attempt failed at the fault point: {failed}")
+            n, stages = n + 1, stages + 1
+        if stages == 0:
+            raise Fail("no stage jobs")
+        log(case, f"{stages} stage jobs, each with its first map attempt failed and rerun: {failed[0]['error']}")
+
+
 def case_workers(case, data):
     """Every dataflow job, as one program each, on 1, 2 and 4 workers: byte-identical to local
     mode (wordcount_df reads the edge list as text)."""
@@ -369,7 +390,7 @@ def case_workers(case, data):
 
 CASES = {"pagerank": case_pagerank, "workers": case_workers, "kill_worker": case_kill_worker, "lost_intermediate": case_lost_intermediate,
          "checkpoint": case_checkpoint, "master_restart": case_master_restart, "kill_program": case_kill_program,
-         "failed_stage": case_failed_stage}
+         "failed_stage": case_failed_stage, "attempt_fault": case_attempt_fault}
 
 
 def main():
