@@ -15,6 +15,7 @@ SOURCE_EXT = ('.h', '.cc')
 SKIP_TOP = {'tests', 'bench', 'docs', 'scripts', 'cmake', '.git', '.ci'}
 CALL = re.compile(r'\bFaultPoint\(\s*"([^"]*)"')
 KNOWN = re.compile(r'^\s*"([a-z0-9_.]+)",\s*$')
+DOC_ROW = re.compile(r'^\| `([^`]+)` \|')
 
 
 def calls(root):
@@ -36,36 +37,33 @@ def calls(root):
     return found
 
 
-def known(root):
-    """The kPoints list of common/fault_point.cc."""
-    path = os.path.join(root, 'common', 'fault_point.cc')
+def names_between(path, start, end, pattern, missing):
+    """The first group of `pattern` on the lines of `path` after the first line where start(line)
+    holds and before the next where end(line) does; exits naming `missing` when there are none."""
     names, inside = set(), False
     with open(path, encoding='utf-8') as f:
         for line in f:
-            if 'kPoints[]' in line:
-                inside = True
-            elif inside and line.strip() == '};':
+            if not inside:
+                inside = start(line)
+            elif end(line):
                 break
-            elif inside and KNOWN.match(line):
-                names.add(KNOWN.match(line).group(1))
+            elif m := pattern.match(line):
+                names.add(m.group(1))
     if not names:
-        sys.exit(f'{path}: no kPoints list found')
+        sys.exit(f'{path}: {missing}')
     return names
+
+
+def known(root):
+    """The kPoints list of common/fault_point.cc."""
+    return names_between(os.path.join(root, 'common', 'fault_point.cc'), lambda line: 'kPoints[]' in line,
+                         lambda line: line.strip() == '};', KNOWN, 'no kPoints list found')
 
 
 def documented(root):
     """The first cells of the table in docs/reliability.md's "## Fault points"."""
-    path = os.path.join(root, 'docs', 'reliability.md')
-    names, in_section = set(), False
-    with open(path, encoding='utf-8') as f:
-        for line in f:
-            if line.startswith('## '):
-                in_section = line.strip() == '## Fault points'
-            elif in_section and line.startswith('| `'):
-                names.add(line.split('|')[1].strip().strip('`'))
-    if not names:
-        sys.exit(f'{path}: no table under "## Fault points"')
-    return names
+    return names_between(os.path.join(root, 'docs', 'reliability.md'), lambda line: line.strip() == '## Fault points',
+                         lambda line: line.startswith('## '), DOC_ROW, 'no table under "## Fault points"')
 
 
 def main():
