@@ -13,6 +13,7 @@
 #include "cli/escape.h"
 #include "cli/store_args.h"
 #include "cli/text_generators.h"
+#include "common/fault_point.h"
 #include "common/file.h"
 #include "common/local_fs.h"
 #include "common/subprocess.h"
@@ -247,6 +248,11 @@ int main(int argc, char** argv) {
   if (argc < 2 || !std::strcmp(argv[1], "help") || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
+  }
+  // Every daemon is this binary: a malformed SAWMILL_FAULTS stops it at its start, not mid-run.
+  if (Status s = fault::ArmFromEnvironment(); !s.ok()) {
+    std::fprintf(stderr, "error: %s\n", s.message().c_str());
+    return 2;
   }
   std::string cmd = argv[1];
   if (cmd == "run") return Run(argc, argv);

@@ -3,7 +3,6 @@
 // intermediates lost with a machine from their lineage.
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <mutex>
@@ -14,6 +13,7 @@
 
 #include "api/dataflow.h"
 #include "api/mapreduce.h"
+#include "common/fault_point.h"
 #include "common/file.h"
 #include "common/local_fs.h"
 #include "dataflow/lower.h"
@@ -46,10 +46,6 @@ DEFINE_string(df_stage, "", "Internal: the stage a task belongs to (plan.stage).
 DEFINE_string(df_scratch, "", "Internal: a program master's directory for its intermediates (dfs:/).");
 DEFINE_string(df_name, "", "Internal: the program's name, for a master run from the workers' binary cache.");
 DEFINE_string(df_bind, "", "Internal: the paths of the datasets a task's stage reads (id=path,...).");
-DEFINE_string(df_test_task_sleep, "", "Testing: SUFFIX:MS makes every task of a stage whose plan.stage tag ends with "
-              "SUFFIX sleep MS milliseconds before it starts, so that a test can kill a worker while it runs.");
-DEFINE_string(df_test_pause, "", "Testing: SUFFIX:FILE creates FILE before the first stage job whose name ends with "
-              "SUFFIX (e.g. .0-i3: a loop body's first stage in iteration 3, from 0) and waits until FILE is removed.");
 
 namespace sawmill {
 std::vector<std::string>& SavedArgs();  // job_main.cc
@@ -286,7 +282,8 @@ class Executor {
     }
     spec.task_flags = {"--df_stage=" + st.Tag(), "--df_bind=" + EncodeBindings(task_bindings)};
     for (int attempt = 0;; ++attempt) {
-      PauseForTest(spec.name);
+      // A restarted master passes the stages the first ran: a test pausing there pauses once.
+      if (first_master_) RETURN_IF_ERROR(FaultPoint("dataflow.master.before_stage", spec.name));
       if (Master()) submit.stage.key = key + (attempt > 0 ? "-a" + std::to_string(attempt) : "");
       JobResult r;
       if (cluster_) {
@@ -372,20 +369,6 @@ class Executor {
     return d;
   }
 
-  // --df_test_pause=SUFFIX:FILE: before the first run of a stage job whose name ends with
-  // SUFFIX, create FILE and wait until it is removed (in the first master only: a restarted
-  // one passes the stages the first ran).
-  void PauseForTest(const std::string& job) {
-    size_t colon = FLAGS_df_test_pause.rfind(':');
-    if (colon == std::string::npos || !first_master_) return;
-    std::string suffix = FLAGS_df_test_pause.substr(0, colon);
-    if (job.size() < suffix.size() || job.compare(job.size() - suffix.size(), suffix.size(), suffix) != 0) return;
-    if (paused_.exchange(true)) return;
-    std::string file = FLAGS_df_test_pause.substr(colon + 1);
-    (void)WriteStringToFile(file, job + "\n");
-    while (PathExists(file)) ::usleep(20000);
-  }
-
   void Account(const Stage& st, const JobResult& r, Counters* counters, bool intermediate) {
     ++report_.stages_run;
     report_.shuffle_stages_run += st.shuffle != nullptr;
@@ -424,7 +407,6 @@ class Executor {
   std::set<std::string> durable_;            // checkpoints: never dropped, never recomputed
   std::map<std::string, Producer> lineage_;  // intermediate path → the stage run that wrote it
   RunReport report_;
-  std::atomic<bool> paused_{false};
 };
 
 // The program is user code: its exceptions (Iterate's std::invalid_argument, or its own) become
@@ -671,14 +653,7 @@ int RunDataflowMain(int argc, char** argv, const char* usage, const Program& pro
       ASSIGN_OR_RETURN(analysis, Build(program, OptionsFromFlags(), graph.get()));
       const Stage* stage = analysis.FindStage(FLAGS_df_stage);
       if (!stage) return InvalidArgument("no stage " + FLAGS_df_stage + " in this program's plan");
-      size_t colon = FLAGS_df_test_task_sleep.rfind(':');
-      if (colon != std::string::npos) {
-        std::string suffix = FLAGS_df_test_task_sleep.substr(0, colon);
-        if (FLAGS_df_stage.size() >= suffix.size() &&
-            FLAGS_df_stage.compare(FLAGS_df_stage.size() - suffix.size(), suffix.size(), suffix) == 0) {
-          ::usleep(static_cast<useconds_t>(std::atoi(FLAGS_df_test_task_sleep.c_str() + colon + 1)) * 1000);
-        }
-      }
+      RETURN_IF_ERROR(FaultPoint("dataflow.task.start", FLAGS_df_stage));
       ASSIGN_OR_RETURN(bindings, DecodeBindings(FLAGS_df_bind));
       return StageJobSpec(analysis, *stage, bindings, name);
     });

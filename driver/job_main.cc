@@ -9,6 +9,7 @@
 #include <gflags/gflags.h>
 
 #include "api/mapreduce.h"
+#include "common/fault_point.h"
 #include "common/file.h"
 #include "datasets/dataset_catalog.h"
 #include "dfs/client/connect_dfs.h"
@@ -118,6 +119,12 @@ std::vector<std::string>& SavedArgs() {
 
 void ParseJobFlags(int* argc, char*** argv, const char* usage) {
   BecomeExecutorIfSpare(argc, argv);  // a worker's spare parses the command line it is handed
+  // After the handoff, which sets the environment a spare is handed: executors, attempts and
+  // program masters are armed as the worker that started them.
+  if (Status s = fault::ArmFromEnvironment(); !s.ok()) {
+    std::fprintf(stderr, "error: %s\n", s.message().c_str());
+    std::exit(2);
+  }
   SavedArgs() = TaskArgs(*argc, *argv);
   gflags::SetUsageMessage(usage);
   for (int i = 1; i < *argc; ++i) {

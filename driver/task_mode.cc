@@ -10,6 +10,7 @@
 
 #include "common/auth.h"
 #include "common/capnp_util.h"
+#include "common/fault_point.h"
 #include "common/file.h"
 #include "common/local_fs.h"
 #include "dfs/client/connect_dfs.h"
@@ -178,6 +179,8 @@ int TaskRunner::Run(const TaskSpecFactory& make_spec, const std::string& spec_pa
     }
     if (s.ok()) s = RunAttempt(a, spec, &warm_->buffers, &stats, &progress);
   }
+  // The output is written and not yet reported: the attempt's directory names it.
+  if (s.ok()) s = FaultPoint("task.attempt.before_report", std::string_view(spec_path).substr(0, spec_path.rfind('/')));
   SetDfs(nullptr);
   if (!s.ok()) std::fprintf(stderr, "error: %s\n", s.ToString().c_str());
   Status w = WriteResult(a.result_path, s, stats, progress.bytes_read.load());

@@ -5,6 +5,7 @@
 
 #include "common/coding.h"
 #include "common/compression.h"
+#include "common/fault_point.h"
 #include "common/local_fs.h"
 
 namespace sawmill {
@@ -168,6 +169,8 @@ Status RecordFileWriter::FlushBlock() {
 Status RecordFileWriter::Finish() {
   if (finished_) return Status::Ok();
   RETURN_IF_ERROR(FlushBlock());
+  // Every block is appended and the file is not valid yet (a map killed writing map.out).
+  RETURN_IF_ERROR(FaultPoint("records.writer.before_footer", file_->path()));
   FooterFields footer;
   footer.sorted = options_.sorted || (options_.detect_sorted && in_order_);
   footer.partition = options_.partition;

@@ -10,6 +10,7 @@
 
 #include <glog/logging.h>
 
+#include "common/fault_point.h"
 #include "common/file.h"
 
 namespace sawmill::dfs {
@@ -294,6 +295,7 @@ Result<BlockInfo> BlockWriter::Install(Status s, uint64_t length, bool sync) {
   const std::string tmp = tmp_path();
   const std::string dest = store_->FinalizedPath(id_, generation_);
   bool renamed = false;
+  if (s.ok()) s = FaultPoint("datanode.block.finalize", id_);  // its bytes are in tmp, not yet finalized
   if (s.ok()) s = RenameNoReplace(tmp, dest);
   if (s.ok()) {
     renamed = true;

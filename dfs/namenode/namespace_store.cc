@@ -11,6 +11,7 @@
 #include <capnp/serialize.h>
 #include <glog/logging.h>
 
+#include "common/fault_point.h"
 #include "common/file.h"
 #include "dfs/namenode/checkpoint.h"
 #include "dfs/namenode/namespace.capnp.h"
@@ -215,7 +216,8 @@ Status NamespaceStore::Commit(Fill fill) {
   RETURN_IF_ERROR(Apply(record.asReader(), ns_, Mode::kCheck));
   kj::Array<capnp::word> words = capnp::messageToFlatArray(message);
   journal_->Append(std::string_view(words.asChars().begin(), words.asChars().size()));
-  Status st = journal_->Sync();
+  Status st = FaultPoint("namenode.journal.sync", last_txid_ + 1);  // written, not yet synced
+  if (st.ok()) st = journal_->Sync();
   if (!st.ok()) {
     broken_ = st;
     return st;

@@ -6,6 +6,7 @@ lost intermediate (its only copy deleted from the store) is recomputed from its 
 
 Usage: tests/jobs/dataflow_cluster_test.py BUILD_DIR [CASE...]   (default: every case)
 """
+import contextlib
 import json
 import os
 import random
@@ -53,6 +54,24 @@ def check_ranks(case, c, data, out):
     if worst > 1e-9:
         raise Fail(f"pagerank differs from the reference by {worst}")
     log(case, f"{len(got)} ranks within {worst:.2g} of the in-test PageRank")
+
+
+@contextlib.contextmanager
+def faults(spec):
+    """SAWMILL_FAULTS=spec for the block: a cluster started in it has its fault points armed in every
+    process (daemons, executors, attempts, program masters; docs/reliability.md, "Fault points")."""
+    os.environ["SAWMILL_FAULTS"] = spec
+    try:
+        yield
+    finally:
+        del os.environ["SAWMILL_FAULTS"]
+
+
+def pause_before(suffix, file):
+    """The program's (first) master creates `file` before the first stage job whose name ends with
+    `suffix` (e.g. .0-i3: a loop body's first stage in iteration 3, from 0) and waits until the test
+    removes it."""
+    return f"dataflow.master.before_stage@{suffix}=once:pause({file})"
 
 
 def start_pagerank(c, out, *extra):
@@ -110,14 +129,14 @@ def job_status(c, n):
 
 def case_kill_worker(case, data):
     """A worker SIGKILLed while iteration 3's first (shuffle) stage runs its map tasks. The driver
-    pauses before that stage (--df_test_pause) and the stage's tasks sleep 400 ms when they start
-    (--df_test_task_sleep), so that the kill lands on running attempts however fast the stage
-    would otherwise be. The coordinator reruns them, and map outputs the dead worker held."""
+    pauses before that stage and the stage's tasks sleep 400 ms when they start (fault points), so
+    that the kill lands on running attempts however fast the stage would otherwise be. The
+    coordinator reruns them, and map outputs the dead worker held."""
     local = data.local("pagerank", PR_FLAGS)
-    with cluster(2) as c:
+    pause = os.path.join(data.root, case + ".pause")
+    with faults(pause_before(".0-i2", pause) + ";dataflow.task.start@.0=sleep(400)"), cluster(2) as c:
         c.put(data.path, "/in/edges.tsv")
-        pause = os.path.join(c.dir, "pause")
-        p = start_pagerank(c, "/out/pr", f"--df_test_pause=.0-i2:{pause}", "--df_test_task_sleep=.0:400")
+        p = start_pagerank(c, "/out/pr")
         wait_for("the driver to pause before iteration 3", lambda: os.path.exists(pause), timeout=120)
         target = 1
         while job_status(c, target) is not None:
@@ -146,10 +165,10 @@ def case_lost_intermediate(case, data):
     deleted just before iteration 4 starts: its first stage fails, and the driver recomputes
     the ranks it reads from their lineage, back to the initial ranks, and runs it again."""
     local = data.local("pagerank", PR_FLAGS)
-    with cluster(2) as c:
+    pause = os.path.join(data.root, case + ".pause")
+    with faults(pause_before(".0-i3", pause)), cluster(2) as c:
         c.put(data.path, "/in/edges.tsv")
-        pause = os.path.join(c.dir, "pause")
-        p = start_pagerank(c, "/out/pr", "--max_attempts", "2", f"--df_test_pause=.0-i3:{pause}")
+        p = start_pagerank(c, "/out/pr", "--max_attempts", "2")
         wait_for("the driver to pause before iteration 4", lambda: os.path.exists(pause), timeout=120)
         root = [x for x in c.dfs("ls", "/tmp/sawmill-df").stdout.decode().split() if x.startswith("/tmp/")][0]
         lost = [x for x in c.dfs("ls", root).stdout.decode().split() if x.endswith("-i2")]
@@ -174,11 +193,10 @@ def case_checkpoint(case, data):
     replication (2 here) while the other datasets have one copy; losing iteration 3's datasets
     then recomputes only iteration 3, from the checkpoint of iteration 2."""
     local = data.local("pagerank", PR_FLAGS)
-    with cluster(2, replication=2) as c:
+    pause = os.path.join(data.root, case + ".pause")
+    with faults(pause_before(".0-i3", pause)), cluster(2, replication=2) as c:
         c.put(data.path, "/in/edges.tsv")
-        pause = os.path.join(c.dir, "pause")
-        p = start_pagerank(c, "/out/pr", "--max_attempts", "2", "--checkpoint_every", "2",
-                           f"--df_test_pause=.0-i3:{pause}")
+        p = start_pagerank(c, "/out/pr", "--max_attempts", "2", "--checkpoint_every", "2")
         wait_for("the driver to pause before iteration 4", lambda: os.path.exists(pause), timeout=120)
         root = [x for x in c.dfs("ls", "/tmp/sawmill-df").stdout.decode().split() if x.startswith("/tmp/")][0]
         names = c.dfs("ls", root).stdout.decode().split()
@@ -212,11 +230,11 @@ def case_master_restart(case, data):
     local_summary = run([os.path.join(JOBS, "pagerank"), "--input", data.path, "--output",
                          os.path.join(data.root, "local-master"), "--progress", "never", *flags]).stdout.decode()
     local_stages = int(local_summary.split(" stages=")[1].split()[0])
-    with cluster(2) as c:
+    pause = os.path.join(data.root, case + ".pause")
+    with faults(pause_before(".0-i4", pause)), cluster(2) as c:
         c.put(data.path, "/in/edges.tsv")
-        pause = os.path.join(c.dir, "pause")
         argv = [os.path.join(JOBS, "pagerank"), "--cluster", c.dir, "--progress", "never", "--input",
-                "dfs:/in/edges.tsv", "--output", "dfs:/out/pr", *flags, f"--df_test_pause=.0-i4:{pause}"]
+                "dfs:/in/edges.tsv", "--output", "dfs:/out/pr", *flags]
         out = run(argv, timeout=60).stdout.decode()
         if not out.startswith("submitted job-1: pagerank (a dataflow program)"):
             raise Fail(f"the client printed {out!r}")
@@ -277,11 +295,11 @@ def no_leftovers(c, *dirs):
 def case_kill_program(case, data):
     """`sawmill job kill` of a running program stops its master and its running stage, writes no
     output and leaves no staging, _temporary or scratch files."""
-    with cluster(2) as c:
+    with faults("dataflow.task.start@16.0=sleep(60000)"), cluster(2) as c:
         c.put(data.path, "/in/edges.tsv")
         c.dfs("mkdir", "/out")
         argv = [os.path.join(JOBS, "pagerank"), "--cluster", c.dir, "--progress", "never", "--input",
-                "dfs:/in/edges.tsv", "--output", "dfs:/out/pr", *PR_FLAGS, "--df_test_task_sleep=16.0:60000"]
+                "dfs:/in/edges.tsv", "--output", "dfs:/out/pr", *PR_FLAGS]
         run(argv, timeout=60)
 
         def sleeping_stage():
@@ -312,12 +330,12 @@ def case_failed_stage(case, data):
     """A stage whose tasks fail every attempt (here: they time out) fails the program, naming the
     stage, the task and the last error; no output appears. An existing output without
     --overwrite is refused before anything runs (exit 2)."""
-    with cluster(2) as c:
+    with faults("dataflow.task.start@16.0=sleep(5000)"), cluster(2) as c:
         c.put(data.path, "/in/edges.tsv")
         c.dfs("mkdir", "/out")
         p = run([os.path.join(JOBS, "pagerank"), "--cluster", c.dir, "--wait", "--progress", "never", "--input",
                  "dfs:/in/edges.tsv", "--output", "dfs:/out/pr", *PR_FLAGS, "--max_attempts", "2",
-                 "--task_timeout_ms", "1000", "--df_test_task_sleep=16.0:5000"], check=False, timeout=200)
+                 "--task_timeout_ms", "1000"], check=False, timeout=200)
         err = p.stderr.decode()
         if p.returncode != 1 or "stage 16.0" not in err or "task m-0000" not in err or "timed out" not in err:
             raise Fail(f"want exit 1 naming stage, task and last error; got {p.returncode}: {err[-2000:]}")
@@ -331,6 +349,27 @@ def case_failed_stage(case, data):
                  "dfs:/in/edges.tsv", "--output", "dfs:/out/pr", *PR_FLAGS], check=False)
         if p.returncode != 2 or "exists" not in p.stderr.decode():
             raise Fail(f"an existing output: want exit 2, got {p.returncode}: {p.stderr.decode()}")
+
+
+def case_attempt_fault(case, data):
+    """The first attempt of every stage job's map task 0 fails at the fault point
+    task.attempt.before_report (its output written, not yet reported) in the executors of both
+    workers: each is rerun, and the program's output is byte-identical to local mode."""
+    local = data.local("pagerank", PR_FLAGS)
+    with faults("task.attempt.before_report@/m-00000_0=fail(simulated commit failure)"), cluster(2) as c:
+        c.put(data.path, "/in/edges.tsv")
+        finish(start_pagerank(c, "/out/pr"), "pagerank --cluster with failing first attempts")
+        same_parts(case, "pagerank with every stage's first map attempt failed", c.output_parts("/out/pr"), local)
+        n, stages = 2, 0  # job-1 is the program (its master is no task attempt)
+        while (s := job_status(c, n)) is not None:
+            failed = [a for a in s["attempts"] if a["state"] == "failed"]
+            if len(failed) != 1 or "fault point task.attempt.before_report at " not in failed[0]["error"] or \
+                    "m-00000_0: simulated commit failure" not in failed[0]["error"]:
+                raise Fail(f"job-{n}: want its first map attempt failed at the fault point: {failed}")
+            n, stages = n + 1, stages + 1
+        if stages == 0:
+            raise Fail("no stage jobs")
+        log(case, f"{stages} stage jobs, each with its first map attempt failed and rerun: {failed[0]['error']}")
 
 
 def case_workers(case, data):
@@ -351,7 +390,7 @@ def case_workers(case, data):
 
 CASES = {"pagerank": case_pagerank, "workers": case_workers, "kill_worker": case_kill_worker, "lost_intermediate": case_lost_intermediate,
          "checkpoint": case_checkpoint, "master_restart": case_master_restart, "kill_program": case_kill_program,
-         "failed_stage": case_failed_stage}
+         "failed_stage": case_failed_stage, "attempt_fault": case_attempt_fault}
 
 
 def main():
