@@ -28,6 +28,8 @@ namespace {
 // ("Fault points") says where each is and what its context is; tests/common/fault_points_test.py
 // checks that this list, that section and the FaultPoint calls in the sources name the same points.
 constexpr std::string_view kPoints[] = {
+    "coordinator.commit.step",
+    "coordinator.journal.sync",
     "dataflow.master.before_stage",
     "dataflow.task.start",
     "datanode.block.finalize",

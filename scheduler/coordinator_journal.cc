@@ -6,6 +6,7 @@
 #include <glog/logging.h>
 
 #include "common/capnp_util.h"
+#include "common/fault_point.h"
 #include "common/file.h"
 #include "scheduler/attempt_id.h"
 
@@ -260,7 +261,8 @@ void CoordinatorJournal::Loop() {
     l.unlock();
     if (s.ok()) {
       for (const auto& r : batch) w->Append(r);
-      s = w->Sync();
+      s = FaultPoint("coordinator.journal.sync", upto);
+      if (s.ok()) s = w->Sync();
     }
     l.lock();
     if (s.ok()) {
