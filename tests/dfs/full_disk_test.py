@@ -6,6 +6,8 @@ themselves or by a ballast file.
 Usage: tests/dfs/full_disk_test.py BUILD_DIR [CASE...]   (default: every case)
   worker_disk     a word count whose one worker's disk fills: the failed attempts say "no space
                   left on device" and the path; the job succeeds, byte-identical to local mode
+  fetch_disk      a reduce whose worker's disk is full fails itself (no fetch failure, no map
+                  rerun); its retry elsewhere finishes the job, byte-identical
   datanode_disk   a full datanode gets no new blocks; back in placement once it has room; a write
                   that fills it mid-block goes on without it; a put with room nowhere fails with
                   no file left visible
@@ -99,17 +101,27 @@ def random_words(n, seed):
     return "".join(out).encode()
 
 
+def wordcount_local(root, text):
+    local = os.path.join(root, "wc_local")
+    run([os.path.join(JOBS, "wordcount"), "--input", text, "--output", local, "--progress", "never",
+         "--reducers", "2", "--split_mb", "1"])
+    return {n: open(os.path.join(local, n), "rb").read() for n in sorted(os.listdir(local)) if n.startswith("part-")}
+
+
+def job_id_of(p):
+    for line in p.stdout.decode().splitlines():
+        if line.startswith("submitted "):
+            return line.split()[1].rstrip(":")
+    raise Fail(f"no job id in: {p.stdout.decode()}")
+
+
 # ---------------------------------------------------------------------------------------------
 
 def case_worker_disk(root):
     d = os.path.join(root, "cluster")
     jobs_dir = os.path.join(d, "host1", "worker", "jobs")  # every attempt folder of host1's worker
     text = write_file(os.path.join(root, "words.txt"), random_words(6 * MB, 5))
-    local = os.path.join(root, "wc_local")
-    run([os.path.join(JOBS, "wordcount"), "--input", text, "--output", local, "--progress", "never",
-         "--reducers", "2", "--split_mb", "1"])
-    local_parts = {n: open(os.path.join(local, n), "rb").read() for n in sorted(os.listdir(local))
-                   if n.startswith("part-")}
+    local_parts = wordcount_local(root, text)
     with contextlib.ExitStack() as stack:
         stack.enter_context(tmpfs(jobs_dir, "8m"))
         # As many slots as maps: a retry finds a free slot on host2 at once. (With none free the
@@ -122,11 +134,7 @@ def case_worker_disk(root):
         fill(jobs_dir, leave=512 << 10)
         p = c.job("wordcount", "--input", "dfs:/in/words.txt", "--output", "dfs:/out/wc", "--reducers", "2",
                   "--split_mb", "1", "--wait")
-        jid = next((line.split()[1].rstrip(":") for line in p.stdout.decode().splitlines()
-                    if line.startswith("submitted ")), None)
-        if jid is None:
-            raise Fail(f"no job id in: {p.stdout.decode()}")
-        attempts = c.status(jid)["attempts"]
+        attempts = c.status(job_id_of(p))["attempts"]
         full = [a for a in attempts if a["state"] == "failed" and a["host"] == "host1"]
         named = [a for a in full if NO_SPACE in a["error"] and jobs_dir in a["error"]]
         if not named:
@@ -145,6 +153,46 @@ def case_worker_disk(root):
             raise Fail(f"cluster output differs from local mode: parts {sorted(parts)} vs {sorted(local_parts)}")
         log("worker_disk", f"the job succeeded on host2; its {len(parts)} parts "
             f"({sum(map(len, parts.values()))} bytes) are byte-identical to local mode")
+
+
+def case_fetch_disk(root):
+    d = os.path.join(root, "cluster")
+    jobs_dir = os.path.join(d, "host1", "worker", "jobs")
+    text = write_file(os.path.join(root, "words.txt"), random_words(6 * MB, 6))
+    local_parts = wordcount_local(root, text)
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(tmpfs(jobs_dir, "8m"))
+        dn_blocks = stack.enter_context(tmpfs(os.path.join(d, "host1", "datanode", "blocks"), "8m"))
+        # Segments to disk, never to memory; as many slots as maps.
+        c = stack.enter_context(cluster(d, 2, 1, slots=6, worker_flags="--shuffle_memory_mb=0"))
+        # host1's datanode full: the input's blocks all go to host2, whose worker runs every map
+        # (node-local, one slot each), so host1 runs no map and its free slots take the reduces.
+        fill(dn_blocks, leave=MB)
+        wait_for("the namenode to see host1's datanode full", lambda: (free_seen(c, "host1") or 0) < BLOCK + RESERVE,
+                 timeout=30)
+        c.put(text, "/in/words.txt")
+        fill(jobs_dir, leave=512 << 10)  # room for a reduce's spec, not for its segments
+        p = c.job("wordcount", "--input", "dfs:/in/words.txt", "--output", "dfs:/out/wc", "--reducers", "2",
+                  "--split_mb", "1", "--wait")
+        s = c.status(job_id_of(p))
+        attempts, counters = s["attempts"], s["counters"]
+        full = [a for a in attempts if a["state"] == "failed" and a["host"] == "host1"]
+        if any(not a["reduce"] for a in full):
+            raise Fail(f"a map ran and failed on host1: {full}")
+        named = [a for a in full if NO_SPACE in a["error"] and os.path.join(jobs_dir, "job-") in a["error"]
+                 and "/segments/" in a["error"]]
+        if not named:
+            raise Fail(f"no reduce attempt failed on host1 naming its segment file and '{NO_SPACE}': "
+                       f"{[(a['attempt_id'], a['state'], a['host'], a['error']) for a in attempts if a['state'] != 'succeeded']}")
+        reruns, failures = counters.get("sawmill.map_reruns", 0), counters.get("sawmill.fetch_failures", 0)
+        if reruns or failures:
+            raise Fail(f"a full disk on the reduce's side was taken for the maps' fault: counters {counters}")
+        log("fetch_disk", f"{len(full)} reduce attempt(s) failed on host1's full disk, e.g. {named[0]['attempt_id']}: "
+            f"{named[0]['error']}; no fetch failure, no map rerun")
+        parts = c.output_parts("/out/wc")
+        if parts != local_parts:
+            raise Fail(f"cluster output differs from local mode: parts {sorted(parts)} vs {sorted(local_parts)}")
+        log("fetch_disk", f"the job succeeded; its {len(parts)} parts are byte-identical to local mode")
 
 
 def case_datanode_disk(root):
@@ -275,7 +323,7 @@ def case_journal_disk(root):
             "accepted again, fsck healthy")
 
 
-CASES = {"worker_disk": case_worker_disk, "datanode_disk": case_datanode_disk, "journal_disk": case_journal_disk}
+CASES = {"worker_disk": case_worker_disk, "fetch_disk": case_fetch_disk, "datanode_disk": case_datanode_disk, "journal_disk": case_journal_disk}
 
 
 def main():
