@@ -182,17 +182,23 @@ Status ReadFileToString(const std::string& path, std::string* out) {
 
 Status WriteStringToFile(const std::string& path, std::string_view data) {
   std::string tmp = path + ".tmp";
+  Status s;
   {
     ASSIGN_OR_RETURN(auto f, WritableFile::Create(tmp));
-    RETURN_IF_ERROR(f->Append(data));
-    RETURN_IF_ERROR(f->Close());
+    s = f->Append(data);
+    Status closed = f->Close();
+    if (s.ok()) s = closed;
   }
-  return Rename(tmp, path);
+  if (s.ok()) s = Rename(tmp, path);
+  // A partial tmp file (a full disk) would only hold on to the space that is missing.
+  if (!s.ok()) (void)::unlink(tmp.c_str());
+  return s;
 }
 
 Status MakeDirs(const std::string& path) {
   std::error_code ec;
   std::filesystem::create_directories(path, ec);
+  if (ec.value() == ENOSPC || ec.value() == EDQUOT) return ErrnoError("cannot create directory", path, ec.value());
   if (ec) return IOError("cannot create directory " + path + ": " + ec.message());
   return Status::Ok();
 }

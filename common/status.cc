@@ -34,7 +34,14 @@ Status ErrnoError(std::string_view what, std::string_view path, int err) {
   StatusCode code = err == ENOENT ? StatusCode::kNotFound
                     : err == EEXIST ? StatusCode::kAlreadyExists
                                     : StatusCode::kIOError;
-  return Status(code, std::string(what) + " " + std::string(path) + ": " + std::strerror(err));
+  const std::string text = err == ENOSPC   ? std::string(kNoSpaceText)
+                           : err == EDQUOT ? std::string(kNoSpaceText) + " (disk quota exceeded)"
+                                           : std::strerror(err);
+  return Status(code, std::string(what) + " " + std::string(path) + ": " + text);
+}
+
+bool IsNoSpace(const Status& s) {
+  return s.code() == StatusCode::kIOError && s.message().find(kNoSpaceText) != std::string::npos;
 }
 
 }  // namespace sawmill

@@ -49,8 +49,13 @@ inline Status Corruption(std::string msg) { return {StatusCode::kCorruption, std
 inline Status IOError(std::string msg) { return {StatusCode::kIOError, std::move(msg)}; }
 inline Status Aborted(std::string msg) { return {StatusCode::kAborted, std::move(msg)}; }
 inline Status Internal(std::string msg) { return {StatusCode::kInternal, std::move(msg)}; }
-// An IOError for a failed system call on `path`, with strerror(errno).
+// An IOError for a failed system call on `path`, with strerror(errno). A full disk (ENOSPC, and
+// EDQUOT: a quota is a full disk to this process) reads "WHAT PATH: no space left on device",
+// the words IsNoSpace looks for, whatever context is prepended later.
 Status ErrnoError(std::string_view what, std::string_view path, int err);
+inline constexpr std::string_view kNoSpaceText = "no space left on device";
+// Whether `s` failed on a full disk (an ErrnoError of ENOSPC or EDQUOT, possibly with context).
+bool IsNoSpace(const Status& s);
 
 // Either a value or a non-ok Status.
 template <typename T>

@@ -114,8 +114,16 @@ Status RunAttempt(const Attempt& a, const JobSpec& spec, MapBuffers* buffers, Ta
   }
   RETURN_IF_ERROR(MakeDirs(c.work_dir));
   Status s = a.reduce ? RunReduceTask(c, a.map_outputs, stats) : RunMapTask(c, a.split, buffers, stats);
-  // Spills and merge runs are scratch; only the output stays.
+  // Spills and merge runs are scratch; only the output stays. A failed map's output on this
+  // worker's disk is scratch too (the worker drops it): on a full disk, its room is what the
+  // attempt's result file needs, to say what failed.
   Status cleanup = RemoveAll(c.work_dir);
+  if (!s.ok() && !a.reduce) {
+    const std::string& local = a.plan.kind == PartitionKind::kTail ? c.tail_output_path
+                               : MapsWriteParts(a.plan.kind)      ? std::string()
+                                                                  : c.output_path;
+    if (!local.empty()) (void)RemoveAll(local);
+  }
   return s.ok() ? cleanup : s;
 }
 

@@ -1,6 +1,8 @@
 // A worker's attempts: accepting or refusing a launch, running it (binary, inputs, spec, its
 // process in attempt_processes.cc, outcome), reporting its result, and reaping finished attempts
 // and dropped jobs.
+#include <sys/statvfs.h>
+
 #include <algorithm>
 #include <chrono>
 
@@ -22,6 +24,20 @@ std::string LastLine(std::string text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
   size_t nl = text.rfind('\n');
   return nl == std::string::npos ? text : text.substr(nl + 1);
+}
+
+// An attempt whose process ended without a result, on a disk with less free than this, most
+// likely could not write its result (or its stderr) because the disk is full.
+constexpr uint64_t kFullDiskBytes = 64 << 10;
+
+// "; DIR: no space left on device (N bytes free)" when the file system holding `dir` is full, so
+// that the attempt's error says why when its own words could not be written; "" otherwise.
+std::string FullDiskNote(const std::string& dir) {
+  struct statvfs v;
+  if (::statvfs(dir.c_str(), &v) != 0) return "";
+  const uint64_t free = static_cast<uint64_t>(v.f_bavail) * v.f_frsize;
+  if (free >= kFullDiskBytes) return "";
+  return "; " + dir + ": " + std::string(kNoSpaceText) + " (" + std::to_string(free) + " bytes free)";
 }
 
 }  // namespace
@@ -156,6 +172,7 @@ void Worker::Impl::RunAttempt(Run* r) {
         if (lo.memory_mb > 0 && last.find("bad_alloc") != std::string::npos) {
           why += " (out of memory under the attempt's memory limit " + std::to_string(lo.memory_mb) + " MiB)";
         }
+        if (result_bytes.empty()) why += FullDiskNote(r->dir);
         s = Aborted(why + (last.empty() ? "" : ": " + last));
       }
     }

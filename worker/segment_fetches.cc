@@ -2,6 +2,8 @@
 // arrive, the fetcher threads that copy them through the shuffle, and the wait before the
 // attempt starts. Segments of maps that ran on this worker are read in place, once verified: a
 // damaged map output is a fetch failure wherever the reduce runs, so the coordinator reruns it.
+// A segment that cannot be written because this worker's disk is full fails the reduce attempt
+// instead (the map output is fine; the coordinator retries the reduce on another worker).
 #include <chrono>
 #include <cstdio>
 #include <utility>
@@ -17,12 +19,25 @@ namespace sawmill::worker {
 
 namespace sp = sched::proto;
 
+namespace {
+
+// The key in Run::failed (map index -> (attempt, when)) under which a reduce whose own disk
+// filled keeps the error instead of an attempt id: no map has a negative index.
+constexpr int kOwnDiskFull = -1;
+
+bool OwnDiskFull(const decltype(Worker::Impl::Run::failed)& failed) {
+  return failed.count(kOwnDiskFull) > 0;
+}
+
+}  // namespace
+
 Status Worker::Impl::AwaitSegments(Run* r) {
   const auto start = Clock::now();
   ScheduleFetches();
   std::unique_lock<std::mutex> l(mu);
-  cv.wait(l, [&] { return stopping || r->kill || r->missing == 0; });
+  cv.wait(l, [&] { return stopping || r->kill || r->missing == 0 || OwnDiskFull(r->failed); });
   if (stopping || r->kill) return Aborted("killed while fetching map outputs");
+  if (OwnDiskFull(r->failed)) return IOError(r->failed[kOwnDiskFull].first);
   LOG(INFO) << "attempt " << r->attempt_id << " holds its " << r->segments.size() << " segments after "
             << std::chrono::duration<double>(Clock::now() - start).count() << " s (" << r->memory_bytes
             << " bytes of them in memory)";
@@ -34,7 +49,7 @@ void Worker::Impl::ScheduleFetches() {
   auto now = Clock::now();
   for (auto& [id, run] : runs) {
     Run* r = run.get();
-    if (!r->reduce || r->done || r->kill || r->missing == 0) continue;
+    if (!r->reduce || r->done || r->kill || r->missing == 0 || OwnDiskFull(r->failed)) continue;
     auto locs = locations.find(r->job_id);
     if (locs == locations.end()) continue;
     auto spec = r->launch->getRoot<sp::AttemptLaunch>().getSpec();
@@ -150,6 +165,10 @@ void Worker::Impl::FetchDone(const Fetch& f, const Status& s, const std::string&
       r->segments[f.map] = path;
       --r->missing;
     }
+  } else if (IsNoSpace(s)) {
+    // Not the map's fault: no fetch failure to report, and no other segment is worth fetching.
+    LOG(WARNING) << "attempt " << f.attempt_id << " fails: its disk is full: " << s.ToString();
+    r->failed.emplace(kOwnDiskFull, std::make_pair(s.message(), Clock::now()));
   } else {
     LOG(WARNING) << "fetching map " << f.map << " (" << f.from.attempt_id << ") from " << f.from.address << " for "
                  << f.attempt_id << ": " << s.ToString();

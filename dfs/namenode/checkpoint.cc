@@ -70,14 +70,20 @@ Status WriteCheckpoint(const std::string& path, const Namespace& ns, uint64_t la
   PutFixed64(&header, payload.size());
   PutFixed64(&header, Checksum64(payload.begin(), payload.size()));
   std::string tmp = path + ".tmp";
-  {
+  auto write = [&]() -> Status {
     ASSIGN_OR_RETURN(auto f, WritableFile::Create(tmp));
     RETURN_IF_ERROR(f->Append(header));
     RETURN_IF_ERROR(f->Append(payload.begin(), payload.size()));
     RETURN_IF_ERROR(f->Sync());
-    RETURN_IF_ERROR(f->Close());
+    return f->Close();
+  };
+  Status s = write();
+  if (s.ok()) s = Rename(tmp, path);
+  if (!s.ok()) {
+    // On a full disk the partial image would keep the space the journal needs.
+    (void)RemoveAll(tmp);
+    return s;
   }
-  RETURN_IF_ERROR(Rename(tmp, path));
   return SyncDirectory(Dirname(path));
 }
 

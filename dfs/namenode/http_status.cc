@@ -32,6 +32,7 @@ std::string StatusJson(const NamenodeStatus& s) {
       {"now_ms", s.now_ms},
       {"started_ms", s.started_ms},
       {"safe_mode", s.safe_mode},
+      {"read_only", s.read_only},
       {"last_txid", s.last_txid},
       {"dirs", s.dirs},
       {"files", s.files},
@@ -68,6 +69,7 @@ std::string StatusHtml(const NamenodeStatus& s) {
        "td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}"
        ".dead{color:#b00}</style></head><body>\n";
   h += "<h1>Sawmill namenode</h1>\n";
+  if (!s.read_only.empty()) h += "<p class=\"dead\"><b>Read-only</b>: " + HtmlEscape(s.read_only) + "</p>\n";
   if (s.safe_mode) h += "<p><b>Safe mode</b>: waiting for block reports; no replicas are copied or deleted.</p>\n";
   h += "<table>\n";
   auto row = [&](const std::string& k, const std::string& v) { h += "<tr><th>" + k + "</th><td>" + v + "</td></tr>\n"; };

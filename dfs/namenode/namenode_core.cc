@@ -56,6 +56,8 @@ Status NamenodeCore::Heartbeat(const std::string& id, uint64_t capacity, uint64_
   DatanodeSpace& dn = datanodes_[id];
   dn.capacity = capacity;
   dn.used = used;
+  // Its free space now counts what was written of them; the reserve covers the rest.
+  dn.scheduled = 0;
   return Status::Ok();
 }
 
@@ -106,7 +108,8 @@ Result<LocatedBlock> NamenodeCore::AddBlock(std::string_view path, const std::st
   for (const auto& [id, dn] : datanodes_) {
     uint64_t free = dn.capacity > dn.used ? dn.capacity - dn.used : 0;
     bool alive = blocks_.IsLive(id) && !std::binary_search(silent.begin(), silent.end(), id);
-    if (alive && free >= params.block_size) live.push_back({id, dn.host, free, replicas[id]});
+    const uint64_t need = params.block_size + options_.datanode_reserve_bytes + dn.scheduled;
+    if (alive && free >= need) live.push_back({id, dn.host, free, replicas[id]});
   }
   PlacementRequest req;
   req.count = params.replication;
@@ -117,6 +120,7 @@ Result<LocatedBlock> NamenodeCore::AddBlock(std::string_view path, const std::st
   // Choose before allocating: a block with no pipeline would sit in the file forever.
   if (targets.empty()) return Status(StatusCode::kUnavailable, "no live datanode has room for a block of " + p);
   ASSIGN_OR_RETURN(BlockInfo block, store_->AddBlock(p, client));
+  for (const std::string& id : targets) datanodes_[id].scheduled += params.block_size;
   RETURN_IF_ERROR(blocks_.AddExpectedBlock(block, params.replication, /*under_construction=*/true));
   return LocatedBlock{block, std::move(targets)};
 }

@@ -48,6 +48,10 @@ class NamenodeCore {
  public:
   struct Options {
     BlockManager::Options block_manager;
+    // A datanode gets a new block only while its free space (as of its last heartbeat, less the
+    // blocks placed on it since) is at least the block's size plus this: a full disk is left out
+    // of placement until it has room again, before a write runs into it.
+    uint64_t datanode_reserve_bytes = 4ull << 20;
   };
 
   // Opens the namespace in `dir` and registers every block it holds as expected, before any
@@ -73,7 +77,7 @@ class NamenodeCore {
                 int64_t now_ms);
   // Allocates the next block of an open file and chooses its pipeline, never among `exclude`
   // (datanode ids that failed the writer before). Fails with kUnavailable (allocating nothing)
-  // when no live datanode has room for a block.
+  // when no live datanode has room for a block (Options::datanode_reserve_bytes).
   Result<LocatedBlock> AddBlock(std::string_view path, const std::string& client, const std::string& writer_host,
                                 int64_t now_ms, const std::set<std::string>& exclude = {});
   // Drops the last block of an open file (the writer's pipeline for it failed); its replicas
@@ -109,6 +113,7 @@ class NamenodeCore {
     std::string host;
     uint64_t capacity = 0;
     uint64_t used = 0;
+    uint64_t scheduled = 0;  // bytes of blocks placed on it since its last heartbeat
   };
 
   NamenodeCore(std::unique_ptr<NamespaceStore> store, Options options)

@@ -501,6 +501,7 @@ NamenodeStatus NamenodeService::GetStatus() const {
   s.now_ms = WallMs();
   s.started_ms = started_wall_ms_;
   s.safe_mode = safe_mode_;
+  s.read_only = core_->store().read_only().message();
   s.last_txid = core_->store().last_txid();
   NamespaceCounts counts = core_->store().ns().Counts();
   s.dirs = counts.dirs;

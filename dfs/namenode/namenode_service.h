@@ -48,6 +48,7 @@ struct NamenodeStatus {
   int64_t now_ms = 0;       // milliseconds since the epoch
   int64_t started_ms = 0;   // ditto
   bool safe_mode = false;
+  std::string read_only;    // why mutations are refused ("" when they are not): the journal failed
   uint64_t last_txid = 0;
   size_t dirs = 0;
   size_t files = 0;

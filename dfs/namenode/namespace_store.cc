@@ -219,8 +219,13 @@ Status NamespaceStore::Commit(Fill fill) {
   Status st = FaultPoint("namenode.journal.sync", last_txid_ + 1);  // written, not yet synced
   if (st.ok()) st = journal_->Sync();
   if (!st.ok()) {
-    broken_ = st;
-    return st;
+    // The record is in no file yet (it went to space that was allocated already, or nowhere),
+    // and not applied: the namespace is as durable as it was.
+    broken_ = IOError("namenode journal unwritable: " + st.message() +
+                      "; the namespace is read-only until the namenode is restarted" +
+                      (IsNoSpace(st) ? " with room on its disk" : ""));
+    LOG(ERROR) << broken_.message();
+    return broken_;
   }
   Status applied = Apply(record.asReader(), ns_, Mode::kApply);
   CHECK(applied.ok()) << "checked mutation failed: " << applied.ToString();

@@ -34,8 +34,10 @@ class NamespaceStore {
   ~NamespaceStore();
 
   // Mutations take client paths (normalized here). Each is journaled and synced before it
-  // changes the namespace; a failed one changes neither. After a journal write error the store
-  // refuses every mutation (the journal's tail is unknown until the next Open).
+  // changes the namespace; a failed one changes neither. After a journal write error (a full
+  // disk) the store is read-only: every mutation fails with an IOError "namenode journal
+  // unwritable: <the write error>; the namespace is read-only until the namenode is restarted"
+  // (the journal's tail is unknown until the next Open); reads go on.
   Status Mkdirs(std::string_view path, int64_t mtime);
   Status Create(std::string_view path, const std::string& client, uint32_t replication, uint64_t block_size,
                 int64_t mtime);
@@ -58,6 +60,8 @@ class NamespaceStore {
 
   const Namespace& ns() const { return ns_; }
   uint64_t last_txid() const { return last_txid_; }
+  // Ok, or why the store is read-only (the error every mutation fails with).
+  const Status& read_only() const { return broken_; }
   const RecoveryInfo& recovery() const { return recovery_; }
   // Namespace::Dump plus the last txid.
   std::string Dump() const;

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <string>
 
 using namespace std::string_literals;
@@ -92,6 +93,20 @@ TEST(Files, WritableFileBuffersLargeAndSmallAppends) {
   }
   ASSERT_TRUE((*f)->Close().ok());
   EXPECT_EQ(testing::ReadAll(dir.Sub("x")), expect);
+}
+
+// /dev/full fails every write with ENOSPC, as a full disk does.
+TEST(Files, AFullDiskFailsAWriteNamingThePathAndNoSpace) {
+  auto f = WritableFile::Create("/dev/full");
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  ASSERT_TRUE((*f)->Append("some bytes").ok());  // buffered
+  Status s = (*f)->Close();
+  EXPECT_EQ(s.code(), StatusCode::kIOError);
+  EXPECT_EQ(s.message(), "cannot write /dev/full: no space left on device");
+  EXPECT_TRUE(IsNoSpace(s.WithContext("spilling")));
+  EXPECT_FALSE(IsNoSpace(IOError("cannot write x: Input/output error")));
+  EXPECT_EQ(ErrnoError("cannot write", "/q/f", EDQUOT).message(),
+            "cannot write /q/f: no space left on device (disk quota exceeded)");
 }
 
 }  // namespace

@@ -401,8 +401,9 @@ def case_status_page(c):
 
 
 def case_full_disk(c):
-    # A datanode whose disk is full (a 2 MiB tmpfs) fails its writes; the writer goes on with the
-    # other datanodes.
+    # A datanode whose disk is full (a 2 MiB tmpfs: less than a block and the namenode's reserve)
+    # is left out of placement; the writer goes on with the other datanodes. (A disk that fills
+    # mid-write: tests/dfs/full_disk_test.py.)
     victim = "host1"
     blocks = os.path.join(c.dir, victim, "datanode", "blocks")
     c.kill("datanode", victim, sig=signal.SIGTERM)
@@ -415,8 +416,8 @@ def case_full_disk(c):
         c.put_bytes("/full/f", data)
         if sha(c.get_bytes("/full/f")) != sha(data):
             raise Fail("a file written while one datanode's disk was full reads back different")
-        log("full_disk", "8 MiB written with replication 3 while one datanode's 2 MiB disk filled up: "
-            "the pipeline went on without it; the file reads back identical")
+        log("full_disk", "8 MiB written with replication 3 while one datanode's disk was 2 MiB: "
+            "the pipelines went on without it; the file reads back identical")
     finally:
         c.kill("datanode", victim, sig=signal.SIGTERM)
         subprocess.run(["umount", "-l", blocks], capture_output=True)

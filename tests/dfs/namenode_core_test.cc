@@ -146,6 +146,44 @@ TEST(NamenodeCore, AddBlockWithoutDatanodesAllocatesNothing) {
   EXPECT_EQ(core->AddBlock("/nope", "c", "h1", 1).status().code(), StatusCode::kNotFound);
 }
 
+// A full datanode (free space under a block plus the reserve) gets no new block until a heartbeat
+// says it has room again; blocks placed since its last heartbeat count against its free space.
+TEST(NamenodeCore, AFullDatanodeIsLeftOutOfPlacementUntilItHasRoom) {
+  TempDir dir;
+  NamenodeCore::Options o = Opts();
+  o.datanode_reserve_bytes = 4096;
+  auto opened = NamenodeCore::Open(dir.path(), o);
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  auto core = std::move(opened).value();
+  // dn1: room for one more block and the reserve, not two; dn2: full; dn3: plenty.
+  ASSERT_TRUE(core->RegisterDatanode("dn1", "h1", 10'000, 10'000 - (1024 + 4096) - 1000, 0).ok());
+  ASSERT_TRUE(core->RegisterDatanode("dn2", "h2", 10'000, 9'000, 0).ok());
+  ASSERT_TRUE(core->RegisterDatanode("dn3", "h3", kCapacity, 0, 0).ok());
+  ASSERT_TRUE(core->Create("/f", "c", 1, 1024, 1).ok());
+  auto on = [&](const std::string& writer_host, int64_t now) {
+    auto b = core->AddBlock("/f", "c", writer_host, now);
+    EXPECT_TRUE(b.ok()) << b.status().ToString();
+    return b.ok() ? b->datanodes : Ids{};
+  };
+  EXPECT_EQ(on("h2", 1), (Ids{"dn3"})) << "the writer's own datanode is full";
+  EXPECT_EQ(on("h1", 1), (Ids{"dn1"}));
+  EXPECT_EQ(on("h1", 1), (Ids{"dn3"})) << "the block placed on dn1 since its heartbeat leaves it no room";
+  // The heartbeat after that block landed: still under the reserve.
+  ASSERT_TRUE(core->Heartbeat("dn1", 10'000, 10'000 - 4096 - 1000, 2).ok());
+  EXPECT_EQ(on("h1", 2), (Ids{"dn3"}));
+  // Room again (blocks deleted): back in placement, dn2 too.
+  ASSERT_TRUE(core->Heartbeat("dn1", 10'000, 0, 3).ok());
+  ASSERT_TRUE(core->Heartbeat("dn2", 10'000, 0, 3).ok());
+  EXPECT_EQ(on("h1", 3), (Ids{"dn1"}));
+  EXPECT_EQ(on("h2", 3), (Ids{"dn2"}));
+  // Nowhere to go: refused, nothing allocated.
+  ASSERT_TRUE(core->Create("/g", "c", 1, 1 << 20, 4).ok());
+  ASSERT_TRUE(core->Heartbeat("dn3", kCapacity, kCapacity - (1 << 20), 4).ok());
+  auto none = core->AddBlock("/g", "c", "h3", 4);
+  EXPECT_EQ(none.status().code(), StatusCode::kUnavailable) << none.status().ToString();
+  EXPECT_NE(none.status().message().find("room"), std::string::npos);
+}
+
 TEST(NamenodeCore, AbandonBlockForgetsItAndRetriesElsewhere) {
   TempDir dir;
   auto core = OpenCore(dir);

@@ -3,6 +3,9 @@
 #include "common/journal.h"
 #include "dfs/namenode/namespace_store.h"
 
+#include <sys/resource.h>
+
+#include <csignal>
 #include <random>
 
 #include <gtest/gtest.h>
@@ -207,6 +210,61 @@ TEST(NamespaceStore, MutationErrorsNameThePathAndAreNotJournaled) {
   EXPECT_EQ(store->last_txid(), 3u);
   EXPECT_EQ(store->AddBlock("/d/f", "intruder").status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(store->last_txid(), 3u);
+}
+
+// Files this process writes may not grow past `bytes` while it lives (the write fails with EFBIG,
+// as it would with ENOSPC on a full disk), SIGXFSZ ignored.
+class FileSizeLimit {
+ public:
+  explicit FileSizeLimit(rlim_t bytes) {
+    ::getrlimit(RLIMIT_FSIZE, &saved_);
+    old_handler_ = ::signal(SIGXFSZ, SIG_IGN);
+    struct rlimit l = saved_;
+    l.rlim_cur = bytes;
+    EXPECT_EQ(::setrlimit(RLIMIT_FSIZE, &l), 0);
+  }
+  ~FileSizeLimit() {
+    ::setrlimit(RLIMIT_FSIZE, &saved_);
+    ::signal(SIGXFSZ, old_handler_);
+  }
+
+ private:
+  struct rlimit saved_;
+  sighandler_t old_handler_;
+};
+
+TEST(NamespaceStore, AnUnwritableJournalMakesItReadOnlyAndLeavesTheJournalWhole) {
+  TempDir dir;
+  std::string before;
+  {
+    auto store = OpenStore(dir.path());
+    ASSERT_TRUE(store->Mkdirs("/a", 1).ok());
+    ASSERT_TRUE(store->Create("/a/f", "c", 1, 1024, 2).ok());
+    ASSERT_TRUE(store->Checkpoint().ok());  // a new, empty journal: the next record preallocates
+    before = store->Dump();
+    EXPECT_TRUE(store->read_only().ok());
+    Status st;
+    {
+      FileSizeLimit limit(64 << 10);
+      st = store->Mkdirs("/b", 3);
+    }
+    EXPECT_EQ(st.code(), StatusCode::kIOError);
+    EXPECT_EQ(st.message().rfind("namenode journal unwritable: cannot write journal " + dir.path(), 0), 0u)
+        << st.message();
+    EXPECT_NE(st.message().find("the namespace is read-only until the namenode is restarted"), std::string::npos);
+    // With room again, still read-only (the journal's tail is unknown) but readable.
+    EXPECT_EQ(store->Create("/a/g", "c", 1, 1024, 4).message(), st.message());
+    EXPECT_EQ(store->Checkpoint().message(), st.message());
+    EXPECT_EQ(store->read_only().message(), st.message());
+    EXPECT_TRUE(store->ns().Stat("/a").ok());
+    EXPECT_EQ(store->ns().Stat("/b").status().code(), StatusCode::kNotFound);
+    EXPECT_EQ(store->Dump(), before);
+  }
+  auto store = OpenStore(dir.path());
+  EXPECT_EQ(store->Dump(), before);
+  EXPECT_EQ(store->recovery().dropped_bytes, 0u) << "the journal must not be torn";
+  EXPECT_TRUE(store->read_only().ok());
+  ASSERT_TRUE(store->Mkdirs("/b", 5).ok());
 }
 
 TEST(NamespaceStore, DeleteAndAbandonReportTheBlocksTheyFree) {
