@@ -49,6 +49,7 @@ struct Task {
   int committed = -1;              // the attempt whose output counts; -1: none (yet, or lost)
   int launched = 0;                // attempts so far: the next attempt number
   int failures = 0;                // failed attempts counted against max_attempts
+  int64_t last_failed_ms = 0;      // when the last counted failure was reported
   std::set<std::string> failed_on;
   bool speculated = false;  // got its one speculative attempt
 };
@@ -229,15 +230,18 @@ struct Scheduler::Impl {
   }
 
   // A retry skips a worker it failed on while another usable worker has a free slot (by our
-  // count of its running attempts); otherwise it runs there rather than wait.
-  bool Avoid(const Job& j, const Task& task, const std::string& worker) const {
+  // count of its running attempts). When none has, it waits retry_delay_ms per failure so far for
+  // one (a full disk fails a retry there at once, and would use up the task's attempts in a
+  // second), then runs where it failed rather than wait longer.
+  bool Avoid(const Job& j, const Task& task, const std::string& worker, int64_t now) const {
     if (!task.failed_on.contains(worker)) return false;
+    bool other = false;
     for (const auto& [id, w] : workers) {
-      if (id != worker && !task.failed_on.contains(id) && !Blacklisted(j, id) &&
-          w.slots > static_cast<int>(w.running.size()))
-        return true;
+      if (id == worker || task.failed_on.contains(id) || Blacklisted(j, id)) continue;
+      if (w.slots > static_cast<int>(w.running.size())) return true;
+      other = true;
     }
-    return false;
+    return other && now - task.last_failed_ms < j.opt.retry_delay_ms * task.failures;
   }
 
   int FreeSlots() const {
@@ -262,7 +266,7 @@ struct Scheduler::Impl {
   std::optional<int> PickMap(Job& j, const std::string& worker, const std::string& host, int64_t now) {
     if (auto it = j.pending_on_host.find(host); it != j.pending_on_host.end()) {
       for (int t : it->second)
-        if (!Avoid(j, j.tasks[kMap][t], worker)) return t;
+        if (!Avoid(j, j.tasks[kMap][t], worker, now)) return t;
     }
     if (j.pending[kMap].empty()) return std::nullopt;
     // Delay scheduling: a worker with no local input waits a little (a local slot elsewhere may
@@ -275,7 +279,7 @@ struct Scheduler::Impl {
     bool tail = static_cast<int>(j.pending[kMap].size()) <= FreeSlots();
     for (int t : j.pending[kMap]) {
       const Task& task = j.tasks[kMap][t];
-      if (Avoid(j, task, worker)) continue;
+      if (Avoid(j, task, worker, now)) continue;
       if (waited || !HasLiveHost(task) || (tail && !LocalSlotFree(task))) return t;
     }
     return std::nullopt;
@@ -293,10 +297,10 @@ struct Scheduler::Impl {
     return j.done[kMap] >= maps || running_reduces + 1 < total_slots;
   }
 
-  std::optional<int> PickReduce(const Job& j, const std::string& worker) const {
+  std::optional<int> PickReduce(const Job& j, const std::string& worker, int64_t now) const {
     if (j.pending[kReduce].empty() || !ReducesAllowed(j)) return std::nullopt;
     for (int t : j.pending[kReduce])
-      if (!Avoid(j, j.tasks[kReduce][t], worker)) return t;
+      if (!Avoid(j, j.tasks[kReduce][t], worker, now)) return t;
     return std::nullopt;
   }
 
@@ -320,7 +324,7 @@ struct Scheduler::Impl {
                                  int64_t now) {
     if (j.state != JobState::kRunning || Blacklisted(j, worker)) return std::nullopt;
     if (auto t = PickMap(j, worker, host, now)) return Launch(j, kMap, *t, worker, false, now);
-    if (auto t = PickReduce(j, worker)) return Launch(j, kReduce, *t, worker, false, now);
+    if (auto t = PickReduce(j, worker, now)) return Launch(j, kReduce, *t, worker, false, now);
     if (auto s = PickSpeculative(j, worker, now))
       return Launch(j, s->first, s->second, worker, true, now);
     return std::nullopt;
@@ -586,6 +590,7 @@ void Scheduler::AttemptFailed(const std::string& attempt_id, const std::string& 
   Task& task = j->tasks[Kind(a)][a.task];
   impl_->End(*j, idx, AttemptState::kFailed, error, now_ms);
   ++task.failures;
+  task.last_failed_ms = now_ms;
   // A worker is suspect when different tasks fail on it; one task failing again and again
   // there is that task's problem (it moves elsewhere when it can, see Avoid).
   if (task.failed_on.insert(a.worker).second) ++j->failures_on[a.worker];

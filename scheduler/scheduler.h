@@ -23,6 +23,7 @@ struct SchedulerOptions {
   double speculation_factor = 2.0;   // straggler: running > factor x median finished attempt
   int64_t speculation_min_ms = 1000; // ... and longer than this
   int blacklist_failures = 3;        // distinct tasks of a job failed on one worker before it is avoided
+  int64_t retry_delay_ms = 1000;     // per failure: how long a retry waits for another worker's slot
 };
 
 struct JobPlan {

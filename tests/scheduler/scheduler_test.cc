@@ -146,11 +146,13 @@ TEST(SchedulerTest, ReducesLeaveOneSlotForMaps) {
   EXPECT_THAT(Ids(s.Assign("w1", 1, 3)), ElementsAre("j/r-00000/0"));
   // A second running reduce would fill the 2-slot cluster while m-00001 is unfinished.
   EXPECT_THAT(s.Assign("w1", 1, 4), IsEmpty());
-  // m-00001 fails; w1 is busy with the reduce, so the retry runs on w2 where it failed.
+  // m-00001 fails; w1 is busy with the reduce, so after retry_delay_ms the retry runs on w2
+  // where it failed.
   s.AttemptFailed("j/m-00001/0", "disk full", 5);
-  EXPECT_THAT(Ids(s.Assign("w2", 1, 6)), ElementsAre("j/m-00001/1"));
-  ASSERT_TRUE(s.AttemptSucceeded("j/m-00001/1", 7));
-  EXPECT_THAT(Ids(s.Assign("w2", 2, 8)), ElementsAre("j/r-00001/0", "j/r-00002/0"));
+  EXPECT_THAT(s.Assign("w2", 1, 6), IsEmpty());
+  EXPECT_THAT(Ids(s.Assign("w2", 1, 1005)), ElementsAre("j/m-00001/1"));
+  ASSERT_TRUE(s.AttemptSucceeded("j/m-00001/1", 1007));
+  EXPECT_THAT(Ids(s.Assign("w2", 2, 1008)), ElementsAre("j/r-00001/0", "j/r-00002/0"));
 }
 
 TEST(SchedulerTest, SingleSlotClusterRunsReducesAfterAllMaps) {
@@ -356,6 +358,7 @@ TEST(SchedulerTest, BlacklistedWorkerGetsNoMoreTasksOfTheJob) {
   SchedulerOptions opt;
   opt.blacklist_failures = 2;  // distinct tasks failed on one worker
   opt.max_attempts = 10;
+  opt.retry_delay_ms = 0;  // retries run where they failed at once when nothing else is free
   ASSERT_TRUE(s.AddJob(Plan("j", Anywhere(3), 0, opt), 0).ok());
   ASSERT_TRUE(s.AddJob(Plan("k", Anywhere(1), 0, opt), 0).ok());
   EXPECT_THAT(Ids(s.Assign("w1", 1, 1)), ElementsAre("j/m-00000/0"));
@@ -718,6 +721,24 @@ TEST(SchedulerTest, AdoptedAttemptOnALostWorkerRunsAgain) {
   EXPECT_THAT(s.Assign("w2", 1, 20), IsEmpty());  // it runs on w1
   s.RemoveWorker("w1", "lost", 30);
   EXPECT_THAT(Ids(s.Assign("w2", 1, 40)), ElementsAre("j/m-00000/100"));
+}
+
+// A worker whose disk is full fails every attempt at once: a retry there would use up the task's
+// attempts in a second. It waits retry_delay_ms per failure for another worker's slot first.
+TEST(SchedulerTest, RetryWaitsForAnotherWorkersSlotBeforeRunningWhereItFailed) {
+  Scheduler s;
+  s.AddWorker("w1", "h1", 1);
+  s.AddWorker("w2", "h2", 1);
+  ASSERT_TRUE(s.AddJob(Plan("j", Anywhere(2), 0), 0).ok());
+  EXPECT_THAT(Ids(s.Assign("w1", 1, 0)), ElementsAre("j/m-00000/0"));
+  EXPECT_THAT(Ids(s.Assign("w2", 1, 0)), ElementsAre("j/m-00001/0"));
+  s.AttemptFailed("j/m-00000/0", "no space left on device", 10);
+  EXPECT_THAT(s.Assign("w1", 1, 500), IsEmpty());  // w2 may free its slot soon
+  ASSERT_TRUE(s.AttemptSucceeded("j/m-00001/0", 600));
+  EXPECT_THAT(Ids(s.Assign("w2", 1, 600)), ElementsAre("j/m-00000/1"));
+  s.AttemptFailed("j/m-00000/1", "boom", 700);
+  // Failed on both now: no other worker to wait for, so it runs at once.
+  EXPECT_THAT(Ids(s.Assign("w1", 1, 701)), ElementsAre("j/m-00000/2"));
 }
 
 }  // namespace
