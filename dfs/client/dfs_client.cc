@@ -38,6 +38,33 @@ Result<std::string> ClientPath(const std::string& path) { return NormalizePath(S
 
 FileInfo ToFileInfo(const DfsFileStatus& s) { return FileInfo{s.path, s.is_dir, s.size, s.mtime_ms}; }
 
+// Which namenode requests are sent again after a try whose answer was lost (the namenode died
+// while it handled it). Reads, and changes whose repeat leaves the namespace as the first left
+// it (mkdirs of a directory that exists is ok; renewLease; setReplication; a bad replica
+// reported twice), may. The others may not: a repeated create of the client's own new file
+// would be kAlreadyExists, a repeated addBlock would leave an empty block in the file, and
+// complete, abandonBlock, rename and delete would fail as if the file had changed under the
+// client; the protocol carries no request id to tell a repeat apart. These are retried only when
+// nothing reached the namenode (connect or send failed, common/rpc_client.h); when their answer
+// is lost, the call fails kUnavailable saying so and the writer or the task fails (and the
+// task's attempt is retried by the coordinator).
+CallKind NamenodeRequestKind(proto::NamenodeRequest::Reader r) {
+  switch (r.which()) {
+    case proto::NamenodeRequest::MKDIRS:
+    case proto::NamenodeRequest::RENEW_LEASE:
+    case proto::NamenodeRequest::STAT:
+    case proto::NamenodeRequest::LIST:
+    case proto::NamenodeRequest::GET_BLOCK_LOCATIONS:
+    case proto::NamenodeRequest::REPORT_BAD_REPLICA:
+    case proto::NamenodeRequest::FSCK:
+    case proto::NamenodeRequest::DATANODES:
+    case proto::NamenodeRequest::SET_REPLICATION:
+      return CallKind::kIdempotent;
+    default:
+      return CallKind::kMutation;
+  }
+}
+
 Status Unexpected(const char* what) { return Internal(std::string("namenode answered ") + what + " with an unexpected response"); }
 
 }  // namespace
@@ -99,7 +126,7 @@ DfsClient::DfsClient(Transport* transport, std::string namenode_address, Options
       namenode_address_(std::move(namenode_address)),
       options_(std::move(options)),
       client_name_(MakeClientName()),
-      namenode_(std::make_unique<RpcClient>(transport, namenode_address_, "namenode")) {
+      namenode_(std::make_unique<RpcClient>(transport, namenode_address_, "namenode", options_.reconnect)) {
   CHECK(transport_ != nullptr);
   CHECK_GT(options_.packet_bytes, 0u);
 }
@@ -115,7 +142,12 @@ DfsClient::~DfsClient() {
 }
 
 Result<std::unique_ptr<CapnpReader>> DfsClient::CallNamenode(capnp::MallocMessageBuilder& request) {
-  return namenode_->Call<proto::NamenodeResponse>(request);
+  CallKind kind = CallKind::kMutation;
+  RETURN_IF_ERROR(CatchCapnp("namenode request", [&] {
+    kind = NamenodeRequestKind(request.getRoot<proto::NamenodeRequest>().asReader());
+    return Status::Ok();
+  }));
+  return namenode_->Call<proto::NamenodeResponse>(request, kind);
 }
 
 Status DfsClient::Mkdirs(const std::string& path) {

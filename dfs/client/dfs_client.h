@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/fs.h"
+#include "common/reconnect.h"
 #include "common/rpc.h"
 #include "common/status.h"
 #include "dfs/block_info.h"
@@ -111,6 +112,9 @@ class DfsClient : public FileSystem {
     // How long OpenRead asks again for the locations of blocks without a live replica (a
     // namenode that just restarted learns them from the datanodes' next reports).
     int64_t missing_block_wait_ms = 3000;
+    // How long namenode calls wait out a namenode that cannot be reached (a restart; --reconnect_s,
+    // common/reconnect.h). Which requests are sent again: NamenodeRequestKind in dfs_client.cc.
+    ReconnectOptions reconnect;
   };
 
   // `transport` must outlive the client. Connects lazily.
@@ -148,8 +152,9 @@ class DfsClient : public FileSystem {
   Transport* transport() const { return transport_; }
 
   // Used by the files this client opens.
-  // One namenode round trip on the shared connection (reopened once if it broke, see
-  // common/rpc_client.h); the response's error is checked.
+  // One namenode round trip on the shared connection (reopened if it broke, and an unreachable
+  // namenode waited out as options().reconnect says, see common/rpc_client.h); the response's
+  // error is checked.
   Result<std::unique_ptr<CapnpReader>> CallNamenode(capnp::MallocMessageBuilder& request);
   void WriterOpened();
   void WriterClosed();

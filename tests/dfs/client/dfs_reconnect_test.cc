@@ -1,0 +1,127 @@
+// DfsClient waiting out a namenode that cannot be reached (Options::reconnect): a restart in the
+// middle of a file's write, and which requests are sent again after an answer was lost.
+#include <atomic>
+#include <random>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "dfs/client/dfs_client.h"
+#include "tests/common/wait_for.h"
+#include "tests/dfs/client/fake_dfs.h"
+
+namespace sawmill::dfs {
+namespace {
+
+using testing::FakeDatanode;
+using testing::FakeNamenode;
+
+std::string Bytes(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::string s(n, '\0');
+  for (auto& c : s) c = static_cast<char>(rng());
+  return s;
+}
+
+class DfsReconnectTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::vector<DatanodeDescriptor> infos;
+    for (int i = 0; i < 2; ++i) {
+      DatanodeDescriptor d;
+      d.id = "dn" + std::to_string(i);
+      d.host = "host-" + d.id;
+      d.address = d.id + ":1";
+      d.machine = "another-machine";
+      d.live = true;
+      infos.push_back(d);
+      dns_.push_back(std::make_unique<FakeDatanode>(d, &net_));
+      net_.Listen(d.address, dns_.back()->handler());
+    }
+    nn_ = std::make_unique<FakeNamenode>(infos);
+    // Each conversation first meets the drops asked for: the request is read and the
+    // connection closed unanswered, as by a namenode killed while it handles it.
+    net_.Listen("nn:1", [this](Connection& c) {
+      if (drops_.load() > 0) {
+        --drops_;
+        if (c.Receive().ok()) ++dropped_;
+        return;
+      }
+      nn_->handler()(c);
+    });
+    DfsClient::Options o;
+    o.packet_bytes = 16;
+    o.reconnect.budget_ms = 10000;
+    o.reconnect.first_pause_ms = 5;
+    o.reconnect.max_pause_ms = 40;
+    o.reconnect.notify = [this](const std::string& line) {
+      std::lock_guard<std::mutex> l(notices_mu_);
+      notices_.push_back(line);
+    };
+    client_ = std::make_unique<DfsClient>(&net_, "nn:1", o);
+  }
+
+  std::vector<std::string> Notices() {
+    std::lock_guard<std::mutex> l(notices_mu_);
+    return notices_;
+  }
+
+  std::vector<std::unique_ptr<FakeDatanode>> dns_;
+  std::unique_ptr<FakeNamenode> nn_;
+  std::atomic<int> drops_{0}, dropped_{0};
+  std::mutex notices_mu_;
+  std::vector<std::string> notices_;
+  InProcessNetwork net_;  // after the fakes: destroyed (joining their threads) before them
+  std::unique_ptr<DfsClient> client_;
+};
+
+TEST_F(DfsReconnectTest, AWriteGoesOnAcrossANamenodeRestart) {
+  const std::string data = Bytes(1000, 7);  // 16 blocks of 64 bytes: addBlock calls on both sides
+  auto w = client_->Create("/out/part-00000");
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  ASSERT_TRUE((*w)->Append(std::string_view(data).substr(0, 400)).ok());
+  // The namenode dies; it comes back (with its namespace, as from its journal) once the
+  // client has started waiting for it.
+  net_.Stop("nn:1");
+  std::thread restart([&] {
+    ASSERT_TRUE(sawmill::testing::WaitFor([&] { return !Notices().empty(); }));
+    net_.Listen("nn:1", nn_->handler());
+  });
+  Status appended = (*w)->Append(std::string_view(data).substr(400));
+  Status closed = appended.ok() ? (*w)->Close() : appended;
+  restart.join();
+  ASSERT_TRUE(closed.ok()) << closed.ToString();
+  auto r = client_->OpenRead("/out/part-00000");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  std::string back(data.size(), '\0');
+  ASSERT_TRUE((*r)->ReadAt(0, back.size(), back.data()).ok());
+  EXPECT_EQ(back, data);
+  auto notices = Notices();
+  ASSERT_EQ(notices.size(), 2u) << ::testing::PrintToString(notices);
+  EXPECT_NE(notices[0].find("namenode nn:1 unreachable ("), std::string::npos) << notices[0];
+  EXPECT_NE(notices[1].find("namenode nn:1 is back after"), std::string::npos) << notices[1];
+}
+
+// (The drops meet the client's first conversations: it has none open yet.)
+TEST_F(DfsReconnectTest, AReadWhoseAnswerWasLostIsAskedAgain) {
+  drops_ = 2;
+  auto listed = client_->List("/");
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  EXPECT_EQ(dropped_.load(), 2);
+}
+
+TEST_F(DfsReconnectTest, ACreateWhoseAnswerWasLostIsNotSentAgain) {
+  drops_ = 1;
+  // The dropped request was not applied here, but it might have been: a repeat could find the
+  // client's own file and fail with kAlreadyExists, so the call fails and says why.
+  auto w = client_->Create("/d/f");
+  ASSERT_FALSE(w.ok());
+  EXPECT_EQ(w.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(w.status().message().find("may have been applied"), std::string::npos) << w.status().message();
+  EXPECT_EQ(dropped_.load(), 1);
+  std::lock_guard<std::mutex> l(nn_->mu());
+  EXPECT_EQ(nn_->files.count("/d/f"), 0u);
+}
+
+}  // namespace
+}  // namespace sawmill::dfs
