@@ -141,7 +141,7 @@ Result<std::unique_ptr<CapnpReader>> WaitForJob(CoordinatorClient& client, const
     auto reply = client.Call(m);
     if (!reply.ok() && reply.status().code() == StatusCode::kNotFound) {
       return NotFound("the coordinator at " + client.address() + " does not know " + job_id +
-                      " (restarted without it?): " + reply.status().message());
+                      " (a wrong id, or a restart that lost it): " + reply.status().message());
     }
     if (!reply.ok()) return reply.status();
     bool done = false;

@@ -1,18 +1,19 @@
 // ReconnectWait (common/reconnect.h): the backoff between tries, the budget, the two notices.
+#include "common/reconnect.h"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <string>
 #include <vector>
 
-#include "common/reconnect.h"
-
 namespace sawmill {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
-const Status kRefused(StatusCode::kUnavailable, "namenode: cannot connect to 10.0.0.1:9000: Connection refused");
+const Status kRefused(StatusCode::kUnavailable,
+                      "namenode: cannot connect to 10.0.0.1:9000: Connection refused");
 
 TEST(ReconnectWait, WithoutABudgetTheErrorIsReturnedAtOnceAndNothingIsSaid) {
   std::vector<std::string> notices;
@@ -54,13 +55,17 @@ TEST(ReconnectWait, PausesDoubleUpToTheMaximumAndTheBudgetEndsThem) {
   EXPECT_GE(pauses[0], std::chrono::milliseconds(10));
   EXPECT_GE(pauses[3], std::chrono::milliseconds(80));
   EXPECT_EQ(s.code(), StatusCode::kUnavailable);
-  EXPECT_NE(s.message().find("namenode 10.0.0.1:9000 unreachable for 0.4 s ("), std::string::npos) << s.message();
-  EXPECT_NE(s.message().find("--reconnect_s 0.4): namenode: cannot connect to 10.0.0.1:9000: Connection refused"),
-            std::string::npos)
+  EXPECT_NE(s.message().find("namenode 10.0.0.1:9000 unreachable for 0.4 s ("), std::string::npos)
+      << s.message();
+  EXPECT_NE(
+      s.message().find(
+          "--reconnect_s 0.4): namenode: cannot connect to 10.0.0.1:9000: Connection refused"),
+      std::string::npos)
       << s.message();
   ASSERT_EQ(notices.size(), 1u);
   EXPECT_EQ(notices[0],
-            "namenode 10.0.0.1:9000 unreachable (namenode: cannot connect to 10.0.0.1:9000: Connection refused); "
+            "namenode 10.0.0.1:9000 unreachable (namenode: cannot connect to 10.0.0.1:9000: "
+            "Connection refused); "
             "retrying for up to 0.4 s");
 }
 

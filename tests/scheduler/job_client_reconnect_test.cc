@@ -1,6 +1,7 @@
 // Clients of the coordinator waiting out a coordinator that cannot be reached (common/reconnect.h,
 // common/rpc_client.h): a fake coordinator over the in-process network that is down for a while
 // (connections refused, a call closed unanswered) and then answers.
+#include <capnp/message.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -9,8 +10,6 @@
 #include <mutex>
 #include <string>
 #include <vector>
-
-#include <capnp/message.h>
 
 #include "common/capnp_util.h"
 #include "common/rpc.h"
@@ -30,7 +29,8 @@ class FlakyTransport : public Transport {
     ++connects;
     if (refusals.load() > 0) {
       --refusals;
-      return Status(StatusCode::kUnavailable, "cannot connect to " + address + ": Connection refused");
+      return Status(StatusCode::kUnavailable,
+                    "cannot connect to " + address + ": Connection refused");
     }
     return real_->Connect(address);
   }
@@ -44,10 +44,31 @@ class FlakyTransport : public Transport {
 // What the fake coordinator does with a request: answer it, or close the connection unanswered.
 struct Answer {
   bool drop = false;
-  Status error;            // answered as the response's error
-  std::string state;       // for status and wait
-  std::string submitted;   // for submit
+  Status error;           // answered as the response's error
+  std::string state;      // for status and wait
+  std::string submitted;  // for submit
 };
+
+Answer Dropped() {
+  Answer a;
+  a.drop = true;
+  return a;
+}
+Answer WithState(std::string state) {
+  Answer a;
+  a.state = std::move(state);
+  return a;
+}
+Answer WithSubmitted(std::string id) {
+  Answer a;
+  a.submitted = std::move(id);
+  return a;
+}
+Answer WithError(Status error) {
+  Answer a;
+  a.error = std::move(error);
+  return a;
+}
 
 class FakeCoordinator {
  public:
@@ -121,12 +142,12 @@ TEST(JobClientReconnect, AFollowerWaitsOutACoordinatorRestartAndFollowsTheSameJo
   FlakyTransport flaky(&net);
   FakeCoordinator coord;
   coord.Serve(net, [&](proto::CoordinatorRequest::Reader, int n) {
-    if (n == 1) return Answer{.state = "running"};
+    if (n == 1) return WithState("running");
     if (n == 2) {
       flaky.refusals = 4;  // dies while it holds the long poll, and takes a while to come back
-      return Answer{.drop = true};
+      return Dropped();
     }
-    return Answer{.state = n < 4 ? "running" : "succeeded"};
+    return WithState(n < 4 ? "running" : "succeeded");
   });
   std::vector<std::string> notices;
   CoordinatorClient client(&flaky, kCoord, Budget(5000, &notices));
@@ -169,20 +190,24 @@ TEST(JobClientReconnect, WithoutABudgetTheFirstRefusalIsTheError) {
   CoordinatorClient client(&flaky, kCoord);
   auto status = GetJobStatus(client, "job-7");
   ASSERT_FALSE(status.ok());
-  EXPECT_EQ(status.status().message(), "coordinator: cannot connect to coord:1: Connection refused");
+  EXPECT_EQ(status.status().message(),
+            "coordinator: cannot connect to coord:1: Connection refused");
   EXPECT_EQ(flaky.connects.load(), 1);
 }
 
 TEST(JobClientReconnect, AnAnswerIsNotRetriedAndAnUnknownJobIsReportedClearly) {
   InProcessNetwork net;
   FakeCoordinator coord;
-  coord.Serve(net, [](proto::CoordinatorRequest::Reader, int) { return Answer{.error = NotFound("no job job-9")}; });
+  coord.Serve(net, [](proto::CoordinatorRequest::Reader, int) {
+    return WithError(NotFound("no job job-9"));
+  });
   std::vector<std::string> notices;
   CoordinatorClient client(&net, kCoord, Budget(5000, &notices));
   auto final = WaitForJob(client, "job-9", false);
   ASSERT_FALSE(final.ok());
   EXPECT_EQ(final.status().code(), StatusCode::kNotFound);
-  EXPECT_NE(final.status().message().find("does not know job-9 (restarted without it?): no job job-9"),
+  EXPECT_NE(final.status().message().find(
+                "does not know job-9 (a wrong id, or a restart that lost it): no job job-9"),
             std::string::npos)
       << final.status().message();
   EXPECT_EQ(coord.requests(), 1);
@@ -192,7 +217,7 @@ TEST(JobClientReconnect, AnAnswerIsNotRetriedAndAnUnknownJobIsReportedClearly) {
 TEST(JobClientReconnect, ASubmissionThatMayHaveBeenAppliedIsNotSentAgain) {
   InProcessNetwork net;
   FakeCoordinator coord;
-  coord.Serve(net, [](proto::CoordinatorRequest::Reader, int) { return Answer{.drop = true}; });
+  coord.Serve(net, [](proto::CoordinatorRequest::Reader, int) { return Dropped(); });
   std::vector<std::string> notices;
   CoordinatorClient client(&net, kCoord, Budget(5000, &notices));
   capnp::MallocMessageBuilder m;
@@ -200,7 +225,8 @@ TEST(JobClientReconnect, ASubmissionThatMayHaveBeenAppliedIsNotSentAgain) {
   auto reply = client.Call(m);
   ASSERT_FALSE(reply.ok());
   EXPECT_EQ(reply.status().code(), StatusCode::kUnavailable);
-  EXPECT_NE(reply.status().message().find("may have been applied"), std::string::npos) << reply.status().message();
+  EXPECT_NE(reply.status().message().find("may have been applied"), std::string::npos)
+      << reply.status().message();
   EXPECT_EQ(coord.requests(), 1);  // a second job would run beside the first
 }
 
@@ -209,7 +235,7 @@ TEST(JobClientReconnect, ASubmissionThatReachedNoCoordinatorIsSentOnceItAnswers)
   FlakyTransport flaky(&net);
   flaky.refusals = 3;
   FakeCoordinator coord;
-  coord.Serve(net, [](proto::CoordinatorRequest::Reader, int) { return Answer{.submitted = "job-3"}; });
+  coord.Serve(net, [](proto::CoordinatorRequest::Reader, int) { return WithSubmitted("job-3"); });
   std::vector<std::string> notices;
   CoordinatorClient client(&flaky, kCoord, Budget(5000, &notices));
   capnp::MallocMessageBuilder m;
@@ -225,7 +251,7 @@ TEST(JobClientReconnect, AStageSubmissionIsSentAgainItsKeyMakesTheRepeatHarmless
   InProcessNetwork net;
   FakeCoordinator coord;
   coord.Serve(net, [](proto::CoordinatorRequest::Reader, int n) {
-    return n == 1 ? Answer{.drop = true} : Answer{.submitted = "job-2"};
+    return n == 1 ? Dropped() : WithSubmitted("job-2");
   });
   std::vector<std::string> notices;
   CoordinatorClient client(&net, kCoord, Budget(5000, &notices));
@@ -240,12 +266,12 @@ TEST(JobClientReconnect, AStageSubmissionIsSentAgainItsKeyMakesTheRepeatHarmless
 TEST(JobClientReconnect, AnIdleConnectionTheCoordinatorClosedIsReopenedBeforeAMutationIsSent) {
   InProcessNetwork net;
   FakeCoordinator coord;
-  coord.Serve(net, [](proto::CoordinatorRequest::Reader, int) { return Answer{.state = "running"}; });
+  coord.Serve(net, [](proto::CoordinatorRequest::Reader, int) { return WithState("running"); });
   std::vector<std::string> notices;
   CoordinatorClient client(&net, kCoord, Budget(5000, &notices));
   ASSERT_TRUE(GetJobStatus(client, "job-1").ok());
   net.Stop(kCoord);  // a restart: the open conversation is closed
-  coord.Serve(net, [](proto::CoordinatorRequest::Reader, int) { return Answer{}; });
+  coord.Serve(net, [](proto::CoordinatorRequest::Reader, int) { return Answer(); });
   capnp::MallocMessageBuilder m;
   m.initRoot<proto::CoordinatorRequest>().setKill("job-1");
   auto reply = client.Call(m);

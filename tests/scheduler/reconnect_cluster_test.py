@@ -10,7 +10,7 @@ Usage: tests/scheduler/reconnect_cluster_test.py BUILD_DIR [CASE...]   (default:
   coordinator_restart  the coordinator dies mid-job and comes back: the --wait client says once
                        that it waits and once that the coordinator is back, then either follows
                        the job to its end (a coordinator that recovers its jobs) or exits 1
-                       saying that the coordinator does not know the job (one that does not)
+                       with the coordinator's answer that it lost the job (one that does not)
 Waits are on conditions with deadlines, never on bare sleeps.
 """
 import os
@@ -112,11 +112,15 @@ def case_namenode_restart(case, text, local):
         f = Follower(c)
         jid = wait_for("the job to be submitted", f.job_id, timeout=60)
         wait_for(f"{jid} to have a map done", lambda: c.status(jid)["maps_done"] >= 1, timeout=60)
+        notice = f"namenode {c.process('namenode')['address']} unreachable ("
         c.kill("namenode")
         log(case, f"SIGKILLed the namenode while {jid} ran")
-        # Down until a client of the store (a task, the coordinator's commit) has met it down.
-        waiting = wait_for("a store client to wait for the namenode",
-                           lambda: files_saying(c.dir, "unreachable ("), timeout=60)
+        # Down until a client of the store (a task, the coordinator's commit) has met it down and
+        # said so in its log or stderr.
+        waiting = wait_for("a store client to wait for the namenode (or the --wait client to exit)",
+                           lambda: files_saying(c.dir, notice) or f.p.poll() is not None, timeout=60)
+        if f.p.poll() is not None:
+            raise Fail(f"the --wait client exited {f.wait()} while the namenode was down: {f.stderr()[-2000:]}")
         run([SAWMILL, "cluster", "start", "--dir", c.dir, "--process", "namenode"])
         log(case, f"namenode started again; waited for by {len(waiting)} process(es): "
             f"{', '.join(os.path.relpath(p, c.dir) for p in waiting[:3])}")
@@ -140,7 +144,10 @@ def case_coordinator_restart(case, text, local):
         jid = wait_for("the job to be submitted", f.job_id, timeout=60)
         wait_for(f"{jid} to have a map done", lambda: c.status(jid)["maps_done"] >= 1, timeout=60)
         c.kill("coordinator")
-        wait_for("the client to say that it waits", lambda: "unreachable (" in f.stderr(), timeout=30)
+        wait_for("the client to say that it waits or to exit",
+                 lambda: "unreachable (" in f.stderr() or f.p.poll() is not None, timeout=30)
+        if f.p.poll() is not None:
+            raise Fail(f"the --wait client gave up at once (exit {f.wait()}): {f.stderr()[-2000:]}")
         notice = [line for line in f.stderr().splitlines() if "unreachable (" in line]
         if len(notice) != 1 or "coordinator 127.0.0.1:" not in notice[0] or "retrying for up to 60 s" not in notice[0]:
             raise Fail(f"expected one 'coordinator ... unreachable (...); retrying for up to 60 s' line: {notice}")
@@ -156,8 +163,11 @@ def case_coordinator_restart(case, text, local):
                 raise Fail(f"output parts {sorted(got)} differ from local mode's {sorted(local)}")
             log(case, f"the restarted coordinator kept {jid}: the client followed it to its end, exit 0, "
                 "output byte-identical to local mode")
-        elif code == 1 and f"does not know {jid} (restarted without it?)" in err:
-            log(case, f"the restarted coordinator does not know {jid}: the client said so and exited 1")
+        elif code == 1 and (f"does not know {jid} (a wrong id, or a restart that lost it)" in err or
+                            f"{jid} failed: the coordinator restarted while the job ran" in err):
+            # A coordinator that does not recover its jobs answers that it lost this one.
+            log(case, f"the restarted coordinator did not keep {jid}; the client reported its answer and exited 1: "
+                f"{err.strip().splitlines()[-1]}")
         else:
             raise Fail(f"the --wait client exited {code}: {err[-3000:]}")
 

@@ -1,10 +1,10 @@
 // DfsClient waiting out a namenode that cannot be reached (Options::reconnect): a restart in the
 // middle of a file's write, and which requests are sent again after an answer was lost.
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <random>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "dfs/client/dfs_client.h"
 #include "tests/common/wait_for.h"
@@ -117,7 +117,8 @@ TEST_F(DfsReconnectTest, ACreateWhoseAnswerWasLostIsNotSentAgain) {
   auto w = client_->Create("/d/f");
   ASSERT_FALSE(w.ok());
   EXPECT_EQ(w.status().code(), StatusCode::kUnavailable);
-  EXPECT_NE(w.status().message().find("may have been applied"), std::string::npos) << w.status().message();
+  EXPECT_NE(w.status().message().find("may have been applied"), std::string::npos)
+      << w.status().message();
   EXPECT_EQ(dropped_.load(), 1);
   std::lock_guard<std::mutex> l(nn_->mu());
   EXPECT_EQ(nn_->files.count("/d/f"), 0u);
