@@ -106,12 +106,18 @@ def files_saying(directory, text):
     return found
 
 
+def follow_a_job(c, text):
+    """The word count submitted with --wait (its Follower and job id), once a map is done."""
+    c.put(text, "/in/text.txt")
+    f = Follower(c)
+    jid = wait_for("the job to be submitted", f.job_id, timeout=60)
+    wait_for(f"{jid} to have a map done", lambda: c.status(jid)["maps_done"] >= 1, timeout=60)
+    return f, jid
+
+
 def case_namenode_restart(case, text, local):
     with cluster() as c:
-        c.put(text, "/in/text.txt")
-        f = Follower(c)
-        jid = wait_for("the job to be submitted", f.job_id, timeout=60)
-        wait_for(f"{jid} to have a map done", lambda: c.status(jid)["maps_done"] >= 1, timeout=60)
+        f, jid = follow_a_job(c, text)
         notice = f"namenode {c.process('namenode')['address']} unreachable ("
         c.kill("namenode")
         log(case, f"SIGKILLed the namenode while {jid} ran")
@@ -139,10 +145,7 @@ def case_namenode_restart(case, text, local):
 
 def case_coordinator_restart(case, text, local):
     with cluster() as c:
-        c.put(text, "/in/text.txt")
-        f = Follower(c)
-        jid = wait_for("the job to be submitted", f.job_id, timeout=60)
-        wait_for(f"{jid} to have a map done", lambda: c.status(jid)["maps_done"] >= 1, timeout=60)
+        f, jid = follow_a_job(c, text)
         c.kill("coordinator")
         wait_for("the client to say that it waits or to exit",
                  lambda: "unreachable (" in f.stderr() or f.p.poll() is not None, timeout=30)
