@@ -1,6 +1,8 @@
 // ReconnectWait: the backoff and the notices of a call that waits out an unreachable service.
 #include "common/reconnect.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <thread>
@@ -26,8 +28,8 @@ void ReconnectWait::Notify(const std::string& line) const {
     options_.notify(line);
     return;
   }
-  // A leading newline: a progress line drawn with \r may be on the terminal's last line.
-  std::fprintf(stderr, "\n%s\n", line.c_str());
+  // On a terminal, a progress line drawn with \r may be on the last line: start a new one.
+  std::fprintf(stderr, "%s%s\n", ::isatty(2) ? "\n" : "", line.c_str());
   std::fflush(stderr);
 }
 
