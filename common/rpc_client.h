@@ -45,11 +45,13 @@ class RpcClient {
   //    service) is tried again with backoff, for either kind; a request sent whose answer was
   //    lost is tried again only when kIdempotent;
   //  - otherwise the call is kUnavailable naming the service and its address (a mutation whose
-  //    answer was lost says that it may have been applied).
+  //    answer was lost says that it may have been applied, and sets *unanswered when given: the
+  //    caller may read back whether it was, see DfsClient::Rename).
   // Thread-safe: calls serialize. Close() ends a call's waiting.
   template <typename Response>
-  Result<std::unique_ptr<CapnpReader>> Call(capnp::MessageBuilder& request, CallKind kind = CallKind::kMutation) {
-    ASSIGN_OR_RETURN(std::unique_ptr<CapnpReader> reader, RoundTrip(CapnpToString(request), kind));
+  Result<std::unique_ptr<CapnpReader>> Call(capnp::MessageBuilder& request, CallKind kind = CallKind::kMutation,
+                                            bool* unanswered = nullptr) {
+    ASSIGN_OR_RETURN(std::unique_ptr<CapnpReader> reader, RoundTrip(CapnpToString(request), kind, unanswered));
     RETURN_IF_ERROR(CatchCapnp(service_ + " response",
                                [&] { return StatusFromError(reader->Root<Response>().getError()); }));
     return reader;
@@ -61,7 +63,7 @@ class RpcClient {
 
  private:
   // Sends `header` and parses the reply, reconnecting as Call says.
-  Result<std::unique_ptr<CapnpReader>> RoundTrip(const std::string& header, CallKind kind);
+  Result<std::unique_ptr<CapnpReader>> RoundTrip(const std::string& header, CallKind kind, bool* unanswered);
   void Drop();
 
   Transport* const transport_;

@@ -45,9 +45,10 @@ FileInfo ToFileInfo(const DfsFileStatus& s) { return FileInfo{s.path, s.is_dir, 
 // would be kAlreadyExists, a repeated addBlock would leave an empty block in the file, and
 // complete, abandonBlock, rename and delete would fail as if the file had changed under the
 // client; the protocol carries no request id to tell a repeat apart. These are retried only when
-// nothing reached the namenode (connect or send failed, common/rpc_client.h); when their answer
-// is lost, the call fails kUnavailable saying so and the writer or the task fails (and the
-// task's attempt is retried by the coordinator).
+// nothing reached the namenode (connect or send failed, common/rpc_client.h). When their answer
+// is lost, Rename and Delete read back whether they were applied (below); the others fail
+// kUnavailable saying so, and the writer or the task fails (the task's attempt is retried by the
+// coordinator).
 CallKind NamenodeRequestKind(proto::NamenodeRequest::Reader r) {
   switch (r.which()) {
     case proto::NamenodeRequest::MKDIRS:
@@ -141,13 +142,14 @@ DfsClient::~DfsClient() {
   if (renewer_.joinable()) renewer_.join();
 }
 
-Result<std::unique_ptr<CapnpReader>> DfsClient::CallNamenode(capnp::MallocMessageBuilder& request) {
+Result<std::unique_ptr<CapnpReader>> DfsClient::CallNamenode(capnp::MallocMessageBuilder& request,
+                                                             bool* unanswered) {
   CallKind kind = CallKind::kMutation;
   RETURN_IF_ERROR(CatchCapnp("namenode request", [&] {
     kind = NamenodeRequestKind(request.getRoot<proto::NamenodeRequest>().asReader());
     return Status::Ok();
   }));
-  return namenode_->Call<proto::NamenodeResponse>(request, kind);
+  return namenode_->Call<proto::NamenodeResponse>(request, kind, unanswered);
 }
 
 Status DfsClient::Mkdirs(const std::string& path) {
@@ -195,6 +197,18 @@ Result<std::unique_ptr<DfsOutputFile>> DfsClient::Create(const std::string& path
   return NewDfsWriter(this, std::move(p), block_size);
 }
 
+Result<bool> DfsClient::Exists(const std::string& path) {
+  auto st = StatFull(path);
+  if (st.ok()) return true;
+  if (st.status().code() == StatusCode::kNotFound) return false;
+  return st.status();
+}
+
+// A rename whose answer was lost (the namenode died while it handled it) is read back once the
+// namenode answers: moved (src gone, dst there) is done, unmoved (src there, dst not) is sent
+// again, anything else is the lost answer's error. The reading assumes no other client moves
+// these paths meanwhile, which holds for commits (the coordinator alone moves a job's staging
+// paths) and for a task's own files.
 Status DfsClient::Rename(const std::string& src, const std::string& dst) {
   ASSIGN_OR_RETURN(std::string s, ClientPath(src));
   ASSIGN_OR_RETURN(std::string d, ClientPath(dst));
@@ -202,16 +216,34 @@ Status DfsClient::Rename(const std::string& src, const std::string& dst) {
   auto r = m.initRoot<proto::NamenodeRequest>().initRename();
   r.setSrc(s);
   r.setDst(d);
-  return CallNamenode(m).status();
+  for (int tries = 1;; ++tries) {
+    bool unanswered = false;
+    Status sent = CallNamenode(m, &unanswered).status();
+    if (!unanswered || tries == 3) return sent;
+    auto src_there = Exists(s);
+    auto dst_there = Exists(d);
+    if (!src_there.ok() || !dst_there.ok() || *src_there == *dst_there) return sent;
+    if (*dst_there) return Status::Ok();
+  }
 }
 
+// As Rename: a delete whose answer was lost is done if the path is gone, else sent again. (A file
+// under construction reads as gone; if the delete was not applied, the namenode abandons it
+// when its writer's lease expires.)
 Status DfsClient::Delete(const std::string& path, bool recursive) {
   ASSIGN_OR_RETURN(std::string p, ClientPath(path));
   capnp::MallocMessageBuilder m;
   auto d = m.initRoot<proto::NamenodeRequest>().initDelete();
   d.setPath(p);
   d.setRecursive(recursive);
-  return CallNamenode(m).status();
+  for (int tries = 1;; ++tries) {
+    bool unanswered = false;
+    Status sent = CallNamenode(m, &unanswered).status();
+    if (!unanswered || tries == 3) return sent;
+    auto there = Exists(p);
+    if (!there.ok()) return sent;
+    if (!*there) return Status::Ok();
+  }
 }
 
 Result<DfsFileStatus> DfsClient::StatFull(const std::string& path) {

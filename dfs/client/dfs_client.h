@@ -155,13 +155,17 @@ class DfsClient : public FileSystem {
   // One namenode round trip on the shared connection (reopened if it broke, and an unreachable
   // namenode waited out as options().reconnect says, see common/rpc_client.h); the response's
   // error is checked.
-  Result<std::unique_ptr<CapnpReader>> CallNamenode(capnp::MallocMessageBuilder& request);
+  // `unanswered`: see RpcClient::Call.
+  Result<std::unique_ptr<CapnpReader>> CallNamenode(capnp::MallocMessageBuilder& request,
+                                                    bool* unanswered = nullptr);
   void WriterOpened();
   void WriterClosed();
 
  private:
   void RenewLoop();
   Status RenewLease();
+  // Whether `path` exists (a file under construction does not), asking as Stat does.
+  Result<bool> Exists(const std::string& path);
 
   Transport* const transport_;
   const std::string namenode_address_;

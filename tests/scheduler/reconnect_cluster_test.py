@@ -7,6 +7,8 @@ fault lands mid-job) followed with --wait while a daemon is SIGKILLed and starte
 Usage: tests/scheduler/reconnect_cluster_test.py BUILD_DIR [CASE...]   (default: every case)
   namenode_restart     the namenode dies mid-job and comes back: the job and its --wait client
                        exit 0, the output byte-identical to local mode
+  dataflow_namenode_restart  the same for a dataflow program (its master's stage submissions and
+                       waits, its tasks)
   coordinator_restart  the coordinator dies mid-job and comes back: the --wait client says once
                        that it waits and once that the coordinator is back, then either follows
                        the job to its end (a coordinator that recovers its jobs) or exits 1
@@ -47,9 +49,9 @@ class Follower:
     """BUILD/jobs/faulty_job --cluster D --wait ... in the background; its stdout and stderr are
     collected as they come."""
 
-    def __init__(self, c):
-        argv = [os.path.join(JOBS, "faulty_job"), "--cluster", c.dir, "--wait", "--progress", "never",
-                *JOB_FLAGS]  # --reconnect_s: its default, 60
+    def __init__(self, c, binary="faulty_job", flags=JOB_FLAGS):
+        argv = [os.path.join(JOBS, binary), "--cluster", c.dir, "--wait", "--progress", "never",
+                *flags]  # --reconnect_s: its default, 60
         self.p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.out, self.err = [], []
         self.lock = threading.Lock()
@@ -115,21 +117,25 @@ def follow_a_job(c, text):
     return f, jid
 
 
+def restart_namenode(case, c, f, jid):
+    """SIGKILLs the namenode, and starts it again once a client of the store (a task, a program's
+    master, the coordinator's commit) has met it down and said so in its log or stderr."""
+    notice = f"namenode {c.process('namenode')['address']} unreachable ("
+    c.kill("namenode")
+    log(case, f"SIGKILLed the namenode while {jid} ran")
+    waiting = wait_for("a store client to wait for the namenode (or the --wait client to exit)",
+                       lambda: files_saying(c.dir, notice) or f.p.poll() is not None, timeout=60)
+    if f.p.poll() is not None:
+        raise Fail(f"the --wait client exited {f.wait()} while the namenode was down: {f.stderr()[-2000:]}")
+    run([SAWMILL, "cluster", "start", "--dir", c.dir, "--process", "namenode"])
+    log(case, f"namenode started again; waited for by {len(waiting)} process(es): "
+        f"{', '.join(os.path.relpath(p, c.dir) for p in waiting[:3])}")
+
+
 def case_namenode_restart(case, text, local):
     with cluster() as c:
         f, jid = follow_a_job(c, text)
-        notice = f"namenode {c.process('namenode')['address']} unreachable ("
-        c.kill("namenode")
-        log(case, f"SIGKILLed the namenode while {jid} ran")
-        # Down until a client of the store (a task, the coordinator's commit) has met it down and
-        # said so in its log or stderr.
-        waiting = wait_for("a store client to wait for the namenode (or the --wait client to exit)",
-                           lambda: files_saying(c.dir, notice) or f.p.poll() is not None, timeout=60)
-        if f.p.poll() is not None:
-            raise Fail(f"the --wait client exited {f.wait()} while the namenode was down: {f.stderr()[-2000:]}")
-        run([SAWMILL, "cluster", "start", "--dir", c.dir, "--process", "namenode"])
-        log(case, f"namenode started again; waited for by {len(waiting)} process(es): "
-            f"{', '.join(os.path.relpath(p, c.dir) for p in waiting[:3])}")
+        restart_namenode(case, c, f, jid)
         code = f.wait()
         if code != 0:
             raise Fail(f"the --wait client exited {code}: {f.stderr()[-3000:]}")
@@ -175,7 +181,40 @@ def case_coordinator_restart(case, text, local):
             raise Fail(f"the --wait client exited {code}: {err[-3000:]}")
 
 
-CASES = {"namenode_restart": case_namenode_restart, "coordinator_restart": case_coordinator_restart}
+PAGERANK_FLAGS = ["--iterations", "6", "--partitions", "4", "--threads", "2", "--memory_mb", "256", "--ranks",
+                  "shuffle"]
+
+
+def case_dataflow_namenode_restart(case, text, local):
+    """A dataflow program (pagerank: 24 stages submitted by its master) whose namenode dies once
+    a few stages are done."""
+    edges = os.path.join(os.path.dirname(text), "edges.tsv")
+    with open(edges, "w") as out:
+        out.write("".join(f"{(i * 7919) % 2000}\t{(i * 104729 + 13) % 2000}\n" for i in range(20000)))
+    want_dir = os.path.join(os.path.dirname(text), "pagerank-local")
+    run([os.path.join(JOBS, "pagerank"), "--input", edges, "--output", want_dir, "--progress", "never",
+         *PAGERANK_FLAGS])
+    want = {n: open(os.path.join(want_dir, n), "rb").read() for n in sorted(os.listdir(want_dir))
+            if n.startswith("part-")}
+    with cluster() as c:
+        c.put(edges, "/in/edges.tsv")
+        f = Follower(c, "pagerank", ["--input", "dfs:/in/edges.tsv", "--output", "dfs:/out/pr", *PAGERANK_FLAGS])
+        jid = wait_for("the program to be submitted", f.job_id, timeout=60)
+        wait_for(f"{jid} to have 4 stages done",
+                 lambda: sum(st["state"] == "succeeded" for st in c.status(jid).get("stages", [])) >= 4 or
+                 f.p.poll() is not None, timeout=60)
+        restart_namenode(case, c, f, jid)
+        code = f.wait()
+        if code != 0:
+            raise Fail(f"the --wait client exited {code}: {f.stderr()[-3000:]}")
+        got = c.output_parts("/out/pr")
+        if got != want:
+            raise Fail(f"output parts {sorted(got)} differ from local mode's {sorted(want)}")
+        log(case, f"{jid} succeeded and its client exited 0; {len(want)} parts byte-identical to local mode")
+
+
+CASES = {"namenode_restart": case_namenode_restart, "coordinator_restart": case_coordinator_restart,
+         "dataflow_namenode_restart": case_dataflow_namenode_restart}
 
 
 def main():

@@ -23,6 +23,26 @@ std::string Bytes(size_t n, uint32_t seed) {
   return s;
 }
 
+// One request handed to a service as if it came over the wire; its answer goes nowhere.
+class ReplayOnce : public Connection {
+ public:
+  explicit ReplayOnce(Message m) : m_(std::move(m)) {}
+  Status Send(std::string_view, std::string_view) override { return Status::Ok(); }
+  Status SendFile(std::string_view, int, uint64_t, uint64_t) override { return Status::Ok(); }
+  Result<Message> Receive() override {
+    if (done_) return Status(StatusCode::kUnavailable, "connection closed");
+    done_ = true;
+    return std::move(m_);
+  }
+  void Close() override {}
+  const std::string& peer() const override { return peer_; }
+
+ private:
+  Message m_;
+  bool done_ = false;
+  std::string peer_ = "replay";
+};
+
 class DfsReconnectTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -41,15 +61,26 @@ class DfsReconnectTest : public ::testing::Test {
     nn_ = std::make_unique<FakeNamenode>(infos);
     // Each conversation first meets the drops asked for: the request is read and the
     // connection closed unanswered, as by a namenode killed while it handles it.
+    // Or the request is applied and then the answer lost: the namenode died after its journal
+    // took the change.
     net_.Listen("nn:1", [this](Connection& c) {
       if (drops_.load() > 0) {
         --drops_;
         if (c.Receive().ok()) ++dropped_;
         return;
       }
+      if (applies_.load() > 0) {
+        --applies_;
+        auto m = c.Receive();
+        if (!m.ok()) return;
+        ++dropped_;
+        ReplayOnce replay(std::move(m).value());
+        nn_->handler()(replay);
+        return;
+      }
       nn_->handler()(c);
     });
-    DfsClient::Options o;
+    DfsClient::Options& o = options_;
     o.packet_bytes = 16;
     o.reconnect.budget_ms = 10000;
     o.reconnect.first_pause_ms = 5;
@@ -68,10 +99,11 @@ class DfsReconnectTest : public ::testing::Test {
 
   std::vector<std::unique_ptr<FakeDatanode>> dns_;
   std::unique_ptr<FakeNamenode> nn_;
-  std::atomic<int> drops_{0}, dropped_{0};
+  std::atomic<int> drops_{0}, applies_{0}, dropped_{0};
   std::mutex notices_mu_;
   std::vector<std::string> notices_;
   InProcessNetwork net_;  // after the fakes: destroyed (joining their threads) before them
+  DfsClient::Options options_;
   std::unique_ptr<DfsClient> client_;
 };
 
@@ -122,6 +154,53 @@ TEST_F(DfsReconnectTest, ACreateWhoseAnswerWasLostIsNotSentAgain) {
   EXPECT_EQ(dropped_.load(), 1);
   std::lock_guard<std::mutex> l(nn_->mu());
   EXPECT_EQ(nn_->files.count("/d/f"), 0u);
+}
+
+// Written with a client of its own, so that the client under test has no conversation open.
+void PutFile(InProcessNetwork* net, const std::string& path) {
+  DfsClient::Options o;
+  o.packet_bytes = 16;
+  DfsClient writer(net, "nn:1", o);
+  auto w = writer.Create(path);
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  ASSERT_TRUE((*w)->Append("some bytes").ok());
+  ASSERT_TRUE((*w)->Close().ok());
+}
+
+TEST_F(DfsReconnectTest, ARenameAppliedWhoseAnswerWasLostIsReadBackAsDone) {
+  PutFile(&net_, "/staging/part-00000");
+  applies_ = 1;
+  Status s = client_->Rename("/staging/part-00000", "/out/part-00000");
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(dropped_.load(), 1);
+  std::lock_guard<std::mutex> l(nn_->mu());
+  EXPECT_EQ(nn_->files.count("/staging/part-00000"), 0u);
+  EXPECT_EQ(nn_->files.count("/out/part-00000"), 1u);
+}
+
+TEST_F(DfsReconnectTest, ARenameNotAppliedWhoseAnswerWasLostIsSentAgain) {
+  PutFile(&net_, "/staging/part-00000");
+  drops_ = 1;
+  Status s = client_->Rename("/staging/part-00000", "/out/part-00000");
+  EXPECT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(dropped_.load(), 1);
+  std::lock_guard<std::mutex> l(nn_->mu());
+  EXPECT_EQ(nn_->files.count("/staging/part-00000"), 0u);
+  EXPECT_EQ(nn_->files.count("/out/part-00000"), 1u);
+}
+
+TEST_F(DfsReconnectTest, ADeleteAppliedOrNotWhoseAnswerWasLostEndsWithThePathGone) {
+  PutFile(&net_, "/a");
+  PutFile(&net_, "/b");
+  applies_ = 1;
+  Status applied = client_->Delete("/a", false);
+  EXPECT_TRUE(applied.ok()) << applied.ToString();
+  DfsClient second(&net_, "nn:1", options_);  // a fresh conversation for the drop
+  drops_ = 1;
+  Status dropped = second.Delete("/b", false);
+  EXPECT_TRUE(dropped.ok()) << dropped.ToString();
+  std::lock_guard<std::mutex> l(nn_->mu());
+  EXPECT_EQ(nn_->files.count("/a") + nn_->files.count("/b"), 0u);
 }
 
 }  // namespace
