@@ -21,9 +21,8 @@ void RpcClient::Drop() {
 }
 
 Result<std::unique_ptr<CapnpReader>> RpcClient::RoundTrip(const std::string& header, CallKind kind,
-                                                          bool* unanswered) {
+                                                          CallOutcome* outcome) {
   std::lock_guard<std::mutex> call(call_mu_);
-  if (unanswered != nullptr) *unanswered = false;
   const uint64_t closes = closes_.load();
   ReconnectWait wait(reconnect_, service_ + " " + address_);
   bool reopened = false;  // the one immediate retry of a connection that broke since the last call
@@ -78,7 +77,7 @@ Result<std::unique_ptr<CapnpReader>> RpcClient::RoundTrip(const std::string& hea
       continue;
     }
     if (maybe_applied && kind == CallKind::kMutation) {
-      if (unanswered != nullptr) *unanswered = true;
+      *outcome = CallOutcome::kUnanswered;
       if (reconnect_.budget_ms <= 0) return failed;
       return Status(StatusCode::kUnavailable,
                     failed.message() + " (the request was sent and may have been applied: not sent again)");

@@ -23,6 +23,14 @@ enum class CallKind {
   kMutation,    // sent again only when the failed try cannot have reached the service
 };
 
+// How a call ended, for callers that act on it (DfsClient reads back a lost rename, waits for
+// datanodes that a restarted namenode has not heard from yet).
+enum class CallOutcome {
+  kAnswered,    // the service answered (the call's error, if any, is its answer)
+  kUnanswered,  // a mutation was sent and its answer lost: it may have been applied
+  kUnreached,   // the service could not be reached, or gave garbage
+};
+
 class RpcClient {
  public:
   // `transport` must outlive the client. `service` names the peer in errors ("namenode").
@@ -45,13 +53,17 @@ class RpcClient {
   //    service) is tried again with backoff, for either kind; a request sent whose answer was
   //    lost is tried again only when kIdempotent;
   //  - otherwise the call is kUnavailable naming the service and its address (a mutation whose
-  //    answer was lost says that it may have been applied, and sets *unanswered when given: the
-  //    caller may read back whether it was, see DfsClient::Rename).
+  //    answer was lost says that it may have been applied).
+  // *outcome, when given, says which of these happened.
   // Thread-safe: calls serialize. Close() ends a call's waiting.
   template <typename Response>
   Result<std::unique_ptr<CapnpReader>> Call(capnp::MessageBuilder& request, CallKind kind = CallKind::kMutation,
-                                            bool* unanswered = nullptr) {
-    ASSIGN_OR_RETURN(std::unique_ptr<CapnpReader> reader, RoundTrip(CapnpToString(request), kind, unanswered));
+                                            CallOutcome* outcome = nullptr) {
+    CallOutcome ignored;
+    if (outcome == nullptr) outcome = &ignored;
+    *outcome = CallOutcome::kUnreached;
+    ASSIGN_OR_RETURN(std::unique_ptr<CapnpReader> reader, RoundTrip(CapnpToString(request), kind, outcome));
+    *outcome = CallOutcome::kAnswered;
     RETURN_IF_ERROR(CatchCapnp(service_ + " response",
                                [&] { return StatusFromError(reader->Root<Response>().getError()); }));
     return reader;
@@ -63,7 +75,8 @@ class RpcClient {
 
  private:
   // Sends `header` and parses the reply, reconnecting as Call says.
-  Result<std::unique_ptr<CapnpReader>> RoundTrip(const std::string& header, CallKind kind, bool* unanswered);
+  // Sets *outcome to kUnanswered for a mutation whose answer was lost.
+  Result<std::unique_ptr<CapnpReader>> RoundTrip(const std::string& header, CallKind kind, CallOutcome* outcome);
   void Drop();
 
   Transport* const transport_;

@@ -143,13 +143,26 @@ DfsClient::~DfsClient() {
 }
 
 Result<std::unique_ptr<CapnpReader>> DfsClient::CallNamenode(capnp::MallocMessageBuilder& request,
-                                                             bool* unanswered) {
+                                                             CallOutcome* outcome) {
   CallKind kind = CallKind::kMutation;
+  bool new_block = false;
   RETURN_IF_ERROR(CatchCapnp("namenode request", [&] {
-    kind = NamenodeRequestKind(request.getRoot<proto::NamenodeRequest>().asReader());
+    auto r = request.getRoot<proto::NamenodeRequest>().asReader();
+    kind = NamenodeRequestKind(r);
+    new_block = r.isAddBlock() && r.getAddBlock().getExcludeDatanodes().size() == 0;
     return Status::Ok();
   }));
-  return namenode_->Call<proto::NamenodeResponse>(request, kind, unanswered);
+  CallOutcome ignored;
+  if (outcome == nullptr) outcome = &ignored;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.no_datanode_wait_ms);
+  for (int64_t pause_ms = 50;; pause_ms = std::min<int64_t>(pause_ms * 2, 1000)) {
+    auto reply = namenode_->Call<proto::NamenodeResponse>(request, kind, outcome);
+    // A namenode that has just restarted knows no live datanode until their next heartbeats.
+    const bool no_datanode = !reply.ok() && reply.status().code() == StatusCode::kUnavailable &&
+                             *outcome == CallOutcome::kAnswered;
+    if (!new_block || !no_datanode || std::chrono::steady_clock::now() >= deadline) return reply;
+    std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
+  }
 }
 
 Status DfsClient::Mkdirs(const std::string& path) {
@@ -217,9 +230,9 @@ Status DfsClient::Rename(const std::string& src, const std::string& dst) {
   r.setSrc(s);
   r.setDst(d);
   for (int tries = 1;; ++tries) {
-    bool unanswered = false;
-    Status sent = CallNamenode(m, &unanswered).status();
-    if (!unanswered || tries == 3) return sent;
+    CallOutcome outcome;
+    Status sent = CallNamenode(m, &outcome).status();
+    if (outcome != CallOutcome::kUnanswered || tries == 3) return sent;
     auto src_there = Exists(s);
     auto dst_there = Exists(d);
     if (!src_there.ok() || !dst_there.ok() || *src_there == *dst_there) return sent;
@@ -237,9 +250,9 @@ Status DfsClient::Delete(const std::string& path, bool recursive) {
   d.setPath(p);
   d.setRecursive(recursive);
   for (int tries = 1;; ++tries) {
-    bool unanswered = false;
-    Status sent = CallNamenode(m, &unanswered).status();
-    if (!unanswered || tries == 3) return sent;
+    CallOutcome outcome;
+    Status sent = CallNamenode(m, &outcome).status();
+    if (outcome != CallOutcome::kUnanswered || tries == 3) return sent;
     auto there = Exists(p);
     if (!there.ok()) return sent;
     if (!*there) return Status::Ok();

@@ -3,10 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <random>
 #include <thread>
 
+#include "common/capnp_util.h"
 #include "dfs/client/dfs_client.h"
+#include "dfs/protocol.capnp.h"
 #include "tests/common/wait_for.h"
 #include "tests/dfs/client/fake_dfs.h"
 
@@ -27,7 +30,10 @@ std::string Bytes(size_t n, uint32_t seed) {
 class ReplayOnce : public Connection {
  public:
   explicit ReplayOnce(Message m) : m_(std::move(m)) {}
-  Status Send(std::string_view, std::string_view) override { return Status::Ok(); }
+  Status Send(std::string_view header, std::string_view) override {
+    answer_ = std::string(header);
+    return Status::Ok();
+  }
   Status SendFile(std::string_view, int, uint64_t, uint64_t) override { return Status::Ok(); }
   Result<Message> Receive() override {
     if (done_) return Status(StatusCode::kUnavailable, "connection closed");
@@ -36,9 +42,11 @@ class ReplayOnce : public Connection {
   }
   void Close() override {}
   const std::string& peer() const override { return peer_; }
+  const std::string& answer() const { return answer_; }
 
  private:
   Message m_;
+  std::string answer_;
   bool done_ = false;
   std::string peer_ = "replay";
 };
@@ -78,13 +86,36 @@ class DfsReconnectTest : public ::testing::Test {
         nn_->handler()(replay);
         return;
       }
-      nn_->handler()(c);
+      // Or addBlock is answered as by a namenode that has not heard from any datanode yet.
+      while (true) {
+        auto m = c.Receive();
+        if (!m.ok()) return;
+        bool refuse = false;
+        auto parsed = CapnpReader::Parse(m->header);
+        if (parsed.ok() && (*parsed)->Root<proto::NamenodeRequest>().isAddBlock() &&
+            refusals_.load() > 0) {
+          --refusals_;
+          refuse = true;
+        }
+        if (refuse) {
+          capnp::MallocMessageBuilder out;
+          SetErrorFromStatus(
+              Status(StatusCode::kUnavailable, "no live datanode has room for a block"),
+              out.initRoot<proto::NamenodeResponse>().initError());
+          if (!c.Send(CapnpToString(out)).ok()) return;
+          continue;
+        }
+        ReplayOnce forward(std::move(m).value());
+        nn_->handler()(forward);
+        if (!c.Send(forward.answer()).ok()) return;
+      }
     });
     DfsClient::Options& o = options_;
     o.packet_bytes = 16;
     o.reconnect.budget_ms = 10000;
     o.reconnect.first_pause_ms = 5;
     o.reconnect.max_pause_ms = 40;
+    o.no_datanode_wait_ms = 2000;
     o.reconnect.notify = [this](const std::string& line) {
       std::lock_guard<std::mutex> l(notices_mu_);
       notices_.push_back(line);
@@ -99,7 +130,7 @@ class DfsReconnectTest : public ::testing::Test {
 
   std::vector<std::unique_ptr<FakeDatanode>> dns_;
   std::unique_ptr<FakeNamenode> nn_;
-  std::atomic<int> drops_{0}, applies_{0}, dropped_{0};
+  std::atomic<int> drops_{0}, applies_{0}, dropped_{0}, refusals_{0};
   std::mutex notices_mu_;
   std::vector<std::string> notices_;
   InProcessNetwork net_;  // after the fakes: destroyed (joining their threads) before them
@@ -201,6 +232,31 @@ TEST_F(DfsReconnectTest, ADeleteAppliedOrNotWhoseAnswerWasLostEndsWithThePathGon
   EXPECT_TRUE(dropped.ok()) << dropped.ToString();
   std::lock_guard<std::mutex> l(nn_->mu());
   EXPECT_EQ(nn_->files.count("/a") + nn_->files.count("/b"), 0u);
+}
+
+TEST_F(DfsReconnectTest, ANewBlockWaitsForTheDatanodesOfARestartedNamenode) {
+  refusals_ = 3;
+  const std::string data = Bytes(200, 3);
+  auto w = client_->Create("/f");
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  ASSERT_TRUE((*w)->Append(data).ok());
+  Status closed = (*w)->Close();
+  ASSERT_TRUE(closed.ok()) << closed.ToString();
+  EXPECT_EQ(refusals_.load(), 0);
+  std::lock_guard<std::mutex> l(nn_->mu());
+  EXPECT_TRUE(nn_->files.at("/f").complete);
+}
+
+TEST_F(DfsReconnectTest, NoDatanodeForLongerThanTheWaitFailsTheWrite) {
+  refusals_ = 1 << 30;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto w = client_->Create("/f");
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  Status s = (*w)->Append(Bytes(200, 3));
+  if (s.ok()) s = (*w)->Close();
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("no live datanode"), std::string::npos) << s.ToString();
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(2000));
 }
 
 }  // namespace
