@@ -73,7 +73,11 @@ int CoordinatorCommand(int argc, char** argv) {
   if (!start.ok()) return DaemonFail(start.status());
 
   TcpTransport transport(start->secret, /*connect_timeout_ms=*/10000, /*io_timeout_ms=*/60000);
-  auto store = std::make_shared<dfs::DfsClient>(&transport, args.Get("namenode", ""), dfs::DfsClient::Options{});
+  // A namenode restart is waited out, for less than the worker timeout: the coordinator's store
+  // calls (commits) still hold the lock the workers' polls need (issue 20, item 5).
+  dfs::DfsClient::Options store_options;
+  store_options.reconnect.budget_ms = worker_timeout_ms / 2;
+  auto store = std::make_shared<dfs::DfsClient>(&transport, args.Get("namenode", ""), store_options);
   SetDfs(store);  // manifests are written through the dfs: registry
 
   sched::CoordinatorOptions options;

@@ -1,4 +1,6 @@
-// `sawmill job --cluster D submit|status|list|kill|logs`: jobs on a cluster's coordinator.
+// `sawmill job --cluster D submit|status|list|kill|logs|wait`: jobs on a cluster's coordinator.
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -11,6 +13,7 @@
 #include "common/capnp_util.h"
 #include "common/subprocess.h"
 #include "scheduler/job_client.h"
+#include "scheduler/job_state.h"
 
 namespace sawmill {
 namespace {
@@ -18,6 +21,10 @@ namespace {
 namespace sp = sched::proto;
 
 constexpr char kUsage[] = R"(Usage:
+  sawmill job --cluster D [--reconnect_s S] COMMAND ...
+      --reconnect_s S: how long a coordinator that cannot be reached (being restarted) is
+      retried, with backoff, before the command gives up (default 60; 0: at once); also given
+      to the job binary of submit
   sawmill job --cluster D submit BINARY [--wait] [JOB FLAGS...]
       Runs BINARY --cluster D JOB FLAGS: the job binary uploads itself (once per content, by
       SHA-256) and submits; prints the job id (with --wait: follows it and exits 1 if it fails).
@@ -27,6 +34,8 @@ constexpr char kUsage[] = R"(Usage:
   sawmill job --cluster D kill JOB       fails a running job; its attempts are killed
   sawmill job --cluster D logs JOB [--attempt ID]
       the stderr each attempt left (the last 64 KiB of it)
+  sawmill job --cluster D wait JOB       follows the job until it ends (a progress line on a
+      terminal), prints its status; exits 0 if it succeeded, 1 if not
 )";
 
 
@@ -35,11 +44,39 @@ int Fail(const Status& s) {
   return 1;
 }
 
+// --reconnect_s as a budget; false (printed) when it is not a number of seconds.
+bool ParseReconnect(std::string_view text, ReconnectOptions* out) {
+  auto s = ParseNumber<int64_t>(text, "--reconnect_s", 0, 7 * 24 * 3600);
+  if (!s.ok()) {
+    std::fprintf(stderr, "error: %s\n", s.status().message().c_str());
+    return false;
+  }
+  out->budget_ms = *s * 1000;
+  return true;
+}
+
+// `wait JOB`: follows the job to its end and prints how it ended.
+int WaitCommand(sched::CoordinatorClient& client, const std::string& job_id) {
+  auto final = sched::WaitForJob(client, job_id, ::isatty(2));
+  if (!final.ok()) return Fail(final.status().WithContext("following " + job_id));
+  bool succeeded = false;
+  Status s = CatchCapnp("coordinator response", [&] {
+    auto status = (*final)->Root<sp::CoordinatorResponse>().getStatus();
+    std::fputs(sched::FormatJobStatus(status, false).c_str(), stdout);
+    succeeded = sched::ParseCoordinatorJobState(Text(status.getState())) == sched::CoordinatorJobState::kSucceeded;
+    return Status::Ok();
+  });
+  if (!s.ok()) return Fail(s);
+  return succeeded ? 0 : 1;
+}
+
 }  // namespace
 
 int JobCommand(int argc, char** argv) {
   // `submit` hands everything after the binary to it untouched.
-  std::string cluster;
+  std::string cluster, reconnect_flag;
+  ReconnectOptions reconnect;
+  reconnect.budget_ms = kDefaultReconnectMs;
   int i = 2;
   std::vector<std::string> rest;
   for (; i < argc; ++i) {
@@ -52,6 +89,10 @@ int JobCommand(int argc, char** argv) {
       cluster = argv[++i];
     } else if (a.rfind("--cluster=", 0) == 0) {
       cluster = a.substr(10);
+    } else if (a == "--reconnect_s" && i + 1 < argc) {
+      reconnect_flag = argv[++i];
+    } else if (a.rfind("--reconnect_s=", 0) == 0) {
+      reconnect_flag = a.substr(14);
     } else {
       break;
     }
@@ -71,6 +112,7 @@ int JobCommand(int argc, char** argv) {
       return 2;
     }
     std::vector<std::string> args = {argv[i], "--cluster", cluster};
+    if (!reconnect_flag.empty()) args.insert(args.end(), {"--reconnect_s", reconnect_flag});
     for (int k = i + 1; k < argc; ++k) args.push_back(argv[k]);
     Status s = ExecReplacing(args);
     std::fprintf(stderr, "error: %s\n", s.message().c_str());
@@ -78,8 +120,10 @@ int JobCommand(int argc, char** argv) {
   }
   Args args;
   if (!Args::Parse(argc, argv, i, &args)) return 2;
-  if (!args.OnlyFlags({"attempt"})) return 2;
-  auto conn = sched::ConnectCoordinator(cluster);
+  if (!args.OnlyFlags({"attempt", "reconnect_s"})) return 2;
+  if (args.Has("reconnect_s")) reconnect_flag = args.Get("reconnect_s", "");
+  if (!reconnect_flag.empty() && !ParseReconnect(reconnect_flag, &reconnect)) return 2;
+  auto conn = sched::ConnectCoordinator(cluster, reconnect);
   if (!conn.ok()) return Fail(conn.status());
   capnp::MallocMessageBuilder m;
   auto req = m.initRoot<sp::CoordinatorRequest>();
@@ -101,6 +145,9 @@ int JobCommand(int argc, char** argv) {
   } else if (sub == "logs") {
     if (!need_job()) return 2;
     req.setLogs(args.positional[0]);
+  } else if (sub == "wait") {
+    if (!need_job()) return 2;
+    return WaitCommand(*(*conn)->client, args.positional[0]);
   } else {
     std::fprintf(stderr, "error: unknown job command '%s'\n%s", sub.c_str(), kUsage);
     return 2;

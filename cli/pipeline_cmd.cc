@@ -36,14 +36,15 @@ namespace {
 constexpr char kUsage[] = R"(sawmill pipeline: jobs that derive datasets from logs and other datasets (docs/pipelines.md).
 
 Usage:
-  sawmill pipeline run FILE (--store DIR | --cluster D) [--promote] [--jobs_dir DIR]
+  sawmill pipeline run FILE (--store DIR | --cluster D) [--promote] [--jobs_dir DIR] [--reconnect_s S]
       Runs the pipeline's jobs in dependency order (a job depends on the jobs whose dataset it
       reads), independent ones in parallel. Each writes a new version of its dataset unless
       one is up to date (same binary, arguments and input contents: skipped). A job's optional
       check runs on its new version; with --promote, versions whose check passed become current.
       Downstream jobs read the version their upstream job produced in this run. A cycle, an
       unknown binary or an input that does not exist (and no job writes) is refused before
-      anything runs.
+      anything runs. --reconnect_s S (default 60): how long the pipeline and its jobs retry a
+      coordinator or namenode that cannot be reached (being restarted) before giving up.
   sawmill pipeline check FILE (--store DIR | --cluster D)
       Only the validation and the order.
 
@@ -341,12 +342,16 @@ int PipelineCommand(int argc, char** argv) {
   std::string sub = argv[2];
   Args args;
   if (!Args::Parse(argc, argv, 3, &args, {"promote"})) return 2;
-  if (!args.OnlyFlags({"store", "cluster", "promote", "jobs_dir"})) return 2;
+  if (!args.OnlyFlags({"store", "cluster", "promote", "jobs_dir", "reconnect_s"})) return 2;
+  int64_t reconnect_s = 0;
+  if (!args.GetNumber<int64_t>("reconnect_s", kDefaultReconnectMs / 1000, &reconnect_s, 0, 7 * 24 * 3600)) return 2;
+  dfs::DfsClient::Options store_options;
+  store_options.reconnect.budget_ms = reconnect_s * 1000;
   if (args.positional.size() != 1 || (sub != "run" && sub != "check")) {
     std::fprintf(stderr, "%s", kUsage);
     return 2;
   }
-  auto opened = OpenStore(args);
+  auto opened = OpenStore(args, store_options);
   if (!opened.ok()) {
     std::fprintf(stderr, "error: %s\n", opened.status().message().c_str());
     return 2;
@@ -354,7 +359,7 @@ int PipelineCommand(int argc, char** argv) {
   const std::string root = opened->root;
   std::vector<std::string> store_flags;
   if (opened->store) {
-    store_flags = {"--cluster", args.Get("cluster", ""), "--wait"};
+    store_flags = {"--cluster", args.Get("cluster", ""), "--wait", "--reconnect_s", std::to_string(reconnect_s)};
   } else {
     store_flags = {"--store", root};
     logs::SetStoreRoot(root);

@@ -16,11 +16,11 @@ struct StoreArgs {
   std::unique_ptr<dfs::ScopedDfs> store;   // set with --cluster
 };
 
-// kInvalidArgument when neither flag is given.
-inline Result<StoreArgs> OpenStore(const Args& args) {
+// kInvalidArgument when neither flag is given. `options`: the store client's (with --cluster).
+inline Result<StoreArgs> OpenStore(const Args& args, dfs::DfsClient::Options options = {}) {
   StoreArgs s;
   if (args.Has("cluster")) {
-    ASSIGN_OR_RETURN(s.store, dfs::ScopedDfs::Connect(args.Get("cluster", "")));
+    ASSIGN_OR_RETURN(s.store, dfs::ScopedDfs::Connect(args.Get("cluster", ""), std::move(options)));
     s.root = "dfs:/";
   } else if (args.Has("store")) {
     s.root = args.Get("store", "");

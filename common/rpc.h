@@ -51,6 +51,10 @@ class Connection {
   }
   // Shuts both directions: a Receive blocked in another thread returns an error.
   virtual void Close() = 0;
+  // Between request/response rounds: whether the other end has closed (or sent something
+  // unasked), so that a request sent now would meet a dead peer; it does not block. Clients
+  // check it before reusing an idle connection (common/rpc_client.h).
+  virtual bool PeerClosed() { return false; }
   // "host:port" of the other end (or a test name), for error messages.
   virtual const std::string& peer() const = 0;
 };

@@ -67,6 +67,11 @@ class PipeEnd : public Connection {
     pipe_->cv.notify_all();
   }
 
+  bool PeerClosed() override {
+    std::lock_guard<std::mutex> l(pipe_->mu);
+    return pipe_->closed || !(server_ ? pipe_->to_server : pipe_->to_client).empty();
+  }
+
   const std::string& peer() const override { return peer_; }
 
  private:

@@ -233,6 +233,12 @@ class TcpConnection : public Connection {
 
   void Close() override { ::shutdown(fd_, SHUT_RDWR); }
 
+  // An idle connection has nothing to read: readable means the peer's FIN or reset arrived.
+  bool PeerClosed() override {
+    pollfd p{fd_, POLLIN | POLLRDHUP, 0};
+    return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLRDHUP | POLLHUP | POLLERR)) != 0;
+  }
+
   const std::string& peer() const override { return peer_; }
 
  private:

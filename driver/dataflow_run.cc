@@ -49,6 +49,8 @@ DEFINE_string(df_bind, "", "Internal: the paths of the datasets a task's stage r
 
 namespace sawmill {
 std::vector<std::string>& SavedArgs();  // job_main.cc
+ReconnectOptions ClientReconnect();     // job_main.cc: --reconnect_s
+dfs::DfsClient::Options StoreOptions();  // job_main.cc: the store client of --cluster
 }
 
 namespace sawmill::df {
@@ -489,7 +491,7 @@ RunReport ReportFromStatus(sched::proto::JobStatus::Reader s) {
 // program ended. Exit 1 only when the master itself could not run (it is then retried).
 // The stage keys the program has so far (what a restarted master's predecessors submitted).
 Result<std::set<std::string>> KnownStages(const MasterSpec& m) {
-  ASSIGN_OR_RETURN(auto coord, sched::ConnectCoordinatorAt(m.coordinator, m.secret_file));
+  ASSIGN_OR_RETURN(auto coord, sched::ConnectCoordinatorAt(m.coordinator, m.secret_file, ClientReconnect()));
   ASSIGN_OR_RETURN(auto reply, sched::GetJobStatus(*coord->client, m.job_id));
   std::set<std::string> keys;
   RETURN_IF_ERROR(CatchCapnp("program status", [&] {
@@ -501,7 +503,7 @@ Result<std::set<std::string>> KnownStages(const MasterSpec& m) {
 
 int RunMaster(const Program& program, const RunOptions& options, const std::string& name_in, const MasterSpec& m) {
   const std::string name = FLAGS_df_name.empty() ? name_in : FLAGS_df_name;
-  Status s = ConnectSpecStore(m);
+  Status s = ConnectSpecStore(m, ClientReconnect());
   std::set<std::string> known;
   if (s.ok() && m.attempt > 0) {
     auto k = KnownStages(m);
@@ -515,6 +517,7 @@ int RunMaster(const Program& program, const RunOptions& options, const std::stri
     submit.secret_file = m.secret_file;
     submit.parent_job = m.job_id;
     submit.master_attempt = m.attempt_id;
+    submit.reconnect = ClientReconnect();
     submit.task_args = SavedArgs();
     submit.task_timeout_ms = FLAGS_task_timeout_ms;
     submit.task_memory_mb = FLAGS_task_memory_mb;
@@ -686,7 +689,7 @@ int RunDataflowMain(int argc, char** argv, const char* usage, const Program& pro
     return 0;
   };
   if (!FLAGS_cluster.empty()) {
-    auto conn = dfs::ScopedDfs::Connect(FLAGS_cluster);
+    auto conn = dfs::ScopedDfs::Connect(FLAGS_cluster, StoreOptions());
     if (!conn.ok()) {
       std::fprintf(stderr, "error: %s\n", conn.status().message().c_str());
       return 2;
@@ -699,6 +702,7 @@ int RunDataflowMain(int argc, char** argv, const char* usage, const Program& pro
     submit.task_memory_mb = FLAGS_task_memory_mb;
     submit.max_attempts = FLAGS_max_attempts;
     submit.speculation = FLAGS_speculation;
+    submit.reconnect = ClientReconnect();
   }
   if (int code = resolve_datasets(); code != 0) return code;
   if (dataset.up_to_date) {

@@ -32,6 +32,9 @@ DEFINE_uint64(task_timeout_ms, 0, "With --cluster: an attempt running longer fai
 DEFINE_uint64(task_memory_mb, 0, "With --cluster: address-space limit of each attempt (0: the coordinator's default).");
 DEFINE_int32(max_attempts, 0, "With --cluster: attempts per task before the job fails (0: the coordinator's default, 4).");
 DEFINE_bool(speculation, true, "With --cluster: run a second attempt of stragglers.");
+DEFINE_int32(reconnect_s, 60, "With --cluster: how long calls to a coordinator or namenode that cannot be reached (being "
+             "restarted) are retried, with backoff, before the run gives up (0: at once). A --wait follower goes "
+             "on following the same job.");
 DEFINE_string(input, "", "Comma-separated input files or directories (a directory's files except _* and .*), or "
               "log selections logs:STREAM[/PARTITION][@FROM,TO] (offsets or UTC times, [FROM,TO); docs/logs.md).");
 DEFINE_string(output, "", "Output directory: part-NNNNN record files and a _MANIFEST; or dataset:NAME, a new version "
@@ -110,6 +113,19 @@ std::vector<std::string> TaskArgs(int argc, char** argv) {
     }
   }
   return out;
+}
+
+// The waiting of this process's coordinator and namenode calls (--reconnect_s).
+ReconnectOptions ClientReconnect() {
+  ReconnectOptions r;
+  r.budget_ms = int64_t{std::max(0, FLAGS_reconnect_s)} * 1000;
+  return r;
+}
+
+dfs::DfsClient::Options StoreOptions() {
+  dfs::DfsClient::Options o;
+  o.reconnect = ClientReconnect();
+  return o;
 }
 
 std::vector<std::string>& SavedArgs() {
@@ -213,7 +229,7 @@ JobOptions JobOptionsFromFlags() {
 std::vector<std::string> OutputShapingArgs() {
   static const char* kIgnored[] = {"input", "output", "overwrite", "force", "threads", "store", "progress",
                                    "speculation", "nospeculation", "max_attempts", "task_timeout_ms",
-                                   "task_memory_mb", "tmp_dir", "memory_mb", "split_mb"};
+                                   "task_memory_mb", "tmp_dir", "memory_mb", "split_mb", "reconnect_s"};
   std::vector<std::string> out;
   const auto& args = SavedArgs();
   for (size_t i = 0; i < args.size(); ++i) {
@@ -295,9 +311,10 @@ int RunAndReport(const JobSpec& spec, const JobOptions& options) {
       submit.task_memory_mb = FLAGS_task_memory_mb;
       submit.max_attempts = FLAGS_max_attempts;
       submit.speculation = FLAGS_speculation;
+      submit.reconnect = ClientReconnect();
       return SubmitJob(spec, options, submit);
     }
-    auto conn = dfs::ScopedDfs::Connect(FLAGS_cluster);
+    auto conn = dfs::ScopedDfs::Connect(FLAGS_cluster, StoreOptions());
     if (!conn.ok()) {
       std::fprintf(stderr, "error: %s\n", conn.status().message().c_str());
       return 2;
@@ -363,7 +380,7 @@ int RunJobMain(int argc, char** argv, const char* usage, const std::function<Job
   // dfs:/ paths must be reachable then. Tasks get what was planned through JobSpec::task_flags.
   std::unique_ptr<dfs::ScopedDfs> store;
   if (!FLAGS_cluster.empty() && !RunsForWorker()) {
-    auto conn = dfs::ScopedDfs::Connect(FLAGS_cluster);
+    auto conn = dfs::ScopedDfs::Connect(FLAGS_cluster, StoreOptions());
     if (!conn.ok()) {
       std::fprintf(stderr, "error: %s\n", conn.status().message().c_str());
       return 2;

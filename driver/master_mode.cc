@@ -37,11 +37,12 @@ Result<MasterSpec> ReadMasterSpec(const std::string& spec_path) {
   return m;
 }
 
-Status ConnectSpecStore(const MasterSpec& spec) {
+Status ConnectSpecStore(const MasterSpec& spec, const ReconnectOptions& reconnect) {
   if (spec.namenode.empty()) return InvalidArgument("the attempt spec names no store");
   ASSIGN_OR_RETURN(std::string secret, LoadSecret(spec.secret_file));
   dfs::DfsClient::Options options;
   options.client_host = spec.host;
+  options.reconnect = reconnect;
   // The registry owns the connection, transport included (common/local_fs.h).
   std::shared_ptr<dfs::DfsConnection> store = dfs::ConnectDfsAt(spec.namenode, std::move(secret), options);
   SetDfs(std::shared_ptr<FileSystem>(store, store->client.get()));

@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 
+#include "common/reconnect.h"
 #include "common/status.h"
 
 namespace sawmill {
@@ -22,8 +23,9 @@ struct MasterSpec {
 Result<MasterSpec> ReadMasterSpec(const std::string& spec_path);
 
 // Connects the store the spec names and registers it for dfs: paths (common/local_fs.h), as
-// task mode does; the registration lasts until SetDfs(nullptr).
-Status ConnectSpecStore(const MasterSpec& spec);
+// task mode does; the registration lasts until SetDfs(nullptr). Its namenode calls wait out an
+// unreachable namenode as `reconnect` says.
+Status ConnectSpecStore(const MasterSpec& spec, const ReconnectOptions& reconnect);
 
 // How the program ended, as the coordinator records it on the program's job.
 struct MasterOutcome {

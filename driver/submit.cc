@@ -162,8 +162,9 @@ class Coordinator {
         return c;
       }
     }
-    auto made = submit.cluster_dir.empty() ? sched::ConnectCoordinatorAt(submit.coordinator_address, submit.secret_file)
-                                           : sched::ConnectCoordinator(submit.cluster_dir);
+    auto made = submit.cluster_dir.empty()
+                    ? sched::ConnectCoordinatorAt(submit.coordinator_address, submit.secret_file, submit.reconnect)
+                    : sched::ConnectCoordinator(submit.cluster_dir, submit.reconnect);
     if (!made.ok()) return made.status();
     c.conn_ = std::move(made).value();
     return c;
@@ -202,7 +203,9 @@ class PlanningStore {
       return Status::Ok();
     }
     if (submit.cluster_dir.empty()) return Internal("no store connection is registered");
-    ASSIGN_OR_RETURN(own_, dfs::ConnectDfs(submit.cluster_dir));
+    dfs::DfsClient::Options options;
+    options.reconnect = submit.reconnect;
+    ASSIGN_OR_RETURN(own_, dfs::ConnectDfs(submit.cluster_dir, std::move(options)));
     store_ = std::shared_ptr<FileSystem>(own_, own_->client.get());
     SetDfs(store_);
     return Status::Ok();

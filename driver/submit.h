@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/capnp_util.h"
+#include "common/reconnect.h"
 #include "common/status.h"
 #include "mapreduce/job_spec.h"
 
@@ -42,6 +43,9 @@ struct SubmitOptions {
   uint64_t task_memory_mb = 0;
   int max_attempts = 0;
   bool speculation = true;
+  // How long calls to the coordinator and the store wait out one that cannot be reached
+  // (--reconnect_s; common/reconnect.h).
+  ReconnectOptions reconnect;
 };
 
 // Runs the job on the cluster in `submit.cluster_dir` and waits for it to end; prints nothing

@@ -158,6 +158,8 @@ int TaskRunner::Run(const TaskSpecFactory& make_spec, const std::string& spec_pa
     } else if (std::string key = StoreKey(a, *secret); !warm_->store || warm_->store_key != key) {
       dfs::DfsClient::Options options;
       options.client_host = a.host;
+      // A namenode restart of a few seconds is waited out rather than failing the attempt.
+      options.reconnect.budget_ms = kDefaultReconnectMs;
       warm_->store = dfs::ConnectDfsAt(a.namenode, *secret, options);
       warm_->store_key = std::move(key);
     }

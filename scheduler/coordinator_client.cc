@@ -7,13 +7,36 @@ Status ToStatus(proto::Error::Reader e) { return StatusFromError(e); }
 
 void SetError(proto::Error::Builder e, const Status& s) { SetErrorFromStatus(s, e); }
 
-CoordinatorClient::CoordinatorClient(Transport* transport, std::string address)
-    : rpc_(transport, std::move(address), "coordinator") {}
+CallKind RequestKind(proto::CoordinatorRequest::Reader request) {
+  switch (request.which()) {
+    case proto::CoordinatorRequest::STATUS:
+    case proto::CoordinatorRequest::LIST:
+    case proto::CoordinatorRequest::LOGS:
+    case proto::CoordinatorRequest::WORKERS:
+    case proto::CoordinatorRequest::WAIT:
+      return CallKind::kIdempotent;
+    case proto::CoordinatorRequest::SUBMIT: {
+      auto sub = request.getSubmit();
+      const bool stage = sub.getParentJob().size() > 0 && sub.hasStage() && sub.getStage().getKey().size() > 0;
+      return stage ? CallKind::kIdempotent : CallKind::kMutation;
+    }
+    default:
+      return CallKind::kMutation;
+  }
+}
+
+CoordinatorClient::CoordinatorClient(Transport* transport, std::string address, ReconnectOptions reconnect)
+    : rpc_(transport, std::move(address), "coordinator", std::move(reconnect)) {}
 
 void CoordinatorClient::Close() { rpc_.Close(); }
 
 Result<std::unique_ptr<CapnpReader>> CoordinatorClient::Call(capnp::MallocMessageBuilder& request) {
-  return rpc_.Call<proto::CoordinatorResponse>(request);
+  CallKind kind = CallKind::kMutation;
+  RETURN_IF_ERROR(CatchCapnp("coordinator request", [&] {
+    kind = RequestKind(request.getRoot<proto::CoordinatorRequest>().asReader());
+    return Status::Ok();
+  }));
+  return rpc_.Call<proto::CoordinatorResponse>(request, kind);
 }
 
 }  // namespace sawmill::sched

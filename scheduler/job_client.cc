@@ -98,25 +98,28 @@ std::string FormatStages(proto::JobStatus::Reader s) {
 
 }  // namespace
 
-Result<std::unique_ptr<CoordinatorConnection>> ConnectCoordinator(const std::string& cluster_dir) {
+Result<std::unique_ptr<CoordinatorConnection>> ConnectCoordinator(const std::string& cluster_dir,
+                                                                  ReconnectOptions reconnect) {
   auto c = std::make_unique<CoordinatorConnection>();
   ASSIGN_OR_RETURN(c->config, LoadClusterConfig(cluster_dir));
   if (c->config.coordinator_address.empty()) {
     return NotFound(ClusterConfigPath(cluster_dir) + ": the cluster runs no coordinator");
   }
-  ASSIGN_OR_RETURN(auto made, ConnectCoordinatorAt(c->config.coordinator_address, c->config.SecretPath()));
+  ASSIGN_OR_RETURN(auto made,
+                   ConnectCoordinatorAt(c->config.coordinator_address, c->config.SecretPath(), std::move(reconnect)));
   made->config = std::move(c->config);
   return made;
 }
 
 Result<std::unique_ptr<CoordinatorConnection>> ConnectCoordinatorAt(const std::string& address,
-                                                                    const std::string& secret_file) {
+                                                                    const std::string& secret_file,
+                                                                    ReconnectOptions reconnect) {
   if (address.empty()) return InvalidArgument("no coordinator address");
   auto c = std::make_unique<CoordinatorConnection>();
   c->config.coordinator_address = address;
   ASSIGN_OR_RETURN(std::string secret, LoadSecret(secret_file));
   c->transport = std::make_unique<TcpTransport>(std::move(secret));
-  c->client = std::make_unique<CoordinatorClient>(c->transport.get(), address);
+  c->client = std::make_unique<CoordinatorClient>(c->transport.get(), address, std::move(reconnect));
   return c;
 }
 
@@ -135,10 +138,15 @@ Result<std::unique_ptr<CapnpReader>> WaitForJob(CoordinatorClient& client, const
     auto wait = m.initRoot<proto::CoordinatorRequest>().initWait();
     wait.setJobId(job_id);
     wait.setWaitMs(progress ? 250 : 5000);
-    ASSIGN_OR_RETURN(auto reply, client.Call(m));
+    auto reply = client.Call(m);
+    if (!reply.ok() && reply.status().code() == StatusCode::kNotFound) {
+      return NotFound("the coordinator at " + client.address() + " does not know " + job_id +
+                      " (a wrong id, or a restart that lost it): " + reply.status().message());
+    }
+    if (!reply.ok()) return reply.status();
     bool done = false;
     RETURN_IF_ERROR(CatchCapnp("job status", [&]() -> Status {
-      auto s = reply->Root<proto::CoordinatorResponse>().getStatus();
+      auto s = (*reply)->Root<proto::CoordinatorResponse>().getStatus();
       auto state = ParseCoordinatorJobState(Text(s.getState()));
       if (!state) return InvalidArgument("job " + job_id + " is in an unknown state '" + Text(s.getState()) + "'");
       done = Finished(*state);
@@ -149,7 +157,7 @@ Result<std::unique_ptr<CapnpReader>> WaitForJob(CoordinatorClient& client, const
       }
       return Status::Ok();
     }));
-    if (done) return reply;
+    if (done) return std::move(reply).value();
   }
 }
 

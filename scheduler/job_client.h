@@ -19,19 +19,24 @@ struct CoordinatorConnection {
 };
 
 // Reads D/cluster.json and the secret; errors name them, or say the cluster runs no coordinator.
-Result<std::unique_ptr<CoordinatorConnection>> ConnectCoordinator(const std::string& cluster_dir);
+// `reconnect`: how long the client's calls wait out an unreachable coordinator (--reconnect_s).
+Result<std::unique_ptr<CoordinatorConnection>> ConnectCoordinator(const std::string& cluster_dir,
+                                                                  ReconnectOptions reconnect = {});
 
 // The coordinator at "ip:port", with the cluster secret in `secret_file` (no cluster.json: a
 // program master on a worker knows these).
 Result<std::unique_ptr<CoordinatorConnection>> ConnectCoordinatorAt(const std::string& address,
-                                                                    const std::string& secret_file);
+                                                                    const std::string& secret_file,
+                                                                    ReconnectOptions reconnect = {});
 
 // The job's status (a CoordinatorResponse holding `status`).
 Result<std::unique_ptr<CapnpReader>> GetJobStatus(CoordinatorClient& client, const std::string& job_id);
 
 // Follows the job until it ends (long polls: the coordinator answers as it ends), drawing a
 // progress line on stderr when `progress` (maps and reduces done/total, bytes read, ETA; every
-// 250 ms). Returns the final status response.
+// 250 ms). Returns the final status response. A coordinator that cannot be reached is waited
+// out as the client's ReconnectOptions say, and the same job followed on; one that answers that
+// it does not know the job (restarted without it) ends the wait with kNotFound saying so.
 Result<std::unique_ptr<CapnpReader>> WaitForJob(CoordinatorClient& client, const std::string& job_id, bool progress);
 
 // "job-3 succeeded: 12/12 maps, 2/2 reduces, 1.2 GB in 10.3 s ..." and, with attempts, a table;

@@ -1,3 +1,4 @@
+// ConnectDfs and ScopedDfs: a DFS client over TCP for a cluster directory or a namenode address.
 #include "dfs/client/connect_dfs.h"
 
 #include "common/auth.h"
@@ -25,8 +26,8 @@ std::unique_ptr<DfsConnection> ConnectDfsAt(const std::string& namenode_address,
   return c;
 }
 
-Result<std::unique_ptr<ScopedDfs>> ScopedDfs::Connect(const std::string& cluster_dir) {
-  ASSIGN_OR_RETURN(auto conn, ConnectDfs(cluster_dir));
+Result<std::unique_ptr<ScopedDfs>> ScopedDfs::Connect(const std::string& cluster_dir, DfsClient::Options options) {
+  ASSIGN_OR_RETURN(auto conn, ConnectDfs(cluster_dir, std::move(options)));
   // The registered pointer shares ownership of the whole connection (client and transport).
   std::shared_ptr<DfsConnection> shared = std::move(conn);
   SetDfs(std::shared_ptr<FileSystem>(shared, shared->client.get()));

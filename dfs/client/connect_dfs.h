@@ -31,7 +31,8 @@ std::unique_ptr<DfsConnection> ConnectDfsAt(const std::string& namenode_address,
 // resolution or file still using it lets go.
 class ScopedDfs {
  public:
-  static Result<std::unique_ptr<ScopedDfs>> Connect(const std::string& cluster_dir);
+  static Result<std::unique_ptr<ScopedDfs>> Connect(const std::string& cluster_dir,
+                                                    DfsClient::Options options = {});
   ~ScopedDfs();
   ScopedDfs(const ScopedDfs&) = delete;
   ScopedDfs& operator=(const ScopedDfs&) = delete;

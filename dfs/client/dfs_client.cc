@@ -38,6 +38,34 @@ Result<std::string> ClientPath(const std::string& path) { return NormalizePath(S
 
 FileInfo ToFileInfo(const DfsFileStatus& s) { return FileInfo{s.path, s.is_dir, s.size, s.mtime_ms}; }
 
+// Which namenode requests are sent again after a try whose answer was lost (the namenode died
+// while it handled it). Reads, and changes whose repeat leaves the namespace as the first left
+// it (mkdirs of a directory that exists is ok; renewLease; setReplication; a bad replica
+// reported twice), may. The others may not: a repeated create of the client's own new file
+// would be kAlreadyExists, a repeated addBlock would leave an empty block in the file, and
+// complete, abandonBlock, rename and delete would fail as if the file had changed under the
+// client; the protocol carries no request id to tell a repeat apart. These are retried only when
+// nothing reached the namenode (connect or send failed, common/rpc_client.h). When their answer
+// is lost, Rename and Delete read back whether they were applied (below); the others fail
+// kUnavailable saying so, and the writer or the task fails (the task's attempt is retried by the
+// coordinator).
+CallKind NamenodeRequestKind(proto::NamenodeRequest::Reader r) {
+  switch (r.which()) {
+    case proto::NamenodeRequest::MKDIRS:
+    case proto::NamenodeRequest::RENEW_LEASE:
+    case proto::NamenodeRequest::STAT:
+    case proto::NamenodeRequest::LIST:
+    case proto::NamenodeRequest::GET_BLOCK_LOCATIONS:
+    case proto::NamenodeRequest::REPORT_BAD_REPLICA:
+    case proto::NamenodeRequest::FSCK:
+    case proto::NamenodeRequest::DATANODES:
+    case proto::NamenodeRequest::SET_REPLICATION:
+      return CallKind::kIdempotent;
+    default:
+      return CallKind::kMutation;
+  }
+}
+
 Status Unexpected(const char* what) { return Internal(std::string("namenode answered ") + what + " with an unexpected response"); }
 
 }  // namespace
@@ -99,7 +127,7 @@ DfsClient::DfsClient(Transport* transport, std::string namenode_address, Options
       namenode_address_(std::move(namenode_address)),
       options_(std::move(options)),
       client_name_(MakeClientName()),
-      namenode_(std::make_unique<RpcClient>(transport, namenode_address_, "namenode")) {
+      namenode_(std::make_unique<RpcClient>(transport, namenode_address_, "namenode", options_.reconnect)) {
   CHECK(transport_ != nullptr);
   CHECK_GT(options_.packet_bytes, 0u);
 }
@@ -114,8 +142,27 @@ DfsClient::~DfsClient() {
   if (renewer_.joinable()) renewer_.join();
 }
 
-Result<std::unique_ptr<CapnpReader>> DfsClient::CallNamenode(capnp::MallocMessageBuilder& request) {
-  return namenode_->Call<proto::NamenodeResponse>(request);
+Result<std::unique_ptr<CapnpReader>> DfsClient::CallNamenode(capnp::MallocMessageBuilder& request,
+                                                             CallOutcome* outcome) {
+  CallKind kind = CallKind::kMutation;
+  bool new_block = false;
+  RETURN_IF_ERROR(CatchCapnp("namenode request", [&] {
+    auto r = request.getRoot<proto::NamenodeRequest>().asReader();
+    kind = NamenodeRequestKind(r);
+    new_block = r.isAddBlock() && r.getAddBlock().getExcludeDatanodes().size() == 0;
+    return Status::Ok();
+  }));
+  CallOutcome ignored;
+  if (outcome == nullptr) outcome = &ignored;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.no_datanode_wait_ms);
+  for (int64_t pause_ms = 50;; pause_ms = std::min<int64_t>(pause_ms * 2, 1000)) {
+    auto reply = namenode_->Call<proto::NamenodeResponse>(request, kind, outcome);
+    // A namenode that has just restarted knows no live datanode until their next heartbeats.
+    const bool no_datanode = !reply.ok() && reply.status().code() == StatusCode::kUnavailable &&
+                             *outcome == CallOutcome::kAnswered;
+    if (!new_block || !no_datanode || std::chrono::steady_clock::now() >= deadline) return reply;
+    std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
+  }
 }
 
 Status DfsClient::Mkdirs(const std::string& path) {
@@ -163,6 +210,18 @@ Result<std::unique_ptr<DfsOutputFile>> DfsClient::Create(const std::string& path
   return NewDfsWriter(this, std::move(p), block_size);
 }
 
+Result<bool> DfsClient::Exists(const std::string& path) {
+  auto st = StatFull(path);
+  if (st.ok()) return true;
+  if (st.status().code() == StatusCode::kNotFound) return false;
+  return st.status();
+}
+
+// A rename whose answer was lost (the namenode died while it handled it) is read back once the
+// namenode answers: moved (src gone, dst there) is done, unmoved (src there, dst not) is sent
+// again, anything else is the lost answer's error. The reading assumes no other client moves
+// these paths meanwhile, which holds for commits (the coordinator alone moves a job's staging
+// paths) and for a task's own files.
 Status DfsClient::Rename(const std::string& src, const std::string& dst) {
   ASSIGN_OR_RETURN(std::string s, ClientPath(src));
   ASSIGN_OR_RETURN(std::string d, ClientPath(dst));
@@ -170,16 +229,34 @@ Status DfsClient::Rename(const std::string& src, const std::string& dst) {
   auto r = m.initRoot<proto::NamenodeRequest>().initRename();
   r.setSrc(s);
   r.setDst(d);
-  return CallNamenode(m).status();
+  for (int tries = 1;; ++tries) {
+    CallOutcome outcome;
+    Status sent = CallNamenode(m, &outcome).status();
+    if (outcome != CallOutcome::kUnanswered || tries == 3) return sent;
+    auto src_there = Exists(s);
+    auto dst_there = Exists(d);
+    if (!src_there.ok() || !dst_there.ok() || *src_there == *dst_there) return sent;
+    if (*dst_there) return Status::Ok();
+  }
 }
 
+// As Rename: a delete whose answer was lost is done if the path is gone, else sent again. (A file
+// under construction reads as gone; if the delete was not applied, the namenode abandons it
+// when its writer's lease expires.)
 Status DfsClient::Delete(const std::string& path, bool recursive) {
   ASSIGN_OR_RETURN(std::string p, ClientPath(path));
   capnp::MallocMessageBuilder m;
   auto d = m.initRoot<proto::NamenodeRequest>().initDelete();
   d.setPath(p);
   d.setRecursive(recursive);
-  return CallNamenode(m).status();
+  for (int tries = 1;; ++tries) {
+    CallOutcome outcome;
+    Status sent = CallNamenode(m, &outcome).status();
+    if (outcome != CallOutcome::kUnanswered || tries == 3) return sent;
+    auto there = Exists(p);
+    if (!there.ok()) return sent;
+    if (!*there) return Status::Ok();
+  }
 }
 
 Result<DfsFileStatus> DfsClient::StatFull(const std::string& path) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/fs.h"
+#include "common/reconnect.h"
 #include "common/rpc.h"
 #include "common/status.h"
 #include "dfs/block_info.h"
@@ -24,9 +25,11 @@ namespace capnp {
 class MallocMessageBuilder;
 }
 
+
 namespace sawmill {
 class CapnpReader;
 class RpcClient;
+enum class CallOutcome;  // common/rpc_client.h
 }
 
 namespace sawmill::dfs {
@@ -111,6 +114,12 @@ class DfsClient : public FileSystem {
     // How long OpenRead asks again for the locations of blocks without a live replica (a
     // namenode that just restarted learns them from the datanodes' next reports).
     int64_t missing_block_wait_ms = 3000;
+    // How long a new block is asked for again while the namenode knows no live datanode with
+    // room (one that just restarted learns them from their next heartbeats).
+    int64_t no_datanode_wait_ms = 3000;
+    // How long namenode calls wait out a namenode that cannot be reached (a restart; --reconnect_s,
+    // common/reconnect.h). Which requests are sent again: NamenodeRequestKind in dfs_client.cc.
+    ReconnectOptions reconnect;
   };
 
   // `transport` must outlive the client. Connects lazily.
@@ -148,15 +157,22 @@ class DfsClient : public FileSystem {
   Transport* transport() const { return transport_; }
 
   // Used by the files this client opens.
-  // One namenode round trip on the shared connection (reopened once if it broke, see
-  // common/rpc_client.h); the response's error is checked.
-  Result<std::unique_ptr<CapnpReader>> CallNamenode(capnp::MallocMessageBuilder& request);
+  // One namenode round trip on the shared connection (reopened if it broke, and an unreachable
+  // namenode waited out as options().reconnect says, see common/rpc_client.h); the response's
+  // error is checked.
+  // An addBlock (without excluded datanodes) that the namenode answers with kUnavailable (no live
+  // datanode) is asked again for up to options().no_datanode_wait_ms. `outcome`: see
+  // RpcClient::Call.
+  Result<std::unique_ptr<CapnpReader>> CallNamenode(capnp::MallocMessageBuilder& request,
+                                                    CallOutcome* outcome = nullptr);
   void WriterOpened();
   void WriterClosed();
 
  private:
   void RenewLoop();
   Status RenewLease();
+  // Whether `path` exists (a file under construction does not), asking as Stat does.
+  Result<bool> Exists(const std::string& path);
 
   Transport* const transport_;
   const std::string namenode_address_;
