@@ -83,8 +83,15 @@ Status Coordinator::Impl::Submit(sp::JobSubmission::Reader sub, std::string* id_
   if (!parent_id.empty()) {
     if (program) return InvalidArgument("a program cannot be a stage of another");
     if (sub.getStage().getKey().size() == 0) return InvalidArgument("a stage of " + parent_id + " without a key");
-    std::lock_guard<std::mutex> l(mu);
-    RETURN_IF_ERROR(CheckMaster(parent_id, Text(sub.getMasterAttempt())));
+    std::unique_lock<std::mutex> l(mu);
+    const std::string master = Text(sub.getMasterAttempt());
+    // After a restart a master runs on before its worker has registered again (which adopts it):
+    // its stage submissions wait for that, or for the recovery's end.
+    if (Recovering()) {
+      const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(recovery_until_ms - MonoMs());
+      cv.wait_until(l, until, [&] { return stopping || CheckMaster(parent_id, master).ok() || !Recovering(); });
+    }
+    RETURN_IF_ERROR(CheckMaster(parent_id, master));
     if (std::string known = KnownStage(sub); !known.empty()) {
       *id_out = known;
       return Status::Ok();

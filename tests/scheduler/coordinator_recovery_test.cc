@@ -124,6 +124,39 @@ TEST_F(CoordinatorRecoveryTest, MapOutputTheWorkerNoLongerHasRunsAgain) {
   EXPECT_EQ(Text(o.launch(0).getAttemptId()), "job-1/m-00000/2000");
 }
 
+// A program's master runs on through the restart; a stage it submits before its worker has
+// registered again waits for the worker (which brings the master back), and is accepted.
+TEST_F(CoordinatorRecoveryTest, MastersStageSubmittedBeforeItsWorkerCameBackWaitsForIt) {
+  std::string w = Register("host-a", 1);
+  auto submit = [&](const std::string& parent, const std::string& master, CoordinatorClient* c) {
+    return Call([&](sp::CoordinatorRequest::Builder req) {
+      auto s = req.initSubmit();
+      s.setName("p");
+      s.setBinarySha256(kSha);
+      s.setProgram(parent.empty());
+      s.setParentJob(parent);
+      s.setMasterAttempt(master);
+      s.setPlanVersion(sched::kProgramPlanVersion);
+      s.setScratchDir("dfs:/tmp/p");
+      s.setOutput("dfs:/out/stage");
+      s.initStage().setKey("0.0");
+      s.initPartitioning().setKind("none");
+    }, c);
+  };
+  ASSERT_TRUE(submit("", "", nullptr).ok());
+  Orders o;
+  ASSERT_TRUE(PollForLaunches(w, &o, 1));
+  ASSERT_EQ(Text(o.launch(0).getAttemptId()), "job-1/m-00000/0");
+  RestartCoordinator();
+  CoordinatorClient master(&net_, kCoord);
+  auto stage = std::async(std::launch::async, [&] { return submit("job-1", "job-1/m-00000/0", &master); });
+  EXPECT_EQ(stage.wait_for(std::chrono::milliseconds(300)), std::future_status::timeout);  // waits for the worker
+  ASSERT_EQ(Register("host-a", 1, nullptr, w, {"job-1/m-00000/0"}, {}), w);
+  auto r = stage.get();
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(Text((*r)->Root<sp::CoordinatorResponse>().getSubmitted()), "job-2");
+}
+
 TEST_F(CoordinatorRecoveryTest, JobIdsAreNeverGivenOutTwice) {
   ASSERT_EQ(Submit(JobArgs{}).value(), "job-1");
   // Even with the history gone, the journal remembers the next id.

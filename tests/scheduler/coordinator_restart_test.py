@@ -62,22 +62,37 @@ def main():
             data = os.path.join(root, "edges.tsv")
             rng5 = random.Random(5)
             with open(data, "w") as f:
-                for _ in range(40000):
+                for _ in range(100000):
                     f.write(f"{rng5.randrange(4000)}\t{rng5.randrange(4000)}\n")
             # --ranks shuffle: stages whose map outputs live on the workers, kept across the restart.
-            binary, flags = "pagerank", ["--iterations", "6", "--partitions", "3", "--ranks", "shuffle"]
-            span_s = (1.0, 8.0)
+            binary, flags = "pagerank", ["--iterations", "16", "--partitions", "3", "--ranks", "shuffle"]
         else:
             data = os.path.join(root, "text.txt")
-            run([sawmill, "gen", "text", "--bytes", str(6 * MB), "--seed", "7", "--output", data])
-            binary, flags = "faulty_job", ["--reducers", "3", "--split_mb", "1", "--map_sleep_ms", "400"]
-            span_s = (0.3, 4.0)
+            run([sawmill, "gen", "text", "--bytes", str(12 * MB), "--seed", "7", "--output", data])
+            # Maps and reduces that take a while each (12 maps on 6 slots, then 3 reduces): a kill
+            # lands in the maps, between them and the reduces, in the reduces or in the commit.
+            binary, flags = "faulty_job", ["--reducers", "3", "--split_mb", "1", "--map_sleep_ms", "1000",
+                                           "--reduce_sleep_ms", "1000"]
         local = local_parts(jobs, binary, data, os.path.join(root, "local"), *flags)
         with Cluster(build, 3, 1, prefix="sawmill-restart-test.", block_size=MB, slots=2,
                      sync_blocks="false") as c:
             c.put(data, "/in/data")
-            survived = 0
-            for r in range(a.runs):
+            # Fault-free runs first (the second one warm, as the runs after it are): its length spans
+            # the kill moments.
+            for calm in ("/out/calm0", "/out/calm1"):
+                t0 = time.monotonic()
+                run([os.path.join(jobs, binary), "--cluster", c.dir, "--wait", "--progress", "never", "--input",
+                     "dfs:/in/data", "--output", "dfs:" + calm, *flags], timeout=240)
+                took = time.monotonic() - t0
+                if output_parts(c.dfs, calm) != local:
+                    raise Fail("a fault-free run's output differs from local mode")
+            span_s = (0.05 * took, 0.9 * took)
+            log(a.case, f"fault-free run: {took:.1f} s; kills between {span_s[0]:.1f} and {span_s[1]:.1f} s")
+            survived = killed = 0
+            r = -1
+            # `runs` runs with a kill in them (one that ends first does not count), at most 3x as many.
+            while killed < a.runs and r < 3 * a.runs:
+                r += 1
                 seed = rng.randrange(1 << 30)
                 pick = random.Random(seed)
                 at_s = pick.uniform(*span_s)
@@ -105,13 +120,23 @@ def main():
                     raise Fail(f"run {r} (seed {seed}): the output differs from local mode "
                                f"({sorted(parts)} vs {sorted(local)})")
                 survived += 1
+                killed += not early
                 what = ("the job ended before the kill" if early else
                         f"{role} killed {at_s:.1f} s in, back after {down_s:.1f} s")
-                log(a.case, f"run {r} (seed {seed}): {what}; client exit 0, output identical to local mode")
+                # Attempts failed or killed (a kept attempt is neither; a lost one would be).
+                launched = ""
+                jid = stdout.decode().split()[1].rstrip(":") if stdout.startswith(b"submitted ") else ""
+                if jid:
+                    st = run([sawmill, "job", "--cluster", c.dir, "status", jid]).stdout.decode()
+                    counts = [ln.strip() for ln in st.splitlines() if "attempts failed" in ln]
+                    launched = "; " + counts[0].split("; ")[-1] if counts else ""
+                log(a.case, f"run {r} (seed {seed}): {what}; client exit 0, output identical to local mode{launched}")
             code, report = c.fsck()
             if code != 0:
                 raise Fail(f"fsck after the runs: {report}")
-        log(a.case, f"{survived} of {a.runs} runs survived")
+        if killed < a.runs:
+            raise Fail(f"only {killed} of {r + 1} runs had the kill land before the job ended")
+        log(a.case, f"{killed} of {killed} runs with a {role} kill survived ({survived} runs in all)")
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

@@ -166,19 +166,13 @@ def case_coordinator_restart(case, text, local):
         err = f.stderr()
         if "is back after" not in err:
             raise Fail(f"the client never said that the coordinator is back: {err[-3000:]}")
-        if code == 0:
-            got = c.output_parts("/out/wc")
-            if got != local:
-                raise Fail(f"output parts {sorted(got)} differ from local mode's {sorted(local)}")
-            log(case, f"the restarted coordinator kept {jid}: the client followed it to its end, exit 0, "
-                "output byte-identical to local mode")
-        elif code == 1 and (f"does not know {jid} (a wrong id, or a restart that lost it)" in err or
-                            f"{jid} failed: the coordinator restarted while the job ran" in err):
-            # A coordinator that does not recover its jobs answers that it lost this one.
-            log(case, f"the restarted coordinator did not keep {jid}; the client reported its answer and exited 1: "
-                f"{err.strip().splitlines()[-1]}")
-        else:
+        if code != 0:
             raise Fail(f"the --wait client exited {code}: {err[-3000:]}")
+        got = c.output_parts("/out/wc")
+        if got != local:
+            raise Fail(f"output parts {sorted(got)} differ from local mode's {sorted(local)}")
+        log(case, f"the restarted coordinator took {jid} up again from its journal: the client followed it to its "
+            "end, exit 0, output byte-identical to local mode")
 
 
 PAGERANK_FLAGS = ["--iterations", "6", "--partitions", "4", "--threads", "2", "--memory_mb", "256", "--ranks",
