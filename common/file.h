@@ -74,6 +74,8 @@ Status Rename(const std::string& from, const std::string& to);
 Status RenameNoReplace(const std::string& from, const std::string& to);
 // renameat2(RENAME_EXCHANGE): swaps two existing paths atomically.
 Status RenameExchange(const std::string& a, const std::string& b);
+// fsync(2) of a directory, so that a file renamed into it survives a crash.
+Status SyncDirectory(const std::string& dir);
 // Sorted names (not paths) in a directory, excluding "." and "..".
 Result<std::vector<std::string>> ListDir(const std::string& dir);
 std::string JoinPath(std::string_view a, std::string_view b);

@@ -139,14 +139,4 @@ Result<JournalReadResult> ReadJournal(const std::string& path,
   return result;
 }
 
-Status SyncDirectory(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError("cannot open", dir, errno);
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) return ErrnoError("cannot fsync", dir, err);
-  return Status::Ok();
-}
-
 }  // namespace sawmill

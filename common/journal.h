@@ -68,7 +68,4 @@ Result<JournalReadResult> ReadJournal(const std::string& path,
                                       const std::function<Status(std::string_view payload)>& fn,
                                       bool truncate);
 
-// fsync(2) of a directory, so that a file renamed into it survives a crash.
-Status SyncDirectory(const std::string& dir);
-
 }  // namespace sawmill

@@ -34,16 +34,6 @@ bool ParseBlockFileName(std::string_view name, uint64_t* id, uint64_t* generatio
   return ec2 == std::errc() && after_gen == end && after_gen != after_id + 1;
 }
 
-// fsync of a directory, so that a rename into it survives a crash.
-Status SyncDir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError("cannot open directory", dir, errno);
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) return ErrnoError("cannot sync directory", dir, err);
-  return Status::Ok();
-}
 
 std::string IdString(uint64_t id) { return "block " + std::to_string(id); }
 
@@ -299,7 +289,7 @@ Result<BlockInfo> BlockWriter::Install(Status s, uint64_t length, bool sync) {
   if (s.ok()) s = RenameNoReplace(tmp, dest);
   if (s.ok()) {
     renamed = true;
-    if (sync) s = SyncDir(Dirname(dest));
+    if (sync) s = SyncDirectory(Dirname(dest));
   }
   if (!s.ok()) {
     Abort();

@@ -23,19 +23,7 @@ constexpr char kMagic[8] = {'S', 'W', 'N', 'N', 'I', 'M', 'G', '1'};
 constexpr size_t kHeaderBytes = 24;
 constexpr uint32_t kImageVersion = 1;
 
-Status SyncPath(const std::string& path, int flags) {
-  int fd = ::open(path.c_str(), flags | O_CLOEXEC);
-  if (fd < 0) return ErrnoError("cannot open", path, errno);
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) return ErrnoError("cannot fsync", path, err);
-  return Status::Ok();
-}
-
 }  // namespace
-
-Status SyncDirectory(const std::string& dir) { return SyncPath(dir, O_RDONLY | O_DIRECTORY); }
 
 Status WriteCheckpoint(const std::string& path, const Namespace& ns, uint64_t last_txid) {
   capnp::MallocMessageBuilder message;

@@ -20,7 +20,5 @@ struct LoadedCheckpoint {
 Status WriteCheckpoint(const std::string& path, const Namespace& ns, uint64_t last_txid);
 // kCorruption naming the path for a torn, truncated or unparsable image.
 Result<LoadedCheckpoint> ReadCheckpoint(const std::string& path);
-// fsync of a directory, so that a rename or a new file in it survives a crash.
-Status SyncDirectory(const std::string& dir);
 
 }  // namespace sawmill::dfs

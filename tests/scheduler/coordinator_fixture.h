@@ -202,6 +202,25 @@ class CoordinatorTest : public ::testing::Test {
     return Text(r->Root<sp::CoordinatorResponse>().getSubmitted());
   }
 
+  // Submits a program (no `parent`) or, from its master attempt `master`, a stage of it (key "0.0").
+  Result<std::unique_ptr<CapnpReader>> SubmitProgram(const std::string& parent, const std::string& master = "",
+                                                     uint32_t version = kProgramPlanVersion,
+                                                     CoordinatorClient* c = nullptr) {
+    return Call([&](sp::CoordinatorRequest::Builder req) {
+      auto s = req.initSubmit();
+      s.setName("p");
+      s.setBinarySha256(kSha);
+      s.setProgram(parent.empty());
+      s.setParentJob(parent);
+      s.setMasterAttempt(master);
+      s.setPlanVersion(version);
+      s.setScratchDir("dfs:/tmp/p");
+      s.setOutput("dfs:/out/stage");
+      s.initStage().setKey("0.0");
+      s.initPartitioning().setKind("none");
+    }, c);
+  }
+
   // Reports one attempt's result from `worker`.
   Status Report(const std::string& worker, const std::string& attempt_id, bool ok, uint64_t records_out = 0,
                 const std::string& stderr_tail = "", CoordinatorClient* c = nullptr) {

@@ -128,28 +128,13 @@ TEST_F(CoordinatorRecoveryTest, MapOutputTheWorkerNoLongerHasRunsAgain) {
 // registered again waits for the worker (which brings the master back), and is accepted.
 TEST_F(CoordinatorRecoveryTest, MastersStageSubmittedBeforeItsWorkerCameBackWaitsForIt) {
   std::string w = Register("host-a", 1);
-  auto submit = [&](const std::string& parent, const std::string& master, CoordinatorClient* c) {
-    return Call([&](sp::CoordinatorRequest::Builder req) {
-      auto s = req.initSubmit();
-      s.setName("p");
-      s.setBinarySha256(kSha);
-      s.setProgram(parent.empty());
-      s.setParentJob(parent);
-      s.setMasterAttempt(master);
-      s.setPlanVersion(sched::kProgramPlanVersion);
-      s.setScratchDir("dfs:/tmp/p");
-      s.setOutput("dfs:/out/stage");
-      s.initStage().setKey("0.0");
-      s.initPartitioning().setKind("none");
-    }, c);
-  };
-  ASSERT_TRUE(submit("", "", nullptr).ok());
+  ASSERT_TRUE(SubmitProgram("").ok());
   Orders o;
   ASSERT_TRUE(PollForLaunches(w, &o, 1));
   ASSERT_EQ(Text(o.launch(0).getAttemptId()), "job-1/m-00000/0");
   RestartCoordinator();
   CoordinatorClient master(&net_, kCoord);
-  auto stage = std::async(std::launch::async, [&] { return submit("job-1", "job-1/m-00000/0", &master); });
+  auto stage = std::async(std::launch::async, [&] { return SubmitProgram("job-1", "job-1/m-00000/0", kProgramPlanVersion, &master); });
   EXPECT_EQ(stage.wait_for(std::chrono::milliseconds(300)), std::future_status::timeout);  // waits for the worker
   ASSERT_EQ(Register("host-a", 1, nullptr, w, {"job-1/m-00000/0"}, {}), w);
   auto r = stage.get();

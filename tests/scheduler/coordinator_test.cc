@@ -231,18 +231,7 @@ TEST_F(CoordinatorTest, BinaryThatIsNotTheSubmittedOneIsRefusedAtSubmission) {
 // (a binary built before versions), is refused at submission with both versions named.
 TEST_F(CoordinatorTest, ProgramOfAnotherPlanVersionIsRefused) {
   Register("host-a", 1);
-  auto submit = [&](uint32_t version, const std::string& parent) {
-    return Call([&](sp::CoordinatorRequest::Builder req) {
-      auto s = req.initSubmit();
-      s.setName("p");
-      s.setBinarySha256(kSha);
-      s.setProgram(parent.empty());
-      s.setParentJob(parent);
-      s.setPlanVersion(version);
-      s.setScratchDir("dfs:/tmp/p");
-      s.initPartitioning().setKind("none");
-    }).status();
-  };
+  auto submit = [&](uint32_t version, const std::string& parent) { return SubmitProgram(parent, "", version).status(); };
   for (uint32_t v : {0u, sched::kProgramPlanVersion + 1}) {
     for (const std::string parent : {"", "job-1"}) {
       Status s = submit(v, parent);
