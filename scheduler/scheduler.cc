@@ -377,7 +377,7 @@ struct Scheduler::Impl {
   void MarkStragglers(Job& j, int kind, int64_t now) {
     std::vector<int64_t> d;
     for (const auto& a : j.attempts)
-      if (a.state == AttemptState::kSucceeded && Kind(a) == kind)
+      if (a.state == AttemptState::kSucceeded && Kind(a) == kind && !a.restored)
         d.push_back(a.end_ms - a.start_ms);
     if (d.empty()) return;
     std::ranges::sort(d);
@@ -490,6 +490,7 @@ Status Scheduler::RestoreJob(const JobPlan& plan, const std::vector<RestoredTask
     a.host = w == m.workers.end() ? "" : w->second.host;
     a.state = AttemptState::kSucceeded;
     a.start_ms = a.end_ms = now_ms;
+    a.restored = true;
     const int idx = static_cast<int>(j.attempts.size());
     j.attempts.push_back(a);
     m.attempt_index[a.attempt_id] = {&j, idx};

@@ -58,6 +58,7 @@ struct AttemptInfo {
   AttemptState state = AttemptState::kRunning;
   int64_t start_ms = 0, end_ms = 0;  // end_ms 0 while running
   bool local = false, speculative = false;
+  bool restored = false;   // committed before a coordinator restart (RestoreJob): no duration known
   std::string error;       // failed or killed: why
 };
 

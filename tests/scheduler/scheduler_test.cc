@@ -705,6 +705,19 @@ TEST(SchedulerTest, RestoredJobKeepsCommittedTasksAndNumbersNewAttemptsAbove) {
   EXPECT_EQ(Snap(s, "j").state, JobState::kTasksDone);
 }
 
+// Restored attempts have no known duration: they do not make a kept attempt look like a straggler.
+TEST(SchedulerTest, RestoredAttemptsDoNotMakeKeptOnesStragglers) {
+  Scheduler s;
+  s.AddWorker("w1", "h1", 2);
+  s.AddWorker("w2", "h2", 2);
+  SchedulerOptions opt;
+  opt.speculation_min_ms = 100;
+  ASSERT_TRUE(s.RestoreJob(Plan("j", Anywhere(3), 0, opt), {{"j/m-00000/0", "w1"}, {"j/m-00001/0", "w1"}}, 100, 0).ok());
+  ASSERT_TRUE(s.AdoptAttempt("j/m-00002/0", "w1", 0));
+  s.Tick(5000);
+  EXPECT_THAT(s.Assign("w2", 2, 5000), IsEmpty());
+}
+
 TEST(SchedulerTest, RestoredJobWithEveryTaskDoneIsReadyToCommit) {
   Scheduler s;
   ASSERT_TRUE(s.RestoreJob(Plan("j", Anywhere(2), 0), {{"j/m-00000/0", "w1"}, {"j/m-00001/3", "w2"}}, 100, 0).ok());
