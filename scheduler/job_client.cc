@@ -118,7 +118,13 @@ Result<std::unique_ptr<CoordinatorConnection>> ConnectCoordinatorAt(const std::s
   auto c = std::make_unique<CoordinatorConnection>();
   c->config.coordinator_address = address;
   ASSIGN_OR_RETURN(std::string secret, LoadSecret(secret_file));
-  c->transport = std::make_unique<TcpTransport>(std::move(secret));
+  // A coordinator stopped (SIGSTOP, a hung host) keeps the connection open but never answers:
+  // without a bound a follower would wait forever. Every answer comes within 10 s (a wait is
+  // answered at least that often) unless the coordinator is recovering, which holds a stage
+  // submission for up to its worker timeout; 60 s leaves room for both. The call then counts as
+  // the coordinator being unreachable and is tried again within --reconnect_s.
+  c->transport = std::make_unique<TcpTransport>(std::move(secret), /*connect_timeout_ms=*/10000,
+                                                /*io_timeout_ms=*/60000);
   c->client = std::make_unique<CoordinatorClient>(c->transport.get(), address, std::move(reconnect));
   return c;
 }
