@@ -53,8 +53,9 @@ TEST_F(FaultSitesTest, NamenodeJournalSyncFailsTheMutationAndEveryLaterOne) {
   const uint64_t txid = (*store)->last_txid() + 1;
   ASSERT_TRUE(fault::Arm("namenode.journal.sync=once:fail(fsync: I/O error (simulated))").ok());
   Status s = (*store)->Mkdirs("/b", 2);
-  EXPECT_EQ(s.message(), "fault point namenode.journal.sync at " + std::to_string(txid) +
-                             ": fsync: I/O error (simulated)");
+  // The namenode goes read-only, naming the failure (docs/dfs.md).
+  EXPECT_EQ(s.message(), "namenode journal unwritable: fault point namenode.journal.sync at " + std::to_string(txid) +
+                             ": fsync: I/O error (simulated); the namespace is read-only until the namenode is restarted");
   EXPECT_FALSE((*store)->ns().Stat("/b").ok());  // not applied
   EXPECT_EQ((*store)->Mkdirs("/c", 3).message(), s.message());  // refused from then on
   store->reset();

@@ -171,7 +171,7 @@ class CoordinatorTest : public ::testing::Test {
     return WaitFor([&] {
       EXPECT_TRUE(PollOnce(worker, o, 20, c).ok());
       return o->launches.size() >= n;
-    }, 5000);
+    }, 10000);
   }
 
   Result<std::string> Submit(const JobArgs& a) {
