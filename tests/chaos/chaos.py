@@ -288,17 +288,18 @@ class Injector(threading.Thread):
 
 def fault_list(a):
     if a.fault:
-        return [a.fault]
-    if a.faults in ("safe", "all"):
+        kinds = [a.fault]
+    elif a.faults in ("safe", "all"):
         kinds = list(faults.SAFE) if a.faults == "safe" else sorted(faults.KINDS)
     else:
         kinds = [k for k in a.faults.split(",") if k]
+    for k in kinds:
+        faults.make(k, 0)  # raises Fail naming an unknown or unbuilt kind
     if not can_mount() and "full_disk" in kinds:
         log("note: full_disk needs root (a tmpfs mount): left out")
         kinds.remove("full_disk")
-    for k in kinds:
-        if k not in faults.KINDS and k not in faults.CONTROLS:
-            faults.make(k, 0)  # raises Fail naming the kind
+    if not kinds:
+        raise Fail("no fault kind left to run")
     return kinds
 
 
