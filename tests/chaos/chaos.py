@@ -231,7 +231,8 @@ def one_run(build, work, kind, seed, reference, span_s):
                 except ClientFailed as e:
                     problem = f"client failed: {e}"
                     if fault and fault.needs_reconnect:
-                        problem += " (this fault needs the clients' reconnect, issue 20 item 2)"
+                        problem += (" (a fault that takes the coordinator or the namenode away: the clients must "
+                                    "wait it out, issue 20 item 2)")
                 if injector:
                     injector.join()
                     injected, error = injector.result()
