@@ -6,6 +6,7 @@
 #include <string>
 
 #include "cli/args.h"
+#include "common/reconnect.h"
 #include "common/status.h"
 #include "dfs/client/connect_dfs.h"
 
@@ -16,8 +17,16 @@ struct StoreArgs {
   std::unique_ptr<dfs::ScopedDfs> store;   // set with --cluster
 };
 
+// The store client of `sawmill logs` and `sawmill dataset` with --cluster: like every client,
+// it waits out a namenode restart (kDefaultReconnectMs, as --reconnect_s's default).
+inline dfs::DfsClient::Options CommandStoreOptions() {
+  dfs::DfsClient::Options o;
+  o.reconnect.budget_ms = kDefaultReconnectMs;
+  return o;
+}
+
 // kInvalidArgument when neither flag is given. `options`: the store client's (with --cluster).
-inline Result<StoreArgs> OpenStore(const Args& args, dfs::DfsClient::Options options = {}) {
+inline Result<StoreArgs> OpenStore(const Args& args, dfs::DfsClient::Options options = CommandStoreOptions()) {
   StoreArgs s;
   if (args.Has("cluster")) {
     ASSIGN_OR_RETURN(s.store, dfs::ScopedDfs::Connect(args.Get("cluster", ""), std::move(options)));
