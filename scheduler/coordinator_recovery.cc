@@ -95,13 +95,25 @@ void Coordinator::Impl::MaybeCompactJournal() {
 
 bool Coordinator::Impl::Recovering() {
   if (recovery_until_ms == 0) return false;
-  const bool waiting = std::any_of(workers.begin(), workers.end(), [](const auto& w) { return w.second.recovered; });
-  if (!waiting || MonoMs() >= recovery_until_ms) {
-    recovery_until_ms = 0;
-    LOG(INFO) << "recovery done: " << (waiting ? "some workers did not come back in time" : "every worker came back");
-    return false;
+  // Until the last known worker is back, or lost (the tick loses those that did not come back in
+  // time, before anything is scheduled: their map outputs must not count then).
+  if (std::any_of(workers.begin(), workers.end(), [](const auto& w) { return w.second.recovered; })) return true;
+  recovery_until_ms = 0;
+  LOG(INFO) << "recovery done";
+  return false;
+}
+
+void Coordinator::Impl::EndRecoveryIfDue() {
+  if (recovery_until_ms == 0 || MonoMs() < recovery_until_ms) return;
+  std::vector<std::string> gone;
+  for (const auto& [id, w] : workers) {
+    if (w.recovered) gone.push_back(id);
   }
-  return true;
+  for (const auto& id : gone) {
+    LostWorker(id, "worker " + id + " did not come back within " + std::to_string(opt.worker_timeout_ms) +
+                       " ms of the coordinator's restart");
+  }
+  Recovering();  // ends it
 }
 
 bool Coordinator::Impl::Reregister(const std::string& previous_id, sp::WorkerRegistration::Reader r) {

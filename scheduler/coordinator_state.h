@@ -213,6 +213,9 @@ struct Coordinator::Impl {
   bool Reregister(const std::string& previous_id, sp::WorkerRegistration::Reader r);
   // Whether handing out work waits for workers to come back after a restart.
   bool Recovering();
+  // Loses the workers known from the journal that have not come back once the wait is over
+  // (tick thread).
+  void EndRecoveryIfDue();
   // Runs `fn` on the store thread (outside mu, in order).
   void PostStoreWork(std::function<void()> fn);
   void StoreLoop();

@@ -176,16 +176,12 @@ void Coordinator::Impl::TickLoop() {
     if (stopping) break;
     const int64_t now = MonoMs();
     sched.Tick(now);
+    EndRecoveryIfDue();
     std::vector<std::string> silent;
     for (auto& [id, w] : workers) {
       if (now - w.last_seen_ms > opt.worker_timeout_ms) silent.push_back(id);
     }
-    for (const auto& id : silent) {
-      const bool recovered = workers[id].recovered;
-      LostWorker(id, "worker " + id + (recovered ? " did not come back after the coordinator restarted: silent for "
-                                                 : " silent for ") +
-                         std::to_string(opt.worker_timeout_ms) + " ms");
-    }
+    for (const auto& id : silent) LostWorker(id, "worker " + id + " silent for " + std::to_string(opt.worker_timeout_ms) + " ms");
     MaybeCompactJournal();
     ReapJobs();
     Schedule();
