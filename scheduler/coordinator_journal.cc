@@ -175,8 +175,11 @@ Result<JournalState> LoadCoordinatorJournal(const std::string& path) {
   return st;
 }
 
-Result<std::unique_ptr<CoordinatorJournal>> CoordinatorJournal::Create(const std::string& path,
-                                                                      const std::vector<std::string>& records) {
+namespace {
+
+// A journal holding `records` replaces the one at `path` (written beside it, synced, renamed
+// over it); its writer appends from there.
+Result<std::unique_ptr<JournalWriter>> Rewrite(const std::string& path, const std::vector<std::string>& records) {
   const std::string fresh = path + ".new";
   (void)RemoveAll(fresh);
   ASSIGN_OR_RETURN(auto writer, JournalWriter::Open(fresh));
@@ -184,6 +187,14 @@ Result<std::unique_ptr<CoordinatorJournal>> CoordinatorJournal::Create(const std
   RETURN_IF_ERROR(writer->Sync());
   RETURN_IF_ERROR(Rename(fresh, path));
   RETURN_IF_ERROR(SyncDirectory(Dirname(path)));
+  return writer;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<CoordinatorJournal>> CoordinatorJournal::Create(const std::string& path,
+                                                                      const std::vector<std::string>& records) {
+  ASSIGN_OR_RETURN(auto writer, Rewrite(path, records));
   std::unique_ptr<CoordinatorJournal> j(new CoordinatorJournal(path, std::move(writer)));
   return j;
 }
@@ -243,16 +254,8 @@ void CoordinatorJournal::Loop() {
     Status s = ok ? Status::Ok() : failed_;
     std::unique_ptr<JournalWriter> writer;
     if (s.ok() && compact) {
-      const std::string fresh = path_ + ".new";
-      (void)RemoveAll(fresh);
-      auto w = JournalWriter::Open(fresh);
+      auto w = Rewrite(path_, *compact);
       s = w.status();
-      if (s.ok()) {
-        for (const auto& r : *compact) (*w)->Append(r);
-        s = (*w)->Sync();
-      }
-      if (s.ok()) s = Rename(fresh, path_);
-      if (s.ok()) s = SyncDirectory(Dirname(path_));
       if (s.ok()) writer = std::move(*w);
     }
     l.lock();
