@@ -114,6 +114,14 @@ struct Scheduler::Impl {
 
   // --- Task bookkeeping ---
 
+  // Appends an attempt to its job and indexes it by id; its index in Job::attempts.
+  int AddAttempt(Job& j, const AttemptInfo& a) {
+    const int idx = static_cast<int>(j.attempts.size());
+    attempt_index[a.attempt_id] = {&j, idx};
+    j.attempts.push_back(a);
+    return idx;
+  }
+
   void SetPending(Job& j, int kind, int t) {
     const Task& task = j.tasks[kind][t];
     if (j.state != JobState::kRunning || task.committed >= 0 || !task.running.empty()) return;
@@ -154,9 +162,7 @@ struct Scheduler::Impl {
     } else if (kind == kMap) {
       j.waiting_since[worker] = now;
     }
-    int idx = static_cast<int>(j.attempts.size());
-    j.attempts.push_back(a);
-    attempt_index[a.attempt_id] = {&j, idx};
+    int idx = AddAttempt(j, a);
     task.running.push_back(idx);
     w.running.insert({j.id, idx});
     if (a.reduce) ++running_reduces;
@@ -491,9 +497,7 @@ Status Scheduler::RestoreJob(const JobPlan& plan, const std::vector<RestoredTask
     a.state = AttemptState::kSucceeded;
     a.start_ms = a.end_ms = now_ms;
     a.restored = true;
-    const int idx = static_cast<int>(j.attempts.size());
-    j.attempts.push_back(a);
-    m.attempt_index[a.attempt_id] = {&j, idx};
+    const int idx = m.AddAttempt(j, a);
     task.committed = idx;
     ++j.done[kind];
     m.ClearPending(j, kind, n.task);
@@ -523,9 +527,7 @@ bool Scheduler::AdoptAttempt(const std::string& attempt_id, const std::string& w
   a.host = w->second.host;
   a.start_ms = now_ms;
   a.local = kind == kMap && std::ranges::find(task.hosts, a.host) != task.hosts.end();
-  const int idx = static_cast<int>(j->attempts.size());
-  j->attempts.push_back(a);
-  m.attempt_index[attempt_id] = {j, idx};
+  const int idx = m.AddAttempt(*j, a);
   task.running.push_back(idx);
   task.launched = std::max(task.launched, a.attempt + 1);
   w->second.running.insert({j->id, idx});
