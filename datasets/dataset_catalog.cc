@@ -1,9 +1,13 @@
 #include "datasets/dataset_catalog.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cstdio>
 #include <memory>
+#include <random>
 
 #include "common/file.h"
 #include "common/local_fs.h"
@@ -16,6 +20,7 @@ namespace {
 
 constexpr char kScheme[] = "dataset:";
 constexpr char kPromotions[] = "_promotions";
+constexpr char kReserved[] = "_reserved";
 
 bool ParseNumber(const std::string& s, size_t digits, uint64_t* v) {
   if (s.size() != digits || s.find_first_not_of("0123456789") != std::string::npos) return false;
@@ -131,7 +136,34 @@ Result<uint64_t> Current(const std::string& root, const std::string& name) {
 Result<std::string> NewVersionPath(const std::string& root, const std::string& name) {
   ASSIGN_OR_RETURN(auto versions, ListVersions(root, name));
   uint64_t next = versions.empty() ? 1 : versions.back().version + 1;
-  RETURN_IF_ERROR(FsMkdirs(DatasetDir(root, name)));
+  // A run's output directory may appear long after its version was chosen (a program's at its
+  // last stage), so the choice itself is recorded: _reserved/<version>, renamed into place,
+  // which never replaces an entry another run renamed there first.
+  const std::string reserved = JoinPath(DatasetDir(root, name), kReserved);
+  RETURN_IF_ERROR(FsMkdirs(reserved));
+  ASSIGN_OR_RETURN(auto taken, ListNames(reserved));
+  for (const auto& n : taken) {
+    uint64_t v;
+    if (ParseNumber(n, 8, &v)) next = std::max(next, v + 1);
+  }
+  static std::atomic<uint64_t> serial{0};
+  const std::string tmp = JoinPath(reserved, ".tmp-" + std::to_string(::getpid()) + "-" +
+                                                 std::to_string(serial.fetch_add(1)) + "-" +
+                                                 std::to_string(std::random_device{}()));
+  RETURN_IF_ERROR(FsWriteFile(tmp, ""));
+  for (int tries = 0;; ++tries, ++next) {
+    Status s = FsRename(tmp, JoinPath(reserved, VersionName(next)));
+    if (s.ok()) break;
+    // The previous rename was applied but its answer lost (a store restart): ours after all.
+    if (s.code() == StatusCode::kNotFound && tries > 0) {
+      --next;
+      break;
+    }
+    if (s.code() != StatusCode::kAlreadyExists || tries == 1000) {
+      (void)FsRemoveAll(tmp);
+      return s;
+    }
+  }
   return JoinPath(DatasetDir(root, name), VersionName(next));
 }
 
@@ -201,6 +233,15 @@ Result<std::vector<uint64_t>> Gc(const std::string& root, const std::string& nam
     if (v.version == current || v.version >= oldest_kept) continue;
     RETURN_IF_ERROR(FsRemoveAll(v.path));
     deleted.push_back(v.version);
+  }
+  // Reservations of versions older than a kept one are history (a newer one stays, so no version
+  // number is ever chosen twice).
+  if (kept_complete.empty()) return deleted;
+  const std::string reserved = JoinPath(DatasetDir(root, name), kReserved);
+  ASSIGN_OR_RETURN(auto taken, ListNames(reserved));
+  for (const auto& n : taken) {
+    uint64_t v;
+    if (ParseNumber(n, 8, &v) && v < oldest_kept && v != current) RETURN_IF_ERROR(FsRemoveAll(JoinPath(reserved, n)));
   }
   return deleted;
 }

@@ -34,7 +34,8 @@ Result<uint64_t> Current(const std::string& root, const std::string& name);
 // Every promotion, oldest first (the versions `current` has named).
 Result<std::vector<uint64_t>> Promotions(const std::string& root, const std::string& name);
 
-// Where a job writing `dataset:NAME` puts its output: the next version's directory.
+// Where a job writing `dataset:NAME` puts its output: the next version's directory, reserved
+// (`_reserved/<version>`) so that no other run chooses it, even before the directory exists.
 Result<std::string> NewVersionPath(const std::string& root, const std::string& name);
 // The directory `dataset:NAME[@VERSION]` reads: the given version, else `current`, else (never
 // promoted) the latest complete version. kNotFound when there is none.
