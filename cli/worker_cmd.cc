@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "cli/daemon_util.h"
 #include "common/file.h"
+#include "common/reconnect.h"
 #include "common/rpc_tcp.h"
 #include "dfs/client/dfs_client.h"
 #include "worker/shuffle_memory.h"
@@ -85,6 +86,10 @@ int WorkerCommand(int argc, char** argv) {
   TcpTransport transport(start->secret, /*connect_timeout_ms=*/10000, /*io_timeout_ms=*/60000);
   dfs::DfsClient::Options store_options;
   store_options.client_host = args.Get("host", "");
+  // Job binaries are fetched from the store on an attempt's own thread, before its task starts:
+  // a namenode restart is waited out there as the task's own calls wait it out, rather than
+  // failing every attempt launched meanwhile (the chaos harness's seed 9010).
+  store_options.reconnect.budget_ms = kDefaultReconnectMs;
   dfs::DfsClient store(&transport, args.Get("namenode", ""), store_options);
 
   worker::WorkerOptions options;

@@ -36,6 +36,7 @@ constexpr std::string_view kPoints[] = {
     "namenode.journal.sync",
     "records.writer.before_footer",
     "task.attempt.before_report",
+    "worker.binary.fetch",
 };
 
 constexpr char kGrammar[] =

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/fault_point.h"
 #include "common/file.h"
 #include "common/sha256.h"
 #include "worker/launch_checks.h"
@@ -42,6 +43,7 @@ Result<std::string> BinaryCache::Get(const std::string& sha) {
   if (sig.empty()) {
     RETURN_IF_ERROR(MakeDirs(options_.dir));
     const std::string source = "/sawmill/binaries/" + sha;
+    RETURN_IF_ERROR(FaultPoint("worker.binary.fetch", sha));
     ASSIGN_OR_RETURN(auto in, options_.store->OpenRead(source));
     const std::string tmp = path + ".tmp";
     {

@@ -9,6 +9,9 @@ Usage: tests/scheduler/reconnect_cluster_test.py BUILD_DIR [CASE...]   (default:
                        exit 0, the output byte-identical to local mode
   dataflow_namenode_restart  the same for a dataflow program (its master's stage submissions and
                        waits, its tasks)
+  binary_fetch_namenode_restart  the namenode dies while a worker is about to copy the job's
+                       binary from the store (fault point worker.binary.fetch): the copy waits
+                       it out, and no attempt fails
   coordinator_restart  the coordinator dies mid-job and comes back: the --wait client says once
                        that it waits and once that the coordinator is back, then either follows
                        the job to its end (a coordinator that recovers its jobs) or exits 1
@@ -207,7 +210,41 @@ def case_dataflow_namenode_restart(case, text, local):
         log(case, f"{jid} succeeded and its client exited 0; {len(want)} parts byte-identical to local mode")
 
 
-CASES = {"namenode_restart": case_namenode_restart, "coordinator_restart": case_coordinator_restart,
+def case_binary_fetch_namenode_restart(case, text, local):
+    pause = os.path.join(os.path.dirname(text), "binary-fetch.pause")
+    # One worker, so that one process pauses once (`once:`); its other attempts wait behind it.
+    os.environ["SAWMILL_FAULTS"] = f"worker.binary.fetch=once:pause({pause})"
+    try:
+        with Cluster(BUILD, 1, 1, prefix="sawmill-reconnect-test.", block_size=MB, slots=2,
+                     sync_blocks="false") as c:
+            del os.environ["SAWMILL_FAULTS"]
+            c.put(text, "/in/text.txt")
+            f = Follower(c)
+            jid = wait_for("the worker to reach its binary fetch", lambda: os.path.exists(pause) and f.job_id(),
+                           timeout=60)
+            notice = f"namenode {c.process('namenode')['address']} unreachable ("
+            c.kill("namenode")
+            os.remove(pause)
+            waiting = wait_for("the worker to wait for the namenode", lambda: files_saying(c.dir, notice),
+                               timeout=60)
+            run([SAWMILL, "cluster", "start", "--dir", c.dir, "--process", "namenode"])
+            log(case, f"namenode SIGKILLed at the worker's binary fetch and started again once "
+                f"{os.path.relpath(waiting[0], c.dir)} said that it waits")
+            code = f.wait()
+            if code != 0:
+                raise Fail(f"the --wait client exited {code}: {f.stderr()[-3000:]}")
+            s = c.status(jid)
+            if s["state"] != "succeeded" or s["failed_attempts"] != 0:
+                raise Fail(f"{jid} {s['state']} with {s['failed_attempts']} failed attempt(s): {s['error']}")
+            got = c.output_parts("/out/wc")
+            if got != local:
+                raise Fail(f"output parts {sorted(got)} differ from local mode's {sorted(local)}")
+            log(case, f"{jid} succeeded with no failed attempt; output byte-identical to local mode")
+    finally:
+        os.environ.pop("SAWMILL_FAULTS", None)
+
+
+CASES = {"namenode_restart": case_namenode_restart, "binary_fetch_namenode_restart": case_binary_fetch_namenode_restart, "coordinator_restart": case_coordinator_restart,
          "dataflow_namenode_restart": case_dataflow_namenode_restart}
 
 
