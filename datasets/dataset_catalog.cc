@@ -45,25 +45,46 @@ std::string PromotionName(uint64_t seq) {
   return buf;
 }
 
-// Appends a promotion naming `version`: the next sequence number, created atomically (never
-// replacing an entry another promote wrote first).
+// Writes a new entry holding `content` into `dir` under the first free name `name(n)` for n
+// from `first` on, and returns that n. The entry is renamed into place, which never replaces one
+// another writer put there first, so concurrent writers each get their own number.
+Result<uint64_t> ClaimNext(const std::string& dir, uint64_t first, std::string (*name)(uint64_t),
+                           std::string_view content) {
+  static std::atomic<uint64_t> serial{0};
+  const std::string tmp = JoinPath(dir, ".tmp-" + std::to_string(::getpid()) + "-" +
+                                            std::to_string(serial.fetch_add(1)) + "-" +
+                                            std::to_string(std::random_device{}()));
+  RETURN_IF_ERROR(FsWriteFile(tmp, content));
+  for (uint64_t n = first;; ++n) {
+    Status s = FsRename(tmp, JoinPath(dir, name(n)));
+    if (s.ok()) return n;
+    if (s.code() == StatusCode::kAlreadyExists && n - first < 1000) continue;
+    if (s.code() != StatusCode::kAlreadyExists) {
+      // The rename's answer was lost (a store restart): it was applied if the temporary is gone.
+      auto left = FsExists(tmp);
+      if (left.ok() && !*left) return n;
+    }
+    (void)FsRemoveAll(tmp);
+    return s;
+  }
+}
+
+uint64_t NextNumber(const std::vector<std::string>& names, size_t digits) {
+  uint64_t next = 1;
+  for (const auto& n : names) {
+    uint64_t v;
+    if (ParseNumber(n, digits, &v)) next = std::max(next, v + 1);
+  }
+  return next;
+}
+
+// Appends a promotion naming `version`: the next sequence number.
 Status AppendPromotion(const std::string& root, const std::string& name, uint64_t version) {
   std::string dir = JoinPath(DatasetDir(root, name), kPromotions);
   RETURN_IF_ERROR(FsMkdirs(dir));
   ASSIGN_OR_RETURN(auto names, ListNames(dir));
-  uint64_t next = 1;
-  for (const auto& n : names) {
-    uint64_t seq;
-    if (ParseNumber(n, 12, &seq)) next = std::max(next, seq + 1);
-  }
-  std::string tmp = JoinPath(dir, ".tmp-" + PromotionName(next));
-  (void)FsRemoveAll(tmp);
-  RETURN_IF_ERROR(FsWriteFile(tmp, VersionName(version) + "\n"));
-  Status s = FsRename(tmp, JoinPath(dir, PromotionName(next)));
-  if (!s.ok()) {
-    (void)FsRemoveAll(tmp);
-    return AlreadyExists("dataset " + name + " was promoted concurrently; run again (" + s.message() + ")");
-  }
+  auto claimed = ClaimNext(dir, NextNumber(names, 12), PromotionName, VersionName(version) + "\n");
+  if (!claimed.ok()) return claimed.status().WithContext("promoting dataset " + name);
   return Status::Ok();
 }
 
@@ -135,36 +156,15 @@ Result<uint64_t> Current(const std::string& root, const std::string& name) {
 
 Result<std::string> NewVersionPath(const std::string& root, const std::string& name) {
   ASSIGN_OR_RETURN(auto versions, ListVersions(root, name));
-  uint64_t next = versions.empty() ? 1 : versions.back().version + 1;
   // A run's output directory may appear long after its version was chosen (a program's at its
-  // last stage), so the choice itself is recorded: _reserved/<version>, renamed into place,
-  // which never replaces an entry another run renamed there first.
+  // last stage), so the choice itself is recorded, _reserved/<version>, and no other run can
+  // make the same one.
   const std::string reserved = JoinPath(DatasetDir(root, name), kReserved);
   RETURN_IF_ERROR(FsMkdirs(reserved));
   ASSIGN_OR_RETURN(auto taken, ListNames(reserved));
-  for (const auto& n : taken) {
-    uint64_t v;
-    if (ParseNumber(n, 8, &v)) next = std::max(next, v + 1);
-  }
-  static std::atomic<uint64_t> serial{0};
-  const std::string tmp = JoinPath(reserved, ".tmp-" + std::to_string(::getpid()) + "-" +
-                                                 std::to_string(serial.fetch_add(1)) + "-" +
-                                                 std::to_string(std::random_device{}()));
-  RETURN_IF_ERROR(FsWriteFile(tmp, ""));
-  for (int tries = 0;; ++tries, ++next) {
-    Status s = FsRename(tmp, JoinPath(reserved, VersionName(next)));
-    if (s.ok()) break;
-    // The previous rename was applied but its answer lost (a store restart): ours after all.
-    if (s.code() == StatusCode::kNotFound && tries > 0) {
-      --next;
-      break;
-    }
-    if (s.code() != StatusCode::kAlreadyExists || tries == 1000) {
-      (void)FsRemoveAll(tmp);
-      return s;
-    }
-  }
-  return JoinPath(DatasetDir(root, name), VersionName(next));
+  uint64_t first = std::max(versions.empty() ? 1 : versions.back().version + 1, NextNumber(taken, 8));
+  ASSIGN_OR_RETURN(uint64_t version, ClaimNext(reserved, first, VersionName, ""));
+  return JoinPath(DatasetDir(root, name), VersionName(version));
 }
 
 Result<std::string> ResolveForRead(const std::string& root, const std::string& spec) {

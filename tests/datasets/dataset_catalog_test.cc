@@ -13,6 +13,7 @@
 #include "common/local_fs.h"
 #include "tests/common/status_macros.h"
 #include "tests/common/temp_dir.h"
+#include "tests/scheduler/rooted_fs.h"
 
 namespace sawmill::datasets {
 namespace {
@@ -78,6 +79,56 @@ TEST(DatasetCatalogTest, GcDropsOldReservationsButNeverReusesANumber) {
   auto next = NewVersionPath(dir.path(), "views");
   ASSERT_TRUE(next.ok());
   EXPECT_EQ(VersionOf(*next), "00000004");
+}
+
+TEST(DatasetCatalogTest, ConcurrentPromotionsEachAppendTheirEntry) {
+  testing::TempDir dir;
+  for (int i = 0; i < 4; ++i) {
+    auto v = NewVersionPath(dir.path(), "views");
+    ASSERT_TRUE(v.ok());
+    ASSERT_OK(FsMkdirs(*v));
+    ASSERT_OK(FsWriteFile(JoinPath(*v, "_MANIFEST"), "m"));
+  }
+  std::vector<Status> got(8);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] { got[i] = Promote(dir.path(), "views", 1 + i % 4); });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& s : got) EXPECT_OK(s);
+  auto log = Promotions(dir.path(), "views");
+  ASSERT_TRUE(log.ok()) << log.status().ToString();
+  EXPECT_EQ(log->size(), 8u);
+}
+
+// A store whose renames are applied but whose answers are lost (a namenode that died after
+// journaling them): the rename is not sent again, and the caller hears kUnavailable.
+class LostAnswerFs : public testing::RootedFs {
+ public:
+  using RootedFs::RootedFs;
+  Status Rename(const std::string& s, const std::string& d) override {
+    RETURN_IF_ERROR(RootedFs::Rename(s, d));
+    ++lost;
+    return Status(StatusCode::kUnavailable, "namenode 127.0.0.1:1: connection reset (the request was sent and may have been applied)");
+  }
+  int lost = 0;
+};
+
+TEST(DatasetCatalogTest, ARenameWhoseAnswerWasLostCountsAsDone) {
+  testing::TempDir dir;
+  auto store = std::make_shared<LostAnswerFs>(dir.path());
+  SetDfs(store);
+  auto v = NewVersionPath("dfs:/", "views");
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  EXPECT_EQ(*v, "dfs:/datasets/views/00000001");
+  ASSERT_OK(FsMkdirs(*v));
+  ASSERT_OK(FsWriteFile(JoinPath(*v, "_MANIFEST"), "m"));
+  ASSERT_OK(Promote("dfs:/", "views", 1));
+  auto current = Current("dfs:/", "views");
+  ASSERT_TRUE(current.ok());
+  EXPECT_EQ(*current, 1u);
+  EXPECT_EQ(store->lost, 2);
+  SetDfs(nullptr);
 }
 
 }  // namespace
