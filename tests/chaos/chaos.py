@@ -247,6 +247,9 @@ def one_run(build, work, kind, seed, reference, span_s):
         problem = problem or str(e)
     except Exception as e:  # noqa: BLE001 (a harness error fails this run, not the others)
         problem = problem or f"{type(e).__name__}: {e}\n{traceback.format_exc()[-1500:]}"
+    finally:
+        if fault:
+            fault.release()
     if problem is None:
         shutil.rmtree(d, ignore_errors=True)
     else:
@@ -299,6 +302,9 @@ def fault_list(a):
     if not can_mount() and "full_disk" in kinds:
         log("note: full_disk needs root (a tmpfs mount): left out")
         kinds.remove("full_disk")
+    if not faults.can_partition() and "partition" in kinds:
+        log("note: partition needs root, iptables and cgroup v2: left out")
+        kinds.remove("partition")
     if not kinds:
         raise Fail("no fault kind left to run")
     return kinds
@@ -315,6 +321,7 @@ def main():
     a = ap.parse_args()
     build = os.path.abspath(a.build)
     kinds = fault_list(a)
+    faults.remove_stale_partitions()
     work = os.path.abspath(a.work) if a.work else tempfile.mkdtemp(prefix="sawmill-chaos.")
     os.makedirs(work, exist_ok=True)
     log(f"chaos: {a.runs} run(s) from seed {a.seed}, faults {','.join(kinds)}; work {work}")

@@ -6,6 +6,7 @@ import glob
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -48,6 +49,9 @@ class Fault:
 
     def cleanup(self, c):
         pass
+
+    def release(self):
+        """After the cluster is down (whatever happened): frees what setup() made outside it."""
 
 
 def restart(c, process, env=None):
@@ -294,6 +298,116 @@ class FaultPoint(Fault):
         self.what = f"{self.name} died at {self.spec}, started again after {self.delay_s:.1f} s"
 
 
+# cgroup v2: its own mount on a host with both hierarchies, else the root.
+CGROUP2 = "/sys/fs/cgroup/unified" if os.path.exists("/sys/fs/cgroup/unified/cgroup.procs") else "/sys/fs/cgroup"
+CGROUP_PREFIX = "sawmill-chaos-"
+
+
+def can_partition():
+    """Whether the partition kind can run here: root, iptables and cgroup v2."""
+    return (os.geteuid() == 0 and shutil.which("iptables") is not None and
+            os.path.exists(os.path.join(CGROUP2, "cgroup.procs")))
+
+
+def iptables(*args, check=True):
+    p = subprocess.run(["iptables", "-w", *args], capture_output=True, timeout=30)
+    if check and p.returncode != 0:
+        raise Fail(f"iptables {' '.join(args)} exited {p.returncode}: {p.stderr.decode(errors='replace')}")
+    return p
+
+
+def remove_stale_partitions():
+    """Rules and cgroups a killed harness left (their owner's pid, in their name, is gone)."""
+    if not can_partition():
+        return
+    for line in iptables("-S", check=False).stdout.decode(errors="replace").splitlines():
+        if f"--comment {CGROUP_PREFIX}" in line and line.startswith("-A "):
+            owner = line.split(f"--comment {CGROUP_PREFIX}", 1)[1].split("-", 1)[0]
+            if owner.isdigit() and dead(int(owner)):
+                iptables("-D", *line[3:].split(), check=False)
+    for d in glob.glob(os.path.join(CGROUP2, CGROUP_PREFIX + "*")):
+        owner = os.path.basename(d)[len(CGROUP_PREFIX):].split("-", 1)[0]
+        if owner.isdigit() and dead(int(owner)):
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass
+
+
+def listening_ports(pids):
+    """The TCP ports the processes `pids` listen on."""
+    out = run(["ss", "-Hltnp"], check=False, timeout=30).stdout.decode(errors="replace")
+    ports = set()
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) >= 6 and any(f"pid={pid}," in f[5] for pid in pids):
+            ports.add(int(f[3].rsplit(":", 1)[1]))
+    return sorted(ports)
+
+
+class Partition(Fault):
+    """A one-host network partition: for 1-6 s the host's datanode and worker (with the worker's
+    executors and task processes) can neither send to anyone nor be reached, then the network
+    heals. Before the scenario the two daemons are started again in a cgroup of their own, so that
+    every socket they and their children make belongs to it; the partition is an iptables rule
+    dropping every packet that cgroup sends, and one dropping every packet to their ports."""
+
+    def __init__(self, rng):
+        super().__init__(rng)
+        self.hold_s = rng.uniform(1.0, 6.0)
+        self.cgroup = f"{CGROUP_PREFIX}{os.getpid()}-{self.host}"
+        self.path = os.path.join(CGROUP2, self.cgroup)
+        self.rules = []
+
+    def setup(self, c):
+        os.makedirs(self.path, exist_ok=True)
+        for role in ("worker", "datanode"):
+            pid = c.process(role, self.host)["pid"]
+            os.kill(pid, signal.SIGTERM)
+            wait_for(f"{self.host}/{role} to stop", lambda: dead(pid), timeout=30)
+        # The shell joins the cgroup, then becomes `cluster start`, whose daemons inherit it.
+        procs = os.path.join(self.path, "cgroup.procs")
+        p = subprocess.run(["sh", "-c", f'echo $$ > "{procs}" && exec "$0" "$@"', c.sawmill, "cluster", "start",
+                            "--dir", c.dir, "--process", self.host], capture_output=True, timeout=60)
+        if p.returncode != 0:
+            raise Fail(f"cluster start --process {self.host} in {self.path} exited {p.returncode}: "
+                       f"{p.stderr.decode(errors='replace')}")
+        wait_ready(c)
+
+    def inject(self, c, scenario):
+        with open(os.path.join(self.path, "cgroup.procs")) as f:
+            pids = [int(x) for x in f.read().split()]
+        ports = listening_ports(pids)
+        tag = ["-m", "comment", "--comment", self.cgroup]
+        self.rules = [["OUTPUT", "-m", "cgroup", "--path", self.cgroup, *tag, "-j", "DROP"]]
+        for i in range(0, len(ports), 15):  # multiport takes up to 15
+            self.rules.append(["INPUT", "-p", "tcp", "-m", "multiport", "--dports",
+                               ",".join(map(str, ports[i:i + 15])), *tag, "-j", "DROP"])
+        try:
+            for rule in self.rules:
+                iptables("-A", *rule)
+            time.sleep(self.hold_s)  # the partition being modelled
+        finally:
+            self.heal()
+        self.what = (f"{self.host} partitioned for {self.hold_s:.1f} s ({len(pids)} processes, "
+                     f"ports {','.join(map(str, ports))})")
+
+    def heal(self):
+        for rule in self.rules:
+            iptables("-D", *rule, check=False)
+        self.rules = []
+
+    def cleanup(self, c):
+        self.heal()
+
+    def release(self):
+        self.heal()
+        try:
+            os.rmdir(self.path)
+        except OSError:
+            pass  # absent, or a process is still in it (reported by the leak check)
+
+
 class Control(Fault):
     """Negative controls of the harness's own checks (kinds control_*, in neither `safe` nor
     `all`): each leaves, after the scenario, what one check must catch, so such a run must fail."""
@@ -326,7 +440,7 @@ def _kinds():
         kinds[f"kill_{role}"] = lambda rng, role=role: Kill(rng, role)
         kinds[f"stop_{role}"] = lambda rng, role=role: Stop(rng, role)
     kinds.update({"kill_master": KillMaster, "kill_client": KillClient, "corrupt_block": CorruptBlock,
-                  "corrupt_map_output": CorruptMapOutput, "full_disk": FullDisk})
+                  "corrupt_map_output": CorruptMapOutput, "full_disk": FullDisk, "partition": Partition})
     for role in ("datanode", "coordinator", "namenode"):
         kinds[f"fault_point_{role}"] = lambda rng, role=role: FaultPoint(rng, role)
     return kinds
@@ -338,15 +452,9 @@ KINDS = _kinds()
 # without reconnecting (issue 20, item 2), so CI runs these.
 SAFE = ["kill_worker", "kill_datanode", "stop_worker", "stop_datanode", "kill_master", "kill_client",
         "corrupt_block", "corrupt_map_output", "full_disk", "fault_point_datanode"]
-# TODO(issue 20): a one-host network partition (a host's datanode and worker in their own network
-# namespace, its link cut for a few seconds, as tests/scheduler/netns_test.py sets them up) is
-# not built yet.
-NOT_BUILT = {"partition": "a one-host network partition is not built yet (TODO in tests/chaos/faults.py)"}
 
 
 def make(kind, seed):
-    if kind in NOT_BUILT:
-        raise Fail(f"--fault {kind}: {NOT_BUILT[kind]}")
     if kind in CONTROLS:
         return CONTROLS[kind](random.Random(seed))
     if kind not in KINDS:
