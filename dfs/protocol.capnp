@@ -112,6 +112,8 @@ struct NamenodeRequest {
     client @1 :Text;
     writerHost @2 :Text;       # "" when the writer runs no datanode
     excludeDatanodes @3 :List(Text);   # ids that failed in an earlier pipeline
+    blocksBefore @4 :Int64 = -1;       # the blocks the writer knows the file has; -1: unknown.
+                                       # Set, it makes a repeat of this addBlock safe
   }
   struct AbandonBlock {
     path @0 :Text;

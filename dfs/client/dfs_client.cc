@@ -40,15 +40,13 @@ FileInfo ToFileInfo(const DfsFileStatus& s) { return FileInfo{s.path, s.is_dir, 
 
 // Which namenode requests are sent again after a try whose answer was lost (the namenode died
 // while it handled it). Reads, and changes whose repeat leaves the namespace as the first left
-// it (mkdirs of a directory that exists is ok; renewLease; setReplication; a bad replica
-// reported twice), may. The others may not: a repeated create of the client's own new file
-// would be kAlreadyExists, a repeated addBlock would leave an empty block in the file, and
-// complete, abandonBlock, rename and delete would fail as if the file had changed under the
-// client; the protocol carries no request id to tell a repeat apart. These are retried only when
-// nothing reached the namenode (connect or send failed, common/rpc_client.h). When their answer
-// is lost, Rename and Delete read back whether they were applied (below); the others fail
-// kUnavailable saying so, and the writer or the task fails (the task's attempt is retried by the
-// coordinator).
+// it, may: mkdirs of a directory that exists is ok; renewLease; setReplication; a bad replica
+// reported twice; and a writer's create, addBlock with blocksBefore, abandonBlock and complete,
+// which the namenode tells apart as repeats (NamenodeCore: answered as the first time, nothing
+// changed). Rename and delete may not (a repeat would fail as if the namespace had changed
+// under the client): they are retried only when nothing reached the namenode (connect or send
+// failed, common/rpc_client.h), and when their answer is lost they read back whether they were
+// applied (below).
 CallKind NamenodeRequestKind(proto::NamenodeRequest::Reader r) {
   switch (r.which()) {
     case proto::NamenodeRequest::MKDIRS:
@@ -60,7 +58,12 @@ CallKind NamenodeRequestKind(proto::NamenodeRequest::Reader r) {
     case proto::NamenodeRequest::FSCK:
     case proto::NamenodeRequest::DATANODES:
     case proto::NamenodeRequest::SET_REPLICATION:
+    case proto::NamenodeRequest::CREATE:
+    case proto::NamenodeRequest::ABANDON_BLOCK:
+    case proto::NamenodeRequest::COMPLETE:
       return CallKind::kIdempotent;
+    case proto::NamenodeRequest::ADD_BLOCK:
+      return r.getAddBlock().getBlocksBefore() >= 0 ? CallKind::kIdempotent : CallKind::kMutation;
     default:
       return CallKind::kMutation;
   }

@@ -164,6 +164,7 @@ class DfsWriter : public DfsOutputFile {
     a.setPath(path_);
     a.setClient(client_->client_name());
     a.setWriterHost(client_->options().client_host);
+    a.setBlocksBefore(static_cast<int64_t>(lengths_.size()));  // makes a repeat safe
     auto ex = a.initExcludeDatanodes(exclude_.size());
     unsigned i = 0;
     for (const auto& id : exclude_) ex.set(i++, id);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "dfs/namenode/placement.h"
@@ -87,19 +88,34 @@ Status NamenodeCore::Mkdirs(std::string_view path, int64_t now_ms) { return stor
 
 Status NamenodeCore::Create(std::string_view path, const std::string& client, uint32_t replication,
                             uint64_t block_size, int64_t now_ms) {
-  RETURN_IF_ERROR(store_->Create(path, client, replication, block_size, now_ms));
   ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
+  if (auto open = open_files_.find(p); open != open_files_.end() && open->second.lease_holder == client) {
+    auto blocks = store_->ns().LeasedBlocks(p, client);
+    if (blocks.ok() && blocks->empty()) return Status::Ok();  // a repeat
+  }
+  RETURN_IF_ERROR(store_->Create(path, client, replication, block_size, now_ms));
   open_files_[p] = {replication, block_size, client};
   return Status::Ok();
 }
 
 Result<LocatedBlock> NamenodeCore::AddBlock(std::string_view path, const std::string& client,
                                             const std::string& writer_host, int64_t now_ms,
-                                            const std::set<std::string>& exclude) {
+                                            const std::set<std::string>& exclude, int64_t blocks_before) {
   ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
   auto open = open_files_.find(p);
   if (open == open_files_.end()) return NotFound("no file under construction at " + p);
   const OpenFileParams params = open->second;
+  std::optional<BlockInfo> repeat;
+  if (blocks_before >= 0) {
+    ASSIGN_OR_RETURN(std::vector<BlockInfo> blocks, store_->ns().LeasedBlocks(p, client));
+    const uint64_t before = static_cast<uint64_t>(blocks_before);
+    if (blocks.size() == before + 1) {
+      repeat = blocks.back();
+    } else if (blocks.size() != before) {
+      return InvalidArgument(p + ": the writer knows " + std::to_string(before) + " blocks, the file has " +
+                             std::to_string(blocks.size()));
+    }
+  }
   // Datanodes already silent past the timeout are skipped even before a round marks them dead.
   std::vector<std::string> silent = blocks_.DeadDatanodes(now_ms);
   std::map<std::string, size_t> replicas;
@@ -119,6 +135,10 @@ Result<LocatedBlock> NamenodeCore::AddBlock(std::string_view path, const std::st
   std::vector<std::string> targets = ChooseTargets(live, req);
   // Choose before allocating: a block with no pipeline would sit in the file forever.
   if (targets.empty()) return Status(StatusCode::kUnavailable, "no live datanode has room for a block of " + p);
+  if (repeat) {
+    for (const std::string& id : targets) datanodes_[id].scheduled += params.block_size;
+    return LocatedBlock{*repeat, std::move(targets)};
+  }
   ASSIGN_OR_RETURN(BlockInfo block, store_->AddBlock(p, client));
   for (const std::string& id : targets) datanodes_[id].scheduled += params.block_size;
   RETURN_IF_ERROR(blocks_.AddExpectedBlock(block, params.replication, /*under_construction=*/true));
@@ -126,6 +146,12 @@ Result<LocatedBlock> NamenodeCore::AddBlock(std::string_view path, const std::st
 }
 
 Status NamenodeCore::AbandonBlock(std::string_view path, const std::string& client, uint64_t block_id) {
+  ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
+  auto blocks = store_->ns().LeasedBlocks(p, client);
+  auto is_it = [&](const BlockInfo& b) { return b.id == block_id; };
+  if (blocks.ok() && block_id < store_->ns().next_block_id() && std::none_of(blocks->begin(), blocks->end(), is_it)) {
+    return Status::Ok();  // a repeat: the block is gone
+  }
   BlockInfo freed;
   RETURN_IF_ERROR(store_->AbandonBlock(path, client, block_id, &freed));
   RemoveFreed({freed});
@@ -134,8 +160,16 @@ Status NamenodeCore::AbandonBlock(std::string_view path, const std::string& clie
 
 Status NamenodeCore::Complete(std::string_view path, const std::string& client,
                               const std::vector<uint64_t>& block_lengths, int64_t now_ms) {
-  RETURN_IF_ERROR(store_->Complete(path, client, block_lengths, now_ms));
   ASSIGN_OR_RETURN(std::string p, NormalizePath(path));
+  if (!open_files_.contains(p)) {
+    auto blocks = store_->ns().GetBlocks(p);
+    if (blocks.ok() && blocks->size() == block_lengths.size() &&
+        std::equal(blocks->begin(), blocks->end(), block_lengths.begin(),
+                   [](const BlockInfo& b, uint64_t length) { return b.length == length; })) {
+      return Status::Ok();  // a repeat: closed with these lengths
+    }
+  }
+  RETURN_IF_ERROR(store_->Complete(path, client, block_lengths, now_ms));
   open_files_.erase(p);
   ASSIGN_OR_RETURN(FileStatus st, store_->ns().Stat(p));
   ASSIGN_OR_RETURN(std::vector<BlockInfo> blocks, store_->ns().GetBlocks(p));

@@ -73,13 +73,23 @@ class NamenodeCore {
 
   // Client side. Paths are client paths (normalized here).
   Status Mkdirs(std::string_view path, int64_t now_ms);
+  //
+  // A writer's create, addBlock (given `blocks_before`), abandonBlock and complete may be
+  // repeats: a namenode that journaled one and died before answering leaves its client to send
+  // it again after the restart. Each tells a repeat apart and answers it as the first time
+  // without changing anything: create of the client's own file that has no block yet; addBlock
+  // when the file already has the block after `blocks_before` (the same block, new targets);
+  // abandonBlock of a block the file no longer has; complete of a closed file whose block
+  // lengths are the ones given.
   Status Create(std::string_view path, const std::string& client, uint32_t replication, uint64_t block_size,
                 int64_t now_ms);
   // Allocates the next block of an open file and chooses its pipeline, never among `exclude`
   // (datanode ids that failed the writer before). Fails with kUnavailable (allocating nothing)
   // when no live datanode has room for a block (Options::datanode_reserve_bytes).
+  // `blocks_before`: the blocks the writer knows the file has (-1: unknown, never a repeat).
   Result<LocatedBlock> AddBlock(std::string_view path, const std::string& client, const std::string& writer_host,
-                                int64_t now_ms, const std::set<std::string>& exclude = {});
+                                int64_t now_ms, const std::set<std::string>& exclude = {},
+                                int64_t blocks_before = -1);
   // Drops the last block of an open file (the writer's pipeline for it failed); its replicas
   // become orphans and are deleted by a later ComputeWork.
   Status AbandonBlock(std::string_view path, const std::string& client, uint64_t block_id);

@@ -189,7 +189,7 @@ Status NamenodeService::Dispatch(Req::Reader req, Resp::Builder resp) {
       std::set<std::string> exclude;
       for (auto id : a.getExcludeDatanodes()) exclude.insert(Str(id));
       Renew(client, now);
-      ASSIGN_OR_RETURN(LocatedBlock located, core_->AddBlock(path, client, writer, now, exclude));
+      ASSIGN_OR_RETURN(LocatedBlock located, core_->AddBlock(path, client, writer, now, exclude, a.getBlocksBefore()));
       FillLocated(located, DatanodeStates(), now, resp.initLocatedBlock());
       return Status::Ok();
     }

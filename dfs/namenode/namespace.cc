@@ -259,6 +259,11 @@ Result<std::vector<BlockInfo>> Namespace::GetBlocks(const std::string& path) con
   return file->blocks;
 }
 
+Result<std::vector<BlockInfo>> Namespace::LeasedBlocks(const std::string& path, const std::string& client) const {
+  ASSIGN_OR_RETURN(const Inode* file, LeasedFile(path, client));
+  return file->blocks;
+}
+
 std::vector<InodeRecord> Namespace::Snapshot() const {
   std::vector<InodeRecord> out;
   std::function<void(const std::string&, const Inode*)> visit = [&](const std::string& path, const Inode* n) {

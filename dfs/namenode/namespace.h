@@ -96,6 +96,9 @@ class Namespace {
   // The children of a directory, sorted by name.
   Result<std::vector<FileStatus>> List(const std::string& path) const;
   Result<std::vector<BlockInfo>> GetBlocks(const std::string& path) const;
+  // The blocks of a file under construction that `client` holds the lease of (errors as
+  // AddBlock's): what a repeated request of its writer is checked against.
+  Result<std::vector<BlockInfo>> LeasedBlocks(const std::string& path, const std::string& client) const;
 
   // Every block of every file (under construction too), in path order.
   void ForEachBlock(const std::function<void(const std::string& path, const BlockInfo&)>& fn) const;

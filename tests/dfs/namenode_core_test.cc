@@ -255,5 +255,57 @@ TEST(NamenodeCore, SetReplicationReachesTheBlockManager) {
   EXPECT_EQ(Of(Kind::kCopy, work), (decltype(Of(Kind::kCopy, work)){{f.id, "dn1", "dn2"}}));
 }
 
+// A namenode that journaled a writer's request and died before answering: the writer sends it
+// again to the restarted namenode, which answers it as the first time and changes nothing.
+TEST(NamenodeCore, RepeatsOfAWritersRequestsAfterARestartChangeNothing) {
+  TempDir dir;
+  auto register_all = [](NamenodeCore* core) {
+    for (const char* n : {"1", "2", "3"}) {
+      ASSERT_TRUE(core->RegisterDatanode(std::string("dn") + n, std::string("h") + n, kCapacity, 0, 0).ok());
+    }
+  };
+  uint64_t first_id = 0;
+  {
+    auto core = OpenCore(dir);
+    register_all(core.get());
+    ASSERT_TRUE(core->Create("/f", "c", 2, 1024, 1).ok());
+  }
+  {
+    auto core = OpenCore(dir);  // a restart: replayed from the journal
+    register_all(core.get());
+    EXPECT_TRUE(core->Create("/f", "c", 2, 1024, 2).ok()) << "the writer's own file, no block yet";
+    EXPECT_EQ(core->Create("/f", "other", 2, 1024, 2).code(), StatusCode::kAlreadyExists);
+    auto b = core->AddBlock("/f", "c", "h1", 2, {}, 0);
+    ASSERT_TRUE(b.ok()) << b.status().ToString();
+    first_id = b->block.id;
+  }
+  auto core = OpenCore(dir);
+  register_all(core.get());
+  auto again = core->AddBlock("/f", "c", "h1", 3, {}, 0);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->block.id, first_id) << "the repeat answers the block the first one allocated";
+  EXPECT_EQ(again->datanodes.size(), 2u);
+  EXPECT_EQ(core->Create("/f", "c", 2, 1024, 3).code(), StatusCode::kAlreadyExists) << "the file has a block now";
+  auto wrong = core->AddBlock("/f", "c", "h1", 3, {}, 3);
+  EXPECT_EQ(wrong.status().code(), StatusCode::kInvalidArgument);
+  // A second block, abandoned twice (the repeat finds it gone), then allocated again.
+  auto second = core->AddBlock("/f", "c", "h1", 4, {}, 1);
+  ASSERT_TRUE(second.ok());
+  EXPECT_NE(second->block.id, first_id);
+  ASSERT_TRUE(core->AbandonBlock("/f", "c", second->block.id).ok());
+  EXPECT_TRUE(core->AbandonBlock("/f", "c", second->block.id).ok());
+  EXPECT_EQ(core->AbandonBlock("/f", "c", second->block.id + 100).code(), StatusCode::kInvalidArgument)
+      << "a block never allocated is no repeat";
+  // Complete, and its repeat; a complete with other lengths is no repeat.
+  ASSERT_TRUE(core->Complete("/f", "c", {700}, 5).ok());
+  EXPECT_TRUE(core->Complete("/f", "c", {700}, 6).ok());
+  EXPECT_FALSE(core->Complete("/f", "c", {600}, 6).ok());
+  auto located = core->GetBlockLocations("/f");
+  ASSERT_TRUE(located.ok()) << located.status().ToString();
+  ASSERT_EQ(located->size(), 1u);
+  EXPECT_EQ((*located)[0].block.id, first_id);
+  EXPECT_EQ((*located)[0].block.length, 700u);
+}
+
 }  // namespace
 }  // namespace sawmill::dfs

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <random>
 #include <thread>
 
@@ -71,7 +72,7 @@ class DfsReconnectTest : public ::testing::Test {
     // connection closed unanswered, as by a namenode killed while it handles it.
     // Or the request is applied and then the answer lost: the namenode died after its journal
     // took the change.
-    net_.Listen("nn:1", [this](Connection& c) {
+    nn_listener_ = [this](Connection& c) {
       if (drops_.load() > 0) {
         --drops_;
         if (c.Receive().ok()) ++dropped_;
@@ -109,7 +110,8 @@ class DfsReconnectTest : public ::testing::Test {
         nn_->handler()(forward);
         if (!c.Send(forward.answer()).ok()) return;
       }
-    });
+    };
+    net_.Listen("nn:1", nn_listener_);
     DfsClient::Options& o = options_;
     o.packet_bytes = 16;
     o.reconnect.budget_ms = 10000;
@@ -130,6 +132,7 @@ class DfsReconnectTest : public ::testing::Test {
 
   std::vector<std::unique_ptr<FakeDatanode>> dns_;
   std::unique_ptr<FakeNamenode> nn_;
+  std::function<void(Connection&)> nn_listener_;  // the namenode with the drops below
   std::atomic<int> drops_{0}, applies_{0}, dropped_{0}, refusals_{0};
   std::mutex notices_mu_;
   std::vector<std::string> notices_;
@@ -173,18 +176,35 @@ TEST_F(DfsReconnectTest, AReadWhoseAnswerWasLostIsAskedAgain) {
   EXPECT_EQ(dropped_.load(), 2);
 }
 
-TEST_F(DfsReconnectTest, ACreateWhoseAnswerWasLostIsNotSentAgain) {
-  drops_ = 1;
-  // The dropped request was not applied here, but it might have been: a repeat could find the
-  // client's own file and fail with kAlreadyExists, so the call fails and says why.
+TEST_F(DfsReconnectTest, AWritersRequestsWhoseAnswersWereLostAreSentAgainAndAnsweredAsTheFirst) {
+  const std::string data = Bytes(300, 9);  // 5 blocks of 64 bytes
+  // Applied, then the answer lost: the client sends the create again, and the namenode finds
+  // it a repeat (its own file, no block yet).
+  applies_ = 1;
   auto w = client_->Create("/d/f");
-  ASSERT_FALSE(w.ok());
-  EXPECT_EQ(w.status().code(), StatusCode::kUnavailable);
-  EXPECT_NE(w.status().message().find("may have been applied"), std::string::npos)
-      << w.status().message();
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
   EXPECT_EQ(dropped_.load(), 1);
+  // The namenode dies mid-write, after applying an addBlock or the complete: each is sent again.
+  ASSERT_TRUE((*w)->Append(std::string_view(data).substr(0, 100)).ok());
+  net_.Stop("nn:1");
+  applies_ = 1;
+  std::thread restart([&] {
+    ASSERT_TRUE(sawmill::testing::WaitFor([&] { return !Notices().empty(); }));
+    net_.Listen("nn:1", nn_listener_);
+  });
+  Status appended = (*w)->Append(std::string_view(data).substr(100));
+  Status closed = appended.ok() ? (*w)->Close() : appended;
+  restart.join();
+  ASSERT_TRUE(closed.ok()) << closed.ToString();
+  EXPECT_EQ(dropped_.load(), 2);
+  auto r = client_->OpenRead("/d/f");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  std::string back(data.size(), '\0');
+  ASSERT_TRUE((*r)->ReadAt(0, back.size(), back.data()).ok());
+  EXPECT_EQ(back, data);
   std::lock_guard<std::mutex> l(nn_->mu());
-  EXPECT_EQ(nn_->files.count("/d/f"), 0u);
+  EXPECT_EQ(nn_->files.at("/d/f").blocks.size(), 5u);
+  EXPECT_EQ(nn_->repeats, 2);
 }
 
 // Written with a client of its own, so that the client under test has no conversation open.

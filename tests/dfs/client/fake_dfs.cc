@@ -46,8 +46,18 @@ void FakeNamenode::Serve(Connection& conn) {
         case proto::NamenodeRequest::CREATE: {
           auto c = req.getCreate();
           std::string path = c.getPath().cStr();
-          if (files.count(path)) return AlreadyExists(path + ": exists");
+          if (auto it = files.find(path); it != files.end()) {
+            // As NamenodeCore: a repeat of the writer's own create, before any block, is no error.
+            const File& f = it->second;
+            if (f.complete || f.client != c.getClient().cStr() || !f.blocks.empty()) {
+              return AlreadyExists(path + ": exists");
+            }
+            ++repeats;
+            SetFileStatus(path, f, resp.initFileStatus());
+            return Status::Ok();
+          }
           File f;
+          f.client = c.getClient().cStr();
           f.replication = c.getReplication() ? c.getReplication() : default_replication;
           f.block_size = c.getBlockSize() ? c.getBlockSize() : default_block_size;
           SetFileStatus(path, f, resp.initFileStatus());
@@ -71,9 +81,16 @@ void FakeNamenode::Serve(Connection& conn) {
             }
           }
           if (chosen.empty()) return Status(StatusCode::kUnavailable, "no datanode left for " + path);
-          BlockInfo b{next_block_++, 1, 0};
-          it->second.blocks.push_back(b);
-          it->second.replicas.emplace_back();
+          const int64_t before = a.getBlocksBefore();
+          const bool repeat = before >= 0 && it->second.blocks.size() == static_cast<size_t>(before) + 1;
+          if (repeat) {
+            ++repeats;
+            it->second.replicas.back().clear();
+          } else {
+            it->second.blocks.push_back(BlockInfo{next_block_++, 1, 0});
+            it->second.replicas.emplace_back();
+          }
+          const BlockInfo b = it->second.blocks.back();
           auto lb = resp.initLocatedBlock();
           SetBlock(b, lb.initBlock());
           auto ds = lb.initDatanodes(chosen.size());
@@ -98,8 +115,16 @@ void FakeNamenode::Serve(Connection& conn) {
           auto c = req.getComplete();
           std::string path = c.getPath().cStr();
           auto it = files.find(path);
-          if (it == files.end() || it->second.complete) return NotFound(path + ": not open");
           auto lengths = c.getBlockLengths();
+          if (it != files.end() && it->second.complete && lengths.size() == it->second.blocks.size()) {
+            bool same = true;
+            for (size_t i = 0; i < lengths.size(); ++i) same = same && it->second.blocks[i].length == lengths[i];
+            if (same) {
+              ++repeats;
+              return Status::Ok();
+            }
+          }
+          if (it == files.end() || it->second.complete) return NotFound(path + ": not open");
           if (lengths.size() != it->second.blocks.size()) return InvalidArgument(path + ": wrong block count");
           for (size_t i = 0; i < lengths.size(); ++i) it->second.blocks[i].length = lengths[i];
           it->second.complete = true;

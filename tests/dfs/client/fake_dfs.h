@@ -23,6 +23,7 @@ class FakeNamenode {
  public:
   struct File {
     bool complete = false;
+    std::string client;  // the writer's (a repeat of its create is answered as the first)
     uint32_t replication = 0;
     uint64_t block_size = 0;
     std::vector<BlockInfo> blocks;
@@ -41,6 +42,7 @@ class FakeNamenode {
   std::vector<std::pair<uint64_t, std::string>> bad_replicas;
   std::vector<std::string> deleted;
   int renewals = 0;
+  int repeats = 0;  // repeated create, addBlock or complete requests answered as the first
   std::set<std::string> dirs;                              // from mkdirs
   std::vector<std::pair<uint64_t, std::string>> missing;  // what fsck reports as missing
   uint32_t default_replication = 2;
