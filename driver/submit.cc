@@ -11,6 +11,7 @@
 
 #include <capnp/message.h>
 
+#include "common/auth.h"
 #include "common/capnp_util.h"
 #include "common/file.h"
 #include "common/local_fs.h"
@@ -224,6 +225,18 @@ void SetTexts(capnp::List<capnp::Text>::Builder list, const std::vector<std::str
   for (unsigned i = 0; i < texts.size(); ++i) list.set(i, texts[i]);
 }
 
+// JobSubmission.clientToken: 128 random bits in hex, so that the coordinator answers a repeat of
+// this submission (sent again after a lost answer) with the job the first one made.
+std::string SubmissionToken() {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string token;
+  for (unsigned char c : RandomNonce().substr(0, 16)) {
+    token += kHex[c >> 4];
+    token += kHex[c & 15];
+  }
+  return token;
+}
+
 // The job id a submission was answered with; an error for an answer without one.
 Result<std::string> SubmittedJobId(CapnpReader& reply) {
   std::string id;
@@ -354,6 +367,7 @@ ClusterRun RunOnCluster(const JobSpec& spec, const JobOptions& options_in, const
   sub.setSpeculation(submit.speculation);
   sub.setInputBytes(input_bytes);
   sub.setOutputReplication(spec.output_replication);
+  if (submit.parent_job.empty()) sub.setClientToken(SubmissionToken());
   if (!submit.parent_job.empty()) {
     sub.setParentJob(submit.parent_job);
     sub.setMasterAttempt(submit.master_attempt);
@@ -482,6 +496,7 @@ Result<SubmittedProgram> SubmitProgram(const ProgramSubmission& program, const S
   sub.setName(program.name);
   sub.setBinarySha256(*sha);
   sub.setProgram(true);
+  sub.setClientToken(SubmissionToken());
   sub.setPlanVersion(sched::kProgramPlanVersion);
   SetTexts(sub.initArgs(static_cast<unsigned>(submit.task_args.size())), submit.task_args);
   SetTexts(sub.initTaskFlags(static_cast<unsigned>(program.task_flags.size())), program.task_flags);

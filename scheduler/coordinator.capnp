@@ -52,6 +52,10 @@ struct JobSubmission {
   # A program and its stages: the plan contract its binary was built with
   # (scheduler/plan_version.h); a coordinator refuses another version at submission.
   planVersion @25 :UInt32;
+  # A job or program submitted by a client (not a stage): a random token of that submission. A
+  # repeat, sent again after its answer was lost to a coordinator restart, answers the job the
+  # first one made instead of making another.
+  clientToken @26 :Text;
 }
 
 # One edge into a stage of a program's DAG.

@@ -17,8 +17,9 @@ CallKind RequestKind(proto::CoordinatorRequest::Reader request) {
       return CallKind::kIdempotent;
     case proto::CoordinatorRequest::SUBMIT: {
       auto sub = request.getSubmit();
+      // A stage's key, or a client's token, makes a repeat answer the job the first one made.
       const bool stage = sub.getParentJob().size() > 0 && sub.hasStage() && sub.getStage().getKey().size() > 0;
-      return stage ? CallKind::kIdempotent : CallKind::kMutation;
+      return stage || sub.getClientToken().size() > 0 ? CallKind::kIdempotent : CallKind::kMutation;
     }
     default:
       return CallKind::kMutation;

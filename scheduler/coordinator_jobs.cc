@@ -80,6 +80,19 @@ Status Coordinator::Impl::Submit(sp::JobSubmission::Reader sub, std::string* id_
                            "; this coordinator runs version " + std::to_string(kProgramPlanVersion) +
                            " only: build the job against this cluster's Sawmill, or upgrade the cluster");
   }
+  {
+    uint64_t seq = 0;
+    bool repeat = false;
+    {
+      std::lock_guard<std::mutex> l(mu);
+      if (Job* known = KnownSubmission(sub)) {
+        *id_out = known->id;
+        seq = known->accepted_seq;
+        repeat = true;
+      }
+    }
+    if (repeat) return Durable(seq);  // answered as the first, once that one is accepted
+  }
   if (!parent_id.empty()) {
     if (program) return InvalidArgument("a program cannot be a stage of another");
     if (sub.getStage().getKey().size() == 0) return InvalidArgument("a stage of " + parent_id + " without a key");
@@ -139,27 +152,33 @@ Status Coordinator::Impl::Submit(sp::JobSubmission::Reader sub, std::string* id_
   uint64_t seq = 0;
   {
     std::lock_guard<std::mutex> l(mu);
-    if (!parent_id.empty()) {
-      // Asked again under this lock: another submission of the key may have won meanwhile.
-      RETURN_IF_ERROR(CheckMaster(parent_id, Text(sub.getMasterAttempt())));
-      if (std::string known = KnownStage(sub); !known.empty()) {
-        *id_out = known;
-        return Status::Ok();
+    if (Job* known = KnownSubmission(sub)) {  // asked again under this lock, as below
+      *id_out = known->id;
+      seq = known->accepted_seq;
+    } else {
+      if (!parent_id.empty()) {
+        // Asked again under this lock: another submission of the key may have won meanwhile.
+        RETURN_IF_ERROR(CheckMaster(parent_id, Text(sub.getMasterAttempt())));
+        if (std::string known = KnownStage(sub); !known.empty()) {
+          *id_out = known;
+          return Status::Ok();
+        }
+        auto pit = jobs.find(parent_id);
+        if (pit == jobs.end() || !pit->second->program) return NotFound("no program " + parent_id);
+        if (pit->second->finished) {
+          return Aborted("program " + parent_id + " already " + StateName(*pit->second));
+        }
       }
-      auto pit = jobs.find(parent_id);
-      if (pit == jobs.end() || !pit->second->program) return NotFound("no program " + parent_id);
-      if (pit->second->finished) {
-        return Aborted("program " + parent_id + " already " + StateName(*pit->second));
-      }
+      const int64_t submitted = UnixMs();
+      ASSIGN_OR_RETURN(Job * job, AddJob(sub, JobId(next_job++), submitted, nullptr));
+      *id_out = job->id;
+      seq = Journal(JournalJobRecord(job->id, sub, submitted));
+      job->accepted_seq = seq;
+      if (Status s = SaveRecord(*job); !s.ok()) LOG(WARNING) << "history: " << s.ToString();
+      job->record.reset();
+      ReapJobs();  // a job with no tasks at all is done at once
+      Schedule();
     }
-    const int64_t submitted = UnixMs();
-    ASSIGN_OR_RETURN(Job * job, AddJob(sub, JobId(next_job++), submitted, nullptr));
-    *id_out = job->id;
-    seq = Journal(JournalJobRecord(job->id, sub, submitted));
-    if (Status s = SaveRecord(*job); !s.ok()) LOG(WARNING) << "history: " << s.ToString();
-    job->record.reset();
-    ReapJobs();  // a job with no tasks at all is done at once
-    Schedule();
   }
   // Accepted once the journal has it: a restarted coordinator goes on with it.
   return Durable(seq);
@@ -235,6 +254,7 @@ Result<Coordinator::Impl::Job*> Coordinator::Impl::AddJob(sp::JobSubmission::Rea
             << (job->parent.empty() ? "" : " as stage " + job->stage_key + " of " + job->parent) << ": "
             << (program ? "its master" : std::to_string(plan.map_hosts.size()) + " maps, " + std::to_string(reduces) +
                                             " reduces, output " + job->output);
+  if (std::string token = Text(sub.getClientToken()); !token.empty()) job_by_token[token] = job->id;
   Job* j = job.get();
   job_order.push_back(job->id);
   jobs[job->id] = std::move(job);
@@ -467,6 +487,15 @@ Status Coordinator::Impl::CheckMaster(const std::string& program_id, const std::
 }
 
 // A stage submission whose key its program already has: counted, and answered with that job.
+Coordinator::Impl::Job* Coordinator::Impl::KnownSubmission(sp::JobSubmission::Reader sub) {
+  auto known = job_by_token.find(Text(sub.getClientToken()));
+  if (sub.getClientToken().size() == 0 || known == job_by_token.end()) return nullptr;
+  auto it = jobs.find(known->second);
+  if (it == jobs.end()) return nullptr;
+  LOG(INFO) << "submission of " << it->first << " (" << it->second->name << ") repeated: answered with it";
+  return it->second.get();
+}
+
 std::string Coordinator::Impl::KnownStage(sp::JobSubmission::Reader sub) {
   auto pit = jobs.find(Text(sub.getParentJob()));
   if (pit == jobs.end()) return "";

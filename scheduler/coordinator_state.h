@@ -112,6 +112,7 @@ struct Coordinator::Impl {
     int part_commits = 0;
     bool committing = false;      // its commit runs on the store thread
     bool commit_started = false;  // recovered: a commit was under way when the coordinator died
+    uint64_t accepted_seq = 0;    // its submission's journal record (0: restored, durable)
     sp::JobSubmission::Reader sub() { return submission->getRoot<sp::JobSubmission>().asReader(); }
   };
 
@@ -124,6 +125,7 @@ struct Coordinator::Impl {
   std::map<std::string, Worker> workers;
   std::map<std::string, std::unique_ptr<Job>> jobs;  // every job this run knows (finished ones keep a record)
   std::vector<std::string> job_order;
+  std::map<std::string, std::string> job_by_token;  // JobSubmission.clientToken -> its job
   int next_job = 1, next_worker = 1;
   std::atomic<uint64_t> next_conversation{1};
   // Binaries in the store found to hash to their names: "sha size mtime" (a replaced file is
@@ -178,6 +180,8 @@ struct Coordinator::Impl {
   static void ApplyResult(::sawmill::proto::AttemptResult::Reader res, TaskResult* t);
   // A stage submission of a program that already has a job for that key: its id, else "".
   std::string KnownStage(sp::JobSubmission::Reader sub);
+  // A submission whose clientToken made a job already (a repeat): that job, else nullptr.
+  Job* KnownSubmission(sp::JobSubmission::Reader sub);
   void EndProgram(Job& job);
   Status CheckMaster(const std::string& program_id, const std::string& master_attempt);
   // Whether dfs:/sawmill/binaries/<sha> is there and hashes to its name (once per file: read

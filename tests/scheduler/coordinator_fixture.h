@@ -52,6 +52,7 @@ struct JobArgs {
   int partitions = 2;
   bool overwrite = false;
   int max_attempts = 0;
+  std::string client_token;  // JobSubmission.clientToken
 };
 
 // What a worker has been told over its polls so far (copies of the launches).
@@ -198,6 +199,7 @@ class CoordinatorTest : public ::testing::Test {
       s.setSeed(7);
       s.setMemoryBytes(1 << 20);
       s.setMaxAttempts(a.max_attempts);
+      s.setClientToken(a.client_token);
     }));
     return Text(r->Root<sp::CoordinatorResponse>().getSubmitted());
   }

@@ -157,6 +157,25 @@ TEST_F(CoordinatorRecoveryTest, JobIdsAreNeverGivenOutTwice) {
   EXPECT_EQ(Submit(b).value(), "job-3");
 }
 
+// A client whose submission's answer was lost sends it again: its token makes the repeat answer
+// the job the first made, before a restart (a lost answer) and after one (a dead coordinator).
+TEST_F(CoordinatorRecoveryTest, ARepeatedSubmissionAnswersTheJobTheFirstMade) {
+  JobArgs a;
+  a.client_token = "0123456789abcdef0123456789abcdef";
+  ASSERT_EQ(Submit(a).value(), "job-1");
+  EXPECT_EQ(Submit(a).value(), "job-1") << "not refused as an existing output, not a second job";
+  RestartCoordinator();
+  EXPECT_EQ(Submit(a).value(), "job-1");
+  a.client_token = "another submission";
+  a.output = "dfs:/out/y";
+  EXPECT_EQ(Submit(a).value(), "job-2");
+  JobArgs none;  // without a token, every submission is a new one
+  none.output = "dfs:/out/z";
+  EXPECT_EQ(Submit(none).value(), "job-3");
+  none.output = "dfs:/out/w";
+  EXPECT_EQ(Submit(none).value(), "job-4");
+}
+
 TEST_F(CoordinatorRecoveryTest, KilledJobStaysKilledAcrossARestart) {
   MapZeroDoneMapOneRunning();
   ASSERT_TRUE(Call([](sp::CoordinatorRequest::Builder req) { req.setKill("job-1"); }).ok());
