@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <optional>
 
 #include <capnp/message.h>
 #include <glog/logging.h>
@@ -157,13 +158,17 @@ Result<std::unique_ptr<CapnpReader>> DfsClient::CallNamenode(capnp::MallocMessag
   }));
   CallOutcome ignored;
   if (outcome == nullptr) outcome = &ignored;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.no_datanode_wait_ms);
+  std::optional<std::chrono::steady_clock::time_point> deadline;
   for (int64_t pause_ms = 50;; pause_ms = std::min<int64_t>(pause_ms * 2, 1000)) {
     auto reply = namenode_->Call<proto::NamenodeResponse>(request, kind, outcome);
-    // A namenode that has just restarted knows no live datanode until their next heartbeats.
+    // A namenode that has just restarted knows no live datanode until their next heartbeats:
+    // waited for from its first such answer (the call itself may have waited out the restart).
     const bool no_datanode = !reply.ok() && reply.status().code() == StatusCode::kUnavailable &&
                              *outcome == CallOutcome::kAnswered;
-    if (!new_block || !no_datanode || std::chrono::steady_clock::now() >= deadline) return reply;
+    if (!new_block || !no_datanode) return reply;
+    const auto now = std::chrono::steady_clock::now();
+    if (!deadline) deadline = now + std::chrono::milliseconds(options_.no_datanode_wait_ms);
+    if (now >= *deadline) return reply;
     std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
   }
 }

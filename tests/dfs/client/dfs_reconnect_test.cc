@@ -264,6 +264,28 @@ TEST_F(DfsReconnectTest, ANewBlockWaitsForTheDatanodesOfARestartedNamenode) {
   EXPECT_TRUE(nn_->files.at("/f").complete);
 }
 
+// The wait for datanodes starts at the first "no live datanode" answer: an outage longer than
+// the wait, spent reaching the namenode, does not use it up (chaos seed 20261261).
+TEST_F(DfsReconnectTest, TheWaitForDatanodesStartsWhenTheRestartedNamenodeAnswers) {
+  DfsClient::Options o = options_;
+  o.no_datanode_wait_ms = 400;
+  DfsClient client(&net_, "nn:1", o);
+  auto w = client.Create("/f");
+  ASSERT_TRUE(w.ok()) << w.status().ToString();
+  net_.Stop("nn:1");
+  refusals_ = 2;  // 50 + 100 ms of pauses: within the wait
+  std::thread restart([&] {
+    ASSERT_TRUE(sawmill::testing::WaitFor([&] { return !Notices().empty(); }));
+    std::this_thread::sleep_for(std::chrono::milliseconds(600));  // the outage being modelled
+    net_.Listen("nn:1", nn_listener_);
+  });
+  Status s = (*w)->Append(Bytes(200, 3));
+  if (s.ok()) s = (*w)->Close();
+  restart.join();
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(refusals_.load(), 0);
+}
+
 TEST_F(DfsReconnectTest, NoDatanodeForLongerThanTheWaitFailsTheWrite) {
   refusals_ = 1 << 30;
   const auto t0 = std::chrono::steady_clock::now();
