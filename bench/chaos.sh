@@ -9,7 +9,7 @@
 #   --faults   safe (default: the kinds that leave the coordinator and the namenode up), all, or
 #              a comma-separated list of kinds (tests/chaos/faults.py)
 #   --work     where the clusters live (default build/bench-chaos; a failed run's cluster is kept)
-# Each run takes 10-30 s on 2 cores: 100 runs, about 30 minutes. Exits 1 if any run failed.
+# Each run takes 5-10 s on 2 cores: 100 runs, about 15 minutes. Exits 1 if any run failed.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
