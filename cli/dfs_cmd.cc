@@ -18,6 +18,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/dfs_tree.h"
 #include "common/file.h"
 #include "dfs/client/connect_dfs.h"
 #include "dfs/client/dfs_client.h"
@@ -36,9 +37,16 @@ constexpr char kUsage[] = R"(Usage: sawmill dfs --cluster DIR COMMAND [ARGS...]
 
 Commands:
   put LOCAL PATH [--replication R] [--block_size BYTES]
-                      copy a local file (- for stdin) into the store; into PATH/NAME if PATH is a directory
-  get PATH LOCAL      copy a file out of the store (- for stdout); into LOCAL/NAME if LOCAL is a directory
+                      copy a local file or directory tree (- for stdin) into the store; into
+                      PATH/NAME if PATH is a directory
+  get PATH LOCAL      copy a file or directory tree out of the store (- for stdout); into
+                      LOCAL/NAME if LOCAL is a directory
   cat PATH...         print files
+  tail [--bytes N] PATH
+                      print the last N bytes of a file (default 1024)
+  du [--summary|-s] PATH
+                      size and replicated size of each entry of a directory (of PATH with -s)
+  count PATH          directories, files and bytes under PATH
   ls [--recursive|-R] PATH
                       list: type, replication, size, modification time (UTC), path
   rm [--recursive|-r] PATH
@@ -57,11 +65,23 @@ const std::map<std::string, std::string>& CommandHelp() {
   static const auto* help = new std::map<std::string, std::string>{
       {"put",
        "Usage: sawmill dfs --cluster DIR put LOCAL PATH [--replication R] [--block_size BYTES]\n"
-       "  Copies LOCAL (- for stdin) to PATH, or to PATH/NAME when PATH is a directory. The file is\n"
-       "  visible only once complete. R and BYTES default to the namenode's settings.\n"},
+       "  Copies the file or directory tree LOCAL (- for stdin) to PATH, or to PATH/NAME when PATH\n"
+       "  is a directory, as cp -r does. Each file is visible only once complete; an existing file\n"
+       "  is never replaced. R and BYTES default to the namenode's settings.\n"},
       {"get",
        "Usage: sawmill dfs --cluster DIR get PATH LOCAL\n"
-       "  Copies PATH to LOCAL (- for stdout), or to LOCAL/NAME when LOCAL is a directory.\n"},
+       "  Copies the file or directory tree PATH to LOCAL (- for stdout, a file only), or to\n"
+       "  LOCAL/NAME when LOCAL is a directory, as cp -r does; local files are replaced.\n"},
+      {"tail",
+       "Usage: sawmill dfs --cluster DIR tail [--bytes N] PATH\n"
+       "  Writes the last N bytes (default 1024) of the file PATH to stdout.\n"},
+      {"du",
+       "Usage: sawmill dfs --cluster DIR du [--summary|-s] PATH\n"
+       "  One line per entry of the directory PATH (PATH itself with --summary, or when it is a\n"
+       "  file): its size in bytes, the bytes its replicas take on the datanodes, its path.\n"},
+      {"count",
+       "Usage: sawmill dfs --cluster DIR count PATH\n"
+       "  One line: directories (PATH included), files, bytes, PATH.\n"},
       {"cat", "Usage: sawmill dfs --cluster DIR cat PATH...\n  Writes the files to stdout, in order.\n"},
       {"ls",
        "Usage: sawmill dfs --cluster DIR ls [--recursive] PATH\n"
@@ -113,19 +133,6 @@ std::string IsoTime(int64_t ms) {
 }
 
 
-// Copies a whole store file to `fd`.
-Status CopyOut(DfsClient& client, const std::string& path, int fd, const std::string& out_name) {
-  ASSIGN_OR_RETURN(auto file, client.OpenRead(path));
-  std::unique_ptr<char[]> buf(new char[kCopyBytes]);
-  for (uint64_t off = 0; off < file->size();) {
-    const size_t n = static_cast<size_t>(std::min<uint64_t>(kCopyBytes, file->size() - off));
-    RETURN_IF_ERROR(file->ReadAt(off, n, buf.get()));
-    RETURN_IF_ERROR(WriteAll(fd, buf.get(), n, out_name));
-    off += n;
-  }
-  return Status::Ok();
-}
-
 class Commands {
  public:
   Commands(DfsClient* client, const Args& args) : client_(*client), args_(args), pos_(args.positional) {}
@@ -139,19 +146,16 @@ class Commands {
     }
     const std::string& local = pos_[1];
     std::string path = dfs::StripDfsScheme(pos_[2]);
-    auto st = client_.StatFull(path);
-    if (st.ok() && st->is_dir) {
-      if (local == "-") return Fail(path + ": is a directory (name the file to write from stdin)");
-      path = dfs::JoinChild(st->path, Basename(local));
-    }
-    int fd = 0;
+    auto put = [&](int fd, const std::string& name, const std::string& to) {
+      return PutFrom(fd, name, to, replication, block_size);
+    };
     if (local != "-") {
-      fd = ::open(local.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd < 0) return Fail(ErrnoError("open", local, errno));
-      ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+      Status s = PutTree(client_, local, path, put);
+      return s.ok() ? 0 : Fail(s);
     }
-    Status s = PutFrom(fd, local == "-" ? "stdin" : local, path, replication, block_size);
-    if (fd != 0) ::close(fd);
+    auto st = client_.StatFull(path);
+    if (st.ok() && st->is_dir) return Fail(path + ": is a directory (name the file to write from stdin)");
+    Status s = put(0, "stdin", path);
     return s.ok() ? 0 : Fail(s);
   }
 
@@ -162,21 +166,8 @@ class Commands {
       Status s = CopyOut(client_, path, 1, "stdout");
       return s.ok() ? 0 : Fail(s);
     }
-    std::string local = pos_[2];
-    if (IsDirectory(local)) local = JoinPath(local, dfs::BaseName(path));
-    // Open the store file first, so that a missing one leaves no empty local file behind.
-    auto probe = client_.StatFull(path);
-    if (!probe.ok()) return Fail(probe.status());
-    if (probe->is_dir) return Fail(probe->path + ": is a directory");
-    int fd = ::open(local.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return Fail(ErrnoError("open", local, errno));
-    Status s = CopyOut(client_, path, fd, local);
-    if (::close(fd) != 0 && s.ok()) s = ErrnoError("close", local, errno);
-    if (!s.ok()) {
-      ::unlink(local.c_str());
-      return Fail(s);
-    }
-    return 0;
+    Status s = GetTree(client_, path, pos_[2]);
+    return s.ok() ? 0 : Fail(s);
   }
 
   int Cat() {
@@ -185,6 +176,53 @@ class Commands {
       Status s = CopyOut(client_, dfs::StripDfsScheme(pos_[i]), 1, "stdout");
       if (!s.ok()) return Fail(s);
     }
+    return 0;
+  }
+
+  int Tail() {
+    if (pos_.size() != 2) return Usage("tail needs one PATH");
+    uint64_t bytes = 0;
+    if (!args_.GetU64("bytes", 1024, &bytes)) return 2;
+    auto file = client_.OpenRead(dfs::StripDfsScheme(pos_[1]));
+    if (!file.ok()) return Fail(file.status());
+    const uint64_t size = (*file)->size(), from = size > bytes ? size - bytes : 0;
+    std::string buf(static_cast<size_t>(size - from), '\0');
+    Status s = (*file)->ReadAt(from, buf.size(), buf.data());
+    if (s.ok()) s = WriteAll(1, buf.data(), buf.size(), "stdout");
+    return s.ok() ? 0 : Fail(s);
+  }
+
+  int Du() {
+    if (pos_.size() != 2) return Usage("du needs one PATH");
+    auto st = client_.StatFull(pos_[1]);
+    if (!st.ok()) return Fail(st.status());
+    std::vector<dfs::DfsFileStatus> rows{*st};
+    if (st->is_dir && !args_.Has("summary")) {
+      auto entries = client_.ListFull(st->path);
+      if (!entries.ok()) return Fail(entries.status());
+      rows = std::move(entries).value();
+      for (auto& e : rows) {
+        if (e.path.empty() || e.path[0] != '/') e.path = dfs::JoinChild(st->path, e.path);
+      }
+    }
+    for (const auto& row : rows) {
+      auto t = Totals(client_, row);
+      if (!t.ok()) return Fail(t.status());
+      std::printf("%-12llu %-12llu %s\n", static_cast<unsigned long long>(t->bytes),
+                  static_cast<unsigned long long>(t->space), row.path.c_str());
+    }
+    return 0;
+  }
+
+  int Count() {
+    if (pos_.size() != 2) return Usage("count needs one PATH");
+    auto st = client_.StatFull(pos_[1]);
+    if (!st.ok()) return Fail(st.status());
+    auto t = Totals(client_, *st);
+    if (!t.ok()) return Fail(t.status());
+    std::printf("%12llu %12llu %16llu %s\n", static_cast<unsigned long long>(t->dirs),
+                static_cast<unsigned long long>(t->files), static_cast<unsigned long long>(t->bytes),
+                st->path.c_str());
     return 0;
   }
 
@@ -367,11 +405,14 @@ struct CommandSpec {
 
 int DfsCommand(int argc, char** argv) {
   Args args;
-  if (!Args::Parse(argc, argv, 2, &args, {"recursive"})) return 2;
+  if (!Args::Parse(argc, argv, 2, &args, {"recursive", "summary"})) return 2;
   static const std::map<std::string, CommandSpec> kCommands = {
       {"put", {&Commands::Put, {"replication", "block_size"}}},
       {"get", {&Commands::Get, {}}},
       {"cat", {&Commands::Cat, {}}},
+      {"tail", {&Commands::Tail, {"bytes"}}},
+      {"du", {&Commands::Du, {"summary"}}},
+      {"count", {&Commands::Count, {}}},
       {"ls", {&Commands::Ls, {"recursive"}}},
       {"rm", {&Commands::Rm, {"recursive"}}},
       {"mv", {&Commands::Mv, {}}},
@@ -390,10 +431,13 @@ int DfsCommand(int argc, char** argv) {
     return 2;
   }
   const std::string cmd = args.positional[0];
-  // -R / -r, as in other file tools, mean --recursive.
+  // -R / -r, as in other file tools, mean --recursive; du's -s means --summary.
   for (auto p = args.positional.begin() + 1; p != args.positional.end();) {
     if ((cmd == "ls" || cmd == "rm") && (*p == "-R" || *p == "-r")) {
       args.flags["recursive"] = "true";
+      p = args.positional.erase(p);
+    } else if (cmd == "du" && *p == "-s") {
+      args.flags["summary"] = "true";
       p = args.positional.erase(p);
     } else {
       ++p;

@@ -423,8 +423,69 @@ def case_full_disk(c):
         subprocess.run(["umount", "-l", blocks], capture_output=True)
 
 
+def tree_hashes(root):
+    """{relative path: sha256} of every file under `root`, and its set of directories."""
+    files, dirs = {}, set()
+    for d, subdirs, names in os.walk(root):
+        rel = os.path.relpath(d, root)
+        dirs.add(rel)
+        for n in names:
+            with open(os.path.join(d, n), "rb") as f:
+                files[os.path.normpath(os.path.join(rel, n))] = sha(f.read())
+    return files, dirs
+
+
+def case_tree(c):
+    # A 3-level tree: empty and multi-block files, an empty directory; put and get round-trip it
+    # as cp -r does, and du, count and tail agree with it.
+    src = os.path.join(c.dir, "tree-src")
+    layout = {"a.txt": 10, "empty": 0, "x/b.bin": 2 * BLOCK + 3, "x/y/c.bin": BLOCK, "x/y/z/d": 77}
+    for rel, n in layout.items():
+        os.makedirs(os.path.dirname(os.path.join(src, rel)), exist_ok=True)
+        with open(os.path.join(src, rel), "wb") as f:
+            f.write(seeded_bytes(n, len(rel)))
+    os.makedirs(os.path.join(src, "x", "hollow"))
+    want_files, want_dirs = tree_hashes(src)
+    c.dfs("put", src, "/t")  # /t does not exist: the tree becomes /t
+    c.dfs("mkdir", "/in")
+    c.dfs("put", src, "/in")  # /in is a directory: the tree goes to /in/tree-src
+    for store_path in ("/t", "/in/tree-src"):
+        out = os.path.join(c.dir, "tree-out" + store_path.replace("/", "-"))
+        c.dfs("get", store_path, out)
+        got_files, got_dirs = tree_hashes(out)
+        if got_files != want_files or got_dirs != want_dirs:
+            raise Fail(f"get {store_path}: {sorted(got_files.items())} {sorted(got_dirs)} differ from what was put: "
+                       f"{sorted(want_files.items())} {sorted(want_dirs)}")
+    into = os.path.join(c.dir, "tree-into")
+    os.makedirs(into)
+    c.dfs("get", "/t", into)  # an existing local directory: the tree goes to LOCAL/t
+    if tree_hashes(os.path.join(into, "t")) != (want_files, want_dirs):
+        raise Fail("get /t into an existing directory did not make LOCAL/t the same tree")
+    log("tree", f"put and get of a 3-level tree ({len(want_files)} files, {len(want_dirs)} directories) "
+        "round-trip by SHA-256, into new and existing directories on both sides")
+    again = c.dfs("put", os.path.join(src, "x"), "/t", check=False)  # into /t/x, which has the files
+    if again.returncode == 0 or b"/t/x/b.bin" not in again.stderr:
+        raise Fail(f"a put over existing files: exit {again.returncode}, {again.stderr!r}")
+    total = sum(layout.values())
+    count = c.dfs("count", "/t").stdout.decode().split()
+    if count != [str(len(want_dirs)), str(len(want_files)), str(total), "/t"]:
+        raise Fail(f"count /t: {count}, want {len(want_dirs)} dirs, {len(want_files)} files, {total} bytes")
+    du = c.dfs("du", "-s", "/t").stdout.decode().split()
+    if du != [str(total), str(total * 3), "/t"]:
+        raise Fail(f"du -s /t: {du}, want {total} bytes, {total * 3} with 3 replicas")
+    rows = {line.split()[2]: int(line.split()[0]) for line in c.dfs("du", "/t/x").stdout.decode().splitlines()}
+    want_rows = {"/t/x/b.bin": 2 * BLOCK + 3, "/t/x/hollow": 0, "/t/x/y": BLOCK + 77}
+    if rows != want_rows:
+        raise Fail(f"du /t/x: {rows}, want {want_rows}")
+    tail = c.dfs("tail", "--bytes", "100", "/t/x/b.bin").stdout
+    if tail != seeded_bytes(2 * BLOCK + 3, len("x/b.bin"))[-100:]:
+        raise Fail("tail --bytes 100 is not the file's last 100 bytes")
+    log("tree", f"a put over existing files fails; count {count[:3]}, du -s {du[:2]}, du per entry and tail agree")
+
+
 CASES = {
     "roundtrip": (case_roundtrip, 3, 3),
+    "tree": (case_tree, 3, 3),
     "kill_during_write": (case_kill_during_write, 3, 3),
     "rereplicate": (case_rereplicate, 4, 3),
     "corrupt_replica": (case_corrupt_replica, 3, 2),
