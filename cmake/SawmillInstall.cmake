@@ -9,7 +9,7 @@ set(SAWMILL_INSTALL_CMAKEDIR ${CMAKE_INSTALL_LIBDIR}/cmake/Sawmill)
 # Imported targets that SawmillConfig.cmake.in recreates (find_dependency / pkg_check_modules).
 # A job library that starts linking anything else must add it there and here.
 set(_sawmill_known_deps
-    PkgConfig::LZ4 PkgConfig::XXHASH CapnProto::capnp CapnProto::kj gflags glog::glog
+    PkgConfig::LZ4 PkgConfig::XXHASH PkgConfig::ZSTD ZLIB::ZLIB BZip2::BZip2 CapnProto::capnp CapnProto::kj gflags glog::glog
     Threads::Threads OpenSSL::Crypto OpenSSL::SSL nlohmann_json::nlohmann_json)
 # Header-only dependencies of .cc files only (Asio in common/rpc_tcp.cc): the static libraries
 # already hold what they compiled, so the installed package must not ask users for them.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/decompress.h"
 #include "common/file.h"
 #include "common/local_fs.h"
 #include "logs/log_archive.h"
@@ -89,6 +90,15 @@ Result<std::vector<InputSplit>> ComputeSplits(const std::vector<std::string>& in
       ASSIGN_OR_RETURN(ResolvedPath r, ResolvePath(path));
       ASSIGN_OR_RETURN(FileInfo info, r.fs->Stat(r.path));
       uint64_t size = info.size;
+      if (size > 0) {
+        // A compressed file cannot be read from the middle: one split, decompressed whole.
+        ASSIGN_OR_RETURN(auto file, r.fs->OpenRead(r.path));
+        ASSIGN_OR_RETURN(Compression c, FileCompression(*file));
+        if (c != Compression::kNone) {
+          splits.push_back({path, 0, size, size});
+          continue;
+        }
+      }
       uint64_t step = split_bytes;
       if (format == InputFormat::kFixedWidth) {
         if (size % fixed_record_bytes != 0) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/decompress.h"
 #include "common/local_fs.h"
 #include "logs/log_archive.h"
 #include "records/record_file.h"
@@ -10,20 +11,67 @@
 namespace sawmill {
 namespace {
 
-// Buffered reader of the byte range a split needs; the buffer grows to hold the longest line.
+// Where a split's bytes come from: a plain file from an offset on, or a compressed file's
+// decompressed stream (common/decompress.h).
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  // Up to n bytes; 0 only at the end.
+  virtual Result<size_t> Read(char* dst, size_t n) = 0;
+  // Whether every byte has been read (known before the read that would return 0, for files).
+  virtual bool at_end() const = 0;
+  virtual const std::string& path() const = 0;
+};
+
+class FileSource final : public ByteSource {
+ public:
+  FileSource(std::unique_ptr<ReadableFile> file, uint64_t start) : file_(std::move(file)), next_(start) {}
+  Result<size_t> Read(char* dst, size_t n) override {
+    const size_t got = static_cast<size_t>(std::min<uint64_t>(n, file_->size() > next_ ? file_->size() - next_ : 0));
+    if (got > 0) RETURN_IF_ERROR(file_->ReadAt(next_, got, dst));
+    next_ += got;
+    return got;
+  }
+  bool at_end() const override { return next_ >= file_->size(); }
+  const std::string& path() const override { return file_->path(); }
+
+ private:
+  std::unique_ptr<ReadableFile> file_;
+  uint64_t next_;
+};
+
+class DecompressedSource final : public ByteSource {
+ public:
+  DecompressedSource(std::unique_ptr<DecompressingReader> reader, std::string path)
+      : reader_(std::move(reader)), path_(std::move(path)) {}
+  Result<size_t> Read(char* dst, size_t n) override {
+    ASSIGN_OR_RETURN(size_t got, reader_->Read(dst, n));
+    ended_ = got == 0;
+    return got;
+  }
+  bool at_end() const override { return ended_; }
+  const std::string& path() const override { return path_; }
+
+ private:
+  std::unique_ptr<DecompressingReader> reader_;
+  std::string path_;
+  bool ended_ = false;
+};
+
+// Buffered reader of the bytes a split needs; the buffer grows to hold the longest line.
 class ChunkedFile {
  public:
-  ChunkedFile(std::unique_ptr<ReadableFile> file, uint64_t start, size_t chunk)
-      : file_(std::move(file)), next_read_(start), buf_base_(start) {
+  ChunkedFile(std::unique_ptr<ByteSource> source, uint64_t start, size_t chunk)
+      : source_(std::move(source)), buf_base_(start) {
     buf_.resize(chunk);
   }
-  // Bytes [pos_, end_) of buf_ are unread; buf_[0] is file offset buf_base_.
+  // Bytes [pos_, end_) of buf_ are unread; buf_[0] is byte buf_base_ of the (decompressed) file.
   const char* begin() const { return buf_.data() + pos_; }
   const char* end() const { return buf_.data() + end_; }
   uint64_t file_offset() const { return buf_base_ + pos_; }
   void Consume(size_t n) { pos_ += n; }
-  bool eof() const { return next_read_ >= file_->size(); }
-  const std::string& path() const { return file_->path(); }
+  bool eof() const { return source_->at_end(); }
+  const std::string& path() const { return source_->path(); }
   // Reads more, keeping the unread bytes; grows the buffer when they fill it.
   Status Refill() {
     size_t unread = end_ - pos_;
@@ -34,27 +82,41 @@ class ChunkedFile {
       end_ = unread;
     }
     if (end_ == buf_.size()) buf_.resize(buf_.size() * 2);
-    size_t got = static_cast<size_t>(
-        std::min<uint64_t>(buf_.size() - end_, file_->size() > next_read_ ? file_->size() - next_read_ : 0));
-    if (got > 0) RETURN_IF_ERROR(file_->ReadAt(next_read_, got, buf_.data() + end_));
-    next_read_ += got;
+    ASSIGN_OR_RETURN(size_t got, source_->Read(buf_.data() + end_, buf_.size() - end_));
     end_ += got;
     return Status::Ok();
   }
 
  private:
-  std::unique_ptr<ReadableFile> file_;
+  std::unique_ptr<ByteSource> source_;
   std::string buf_;
-  uint64_t next_read_;
   uint64_t buf_base_;
   size_t pos_ = 0, end_ = 0;
 };
 
+// The bytes of `split`: decompressed from the file's start when the file is compressed (a
+// compressed file is always one whole split), else the file from `start` on. `*end` is where
+// the split ends in those bytes.
+Result<std::unique_ptr<ByteSource>> OpenSource(std::unique_ptr<ReadableFile> file, const InputSplit& split,
+                                               uint64_t start, uint64_t* end) {
+  ASSIGN_OR_RETURN(Compression c, FileCompression(*file));
+  *end = split.offset + split.length;
+  if (c == Compression::kNone) return std::unique_ptr<ByteSource>(new FileSource(std::move(file), start));
+  if (split.offset != 0) {
+    return InvalidArgument(file->path() + ": a " + CompressionName(c) + " file is read whole, not from byte " +
+                           std::to_string(split.offset));
+  }
+  *end = ~uint64_t{0};
+  std::string path = file->path();
+  ASSIGN_OR_RETURN(auto reader, DecompressingReader::Open(std::move(file), c));
+  return std::unique_ptr<ByteSource>(new DecompressedSource(std::move(reader), std::move(path)));
+}
+
 class TextLineReader final : public SplitReader {
  public:
-  TextLineReader(std::unique_ptr<ReadableFile> file, const InputSplit& split, size_t chunk)
-      : in_(std::move(file), split.offset == 0 ? 0 : split.offset - 1, chunk),
-        split_start_(split.offset), split_end_(split.offset + split.length) {}
+  TextLineReader(std::unique_ptr<ByteSource> source, const InputSplit& split, uint64_t end, size_t chunk)
+      : in_(std::move(source), split.offset == 0 ? 0 : split.offset - 1, chunk),
+        split_start_(split.offset), split_end_(end) {}
 
   bool Next(std::string_view* key, std::string_view* value) override {
     if (!started_) {
@@ -111,15 +173,17 @@ class TextLineReader final : public SplitReader {
 
 class FixedWidthReader final : public SplitReader {
  public:
-  FixedWidthReader(std::unique_ptr<ReadableFile> file, const InputSplit& split,
+  FixedWidthReader(std::unique_ptr<ByteSource> source, const InputSplit& split, uint64_t end,
                    const SplitReaderOptions& o)
-      : in_(std::move(file), split.offset, std::max(o.chunk_bytes / o.fixed_record_bytes, size_t{1}) * o.fixed_record_bytes),
-        end_(split.offset + split.length), record_(o.fixed_record_bytes), key_bytes_(o.fixed_key_bytes) {}
+      : in_(std::move(source), split.offset,
+            std::max(o.chunk_bytes / o.fixed_record_bytes, size_t{1}) * o.fixed_record_bytes),
+        end_(end), record_(o.fixed_record_bytes), key_bytes_(o.fixed_key_bytes) {}
 
   bool Next(std::string_view* key, std::string_view* value) override {
     if (in_.file_offset() >= end_) return false;
     while (static_cast<size_t>(in_.end() - in_.begin()) < record_) {
       if (in_.eof()) {
+        if (in_.begin() == in_.end()) return false;  // the end of a decompressed stream
         status_ = Corruption(in_.path() + ": truncated fixed-width record at offset " + std::to_string(in_.file_offset()));
         return false;
       }
@@ -207,14 +271,16 @@ Result<std::unique_ptr<SplitReader>> OpenSplit(const InputSplit& split, const Sp
     return std::unique_ptr<SplitReader>(new RecordSplitReader(std::move(reader), split, options.log_payload_lines));
   }
   ASSIGN_OR_RETURN(auto file, OpenReadable(split.path));
+  uint64_t end = 0;
   if (options.format == InputFormat::kFixedWidth) {
     if (options.fixed_key_bytes > options.fixed_record_bytes || options.fixed_record_bytes == 0) {
       return InvalidArgument("fixed-width key longer than the record");
     }
-    return std::unique_ptr<SplitReader>(new FixedWidthReader(std::move(file), split, options));
+    ASSIGN_OR_RETURN(auto source, OpenSource(std::move(file), split, split.offset, &end));
+    return std::unique_ptr<SplitReader>(new FixedWidthReader(std::move(source), split, end, options));
   }
-  return std::unique_ptr<SplitReader>(
-      new TextLineReader(std::move(file), split, options.chunk_bytes));
+  ASSIGN_OR_RETURN(auto source, OpenSource(std::move(file), split, split.offset == 0 ? 0 : split.offset - 1, &end));
+  return std::unique_ptr<SplitReader>(new TextLineReader(std::move(source), split, end, options.chunk_bytes));
 }
 
 }  // namespace sawmill
