@@ -57,6 +57,16 @@ Result<T> ParseNumber(std::string_view text, std::string_view what, T min = std:
   return InvalidArgument(std::string(what) + " must be in " + str(min) + ".." + str(max) + ", got " + quoted());
 }
 
+// Whether argv[first..] asks for help (--help or -h anywhere among them): every command and
+// verb answers it with its usage on stdout and exit 0, wherever it stands.
+inline bool WantsHelp(int argc, char** argv, int first) {
+  for (int i = first; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (a == "--help" || a == "-h") return true;
+  }
+  return false;
+}
+
 // --key value / --key=value flags after the positional arguments of a subcommand.
 struct Args {
   std::vector<std::string> positional;

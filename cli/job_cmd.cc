@@ -102,6 +102,12 @@ int JobCommand(int argc, char** argv) {
     return 2;
   }
   const std::string sub = argv[i++];
+  // A submitted binary's own flags are its business: only `submit --help` itself is ours.
+  if (sub == "submit" ? i < argc && (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h"))
+                      : WantsHelp(argc, argv, i)) {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
   if (cluster.empty()) {
     std::fprintf(stderr, "error: sawmill job needs --cluster D before the command\n%s", kUsage);
     return 2;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/args.h"
+#include "cli/command_table.h"
 #include "cli/commands.h"
 #include "cli/escape.h"
 #include "cli/store_args.h"
@@ -25,35 +26,33 @@
 namespace sawmill {
 namespace {
 
-constexpr char kUsage[] = R"(sawmill: batch MapReduce over record files.
-
-Usage:
-  sawmill cat [--format text|raw|keys|values] [--cluster D] PATH...
-      Prints the records of record files or output directories (their part-* files in order).
-      With --cluster D, dfs:/ paths name files in cluster D's store.
-      text (default): key<TAB>value per line, with tab, newline and backslash escaped as \t \n \\.
-      raw: key and value bytes back to back (teragen records come out as they went in).
-      keys / values: the raw key / value followed by a newline.
-  sawmill manifest [--store DIR | --cluster D] DIR|dataset:NAME[@VERSION]
-      Prints an output directory's _MANIFEST (partitioning, parts, counts, content hashes).
-      With --cluster D, dfs:/ paths name directories in cluster D's store; a dataset's
-      version (current by default) is found in the store of --store or --cluster.
-  sawmill gen text [--bytes N] [--vocabulary V] [--seed S] [--output FILE]
-      Zipf-distributed words, 5-15 per line (default 1 MB, 75000 words; stdout by default).
-  sawmill gen logs [--lines N] [--seed S] [--output FILE]
-      Access-log-like lines for demos.
-  sawmill logs archive|ls|stat ...
-      Append-only log archives in a local store directory or a cluster's store (sawmill logs --help).
-  sawmill dataset list|show|promote|rollback ...
-      Versioned datasets: jobs write --output dataset:NAME (sawmill dataset --help).
-  sawmill pipeline run|check FILE ...
-      Jobs that derive datasets, in dependency order, skipping up-to-date ones (sawmill pipeline --help).
-  sawmill index query INDEX [--or] [--k 10] TERM...
-      AND/OR queries ranked by tf-idf over a jobs/inverted_index output (sawmill index --help).
-  sawmill run JOB [JOB FLAGS...]
-      Runs build/jobs/JOB in local mode (same as running the job binary with --local).
-  sawmill help
+constexpr char kCatUsage[] = R"(Usage: sawmill cat [--format text|raw|keys|values] [--cluster D] PATH...
+  Prints the records of record files or output directories (their part-* files in order).
+  With --cluster D, dfs:/ paths name files in cluster D's store.
+  text (default): key<TAB>value per line, with tab, newline and backslash escaped as \t \n \\.
+  raw: key and value bytes back to back (teragen records come out as they went in).
+  keys / values: the raw key / value followed by a newline.
 )";
+constexpr char kManifestUsage[] = R"(Usage: sawmill manifest [--store DIR | --cluster D] DIR|dataset:NAME[@VERSION]
+  Prints an output directory's _MANIFEST (partitioning, parts, counts, content hashes).
+  With --cluster D, dfs:/ paths name directories in cluster D's store; a dataset's version
+  (current by default) is found in the store of --store or --cluster.
+)";
+constexpr char kGenUsage[] = R"(Usage: sawmill gen text [--bytes N] [--vocabulary V] [--seed S] [--output FILE]
+       sawmill gen logs [--lines N] [--seed S] [--output FILE]
+  text: Zipf-distributed words, 5-15 per line (default 1 MB, 75000 words; stdout by default).
+  logs: access-log-like lines for demos (default 10000).
+)";
+constexpr char kRunUsage[] = R"(Usage: sawmill run JOB [JOB FLAGS...]
+  Runs the job binary JOB (from the jobs directory beside this binary) in local mode, as
+  running it with --local does. `sawmill run JOB --help` shows the job's flags.
+)";
+constexpr char kCompletionUsage[] = R"(Usage: sawmill completion bash
+  Prints a bash completion script for sawmill (commands and their verbs), made from the same
+  table as `sawmill --help`. `cmake --install` installs it as
+  PREFIX/share/bash-completion/completions/sawmill; or: source <(sawmill completion bash)
+)";
+
 
 int Cat(const Args& args) {
   if (!args.OnlyFlags({"format", "cluster"})) return 2;
@@ -185,7 +184,7 @@ int ManifestCmd(const Args& args) {
 
 int Gen(const Args& args) {
   if (args.positional.size() != 1 || (args.positional[0] != "text" && args.positional[0] != "logs")) {
-    std::fprintf(stderr, "usage: sawmill gen text|logs [flags] (see sawmill help)\n");
+    std::fputs(kGenUsage, stderr);
     return 2;
   }
   bool text = args.positional[0] == "text";
@@ -212,9 +211,28 @@ int Gen(const Args& args) {
   return ok ? 0 : 1;
 }
 
+// A command of this file whose arguments are flags and positionals: --help prints `usage`.
+int WithArgs(int argc, char** argv, const char* usage, int (*run)(const Args&)) {
+  Args args;
+  if (!Args::Parse(argc, argv, 2, &args)) return 2;
+  if (args.Has("help")) {
+    std::fputs(usage, stdout);
+    return 0;
+  }
+  return run(args);
+}
+
+int CatCommand(int argc, char** argv) { return WithArgs(argc, argv, kCatUsage, Cat); }
+int ManifestCommand(int argc, char** argv) { return WithArgs(argc, argv, kManifestUsage, ManifestCmd); }
+int GenCommand(int argc, char** argv) { return WithArgs(argc, argv, kGenUsage, Gen); }
+
 int Run(int argc, char** argv) {
+  if (argc >= 3 && (!std::strcmp(argv[2], "--help") || !std::strcmp(argv[2], "-h"))) {
+    std::fputs(kRunUsage, stdout);
+    return 0;
+  }
   if (argc < 3) {
-    std::fprintf(stderr, "usage: sawmill run JOB [JOB FLAGS...]\n");
+    std::fputs(kRunUsage, stderr);
     return 2;
   }
   std::string job = argv[2];
@@ -240,42 +258,97 @@ int Run(int argc, char** argv) {
   return 1;
 }
 
+const std::vector<CommandInfo>& Table();
+
+int CompletionCommand(int argc, char** argv) {
+  if (argc == 3 && !std::strcmp(argv[2], "bash")) {
+    std::fputs(BashCompletion(Table()).c_str(), stdout);
+    return 0;
+  }
+  const bool help = WantsHelp(argc, argv, 2);
+  std::fputs(kCompletionUsage, help ? stdout : stderr);
+  return help ? 0 : 2;
+}
+
+// `sawmill help [COMMAND]`.
+int HelpCommand(int argc, char** argv);
+
+const std::vector<CommandInfo>& Table() {
+  static const auto* table = new std::vector<CommandInfo>{
+      {"run", "local tools", "run a job binary in local mode", Run, {}},
+      {"cat", "local tools", "print the records of record files or output directories", CatCommand, {}},
+      {"manifest", "local tools", "print an output's _MANIFEST (parts, counts, content hashes)", ManifestCommand, {}},
+      {"gen", "local tools", "generate demo inputs: Zipf text or access-log lines", GenCommand, {"text", "logs"}},
+      {"index", "local tools", "ranked queries over an inverted index", IndexCommand, {"query"}},
+      {"cluster", "cluster", "start, stop and restart a local test cluster of separate processes", ClusterCommand,
+       {"up", "down", "status", "start"}},
+      {"job", "cluster", "submit, follow, list, kill jobs on a coordinator; their logs", JobCommand,
+       {"submit", "status", "list", "kill", "logs", "wait"}},
+      {"dfs", "store", "the file store from the shell: put, get, ls, rm, du, fsck, ...", DfsCommand,
+       {"put", "get", "cat", "tail", "du", "count", "ls", "rm", "mv", "mkdir", "stat", "setrep", "fsck", "datanodes"}},
+      {"logs", "datasets and logs", "append-only log archives: archive, list, stat", LogsCommand,
+       {"archive", "ls", "stat"}},
+      {"dataset", "datasets and logs", "versioned datasets: list, show, promote, rollback, gc, diff", DatasetCommand,
+       {"list", "show", "promote", "rollback", "gc", "diff"}},
+      {"pipeline", "datasets and logs", "derive datasets in dependency order, skipping up-to-date ones",
+       PipelineCommand, {"run", "check"}},
+      {"namenode", "daemons", "the store's metadata server", NamenodeCommand, {}},
+      {"datanode", "daemons", "a store host's block server", DatanodeCommand, {}},
+      {"coordinator", "daemons", "the job scheduler and its web UI", CoordinatorCommand, {}},
+      {"worker", "daemons", "a host's task runner", WorkerCommand, {}},
+      {"help", "other", "this list, or a command's help (sawmill help COMMAND)", HelpCommand, {}},
+      {"completion", "other", "a bash completion script (sawmill completion bash)", CompletionCommand, {"bash"}},
+  };
+  return *table;
+}
+
+const CommandInfo* Find(const std::string& name) {
+  for (const auto& c : Table()) {
+    if (name == c.name) return &c;
+  }
+  return nullptr;
+}
+
+int HelpCommand(int argc, char** argv) {
+  if (argc >= 3 && std::strcmp(argv[2], "--help") != 0 && std::strcmp(argv[2], "-h") != 0) {
+    const CommandInfo* c = Find(argv[2]);
+    if (c == nullptr) {
+      const std::string nearest = NearestCommand(Table(), argv[2]);
+      std::fprintf(stderr, "error: unknown command '%s'%s\n", argv[2],
+                   nearest.empty() ? "" : ("; did you mean '" + nearest + "'?").c_str());
+      return 2;
+    }
+    if (c->run != HelpCommand) {
+      char help[] = "--help";
+      char* args[] = {argv[0], argv[2], help, nullptr};
+      return c->run(3, args);
+    }
+  }
+  std::fputs(TopLevelHelp(Table()).c_str(), stdout);
+  return 0;
+}
+
 }  // namespace
 }  // namespace sawmill
 
 int main(int argc, char** argv) {
   using namespace sawmill;
-  if (argc < 2 || !std::strcmp(argv[1], "help") || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
-    std::fputs(kUsage, argc < 2 ? stderr : stdout);
-    return argc < 2 ? 2 : 0;
+  if (argc < 2) {
+    std::fputs(TopLevelHelp(Table()).c_str(), stderr);
+    return 2;
+  }
+  if (!std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+    std::fputs(TopLevelHelp(Table()).c_str(), stdout);
+    return 0;
   }
   // Every daemon is this binary: a malformed SAWMILL_FAULTS stops it at its start, not mid-run.
   if (Status s = fault::ArmFromEnvironment(); !s.ok()) {
     std::fprintf(stderr, "error: %s\n", s.message().c_str());
     return 2;
   }
-  std::string cmd = argv[1];
-  if (cmd == "run") return Run(argc, argv);
-  if (cmd == "namenode") return NamenodeCommand(argc, argv);
-  if (cmd == "datanode") return DatanodeCommand(argc, argv);
-  if (cmd == "dfs") return DfsCommand(argc, argv);
-  if (cmd == "cluster") return ClusterCommand(argc, argv);
-  if (cmd == "coordinator") return CoordinatorCommand(argc, argv);
-  if (cmd == "worker") return WorkerCommand(argc, argv);
-  if (cmd == "job") return JobCommand(argc, argv);
-  if (cmd == "logs") return LogsCommand(argc, argv);
-  if (cmd == "dataset") return DatasetCommand(argc, argv);
-  if (cmd == "pipeline") return PipelineCommand(argc, argv);
-  if (cmd == "index") return IndexCommand(argc, argv);
-  Args args;
-  if (!Args::Parse(argc, argv, 2, &args)) return 2;
-  if (args.flags.count("help")) {
-    std::fputs(kUsage, stdout);
-    return 0;
-  }
-  if (cmd == "cat") return Cat(args);
-  if (cmd == "manifest") return ManifestCmd(args);
-  if (cmd == "gen") return Gen(args);
-  std::fprintf(stderr, "error: unknown command '%s'\n\n%s", cmd.c_str(), kUsage);
+  if (const CommandInfo* c = Find(argv[1])) return c->run(argc, argv);
+  const std::string nearest = NearestCommand(Table(), argv[1]);
+  std::fprintf(stderr, "error: unknown command '%s'%s (sawmill --help lists them)\n", argv[1],
+               nearest.empty() ? "" : ("; did you mean '" + nearest + "'?").c_str());
   return 2;
 }

@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""One command line (issue 21, item 1), table-driven over every command `sawmill --help` lists and
+every verb the completion script knows: `sawmill C --help`, `sawmill C VERB --help` and `sawmill
+help C` print help on stdout and exit 0; `sawmill` alone prints the list on stderr and exits 2;
+an unknown command exits 2 naming it and suggesting the nearest; the bash completion script
+parses and completes commands and verbs.
+
+Usage: tests/cli/help_test.py BUILD_DIR
+"""
+import os
+import re
+import subprocess
+import sys
+
+BUILD = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else "build"
+SAWMILL = os.path.join(BUILD, "sawmill")
+
+
+class Fail(Exception):
+    pass
+
+
+def sawmill(*args):
+    p = subprocess.run([SAWMILL, *args], capture_output=True, timeout=30)
+    return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
+
+
+def main():
+    code, top, err = sawmill("--help")
+    if code != 0 or err:
+        raise Fail(f"sawmill --help: exit {code}, stderr {err!r}")
+    commands = re.findall(r"^  ([a-z]+) +\S", top, re.M)
+    groups = re.findall(r"^([a-z ]+):$", top, re.M)
+    if len(commands) < 15 or not {"local tools", "cluster", "store", "daemons"} <= set(groups):
+        raise Fail(f"sawmill --help lists {commands} in groups {groups}")
+    code, out, err = sawmill()
+    if code != 2 or out or err != top:
+        raise Fail(f"sawmill alone: exit {code}, stdout {out[:80]!r}; want the list on stderr and exit 2")
+    code, script, _ = sawmill("completion", "bash")
+    verbs = {m[0]: m[1].split() for m in re.findall(r"^ +([a-z]+)\) words=\"([^\"]*)\" ;;$", script, re.M)}
+    checked = 0
+    for c in commands:
+        code, out, err = sawmill(c, "--help")
+        if code != 0 or not out.strip() or c not in out:
+            raise Fail(f"sawmill {c} --help: exit {code}, stdout {out[:200]!r}, stderr {err[:200]!r}")
+        if sawmill("help", c) != (code, out, err):
+            raise Fail(f"sawmill help {c} differs from sawmill {c} --help")
+        checked += 1
+        for v in verbs.get(c, []):
+            code, out, err = sawmill(c, v, "--help")
+            if code != 0 or not out.strip():
+                raise Fail(f"sawmill {c} {v} --help: exit {code}, stdout {out[:200]!r}, stderr {err[:200]!r}")
+            checked += 1
+    print(f"ok   [help] {len(commands)} commands and {checked - len(commands)} verbs answer --help on stdout, exit 0")
+    for typo, nearest in (("dfss", "dfs"), ("pipline", "pipeline"), ("datset", "dataset"), ("clust", "cluster")):
+        code, out, err = sawmill(typo)
+        if code != 2 or f"unknown command '{typo}'" not in err or f"did you mean '{nearest}'" not in err:
+            raise Fail(f"sawmill {typo}: exit {code}, stderr {err!r}")
+    code, _, err = sawmill("zzzzzz")
+    if code != 2 or "did you mean" in err:
+        raise Fail(f"sawmill zzzzzz: exit {code}, stderr {err!r}")
+    print("ok   [help] unknown commands exit 2 naming them, with the nearest suggested when one is close")
+    path = os.path.join(BUILD, "sawmill-completion.bash")
+    with open(path, "w") as f:
+        f.write(script)
+    probe = (f"source {path}; "
+             "COMP_WORDS=(sawmill df); COMP_CWORD=1; _sawmill; echo \"1:${COMPREPLY[*]}\"; "
+             "COMP_WORDS=(sawmill dfs --cluster D f); COMP_CWORD=4; _sawmill; echo \"2:${COMPREPLY[*]}\"; "
+             "COMP_WORDS=(sawmill dataset pro); COMP_CWORD=2; _sawmill; echo \"3:${COMPREPLY[*]}\"")
+    p = subprocess.run(["bash", "-c", probe], capture_output=True, timeout=30)
+    got = p.stdout.decode().split("\n")
+    if p.returncode != 0 or got[:3] != ["1:dfs", "2:fsck", "3:promote"]:
+        raise Fail(f"completion: {got} (stderr {p.stderr.decode()!r})")
+    print("ok   [help] the bash completion script completes commands and verbs")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Fail as e:
+        print(f"FAIL: {e}")
+        sys.exit(1)
