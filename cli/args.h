@@ -67,6 +67,26 @@ inline bool WantsHelp(int argc, char** argv, int first) {
   return false;
 }
 
+// Lets a command's flags come before its verb as well as after (`sawmill dataset --store D list`):
+// moves the first argument from argv[first] on that is neither a flag nor a flag's value to
+// argv[first]. `switches` are the flags that take no value.
+inline void MoveVerbFirst(int argc, char** argv, int first, std::initializer_list<std::string_view> switches = {}) {
+  for (int i = first; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (a.size() > 1 && a[0] == '-') {
+      const std::string_view name = a.substr(a.find_first_not_of('-'));
+      bool is_switch = name.find('=') != std::string_view::npos || name == "help" || name == "h";
+      for (std::string_view s : switches) is_switch |= name == s;
+      if (!is_switch) ++i;  // its value
+      continue;
+    }
+    char* verb = argv[i];
+    for (int k = i; k > first; --k) argv[k] = argv[k - 1];
+    argv[first] = verb;
+    return;
+  }
+}
+
 // --key value / --key=value flags after the positional arguments of a subcommand.
 struct Args {
   std::vector<std::string> positional;

@@ -484,6 +484,7 @@ int Start(const Args& args) {
 }  // namespace
 
 int ClusterCommand(int argc, char** argv) {
+  MoveVerbFirst(argc, argv, 2, {});
   if (argc < 3 || !std::strcmp(argv[2], "--help") || !std::strcmp(argv[2], "help")) {
     std::fputs(kClusterUsage, argc < 3 ? stderr : stdout);
     return argc < 3 ? 2 : 0;

@@ -79,6 +79,7 @@ int Fail(const Status& s) {
 }  // namespace
 
 int DatasetCommand(int argc, char** argv) {
+  MoveVerbFirst(argc, argv, 2, {"hex"});
   if (argc < 3 || std::strcmp(argv[2], "--help") == 0 || std::strcmp(argv[2], "help") == 0) {
     std::fputs(kUsage, argc < 3 ? stderr : stdout);
     return argc < 3 ? 2 : 0;

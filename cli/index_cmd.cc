@@ -33,6 +33,7 @@ Usage:
 }  // namespace
 
 int IndexCommand(int argc, char** argv) {
+  MoveVerbFirst(argc, argv, 2, {"or", "exhaustive"});
   if (argc < 3 || WantsHelp(argc, argv, 2) || std::strcmp(argv[2], "help") == 0) {
     std::fputs(kUsage, argc < 3 ? stderr : stdout);
     return argc < 3 ? 2 : 0;

@@ -108,8 +108,9 @@ int JobCommand(int argc, char** argv) {
     std::fputs(kUsage, stdout);
     return 0;
   }
-  if (cluster.empty()) {
-    std::fprintf(stderr, "error: sawmill job needs --cluster D before the command\n%s", kUsage);
+  // Flags may follow the verb, except submit's: what follows the binary is the binary's.
+  if (cluster.empty() && sub == "submit") {
+    std::fprintf(stderr, "error: sawmill job submit needs --cluster D before submit\n%s", kUsage);
     return 2;
   }
   if (sub == "submit") {
@@ -126,7 +127,12 @@ int JobCommand(int argc, char** argv) {
   }
   Args args;
   if (!Args::Parse(argc, argv, i, &args)) return 2;
-  if (!args.OnlyFlags({"attempt", "reconnect_s"})) return 2;
+  if (!args.OnlyFlags({"attempt", "reconnect_s", "cluster"})) return 2;
+  if (args.Has("cluster")) cluster = args.Get("cluster", "");
+  if (cluster.empty()) {
+    std::fprintf(stderr, "error: sawmill job needs --cluster D\n%s", kUsage);
+    return 2;
+  }
   if (args.Has("reconnect_s")) reconnect_flag = args.Get("reconnect_s", "");
   if (!reconnect_flag.empty() && !ParseReconnect(reconnect_flag, &reconnect)) return 2;
   auto conn = sched::ConnectCoordinator(cluster, reconnect);

@@ -99,6 +99,7 @@ class LineReader {
 
 
 int LogsCommand(int argc, char** argv) {
+  MoveVerbFirst(argc, argv, 2, {});
   if (argc < 3 || std::strcmp(argv[2], "--help") == 0 || std::strcmp(argv[2], "help") == 0) {
     std::fputs(kUsage, argc < 3 ? stderr : stdout);
     return argc < 3 ? 2 : 0;

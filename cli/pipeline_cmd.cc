@@ -335,6 +335,7 @@ class Pipeline {
 }  // namespace
 
 int PipelineCommand(int argc, char** argv) {
+  MoveVerbFirst(argc, argv, 2, {"promote"});
   if (argc < 3 || WantsHelp(argc, argv, 2) || std::strcmp(argv[2], "help") == 0) {
     std::fputs(kUsage, argc < 3 ? stderr : stdout);
     return argc < 3 ? 2 : 0;

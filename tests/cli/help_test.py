@@ -72,6 +72,31 @@ def main():
     if p.returncode != 0 or got[:3] != ["1:dfs", "2:fsck", "3:promote"]:
         raise Fail(f"completion: {got} (stderr {p.stderr.decode()!r})")
     print("ok   [help] the bash completion script completes commands and verbs")
+    flag_placement()
+
+
+def flag_placement():
+    """The same command with its flags before and after the verb says the same."""
+    import shutil
+    import tempfile
+    store = tempfile.mkdtemp(prefix="sawmill-help-test.")
+    try:
+        readme = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "README.md")
+        subprocess.run([os.path.join(BUILD, "jobs", "wordcount"), "--input", readme, "--output", "dataset:words",
+                        "--store", store, "--progress", "never"], check=True, capture_output=True, timeout=120)
+        subprocess.run([SAWMILL, "logs", "--store", store, "archive", "--stream", "web", "--partition", "0"],
+                       input=b"0\t1764720000000\thello\n", check=True, capture_output=True, timeout=60)
+        pairs = [(["dataset", "list", "--store", store], ["dataset", "--store", store, "list"]),
+                 (["dataset", "show", "words", "--store", store], ["dataset", "--store=" + store, "show", "words"]),
+                 (["logs", "ls", "--store", store], ["logs", "--store", store, "ls"]),
+                 (["logs", "stat", "web", "0", "--store", store], ["logs", "--store", store, "stat", "web", "0"])]
+        for after, before in pairs:
+            a, b = sawmill(*after), sawmill(*before)
+            if a[0] != 0 or a != b:
+                raise Fail(f"sawmill {' '.join(after)} -> {a}; sawmill {' '.join(before)} -> {b}")
+        print(f"ok   [help] {len(pairs)} commands say the same with their flags before or after the verb")
+    finally:
+        shutil.rmtree(store, ignore_errors=True)
 
 
 if __name__ == "__main__":
