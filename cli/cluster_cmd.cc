@@ -52,8 +52,10 @@ constexpr char kClusterUsage[] = R"(Usage:
       Lists the processes and whether each is running.
   sawmill cluster start --dir D --process namenode|coordinator|hostK|hostK/datanode|hostK/worker
                         [--supervisor_pid P]
-      Starts a stopped process again with its original arguments and port (after a crash or a
-      test's SIGKILL) and updates its pid in D/cluster.json; hostK starts those of its datanode
+      Starts a stopped process again (after a crash or a test's SIGKILL) with its original
+      arguments and ports, its status page's included (a new one, recorded in cluster.json,
+      only if that one was taken meanwhile), and updates its pid in D/cluster.json; hostK starts
+      those of its datanode
       and worker that are stopped (the datanode first). --supervisor_pid P replaces the one
       `cluster up` gave (0: none).
 )";
@@ -416,6 +418,7 @@ int StatusCmd(const Args& args) {
 struct Stopped {
   std::string name, dir, address, role;
   int* pid = nullptr;
+  std::string* http = nullptr;  // its status page's address in cluster.json, if it has one
 };
 
 // Reruns a process with its saved argv, on its previous port so that peers find it again, and
@@ -423,13 +426,24 @@ struct Stopped {
 Status Restart(ClusterConfig& config, const Stopped& p, int supervisor) {
   ASSIGN_OR_RETURN(auto argv, LoadArgv(p.dir));
   if (supervisor >= 0) argv = WithSupervisor(std::move(argv), supervisor);
-  std::string port = p.address.substr(p.address.rfind(':') + 1);
+  auto port_of = [](const std::string& address) { return address.substr(address.rfind(':') + 1); };
+  // The status page too, so that cluster.json and the links printed at submission stay valid.
+  const bool keep_http = p.http != nullptr && !p.http->empty();
   for (size_t i = 0; i + 1 < argv.size(); ++i) {
-    if (argv[i] == "--port") argv[i + 1] = port;
+    if (argv[i] == "--port") argv[i + 1] = port_of(p.address);
+    if (argv[i] == "--http_port" && keep_http) argv[i + 1] = port_of(*p.http);
   }
   auto started = StartDaemon(p.dir, p.role, argv);
+  if (!started.ok() && keep_http) {
+    // Its old status page port was taken meanwhile: a new one, recorded below.
+    for (size_t i = 0; i + 1 < argv.size(); ++i) {
+      if (argv[i] == "--http_port") argv[i + 1] = "0";
+    }
+    started = StartDaemon(p.dir, p.role, argv);
+  }
   if (!started.ok()) return started.status().WithContext("starting " + p.name);
   *p.pid = started->pid;
+  if (p.http != nullptr && !started->endpoint.value("http", "").empty()) *p.http = started->endpoint.value("http", "");
   RETURN_IF_ERROR(WriteClusterConfig(config));
   std::printf("%s started (pid %d) at %s\n", p.name.c_str(), *p.pid, started->endpoint.value("address", "").c_str());
   return Status::Ok();
@@ -445,9 +459,11 @@ int Start(const Args& args) {
   const std::string which = args.Get("process", "");
   std::vector<Stopped> named;  // what --process names (a bare host: its datanode, then its worker)
   if (which == "namenode") {
-    named.push_back({which, config.namenode_dir, config.namenode_address, "namenode", &config.namenode_pid});
+    named.push_back({which, config.namenode_dir, config.namenode_address, "namenode", &config.namenode_pid,
+                     &config.namenode_http});
   } else if (which == "coordinator" && !config.coordinator_address.empty()) {
-    named.push_back({which, config.coordinator_dir, config.coordinator_address, "coordinator", &config.coordinator_pid});
+    named.push_back({which, config.coordinator_dir, config.coordinator_address, "coordinator", &config.coordinator_pid,
+                     &config.coordinator_http});
   } else {
     const std::string host = which.substr(0, which.find('/'));
     const std::string part = which.find('/') == std::string::npos ? "" : which.substr(which.find('/') + 1);

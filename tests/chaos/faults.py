@@ -68,9 +68,8 @@ def restart(c, process, env=None):
 
 
 def api(c, path):
-    """The coordinator's JSON at `path`, or None. Its HTTP address is read from its endpoint.json:
-    `cluster start` gives a restarted coordinator a new HTTP port and leaves the old one in
-    cluster.json (reported in issue 20)."""
+    """The coordinator's JSON at `path`, or None. Its HTTP address is read from its endpoint.json,
+    which a coordinator being restarted rewrites (cluster.json keeps the port it gets back)."""
     try:
         with open(os.path.join(c.dir, "coordinator", "endpoint.json")) as f:
             address = json.load(f)["http"]

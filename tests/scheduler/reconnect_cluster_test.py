@@ -31,7 +31,7 @@ JOBS = os.path.join(BUILD, "jobs")
 MB = 1 << 20
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "common"))
-from harness import Cluster, Fail, run, run_main, wait_for  # noqa: E402
+from harness import Cluster, Fail, http_get, run, run_main, wait_for  # noqa: E402
 
 JOB_FLAGS = ["--input", "dfs:/in/text.txt", "--output", "dfs:/out/wc", "--reducers", "2", "--split_mb", "1",
              "--map_sleep_ms", "600", "--reduce_sleep_ms", "600"]
@@ -164,7 +164,12 @@ def case_coordinator_restart(case, text, local):
         if len(notice) != 1 or "coordinator 127.0.0.1:" not in notice[0] or "retrying for up to 60 s" not in notice[0]:
             raise Fail(f"expected one 'coordinator ... unreachable (...); retrying for up to 60 s' line: {notice}")
         log(case, f"the client waits: {notice[0].strip()}")
+        http = c.process("coordinator")["http"]
         run([SAWMILL, "cluster", "start", "--dir", c.dir, "--process", "coordinator"])
+        # Its web page comes back where cluster.json and the submission's link say it is.
+        if c.process("coordinator")["http"] != http:
+            raise Fail(f"the restarted coordinator's web page moved from {http} to {c.process('coordinator')['http']}")
+        wait_for("the coordinator's web page", lambda: http_get(f"http://{http}/")[0] == 200, timeout=30)
         code = f.wait()
         err = f.stderr()
         if "is back after" not in err:
