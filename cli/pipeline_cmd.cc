@@ -51,9 +51,12 @@ Usage:
 FILE (JSON):
   {"jobs": [{"name": "counts", "binary": "wordcount", "inputs": ["logs:web@,1000"],
              "output": "dataset:counts", "args": ["--reducers", "2"],
-             "check": ["validator", "--input", "{version}"]}, ...]}
+             "check": ["sawmill", "manifest", "{version}"]}, ...]}
   binary: a job binary in --jobs_dir (default: the jobs/ directory beside this sawmill) or a path;
-  check: a command run after the job; {version} becomes the new version's dataset:NAME@V.
+  check: a command run after the job, its exit status the verdict; {version} becomes the new
+  version's dataset:NAME@V and the store flags (--store DIR or --cluster D) are appended. A bare
+  program name is looked up in --jobs_dir, then (sawmill: this one) PATH; one found nowhere is
+  refused before anything runs.
 )";
 
 struct Job {
@@ -75,6 +78,31 @@ std::string DatasetName(const std::string& spec) {
 // Runs argv with its stdout and stderr in a private temporary file (mode 0600, unlinked at once:
 // no other process can name or replace it); returns the exit code (128 for a signal) and puts
 // what the command wrote in *out.
+// A check command's program: a path as given; a bare name from the jobs directory, else this
+// sawmill itself for "sawmill", else from PATH. Not found is refused before anything runs.
+Result<std::string> FindCheck(const std::string& name, const std::string& jobs_dir) {
+  if (name.find('/') != std::string::npos) {
+    if (::access(name.c_str(), X_OK) == 0) return name;
+    return NotFound("check command " + name + " is not an executable file");
+  }
+  if (std::string in_jobs = JoinPath(jobs_dir, name); ::access(in_jobs.c_str(), X_OK) == 0) return in_jobs;
+  if (name == "sawmill") {
+    char self[4096];
+    ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) return std::string(self, static_cast<size_t>(n));
+  }
+  const char* path = std::getenv("PATH");
+  for (std::string_view rest = path ? path : ""; !rest.empty();) {
+    const size_t colon = rest.find(':');
+    const std::string dir(rest.substr(0, colon));
+    rest = colon == std::string_view::npos ? std::string_view() : rest.substr(colon + 1);
+    if (std::string candidate = JoinPath(dir.empty() ? "." : dir, name); ::access(candidate.c_str(), X_OK) == 0) {
+      return candidate;
+    }
+  }
+  return NotFound("check command " + name + " is in neither " + jobs_dir + " nor PATH");
+}
+
 Result<int> RunCommand(const std::vector<std::string>& argv, std::string* out) {
   std::error_code ec;
   std::string dir = std::filesystem::temp_directory_path(ec).string();
@@ -151,7 +179,11 @@ class Pipeline {
       }
       if (j.binary.find('/') == std::string::npos) j.binary = JoinPath(jobs_dir_, j.binary);
       if (::access(j.binary.c_str(), X_OK) != 0) return NotFound("job " + j.name + ": no job binary " + j.binary);
-      if (!j.check.empty() && j.check[0].find('/') == std::string::npos) j.check[0] = JoinPath(jobs_dir_, j.check[0]);
+      if (!j.check.empty()) {
+        auto found = FindCheck(j.check[0], jobs_dir_);
+        if (!found.ok()) return found.status().WithContext("job " + j.name);
+        j.check[0] = *found;
+      }
     }
     for (auto& j : jobs_) {
       for (const auto& in : j.inputs) {

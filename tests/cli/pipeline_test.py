@@ -95,6 +95,20 @@ def main():
         print("PASS changed input: new versions downstream from this run's upstream version; a failed check "
               "keeps the old version current", flush=True)
 
+        # A check's bare program name: the jobs directory, then sawmill itself, then PATH; one
+        # found nowhere is refused before anything runs (it used to fail after the jobs ran).
+        missing = [{"name": "checked", "binary": "wordcount", "inputs": [text], "output": "dataset:checked",
+                    "check": ["no-such-validator", "{version}"]}]
+        p = pipeline(missing, "run", ok=False, name="missing-check.json")
+        if p.returncode != 2 or b"no-such-validator" not in p.stderr or current("checked") is not None:
+            raise Fail(f"a check found nowhere: exit {p.returncode}: {p.stdout.decode()} {p.stderr.decode()}")
+        found = [dict(missing[0], check=["sawmill", "manifest", "{version}"])]
+        p = pipeline(found, "run", "--promote", name="sawmill-check.json")
+        if b"check passed" not in p.stdout or current("checked") != "00000001":
+            raise Fail(f"the sawmill manifest check: {p.stdout.decode()} {p.stderr.decode()}")
+        print("PASS a check named by a bare name runs from the jobs directory, sawmill or PATH; one found "
+              "nowhere is refused before anything runs", flush=True)
+
 
 if __name__ == "__main__":
     run_main(main)
