@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/args.h"
+#include "cli/jobs_dir.h"
 #include "cli/commands.h"
 #include "cli/store_args.h"
 #include "common/file.h"
@@ -52,7 +53,8 @@ FILE (JSON):
   {"jobs": [{"name": "counts", "binary": "wordcount", "inputs": ["logs:web@,1000"],
              "output": "dataset:counts", "args": ["--reducers", "2"],
              "check": ["sawmill", "manifest", "{version}"]}, ...]}
-  binary: a job binary in --jobs_dir (default: the jobs/ directory beside this sawmill) or a path;
+  binary: a job binary in --jobs_dir (default: jobs/ beside this sawmill, or, installed,
+  ../libexec/sawmill/jobs) or a path;
   check: a command run after the job, its exit status the verdict; {version} becomes the new
   version's dataset:NAME@V and the store flags (--store DIR or --cluster D) are appended. A bare
   program name is looked up in --jobs_dir, then (sawmill: this one) PATH; one found nowhere is
@@ -397,10 +399,7 @@ int PipelineCommand(int argc, char** argv) {
     store_flags = {"--store", root};
     logs::SetStoreRoot(root);
   }
-  char self[4096];
-  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-  std::string jobs_dir = JoinPath(Dirname(std::string(self, n > 0 ? static_cast<size_t>(n) : 0)), "jobs");
-  Pipeline p(root, store_flags, args.Get("jobs_dir", jobs_dir));
+  Pipeline p(root, store_flags, args.Get("jobs_dir", DefaultJobsDir()));
   Status s = p.Load(args.positional[0]);
   if (!s.ok()) {
     std::fprintf(stderr, "error: %s (nothing ran)\n", s.message().c_str());

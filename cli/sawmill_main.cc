@@ -12,6 +12,7 @@
 #include "cli/command_table.h"
 #include "cli/commands.h"
 #include "cli/escape.h"
+#include "cli/jobs_dir.h"
 #include "cli/store_args.h"
 #include "cli/text_generators.h"
 #include "common/fault_point.h"
@@ -44,8 +45,8 @@ constexpr char kGenUsage[] = R"(Usage: sawmill gen text [--bytes N] [--vocabular
   logs: access-log-like lines for demos (default 10000).
 )";
 constexpr char kRunUsage[] = R"(Usage: sawmill run JOB [JOB FLAGS...]
-  Runs the job binary JOB (from the jobs directory beside this binary) in local mode, as
-  running it with --local does. `sawmill run JOB --help` shows the job's flags.
+  Runs the job binary JOB (from jobs/ beside this binary, or, installed, from
+  ../libexec/sawmill/jobs) in local mode, as running it with --local does. `sawmill run JOB --help` shows the job's flags.
 )";
 constexpr char kCompletionUsage[] = R"(Usage: sawmill completion bash
   Prints a bash completion script for sawmill (commands and their verbs), made from the same
@@ -240,11 +241,7 @@ int Run(int argc, char** argv) {
     std::fprintf(stderr, "error: bad job name '%s'\n", job.c_str());
     return 2;
   }
-  char self[4096];
-  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-  if (n <= 0) return 1;
-  self[n] = '\0';
-  std::string path = JoinPath(JoinPath(Dirname(self), "jobs"), job);
+  std::string path = JoinPath(DefaultJobsDir(), job);
   if (::access(path.c_str(), X_OK) != 0) {
     std::fprintf(stderr, "error: no job binary %s\n", path.c_str());
     return 2;

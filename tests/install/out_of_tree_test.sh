@@ -46,6 +46,18 @@ for f in lib/cmake/Sawmill/SawmillConfig.cmake lib/cmake/Sawmill/SawmillTargets.
 done
 ok "install: package, libraries and headers under the prefix"
 
+# --- 1b. The installed sawmill finds the installed jobs ----------------------------------------
+[[ -x $PREFIX/libexec/sawmill/jobs/wordcount ]] || fail "install: libexec/sawmill/jobs/wordcount missing"
+printf 'b a b\n' >"$WORK/words.txt"
+"$PREFIX/bin/sawmill" run wordcount --input "$WORK/words.txt" --output "$WORK/installed-run" --progress never \
+  >"$WORK/run.log" 2>&1 || { cat "$WORK/run.log" >&2; fail "installed sawmill run wordcount"; }
+[[ $("$PREFIX/bin/sawmill" cat "$WORK/installed-run") == $'a\t1\nb\t2' ]] || fail "installed sawmill run: wrong output"
+printf '{"jobs": [{"name": "w", "binary": "wordcount", "inputs": ["%s"], "output": "dataset:w",
+  "check": ["sawmill", "manifest", "{version}"]}]}\n' "$WORK/words.txt" >"$WORK/p.json"
+"$PREFIX/bin/sawmill" pipeline run "$WORK/p.json" --store "$WORK/store" --promote >"$WORK/pipeline.log" 2>&1 ||
+  { cat "$WORK/pipeline.log" >&2; fail "installed sawmill pipeline run"; }
+ok "install: the installed sawmill runs the installed jobs (run, and a pipeline with a check)"
+
 # --- 2. Installed headers: self-contained within the prefix, no Asio --------------------------
 mapfile -t HEADERS < <(cd "$PREFIX/include" && find . -name '*.h' | sed 's|^\./||' | sort)
 [[ ${#HEADERS[@]} -gt 0 ]] || fail "headers: none installed"
