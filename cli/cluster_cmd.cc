@@ -20,6 +20,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/jobs_dir.h"
 #include "common/auth.h"
 #include "common/cluster_config.h"
 #include "common/file.h"
@@ -63,11 +64,8 @@ constexpr char kClusterUsage[] = R"(Usage:
 using Clock = std::chrono::steady_clock;
 
 std::string SelfExe() {
-  char buf[4096];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return "sawmill";
-  buf[n] = '\0';
-  return buf;
+  std::string self = SelfPath();
+  return self.empty() ? "sawmill" : self;
 }
 
 // Whether `pid` runs and is a process of this cluster (its command line names `dir`), so that a

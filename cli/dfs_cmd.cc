@@ -198,12 +198,9 @@ class Commands {
     if (!st.ok()) return Fail(st.status());
     std::vector<dfs::DfsFileStatus> rows{*st};
     if (st->is_dir && !args_.Has("summary")) {
-      auto entries = client_.ListFull(st->path);
+      auto entries = Children(client_, st->path);
       if (!entries.ok()) return Fail(entries.status());
       rows = std::move(entries).value();
-      for (auto& e : rows) {
-        if (e.path.empty() || e.path[0] != '/') e.path = dfs::JoinChild(st->path, e.path);
-      }
     }
     for (const auto& row : rows) {
       auto t = Totals(client_, row);
@@ -381,10 +378,8 @@ class Commands {
   }
 
   Status ListDir(const std::string& dir, bool recursive) {
-    ASSIGN_OR_RETURN(auto entries, client_.ListFull(dir));
-    for (auto& e : entries) {
-      // Listings may carry names or full paths; print full paths.
-      if (e.path.empty() || e.path[0] != '/') e.path = dfs::JoinChild(dir, e.path);
+    ASSIGN_OR_RETURN(auto entries, Children(client_, dir));
+    for (const auto& e : entries) {
       PrintEntry(e);
       if (recursive && e.is_dir) RETURN_IF_ERROR(ListDir(e.path, true));
     }

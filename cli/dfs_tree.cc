@@ -19,16 +19,6 @@ namespace {
 
 constexpr size_t kCopyBytes = 256 << 10;
 
-// A listing's entries as full paths, sorted by name.
-Result<std::vector<dfs::DfsFileStatus>> Children(dfs::DfsClient& client, const std::string& dir) {
-  ASSIGN_OR_RETURN(auto entries, client.ListFull(dir));
-  for (auto& e : entries) {
-    if (e.path.empty() || e.path[0] != '/') e.path = dfs::JoinChild(dir, e.path);
-  }
-  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
-  return entries;
-}
-
 Status PutDir(dfs::DfsClient& client, const std::string& local, const std::string& path, const PutFileFn& put_file) {
   RETURN_IF_ERROR(client.Mkdirs(path));
   std::error_code ec;
@@ -75,6 +65,15 @@ Status GetDir(dfs::DfsClient& client, const std::string& path, const std::string
 }
 
 }  // namespace
+
+Result<std::vector<dfs::DfsFileStatus>> Children(dfs::DfsClient& client, const std::string& dir) {
+  ASSIGN_OR_RETURN(auto entries, client.ListFull(dir));
+  for (auto& e : entries) {
+    if (e.path.empty() || e.path[0] != '/') e.path = dfs::JoinChild(dir, e.path);  // names or full paths
+  }
+  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
+  return entries;
+}
 
 Status CopyOut(dfs::DfsClient& client, const std::string& path, int fd, const std::string& out_name) {
   ASSIGN_OR_RETURN(auto file, client.OpenRead(path));

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "dfs/client/dfs_client.h"
@@ -27,6 +28,9 @@ struct TreeTotals {
   uint64_t dirs = 0, files = 0, bytes = 0, space = 0;
 };
 Result<TreeTotals> Totals(dfs::DfsClient& client, const dfs::DfsFileStatus& top);
+
+// The entries of the store directory `dir`, with full paths, sorted.
+Result<std::vector<dfs::DfsFileStatus>> Children(dfs::DfsClient& client, const std::string& dir);
 
 // Copies a whole store file to `fd` (`out_name` names it in errors).
 Status CopyOut(dfs::DfsClient& client, const std::string& path, int fd, const std::string& out_name);

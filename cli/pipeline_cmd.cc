@@ -88,11 +88,7 @@ Result<std::string> FindCheck(const std::string& name, const std::string& jobs_d
     return NotFound("check command " + name + " is not an executable file");
   }
   if (std::string in_jobs = JoinPath(jobs_dir, name); ::access(in_jobs.c_str(), X_OK) == 0) return in_jobs;
-  if (name == "sawmill") {
-    char self[4096];
-    ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n > 0) return std::string(self, static_cast<size_t>(n));
-  }
+  if (std::string self = SelfPath(); name == "sawmill" && !self.empty()) return self;
   const char* path = std::getenv("PATH");
   for (std::string_view rest = path ? path : ""; !rest.empty();) {
     const size_t colon = rest.find(':');

@@ -104,14 +104,20 @@ Status AuthClient::Check(std::string_view server_proof) const {
   return Status::Ok();
 }
 
-Status WriteNewSecret(const std::string& path) {
+std::string RandomHex(size_t bytes) {
   static const char kHex[] = "0123456789abcdef";
-  std::string raw = RandomNonce(), hex;
+  std::string raw, hex;
+  while (raw.size() < bytes) raw += RandomNonce();
+  raw.resize(bytes);
   for (unsigned char c : raw) {
     hex.push_back(kHex[c >> 4]);
     hex.push_back(kHex[c & 15]);
   }
-  hex.push_back('\n');
+  return hex;
+}
+
+Status WriteNewSecret(const std::string& path) {
+  std::string hex = RandomHex(kNonceSize) + "\n";
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return ErrnoError("cannot create secret", path, errno);
   bool ok = ::write(fd, hex.data(), hex.size()) == static_cast<ssize_t>(hex.size()) && ::fsync(fd) == 0;

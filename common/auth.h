@@ -18,6 +18,8 @@ inline constexpr size_t kNonceSize = 32;
 inline constexpr size_t kMacSize = 32;
 
 std::string RandomNonce();
+// `bytes` random bytes from the same source, as lowercase hex (tokens, secrets).
+std::string RandomHex(size_t bytes);
 std::string HmacSha256(std::string_view key, std::string_view message);
 // Constant-time equality of two MACs.
 bool MacEquals(std::string_view a, std::string_view b);

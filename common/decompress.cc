@@ -227,24 +227,22 @@ Result<Compression> FileCompression(ReadableFile& file) {
   return DetectCompression(file.path(), std::string_view(head, n));
 }
 
+template <typename Reader>
+Result<std::unique_ptr<DecompressingReader>> OpenReader(std::unique_ptr<ReadableFile> file, Compression c) {
+  auto r = std::make_unique<Reader>(std::move(file), c);
+  RETURN_IF_ERROR(r->Init());
+  return std::unique_ptr<DecompressingReader>(std::move(r));
+}
+
 Result<std::unique_ptr<DecompressingReader>> DecompressingReader::Open(std::unique_ptr<ReadableFile> file,
                                                                        Compression c) {
   switch (c) {
-    case Compression::kGzip: {
-      auto r = std::make_unique<GzipReader>(std::move(file), c);
-      RETURN_IF_ERROR(r->Init());
-      return std::unique_ptr<DecompressingReader>(std::move(r));
-    }
-    case Compression::kZstd: {
-      auto r = std::make_unique<ZstdReader>(std::move(file), c);
-      RETURN_IF_ERROR(r->Init());
-      return std::unique_ptr<DecompressingReader>(std::move(r));
-    }
-    case Compression::kBzip2: {
-      auto r = std::make_unique<Bzip2Reader>(std::move(file), c);
-      RETURN_IF_ERROR(r->Init());
-      return std::unique_ptr<DecompressingReader>(std::move(r));
-    }
+    case Compression::kGzip:
+      return OpenReader<GzipReader>(std::move(file), c);
+    case Compression::kZstd:
+      return OpenReader<ZstdReader>(std::move(file), c);
+    case Compression::kBzip2:
+      return OpenReader<Bzip2Reader>(std::move(file), c);
     case Compression::kNone:
       break;
   }

@@ -227,15 +227,7 @@ void SetTexts(capnp::List<capnp::Text>::Builder list, const std::vector<std::str
 
 // JobSubmission.clientToken: 128 random bits in hex, so that the coordinator answers a repeat of
 // this submission (sent again after a lost answer) with the job the first one made.
-std::string SubmissionToken() {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string token;
-  for (unsigned char c : RandomNonce().substr(0, 16)) {
-    token += kHex[c >> 4];
-    token += kHex[c & 15];
-  }
-  return token;
-}
+std::string SubmissionToken() { return RandomHex(16); }
 
 // The job id a submission was answered with; an error for an answer without one.
 Result<std::string> SubmittedJobId(CapnpReader& reply) {
