@@ -1,6 +1,7 @@
 // `sawmill logs archive|ls|stat`: log archives in a local store directory or a cluster's store
 // (logs/log_archive.h, docs/logs.md).
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -12,6 +13,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/store_args.h"
+#include "logs/log_append.h"
 #include "logs/log_archive.h"
 
 namespace sawmill {
@@ -20,6 +22,19 @@ namespace {
 constexpr char kUsage[] = R"(sawmill logs: append-only log archives (docs/logs.md).
 
 Usage:
+  sawmill logs append (--store DIR | --cluster D) --stream S --partition P
+                      --format combined|jsonl|lines [--time_field time] [--skip_bad]
+                      [--segment_mb 64] FILE...
+      Appends each new complete line of the files (in the order given; list the oldest first,
+      e.g. access.log.2.gz access.log.1 access.log) as a record at the next offset, the line as
+      its payload. The time: combined (or common) log format: the [10/Oct/2000:13:55:36 -0700]
+      field; jsonl: the member --time_field names, RFC 3339 text or epoch milliseconds; lines: the
+      time of appending. .gz, .zst and .bz2 files are decompressed. The partition's ingestion
+      ledger remembers how far each file was read, so appending a file again appends nothing, a
+      grown file only its new lines (an unterminated last line waits), and a rotated copy
+      (renamed, compressed or both) nothing it already gave. A line without a parsable time fails
+      the append naming the file and line, and nothing is written; with --skip_bad such lines are
+      counted and reported. A second append to a partition while one runs fails.
   sawmill logs archive (--store DIR | --cluster D) --stream S --partition P [--from FILE|-]
                        [--segment_mb 64]
       Appends records to /logs/S/P/ as immutable segments. Input lines (FILE or stdin):
@@ -95,18 +110,85 @@ class LineReader {
   uint64_t number_ = 0;
 };
 
+int AppendCommand(Args& args, const std::string& root) {
+  if (!args.OnlyFlags({"store", "cluster", "stream", "partition", "format", "time_field", "skip_bad", "segment_mb"})) {
+    return 2;
+  }
+  std::string stream = args.Get("stream", "");
+  int partition = 0;
+  uint64_t segment_mb = 64;
+  if (!args.GetNumber("partition", 0, &partition, 0) ||
+      !args.GetNumber<uint64_t>("segment_mb", 64, &segment_mb, 1, UINT64_MAX >> 20)) {
+    return 2;
+  }
+  if (!args.Has("partition") || stream.empty() || !args.Has("format")) {
+    std::fprintf(stderr, "error: logs append needs --stream, --partition and --format\n");
+    return 2;
+  }
+  if (args.positional.empty()) {
+    std::fprintf(stderr, "error: logs append needs at least one FILE\n");
+    return 2;
+  }
+  auto format = logs::ParseLineFormat(args.Get("format", ""));
+  if (!format.ok() || *format == logs::LineFormat::kTsv) {
+    std::fprintf(stderr, "error: bad --format '%s' (want combined, jsonl or lines)\n", args.Get("format", "").c_str());
+    return 2;
+  }
+  logs::AppendOptions o;
+  o.format = *format;
+  o.time_field = args.Get("time_field", "time");
+  o.skip_bad = args.Has("skip_bad") && args.Get("skip_bad", "true") != "false";
+  o.now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch())
+                 .count();
+  o.archive.segment_bytes = segment_mb << 20;
+  auto r = logs::Append(root, stream, partition, args.positional, o);
+  if (!r.ok()) return Fail(r.status());
+  const uint64_t n = r->archive.appended;
+  if (n == 0) {
+    std::printf("appended nothing to %s/%d\n", stream.c_str(), partition);
+  } else {
+    std::printf("appended %llu record(s) to %s/%d at offsets %llu-%llu in %zu segment(s)\n",
+                static_cast<unsigned long long>(n), stream.c_str(), partition,
+                static_cast<unsigned long long>(r->first_offset), static_cast<unsigned long long>(r->first_offset + n - 1),
+                r->archive.segments.size());
+  }
+  for (const auto& s : r->sources) {
+    std::string what;
+    if (s.shorter) {
+      what = "shorter than the bytes already appended from it as " + s.continues + " (truncated?); read nothing";
+    } else {
+      what = std::to_string(s.appended) + " new line(s)";
+      if (s.continues.empty()) {
+        what += " (a new source)";
+      } else {
+        what += " (" + std::string(s.continues == s.path ? "" : "continues " + s.continues + ": ") +
+                std::to_string(s.skipped_bytes) + " byte(s) appended before)";
+      }
+      if (s.bad > 0) what += "; " + std::to_string(s.bad) + " bad line(s) skipped";
+      if (s.partial_line) what += "; an unterminated last line waits";
+    }
+    std::printf("  %s: %s\n", s.path.c_str(), what.c_str());
+  }
+  if (r->bad > 0) {
+    std::printf("skipped %llu bad line(s) (--skip_bad), the first:\n", static_cast<unsigned long long>(r->bad));
+    for (const auto& b : r->bad_examples) std::printf("  %s\n", b.c_str());
+  }
+  return 0;
+}
+
 }  // namespace
 
 
 int LogsCommand(int argc, char** argv) {
-  MoveVerbFirst(argc, argv, 2, {});
+  MoveVerbFirst(argc, argv, 2, {"skip_bad"});
   if (argc < 3 || std::strcmp(argv[2], "--help") == 0 || std::strcmp(argv[2], "help") == 0) {
     std::fputs(kUsage, argc < 3 ? stderr : stdout);
     return argc < 3 ? 2 : 0;
   }
   std::string sub = argv[2];
   Args args;
-  if (!Args::Parse(argc, argv, 3, &args)) return 2;
+  if (!Args::Parse(argc, argv, 3, &args, {"skip_bad"})) return 2;
   if (args.Has("help")) {
     std::fputs(kUsage, stdout);
     return 0;
@@ -150,6 +232,8 @@ int LogsCommand(int argc, char** argv) {
     for (const auto& s : r->segments) std::printf("  %s\n", s.c_str());
     return 0;
   }
+
+  if (sub == "append") return AppendCommand(args, root);
 
   auto print_segments = [](const std::vector<logs::SegmentInfo>& segs) {
     for (const auto& s : segs) {

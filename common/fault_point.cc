@@ -33,6 +33,7 @@ constexpr std::string_view kPoints[] = {
     "dataflow.master.before_stage",
     "dataflow.task.start",
     "datanode.block.finalize",
+    "logs.partition.locked",
     "namenode.journal.sync",
     "records.writer.before_footer",
     "task.attempt.before_report",

@@ -12,6 +12,7 @@
 
 #include "common/file.h"
 #include "common/local_fs.h"
+#include "logs/ingest_ledger.h"
 #include "records/record_file.h"
 
 namespace sawmill::logs {
@@ -79,10 +80,19 @@ class SegmentWriter {
     return file_->Add(EncodeOffset(r.offset), EncodeLogValue(r.timestamp_ms, r.payload));
   }
   uint64_t payload_bytes() const { return payload_bytes_; }
+  void SetLedger(std::string ledger) { ledger_ = std::move(ledger); }
   Status Finish() { return file_->Finish(); }
-  // Writes the time index, then renames the segment into place (never over another one).
+  // Writes the time index (and the ledger), then renames the segment into place, never over
+  // another one. Sidecars of the same name are leftovers of a run that died before its segment's
+  // rename: the partition's lock keeps a live run from writing them at the same time.
   Result<std::string> Commit() {
     std::string index;
+    if (!ledger_.empty()) {
+      std::string ledger_tmp = tmp_ + ".ledger", ledger = JoinPath(dir_, LedgerName(first_));
+      RETURN_IF_ERROR(FsWriteFile(ledger_tmp, ledger_));
+      (void)FsRemoveAll(ledger);
+      RETURN_IF_ERROR(FsRename(ledger_tmp, ledger));
+    }
     {
       std::string tidx_tmp = tmp_ + ".tidx";
       RecordFileOptions o;
@@ -105,14 +115,17 @@ class SegmentWriter {
     }
     return final_path;
   }
-  void Abandon() { (void)FsRemoveAll(tmp_); }
+  void Abandon() {
+    (void)FsRemoveAll(tmp_);
+    (void)FsRemoveAll(tmp_ + ".ledger");
+  }
 
  private:
   struct Chunk {
     uint64_t first;
     int64_t min, max;
   };
-  std::string dir_, tmp_;
+  std::string dir_, tmp_, ledger_;
   uint64_t first_ = 0, count_ = 0, payload_bytes_ = 0;
   std::unique_ptr<RecordFileWriter> file_;
   std::vector<Chunk> chunks_;
@@ -251,7 +264,15 @@ Result<std::vector<int>> ListPartitions(const std::string& root, const std::stri
 Result<ArchiveResult> Archive(const std::string& root, const std::string& stream, int partition,
                               const std::function<bool(LogRecord* record, Status* error)>& next,
                               const ArchiveOptions& options) {
+  ASSIGN_OR_RETURN(auto lock, LockPartition(root, stream, partition));
   ASSIGN_OR_RETURN(auto segments, ListSegments(root, stream, partition));
+  return ArchiveLocked(root, stream, partition, segments, next, options);
+}
+
+Result<ArchiveResult> ArchiveLocked(const std::string& root, const std::string& stream, int partition,
+                                    const std::vector<SegmentInfo>& segments,
+                                    const std::function<bool(LogRecord* record, Status* error)>& next,
+                                    const ArchiveOptions& options) {
   std::string dir = PartitionDir(root, stream, partition);
   const bool have = !segments.empty();
   const uint64_t first_archived = have ? segments.front().first_offset : 0;
@@ -312,9 +333,13 @@ Result<ArchiveResult> Archive(const std::string& root, const std::string& stream
     Status s = written.back()->Add(r);
     if (!s.ok()) return abandon(s);
     ++result.appended;
+    if (options.segment_ledger && written.back()->payload_bytes() >= options.segment_bytes) {
+      written.back()->SetLedger(options.segment_ledger());
+    }
   }
   if (!input.ok()) return abandon(input);
   if (!written.empty()) {
+    if (options.segment_ledger) written.back()->SetLedger(options.segment_ledger());
     Status s = written.back()->Finish();
     if (!s.ok()) return abandon(s);
   }

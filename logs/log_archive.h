@@ -7,6 +7,7 @@
 #include <climits>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,6 +52,9 @@ Result<std::vector<int>> ListPartitions(const std::string& root, const std::stri
 struct ArchiveOptions {
   uint64_t segment_bytes = 64ull << 20;  // a new segment starts past this many payload bytes
   size_t block_bytes = 64 << 10;
+  // Called after the record that fills a segment and after the input's last record: bytes kept
+  // beside that segment as <first-offset>.ledger (none when empty; logs/ingest_ledger.h).
+  std::function<std::string()> segment_ledger;
 };
 
 struct ArchiveResult {
@@ -59,6 +63,25 @@ struct ArchiveResult {
   std::vector<std::string> segments;  // written
 };
 
+// A partition's append lock, <partition dir>/.append.lock, held by one archive or append at a
+// time so that two never write the same offsets. Released when destroyed.
+class PartitionLock {
+ public:
+  ~PartitionLock();
+  PartitionLock(const PartitionLock&) = delete;
+  PartitionLock& operator=(const PartitionLock&) = delete;
+
+ private:
+  friend Result<std::unique_ptr<PartitionLock>> LockPartition(const std::string&, const std::string&, int);
+  PartitionLock(std::string path, std::string holder) : path_(std::move(path)), holder_(std::move(holder)) {}
+  std::string path_, holder_;
+};
+// Takes the lock, or fails with kUnavailable naming its holder (host, pid, since when). A lock
+// left by a dead process on this host is broken; one held from another host has to be removed
+// by hand once that process is known to be gone (the message says how).
+Result<std::unique_ptr<PartitionLock>> LockPartition(const std::string& root, const std::string& stream,
+                                                     int partition);
+
 // Archives records read one at a time from `next` (which returns false at the end, or sets
 // *error and returns false on bad input). Offsets must be consecutive. Records at offsets
 // already archived must equal the archived ones; nothing is written if one differs
@@ -66,6 +89,12 @@ struct ArchiveResult {
 Result<ArchiveResult> Archive(const std::string& root, const std::string& stream, int partition,
                               const std::function<bool(LogRecord* record, Status* error)>& next,
                               const ArchiveOptions& options = {});
+// The same under the partition's lock, which the caller holds, with its segments as listed
+// under that lock.
+Result<ArchiveResult> ArchiveLocked(const std::string& root, const std::string& stream, int partition,
+                                    const std::vector<SegmentInfo>& segments,
+                                    const std::function<bool(LogRecord* record, Status* error)>& next,
+                                    const ArchiveOptions& options);
 
 // --- Input selection: logs:STREAM[/PARTITION][@FROM,TO] ---
 // FROM and TO are offsets (digits) or UTC times (2026-12-03T10:00:00Z, optional .mmm), either

@@ -5,6 +5,11 @@
 add_test(NAME logs_archive COMMAND python3 ${CMAKE_CURRENT_LIST_DIR}/logs_test.py ${CMAKE_BINARY_DIR} --cluster)
 set_tests_properties(logs_archive PROPERTIES LABELS integration TIMEOUT 300)
 
+# Raw log files in (tests/cli/logs_append_test.py): `sawmill logs append` through the ingestion
+# ledger: the same file twice, growth, rotation with compression, racing appenders, bad lines.
+add_test(NAME logs_append COMMAND python3 ${CMAKE_CURRENT_LIST_DIR}/logs_append_test.py ${CMAKE_BINARY_DIR} --cluster)
+set_tests_properties(logs_append PROPERTIES LABELS integration TIMEOUT 300)
+
 # Versioned datasets (tests/cli/datasets_test.py): dataset:NAME outputs and inputs, promote and
 # rollback under a concurrent reader, refusals; a local store and a 1-worker cluster.
 add_test(NAME datasets_versions COMMAND python3 ${CMAKE_CURRENT_LIST_DIR}/datasets_test.py ${CMAKE_BINARY_DIR} --cluster)
