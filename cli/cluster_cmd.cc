@@ -21,6 +21,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/jobs_dir.h"
+#include "cli/verb_usage.h"
 #include "common/auth.h"
 #include "common/cluster_config.h"
 #include "common/file.h"
@@ -31,35 +32,53 @@
 namespace sawmill {
 namespace {
 
-constexpr char kClusterUsage[] = R"(Usage:
-  sawmill cluster up --dir D --workers N [--replication R] [--block_size BYTES]
-                     [--heartbeat_timeout_ms MS] [--heartbeat_ms MS] [--sync_blocks true|false]
-                     [--slots S] [--coordinator_flags "--flag=value ..."]
-                     [--worker_flags "--flag=value ..."] [--supervisor_pid P]
-      Starts a namenode, a coordinator and N simulated hosts (host1..hostN, each running a
-      datanode and a worker with S slots, default: the number of cores) as separate processes
-      on 127.0.0.1, writes the cluster secret (D/secret, mode 0600) and D/cluster.json, and
-      waits until every datanode and worker has registered. Logs: D/*/*.log, D/*/*/*.log.
-      --coordinator_flags are extra flags for `sawmill coordinator`, --worker_flags for each
-      `sawmill worker` (e.g. --warm_executors=false; see their --help).
-      Defaults: replication min(3, N), block size 64 MiB, datanodes fdatasync each replica
-      (--sync_blocks false leaves write-back to the kernel). An existing D keeps its data.
-      --supervisor_pid P: every daemon stops cleanly (as on SIGTERM) once process P ends, so
-      that a test's cluster ends with the test even when it is SIGKILLed (tests pass their own
-      pid); a P that has already ended is refused.
-  sawmill cluster down --dir D
-      Stops every process of the cluster (SIGTERM, then SIGKILL after 10 s).
-  sawmill cluster status --dir D
-      Lists the processes and whether each is running.
-  sawmill cluster start --dir D --process namenode|coordinator|hostK|hostK/datanode|hostK/worker
-                        [--supervisor_pid P]
-      Starts a stopped process again (after a crash or a test's SIGKILL) with its original
-      arguments and ports, its status page's included (a new one, recorded in cluster.json,
-      only if that one was taken meanwhile), and updates its pid in D/cluster.json; hostK starts
-      those of its datanode
-      and worker that are stopped (the datanode first). --supervisor_pid P replaces the one
-      `cluster up` gave (0: none).
-)";
+// A function-local static, as dfs_cmd.cc's CommandHelp: never destroyed.
+const CommandUsage& Usage() {
+  static const auto* usage = new CommandUsage{
+      "cluster",
+      "sawmill cluster: a cluster of separate processes on this machine (docs/distributed.md).\n\n",
+      {
+          {"up",
+           "  sawmill cluster up --dir D --workers N [--replication R] [--block_size BYTES]\n"
+           "                     [--heartbeat_timeout_ms MS] [--heartbeat_ms MS] [--sync_blocks true|false]\n"
+           "                     [--slots S] [--coordinator_flags \"--flag=value ...\"]\n"
+           "                     [--worker_flags \"--flag=value ...\"] [--supervisor_pid P]\n"
+           "      Starts a namenode, a coordinator and N simulated hosts (host1..hostN, each running a\n"
+           "      datanode and a worker with S slots, default: the number of cores) as separate processes\n"
+           "      on 127.0.0.1, writes the cluster secret (D/secret, mode 0600) and D/cluster.json, and\n"
+           "      waits until every datanode and worker has registered. Logs: D/*/*.log, D/*/*/*.log.\n"
+           "      --coordinator_flags are extra flags for `sawmill coordinator`, --worker_flags for each\n"
+           "      `sawmill worker` (e.g. --warm_executors=false; see their --help).\n"
+           "      Defaults: replication min(3, N), block size 64 MiB, datanodes fdatasync each replica\n"
+           "      (--sync_blocks false leaves write-back to the kernel). An existing D keeps its data.\n"
+           "      --supervisor_pid P: every daemon stops cleanly (as on SIGTERM) once process P ends, so\n"
+           "      that a test's cluster ends with the test even when it is SIGKILLed (tests pass their own\n"
+           "      pid); a P that has already ended is refused.\n",
+           {"workers", "replication", "block_size", "heartbeat_timeout_ms", "heartbeat_ms", "sync_blocks", "slots",
+            "coordinator_flags", "worker_flags", "supervisor_pid"}},
+          {"down",
+           "  sawmill cluster down --dir D\n"
+           "      Stops every process of the cluster (SIGTERM, then SIGKILL after 10 s).\n",
+           {}},
+          {"status",
+           "  sawmill cluster status --dir D\n"
+           "      Lists the processes and whether each is running.\n",
+           {}},
+          {"start",
+           "  sawmill cluster start --dir D --process namenode|coordinator|hostK|hostK/datanode|hostK/worker\n"
+           "                        [--supervisor_pid P]\n"
+           "      Starts a stopped process again (after a crash or a test's SIGKILL) with its original\n"
+           "      arguments and ports, its status page's included (a new one, recorded in cluster.json,\n"
+           "      only if that one was taken meanwhile), and updates its pid in D/cluster.json; hostK starts\n"
+           "      those of its datanode and worker that are stopped (the datanode first). --supervisor_pid P\n"
+           "      replaces the one `cluster up` gave (0: none).\n",
+           {"process", "supervisor_pid"}},
+      },
+      "",
+      {"dir"},
+  };
+  return *usage;
+}
 
 using Clock = std::chrono::steady_clock;
 
@@ -247,10 +266,6 @@ Status WaitForWorkers(const ClusterConfig& config, size_t want, std::chrono::mil
 }
 
 int Up(const Args& args) {
-  if (!args.OnlyFlags({"dir", "workers", "replication", "block_size", "heartbeat_timeout_ms", "heartbeat_ms", "sync_blocks",
-                      "slots", "coordinator_flags", "worker_flags", "supervisor_pid", "help"})) {
-    return 2;
-  }
   int supervisor = 0;
   if (!GetSupervisor(args, &supervisor)) return 2;
   const std::string sync_blocks = args.Get("sync_blocks", "true");
@@ -382,7 +397,6 @@ void StopProcess(int pid, const std::string& dir, const char* what) {
 }
 
 int Down(const Args& args) {
-  if (!args.OnlyFlags({"dir", "help"})) return 2;
   auto config = LoadClusterConfig(args.Get("dir", ""));
   if (!config.ok()) return Fail(config.status());
   for (const auto& h : config->hosts) StopProcess(h.worker_pid, config->dir, ("worker of " + h.name).c_str());
@@ -394,7 +408,6 @@ int Down(const Args& args) {
 }
 
 int StatusCmd(const Args& args) {
-  if (!args.OnlyFlags({"dir", "help"})) return 2;
   auto config = LoadClusterConfig(args.Get("dir", ""));
   if (!config.ok()) return Fail(config.status());
   auto line = [&](const char* role, const std::string& host, const std::string& addr, int pid) {
@@ -448,7 +461,6 @@ Status Restart(ClusterConfig& config, const Stopped& p, int supervisor) {
 }
 
 int Start(const Args& args) {
-  if (!args.OnlyFlags({"dir", "process", "supervisor_pid", "help"})) return 2;
   int supervisor = -1;
   if (args.Has("supervisor_pid") && !GetSupervisor(args, &supervisor)) return 2;
   auto loaded = LoadClusterConfig(args.Get("dir", ""));
@@ -499,22 +511,16 @@ int Start(const Args& args) {
 
 int ClusterCommand(int argc, char** argv) {
   MoveVerbFirst(argc, argv, 2, {});
-  if (argc < 3 || !std::strcmp(argv[2], "--help") || !std::strcmp(argv[2], "help")) {
-    std::fputs(kClusterUsage, argc < 3 ? stderr : stdout);
-    return argc < 3 ? 2 : 0;
-  }
-  std::string sub = argv[2];
+  const VerbUsage* verb = nullptr;
+  if (int code = Usage().Answer(argc, argv, &verb); code != kRunVerb) return code;
+  const std::string sub = verb->verb;
   Args args;
-  if (!Args::Parse(argc, argv, 3, &args)) return 2;
-  if (args.Has("help")) {
-    std::fputs(kClusterUsage, stdout);
-    return 0;
-  }
+  if (!Args::Parse(argc, argv, 3, &args) || !Usage().FlagsOk(args, *verb)) return 2;
   if (sub == "up") return Up(args);
   if (sub == "down") return Down(args);
   if (sub == "status") return StatusCmd(args);
   if (sub == "start") return Start(args);
-  std::fprintf(stderr, "error: unknown cluster command '%s'\n\n%s", sub.c_str(), kClusterUsage);
+  std::fprintf(stderr, "error: no code for cluster %s\n", sub.c_str());
   return 2;
 }
 

@@ -1,5 +1,5 @@
-// `sawmill dataset list|show|promote|rollback`: versioned datasets in a local store directory or
-// a cluster's store (datasets/dataset_catalog.h, docs/datasets.md).
+// `sawmill dataset list|show|promote|rollback|gc|diff|get`: versioned datasets in a local store
+// directory or a cluster's store (datasets/dataset_catalog.h, docs/datasets.md).
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -10,6 +10,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/store_args.h"
+#include "cli/verb_usage.h"
 #include "common/file.h"
 #include "common/local_fs.h"
 #include "datasets/dataset_catalog.h"
@@ -18,30 +19,51 @@
 namespace sawmill {
 namespace {
 
-constexpr char kUsage[] = R"(sawmill dataset: versioned datasets (docs/datasets.md).
-
-Usage:
-  sawmill dataset list (--store DIR | --cluster D)
-      Datasets, each with its current version and its number of versions.
-  sawmill dataset show (--store DIR | --cluster D) NAME [VERSION]
-      Versions (complete or not, records, bytes, which is current) and the promotion history;
-      with VERSION its lineage: job, inputs, partitioning, parts with content hashes, and what
-      its fingerprint hashed (binary SHA-256, arguments, input content hashes).
-  sawmill dataset promote (--store DIR | --cluster D) NAME VERSION
-      Makes VERSION current (atomically: readers of dataset:NAME see the old or the new one).
-      Refused for a version that does not exist or has no _MANIFEST.
-  sawmill dataset rollback (--store DIR | --cluster D) NAME
-      Makes current again the version that was current before the latest change.
-  sawmill dataset gc (--store DIR | --cluster D) NAME [--keep K]
-      Deletes all versions but current and the K (default 3) newest complete ones.
-  sawmill dataset diff (--store DIR | --cluster D) NAME FROM TO [--show N]
-      Keys added, removed and changed from version FROM to version TO (partitioned and sorted
-      alike), with up to N (default 10) of each.
-  sawmill dataset get (--store DIR | --cluster D) NAME KEY [--version V] [--hex]
-      The values of KEY in a sorted dataset (current version by default), read through the
-      partitioner and the part's block index; --hex: KEY is hex (e.g. binary ids).
-  Jobs write a new version with --output dataset:NAME and read one with --input dataset:NAME[@VERSION].
-)";
+// A function-local static, as dfs_cmd.cc's CommandHelp: never destroyed.
+const CommandUsage& Usage() {
+  static const auto* usage = new CommandUsage{
+      "dataset",
+      "sawmill dataset: versioned datasets (docs/datasets.md).\n\n",
+      {
+          {"list",
+           "  sawmill dataset list (--store DIR | --cluster D)\n"
+           "      Datasets, each with its current version and its number of versions.\n",
+           {}},
+          {"show",
+           "  sawmill dataset show (--store DIR | --cluster D) NAME [VERSION]\n"
+           "      Versions (complete or not, records, bytes, which is current) and the promotion history;\n"
+           "      with VERSION its lineage: job, inputs, partitioning, parts with content hashes, and what\n"
+           "      its fingerprint hashed (binary SHA-256, arguments, input content hashes).\n",
+           {}},
+          {"promote",
+           "  sawmill dataset promote (--store DIR | --cluster D) NAME VERSION\n"
+           "      Makes VERSION current (atomically: readers of dataset:NAME see the old or the new one).\n"
+           "      Refused for a version that does not exist or has no _MANIFEST.\n",
+           {}},
+          {"rollback",
+           "  sawmill dataset rollback (--store DIR | --cluster D) NAME\n"
+           "      Makes current again the version that was current before the latest change.\n",
+           {}},
+          {"gc",
+           "  sawmill dataset gc (--store DIR | --cluster D) NAME [--keep K]\n"
+           "      Deletes all versions but current and the K (default 3) newest complete ones.\n",
+           {"keep"}},
+          {"diff",
+           "  sawmill dataset diff (--store DIR | --cluster D) NAME FROM TO [--show N]\n"
+           "      Keys added, removed and changed from version FROM to version TO (partitioned and sorted\n"
+           "      alike), with up to N (default 10) of each.\n",
+           {"show"}},
+          {"get",
+           "  sawmill dataset get (--store DIR | --cluster D) NAME KEY [--version V] [--hex]\n"
+           "      The values of KEY in a sorted dataset (current version by default), read through the\n"
+           "      partitioner and the part's block index; --hex: KEY is hex (e.g. binary ids).\n",
+           {"version", "hex"}},
+      },
+      "  Jobs write a new version with --output dataset:NAME and read one with --input dataset:NAME[@VERSION].\n",
+      {"store", "cluster"},
+  };
+  return *usage;
+}
 
 std::string Escaped(std::string_view s) {
   std::string out;
@@ -80,21 +102,14 @@ int Fail(const Status& s) {
 
 int DatasetCommand(int argc, char** argv) {
   MoveVerbFirst(argc, argv, 2, {"hex"});
-  if (argc < 3 || std::strcmp(argv[2], "--help") == 0 || std::strcmp(argv[2], "help") == 0) {
-    std::fputs(kUsage, argc < 3 ? stderr : stdout);
-    return argc < 3 ? 2 : 0;
-  }
-  std::string sub = argv[2];
+  const VerbUsage* verb = nullptr;
+  if (int code = Usage().Answer(argc, argv, &verb); code != kRunVerb) return code;
+  const std::string sub = verb->verb;
   Args args;
-  if (!Args::Parse(argc, argv, 3, &args, {"hex"})) return 2;
-  if (args.Has("help")) {
-    std::fputs(kUsage, stdout);
-    return 0;
-  }
-  if (!args.OnlyFlags({"store", "cluster", "keep", "show", "version", "hex"})) return 2;
+  if (!Args::Parse(argc, argv, 3, &args, {"hex"}) || !Usage().FlagsOk(args, *verb)) return 2;
   auto opened = OpenStore(args);
   if (!opened.ok()) {
-    std::fprintf(stderr, "error: %s\n%s", opened.status().message().c_str(), kUsage);
+    std::fprintf(stderr, "error: %s\n\n%s", opened.status().message().c_str(), Usage().Of(*verb).c_str());
     return 2;
   }
   const std::string root = opened->root;
@@ -234,7 +249,7 @@ int DatasetCommand(int argc, char** argv) {
                  r->part.empty() ? "-" : r->part.c_str(), static_cast<unsigned long long>(r->blocks_read), ms);
     return r->values.empty() ? 1 : 0;
   }
-  std::fprintf(stderr, "error: unknown dataset command '%s'\n%s", sub.c_str(), kUsage);
+  std::fprintf(stderr, "error: no code for dataset %s\n", sub.c_str());
   return 2;
 }
 

@@ -13,42 +13,58 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/store_args.h"
+#include "cli/verb_usage.h"
 #include "logs/log_append.h"
 #include "logs/log_archive.h"
 
 namespace sawmill {
 namespace {
 
-constexpr char kUsage[] = R"(sawmill logs: append-only log archives (docs/logs.md).
-
-Usage:
-  sawmill logs append (--store DIR | --cluster D) --stream S --partition P
-                      --format combined|jsonl|lines [--time_field time] [--skip_bad]
-                      [--segment_mb 64] FILE...
-      Appends each new complete line of the files (in the order given; list the oldest first,
-      e.g. access.log.2.gz access.log.1 access.log) as a record at the next offset, the line as
-      its payload. The time: combined (or common) log format: the [10/Oct/2000:13:55:36 -0700]
-      field; jsonl: the member --time_field names, RFC 3339 text or epoch milliseconds; lines: the
-      time of appending. .gz, .zst and .bz2 files are decompressed. The partition's ingestion
-      ledger remembers how far each file was read, so appending a file again appends nothing, a
-      grown file only its new lines (an unterminated last line waits), and a rotated copy
-      (renamed, compressed or both) nothing it already gave. A line without a parsable time fails
-      the append naming the file and line, and nothing is written; with --skip_bad such lines are
-      counted and reported. A second append to a partition while one runs fails.
-  sawmill logs archive (--store DIR | --cluster D) --stream S --partition P [--from FILE|-]
-                       [--segment_mb 64]
-      Appends records to /logs/S/P/ as immutable segments. Input lines (FILE or stdin):
-        OFFSET<TAB>TIMESTAMP_MS<TAB>PAYLOAD
-      with consecutive offsets; the payload is the rest of the line. Offsets already archived
-      must carry the same timestamp and payload and are skipped (re-archiving is a no-op); a gap
-      after the last archived offset, or a different record for an archived offset, is refused
-      and nothing is written.
-  sawmill logs ls (--store DIR | --cluster D) [STREAM [PARTITION]]
-      Streams; a stream's partitions; a partition's segments (offsets, times, records, bytes).
-  sawmill logs stat (--store DIR | --cluster D) STREAM PARTITION
-      One partition: segments, offset range, time range, records, bytes.
-  --store DIR: a local directory as the store (local mode); --cluster D: cluster D's file store.
-)";
+// A function-local static, as dfs_cmd.cc's CommandHelp: never destroyed.
+const CommandUsage& Usage() {
+  static const auto* usage = new CommandUsage{
+      "logs",
+      "sawmill logs: append-only log archives (docs/logs.md).\n\n",
+      {
+          {"append",
+           "  sawmill logs append (--store DIR | --cluster D) --stream S --partition P\n"
+           "                      --format combined|jsonl|lines [--time_field time] [--skip_bad]\n"
+           "                      [--segment_mb 64] FILE...\n"
+           "      Appends each new complete line of the files (in the order given; list the oldest first,\n"
+           "      e.g. access.log.2.gz access.log.1 access.log) as a record at the next offset, the line as\n"
+           "      its payload. The time: combined (or common) log format: the [10/Oct/2000:13:55:36 -0700]\n"
+           "      field; jsonl: the member --time_field names, RFC 3339 text or epoch milliseconds; lines: the\n"
+           "      time of appending. .gz, .zst and .bz2 files are decompressed. The partition's ingestion\n"
+           "      ledger remembers how far each file was read, so appending a file again appends nothing, a\n"
+           "      grown file only its new lines (an unterminated last line waits), and a rotated copy\n"
+           "      (renamed, compressed or both) nothing it already gave. A line without a parsable time fails\n"
+           "      the append naming the file and line, and nothing is written; with --skip_bad such lines are\n"
+           "      counted and reported. A second append to a partition while one runs fails.\n",
+           {"stream", "partition", "format", "time_field", "skip_bad", "segment_mb"}},
+          {"archive",
+           "  sawmill logs archive (--store DIR | --cluster D) --stream S --partition P [--from FILE|-]\n"
+           "                       [--segment_mb 64]\n"
+           "      Appends records to /logs/S/P/ as immutable segments. Input lines (FILE or stdin):\n"
+           "        OFFSET<TAB>TIMESTAMP_MS<TAB>PAYLOAD\n"
+           "      with consecutive offsets; the payload is the rest of the line. Offsets already archived\n"
+           "      must carry the same timestamp and payload and are skipped (re-archiving is a no-op); a gap\n"
+           "      after the last archived offset, or a different record for an archived offset, is refused\n"
+           "      and nothing is written.\n",
+           {"stream", "partition", "from", "segment_mb"}},
+          {"ls",
+           "  sawmill logs ls (--store DIR | --cluster D) [STREAM [PARTITION]]\n"
+           "      Streams; a stream's partitions; a partition's segments (offsets, times, records, bytes).\n",
+           {}},
+          {"stat",
+           "  sawmill logs stat (--store DIR | --cluster D) STREAM PARTITION\n"
+           "      One partition: segments, offset range, time range, records, bytes.\n",
+           {}},
+      },
+      "  --store DIR: a local directory as the store (local mode); --cluster D: cluster D's file store.\n",
+      {"store", "cluster"},
+  };
+  return *usage;
+}
 
 int Fail(const Status& s) {
   std::fprintf(stderr, "error: %s\n", s.message().c_str());
@@ -111,9 +127,6 @@ class LineReader {
 };
 
 int AppendCommand(Args& args, const std::string& root) {
-  if (!args.OnlyFlags({"store", "cluster", "stream", "partition", "format", "time_field", "skip_bad", "segment_mb"})) {
-    return 2;
-  }
   std::string stream = args.Get("stream", "");
   int partition = 0;
   uint64_t segment_mb = 64;
@@ -182,26 +195,19 @@ int AppendCommand(Args& args, const std::string& root) {
 
 int LogsCommand(int argc, char** argv) {
   MoveVerbFirst(argc, argv, 2, {"skip_bad"});
-  if (argc < 3 || std::strcmp(argv[2], "--help") == 0 || std::strcmp(argv[2], "help") == 0) {
-    std::fputs(kUsage, argc < 3 ? stderr : stdout);
-    return argc < 3 ? 2 : 0;
-  }
+  const VerbUsage* verb = nullptr;
+  if (int code = Usage().Answer(argc, argv, &verb); code != kRunVerb) return code;
   std::string sub = argv[2];
   Args args;
-  if (!Args::Parse(argc, argv, 3, &args, {"skip_bad"})) return 2;
-  if (args.Has("help")) {
-    std::fputs(kUsage, stdout);
-    return 0;
-  }
+  if (!Args::Parse(argc, argv, 3, &args, {"skip_bad"}) || !Usage().FlagsOk(args, *verb)) return 2;
   auto opened = OpenStore(args);
   if (!opened.ok()) {
-    std::fprintf(stderr, "error: %s\n%s", opened.status().message().c_str(), kUsage);
+    std::fprintf(stderr, "error: %s\n\n%s", opened.status().message().c_str(), Usage().Of(*verb).c_str());
     return 2;
   }
   const std::string root = opened->root;
 
   if (sub == "archive") {
-    if (!args.OnlyFlags({"store", "cluster", "stream", "partition", "from", "segment_mb"})) return 2;
     std::string stream = args.Get("stream", "");
     int partition = 0;
     uint64_t segment_mb = 64;
@@ -244,7 +250,6 @@ int LogsCommand(int argc, char** argv) {
     }
   };
   if (sub == "ls") {
-    if (!args.OnlyFlags({"store", "cluster"})) return 2;
     if (args.positional.empty()) {
       auto streams = logs::ListStreams(root);
       if (!streams.ok()) return Fail(streams.status());
@@ -265,7 +270,6 @@ int LogsCommand(int argc, char** argv) {
     return 0;
   }
   if (sub == "stat") {
-    if (!args.OnlyFlags({"store", "cluster"})) return 2;
     if (args.positional.size() != 2) {
       std::fprintf(stderr, "error: logs stat needs STREAM PARTITION\n");
       return 2;
@@ -295,7 +299,7 @@ int LogsCommand(int argc, char** argv) {
     print_segments(*segs);
     return 0;
   }
-  std::fprintf(stderr, "error: unknown logs command '%s'\n%s", sub.c_str(), kUsage);
+  std::fprintf(stderr, "error: no code for logs %s\n", sub.c_str());
   return 2;
 }
 

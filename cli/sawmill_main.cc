@@ -263,6 +263,9 @@ int CompletionCommand(int argc, char** argv) {
     return 0;
   }
   const bool help = WantsHelp(argc, argv, 2);
+  // Name what is wrong: a flag (`completion bash --x`) or a shell other than bash.
+  if (!help && argc > 3) std::fprintf(stderr, "error: unexpected argument %s\n", argv[3]);
+  if (!help && argc == 3) std::fprintf(stderr, "error: no completion for '%s' (only bash)\n", argv[2]);
   std::fputs(kCompletionUsage, help ? stdout : stderr);
   return help ? 0 : 2;
 }
@@ -285,8 +288,8 @@ const std::vector<CommandInfo>& Table() {
        {"put", "get", "cat", "tail", "du", "count", "ls", "rm", "mv", "mkdir", "stat", "setrep", "fsck", "datanodes"}},
       {"logs", "datasets and logs", "append-only log archives: append raw log files, archive, list, stat",
        LogsCommand, {"append", "archive", "ls", "stat"}},
-      {"dataset", "datasets and logs", "versioned datasets: list, show, promote, rollback, gc, diff", DatasetCommand,
-       {"list", "show", "promote", "rollback", "gc", "diff"}},
+      {"dataset", "datasets and logs", "versioned datasets: list, show, promote, rollback, gc, diff, get",
+       DatasetCommand, {"list", "show", "promote", "rollback", "gc", "diff", "get"}},
       {"pipeline", "datasets and logs", "derive datasets in dependency order, skipping up-to-date ones",
        PipelineCommand, {"run", "check"}},
       {"namenode", "daemons", "the store's metadata server", NamenodeCommand, {}},

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """One command line (issue 21, item 1), table-driven over every command `sawmill --help` lists and
-every verb the completion script knows: `sawmill C --help`, `sawmill C VERB --help` and `sawmill
-help C` print help on stdout and exit 0; `sawmill` alone prints the list on stderr and exits 2;
-an unknown command exits 2 naming it and suggesting the nearest; the bash completion script
-parses and completes commands and verbs.
+every verb the completion script knows: `sawmill C --help`, `sawmill C VERB --help` (naming the
+verb; only its own usage for the commands in PER_VERB) and `sawmill help C` print help on stdout
+and exit 0; `sawmill C VERB --no_such_flag 1` exits 2 naming the flag; `sawmill` alone prints the
+list on stderr and exits 2; an unknown command exits 2 naming it and suggesting the nearest; the
+bash completion script parses and completes commands and verbs.
 
 Usage: tests/cli/help_test.py BUILD_DIR
 """
@@ -16,12 +17,16 @@ BUILD = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else "build"
 SAWMILL = os.path.join(BUILD, "sawmill")
 
 
+# The commands whose verbs have a usage of their own (the others print the command's for each verb).
+PER_VERB = ("cluster", "dfs", "logs", "dataset")
+
+
 class Fail(Exception):
     pass
 
 
 def sawmill(*args):
-    p = subprocess.run([SAWMILL, *args], capture_output=True, timeout=30)
+    p = subprocess.run([SAWMILL, *args], capture_output=True, stdin=subprocess.DEVNULL, timeout=30)
     return p.returncode, p.stdout.decode(errors="replace"), p.stderr.decode(errors="replace")
 
 
@@ -48,10 +53,33 @@ def main():
         checked += 1
         for v in verbs.get(c, []):
             code, out, err = sawmill(c, v, "--help")
-            if code != 0 or not out.strip():
+            if code != 0 or not re.search(rf"\b{v}\b", out):
                 raise Fail(f"sawmill {c} {v} --help: exit {code}, stdout {out[:200]!r}, stderr {err[:200]!r}")
             checked += 1
-    print(f"ok   [help] {len(commands)} commands and {checked - len(commands)} verbs answer --help on stdout, exit 0")
+    print(f"ok   [help] {len(commands)} commands and {checked - len(commands)} verbs answer --help on stdout, "
+          "exit 0, naming the verb")
+    for c in PER_VERB:
+        helps = {v: sawmill(c, v, "--help")[1] for v in verbs[c]}
+        # A verb's synopsis: the first line naming sawmill, without "Usage:".
+        synopsis = {v: next(l for l in h.splitlines() if "sawmill" in l).replace("Usage:", "").strip()
+                    for v, h in helps.items()}
+        for v, h in helps.items():
+            others = [w for w in verbs[c] if w != v and synopsis[w] in h]
+            if v not in synopsis[v] or others:
+                raise Fail(f"sawmill {c} {v} --help is not {v}'s alone: synopsis {synopsis[v]!r}, "
+                           f"also shows {others}")
+    print(f"ok   [help] {', '.join(PER_VERB)}: VERB --help prints that verb's usage alone")
+    unknown = 0
+    for c in commands:
+        for v in verbs.get(c, []):
+            if (c, v) == ("job", "submit"):
+                continue  # what follows submit is the job binary and its own flags
+            code, out, err = sawmill(c, v, "--no_such_flag", "1")
+            if code != 2 or "--no_such_flag" not in err:
+                raise Fail(f"sawmill {c} {v} --no_such_flag 1: exit {code}, stderr {err[:300]!r}; "
+                           "want exit 2 naming the flag")
+            unknown += 1
+    print(f"ok   [help] {unknown} verbs refuse an unknown flag with exit 2, naming it")
     for typo, nearest in (("dfss", "dfs"), ("pipline", "pipeline"), ("datset", "dataset"), ("clust", "cluster")):
         code, out, err = sawmill(typo)
         if code != 2 or f"unknown command '{typo}'" not in err or f"did you mean '{nearest}'" not in err:

@@ -20,7 +20,8 @@ add_test(NAME pipelines COMMAND python3 ${CMAKE_CURRENT_LIST_DIR}/pipeline_test.
 set_tests_properties(pipelines PROPERTIES LABELS integration TIMEOUT 300)
 
 # One command line (tests/cli/help_test.py): every command and verb of the command table answers
-# --help on stdout with exit 0, unknown commands are named with the nearest suggested, and the
-# bash completion script completes commands and verbs.
+# --help on stdout with exit 0 (cluster, dfs, dataset and logs verbs with their own usage alone),
+# every verb refuses an unknown flag naming it, unknown commands are named with the nearest
+# suggested, and the bash completion script completes commands and verbs.
 add_test(NAME cli_help COMMAND python3 ${CMAKE_CURRENT_LIST_DIR}/help_test.py ${CMAKE_BINARY_DIR})
 set_tests_properties(cli_help PROPERTIES LABELS unit TIMEOUT 120)
