@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "logs/log_archive.h"
+#include "logs/log_formats.h"  // raw log lines in payloads: access logs, JSON, RFC 3339
 
 namespace sawmill {
 

@@ -1,6 +1,6 @@
 // page_stats: per page and UTC day, from web log records (input logs:STREAM[@FROM,TO] whose
-// payloads are USER<TAB>PAGE<TAB>LATENCY_MS): hits, unique users and latency percentiles
-// (nearest rank). Output records: (PAGE<TAB>YYYY-MM-DD, HITS<TAB>USERS<TAB>P50<TAB>P95<TAB>P99),
+// payloads are USER<TAB>PAGE<TAB>LATENCY_MS, or access log or JSON lines with --log_format): hits,
+// unique users and latency percentiles (nearest rank). Output records: (PAGE<TAB>YYYY-MM-DD, HITS<TAB>USERS<TAB>P50<TAB>P95<TAB>P99),
 // sorted by page, then day.
 #include <algorithm>
 #include <string>
@@ -15,6 +15,11 @@
 #include "jobs/web_log.h"
 
 DEFINE_bool(strict, false, "Fail on a malformed record instead of counting it in page_stats.malformed_records.");
+DEFINE_string(log_format, "tsv",
+              "How payloads read: tsv (USER<TAB>PAGE<TAB>LATENCY_MS), combined (access log lines as `sawmill logs "
+              "append --format combined` keeps them) or jsonl (JSON objects with user, path, latency_ms); "
+              "docs/logs.md.");
+DEFINE_validator(log_format, &sawmill::weblog::ValidLogFormat);
 
 namespace {
 
@@ -25,7 +30,7 @@ class HitMapper final : public Mapper {
   void Map(std::string_view key, std::string_view value, TaskContext& ctx) override {
     LogRecordView r;
     weblog::Hit hit;
-    if (!weblog::ReadHit(key, value, FLAGS_strict, "page_stats.malformed_records", ctx, &r, &hit)) return;
+    if (!hits_.Read(key, value, ctx, &r, &hit)) return;
     out_key_.assign(hit.page);
     out_key_ += '\t';
     out_key_ += weblog::UtcDay(r.timestamp_ms);
@@ -36,6 +41,7 @@ class HitMapper final : public Mapper {
   }
 
  private:
+  weblog::HitReader hits_{weblog::LogFormatOf(FLAGS_log_format), FLAGS_strict, "page_stats.malformed_records", true};
   std::string out_key_, out_value_;
 };
 
@@ -73,5 +79,5 @@ JobSpec MakeSpec() {
 }  // namespace
 
 SAWMILL_JOB_MAIN("page_stats: hits, unique users and latency percentiles per page and UTC day of web log records "
-                 "USER<TAB>PAGE<TAB>LATENCY_MS; output records are (PAGE<TAB>DAY, HITS<TAB>USERS<TAB>P50<TAB>P95<TAB>P99).",
+                 "USER<TAB>PAGE<TAB>LATENCY_MS (or --log_format combined|jsonl lines); output records are (PAGE<TAB>DAY, HITS<TAB>USERS<TAB>P50<TAB>P95<TAB>P99).",
                  MakeSpec)

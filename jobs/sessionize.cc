@@ -1,5 +1,5 @@
 // sessionize: per-user sessions of a web log (input logs:STREAM[@FROM,TO] whose payloads are
-// USER<TAB>PAGE<TAB>LATENCY_MS). A session ends when a user is inactive for more than --gap_minutes.
+// USER<TAB>PAGE<TAB>LATENCY_MS, or access log or JSON lines with --log_format). A session ends when a user is inactive for more than --gap_minutes.
 // Secondary sort: map output keys are (user, timestamp), grouped by user, so a reducer walks a
 // user's events in time order. Output records: (user, START_MS<TAB>END_MS<TAB>EVENTS<TAB>PAGES)
 // with PAGES the distinct pages of the session, sorted by user, then session start.
@@ -16,6 +16,11 @@
 
 DEFINE_int32(gap_minutes, 30, "Inactivity that ends a session, in minutes (a longer gap starts a new one).");
 DEFINE_bool(strict, false, "Fail on a malformed record instead of counting it in sessionize.malformed_records.");
+DEFINE_string(log_format, "tsv",
+              "How payloads read: tsv (USER<TAB>PAGE<TAB>LATENCY_MS), combined (access log lines as `sawmill logs "
+              "append --format combined` keeps them) or jsonl (JSON objects with user, path, latency_ms); "
+              "docs/logs.md.");
+DEFINE_validator(log_format, &sawmill::weblog::ValidLogFormat);
 
 namespace {
 
@@ -26,7 +31,7 @@ class HitMapper final : public Mapper {
   void Map(std::string_view key, std::string_view value, TaskContext& ctx) override {
     LogRecordView r;
     weblog::Hit hit;
-    if (!weblog::ReadHit(key, value, FLAGS_strict, "sessionize.malformed_records", ctx, &r, &hit)) return;
+    if (!hits_.Read(key, value, ctx, &r, &hit)) return;
     // (user, NUL, timestamp): users hold no NUL, so the grouping part is prefix-free.
     out_key_.assign(hit.user);
     out_key_.push_back('\0');
@@ -36,6 +41,7 @@ class HitMapper final : public Mapper {
   }
 
  private:
+  weblog::HitReader hits_{weblog::LogFormatOf(FLAGS_log_format), FLAGS_strict, "sessionize.malformed_records", false};
   std::string out_key_;
 };
 
@@ -89,6 +95,7 @@ JobSpec MakeSpec() {
 
 }  // namespace
 
-SAWMILL_JOB_MAIN("sessionize: per-user sessions (inactivity gap) of web log records USER<TAB>PAGE<TAB>LATENCY_MS; "
+SAWMILL_JOB_MAIN("sessionize: per-user sessions (inactivity gap) of web log records USER<TAB>PAGE<TAB>LATENCY_MS (or "
+                 "--log_format combined|jsonl lines); "
                  "output records are (user, START_MS<TAB>END_MS<TAB>EVENTS<TAB>DISTINCT_PAGES).",
                  MakeSpec)
