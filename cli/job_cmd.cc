@@ -93,6 +93,10 @@ int JobCommand(int argc, char** argv) {
       reconnect_flag = argv[++i];
     } else if (a.rfind("--reconnect_s=", 0) == 0) {
       reconnect_flag = a.substr(14);
+    } else if (a.rfind("--", 0) == 0) {
+      std::fprintf(stderr, "error: unknown flag %s for sawmill job (before the command: --cluster, --reconnect_s)\n",
+                   a.c_str());
+      return 2;
     } else {
       break;
     }

@@ -263,9 +263,17 @@ int CompletionCommand(int argc, char** argv) {
     return 0;
   }
   const bool help = WantsHelp(argc, argv, 2);
-  // Name what is wrong: a flag (`completion bash --x`) or a shell other than bash.
-  if (!help && argc > 3) std::fprintf(stderr, "error: unexpected argument %s\n", argv[3]);
-  if (!help && argc == 3) std::fprintf(stderr, "error: no completion for '%s' (only bash)\n", argv[2]);
+  // Name what is wrong: a flag (`completion bash --x`, `completion --x bash`: it takes none) or
+  // a shell other than bash.
+  int flag = 2;
+  while (flag < argc && argv[flag][0] != '-') ++flag;
+  if (!help && flag < argc) {
+    std::fprintf(stderr, "error: unknown flag %s (sawmill completion takes none)\n", argv[flag]);
+  } else if (!help && argc > 3) {
+    std::fprintf(stderr, "error: unexpected argument %s\n", argv[3]);
+  } else if (!help && argc == 3) {
+    std::fprintf(stderr, "error: no completion for '%s' (only bash)\n", argv[2]);
+  }
   std::fputs(kCompletionUsage, help ? stdout : stderr);
   return help ? 0 : 2;
 }

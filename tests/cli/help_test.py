@@ -74,12 +74,14 @@ def main():
         for v in verbs.get(c, []):
             if (c, v) == ("job", "submit"):
                 continue  # what follows submit is the job binary and its own flags
-            code, out, err = sawmill(c, v, "--no_such_flag", "1")
-            if code != 2 or "--no_such_flag" not in err:
-                raise Fail(f"sawmill {c} {v} --no_such_flag 1: exit {code}, stderr {err[:300]!r}; "
-                           "want exit 2 naming the flag")
+            # After the verb and before it: flags are read in either place, by every command.
+            for argv in ((c, v, "--no_such_flag", "1"), (c, "--no_such_flag", "1", v)):
+                code, out, err = sawmill(*argv)
+                if code != 2 or "--no_such_flag" not in err:
+                    raise Fail(f"sawmill {' '.join(argv)}: exit {code}, stderr {err[:300]!r}; "
+                               "want exit 2 naming the flag")
             unknown += 1
-    print(f"ok   [help] {unknown} verbs refuse an unknown flag with exit 2, naming it")
+    print(f"ok   [help] {unknown} verbs refuse an unknown flag before or after the verb with exit 2, naming it")
     for typo, nearest in (("dfss", "dfs"), ("pipline", "pipeline"), ("datset", "dataset"), ("clust", "cluster")):
         code, out, err = sawmill(typo)
         if code != 2 or f"unknown command '{typo}'" not in err or f"did you mean '{nearest}'" not in err:
