@@ -13,6 +13,7 @@
 #include "common/file.h"
 #include "common/local_fs.h"
 #include "logs/ingest_ledger.h"
+#include "logs/log_formats.h"
 #include "records/record_file.h"
 
 namespace sawmill::logs {
@@ -379,13 +380,7 @@ bool ParseUtc(std::string_view s, int64_t* ms) {
   }
   if (rest == "Z") rest.remove_prefix(1);
   if (!rest.empty() || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return false;
-  // Days from the civil date (proleptic Gregorian), without the local time zone.
-  int yy = y - (mo <= 2);
-  int era = (yy >= 0 ? yy : yy - 399) / 400;
-  int yoe = yy - era * 400;
-  int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  int64_t days = static_cast<int64_t>(era) * 146097 + doe - 719468;
+  const int64_t days = DaysFromCivil(y, mo, d);
   *ms = ((days * 24 + h) * 60 + mi) * 60000 + static_cast<int64_t>(sec) * 1000 + frac;
   return true;
 }

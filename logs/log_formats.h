@@ -17,6 +17,9 @@ const char* LineFormatName(LineFormat f);
 // "lines", "combined" (also the common log format), "jsonl", "tsv"; kInvalidArgument otherwise.
 Result<LineFormat> ParseLineFormat(std::string_view name);
 
+// Days since 1970-01-01 of a proleptic Gregorian date, with no time zone involved.
+int64_t DaysFromCivil(int year, int month, int day);
+
 // "10/Oct/2000:13:55:36 -0700" (the text between a common log line's brackets) -> ms since the
 // epoch, UTC.
 bool ParseAccessLogTime(std::string_view text, int64_t* ms);
