@@ -330,8 +330,9 @@ int RunAndReport(const JobSpec& spec, const JobOptions& options) {
   }
   if (!user.empty()) std::printf("counters:%s\n", user.c_str());
   double mbps = r.seconds > 0 ? static_cast<double>(r.bytes_in) / 1e6 / r.seconds : 0;
+  // The reduce tasks, and what they were chosen from when --reducers was not given.
+  std::string reduces = ReducerSummaryFields(r.reducers, "threads");
   // Skew shows as the slowest (or largest) reduce against the median one.
-  std::string reduces;
   if (r.ok && !r.reduce_seconds.empty() && r.reduce_records_in.size() == r.reduce_seconds.size()) {
     auto median_max = [](auto v) {
       std::sort(v.begin(), v.end());
@@ -342,7 +343,7 @@ int RunAndReport(const JobSpec& spec, const JobOptions& options) {
     char buf[160];
     std::snprintf(buf, sizeof buf, " reduce_s_median=%.3f reduce_s_max=%.3f reduce_in_median=%llu reduce_in_max=%llu",
                   s_med, s_max, static_cast<unsigned long long>(n_med), static_cast<unsigned long long>(n_max));
-    reduces = buf;
+    reduces += buf;
   }
   // Jobs with a tail reducer: what their map tasks sent it.
   if (auto t = r.counters.find("sawmill.tail_bytes"); t != r.counters.end()) reduces += " tail_bytes=" + std::to_string(t->second);

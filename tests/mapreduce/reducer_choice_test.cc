@@ -1,7 +1,14 @@
-// The reduce task count a job gets without --reducers (ChooseReducers) and its summary fields.
+// The reduce task count a job gets without --reducers (ChooseReducers), and what the local runner
+// records of it: the result, the summary fields and the _MANIFEST.
 #include <gtest/gtest.h>
 
+#include "api/mapreduce.h"
+#include "api/reducers.h"
+#include "common/file.h"
+#include "mapreduce/local_runner.h"
 #include "mapreduce/reducer_choice.h"
+#include "records/manifest.h"
+#include "tests/common/temp_dir.h"
 
 namespace sawmill {
 namespace {
@@ -52,6 +59,76 @@ TEST(ReducerChoice, SummaryFieldsSayWhatTheChoiceCameFrom) {
             " reducers=2 reducers_auto=6slots/100.0MiB");
   EXPECT_EQ(ReducerSummaryFields(ChooseReducers(0, 2, 500), "threads"), " reducers=1 reducers_auto=2threads/500B");
   EXPECT_EQ(ReducerSummaryFields(ReducerChoice{}, "threads"), "");  // map-only
+}
+
+JobSpec WordCount() {
+  class WordMapper final : public Mapper {
+   public:
+    void Map(std::string_view, std::string_view line, TaskContext& ctx) override {
+      size_t start = 0;
+      while (start < line.size()) {
+        size_t sp = line.find(' ', start);
+        if (sp == std::string_view::npos) sp = line.size();
+        if (sp > start) ctx.Emit(line.substr(start, sp - start), EncodeInt64(1));
+        start = sp + 1;
+      }
+    }
+  };
+  JobSpec spec;
+  spec.name = "wc";
+  spec.mapper = [] { return std::make_unique<WordMapper>(); };
+  spec.reducer = [] { return std::make_unique<Int64SumToDecimalReducer>(); };
+  return spec;
+}
+
+TEST(ReducerChoice, LocalRunnerRecordsAnAutomaticChoiceInTheManifest) {
+  testing::TempDir dir;
+  JobOptions o;
+  o.inputs = {dir.Write("in.txt", "a b c a\nb a\n")};
+  o.output = dir.Sub("auto");
+  o.threads = 4;
+  o.reducers = 0;
+  JobResult r = RunLocalJob(WordCount(), o);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.reduce_tasks, 1);  // 12 bytes: far below 64 MiB a reduce
+  EXPECT_EQ(r.reducers.reducers, 1);
+  EXPECT_TRUE(r.reducers.automatic);
+  EXPECT_EQ(r.reducers.slots, 4);
+  EXPECT_EQ(r.reducers.input_bytes, 12u);
+  auto m = ReadManifest(JoinPath(o.output, kManifestName));
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->num_partitions, 1);
+  EXPECT_EQ(m->parts.size(), 1u);
+  EXPECT_TRUE(m->reducers_auto);
+  EXPECT_NE(ManifestToText(*m).find("reducersAuto = true"), std::string::npos) << ManifestToText(*m);
+}
+
+TEST(ReducerChoice, LocalRunnerKeepsAnExplicitCount) {
+  testing::TempDir dir;
+  JobOptions o;
+  o.inputs = {dir.Write("in.txt", "a b c a\nb a\n")};
+  o.output = dir.Sub("three");
+  o.reducers = 3;
+  JobResult r = RunLocalJob(WordCount(), o);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.reduce_tasks, 3);
+  EXPECT_FALSE(r.reducers.automatic);
+  auto m = ReadManifest(JoinPath(o.output, kManifestName));
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->parts.size(), 3u);
+  EXPECT_FALSE(m->reducers_auto);
+  EXPECT_NE(ManifestToText(*m).find("reducersAuto = false"), std::string::npos) << ManifestToText(*m);
+}
+
+TEST(ReducerChoice, NegativeCountIsAUsageError) {
+  testing::TempDir dir;
+  JobOptions o;
+  o.inputs = {dir.Write("in.txt", "a\n")};
+  o.output = dir.Sub("out");
+  o.reducers = -1;
+  JobResult r = RunLocalJob(WordCount(), o);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.error.find("--reducers"), std::string::npos) << r.error;
 }
 
 }  // namespace
