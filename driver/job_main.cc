@@ -39,7 +39,10 @@ DEFINE_string(input, "", "Comma-separated input files or directories (a director
               "log selections logs:STREAM[/PARTITION][@FROM,TO] (offsets or UTC times, [FROM,TO); docs/logs.md).");
 DEFINE_string(output, "", "Output directory: part-NNNNN record files and a _MANIFEST; or dataset:NAME, a new version "
               "of a dataset in the store (docs/datasets.md). Inputs may be dataset:NAME[@VERSION] (current by default).");
-DEFINE_int32(reducers, 1, "Number of reduce tasks (= output parts); fixed for byte-identical output.");
+DEFINE_int32(reducers, 0, "Number of reduce tasks (= output parts). 0: one per slot that runs the job (--threads; "
+             "with --cluster, the live workers' slots), fewer when the input would give a reduce less than 64 MiB; "
+             "the summary line and the output's _MANIFEST say what was chosen. Give a number for the same parts "
+             "on any machine.");
 DEFINE_int32(threads, 2, "Worker threads in local mode.");
 DEFINE_int32(memory_mb, 512, "Memory budget of the whole job in MiB (sort buffers, merges); more data spills.");
 DEFINE_bool(overwrite, false, "Replace an existing output directory (atomically, at commit).");
