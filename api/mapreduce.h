@@ -25,7 +25,8 @@ class UsageError : public std::runtime_error {
 // Parses the command line (common flags and the job's own gflags); handles --help by printing
 // the usage, the job's flags and the common flags, then exiting.
 void ParseJobFlags(int* argc, char*** argv, const char* usage);
-// The common flags as JobOptions (after ParseJobFlags).
+// The common flags as JobOptions (after ParseJobFlags); reducers is 0 when --reducers was not
+// given: RunAndReport then chooses it from the slots and the input (mapreduce/reducer_choice.h).
 JobOptions JobOptionsFromFlags();
 // Runs the job (local mode) and prints the one-line summary; returns the process exit code.
 int RunAndReport(const JobSpec& spec, const JobOptions& options);

@@ -20,7 +20,8 @@
 # Commands (wall clock of the whole process, LC_ALL=C, the input read once beforehand so it is in
 # the page cache; wordcount and wordcount_df, pagerank and pagerank_ref alternate run by run so
 # that drift hits both alike):
-#   wordcount[_df] --input TEXT --output OUT --threads 2 --overwrite
+#   wordcount[_df] --input TEXT --output OUT --threads 2 --reducers 1 --overwrite
+#     (--reducers given: wordcount's default follows --threads and the input, wordcount_df's is 1)
 #   pagerank --input EDGES --output OUT --iterations 10 --damping 0.85 --threads 2 --partitions 2 --overwrite
 #     (--partitions = --threads: one map task per thread and iteration; the default is 4)
 #   pagerank_ref --input EDGES --output RANKS.tsv --iterations 10 --damping 0.85
@@ -128,7 +129,7 @@ mismatch=()
 wc_parts=""
 if [[ $do_wc -eq 1 ]]; then
   cat "$text" >/dev/null
-  run_wordcount() { "$jobs/$1" --input "$text" --output "$out/$1.out" --threads "$threads" --overwrite; }
+  run_wordcount() { "$jobs/$1" --input "$text" --output "$out/$1.out" --threads "$threads" --reducers 1 --overwrite; }
   for ((r = 1; r <= runs; r++)); do
     timed wordcount run_wordcount wordcount || break
     timed wordcount_df run_wordcount wordcount_df || break

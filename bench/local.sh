@@ -2,24 +2,35 @@
 # Local-mode benchmark: Sawmill's wordcount and terasort against the GNU coreutils pipelines
 # doing the same work, on the same machine and data.
 #
-# Usage: bench/local.sh [--small] [--data DIR] [--build DIR] [--runs N]
+# Usage: bench/local.sh [--small] [--data DIR] [--build DIR] [--runs N] [--baseline DIR]
 #   --small   CI smoke size: 32 MiB of text, 200k TeraSort records, 1 run per command.
 #             Default: 1 GiB of Zipf text (75k-word vocabulary), 10M records (1 GB), 3 runs.
 #   --data    where the generated data lives (default build/bench-data); reused when it is
 #             already there with the same parameters.
 #   --build   build directory with jobs/ and sawmill (default build; run ./scripts/build release).
 #   --runs    runs per timed command (default 3, or 1 with --small).
+#   --baseline  another build directory (e.g. main's) whose wordcount and terasort run with the
+#             same flags, alternating run by run with this build's; adds their rows and this
+#             build's throughput against theirs.
 # Times (wall clock, whole process): wordcount --threads 2 vs
 #   tr -s ' \t\r\n' '\n' | grep -v '^$' | sort --parallel=2 -S 256M | uniq -c
-# and terasort --threads 2 --memory_mb 256 --reducers 2 vs sort --parallel=2 -S 256M > file,
-# everything with LC_ALL=C. Prints min and median seconds, MB/s (1 MB = 10^6 bytes), M words/s,
+# and terasort --threads 2 --memory_mb 256 vs sort --parallel=2 -S 256M > file, everything with
+# LC_ALL=C. Both jobs run with the default --reducers (one per thread, by input size; their
+# summary lines say what was chosen). Prints min and median seconds, MB/s (1 MB = 10^6 bytes), M words/s,
 # Sawmill/GNU throughput ratios and the targets (WordCount >= 34 M words/s, TeraSort >= 250 MB/s,
 # judged on the median run).
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
 bench_accepts="--small --data --build --runs"
+baseline=""
 while [[ $# -gt 0 ]]; do
+  if [[ $1 == --baseline ]]; then
+    [[ $# -ge 2 ]] || { echo "$me: --baseline wants a build directory" >&2; exit 2; }
+    baseline=$2
+    shift 2
+    continue
+  fi
   bench_arg "$@"
   shift "$nargs"
 done
@@ -33,6 +44,7 @@ positive "--runs wants a positive number" "$runs"
 sawmill=$build/sawmill
 jobs=$build/jobs
 need_exec "run ./scripts/build release" "$sawmill" "$jobs/wordcount" "$jobs/terasort" "$jobs/teragen"
+[[ -z $baseline ]] || need_exec "--baseline: a build directory with jobs/" "$baseline/jobs/wordcount" "$baseline/jobs/terasort"
 run_dir
 
 # --- data (reused when the stamp and sizes match) ---
@@ -48,36 +60,57 @@ if [[ $(cat "$data/tera.stamp" 2>/dev/null) != "$tera_stamp" || $(du -b -c "$ter
 fi
 
 # --- timing ---
-# timed NAME CMD...: runs CMD $runs times (run_timed); exits 1 if a run fails.
+# timed NAME...: runs each NAME (a function below) $runs times, alternating run by run so that
+# drift hits them alike (run_timed); exits 1 if a run fails.
 timed() {
-  local name=$1 i
-  shift
+  local name i
   for ((i = 1; i <= runs; i++)); do
-    run_timed "$name" "$@" || { echo "$me: $name failed" >&2; exit 1; }
-    echo "  $name run $i/$runs: $(tail -n 1 "$out/$name.times") s" >&2
+    for name in "$@"; do
+      run_timed "$name" "$name" || { echo "$me: $name failed" >&2; exit 1; }
+      echo "  $name run $i/$runs: $(tail -n 1 "$out/$name.times") s$(reducers_of "$name")" >&2
+    done
   done
 }
 median_of() { stat_median "$out/$1.times"; }
-
-sawmill_wordcount() {
-  "$jobs/wordcount" --input "$text" --output "$out/wc" --overwrite --threads 2 --progress=never
+# reducers_of NAME: ", reducers=N ..." of NAME's last summary line, if it has that field.
+reducers_of() {
+  local r
+  r=$(sed -nE 's/^summary .*( reducers=[0-9]+( reducers_auto=[^ ]+)?).*/\1/p' "$out/$1.log" | tail -n 1)
+  [[ -z $r ]] || echo ",$r"
 }
+
+wordcount_with() {  # wordcount_with JOBS_DIR OUT
+  "$1/wordcount" --input "$text" --output "$2" --overwrite --threads 2 --progress=never
+}
+terasort_with() {  # terasort_with JOBS_DIR OUT
+  "$1/terasort" --input "$tera" --output "$2" --overwrite --threads 2 --memory_mb 256 --progress=never
+}
+sawmill_wordcount() { wordcount_with "$jobs" "$out/wc"; }
+baseline_wordcount() { wordcount_with "$baseline/jobs" "$out/base-wc"; }
 gnu_wordcount() {
   tr -s ' \t\r\n' '\n' <"$text" | grep -v '^$' | sort --parallel=2 -S 256M -T "$out" | uniq -c >"$out/gnu-wc.txt"
 }
-sawmill_terasort() {
-  "$jobs/terasort" --input "$tera" --output "$out/ts" --overwrite --threads 2 --memory_mb 256 --reducers 2 \
-    --progress=never
-}
+sawmill_terasort() { terasort_with "$jobs" "$out/ts"; }
+baseline_terasort() { terasort_with "$baseline/jobs" "$out/base-ts"; }
 gnu_terasort() {
   sort --parallel=2 -S 256M -T "$out" "$tera"/part-* >"$out/gnu-sorted.txt"
 }
 
-echo "bench: $(nproc) cores, $(cpu_model), $runs run(s) each" >&2
-timed sawmill_wordcount sawmill_wordcount
-timed gnu_wordcount gnu_wordcount
-timed sawmill_terasort sawmill_terasort
-timed gnu_terasort gnu_terasort
+echo "bench: $(nproc) cores, $(cpu_model), $runs run(s) each${baseline:+, baseline $baseline}" >&2
+load0=$(cut -d" " -f1-3 /proc/loadavg)
+if [[ -n $baseline ]]; then
+  timed sawmill_wordcount baseline_wordcount
+else
+  timed sawmill_wordcount
+fi
+timed gnu_wordcount
+if [[ -n $baseline ]]; then
+  timed sawmill_terasort baseline_terasort
+else
+  timed sawmill_terasort
+fi
+timed gnu_terasort
+load1=$(cut -d" " -f1-3 /proc/loadavg)
 
 # --- sanity: both sides computed the same thing ---
 words=$("$sawmill" cat --format values "$out/wc" | awk '{ s += $1 } END { print s + 0 }')
@@ -91,6 +124,16 @@ fi
 if ! "$sawmill" cat --format raw "$out/ts" | cmp -s - "$out/gnu-sorted.txt"; then
   echo "$me: terasort output differs from GNU sort's" >&2
   exit 1
+fi
+if [[ -n $baseline ]]; then
+  if ! cmp -s <("$sawmill" cat "$out/wc" | sort) <("$sawmill" cat "$out/base-wc" | sort); then
+    echo "$me: wordcount's records differ from the baseline's" >&2
+    exit 1
+  fi
+  if ! "$sawmill" cat --format raw "$out/base-ts" | cmp -s - "$out/gnu-sorted.txt"; then
+    echo "$me: the baseline's terasort output differs from GNU sort's" >&2
+    exit 1
+  fi
 fi
 
 # --- report ---
@@ -111,11 +154,19 @@ ts_mbps=$(awk -v b="$tera_bytes" -v s="$(median_of sawmill_terasort)" 'BEGIN { p
 echo
 echo "Sawmill local benchmark ($( [[ $small -eq 1 ]] && echo small || echo full ) size, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ))"
 echo "wordcount input: $text_size bytes, $words words ($distinct distinct); terasort input: $tera_records records, $tera_bytes bytes"
+echo "load average (1, 5, 15 min): $load0 before timing, $load1 after"
+echo "sawmill wordcount$(reducers_of sawmill_wordcount | sed 's/^,//'); terasort$(reducers_of sawmill_terasort | sed 's/^,//')"
 printf "%-22s %4s %9s %9s %9s %9s %9s\n" "command" "runs" "min_s" "median_s" "MB/s_max" "MB/s_med" "Mwords/s"
 row "wordcount  sawmill" sawmill_wordcount "$text_size" "$words"
+[[ -z $baseline ]] || row "wordcount  baseline" baseline_wordcount "$text_size" "$words"
 row "wordcount  GNU" gnu_wordcount "$text_size" "$words"
 row "terasort   sawmill" sawmill_terasort "$tera_bytes" 0
+[[ -z $baseline ]] || row "terasort   baseline" baseline_terasort "$tera_bytes" 0
 row "terasort   GNU sort" gnu_terasort "$tera_bytes" 0
 echo "Sawmill/GNU throughput (median): wordcount $(ratio sawmill_wordcount gnu_wordcount)x, terasort $(ratio sawmill_terasort gnu_terasort)x"
+if [[ -n $baseline ]]; then
+  echo "this build/baseline throughput (median): wordcount $(ratio sawmill_wordcount baseline_wordcount)x," \
+    "terasort $(ratio sawmill_terasort baseline_terasort)x (baseline $baseline)"
+fi
 echo "target WordCount >= 34 M words/s: $wc_mwps M words/s $(verdict "$wc_mwps" 34)"
 echo "target TeraSort  >= 250 MB/s:     $ts_mbps MB/s $(verdict "$ts_mbps" 250)"

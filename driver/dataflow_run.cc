@@ -597,7 +597,9 @@ RunOptions OptionsFromFlags() {
   RunOptions o;
   o.threads = j.threads;
   o.memory_mb = j.memory_mb;
-  o.partitions = j.reducers;
+  // A program's shuffles keep one partition unless --reducers is given: its stages' inputs are
+  // intermediates whose sizes are not known when the program is planned.
+  o.partitions = j.reducers > 0 ? j.reducers : 1;
   o.overwrite = j.overwrite;
   o.split_bytes = j.split_bytes;
   o.block_kb = j.block_kb;

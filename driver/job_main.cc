@@ -39,7 +39,10 @@ DEFINE_string(input, "", "Comma-separated input files or directories (a director
               "log selections logs:STREAM[/PARTITION][@FROM,TO] (offsets or UTC times, [FROM,TO); docs/logs.md).");
 DEFINE_string(output, "", "Output directory: part-NNNNN record files and a _MANIFEST; or dataset:NAME, a new version "
               "of a dataset in the store (docs/datasets.md). Inputs may be dataset:NAME[@VERSION] (current by default).");
-DEFINE_int32(reducers, 1, "Number of reduce tasks (= output parts); fixed for byte-identical output.");
+DEFINE_int32(reducers, 0, "Number of reduce tasks (= output parts). 0: one per slot that runs the job (--threads; "
+             "with --cluster, the live workers' slots), fewer when the input would give a reduce less than 64 MiB; "
+             "the summary line and the output's _MANIFEST say what was chosen. Give a number for the same parts "
+             "on any machine.");
 DEFINE_int32(threads, 2, "Worker threads in local mode.");
 DEFINE_int32(memory_mb, 512, "Memory budget of the whole job in MiB (sort buffers, merges); more data spills.");
 DEFINE_bool(overwrite, false, "Replace an existing output directory (atomically, at commit).");
@@ -330,8 +333,9 @@ int RunAndReport(const JobSpec& spec, const JobOptions& options) {
   }
   if (!user.empty()) std::printf("counters:%s\n", user.c_str());
   double mbps = r.seconds > 0 ? static_cast<double>(r.bytes_in) / 1e6 / r.seconds : 0;
+  // The reduce tasks, and what they were chosen from when --reducers was not given.
+  std::string reduces = ReducerSummaryFields(r.reducers, "threads");
   // Skew shows as the slowest (or largest) reduce against the median one.
-  std::string reduces;
   if (r.ok && !r.reduce_seconds.empty() && r.reduce_records_in.size() == r.reduce_seconds.size()) {
     auto median_max = [](auto v) {
       std::sort(v.begin(), v.end());
@@ -342,7 +346,7 @@ int RunAndReport(const JobSpec& spec, const JobOptions& options) {
     char buf[160];
     std::snprintf(buf, sizeof buf, " reduce_s_median=%.3f reduce_s_max=%.3f reduce_in_median=%llu reduce_in_max=%llu",
                   s_med, s_max, static_cast<unsigned long long>(n_med), static_cast<unsigned long long>(n_max));
-    reduces = buf;
+    reduces += buf;
   }
   // Jobs with a tail reducer: what their map tasks sent it.
   if (auto t = r.counters.find("sawmill.tail_bytes"); t != r.counters.end()) reduces += " tail_bytes=" + std::to_string(t->second);

@@ -20,6 +20,7 @@
 #include "logs/log_archive.h"
 #include "mapreduce/input_split.h"
 #include "mapreduce/job_plan.h"
+#include "mapreduce/reducer_choice.h"
 #include "records/record_file.h"
 #include "scheduler/job_client.h"
 #include "scheduler/job_state.h"
@@ -134,6 +135,7 @@ struct Submitted {
   size_t maps = 0;
   int reduces = 0;
   std::string coordinator_http;
+  ReducerChoice reducers;
 };
 
 // One job on the cluster: its JobResult and what SubmitJob's summary line adds to it.
@@ -221,6 +223,20 @@ class PlanningStore {
   std::shared_ptr<FileSystem> store_;
 };
 
+// The slots of the workers the coordinator has now (it drops lost ones from its list): what
+// runs a job whose --reducers was not given.
+Result<int> LiveSlots(const Coordinator& coord) {
+  capnp::MallocMessageBuilder m;
+  m.initRoot<sp::CoordinatorRequest>().setWorkers();
+  ASSIGN_OR_RETURN(auto reply, coord->client->Call(m));
+  int slots = 0;
+  RETURN_IF_ERROR(CatchCapnp("workers", [&] {
+    for (auto w : reply->Root<sp::CoordinatorResponse>().getWorkers()) slots += std::max(0, w.getSlots());
+    return Status::Ok();
+  }));
+  return slots;
+}
+
 void SetTexts(capnp::List<capnp::Text>::Builder list, const std::vector<std::string>& texts) {
   for (unsigned i = 0; i < texts.size(); ++i) list.set(i, texts[i]);
 }
@@ -281,7 +297,9 @@ ClusterRun RunOnCluster(const JobSpec& spec, const JobOptions& options_in, const
   if (!spec.has_mapper()) return Rejected(InvalidArgument("job " + spec.name + " has no mapper"));
   if (options.inputs.empty()) return Rejected(InvalidArgument("no --input given"));
   if (options.output.empty()) return Rejected(InvalidArgument("no --output given"));
-  if (spec.reducer && options.reducers < 1) return Rejected(InvalidArgument("--reducers must be at least 1"));
+  if (spec.reducer && options.reducers < 0) {
+    return Rejected(InvalidArgument("--reducers must be at least 1 (or 0: one per live worker slot, by input size)"));
+  }
   for (const auto& in : options.inputs) {
     if (!IsDfsPath(in) && !logs::IsLogInput(in)) {
       return Rejected(InvalidArgument("cluster jobs read dfs:/ paths or logs: selections; --input " + in + " is local"));
@@ -298,6 +316,19 @@ ClusterRun RunOnCluster(const JobSpec& spec, const JobOptions& options_in, const
 
   auto splits = ComputeJobSplits(spec, options.inputs, options.split_bytes);
   if (!splits.ok()) return Rejected(splits.status());
+  ReducerChoice reducers;
+  if (spec.reducer) {
+    int slots = 0;
+    if (options.reducers == 0) {
+      auto live = LiveSlots(*coord);
+      if (!live.ok()) return Rejected(live.status().WithContext("asking the coordinator for its workers' slots"));
+      slots = *live;
+    }
+    uint64_t bytes = 0;
+    for (const auto& s : *splits) bytes += s.bytes;
+    reducers = ChooseReducers(options.reducers, slots, bytes);
+    options.reducers = reducers.reducers;
+  }
   auto plan = PlanPartitioning(spec, options);
   if (!plan.ok()) return Rejected(plan.status());
   TaskBudget budget = ComputeTaskBudget(options);
@@ -359,6 +390,7 @@ ClusterRun RunOnCluster(const JobSpec& spec, const JobOptions& options_in, const
   sub.setSpeculation(submit.speculation);
   sub.setInputBytes(input_bytes);
   sub.setOutputReplication(spec.output_replication);
+  sub.setReducersAuto(reducers.automatic);
   if (submit.parent_job.empty()) sub.setClientToken(SubmissionToken());
   if (!submit.parent_job.empty()) {
     sub.setParentJob(submit.parent_job);
@@ -387,8 +419,10 @@ ClusterRun RunOnCluster(const JobSpec& spec, const JobOptions& options_in, const
   }
   run.job_id = std::move(id).value();
   if (on_submitted) {
-    on_submitted(Submitted{run.job_id, splits->size(), plan->num_partitions, (*coord)->config.coordinator_http});
+    on_submitted(
+        Submitted{run.job_id, splits->size(), plan->num_partitions, (*coord)->config.coordinator_http, reducers});
   }
+  run.result.reducers = reducers;
   if (!wait) {
     run.result.ok = true;
     run.result.exit_code = 0;
@@ -407,6 +441,7 @@ ClusterRun RunOnCluster(const JobSpec& spec, const JobOptions& options_in, const
     run.result = JobResult{};
     run.result.error = "following " + run.job_id + ": " + read.message();
   }
+  run.result.reducers = reducers;
   return run;
 }
 
@@ -442,8 +477,9 @@ Result<JobResult> RejoinClusterStage(const SubmitOptions& submit) {
 
 int SubmitJob(const JobSpec& spec, const JobOptions& options, const SubmitOptions& submit) {
   ClusterRun run = RunOnCluster(spec, options, submit, submit.wait, [&](const Submitted& s) {
-    std::printf("submitted %s: %s, %zu maps, %d reduces; http://%s/job/%s\n", s.job_id.c_str(), spec.name.c_str(),
-                s.maps, s.reduces, s.coordinator_http.c_str(), s.job_id.c_str());
+    std::string chosen = s.reducers.automatic ? " (auto: " + AutoReducersBasis(s.reducers, "slots") + ")" : "";
+    std::printf("submitted %s: %s, %zu maps, %d reduces%s; http://%s/job/%s\n", s.job_id.c_str(), spec.name.c_str(),
+                s.maps, s.reduces, chosen.c_str(), s.coordinator_http.c_str(), s.job_id.c_str());
     std::fflush(stdout);
   });
   const JobResult& r = run.result;
@@ -459,8 +495,8 @@ int SubmitJob(const JobSpec& spec, const JobOptions& options, const SubmitOption
   }
   if (!user_counters.empty()) std::printf("counters:%s\n", user_counters.c_str());
   // Jobs with a tail reducer: what their map tasks sent it.
-  std::string tail;
-  if (r.counters.count("sawmill.tail_bytes")) tail = " tail_bytes=" + std::to_string(r.tail_bytes);
+  std::string tail = ReducerSummaryFields(r.reducers, "slots");
+  if (r.counters.count("sawmill.tail_bytes")) tail += " tail_bytes=" + std::to_string(r.tail_bytes);
   // A shuffle that recovered from map outputs it could not fetch or verify says so.
   for (const std::string name : {"fetch_failures", "map_reruns"}) {
     auto it = r.counters.find("sawmill." + name);

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "mapreduce/reducer_choice.h"
 #include "mapreduce/user_code.h"
 
 namespace sawmill {
@@ -93,6 +94,8 @@ struct JobSpec {
 struct JobOptions {
   std::vector<std::string> inputs;  // files or directories (part files; names starting _ or . skipped)
   std::string output;               // directory, created by the job commit
+  // Reduce tasks; 0: chosen at planning from the slots and the input (ChooseReducers), as a job
+  // binary does when --reducers is not given.
   int reducers = 1;
   int threads = 2;
   size_t memory_mb = 512;           // all tasks together: sort buffers, merges, writers
@@ -111,6 +114,7 @@ struct JobResult {
   uint64_t records_in = 0, records_out = 0;
   uint64_t bytes_in = 0, bytes_out = 0;
   int map_tasks = 0, reduce_tasks = 0;
+  ReducerChoice reducers;                      // how reduce_tasks was decided (jobs with a reducer)
   uint64_t spills = 0;
   double seconds = 0;
   uint64_t peak_rss_bytes = 0;

@@ -104,7 +104,9 @@ class LocalJob {
     if (opt_.inputs.empty()) return UsageError(InvalidArgument("no --input given"));
     if (opt_.output.empty()) return UsageError(InvalidArgument("no --output given"));
     if (opt_.threads < 1) return UsageError(InvalidArgument("--threads must be at least 1"));
-    if (spec_.reducer && opt_.reducers < 1) return UsageError(InvalidArgument("--reducers must be at least 1"));
+    if (spec_.reducer && opt_.reducers < 0) {
+      return UsageError(InvalidArgument("--reducers must be at least 1 (or 0: one per thread, by input size)"));
+    }
     if (spec_.reducer && spec_.tail_reducer) {
       return UsageError(InvalidArgument("job " + spec_.name + " has both a reducer and a tail_reducer"));
     }
@@ -120,6 +122,11 @@ class LocalJob {
     if (!splits_or.ok()) return UsageError(splits_or.status());
     splits_ = std::move(splits_or).value();
     for (const auto& sp : splits_) input_bytes_ += sp.bytes;
+    if (spec_.reducer) {
+      result_.reducers = ChooseReducers(opt_.reducers, opt_.threads, input_bytes_);
+      opt_.reducers = result_.reducers.reducers;
+      manifest_.reducers_auto = result_.reducers.automatic;
+    }
     // Jobs with reducers get smaller splits when --split_mb would give each thread fewer than
     // kMapTasksPerThread map tasks: the map phase then ends evenly instead of one thread
     // finishing a big task alone, and each task's sort works on a smaller, cache-friendlier
@@ -342,7 +349,7 @@ class LocalJob {
   }
 
   const JobSpec& spec_;
-  const JobOptions& opt_;
+  JobOptions opt_;  // a copy: an automatic --reducers is decided at planning
   JobResult result_;
   std::vector<InputSplit> splits_;
   uint64_t input_bytes_ = 0;

@@ -16,6 +16,10 @@ struct Manifest {
   counters @9 :List(Counter);
   recordCount @10 :UInt64;
   byteCount @11 :UInt64;
+  # numPartitions was chosen by the job because --reducers was not given (from the slots that ran
+  # it and its input size, docs/local-runtime.md); rerun with --reducers numPartitions for the
+  # same parts elsewhere. False in manifests written before it existed.
+  reducersAuto @12 :Bool;
 
   struct Part {
     name @0 :Text;

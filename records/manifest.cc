@@ -40,6 +40,7 @@ static void Build(const Manifest& m, schema::Manifest::Builder b) {
   b.setNumPartitions(m.num_partitions);
   b.setSorted(m.sorted);
   b.setTotalOrder(m.total_order);
+  b.setReducersAuto(m.reducers_auto);
   auto parts = b.initParts(m.parts.size());
   for (size_t i = 0; i < m.parts.size(); ++i) {
     const PartInfo& p = m.parts[i];
@@ -91,6 +92,7 @@ Result<Manifest> ReadManifest(const std::string& path) {
     m.num_partitions = r.getNumPartitions();
     m.sorted = r.getSorted();
     m.total_order = r.getTotalOrder();
+    m.reducers_auto = r.getReducersAuto();
     for (auto p : r.getParts()) {
       m.parts.push_back({p.getName(), p.getPartition(), p.getRecordCount(), p.getByteCount(), p.getContentHash()});
     }

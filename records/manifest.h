@@ -27,6 +27,7 @@ struct Manifest {
   int32_t num_partitions = 0;
   bool sorted = false;       // each part sorted by key
   bool total_order = false;  // concatenated parts sorted
+  bool reducers_auto = false;  // num_partitions chosen by the job (--reducers not given)
   std::vector<PartInfo> parts;
   std::map<std::string, int64_t> counters;  // user counters (deterministic)
 

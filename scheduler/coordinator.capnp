@@ -56,6 +56,9 @@ struct JobSubmission {
   # repeat, sent again after its answer was lost to a coordinator restart, answers the job the
   # first one made instead of making another.
   clientToken @26 :Text;
+  # The submitter chose partitioning.numPartitions itself (--reducers not given: from the live
+  # workers' slots and the input size); the output's _MANIFEST says so (reducersAuto).
+  reducersAuto @27 :Bool;
 }
 
 # One edge into a stage of a program's DAG.

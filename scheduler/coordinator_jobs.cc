@@ -544,6 +544,7 @@ void Coordinator::Impl::StartCommit(Job& job) {
                        outs[i].content_hash});
   }
   m.total_order = kind == PartitionKind::kRange && m.sorted;
+  m.reducers_auto = sub.getReducersAuto();
   for (const auto& [k, v] : Counters(job)) {
     if (k.rfind("sawmill.", 0) != 0) m.counters[k] = v;
   }

@@ -3,18 +3,18 @@
 # compares its output with a coreutils oracle (GNU tr/sort/uniq/grep, all with LC_ALL=C).
 #
 # Usage: tests/jobs/golden_test.sh BUILD_DIR [CASE...]
-#   CASE: wordcount terasort grep sort determinism memory badinput (default: all of them)
+#   CASE: wordcount terasort grep sort determinism memory badinput reducers (default: all of them)
 # Prints one "ok" line per passed check; stops with "FAIL ..." and exit 1 at the first failure.
 set -euo pipefail
 export LC_ALL=C
 
 if [[ $# -lt 1 ]]; then
-  echo "usage: $0 BUILD_DIR [wordcount|terasort|grep|sort|determinism|memory|badinput]..." >&2
+  echo "usage: $0 BUILD_DIR [wordcount|terasort|grep|sort|determinism|memory|badinput|reducers]..." >&2
   exit 2
 fi
 BUILD=$(cd "$1" && pwd)
 shift
-ALL_CASES=(wordcount terasort grep sort determinism memory badinput)
+ALL_CASES=(wordcount terasort grep sort determinism memory badinput reducers)
 CASES=("$@")
 [[ ${#CASES[@]} -gt 0 ]] || CASES=("${ALL_CASES[@]}")
 
@@ -472,6 +472,47 @@ case_badinput() {
   "$SAWMILL" cat "$d/sorted-good" >/dev/null || fail "old output unreadable after a failed --overwrite job"
   no_staging "$d"
   ok "failed job with --overwrite: exit 1, old output kept intact, no staging dir"
+}
+
+# --- h. reducers -------------------------------------------------------------------------------
+# An explicit --reducers is kept exactly; without it the job chooses one per thread, but no
+# reduce under 64 MiB of input (so 1 here), and says so in the summary line and the _MANIFEST.
+case_reducers() {
+  local d=$WORK/reducers text
+  mkdir -p "$d"
+  "$SAWMILL" gen text --bytes 200000 --vocabulary 3000 --seed 21 --output "$d/in.txt"
+  wordcount_oracle "$d/in.txt" >"$d/expected"
+  parts_of() { find "$1" -maxdepth 1 -name 'part-*' | wc -l; }
+
+  job wordcount --input "$d/in.txt" --output "$d/three" --reducers 3 --threads 2
+  [[ $(parts_of "$d/three") -eq 3 && $(field reduces) -eq 3 && $(field reducers) -eq 3 ]] ||
+    fail "--reducers 3: $(parts_of "$d/three") parts, summary: $SUMMARY"
+  [[ $SUMMARY != *reducers_auto=* ]] || fail "--reducers 3 reported as automatic: $SUMMARY"
+  text=$("$SAWMILL" manifest "$d/three")
+  grep -q 'numPartitions = 3' <<<"$text" && grep -q 'reducersAuto = false' <<<"$text" ||
+    fail "--reducers 3: _MANIFEST: $text"
+  "$SAWMILL" cat "$d/three" | sort -S 256M >"$d/got3"
+  same_file "$d/expected" "$d/got3" "wordcount --reducers 3"
+  ok "--reducers 3: 3 parts, summary reducers=3, _MANIFEST numPartitions = 3, reducersAuto = false"
+
+  job wordcount --input "$d/in.txt" --output "$d/one" --reducers 1 --threads 4
+  [[ $(parts_of "$d/one") -eq 1 && $(field reducers) -eq 1 && $SUMMARY != *reducers_auto=* ]] ||
+    fail "--reducers 1 --threads 4: $(parts_of "$d/one") parts, summary: $SUMMARY"
+  ok "--reducers 1 --threads 4: 1 part, not automatic"
+
+  job wordcount --input "$d/in.txt" --output "$d/auto" --threads 2
+  [[ $(parts_of "$d/auto") -eq 1 && $(field reduces) -eq 1 && $(field reducers) -eq 1 ]] ||
+    fail "default --reducers on $(stat -c %s "$d/in.txt") bytes: $(parts_of "$d/auto") parts, summary: $SUMMARY"
+  [[ $(field reducers_auto) == 2threads/* ]] || fail "default --reducers: no reducers_auto=2threads/...: $SUMMARY"
+  text=$("$SAWMILL" manifest "$d/auto")
+  grep -q 'numPartitions = 1' <<<"$text" && grep -q 'reducersAuto = true' <<<"$text" ||
+    fail "default --reducers: _MANIFEST: $text"
+  cmp -s "$d/one/part-00000" "$d/auto/part-00000" || fail "default and --reducers 1 parts differ"
+  ok "default --reducers on a small input: 1 reduce ($(field reducers_auto)), reducersAuto = true in the _MANIFEST, the part as --reducers 1's"
+
+  "$JOBS/wordcount" --help | grep -A1 -- '--reducers (int32) default: 0' | grep -q 'one per slot' ||
+    fail "wordcount --help does not document the --reducers default"
+  ok "--help: --reducers default 0 (one per slot)"
 }
 
 for CASE in "${CASES[@]}"; do

@@ -100,6 +100,7 @@ def case_identical(case, data):
     ts_local = local_parts("terasort", data.tera, os.path.join(data.root, "ts_local"), "--reducers", "3",
                            "--split_mb", "1")
     empty_local = local_parts("wordcount", data.empty, os.path.join(data.root, "empty_local"), "--reducers", "2")
+    auto_local = local_parts("wordcount", data.text, os.path.join(data.root, "auto_local"))
     # The other MapReduce jobs over text: a map-only one, a total-order sort, a tail reducer.
     text_jobs = [("grep", ["--pattern", "the", "--lines", "--split_mb", "1"]),
                  ("grep", ["--pattern", "a,e", "--reducers", "2", "--split_mb", "1"]),
@@ -136,6 +137,18 @@ def case_identical(case, data):
                 c.job("wordcount", "--input", "dfs:/in/empty.txt", "--output", "dfs:/out/empty", "--reducers", "2",
                       "--wait")
                 same_parts(case, "wordcount of an empty input", c.output_parts("/out/empty"), empty_local)
+                # Without --reducers: one reduce per live slot (2 workers x 2), but no reduce under
+                # 64 MiB of input, so 1 here; the submission, the summary and the _MANIFEST say so.
+                out = c.job("wordcount", "--input", "dfs:/in/text.txt", "--output", "dfs:/out/auto",
+                            "--wait").stdout.decode()
+                if not re.search(r", 1 reduces \(auto: 4slots/6\.0MiB\);", out) or \
+                        not re.search(r"^summary .* reducers=1 reducers_auto=4slots/6\.0MiB", out, re.M):
+                    raise Fail(f"wordcount without --reducers on 2 workers x 2 slots: {out}")
+                manifest = run([SAWMILL, "manifest", "--cluster", c.dir, "dfs:/out/auto"]).stdout.decode()
+                if "reducersAuto = true" not in manifest or "numPartitions = 1" not in manifest:
+                    raise Fail(f"wordcount without --reducers: _MANIFEST without reducersAuto = true: {manifest}")
+                same_parts(case, "wordcount without --reducers (1 reduce of 4 slots)", c.output_parts("/out/auto"),
+                           auto_local)
 
 
 def faulty_local(data, *args):
