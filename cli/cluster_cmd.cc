@@ -62,7 +62,8 @@ const CommandUsage& Usage() {
            {}},
           {"status",
            "  sawmill cluster status --dir D\n"
-           "      Lists the processes and whether each is running.\n",
+           "      Lists the processes and whether each is running; the namenode's and the coordinator's\n"
+           "      lines end with their web pages.\n",
            {}},
           {"start",
            "  sawmill cluster start --dir D --process namenode|coordinator|hostK|hostK/datanode|hostK/worker\n"
@@ -410,13 +411,16 @@ int Down(const Args& args) {
 int StatusCmd(const Args& args) {
   auto config = LoadClusterConfig(args.Get("dir", ""));
   if (!config.ok()) return Fail(config.status());
-  auto line = [&](const char* role, const std::string& host, const std::string& addr, int pid) {
-    std::printf("%-11s %-8s %-22s pid %-8d %s\n", role, host.c_str(), addr.c_str(), pid,
-                ProcessAlive(pid, config->dir) ? "running" : "stopped");
+  // The namenode's and the coordinator's web pages end their lines.
+  auto line = [&](const char* role, const std::string& host, const std::string& addr, int pid,
+                  const std::string& http = "") {
+    std::printf("%-11s %-8s %-22s pid %-8d %s%s\n", role, host.c_str(), addr.c_str(), pid,
+                ProcessAlive(pid, config->dir) ? "running" : "stopped",
+                http.empty() ? "" : ("  http://" + http + "/").c_str());
   };
-  line("namenode", "-", config->namenode_address, config->namenode_pid);
+  line("namenode", "-", config->namenode_address, config->namenode_pid, config->namenode_http);
   if (!config->coordinator_address.empty()) {
-    line("coordinator", "-", config->coordinator_address, config->coordinator_pid);
+    line("coordinator", "-", config->coordinator_address, config->coordinator_pid, config->coordinator_http);
   }
   for (const auto& h : config->hosts) {
     line("datanode", h.name, h.datanode_address, h.datanode_pid);

@@ -1,5 +1,6 @@
 // `sawmill pipeline run FILE [--promote]`: runs a pipeline of jobs writing datasets in
 // dependency order, independent ones in parallel, up-to-date ones skipped (docs/pipelines.md).
+#include <algorithm>
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -133,6 +134,8 @@ std::string Tail(const std::string& s, size_t n = 600) { return s.size() > n ? s
 
 class Pipeline {
  public:
+  // `store_flags` go to the jobs; a check gets only the first two (--store DIR or --cluster D),
+  // which is what `sawmill manifest` and other store tools take.
   Pipeline(std::string root, std::vector<std::string> store_flags, std::string jobs_dir)
       : root_(std::move(root)), store_flags_(std::move(store_flags)), jobs_dir_(std::move(jobs_dir)) {}
 
@@ -332,7 +335,7 @@ class Pipeline {
           a.replace(p, 9, "dataset:" + j.output_dataset + "@" + std::to_string(j.version));
         }
       }
-      check.insert(check.end(), store_flags_.begin(), store_flags_.end());
+      check.insert(check.end(), store_flags_.begin(), store_flags_.begin() + std::min<size_t>(2, store_flags_.size()));
       std::string check_out;
       Result<int> check_code = RunCommand(check, &check_out);
       j.checked = check_code.ok() && *check_code == 0;

@@ -40,9 +40,12 @@ constexpr char kManifestUsage[] = R"(Usage: sawmill manifest [--store DIR | --cl
   (current by default) is found in the store of --store or --cluster.
 )";
 constexpr char kGenUsage[] = R"(Usage: sawmill gen text [--bytes N] [--vocabulary V] [--seed S] [--output FILE]
-       sawmill gen logs [--lines N] [--seed S] [--output FILE]
+       sawmill gen logs [--lines N] [--seed S] [--format text|combined] [--output FILE]
   text: Zipf-distributed words, 5-15 per line (default 1 MB, 75000 words; stdout by default).
-  logs: access-log-like lines for demos (default 10000).
+  logs: access-log-like lines for demos (default 10000): text "TIME HOST METHOD PATH STATUS
+        LATENCYms user=USER", or combined log format lines ending in the response time in
+        seconds (what `sawmill logs append --format combined` and page_stats --log_format
+        combined read).
 )";
 constexpr char kRunUsage[] = R"(Usage: sawmill run JOB [JOB FLAGS...]
   Runs the job binary JOB (from jobs/ beside this binary, or, installed, from
@@ -189,7 +192,13 @@ int Gen(const Args& args) {
     return 2;
   }
   bool text = args.positional[0] == "text";
-  if (!(text ? args.OnlyFlags({"bytes", "vocabulary", "seed", "output"}) : args.OnlyFlags({"lines", "seed", "output"}))) {
+  if (!(text ? args.OnlyFlags({"bytes", "vocabulary", "seed", "output"})
+             : args.OnlyFlags({"lines", "seed", "format", "output"}))) {
+    return 2;
+  }
+  const std::string format = args.Get("format", "text");
+  if (format != "text" && format != "combined") {
+    std::fprintf(stderr, "error: bad --format '%s' (want text or combined)\n", format.c_str());
     return 2;
   }
   // The numbers first, so that a usage error leaves no output file behind.
@@ -200,6 +209,7 @@ int Gen(const Args& args) {
     return 2;
   }
   log.seed = zipf.seed;
+  log.combined = format == "combined";
   std::string output = args.Get("output", "");
   FILE* out = output.empty() ? stdout : std::fopen(output.c_str(), "wb");
   if (!out) {

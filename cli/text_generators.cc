@@ -118,13 +118,24 @@ bool WriteLogText(FILE* out, const LogTextOptions& o) {
     uint64_t day = t % 86400;
     // Zipf-like skew over paths: favour the first ones.
     size_t path = static_cast<size_t>(rng.Below(10) * rng.Below(10) / 10);
-    if (std::fprintf(out, "2026-11-23T%02llu:%02llu:%02lluZ host%llu %s %s %d %llums user=%s\n",
-                     static_cast<unsigned long long>(day / 3600), static_cast<unsigned long long>(day / 60 % 60),
-                     static_cast<unsigned long long>(day % 60), static_cast<unsigned long long>(rng.Below(4) + 1),
-                     kMethods[rng.Below(4)], kPaths[path], kStatus[rng.Below(8)],
-                     static_cast<unsigned long long>(5 + rng.Below(200)), kUsers[rng.Below(8)]) < 0) {
-      return false;
-    }
+    // Drawn user first, host last: the order the original single fprintf evaluated them in
+    // (right to left with GCC), so that the text lines of a seed stay what they were.
+    const char* user = kUsers[rng.Below(8)];
+    const auto latency = static_cast<unsigned long long>(5 + rng.Below(200));
+    const int status = kStatus[rng.Below(8)];
+    const char* method = kMethods[rng.Below(4)];
+    const auto host = static_cast<unsigned long long>(rng.Below(4) + 1);
+    const auto hh = static_cast<unsigned long long>(day / 3600), mm = static_cast<unsigned long long>(day / 60 % 60),
+               ss = static_cast<unsigned long long>(day % 60);
+    const int written =
+        o.combined
+            ? std::fprintf(out, "10.0.0.%llu - %s [23/Nov/2026:%02llu:%02llu:%02llu +0000] \"%s %s HTTP/1.1\" %d %llu \"-\" "
+                           "\"sawmill-gen\" %llu.%03llu\n",
+                           host, user, hh, mm, ss, method, kPaths[path], status, 200 + latency * 37 % 5000,
+                           latency / 1000, latency % 1000)
+            : std::fprintf(out, "2026-11-23T%02llu:%02llu:%02lluZ host%llu %s %s %d %llums user=%s\n", hh, mm, ss, host,
+                           method, kPaths[path], status, latency, user);
+    if (written < 0) return false;
   }
   return true;
 }

@@ -20,6 +20,10 @@ bool WriteZipfText(FILE* out, const ZipfTextOptions& options);
 struct LogTextOptions {
   uint64_t lines = 10000;
   uint64_t seed = 1;
+  // false: "TIME HOST METHOD PATH STATUS LATENCYms user=USER"; true: the same hits as combined
+  // log format lines ending in the response time in seconds, as `sawmill logs append --format
+  // combined` and the views' --log_format combined read them.
+  bool combined = false;
 };
 // Writes access-log lines: time, host, method, path, status, latency, user.
 bool WriteLogText(FILE* out, const LogTextOptions& options);

@@ -21,6 +21,7 @@ Usage: tests/docs/docs_examples_test.py BUILD_DIR
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -28,11 +29,12 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(SRC, "tests", "common"))
-from harness import Fail, run_main  # noqa: E402
+from harness import Fail, run_main, runs_in  # noqa: E402
 
 BUILD = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(SRC, "build")
 
 PAGES = [
+    ("README.md", "clone"),  # the tour, which starts and stops a cluster under its /tmp/
     ("docs/pipelines.md", "empty"),
     ("docs/out-of-tree.md", "clone"),
     ("examples/out_of_tree/README.md", "clone"),
@@ -115,6 +117,29 @@ def run_page(page, where, tmp, home):
     os.makedirs(cwd, exist_ok=True)
     env = environment(home)
     printed = []
+    try:
+        run_blocks(page, cwd, scratch, env, printed)
+    finally:
+        stop_clusters(scratch)
+
+
+def stop_clusters(scratch):
+    """A page that starts a cluster stops it as its last step; after a failure midway, this
+    does: `sawmill cluster down` of every cluster under the page's /tmp/, then SIGKILL of any
+    process still naming that directory."""
+    for dirpath, _, files in os.walk(scratch):
+        if "cluster.json" in files:
+            subprocess.run([os.path.join(BUILD, "sawmill"), "cluster", "down", "--dir", dirpath],
+                           capture_output=True, timeout=60)
+    for pid in os.listdir("/proc"):
+        if pid.isdigit() and runs_in(int(pid), scratch) and int(pid) != os.getpid():
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def run_blocks(page, cwd, scratch, env, printed):
     runs = 0
     for kind, name, text in blocks(page):
         if kind == "file":
