@@ -11,7 +11,8 @@ int ClusterCommand(int argc, char** argv);   // cli/cluster_cmd.cc
 int CoordinatorCommand(int argc, char** argv);  // cli/coordinator_cmd.cc
 int WorkerCommand(int argc, char** argv);    // cli/worker_cmd.cc
 int JobCommand(int argc, char** argv);       // cli/job_cmd.cc
-int LogsCommand(int argc, char** argv);      // cli/logs_cmd.cc
+int LogsCommand(int argc, char** argv);
+int BenchCommand(int argc, char** argv);     // cli/bench_cmd.cc
 int DatasetCommand(int argc, char** argv);   // cli/dataset_cmd.cc
 int PipelineCommand(int argc, char** argv);  // cli/pipeline_cmd.cc
 int IndexCommand(int argc, char** argv);     // cli/index_cmd.cc

@@ -4,7 +4,8 @@ appended once at the next offset with the time it carries (checked against Pytho
 of the same lines), whether a file is appended again, grows (a partial last line waits), is
 rotated and compressed (gzip, zstd, bzip2), or a second appender races the first (it fails,
 nothing is lost or doubled); bad lines fail the append naming file and line with nothing
-written, or are counted with --skip_bad; JSON lines take their time from --time_field.
+written, or are counted with --skip_bad; JSON lines take their time from --time_field; the lines
+of `sawmill gen logs --format combined` are appended with their times.
 
 Usage: tests/cli/logs_append_test.py BUILD_DIR [--cluster]
 """
@@ -170,6 +171,16 @@ def check(store, case, work):
     if p.returncode != 0:
         raise Fail(f"the same JSON file again: {p.stderr.decode()}")
     print(f"{case}: bad lines named and skipped, JSON lines timed by their member", flush=True)
+
+    # `sawmill gen logs --format combined` writes lines that append reads, each timed as Python
+    # reads it.
+    gen = os.path.join(work, "gen.log")
+    subprocess.run([SAWMILL, "gen", "logs", "--format", "combined", "--lines", "500", "--seed", "5", "--output", gen],
+                   check=True)
+    with open(gen) as f:
+        text = f.read()
+    a.expect_appended(a.append("gen", ["gen.log"], *fmt), 0, 500)
+    a.check_contents("gen", expected(text))
 
 
 def main():

@@ -25,3 +25,8 @@ set_tests_properties(pipelines PROPERTIES LABELS integration TIMEOUT 300)
 # suggested, and the bash completion script completes commands and verbs.
 add_test(NAME cli_help COMMAND python3 ${CMAKE_CURRENT_LIST_DIR}/help_test.py ${CMAKE_BINARY_DIR})
 set_tests_properties(cli_help PROPERTIES LABELS unit TIMEOUT 120)
+
+# The namenode benchmark's smoke run (cli/bench_cmd.cc, docs/scale.md): 2,000 files through every
+# operation, then a checkpoint and a restart whose namespace must dump the same (exit 1 otherwise).
+add_test(NAME bench_namenode_smoke COMMAND sh -c "d=$(mktemp -d) && ${CMAKE_BINARY_DIR}/sawmill bench namenode --dir $d/nn --files 2000 --dirs 20 && rmdir $d")
+set_tests_properties(bench_namenode_smoke PROPERTIES LABELS bench TIMEOUT 120)

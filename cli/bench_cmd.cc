@@ -1,0 +1,231 @@
+// `sawmill bench namenode`: the namenode's per-file costs measured in process against
+// NamenodeCore (issue 22): operations per second by kind, memory per file (one block each),
+// checkpoint size and write time, and restart time (checkpoint load + journal replay), with a
+// check that the namespace comes back the same (NamespaceStore::Dump).
+#include <malloc.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "cli/verb_usage.h"
+#include "dfs/namenode/namenode_core.h"
+
+namespace sawmill {
+namespace {
+
+const CommandUsage& Usage() {
+  static const auto* usage = new CommandUsage{
+      "bench",
+      "sawmill bench: measure a component's costs in this process (docs/scale.md).\n\n",
+      {
+          {"namenode",
+           "  sawmill bench namenode --dir DIR [--files 100000] [--dirs 1000] [--datanodes 3]\n"
+           "                         [--ops create,stat,list,rename,delete] [--restart true]\n"
+           "      Opens a new namenode in DIR (it must not exist; a tmpfs such as /dev/shm leaves out the\n"
+           "      disk's sync time) with --datanodes fake datanodes, creates --files files of one block\n"
+           "      each spread over --dirs directories (create + addBlock + complete, each journaled and\n"
+           "      synced), then stats every file, lists every directory, renames and deletes a tenth of\n"
+           "      the files. Prints each operation's rate, the process's resident memory per file\n"
+           "      (namespace, blocks and block map), the checkpoint's size and write time, and the\n"
+           "      restart time (checkpoint load + journal replay), checking that the restarted\n"
+           "      namespace dumps the same. DIR is removed at the end.\n",
+           {"dir", "files", "dirs", "datanodes", "ops", "restart"}},
+      },
+      "",
+      {},
+  };
+  return *usage;
+}
+
+double Now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// Resident bytes of this process after giving freed memory back.
+uint64_t ResidentBytes() {
+  malloc_trim(0);
+  std::ifstream statm("/proc/self/statm");
+  uint64_t size = 0, resident = 0;
+  statm >> size >> resident;
+  return resident * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+}
+
+uint64_t DirBytes(const std::string& dir, const std::string& prefix) {
+  uint64_t total = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    if (e.path().filename().string().rfind(prefix, 0) == 0) total += e.file_size();
+  }
+  return total;
+}
+
+void Rate(const char* what, uint64_t n, double secs) {
+  std::printf("  %-28s %10llu in %8.3f s  %10.0f ops/s  %7.2f us/op\n", what, static_cast<unsigned long long>(n), secs,
+              n / secs, secs * 1e6 / static_cast<double>(n));
+  std::fflush(stdout);
+}
+
+std::string FilePath(uint64_t i, uint64_t dirs) {
+  return "/bench/d" + std::to_string(i % dirs) + "/f" + std::to_string(i);
+}
+
+int Fail(const Status& s) {
+  std::fprintf(stderr, "error: %s\n", s.message().c_str());
+  return 1;
+}
+
+int BenchNamenode(const Args& args) {
+  const std::string dir = args.Get("dir", "");
+  uint64_t files = 100000, dirs = 1000;
+  int datanodes = 3;
+  bool restart = args.Get("restart", "true") != "false";
+  if (dir.empty()) {
+    std::fprintf(stderr, "error: bench namenode needs --dir DIR\n");
+    return 2;
+  }
+  if (!args.GetU64("files", 100000, &files) || !args.GetNumber<uint64_t>("dirs", 1000, &dirs, 1) ||
+      !args.GetNumber("datanodes", 3, &datanodes, 1, 1000)) {
+    return 2;
+  }
+  if (std::filesystem::exists(dir)) {
+    std::fprintf(stderr, "error: %s exists; bench namenode wants a new directory (it removes it at the end)\n",
+                 dir.c_str());
+    return 2;
+  }
+  const std::string ops = args.Get("ops", "create,stat,list,rename,delete");
+  auto wants = [&](const char* op) { return ("," + ops + ",").find("," + std::string(op) + ",") != std::string::npos; };
+  const uint64_t base_rss = ResidentBytes();
+  int64_t clock_ms = 1'800'000'000'000;
+  auto core = dfs::NamenodeCore::Open(dir, {});
+  if (!core.ok()) return Fail(core.status());
+  for (int d = 0; d < datanodes; ++d) {
+    Status s = (*core)->RegisterDatanode("dn" + std::to_string(d), "host" + std::to_string(d), uint64_t{1} << 60, 0,
+                                         clock_ms);
+    if (!s.ok()) return Fail(s);
+  }
+  const uint64_t empty_rss = ResidentBytes();
+  std::printf("sawmill bench namenode: %llu files of one block in %llu directories, %d datanodes, in %s\n",
+              static_cast<unsigned long long>(files), static_cast<unsigned long long>(dirs), datanodes, dir.c_str());
+
+  double t = Now();
+  for (uint64_t d = 0; d < dirs; ++d) {
+    Status s = (*core)->Mkdirs("/bench/d" + std::to_string(d), clock_ms);
+    if (!s.ok()) return Fail(s);
+  }
+  Rate("mkdirs", dirs, Now() - t);
+  if (wants("create")) {
+    const uint64_t block = 1 << 20;
+    t = Now();
+    for (uint64_t i = 0; i < files; ++i) {
+      const std::string path = FilePath(i, dirs);
+      Status s = (*core)->Create(path, "bench", 1, block, clock_ms);
+      auto b = s.ok() ? (*core)->AddBlock(path, "bench", "host0", clock_ms) : Result<dfs::LocatedBlock>(s);
+      if (b.ok()) s = (*core)->Complete(path, "bench", {block}, clock_ms);
+      if (!b.ok() || !s.ok()) return Fail(b.ok() ? s : b.status());
+      if (i % 4096 == 4095) {  // placement counts blocks scheduled since a datanode's last heartbeat
+        for (int d = 0; d < datanodes; ++d) (void)(*core)->Heartbeat("dn" + std::to_string(d), uint64_t{1} << 60, 0, clock_ms);
+      }
+      if (files >= 1000000 && i % 1000000 == 999999) {
+        std::fprintf(stderr, "  ... %llu files\n", static_cast<unsigned long long>(i + 1));
+      }
+    }
+    Rate("create+addBlock+complete", files, Now() - t);
+  }
+  const uint64_t full_rss = ResidentBytes();
+  const auto counts = (*core)->store().ns().Counts();
+  if (wants("stat")) {
+    t = Now();
+    for (uint64_t i = 0; i < files; ++i) {
+      if (!(*core)->Stat(FilePath(i, dirs)).ok()) return Fail(NotFound(FilePath(i, dirs)));
+    }
+    Rate("stat", files, Now() - t);
+    t = Now();
+    for (uint64_t i = 0; i < files; ++i) {
+      if (!(*core)->GetBlockLocations(FilePath(i, dirs)).ok()) return Fail(NotFound(FilePath(i, dirs)));
+    }
+    Rate("getBlockLocations", files, Now() - t);
+  }
+  if (wants("list")) {
+    t = Now();
+    uint64_t listed = 0;
+    for (uint64_t d = 0; d < dirs; ++d) {
+      auto l = (*core)->List("/bench/d" + std::to_string(d));
+      if (!l.ok()) return Fail(l.status());
+      listed += l->size();
+    }
+    Rate("list (a directory)", dirs, Now() - t);
+    std::printf("  %-28s %10llu entries listed\n", "", static_cast<unsigned long long>(listed));
+  }
+  const uint64_t tenth = files / 10;
+  if (wants("rename") && tenth > 0) {
+    t = Now();
+    for (uint64_t i = 0; i < tenth; ++i) {
+      Status s = (*core)->Rename(FilePath(i, dirs), FilePath(i, dirs) + ".r", clock_ms);
+      if (!s.ok()) return Fail(s);
+    }
+    Rate("rename", tenth, Now() - t);
+  }
+  if (wants("delete") && tenth > 0) {
+    t = Now();
+    for (uint64_t i = tenth; i < 2 * tenth; ++i) {
+      Status s = (*core)->Delete(FilePath(i, dirs), false, clock_ms);
+      if (!s.ok()) return Fail(s);
+    }
+    Rate("delete", tenth, Now() - t);
+  }
+
+  const double per_file = files ? static_cast<double>(full_rss - empty_rss) / static_cast<double>(files) : 0;
+  std::printf("memory: resident %.1f MiB at start, %.1f MiB with %zu files and %zu blocks: %.0f bytes per file "
+              "including its block (HDFS's rule of thumb: ~150 per file + ~150 per block = ~300)\n",
+              empty_rss / 1048576.0, full_rss / 1048576.0, counts.files, counts.blocks, per_file);
+  (void)base_rss;
+  const uint64_t journal_bytes = DirBytes(dir, "journal");
+  t = Now();
+  Status s = (*core)->Checkpoint();
+  if (!s.ok()) return Fail(s);
+  const double checkpoint_s = Now() - t;
+  std::printf("checkpoint: %.1f MiB written in %.3f s (the journal before it: %.1f MiB)\n",
+              DirBytes(dir, "checkpoint") / 1048576.0, checkpoint_s, journal_bytes / 1048576.0);
+  if (restart) {
+    // A journal after the checkpoint too: a tenth of the files renamed back.
+    for (uint64_t i = 0; i < tenth && wants("rename"); ++i) {
+      s = (*core)->Rename(FilePath(i, dirs) + ".r", FilePath(i, dirs), clock_ms);
+      if (!s.ok()) return Fail(s);
+    }
+    const std::string before = (*core)->store().Dump();
+    const uint64_t replay_records = (*core)->store().last_txid();
+    core->reset();
+    t = Now();
+    auto again = dfs::NamenodeCore::Open(dir, {});
+    if (!again.ok()) return Fail(again.status());
+    const double restart_s = Now() - t;
+    const bool same = (*again)->store().Dump() == before;
+    std::printf("restart: %.3f s (checkpoint load + replay of the journal after it; last txid %llu); "
+                "namespace after restart %s\n",
+                restart_s, static_cast<unsigned long long>(replay_records),
+                same ? "identical (same Dump)" : "DIFFERS");
+    if (!same) return 1;
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+  return 0;
+}
+
+}  // namespace
+
+int BenchCommand(int argc, char** argv) {
+  MoveVerbFirst(argc, argv, 2, {});
+  const VerbUsage* verb = nullptr;
+  if (int code = Usage().Answer(argc, argv, &verb); code != kRunVerb) return code;
+  Args args;
+  if (!Args::Parse(argc, argv, 3, &args) || !Usage().FlagsOk(args, *verb)) return 2;
+  return BenchNamenode(args);
+}
+
+}  // namespace sawmill
