@@ -100,7 +100,6 @@ int BenchNamenode(const Args& args) {
   }
   const std::string ops = args.Get("ops", "create,stat,list,rename,delete");
   auto wants = [&](const char* op) { return ("," + ops + ",").find("," + std::string(op) + ",") != std::string::npos; };
-  const uint64_t base_rss = ResidentBytes();
   int64_t clock_ms = 1'800'000'000'000;
   auto core = dfs::NamenodeCore::Open(dir, {});
   if (!core.ok()) return Fail(core.status());
@@ -184,7 +183,6 @@ int BenchNamenode(const Args& args) {
   std::printf("memory: resident %.1f MiB at start, %.1f MiB with %zu files and %zu blocks: %.0f bytes per file "
               "including its block (HDFS's rule of thumb: ~150 per file + ~150 per block = ~300)\n",
               empty_rss / 1048576.0, full_rss / 1048576.0, counts.files, counts.blocks, per_file);
-  (void)base_rss;
   const uint64_t journal_bytes = DirBytes(dir, "journal");
   t = Now();
   Status s = (*core)->Checkpoint();

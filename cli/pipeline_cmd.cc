@@ -134,10 +134,14 @@ std::string Tail(const std::string& s, size_t n = 600) { return s.size() > n ? s
 
 class Pipeline {
  public:
-  // `store_flags` go to the jobs; a check gets only the first two (--store DIR or --cluster D),
-  // which is what `sawmill manifest` and other store tools take.
-  Pipeline(std::string root, std::vector<std::string> store_flags, std::string jobs_dir)
-      : root_(std::move(root)), store_flags_(std::move(store_flags)), jobs_dir_(std::move(jobs_dir)) {}
+  // `store_flags` go to the jobs; `check_flags` (--store DIR or --cluster D, what `sawmill
+  // manifest` and other store tools take) to the checks.
+  Pipeline(std::string root, std::vector<std::string> store_flags, std::vector<std::string> check_flags,
+           std::string jobs_dir)
+      : root_(std::move(root)),
+        store_flags_(std::move(store_flags)),
+        check_flags_(std::move(check_flags)),
+        jobs_dir_(std::move(jobs_dir)) {}
 
   Status Load(const std::string& file) {
     std::ifstream in(file);
@@ -335,7 +339,7 @@ class Pipeline {
           a.replace(p, 9, "dataset:" + j.output_dataset + "@" + std::to_string(j.version));
         }
       }
-      check.insert(check.end(), store_flags_.begin(), store_flags_.begin() + std::min<size_t>(2, store_flags_.size()));
+      check.insert(check.end(), check_flags_.begin(), check_flags_.end());
       std::string check_out;
       Result<int> check_code = RunCommand(check, &check_out);
       j.checked = check_code.ok() && *check_code == 0;
@@ -360,7 +364,7 @@ class Pipeline {
   }
 
   std::string root_;
-  std::vector<std::string> store_flags_;
+  std::vector<std::string> store_flags_, check_flags_;
   std::string jobs_dir_;
   std::vector<Job> jobs_;
 };
@@ -391,14 +395,15 @@ int PipelineCommand(int argc, char** argv) {
     return 2;
   }
   const std::string root = opened->root;
-  std::vector<std::string> store_flags;
+  std::vector<std::string> store_flags, check_flags;
   if (opened->store) {
+    check_flags = {"--cluster", args.Get("cluster", "")};
     store_flags = {"--cluster", args.Get("cluster", ""), "--wait", "--reconnect_s", std::to_string(reconnect_s)};
   } else {
-    store_flags = {"--store", root};
+    check_flags = store_flags = {"--store", root};
     logs::SetStoreRoot(root);
   }
-  Pipeline p(root, store_flags, args.Get("jobs_dir", DefaultJobsDir()));
+  Pipeline p(root, store_flags, check_flags, args.Get("jobs_dir", DefaultJobsDir()));
   Status s = p.Load(args.positional[0]);
   if (!s.ok()) {
     std::fprintf(stderr, "error: %s (nothing ran)\n", s.message().c_str());

@@ -316,6 +316,8 @@ ClusterRun RunOnCluster(const JobSpec& spec, const JobOptions& options_in, const
 
   auto splits = ComputeJobSplits(spec, options.inputs, options.split_bytes);
   if (!splits.ok()) return Rejected(splits.status());
+  uint64_t input_bytes = 0;
+  for (const auto& s : *splits) input_bytes += s.bytes;
   ReducerChoice reducers;
   if (spec.reducer) {
     int slots = 0;
@@ -324,9 +326,7 @@ ClusterRun RunOnCluster(const JobSpec& spec, const JobOptions& options_in, const
       if (!live.ok()) return Rejected(live.status().WithContext("asking the coordinator for its workers' slots"));
       slots = *live;
     }
-    uint64_t bytes = 0;
-    for (const auto& s : *splits) bytes += s.bytes;
-    reducers = ChooseReducers(options.reducers, slots, bytes);
+    reducers = ChooseReducers(options.reducers, slots, input_bytes);
     options.reducers = reducers.reducers;
   }
   auto plan = PlanPartitioning(spec, options);
@@ -353,7 +353,6 @@ ClusterRun RunOnCluster(const JobSpec& spec, const JobOptions& options_in, const
   sub.setOverwrite(options.overwrite);
   SplitHosts hosts(store.get());
   auto sl = sub.initSplits(static_cast<unsigned>(splits->size()));
-  uint64_t input_bytes = 0;
   for (unsigned i = 0; i < splits->size(); ++i) {
     const InputSplit& s = (*splits)[i];
     sl[i].setPath(s.path);
@@ -366,7 +365,6 @@ ClusterRun RunOnCluster(const JobSpec& spec, const JobOptions& options_in, const
     sl[i].setMaxOffset(s.max_offset);
     sl[i].setMinTimeMs(s.min_time_ms);
     sl[i].setMaxTimeMs(s.max_time_ms);
-    input_bytes += s.bytes;
     auto h = hosts.Of(s, SplitFormat(spec, s));
     if (!h.ok()) return Rejected(h.status());
     auto hl = sl[i].initHosts(static_cast<unsigned>(h->size()));

@@ -83,10 +83,8 @@ class HitReader {
       return !hit->page.empty();
     }
     if (format_ == logs::LineFormat::kJsonl) {
-      if (!logs::FindJsonField(payload, "user", &user_, why) || !logs::FindJsonField(payload, "path", &page_, why) ||
-          !logs::FindJsonField(payload, "latency_ms", &latency_, why)) {
-        return false;
-      }
+      if (!logs::FindJsonFields(payload, {"user", "path", "latency_ms"}, json_, why)) return false;
+      const logs::JsonField &user_ = json_[0], &page_ = json_[1], &latency_ = json_[2];
       if (user_.kind != logs::JsonKind::kString || user_.text.empty() || page_.kind != logs::JsonKind::kString ||
           PagePath(page_.text).empty()) {
         *why = "no \"user\" or \"path\" text";
@@ -110,7 +108,7 @@ class HitReader {
   bool strict_;
   std::string counter_;
   bool need_latency_;
-  logs::JsonField user_, page_, latency_;  // a jsonl hit's text lives here until the next Read
+  logs::JsonField json_[3];  // user, path, latency_ms: a jsonl hit's text lives here until the next Read
 };
 
 // The --log_format flag's check: one of the formats HitReader reads.

@@ -6,9 +6,8 @@
 #include <tuple>
 
 #include <capnp/message.h>
-#include <capnp/serialize.h>
-#include <kj/exception.h>
 
+#include "common/capnp_util.h"
 #include "common/checksum.h"
 #include "common/file.h"
 #include "common/local_fs.h"
@@ -39,21 +38,18 @@ std::string EncodeLedger(const Ledger& ledger) {
     b.setLines(s.lines);
     b.setAppendedMs(s.appended_ms);
   }
-  kj::Array<capnp::word> words = capnp::messageToFlatArray(message);
-  auto bytes = words.asBytes();
-  return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+  return CapnpToString(message);
 }
 
 Result<Ledger> DecodeLedger(std::string_view bytes, const std::string& name) {
-  if (bytes.empty() || bytes.size() % sizeof(capnp::word) != 0) return Corruption(name + ": not an ingestion ledger");
-  kj::Array<capnp::word> words = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
-  std::copy(bytes.begin(), bytes.end(), reinterpret_cast<char*>(words.begin()));
-  try {
-    capnp::FlatArrayMessageReader reader(words);
-    Ledger out;
-    for (auto s : reader.getRoot<schema::IngestLedger>().getSources()) {
+  auto bad = [&](const Status& why) { return Corruption(name + ": not an ingestion ledger: " + why.message()); };
+  auto reader = CapnpReader::Parse(bytes);
+  if (!reader.ok()) return bad(reader.status());
+  Ledger out;
+  Status st = CatchCapnp("ledger", [&] {
+    for (auto s : (*reader)->Root<schema::IngestLedger>().getSources()) {
       LedgerSource e;
-      e.path = std::string(s.getPath().cStr(), s.getPath().size());
+      e.path = Text(s.getPath());
       e.device = s.getDevice();
       e.inode = s.getInode();
       e.size = s.getSize();
@@ -63,14 +59,14 @@ Result<Ledger> DecodeLedger(std::string_view bytes, const std::string& name) {
       e.lines = s.getLines();
       e.appended_ms = s.getAppendedMs();
       if (e.head_length == 0 || e.head_length > kLedgerHeadBytes || e.head_length > e.consumed) {
-        return Corruption(name + ": a source with a bad head length");
+        return InvalidArgument("a source with a bad head length");
       }
       out.sources.push_back(std::move(e));
     }
-    return out;
-  } catch (const kj::Exception& e) {
-    return Corruption(name + ": not an ingestion ledger: " + std::string(e.getDescription().cStr()));
-  }
+    return Status::Ok();
+  });
+  if (!st.ok()) return bad(st);
+  return out;
 }
 
 int MatchSource(const Ledger& ledger, const SourceFile& file) {

@@ -149,10 +149,9 @@ class Appender {
       : files_(files), options_(options), ledger_(std::move(ledger)), next_offset_(first_offset) {}
 
   bool Next(LogRecord* r, Status* error) {
-    Status s = NextRecord(r);
-    if (s.ok()) return true;
-    if (s.code() != StatusCode::kNotFound || !done_) *error = s;
-    return false;
+    Result<bool> got = NextRecord(r);
+    if (!got.ok()) *error = got.status();
+    return got.ok() && *got;
   }
 
   // The ledger as of the last record handed out (and every line before it).
@@ -164,13 +163,11 @@ class Appender {
   AppendResult& result() { return result_; }
 
  private:
-  Status NextRecord(LogRecord* r) {
+  // The next new line's record; false after the last file.
+  Result<bool> NextRecord(LogRecord* r) {
     while (true) {
       if (!reader_) {
-        if (index_ == files_.size()) {
-          done_ = true;
-          return NotFound("end");
-        }
+        if (index_ == files_.size()) return false;
         RETURN_IF_ERROR(OpenNext());
         continue;
       }
@@ -200,7 +197,7 @@ class Appender {
       r->payload.assign(line);
       ++result_.sources.back().appended;
       dirty_ = true;
-      return Status::Ok();
+      return true;
     }
   }
 
@@ -265,7 +262,7 @@ class Appender {
   std::unique_ptr<SourceReader> reader_;
   int entry_ = -1;
   uint64_t lines_ = 0;
-  bool dirty_ = false, done_ = false;
+  bool dirty_ = false;
   AppendResult result_;
 };
 

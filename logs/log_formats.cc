@@ -361,9 +361,10 @@ bool ParseAccessLogLine(std::string_view line, AccessLogLine* out, const char** 
   return true;
 }
 
-bool FindJsonField(std::string_view line, std::string_view name, JsonField* out, const char** why) {
+bool FindJsonFields(std::string_view line, std::initializer_list<std::string_view> names, JsonField* out,
+                    const char** why) {
   JsonScanner s(line);
-  *out = JsonField();
+  for (size_t i = 0; i < names.size(); ++i) out[i] = JsonField();
   if (!s.Eat('{')) {
     *why = "not a JSON object";
     return false;
@@ -376,7 +377,11 @@ bool FindJsonField(std::string_view line, std::string_view name, JsonField* out,
         *why = "malformed JSON";
         return false;
       }
-      if (key == name) *out = value;
+      size_t i = 0;
+      for (std::string_view name : names) {
+        if (key == name) out[i] = value;
+        ++i;
+      }
       if (s.Eat('}')) break;
       if (!s.Eat(',')) {
         *why = "malformed JSON";
@@ -389,6 +394,10 @@ bool FindJsonField(std::string_view line, std::string_view name, JsonField* out,
     return false;
   }
   return true;
+}
+
+bool FindJsonField(std::string_view line, std::string_view name, JsonField* out, const char** why) {
+  return FindJsonFields(line, {name}, out, why);
 }
 
 bool JsonFieldTime(const JsonField& field, int64_t* ms, const char** why) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <string_view>
 
@@ -53,6 +54,9 @@ struct JsonField {
 // Finds `name` among the top-level members of the object on `line` (later duplicates win, as in
 // most parsers). False with *why set when the line is not one well-formed JSON object.
 bool FindJsonField(std::string_view line, std::string_view name, JsonField* out, const char** why);
+// The same for several members in one pass over the line: out[i] for names[i].
+bool FindJsonFields(std::string_view line, std::initializer_list<std::string_view> names, JsonField* out,
+                    const char** why);
 // The time in `field`: RFC 3339 text or an integer of epoch milliseconds.
 bool JsonFieldTime(const JsonField& field, int64_t* ms, const char** why);
 

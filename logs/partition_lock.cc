@@ -5,8 +5,8 @@
 
 #include <cerrno>
 #include <chrono>
-#include <random>
 
+#include "common/auth.h"
 #include "common/file.h"
 #include "common/local_fs.h"
 #include "common/fault_point.h"
@@ -21,10 +21,7 @@ std::string HostName() {
   return buf;
 }
 
-std::string Unique() {
-  std::random_device rd;
-  return std::to_string(::getpid()) + "-" + std::to_string(rd());
-}
+std::string Unique() { return std::to_string(::getpid()) + "-" + RandomHex(8); }
 
 // "host=H pid=P since=MS": whether that process is known to be gone (same host, no such pid).
 bool HolderIsGone(const std::string& holder) {
