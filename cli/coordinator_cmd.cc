@@ -92,6 +92,7 @@ int CoordinatorCommand(int argc, char** argv) {
   options.scheduler.speculation = speculation == "true";
 
   TcpServerOptions server_options;
+  server_options.max_connections = d.max_connections;
   server_options.bind = d.bind;
   server_options.port = d.port;
   std::atomic<sched::Coordinator*> serving{nullptr};

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <poll.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -25,7 +26,10 @@ namespace {
 constexpr char kSupervisorHelp[] =
     "With --supervisor_pid P it also stops cleanly (as on SIGTERM) once process P ends, and refuses\n"
     "to start when P has already ended: `sawmill cluster up --supervisor_pid P` passes it to every\n"
-    "daemon, so that a test's daemons end with the test even when it is SIGKILLed.\n";
+    "daemon, so that a test's daemons end with the test even when it is SIGKILLed.\n"
+    "--max_connections N (default 4096): connections served at once (each on its own thread);\n"
+    "further ones are refused. Every datanode keeps one to the namenode and every worker one to\n"
+    "the coordinator, so a cluster of H hosts needs more than H there (docs/scale.md).\n";
 
 // Blocks SIGTERM and SIGINT in this thread and every thread started afterwards, so that only
 // sigwait receives them.
@@ -61,6 +65,7 @@ std::optional<int> ParseDaemonArgs(int argc, char** argv, const DaemonFlags& spe
   }
   if (!args->GetNumber<uint16_t>("port", 0, &d->port)) return 2;
   if (!args->GetNumber<int>("supervisor_pid", 0, &d->supervisor_pid, 0, 1 << 30)) return 2;
+  if (!args->GetNumber<size_t>("max_connections", 4096, &d->max_connections, 1, 1 << 20)) return 2;
   auto advertised = AdvertisedHost(*args, "127.0.0.1");
   if (!advertised.ok()) return DaemonUsageError(spec.role, advertised.status().message());
   d->advertise = *advertised;
@@ -101,9 +106,20 @@ DirLock::~DirLock() {
   if (fd_ >= 0) ::close(fd_);
 }
 
+void RaiseOpenFileLimit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  const rlim_t before = limit.rlim_cur;
+  limit.rlim_cur = limit.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &limit) == 0) {
+    LOG(INFO) << "open-file limit raised from " << before << " to " << limit.rlim_max;
+  }
+}
+
 Result<DaemonStart> BeginDaemon(const char* argv0, const DaemonArgs& d) {
   google::InitGoogleLogging(argv0);
   FLAGS_logtostderr = true;
+  RaiseOpenFileLimit();
   const sigset_t stop_signals = BlockStopSignals();
   // After the block, so that the watch's thread leaves SIGTERM to sigwait too.
   if (d.supervisor_pid > 0) RETURN_IF_ERROR(WatchSupervisor(d.supervisor_pid));

@@ -30,9 +30,9 @@ struct DaemonFlags {
 
 // The flags every daemon takes: its directory, its cluster's secret, where it listens and what
 // address it advertises, a deployment's cluster.json that may give them all, and a process whose
-// end stops it (--supervisor_pid). --dir and --secret_file are required.
+// end stops it (--supervisor_pid), and how many connections it serves at once. --dir and --secret_file are required.
 inline constexpr const char* kDaemonFlags[] = {"config", "dir", "secret_file", "bind", "advertise", "port",
-                                               "supervisor_pid"};
+                                               "supervisor_pid", "max_connections"};
 
 
 // A daemon's command line, parsed.
@@ -44,6 +44,7 @@ struct DaemonArgs {
   std::string advertise;    // the address peers reach it at (AdvertisedHost)
   uint16_t port = 0;        // --port, 0 for any free port
   int supervisor_pid = 0;   // --supervisor_pid, 0 for none
+  size_t max_connections = 4096;  // --max_connections: TcpServerOptions::max_connections
 };
 
 // Parses argv[2..] into *d as `spec` says and applies --config (ApplyConfigFile). Returns the
@@ -78,14 +79,19 @@ struct DaemonStart {
   DirLock lock;           // its directory
 };
 
-// A daemon's start, once its flags are checked: glog to stderr, SIGTERM and SIGINT blocked
-// (before any thread starts), the secret read from d.secret_file, d.dir created and locked
-// (DirLock), and only then the endpoint.json an earlier run left there removed, so that none
-// takes it for this one's. With d.supervisor_pid, first a watch on that process (WatchSupervisor)
-// so that its end sends this process SIGTERM; a supervisor already gone fails the start. A
-// daemon that finds its directory locked fails before touching any
-// file of the process that holds it (its endpoint.json, metadata, blocks or attempts).
+// A daemon's start, once its flags are checked: glog to stderr, the open-file limit raised
+// (RaiseOpenFileLimit), SIGTERM and SIGINT blocked (before any thread starts), the secret read
+// from d.secret_file, d.dir created and locked (DirLock), and only then the endpoint.json an
+// earlier run left there removed, so that none takes it for this one's. With d.supervisor_pid,
+// first a watch on that process (WatchSupervisor) so that its end sends this process SIGTERM; a
+// supervisor already gone fails the start. A daemon that finds its directory locked fails before
+// touching any file of the process that holds it (its endpoint.json, metadata, blocks or attempts).
 Result<DaemonStart> BeginDaemon(const char* argv0, const DaemonArgs& d);
+
+// Raises the soft limit on open files to the hard one (BeginDaemon does, first): a worker's
+// shuffle and a datanode's transfers keep a file or socket per segment or block in flight, and
+// distributions' soft default of 1,024 is far below the hard limit a root or systemd start gets.
+void RaiseOpenFileLimit();
 
 // Starts a detached thread that sends this process SIGTERM once process `pid` has ended (a
 // pidfd polled; where the kernel has none, kill(pid, 0) every 200 ms). InvalidArgument naming

@@ -126,6 +126,7 @@ int DatanodeCommand(int argc, char** argv) {
   // refuses conversations until the datanode exists.
   std::atomic<dfs::Datanode*> serving{nullptr};
   TcpServerOptions server_options;
+  server_options.max_connections = d.max_connections;
   server_options.bind = d.bind;
   server_options.port = d.port;
   server_options.unix_path = LocalSocketPath(d.dir);

@@ -101,6 +101,7 @@ int NamenodeCommand(int argc, char** argv) {
   (*service)->Start();
 
   TcpServerOptions tcp_options;
+  tcp_options.max_connections = d.max_connections;
   tcp_options.bind = d.bind;
   tcp_options.port = d.port;
   auto rpc = TcpServer::Start(tcp_options, start->secret, (*service)->handler());

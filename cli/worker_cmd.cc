@@ -108,6 +108,7 @@ int WorkerCommand(int argc, char** argv) {
 
   std::atomic<worker::Worker*> serving{nullptr};
   TcpServerOptions server_options;
+  server_options.max_connections = d.max_connections;
   server_options.bind = d.bind;
   server_options.port = d.port;
   auto server = TcpServer::Start(server_options, start->secret, [&serving](Connection& conn) {
