@@ -8,7 +8,7 @@
       iptables chain on loopback, removed afterwards), per host and minute.
   cluster_sample.py watch D OUT
       Writes OUT.ready, samples every 0.2 s until SIGTERM, then writes to OUT the most of: established TCP
-      connections to the workers' shuffle ports and to any daemon's RPC port, open files of one worker with its task
+      connections to the workers' shuffle ports, to any daemon's port, and to one daemon of each role, open files of one worker with its task
       processes, open files of all the cluster's processes, and each daemon's open-file limit.
 """
 import json
@@ -145,17 +145,17 @@ def open_files(pid):
         return 0
 
 
-def tcp_established(ports):
-    n = 0
+def tcp_established():
+    """Established connections by the local port of their server side (each counted once there)."""
+    by_port = {}
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         for line in read(table).splitlines()[1:]:
             f = line.split()
             if f[3] != "01":
                 continue
             local = int(f[1].rsplit(":", 1)[1], 16)
-            if local in ports:  # the server's side of each connection, counted once
-                n += 1
-    return n
+            by_port[local] = by_port.get(local, 0) + 1
+    return by_port
 
 
 def nofile_limit(pid):
@@ -172,8 +172,9 @@ def watch(cluster_dir, out_path):
     workers = [p["pid"] for p in procs if p["role"] == "worker"]
     shuffle_ports = {port(p["address"]) for p in procs if p["role"] == "worker"}
     limits = {p["role"]: nofile_limit(p["pid"]) for p in procs}
-    all_ports = {port(p["address"]) for p in procs}
-    most = {"connections": 0, "all_connections": 0, "worker_files": 0, "cluster_files": 0}
+    role_of = {port(p["address"]): p["role"] for p in procs}
+    most = {"connections": 0, "all_connections": 0, "worker_files": 0, "cluster_files": 0,
+            "per_daemon": {}}
     open(out_path + ".ready", "w").close()
     while not stop:
         children = {}
@@ -186,8 +187,11 @@ def watch(cluster_dir, out_path):
         total = sum(per_worker) + sum(open_files(p["pid"]) for p in procs if p["role"] != "worker")
         most["worker_files"] = max(most["worker_files"], max(per_worker, default=0))
         most["cluster_files"] = max(most["cluster_files"], total)
-        most["connections"] = max(most["connections"], tcp_established(shuffle_ports))
-        most["all_connections"] = max(most["all_connections"], tcp_established(all_ports))
+        by_port = tcp_established()
+        most["connections"] = max(most["connections"], sum(by_port.get(p, 0) for p in shuffle_ports))
+        most["all_connections"] = max(most["all_connections"], sum(by_port.get(p, 0) for p in role_of))
+        for p, role in role_of.items():  # the most one daemon of each role served at once
+            most["per_daemon"][role] = max(most["per_daemon"].get(role, 0), by_port.get(p, 0))
         time.sleep(0.2)
     most["nofile_limits"] = limits
     with open(out_path, "w") as f:

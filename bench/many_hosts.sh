@@ -171,6 +171,7 @@ if has_section fanin; then
 import json, sys
 m = json.load(open(sys.argv[1]))
 print(f"  most established connections at once: {m['connections']} to shuffle servers, {m['all_connections']} to any daemon")
+print("  most connections one daemon served at once: " + ", ".join(f"{k} {v}" for k, v in sorted(m['per_daemon'].items())))
 print(f"  most open files of one worker with its task processes: {m['worker_files']}; of all {int(sys.argv[2]) * 2 + 2} daemons with their tasks: {m['cluster_files']}")
 print("  open-file limits: " + ", ".join(f"{k} {v}" for k, v in sorted(m['nofile_limits'].items())))
 EOF
