@@ -9,7 +9,7 @@
 #                            [--smoke] [--build DIR] [--data DIR] [--work DIR]
 #   --workers   simulated hosts (default 32; --smoke: 4), 1 slot each, replication 3, 64 MiB
 #               blocks (--smoke: 1 MiB), datanodes without fdatasync (--sync_blocks false).
-#   --sections  what to run (default "idle wordcount terasort fanin"):
+#   --sections  what to run (default "idle namenode_rpc wordcount terasort fanin"):
 #     idle:      after the inputs are stored, --idle_s seconds (default 120, two block-report
 #                periods; --smoke: 3) of nothing: per role the resident memory, threads and
 #                wake-ups per second (context switches of all threads), and the bytes that reach
@@ -24,6 +24,8 @@
 #                0.2 s: established shuffle connections, open files of the busiest worker with its
 #                task processes, and of all the cluster's processes, against their limit; the
 #                segments per reduce and merge passes; byte-identical to local mode.
+#     namenode_rpc: `sawmill bench namenode-rpc` against the cluster's namenode (on this disk,
+#                a sync per mutation) with 1 and 8 client threads, 20,000 files (--smoke: 200).
 #   --data      where generated inputs live (default BUILD/bench-data, shared with the other
 #               scripts; --smoke: BUILD/bench-many-hosts-smoke-data);
 #   --work      the cluster and outputs (default BUILD/bench-many-hosts, removed after).
@@ -37,7 +39,7 @@ tera_records=""
 idle_s=""
 fanin_split_mb=1
 fanin_reducers=""
-sections="idle wordcount terasort fanin"
+sections="idle namenode_rpc wordcount terasort fanin"
 bench_accepts="--smoke --build --data --work"
 while [[ $# -gt 0 ]]; do
   case $1 in
@@ -130,6 +132,12 @@ echo "inputs stored in $(secs_since "$t0") s (bytes, replicated bytes): $(dfs du
 
 if has_section idle; then
   python3 "$sample" idle "$cluster" "$idle_s"
+fi
+
+if has_section namenode_rpc; then
+  for t in 1 8; do
+    "$sawmill" bench namenode-rpc --cluster "$cluster" --files $(( small ? 200 : 20000 )) --threads "$t"
+  done
 fi
 
 flags=(--memory_mb 512 --overwrite --progress never)

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cli/args.h"
+#include "cli/bench_namenode_rpc.h"
 #include "cli/commands.h"
 #include "cli/verb_usage.h"
 #include "dfs/namenode/namenode_core.h"
@@ -37,6 +38,15 @@ const CommandUsage& Usage() {
            "      restart time (checkpoint load + journal replay), checking that the restarted\n"
            "      namespace dumps the same. DIR is removed at the end.\n",
            {"dir", "files", "dirs", "datanodes", "ops", "restart"}},
+          {"namenode-rpc",
+           "  sawmill bench namenode-rpc --cluster D [--files 20000] [--threads 4]\n"
+           "      Measures the running namenode of cluster D over the network: --threads client threads,\n"
+           "      each with a connection of its own, make a directory each, create and close --files\n"
+           "      empty files in all (create + complete, each journaled and synced by the namenode),\n"
+           "      stat them, ask their block locations, list the directories, rename and delete them.\n"
+           "      Prints each operation's rate. Its files live under /bench-namenode-rpc-<random>,\n"
+           "      removed at the end.\n",
+           {"cluster", "files", "threads"}},
       },
       "",
       {},
@@ -223,6 +233,7 @@ int BenchCommand(int argc, char** argv) {
   if (int code = Usage().Answer(argc, argv, &verb); code != kRunVerb) return code;
   Args args;
   if (!Args::Parse(argc, argv, 3, &args) || !Usage().FlagsOk(args, *verb)) return 2;
+  if (std::string_view(verb->verb) == "namenode-rpc") return BenchNamenodeRpc(args);
   return BenchNamenode(args);
 }
 
