@@ -420,7 +420,8 @@ std::vector<BlockCommand> BlockManager::ComputeWork(int64_t now_ms) {
     PlacementRequest req;
     req.count = static_cast<size_t>(need);
     req.allow_shared_hosts = options_.allow_shared_hosts;
-    for (int i = 0; i < e.count; ++i) req.exclude_datanodes.insert(nodes_[e.replicas()[i] & kIndexMask].id);
+    for (int i = 0; i < e.count; ++i)
+      req.exclude_datanodes.insert(nodes_[e.replicas()[i] & kIndexMask].id);
     for (const auto& dn : good) req.exclude_hosts.insert(nodes_[IndexOf(dn)].host);
     for (const auto& p : pending) {
       req.exclude_datanodes.insert(p.target);
@@ -442,7 +443,8 @@ std::vector<BlockCommand> BlockManager::ComputeWork(int64_t now_ms) {
         if (source == nullptr || transfers[dn] < transfers[*source]) source = &dn;
       }
       if (source == nullptr) break;
-      commands.push_back({BlockCommand::Kind::kCopy, {id, e.generation, e.length}, *source, target});
+      commands.push_back(
+          {BlockCommand::Kind::kCopy, {id, e.generation, e.length}, *source, target});
       ++transfers[*source];
       ++transfers[target];
       pending.push_back({target, now_ms + options_.pending_copy_timeout_ms});
@@ -455,7 +457,8 @@ std::vector<BlockCommand> BlockManager::ComputeWork(int64_t now_ms) {
   auto order_delete = [&](uint64_t id, const std::string& dn) {
     const uint32_t index = IndexOf(dn);
     const Entry& e = blocks_.at(id);
-    commands.push_back({BlockCommand::Kind::kDelete, Reported(id, e, e.replicas()[e.Find(index)]), dn, ""});
+    commands.push_back(
+        {BlockCommand::Kind::kDelete, Reported(id, e, e.replicas()[e.Find(index)]), dn, ""});
     Forget(id, index);
   };
 
@@ -483,7 +486,8 @@ std::vector<BlockCommand> BlockManager::ComputeWork(int64_t now_ms) {
   std::vector<ReplicaRef> orphans;
   for (const auto& [id, e] : blocks_) {
     if (e.expected) continue;
-    for (int i = 0; i < e.count; ++i) orphans.push_back({id, nodes_[e.replicas()[i] & kIndexMask].id});
+    for (int i = 0; i < e.count; ++i)
+      orphans.push_back({id, nodes_[e.replicas()[i] & kIndexMask].id});
   }
   std::sort(orphans.begin(), orphans.end(), [](const ReplicaRef& a, const ReplicaRef& b) {
     return a.block_id != b.block_id ? a.block_id < b.block_id : a.datanode < b.datanode;

@@ -104,7 +104,8 @@ class BlockManager {
   // Expected blocks, from the namespace. Adding an expected block again replaces its expected
   // generation/length (Complete sets the length, pipeline recovery bumps the generation).
   // `under_construction`: the block's file is open, so its length is not known yet.
-  Status AddExpectedBlock(const BlockInfo& block, uint32_t replication, bool under_construction = false);
+  Status AddExpectedBlock(const BlockInfo& block, uint32_t replication,
+                          bool under_construction = false);
   Status RemoveExpectedBlock(uint64_t block_id);
   Status SetReplication(uint64_t block_id, uint32_t replication);
 
@@ -140,7 +141,7 @@ class BlockManager {
   };
   // A replica in an Entry: its datanode's index in nodes_, and two flags.
   static constexpr uint32_t kCorrupt = 1u << 31;  // reported corrupt (ReportCorrupt)
-  static constexpr uint32_t kDiffers = 1u << 30;  // reported other than the entry's block: see differing_
+  static constexpr uint32_t kDiffers = 1u << 30;  // reported another block: see differing_
   static constexpr uint32_t kIndexMask = kDiffers - 1;
   // One block, as compact as its numbers allow (a namenode holds millions): the expected block
   // (once no longer expected, the last one, which its orphan replicas are compared to), its
@@ -195,8 +196,8 @@ class BlockManager {
   void ForgetAllOn(uint32_t datanode, const std::vector<uint64_t>* keep);
 
   Options options_;
-  std::vector<Datanode> nodes_;                // every datanode ever registered, by index
-  std::map<std::string, uint32_t> index_;      // datanode id -> index in nodes_
+  std::vector<Datanode> nodes_;            // every datanode ever registered, by index
+  std::map<std::string, uint32_t> index_;  // datanode id -> index in nodes_
   // Blocks that are expected or have replicas on live datanodes, by id.
   Table blocks_;
   // The reported block of each replica flagged kDiffers, by block id and datanode index: rare

@@ -378,18 +378,21 @@ TEST(BlockManager, DatanodesSnapshot) {
 
 TEST(BlockManager, LocationsAreSortedByIdWhateverTheRegistrationOrder) {
   BlockManager bm;
-  for (const char* dn : {"d3", "d1", "d2"}) ASSERT_TRUE(bm.RegisterDatanode(dn, std::string("h") + dn, 1000, 0, 0).ok());
+  for (const char* dn : {"d3", "d1", "d2"})
+    ASSERT_TRUE(bm.RegisterDatanode(dn, std::string("h") + dn, 1000, 0, 0).ok());
   ASSERT_TRUE(bm.AddExpectedBlock(kB1, 3).ok());
   ASSERT_TRUE(bm.AddExpectedBlock(kB2, 3).ok());
   for (const char* dn : {"d2", "d3", "d1"}) ASSERT_TRUE(bm.ReplicaAdded(dn, kB1).ok());
-  for (const char* dn : {"d3", "d1", "d2"}) ASSERT_TRUE(bm.ReplicaAdded(dn, {2, 6, 100}).ok());  // all stale
+  for (const char* dn : {"d3", "d1", "d2"})
+    ASSERT_TRUE(bm.ReplicaAdded(dn, {2, 6, 100}).ok());  // all stale
   EXPECT_EQ(bm.Locations(1), (Ids{"d1", "d2", "d3"}));
   EXPECT_EQ(bm.CorruptReplicas(), (std::vector<ReplicaRef>{{2, "d1"}, {2, "d2"}, {2, "d3"}}));
   // Orphans are deleted by block id, then datanode id.
   ASSERT_TRUE(bm.ProcessBlockReport("d3", {{20, 1, 1}, kB1, {10, 1, 1}}).ok());
   ASSERT_TRUE(bm.ReplicaAdded("d1", {20, 1, 1}).ok());
-  EXPECT_EQ(bm.ComputeWork(1), (std::vector<BlockCommand>{Delete({10, 1, 1}, "d3"), Delete({20, 1, 1}, "d1"),
-                                                           Delete({20, 1, 1}, "d3")}));
+  EXPECT_EQ(bm.ComputeWork(1),
+            (std::vector<BlockCommand>{Delete({10, 1, 1}, "d3"), Delete({20, 1, 1}, "d1"),
+                                       Delete({20, 1, 1}, "d3")}));
 }
 
 TEST(BlockManager, ManyReplicasOfOneBlock) {
@@ -413,7 +416,8 @@ TEST(BlockManager, ManyReplicasOfOneBlock) {
   }
   EXPECT_EQ(bm.CorruptReplicas(), (std::vector<ReplicaRef>{{1, "d7"}, {1, "d9"}}));
   EXPECT_EQ(bm.Missing(), (Blocks{1}));
-  for (const auto& dn : bm.Datanodes()) EXPECT_EQ(dn.replicas, dn.id == "d7" || dn.id == "d9" ? 1u : 0u) << dn.id;
+  for (const auto& dn : bm.Datanodes())
+    EXPECT_EQ(dn.replicas, dn.id == "d7" || dn.id == "d9" ? 1u : 0u) << dn.id;
   ASSERT_TRUE(bm.ReplicaAdded("d1", kB1).ok());
   EXPECT_EQ(bm.Locations(1), (Ids{"d1"}));
 }
@@ -457,7 +461,8 @@ TEST(BlockManager, ANewExpectationRejudgesReplicasThatMatchedTheOldOne) {
   EXPECT_EQ(bm.Locations(1), (Ids{"d1"}));
   // The deletes name the replicas as they were reported.
   ASSERT_TRUE(bm.SetReplication(1, 1).ok());
-  EXPECT_EQ(bm.ComputeWork(1), (std::vector<BlockCommand>{Delete({1, 8, 100}, "d2"), Delete(kB1, "d3")}));
+  EXPECT_EQ(bm.ComputeWork(1),
+            (std::vector<BlockCommand>{Delete({1, 8, 100}, "d2"), Delete(kB1, "d3")}));
   // Deleting the file leaves d1's replica an orphan, deleted as reported.
   ASSERT_TRUE(bm.RemoveExpectedBlock(1).ok());
   EXPECT_EQ(bm.RemoveExpectedBlock(1).code(), StatusCode::kNotFound);
