@@ -28,16 +28,20 @@ const CommandUsage& Usage() {
       {
           {"namenode",
            "  sawmill bench namenode --dir DIR [--files 100000] [--dirs 1000] [--datanodes 3]\n"
-           "                         [--ops create,stat,list,rename,delete] [--restart true]\n"
+           "                         [--replication 3] [--ops create,report,stat,list,rename,delete]\n"
+           "                         [--restart true]\n"
            "      Opens a new namenode in DIR (it must not exist; a tmpfs such as /dev/shm leaves out the\n"
            "      disk's sync time) with --datanodes fake datanodes, creates --files files of one block\n"
-           "      each spread over --dirs directories (create + addBlock + complete, each journaled and\n"
-           "      synced), then stats every file, lists every directory, renames and deletes a tenth of\n"
-           "      the files. Prints each operation's rate, the process's resident memory per file\n"
-           "      (namespace, blocks and block map), the checkpoint's size and write time, and the\n"
+           "      each (--replication replicas, at most --datanodes) spread over --dirs directories\n"
+           "      (create + addBlock + complete, each journaled and synced); then each datanode sends a\n"
+           "      full block report (block b's replicas on datanodes b % K, (b + 1) % K, ...: with K equal\n"
+           "      to the replication, the namenode's own placement); then it stats every file, lists every\n"
+           "      directory, renames and deletes a tenth of the files. Prints each operation's rate, the\n"
+           "      process's resident memory per file (namespace, blocks and block map) without and with\n"
+           "      the replicas reported, the checkpoint's size and write time, and the\n"
            "      restart time (checkpoint load + journal replay), checking that the restarted\n"
            "      namespace dumps the same. DIR is removed at the end.\n",
-           {"dir", "files", "dirs", "datanodes", "ops", "restart"}},
+           {"dir", "files", "dirs", "datanodes", "replication", "ops", "restart"}},
           {"namenode-rpc",
            "  sawmill bench namenode-rpc --cluster D [--files 20000] [--threads 4]\n"
            "      Measures the running namenode of cluster D over the network: --threads client threads,\n"
@@ -93,14 +97,18 @@ int Fail(const Status& s) {
 int BenchNamenode(const Args& args) {
   const std::string dir = args.Get("dir", "");
   uint64_t files = 100000, dirs = 1000;
-  int datanodes = 3;
+  int datanodes = 3, replication = 3;
   bool restart = args.Get("restart", "true") != "false";
   if (dir.empty()) {
     std::fprintf(stderr, "error: bench namenode needs --dir DIR\n");
     return 2;
   }
   if (!args.GetU64("files", 100000, &files) || !args.GetNumber<uint64_t>("dirs", 1000, &dirs, 1) ||
-      !args.GetNumber("datanodes", 3, &datanodes, 1, 1000)) {
+      !args.GetNumber("datanodes", 3, &datanodes, 1, 1000) || !args.GetNumber("replication", 3, &replication, 1, 512)) {
+    return 2;
+  }
+  if (replication > datanodes) {
+    std::fprintf(stderr, "error: --replication %d needs at least as many --datanodes (%d)\n", replication, datanodes);
     return 2;
   }
   if (std::filesystem::exists(dir)) {
@@ -108,7 +116,7 @@ int BenchNamenode(const Args& args) {
                  dir.c_str());
     return 2;
   }
-  const std::string ops = args.Get("ops", "create,stat,list,rename,delete");
+  const std::string ops = args.Get("ops", "create,report,stat,list,rename,delete");
   auto wants = [&](const char* op) { return ("," + ops + ",").find("," + std::string(op) + ",") != std::string::npos; };
   int64_t clock_ms = 1'800'000'000'000;
   auto core = dfs::NamenodeCore::Open(dir, {});
@@ -119,8 +127,10 @@ int BenchNamenode(const Args& args) {
     if (!s.ok()) return Fail(s);
   }
   const uint64_t empty_rss = ResidentBytes();
-  std::printf("sawmill bench namenode: %llu files of one block in %llu directories, %d datanodes, in %s\n",
-              static_cast<unsigned long long>(files), static_cast<unsigned long long>(dirs), datanodes, dir.c_str());
+  std::printf("sawmill bench namenode: %llu files of one block (replication %d) in %llu directories, %d datanodes, "
+              "in %s\n",
+              static_cast<unsigned long long>(files), replication, static_cast<unsigned long long>(dirs), datanodes,
+              dir.c_str());
 
   double t = Now();
   for (uint64_t d = 0; d < dirs; ++d) {
@@ -133,7 +143,7 @@ int BenchNamenode(const Args& args) {
     t = Now();
     for (uint64_t i = 0; i < files; ++i) {
       const std::string path = FilePath(i, dirs);
-      Status s = (*core)->Create(path, "bench", 1, block, clock_ms);
+      Status s = (*core)->Create(path, "bench", static_cast<uint32_t>(replication), block, clock_ms);
       auto b = s.ok() ? (*core)->AddBlock(path, "bench", "host0", clock_ms) : Result<dfs::LocatedBlock>(s);
       if (b.ok()) s = (*core)->Complete(path, "bench", {block}, clock_ms);
       if (!b.ok() || !s.ok()) return Fail(b.ok() ? s : b.status());
@@ -148,6 +158,24 @@ int BenchNamenode(const Args& args) {
   }
   const uint64_t full_rss = ResidentBytes();
   const auto counts = (*core)->store().ns().Counts();
+  // Every datanode's full block report, as after a namenode restart (and periodically): the
+  // block map then holds every replica, as a namenode's in steady state does.
+  uint64_t replicas = 0, replica_rss = 0;
+  if (wants("report")) {
+    std::vector<std::vector<dfs::BlockInfo>> reports(static_cast<size_t>(datanodes));
+    (*core)->store().ns().ForEachBlock([&](const std::string&, const dfs::BlockInfo& b) {
+      for (int r = 0; r < replication; ++r) reports[(b.id + static_cast<uint64_t>(r)) % reports.size()].push_back(b);
+    });
+    t = Now();
+    for (int d = 0; d < datanodes; ++d) {
+      Status s = (*core)->BlockReport("dn" + std::to_string(d), reports[d]);
+      if (!s.ok()) return Fail(s);
+      replicas += reports[d].size();
+      std::vector<dfs::BlockInfo>().swap(reports[d]);
+    }
+    Rate("block report (per replica)", replicas, Now() - t);
+    replica_rss = ResidentBytes();
+  }
   if (wants("stat")) {
     t = Now();
     for (uint64_t i = 0; i < files; ++i) {
@@ -189,10 +217,19 @@ int BenchNamenode(const Args& args) {
     Rate("delete", tenth, Now() - t);
   }
 
-  const double per_file = files ? static_cast<double>(full_rss - empty_rss) / static_cast<double>(files) : 0;
-  std::printf("memory: resident %.1f MiB at start, %.1f MiB with %zu files and %zu blocks: %.0f bytes per file "
-              "including its block (HDFS's rule of thumb: ~150 per file + ~150 per block = ~300)\n",
-              empty_rss / 1048576.0, full_rss / 1048576.0, counts.files, counts.blocks, per_file);
+  auto per_file = [&](uint64_t rss) {
+    return files ? (static_cast<double>(rss) - static_cast<double>(empty_rss)) / static_cast<double>(files) : 0.0;
+  };
+  std::printf("memory: resident %.1f MiB at start, %.1f MiB with %zu files and %zu blocks, no replicas reported: "
+              "%.0f bytes per file including its block\n",
+              empty_rss / 1048576.0, full_rss / 1048576.0, counts.files, counts.blocks, per_file(full_rss));
+  if (wants("report")) {
+    std::printf("memory: resident %.1f MiB with their %llu replicas reported: %.0f bytes per file including its block "
+                "and its %d replicas (HDFS's rule of thumb: ~150 per file + ~150 per block with its replicas = "
+                "~300)\n",
+                replica_rss / 1048576.0, static_cast<unsigned long long>(replicas), per_file(replica_rss),
+                replication);
+  }
   const uint64_t journal_bytes = DirBytes(dir, "journal");
   t = Now();
   Status s = (*core)->Checkpoint();

@@ -7,6 +7,8 @@
 #include <map>
 #include <set>
 #include <string>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -59,6 +61,13 @@ struct ReplicaRef {
 //   good count reaches the replication factor or no copy could be placed this round (the
 //   corrupt replica's datanode is then freed to become a target). A block whose replicas are all
 //   corrupt keeps them: never delete the last copies, a person may salvage one.
+//
+// Memory (a namenode holds millions of blocks; docs/scale.md): one hash-table entry per block
+// (64 bytes and a bucket) holds the expected block, its factor and its first four replicas,
+// 4 bytes each (the datanode's index and flags); a replica whose reported generation or length
+// differs from the expected block keeps it in a side map. There is no set of blocks per
+// datanode: a datanode's death or re-registration, and a full report that leaves out replicas
+// known before, scan every block (rare); a full report that repeats all of them does not.
 class BlockManager {
  public:
   struct Options {
@@ -95,7 +104,8 @@ class BlockManager {
   // Expected blocks, from the namespace. Adding an expected block again replaces its expected
   // generation/length (Complete sets the length, pipeline recovery bumps the generation).
   // `under_construction`: the block's file is open, so its length is not known yet.
-  Status AddExpectedBlock(const BlockInfo& block, uint32_t replication, bool under_construction = false);
+  Status AddExpectedBlock(const BlockInfo& block, uint32_t replication,
+                          bool under_construction = false);
   Status RemoveExpectedBlock(uint64_t block_id);
   Status SetReplication(uint64_t block_id, uint32_t replication);
 
@@ -120,40 +130,79 @@ class BlockManager {
 
  private:
   struct Datanode {
+    std::string id;
     std::string host;
     uint64_t capacity = 0;
     uint64_t used = 0;
     int64_t last_heartbeat_ms = 0;
     bool live = true;
+    size_t replicas = 0;  // replicas in the map on it (kept instead of a set per datanode)
     uint64_t free() const { return capacity > used ? capacity - used : 0; }
   };
-  struct Replica {
-    BlockInfo reported;
-    bool reported_corrupt = false;
-  };
-  struct Expected {
-    BlockInfo block;
+  // A replica in an Entry: its datanode's index in nodes_, and two flags.
+  static constexpr uint32_t kCorrupt = 1u << 31;  // reported corrupt (ReportCorrupt)
+  static constexpr uint32_t kDiffers = 1u << 30;  // reported another block: see differing_
+  static constexpr uint32_t kIndexMask = kDiffers - 1;
+  // One block, as compact as its numbers allow (a namenode holds millions): the expected block
+  // (once no longer expected, the last one, which its orphan replicas are compared to), its
+  // factor and its replicas, the first kInline of them inline. A replica without kDiffers
+  // reported exactly the entry's generation and length, so most replicas are 4 bytes.
+  struct Entry {
+    static constexpr uint16_t kInline = 4;
+    uint64_t generation = 0;
+    uint64_t length = 0;
     uint32_t replication = 0;
+    uint16_t count = 0;  // replicas
+    bool expected = false;
     bool under_construction = false;
+    union {
+      uint32_t local[kInline];
+      uint32_t* heap;  // count > kInline: capacity max(8, bit_ceil(count)) or more
+    };
+
+    Entry() : local{} {}
+    ~Entry();
+    Entry(const Entry&) = delete;
+    Entry& operator=(const Entry&) = delete;
+    uint32_t* replicas() { return count > kInline ? heap : local; }
+    const uint32_t* replicas() const { return count > kInline ? heap : local; }
+    // The position of `datanode`'s replica, or -1.
+    int Find(uint32_t datanode) const;
+    void Add(uint32_t replica);
+    void RemoveAt(size_t i);
   };
+  using Table = std::unordered_map<uint64_t, Entry>;
   struct PendingCopy {
     std::string target;
     int64_t expires_ms = 0;
   };
 
   Status CheckLive(const std::string& datanode) const;
-  bool IsGood(uint64_t block_id, const Replica& replica) const;
-  size_t GoodCount(uint64_t block_id) const;
-  // Removes the replica of `block_id` on `datanode` from both maps.
-  void Forget(uint64_t block_id, const std::string& datanode);
-  void AddReplica(const std::string& datanode, const BlockInfo& block);
+  // The index of datanode `id`; it must be registered.
+  uint32_t IndexOf(const std::string& id) const { return index_.at(id); }
+  BlockInfo Reported(uint64_t block_id, const Entry& e, uint32_t replica) const;
+  bool IsGood(uint64_t block_id, const Entry& e, uint32_t replica) const;
+  size_t GoodCount(uint64_t block_id, const Entry& e) const;
+  // Makes `replica` (of entry `e`) say that it reported `block`.
+  void SetReported(const BlockInfo& block, const Entry& e, uint32_t& replica);
+  // Removes the replica at position `i` of `e` (for block `block_id`), keeping the counters;
+  // the caller erases an entry left with no replica that is not expected.
+  void RemoveAt(uint64_t block_id, Entry& e, size_t i);
+  // Removes the replica of `block_id` on datanode `datanode` (an index), if there is one.
+  void Forget(uint64_t block_id, uint32_t datanode);
+  // Returns whether the datanode already had a replica of the block.
+  bool AddReplica(uint32_t datanode, const BlockInfo& block);
+  // Removes every replica on `datanode` whose block is not in `keep` (sorted; null: all).
+  void ForgetAllOn(uint32_t datanode, const std::vector<uint64_t>* keep);
 
   Options options_;
-  std::map<std::string, Datanode> datanodes_;
-  std::map<uint64_t, Expected> expected_;
-  // Replicas on live datanodes only, by block id then datanode id.
-  std::map<uint64_t, std::map<std::string, Replica>> replicas_;
-  std::map<std::string, std::set<uint64_t>> blocks_of_;
+  std::vector<Datanode> nodes_;            // every datanode ever registered, by index
+  std::map<std::string, uint32_t> index_;  // datanode id -> index in nodes_
+  // Blocks that are expected or have replicas on live datanodes, by id.
+  Table blocks_;
+  // The reported block of each replica flagged kDiffers, by block id and datanode index: rare
+  // (a stale or short replica, or one reported while its file is being written).
+  std::map<std::pair<uint64_t, uint32_t>, BlockInfo> differing_;
   std::map<uint64_t, std::vector<PendingCopy>> pending_;
 };
 

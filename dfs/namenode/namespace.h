@@ -113,15 +113,23 @@ class Namespace {
   std::string Dump() const;
 
  private:
+  // A directory or a file (namespace.cc): each with only its own fields, since a namenode holds
+  // millions of them (docs/scale.md).
   struct Inode;
+  struct Dir;
+  struct File;
+  struct InodeDeleter {
+    void operator()(Inode* inode) const;
+  };
+  using InodePtr = std::unique_ptr<Inode, InodeDeleter>;
   // The inode at `path`, or nullptr.
   Inode* Find(const std::string& path) const;
   // The directory that would hold `path`; errors if missing or not a directory.
-  Result<Inode*> ParentDir(const std::string& path) const;
-  Result<const Inode*> VisibleFile(const std::string& path) const;
-  Result<Inode*> LeasedFile(const std::string& path, const std::string& client) const;
+  Result<Dir*> ParentDir(const std::string& path) const;
+  Result<const File*> VisibleFile(const std::string& path) const;
+  Result<File*> LeasedFile(const std::string& path, const std::string& client) const;
 
-  std::unique_ptr<Inode> root_;
+  std::unique_ptr<Dir> root_;
   uint64_t next_block_id_ = 1;
 };
 

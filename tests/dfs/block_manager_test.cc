@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "dfs/namenode/placement.h"
 
 namespace sawmill::dfs {
@@ -372,6 +374,103 @@ TEST(BlockManager, DatanodesSnapshot) {
   EXPECT_EQ(dns[0].replicas, 1u);
   EXPECT_FALSE(dns[1].live);
   EXPECT_EQ(dns[1].replicas, 0u);
+}
+
+TEST(BlockManager, LocationsAreSortedByIdWhateverTheRegistrationOrder) {
+  BlockManager bm;
+  for (const char* dn : {"d3", "d1", "d2"})
+    ASSERT_TRUE(bm.RegisterDatanode(dn, std::string("h") + dn, 1000, 0, 0).ok());
+  ASSERT_TRUE(bm.AddExpectedBlock(kB1, 3).ok());
+  ASSERT_TRUE(bm.AddExpectedBlock(kB2, 3).ok());
+  for (const char* dn : {"d2", "d3", "d1"}) ASSERT_TRUE(bm.ReplicaAdded(dn, kB1).ok());
+  for (const char* dn : {"d3", "d1", "d2"})
+    ASSERT_TRUE(bm.ReplicaAdded(dn, {2, 6, 100}).ok());  // all stale
+  EXPECT_EQ(bm.Locations(1), (Ids{"d1", "d2", "d3"}));
+  EXPECT_EQ(bm.CorruptReplicas(), (std::vector<ReplicaRef>{{2, "d1"}, {2, "d2"}, {2, "d3"}}));
+  // Orphans are deleted by block id, then datanode id.
+  ASSERT_TRUE(bm.ProcessBlockReport("d3", {{20, 1, 1}, kB1, {10, 1, 1}}).ok());
+  ASSERT_TRUE(bm.ReplicaAdded("d1", {20, 1, 1}).ok());
+  EXPECT_EQ(bm.ComputeWork(1),
+            (std::vector<BlockCommand>{Delete({10, 1, 1}, "d3"), Delete({20, 1, 1}, "d1"),
+                                       Delete({20, 1, 1}, "d3")}));
+}
+
+TEST(BlockManager, ManyReplicasOfOneBlock) {
+  // More replicas than a block keeps inline: added, counted, trimmed and removed alike.
+  BlockManager bm = Cluster(12);
+  ASSERT_TRUE(bm.AddExpectedBlock(kB1, 12).ok());
+  Ids all;
+  for (int i = 1; i <= 12; ++i) {
+    all.push_back("d" + std::to_string(i));
+    ASSERT_TRUE(bm.ReplicaAdded(all.back(), kB1).ok());
+  }
+  std::sort(all.begin(), all.end());
+  EXPECT_EQ(bm.Locations(1), all);
+  ASSERT_TRUE(bm.ReportCorrupt("d7", 1).ok());
+  ASSERT_TRUE(bm.ReplicaAdded("d9", {1, 6, 100}).ok());  // a stale one
+  EXPECT_EQ(bm.CorruptReplicas(), (std::vector<ReplicaRef>{{1, "d7"}, {1, "d9"}}));
+  EXPECT_EQ(bm.Locations(1).size(), 10u);
+  for (int i = 1; i <= 12; ++i) {
+    if (i == 7 || i == 9) continue;
+    ASSERT_TRUE(bm.ReplicaRemoved("d" + std::to_string(i), 1).ok());
+  }
+  EXPECT_EQ(bm.CorruptReplicas(), (std::vector<ReplicaRef>{{1, "d7"}, {1, "d9"}}));
+  EXPECT_EQ(bm.Missing(), (Blocks{1}));
+  for (const auto& dn : bm.Datanodes())
+    EXPECT_EQ(dn.replicas, dn.id == "d7" || dn.id == "d9" ? 1u : 0u) << dn.id;
+  ASSERT_TRUE(bm.ReplicaAdded("d1", kB1).ok());
+  EXPECT_EQ(bm.Locations(1), (Ids{"d1"}));
+}
+
+TEST(BlockManager, FullReportsKeepCountsAndDropOnlyWhatIsGone) {
+  BlockManager bm = Cluster(2);
+  for (uint64_t id = 1; id <= 5; ++id) ASSERT_TRUE(bm.AddExpectedBlock({id, 7, 100}, 2).ok());
+  ASSERT_TRUE(bm.ProcessBlockReport("d1", {{1, 7, 100}, {2, 7, 100}, {3, 7, 100}}).ok());
+  ASSERT_TRUE(bm.ProcessBlockReport("d2", {{1, 7, 100}, {4, 7, 100}}).ok());
+  // The same report again, and one that lost block 2 and gained block 5.
+  ASSERT_TRUE(bm.ProcessBlockReport("d1", {{3, 7, 100}, {1, 7, 100}, {2, 7, 100}}).ok());
+  EXPECT_EQ(bm.Datanodes()[0].replicas, 3u);
+  ASSERT_TRUE(bm.ProcessBlockReport("d1", {{1, 7, 100}, {3, 7, 100}, {5, 7, 100}}).ok());
+  EXPECT_EQ(bm.Datanodes()[0].replicas, 3u);
+  EXPECT_EQ(bm.Datanodes()[1].replicas, 2u);
+  EXPECT_EQ(bm.Missing(), (Blocks{2}));
+  EXPECT_EQ(bm.UnderReplicated(), (Blocks{3, 4, 5}));
+  EXPECT_EQ(bm.Locations(1), (Ids{"d1", "d2"}));
+  // The first repeat in the report's order is named.
+  Status st = bm.ProcessBlockReport("d1", {{9, 1, 1}, {4, 1, 1}, {4, 1, 1}, {9, 1, 1}});
+  EXPECT_NE(st.message().find("block 4 twice"), std::string::npos) << st.ToString();
+  EXPECT_EQ(bm.Datanodes()[0].replicas, 3u);  // a rejected report changes nothing
+  ASSERT_TRUE(bm.MarkDead("d1").ok());
+  EXPECT_EQ(bm.Datanodes()[0].replicas, 0u);
+  EXPECT_EQ(bm.Locations(1), (Ids{"d2"}));
+  EXPECT_EQ(bm.Missing(), (Blocks{2, 3, 5}));
+}
+
+TEST(BlockManager, ANewExpectationRejudgesReplicasThatMatchedTheOldOne) {
+  BlockManager bm = Cluster(3);
+  ASSERT_TRUE(bm.AddExpectedBlock(kB1, 3).ok());
+  for (const char* dn : {"d1", "d2", "d3"}) ASSERT_TRUE(bm.ReplicaAdded(dn, kB1).ok());
+  ASSERT_TRUE(bm.ReportCorrupt("d3", 1).ok());
+  // Pipeline recovery bumped the generation; d2 was rewritten, d1 and d3 hold the old one.
+  ASSERT_TRUE(bm.ReplicaAdded("d2", {1, 8, 100}).ok());
+  ASSERT_TRUE(bm.AddExpectedBlock({1, 8, 100}, 3).ok());
+  EXPECT_EQ(bm.Locations(1), (Ids{"d2"}));
+  EXPECT_EQ(bm.CorruptReplicas(), (std::vector<ReplicaRef>{{1, "d1"}, {1, "d3"}}));
+  // Back to the old expectation (as a replay might): d1 is good again, d3 stays corrupt.
+  ASSERT_TRUE(bm.AddExpectedBlock(kB1, 3).ok());
+  EXPECT_EQ(bm.Locations(1), (Ids{"d1"}));
+  // The deletes name the replicas as they were reported.
+  ASSERT_TRUE(bm.SetReplication(1, 1).ok());
+  EXPECT_EQ(bm.ComputeWork(1),
+            (std::vector<BlockCommand>{Delete({1, 8, 100}, "d2"), Delete(kB1, "d3")}));
+  // Deleting the file leaves d1's replica an orphan, deleted as reported.
+  ASSERT_TRUE(bm.RemoveExpectedBlock(1).ok());
+  EXPECT_EQ(bm.RemoveExpectedBlock(1).code(), StatusCode::kNotFound);
+  EXPECT_EQ(bm.SetReplication(1, 2).code(), StatusCode::kNotFound);
+  EXPECT_TRUE(bm.Missing().empty());
+  EXPECT_EQ(bm.ComputeWork(2), (std::vector<BlockCommand>{Delete(kB1, "d1")}));
+  EXPECT_TRUE(bm.ComputeWork(3).empty());
+  for (const auto& dn : bm.Datanodes()) EXPECT_EQ(dn.replicas, 0u) << dn.id;
 }
 
 TEST(BlockManager, ErrorsNameTheirSubject) {

@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 namespace sawmill::dfs {
 namespace {
 
@@ -215,6 +219,126 @@ TEST(Namespace, SnapshotRoundTrip) {
   auto bad = ns.Snapshot();
   bad.erase(bad.begin() + 1);  // "/a": its children lose their parent
   EXPECT_EQ(Namespace::FromSnapshot(bad, ns.next_block_id()).status().code(), StatusCode::kCorruption);
+}
+
+template <typename T>
+T Got(Result<T> r) {
+  EXPECT_TRUE(r.ok()) << r.status().ToString();
+  return r.ok() ? std::move(*r) : T();
+}
+
+TEST(Namespace, ManyBlocksGrowAndShrinkInOrder) {
+  // A file keeps one block inline and more on the heap: every size on the way holds its blocks.
+  Namespace ns;
+  ASSERT_TRUE(ns.Create("/f", "c", 3, 100, 1).ok());
+  std::vector<BlockInfo> want;
+  for (int i = 0; i < 17; ++i) {
+    ASSERT_TRUE(ns.AddBlock("/f", "c", ns.next_block_id(), 100 + i).ok());
+    want.push_back({ns.next_block_id() - 1, static_cast<uint64_t>(100 + i), 0});
+    ASSERT_EQ(Got(ns.LeasedBlocks("/f", "c")), want) << i;
+  }
+  while (want.size() > 3) {
+    ASSERT_TRUE(ns.AbandonBlock("/f", "c", want.back().id).ok());
+    want.pop_back();
+    ASSERT_EQ(Got(ns.LeasedBlocks("/f", "c")), want) << want.size();
+  }
+  for (int i = 0; i < 6; ++i) {  // and up again past the sizes it shrank from
+    ASSERT_TRUE(ns.AddBlock("/f", "c", ns.next_block_id(), 7).ok());
+    want.push_back({ns.next_block_id() - 1, 7, 0});
+    ASSERT_EQ(Got(ns.LeasedBlocks("/f", "c")), want);
+  }
+  while (!want.empty()) {
+    ASSERT_TRUE(ns.AbandonBlock("/f", "c", want.back().id).ok());
+    want.pop_back();
+    ASSERT_EQ(Got(ns.LeasedBlocks("/f", "c")), want) << want.size();
+  }
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(ns.AddBlock("/f", "c", ns.next_block_id(), 9).ok());
+    want.push_back({ns.next_block_id() - 1, 9, 0});
+  }
+  ASSERT_TRUE(ns.Complete("/f", "c", {10, 20, 5}, 2).ok());
+  for (size_t i = 0; i < want.size(); ++i) want[i].length = std::vector<uint64_t>{10, 20, 5}[i];
+  EXPECT_EQ(Got(ns.GetBlocks("/f")), want);
+  EXPECT_EQ(ns.Stat("/f")->size, 35u);
+  EXPECT_EQ(ns.BlocksUnder("/"), want);
+  auto copy = Namespace::FromSnapshot(ns.Snapshot(), ns.next_block_id());
+  ASSERT_TRUE(copy.ok()) << copy.status().ToString();
+  EXPECT_EQ(copy->Dump(), ns.Dump());
+  EXPECT_EQ(Got(copy->GetBlocks("/f")), want);
+}
+
+TEST(Namespace, ChildrenAreSortedByNameBytes) {
+  // As std::string orders them: bytewise, unsigned ('\xc3' after 'z'), a prefix first.
+  Namespace ns;
+  std::vector<std::string> names = {"b", "a.b", "\xc3\xa9t\xc3\xa9", "a", "B", "ab", "a-b", "a0", "z", "aa"};
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (i % 2 == 0) {
+      ASSERT_TRUE(ns.Mkdirs("/d/" + names[i], 1).ok());
+    } else {
+      MakeFile(ns, "/d/" + names[i]);
+    }
+  }
+  EXPECT_FAILS(ns.Create("/d/ab", "c", 1, 1, 1), StatusCode::kAlreadyExists, "/d/ab");
+  auto listed = [&] {
+    std::vector<std::string> out;
+    for (const auto& st : Got(ns.List("/d"))) out.push_back(st.path.substr(3));
+    return out;
+  };
+  std::vector<std::string> sorted = names;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(listed(), sorted);
+  // Renames within the directory and out of it keep the order.
+  ASSERT_TRUE(ns.Rename("/d/a", "/d/zz", 2).ok());
+  ASSERT_TRUE(ns.Rename("/d/z", "/d/0", 2).ok());
+  ASSERT_TRUE(ns.Rename("/d/ab", "/ab", 2).ok());
+  ASSERT_TRUE(ns.Delete("/d/B", true, 3).ok());
+  std::erase(sorted, "a");
+  std::erase(sorted, "z");
+  std::erase(sorted, "ab");
+  std::erase(sorted, "B");
+  sorted.push_back("zz");
+  sorted.push_back("0");
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(listed(), sorted);
+  EXPECT_FALSE(ns.Stat("/d/zz")->is_dir);
+  EXPECT_TRUE(ns.Stat("/d/0")->is_dir);
+  EXPECT_FALSE(ns.Stat("/ab")->is_dir);
+  auto copy = Namespace::FromSnapshot(ns.Snapshot(), ns.next_block_id());
+  ASSERT_TRUE(copy.ok()) << copy.status().ToString();
+  EXPECT_EQ(copy->Dump(), ns.Dump());
+  // An image listing an inode twice is corrupt.
+  auto twice = ns.Snapshot();
+  twice.push_back(twice.back());
+  auto bad = Namespace::FromSnapshot(twice, ns.next_block_id());
+  EXPECT_EQ(bad.status().code(), StatusCode::kCorruption);
+  EXPECT_NE(bad.status().message().find("twice"), std::string::npos) << bad.status().ToString();
+}
+
+TEST(Namespace, CountsAndOpenFiles) {
+  Namespace ns;
+  ASSERT_TRUE(ns.Mkdirs("/a/b", 1).ok());
+  MakeFile(ns, "/a/f", 2);
+  ASSERT_TRUE(ns.Create("/a/b/open", "c9", 2, 64, 4).ok());
+  ASSERT_TRUE(ns.AddBlock("/a/b/open", "c9", ns.next_block_id(), 3).ok());
+  NamespaceCounts c = ns.Counts();
+  EXPECT_EQ(c.dirs, 3u);
+  EXPECT_EQ(c.files, 2u);
+  EXPECT_EQ(c.open_files, 1u);
+  EXPECT_EQ(c.blocks, 3u);
+  ASSERT_EQ(ns.FilesUnderConstruction().size(), 1u);
+  EXPECT_EQ(ns.FilesUnderConstruction()[0].path, "/a/b/open");
+  EXPECT_EQ(ns.FilesUnderConstruction()[0].lease_holder, "c9");
+  auto snapshot = ns.Snapshot();
+  ASSERT_EQ(snapshot.size(), 5u);
+  EXPECT_EQ(snapshot[3].path, "/a/b/open");
+  EXPECT_TRUE(snapshot[3].under_construction);
+  EXPECT_EQ(snapshot[3].lease_holder, "c9");
+  EXPECT_EQ(snapshot[4].path, "/a/f");
+  EXPECT_EQ(snapshot[4].lease_holder, "");
+  EXPECT_EQ(snapshot[1].replication, 0u);  // a directory's file fields are empty
+  ASSERT_TRUE(ns.Complete("/a/b/open", "c9", {1}, 5).ok());
+  EXPECT_TRUE(ns.FilesUnderConstruction().empty());
+  EXPECT_EQ(ns.Counts().open_files, 0u);
 }
 
 }  // namespace
