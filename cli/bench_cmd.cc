@@ -217,8 +217,11 @@ int BenchNamenode(const Args& args) {
 
 }  // namespace
 
+int BenchCoordinatorCommand(int argc, char** argv);  // cli/bench_coordinator.cc
+
 int BenchCommand(int argc, char** argv) {
   MoveVerbFirst(argc, argv, 2, {});
+  if (argc >= 3 && std::string_view(argv[2]) == "coordinator") return BenchCoordinatorCommand(argc, argv);
   const VerbUsage* verb = nullptr;
   if (int code = Usage().Answer(argc, argv, &verb); code != kRunVerb) return code;
   Args args;
