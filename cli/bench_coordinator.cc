@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -57,7 +58,8 @@ const CommandUsage& Usage() {
            "      leaves out the journal's fsync), and --workers simulated workers of --slots slots,\n"
            "      one thread each, over the in-process transport. Each worker registers, polls for\n"
            "      orders, holds each attempt --task-ms (no process runs), writes its part (an empty\n"
-           "      file) where the attempt says and reports success. --jobs jobs of --tasks maps (and\n"
+           "      file) where the attempt says and reports success; a reduce also waits until the\n"
+           "      coordinator has listed every map's output to it. --jobs jobs of --tasks maps (and\n"
            "      --reduces reduces; 0: map-only) run one after the other. Prints per job the\n"
            "      assignments per second, CPU per scheduled task (the process's, and the\n"
            "      coordinator's share: the process's less the simulated workers' threads), the time\n"
@@ -91,10 +93,18 @@ uint64_t ResidentBytes() {
   return resident * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
 }
 
-double ProcessCpuSeconds() {
+double ProcessCpuSeconds(bool system_only = false) {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
-  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+  const double sys = u.ru_stime.tv_sec + u.ru_stime.tv_usec / 1e6;
+  return system_only ? sys : sys + u.ru_utime.tv_sec + u.ru_utime.tv_usec / 1e6;
+}
+
+std::string LoadAverage() {
+  std::ifstream in("/proc/loadavg");
+  std::string one;
+  in >> one;
+  return one.empty() ? "?" : one;
 }
 
 int64_t ThreadCpuNs() {
@@ -202,8 +212,9 @@ struct Sim {
 };
 
 struct Running {
-  std::string attempt_id, output_path;
-  double free_at = 0;  // when it ends
+  std::string attempt_id, output_path, job;
+  double free_at = 0;  // when it ends (a reduce: once it has every map's output too)
+  int maps = 0;        // a reduce: the map outputs it waits for
 };
 
 // One simulated worker: its own connection (polls and reports on it), one thread.
@@ -234,13 +245,16 @@ void RunWorker(Sim* sim, Transport* net, int index, int slots) {
     id = Text((*r)->Root<sp::CoordinatorResponse>().getRegistered());
   }
   std::vector<Running> running;
+  std::map<std::string, size_t> map_outputs;  // job -> map outputs the coordinator listed
   std::vector<double> free_since;  // one per free slot: when it was freed
   free_since.assign(static_cast<size_t>(slots), Now());
   LatencyHistogram latencies;
   while (!sim->stop) {
     // Poll until the next attempt of ours ends (or a second).
     double next_end = Now() + 1.0;
-    for (const auto& r : running) next_end = std::min(next_end, r.free_at);
+    for (const auto& r : running) {
+      if (r.maps == 0 || map_outputs[r.job] >= static_cast<size_t>(r.maps)) next_end = std::min(next_end, r.free_at);
+    }
     const auto wait_ms = static_cast<uint32_t>(std::max(0.0, (next_end - Now()) * 1000));
     {
       capnp::MallocMessageBuilder m;
@@ -263,6 +277,10 @@ void RunWorker(Sim* sim, Transport* net, int index, int slots) {
         a.attempt_id = Text(l.getAttemptId());
         a.output_path = Text(l.getSpec().getOutputPath());
         a.free_at = got + sim->task_ms / 1000.0;
+        if (l.getSpec().getReduce()) {
+          a.job = Text(l.getJobId());
+          a.maps = l.getMapCount();
+        }
         running.push_back(std::move(a));
         if (!free_since.empty()) {
           latencies.Add((got - free_since.back()) * 1e6);
@@ -270,6 +288,8 @@ void RunWorker(Sim* sim, Transport* net, int index, int slots) {
         }
         sim->launches++;
       }
+      for (auto jm : orders.getMapOutputs()) map_outputs[Text(jm.getJobId())] = jm.getOutputs().size();
+      for (auto j : orders.getDropJobs()) map_outputs.erase(Text(j));
       for (auto k : orders.getKill()) {
         const std::string killed = Text(k);
         auto it = std::find_if(running.begin(), running.end(), [&](const Running& a) { return a.attempt_id == killed; });
@@ -283,7 +303,8 @@ void RunWorker(Sim* sim, Transport* net, int index, int slots) {
     const double now = Now();
     std::vector<Running> done;
     for (auto it = running.begin(); it != running.end();) {
-      if (it->free_at <= now) {
+      const bool fetched = it->maps == 0 || map_outputs[it->job] >= static_cast<size_t>(it->maps);
+      if (it->free_at <= now && fetched) {
         done.push_back(std::move(*it));
         it = running.erase(it);
       } else {
@@ -437,7 +458,7 @@ int Run(const Bench& b, const std::string& dir) {
   for (int k = 1; k <= b.jobs && rc == 0; ++k) {
     const uint64_t launches0 = sim.launches, reported0 = sim.reported;
     const int64_t worker_cpu0 = sim.worker_cpu_ns;
-    const double cpu0 = ProcessCpuSeconds();
+    const double cpu0 = ProcessCpuSeconds(), sys0 = ProcessCpuSeconds(true);
     const double start = Now();
     auto id = SubmitJob(client, b, k);
     if (!id.ok()) {
@@ -446,7 +467,7 @@ int Run(const Bench& b, const std::string& dir) {
       break;
     }
     const double submitted = Now();
-    double held_s = 0, cpu_held = 0;
+    double held_s = 0, cpu_held = 0, sys_held = 0;
     int64_t worker_cpu_held = 0;
     uint64_t rss_running = 0;
     // The first job, half done: reports are held until every worker holds its attempts (all
@@ -456,7 +477,7 @@ int Run(const Bench& b, const std::string& dir) {
         std::this_thread::sleep_for(std::chrono::milliseconds(1));
       }
       const double h = Now();
-      const double hc = ProcessCpuSeconds();
+      const double hc = ProcessCpuSeconds(), hs = ProcessCpuSeconds(true);
       const int64_t hw = sim.worker_cpu_ns;
       std::unique_lock<std::mutex> l(sim.mu);
       sim.hold = true;
@@ -470,12 +491,14 @@ int Run(const Bench& b, const std::string& dir) {
       l.unlock();
       held_s = Now() - h;
       cpu_held = ProcessCpuSeconds() - hc;
+      sys_held = ProcessCpuSeconds(true) - hs;
       worker_cpu_held = sim.worker_cpu_ns - hw;
       if (holding != b.workers) std::printf("  (only %d of %d workers were holding attempts)\n", holding, b.workers);
     }
     auto state = WaitJob(client, *id);
     const double wall = Now() - start - held_s;
     const double cpu = ProcessCpuSeconds() - cpu0 - cpu_held;
+    const double sys = ProcessCpuSeconds(true) - sys0 - sys_held;
     const double worker_cpu = static_cast<double>(sim.worker_cpu_ns - worker_cpu0 - worker_cpu_held) / 1e9;
     if (!state.ok() || *state != "succeeded") {
       std::fprintf(stderr, "error: job %s: %s\n", id->c_str(),
@@ -492,9 +515,10 @@ int Run(const Bench& b, const std::string& dir) {
       std::printf("job %d (%s): %llu tasks, %llu attempts launched in %.3f s (submit %.3f s): %.0f assignments/s\n", k,
                   id->c_str(), static_cast<unsigned long long>(total_tasks), static_cast<unsigned long long>(launched),
                   wall, submitted - start, launched / wall);
-      std::printf("  CPU: process %.2f s = %.1f us per task (%.2f cores); the coordinator's share (process less the\n"
-                  "  simulated workers' threads) %.2f s = %.1f us per task\n",
-                  cpu, cpu * 1e6 / launched, cpu / wall, cpu - worker_cpu, (cpu - worker_cpu) * 1e6 / launched);
+      std::printf("  CPU: process %.2f s = %.1f us per task (%.2f cores; %.0f%% in the kernel); the coordinator's\n"
+                  "  share (process less the simulated workers' threads) %.2f s = %.1f us per task; load average %s\n",
+                  cpu, cpu * 1e6 / launched, cpu / wall, cpu > 0 ? 100 * sys / cpu : 0.0, cpu - worker_cpu,
+                  (cpu - worker_cpu) * 1e6 / launched, LoadAverage().c_str());
       if (rss_running) {
         std::printf("  resident with the job half done and every slot busy: %.1f MiB, %.0f bytes per task of the\n"
                     "  running job over the idle cluster's %.1f MiB\n",
