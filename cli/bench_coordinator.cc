@@ -60,13 +60,14 @@ const CommandUsage& Usage() {
            "      orders, holds each attempt --task-ms (no process runs), writes its part (an empty\n"
            "      file) where the attempt says and reports success; a reduce also waits until the\n"
            "      coordinator has listed every map's output to it. --jobs jobs of --tasks maps (and\n"
-           "      --reduces reduces; 0: map-only) run one after the other. Prints per job the\n"
-           "      assignments per second, CPU per scheduled task (the process's, and the\n"
-           "      coordinator's share: the process's less the simulated workers' threads), the time\n"
-           "      from a freed slot (its report) to the worker's next order (median, p99); for the\n"
-           "      first job the resident memory per task while it runs and once it finished; and the\n"
-           "      resident memory after the first and the last job. Fails when a job does not\n"
-           "      succeed, or when memory grows by more than --max-growth-mb from the first job's end\n"
+           "      --reduces reduces; 0: map-only) run one after the other. Prints for the first job,\n"
+           "      every tenth and the last the assignments per second and the CPU per scheduled task\n"
+           "      (the process's, and the coordinator's share: the process's less the simulated\n"
+           "      workers' threads); for the first job the memory per task while it runs and once it\n"
+           "      finished (resident set, and the allocator's heap in use); then the time from a freed\n"
+           "      slot (its report) to the worker's next order over all jobs (median, p99), and the\n"
+           "      memory after the first and the last job. Fails when a job does not succeed, or when\n"
+           "      memory grows by more than --max-growth-mb from the first job's end\n"
            "      to the last's. DIR is removed at the end. --log shows the coordinator's log.\n",
            {"workers", "slots", "tasks", "reduces", "jobs", "task-ms", "dir", "max-growth-mb", "log"}},
       },
@@ -91,6 +92,14 @@ uint64_t ResidentBytes() {
   uint64_t size = 0, resident = 0;
   statm >> size >> resident;
   return resident * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+}
+
+// Bytes the allocator has handed out and not had back, over all its arenas: the live heap,
+// which the allocator's retained pages (fragmentation over the arenas of 2,000 threads) do not
+// blur as they blur the resident set.
+uint64_t HeapInUse() {
+  const struct mallinfo2 m = mallinfo2();
+  return m.uordblks + m.hblkhd;
 }
 
 double ProcessCpuSeconds(bool system_only = false) {
@@ -453,7 +462,8 @@ int Run(const Bench& b, const std::string& dir) {
               "  its simulated thread and connection included)\n",
               MiB(rss_start), MiB(rss_idle), (rss_idle - rss_start) / 1024.0 / b.workers);
   int rc = 0;
-  uint64_t rss_after_first = 0, rss_after_last = 0;
+  uint64_t rss_after_first = 0, rss_after_last = 0, heap_after_first = 0, heap_after_last = 0;
+  const uint64_t heap_idle = HeapInUse();
   const uint64_t total_tasks = static_cast<uint64_t>(b.tasks) + static_cast<uint64_t>(b.reduces);
   for (int k = 1; k <= b.jobs && rc == 0; ++k) {
     const uint64_t launches0 = sim.launches, reported0 = sim.reported;
@@ -469,7 +479,7 @@ int Run(const Bench& b, const std::string& dir) {
     const double submitted = Now();
     double held_s = 0, cpu_held = 0, sys_held = 0;
     int64_t worker_cpu_held = 0;
-    uint64_t rss_running = 0;
+    uint64_t rss_running = 0, heap_running = 0;
     // The first job, half done: reports are held until every worker holds its attempts (all
     // slots busy), and the memory is measured with the job running.
     if (k == 1 && b.tasks >= 4LL * b.workers * b.slots) {
@@ -485,6 +495,7 @@ int Run(const Bench& b, const std::string& dir) {
       const int holding = sim.holding;
       l.unlock();
       rss_running = ResidentBytes();
+      heap_running = HeapInUse();
       l.lock();
       sim.hold = false;
       sim.cv.notify_all();
@@ -509,8 +520,13 @@ int Run(const Bench& b, const std::string& dir) {
     const uint64_t launched = sim.launches - launches0;
     (void)store.Delete("/out/bench-" + std::to_string(k), true);
     const uint64_t rss_done = ResidentBytes();
-    if (k == 1) rss_after_first = rss_done;
+    const uint64_t heap_done = HeapInUse();
+    if (k == 1) {
+      rss_after_first = rss_done;
+      heap_after_first = heap_done;
+    }
     rss_after_last = rss_done;
+    heap_after_last = heap_done;
     if (k == 1 || k == b.jobs || k % 10 == 0) {
       std::printf("job %d (%s): %llu tasks, %llu attempts launched in %.3f s (submit %.3f s): %.0f assignments/s\n", k,
                   id->c_str(), static_cast<unsigned long long>(total_tasks), static_cast<unsigned long long>(launched),
@@ -520,12 +536,15 @@ int Run(const Bench& b, const std::string& dir) {
                   cpu, cpu * 1e6 / launched, cpu / wall, cpu > 0 ? 100 * sys / cpu : 0.0, cpu - worker_cpu,
                   (cpu - worker_cpu) * 1e6 / launched, LoadAverage().c_str());
       if (rss_running) {
-        std::printf("  resident with the job half done and every slot busy: %.1f MiB, %.0f bytes per task of the\n"
-                    "  running job over the idle cluster's %.1f MiB\n",
-                    MiB(rss_running), (static_cast<double>(rss_running) - rss_idle) / total_tasks, MiB(rss_idle));
+        std::printf("  with the job half done and every slot busy: resident %.1f MiB, %.0f bytes per task of the\n"
+                    "  running job over the idle cluster's %.1f MiB; heap in use %.1f MiB, %.0f bytes per task\n",
+                    MiB(rss_running), (static_cast<double>(rss_running) - rss_idle) / total_tasks, MiB(rss_idle),
+                    MiB(heap_running), (static_cast<double>(heap_running) - heap_idle) / total_tasks);
       }
-      std::printf("  resident once it finished: %.1f MiB, %.0f bytes per finished task over the idle cluster\n",
-                  MiB(rss_done), (static_cast<double>(rss_done) - rss_idle) / total_tasks);
+      std::printf("  once it finished: resident %.1f MiB, %.0f bytes per finished task over the idle cluster;\n"
+                  "  heap in use %.1f MiB, %.0f bytes per finished task\n",
+                  MiB(rss_done), (static_cast<double>(rss_done) - rss_idle) / total_tasks, MiB(heap_done),
+                  (static_cast<double>(heap_done) - heap_idle) / total_tasks);
       std::fflush(stdout);
     }
   }
@@ -540,11 +559,15 @@ int Run(const Bench& b, const std::string& dir) {
     std::printf("freed slot to next order over all jobs: median %.0f us, p99 %.0f us (%llu orders; 5%% buckets)\n",
                 sim.latencies.Quantile(0.5), sim.latencies.Quantile(0.99),
                 static_cast<unsigned long long>(sim.latencies.total()));
-    std::printf("resident after the first job %.1f MiB, after job %d %.1f MiB: %+.1f MiB\n", MiB(rss_after_first),
-                b.jobs, MiB(rss_after_last), MiB(static_cast<double>(rss_after_last) - rss_after_first));
-    if (b.max_growth_mb >= 0 &&
-        static_cast<double>(rss_after_last) - rss_after_first > static_cast<double>(b.max_growth_mb) * (1 << 20)) {
-      std::fprintf(stderr, "error: resident memory grew by more than %lld MiB over the jobs\n",
+    std::printf("after the first job: resident %.1f MiB, heap in use %.1f MiB; after job %d: resident %.1f MiB "
+                "(%+.1f), heap in use %.1f MiB (%+.1f)\n",
+                MiB(rss_after_first), MiB(heap_after_first), b.jobs, MiB(rss_after_last),
+                MiB(static_cast<double>(rss_after_last) - rss_after_first), MiB(heap_after_last),
+                MiB(static_cast<double>(heap_after_last) - heap_after_first));
+    const double limit = static_cast<double>(b.max_growth_mb) * (1 << 20);
+    if (b.max_growth_mb >= 0 && (static_cast<double>(rss_after_last) - rss_after_first > limit ||
+                                 static_cast<double>(heap_after_last) - heap_after_first > limit)) {
+      std::fprintf(stderr, "error: memory grew by more than %lld MiB from the first job's end to the last's\n",
                    static_cast<long long>(b.max_growth_mb));
       rc = 1;
     }
@@ -579,7 +602,6 @@ int BenchCoordinatorCommand(int argc, char** argv) {
   }
   if (args.Get("log", "false") != "true") FLAGS_minloglevel = google::GLOG_ERROR;
   std::string dir = args.Get("dir", "");
-  bool made = false;
   if (dir.empty()) {
     std::string tmpl = (std::filesystem::temp_directory_path() / "sawmill-bench-coordinator-XXXXXX").string();
     if (::mkdtemp(tmpl.data()) == nullptr) {
@@ -587,13 +609,11 @@ int BenchCoordinatorCommand(int argc, char** argv) {
       return 1;
     }
     dir = tmpl;
-    made = true;
   } else if (std::filesystem::exists(dir)) {
     std::fprintf(stderr, "error: %s exists; bench coordinator wants a new directory (it removes it at the end)\n",
                  dir.c_str());
     return 2;
   }
-  (void)made;
   const int rc = Run(b, dir);
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
