@@ -51,6 +51,11 @@ const CommandUsage& Usage() {
            "      Prints each operation's rate. Its files live under /bench-namenode-rpc-<random>,\n"
            "      removed at the end.\n",
            {"cluster", "files", "threads"}},
+          {"coordinator",
+           "  sawmill bench coordinator [--workers 1000] [--tasks 10000] [--jobs 1] ...\n"
+           "      Runs the coordinator service in this process with simulated workers and reports\n"
+           "      assignments per second, CPU and memory per task (sawmill bench coordinator --help).\n",
+           {}},
       },
       "",
       {},
@@ -264,8 +269,11 @@ int BenchNamenode(const Args& args) {
 
 }  // namespace
 
+int BenchCoordinatorCommand(int argc, char** argv);  // cli/bench_coordinator.cc
+
 int BenchCommand(int argc, char** argv) {
   MoveVerbFirst(argc, argv, 2, {});
+  if (argc >= 3 && std::string_view(argv[2]) == "coordinator") return BenchCoordinatorCommand(argc, argv);
   const VerbUsage* verb = nullptr;
   if (int code = Usage().Answer(argc, argv, &verb); code != kRunVerb) return code;
   Args args;

@@ -310,7 +310,7 @@ const std::vector<CommandInfo>& Table() {
        DatasetCommand, {"list", "show", "promote", "rollback", "gc", "diff", "get"}},
       {"pipeline", "datasets and logs", "derive datasets in dependency order, skipping up-to-date ones",
        PipelineCommand, {"run", "check"}},
-      {"bench", "store", "measure the namenode's per-file costs in this process", BenchCommand, {"namenode"}},
+      {"bench", "store", "measure the namenode's or the coordinator's costs in this process", BenchCommand, {"namenode", "coordinator"}},
       {"namenode", "daemons", "the store's metadata server", NamenodeCommand, {}},
       {"datanode", "daemons", "a store host's block server", DatanodeCommand, {}},
       {"coordinator", "daemons", "the job scheduler and its web UI", CoordinatorCommand, {}},

@@ -81,6 +81,8 @@ Status Coordinator::Impl::LoadHistory(std::set<std::string>* running) {
       continue;
     }
     job->finished = true;
+    job->record_on_disk = true;
+    ReleaseDetail(*job);
     job_order.push_back(job->id);
     jobs[job->id] = std::move(job);
   }
@@ -101,6 +103,59 @@ Status Coordinator::Impl::SaveRecord(Job& job) {
   rec.setStatus(Root(StatusMessage(job, true)));
   FillLogs(job, rec.initLogs(static_cast<unsigned>(job.logs.size())));
   return WriteRecordFile(job);
+}
+
+namespace {
+
+// A copy of `root` in a message sized to it (a MallocMessageBuilder's first segment is 8 KiB
+// otherwise): what every finished job keeps costs its bytes, not a segment.
+template <typename Reader>
+std::unique_ptr<capnp::MallocMessageBuilder> CompactCopy(Reader root) {
+  const auto words = static_cast<unsigned>(root.totalSize().wordCount + 1);
+  auto m = std::make_unique<capnp::MallocMessageBuilder>(words, capnp::AllocationStrategy::FIXED_SIZE);
+  m->setRoot(root);
+  return m;
+}
+
+}  // namespace
+
+void Coordinator::Impl::ReleaseDetail(Job& job) {
+  if (job.record_on_disk && job.record) {
+    auto full = job.record->getRoot<sp::JobRecord>().asReader();
+    capnp::MallocMessageBuilder summary;
+    auto rec = summary.initRoot<sp::JobRecord>();
+    rec.setStatus(full.getStatus());
+    rec.getStatus().disownAttempts();
+    // A program's stages keep their summaries, not their attempts.
+    for (auto stage : rec.getStatus().getStages()) stage.disownAttempts();
+    job.record = CompactCopy(summary.getRoot<sp::JobRecord>().asReader());
+  }
+  if (job.submission && job.submission->getRoot<sp::JobSubmission>().hasSplits()) {
+    auto old = job.submission->getRoot<sp::JobSubmission>();
+    old.disownSplits();
+    job.submission = CompactCopy(old.asReader());
+  }
+}
+
+std::unique_ptr<capnp::MallocMessageBuilder> Coordinator::Impl::FullRecord(Job& job) {
+  auto m = std::make_unique<capnp::MallocMessageBuilder>();
+  if (job.record_on_disk) {
+    const std::string path = JoinPath(HistoryDir(), job.id + ".job");
+    std::string bytes;
+    Status s = ReadFileToString(path, &bytes);
+    if (s.ok()) {
+      auto reader = CapnpReader::Parse(bytes);
+      s = reader.ok() ? CatchCapnp(path, [&]() -> Status {
+        m->setRoot((*reader)->Root<sp::JobRecord>());
+        return Status::Ok();
+      })
+                      : reader.status();
+      if (s.ok()) return m;
+    }
+    LOG(WARNING) << "history: " << s.ToString() << "; job " << job.id << " shown without its attempts";
+  }
+  if (job.record) m->setRoot(job.record->getRoot<sp::JobRecord>().asReader());
+  return m;
 }
 
 // The stderr tails of a live job's attempts, each with its state (one snapshot for all).

@@ -315,7 +315,7 @@ Status Coordinator::Impl::Report(sp::Report::Reader r) {
     const int64_t now = MonoMs();
     for (auto u : r.getUpdates()) {
       const std::string attempt_id = Text(u.getAttemptId());
-      w.running.erase(attempt_id);
+      EraseRunning(w, attempt_id);
       EndLateAttempt(attempt_id);
       AttemptName n;
       if (!ParseAttemptId(attempt_id, &n)) continue;
@@ -338,7 +338,10 @@ Status Coordinator::Impl::Report(sp::Report::Reader r) {
       if (n.task < 0 || static_cast<size_t>(n.task) >= results.size()) continue;
       ApplyResult(res, &results[n.task]);
       if (job.program) job.program_error = Text(res.getProgramError());
-      if (!n.reduce && job.kind != PartitionKind::kNone) ++job.map_output_version;
+      if (!n.reduce && job.kind != PartitionKind::kNone) {
+        ++job.map_output_version;
+        WakeReduceWorkers(job);
+      }
       std::string record = JournalTaskRecord(attempt_id, w.id, res);
       if (!job.program && (n.reduce || MapsWriteParts(job.kind))) {
         const int part = PartIndex(job, n.reduce, n.task);
@@ -355,7 +358,10 @@ Status Coordinator::Impl::Report(sp::Report::Reader r) {
       LOG(WARNING) << Text(f.getReduceAttemptId()) << " could not fetch map " << f.getMap() << ": " << Text(f.getError());
       sched.FetchFailed(Text(f.getReduceAttemptId()), f.getMap(), now, Text(f.getMapAttemptId()));
       AttemptName n;
-      if (ParseAttemptId(Text(f.getReduceAttemptId()), &n) && jobs.count(n.job)) ++jobs[n.job]->map_output_version;
+      if (ParseAttemptId(Text(f.getReduceAttemptId()), &n) && jobs.count(n.job)) {
+        ++jobs[n.job]->map_output_version;
+        WakeReduceWorkers(*jobs[n.job]);
+      }
     }
     ReapJobs();
     Schedule();
@@ -425,14 +431,17 @@ void Coordinator::Impl::EndLateAttempt(const std::string& attempt_id) {
             << " removed";
 }
 
-// Commits jobs whose tasks are all done and closes failed ones.
+// Commits jobs whose tasks are all done and closes failed ones. Runs after every report: it
+// looks at the unfinished jobs only, and asks the scheduler their states (no snapshots).
 void Coordinator::Impl::ReapJobs() {
-  for (const std::string& id : job_order) {
+  while (reap_from < job_order.size() && jobs[job_order[reap_from]]->finished) ++reap_from;
+  for (size_t at = reap_from; at < job_order.size(); ++at) {
+    const std::string& id = job_order[at];
     Job& job = *jobs[id];
     if (job.finished) continue;
-    auto snap = sched.Snapshot(id);
+    auto snap = sched.State(id);
     if (!snap) continue;
-    if (snap->state == JobState::kTasksDone) {
+    if (snap->first == JobState::kTasksDone) {
       if (job.part_commits > 0 || job.committing) continue;
       job.state = CoordinatorJobState::kCommitting;
       if (!job.program) {
@@ -442,11 +451,11 @@ void Coordinator::Impl::ReapJobs() {
       // A program's master ran to its end: the program's verdict is the master's (its stages
       // committed their outputs).
       sched.FinishJob(id, job.program_error.empty(), job.program_error, MonoMs());
-      snap = sched.Snapshot(id);
+      snap = sched.State(id);
     }
-    if (snap->state == JobState::kSucceeded || snap->state == JobState::kFailed) {
-      job.state = snap->state == JobState::kSucceeded ? CoordinatorJobState::kSucceeded : CoordinatorJobState::kFailed;
-      job.error = snap->error;
+    if (snap->first == JobState::kSucceeded || snap->first == JobState::kFailed) {
+      job.state = snap->first == JobState::kSucceeded ? CoordinatorJobState::kSucceeded : CoordinatorJobState::kFailed;
+      job.error = snap->second;
       job.end_mono_ms = MonoMs();
       if (job.state == CoordinatorJobState::kFailed && !job.staging.empty()) {
         PostStoreWork([this, staging = job.staging] { (void)store->Delete(staging, true); });
@@ -460,17 +469,25 @@ void Coordinator::Impl::ReapJobs() {
       }
       LOG(INFO) << "job " << id << " " << CoordinatorJobStateName(job.state) << (job.error.empty() ? "" : ": " + job.error)
                 << " in " << (job.end_mono_ms - job.submit_mono_ms) << " ms";
-      if (Status s = SaveRecord(job); !s.ok()) LOG(WARNING) << "history: " << s.ToString();
+      const Status saved = SaveRecord(job);
+      if (!saved.ok()) LOG(WARNING) << "history: " << saved.ToString();
       // The history has it now; the journal forgets it.
       Journal(JournalFinishedRecord(id));
-      job.task_records.clear();
+      std::map<std::pair<bool, int>, std::string>().swap(job.task_records);
       job.finished = true;
-      // What status and logs need now lives in job.record; the per-task results go.
+      // What status and logs need now lives in job.record (and its history file); the per-task
+      // results go, so that memory does not grow with the jobs that have run.
       std::vector<TaskResult>().swap(job.maps);
       std::vector<TaskResult>().swap(job.reduces);
-      job.logs.clear();
-      for (auto& [wid, w] : workers) w.drop_jobs.push_back(id);
+      std::map<std::string, LogEntry>().swap(job.logs);
+      job.record_on_disk = saved.ok();
+      ReleaseDetail(job);
+      for (auto& [wid, w] : workers) {
+        w.drop_jobs.push_back(id);
+        w.sent_version.erase(id);
+      }
       sched.DropJob(id);
+      WakeAll();  // drop orders for every worker; followers waiting for the job
     }
   }
 }

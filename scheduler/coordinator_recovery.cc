@@ -144,7 +144,7 @@ bool Coordinator::Impl::Reregister(const std::string& previous_id, sp::WorkerReg
     const std::string attempt = Text(a);
     if (w.running.count(attempt)) continue;
     if (sched.AdoptAttempt(attempt, w.id, now)) {
-      w.running.insert(attempt);
+      AddRunning(w, attempt);
       ++adopted;
     } else {
       w.kills.push_back(attempt);

@@ -49,9 +49,11 @@ Status Coordinator::Impl::Dispatch(sp::CoordinatorRequest::Reader req, sp::Coord
         std::lock_guard<std::mutex> l(mu);
         const std::string previous = Text(r.getPreviousId());
         if (!previous.empty() && Reregister(previous, r)) {
-          const Worker& w = workers[previous];
+          Worker& w = workers[previous];
+          UpdateFree(w);
           seq = Journal(JournalWorkerRecord({w.id, w.host, w.address, w.slots}));
           resp.setRegistered(previous);
+          WakeAll();  // map outputs changed; a master it runs may submit its stages now
         } else {
           Worker w;
           w.id = "w" + std::to_string(next_worker++) + "-" + Text(r.getHost());
@@ -64,7 +66,8 @@ Status Coordinator::Impl::Dispatch(sp::CoordinatorRequest::Reader req, sp::Coord
                     << w.slots << " slots" << (previous.empty() ? "" : " (it was " + previous + ")");
           resp.setRegistered(w.id);
           seq = Journal(JournalWorkerRecord({w.id, w.host, w.address, w.slots}));
-          workers[w.id] = std::move(w);
+          const std::string id = w.id;
+          UpdateFree(workers[id] = std::move(w));
         }
         Schedule();
       }
@@ -121,7 +124,7 @@ Status Coordinator::Impl::Dispatch(sp::CoordinatorRequest::Reader req, sp::Coord
       if (it == jobs.end()) return NotFound("no job " + id);
       Job& job = *it->second;
       if (job.finished && job.record) {
-        resp.setLogs(job.record->getRoot<sp::JobRecord>().getLogs().asReader());
+        resp.setLogs(FullRecord(job)->getRoot<sp::JobRecord>().getLogs().asReader());
         return Status::Ok();
       }
       FillLogs(job, resp.initLogs(static_cast<unsigned>(job.logs.size())));
@@ -190,8 +193,8 @@ void Coordinator::Stop() {
   {
     std::lock_guard<std::mutex> l(impl_->mu);
     impl_->stopping = true;
+    impl_->WakeAll();
   }
-  impl_->cv.notify_all();
   if (impl_->ticker.joinable()) impl_->ticker.join();
   {
     std::lock_guard<std::mutex> l(impl_->store_mu);

@@ -70,8 +70,12 @@ struct Coordinator::Impl {
   struct Worker {
     std::string id, host, address;
     int slots = 1;
-    std::set<std::string> running;
+    std::set<std::string> running;  // changed through AddRunning / EraseRunning only
+    int masters = 0;                // of `running`: programs' masters, which take no slot
     int64_t last_seen_ms = 0;
+    // Its held poll waits on this (shared: the poll keeps it while the worker may be erased);
+    // woken when the worker gets orders, not by every event of the cluster.
+    std::shared_ptr<std::condition_variable> poll_cv = std::make_shared<std::condition_variable>();
     uint64_t poll_conversation = 0;
     std::vector<std::unique_ptr<capnp::MallocMessageBuilder>> launches;
     std::vector<std::string> kills, drop_jobs;
@@ -95,7 +99,14 @@ struct Coordinator::Impl {
     // still write a part under `staging` (the store's client makes its parents), so the staging
     // directory is removed again once the last of them has ended (EndLateAttempt).
     std::set<std::string> late_attempts;
-    std::unique_ptr<capnp::MallocMessageBuilder> record;  // final JobRecord once finished
+    // Once finished: its JobRecord's summary (the status without attempts, no logs) when the
+    // history file holds the whole record (`record_on_disk`, read again by FullRecord), else the
+    // whole record. Either way a finished job keeps no per-task detail in memory.
+    std::unique_ptr<capnp::MallocMessageBuilder> record;
+    bool record_on_disk = false;
+    // Workers running reduce attempts of this job, with how many: woken when its map outputs
+    // change (Poll sends them the new list).
+    std::map<std::string, int> reduce_workers;
     // A program (JobSubmission.program): one task, its master; its stages are jobs of their own.
     bool program = false;
     std::vector<std::string> stage_jobs;                  // in submission order
@@ -123,8 +134,12 @@ struct Coordinator::Impl {
   std::condition_variable cv;
   bool stopping = false;
   std::map<std::string, Worker> workers;
+  // The workers with a free slot, not recovered (UpdateFree keeps it): Schedule offers work to
+  // these only, so a report costs no walk over the whole cluster.
+  std::set<std::string> free_workers;
   std::map<std::string, std::unique_ptr<Job>> jobs;  // every job this run knows (finished ones keep a record)
   std::vector<std::string> job_order;
+  size_t reap_from = 0;  // job_order before this index: finished (ReapJobs starts here)
   std::map<std::string, std::string> job_by_token;  // JobSubmission.clientToken -> its job
   int next_job = 1, next_worker = 1;
   std::atomic<uint64_t> next_conversation{1};
@@ -197,6 +212,17 @@ struct Coordinator::Impl {
   void Schedule();
   std::unique_ptr<capnp::MallocMessageBuilder> BuildLaunch(Job& job, const Assignment& a);
   void LostWorker(const std::string& id, const std::string& reason);
+  // Adds or removes one of w.running, keeping w.masters and the job's reduce_workers.
+  void AddRunning(Worker& w, const std::string& attempt_id);
+  bool EraseRunning(Worker& w, const std::string& attempt_id);
+  // Puts `w` in free_workers or takes it out; after any change of its slots, running or recovered.
+  void UpdateFree(Worker& w);
+  // Wakes `w`'s held poll to look at its orders again.
+  static void WakePoll(Worker& w) { w.poll_cv->notify_all(); }
+  // Wakes the polls of the workers running reduces of `job` (its map outputs changed).
+  void WakeReduceWorkers(Job& job);
+  // Wakes every held poll and every other waiter (jobs ending, stopping, workers lost or back).
+  void WakeAll();
   // The tick thread's loop; takes mu itself.
   void TickLoop();
 
@@ -232,6 +258,12 @@ struct Coordinator::Impl {
   Status LoadHistory(std::set<std::string>* running);
   Status WriteRecordFile(Job& job);
   Status SaveRecord(Job& job);
+  // A finished job's record in memory shrinks to its summary once its history file has it all;
+  // its submission loses its splits (launches and commits are over).
+  void ReleaseDetail(Job& job);
+  // A finished job's whole record: from its history file when memory holds the summary only
+  // (the summary, with a warning, when that file cannot be read).
+  std::unique_ptr<capnp::MallocMessageBuilder> FullRecord(Job& job);
   void FillLogs(Job& job, capnp::List<sp::AttemptLog>::Builder logs);
 
   // ---- status (coordinator_status.cc) ----

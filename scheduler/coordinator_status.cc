@@ -15,6 +15,10 @@ std::string Coordinator::Impl::StateName(const Job& job) {
 std::unique_ptr<capnp::MallocMessageBuilder> Coordinator::Impl::StatusMessage(Job& job, bool with_attempts) {
   auto m = std::make_unique<capnp::MallocMessageBuilder>();
   if (job.finished && job.record) {
+    if (with_attempts && job.record_on_disk) {
+      m->setRoot(FullRecord(job)->getRoot<sp::JobRecord>().getStatus().asReader());
+      return m;
+    }
     m->setRoot(job.record->getRoot<sp::JobRecord>().getStatus().asReader());
     if (!with_attempts) m->getRoot<sp::JobStatus>().disownAttempts();
   } else {

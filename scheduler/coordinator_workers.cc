@@ -22,7 +22,8 @@ Status Coordinator::Impl::Poll(const std::string& worker_id, uint32_t wait_ms, u
   it->second.poll_conversation = conversation;
   it->second.last_seen_ms = MonoMs();
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::min<uint32_t>(wait_ms, 30000));
-  cv.wait_until(l, deadline, [&] {
+  const std::shared_ptr<std::condition_variable> poll_cv = it->second.poll_cv;
+  poll_cv->wait_until(l, deadline, [&] {
     auto w = workers.find(worker_id);
     return stopping || w == workers.end() || HasOrders(w->second);
   });
@@ -77,28 +78,34 @@ bool Coordinator::Impl::HasOrders(Worker& w) {
   return !w.launches.empty() || !w.kills.empty() || !w.drop_jobs.empty() || !OutputJobsToSend(w).empty();
 }
 
-// Hands out work to every live worker with free slots, and kill orders.
+// Hands out work to every live worker with free slots, and kill orders; wakes the polls of the
+// workers that got any. O(workers) plus the assignments: it runs after every report.
 void Coordinator::Impl::Schedule() {
   const int64_t now = MonoMs();
   const bool hold = Recovering();
-  for (auto& [id, w] : workers) {
-    if (w.recovered) continue;
+  // Copied: AddRunning takes a worker out of free_workers as its slots fill.
+  const std::vector<std::string> free_now =
+      hold || !sched.MayAssign() ? std::vector<std::string>{}
+                                 : std::vector<std::string>(free_workers.begin(), free_workers.end());
+  for (const std::string& id : free_now) {
+    Worker& w = workers.at(id);
     // A program's master mostly waits for its stages: it takes no slot from them.
-    int masters = 0;
-    for (const auto& a : w.running) {
-      AttemptName n;
-      auto j = ParseAttemptId(a, &n) ? jobs.find(n.job) : jobs.end();
-      masters += j != jobs.end() && j->second->program;
+    const int free = w.slots - static_cast<int>(w.running.size()) + w.masters;
+    if (free <= 0 || w.recovered) continue;
+    bool launched = false;
+    for (const Assignment& a : sched.Assign(id, free, now)) {
+      auto jit = jobs.find(a.job_id);
+      if (jit == jobs.end()) continue;
+      w.launches.push_back(BuildLaunch(*jit->second, a));
+      AddRunning(w, a.attempt_id);
+      launched = true;
     }
-    int free = w.slots - static_cast<int>(w.running.size()) + masters;
-    if (free > 0 && !hold) {
-      for (const Assignment& a : sched.Assign(id, free, now)) {
-        auto jit = jobs.find(a.job_id);
-        if (jit == jobs.end()) continue;
-        w.launches.push_back(BuildLaunch(*jit->second, a));
-        w.running.insert(a.attempt_id);
-      }
-    }
+    if (launched) WakePoll(w);
+  }
+  for (const std::string& id : sched.WorkersWithKills()) {
+    auto it = workers.find(id);
+    if (it == workers.end() || it->second.recovered) continue;
+    Worker& w = it->second;
     for (auto& k : sched.TakeKills(id)) {
       // Not sent yet: withdrawing the launch is the kill.
       auto queued = std::find_if(w.launches.begin(), w.launches.end(), [&](const auto& m) {
@@ -106,12 +113,58 @@ void Coordinator::Impl::Schedule() {
       });
       if (queued != w.launches.end()) {
         w.launches.erase(queued);
-        w.running.erase(k);
+        EraseRunning(w, k);
       } else {
         w.kills.push_back(std::move(k));
       }
     }
+    WakePoll(w);
   }
+}
+
+void Coordinator::Impl::AddRunning(Worker& w, const std::string& attempt_id) {
+  if (!w.running.insert(attempt_id).second) return;
+  AttemptName n;
+  auto j = ParseAttemptId(attempt_id, &n) ? jobs.find(n.job) : jobs.end();
+  if (j != jobs.end()) {
+    w.masters += j->second->program;
+    if (n.reduce) ++j->second->reduce_workers[w.id];
+  }
+  UpdateFree(w);
+}
+
+bool Coordinator::Impl::EraseRunning(Worker& w, const std::string& attempt_id) {
+  if (w.running.erase(attempt_id) == 0) return false;
+  AttemptName n;
+  auto j = ParseAttemptId(attempt_id, &n) ? jobs.find(n.job) : jobs.end();
+  if (j != jobs.end()) {
+    w.masters -= j->second->program;
+    if (n.reduce) {
+      auto r = j->second->reduce_workers.find(w.id);
+      if (r != j->second->reduce_workers.end() && --r->second <= 0) j->second->reduce_workers.erase(r);
+    }
+  }
+  UpdateFree(w);
+  return true;
+}
+
+void Coordinator::Impl::UpdateFree(Worker& w) {
+  if (!w.recovered && w.slots - static_cast<int>(w.running.size()) + w.masters > 0) {
+    free_workers.insert(w.id);
+  } else {
+    free_workers.erase(w.id);
+  }
+}
+
+void Coordinator::Impl::WakeReduceWorkers(Job& job) {
+  for (const auto& [id, count] : job.reduce_workers) {
+    auto it = workers.find(id);
+    if (it != workers.end()) WakePoll(it->second);
+  }
+}
+
+void Coordinator::Impl::WakeAll() {
+  for (auto& [id, w] : workers) WakePoll(w);
   cv.notify_all();
 }
 
@@ -162,17 +215,23 @@ void Coordinator::Impl::LostWorker(const std::string& id, const std::string& rea
   Journal(JournalWorkerLostRecord(id));
   for (auto& [jid, job] : jobs) ++job->map_output_version;
   // Its attempts count as ended: a worker kills them as it stops, or once told to register again.
-  const std::set<std::string> running = std::move(it->second.running);
+  const std::set<std::string> running = it->second.running;
+  for (const std::string& a : running) EraseRunning(it->second, a);
+  WakePoll(it->second);  // its poll, if one is held, answers "register again"
+  free_workers.erase(id);
   workers.erase(it);
   for (const std::string& a : running) EndLateAttempt(a);
   ReapJobs();
   Schedule();
+  WakeAll();  // the map outputs changed; a job may have ended
 }
 
 void Coordinator::Impl::TickLoop() {
   std::unique_lock<std::mutex> l(mu);
   while (!stopping) {
-    cv.wait_for(l, std::chrono::milliseconds(opt.tick_ms));
+    // Every tick_ms, however often cv is notified (it is for every job that ends).
+    cv.wait_until(l, std::chrono::steady_clock::now() + std::chrono::milliseconds(opt.tick_ms),
+                  [&] { return stopping; });
     if (stopping) break;
     const int64_t now = MonoMs();
     sched.Tick(now);

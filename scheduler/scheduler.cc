@@ -96,6 +96,7 @@ struct Scheduler::Impl {
   std::map<std::string, Job> jobs;
   std::vector<Job*> fifo;  // submission order; std::map nodes do not move
   std::map<std::string, std::pair<Job*, int>> attempt_index;
+  std::set<std::string> with_kills;  // workers whose kills are not empty
 
   Job* FindJob(const std::string& id) {
     auto it = jobs.find(id);
@@ -184,7 +185,10 @@ struct Scheduler::Impl {
     j.speculate.erase({Kind(a), a.task});
     if (auto it = workers.find(a.worker); it != workers.end()) {
       it->second.running.erase({j.id, idx});
-      if (state == AttemptState::kKilled) it->second.kills.push_back(a.attempt_id);
+      if (state == AttemptState::kKilled) {
+        it->second.kills.push_back(a.attempt_id);
+        with_kills.insert(a.worker);
+      }
     }
     if (a.reduce) --running_reduces;
   }
@@ -282,11 +286,16 @@ struct Scheduler::Impl {
     bool waited = j.urgent_maps || now - since->second >= j.opt.locality_delay_ms;
     // At the job's tail (no more maps left to launch than free slots in the cluster), a map whose
     // hosts are all busy would wait for this job's own running maps: waiting gains nothing then.
-    bool tail = static_cast<int>(j.pending[kMap].size()) <= FreeSlots();
+    // Asked only when needed: FreeSlots walks every worker.
+    std::optional<bool> tail;
+    auto at_tail = [&] {
+      if (!tail) tail = static_cast<int>(j.pending[kMap].size()) <= FreeSlots();
+      return *tail;
+    };
     for (int t : j.pending[kMap]) {
       const Task& task = j.tasks[kMap][t];
       if (Avoid(j, task, worker, now)) continue;
-      if (waited || !HasLiveHost(task) || (tail && !LocalSlotFree(task))) return t;
+      if (waited || !HasLiveHost(task) || (at_tail() && !LocalSlotFree(task))) return t;
     }
     return std::nullopt;
   }
@@ -431,6 +440,7 @@ void Scheduler::RemoveWorker(const std::string& worker, const std::string& reaso
   m.total_slots -= it->second.slots;
   if (--m.live_hosts[it->second.host] == 0) m.live_hosts.erase(it->second.host);
   m.workers.erase(it);
+  m.with_kills.erase(worker);
   for (Job* j : m.fifo) {
     if (j->state != JobState::kRunning) continue;
     // Map outputs live on the worker's disk; a map-only job's are already in the store.
@@ -570,6 +580,13 @@ std::vector<Assignment> Scheduler::Assign(const std::string& worker, int free_sl
   return out;
 }
 
+bool Scheduler::MayAssign() const {
+  return std::ranges::any_of(impl_->fifo, [](const Job* j) {
+    return j->state == JobState::kRunning &&
+           (!j->pending[kMap].empty() || !j->pending[kReduce].empty() || !j->speculate.empty());
+  });
+}
+
 bool Scheduler::AttemptSucceeded(const std::string& attempt_id, int64_t now_ms) {
   auto [j, idx] = impl_->FindRunning(attempt_id);
   if (!j) return false;
@@ -638,7 +655,12 @@ void Scheduler::Tick(int64_t now_ms) {
 std::vector<std::string> Scheduler::TakeKills(const std::string& worker) {
   auto it = impl_->workers.find(worker);
   if (it == impl_->workers.end()) return {};
+  impl_->with_kills.erase(worker);
   return std::exchange(it->second.kills, {});
+}
+
+std::vector<std::string> Scheduler::WorkersWithKills() const {
+  return {impl_->with_kills.begin(), impl_->with_kills.end()};
 }
 
 std::vector<MapOutput> Scheduler::MapOutputs(const std::string& job_id) const {
@@ -684,6 +706,12 @@ std::optional<JobSnapshot> Scheduler::Snapshot(const std::string& job_id) const 
   s.map_reruns = j->map_reruns;
   s.attempts = j->attempts;
   return s;
+}
+
+std::optional<std::pair<JobState, std::string>> Scheduler::State(const std::string& job_id) const {
+  const Job* j = impl_->FindJob(job_id);
+  if (!j) return std::nullopt;
+  return std::pair{j->state, j->error};
 }
 
 std::vector<std::string> Scheduler::CommittedAttempts(const std::string& job_id,

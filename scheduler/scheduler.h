@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -128,6 +129,9 @@ class Scheduler {
   // one slot of the cluster to maps while maps are unfinished. Retries avoid the workers a task
   // failed on, when another is free. Speculative attempts go to a worker not running that task.
   std::vector<Assignment> Assign(const std::string& worker, int free_slots, int64_t now_ms);
+  // False when Assign would give no worker anything: no running job has a task waiting for an
+  // attempt or marked for speculation. O(jobs): asked before offering every free worker.
+  bool MayAssign() const;
 
   // The first success of a task returns true: the caller commits that attempt. A later success
   // of another attempt of the same task (a speculative twin) returns false: discard its output.
@@ -150,6 +154,9 @@ class Scheduler {
   // Attempts on `worker` that should be killed (a twin won, the job failed or was killed); each
   // is returned once and is kKilled from then on.
   std::vector<std::string> TakeKills(const std::string& worker);
+  // The workers that have kills for TakeKills, without taking them: the caller need not ask
+  // every worker after each event.
+  std::vector<std::string> WorkersWithKills() const;
 
   // The committed outputs of finished maps of the job, by map index (maps without one omitted).
   std::vector<MapOutput> MapOutputs(const std::string& job_id) const;
@@ -158,6 +165,9 @@ class Scheduler {
   void FinishJob(const std::string& job_id, bool ok, const std::string& error, int64_t now_ms);
 
   std::optional<JobSnapshot> Snapshot(const std::string& job_id) const;
+  // The job's state and error (Snapshot's first fields) without copying its attempts: cheap
+  // enough to ask after every report. nullopt for an unknown job.
+  std::optional<std::pair<JobState, std::string>> State(const std::string& job_id) const;
   // The committed attempt of each task of a job (reduces, or maps of a map-only job), by index;
   // "" for a task without one.
   std::vector<std::string> CommittedAttempts(const std::string& job_id, bool reduce) const;

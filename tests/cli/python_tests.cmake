@@ -30,3 +30,6 @@ set_tests_properties(cli_help PROPERTIES LABELS unit TIMEOUT 120)
 # operation, then a checkpoint and a restart whose namespace must dump the same (exit 1 otherwise).
 add_test(NAME bench_namenode_smoke COMMAND sh -c "d=$(mktemp -d) && ${CMAKE_BINARY_DIR}/sawmill bench namenode --dir $d/nn --files 2000 --dirs 20 && rmdir $d")
 set_tests_properties(bench_namenode_smoke PROPERTIES LABELS bench TIMEOUT 120)
+# The coordinator at small scale: every job must succeed and memory must not grow over the jobs.
+add_test(NAME bench_coordinator_smoke COMMAND ${CMAKE_BINARY_DIR}/sawmill bench coordinator --workers 50 --tasks 2000 --jobs 3 --max-growth-mb 64)
+set_tests_properties(bench_coordinator_smoke PROPERTIES LABELS bench TIMEOUT 120)

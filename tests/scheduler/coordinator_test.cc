@@ -463,4 +463,43 @@ TEST_F(CoordinatorTest, SubmissionWithMalformedFieldIsRefused) {
 }
 
 }  // namespace
+// A finished job keeps only its summary in memory (issue 22: memory bounded however many jobs
+// ran); its attempts and logs are read again from its history file.
+TEST_F(CoordinatorTest, FinishedJobsAttemptsAndLogsComeFromItsHistoryFile) {
+  std::string w = Register("host-a", 1);
+  JobArgs a;
+  a.kind = "none";
+  a.maps = 1;
+  ASSERT_TRUE(Submit(a).ok());
+  Orders o;
+  ASSERT_TRUE(PollForLaunches(w, &o, 1));
+  ASSERT_TRUE(Report(w, Text(o.launch(0).getAttemptId()), false, 0, "the first attempt's stderr").ok());
+  ASSERT_TRUE(PollForLaunches(w, &o, 2));
+  WritePart(o.launch(1), "x");
+  ASSERT_TRUE(Report(w, Text(o.launch(1).getAttemptId()), true, 1, "the second's").ok());
+  ASSERT_TRUE(WaitForState("job-1", "succeeded")) << State("job-1");
+
+  auto st = JobStatus("job-1");
+  auto attempts = st->getRoot<sp::JobStatus>().getAttempts();
+  ASSERT_EQ(attempts.size(), 2u);
+  EXPECT_EQ(Text(attempts[0].getState()), "failed");
+  EXPECT_EQ(Text(attempts[1].getState()), "succeeded");
+  EXPECT_EQ(st->getRoot<sp::JobStatus>().getMapsDone(), 1);
+  auto logs = Call([](sp::CoordinatorRequest::Builder req) { req.setLogs("job-1"); });
+  ASSERT_TRUE(logs.ok()) << logs.status().ToString();
+  auto list = (*logs)->Root<sp::CoordinatorResponse>().getLogs();
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(Text(list[0].getStderr()), "the first attempt's stderr");
+  auto json = coord_->JobJson("job-1");
+  ASSERT_TRUE(json.has_value());
+  EXPECT_EQ((*json)["attempts"].size(), 2u) << json->dump();
+
+  // Without the file the summary still answers, with no attempts.
+  ASSERT_TRUE(RemoveAll(tmp_.Sub("coord") + "/history/job-1.job").ok());
+  auto summary = JobStatus("job-1");
+  EXPECT_EQ(Text(summary->getRoot<sp::JobStatus>().getState()), "succeeded");
+  EXPECT_EQ(summary->getRoot<sp::JobStatus>().getMapsDone(), 1);
+  EXPECT_EQ(summary->getRoot<sp::JobStatus>().getAttempts().size(), 0u);
+}
+
 }  // namespace sawmill::sched
