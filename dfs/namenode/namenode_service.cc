@@ -456,20 +456,27 @@ void NamenodeService::Tick() {
   CheckpointIfNeeded(options_.checkpoint_every, options_.background_checkpoint);
 }
 
-void NamenodeService::CheckpointIfNeeded(uint64_t every, bool background) {
-  if (core_->checkpoint_in_flight()) {
-    auto done = core_->PollCheckpoint(/*wait=*/!background);
-    if (!done.ok()) {
-      LOG(ERROR) << "background checkpoint failed (the older checkpoint and the journals since it remain): "
-                 << done.status().ToString();
-    } else if (*done) {
-      LOG(INFO) << "checkpoint at transaction " << last_checkpoint_txid_ << " written in the background in "
-                << SteadyMs() - checkpoint_started_ms_ << " ms";
-    }
-    if (core_->checkpoint_in_flight()) return;
+bool NamenodeService::ReapCheckpoint(bool wait) {
+  if (!core_->checkpoint_in_flight()) return true;
+  auto done = core_->PollCheckpoint(wait);
+  if (!done.ok()) {
+    LOG(ERROR) << "background checkpoint failed (the older checkpoint and the journals since it remain): "
+               << done.status().ToString();
+    return false;
   }
+  if (*done) {
+    LOG(INFO) << "checkpoint at transaction " << last_checkpoint_txid_ << " written in the background in "
+              << SteadyMs() - checkpoint_started_ms_ << " ms";
+  }
+  return true;
+}
+
+void NamenodeService::CheckpointIfNeeded(uint64_t every, bool background) {
+  // The synchronous path (stop) writes one after a failed background checkpoint.
+  const bool retry = !ReapCheckpoint(/*wait=*/!background) && !background;
+  if (core_->checkpoint_in_flight()) return;
   uint64_t txid = core_->store().last_txid();
-  if (txid - last_checkpoint_txid_ < std::max<uint64_t>(every, 1)) return;
+  if (!retry && txid - last_checkpoint_txid_ < std::max<uint64_t>(every, 1)) return;
   // Not retried every tick on failure: the next attempt is `every` records later.
   last_checkpoint_txid_ = txid;
   if (background) {
@@ -502,6 +509,10 @@ void NamenodeService::Start() {
       l.lock();
       loop_cv_.wait_for(l, std::chrono::milliseconds(options_.loop_interval_ms), [&] { return stopping_; });
     }
+    l.unlock();
+    // The checkpoint's child dies with the thread that forked it (PR_SET_PDEATHSIG): this one.
+    std::lock_guard<std::mutex> lock(mu_);
+    ReapCheckpoint(/*wait=*/true);
   });
 }
 

@@ -138,6 +138,9 @@ class NamenodeService {
   // Reaps a background checkpoint that finished, then starts one (in the background, or
   // synchronously after waiting for the one in flight) once `every` records accumulated.
   void CheckpointIfNeeded(uint64_t every, bool background);
+  // Installs a background checkpoint whose child has exited (with `wait`, waits for it) and logs
+  // the outcome; false if it failed.
+  bool ReapCheckpoint(bool wait);
 
   // Everything below is guarded by mu_ (the core included).
   mutable std::mutex mu_;

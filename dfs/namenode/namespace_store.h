@@ -69,7 +69,9 @@ class NamespaceStore {
   // child that writes checkpoint.<last txid>.tmp from its copy-on-write image of the namespace,
   // fsyncs it and exits; returns as soon as the child runs (the cost of fork: page tables).
   // Mutations go on meanwhile, into the new journal. PollCheckpoint installs the image. One at
-  // a time: kAlreadyExists while one is in flight. A child that fails or is killed leaves
+  // a time: kAlreadyExists while one is in flight. The child is killed if the thread that called
+  // this exits before it is reaped (PR_SET_PDEATHSIG, so that it dies with the namenode): call
+  // it from a thread that outlives the checkpoint, or reap it first. A child that fails or is killed leaves
   // the older checkpoint and the journals since it, which Open replays across the roll.
   Status StartCheckpoint();
   // Reaps the background checkpoint's child once it has exited (with `wait`, waits for it):
