@@ -135,6 +135,7 @@ Status BenchBackgroundCheckpoint(dfs::NamenodeCore& core, int64_t clock_ms, doub
               "%llu heartbeats meanwhile, the longest answer %.4f s (the synchronous checkpoint held the lock "
               "%.3f s)\n",
               background_s, fork_s, static_cast<unsigned long long>(beats.load() - beats_before), longest, sync_s);
+  std::fflush(stdout);
   return Status::Ok();
 }
 
@@ -152,6 +153,7 @@ void BenchFsck(const dfs::NamenodeCore& core) {
   std::printf("fsck: %.3f s for %zu blocks (the fsck request); safe mode's missing-block count %.3f s (%zu); "
               "the status page's summary %.3f s (%zu blocks)\n",
               fsck_s, report.total_blocks, missing_s, missing, summary_s, counts.total_blocks);
+  std::fflush(stdout);
 }
 
 // Journals `n` renames after the checkpoint, for the restart to replay: files from the third
@@ -284,6 +286,7 @@ int BenchNamenode(const Args& args) {
   const double checkpoint_s = Now() - t;
   std::printf("checkpoint: %.1f MiB written in %.3f s (the journal before it: %.1f MiB)\n",
               DirBytes(dir, "checkpoint") / 1048576.0, checkpoint_s, journal_bytes / 1048576.0);
+  std::fflush(stdout);
   BenchFsck(**core);
   s = (*core)->Mkdirs("/bench/after-checkpoint", clock_ms);
   if (s.ok()) s = BenchBackgroundCheckpoint(**core, clock_ms, checkpoint_s);
@@ -307,6 +310,7 @@ int BenchNamenode(const Args& args) {
                 restart_s, rec.checkpoint_load_s, static_cast<unsigned long long>(rec.replayed), rec.replay_s,
                 restart_s - rec.checkpoint_load_s - rec.replay_s, static_cast<unsigned long long>(last_txid),
                 same ? "identical (same Dump)" : "DIFFERS");
+    std::fflush(stdout);
     if (!same) return 1;
   }
   std::error_code ec;

@@ -135,7 +135,9 @@ Status NamespaceStore::Recover() {
   // Images a crash or a killed checkpoint child left half written.
   ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(dir_));
   for (const std::string& name : names) {
-    if (name.starts_with(kCheckpointPrefix) && name.ends_with(".tmp")) RETURN_IF_ERROR(RemoveAll(JoinPath(dir_, name)));
+    if (name.starts_with(kCheckpointPrefix) && name.ends_with(".tmp")) {
+      RETURN_IF_ERROR(RemoveAll(JoinPath(dir_, name)));
+    }
   }
   ASSIGN_OR_RETURN(MetadataFiles files, ListMetadataFiles(dir_));
   std::vector<uint64_t>& checkpoints = files.checkpoints;
@@ -434,6 +436,7 @@ Result<bool> NamespaceStore::PollCheckpoint(bool wait) {
   do {
     r = ::waitpid(child_pid_, &wstatus, wait ? 0 : WNOHANG);
   } while (r < 0 && errno == EINTR);
+  const int wait_errno = errno;
   if (r == 0) return false;  // still writing
   const std::string path = CheckpointPath(child_txid_);
   const std::string tmp = path + ".tmp";
@@ -444,7 +447,7 @@ Result<bool> NamespaceStore::PollCheckpoint(bool wait) {
   child_pid_ = 0;
   Status st;
   if (r < 0) {
-    st = IOError(path + ": cannot wait for the checkpoint writer: " + std::strerror(errno));
+    st = IOError(path + ": cannot wait for the checkpoint writer: " + std::strerror(wait_errno));
   } else if (WIFSIGNALED(wstatus)) {
     st = IOError(path + ": the checkpoint writer was killed by signal " + std::to_string(WTERMSIG(wstatus)));
   } else if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
