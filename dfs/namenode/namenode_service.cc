@@ -423,13 +423,21 @@ void NamenodeService::Tick() {
     for (const std::string& id : core_->ExpireDatanodes(now)) LOG(WARNING) << "datanode " << id << " is dead";
     int64_t grace = options_.safe_mode_grace_ms >= 0 ? options_.safe_mode_grace_ms
                                                      : 2 * options_.block_manager.heartbeat_timeout_ms;
-    // Not Fsck: its block -> path map costs about 1 s at 1 M files, every tick.
-    const size_t missing = core_->MissingClosedBlocks();
-    if (missing == 0 || now - started_ms_ >= grace) {
-      safe_mode_ = false;
-      last_replication_ms_ = now - options_.replication_interval_ms;  // a round right away
-      LOG(INFO) << "leaving safe mode after " << now - started_ms_ << " ms: " << missing
-                << " blocks of closed files have no reported replica";
+    // Not Fsck (its block -> path map takes 1.4 s at 1 M files, 22 s at 10 M), and not every
+    // tick once the count itself is slow (0.9 s at 10 M): then the lock is held for it at most a
+    // tenth of the time.
+    const bool graced = now - started_ms_ >= grace;
+    if (graced || SteadyMs() >= next_safe_mode_check_ms_) {
+      const int64_t t = SteadyMs();
+      const size_t missing = core_->MissingClosedBlocks();
+      const int64_t took = SteadyMs() - t;
+      next_safe_mode_check_ms_ = took >= 50 ? t + 10 * took : 0;
+      if (missing == 0 || graced) {
+        safe_mode_ = false;
+        last_replication_ms_ = now - options_.replication_interval_ms;  // a round right away
+        LOG(INFO) << "leaving safe mode after " << now - started_ms_ << " ms: " << missing
+                  << " blocks of closed files have no reported replica";
+      }
     }
   }
 

@@ -150,6 +150,7 @@ class NamenodeService {
   const int64_t started_ms_;       // on options_.clock
   const int64_t started_wall_ms_;
   bool safe_mode_ = true;
+  int64_t next_safe_mode_check_ms_ = 0;  // steady clock; see Tick
   int64_t last_replication_ms_;
   uint64_t last_checkpoint_txid_;
   int64_t checkpoint_started_ms_ = 0;  // of the one in flight, steady clock (for the log)
