@@ -113,8 +113,8 @@ class NamenodeCore {
   // Every block of a closed file with its live good replicas (possibly none).
   Result<std::vector<LocatedBlock>> GetBlockLocations(std::string_view path) const;
 
-  // Builds a block id -> path map of every block: O(blocks) allocations (about 1 s at 1 M
-  // files). For the fsck request; the tick and the status page use the cheaper calls below.
+  // Builds a block id -> path map of every block: O(blocks) allocations (1.4 s at 1 M files,
+  // 22 s at 10 M, under the service's lock). For the fsck request; the tick and the status page use the cheaper calls below.
   FsckReport Fsck() const;
   // Fsck's counts without the paths: no per-block allocation beyond the block manager's scans.
   FsckCounts FsckSummary() const;
@@ -127,7 +127,6 @@ class NamenodeCore {
   Status StartCheckpoint() { return store_->StartCheckpoint(); }
   Result<bool> PollCheckpoint(bool wait) { return store_->PollCheckpoint(wait); }
   bool checkpoint_in_flight() const { return store_->checkpoint_in_flight(); }
-  NamespaceStore& mutable_store() { return *store_; }
 
   const NamespaceStore& store() const { return *store_; }
   const BlockManager& block_manager() const { return blocks_; }

@@ -470,8 +470,10 @@ bool NamenodeService::ReapCheckpoint(bool wait) {
   if (!done.ok()) {
     LOG(ERROR) << "background checkpoint failed (the older checkpoint and the journals since it remain): "
                << done.status().ToString();
+    checkpoint_failed_ = true;
     return false;
   }
+  checkpoint_failed_ = false;
   if (*done) {
     LOG(INFO) << "checkpoint at transaction " << last_checkpoint_txid_ << " written in the background in "
               << SteadyMs() - checkpoint_started_ms_ << " ms";
@@ -480,9 +482,10 @@ bool NamenodeService::ReapCheckpoint(bool wait) {
 }
 
 void NamenodeService::CheckpointIfNeeded(uint64_t every, bool background) {
-  // The synchronous path (stop) writes one after a failed background checkpoint.
-  const bool retry = !ReapCheckpoint(/*wait=*/!background) && !background;
+  ReapCheckpoint(/*wait=*/!background);
   if (core_->checkpoint_in_flight()) return;
+  // The synchronous path (stop) writes one after a failed background checkpoint.
+  const bool retry = !background && checkpoint_failed_;
   uint64_t txid = core_->store().last_txid();
   if (!retry && txid - last_checkpoint_txid_ < std::max<uint64_t>(every, 1)) return;
   // Not retried every tick on failure: the next attempt is `every` records later.
@@ -490,6 +493,7 @@ void NamenodeService::CheckpointIfNeeded(uint64_t every, bool background) {
   if (background) {
     checkpoint_started_ms_ = SteadyMs();
     Status st = core_->StartCheckpoint();
+    checkpoint_failed_ = !st.ok();
     if (st.ok()) {
       VLOG(1) << "checkpoint at transaction " << txid << " started in the background";
     } else {
@@ -498,6 +502,7 @@ void NamenodeService::CheckpointIfNeeded(uint64_t every, bool background) {
     return;
   }
   Status st = core_->Checkpoint();
+  checkpoint_failed_ = !st.ok();
   if (st.ok()) {
     LOG(INFO) << "checkpoint at transaction " << txid;
   } else {

@@ -139,7 +139,7 @@ class NamenodeService {
   // synchronously after waiting for the one in flight) once `every` records accumulated.
   void CheckpointIfNeeded(uint64_t every, bool background);
   // Installs a background checkpoint whose child has exited (with `wait`, waits for it) and logs
-  // the outcome; false if it failed.
+  // the outcome; false (and checkpoint_failed_) if it failed.
   bool ReapCheckpoint(bool wait);
 
   // Everything below is guarded by mu_ (the core included).
@@ -153,6 +153,7 @@ class NamenodeService {
   int64_t next_safe_mode_check_ms_ = 0;  // steady clock; see Tick
   int64_t last_replication_ms_;
   uint64_t last_checkpoint_txid_;
+  bool checkpoint_failed_ = false;     // the last one, background or not
   int64_t checkpoint_started_ms_ = 0;  // of the one in flight, steady clock (for the log)
   std::map<std::string, int64_t> lease_renewed_ms_;  // client -> last renewal
   std::map<std::string, DatanodeAddress> addresses_;
