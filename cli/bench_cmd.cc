@@ -5,11 +5,15 @@
 #include <malloc.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cli/args.h"
@@ -29,7 +33,7 @@ const CommandUsage& Usage() {
           {"namenode",
            "  sawmill bench namenode --dir DIR [--files 100000] [--dirs 1000] [--datanodes 3]\n"
            "                         [--replication 3] [--ops create,report,stat,list,rename,delete]\n"
-           "                         [--restart true]\n"
+           "                         [--restart true] [--journal-records N]\n"
            "      Opens a new namenode in DIR (it must not exist; a tmpfs such as /dev/shm leaves out the\n"
            "      disk's sync time) with --datanodes fake datanodes, creates --files files of one block\n"
            "      each (--replication replicas, at most --datanodes) spread over --dirs directories\n"
@@ -40,8 +44,11 @@ const CommandUsage& Usage() {
            "      process's resident memory per file (namespace, blocks and block map) without and with\n"
            "      the replicas reported, the checkpoint's size and write time, and the\n"
            "      restart time (checkpoint load + journal replay), checking that the restarted\n"
-           "      namespace dumps the same. DIR is removed at the end.\n",
-           {"dir", "files", "dirs", "datanodes", "replication", "ops", "restart"}},
+           "      namespace dumps the same. Then a background checkpoint (a forked child writes it)\n"
+           "      with a thread heartbeating in a loop under the lock the service would hold: its\n"
+           "      longest answer. Before the restart, --journal-records more renames are journaled\n"
+           "      (default a tenth of --files). DIR is removed at the end.\n",
+           {"dir", "files", "dirs", "datanodes", "replication", "ops", "restart", "journal-records"}},
           {"namenode-rpc",
            "  sawmill bench namenode-rpc --cluster D [--files 20000] [--threads 4]\n"
            "      Measures the running namenode of cluster D over the network: --threads client threads,\n"
@@ -99,6 +106,92 @@ int Fail(const Status& s) {
   return 1;
 }
 
+// What a namenode's lock holder costs the others while a checkpoint is written in the background:
+// a thread heartbeats every millisecond, each heartbeat under `mu` as the RPC service takes its lock,
+// while this thread starts the checkpoint (roll + fork under `mu`) and polls it until it is
+// installed. Prints the checkpoint's time, the fork's, and the longest heartbeat answer.
+Status BenchBackgroundCheckpoint(dfs::NamenodeCore& core, int64_t clock_ms, double sync_s) {
+  std::mutex mu;  // the service's lock
+  std::atomic<bool> done{false};
+  std::atomic<uint64_t> beats{0};
+  double longest = 0;  // written by the heartbeat thread only
+  std::thread heartbeats([&] {
+    while (!done.load()) {
+      const double t = Now();
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        (void)core.Heartbeat("dn0", uint64_t{1} << 60, 0, clock_ms);
+      }
+      longest = std::max(longest, Now() - t);
+      ++beats;
+      // A thousand datanodes' worth (one a second each), without taking the child's CPU.
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+  while (beats.load() < 10) std::this_thread::yield();
+  const uint64_t beats_before = beats.load();
+  const double start = Now();
+  Status st;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    st = core.StartCheckpoint();
+  }
+  const double fork_s = Now() - start;
+  bool installed = false;
+  while (st.ok() && !installed) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // the service's tick polls every 500 ms
+    std::lock_guard<std::mutex> lock(mu);
+    auto polled = core.PollCheckpoint(/*wait=*/false);
+    if (!polled.ok()) st = polled.status();
+    installed = polled.ok() && *polled;
+  }
+  const double background_s = Now() - start;
+  done = true;
+  heartbeats.join();
+  RETURN_IF_ERROR(st);
+  std::printf("background checkpoint: in place after %.3f s (journal roll + fork under the lock: %.4f s); "
+              "%llu heartbeats meanwhile, the longest answer %.4f s (the synchronous checkpoint held the lock "
+              "%.3f s)\n",
+              background_s, fork_s, static_cast<unsigned long long>(beats.load() - beats_before), longest, sync_s);
+  std::fflush(stdout);
+  return Status::Ok();
+}
+
+// Fsck's cost under the lock next to the safe-mode check and the status page's summary.
+void BenchFsck(const dfs::NamenodeCore& core) {
+  double t = Now();
+  const dfs::FsckReport report = core.Fsck();
+  const double fsck_s = Now() - t;
+  t = Now();
+  const size_t missing = core.MissingClosedBlocks();
+  const double missing_s = Now() - t;
+  t = Now();
+  const dfs::FsckCounts counts = core.FsckSummary();
+  const double summary_s = Now() - t;
+  std::printf("fsck: %.3f s for %zu blocks (the fsck request); safe mode's missing-block count %.3f s (%zu); "
+              "the status page's summary %.3f s (%zu blocks)\n",
+              fsck_s, report.total_blocks, missing_s, missing, summary_s, counts.total_blocks);
+  std::fflush(stdout);
+}
+
+// Journals `n` renames after the checkpoint, for the restart to replay: files from the third
+// tenth on (the first two were renamed and deleted) move to "<path>.j" and back, round by round;
+// without such files, directories are made instead.
+Status JournalAfterCheckpoint(dfs::NamenodeCore& core, uint64_t n, uint64_t files, uint64_t dirs, bool have_files,
+                              int64_t clock_ms) {
+  const uint64_t first = 2 * (files / 10), pool = have_files && files > first ? files - first : 0;
+  for (uint64_t k = 0; k < n; ++k) {
+    if (pool == 0) {
+      RETURN_IF_ERROR(core.Mkdirs("/bench/j" + std::to_string(k), clock_ms));
+      continue;
+    }
+    const std::string path = FilePath(first + k % pool, dirs);
+    const bool back = (k / pool) % 2 == 1;
+    RETURN_IF_ERROR(back ? core.Rename(path + ".j", path, clock_ms) : core.Rename(path, path + ".j", clock_ms));
+  }
+  return Status::Ok();
+}
+
 int BenchNamenode(const Args& args) {
   const std::string dir = args.Get("dir", "");
   uint64_t files = 100000, dirs = 1000;
@@ -108,8 +201,10 @@ int BenchNamenode(const Args& args) {
     std::fprintf(stderr, "error: bench namenode needs --dir DIR\n");
     return 2;
   }
-  if (!args.GetU64("files", 100000, &files) || !args.GetNumber<uint64_t>("dirs", 1000, &dirs, 1) ||
-      !args.GetNumber("datanodes", 3, &datanodes, 1, 1000) || !args.GetNumber("replication", 3, &replication, 1, 512)) {
+  uint64_t journal_records = 0;
+  if (!args.GetU64("files", 100000, &files) || !args.GetU64("journal-records", files / 10, &journal_records) ||
+      !args.GetNumber<uint64_t>("dirs", 1000, &dirs, 1) || !args.GetNumber("datanodes", 3, &datanodes, 1, 1000) ||
+      !args.GetNumber("replication", 3, &replication, 1, 512)) {
     return 2;
   }
   if (replication > datanodes) {
@@ -242,24 +337,31 @@ int BenchNamenode(const Args& args) {
   const double checkpoint_s = Now() - t;
   std::printf("checkpoint: %.1f MiB written in %.3f s (the journal before it: %.1f MiB)\n",
               DirBytes(dir, "checkpoint") / 1048576.0, checkpoint_s, journal_bytes / 1048576.0);
+  std::fflush(stdout);
+  BenchFsck(**core);
+  s = (*core)->Mkdirs("/bench/after-checkpoint", clock_ms);
+  if (s.ok()) s = BenchBackgroundCheckpoint(**core, clock_ms, checkpoint_s);
+  if (!s.ok()) return Fail(s);
   if (restart) {
-    // A journal after the checkpoint too: a tenth of the files renamed back.
-    for (uint64_t i = 0; i < tenth && wants("rename"); ++i) {
-      s = (*core)->Rename(FilePath(i, dirs) + ".r", FilePath(i, dirs), clock_ms);
-      if (!s.ok()) return Fail(s);
-    }
+    t = Now();
+    s = JournalAfterCheckpoint(**core, journal_records, files, dirs, wants("create"), clock_ms);
+    if (!s.ok()) return Fail(s);
+    Rate("journal after the checkpoint", std::max<uint64_t>(journal_records, 1), Now() - t);
     const std::string before = (*core)->store().Dump();
-    const uint64_t replay_records = (*core)->store().last_txid();
+    const uint64_t last_txid = (*core)->store().last_txid();
     core->reset();
     t = Now();
     auto again = dfs::NamenodeCore::Open(dir, {});
     if (!again.ok()) return Fail(again.status());
     const double restart_s = Now() - t;
+    const dfs::RecoveryInfo& rec = (*again)->store().recovery();
     const bool same = (*again)->store().Dump() == before;
-    std::printf("restart: %.3f s (checkpoint load + replay of the journal after it; last txid %llu); "
-                "namespace after restart %s\n",
-                restart_s, static_cast<unsigned long long>(replay_records),
+    std::printf("restart: %.3f s: checkpoint load %.3f s, replay of %llu journal records %.3f s, block map %.3f s "
+                "(last txid %llu); namespace after restart %s\n",
+                restart_s, rec.checkpoint_load_s, static_cast<unsigned long long>(rec.replayed), rec.replay_s,
+                restart_s - rec.checkpoint_load_s - rec.replay_s, static_cast<unsigned long long>(last_txid),
                 same ? "identical (same Dump)" : "DIFFERS");
+    std::fflush(stdout);
     if (!same) return 1;
   }
   std::error_code ec;

@@ -281,4 +281,34 @@ FsckReport NamenodeCore::Fsck() const {
   return report;
 }
 
+std::set<uint64_t> NamenodeCore::OpenBlocks() const {
+  std::set<uint64_t> out;
+  for (const auto& [path, params] : open_files_) {
+    auto blocks = store_->ns().LeasedBlocks(path, params.lease_holder);
+    if (!blocks.ok()) continue;
+    for (const BlockInfo& b : *blocks) out.insert(b.id);
+  }
+  return out;
+}
+
+size_t NamenodeCore::MissingClosedBlocks() const {
+  const std::vector<uint64_t> missing = blocks_.Missing();
+  if (missing.empty() || open_files_.empty()) return missing.size();
+  const std::set<uint64_t> open = OpenBlocks();
+  return std::count_if(missing.begin(), missing.end(), [&](uint64_t id) { return !open.contains(id); });
+}
+
+FsckCounts NamenodeCore::FsckSummary() const {
+  const std::set<uint64_t> open = OpenBlocks();
+  auto closed = [&](uint64_t id) { return !open.contains(id); };
+  FsckCounts c;
+  c.open_blocks = open.size();
+  c.total_blocks = store_->ns().Counts().blocks - open.size();
+  const std::vector<uint64_t> under = blocks_.UnderReplicated(), missing = blocks_.Missing();
+  c.under_replicated = std::count_if(under.begin(), under.end(), closed);
+  c.missing = std::count_if(missing.begin(), missing.end(), closed);
+  for (const ReplicaRef& r : blocks_.CorruptReplicas()) c.corrupt += closed(r.block_id);
+  return c;
+}
+
 }  // namespace sawmill::dfs

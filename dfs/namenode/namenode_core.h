@@ -44,6 +44,15 @@ struct FsckReport {
   bool healthy() const { return under_replicated.empty() && missing.empty() && corrupt.empty(); }
 };
 
+// FsckReport's sizes.
+struct FsckCounts {
+  size_t total_blocks = 0;
+  size_t open_blocks = 0;
+  size_t under_replicated = 0;
+  size_t missing = 0;
+  size_t corrupt = 0;
+};
+
 class NamenodeCore {
  public:
   struct Options {
@@ -104,11 +113,20 @@ class NamenodeCore {
   // Every block of a closed file with its live good replicas (possibly none).
   Result<std::vector<LocatedBlock>> GetBlockLocations(std::string_view path) const;
 
+  // Builds a block id -> path map of every block: O(blocks) allocations (1.4 s at 1 M files,
+  // 22 s at 10 M, under the service's lock). For the fsck request; the tick and the status page use the cheaper calls below.
   FsckReport Fsck() const;
+  // Fsck's counts without the paths: no per-block allocation beyond the block manager's scans.
+  FsckCounts FsckSummary() const;
+  // Blocks of closed files with no good reported replica: what keeps the namenode in safe mode.
+  size_t MissingClosedBlocks() const;
   // Files under construction with their lease holders, by path.
   std::vector<OpenFile> OpenFiles() const;
-  // See NamespaceStore::Checkpoint.
+  // See NamespaceStore::Checkpoint, StartCheckpoint and PollCheckpoint.
   Status Checkpoint() { return store_->Checkpoint(); }
+  Status StartCheckpoint() { return store_->StartCheckpoint(); }
+  Result<bool> PollCheckpoint(bool wait) { return store_->PollCheckpoint(wait); }
+  bool checkpoint_in_flight() const { return store_->checkpoint_in_flight(); }
 
   const NamespaceStore& store() const { return *store_; }
   const BlockManager& block_manager() const { return blocks_; }
@@ -131,6 +149,8 @@ class NamenodeCore {
   Status LoadExpectedBlocks();
   void RemoveFreed(const std::vector<BlockInfo>& freed);
   void ForgetOpenFilesUnder(const std::string& path);
+  // The blocks of files under construction, from open_files_ (few) rather than the tree.
+  std::set<uint64_t> OpenBlocks() const;
 
   std::unique_ptr<NamespaceStore> store_;
   Options options_;

@@ -74,6 +74,9 @@ class NamenodeService {
     int64_t replication_interval_ms = 1000;
     int64_t loop_interval_ms = 500;      // the background loop's period
     uint64_t checkpoint_every = 10'000;  // journal records between checkpoints
+    // Tick's checkpoints are written by a forked child (NamespaceStore::StartCheckpoint) while
+    // the namenode goes on answering; false: under the lock, as Stop's always is.
+    bool background_checkpoint = true;
     // Safe mode lasts at most this long after the start; < 0: 2 × heartbeat timeout.
     int64_t safe_mode_grace_ms = -1;
     BlockManager::Options block_manager;
@@ -100,7 +103,8 @@ class NamenodeService {
   void Stop();
   // One round of the loop: abandons files whose lease expired, leaves safe mode when due, runs
   // the replication monitor when replication_interval_ms passed (queuing its commands for the
-  // datanodes' next heartbeats), checkpoints when checkpoint_every records accumulated.
+  // datanodes' next heartbeats), checkpoints when checkpoint_every records accumulated (in the
+  // background: a later Tick installs the image).
   void Tick();
 
   NamenodeStatus GetStatus() const;
@@ -131,7 +135,12 @@ class NamenodeService {
   void FillLocated(const LocatedBlock& located, const std::map<std::string, DatanodeState>& states, int64_t now,
                    proto::LocatedBlock::Builder out) const;
   Status CheckDatanode(const std::string& id) const;
-  void CheckpointIfNeeded(uint64_t every);
+  // Reaps a background checkpoint that finished, then starts one (in the background, or
+  // synchronously after waiting for the one in flight) once `every` records accumulated.
+  void CheckpointIfNeeded(uint64_t every, bool background);
+  // Installs a background checkpoint whose child has exited (with `wait`, waits for it) and logs
+  // the outcome; false (and checkpoint_failed_) if it failed.
+  bool ReapCheckpoint(bool wait);
 
   // Everything below is guarded by mu_ (the core included).
   mutable std::mutex mu_;
@@ -141,8 +150,11 @@ class NamenodeService {
   const int64_t started_ms_;       // on options_.clock
   const int64_t started_wall_ms_;
   bool safe_mode_ = true;
+  int64_t next_safe_mode_check_ms_ = 0;  // steady clock; see Tick
   int64_t last_replication_ms_;
   uint64_t last_checkpoint_txid_;
+  bool checkpoint_failed_ = false;     // the last one, background or not
+  int64_t checkpoint_started_ms_ = 0;  // of the one in flight, steady clock (for the log)
   std::map<std::string, int64_t> lease_renewed_ms_;  // client -> last renewal
   std::map<std::string, DatanodeAddress> addresses_;
   std::map<std::string, std::deque<BlockCommand>> commands_;  // by datanode id

@@ -1,7 +1,15 @@
 // NamespaceStore: recovery (checkpoint + journal replay), write-ahead mutations, checkpointing.
 #include "dfs/namenode/namespace_store.h"
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
@@ -107,7 +115,11 @@ Result<MetadataFiles> ListMetadataFiles(const std::string& dir) {
 
 }  // namespace
 
-NamespaceStore::~NamespaceStore() = default;
+NamespaceStore::~NamespaceStore() {
+  if (!checkpoint_in_flight()) return;
+  auto done = PollCheckpoint(/*wait=*/true);
+  if (!done.ok()) LOG(WARNING) << "background checkpoint: " << done.status().ToString();
+}
 
 std::string NamespaceStore::CheckpointPath(uint64_t txid) const { return JoinPath(dir_, Numbered(kCheckpointPrefix, txid)); }
 std::string NamespaceStore::JournalPath(uint64_t first) const { return JoinPath(dir_, Numbered(kJournalPrefix, first)); }
@@ -120,10 +132,21 @@ Result<std::unique_ptr<NamespaceStore>> NamespaceStore::Open(const std::string& 
 }
 
 Status NamespaceStore::Recover() {
+  // Images a crash or a killed checkpoint child left half written.
+  ASSIGN_OR_RETURN(std::vector<std::string> names, ListDir(dir_));
+  for (const std::string& name : names) {
+    if (name.starts_with(kCheckpointPrefix) && name.ends_with(".tmp")) {
+      RETURN_IF_ERROR(RemoveAll(JoinPath(dir_, name)));
+    }
+  }
   ASSIGN_OR_RETURN(MetadataFiles files, ListMetadataFiles(dir_));
   std::vector<uint64_t>& checkpoints = files.checkpoints;
   std::vector<uint64_t>& journals = files.journals;
 
+  auto seconds = [] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  };
+  double t = seconds();
   // The newest image that reads back; a torn one falls back to the one before it.
   for (uint64_t txid : checkpoints) {
     auto loaded = ReadCheckpoint(CheckpointPath(txid));
@@ -141,6 +164,8 @@ Status NamespaceStore::Recover() {
   if (recovery_.checkpoint.empty() && !checkpoints.empty() && (journals.empty() || journals[0] != 1)) {
     return Corruption(dir_ + ": no readable checkpoint and no journal from transaction 1");
   }
+  recovery_.checkpoint_load_s = seconds() - t;
+  t = seconds();
 
   for (size_t i = 0; i < journals.size(); ++i) {
     bool last = i + 1 == journals.size();
@@ -189,6 +214,7 @@ Status NamespaceStore::Recover() {
       LOG(WARNING) << read->drop_reason << ": dropped " << read->dropped_bytes << " bytes";
     }
   }
+  recovery_.replay_s = seconds() - t;
   // Continue the last journal if it is the one that ends at last_txid_, else start a new one.
   if (!journals.empty() && journals.back() <= last_txid_ + 1) {
     ASSIGN_OR_RETURN(journal_, JournalWriter::Open(JournalPath(journals.back())));
@@ -338,10 +364,104 @@ Status NamespaceStore::SetReplication(std::string_view path, uint32_t replicatio
 }
 
 Status NamespaceStore::Checkpoint() {
+  if (checkpoint_in_flight()) {
+    auto installed = PollCheckpoint(/*wait=*/true);
+    if (installed.ok() && child_txid_ == last_txid_) return Status::Ok();
+    if (!installed.ok()) LOG(WARNING) << installed.status().ToString() << "; writing the checkpoint in the foreground";
+  }
   if (!broken_.ok()) return broken_;
   RETURN_IF_ERROR(WriteCheckpoint(CheckpointPath(last_txid_), ns_, last_txid_));
   if (journal_first_txid_ != last_txid_ + 1) RETURN_IF_ERROR(StartJournal(last_txid_ + 1));
   return RemoveObsoleteFiles();
+}
+
+Status NamespaceStore::StartCheckpoint() {
+  if (checkpoint_in_flight()) {
+    return AlreadyExists(dir_ + ": checkpoint." + std::to_string(child_txid_) + " is being written");
+  }
+  if (!broken_.ok()) return broken_;
+  const uint64_t txid = last_txid_;
+  // Roll first: what is journaled from now on goes to a journal the image does not cover.
+  if (journal_first_txid_ != txid + 1) RETURN_IF_ERROR(StartJournal(txid + 1));
+  const std::string tmp = CheckpointPath(txid) + ".tmp";
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    return IOError(dir_ + ": cannot create a pipe for the checkpoint writer: " + std::strerror(errno));
+  }
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    const int err = errno;
+    ::close(pipe_fds[0]);
+    ::close(pipe_fds[1]);
+    return IOError(dir_ + ": cannot fork the checkpoint writer: " + std::strerror(err));
+  }
+  if (pid == 0) {
+    ::close(pipe_fds[0]);
+    // Die with the namenode: an orphan would go on writing an image nobody installs.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(4);
+    RunCheckpointChild(tmp, txid, pipe_fds[1]);
+  }
+  ::close(pipe_fds[1]);
+  child_pid_ = pid;
+  child_txid_ = txid;
+  child_error_fd_ = pipe_fds[0];
+  return Status::Ok();
+}
+
+void NamespaceStore::RunCheckpointChild(const std::string& tmp, uint64_t txid, int error_fd) {
+  // Only the forking thread exists here, and any lock another thread held stays held: no
+  // logging, no locks, no atexit handlers (_exit). glibc's malloc is reset for the child.
+  int code = 0;
+  try {
+    if (child_hook_) child_hook_();
+    Status st = WriteCheckpointFile(tmp, ns_, txid);
+    if (!st.ok()) {
+      const std::string& m = st.message();
+      ssize_t n = ::write(error_fd, m.data(), std::min<size_t>(m.size(), 4096));
+      (void)n;
+      code = 1;
+    }
+  } catch (...) {
+    code = 3;
+  }
+  ::_exit(code);
+}
+
+Result<bool> NamespaceStore::PollCheckpoint(bool wait) {
+  if (!checkpoint_in_flight()) return false;
+  int wstatus = 0;
+  pid_t r;
+  do {
+    r = ::waitpid(child_pid_, &wstatus, wait ? 0 : WNOHANG);
+  } while (r < 0 && errno == EINTR);
+  const int wait_errno = errno;
+  if (r == 0) return false;  // still writing
+  const std::string path = CheckpointPath(child_txid_);
+  const std::string tmp = path + ".tmp";
+  char message[4096];
+  ssize_t n = ::read(child_error_fd_, message, sizeof(message));
+  ::close(child_error_fd_);
+  child_error_fd_ = -1;
+  child_pid_ = 0;
+  Status st;
+  if (r < 0) {
+    st = IOError(path + ": cannot wait for the checkpoint writer: " + std::strerror(wait_errno));
+  } else if (WIFSIGNALED(wstatus)) {
+    st = IOError(path + ": the checkpoint writer was killed by signal " + std::to_string(WTERMSIG(wstatus)));
+  } else if (!WIFEXITED(wstatus) || WEXITSTATUS(wstatus) != 0) {
+    st = IOError(path + ": the checkpoint writer exited with status " + std::to_string(WEXITSTATUS(wstatus)) +
+                 (n > 0 ? ": " + std::string(message, static_cast<size_t>(n)) : std::string()));
+  }
+  if (st.ok()) st = sawmill::Rename(tmp, path);
+  if (!st.ok()) {
+    (void)RemoveAll(tmp);  // the older checkpoint and the journals since it still recover
+    return st;
+  }
+  RETURN_IF_ERROR(SyncDirectory(dir_));
+  RETURN_IF_ERROR(RemoveObsoleteFiles());
+  return true;
 }
 
 Status NamespaceStore::RemoveObsoleteFiles() {

@@ -5,7 +5,10 @@
 // journal.<first txid> (records first txid, first txid + 1, ...). Numbers are 20-digit decimals.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -22,6 +25,8 @@ struct RecoveryInfo {
   uint64_t checkpoint_txid = 0;
   std::vector<std::string> bad_checkpoints;     // corrupt images skipped, with the reason
   uint64_t replayed = 0;                        // journal records applied
+  double checkpoint_load_s = 0;                 // reading and decoding the image, building the tree
+  double replay_s = 0;                          // reading and applying the journals
   uint64_t dropped_bytes = 0;                   // torn or corrupt journal tails, all files
   std::vector<std::string> drop_reasons;
 };
@@ -55,8 +60,30 @@ class NamespaceStore {
   Status SetReplication(std::string_view path, uint32_t replication);
 
   // Writes checkpoint.<last txid>, starts journal.<last txid + 1>, and removes files no longer
-  // needed to recover from the older of the two kept checkpoints.
+  // needed to recover from the older of the two kept checkpoints. Synchronous: the caller
+  // waits for the whole image (shutdown, tests). Waits first for a background checkpoint in
+  // flight, and writes nothing more if that one covered the last txid.
   Status Checkpoint();
+
+  // The background checkpoint (Redis's BGSAVE): starts journal.<last txid + 1>, then fork()s a
+  // child that writes checkpoint.<last txid>.tmp from its copy-on-write image of the namespace,
+  // fsyncs it and exits; returns as soon as the child runs (the cost of fork: page tables).
+  // Mutations go on meanwhile, into the new journal. PollCheckpoint installs the image. One at
+  // a time: kAlreadyExists while one is in flight. The child is killed if the thread that called
+  // this exits before it is reaped (PR_SET_PDEATHSIG, so that it dies with the namenode): call
+  // it from a thread that outlives the checkpoint, or reap it first. A child that fails or is killed leaves
+  // the older checkpoint and the journals since it, which Open replays across the roll.
+  Status StartCheckpoint();
+  // Reaps the background checkpoint's child once it has exited (with `wait`, waits for it):
+  // then renames its image into place, fsyncs the directory and removes obsolete files, and
+  // returns true; or removes its temp file and fails with the child's error (an IOError naming
+  // its exit status or signal). False, doing nothing, while it runs or when none is in flight.
+  Result<bool> PollCheckpoint(bool wait);
+  bool checkpoint_in_flight() const { return child_pid_ > 0; }
+  // The background checkpoint's child process (0: none), for tests that kill it.
+  pid_t checkpoint_pid() const { return child_pid_; }
+  // Tests: runs in the child before it writes anything (to hold it there and kill it).
+  void SetCheckpointChildHookForTest(std::function<void()> hook) { child_hook_ = std::move(hook); }
 
   const Namespace& ns() const { return ns_; }
   uint64_t last_txid() const { return last_txid_; }
@@ -76,6 +103,8 @@ class NamespaceStore {
   std::string JournalPath(uint64_t first_txid) const;
   Status StartJournal(uint64_t first_txid);
   Status RemoveObsoleteFiles();
+  // The child's side of StartCheckpoint; never returns.
+  [[noreturn]] void RunCheckpointChild(const std::string& tmp, uint64_t txid, int error_fd);
 
   std::string dir_;
   Namespace ns_;
@@ -84,6 +113,12 @@ class NamespaceStore {
   uint64_t journal_first_txid_ = 0;
   Status broken_;
   RecoveryInfo recovery_;
+  // The background checkpoint in flight (child_pid_ > 0): its child, the txid it writes, and the
+  // read end of a pipe on which the child leaves its error message.
+  pid_t child_pid_ = 0;
+  uint64_t child_txid_ = 0;
+  int child_error_fd_ = -1;
+  std::function<void()> child_hook_;
 };
 
 }  // namespace sawmill::dfs

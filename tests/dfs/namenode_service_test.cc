@@ -3,12 +3,14 @@
 #include "dfs/namenode/namenode_service.h"
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 
 #include <capnp/message.h>
 #include <gtest/gtest.h>
 
 #include "common/capnp_util.h"
+#include "common/file.h"
 #include "dfs/proto_convert.h"
 #include "tests/common/temp_dir.h"
 
@@ -495,6 +497,33 @@ TEST_F(NamenodeServiceTest, MalformedRequests) {
   Reply st2 = Call(*conn, [](Req::Builder r) { r.setStat("/ok"); });
   ASSERT_TRUE(st2.status.ok()) << st2.status.ToString();
   EXPECT_TRUE(st2.get().getFileStatus().getIsDir());
+}
+
+// The loop checkpoints in the background (a forked child from the loop's thread) and Stop reaps it
+// and writes the last records synchronously: a restart replays nothing and finds every directory.
+TEST_F(NamenodeServiceTest, LoopCheckpointsInTheBackgroundAndStopLeavesNothingToReplay) {
+  options_.checkpoint_every = 1;
+  options_.loop_interval_ms = 5;
+  OpenService();
+  service_->Start();
+  auto checkpoints = [&] {
+    int n = 0;
+    auto names = ListDir(dir_.path());
+    for (const std::string& name : names.value()) n += name.rfind("checkpoint.", 0) == 0 && name.size() == 31;
+    return n;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  for (int i = 0; checkpoints() < 2 && std::chrono::steady_clock::now() < deadline; ++i) {
+    EXPECT_OK(Call(*client_, [&](Req::Builder r) { r.setMkdirs("/loop" + std::to_string(i)); }));
+  }
+  ASSERT_GE(checkpoints(), 2) << "no background checkpoints within 20 s";
+  EXPECT_OK(Call(*client_, [](Req::Builder r) { r.setMkdirs("/last"); }));
+  CloseService();  // Stop
+  auto store = NamespaceStore::Open(dir_.path());
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  EXPECT_EQ((*store)->recovery().replayed, 0u);
+  EXPECT_TRUE((*store)->ns().Stat("/last").ok());
+  EXPECT_TRUE((*store)->ns().Stat("/loop0").ok());
 }
 
 }  // namespace
