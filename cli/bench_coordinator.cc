@@ -52,7 +52,8 @@ const CommandUsage& Usage() {
       {
           {"coordinator",
            "  sawmill bench coordinator [--workers 1000] [--slots 1] [--tasks 10000] [--reduces 0]\n"
-           "                            [--jobs 1] [--task-ms 0] [--dir DIR] [--max-growth-mb N] [--log]\n"
+           "                            [--jobs 1] [--task-ms 0] [--dir DIR] [--max-growth-mb N]\n"
+           "                            [--max-finished-jobs 1000] [--log]\n"
            "      Runs the coordinator service in this process, its store and directory in DIR (it\n"
            "      must not exist; default a new directory under $TMPDIR; a tmpfs such as /dev/shm\n"
            "      leaves out the journal's fsync), and --workers simulated workers of --slots slots,\n"
@@ -68,8 +69,10 @@ const CommandUsage& Usage() {
            "      slot (its report) to the worker's next order over all jobs (median, p99), and the\n"
            "      memory after the first and the last job. Fails when a job does not succeed, or when\n"
            "      memory grows by more than --max-growth-mb from the first job's end\n"
-           "      to the last's. DIR is removed at the end. --log shows the coordinator's log.\n",
-           {"workers", "slots", "tasks", "reduces", "jobs", "task-ms", "dir", "max-growth-mb", "log"}},
+           "      to the last's. DIR is removed at the end. --log shows the coordinator's log.\n"
+           "      --max-finished-jobs: the coordinator's --max_finished_jobs (finished jobs it keeps\n"
+           "      in memory; older ones are read from its history directory).\n",
+           {"workers", "slots", "tasks", "reduces", "jobs", "task-ms", "dir", "max-growth-mb", "max-finished-jobs", "log"}},
       },
       "",
       {},
@@ -368,6 +371,7 @@ void RunWorker(Sim* sim, Transport* net, int index, int slots) {
 struct Bench {
   int workers = 1000, slots = 1, jobs = 1, reduces = 0;
   int64_t tasks = 10000, task_ms = 0, max_growth_mb = -1;
+  uint64_t max_finished_jobs = 1000;  // CoordinatorOptions::max_finished_jobs
 };
 
 Result<std::string> SubmitJob(sched::CoordinatorClient& client, const Bench& b, int k) {
@@ -428,6 +432,7 @@ int Run(const Bench& b, const std::string& dir) {
   sched::CoordinatorOptions o;
   o.dir = dir + "/coordinator";
   o.address = kCoord;
+  o.max_finished_jobs = b.max_finished_jobs;
   auto coord = std::make_unique<sched::Coordinator>(o, &store);
   if (Status s = coord->Start(); !s.ok()) {
     std::fprintf(stderr, "error: coordinator: %s\n", s.ToString().c_str());
@@ -597,7 +602,8 @@ int BenchCoordinatorCommand(int argc, char** argv) {
       !args.GetNumber<int64_t>("tasks", 10000, &b.tasks, 1, 100000) ||
       !args.GetNumber("reduces", 0, &b.reduces, 0, 100000) || !args.GetNumber("jobs", 1, &b.jobs, 1, 100000) ||
       !args.GetNumber<int64_t>("task-ms", 0, &b.task_ms, 0, 3600000) ||
-      !args.GetNumber<int64_t>("max-growth-mb", -1, &b.max_growth_mb, -1, 1 << 20)) {
+      !args.GetNumber<int64_t>("max-growth-mb", -1, &b.max_growth_mb, -1, 1 << 20) ||
+      !args.GetNumber<uint64_t>("max-finished-jobs", 1000, &b.max_finished_jobs, 1)) {
     return 2;
   }
   if (args.Get("log", "false") != "true") FLAGS_minloglevel = google::GLOG_ERROR;

@@ -24,7 +24,7 @@ namespace {
 // Its flags beside those every daemon takes (ParseDaemonArgs).
 const DaemonFlags kFlags{.role = "coordinator",
                          .flags = {"namenode", "http_port", "worker_timeout_ms", "task_timeout_ms", "task_memory_mb",
-                                   "max_attempts", "locality_delay_ms", "slow_start", "speculation"},
+                                   "max_attempts", "locality_delay_ms", "slow_start", "speculation", "max_finished_jobs"},
                          .required = {"namenode"}};
 
 constexpr char kUsage[] = R"(Usage: sawmill coordinator --dir D --namenode ADDR --secret_file F
@@ -33,12 +33,15 @@ constexpr char kUsage[] = R"(Usage: sawmill coordinator --dir D --namenode ADDR 
                            [--worker_timeout_ms 10000] [--task_timeout_ms 3600000]
                            [--task_memory_mb 0] [--max_attempts 4] [--locality_delay_ms 3000]
                            [--slow_start 0.05] [--speculation true|false]
+                           [--max_finished_jobs 1000]
 
 Runs the job coordinator: accepts jobs from job binaries and `sawmill job`, schedules their
 map and reduce attempts onto registered workers (node-local first, delay scheduling, slow start,
 retries, speculation), commits outputs in the file store at the namenode ADDR, and keeps the
-history of jobs in D/history. Listens on --bind:--port (0: any free port) and advertises
---advertise (default: the bind address) with that port; serves its web page and JSON
+history of jobs in D/history. The newest --max_finished_jobs finished jobs stay in memory (the
+job list); older ones are answered from D/history when asked for by id. Listens on
+--bind:--port (0: any free port) and advertises --advertise (default: the bind address) with
+that port; serves its web page and JSON
 (/api/cluster, /api/jobs/ID) on --http_port. With --config (a deployment's cluster.json,
 docs/deploy.md), --dir, --port, --http_port, --advertise, --namenode and --secret_file default
 to that file's entries and --bind to 0.0.0.0; flags given here override it.
@@ -55,12 +58,13 @@ int CoordinatorCommand(int argc, char** argv) {
   const Args& args = d.args;
   uint16_t http_port;
   int64_t worker_timeout_ms, locality_delay_ms;
-  uint64_t task_timeout_ms, task_memory_mb;
+  uint64_t task_timeout_ms, task_memory_mb, max_finished_jobs;
   int max_attempts;
   double slow_start;
   if (!args.GetNumber<uint16_t>("http_port", 0, &http_port) ||
       !args.GetNumber<int64_t>("worker_timeout_ms", 10000, &worker_timeout_ms, 0) ||
       !args.GetU64("task_timeout_ms", 3600000, &task_timeout_ms) || !args.GetU64("task_memory_mb", 0, &task_memory_mb) ||
+      !args.GetNumber<uint64_t>("max_finished_jobs", 1000, &max_finished_jobs, 1) ||
       !args.GetNumber("max_attempts", 4, &max_attempts, 1, 100) ||
       !args.GetNumber<int64_t>("locality_delay_ms", 3000, &locality_delay_ms, 0) ||
       !args.GetNumber("slow_start", 0.05, &slow_start, 0.0, 1.0)) {
@@ -86,6 +90,7 @@ int CoordinatorCommand(int argc, char** argv) {
   options.worker_timeout_ms = worker_timeout_ms;
   options.task_timeout_ms = task_timeout_ms;
   options.task_memory_mb = task_memory_mb;
+  options.max_finished_jobs = max_finished_jobs;
   options.scheduler.max_attempts = max_attempts;
   options.scheduler.locality_delay_ms = locality_delay_ms;
   options.scheduler.slow_start = slow_start;

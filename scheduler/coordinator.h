@@ -24,6 +24,10 @@ struct CoordinatorOptions {
   int64_t tick_ms = 200;              // speculation, timeouts, delay scheduling
   uint64_t task_timeout_ms = 3600000; // default per attempt
   uint64_t task_memory_mb = 0;        // default address-space limit per attempt (0: none)
+  // Finished jobs kept in memory (the job list, with their programs' stages); older ones are
+  // forgotten there and answered from history/<job>.job when asked for by id, so that memory does
+  // not grow with the jobs that have run (YARN keeps 1,000 completed applications the same way).
+  size_t max_finished_jobs = 1000;
   SchedulerOptions scheduler;
 };
 

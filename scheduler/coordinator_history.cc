@@ -86,7 +86,8 @@ Status Coordinator::Impl::LoadHistory(std::set<std::string>* running) {
     job_order.push_back(job->id);
     jobs[job->id] = std::move(job);
   }
-  LOG(INFO) << "history: " << jobs.size() << " jobs; next id " << JobId(next_job);
+  ForgetOldJobs();
+  LOG(INFO) << "history: " << jobs.size() << " jobs kept in memory; next id " << JobId(next_job);
   return Status::Ok();
 }
 
@@ -137,25 +138,69 @@ void Coordinator::Impl::ReleaseDetail(Job& job) {
   }
 }
 
-std::unique_ptr<capnp::MallocMessageBuilder> Coordinator::Impl::FullRecord(Job& job) {
+Result<std::unique_ptr<capnp::MallocMessageBuilder>> Coordinator::Impl::HistoryRecord(const std::string& id) {
+  // Job ids name files here: nothing else may reach the history directory through one.
+  if (id.empty() || id.find('/') != std::string::npos || id[0] == '.') return NotFound("no job " + id);
+  const std::string path = JoinPath(HistoryDir(), id + ".job");
+  std::string bytes;
+  Status s = ReadFileToString(path, &bytes);
+  if (!s.ok()) return s.code() == StatusCode::kNotFound ? NotFound("no job " + id) : s;
+  ASSIGN_OR_RETURN(auto reader, CapnpReader::Parse(bytes));
   auto m = std::make_unique<capnp::MallocMessageBuilder>();
+  RETURN_IF_ERROR(CatchCapnp(path, [&]() -> Status {
+    m->setRoot(reader->Root<sp::JobRecord>());
+    return Status::Ok();
+  }));
+  return m;
+}
+
+std::unique_ptr<capnp::MallocMessageBuilder> Coordinator::Impl::FullRecord(Job& job) {
   if (job.record_on_disk) {
-    const std::string path = JoinPath(HistoryDir(), job.id + ".job");
-    std::string bytes;
-    Status s = ReadFileToString(path, &bytes);
-    if (s.ok()) {
-      auto reader = CapnpReader::Parse(bytes);
-      s = reader.ok() ? CatchCapnp(path, [&]() -> Status {
-        m->setRoot((*reader)->Root<sp::JobRecord>());
-        return Status::Ok();
-      })
-                      : reader.status();
-      if (s.ok()) return m;
-    }
-    LOG(WARNING) << "history: " << s.ToString() << "; job " << job.id << " shown without its attempts";
+    auto full = HistoryRecord(job.id);
+    if (full.ok()) return std::move(*full);
+    LOG(WARNING) << "history: " << full.status().ToString() << "; job " << job.id << " shown without its attempts";
   }
+  auto m = std::make_unique<capnp::MallocMessageBuilder>();
   if (job.record) m->setRoot(job.record->getRoot<sp::JobRecord>().asReader());
   return m;
+}
+
+void Coordinator::Impl::ForgetOldJobs() {
+  // Finished top-level jobs, oldest first; a program's stages go with it.
+  std::vector<std::string> finished;
+  for (const std::string& id : job_order) {
+    const Job& job = *jobs[id];
+    if (job.parent.empty() && job.finished && job.record_on_disk) finished.push_back(id);
+  }
+  if (finished.size() <= opt.max_finished_jobs) return;
+  std::set<std::string> forget;
+  for (size_t i = 0; i + opt.max_finished_jobs < finished.size(); ++i) {
+    const Job& job = *jobs[finished[i]];
+    // Attempts still running past its end need the job to clean its staging up (EndLateAttempt).
+    bool done = job.late_attempts.empty();
+    for (const std::string& sid : job.stage_jobs) {
+      auto it = jobs.find(sid);
+      done = done && (it == jobs.end() || (it->second->finished && it->second->late_attempts.empty()));
+    }
+    if (!done) continue;
+    forget.insert(job.id);
+    forget.insert(job.stage_jobs.begin(), job.stage_jobs.end());
+  }
+  if (forget.empty()) return;
+  std::vector<std::string> kept;
+  kept.reserve(job_order.size() - forget.size());
+  for (std::string& id : job_order) {
+    if (forget.count(id)) {
+      jobs.erase(id);
+    } else {
+      kept.push_back(std::move(id));
+    }
+  }
+  job_order = std::move(kept);
+  reap_from = 0;  // ReapJobs skips the finished prefix again
+  for (auto it = job_by_token.begin(); it != job_by_token.end();) {
+    it = forget.count(it->second) ? job_by_token.erase(it) : std::next(it);
+  }
 }
 
 // The stderr tails of a live job's attempts, each with its state (one snapshot for all).

@@ -435,6 +435,7 @@ void Coordinator::Impl::EndLateAttempt(const std::string& attempt_id) {
 // looks at the unfinished jobs only, and asks the scheduler their states (no snapshots).
 void Coordinator::Impl::ReapJobs() {
   while (reap_from < job_order.size() && jobs[job_order[reap_from]]->finished) ++reap_from;
+  bool ended = false;
   for (size_t at = reap_from; at < job_order.size(); ++at) {
     const std::string& id = job_order[at];
     Job& job = *jobs[id];
@@ -488,8 +489,10 @@ void Coordinator::Impl::ReapJobs() {
       }
       sched.DropJob(id);
       WakeAll();  // drop orders for every worker; followers waiting for the job
+      ended = true;
     }
   }
+  if (ended) ForgetOldJobs();
 }
 
 // Only the program's running master submits stages: a master whose worker was lost may still

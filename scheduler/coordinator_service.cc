@@ -90,7 +90,11 @@ Status Coordinator::Impl::Dispatch(sp::CoordinatorRequest::Reader req, sp::Coord
     case sp::CoordinatorRequest::STATUS: {
       std::lock_guard<std::mutex> l(mu);
       auto it = jobs.find(Text(req.getStatus()));
-      if (it == jobs.end()) return NotFound("no job " + Text(req.getStatus()));
+      if (it == jobs.end()) {  // forgotten (ForgetOldJobs): its history file has it
+        ASSIGN_OR_RETURN(auto record, HistoryRecord(Text(req.getStatus())));
+        resp.setStatus(record->getRoot<sp::JobRecord>().getStatus().asReader());
+        return Status::Ok();
+      }
       resp.setStatus(Root(StatusMessage(*it->second, true)));
       return Status::Ok();
     }
@@ -121,7 +125,11 @@ Status Coordinator::Impl::Dispatch(sp::CoordinatorRequest::Reader req, sp::Coord
       std::lock_guard<std::mutex> l(mu);
       const std::string id = Text(req.getLogs());
       auto it = jobs.find(id);
-      if (it == jobs.end()) return NotFound("no job " + id);
+      if (it == jobs.end()) {
+        ASSIGN_OR_RETURN(auto record, HistoryRecord(id));
+        resp.setLogs(record->getRoot<sp::JobRecord>().getLogs().asReader());
+        return Status::Ok();
+      }
       Job& job = *it->second;
       if (job.finished && job.record) {
         resp.setLogs(FullRecord(job)->getRoot<sp::JobRecord>().getLogs().asReader());
@@ -157,7 +165,12 @@ Status Coordinator::Impl::WaitJob(const std::string& job_id, uint32_t wait_ms, s
   std::unique_lock<std::mutex> l(mu);
   for (;;) {
     auto it = jobs.find(job_id);
-    if (it == jobs.end()) return NotFound("no job " + job_id);
+    if (it == jobs.end()) {  // forgotten: it ended long ago
+      ASSIGN_OR_RETURN(auto record, HistoryRecord(job_id));
+      resp.setStatus(record->getRoot<sp::JobRecord>().getStatus().asReader());
+      resp.getStatus().disownAttempts();
+      return Status::Ok();
+    }
     if (it->second->finished || stopping || std::chrono::steady_clock::now() >= deadline) {
       // Followers read counts and counters, never the attempt list: not built under this lock at
       // every answer (a program's would hold every stage's attempts).

@@ -264,6 +264,10 @@ struct Coordinator::Impl {
   // A finished job's whole record: from its history file when memory holds the summary only
   // (the summary, with a warning, when that file cannot be read).
   std::unique_ptr<capnp::MallocMessageBuilder> FullRecord(Job& job);
+  // The whole record in history/<id>.job (a finished job), or an error naming the file.
+  Result<std::unique_ptr<capnp::MallocMessageBuilder>> HistoryRecord(const std::string& id);
+  // Forgets the oldest finished jobs (with their stages) beyond opt.max_finished_jobs.
+  void ForgetOldJobs();
   void FillLogs(Job& job, capnp::List<sp::AttemptLog>::Builder logs);
 
   // ---- status (coordinator_status.cc) ----

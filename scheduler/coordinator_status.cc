@@ -204,7 +204,11 @@ std::optional<nlohmann::json> Coordinator::JobJson(const std::string& job_id) {
   Impl* i = impl_.get();
   std::lock_guard<std::mutex> l(i->mu);
   auto it = i->jobs.find(job_id);
-  if (it == i->jobs.end()) return std::nullopt;
+  if (it == i->jobs.end()) {  // forgotten (ForgetOldJobs): from its history file
+    auto record = i->HistoryRecord(job_id);
+    if (!record.ok()) return std::nullopt;
+    return JobStatusToJson((*record)->getRoot<sp::JobRecord>().getStatus().asReader(), true);
+  }
   return JobStatusToJson(Impl::Root(i->StatusMessage(*it->second, true)), true);
 }
 

@@ -88,6 +88,7 @@ class CoordinatorTest : public ::testing::Test {
     o.dir = dir.empty() ? tmp_.Sub("coord") : dir;
     o.tick_ms = 10;
     o.worker_timeout_ms = worker_timeout_ms_;
+    o.max_finished_jobs = max_finished_jobs_;
     o.scheduler.locality_delay_ms = 0;
     o.scheduler.speculation = false;
     coord_ = std::make_unique<Coordinator>(o, store_.get());
@@ -282,6 +283,7 @@ class CoordinatorTest : public ::testing::Test {
   }
 
   int64_t worker_timeout_ms_ = 60000;  // set before StartCoordinator
+  size_t max_finished_jobs_ = 1000;    // ditto
   TempDir tmp_;
   std::shared_ptr<RootedFs> store_;
   std::vector<std::unique_ptr<Coordinator>> old_;

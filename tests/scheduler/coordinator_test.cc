@@ -2,6 +2,8 @@
 // worker registration and polls, submission checks, commit of map-only and map+reduce jobs into a
 // store rooted in a temp dir, failures, kills, history across restarts, and lost workers. (The
 // worker facing hostile orders is tests/worker/worker_orders_test.cc.)
+#include <algorithm>
+
 #include "tests/scheduler/coordinator_fixture.h"
 
 namespace sawmill::sched {
@@ -500,6 +502,67 @@ TEST_F(CoordinatorTest, FinishedJobsAttemptsAndLogsComeFromItsHistoryFile) {
   EXPECT_EQ(Text(summary->getRoot<sp::JobStatus>().getState()), "succeeded");
   EXPECT_EQ(summary->getRoot<sp::JobStatus>().getMapsDone(), 1);
   EXPECT_EQ(summary->getRoot<sp::JobStatus>().getAttempts().size(), 0u);
+}
+
+// Memory stays bounded however many jobs have run: beyond max_finished_jobs the oldest finished
+// jobs leave the job list, and their status, attempts and logs come from their history files.
+TEST_F(CoordinatorTest, OnlyTheNewestFinishedJobsStayInMemory) {
+  max_finished_jobs_ = 2;
+  RestartCoordinator();
+  std::string w = Register("host-a", 1);
+  Orders o;
+  for (int k = 1; k <= 3; ++k) {
+    JobArgs a;
+    a.kind = "none";
+    a.maps = 1;
+    a.output = "dfs:/out/x" + std::to_string(k);
+    auto submitted = Submit(a);
+    ASSERT_TRUE(submitted.ok()) << submitted.status().ToString();
+    ASSERT_TRUE(PollForLaunches(w, &o, k));
+    WritePart(o.launch(k - 1), "x");
+    ASSERT_TRUE(Report(w, Text(o.launch(k - 1).getAttemptId()), true, 1, "job " + std::to_string(k) + "'s").ok());
+    const std::string id = "job-" + std::to_string(k);
+    ASSERT_TRUE(WaitForState(id, "succeeded")) << State(id);
+  }
+  auto listed = [&] {
+    std::vector<std::string> ids;
+    auto list = Call([](sp::CoordinatorRequest::Builder req) { req.setList(); });
+    EXPECT_TRUE(list.ok()) << list.status().ToString();
+    if (list.ok()) {
+      for (auto s : (*list)->Root<sp::CoordinatorResponse>().getList()) ids.push_back(Text(s.getJobId()));
+    }
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  };
+  EXPECT_EQ(listed(), (std::vector<std::string>{"job-2", "job-3"}));
+
+  // job-1 is forgotten in memory but answered from history/job-1.job, attempts and logs included.
+  auto st = JobStatus("job-1");
+  ASSERT_NE(st, nullptr);
+  EXPECT_EQ(Text(st->getRoot<sp::JobStatus>().getState()), "succeeded");
+  EXPECT_EQ(st->getRoot<sp::JobStatus>().getAttempts().size(), 1u);
+  auto logs = Call([](sp::CoordinatorRequest::Builder req) { req.setLogs("job-1"); });
+  ASSERT_TRUE(logs.ok()) << logs.status().ToString();
+  ASSERT_EQ((*logs)->Root<sp::CoordinatorResponse>().getLogs().size(), 1u);
+  EXPECT_EQ(Text((*logs)->Root<sp::CoordinatorResponse>().getLogs()[0].getStderr()), "job 1's");
+  auto json = coord_->JobJson("job-1");
+  ASSERT_TRUE(json.has_value());
+  EXPECT_EQ((*json)["attempts"].size(), 1u) << json->dump();
+  auto waited = Call([](sp::CoordinatorRequest::Builder req) {
+    auto wait = req.initWait();
+    wait.setJobId("job-1");
+    wait.setWaitMs(1);
+  });
+  ASSERT_TRUE(waited.ok()) << waited.status().ToString();
+  EXPECT_EQ(Text((*waited)->Root<sp::CoordinatorResponse>().getStatus().getState()), "succeeded");
+  auto missing = Call([](sp::CoordinatorRequest::Builder req) { req.setStatus("job-9"); });
+  EXPECT_EQ(missing.status().code(), StatusCode::kNotFound) << missing.status().ToString();
+  auto escape = Call([](sp::CoordinatorRequest::Builder req) { req.setStatus("../history/job-1"); });
+  EXPECT_EQ(escape.status().code(), StatusCode::kNotFound) << escape.status().ToString();
+
+  // A restarted coordinator keeps the same newest ones from its history.
+  RestartCoordinator();
+  EXPECT_EQ(listed(), (std::vector<std::string>{"job-2", "job-3"}));
 }
 
 }  // namespace sawmill::sched
