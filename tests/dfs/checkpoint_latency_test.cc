@@ -129,8 +129,10 @@ TEST(CheckpointLatency, HeartbeatsAreAnsweredWhileACheckpointIsWritten) {
   ASSERT_TRUE(PathExists(image)) << "no background checkpoint within 30 s";
   EXPECT_GT(sync_s, 0.1) << "the namespace is too small to tell";
   EXPECT_GT(beats_during, 10);
-  EXPECT_LT(longest.load(), sync_s / 5);
-  EXPECT_LT(longest.load(), 0.5);
+  // Held behind the lock for a whole checkpoint, a heartbeat would wait about sync_s (with
+  // background_checkpoint = false the longest is 0.75 of it). Only relative: on a loaded 2-core
+  // machine under ASan the scheduler alone once delayed one by 0.54 s of a 2.29 s checkpoint.
+  EXPECT_LT(longest.load(), sync_s / 3);
   datanode->reset();
   client->reset();
 }
