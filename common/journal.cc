@@ -61,6 +61,10 @@ void JournalWriter::Append(std::string_view payload) {
   pending_.append(payload);
 }
 
+namespace {
+constexpr size_t kKeptBufferBytes = 1 << 20;
+}  // namespace
+
 Status JournalWriter::Sync() {
   if (!failed_.ok()) return failed_;
   // Zeros first, so the record bytes below land on allocated, initialized blocks. One extra
@@ -79,6 +83,9 @@ Status JournalWriter::Sync() {
   if (!failed_.ok()) return failed_;
   size_ += pending_.size();
   pending_.clear();
+  // A batch far larger than the usual few records (a compaction's rewrite of the whole live
+  // state) would otherwise keep its buffer for as long as the journal is open.
+  if (pending_.capacity() > kKeptBufferBytes) std::string().swap(pending_);
   if (::fdatasync(fd_) != 0) failed_ = ErrnoError("cannot sync journal", path_, errno);
   return failed_;
 }
