@@ -62,6 +62,37 @@ class Connection {
 // Runs one conversation: typically a loop of Receive request / Send response until Receive fails.
 using Handler = std::function<void(Connection&)>;
 
+// One request of a conversation served by an AsyncService: answered exactly once, at once or
+// later, from any thread. The conversation's next request comes after the answer.
+class Exchange {
+ public:
+  virtual ~Exchange() = default;
+  virtual const Message& request() const = 0;
+  // Unique per conversation for the life of the service.
+  virtual uint64_t conversation() const = 0;
+  // True when OnRequest runs on a thread of the conversation's own (ServeConversation), which
+  // may block until the answer; false on an event thread that serves every conversation and
+  // must not block (InProcessNetwork::ListenAsync).
+  virtual bool may_block() const = 0;
+  virtual void Answer(std::string header, std::string body = {}) = 0;
+};
+
+// A service that needs no thread per conversation: a request may wait (a held poll) without
+// holding a thread, and answers come from whichever thread has them ready.
+class AsyncService {
+ public:
+  virtual ~AsyncService() = default;
+  virtual void OnRequest(std::shared_ptr<Exchange> exchange) = 0;
+  // The conversation ended (its peer closed or the network stopped). A request of it still
+  // unanswered may be answered, to no one.
+  virtual void OnClosed(uint64_t conversation) = 0;
+};
+
+// Runs one conversation of `service` on this thread, as a Handler does: each request goes to
+// OnRequest (may_block: true), its answer is awaited and sent; OnClosed once it ends.
+// `conversation` must be unique among the service's.
+void ServeConversation(AsyncService& service, Connection& conn, uint64_t conversation);
+
 class Transport {
  public:
   virtual ~Transport() = default;
@@ -80,16 +111,21 @@ class InProcessNetwork : public Transport {
   InProcessNetwork& operator=(const InProcessNetwork&) = delete;
 
   void Listen(const std::string& address, Handler handler);
+  // Serves `service` at `address` from one event thread (its requests and closes, in arrival
+  // order): a thousand held conversations cost no thread each. `service` must outlive Stop.
+  void ListenAsync(const std::string& address, AsyncService* service);
   // Later Connects to `address` fail with kUnavailable, like a dead process; open conversations
   // are closed.
   void Stop(const std::string& address);
   Result<std::unique_ptr<Connection>> Connect(const std::string& address) override;
 
-  struct Pipe;  // one connection's queues (defined in rpc_inproc.cc)
+  struct Pipe;       // one connection's queues (defined in rpc_inproc.cc)
+  struct EventLoop;  // an async service's event thread and queue
 
  private:
   struct Service {
     Handler handler;
+    std::shared_ptr<EventLoop> loop;  // ListenAsync
     std::vector<std::weak_ptr<Pipe>> pipes;
   };
   std::mutex mu_;
