@@ -5,6 +5,7 @@
 // task, resident memory per running and per finished task, the time from a freed slot to the
 // next order, and whether memory stays bounded over many jobs.
 #include <malloc.h>
+#include <pthread.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -31,7 +32,7 @@
 #include "cli/args.h"
 #include "cli/verb_usage.h"
 #include "common/capnp_util.h"
-#include "common/local_fs.h"
+#include "common/memory_fs.h"
 #include "common/rpc.h"
 #include "common/sha256.h"
 #include "scheduler/coordinator.h"
@@ -54,22 +55,25 @@ const CommandUsage& Usage() {
            "  sawmill bench coordinator [--workers 1000] [--slots 1] [--tasks 10000] [--reduces 0]\n"
            "                            [--jobs 1] [--task-ms 0] [--dir DIR] [--max-growth-mb N]\n"
            "                            [--max-finished-jobs 1000] [--log]\n"
-           "      Runs the coordinator service in this process, its store and directory in DIR (it\n"
-           "      must not exist; default a new directory under $TMPDIR; a tmpfs such as /dev/shm\n"
-           "      leaves out the journal's fsync), and --workers simulated workers of --slots slots,\n"
-           "      one thread each, over the in-process transport. Each worker registers, polls for\n"
-           "      orders, holds each attempt --task-ms (no process runs), writes its part (an empty\n"
-           "      file) where the attempt says and reports success; a reduce also waits until the\n"
-           "      coordinator has listed every map's output to it. --jobs jobs of --tasks maps (and\n"
-           "      --reduces reduces; 0: map-only) run one after the other. Prints for the first job,\n"
-           "      every tenth and the last the assignments per second and the CPU per scheduled task\n"
-           "      (the process's, and the coordinator's share: the process's less the simulated\n"
-           "      workers' threads); for the first job the memory per task while it runs and once it\n"
-           "      finished (resident set, and the allocator's heap in use); then the time from a freed\n"
-           "      slot (its report) to the worker's next order over all jobs (median, p99), and the\n"
-           "      memory after the first and the last job. Fails when a job does not succeed, or when\n"
-           "      memory grows by more than --max-growth-mb from the first job's end\n"
-           "      to the last's. DIR is removed at the end. --log shows the coordinator's log.\n"
+           "      Runs the coordinator service in this process, its directory (journal, history) in\n"
+           "      DIR (it must not exist; default a new directory under $TMPDIR; a tmpfs such as\n"
+           "      /dev/shm leaves out the journal's fsync) and its store in memory (in a cluster the\n"
+           "      store is the namenode on another host: its calls per task are printed), and\n"
+           "      --workers simulated workers of --slots slots, one thread each, over the in-process\n"
+           "      transport. Each worker registers, polls for orders, holds each attempt --task-ms (no\n"
+           "      process runs), writes its part (an empty file) where the attempt says and reports\n"
+           "      success, taking its next orders in the report's answer; a reduce also waits until\n"
+           "      the coordinator has listed every map's output to it. --jobs jobs of --tasks maps\n"
+           "      (and --reduces reduces; 0: map-only) run one after the other. Prints for the first\n"
+           "      job, every tenth and the last the assignments per second and the CPU per scheduled\n"
+           "      task (the process's, and the coordinator's share: the process's less the simulated\n"
+           "      workers' threads, and as assignments per second of one core), context switches and\n"
+           "      store calls per task; for the first job the memory per task while it runs and once\n"
+           "      it finished (resident set, and the allocator's heap in use); then the time from a\n"
+           "      freed slot (its report) to the worker's next order over all jobs (median, p99), and\n"
+           "      the memory after the first and the last job. Fails when a job does not succeed, or\n"
+           "      when memory grows by more than --max-growth-mb from the first job's end to the\n"
+           "      last's. DIR is removed at the end. --log shows the coordinator's log.\n"
            "      --max-finished-jobs: the coordinator's --max_finished_jobs (finished jobs it keeps\n"
            "      in memory; older ones are read from its history directory).\n",
            {"workers", "slots", "tasks", "reduces", "jobs", "task-ms", "dir", "max-growth-mb", "max-finished-jobs", "log"}},
@@ -110,6 +114,14 @@ double ProcessCpuSeconds(bool system_only = false) {
   getrusage(RUSAGE_SELF, &u);
   const double sys = u.ru_stime.tv_sec + u.ru_stime.tv_usec / 1e6;
   return system_only ? sys : sys + u.ru_utime.tv_sec + u.ru_utime.tv_usec / 1e6;
+}
+
+// Context switches of every thread of this process (voluntary: a thread blocked; involuntary: it
+// was preempted): what the hand-offs between threads per task cost shows here first.
+uint64_t ContextSwitches() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<uint64_t>(u.ru_nvcsw + u.ru_nivcsw);
 }
 
 std::string LoadAverage() {
@@ -158,41 +170,6 @@ class LatencyHistogram {
   uint64_t total_ = 0;
 };
 
-// The local disk under a root directory, as the coordinator's store: store paths ("/out/x")
-// live under the root.
-class RootedStore : public FileSystem {
- public:
-  explicit RootedStore(std::string root) : root_(std::move(root)) {}
-  Result<std::unique_ptr<ReadableFile>> OpenRead(const std::string& p) override { return local_.OpenRead(P(p)); }
-  Result<std::unique_ptr<AppendableFile>> Create(const std::string& p) override {
-    if (local_.Stat(P(p)).ok()) return AlreadyExists(p + " exists");
-    return local_.Create(P(p));
-  }
-  Status Rename(const std::string& s, const std::string& d) override { return local_.Rename(P(s), P(d)); }
-  Status Delete(const std::string& p, bool recursive) override { return local_.Delete(P(p), recursive); }
-  Status Mkdirs(const std::string& p) override { return local_.Mkdirs(P(p)); }
-  Result<FileInfo> Stat(const std::string& p) override {
-    ASSIGN_OR_RETURN(FileInfo info, local_.Stat(P(p)));
-    info.path = p;
-    return info;
-  }
-  Result<std::vector<FileInfo>> List(const std::string& dir) override {
-    ASSIGN_OR_RETURN(auto list, local_.List(P(dir)));
-    for (auto& f : list) {
-      if (f.path.rfind(root_, 0) == 0) f.path = f.path.substr(root_.size());
-    }
-    return list;
-  }
-  Result<std::vector<BlockLocation>> GetBlockLocations(const std::string& p) override {
-    return local_.GetBlockLocations(P(p));
-  }
-
- private:
-  std::string P(const std::string& p) const { return root_ + (p.rfind('/', 0) == 0 ? "" : "/") + p; }
-  std::string root_;
-  LocalFileSystem local_;
-};
-
 Status WriteStore(FileSystem& store, const std::string& path, std::string_view data) {
   ASSIGN_OR_RETURN(auto f, store.Create(path));
   if (!data.empty()) RETURN_IF_ERROR(f->Append(data));
@@ -231,6 +208,7 @@ struct Running {
 
 // One simulated worker: its own connection (polls and reports on it), one thread.
 void RunWorker(Sim* sim, Transport* net, int index, int slots) {
+  pthread_setname_np(pthread_self(), "sim-worker");
   const int64_t cpu_start = ThreadCpuNs();
   int64_t cpu_counted = 0;
   auto count_cpu = [&] {
@@ -261,14 +239,51 @@ void RunWorker(Sim* sim, Transport* net, int index, int slots) {
   std::vector<double> free_since;  // one per free slot: when it was freed
   free_since.assign(static_cast<size_t>(slots), Now());
   LatencyHistogram latencies;
+  // Orders from a poll's answer or a report's: false when told to register again.
+  auto take = [&](sp::Orders::Reader orders) {
+    const double got = Now();
+    if (orders.getReregister()) {
+      fail("told to register again");
+      return false;
+    }
+    for (auto l : orders.getLaunch()) {
+      Running a;
+      a.attempt_id = Text(l.getAttemptId());
+      a.output_path = Text(l.getSpec().getOutputPath());
+      a.free_at = got + sim->task_ms / 1000.0;
+      if (l.getSpec().getReduce()) {
+        a.job = Text(l.getJobId());
+        a.maps = l.getMapCount();
+      }
+      running.push_back(std::move(a));
+      if (!free_since.empty()) {
+        latencies.Add((got - free_since.back()) * 1e6);
+        free_since.pop_back();
+      }
+      sim->launches++;
+    }
+    for (auto jm : orders.getMapOutputs()) map_outputs[Text(jm.getJobId())] = jm.getOutputs().size();
+    for (auto j : orders.getDropJobs()) map_outputs.erase(Text(j));
+    for (auto k : orders.getKill()) {
+      const std::string killed = Text(k);
+      auto it = std::find_if(running.begin(), running.end(), [&](const Running& a) { return a.attempt_id == killed; });
+      if (it != running.end()) {
+        running.erase(it);
+        free_since.push_back(Now());
+      }
+    }
+    return true;
+  };
+  auto runnable = [&](const Running& r) { return r.maps == 0 || map_outputs[r.job] >= static_cast<size_t>(r.maps); };
   while (!sim->stop) {
-    // Poll until the next attempt of ours ends (or a second).
+    // Poll until the next attempt of ours ends (or a second); not when one has ended already
+    // (its report's answer carries the next orders).
     double next_end = Now() + 1.0;
     for (const auto& r : running) {
-      if (r.maps == 0 || map_outputs[r.job] >= static_cast<size_t>(r.maps)) next_end = std::min(next_end, r.free_at);
+      if (runnable(r)) next_end = std::min(next_end, r.free_at);
     }
-    const auto wait_ms = static_cast<uint32_t>(std::max(0.0, (next_end - Now()) * 1000));
-    {
+    if (next_end > Now()) {
+      const auto wait_ms = static_cast<uint32_t>(std::max(0.0, (next_end - Now()) * 1000));
       capnp::MallocMessageBuilder m;
       auto p = m.initRoot<sp::CoordinatorRequest>().initPoll();
       p.setWorkerId(id);
@@ -278,45 +293,13 @@ void RunWorker(Sim* sim, Transport* net, int index, int slots) {
         if (!sim->stop) fail("poll: " + r.status().ToString());
         break;
       }
-      const double got = Now();
-      auto orders = (*r)->Root<sp::CoordinatorResponse>().getOrders();
-      if (orders.getReregister()) {
-        fail("told to register again");
-        break;
-      }
-      for (auto l : orders.getLaunch()) {
-        Running a;
-        a.attempt_id = Text(l.getAttemptId());
-        a.output_path = Text(l.getSpec().getOutputPath());
-        a.free_at = got + sim->task_ms / 1000.0;
-        if (l.getSpec().getReduce()) {
-          a.job = Text(l.getJobId());
-          a.maps = l.getMapCount();
-        }
-        running.push_back(std::move(a));
-        if (!free_since.empty()) {
-          latencies.Add((got - free_since.back()) * 1e6);
-          free_since.pop_back();
-        }
-        sim->launches++;
-      }
-      for (auto jm : orders.getMapOutputs()) map_outputs[Text(jm.getJobId())] = jm.getOutputs().size();
-      for (auto j : orders.getDropJobs()) map_outputs.erase(Text(j));
-      for (auto k : orders.getKill()) {
-        const std::string killed = Text(k);
-        auto it = std::find_if(running.begin(), running.end(), [&](const Running& a) { return a.attempt_id == killed; });
-        if (it != running.end()) {
-          running.erase(it);
-          free_since.push_back(Now());
-        }
-      }
+      if (!take((*r)->Root<sp::CoordinatorResponse>().getOrders())) break;
     }
     // Attempts that have ended: their parts written, reported in one report.
     const double now = Now();
     std::vector<Running> done;
     for (auto it = running.begin(); it != running.end();) {
-      const bool fetched = it->maps == 0 || map_outputs[it->job] >= static_cast<size_t>(it->maps);
-      if (it->free_at <= now && fetched) {
+      if (it->free_at <= now && runnable(*it)) {
         done.push_back(std::move(*it));
         it = running.erase(it);
       } else {
@@ -344,6 +327,7 @@ void RunWorker(Sim* sim, Transport* net, int index, int slots) {
     capnp::MallocMessageBuilder m;
     auto rep = m.initRoot<sp::CoordinatorRequest>().initReport();
     rep.setWorkerId(id);
+    rep.setWantOrders(true);
     auto updates = rep.initUpdates(static_cast<unsigned>(done.size()));
     for (unsigned i = 0; i < done.size(); ++i) {
       updates[i].setAttemptId(done[i].attempt_id);
@@ -361,6 +345,7 @@ void RunWorker(Sim* sim, Transport* net, int index, int slots) {
       break;
     }
     sim->reported += done.size();
+    if (!take((*r)->Root<sp::CoordinatorResponse>().getOrders())) break;
     count_cpu();
   }
   count_cpu();
@@ -415,13 +400,9 @@ Result<std::string> WaitJob(sched::CoordinatorClient& client, const std::string&
 }
 
 int Run(const Bench& b, const std::string& dir) {
-  std::error_code ec;
-  std::filesystem::create_directories(dir + "/store", ec);
-  if (ec) {
-    std::fprintf(stderr, "error: cannot make %s/store: %s\n", dir.c_str(), ec.message().c_str());
-    return 1;
-  }
-  RootedStore store(dir + "/store");
+  // The store in memory: in a cluster it is the namenode, on another host; what its calls cost
+  // there is `sawmill bench namenode`'s to measure. The calls per task are printed.
+  MemoryFileSystem store;
   for (const auto& [path, data] : {std::pair<std::string, std::string>{"/sawmill/binaries/" + BinarySha(), kBinary},
                                    {"/in/a", std::string(100, 'x')}}) {
     if (Status s = WriteStore(store, path, data); !s.ok()) {
@@ -439,7 +420,9 @@ int Run(const Bench& b, const std::string& dir) {
     return 1;
   }
   auto net = std::make_unique<InProcessNetwork>();
-  net->Listen(kCoord, coord->handler());
+  // Served as a daemon with an event loop would serve it: no thread per worker's conversation
+  // (a held poll or a report waiting for the journal holds none).
+  net->ListenAsync(kCoord, coord->service());
   Sim sim;
   sim.store = &store;
   sim.task_ms = b.task_ms;
@@ -474,6 +457,8 @@ int Run(const Bench& b, const std::string& dir) {
     const uint64_t launches0 = sim.launches, reported0 = sim.reported;
     const int64_t worker_cpu0 = sim.worker_cpu_ns;
     const double cpu0 = ProcessCpuSeconds(), sys0 = ProcessCpuSeconds(true);
+    const uint64_t switches0 = ContextSwitches();
+    const uint64_t store_calls0 = store.calls();
     const double start = Now();
     auto id = SubmitJob(client, b, k);
     if (!id.ok()) {
@@ -484,6 +469,7 @@ int Run(const Bench& b, const std::string& dir) {
     const double submitted = Now();
     double held_s = 0, cpu_held = 0, sys_held = 0;
     int64_t worker_cpu_held = 0;
+    uint64_t switches_held = 0;
     uint64_t rss_running = 0, heap_running = 0;
     // The first job, half done: reports are held until every worker holds its attempts (all
     // slots busy), and the memory is measured with the job running.
@@ -494,6 +480,7 @@ int Run(const Bench& b, const std::string& dir) {
       const double h = Now();
       const double hc = ProcessCpuSeconds(), hs = ProcessCpuSeconds(true);
       const int64_t hw = sim.worker_cpu_ns;
+      const uint64_t hx = ContextSwitches();
       std::unique_lock<std::mutex> l(sim.mu);
       sim.hold = true;
       sim.cv.wait_for(l, std::chrono::seconds(30), [&] { return sim.holding == b.workers; });
@@ -509,6 +496,7 @@ int Run(const Bench& b, const std::string& dir) {
       cpu_held = ProcessCpuSeconds() - hc;
       sys_held = ProcessCpuSeconds(true) - hs;
       worker_cpu_held = sim.worker_cpu_ns - hw;
+      switches_held = ContextSwitches() - hx;
       if (holding != b.workers) std::printf("  (only %d of %d workers were holding attempts)\n", holding, b.workers);
     }
     auto state = WaitJob(client, *id);
@@ -516,6 +504,9 @@ int Run(const Bench& b, const std::string& dir) {
     const double cpu = ProcessCpuSeconds() - cpu0 - cpu_held;
     const double sys = ProcessCpuSeconds(true) - sys0 - sys_held;
     const double worker_cpu = static_cast<double>(sim.worker_cpu_ns - worker_cpu0 - worker_cpu_held) / 1e9;
+    const uint64_t switches = ContextSwitches() - switches0 - switches_held;
+    // The simulated workers' part writes (a create and a close each) are the workers' calls.
+    const uint64_t store_calls = store.calls() - store_calls0 - (sim.launches - launches0);
     if (!state.ok() || *state != "succeeded") {
       std::fprintf(stderr, "error: job %s: %s\n", id->c_str(),
                    state.ok() ? state->c_str() : state.status().ToString().c_str());
@@ -537,9 +528,13 @@ int Run(const Bench& b, const std::string& dir) {
                   id->c_str(), static_cast<unsigned long long>(total_tasks), static_cast<unsigned long long>(launched),
                   wall, submitted - start, launched / wall);
       std::printf("  CPU: process %.2f s = %.1f us per task (%.2f cores; %.0f%% in the kernel); the coordinator's\n"
-                  "  share (process less the simulated workers' threads) %.2f s = %.1f us per task; load average %s\n",
+                  "  share (process less the simulated workers' threads) %.2f s = %.1f us per task, that is\n"
+                  "  %.0f assignments per second of one core; %.1f context switches per task (all threads);\n"
+                  "  %.1f store calls per task (the coordinator's); load average %s\n",
                   cpu, cpu * 1e6 / launched, cpu / wall, cpu > 0 ? 100 * sys / cpu : 0.0, cpu - worker_cpu,
-                  (cpu - worker_cpu) * 1e6 / launched, LoadAverage().c_str());
+                  (cpu - worker_cpu) * 1e6 / launched, cpu > worker_cpu ? launched / (cpu - worker_cpu) : 0.0,
+                  static_cast<double>(switches) / launched, static_cast<double>(store_calls) / launched,
+                  LoadAverage().c_str());
       if (rss_running) {
         std::printf("  with the job half done and every slot busy: resident %.1f MiB, %.0f bytes per task of the\n"
                     "  running job over the idle cluster's %.1f MiB; heap in use %.1f MiB, %.0f bytes per task\n",

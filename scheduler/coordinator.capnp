@@ -228,6 +228,7 @@ struct Report {
   workerId @0 :Text;
   updates @1 :List(AttemptUpdate);
   fetchFailures @2 :List(FetchFailure);
+  wantOrders @3 :Bool;            # answer with this worker's orders (a poll that does not wait), not none
 }
 
 struct Poll {

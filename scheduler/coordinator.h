@@ -41,8 +41,11 @@ class Coordinator {
 
   // Loads the history (jobs that were running when it stopped are recorded as failed).
   Status Start();
-  // Serves one CoordinatorRequest conversation.
+  // Serves one CoordinatorRequest conversation on its thread (the TCP transport's model).
   Handler handler();
+  // The same service without a thread per conversation (InProcessNetwork::ListenAsync): held
+  // polls and reports waiting for the journal hold no thread.
+  AsyncService* service();
   // Stops the tick thread and releases polls. Idempotent.
   void Stop();
 

@@ -1,6 +1,5 @@
 // The coordinator's jobs: submissions checked and accepted, attempts' reports (a task's part
 // committed into the job's staging), and finished jobs committed into place or closed.
-#include <future>
 
 #include <glog/logging.h>
 
@@ -293,108 +292,210 @@ void Coordinator::Impl::ApplyResult(::sawmill::proto::AttemptResult::Reader res,
   for (auto c : res.getCounters()) t->counters[Text(c.getName())] += c.getValue();
 }
 
-Status Coordinator::Impl::Report(sp::Report::Reader r) {
-  // A succeeded attempt whose part must be moved into the staging directory first (on the store
-  // thread: never under mu, and in order with the job's later removals).
-  struct PartMove {
-    std::string job, attempt, from, to, attempt_dir, record;
-    bool reduce = false;
-    int task = 0;
+Status Coordinator::Impl::ReportLocked(sp::Report::Reader r, std::vector<PartMove>* moves, uint64_t* seq) {
+  const std::string worker_id = Text(r.getWorkerId());
+  auto wit = workers.find(worker_id);
+  if (wit == workers.end() || wit->second.recovered) {
+    return NotFound("unknown worker " + worker_id + " (register again)");
+  }
+  Worker& w = wit->second;
+  w.last_seen_ms = MonoMs();
+  const int64_t now = MonoMs();
+  for (auto u : r.getUpdates()) {
+    const std::string attempt_id = Text(u.getAttemptId());
+    EraseRunning(w, attempt_id);
+    EndLateAttempt(attempt_id);
+    AttemptName n;
+    if (!ParseAttemptId(attempt_id, &n)) continue;
+    auto jit = jobs.find(n.job);
+    if (jit == jobs.end() || jit->second->finished) continue;
+    Job& job = *jit->second;
+    job.logs[attempt_id] = LogEntry{w.host, Text(u.getStderrTail())};
+    auto res = u.getResult();
+    if (!res.getOk()) {
+      std::string error = Text(res.getError());
+      if (error.empty()) error = "failed without saying why";
+      sched.AttemptFailed(attempt_id, error + " (on " + w.host + ")", now);
+      continue;
+    }
+    if (!sched.AttemptSucceeded(attempt_id, now)) {
+      DiscardAttempt(job, n);
+      continue;
+    }
+    auto& results = n.reduce ? job.reduces : job.maps;
+    if (n.task < 0 || static_cast<size_t>(n.task) >= results.size()) continue;
+    ApplyResult(res, &results[n.task]);
+    if (job.program) job.program_error = Text(res.getProgramError());
+    if (!n.reduce && job.kind != PartitionKind::kNone) {
+      ++job.map_output_version;
+      WakeReduceWorkers(job);
+    }
+    std::string record = JournalTaskRecord(attempt_id, w.id, res);
+    if (!job.program && (n.reduce || MapsWriteParts(job.kind))) {
+      const int part = PartIndex(job, n.reduce, n.task);
+      const std::string attempt_dir = JoinPath(JoinPath(job.staging, "_temporary"), n.dir);
+      moves->push_back({job.id, attempt_id, JoinPath(attempt_dir, PartName(part)), JoinPath(job.staging, PartName(part)),
+                       attempt_dir, std::move(record), n.reduce, n.task});
+      ++job.part_commits;  // not committed before its part is in place
+      continue;
+    }
+    *seq = Journal(record);
+    job.task_records[{n.reduce, n.task}] = std::move(record);
+  }
+  for (auto f : r.getFetchFailures()) {
+    LOG(WARNING) << Text(f.getReduceAttemptId()) << " could not fetch map " << f.getMap() << ": " << Text(f.getError());
+    sched.FetchFailed(Text(f.getReduceAttemptId()), f.getMap(), now, Text(f.getMapAttemptId()));
+    AttemptName n;
+    if (ParseAttemptId(Text(f.getReduceAttemptId()), &n) && jobs.count(n.job)) {
+      ++jobs[n.job]->map_output_version;
+      WakeReduceWorkers(*jobs[n.job]);
+    }
+  }
+  ReapJobs();
+  Schedule();
+  return Status::Ok();
+}
+
+uint64_t Coordinator::Impl::CommitParts(const std::vector<PartMove>& moves, const std::function<void()>& under_mu) {
+  const std::vector<Status> moved = MoveParts(moves);
+  std::lock_guard<std::mutex> l(mu);
+  const uint64_t last = JournalMovedParts(moves, moved);
+  ReapJobs();
+  Schedule();
+  if (under_mu) under_mu();
+  return last;
+}
+
+std::vector<Status> Coordinator::Impl::MoveParts(const std::vector<PartMove>& moves) {
+  std::vector<Status> moved;
+  moved.reserve(moves.size());
+  for (const auto& m : moves) moved.push_back(MovePart(*store, m.from, m.to, m.attempt_dir));
+  return moved;
+}
+
+uint64_t Coordinator::Impl::JournalMovedParts(const std::vector<PartMove>& moves, const std::vector<Status>& moved) {
+  uint64_t last = 0;
+  for (size_t i = 0; i < moves.size(); ++i) {
+    auto jit = jobs.find(moves[i].job);
+    if (jit == jobs.end()) continue;
+    Job& job = *jit->second;
+    --job.part_commits;
+    if (job.finished) continue;
+    if (!moved[i].ok()) {
+      sched.KillJob(job.id, "committing " + moves[i].attempt + ": " + moved[i].ToString(), MonoMs());
+      continue;
+    }
+    last = Journal(moves[i].record);
+    job.task_records[{moves[i].reduce, moves[i].task}] = moves[i].record;
+  }
+  return last;
+}
+
+void Coordinator::Impl::CommitPending() {
+  std::vector<PendingCommit> batch;
+  {
+    std::lock_guard<std::mutex> l(store_mu);
+    batch.swap(pending_commits);
+  }
+  std::vector<std::vector<Status>> moved;
+  moved.reserve(batch.size());
+  for (const auto& c : batch) moved.push_back(MoveParts(c.moves));
+  std::vector<uint64_t> upto(batch.size());
+  {
+    std::lock_guard<std::mutex> l(mu);
+    for (size_t i = 0; i < batch.size(); ++i) upto[i] = std::max(batch[i].seq, JournalMovedParts(batch[i].moves, moved[i]));
+    ReapJobs();
+    Schedule();
+    for (const auto& c : batch) {
+      if (c.take_orders) c.take_orders();
+    }
+  }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    if (on_store_thread) {
+      store_answers.emplace_back(upto[i], std::move(batch[i].answer));  // after this batch of store work
+    } else {
+      WhenDurable(upto[i], std::move(batch[i].answer));  // run where it was posted (the store thread had stopped)
+    }
+  }
+}
+
+// The orders a report's answer carries: taken under mu, last, so that the slots the report freed
+// are refilled first.
+std::function<void()> Coordinator::Impl::OrdersTaker(const std::string& worker_id, sp::Orders::Builder* orders) {
+  if (orders == nullptr) return nullptr;
+  return [this, worker_id, orders] {
+    auto it = workers.find(worker_id);
+    if (it == workers.end() || it->second.recovered) {
+      orders->setReregister(true);
+    } else {
+      TakeOrders(it->second, *orders);
+    }
   };
+}
+
+Status Coordinator::Impl::Report(sp::Report::Reader r, sp::Orders::Builder* orders) {
+  const auto take_orders = OrdersTaker(Text(r.getWorkerId()), orders);
   std::vector<PartMove> moves;
   uint64_t seq = 0;
   {
     std::lock_guard<std::mutex> l(mu);
-    const std::string worker_id = Text(r.getWorkerId());
-    auto wit = workers.find(worker_id);
-    if (wit == workers.end() || wit->second.recovered) {
-      return NotFound("unknown worker " + worker_id + " (register again)");
-    }
-    Worker& w = wit->second;
-    w.last_seen_ms = MonoMs();
-    const int64_t now = MonoMs();
-    for (auto u : r.getUpdates()) {
-      const std::string attempt_id = Text(u.getAttemptId());
-      EraseRunning(w, attempt_id);
-      EndLateAttempt(attempt_id);
-      AttemptName n;
-      if (!ParseAttemptId(attempt_id, &n)) continue;
-      auto jit = jobs.find(n.job);
-      if (jit == jobs.end() || jit->second->finished) continue;
-      Job& job = *jit->second;
-      job.logs[attempt_id] = LogEntry{w.host, Text(u.getStderrTail())};
-      auto res = u.getResult();
-      if (!res.getOk()) {
-        std::string error = Text(res.getError());
-        if (error.empty()) error = "failed without saying why";
-        sched.AttemptFailed(attempt_id, error + " (on " + w.host + ")", now);
-        continue;
-      }
-      if (!sched.AttemptSucceeded(attempt_id, now)) {
-        DiscardAttempt(job, n);
-        continue;
-      }
-      auto& results = n.reduce ? job.reduces : job.maps;
-      if (n.task < 0 || static_cast<size_t>(n.task) >= results.size()) continue;
-      ApplyResult(res, &results[n.task]);
-      if (job.program) job.program_error = Text(res.getProgramError());
-      if (!n.reduce && job.kind != PartitionKind::kNone) {
-        ++job.map_output_version;
-        WakeReduceWorkers(job);
-      }
-      std::string record = JournalTaskRecord(attempt_id, w.id, res);
-      if (!job.program && (n.reduce || MapsWriteParts(job.kind))) {
-        const int part = PartIndex(job, n.reduce, n.task);
-        const std::string attempt_dir = JoinPath(JoinPath(job.staging, "_temporary"), n.dir);
-        moves.push_back({job.id, attempt_id, JoinPath(attempt_dir, PartName(part)), JoinPath(job.staging, PartName(part)),
-                         attempt_dir, std::move(record), n.reduce, n.task});
-        ++job.part_commits;  // not committed before its part is in place
-        continue;
-      }
-      seq = Journal(record);
-      job.task_records[{n.reduce, n.task}] = std::move(record);
-    }
-    for (auto f : r.getFetchFailures()) {
-      LOG(WARNING) << Text(f.getReduceAttemptId()) << " could not fetch map " << f.getMap() << ": " << Text(f.getError());
-      sched.FetchFailed(Text(f.getReduceAttemptId()), f.getMap(), now, Text(f.getMapAttemptId()));
-      AttemptName n;
-      if (ParseAttemptId(Text(f.getReduceAttemptId()), &n) && jobs.count(n.job)) {
-        ++jobs[n.job]->map_output_version;
-        WakeReduceWorkers(*jobs[n.job]);
-      }
-    }
-    ReapJobs();
-    Schedule();
+    RETURN_IF_ERROR(ReportLocked(r, &moves, &seq));
+    if (moves.empty() && take_orders) take_orders();
   }
-  if (!moves.empty()) {
-    auto done = std::make_shared<std::promise<uint64_t>>();
-    auto result = done->get_future();
-    PostStoreWork([this, moves = std::move(moves), done] {
-      std::vector<Status> moved;
-      for (const auto& m : moves) moved.push_back(MovePart(*store, m.from, m.to, m.attempt_dir));
-      std::lock_guard<std::mutex> l(mu);
-      uint64_t last = 0;
-      for (size_t i = 0; i < moves.size(); ++i) {
-        auto jit = jobs.find(moves[i].job);
-        if (jit == jobs.end()) continue;
-        Job& job = *jit->second;
-        --job.part_commits;
-        if (job.finished) continue;
-        if (!moved[i].ok()) {
-          sched.KillJob(job.id, "committing " + moves[i].attempt + ": " + moved[i].ToString(), MonoMs());
-          continue;
-        }
-        last = Journal(moves[i].record);
-        job.task_records[{moves[i].reduce, moves[i].task}] = moves[i].record;
-      }
-      ReapJobs();
-      Schedule();
-      done->set_value(last);
-    });
-    seq = std::max(seq, result.get());
-  }
+  if (!moves.empty()) RunStoreWork([&] { seq = std::max(seq, CommitParts(moves, take_orders)); });
   // Answered once the journal has the commits: a worker that hears nothing reports them again.
   return Durable(seq);
+}
+
+Status Coordinator::Impl::ReportAsync(const std::shared_ptr<Call>& call) {
+  auto r = call->req().getReport();
+  const bool want_orders = r.getWantOrders();
+  if (call->exchange->may_block()) {  // this conversation's own thread: wait here
+    Status s;
+    if (want_orders) {
+      auto orders = call->resp.initOrders();
+      s = Report(r, &orders);
+    } else {
+      call->resp.setNone();
+      s = Report(r);
+    }
+    call->Finish(s);
+    return Status::Ok();
+  }
+  // The orders' builder lives in the call, which the closures below keep.
+  std::shared_ptr<sp::Orders::Builder> orders;
+  if (want_orders) {
+    orders = std::make_shared<sp::Orders::Builder>(call->resp.initOrders());
+  } else {
+    call->resp.setNone();
+  }
+  std::function<void()> take_orders = OrdersTaker(Text(r.getWorkerId()), orders.get());
+  if (take_orders) take_orders = [orders, take_orders] { take_orders(); };  // keeps the builder
+  std::vector<PartMove> moves;
+  uint64_t seq = 0;
+  {
+    std::lock_guard<std::mutex> l(mu);
+    if (Status s = ReportLocked(r, &moves, &seq); !s.ok()) {
+      call->Finish(s);
+      return Status::Ok();
+    }
+    if (moves.empty() && take_orders) take_orders();
+  }
+  auto answer = [call](const Status& s) { call->Finish(s); };
+  if (moves.empty()) {
+    WhenDurable(seq, answer);
+    return Status::Ok();
+  }
+  // Joins the reports' commits waiting for the store thread; the first of them posts the work
+  // that takes them all (CommitPending).
+  bool first = false;
+  {
+    std::lock_guard<std::mutex> l(store_mu);
+    first = pending_commits.empty();
+    pending_commits.push_back(PendingCommit{std::move(moves), seq, std::move(take_orders), std::move(answer)});
+  }
+  if (first) PostStoreWork([this] { CommitPending(); });
+  return Status::Ok();
 }
 
 // The part an attempt writes: a map's or reduce's own index, but the tail's follows the maps'.

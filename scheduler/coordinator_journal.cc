@@ -1,6 +1,9 @@
 // The coordinator's journal: record encoders, replay, and the group-commit thread.
 #include "scheduler/coordinator_journal.h"
 
+#include <pthread.h>
+
+#include <chrono>
 #include <cstdio>
 
 #include <glog/logging.h>
@@ -17,7 +20,9 @@ namespace sp = proto;
 
 template <typename Fill>
 std::string Record(Fill&& fill) {
-  capnp::MallocMessageBuilder m;
+  // A record is mostly well under 1 KiB: a builder's default first segment (8 KiB, zeroed) would
+  // cost more than the record, once per task; 896 bytes stay under glibc's large-request path.
+  capnp::MallocMessageBuilder m(112);
   fill(m.initRoot<sp::JournalRecord>());
   return CapnpToString(m);
 }
@@ -201,7 +206,10 @@ Result<std::unique_ptr<CoordinatorJournal>> CoordinatorJournal::Create(const std
 
 CoordinatorJournal::CoordinatorJournal(std::string path, std::unique_ptr<JournalWriter> writer)
     : path_(std::move(path)), writer_(std::move(writer)), size_(writer_->size()) {
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "coord-journal");
+    Loop();
+  });
 }
 
 CoordinatorJournal::~CoordinatorJournal() {
@@ -216,14 +224,50 @@ CoordinatorJournal::~CoordinatorJournal() {
 uint64_t CoordinatorJournal::Append(std::string record) {
   std::lock_guard<std::mutex> l(mu_);
   pending_.push_back(std::move(record));
-  cv_.notify_one();
+  // The thread is woken once per linger, not per record: most records are written by the caller
+  // that waits for them (WaitDurable), without a hand-off.
+  if (!armed_) {
+    armed_ = true;
+    cv_.notify_one();
+  }
   return ++appended_;
 }
 
 Status CoordinatorJournal::WaitDurable(uint64_t seq) {
   std::unique_lock<std::mutex> l(mu_);
-  durable_cv_.wait(l, [&] { return durable_ >= seq || !failed_.ok(); });
+  while (durable_ < seq && failed_.ok()) {
+    if (writing_) {
+      durable_cv_.wait(l);
+    } else {
+      WriteLocked(l);  // this caller leads the group commit: no thread to wake and wait for
+    }
+  }
   return durable_ >= seq ? Status::Ok() : failed_;
+}
+
+void CoordinatorJournal::WhenDurable(uint64_t seq, std::function<void(const Status&)> done) {
+  std::unique_lock<std::mutex> l(mu_);
+  if (durable_ >= seq || !failed_.ok()) {
+    const Status s = durable_ >= seq ? Status::Ok() : failed_;
+    l.unlock();
+    done(s);
+    return;
+  }
+  callbacks_.emplace_back(seq, std::move(done));
+  cv_.notify_one();  // no caller waits to write it: the thread does, now
+}
+
+void CoordinatorJournal::RunCallbacksLocked(std::unique_lock<std::mutex>& l) {
+  if (callbacks_.empty()) return;
+  std::vector<std::pair<uint64_t, std::function<void(const Status&)>>> ready, waiting;
+  for (auto& cb : callbacks_) (cb.first <= durable_ || !failed_.ok() ? ready : waiting).push_back(std::move(cb));
+  callbacks_.swap(waiting);
+  if (ready.empty()) return;
+  const Status failed = failed_;
+  const uint64_t durable = durable_;
+  l.unlock();
+  for (auto& [seq, done] : ready) done(seq <= durable ? Status::Ok() : failed);
+  l.lock();
 }
 
 void CoordinatorJournal::Compact(std::vector<std::string> records) {
@@ -240,43 +284,81 @@ uint64_t CoordinatorJournal::size() const {
   return size_;
 }
 
+void CoordinatorJournal::WriteLocked(std::unique_lock<std::mutex>& l) {
+  writing_ = true;
+  std::vector<std::string> batch;
+  batch.swap(pending_);
+  std::unique_ptr<std::vector<std::string>> compact = std::move(compact_);
+  const uint64_t upto = appended_;
+  const bool ok = failed_.ok();
+  l.unlock();
+  Status s = ok ? Status::Ok() : failed_;
+  std::unique_ptr<JournalWriter> writer;
+  if (s.ok() && compact) {
+    auto w = Rewrite(path_, *compact);
+    s = w.status();
+    if (s.ok()) writer = std::move(*w);
+  }
+  l.lock();
+  if (writer) writer_ = std::move(writer);
+  JournalWriter* w = writer_.get();
+  l.unlock();
+  if (s.ok()) {
+    for (const auto& r : batch) w->Append(r);
+    s = FaultPoint("coordinator.journal.sync", upto);
+    if (s.ok()) s = w->Sync();
+  }
+  l.lock();
+  if (s.ok()) {
+    durable_ = upto;
+    size_ = w->size();
+  } else if (failed_.ok()) {
+    failed_ = s.WithContext("coordinator journal " + path_);
+    LOG(ERROR) << failed_.ToString() << ": jobs are not accepted and results not committed until the coordinator "
+               << "restarts with a writable journal";
+  }
+  writing_ = false;
+  durable_cv_.notify_all();
+  RunCallbacksLocked(l);
+}
+
 void CoordinatorJournal::Loop() {
   std::unique_lock<std::mutex> l(mu_);
   while (true) {
-    cv_.wait(l, [&] { return stop_ || !pending_.empty() || compact_; });
-    if (pending_.empty() && !compact_) return;  // stopping, nothing left to write
-    std::vector<std::string> batch;
-    batch.swap(pending_);
-    std::unique_ptr<std::vector<std::string>> compact = std::move(compact_);
-    const uint64_t upto = appended_;
-    const bool ok = failed_.ok();
-    l.unlock();
-    Status s = ok ? Status::Ok() : failed_;
-    std::unique_ptr<JournalWriter> writer;
-    if (s.ok() && compact) {
-      auto w = Rewrite(path_, *compact);
-      s = w.status();
-      if (s.ok()) writer = std::move(*w);
+    if (writing_) {  // a caller is writing: what it leaves is looked at once it is done
+      durable_cv_.wait(l);
+      continue;
     }
-    l.lock();
-    if (writer) writer_ = std::move(writer);
-    JournalWriter* w = writer_.get();
-    l.unlock();
-    if (s.ok()) {
-      for (const auto& r : batch) w->Append(r);
-      s = FaultPoint("coordinator.journal.sync", upto);
-      if (s.ok()) s = w->Sync();
+    if (compact_) {
+      WriteLocked(l);
+      continue;
     }
-    l.lock();
-    if (s.ok()) {
-      durable_ = upto;
-      size_ = w->size();
-    } else if (failed_.ok()) {
-      failed_ = s.WithContext("coordinator journal " + path_);
-      LOG(ERROR) << failed_.ToString() << ": jobs are not accepted and results not committed until the coordinator "
-                 << "restarts with a writable journal";
+    if (stop_) {
+      if (pending_.empty()) {
+        RunCallbacksLocked(l);
+        return;
+      }
+      WriteLocked(l);
+      continue;
     }
-    durable_cv_.notify_all();
+    if (!callbacks_.empty()) {  // answers wait for these records: no linger
+      WriteLocked(l);
+      continue;
+    }
+    if (!armed_) {
+      cv_.wait(l);
+      continue;
+    }
+    // Records nobody waits for (a lost worker, a job's end) are written within the linger;
+    // the others are written by their waiters before it ends, mostly.
+    cv_.wait_for(l, std::chrono::milliseconds(kLingerMs),
+                 [&] { return stop_ || compact_ != nullptr || !callbacks_.empty(); });
+    if (stop_ || compact_ || writing_ || !callbacks_.empty()) continue;
+    if (pending_.empty()) {
+      armed_ = false;
+    } else {
+      WriteLocked(l);
+    }
   }
 }
 

@@ -1,12 +1,14 @@
 // The coordinator's journal: durable records of its workers, accepted jobs and committed tasks
 // (scheduler/coordinator.capnp JournalRecord in common/journal.h files), so that a restarted
 // coordinator goes on with the jobs it was running (docs/reliability.md). Records are added under
-// the coordinator's lock and made durable by a thread of its own (group commit): a caller waits
-// for its record after releasing the lock, so no fsync runs under it.
+// the coordinator's lock and made durable after it is released (group commit, so no fsync runs
+// under it): by the first caller that waits for one, which writes every record pending, or by
+// the journal's thread within a few milliseconds for records nobody waits for.
 #pragma once
 
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -75,9 +77,13 @@ class CoordinatorJournal {
 
   // Queues a record; its sequence number, for WaitDurable. Never blocks on I/O.
   uint64_t Append(std::string record);
-  // Blocks until record `seq` is on disk; the journal's write error when it cannot be (then every
-  // later record fails too: what follows a failed write is unknown).
+  // Blocks until record `seq` is on disk, writing and syncing what is pending itself when no one
+  // else is; the journal's write error when it cannot be (then every later record fails too:
+  // what follows a failed write is unknown).
   Status WaitDurable(uint64_t seq);
+  // Calls `done` once record `seq` is on disk (or cannot be), without blocking: at once when it
+  // is, else from whichever thread writes it (the journal's, woken for it).
+  void WhenDurable(uint64_t seq, std::function<void(const Status&)> done);
   // Rewrites the journal as `records` (the live state, including everything appended so far),
   // like Create, in the journal's thread; records appended later go to the new file.
   void Compact(std::vector<std::string> records);
@@ -85,19 +91,30 @@ class CoordinatorJournal {
   uint64_t size() const;
 
  private:
+  static constexpr int kLingerMs = 5;  // before the thread writes records nobody waits for
+
   CoordinatorJournal(std::string path, std::unique_ptr<JournalWriter> writer);
   void Loop();
+  // Writes the compaction due and the pending records, and syncs; mu_ is held by `l` on entry
+  // and on return, released while writing. One writer at a time (writing_).
+  void WriteLocked(std::unique_lock<std::mutex>& l);
+  // Calls the WhenDurable callbacks whose records are durable (all of them once writing failed),
+  // releasing mu_ meanwhile.
+  void RunCallbacksLocked(std::unique_lock<std::mutex>& l);
 
   const std::string path_;
   mutable std::mutex mu_;
   std::condition_variable cv_, durable_cv_;
-  std::unique_ptr<JournalWriter> writer_;  // the thread's while it runs a batch
+  std::unique_ptr<JournalWriter> writer_;  // the writer's while writing_
   std::vector<std::string> pending_;
+  std::vector<std::pair<uint64_t, std::function<void(const Status&)>>> callbacks_;
   std::unique_ptr<std::vector<std::string>> compact_;  // a rewrite to do before pending_
   uint64_t appended_ = 0, durable_ = 0;
   uint64_t size_ = 0;
   Status failed_;
   bool stop_ = false;
+  bool writing_ = false;  // a batch is being written (by a waiter or the thread)
+  bool armed_ = false;    // records were appended since the thread last found none pending
   std::thread thread_;
 };
 

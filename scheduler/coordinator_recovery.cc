@@ -2,6 +2,7 @@
 // tasks, the running jobs taken up again after a restart (workers that come back keep their ids,
 // attempts and map outputs), and the store thread that keeps slow store calls off the lock.
 #include <algorithm>
+#include <future>
 
 #include <glog/logging.h>
 
@@ -73,6 +74,11 @@ uint64_t Coordinator::Impl::Journal(std::string record) { return journal ? journ
 Status Coordinator::Impl::Durable(uint64_t seq) {
   if (!journal || seq == 0) return Status::Ok();
   return journal->WaitDurable(seq);
+}
+
+void Coordinator::Impl::WhenDurable(uint64_t seq, std::function<void(const Status&)> done) {
+  if (!journal || seq == 0) return done(Status::Ok());
+  journal->WhenDurable(seq, std::move(done));
 }
 
 std::vector<std::string> Coordinator::Impl::LiveRecords() {
@@ -158,22 +164,70 @@ bool Coordinator::Impl::Reregister(const std::string& previous_id, sp::WorkerReg
 }
 
 void Coordinator::Impl::PostStoreWork(std::function<void()> fn) {
-  std::lock_guard<std::mutex> l(store_mu);
+  std::unique_lock<std::mutex> l(store_mu);
+  if (store_exited) {  // stopped: nothing would run it (a late report's answer waits for it)
+    l.unlock();
+    fn();
+    return;
+  }
   store_queue.push_back(std::move(fn));
   store_cv.notify_one();
 }
 
-void Coordinator::Impl::StoreLoop() {
+void Coordinator::Impl::RunStoreWork(std::function<void()> fn) {
   std::unique_lock<std::mutex> l(store_mu);
-  while (true) {
-    store_cv.wait(l, [&] { return store_stopping || !store_queue.empty(); });
-    if (store_queue.empty()) return;
-    auto fn = std::move(store_queue.front());
-    store_queue.pop_front();
+  if (store_queue.empty() && !store_busy) {
+    store_busy = true;
     l.unlock();
     fn();
     l.lock();
+    store_busy = false;
+    if (!store_queue.empty()) store_cv.notify_one();  // the store thread waits for it
+    return;
   }
+  // Waited for on a promise of its own: a finished store call wakes only its caller.
+  auto done = std::make_shared<std::promise<void>>();
+  std::future<void> ran = done->get_future();
+  store_queue.push_back([fn = std::move(fn), done] {
+    fn();
+    done->set_value();
+  });
+  store_cv.notify_one();
+  l.unlock();
+  ran.wait();
+}
+
+thread_local bool Coordinator::Impl::on_store_thread = false;
+
+void Coordinator::Impl::StoreLoop() {
+  on_store_thread = true;
+  std::unique_lock<std::mutex> l(store_mu);
+  while (true) {
+    store_cv.wait(l, [&] { return (store_stopping && store_queue.empty()) || (!store_queue.empty() && !store_busy); });
+    if (store_queue.empty()) {
+      store_exited = true;
+      return;
+    }
+    // Everything queued, in order, then one journal wait for the reports among it.
+    std::deque<std::function<void()>> batch;
+    batch.swap(store_queue);
+    store_busy = true;
+    l.unlock();
+    for (auto& fn : batch) fn();
+    FlushStoreAnswers();
+    l.lock();
+    store_busy = false;
+  }
+}
+
+void Coordinator::Impl::FlushStoreAnswers() {
+  if (store_answers.empty()) return;
+  std::vector<std::pair<uint64_t, std::function<void(const Status&)>>> answers;
+  answers.swap(store_answers);
+  uint64_t upto = 0;
+  for (const auto& a : answers) upto = std::max(upto, a.first);
+  const Status durable = Durable(upto);
+  for (auto& [seq, answer] : answers) answer(durable);
 }
 
 }  // namespace sawmill::sched

@@ -2,6 +2,8 @@
 // CoordinatorRequests dispatched to the state's operations, errors answered as Error.
 #include "scheduler/coordinator.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 
 #include <glog/logging.h>
@@ -12,35 +14,147 @@
 
 namespace sawmill::sched {
 
-void Coordinator::Impl::Serve(Connection& conn) {
-  const uint64_t conversation = next_conversation.fetch_add(1);
-  std::string polled_as;  // the worker whose polls this conversation carries
-  while (true) {
-    auto msg = conn.Receive();
-    if (!msg.ok()) break;
-    capnp::MallocMessageBuilder reply;
-    auto resp = reply.initRoot<sp::CoordinatorResponse>();
-    auto reader = CapnpReader::Parse(msg->header);
-    Status s = reader.ok() ? CatchCapnp("coordinator request", [&]() -> Status {
-      return Dispatch((*reader)->Root<sp::CoordinatorRequest>(), resp, conversation, &polled_as);
-    })
-                           : reader.status();
-    if (!s.ok()) SetError(resp.initError(), s);
-    if (!conn.Send(CapnpToString(reply)).ok()) break;
+void Coordinator::Impl::Call::Finish(const Status& s) {
+  if (!s.ok()) SetError(resp.initError(), s);
+  exchange->Answer(CapnpToString(reply));
+}
+
+void Coordinator::Impl::OnRequest(std::shared_ptr<Exchange> exchange) {
+  auto call = std::make_shared<Call>();
+  call->exchange = std::move(exchange);
+  auto reader = CapnpReader::Parse(call->exchange->request().header);
+  if (!reader.ok()) return call->Finish(reader.status());
+  call->request = std::move(reader).value();
+  sp::CoordinatorRequest::Which which = sp::CoordinatorRequest::REGISTER;
+  Status s = CatchCapnp("coordinator request", [&] {
+    which = call->req().which();
+    return Status::Ok();
+  });
+  if (!s.ok()) return call->Finish(s);
+  // Each of these answers `call` itself, at once or later; an error is answered here (it comes
+  // from reading the request, before anything changed).
+  switch (which) {
+    case sp::CoordinatorRequest::POLL:
+      s = CatchCapnp("poll", [&] { return PollAsync(call); });
+      break;
+    case sp::CoordinatorRequest::REPORT:
+      s = CatchCapnp("report", [&] { return ReportAsync(call); });
+      break;
+    case sp::CoordinatorRequest::WAIT:
+      s = CatchCapnp("wait", [&] { return WaitAsync(call); });
+      break;
+    default:
+      if (call->exchange->may_block()) {
+        AnswerNow(call);
+      } else {
+        PostRequestWork([this, call] { AnswerNow(call); });
+      }
+      return;
   }
-  if (!polled_as.empty()) {
-    std::lock_guard<std::mutex> l(mu);
-    auto it = workers.find(polled_as);
-    // A worker's poll connection closing means the process is gone (SIGKILL closes sockets),
-    // unless this coordinator is stopping: then the workers are kept for the next one.
-    if (!stopping && it != workers.end() && it->second.poll_conversation == conversation) {
-      LostWorker(polled_as, "worker " + it->second.host + " (" + polled_as + ") disconnected");
+  if (!s.ok()) call->Finish(s);
+}
+
+void Coordinator::Impl::AnswerNow(const std::shared_ptr<Call>& call) {
+  call->Finish(CatchCapnp("coordinator request", [&] { return Dispatch(call->req(), call->resp); }));
+}
+
+void Coordinator::Impl::OnClosed(uint64_t conversation) {
+  std::lock_guard<std::mutex> l(mu);
+  auto c = conversation_worker.find(conversation);
+  if (c == conversation_worker.end()) return;
+  const std::string id = c->second;
+  conversation_worker.erase(c);
+  auto it = workers.find(id);
+  if (it == workers.end()) return;
+  Worker& w = it->second;
+  if (w.parked_poll && w.parked_poll->exchange->conversation() == conversation) {
+    Unpark(*w.parked_poll);  // its answer would reach no one
+    w.parked_poll.reset();
+  }
+  // A worker's poll connection closing means the process is gone (SIGKILL closes sockets),
+  // unless this coordinator is stopping: then the workers are kept for the next one.
+  if (!stopping && w.poll_conversation == conversation) {
+    LostWorker(id, "worker " + w.host + " (" + id + ") disconnected");
+  }
+}
+
+void Coordinator::Impl::PostRequestWork(std::function<void()> fn) {
+  std::unique_lock<std::mutex> l(request_mu);
+  if (request_stopping) {  // the pool is gone: answered here (a stopped coordinator answers at once)
+    l.unlock();
+    fn();
+    return;
+  }
+  request_queue.push_back(std::move(fn));
+  if (request_idle >= request_queue.size() || request_threads.size() >= kMaxRequestThreads) {
+    request_cv.notify_one();
+    return;
+  }
+  request_threads.emplace_back([this] {
+    pthread_setname_np(pthread_self(), "coord-requests");
+    RequestLoop();
+  });
+}
+
+void Coordinator::Impl::RequestLoop() {
+  std::unique_lock<std::mutex> l(request_mu);
+  while (true) {
+    ++request_idle;
+    request_cv.wait(l, [&] { return request_stopping || !request_queue.empty(); });
+    --request_idle;
+    if (request_queue.empty()) return;
+    auto fn = std::move(request_queue.front());
+    request_queue.pop_front();
+    l.unlock();
+    fn();
+    l.lock();
+  }
+}
+
+void Coordinator::Impl::Park(const std::shared_ptr<Call>& call, int64_t deadline_ms) {
+  call->parked = true;
+  call->deadline = deadlines.emplace(deadline_ms, call);
+  if (call->deadline == deadlines.begin()) timer_cv.notify_one();  // sooner than it sleeps
+}
+
+void Coordinator::Impl::Unpark(Call& call) {
+  if (!call.parked) return;
+  deadlines.erase(call.deadline);
+  call.parked = false;
+}
+
+void Coordinator::Impl::TimerLoop() {
+  std::unique_lock<std::mutex> l(mu);
+  while (!stopping) {
+    if (deadlines.empty()) {
+      timer_cv.wait(l);
+      continue;
+    }
+    const int64_t due = deadlines.begin()->first, now = MonoMs();
+    if (due > now) {
+      timer_cv.wait_for(l, std::chrono::milliseconds(due - now));
+      continue;
+    }
+    std::shared_ptr<Call> call = deadlines.begin()->second.lock();
+    deadlines.erase(deadlines.begin());
+    if (!call) continue;
+    call->parked = false;
+    if (!call->parked_job.empty()) {
+      parked_waits.erase(std::remove(parked_waits.begin(), parked_waits.end(), call), parked_waits.end());
+      call->Finish(CatchCapnp("wait", [&] { return FillWait(*call); }));
+      continue;
+    }
+    auto w = workers.find(call->parked_worker);
+    if (w != workers.end() && w->second.parked_poll == call) {
+      AnswerPoll(w->second);
+    } else {
+      call->resp.initOrders();
+      call->Finish(Status::Ok());
     }
   }
 }
 
-Status Coordinator::Impl::Dispatch(sp::CoordinatorRequest::Reader req, sp::CoordinatorResponse::Builder resp,
-                                   uint64_t conversation, std::string* polled_as) {
+Status Coordinator::Impl::Dispatch(sp::CoordinatorRequest::Reader req, sp::CoordinatorResponse::Builder resp) {
   switch (req.which()) {
     case sp::CoordinatorRequest::REGISTER: {
       auto r = req.getRegister();
@@ -73,14 +187,6 @@ Status Coordinator::Impl::Dispatch(sp::CoordinatorRequest::Reader req, sp::Coord
       }
       return Durable(seq);
     }
-    case sp::CoordinatorRequest::POLL: {
-      auto p = req.getPoll();
-      *polled_as = Text(p.getWorkerId());
-      return Poll(*polled_as, p.getWaitMs(), conversation, resp.initOrders());
-    }
-    case sp::CoordinatorRequest::REPORT:
-      resp.setNone();
-      return Report(req.getReport());
     case sp::CoordinatorRequest::SUBMIT: {
       std::string id;
       RETURN_IF_ERROR(Submit(req.getSubmit(), &id));
@@ -138,8 +244,6 @@ Status Coordinator::Impl::Dispatch(sp::CoordinatorRequest::Reader req, sp::Coord
       FillLogs(job, resp.initLogs(static_cast<unsigned>(job.logs.size())));
       return Status::Ok();
     }
-    case sp::CoordinatorRequest::WAIT:
-      return WaitJob(Text(req.getWait().getJobId()), req.getWait().getWaitMs(), resp);
     case sp::CoordinatorRequest::WORKERS: {
       std::lock_guard<std::mutex> l(mu);
       auto list = resp.initWorkers(static_cast<unsigned>(workers.size()));
@@ -159,26 +263,49 @@ Status Coordinator::Impl::Dispatch(sp::CoordinatorRequest::Reader req, sp::Coord
   }
 }
 
-Status Coordinator::Impl::WaitJob(const std::string& job_id, uint32_t wait_ms, sp::CoordinatorResponse::Builder resp) {
+Status Coordinator::Impl::WaitAsync(const std::shared_ptr<Call>& call) {
+  auto w = call->req().getWait();
+  const std::string job_id = Text(w.getJobId());
   // Bounded: a client that asks for more still hears back at least every 10 s.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::min<uint32_t>(wait_ms, 10000));
-  std::unique_lock<std::mutex> l(mu);
-  for (;;) {
-    auto it = jobs.find(job_id);
-    if (it == jobs.end()) {  // forgotten: it ended long ago
-      ASSIGN_OR_RETURN(auto record, HistoryRecord(job_id));
-      resp.setStatus(record->getRoot<sp::JobRecord>().getStatus().asReader());
-      resp.getStatus().disownAttempts();
-      return Status::Ok();
-    }
-    if (it->second->finished || stopping || std::chrono::steady_clock::now() >= deadline) {
-      // Followers read counts and counters, never the attempt list: not built under this lock at
-      // every answer (a program's would hold every stage's attempts).
-      resp.setStatus(Root(StatusMessage(*it->second, false)));
-      return Status::Ok();
-    }
-    cv.wait_until(l, deadline);
+  const uint32_t wait_ms = std::min<uint32_t>(w.getWaitMs(), 10000);
+  std::lock_guard<std::mutex> l(mu);
+  call->parked_job = job_id;
+  auto it = jobs.find(job_id);
+  if (it == jobs.end() || it->second->finished || stopping || wait_ms == 0) {
+    call->Finish(FillWait(*call));
+    return Status::Ok();
   }
+  parked_waits.push_back(call);
+  Park(call, MonoMs() + wait_ms);
+  return Status::Ok();
+}
+
+Status Coordinator::Impl::FillWait(Call& call) {
+  auto it = jobs.find(call.parked_job);
+  if (it == jobs.end()) {  // forgotten: it ended long ago
+    ASSIGN_OR_RETURN(auto record, HistoryRecord(call.parked_job));
+    call.resp.setStatus(record->getRoot<sp::JobRecord>().getStatus().asReader());
+    call.resp.getStatus().disownAttempts();
+    return Status::Ok();
+  }
+  // Followers read counts and counters, never the attempt list: not built under this lock at
+  // every answer (a program's would hold every stage's attempts).
+  call.resp.setStatus(Root(StatusMessage(*it->second, false)));
+  return Status::Ok();
+}
+
+void Coordinator::Impl::AnswerWaits() {
+  std::vector<std::shared_ptr<Call>> held;
+  for (auto& call : parked_waits) {
+    auto it = jobs.find(call->parked_job);
+    if (stopping || it == jobs.end() || it->second->finished) {
+      Unpark(*call);
+      call->Finish(CatchCapnp("wait", [&] { return FillWait(*call); }));
+    } else {
+      held.push_back(std::move(call));
+    }
+  }
+  parked_waits.swap(held);
 }
 
 Coordinator::Coordinator(CoordinatorOptions options, FileSystem* store)
@@ -188,27 +315,52 @@ Coordinator::~Coordinator() { Stop(); }
 
 Status Coordinator::Start() {
   Impl* i = impl_.get();
-  i->store_thread = std::thread([i] { i->StoreLoop(); });
+  i->store_thread = std::thread([i] {
+    pthread_setname_np(pthread_self(), "coord-store");
+    i->StoreLoop();
+  });
+  i->timer = std::thread([i] {
+    pthread_setname_np(pthread_self(), "coord-timer");
+    i->TimerLoop();
+  });
   {
     std::lock_guard<std::mutex> l(i->mu);
     RETURN_IF_ERROR(i->Recover());
   }
-  i->ticker = std::thread([i] { i->TickLoop(); });
+  i->ticker = std::thread([i] {
+    pthread_setname_np(pthread_self(), "coord-tick");
+    i->TickLoop();
+  });
   return Status::Ok();
 }
 
 Handler Coordinator::handler() {
   Impl* i = impl_.get();
-  return [i](Connection& conn) { i->Serve(conn); };
+  return [i](Connection& conn) { ServeConversation(*i, conn, i->next_conversation.fetch_add(1)); };
 }
+
+AsyncService* Coordinator::service() { return impl_.get(); }
 
 void Coordinator::Stop() {
   {
     std::lock_guard<std::mutex> l(impl_->mu);
     impl_->stopping = true;
-    impl_->WakeAll();
+    impl_->WakeAll();  // answers every held poll and wait
+    impl_->timer_cv.notify_all();
   }
   if (impl_->ticker.joinable()) impl_->ticker.join();
+  if (impl_->timer.joinable()) impl_->timer.join();
+  {
+    std::lock_guard<std::mutex> l(impl_->request_mu);
+    impl_->request_stopping = true;
+  }
+  impl_->request_cv.notify_all();
+  std::vector<std::thread> request_threads;
+  {
+    std::lock_guard<std::mutex> l(impl_->request_mu);
+    request_threads.swap(impl_->request_threads);
+  }
+  for (auto& t : request_threads) t.join();
   {
     std::lock_guard<std::mutex> l(impl_->store_mu);
     impl_->store_stopping = true;

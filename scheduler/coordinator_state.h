@@ -22,6 +22,7 @@
 
 #include <capnp/message.h>
 
+#include "common/capnp_util.h"
 #include "common/file.h"
 #include "common/fs.h"
 #include "common/local_fs.h"
@@ -38,7 +39,7 @@ namespace sawmill::sched {
 namespace sp = proto;
 
 // Every method below that touches the state is called under mu unless it says otherwise.
-struct Coordinator::Impl {
+struct Coordinator::Impl : public AsyncService {
   static int64_t MonoMs() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
         .count();
@@ -57,6 +58,36 @@ struct Coordinator::Impl {
     return IsDfsPath(path) ? path.substr(kDfsScheme.size()) : path;
   }
 
+  // First segment of the messages built per request or task (answers, launches, journal
+  // records): under glibc's 1 KiB large-request threshold, in words.
+  static constexpr unsigned kSmallMessageWords = 112;
+  // A request being answered (OnRequest): its reader and its answer's builder, kept together
+  // while the answer waits (a held poll, a report's journal write, a job wait). Answered once.
+  struct Call {
+    Call() : resp(reply.initRoot<sp::CoordinatorResponse>()) {}
+    sp::CoordinatorRequest::Reader req() { return request->Root<sp::CoordinatorRequest>(); }
+    // Sends the answer: `s` as its error, or what resp holds.
+    void Finish(const Status& s);
+
+    std::shared_ptr<Exchange> exchange;
+    std::unique_ptr<CapnpReader> request;
+    // Most answers are small: a first segment of 8 KiB (the default) would be zeroed for each, and
+    // one of 1 KiB or more takes glibc's large-request path (malloc_consolidate) every time.
+    capnp::MallocMessageBuilder reply{kSmallMessageWords};
+    sp::CoordinatorResponse::Builder resp;
+    // Held (Park): for a worker's orders or a job's end, until its deadline's entry comes due.
+    bool parked = false;
+    std::string parked_worker, parked_job;
+    std::multimap<int64_t, std::weak_ptr<Call>>::iterator deadline;
+  };
+  // A succeeded attempt's part to move into the staging directory (on the store thread: never
+  // under mu, and in order with the job's later removals), with its journal record.
+  struct PartMove {
+    std::string job, attempt, from, to, attempt_dir, record;
+    bool reduce = false;
+    int task = 0;
+  };
+
   struct TaskResult {
     bool have = false;
     uint64_t records_in = 0, records_out = 0, bytes_out = 0, bytes_in = 0, spills = 0, groups = 0, tail_bytes = 0;
@@ -73,9 +104,9 @@ struct Coordinator::Impl {
     std::set<std::string> running;  // changed through AddRunning / EraseRunning only
     int masters = 0;                // of `running`: programs' masters, which take no slot
     int64_t last_seen_ms = 0;
-    // Its held poll waits on this (shared: the poll keeps it while the worker may be erased);
-    // woken when the worker gets orders, not by every event of the cluster.
-    std::shared_ptr<std::condition_variable> poll_cv = std::make_shared<std::condition_variable>();
+    // Its held poll, answered when the worker gets orders (not by every event of the cluster)
+    // or at its deadline.
+    std::shared_ptr<Call> parked_poll;
     uint64_t poll_conversation = 0;
     std::vector<std::unique_ptr<capnp::MallocMessageBuilder>> launches;
     std::vector<std::string> kills, drop_jobs;
@@ -143,6 +174,12 @@ struct Coordinator::Impl {
   std::map<std::string, std::string> job_by_token;  // JobSubmission.clientToken -> its job
   int next_job = 1, next_worker = 1;
   std::atomic<uint64_t> next_conversation{1};
+  std::map<uint64_t, std::string> conversation_worker;  // conversation -> the worker polling on it
+  std::vector<std::shared_ptr<Call>> parked_waits;      // job waits held until the job ends
+  // Held calls by deadline (mono ms): the timer thread answers each that comes due.
+  std::multimap<int64_t, std::weak_ptr<Call>> deadlines;
+  std::condition_variable timer_cv;
+  std::thread timer;
   // Binaries in the store found to hash to their names: "sha size mtime" (a replaced file is
   // checked again). Guarded by mu.
   std::set<std::string> verified_binaries;
@@ -159,18 +196,56 @@ struct Coordinator::Impl {
   std::mutex store_mu;
   std::condition_variable store_cv;
   std::deque<std::function<void()>> store_queue;
+  bool store_busy = false;  // a store call runs (on the store thread or inline, RunStoreWork)
   bool store_stopping = false;
+  bool store_exited = false;  // work posted after this runs on the poster's thread
   std::thread store_thread;
+  // The store thread's own (set in StoreLoop): report answers waiting for their commits' journal
+  // records, given after each batch of store work with one journal write for the whole batch,
+  // by the store thread itself (no hand-off to the journal's thread).
+  static thread_local bool on_store_thread;
+  // Reports' part commits (served without blocking) waiting for the store thread, under
+  // store_mu: taken together by one store work item (CommitPending), their parts moved, then
+  // journaled under one hold of mu.
+  struct PendingCommit {
+    std::vector<PartMove> moves;
+    uint64_t seq = 0;  // the report's own journal records
+    std::function<void()> take_orders;
+    std::function<void(const Status&)> answer;
+  };
+  std::vector<PendingCommit> pending_commits;
+  std::vector<std::pair<uint64_t, std::function<void(const Status&)>>> store_answers;
+  // Requests other than polls, reports and waits, on an event thread that must not block
+  // (may_block false): run on a pool of threads that grows while all of them are busy (a
+  // program's stage submission may wait for its master's worker to register again, which is
+  // another such request), up to kMaxRequestThreads.
+  static constexpr size_t kMaxRequestThreads = 64;
+  std::mutex request_mu;
+  std::condition_variable request_cv;
+  std::deque<std::function<void()>> request_queue;
+  size_t request_idle = 0;
+  bool request_stopping = false;
+  std::vector<std::thread> request_threads;
 
   Impl(CoordinatorOptions o, FileSystem* s) : opt(std::move(o)), store(s) {}
 
   // ---- requests (coordinator_service.cc) ----
 
-  // One conversation; takes mu per request.
-  void Serve(Connection& conn);
-  // Answers one request; takes mu itself.
-  Status Dispatch(sp::CoordinatorRequest::Reader req, sp::CoordinatorResponse::Builder resp, uint64_t conversation,
-                  std::string* polled_as);
+  // AsyncService: polls, reports and waits answer when ready without holding a thread; other
+  // requests run at once when the exchange may block, else on the request thread.
+  void OnRequest(std::shared_ptr<Exchange> exchange) override;
+  // A worker whose poll conversation closed is lost (its process is gone), unless stopping.
+  void OnClosed(uint64_t conversation) override;
+  // Answers one request other than poll, report and wait, blocking as it needs; takes mu itself.
+  Status Dispatch(sp::CoordinatorRequest::Reader req, sp::CoordinatorResponse::Builder resp);
+  void AnswerNow(const std::shared_ptr<Call>& call);
+  void PostRequestWork(std::function<void()> fn);
+  void RequestLoop();
+  // Holds `call` until `deadline_ms` (mono) at the latest; Unpark drops its deadline.
+  void Park(const std::shared_ptr<Call>& call, int64_t deadline_ms);
+  void Unpark(Call& call);
+  // The timer thread: answers held calls that come due; takes mu itself.
+  void TimerLoop();
 
   // ---- jobs (coordinator_jobs.cc) ----
 
@@ -181,7 +256,29 @@ struct Coordinator::Impl {
   Result<Job*> AddJob(sp::JobSubmission::Reader sub, const std::string& id, int64_t submit_unix_ms,
                       const JournalState::Job* restored);
   // Attempt results and fetch failures from a worker; takes mu itself.
-  Status Report(sp::Report::Reader r);
+  // With `orders` (the report asked for them), the worker's orders are taken into it under the
+  // report's last hold of mu: one acquisition less per task. Should the journal then fail, the
+  // error answer drops them; that coordinator commits nothing more until it restarts, and its
+  // successor reconciles the worker's attempts when it registers again.
+  Status Report(sp::Report::Reader r, sp::Orders::Builder* orders = nullptr);
+  // The same answered without blocking: once the parts are moved (store thread) and the journal
+  // has the commits; the answer carries the orders when the report asks for them. Takes mu.
+  Status ReportAsync(const std::shared_ptr<Call>& call);
+  // A report's work under mu: its results applied; the parts to move (then journaled) in
+  // `moves`, the journal sequence to wait for in `seq`.
+  Status ReportLocked(sp::Report::Reader r, std::vector<PartMove>* moves, uint64_t* seq);
+  // Moves the parts (outside mu), then journals their commits and schedules under mu, calling
+  // `under_mu` last there; the journal sequence to wait for. On the store thread, or inline
+  // through RunStoreWork.
+  uint64_t CommitParts(const std::vector<PartMove>& moves, const std::function<void()>& under_mu);
+  // Its halves: the store calls (outside mu), and the commits of the moved parts journaled
+  // (under mu; the last sequence).
+  std::vector<Status> MoveParts(const std::vector<PartMove>& moves);
+  uint64_t JournalMovedParts(const std::vector<PartMove>& moves, const std::vector<Status>& moved);
+  // Commits every report waiting in pending_commits (on the store thread).
+  void CommitPending();
+  // What takes a report's orders into `orders` under mu (null without orders).
+  std::function<void()> OrdersTaker(const std::string& worker_id, sp::Orders::Builder* orders);
   static int PartIndex(Job& job, bool reduce, int task);
   void DiscardAttempt(Job& job, const AttemptName& n);
   // `attempt_id` ended (reported, or its worker lost); a finished job's staging directory goes
@@ -205,10 +302,15 @@ struct Coordinator::Impl {
 
   // ---- workers (coordinator_workers.cc) ----
 
-  // Holds the poll until there are orders (or wait_ms); takes mu itself.
-  Status Poll(const std::string& worker_id, uint32_t wait_ms, uint64_t conversation, sp::Orders::Builder orders);
+  // Answers the poll at once when there are orders (or no wait), else holds it (Park) until
+  // there are or wait_ms passed; takes mu itself.
+  Status PollAsync(const std::shared_ptr<Call>& call);
+  // Answers w's held poll: with its orders, or "register again".
+  void AnswerPoll(Worker& w, bool reregister = false);
   std::vector<std::string> OutputJobsToSend(Worker& w);
   bool HasOrders(Worker& w);
+  // Moves w's queued launches, kills, map outputs and dropped jobs into `orders`.
+  void TakeOrders(Worker& w, sp::Orders::Builder orders);
   void Schedule();
   std::unique_ptr<capnp::MallocMessageBuilder> BuildLaunch(Job& job, const Assignment& a);
   void LostWorker(const std::string& id, const std::string& reason);
@@ -217,11 +319,12 @@ struct Coordinator::Impl {
   bool EraseRunning(Worker& w, const std::string& attempt_id);
   // Puts `w` in free_workers or takes it out; after any change of its slots, running or recovered.
   void UpdateFree(Worker& w);
-  // Wakes `w`'s held poll to look at its orders again.
-  static void WakePoll(Worker& w) { w.poll_cv->notify_all(); }
+  // Answers `w`'s held poll if it has orders now (or the coordinator stops).
+  void WakePoll(Worker& w);
   // Wakes the polls of the workers running reduces of `job` (its map outputs changed).
   void WakeReduceWorkers(Job& job);
-  // Wakes every held poll and every other waiter (jobs ending, stopping, workers lost or back).
+  // Wakes every held poll and every other waiter (jobs ending, stopping, workers lost or back):
+  // held polls with orders and waits whose job ended are answered.
   void WakeAll();
   // The tick thread's loop; takes mu itself.
   void TickLoop();
@@ -234,6 +337,9 @@ struct Coordinator::Impl {
   uint64_t Journal(std::string record);
   // Waits, without mu, until record `seq` is on disk.
   Status Durable(uint64_t seq);
+  // Calls `done` once record `seq` is on disk (or cannot be): at once, or from the thread that
+  // wrote it. Not under mu.
+  void WhenDurable(uint64_t seq, std::function<void(const Status&)> done);
   // The live state as journal records (what compaction writes).
   std::vector<std::string> LiveRecords();
   // Compacts the journal once it has grown large.
@@ -248,7 +354,14 @@ struct Coordinator::Impl {
   void EndRecoveryIfDue();
   // Runs `fn` on the store thread (outside mu, in order).
   void PostStoreWork(std::function<void()> fn);
+  // Runs `fn` in order with the store work posted before it (outside mu) and returns once it
+  // has run: on this thread when no store work is queued or running, which saves two hand-offs
+  // between threads per report; else after that work, on the store thread.
+  void RunStoreWork(std::function<void()> fn);
+  // Runs the queued store work in batches, each followed by FlushStoreAnswers.
   void StoreLoop();
+  // Waits (writing them) for the journal records of store_answers, then answers them.
+  void FlushStoreAnswers();
 
   // ---- history (coordinator_history.cc) ----
 
@@ -279,8 +392,13 @@ struct Coordinator::Impl {
   void FillLive(Job& job, sp::JobStatus::Builder st, bool with_attempts);
   // A program's stages, from their jobs; attempt times count from the program's submission.
   void FillStages(Job& program, sp::JobStatus::Builder st, bool with_attempts);
-  // Answers a wait request: the job's status once it has ended or `wait_ms` passed.
-  Status WaitJob(const std::string& job_id, uint32_t wait_ms, sp::CoordinatorResponse::Builder resp);
+  // Answers a wait request: the job's status once it has ended or `wait_ms` passed (held
+  // meanwhile); takes mu itself.
+  Status WaitAsync(const std::shared_ptr<Call>& call);
+  // The job's status (without attempts) into `call`'s answer: from its history when forgotten.
+  Status FillWait(Call& call);
+  // Answers the held waits whose job has ended (every one when stopping).
+  void AnswerWaits();
   // The job's state as its status says it: a finished job's is its record's, which a record
   // from an older coordinator may name otherwise.
   static std::string StateName(const Job& job);

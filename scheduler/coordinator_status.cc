@@ -219,8 +219,7 @@ std::optional<nlohmann::json> Coordinator::LogsJson(const std::string& job_id) {
   req.setLogs(job_id);
   capnp::MallocMessageBuilder reply;
   auto resp = reply.initRoot<sp::CoordinatorResponse>();
-  std::string unused;
-  Status s = i->Dispatch(req.asReader(), resp, 0, &unused);
+  Status s = i->Dispatch(req.asReader(), resp);
   if (!s.ok()) return std::nullopt;
   return AttemptLogsToJson(resp.getLogs().asReader());
 }

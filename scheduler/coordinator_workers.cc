@@ -10,29 +10,58 @@
 
 namespace sawmill::sched {
 
-Status Coordinator::Impl::Poll(const std::string& worker_id, uint32_t wait_ms, uint64_t conversation,
-                               sp::Orders::Builder orders) {
-  std::unique_lock<std::mutex> l(mu);
+Status Coordinator::Impl::PollAsync(const std::shared_ptr<Call>& call) {
+  auto p = call->req().getPoll();
+  const std::string worker_id = Text(p.getWorkerId());
+  const uint32_t wait_ms = std::min<uint32_t>(p.getWaitMs(), 30000);
+  const uint64_t conversation = call->exchange->conversation();
+  std::lock_guard<std::mutex> l(mu);
   auto it = workers.find(worker_id);
   // One known from the journal registers again, saying what it runs and holds.
   if (it == workers.end() || it->second.recovered) {
-    orders.setReregister(true);
+    call->resp.initOrders().setReregister(true);
+    call->Finish(Status::Ok());
     return Status::Ok();
   }
-  it->second.poll_conversation = conversation;
-  it->second.last_seen_ms = MonoMs();
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(std::min<uint32_t>(wait_ms, 30000));
-  const std::shared_ptr<std::condition_variable> poll_cv = it->second.poll_cv;
-  poll_cv->wait_until(l, deadline, [&] {
-    auto w = workers.find(worker_id);
-    return stopping || w == workers.end() || HasOrders(w->second);
-  });
-  it = workers.find(worker_id);
-  if (it == workers.end() || it->second.recovered) {
-    orders.setReregister(true);
-    return Status::Ok();
-  }
+  conversation_worker[conversation] = worker_id;
   Worker& w = it->second;
+  w.poll_conversation = conversation;
+  w.last_seen_ms = MonoMs();
+  // A poll still held from before: its client gave up on it (this one has the orders).
+  if (w.parked_poll) {
+    std::shared_ptr<Call> old = std::move(w.parked_poll);
+    Unpark(*old);
+    old->resp.initOrders();
+    old->Finish(Status::Ok());
+  }
+  if (stopping || wait_ms == 0 || HasOrders(w)) {
+    TakeOrders(w, call->resp.initOrders());
+    call->Finish(Status::Ok());
+    return Status::Ok();
+  }
+  call->parked_worker = worker_id;
+  w.parked_poll = call;
+  Park(call, MonoMs() + wait_ms);
+  return Status::Ok();
+}
+
+void Coordinator::Impl::AnswerPoll(Worker& w, bool reregister) {
+  std::shared_ptr<Call> call = std::move(w.parked_poll);
+  if (!call) return;
+  Unpark(*call);
+  if (reregister) {
+    call->resp.initOrders().setReregister(true);
+  } else {
+    TakeOrders(w, call->resp.initOrders());
+  }
+  call->Finish(Status::Ok());
+}
+
+void Coordinator::Impl::WakePoll(Worker& w) {
+  if (w.parked_poll && (stopping || HasOrders(w))) AnswerPoll(w);
+}
+
+void Coordinator::Impl::TakeOrders(Worker& w, sp::Orders::Builder orders) {
   w.last_seen_ms = MonoMs();
   auto launch = orders.initLaunch(static_cast<unsigned>(w.launches.size()));
   for (unsigned i = 0; i < w.launches.size(); ++i) launch.setWithCaveats(i, w.launches[i]->getRoot<sp::AttemptLaunch>().asReader());
@@ -58,7 +87,6 @@ Status Coordinator::Impl::Poll(const std::string& worker_id, uint32_t wait_ms, u
   auto drops = orders.initDropJobs(static_cast<unsigned>(w.drop_jobs.size()));
   for (unsigned i = 0; i < w.drop_jobs.size(); ++i) drops.set(i, w.drop_jobs[i]);
   w.drop_jobs.clear();
-  return Status::Ok();
 }
 
 // Jobs with a reduce attempt on `w` whose map outputs changed since `w` last heard of them.
@@ -165,11 +193,14 @@ void Coordinator::Impl::WakeReduceWorkers(Job& job) {
 
 void Coordinator::Impl::WakeAll() {
   for (auto& [id, w] : workers) WakePoll(w);
+  AnswerWaits();
   cv.notify_all();
 }
 
 std::unique_ptr<capnp::MallocMessageBuilder> Coordinator::Impl::BuildLaunch(Job& job, const Assignment& a) {
-  auto m = std::make_unique<capnp::MallocMessageBuilder>();
+  // Sized for a launch (its split, partitioning and arguments: mostly under 1 KiB), not the
+  // default 8 KiB first segment, zeroed for every task.
+  auto m = std::make_unique<capnp::MallocMessageBuilder>(kSmallMessageWords);
   auto l = m->initRoot<sp::AttemptLaunch>();
   auto sub = job.sub();
   l.setJobId(job.id);
@@ -217,7 +248,7 @@ void Coordinator::Impl::LostWorker(const std::string& id, const std::string& rea
   // Its attempts count as ended: a worker kills them as it stops, or once told to register again.
   const std::set<std::string> running = it->second.running;
   for (const std::string& a : running) EraseRunning(it->second, a);
-  WakePoll(it->second);  // its poll, if one is held, answers "register again"
+  AnswerPoll(it->second, /*reregister=*/true);  // its poll, if one is held
   free_workers.erase(id);
   workers.erase(it);
   for (const std::string& a : running) EndLateAttempt(a);

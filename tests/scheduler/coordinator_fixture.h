@@ -1,5 +1,7 @@
 // The coordinator service over an in-process network with a store rooted in a temp dir, and a
 // hand-driven "worker" (register, poll, report), for coordinator_test and coordinator_recovery_test.
+// Built twice: served a thread per conversation, and (SAWMILL_COORDINATOR_ASYNC) from one event
+// thread, where held polls, reports and waits are answered later without a thread.
 #pragma once
 
 #include "scheduler/coordinator.h"
@@ -93,7 +95,11 @@ class CoordinatorTest : public ::testing::Test {
     o.scheduler.speculation = false;
     coord_ = std::make_unique<Coordinator>(o, store_.get());
     ASSERT_TRUE(coord_->Start().ok());
-    net_.Listen(kCoord, coord_->handler());
+#if SAWMILL_COORDINATOR_ASYNC
+    net_.ListenAsync(kCoord, coord_->service());  // every request on one event thread
+#else
+    net_.Listen(kCoord, coord_->handler());  // a thread per conversation
+#endif
   }
   // Like a coordinator process dying and another starting on its directory. The old object stays
   // alive until the test ends: its conversation threads may still be unwinding.

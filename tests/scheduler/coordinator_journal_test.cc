@@ -7,17 +7,21 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "common/capnp_util.h"
 #include "common/file.h"
 #include "tests/common/temp_dir.h"
+#include "tests/common/wait_for.h"
 
 namespace sawmill::sched {
 namespace {
 
 using sawmill::testing::TempDir;
+using sawmill::testing::WaitFor;
 
 std::string Submission(const std::string& name) {
   capnp::MallocMessageBuilder m;
@@ -164,6 +168,45 @@ TEST(CoordinatorJournalTest, AppendedRecordsAreDurableAndCompactionKeepsTheLiveO
   ASSERT_TRUE(st.ok());
   EXPECT_EQ(Describe(*st), "epoch 1 next 51/1; job job-50 tasks job-50/m-00000/0@w1-a");
   EXPECT_FALSE(PathExists(path + ".new"));
+}
+
+// Records nobody waits for reach the disk within the linger; WhenDurable callbacks run once their
+// record is on disk, from the thread that wrote it, each once, and at once for durable ones.
+TEST(CoordinatorJournalTest, UnwaitedRecordsAreWrittenAndCallbacksRunOnceDurable) {
+  TempDir tmp;
+  const std::string path = tmp.Sub("journal");
+  auto j = CoordinatorJournal::Create(path, {JournalStartRecord(1, 1, 1)});
+  ASSERT_TRUE(j.ok());
+  (*j)->Append(Job("job-1", "j1"));  // nobody waits
+  ASSERT_TRUE(WaitFor([&] {
+    auto st = LoadCoordinatorJournal(path);
+    return st.ok() && st->jobs.size() == 1;
+  }, 10000));
+  std::mutex mu;
+  std::vector<std::pair<uint64_t, bool>> called;  // seq, durable when called
+  std::vector<uint64_t> seqs;
+  for (int i = 2; i <= 200; ++i) {
+    const uint64_t seq = (*j)->Append(Job("job-" + std::to_string(i), "j" + std::to_string(i)));
+    seqs.push_back(seq);
+    (*j)->WhenDurable(seq, [&, seq, i](const Status& s) {
+      auto st = LoadCoordinatorJournal(path);  // on disk by now: every job up to i
+      std::lock_guard<std::mutex> l(mu);
+      called.emplace_back(seq, s.ok() && st.ok() && st->jobs.size() >= static_cast<size_t>(i));
+    });
+  }
+  ASSERT_TRUE(WaitFor([&] {
+    std::lock_guard<std::mutex> l(mu);
+    return called.size() == seqs.size();
+  }, 10000));
+  std::lock_guard<std::mutex> l(mu);
+  std::set<uint64_t> seen;
+  for (const auto& [seq, durable] : called) {
+    EXPECT_TRUE(durable) << "record " << seq << " was not on disk when its callback ran";
+    EXPECT_TRUE(seen.insert(seq).second) << "record " << seq << " called back twice";
+  }
+  bool at_once = false;
+  (*j)->WhenDurable(seqs.back(), [&](const Status& s) { at_once = s.ok(); });
+  EXPECT_TRUE(at_once);  // durable already: called before WhenDurable returns
 }
 
 }  // namespace
