@@ -358,6 +358,7 @@ Status Coordinator::Impl::ReportLocked(sp::Report::Reader r, std::vector<PartMov
 
 uint64_t Coordinator::Impl::CommitParts(const std::vector<PartMove>& moves, const std::function<void()>& under_mu) {
   const std::vector<Status> moved = MoveParts(moves);
+  AnswersAfterUnlock answers;  // sent once mu is released
   std::lock_guard<std::mutex> l(mu);
   const uint64_t last = JournalMovedParts(moves, moved);
   ReapJobs();
@@ -402,6 +403,7 @@ void Coordinator::Impl::CommitPending() {
   for (const auto& c : batch) moved.push_back(MoveParts(c.moves));
   std::vector<uint64_t> upto(batch.size());
   {
+    AnswersAfterUnlock answers;  // sent once mu is released
     std::lock_guard<std::mutex> l(mu);
     for (size_t i = 0; i < batch.size(); ++i) upto[i] = std::max(batch[i].seq, JournalMovedParts(batch[i].moves, moved[i]));
     ReapJobs();
@@ -438,6 +440,7 @@ Status Coordinator::Impl::Report(sp::Report::Reader r, sp::Orders::Builder* orde
   std::vector<PartMove> moves;
   uint64_t seq = 0;
   {
+    AnswersAfterUnlock answers;  // sent once mu is released
     std::lock_guard<std::mutex> l(mu);
     RETURN_IF_ERROR(ReportLocked(r, &moves, &seq));
     if (moves.empty() && take_orders) take_orders();
@@ -474,6 +477,7 @@ Status Coordinator::Impl::ReportAsync(const std::shared_ptr<Call>& call) {
   std::vector<PartMove> moves;
   uint64_t seq = 0;
   {
+    AnswersAfterUnlock answers;  // sent once mu is released
     std::lock_guard<std::mutex> l(mu);
     if (Status s = ReportLocked(r, &moves, &seq); !s.ok()) {
       call->Finish(s);

@@ -14,9 +14,25 @@
 
 namespace sawmill::sched {
 
+thread_local Coordinator::Impl::AnswersAfterUnlock* Coordinator::Impl::AnswersAfterUnlock::active = nullptr;
+
+Coordinator::Impl::AnswersAfterUnlock::~AnswersAfterUnlock() {
+  active = outer;
+  if (outer != nullptr) {  // the outer scope sends them, after its own unlock
+    for (auto& a : pending) outer->pending.push_back(std::move(a));
+    return;
+  }
+  for (auto& [exchange, header] : pending) exchange->Answer(std::move(header));
+}
+
 void Coordinator::Impl::Call::Finish(const Status& s) {
   if (!s.ok()) SetError(resp.initError(), s);
-  exchange->Answer(CapnpToString(reply));
+  std::string header = CapnpToString(reply);
+  if (AnswersAfterUnlock::active != nullptr) {
+    AnswersAfterUnlock::active->pending.emplace_back(exchange, std::move(header));
+  } else {
+    exchange->Answer(std::move(header));
+  }
 }
 
 void Coordinator::Impl::OnRequest(std::shared_ptr<Exchange> exchange) {
@@ -59,6 +75,7 @@ void Coordinator::Impl::AnswerNow(const std::shared_ptr<Call>& call) {
 }
 
 void Coordinator::Impl::OnClosed(uint64_t conversation) {
+  AnswersAfterUnlock answers;  // sent once mu is released
   std::lock_guard<std::mutex> l(mu);
   auto c = conversation_worker.find(conversation);
   if (c == conversation_worker.end()) return;
@@ -135,22 +152,30 @@ void Coordinator::Impl::TimerLoop() {
       timer_cv.wait_for(l, std::chrono::milliseconds(due - now));
       continue;
     }
-    std::shared_ptr<Call> call = deadlines.begin()->second.lock();
-    deadlines.erase(deadlines.begin());
-    if (!call) continue;
-    call->parked = false;
-    if (!call->parked_job.empty()) {
-      parked_waits.erase(std::remove(parked_waits.begin(), parked_waits.end(), call), parked_waits.end());
-      call->Finish(CatchCapnp("wait", [&] { return FillWait(*call); }));
-      continue;
+    {
+      // Every call due now, answered (woken) once mu is released.
+      AnswersAfterUnlock answers;
+      while (!deadlines.empty() && deadlines.begin()->first <= now) {
+        std::shared_ptr<Call> call = deadlines.begin()->second.lock();
+        deadlines.erase(deadlines.begin());
+        if (!call) continue;
+        call->parked = false;
+        if (!call->parked_job.empty()) {
+          parked_waits.erase(std::remove(parked_waits.begin(), parked_waits.end(), call), parked_waits.end());
+          call->Finish(CatchCapnp("wait", [&] { return FillWait(*call); }));
+          continue;
+        }
+        auto w = workers.find(call->parked_worker);
+        if (w != workers.end() && w->second.parked_poll == call) {
+          AnswerPoll(w->second);
+        } else {
+          call->resp.initOrders();
+          call->Finish(Status::Ok());
+        }
+      }
+      l.unlock();
     }
-    auto w = workers.find(call->parked_worker);
-    if (w != workers.end() && w->second.parked_poll == call) {
-      AnswerPoll(w->second);
-    } else {
-      call->resp.initOrders();
-      call->Finish(Status::Ok());
-    }
+    l.lock();
   }
 }
 
@@ -268,6 +293,7 @@ Status Coordinator::Impl::WaitAsync(const std::shared_ptr<Call>& call) {
   const std::string job_id = Text(w.getJobId());
   // Bounded: a client that asks for more still hears back at least every 10 s.
   const uint32_t wait_ms = std::min<uint32_t>(w.getWaitMs(), 10000);
+  AnswersAfterUnlock answers;  // sent once mu is released
   std::lock_guard<std::mutex> l(mu);
   call->parked_job = job_id;
   auto it = jobs.find(job_id);

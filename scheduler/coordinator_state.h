@@ -58,6 +58,18 @@ struct Coordinator::Impl : public AsyncService {
     return IsDfsPath(path) ? path.substr(kDfsScheme.size()) : path;
   }
 
+  // Answers finished (Call::Finish) on this thread while the scope lives are sent when it ends:
+  // declared before a lock of mu, it ends after the unlock, so that sending an answer (waking a
+  // thread, writing a socket) does not lengthen the hold. Nested scopes hand theirs outwards.
+  struct AnswersAfterUnlock {
+    AnswersAfterUnlock() : outer(active) { active = this; }
+    ~AnswersAfterUnlock();
+    AnswersAfterUnlock(const AnswersAfterUnlock&) = delete;
+    AnswersAfterUnlock& operator=(const AnswersAfterUnlock&) = delete;
+    std::vector<std::pair<std::shared_ptr<Exchange>, std::string>> pending;
+    AnswersAfterUnlock* const outer;
+    static thread_local AnswersAfterUnlock* active;
+  };
   // First segment of the messages built per request or task (answers, launches, journal
   // records): under glibc's 1 KiB large-request threshold, in words.
   static constexpr unsigned kSmallMessageWords = 112;

@@ -15,6 +15,7 @@ Status Coordinator::Impl::PollAsync(const std::shared_ptr<Call>& call) {
   const std::string worker_id = Text(p.getWorkerId());
   const uint32_t wait_ms = std::min<uint32_t>(p.getWaitMs(), 30000);
   const uint64_t conversation = call->exchange->conversation();
+  AnswersAfterUnlock answers;  // sent once mu is released
   std::lock_guard<std::mutex> l(mu);
   auto it = workers.find(worker_id);
   // One known from the journal registers again, saying what it runs and holds.
