@@ -74,25 +74,35 @@ Result<Message> RoundTrip(Connection& c, const std::string& header, const std::s
   return c.Receive();
 }
 
-TEST(InProcessAsync, AHeldRequestHoldsNoThreadAndIsAnsweredFromAnother) {
-  HoldingEcho service;
+// Two conversations with the service on the in-process network's event thread.
+class InProcessAsync : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    net.ListenAsync("svc", &service);
+    auto first = net.Connect("svc");
+    auto second = net.Connect("svc");
+    ASSERT_TRUE(first.ok() && second.ok());
+    a = std::move(first).value();
+    b = std::move(second).value();
+  }
+  HoldingEcho service;  // outlives the network, which calls it until it is destroyed
   InProcessNetwork net;
-  net.ListenAsync("svc", &service);
-  auto a = net.Connect("svc");
-  auto b = net.Connect("svc");
-  ASSERT_TRUE(a.ok() && b.ok());
-  ASSERT_TRUE((*a)->Send("later-1", "x").ok());
+  std::unique_ptr<Connection> a, b;
+};
+
+TEST_F(InProcessAsync, AHeldRequestHoldsNoThreadAndIsAnsweredFromAnother) {
+  ASSERT_TRUE(a->Send("later-1", "x").ok());
   ASSERT_TRUE(WaitFor([&] { return service.held() == 1; }, 10000));
   // The one event thread is free: another conversation is answered meanwhile, repeatedly.
   for (int i = 0; i < 100; ++i) {
-    auto m = RoundTrip(**b, "now-" + std::to_string(i), std::string(static_cast<size_t>(i), 'b'));
+    auto m = RoundTrip(*b, "now-" + std::to_string(i), std::string(static_cast<size_t>(i), 'b'));
     ASSERT_TRUE(m.ok()) << m.status().ToString();
     EXPECT_EQ(m->header, "now-" + std::to_string(i));
     EXPECT_EQ(m->body.size(), static_cast<size_t>(i));
   }
-  EXPECT_FALSE((*a)->PeerClosed());  // nothing for it yet
+  EXPECT_FALSE(a->PeerClosed());  // nothing for it yet
   service.Release();
-  auto m = (*a)->Receive();
+  auto m = a->Receive();
   ASSERT_TRUE(m.ok()) << m.status().ToString();
   EXPECT_EQ(m->header, "answered later-1");
   EXPECT_EQ(m->body, "x");
@@ -100,24 +110,18 @@ TEST(InProcessAsync, AHeldRequestHoldsNoThreadAndIsAnsweredFromAnother) {
   EXPECT_FALSE(service.may_block());
 }
 
-TEST(InProcessAsync, CloseAndStopTellTheServiceAndLateAnswersGoNowhere) {
-  HoldingEcho service;
-  InProcessNetwork net;
-  net.ListenAsync("svc", &service);
-  auto a = net.Connect("svc");
-  auto b = net.Connect("svc");
-  ASSERT_TRUE(a.ok() && b.ok());
-  ASSERT_TRUE(RoundTrip(**a, "hello").ok());
-  ASSERT_TRUE((*b)->Send("later").ok());
+TEST_F(InProcessAsync, CloseAndStopTellTheServiceAndLateAnswersGoNowhere) {
+  ASSERT_TRUE(RoundTrip(*a, "hello").ok());
+  ASSERT_TRUE(b->Send("later").ok());
   ASSERT_TRUE(WaitFor([&] { return service.held() == 1; }, 10000));
   const std::set<uint64_t> both = service.conversations();
   ASSERT_EQ(both.size(), 2u);
-  (*a)->Close();
+  a->Close();
   ASSERT_TRUE(WaitFor([&] { return service.closed().size() == 1; }, 10000));
-  EXPECT_FALSE((*a)->Send("after close").ok());
+  EXPECT_FALSE(a->Send("after close").ok());
   net.Stop("svc");  // the open conversation ends too, and the service hears of it
   EXPECT_EQ(service.closed(), both);
-  auto m = (*b)->Receive();
+  auto m = b->Receive();
   EXPECT_EQ(m.status().code(), StatusCode::kUnavailable);
   service.Release();  // to a closed conversation: dropped
   EXPECT_EQ(net.Connect("svc").status().code(), StatusCode::kUnavailable);
