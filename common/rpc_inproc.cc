@@ -70,6 +70,21 @@ struct InProcessNetwork::EventLoop {
 
 namespace {
 
+// Bytes [offset, offset + length) of `fd`, for SendFile: there is no socket to splice into.
+Result<std::string> ReadFileRange(int fd, uint64_t offset, uint64_t length, const std::string& peer) {
+  std::string body(length, '\0');
+  for (size_t got = 0; got < length;) {
+    ssize_t n = ::pread(fd, body.data() + got, length - got, static_cast<off_t>(offset + got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      return IOError("sending a file body to " + peer + ": " +
+                     (n < 0 ? std::string(std::strerror(errno)) : "file ended at offset " + std::to_string(offset + got)));
+    }
+    got += static_cast<size_t>(n);
+  }
+  return body;
+}
+
 class PipeEnd : public Connection {
  public:
   PipeEnd(std::shared_ptr<InProcessNetwork::Pipe> pipe, bool server, std::string peer)
@@ -84,21 +99,13 @@ class PipeEnd : public Connection {
     return Status::Ok();
   }
 
-  // Reads the range into the message: there is no socket to splice into.
   Status SendFile(std::string_view header, int fd, uint64_t offset, uint64_t length) override {
-    std::string body(length, '\0');
-    size_t got = 0;
-    while (got < length) {
-      ssize_t n = ::pread(fd, body.data() + got, length - got, static_cast<off_t>(offset + got));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) {
-        Close();
-        return IOError("sending a file body to " + peer_ + ": " +
-                       (n < 0 ? std::string(std::strerror(errno)) : "file ended at offset " + std::to_string(offset + got)));
-      }
-      got += static_cast<size_t>(n);
+    auto body = ReadFileRange(fd, offset, length, peer_);
+    if (!body.ok()) {
+      Close();  // the frame cannot be completed
+      return body.status();
     }
-    return Send(header, body);
+    return Send(header, *body);
   }
 
   Result<Message> Receive() override {
@@ -175,14 +182,12 @@ class AsyncClientEnd : public Connection {
     return Status::Ok();
   }
   Status SendFile(std::string_view header, int fd, uint64_t offset, uint64_t length) override {
-    std::string body(length, '\0');
-    for (size_t got = 0; got < length;) {
-      ssize_t n = ::pread(fd, body.data() + got, length - got, static_cast<off_t>(offset + got));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return IOError("sending a file body to " + peer_ + ": short file");
-      got += static_cast<size_t>(n);
+    auto body = ReadFileRange(fd, offset, length, peer_);
+    if (!body.ok()) {
+      Close();  // the frame cannot be completed
+      return body.status();
     }
-    return Send(header, body);
+    return Send(header, *body);
   }
   Result<Message> Receive() override {
     std::unique_lock<std::mutex> l(pipe_->mu);

@@ -356,40 +356,37 @@ Status Coordinator::Impl::ReportLocked(sp::Report::Reader r, std::vector<PartMov
   return Status::Ok();
 }
 
-uint64_t Coordinator::Impl::CommitParts(const std::vector<PartMove>& moves, const std::function<void()>& under_mu) {
-  const std::vector<Status> moved = MoveParts(moves);
+std::vector<uint64_t> Coordinator::Impl::CommitParts(const std::vector<PendingCommit>& batch) {
+  std::vector<std::vector<Status>> moved(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    for (const auto& m : batch[i].moves) moved[i].push_back(MovePart(*store, m.from, m.to, m.attempt_dir));
+  }
+  std::vector<uint64_t> upto(batch.size());
   AnswersAfterUnlock answers;  // sent once mu is released
   std::lock_guard<std::mutex> l(mu);
-  const uint64_t last = JournalMovedParts(moves, moved);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    upto[i] = batch[i].seq;
+    const std::vector<PartMove>& moves = batch[i].moves;
+    for (size_t k = 0; k < moves.size(); ++k) {
+      auto jit = jobs.find(moves[k].job);
+      if (jit == jobs.end()) continue;
+      Job& job = *jit->second;
+      --job.part_commits;
+      if (job.finished) continue;
+      if (!moved[i][k].ok()) {
+        sched.KillJob(job.id, "committing " + moves[k].attempt + ": " + moved[i][k].ToString(), MonoMs());
+        continue;
+      }
+      upto[i] = std::max(upto[i], Journal(moves[k].record));
+      job.task_records[{moves[k].reduce, moves[k].task}] = moves[k].record;
+    }
+  }
   ReapJobs();
   Schedule();
-  if (under_mu) under_mu();
-  return last;
-}
-
-std::vector<Status> Coordinator::Impl::MoveParts(const std::vector<PartMove>& moves) {
-  std::vector<Status> moved;
-  moved.reserve(moves.size());
-  for (const auto& m : moves) moved.push_back(MovePart(*store, m.from, m.to, m.attempt_dir));
-  return moved;
-}
-
-uint64_t Coordinator::Impl::JournalMovedParts(const std::vector<PartMove>& moves, const std::vector<Status>& moved) {
-  uint64_t last = 0;
-  for (size_t i = 0; i < moves.size(); ++i) {
-    auto jit = jobs.find(moves[i].job);
-    if (jit == jobs.end()) continue;
-    Job& job = *jit->second;
-    --job.part_commits;
-    if (job.finished) continue;
-    if (!moved[i].ok()) {
-      sched.KillJob(job.id, "committing " + moves[i].attempt + ": " + moved[i].ToString(), MonoMs());
-      continue;
-    }
-    last = Journal(moves[i].record);
-    job.task_records[{moves[i].reduce, moves[i].task}] = moves[i].record;
+  for (const auto& c : batch) {
+    if (c.take_orders) c.take_orders();
   }
-  return last;
+  return upto;
 }
 
 void Coordinator::Impl::CommitPending() {
@@ -398,20 +395,7 @@ void Coordinator::Impl::CommitPending() {
     std::lock_guard<std::mutex> l(store_mu);
     batch.swap(pending_commits);
   }
-  std::vector<std::vector<Status>> moved;
-  moved.reserve(batch.size());
-  for (const auto& c : batch) moved.push_back(MoveParts(c.moves));
-  std::vector<uint64_t> upto(batch.size());
-  {
-    AnswersAfterUnlock answers;  // sent once mu is released
-    std::lock_guard<std::mutex> l(mu);
-    for (size_t i = 0; i < batch.size(); ++i) upto[i] = std::max(batch[i].seq, JournalMovedParts(batch[i].moves, moved[i]));
-    ReapJobs();
-    Schedule();
-    for (const auto& c : batch) {
-      if (c.take_orders) c.take_orders();
-    }
-  }
+  const std::vector<uint64_t> upto = CommitParts(batch);
   for (size_t i = 0; i < batch.size(); ++i) {
     if (on_store_thread) {
       store_answers.emplace_back(upto[i], std::move(batch[i].answer));  // after this batch of store work
@@ -421,82 +405,68 @@ void Coordinator::Impl::CommitPending() {
   }
 }
 
-// The orders a report's answer carries: taken under mu, last, so that the slots the report freed
-// are refilled first.
-std::function<void()> Coordinator::Impl::OrdersTaker(const std::string& worker_id, sp::Orders::Builder* orders) {
-  if (orders == nullptr) return nullptr;
-  return [this, worker_id, orders] {
-    auto it = workers.find(worker_id);
-    if (it == workers.end() || it->second.recovered) {
-      orders->setReregister(true);
-    } else {
-      TakeOrders(it->second, *orders);
-    }
-  };
+void Coordinator::Impl::TakeReportOrders(const std::string& worker_id, sp::Orders::Builder orders) {
+  auto it = workers.find(worker_id);
+  if (it == workers.end() || it->second.recovered) {
+    orders.setReregister(true);
+  } else {
+    TakeOrders(it->second, orders);
+  }
 }
 
-Status Coordinator::Impl::Report(sp::Report::Reader r, sp::Orders::Builder* orders) {
-  const auto take_orders = OrdersTaker(Text(r.getWorkerId()), orders);
-  std::vector<PartMove> moves;
-  uint64_t seq = 0;
+Status Coordinator::Impl::Report(sp::Report::Reader r, const std::function<void()>& take_orders) {
+  std::vector<PendingCommit> commit(1);
+  commit[0].take_orders = take_orders;
   {
     AnswersAfterUnlock answers;  // sent once mu is released
     std::lock_guard<std::mutex> l(mu);
-    RETURN_IF_ERROR(ReportLocked(r, &moves, &seq));
-    if (moves.empty() && take_orders) take_orders();
+    RETURN_IF_ERROR(ReportLocked(r, &commit[0].moves, &commit[0].seq));
+    if (commit[0].moves.empty() && take_orders) take_orders();
   }
-  if (!moves.empty()) RunStoreWork([&] { seq = std::max(seq, CommitParts(moves, take_orders)); });
+  uint64_t seq = commit[0].seq;
+  if (!commit[0].moves.empty()) RunStoreWork([&] { seq = CommitParts(commit)[0]; });
   // Answered once the journal has the commits: a worker that hears nothing reports them again.
   return Durable(seq);
 }
 
 Status Coordinator::Impl::ReportAsync(const std::shared_ptr<Call>& call) {
   auto r = call->req().getReport();
-  const bool want_orders = r.getWantOrders();
-  if (call->exchange->may_block()) {  // this conversation's own thread: wait here
-    Status s;
-    if (want_orders) {
-      auto orders = call->resp.initOrders();
-      s = Report(r, &orders);
-    } else {
-      call->resp.setNone();
-      s = Report(r);
-    }
-    call->Finish(s);
-    return Status::Ok();
-  }
-  // The orders' builder lives in the call, which the closures below keep.
-  std::shared_ptr<sp::Orders::Builder> orders;
-  if (want_orders) {
-    orders = std::make_shared<sp::Orders::Builder>(call->resp.initOrders());
+  // The orders go into the call's answer, which outlives this: `answer` below keeps the call.
+  std::function<void()> take_orders;
+  if (r.getWantOrders()) {
+    take_orders = [this, worker_id = Text(r.getWorkerId()), orders = call->resp.initOrders()] {
+      TakeReportOrders(worker_id, orders);
+    };
   } else {
     call->resp.setNone();
   }
-  std::function<void()> take_orders = OrdersTaker(Text(r.getWorkerId()), orders.get());
-  if (take_orders) take_orders = [orders, take_orders] { take_orders(); };  // keeps the builder
-  std::vector<PartMove> moves;
-  uint64_t seq = 0;
+  if (call->exchange->may_block()) {  // this conversation's own thread: wait here
+    call->Finish(Report(r, take_orders));
+    return Status::Ok();
+  }
+  PendingCommit commit;
   {
     AnswersAfterUnlock answers;  // sent once mu is released
     std::lock_guard<std::mutex> l(mu);
-    if (Status s = ReportLocked(r, &moves, &seq); !s.ok()) {
+    if (Status s = ReportLocked(r, &commit.moves, &commit.seq); !s.ok()) {
       call->Finish(s);
       return Status::Ok();
     }
-    if (moves.empty() && take_orders) take_orders();
+    if (commit.moves.empty() && take_orders) take_orders();
   }
-  auto answer = [call](const Status& s) { call->Finish(s); };
-  if (moves.empty()) {
-    WhenDurable(seq, answer);
+  commit.answer = [call](const Status& s) { call->Finish(s); };
+  if (commit.moves.empty()) {
+    WhenDurable(commit.seq, std::move(commit.answer));
     return Status::Ok();
   }
   // Joins the reports' commits waiting for the store thread; the first of them posts the work
   // that takes them all (CommitPending).
+  commit.take_orders = std::move(take_orders);
   bool first = false;
   {
     std::lock_guard<std::mutex> l(store_mu);
     first = pending_commits.empty();
-    pending_commits.push_back(PendingCommit{std::move(moves), seq, std::move(take_orders), std::move(answer)});
+    pending_commits.push_back(std::move(commit));
   }
   if (first) PostStoreWork([this] { CommitPending(); });
   return Status::Ok();

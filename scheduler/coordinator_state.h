@@ -216,9 +216,9 @@ struct Coordinator::Impl : public AsyncService {
   // records, given after each batch of store work with one journal write for the whole batch,
   // by the store thread itself (no hand-off to the journal's thread).
   static thread_local bool on_store_thread;
-  // Reports' part commits (served without blocking) waiting for the store thread, under
-  // store_mu: taken together by one store work item (CommitPending), their parts moved, then
-  // journaled under one hold of mu.
+  // A report's parts to commit (CommitParts). Those of reports served without blocking wait in
+  // pending_commits (under store_mu) and are taken together by one store work item
+  // (CommitPending): their parts moved, then journaled under one hold of mu.
   struct PendingCommit {
     std::vector<PartMove> moves;
     uint64_t seq = 0;  // the report's own journal records
@@ -268,29 +268,25 @@ struct Coordinator::Impl : public AsyncService {
   Result<Job*> AddJob(sp::JobSubmission::Reader sub, const std::string& id, int64_t submit_unix_ms,
                       const JournalState::Job* restored);
   // Attempt results and fetch failures from a worker; takes mu itself.
-  // With `orders` (the report asked for them), the worker's orders are taken into it under the
-  // report's last hold of mu: one acquisition less per task. Should the journal then fail, the
-  // error answer drops them; that coordinator commits nothing more until it restarts, and its
-  // successor reconciles the worker's attempts when it registers again.
-  Status Report(sp::Report::Reader r, sp::Orders::Builder* orders = nullptr);
+  // With `take_orders` (the report asked for its orders), they are taken under the report's last
+  // hold of mu: one acquisition less per task. Should the journal then fail, the error answer
+  // drops them; that coordinator commits nothing more until it restarts, and its successor
+  // reconciles the worker's attempts when it registers again.
+  Status Report(sp::Report::Reader r, const std::function<void()>& take_orders);
   // The same answered without blocking: once the parts are moved (store thread) and the journal
   // has the commits; the answer carries the orders when the report asks for them. Takes mu.
   Status ReportAsync(const std::shared_ptr<Call>& call);
   // A report's work under mu: its results applied; the parts to move (then journaled) in
   // `moves`, the journal sequence to wait for in `seq`.
   Status ReportLocked(sp::Report::Reader r, std::vector<PartMove>* moves, uint64_t* seq);
-  // Moves the parts (outside mu), then journals their commits and schedules under mu, calling
-  // `under_mu` last there; the journal sequence to wait for. On the store thread, or inline
-  // through RunStoreWork.
-  uint64_t CommitParts(const std::vector<PartMove>& moves, const std::function<void()>& under_mu);
-  // Its halves: the store calls (outside mu), and the commits of the moved parts journaled
-  // (under mu; the last sequence).
-  std::vector<Status> MoveParts(const std::vector<PartMove>& moves);
-  uint64_t JournalMovedParts(const std::vector<PartMove>& moves, const std::vector<Status>& moved);
+  // Moves the reports' parts (outside mu), then journals their commits, schedules and takes each
+  // report's orders under one hold of mu; per report, the journal sequence its answer waits
+  // for. On the store thread, or inline through RunStoreWork.
+  std::vector<uint64_t> CommitParts(const std::vector<PendingCommit>& batch);
   // Commits every report waiting in pending_commits (on the store thread).
   void CommitPending();
-  // What takes a report's orders into `orders` under mu (null without orders).
-  std::function<void()> OrdersTaker(const std::string& worker_id, sp::Orders::Builder* orders);
+  // A report's answer: its worker's orders into `orders`, or "register again".
+  void TakeReportOrders(const std::string& worker_id, sp::Orders::Builder orders);
   static int PartIndex(Job& job, bool reduce, int task);
   void DiscardAttempt(Job& job, const AttemptName& n);
   // `attempt_id` ended (reported, or its worker lost); a finished job's staging directory goes
