@@ -60,14 +60,81 @@ void SortBuffer::SortRun(Entry* b, Entry* e, size_t depth) {
   }
 }
 
+namespace {
+
+// Byte d of an entry's 12-byte radix key: the partition then the prefix, both big-endian, so that
+// byte order is (partition, prefix) order.
+inline unsigned RadixDigit(const SortBuffer::Entry& e, int d) {
+  return d < 4 ? (e.partition >> (24 - 8 * d)) & 0xff : (e.prefix >> (56 - 8 * (d - 4))) & 0xff;
+}
+
+inline bool EntryLess(const SortBuffer::Entry& x, const SortBuffer::Entry& y) {
+  if (x.partition != y.partition) return x.partition < y.partition;
+  if (x.prefix != y.prefix) return x.prefix < y.prefix;
+  return x.offset < y.offset;
+}
+
+void InsertionSort(SortBuffer::Entry* a, size_t n) {
+  for (size_t i = 1; i < n; ++i) {
+    SortBuffer::Entry v = a[i];
+    size_t j = i;
+    for (; j > 0 && EntryLess(v, a[j - 1]); --j) a[j] = a[j - 1];
+    a[j] = v;
+  }
+}
+
+// In-place MSD radix sort (American flag sort) of [a, a+n) on radix bytes d.. of
+// (partition, prefix), then emit order. A byte every entry shares is skipped without moving
+// anything; small buckets finish with insertion sort; entries equal in all 12 bytes (a hot key)
+// are put back in emit order, which the in-place permutation does not keep.
+void RadixSort(SortBuffer::Entry* a, size_t n, int d) {
+  constexpr size_t kSmall = 48;
+  for (;; ++d) {
+    if (n <= kSmall) return InsertionSort(a, n);
+    if (d == 12) {
+      std::sort(a, a + n, [](const SortBuffer::Entry& x, const SortBuffer::Entry& y) { return x.offset < y.offset; });
+      return;
+    }
+    size_t count[256] = {};
+    for (size_t i = 0; i < n; ++i) ++count[RadixDigit(a[i], d)];
+    if (count[RadixDigit(a[0], d)] == n) continue;
+    size_t head[256], end[256];
+    for (size_t b = 0, at = 0; b < 256; ++b) {
+      head[b] = at;
+      at += count[b];
+      end[b] = at;
+    }
+    for (unsigned b = 0; b < 256; ++b) {
+      while (head[b] < end[b]) {
+        SortBuffer::Entry v = a[head[b]];
+        for (unsigned to = RadixDigit(v, d); to != b; to = RadixDigit(v, d)) std::swap(v, a[head[to]++]);
+        a[head[b]++] = v;
+      }
+    }
+    for (size_t b = 0, at = 0; b < 256; at += count[b], ++b) {
+      if (count[b] > 1) RadixSort(a + at, count[b], d + 1);
+    }
+    return;
+  }
+}
+
+}  // namespace
+
 void SortBuffer::Sort() {
   Entry* b = entries();
   Entry* e = b + size();
-  std::sort(b, e, [](const Entry& x, const Entry& y) {
-    if (x.partition != y.partition) return x.partition < y.partition;
-    if (x.prefix != y.prefix) return x.prefix < y.prefix;
-    return x.offset < y.offset;
-  });
+  if (b == e) return;
+  // Skip the leading radix bytes every entry shares (the partition's high bytes, a common key
+  // prefix) in one pass instead of one counting pass each.
+  uint32_t partition_diff = 0;
+  uint64_t prefix_diff = 0;
+  for (const Entry* i = b; i < e; ++i) {
+    partition_diff |= i->partition ^ b->partition;
+    prefix_diff |= i->prefix ^ b->prefix;
+  }
+  int first = partition_diff ? __builtin_clz(partition_diff) / 8
+                             : prefix_diff ? 4 + __builtin_clzll(prefix_diff) / 8 : 12;
+  RadixSort(b, static_cast<size_t>(e - b), first);
   for (Entry* i = b; i < e;) {
     Entry* j = i + 1;
     while (j < e && j->partition == i->partition && j->prefix == i->prefix) ++j;

@@ -1,6 +1,7 @@
 // The map-side sort buffer: records appended to one reusable arena, with 16-byte index entries
 // (partition, 8-byte key prefix, record offset) growing down from the arena's end, sorted by
-// (partition, key, emit order) before a spill.
+// (partition, key, emit order) before a spill: an in-place radix sort on (partition, prefix),
+// then the longer keys' ties.
 #pragma once
 
 #include <cstdint>
@@ -30,7 +31,8 @@ class SortBuffer {
   bool Fits(std::string_view key, std::string_view value) const {
     return RecordBytes(key, value) + sizeof(Entry) <= capacity_;
   }
-  // Sorts entries by (partition, key, emit order).
+  // Sorts entries by (partition, key, emit order), in place (no memory beyond the arena for
+  // distinct prefixes).
   void Sort();
   void Clear() { data_end_ = 0; index_begin_ = capacity_; }
 

@@ -57,6 +57,40 @@ TEST(SortBuffer, SortsLongKeysWithSharedPrefixesLikeMemcmp) {
   }
 }
 
+// The radix path: enough entries for several levels of buckets, partitions above 255 (more than
+// one partition byte varies), binary 10-byte keys, and hot keys far longer than a small bucket,
+// whose emit order the in-place permutation must restore.
+TEST(SortBuffer, RadixSortMatchesAStableSortOfManyEntries) {
+  SortBuffer buf(16 << 20);
+  std::mt19937_64 rng(3);
+  std::vector<std::tuple<uint32_t, std::string, int>> expect;
+  std::string hot[3] = {std::string("hot\0key\xff\x01", 9), "h", std::string(10, '\xff')};
+  for (int i = 0; i < 200000; ++i) {
+    uint32_t p = static_cast<uint32_t>(rng() % 4 == 0 ? rng() % 70000 : rng() % 3);
+    std::string key;
+    if (rng() % 5 == 0) {
+      key = hot[rng() % 3];
+    } else {
+      key.resize(rng() % 4 == 0 ? rng() % 12 : 10);
+      for (char& c : key) c = static_cast<char>(rng());
+    }
+    std::string value = std::to_string(i);
+    ASSERT_TRUE(buf.Add(p, key, value));
+    expect.emplace_back(p, key, i);
+  }
+  std::stable_sort(expect.begin(), expect.end(), [](const auto& a, const auto& b) {
+    return std::tie(std::get<0>(a), std::get<1>(a)) < std::tie(std::get<0>(b), std::get<1>(b));
+  });
+  buf.Sort();
+  ASSERT_EQ(buf.size(), expect.size());
+  for (size_t i = 0; i < expect.size(); ++i) {
+    const auto& e = buf.entry(i);
+    ASSERT_EQ(e.partition, std::get<0>(expect[i])) << i;
+    ASSERT_EQ(buf.key(e), std::get<1>(expect[i])) << i;
+    ASSERT_EQ(buf.value(e), std::to_string(std::get<2>(expect[i]))) << i;
+  }
+}
+
 TEST(SortBuffer, ReportsFullAndClears) {
   SortBuffer buf(4096);
   int added = 0;
