@@ -28,9 +28,11 @@ Result<JobSpec> StageJobSpec(const Analysis& analysis, const Stage& stage, const
 std::vector<NodePtr> StageReads(const Analysis& analysis, const Stage& stage);
 
 // Whether the stage's job keeps --split_mb splits (JobSpec::keep_split_size): its shuffle folds
-// floating point, so its output depends on map task boundaries, or folds dense keys, which
-// fewer, larger tasks shuffle less of.
+// floating point, so its output depends on map task boundaries.
 bool KeepsSplitSize(const Stage& stage);
+// Whether the stage's job wants large splits (JobSpec::large_splits): its shuffle folds dense
+// keys, which fewer, larger tasks shuffle less of.
+bool WantsLargeSplits(const Stage& stage);
 // Whether any stage of the program does, loop bodies included.
 bool AnyStageKeepsSplitSize(const Analysis& analysis);
 

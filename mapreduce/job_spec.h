@@ -35,6 +35,11 @@ struct JobSpec {
   // Splits follow --split_mb only, never the thread count: for jobs whose output depends on map
   // task boundaries (floating-point folds), so that it does not depend on --threads.
   bool keep_split_size = false;
+  // Local mode: splits as large as --split_mb allows (not cut down for the thread count), but
+  // evened out to a multiple of the threads so that no thread runs a last task alone. For folds
+  // of dense keys, which shuffle up to one record per key per task: fewer tasks shuffle less.
+  // The output does not depend on the splits.
+  bool large_splits = false;
   std::function<std::unique_ptr<Reducer>()> reducer;  // null: map-only, parts are map outputs
   // Map-only jobs (no reducer) may end in one tail reduce task: map tasks write their parts as
   // usual and send it records through TaskContext::EmitToTail; it runs once every map task is

@@ -295,5 +295,30 @@ TEST(LocalRunner, MapOnlyJobWritesOnePartPerSplitInInputOrder) {
   EXPECT_EQ(joined, text);
 }
 
+// JobSpec::large_splits: --split_mb splits, their count rounded up to a multiple of the threads
+// (3 splits on 2 threads -> 4 tasks); keep_split_size wins over it. The output is the same.
+TEST(LocalRunner, LargeSplitsAreEvenedOutToAMultipleOfTheThreads) {
+  testing::TempDir dir;
+  std::string in = dir.Write("in.txt", MakeText(30000, 100, 5));
+  auto run = [&](bool large, bool keep, const std::string& out) {
+    JobSpec spec = WordCount(true, true);
+    spec.large_splits = large;
+    spec.keep_split_size = keep;
+    JobOptions o;
+    o.inputs = {in};
+    o.output = dir.Sub(out);
+    o.split_bytes = (FileSize(in).value() + 2) / 3;
+    o.threads = 2;
+    JobResult r = RunLocalJob(spec, o);
+    EXPECT_TRUE(r.ok) << r.error;
+    return std::make_pair(r.map_tasks, ReadAsMap(o.output));
+  };
+  auto [large_tasks, large_out] = run(true, false, "large");
+  auto [kept_tasks, kept_out] = run(true, true, "kept");
+  EXPECT_EQ(large_tasks, 4);
+  EXPECT_EQ(kept_tasks, 3);
+  EXPECT_EQ(large_out, kept_out);
+}
+
 }  // namespace
 }  // namespace sawmill
