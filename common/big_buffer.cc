@@ -2,6 +2,10 @@
 
 #include <sys/mman.h>
 
+#include <malloc.h>
+
+#include <cstdlib>
+#include <new>
 #include <utility>
 
 #include <glog/logging.h>
@@ -14,6 +18,33 @@ BigBuffer::BigBuffer(size_t capacity) : capacity_(capacity) {
   PCHECK(p != MAP_FAILED) << "mmap of " << capacity << " bytes";
   ::madvise(p, capacity, MADV_HUGEPAGE);
   data_ = static_cast<char*>(p);
+}
+
+namespace {
+constexpr size_t kHugeFrom = size_t{1} << 20;
+size_t MappedBytes(size_t bytes) { return (bytes + (size_t{2} << 20) - 1) & ~((size_t{2} << 20) - 1); }
+}  // namespace
+
+void* AllocateMaybeHuge(size_t bytes) {
+  if (bytes < kHugeFrom) return ::operator new(bytes);
+  size_t mapped = MappedBytes(bytes);
+  void* p = ::mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  ::madvise(p, mapped, MADV_HUGEPAGE);
+  return p;
+}
+
+void FreeMaybeHuge(void* p, size_t bytes) {
+  if (bytes < kHugeFrom) {
+    ::operator delete(p);
+  } else {
+    ::munmap(p, MappedBytes(bytes));
+  }
+}
+
+void TuneMallocForTasks() {
+  if (!std::getenv("MALLOC_MMAP_THRESHOLD_")) ::mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  if (!std::getenv("MALLOC_TRIM_THRESHOLD_")) ::mallopt(M_TRIM_THRESHOLD, 256 << 20);
 }
 
 BigBuffer::~BigBuffer() {

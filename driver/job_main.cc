@@ -9,6 +9,7 @@
 #include <gflags/gflags.h>
 
 #include "api/mapreduce.h"
+#include "common/big_buffer.h"
 #include "common/fault_point.h"
 #include "common/file.h"
 #include "datasets/dataset_catalog.h"
@@ -137,6 +138,7 @@ std::vector<std::string>& SavedArgs() {
 }
 
 void ParseJobFlags(int* argc, char*** argv, const char* usage) {
+  TuneMallocForTasks();
   BecomeExecutorIfSpare(argc, argv);  // a worker's spare parses the command line it is handed
   // After the handoff, which sets the environment a spare is handed: executors, attempts and
   // program masters are armed as the worker that started them.

@@ -86,6 +86,9 @@ void DenseLists::Reset(size_t max_bytes) {
   max_bytes_ = max_bytes;
   limit_ = max_bytes / 16;  // the counting sort's array: 4 bytes per key below the largest
   Clear();
+  // Full() stops both below max_bytes (the arena a record later: at most one value more).
+  records_.reserve(max_bytes / sizeof(Record) + 1);
+  arena_.reserve(max_bytes + (size_t{1} << 20));
 }
 
 void DenseLists::Clear() {

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/big_buffer.h"
 #include "mapreduce/user_code.h"
 #include "mapreduce/user_code_errors.h"
 
@@ -119,7 +120,7 @@ class DenseLists {
     k = __builtin_bswap64(k);
     if (k >= limit_) return false;
     records_.push_back({k, static_cast<uint32_t>(arena_.size()), static_cast<uint32_t>(value.size())});
-    arena_.append(value);
+    arena_.insert(arena_.end(), value.begin(), value.end());
     if (k > max_key_) max_key_ = k;
     return true;
   }
@@ -164,16 +165,18 @@ class DenseLists {
   size_t max_bytes_ = 0;
   uint64_t limit_ = 0;
   uint64_t max_key_ = 0;
-  std::vector<Record> records_;
-  std::string arena_;
-  std::vector<uint32_t> order_;  // record indices by (partition, key, arrival)
-  std::vector<uint64_t> group_key_;
-  std::vector<uint32_t> group_partition_;
-  std::vector<uint32_t> group_start_;  // into order_, one past the end last
+  // Reserved for max_bytes at the first Reset, on huge pages: no copies as they grow, and few
+  // page faults the first time they fill.
+  HugeVector<Record> records_;
+  HugeVector<char> arena_;
+  HugeVector<uint32_t> order_;  // record indices by (partition, key, arrival)
+  HugeVector<uint64_t> group_key_;
+  HugeVector<uint32_t> group_partition_;
+  HugeVector<uint32_t> group_start_;  // into order_, one past the end last
   std::string value_;
   // Order's scratch.
-  std::vector<uint32_t> count_, by_key_, next_, first_, part_, group_of_, sizes_;
-  std::vector<uint64_t> keys_;
+  HugeVector<uint32_t> count_, by_key_, next_, first_, part_, group_of_, sizes_;
+  HugeVector<uint64_t> keys_;
 };
 
 }  // namespace sawmill
