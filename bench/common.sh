@@ -12,10 +12,11 @@ build=$root/build
 runs=""
 work=""
 vocabulary=75000  # of the text that `sawmill gen text` makes for the benchmarks
+thrill=${THRILL_EXAMPLES:-/tmp/peers/thrill-build/examples}  # the peer's examples/; "no": none
 
 # bench_arg ARG [VALUE]: takes one of the shared options --small/--smoke, --data, --build,
-# --runs, --work if the script accepts it (bench_accepts lists the spellings it does), and
-# -h/--help; anything else is an unknown argument (exit 2). Sets nargs to the words it took.
+# --runs, --work, --thrill if the script accepts it (bench_accepts lists the spellings it does),
+# and -h/--help; anything else is an unknown argument (exit 2). Sets nargs to the words it took.
 bench_arg() {
   if [[ " $bench_accepts -h --help " != *" $1 "* ]]; then
     echo "$me: unknown argument $1 (see --help)" >&2
@@ -28,6 +29,7 @@ bench_arg() {
     --build) build=$2 ;;
     --runs) runs=$2 ;;
     --work) work=$2 ;;
+    --thrill) thrill=$2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
   esac
 }
@@ -163,6 +165,37 @@ run_timed() {
   t1=${EPOCHREALTIME/[.,]/}
   child=""
   awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f\n", (b - a) / 1e6 }' >>"$out/$name.times"
+}
+
+# peak_rss NAME CMD...: runs CMD (a program, not a function), under /usr/bin/time when there is
+# one, which appends CMD's peak RSS in KB to $out/NAME.rss (a line per run).
+peak_rss() {
+  local name=$1
+  shift
+  if [[ -x /usr/bin/time ]]; then
+    /usr/bin/time -f %M -a -o "$out/$name.rss" "$@"
+  else
+    "$@"
+  fi
+}
+
+# The peer engine Thrill (--thrill DIR: its build's examples/), one process with 2 worker threads;
+# the scripts time it in its default configuration and its best: jemalloc on transparent huge pages.
+thrill_best_conf="thp:always,metadata_thp:always"
+thrill_absent="thrill: not available (build it with ../shared/peers/thrill/setup.sh; see docs/benchmarks.md)"
+# thrill_has BIN...: whether every DIR/BIN (e.g. terasort/terasort) is executable (never with
+# --thrill no).
+thrill_has() {
+  local b
+  [[ $thrill != no ]] || return 1
+  for b in "$@"; do [[ -x $thrill/$b ]] || return 1; done
+}
+# thrill_run [--rss NAME] BIN ARGS...: runs DIR/BIN locally, one process with 2 worker threads;
+# with --rss, under peak_rss NAME.
+thrill_run() {
+  local rss=()
+  [[ $1 != --rss ]] || { rss=(peak_rss "$2"); shift 2; }
+  THRILL_LOCAL=1 THRILL_WORKERS_PER_HOST=2 "${rss[@]}" "$thrill/$1" "${@:2}"
 }
 
 # keep_field NAME FIELD EXT: appends FIELD of NAME's summary line to $out/NAME.EXT, if it has one.

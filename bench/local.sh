@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Local-mode benchmark: Sawmill's wordcount and terasort against the GNU coreutils pipelines
-# doing the same work, on the same machine and data.
+# doing the same work and against the peer engine Thrill, on the same machine and data.
 #
 # Usage: bench/local.sh [--small] [--data DIR] [--build DIR] [--runs N] [--baseline DIR]
+#          [--thrill DIR]
 #   --small   CI smoke size: 32 MiB of text, 200k TeraSort records, 1 run per command.
 #             Default: 1 GiB of Zipf text (75k-word vocabulary), 10M records (1 GB), 3 runs.
 #   --data    where the generated data lives (default build/bench-data); reused when it is
@@ -12,17 +13,30 @@
 #   --baseline  another build directory (e.g. main's) whose wordcount and terasort run with the
 #             same flags, alternating run by run with this build's; adds their rows and this
 #             build's throughput against theirs.
+#   --thrill  Thrill's build examples/ directory (default $THRILL_EXAMPLES, else
+#             /tmp/peers/thrill-build/examples); `--thrill no` or no binaries there: a line says
+#             Thrill is not available and its rows and targets are left out (not an error).
 # Times (wall clock, whole process): wordcount --threads 2 vs
 #   tr -s ' \t\r\n' '\n' | grep -v '^$' | sort --parallel=2 -S 256M | uniq -c
 # and terasort --threads 2 --memory_mb 256 vs sort --parallel=2 -S 256M > file, everything with
 # LC_ALL=C. Both jobs run with the default --reducers (one per thread, by input size; their
-# summary lines say what was chosen). Prints min and median seconds, MB/s (1 MB = 10^6 bytes), M words/s,
-# Sawmill/GNU throughput ratios and the targets (WordCount >= 34 M words/s, TeraSort >= 250 MB/s,
-# judged on the median run).
+# summary lines say what was chosen). Thrill (one process, THRILL_LOCAL=1 THRILL_WORKERS_PER_HOST=2):
+#   word_count/word_count_run -o OUT/wc-@@@@-####.txt TEXT
+#   terasort/terasort -o OUT/ts-@@@@-####.bin TERA/part-*   (the same 100-byte records)
+# each in its default configuration ("thrill") and its best ("thrill best": jemalloc on
+# transparent huge pages, MALLOC_CONF=thp:always,metadata_thp:always), alternating run by run with
+# Sawmill's job on the same workload; their outputs are checked (terasort byte-identical to GNU
+# sort's, wordcount the same words and distinct words), a mismatch warned about. Peak RSS of the
+# terasort runs (Sawmill's and Thrill's) from /usr/bin/time -f %M, when there is one
+# (1 MB = 2^20 bytes there). Prints min and median seconds, MB/s (1 MB = 10^6 bytes), M words/s,
+# Sawmill/GNU and Sawmill/Thrill-best throughput ratios (median seconds of the other / Sawmill's:
+# > 1 is Sawmill faster), and the targets, judged on the median run: WordCount >= 34 M words/s,
+# TeraSort >= 250 MB/s, TeraSort >= 1.5x and WordCount >= 2.5x Thrill best, TeraSort peak RSS
+# (the maximum over its runs) <= 320 MB.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
-bench_accepts="--small --data --build --runs"
+bench_accepts="--small --data --build --runs --thrill"
 baseline=""
 while [[ $# -gt 0 ]]; do
   if [[ $1 == --baseline ]]; then
@@ -45,6 +59,8 @@ sawmill=$build/sawmill
 jobs=$build/jobs
 need_exec "run ./scripts/build release" "$sawmill" "$jobs/wordcount" "$jobs/terasort" "$jobs/teragen"
 [[ -z $baseline ]] || need_exec "--baseline: a build directory with jobs/" "$baseline/jobs/wordcount" "$baseline/jobs/terasort"
+thrill_ok=0
+! thrill_has word_count/word_count_run terasort/terasort || thrill_ok=1
 run_dir
 
 # --- data (reused when the stamp and sizes match) ---
@@ -82,33 +98,43 @@ reducers_of() {
 wordcount_with() {  # wordcount_with JOBS_DIR OUT
   "$1/wordcount" --input "$text" --output "$2" --overwrite --threads 2 --progress=never
 }
-terasort_with() {  # terasort_with JOBS_DIR OUT
-  "$1/terasort" --input "$tera" --output "$2" --overwrite --threads 2 --memory_mb 256 --progress=never
+terasort_with() {  # terasort_with JOBS_DIR OUT [RSS_NAME: peak_rss]
+  ${3:+peak_rss "$3"} "$1/terasort" --input "$tera" --output "$2" --overwrite --threads 2 --memory_mb 256 --progress=never
 }
 sawmill_wordcount() { wordcount_with "$jobs" "$out/wc"; }
 baseline_wordcount() { wordcount_with "$baseline/jobs" "$out/base-wc"; }
 gnu_wordcount() {
   tr -s ' \t\r\n' '\n' <"$text" | grep -v '^$' | sort --parallel=2 -S 256M -T "$out" | uniq -c >"$out/gnu-wc.txt"
 }
-sawmill_terasort() { terasort_with "$jobs" "$out/ts"; }
+sawmill_terasort() { terasort_with "$jobs" "$out/ts" sawmill_terasort; }
 baseline_terasort() { terasort_with "$baseline/jobs" "$out/base-ts"; }
 gnu_terasort() {
   sort --parallel=2 -S 256M -T "$out" "$tera"/part-* >"$out/gnu-sorted.txt"
 }
+# Thrill writes a file per worker (and more when they are big) into a fresh directory each run.
+thrill_wordcount() {
+  rm -rf "$out/th-wc" && mkdir "$out/th-wc" && thrill_run word_count/word_count_run -o "$out/th-wc/wc-@@@@-####.txt" "$text"
+}
+thrill_best_wordcount() {
+  rm -rf "$out/thb-wc" && mkdir "$out/thb-wc" &&
+    MALLOC_CONF=$thrill_best_conf thrill_run word_count/word_count_run -o "$out/thb-wc/wc-@@@@-####.txt" "$text"
+}
+thrill_terasort() {
+  rm -rf "$out/th-ts" && mkdir "$out/th-ts" && thrill_run --rss thrill_terasort terasort/terasort -o "$out/th-ts/ts-@@@@-####.bin" "$tera"/part-*
+}
+thrill_best_terasort() {
+  rm -rf "$out/thb-ts" && mkdir "$out/thb-ts" &&
+    MALLOC_CONF=$thrill_best_conf thrill_run --rss thrill_best_terasort terasort/terasort -o "$out/thb-ts/ts-@@@@-####.bin" "$tera"/part-*
+}
 
 echo "bench: $(nproc) cores, $(cpu_model), $runs run(s) each${baseline:+, baseline $baseline}" >&2
 load0=$(cut -d" " -f1-3 /proc/loadavg)
-if [[ -n $baseline ]]; then
-  timed sawmill_wordcount baseline_wordcount
-else
-  timed sawmill_wordcount
-fi
+wc_names=(sawmill_wordcount) ts_names=(sawmill_terasort)
+[[ -z $baseline ]] || { wc_names+=(baseline_wordcount); ts_names+=(baseline_terasort); }
+[[ $thrill_ok -eq 0 ]] || { wc_names+=(thrill_wordcount thrill_best_wordcount); ts_names+=(thrill_terasort thrill_best_terasort); }
+timed "${wc_names[@]}"
 timed gnu_wordcount
-if [[ -n $baseline ]]; then
-  timed sawmill_terasort baseline_terasort
-else
-  timed sawmill_terasort
-fi
+timed "${ts_names[@]}"
 timed gnu_terasort
 load1=$(cut -d" " -f1-3 /proc/loadavg)
 
@@ -136,6 +162,20 @@ if [[ -n $baseline ]]; then
   fi
 fi
 
+# Thrill's outputs (of the last runs): a mismatch is warned about in the report, not an error.
+# wordcount: "word: count" lines (it splits at spaces only, which is all the generated text has).
+thrill_warnings=()
+if [[ $thrill_ok -eq 1 ]]; then
+  for d in th thb; do
+    read -r th_words th_distinct < <(cat "$out/$d-wc"/wc-* | awk '{ s += $NF } END { print s + 0, NR }')
+    [[ $th_words == "$words" && $th_distinct == "$distinct" ]] ||
+      thrill_warnings+=("warning: thrill ($d) wordcount: $th_words words/$th_distinct distinct, Sawmill's $words/$distinct")
+    # Its file names (worker, then file number) in order (the glob's, LC_ALL=C) are the sorted order.
+    cat "$out/$d-ts"/ts-*.bin | cmp -s - "$out/gnu-sorted.txt" ||
+      thrill_warnings+=("warning: thrill ($d) terasort output differs from GNU sort's")
+  done
+fi
+
 # --- report ---
 row() {  # row LABEL NAME BYTES WORDS
   local min med
@@ -148,6 +188,8 @@ row() {  # row LABEL NAME BYTES WORDS
 }
 ratio() { awk -v g="$(median_of "$2")" -v s="$(median_of "$1")" 'BEGIN { printf "%.2f", g / s }'; }
 verdict() { awk -v v="$1" -v t="$2" 'BEGIN { print (v >= t) ? "PASS" : "MISS" }'; }
+# rss_mb NAME: the largest peak RSS in $out/NAME.rss, in MB (2^20 bytes).
+rss_mb() { awk '$1 ~ /^[0-9]+$/ && $1 > m { m = $1 } END { printf "%.0f", m / 1024 }' "$out/$1.rss"; }
 
 wc_mwps=$(awk -v w="$words" -v s="$(median_of sawmill_wordcount)" 'BEGIN { printf "%.1f", w / 1e6 / s }')
 ts_mbps=$(awk -v b="$tera_bytes" -v s="$(median_of sawmill_terasort)" 'BEGIN { printf "%.1f", b / 1e6 / s }')
@@ -160,13 +202,40 @@ printf "%-22s %4s %9s %9s %9s %9s %9s\n" "command" "runs" "min_s" "median_s" "MB
 row "wordcount  sawmill" sawmill_wordcount "$text_size" "$words"
 [[ -z $baseline ]] || row "wordcount  baseline" baseline_wordcount "$text_size" "$words"
 row "wordcount  GNU" gnu_wordcount "$text_size" "$words"
+if [[ $thrill_ok -eq 1 ]]; then
+  row "wordcount  thrill" thrill_wordcount "$text_size" "$words"
+  row "wordcount  thrill best" thrill_best_wordcount "$text_size" "$words"
+fi
 row "terasort   sawmill" sawmill_terasort "$tera_bytes" 0
 [[ -z $baseline ]] || row "terasort   baseline" baseline_terasort "$tera_bytes" 0
 row "terasort   GNU sort" gnu_terasort "$tera_bytes" 0
+if [[ $thrill_ok -eq 1 ]]; then
+  row "terasort   thrill" thrill_terasort "$tera_bytes" 0
+  row "terasort   thrill best" thrill_best_terasort "$tera_bytes" 0
+else
+  echo "$thrill_absent"
+fi
 echo "Sawmill/GNU throughput (median): wordcount $(ratio sawmill_wordcount gnu_wordcount)x, terasort $(ratio sawmill_terasort gnu_terasort)x"
 if [[ -n $baseline ]]; then
   echo "this build/baseline throughput (median): wordcount $(ratio sawmill_wordcount baseline_wordcount)x," \
     "terasort $(ratio sawmill_terasort baseline_terasort)x (baseline $baseline)"
 fi
+if [[ $thrill_ok -eq 1 ]]; then
+  echo "Sawmill/Thrill best throughput (median): wordcount $(ratio sawmill_wordcount thrill_best_wordcount)x," \
+    "terasort $(ratio sawmill_terasort thrill_best_terasort)x"
+  [[ ${#thrill_warnings[@]} -eq 0 ]] || printf '%s\n' "${thrill_warnings[@]}"
+fi
+if [[ -s $out/sawmill_terasort.rss ]]; then
+  ts_rss=$(rss_mb sawmill_terasort)
+  echo "peak RSS (max over runs): sawmill terasort $ts_rss MB$( [[ $thrill_ok -eq 0 ]] ||
+    echo ", thrill terasort $(rss_mb thrill_terasort) MB, thrill best terasort $(rss_mb thrill_best_terasort) MB")"
+fi
 echo "target WordCount >= 34 M words/s: $wc_mwps M words/s $(verdict "$wc_mwps" 34)"
 echo "target TeraSort  >= 250 MB/s:     $ts_mbps MB/s $(verdict "$ts_mbps" 250)"
+if [[ $thrill_ok -eq 1 ]]; then
+  r=$(ratio sawmill_terasort thrill_best_terasort)
+  echo "target TeraSort >= 1.5x Thrill best: $r $(verdict "$r" 1.5)"
+  r=$(ratio sawmill_wordcount thrill_best_wordcount)
+  echo "target WordCount >= 2.5x Thrill best: $r $(verdict "$r" 2.5)"
+fi
+[[ -z ${ts_rss:-} ]] || echo "target TeraSort peak RSS <= 320 MB: $ts_rss MB $(verdict 320 "$ts_rss")"  # 320 >= RSS
