@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -184,8 +185,10 @@ struct HasView<std::optional<T>> : HasView<T> {};
 // MapValuesWith without a prepare step: f gets the side's elements themselves.
 struct NoPrepare {};
 
-// MapValuesWith: a broadcast side input, decoded once per map task into a vector (and, with
-// `prepare`, turned into whatever the calls need, e.g. an index), given to every call.
+// MapValuesWith: a broadcast side input, decoded into a vector (and, with `prepare`, turned into
+// whatever the calls need, e.g. an index), given to every call. Built once per process for the
+// map tasks that run at the same time or one after another (they all read the same dataset):
+// PageRank's 4 tasks an iteration each decoded all ranks and built their index.
 template <class K, class V, class S, class W, class Prep, class F>
 class SideOps final : public JoinOps {
  public:
@@ -198,7 +201,7 @@ class SideOps final : public JoinOps {
   }
   bool keeps_right_unmatched() const override { return false; }
   std::unique_ptr<Sink> NewMapSideOp(JoinMode, Sink* next, const OpEnv& env) const override {
-    return std::make_unique<Op>(next, env, prepare_, f_);
+    return std::make_unique<Op>(next, env, *this, f_);
   }
 
  private:
@@ -217,40 +220,60 @@ class SideOps final : public JoinOps {
       return prepare(side);
     }
   }
+  // The side input as the calls see it; shared, read-only, by the tasks that use it.
+  struct Built {
+    std::vector<std::pair<std::string, std::string>> records;
+    std::vector<S> side;
+    decltype(Prepared(std::declval<const Prep&>(), std::declval<const std::vector<S>&>())) prepared{};
+  };
+  static std::shared_ptr<const Built> Build(const std::string& side_path, const Prep& prepare) {
+    auto b = std::make_shared<Built>();
+    Collect collect(&b->side);
+    auto decode = [&](std::string_view k, std::string_view v) {
+      if (!Records<S>::DecodePush(k, v, &collect)) throw std::runtime_error("malformed record in a side input");
+    };
+    if constexpr (HasView<S>::value) {
+      b->records = LoadSideRecords(side_path);  // kept: the elements' views point into them
+      for (const auto& [k, v] : b->records) decode(k, v);
+    } else {
+      ForEachSideRecord(side_path, decode);
+    }
+    b->prepared = Prepared(prepare, b->side);
+    return b;
+  }
+  // The build of `side_path` while some task holds it (a committed dataset never changes), else
+  // a new one; one task builds while the others wait for it.
+  std::shared_ptr<const Built> Shared(const std::string& side_path) const {
+    std::lock_guard<std::mutex> lock(build_mu_);
+    if (auto b = built_.lock(); b && built_path_ == side_path) return b;
+    auto b = Build(side_path, prepare_);
+    built_ = b;
+    built_path_ = side_path;
+    return b;
+  }
   class Op final : public OpSink {
    public:
-    Op(Sink* next, const OpEnv& env, const Prep& prepare, const F& f) : OpSink(next), f_(f) {
-      Collect collect(&side_);
-      auto decode = [&](std::string_view k, std::string_view v) {
-        if (!Records<S>::DecodePush(k, v, &collect)) throw std::runtime_error("malformed record in a side input");
-      };
-      if constexpr (HasView<S>::value) {
-        records_ = LoadSideRecords(env.side_path);  // kept: the elements' views point into them
-        for (const auto& [k, v] : records_) decode(k, v);
-      } else {
-        ForEachSideRecord(env.side_path, decode);
-      }
-      prepared_ = Prepared(prepare, side_);
-    }
+    Op(Sink* next, const OpEnv& env, const SideOps& ops, const F& f) : OpSink(next), f_(f), built_(ops.Shared(env.side_path)) {}
     void Push(const void* e) override {
       const auto& x = *static_cast<const std::pair<K, V>*>(e);
       if constexpr (std::is_same_v<Prep, NoPrepare>) {
-        std::pair<K, W> out(x.first, f_(x.second, side_));
+        std::pair<K, W> out(x.first, f_(x.second, built_->side));
         next_->Push(&out);
       } else {
-        std::pair<K, W> out(x.first, f_(x.second, prepared_));
+        std::pair<K, W> out(x.first, f_(x.second, built_->prepared));
         next_->Push(&out);
       }
     }
 
    private:
     F f_;
-    std::vector<std::pair<std::string, std::string>> records_;
-    std::vector<S> side_;
-    decltype(Prepared(std::declval<const Prep&>(), std::declval<const std::vector<S>&>())) prepared_{};
+    std::shared_ptr<const Built> built_;
   };
   Prep prepare_;
   F f_;
+  mutable std::mutex build_mu_;
+  mutable std::weak_ptr<const Built> built_;
+  mutable std::string built_path_;
 };
 
 }  // namespace sawmill::df::internal

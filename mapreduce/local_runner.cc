@@ -209,6 +209,7 @@ class LocalJob {
     c.memory_bytes = task_memory_;
     c.merge_factor = merge_factor_;
     c.block_bytes = opt_.block_kb << 10;
+    c.compress_intermediate = false;
     c.output_replication = spec_.output_replication;
     c.progress = &progress_;
     return c;

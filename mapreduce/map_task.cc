@@ -20,6 +20,7 @@ namespace {
 RecordFileOptions IntermediateOptions(const TaskConfig& c) {
   RecordFileOptions o;
   o.block_bytes = c.block_bytes;
+  o.compress = c.compress_intermediate;
   o.sorted = false;  // spills and map outputs are sorted within partitions, not checked here
   return o;
 }

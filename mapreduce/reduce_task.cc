@@ -87,6 +87,7 @@ Status RunReduceTask(const TaskConfig& c, const std::vector<std::string>& map_ou
   mo.merge_factor = c.merge_factor;
   mo.combiner = combiner.get();
   mo.file_options.block_bytes = c.block_bytes;
+  mo.file_options.compress = c.compress_intermediate;
   mo.tmp_prefix = JoinPath(c.work_dir, "reduce");
   // The tail reads the one partition of the map tasks' tail outputs; its part follows theirs.
   int32_t read = c.tail ? 0 : c.task_index;

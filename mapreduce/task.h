@@ -54,6 +54,11 @@ struct TaskConfig {
   size_t memory_bytes = 64 << 20;  // this task's share of the job's memory budget
   int merge_factor = 64;
   size_t block_bytes = 64 << 10;
+  // LZ4 in spills, map outputs and merge passes. Local mode stores them raw: they never leave
+  // the machine and are read back within seconds, mostly from the page cache, and compressing
+  // cost more than the bytes saved (TeraSort 10 M: 19 % of the CPU). A cluster's map outputs
+  // cross the network, so workers keep it.
+  bool compress_intermediate = true;
   Progress* progress = nullptr;
 };
 
