@@ -97,57 +97,55 @@ void DenseLists::Clear() {
   max_key_ = 0;
 }
 
-// A counting sort of the records by key (stable: arrival order within a key), then of the keys
-// by partition (ascending keys within a partition).
+// One pass counts each key's records and bytes; a second copies every value to its key's place
+// in gathered_ (reading records and arena in order, writing each key's values contiguously in
+// arrival order). The keys are then ordered by partition, ascending within one.
 void DenseLists::Order(const Partitioner* partitioner, int num_partitions) {
+  size_t keys = records_.empty() ? 0 : max_key_ + 1;
   // Scratch vectors are members: allocated once, they do not fault pages in on every spill.
-  count_.assign(records_.empty() ? 1 : max_key_ + 2, 0);
-  for (const Record& r : records_) ++count_[r.key + 1];
-  for (size_t k = 1; k < count_.size(); ++k) count_[k] += count_[k - 1];
-  by_key_.resize(records_.size());
-  next_.assign(count_.begin(), count_.end() - 1);
-  for (uint32_t i = 0; i < records_.size(); ++i) by_key_[next_[records_[i].key]++] = i;
-  // The distinct keys, ascending, with their partition and where their records start.
-  keys_.clear();
-  first_.clear();
-  part_.clear();
+  bytes_.assign(keys, 0);
+  count_.assign(keys, 0);
+  for (const Record& r : records_) {
+    bytes_[r.key] += r.size;
+    ++count_[r.key];
+  }
+  at_.resize(keys);
+  uint32_t end = 0;
+  for (size_t k = 0; k < keys; ++k) {
+    at_[k] = end;
+    end += bytes_[k];
+  }
+  gathered_.resize(arena_.size());
+  char* out = gathered_.data();
+  const char* in = arena_.data();
+  for (const Record& r : records_) {
+    char* to = out + at_[r.key];
+    // Values are a few bytes (a list element): a loop, not a library call per value.
+    if (r.size <= 16) {
+      for (uint32_t b = 0; b < r.size; ++b) to[b] = in[r.offset + b];
+    } else {
+      std::memcpy(to, in + r.offset, r.size);
+    }
+    at_[r.key] += r.size;  // now where the key's values end
+  }
+  partition_of_.resize(keys);
   std::vector<size_t> per_partition(static_cast<size_t>(num_partitions) + 1, 0);
   char key[8];
-  for (size_t k = 0; k + 1 < count_.size(); ++k) {
-    if (count_[k + 1] == count_[k]) continue;
+  for (size_t k = 0; k < keys; ++k) {
+    if (count_[k] == 0) continue;
     uint32_t p = 0;
     if (num_partitions > 1) {
       uint64_t be = __builtin_bswap64(static_cast<uint64_t>(k));
       std::memcpy(key, &be, 8);
       p = static_cast<uint32_t>(partitioner->Partition(std::string_view(key, 8), num_partitions));
     }
-    keys_.push_back(k);
-    first_.push_back(count_[k]);
-    part_.push_back(p);
+    partition_of_[k] = p;
     ++per_partition[p + 1];
   }
   for (int p = 0; p < num_partitions; ++p) per_partition[p + 1] += per_partition[p];
-  size_t groups = keys_.size();
-  group_key_.resize(groups);
-  group_partition_.resize(groups);
-  group_start_.assign(groups + 1, 0);
-  order_.resize(records_.size());
-  // Each key's group goes to its partition's next slot; its record indices keep their order.
-  std::vector<size_t> slot(per_partition.begin(), per_partition.end() - 1);
-  group_of_.resize(groups);
-  sizes_.resize(groups);
-  for (size_t g = 0; g < groups; ++g) {
-    uint32_t at = static_cast<uint32_t>(slot[part_[g]]++);
-    uint32_t end = g + 1 < groups ? first_[g + 1] : static_cast<uint32_t>(records_.size());
-    group_of_[g] = at;
-    sizes_[at] = end - first_[g];
-    group_key_[at] = keys_[g];
-    group_partition_[at] = part_[g];
-  }
-  for (size_t g = 0; g < groups; ++g) group_start_[g + 1] = group_start_[g] + sizes_[g];
-  for (size_t g = 0; g < groups; ++g) {
-    uint32_t end = g + 1 < groups ? first_[g + 1] : static_cast<uint32_t>(records_.size());
-    std::copy(by_key_.begin() + first_[g], by_key_.begin() + end, order_.begin() + group_start_[group_of_[g]]);
+  group_key_.resize(per_partition[static_cast<size_t>(num_partitions)]);
+  for (size_t k = 0; k < keys; ++k) {
+    if (count_[k] != 0) group_key_[per_partition[partition_of_[k]]++] = k;
   }
 }
 

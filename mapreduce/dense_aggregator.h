@@ -131,26 +131,11 @@ class DenseLists {
   void ForEachSorted(const Partitioner* partitioner, int num_partitions, Fn&& fn) {
     Order(partitioner, num_partitions);
     char key[8];
-    for (size_t g = 0; g + 1 < group_start_.size(); ++g) {
-      uint64_t k = group_key_[g];
-      size_t total = 0;
-      for (uint32_t i = group_start_[g]; i < group_start_[g + 1]; ++i) total += records_[order_[i]].size;
-      value_.resize(total);
-      char* out = value_.data();
-      for (uint32_t i = group_start_[g]; i < group_start_[g + 1]; ++i) {
-        const Record& r = records_[order_[i]];
-        const char* in = arena_.data() + r.offset;
-        // Values are a few bytes (a list element): a loop, not a library call per value.
-        if (r.size <= 16) {
-          for (uint32_t b = 0; b < r.size; ++b) out[b] = in[b];
-        } else {
-          std::memcpy(out, in, r.size);
-        }
-        out += r.size;
-      }
+    for (uint64_t k : group_key_) {
       uint64_t be = __builtin_bswap64(k);
       std::memcpy(key, &be, 8);
-      fn(static_cast<int32_t>(group_partition_[g]), std::string_view(key, 8), std::string_view(value_));
+      fn(static_cast<int32_t>(partition_of_[k]), std::string_view(key, 8),
+         std::string_view(gathered_.data() + at_[k] - bytes_[k], bytes_[k]));
     }
   }
   void Clear();
@@ -169,14 +154,12 @@ class DenseLists {
   // page faults the first time they fill.
   HugeVector<Record> records_;
   HugeVector<char> arena_;
-  HugeVector<uint32_t> order_;  // record indices by (partition, key, arrival)
+  // Order's results: the values regrouped by key (each key's in arrival order), and the keys
+  // in (partition, key) order. Per key below max_key_: its values' bytes, where they end in
+  // gathered_ (once gathered), its record count and partition.
+  HugeVector<char> gathered_;
   HugeVector<uint64_t> group_key_;
-  HugeVector<uint32_t> group_partition_;
-  HugeVector<uint32_t> group_start_;  // into order_, one past the end last
-  std::string value_;
-  // Order's scratch.
-  HugeVector<uint32_t> count_, by_key_, next_, first_, part_, group_of_, sizes_;
-  HugeVector<uint64_t> keys_;
+  HugeVector<uint32_t> bytes_, at_, count_, partition_of_;
 };
 
 }  // namespace sawmill
