@@ -39,33 +39,45 @@ void SortBuffer::SortRun(Entry* b, Entry* e, size_t depth) {
   if (rekeyed_.size() <= level) rekeyed_.resize(level + 1);
   std::vector<Rekeyed>& keys = rekeyed_[level];
   if (keys.size() < n) keys.resize(n);
+  constexpr size_t kAhead = 8;  // the run's records lie all over the arena: fetch ahead
   for (size_t i = 0; i < n; ++i) {
+    if (i + kAhead < n) Prefetch(b[i + kAhead]);
     std::string_view k = key(b[i]);
     std::string_view rest = k.substr(std::min(depth, k.size()));  // keeps a non-null data()
-    keys[i] = {KeyPrefix(rest), static_cast<uint32_t>(std::min<size_t>(rest.size(), 9)), static_cast<uint32_t>(i)};
+    keys[i] = {KeyPrefix(rest), static_cast<uint32_t>(std::min(k.size(), depth + 9)), static_cast<uint32_t>(i)};
   }
-  std::sort(keys.begin(), keys.begin() + static_cast<ptrdiff_t>(n), [b](const Rekeyed& x, const Rekeyed& y) {
+  // The run arrives in emit order (Sort's radix key ends with the offset), so the index breaks
+  // ties; a hot key's run, all one key, is already in order and is left as it is.
+  auto less = [](const Rekeyed& x, const Rekeyed& y) {
     if (x.chunk != y.chunk) return x.chunk < y.chunk;
-    if (x.rest != y.rest) return x.rest < y.rest;
-    return b[x.index].offset < b[y.index].offset;
-  });
-  if (sorted_.size() < n) sorted_.resize(n);
-  for (size_t i = 0; i < n; ++i) sorted_[i] = b[keys[i].index];
-  std::copy(sorted_.begin(), sorted_.begin() + static_cast<ptrdiff_t>(n), b);
+    if (x.length != y.length) return x.length < y.length;
+    return x.index < y.index;
+  };
+  auto end = keys.begin() + static_cast<ptrdiff_t>(n);
+  if (!std::is_sorted(keys.begin(), end, less)) {
+    std::sort(keys.begin(), end, less);
+    if (sorted_.size() < n) sorted_.resize(n);
+    for (size_t i = 0; i < n; ++i) sorted_[i] = b[keys[i].index];
+    std::copy(sorted_.begin(), sorted_.begin() + static_cast<ptrdiff_t>(n), b);
+  }
   for (size_t i = 0; i < n;) {
     size_t j = i + 1;
-    while (j < n && keys[j].chunk == keys[i].chunk && keys[j].rest == keys[i].rest) ++j;
-    if (j - i > 1 && keys[i].rest == 9) SortRun(b + i, b + j, depth + 8);
+    while (j < n && keys[j].chunk == keys[i].chunk && keys[j].length == keys[i].length) ++j;
+    if (j - i > 1 && keys[i].length == depth + 9) SortRun(b + i, b + j, depth + 8);
     i = j;
   }
 }
 
 namespace {
 
-// Byte d of an entry's 12-byte radix key: the partition then the prefix, both big-endian, so that
-// byte order is (partition, prefix) order.
+// Byte d of an entry's 16-byte radix key: the partition, the prefix and the offset, all
+// big-endian, so that byte order is (partition, prefix, emit order) order. Offsets are unique:
+// the key orders every entry.
+constexpr int kRadixBytes = 16;
 inline unsigned RadixDigit(const SortBuffer::Entry& e, int d) {
-  return d < 4 ? (e.partition >> (24 - 8 * d)) & 0xff : (e.prefix >> (56 - 8 * (d - 4))) & 0xff;
+  if (d < 4) return (e.partition >> (24 - 8 * d)) & 0xff;
+  if (d < 12) return (e.prefix >> (56 - 8 * (d - 4))) & 0xff;
+  return (e.offset >> (24 - 8 * (d - 12))) & 0xff;
 }
 
 inline bool EntryLess(const SortBuffer::Entry& x, const SortBuffer::Entry& y) {
@@ -84,17 +96,16 @@ void InsertionSort(SortBuffer::Entry* a, size_t n) {
 }
 
 // In-place MSD radix sort (American flag sort) of [a, a+n) on radix bytes d.. of
-// (partition, prefix), then emit order. A byte every entry shares is skipped without moving
-// anything; small buckets finish with insertion sort; entries equal in all 12 bytes (a hot key)
-// are put back in emit order, which the in-place permutation does not keep.
+// (partition, prefix, offset). A byte every entry shares is skipped without moving anything;
+// small buckets finish with insertion sort. Entries equal in (partition, prefix), a hot key's,
+// are ordered by their offsets' bytes like any others: no comparison sort of millions.
 void RadixSort(SortBuffer::Entry* a, size_t n, int d) {
-  constexpr size_t kSmall = 48;
+  // A pass costs a few 256-entry loops: below kSmall, comparison sorts are cheaper (keys of
+  // decimal digits fill only 10 buckets a byte).
+  constexpr size_t kInsertion = 32, kSmall = 384;
   for (;; ++d) {
-    if (n <= kSmall) return InsertionSort(a, n);
-    if (d == 12) {
-      std::sort(a, a + n, [](const SortBuffer::Entry& x, const SortBuffer::Entry& y) { return x.offset < y.offset; });
-      return;
-    }
+    if (n <= kInsertion || d == kRadixBytes) return InsertionSort(a, n);
+    if (n <= kSmall) return std::sort(a, a + n, [](const SortBuffer::Entry& x, const SortBuffer::Entry& y) { return EntryLess(x, y); });
     size_t count[256] = {};
     for (size_t i = 0; i < n; ++i) ++count[RadixDigit(a[i], d)];
     if (count[RadixDigit(a[0], d)] == n) continue;
@@ -133,19 +144,14 @@ void SortBuffer::Sort() {
     prefix_diff |= i->prefix ^ b->prefix;
   }
   int first = partition_diff ? __builtin_clz(partition_diff) / 8
-                             : prefix_diff ? 4 + __builtin_clzll(prefix_diff) / 8 : 12;
+                             : prefix_diff ? 4 + __builtin_clzll(prefix_diff) / 8 : 12;  // offsets always differ
   RadixSort(b, static_cast<size_t>(e - b), first);
   for (Entry* i = b; i < e;) {
     Entry* j = i + 1;
     while (j < e && j->partition == i->partition && j->prefix == i->prefix) ++j;
-    if (j - i > 1) {
-      // Equal prefixes leave keys undecided when one is longer than 8 bytes or their lengths
-      // differ ("a" < "a\0" although both pad to the same prefix).
-      size_t size = key(*i).size();
-      if (std::any_of(i, j, [&](const Entry& x) { return key(x).size() > 8 || key(x).size() != size; })) {
-        SortRun(i, j, 0);
-      }
-    }
+    // Equal prefixes leave keys undecided when one is longer than 8 bytes or their lengths
+    // differ ("a" < "a\0" although both pad to the same prefix).
+    if (j - i > 1) SortRun(i, j, 8);
     i = j;
   }
 }

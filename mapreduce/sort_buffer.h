@@ -55,10 +55,11 @@ class SortBuffer {
   static size_t RecordBytes(std::string_view k, std::string_view v) { return 8 + k.size() + v.size(); }
   static uint32_t Load32(const char* p) { uint32_t v; std::memcpy(&v, p, 4); return v; }
   // A run entry re-keyed on the 8 key bytes at one depth: `chunk` (big-endian, zero padded) and
-  // `rest` = how many key bytes are left from the depth, capped at 9 (9: the key goes on).
+  // `length` = the key's length, capped at depth + 9 (the key goes on past the chunk). Shorter
+  // keys, which end before the depth or within the chunk, sort first among equal chunks.
   struct Rekeyed {
     uint64_t chunk;
-    uint32_t rest;
+    uint32_t length;
     uint32_t index;  // into the run
   };
   void SortRun(Entry* b, Entry* e, size_t depth);
