@@ -1,6 +1,7 @@
 # What the benchmark scripts share; each sources it right after its `set -euo pipefail` line
 # (their --help prints the comment lines above that line): the options they have in common,
-# build checks, the data and run directories, the cleanup at exit, and timing helpers.
+# build checks, the data and run directories, the cleanup at exit, timing helpers, and the peers
+# Thrill and DuckDB.
 export LC_ALL=C
 root=$(cd "$(dirname "$0")/.." && pwd)
 me=bench/$(basename "$0")
@@ -203,4 +204,37 @@ keep_field() {
   local v
   v=$(summary_field "$out/$1.log" "$2")
   [[ -z $v ]] || echo "$v" >>"$out/$1.$3"
+}
+
+# The peer DuckDB (npm's @duckdb/node-api, installed under DATA/duckdb, never in the repo), run by
+# node with a script of bench/ (join_duckdb.cjs, wordcount_duckdb.cjs).
+duck_pkg="@duckdb/node-api@1.5.6-r.1"
+# duckdb_setup MODE PREFIX: MODE auto: npm-installs duck_pkg into PREFIX unless PREFIX/stamp says it
+# is there (npm's log: $out/npm.log, so after run_dir); no: skips DuckDB. Sets duck_prefix=PREFIX,
+# duck_ok=1 if it can be run, else 0 and duck_note: "skipped (--duckdb no)" or "not available
+# (WHY)"; and duck_version="" (the scripts read the version from their node script's output).
+duckdb_setup() {
+  duck_prefix=$2
+  duck_note=""
+  duck_ok=0
+  duck_version=""
+  if [[ $1 == no ]]; then
+    duck_note="skipped (--duckdb no)"
+  elif ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    duck_note="not available (no node/npm)"
+  else
+    if [[ $(cat "$duck_prefix/stamp" 2>/dev/null) != "$duck_pkg" ]]; then
+      echo "installing $duck_pkg into $duck_prefix ..." >&2
+      rm -rf "$duck_prefix"
+      mkdir -p "$duck_prefix"
+      if timeout 180 npm install --prefix "$duck_prefix" --no-audit --no-fund --loglevel=error "$duck_pkg" \
+        >"$out/npm.log" 2>&1; then
+        echo "$duck_pkg" >"$duck_prefix/stamp"
+      else
+        duck_note="not available (npm install $duck_pkg failed: $(grep -m1 -i 'err' "$out/npm.log" | cut -c1-100))"
+      fi
+    fi
+    [[ -z $duck_note ]] && duck_ok=1
+  fi
+  return 0
 }

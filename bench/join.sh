@@ -19,7 +19,8 @@
 #               and time it; no: skip it. Without node, npm or the registry: "duckdb: not available".
 #   --strategies, --types  what to time (default all five strategies; inner and left).
 #   --parts     partitions of the keyby datasets that partitioned and merge read (default 8).
-#   --reducers  reducers of the reduce and auto strategies (default 8); --memory_mb (default 512).
+#   --reducers  reducers of the reduce and auto strategies (default: the job's own, one per thread
+#               by input size); the skew section always runs 8; --memory_mb (default 512).
 #   --no_skew   skip the skew section; --baselines_only: only the data, sqlite and DuckDB (no Sawmill).
 # Data (bench/join_gen.c, compiled with cc into DATA): events.tsv = user_id<TAB>ts<TAB>page with
 # Zipf(1.1) user ids (the hottest id has ~12% of the rows), users.tsv = user_id<TAB>country<TAB>name
@@ -34,7 +35,7 @@
 # events.tsv bytes (the large side's input, 1 MB = 10^6 bytes) over seconds, for every row of the
 # table. x_sqlite / x_duckdb: their median import+join+write seconds over Sawmill's (>1: Sawmill
 # faster). Targets (on the median): broadcast >= 150 MB/s, reduce >= 60 MB/s, with the output
-# written; skew: reduce strategy, --reducers R, --hot_share 0 against the default (0.01): the job's
+# written; skew: reduce strategy, --reducers 8, --hot_share 0 against the default (0.01): the job's
 # reduce_s_max / reduce_s_median <= 2 with hot-key handling on. Exit 1 on a failed run or a mismatch.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
@@ -44,7 +45,8 @@ duckdb=auto
 strategies="broadcast reduce partitioned merge auto"
 types="inner left"
 parts=8
-reducers=8
+reducers=""  # the job's default
+skew_reducers=8
 memory_mb=512
 skew=1
 baselines_only=0
@@ -70,7 +72,7 @@ else
 fi
 absolute_build
 default_data bench-join-smoke-data bench-join-data
-positive "--runs, --parts, --reducers and --memory_mb want positive numbers" "$runs" "$parts" "$reducers" "$memory_mb"
+positive "--runs, --parts, --reducers and --memory_mb want positive numbers" "$runs" "$parts" ${reducers:+"$reducers"} "$memory_mb"
 [[ $duckdb == auto || $duckdb == no ]] || { echo "$me: --duckdb wants auto or no" >&2; exit 2; }
 for t in $types; do
   [[ $t == inner || $t == left ]] || { echo "$me: --types: inner and/or left (events left, users right)" >&2; exit 2; }
@@ -182,7 +184,7 @@ sawmill_join() {  # sawmill_join TYPE STRATEGY OUTPUT [EXTRA FLAGS...]
   else
     inputs=(--left "$events" --right "$users" --left_key 1 --right_key 1)
   fi
-  [[ $strategy == reduce || $strategy == auto ]] && inputs+=(--reducers "$reducers")
+  [[ ( $strategy == reduce || $strategy == auto ) && -n $reducers ]] && inputs+=(--reducers "$reducers")
   "$join" "${inputs[@]}" --type "$type" --strategy "$strategy" --output "$output" --overwrite \
     --threads "$threads" --memory_mb "$memory_mb" "$@"
 }
@@ -251,33 +253,11 @@ if [[ $sqlite_ok -eq 1 ]]; then
 fi
 
 # --- DuckDB (npm's @duckdb/node-api, installed under DATA/duckdb, never in the repo) ---
-duck_pkg="@duckdb/node-api@1.5.6-r.1"
-duck_prefix=$data/duckdb
-duck_note=""
-duck_ok=0
-if [[ $duckdb == no ]]; then
-  duck_note="skipped (--duckdb no)"
-elif ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-  duck_note="not available (no node/npm)"
-else
-  if [[ $(cat "$duck_prefix/stamp" 2>/dev/null) != "$duck_pkg" ]]; then
-    echo "installing $duck_pkg into $duck_prefix ..." >&2
-    rm -rf "$duck_prefix"
-    mkdir -p "$duck_prefix"
-    if timeout 180 npm install --prefix "$duck_prefix" --no-audit --no-fund --loglevel=error "$duck_pkg" \
-      >"$out/npm.log" 2>&1; then
-      echo "$duck_pkg" >"$duck_prefix/stamp"
-    else
-      duck_note="not available (npm install $duck_pkg failed: $(grep -m1 -i 'err' "$out/npm.log" | cut -c1-100))"
-    fi
-  fi
-  [[ -z $duck_note ]] && duck_ok=1
-fi
+duckdb_setup "$duckdb" "$data/duckdb"
 duckdb_run() {
   node "$root/bench/join_duckdb.cjs" "$duck_prefix" "$events" "$users" "$out/duckdb" "$threads" $types
 }
 # One node process per run does the import and every join type; its own seconds for each phase.
-duck_version=""
 if [[ $duck_ok -eq 1 ]]; then
   saved=$runs; runs=1
   for ((r = 1; r <= saved; r++)); do
@@ -311,7 +291,7 @@ if [[ $skew -eq 1 ]]; then
     local output=$1
     shift
     "$join" --left "$data/skew.tsv" --right "$users" --left_key 1 --right_key 1 --type inner --strategy reduce \
-      --reducers "$reducers" --output "$output" --overwrite --threads "$threads" --memory_mb "$memory_mb" "$@"
+      --reducers "$skew_reducers" --output "$output" --overwrite --threads "$threads" --memory_mb "$memory_mb" "$@"
   }
   cat "$data/skew.tsv" >/dev/null
   saved=$runs; runs=1
@@ -402,7 +382,7 @@ echo
 echo "Sawmill join benchmark ($( [[ $small -eq 1 ]] && echo smoke || echo full ) size, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ), load average at the start $load0, at the end $(cut -d" " -f1-3 /proc/loadavg))"
 echo "events.tsv: $events_rows rows, $events_bytes bytes (Zipf 1.1 user ids); users.tsv: $users_rows rows, $users_bytes bytes" \
   "(ids 0..$((users_count - 1)) less ~5%); key column 1 on both; --threads $threads --memory_mb $memory_mb," \
-  "reduce/auto --reducers $reducers; partitioned/merge on keyby datasets of $parts parts (prepared: $([[ -z $keyby_s ]] && echo "not needed" || { [[ $keyby_s == cached ]] && echo "cached" || echo "$keyby_s s, not counted"; }))"
+  "reduce/auto --reducers ${reducers:-default}; partitioned/merge on keyby datasets of $parts parts (prepared: $([[ -z $keyby_s ]] && echo "not needed" || { [[ $keyby_s == cached ]] && echo "cached" || echo "$keyby_s s, not counted"; }))"
 echo "sqlite3 $sqlite_version; duckdb: $([[ $duck_ok -eq 1 ]] && echo "$duck_version (npm $duck_pkg)" || echo "$duck_note")"
 printf "%-34s %4s %8s %8s %8s %8s %10s %8s %8s %8s\n" "join / engine" "runs" "min_s" "median_s" "MB/s_max" "MB/s_med" \
   "rows_out" "job_s" "x_sqlite" "x_duckdb"
@@ -453,7 +433,7 @@ fi
 
 if [[ $skew -eq 1 ]]; then
   echo
-  echo "skew: skew.tsv, $events_rows rows, 30% on one user id, the rest uniform; inner join, reduce strategy, --reducers $reducers"
+  echo "skew: skew.tsv, $events_rows rows, 30% on one user id, the rest uniform; inner join, reduce strategy, --reducers $skew_reducers"
   printf "%-34s %4s %8s %8s %15s %13s %10s\n" "hot-key handling" "runs" "min_s" "median_s" "reduce_s_median" "reduce_s_max" "max/median"
   for variant in off on; do
     name=skew_$variant

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Local-mode benchmark: Sawmill's wordcount and terasort against the GNU coreutils pipelines
-# doing the same work and against the peer engine Thrill, on the same machine and data.
+# doing the same work and against the peer engine Thrill, and its wordcount against DuckDB, on the
+# same machine and data.
 #
 # Usage: bench/local.sh [--small] [--data DIR] [--build DIR] [--runs N] [--baseline DIR]
-#          [--thrill DIR]
+#          [--thrill DIR] [--duckdb auto|no]
 #   --small   CI smoke size: 32 MiB of text, 200k TeraSort records, 1 run per command.
 #             Default: 1 GiB of Zipf text (75k-word vocabulary), 10M records (1 GB), 3 runs.
-#   --data    where the generated data lives (default build/bench-data); reused when it is
-#             already there with the same parameters.
+#   --data    where the generated data and DuckDB live (default build/bench-data); reused when
+#             they are already there with the same parameters.
 #   --build   build directory with jobs/ and sawmill (default build; run ./scripts/build release).
 #   --runs    runs per timed command (default 3, or 1 with --small).
 #   --baseline  another build directory (e.g. main's) whose wordcount and terasort run with the
@@ -16,6 +17,10 @@
 #   --thrill  Thrill's build examples/ directory (default $THRILL_EXAMPLES, else
 #             /tmp/peers/thrill-build/examples); `--thrill no` or no binaries there: a line says
 #             Thrill is not available and its rows and targets are left out (not an error).
+#   --duckdb  auto (default): npm-install @duckdb/node-api into DATA/duckdb if it is not there and
+#             time it; no: skip it. Skipped, or without node, npm or the registry, or if its run
+#             fails: a line says so ("duckdb: skipped"/"not available") and its rows and target are
+#             left out (not an error).
 # Times (wall clock, whole process): wordcount --threads 2 vs
 #   tr -s ' \t\r\n' '\n' | grep -v '^$' | sort --parallel=2 -S 256M | uniq -c
 # and terasort --threads 2 --memory_mb 256 vs sort --parallel=2 -S 256M > file, everything with
@@ -26,22 +31,34 @@
 # each in its default configuration ("thrill") and its best ("thrill best": jemalloc on
 # transparent huge pages, MALLOC_CONF=thp:always,metadata_thp:always), alternating run by run with
 # Sawmill's job on the same workload; their outputs are checked (terasort byte-identical to GNU
-# sort's, wordcount the same words and distinct words), a mismatch warned about. Peak RSS of the
-# terasort runs (Sawmill's and Thrill's) from /usr/bin/time -f %M, when there is one
-# (1 MB = 2^20 bytes there). Prints min and median seconds, MB/s (1 MB = 10^6 bytes), M words/s,
-# Sawmill/GNU and Sawmill/Thrill-best throughput ratios (median seconds of the other / Sawmill's:
-# > 1 is Sawmill faster), and the targets, judged on the median run: WordCount >= 34 M words/s,
-# TeraSort >= 250 MB/s, TeraSort >= 1.5x and WordCount >= 2.5x Thrill best, TeraSort peak RSS
-# (the maximum over its runs) <= 320 MB.
+# sort's, wordcount the same words and distinct words), a mismatch warned about. DuckDB (npm's
+# @duckdb/node-api, `node bench/wordcount_duckdb.cjs DATA/duckdb TEXT OUT/duckdb-wc.tsv 2`): an
+# in-memory database with SET threads = 2 reads TEXT (read_csv, a VARCHAR column per line), splits
+# the lines at spaces, tabs and CRs (string_split), drops empty strings, GROUP BY word, COUNT(*),
+# and COPYs the pairs to a TSV; its whole node process (import+count+write) alternates run by run
+# with Sawmill's wordcount, its output checked like Thrill's. Peak RSS of the terasort runs
+# (Sawmill's and Thrill's) from /usr/bin/time -f %M, when there is one (1 MB = 2^20 bytes there).
+# Prints min and median seconds, MB/s (1 MB = 10^6 bytes), M words/s, Sawmill/GNU,
+# Sawmill/Thrill-best and Sawmill/DuckDB throughput ratios (median seconds of the other /
+# Sawmill's: > 1 is Sawmill faster), and the targets, judged on the median run: WordCount >= 34 M
+# words/s, TeraSort >= 250 MB/s, TeraSort >= 1.5x and WordCount >= 2.5x Thrill best, WordCount
+# >= 1.5x DuckDB, TeraSort peak RSS (the maximum over its runs) <= 320 MB.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
 bench_accepts="--small --data --build --runs --thrill"
 baseline=""
+duckdb=auto
 while [[ $# -gt 0 ]]; do
   if [[ $1 == --baseline ]]; then
     [[ $# -ge 2 ]] || { echo "$me: --baseline wants a build directory" >&2; exit 2; }
     baseline=$2
+    shift 2
+    continue
+  fi
+  if [[ $1 == --duckdb ]]; then
+    [[ $# -ge 2 && ($2 == auto || $2 == no) ]] || { echo "$me: --duckdb wants auto or no" >&2; exit 2; }
+    duckdb=$2
     shift 2
     continue
   fi
@@ -74,15 +91,22 @@ if [[ $(cat "$data/tera.stamp" 2>/dev/null) != "$tera_stamp" || $(du -b -c "$ter
   "$jobs/teragen" --records "$tera_records" --parts 2 --seed 0 --output "$tera" --overwrite >/dev/null
   echo "$tera_stamp" >"$data/tera.stamp"
 fi
+duckdb_setup "$duckdb" "$data/duckdb"
 
 # --- timing ---
 # timed NAME...: runs each NAME (a function below) $runs times, alternating run by run so that
-# drift hits them alike (run_timed); exits 1 if a run fails.
+# drift hits them alike (run_timed); exits 1 if a run fails, but DuckDB's: that leaves it out.
 timed() {
   local name i
   for ((i = 1; i <= runs; i++)); do
     for name in "$@"; do
-      run_timed "$name" "$name" || { echo "$me: $name failed" >&2; exit 1; }
+      [[ $name != duckdb_wordcount || $duck_ok -eq 1 ]] || continue
+      if ! run_timed "$name" "$name"; then
+        [[ $name == duckdb_wordcount ]] || { echo "$me: $name failed" >&2; exit 1; }
+        echo "$me: $name failed; DuckDB is left out" >&2
+        duck_ok=0 duck_note="not available (its run failed; see above)"
+        continue
+      fi
       echo "  $name run $i/$runs: $(tail -n 1 "$out/$name.times") s$(reducers_of "$name")" >&2
     done
   done
@@ -119,6 +143,10 @@ thrill_best_wordcount() {
   rm -rf "$out/thb-wc" && mkdir "$out/thb-wc" &&
     MALLOC_CONF=$thrill_best_conf thrill_run word_count/word_count_run -o "$out/thb-wc/wc-@@@@-####.txt" "$text"
 }
+# DuckDB's run: the whole node process (start, import, count, write) with 2 threads.
+duckdb_wordcount() {
+  rm -f "$out/duckdb-wc.tsv" && node "$root/bench/wordcount_duckdb.cjs" "$duck_prefix" "$text" "$out/duckdb-wc.tsv" 2
+}
 thrill_terasort() {
   rm -rf "$out/th-ts" && mkdir "$out/th-ts" && thrill_run --rss thrill_terasort terasort/terasort -o "$out/th-ts/ts-@@@@-####.bin" "$tera"/part-*
 }
@@ -132,6 +160,7 @@ load0=$(cut -d" " -f1-3 /proc/loadavg)
 wc_names=(sawmill_wordcount) ts_names=(sawmill_terasort)
 [[ -z $baseline ]] || { wc_names+=(baseline_wordcount); ts_names+=(baseline_terasort); }
 [[ $thrill_ok -eq 0 ]] || { wc_names+=(thrill_wordcount thrill_best_wordcount); ts_names+=(thrill_terasort thrill_best_terasort); }
+[[ $duck_ok -eq 0 ]] || wc_names+=(duckdb_wordcount)
 timed "${wc_names[@]}"
 timed gnu_wordcount
 timed "${ts_names[@]}"
@@ -176,6 +205,15 @@ if [[ $thrill_ok -eq 1 ]]; then
   done
 fi
 
+# DuckDB's output (of the last run), "word TAB count" lines: a mismatch is warned about too.
+duck_warnings=()
+if [[ $duck_ok -eq 1 ]]; then
+  duck_version=$(sed -n 's/^duckdb .*version=\([^ ]*\).*/\1/p' "$out/duckdb_wordcount.log" | tail -n 1)
+  read -r dk_words dk_distinct < <(awk -F'\t' '{ s += $2 } END { print s + 0, NR }' "$out/duckdb-wc.tsv")
+  [[ $dk_words == "$words" && $dk_distinct == "$distinct" ]] ||
+    duck_warnings+=("warning: duckdb wordcount: $dk_words words/$dk_distinct distinct, Sawmill's $words/$distinct")
+fi
+
 # --- report ---
 row() {  # row LABEL NAME BYTES WORDS
   local min med
@@ -198,6 +236,7 @@ echo "Sawmill local benchmark ($( [[ $small -eq 1 ]] && echo small || echo full 
 echo "wordcount input: $text_size bytes, $words words ($distinct distinct); terasort input: $tera_records records, $tera_bytes bytes"
 echo "load average (1, 5, 15 min): $load0 before timing, $load1 after"
 echo "sawmill wordcount$(reducers_of sawmill_wordcount | sed 's/^,//'); terasort$(reducers_of sawmill_terasort | sed 's/^,//')"
+echo "duckdb: $([[ $duck_ok -eq 1 ]] && echo "$duck_version (npm $duck_pkg)" || echo "$duck_note")"
 printf "%-22s %4s %9s %9s %9s %9s %9s\n" "command" "runs" "min_s" "median_s" "MB/s_max" "MB/s_med" "Mwords/s"
 row "wordcount  sawmill" sawmill_wordcount "$text_size" "$words"
 [[ -z $baseline ]] || row "wordcount  baseline" baseline_wordcount "$text_size" "$words"
@@ -206,6 +245,7 @@ if [[ $thrill_ok -eq 1 ]]; then
   row "wordcount  thrill" thrill_wordcount "$text_size" "$words"
   row "wordcount  thrill best" thrill_best_wordcount "$text_size" "$words"
 fi
+[[ $duck_ok -eq 0 ]] || row "wordcount  duckdb" duckdb_wordcount "$text_size" "$words"
 row "terasort   sawmill" sawmill_terasort "$tera_bytes" 0
 [[ -z $baseline ]] || row "terasort   baseline" baseline_terasort "$tera_bytes" 0
 row "terasort   GNU sort" gnu_terasort "$tera_bytes" 0
@@ -225,6 +265,10 @@ if [[ $thrill_ok -eq 1 ]]; then
     "terasort $(ratio sawmill_terasort thrill_best_terasort)x"
   [[ ${#thrill_warnings[@]} -eq 0 ]] || printf '%s\n' "${thrill_warnings[@]}"
 fi
+if [[ $duck_ok -eq 1 ]]; then
+  echo "Sawmill/DuckDB throughput (median): wordcount $(ratio sawmill_wordcount duckdb_wordcount)x"
+  [[ ${#duck_warnings[@]} -eq 0 ]] || printf '%s\n' "${duck_warnings[@]}"
+fi
 if [[ -s $out/sawmill_terasort.rss ]]; then
   ts_rss=$(rss_mb sawmill_terasort)
   echo "peak RSS (max over runs): sawmill terasort $ts_rss MB$( [[ $thrill_ok -eq 0 ]] ||
@@ -237,5 +281,9 @@ if [[ $thrill_ok -eq 1 ]]; then
   echo "target TeraSort >= 1.5x Thrill best: $r $(verdict "$r" 1.5)"
   r=$(ratio sawmill_wordcount thrill_best_wordcount)
   echo "target WordCount >= 2.5x Thrill best: $r $(verdict "$r" 2.5)"
+fi
+if [[ $duck_ok -eq 1 ]]; then
+  r=$(ratio sawmill_wordcount duckdb_wordcount)
+  echo "target WordCount >= 1.5x DuckDB: $r $(verdict "$r" 1.5)"
 fi
 [[ -z ${ts_rss:-} ]] || echo "target TeraSort peak RSS <= 320 MB: $ts_rss MB $(verdict 320 "$ts_rss")"  # 320 >= RSS
