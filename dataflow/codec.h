@@ -320,6 +320,24 @@ struct Codec<std::vector<T>, std::enable_if_t<kHasCodec<T>>> {
   }
   static bool Decode(std::string_view* in, std::vector<T>* v, bool last) {
     v->clear();
+    if constexpr (Codec<T>::kFixedSize > 0 && !std::is_same_v<T, bool>) {  // vector<bool>: no T*
+      // A last vector of fixed-size elements: its length tells the count (PageRank's neighbour
+      // lists, 10 M ids an iteration), so no growth and one flag test per element.
+      if (last) {
+        constexpr size_t kStride = 1 + Codec<T>::kFixedSize;
+        if (in->size() % kStride != 0) return false;
+        size_t n = in->size() / kStride;
+        v->resize(n);
+        const char* p = in->data();
+        for (size_t i = 0; i < n; ++i, p += kStride) {
+          if (*p != '\1') return false;  // an end marker inside a last vector is malformed
+          std::string_view e(p + 1, Codec<T>::kFixedSize);
+          if (!Codec<T>::Decode(&e, &(*v)[i], false)) return false;
+        }
+        in->remove_prefix(n * kStride);
+        return true;
+      }
+    }
     while (!(last && in->empty())) {
       bool more;
       if (!internal::GetFlag(in, &more)) return false;

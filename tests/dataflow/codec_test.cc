@@ -285,6 +285,9 @@ TEST(DataflowCodec, RoundTripComposites) {
   ExpectRoundTrip(std::vector<std::string>{""});
   ExpectRoundTrip(std::vector<std::string>{"a", "", std::string("\0\0", 2), "\xff"});
   ExpectRoundTrip(std::vector<int32_t>{1, -2, 3});
+  ExpectRoundTrip(std::vector<uint64_t>{});
+  ExpectRoundTrip(std::vector<uint64_t>{0, ~0ull, 42});
+  ExpectRoundTrip(std::vector<std::pair<int32_t, double>>{{1, 0.5}, {-1, -2.0}});
   ExpectRoundTrip(std::vector<bool>{true, false});
   ExpectRoundTrip(std::vector<std::vector<int8_t>>{{}, {1}, {}});
   ExpectRoundTrip(std::optional<std::string>());
@@ -397,6 +400,14 @@ TEST(DataflowCodec, MalformedInputFails) {
   std::vector<int8_t> v;
   EXPECT_FALSE(decode("\x02", &v, false));
   EXPECT_FALSE(decode(std::string_view("\x01\x80\0\x01\x80", 5), &v, true));  // end mark inside
+  // Last vectors of fixed-size elements (decoded by stride): a short element, an end mark or a
+  // bad flag inside.
+  std::vector<uint32_t> u;
+  EXPECT_FALSE(decode(std::string_view("\x01\0\0\0\x01\x01\0\0", 8), &u, true));
+  EXPECT_FALSE(decode(std::string_view("\x01\0\0\0\x01\0\0\0\0\0", 10), &u, true));
+  EXPECT_FALSE(decode(std::string_view("\x01\0\0\0\x01\x02\0\0\0\0", 10), &u, true));
+  EXPECT_TRUE(decode(std::string_view("\x01\0\0\0\x01\x01\0\0\0\x02", 10), &u, true));
+  EXPECT_EQ(u, (std::vector<uint32_t>{1, 2}));
   int32_t i;
   EXPECT_FALSE(DecodeFromString(std::string(5, 'x'), &i));  // left-over bytes
   int64_t l;
