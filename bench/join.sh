@@ -34,7 +34,8 @@
 # Times are wall clock of the whole process (DuckDB: measured in its node script), LC_ALL=C. MB/s is
 # events.tsv bytes (the large side's input, 1 MB = 10^6 bytes) over seconds, for every row of the
 # table. x_sqlite / x_duckdb: their median import+join+write seconds over Sawmill's (>1: Sawmill
-# faster). Targets (on the median): broadcast >= 150 MB/s, reduce >= 60 MB/s, with the output
+# faster). Targets (on the median): broadcast >= 150 MB/s, reduce >= 60 MB/s and >= 1.3x DuckDB's
+# import+join+write (when DuckDB runs), with the output
 # written; skew: reduce strategy, --reducers 8, --hot_share 0 against the default (0.01): the job's
 # reduce_s_max / reduce_s_median <= 2 with hot-key handling on. Exit 1 on a failed run or a mismatch.
 set -euo pipefail
@@ -417,6 +418,20 @@ for spec in "broadcast 150" "reduce 60"; do
   done
   echo "${line%;}"
 done
+# The reduce-side join against DuckDB's import+join+write (issue 23): median seconds ratio.
+if [[ " $strategies " == *" reduce "* && $duck_ok -eq 1 ]]; then
+  line="target reduce    >= 1.3x DuckDB (import+join+write, medians):"
+  for type in $types; do
+    if [[ -s $out/sawmill_${type}_reduce.times && -s $out/duckdb_${type}_total.times ]]; then
+      v=$(awk -v d="$(stat_median "$out/duckdb_${type}_total.times")" -v s="$(stat_median "$out/sawmill_${type}_reduce.times")" \
+        'BEGIN { printf "%.2f", d / s }')
+      line+=" $type ${v}x $(verdict "$v" 1.3);"
+    else
+      line+=" $type FAILED;"
+    fi
+  done
+  echo "${line%;}"
+fi
 if [[ -n $explain ]]; then
   echo "auto --explain (${types%% *} join, TSV inputs):"
   sed 's/^/  /' <<<"$explain"
