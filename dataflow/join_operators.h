@@ -241,15 +241,18 @@ class SideOps final : public JoinOps {
     b->prepared = Prepared(prepare, b->side);
     return b;
   }
-  // The build of `side_path` while some task holds it (a committed dataset never changes), else
-  // a new one; one task builds while the others wait for it.
+  // The last build, if it is of `side_path` (a committed dataset never changes), else a new one
+  // that replaces it; one task builds while the others wait for it. The last one is kept past
+  // its tasks: a stage's later tasks may start after its first ones end (PageRank built its
+  // index twice an iteration with a weak reference). It goes with the plan, or with the next
+  // iteration's dataset.
   std::shared_ptr<const Built> Shared(const std::string& side_path) const {
     std::lock_guard<std::mutex> lock(build_mu_);
-    if (auto b = built_.lock(); b && built_path_ == side_path) return b;
-    auto b = Build(side_path, prepare_);
-    built_ = b;
+    if (built_ && built_path_ == side_path) return built_;
+    built_.reset();  // before building the next: one build held at a time
+    built_ = Build(side_path, prepare_);
     built_path_ = side_path;
-    return b;
+    return built_;
   }
   class Op final : public OpSink {
    public:
@@ -272,7 +275,7 @@ class SideOps final : public JoinOps {
   Prep prepare_;
   F f_;
   mutable std::mutex build_mu_;
-  mutable std::weak_ptr<const Built> built_;
+  mutable std::shared_ptr<const Built> built_;
   mutable std::string built_path_;
 };
 
