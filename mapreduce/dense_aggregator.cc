@@ -49,7 +49,8 @@ void DenseAggregator::Clear() {
 // Keys in order within each partition: a counting sort by partition of the touched keys,
 // which the bitmap yields in ascending order.
 void DenseAggregator::Order(const Partitioner* partitioner, int num_partitions) {
-  std::vector<uint32_t> part;
+  HugeVector<uint32_t>& part = part_;
+  part.clear();
   part.reserve(count_);
   std::vector<size_t> start(static_cast<size_t>(num_partitions) + 1, 0);
   char key[8];

@@ -97,10 +97,12 @@ class DenseAggregator {
   uint64_t limit_ = 0;  // keys below it fold here
   uint64_t size_ = 0;   // keys the array holds now
   size_t count_ = 0;
-  std::vector<char> values_;
-  std::vector<uint64_t> touched_;  // a bit per key
-  std::vector<uint64_t> ordered_;  // keys by (partition, key), built by Order
-  std::vector<uint32_t> partition_of_;
+  // On huge pages: they grow to millions of keys in a task's first spill (PageRank's degrees).
+  HugeVector<char> values_;
+  HugeVector<uint64_t> touched_;  // a bit per key
+  HugeVector<uint64_t> ordered_;  // keys by (partition, key), built by Order
+  HugeVector<uint32_t> partition_of_;
+  HugeVector<uint32_t> part_;  // Order's scratch: each touched key's partition, in key order
   Pending ring_[kAhead];
   int head_ = 0;  // the oldest pending record when the ring is full, else the next free slot
   int pending_ = 0;
