@@ -11,10 +11,29 @@
 namespace sawmill {
 namespace {
 
+// (partition, key, emit index) of each record added, in emit order.
+using Added = std::vector<std::tuple<uint32_t, std::string, int>>;
+
+// Sorts `buf` and checks it against a stable sort of what was added by (partition, key); the
+// values are the emit indexes as text.
+void ExpectSortedLikeStableSort(SortBuffer& buf, Added expect) {
+  std::stable_sort(expect.begin(), expect.end(), [](const auto& a, const auto& b) {
+    return std::tie(std::get<0>(a), std::get<1>(a)) < std::tie(std::get<0>(b), std::get<1>(b));
+  });
+  buf.Sort();
+  ASSERT_EQ(buf.size(), expect.size());
+  for (size_t i = 0; i < expect.size(); ++i) {
+    const auto& e = buf.entry(i);
+    ASSERT_EQ(e.partition, std::get<0>(expect[i])) << i;
+    ASSERT_EQ(buf.key(e), std::get<1>(expect[i])) << i;
+    ASSERT_EQ(buf.value(e), std::to_string(std::get<2>(expect[i]))) << i;
+  }
+}
+
 TEST(SortBuffer, SortsByPartitionKeyThenEmitOrder) {
   SortBuffer buf(1 << 20);
   std::mt19937_64 rng(1);
-  std::vector<std::tuple<uint32_t, std::string, int>> expect;
+  Added expect;
   for (int i = 0; i < 5000; ++i) {
     uint32_t p = static_cast<uint32_t>(rng() % 3);
     std::string key(rng() % 12, '\0');
@@ -23,17 +42,7 @@ TEST(SortBuffer, SortsByPartitionKeyThenEmitOrder) {
     ASSERT_TRUE(buf.Add(p, key, value));
     expect.emplace_back(p, key, i);
   }
-  std::stable_sort(expect.begin(), expect.end(), [](const auto& a, const auto& b) {
-    return std::tie(std::get<0>(a), std::get<1>(a)) < std::tie(std::get<0>(b), std::get<1>(b));
-  });
-  buf.Sort();
-  ASSERT_EQ(buf.size(), expect.size());
-  for (size_t i = 0; i < expect.size(); ++i) {
-    const auto& e = buf.entry(i);
-    EXPECT_EQ(e.partition, std::get<0>(expect[i]));
-    EXPECT_EQ(buf.key(e), std::get<1>(expect[i]));
-    EXPECT_EQ(buf.value(e), std::to_string(std::get<2>(expect[i])));
-  }
+  ExpectSortedLikeStableSort(buf, std::move(expect));
 }
 
 // Long keys sharing long prefixes (hot keys with suffixes, as a join's tagged keys are): the
@@ -63,7 +72,7 @@ TEST(SortBuffer, SortsLongKeysWithSharedPrefixesLikeMemcmp) {
 TEST(SortBuffer, RadixSortMatchesAStableSortOfManyEntries) {
   SortBuffer buf(16 << 20);
   std::mt19937_64 rng(3);
-  std::vector<std::tuple<uint32_t, std::string, int>> expect;
+  Added expect;
   std::string hot[3] = {std::string("hot\0key\xff\x01", 9), "h", std::string(10, '\xff')};
   for (int i = 0; i < 200000; ++i) {
     uint32_t p = static_cast<uint32_t>(rng() % 4 == 0 ? rng() % 70000 : rng() % 3);
@@ -78,17 +87,7 @@ TEST(SortBuffer, RadixSortMatchesAStableSortOfManyEntries) {
     ASSERT_TRUE(buf.Add(p, key, value));
     expect.emplace_back(p, key, i);
   }
-  std::stable_sort(expect.begin(), expect.end(), [](const auto& a, const auto& b) {
-    return std::tie(std::get<0>(a), std::get<1>(a)) < std::tie(std::get<0>(b), std::get<1>(b));
-  });
-  buf.Sort();
-  ASSERT_EQ(buf.size(), expect.size());
-  for (size_t i = 0; i < expect.size(); ++i) {
-    const auto& e = buf.entry(i);
-    ASSERT_EQ(e.partition, std::get<0>(expect[i])) << i;
-    ASSERT_EQ(buf.key(e), std::get<1>(expect[i])) << i;
-    ASSERT_EQ(buf.value(e), std::to_string(std::get<2>(expect[i]))) << i;
-  }
+  ExpectSortedLikeStableSort(buf, std::move(expect));
 }
 
 TEST(SortBuffer, ReportsFullAndClears) {
