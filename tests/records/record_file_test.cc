@@ -395,6 +395,13 @@ TEST_F(record_file, SortedFileRejectsOutOfOrderKeys) {
   ASSERT_OK((*w)->StartPartition(1));  // order restarts in each partition
   EXPECT_OK((*w)->Add("a", "5"));
   EXPECT_FALSE((*w)->Add("", "6").ok());
+  // 8-byte keys, compared as big-endian integers: the high byte decides, then the low ones.
+  ASSERT_OK((*w)->StartPartition(2));
+  EXPECT_OK((*w)->Add(std::string_view("\x01\0\0\0\0\0\0\xff", 8), "7"));
+  EXPECT_FALSE((*w)->Add(std::string_view("\0\xff\xff\xff\xff\xff\xff\xff", 8), "8").ok());
+  EXPECT_FALSE((*w)->Add(std::string_view("\x01\0\0\0\0\0\0\xfe", 8), "9").ok());
+  EXPECT_OK((*w)->Add(std::string_view("\x01\0\0\0\0\0\0\xff", 8), "10"));
+  EXPECT_OK((*w)->Add(std::string_view("\x01\0\0\0\0\0\x01\0", 8), "11"));
   ASSERT_OK((*w)->Finish());
 
   auto r = Open(path);
@@ -402,7 +409,10 @@ TEST_F(record_file, SortedFileRejectsOutOfOrderKeys) {
   EXPECT_TRUE(r->info().sorted);
   std::vector<Record> got;
   ASSERT_OK(ReadAll(*r, &got));
-  ExpectSameRecords(got, {{"b", "1"}, {"b", "3"}, {"c", "4"}, {"a", "5"}});
+  ExpectSameRecords(got, {{"b", "1"}, {"b", "3"}, {"c", "4"}, {"a", "5"},
+                          {std::string("\x01\0\0\0\0\0\0\xff", 8), "7"},
+                          {std::string("\x01\0\0\0\0\0\0\xff", 8), "10"},
+                          {std::string("\x01\0\0\0\0\0\x01\0", 8), "11"}});
 
   // Unsorted files take any order.
   std::vector<Record> unordered = {{"z", "1"}, {"a", "2"}, {"m", "3"}};
