@@ -175,16 +175,20 @@ TEST(CoordinatorJournalTest, AppendedRecordsAreDurableAndCompactionKeepsTheLiveO
 TEST(CoordinatorJournalTest, UnwaitedRecordsAreWrittenAndCallbacksRunOnceDurable) {
   TempDir tmp;
   const std::string path = tmp.Sub("journal");
-  auto j = CoordinatorJournal::Create(path, {JournalStartRecord(1, 1, 1)});
-  ASSERT_TRUE(j.ok());
-  (*j)->Append(Job("job-1", "j1"));  // nobody waits
-  ASSERT_TRUE(WaitFor([&] {
-    auto st = LoadCoordinatorJournal(path);
-    return st.ok() && st->jobs.size() == 1;
-  }, 10000));
+  // Declared before the journal, so that its thread, which runs the callbacks, is joined
+  // before they go (also when an assertion returns early).
   std::mutex mu;
   std::vector<std::pair<uint64_t, bool>> called;  // seq, durable when called
   std::vector<uint64_t> seqs;
+  auto j = CoordinatorJournal::Create(path, {JournalStartRecord(1, 1, 1)});
+  ASSERT_TRUE(j.ok());
+  (*j)->Append(Job("job-1", "j1"));  // nobody waits
+  // Deadlines for a loaded 2-core machine under ASan: each callback reads the whole journal
+  // back (2.5 s in all in a Release build; over 10 s once under ASan in CI).
+  ASSERT_TRUE(WaitFor([&] {
+    auto st = LoadCoordinatorJournal(path);
+    return st.ok() && st->jobs.size() == 1;
+  }, 60000));
   for (int i = 2; i <= 200; ++i) {
     const uint64_t seq = (*j)->Append(Job("job-" + std::to_string(i), "j" + std::to_string(i)));
     seqs.push_back(seq);
@@ -197,7 +201,7 @@ TEST(CoordinatorJournalTest, UnwaitedRecordsAreWrittenAndCallbacksRunOnceDurable
   ASSERT_TRUE(WaitFor([&] {
     std::lock_guard<std::mutex> l(mu);
     return called.size() == seqs.size();
-  }, 10000));
+  }, 60000));
   std::lock_guard<std::mutex> l(mu);
   std::set<uint64_t> seen;
   for (const auto& [seq, durable] : called) {
