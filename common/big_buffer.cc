@@ -12,25 +12,30 @@
 
 namespace sawmill {
 
-BigBuffer::BigBuffer(size_t capacity) : capacity_(capacity) {
-  if (capacity == 0) return;
-  void* p = ::mmap(nullptr, capacity, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  PCHECK(p != MAP_FAILED) << "mmap of " << capacity << " bytes";
-  ::madvise(p, capacity, MADV_HUGEPAGE);
-  data_ = static_cast<char*>(p);
-}
-
 namespace {
 constexpr size_t kHugeFrom = size_t{1} << 20;
 size_t MappedBytes(size_t bytes) { return (bytes + (size_t{2} << 20) - 1) & ~((size_t{2} << 20) - 1); }
+// An anonymous mapping of `bytes` (pages reserved, not committed) on transparent huge pages;
+// null if it cannot be had.
+void* MapHuge(size_t bytes) {
+  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+  ::madvise(p, bytes, MADV_HUGEPAGE);
+  return p;
+}
 }  // namespace
+
+BigBuffer::BigBuffer(size_t capacity) : capacity_(capacity) {
+  if (capacity == 0) return;
+  void* p = MapHuge(capacity);
+  PCHECK(p != nullptr) << "mmap of " << capacity << " bytes";
+  data_ = static_cast<char*>(p);
+}
 
 void* AllocateMaybeHuge(size_t bytes) {
   if (bytes < kHugeFrom) return ::operator new(bytes);
-  size_t mapped = MappedBytes(bytes);
-  void* p = ::mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED) throw std::bad_alloc();
-  ::madvise(p, mapped, MADV_HUGEPAGE);
+  void* p = MapHuge(MappedBytes(bytes));
+  if (!p) throw std::bad_alloc();
   return p;
 }
 

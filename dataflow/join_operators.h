@@ -16,6 +16,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/coding.h"
 #include "dataflow/codec.h"
 #include "dataflow/graph.h"
 #include "dataflow/operators.h"
@@ -23,22 +24,6 @@
 
 namespace sawmill::df::internal {
 
-// Encoded keys in memcmp order, the common 8-byte keys (integers) compared as integers: a merge
-// join compares each left row's key with its group's and the right side's several times, and a
-// memcmp call was 5 % of a PageRank iteration.
-inline uint64_t KeyWord(std::string_view k) {
-  uint64_t v;
-  std::memcpy(&v, k.data(), 8);
-  return __builtin_bswap64(v);
-}
-inline bool KeyEqual(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  return a.size() == 8 ? KeyWord(a) == KeyWord(b) : a == b;
-}
-inline bool KeyLess(std::string_view a, std::string_view b) {
-  if (a.size() == 8 && b.size() == 8) return KeyWord(a) < KeyWord(b);
-  return a < b;
-}
 
 enum class JoinKind { kInner, kLeft };
 

@@ -49,9 +49,8 @@ void DenseAggregator::Clear() {
 // Keys in order within each partition: a counting sort by partition of the touched keys,
 // which the bitmap yields in ascending order.
 void DenseAggregator::Order(const Partitioner* partitioner, int num_partitions) {
-  HugeVector<uint32_t>& part = part_;
-  part.clear();
-  part.reserve(count_);
+  part_.clear();
+  part_.reserve(count_);
   std::vector<size_t> start(static_cast<size_t>(num_partitions) + 1, 0);
   char key[8];
   auto for_each_key = [&](auto&& fn) {
@@ -68,7 +67,7 @@ void DenseAggregator::Order(const Partitioner* partitioner, int num_partitions) 
       std::memcpy(key, &be, 8);
       p = static_cast<uint32_t>(partitioner->Partition(std::string_view(key, 8), num_partitions));
     }
-    part.push_back(p);
+    part_.push_back(p);
     ++start[p + 1];
   });
   for (int p = 0; p < num_partitions; ++p) start[p + 1] += start[p];
@@ -76,7 +75,7 @@ void DenseAggregator::Order(const Partitioner* partitioner, int num_partitions) 
   partition_of_.resize(count_);
   size_t i = 0;
   for_each_key([&](uint64_t k) {
-    uint32_t p = part[i++];
+    uint32_t p = part_[i++];
     size_t at = start[p]++;
     ordered_[at] = k;
     partition_of_[at] = p;
