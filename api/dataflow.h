@@ -146,6 +146,18 @@ class Dataset {
     using W = std::decay_t<std::invoke_result_t<F&, const typename T::second_type&, const X&>>;
     return WithSide<S, W>(side, prepare, f);
   }
+  // As above, with ahead(value, const X&) called on each element a few elements before f is
+  // called on it, in the same task and order: a hint, typically __builtin_prefetch of what f
+  // will read from X, so that the random reads of consecutive elements overlap instead of each
+  // waiting on memory. It must not change what f computes (it may do nothing).
+  template <class S, class P, class F, class A>
+  auto MapValuesWith(const Dataset<S>& side, P prepare, F f, A ahead) const {
+    using X = std::decay_t<std::invoke_result_t<P&, const std::vector<S>&>>;
+    using W = std::decay_t<std::invoke_result_t<F&, const typename T::second_type&, const X&>>;
+    static_assert(std::is_invocable_v<A&, const typename T::second_type&, const X&>,
+                  "ahead(value, prepared side) is called before f(value, prepared side)");
+    return WithSide<S, W>(side, prepare, f, ahead);
+  }
   // Inner join on the key: (k, (v, w)) for every pair of rows with equal keys. Without a hint,
   // co-partitioned inputs (outputs of shuffles with the same partition count, keys kept) are
   // merged part by part without a shuffle, others are joined reduce-side; kBroadcast loads
@@ -207,14 +219,14 @@ class Dataset {
     n->partitions = partitions;
     return Dataset<U>(n);
   }
-  template <class S, class W, class P, class F>
-  auto WithSide(const Dataset<S>& side, const P& prepare, const F& f) const {
+  template <class S, class W, class P, class F, class A = internal::NoAhead>
+  auto WithSide(const Dataset<S>& side, const P& prepare, const F& f, const A& ahead = {}) const {
     using K = typename T::first_type;
     using V = typename T::second_type;
-    using Ops = internal::SideOps<K, V, S, W, P, F>;
+    using Ops = internal::SideOps<K, V, S, W, P, F, A>;
     auto n = node_->graph->Add(internal::NodeKind::kJoin, "MapValuesWith", {node_, side.node()},
                                internal::Records<std::pair<K, W>>::Make());
-    n->join = std::make_shared<Ops>(prepare, f);
+    n->join = std::make_shared<Ops>(prepare, f, ahead);
     n->join_hint = JoinHint::kBroadcast;
     n->keeps_keys = true;
     return Dataset<std::pair<K, W>>(n);

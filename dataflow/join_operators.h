@@ -188,15 +188,23 @@ struct HasView<std::optional<T>> : HasView<T> {};
 
 // MapValuesWith without a prepare step: f gets the side's elements themselves.
 struct NoPrepare {};
+// MapValuesWith without a look-ahead hint: each element goes to f as it arrives.
+struct NoAhead {};
 
 // MapValuesWith: a broadcast side input, decoded into a vector (and, with `prepare`, turned into
 // whatever the calls need, e.g. an index), given to every call. Built once per process for the
 // map tasks that run at the same time or one after another (they all read the same dataset):
 // PageRank's 4 tasks an iteration each decoded all ranks and built their index.
-template <class K, class V, class S, class W, class Prep, class F>
+//
+// With a look-ahead hint, elements wait in a short queue: ahead(value, side) runs as an element
+// arrives and f when kAhead more have arrived (or at the end), in arrival order. The hint
+// prefetches what f will read, so that the random reads of many elements overlap; without it,
+// each element's reads waited on memory behind the previous element's decoding and writing
+// (PageRank's sum over in-neighbours: 87% of its samples on one load).
+template <class K, class V, class S, class W, class Prep, class F, class Ahead = NoAhead>
 class SideOps final : public JoinOps {
  public:
-  SideOps(const Prep& prepare, const F& f) : prepare_(prepare), f_(f) {}
+  SideOps(const Prep& prepare, const F& f, const Ahead& ahead = {}) : prepare_(prepare), f_(f), ahead_(ahead) {}
   void EncodeMapOutput(int, const void*, std::string*, std::string*) const override {
     throw std::logic_error("MapValuesWith runs map-side only");
   }
@@ -205,7 +213,7 @@ class SideOps final : public JoinOps {
   }
   bool keeps_right_unmatched() const override { return false; }
   std::unique_ptr<Sink> NewMapSideOp(JoinMode, Sink* next, const OpEnv& env) const override {
-    return std::make_unique<Op>(next, env, *this, f_);
+    return std::make_unique<Op>(next, env, *this);
   }
 
  private:
@@ -260,24 +268,58 @@ class SideOps final : public JoinOps {
   }
   class Op final : public OpSink {
    public:
-    Op(Sink* next, const OpEnv& env, const SideOps& ops, const F& f) : OpSink(next), f_(f), built_(ops.Shared(env.side_path)) {}
+    Op(Sink* next, const OpEnv& env, const SideOps& ops)
+        : OpSink(next), f_(ops.f_), ahead_(ops.ahead_), built_(ops.Shared(env.side_path)) {}
     void Push(const void* e) override {
       const auto& x = *static_cast<const std::pair<K, V>*>(e);
-      if constexpr (std::is_same_v<Prep, NoPrepare>) {
-        std::pair<K, W> out(x.first, f_(x.second, built_->side));
-        next_->Push(&out);
+      if constexpr (kLooksAhead) {
+        // The oldest waiting element leaves the ring before the new one takes its slot; slots
+        // are assigned, not rebuilt, so that their values keep their capacity.
+        std::pair<K, V>& slot = ring_[head_];
+        if (waiting_ == kAhead) {
+          Apply(slot);
+        } else {
+          ++waiting_;
+        }
+        slot = x;
+        ahead_(slot.second, side());
+        head_ = (head_ + 1) % kAhead;
       } else {
-        std::pair<K, W> out(x.first, f_(x.second, built_->prepared));
-        next_->Push(&out);
+        Apply(x);
       }
+    }
+    void Finish() override {
+      if constexpr (kLooksAhead) {
+        for (int i = kAhead - waiting_; i < kAhead; ++i) Apply(ring_[(head_ + i) % kAhead]);
+        waiting_ = 0;
+      }
+      this->next_->Finish();
     }
 
    private:
+    static constexpr bool kLooksAhead = !std::is_same_v<Ahead, NoAhead>;
+    static constexpr int kAhead = kLooksAhead ? 16 : 1;
+    const auto& side() const {
+      if constexpr (std::is_same_v<Prep, NoPrepare>) {
+        return built_->side;
+      } else {
+        return built_->prepared;
+      }
+    }
+    void Apply(const std::pair<K, V>& x) {
+      std::pair<K, W> out(x.first, f_(x.second, side()));
+      this->next_->Push(&out);
+    }
     F f_;
+    Ahead ahead_;
     std::shared_ptr<const Built> built_;
+    std::pair<K, V> ring_[kAhead]{};
+    int head_ = 0;     // the oldest waiting element once kAhead wait, else the next free slot
+    int waiting_ = 0;
   };
   Prep prepare_;
   F f_;
+  Ahead ahead_;
   mutable std::mutex build_mu_;
   mutable std::shared_ptr<const Built> built_;
   mutable std::string built_path_;

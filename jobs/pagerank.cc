@@ -152,6 +152,19 @@ Contributions Index(const std::vector<std::pair<Id, State>>& pages) {
   return c;
 }
 
+// The look-ahead of an iteration's sum: the shares a page will read, fetched while the pages
+// before it are summed. The in-neighbours are random pages, so each share is a cache miss;
+// fetched one page at a time they waited on memory one page after another (1.23 of 7.3 core-s
+// on one load instruction). A hub's first 64 are enough to keep the memory busy.
+void Prefetch(const std::pair<State, std::optional<std::vector<Id>>>& page, const Contributions& c) {
+  if (!page.second) return;
+  const auto& in = *page.second;
+  const size_t n = std::min<size_t>(in.size(), 64);
+  for (size_t i = 0; i < n; ++i) {
+    if (in[i] < c.dense.size()) __builtin_prefetch(c.dense.data() + in[i]);
+  }
+}
+
 // --ranks broadcast: each page sums what its in-neighbours send, reading every page's rank from
 // the previous iteration's whole dataset (N x 16 bytes per task): one map-only stage per
 // iteration, no shuffle.
@@ -189,7 +202,7 @@ Ranks BroadcastRanks(df::Flow& flow, const df::Dataset<std::string_view>& lines,
             for (Id q : *page.second) in += c[q];
           }
           return State((1 - d) / c.n + d * (in + c.dangling / c.n), page.first.second);
-        });
+        }, Prefetch);
       },
       LoopOptions());
   return state.MapValues([](const State& s) { return s.first; });
