@@ -103,22 +103,33 @@ void DenseLists::Clear() {
 void DenseLists::Order(const Partitioner* partitioner, int num_partitions) {
   size_t keys = records_.empty() ? 0 : max_key_ + 1;
   // Scratch vectors are members: allocated once, they do not fault pages in on every spill.
-  bytes_.assign(keys, 0);
-  count_.assign(keys, 0);
-  for (const Record& r : records_) {
-    bytes_[r.key] += r.size;
-    ++count_[r.key];
+  // Both passes touch a random key's entry per record (a cache miss each: a million keys take
+  // megabytes), so each prefetches the entries of the records kAhead on; the second one also the
+  // place its record's value will go (PageRank's in-links, 5 M records a task: Order 0.40 ->
+  // 0.2x core-s).
+  constexpr size_t kAhead = 16;
+  const Record* rec = records_.data();
+  const size_t n = records_.size();
+  tally_.assign(keys, Tally{});
+  for (size_t i = 0; i < n; ++i) {
+    if (i + kAhead < n) __builtin_prefetch(&tally_[rec[i + kAhead].key], 1);
+    Tally& t = tally_[rec[i].key];
+    t.bytes += rec[i].size;
+    ++t.count;
   }
   at_.resize(keys);
   uint32_t end = 0;
   for (size_t k = 0; k < keys; ++k) {
     at_[k] = end;
-    end += bytes_[k];
+    end += tally_[k].bytes;
   }
   gathered_.resize(arena_.size());
   char* out = gathered_.data();
   const char* in = arena_.data();
-  for (const Record& r : records_) {
+  for (size_t i = 0; i < n; ++i) {
+    if (i + 2 * kAhead < n) __builtin_prefetch(&at_[rec[i + 2 * kAhead].key], 1);
+    if (i + kAhead < n) __builtin_prefetch(out + at_[rec[i + kAhead].key], 1);
+    const Record& r = rec[i];
     char* to = out + at_[r.key];
     // Values are a few bytes (a list element): a loop, not a library call per value.
     if (r.size <= 16) {
@@ -132,7 +143,7 @@ void DenseLists::Order(const Partitioner* partitioner, int num_partitions) {
   std::vector<size_t> per_partition(static_cast<size_t>(num_partitions) + 1, 0);
   char key[8];
   for (size_t k = 0; k < keys; ++k) {
-    if (count_[k] == 0) continue;
+    if (tally_[k].count == 0) continue;
     uint32_t p = 0;
     if (num_partitions > 1) {
       uint64_t be = __builtin_bswap64(static_cast<uint64_t>(k));
@@ -145,7 +156,7 @@ void DenseLists::Order(const Partitioner* partitioner, int num_partitions) {
   for (int p = 0; p < num_partitions; ++p) per_partition[p + 1] += per_partition[p];
   group_key_.resize(per_partition[static_cast<size_t>(num_partitions)]);
   for (size_t k = 0; k < keys; ++k) {
-    if (count_[k] != 0) group_key_[per_partition[partition_of_[k]]++] = k;
+    if (tally_[k].count != 0) group_key_[per_partition[partition_of_[k]]++] = k;
   }
 }
 

@@ -137,7 +137,7 @@ class DenseLists {
       uint64_t be = __builtin_bswap64(k);
       std::memcpy(key, &be, 8);
       fn(static_cast<int32_t>(partition_of_[k]), std::string_view(key, 8),
-         std::string_view(gathered_.data() + at_[k] - bytes_[k], bytes_[k]));
+         std::string_view(gathered_.data() + at_[k] - tally_[k].bytes, tally_[k].bytes));
     }
   }
   void Clear();
@@ -157,11 +157,16 @@ class DenseLists {
   HugeVector<Record> records_;
   HugeVector<char> arena_;
   // Order's results: the values regrouped by key (each key's in arrival order), and the keys
-  // in (partition, key) order. Per key below max_key_: its values' bytes, where they end in
-  // gathered_ (once gathered), its record count and partition.
+  // in (partition, key) order. Per key below max_key_: its values' bytes and record count (one
+  // entry: one cache miss per record), where they end in gathered_ (once gathered), its
+  // partition.
+  struct Tally {
+    uint32_t bytes = 0, count = 0;
+  };
   HugeVector<char> gathered_;
   HugeVector<uint64_t> group_key_;
-  HugeVector<uint32_t> bytes_, at_, count_, partition_of_;
+  HugeVector<Tally> tally_;
+  HugeVector<uint32_t> at_, partition_of_;
 };
 
 }  // namespace sawmill
