@@ -84,7 +84,8 @@ void DenseAggregator::Order(const Partitioner* partitioner, int num_partitions) 
 
 void DenseLists::Reset(size_t max_bytes) {
   max_bytes_ = max_bytes;
-  limit_ = max_bytes / 16;  // the counting sort's array: 4 bytes per key below the largest
+  // The counting sort's arrays: 16 bytes per key below the largest; keys fit a record's 32 bits.
+  limit_ = std::min<uint64_t>(max_bytes / 16, UINT32_MAX);
   Clear();
   // Full() stops both below max_bytes (the arena a record later: at most one value more).
   records_.reserve(max_bytes / sizeof(Record) + 1);
@@ -95,6 +96,7 @@ void DenseLists::Clear() {
   records_.clear();
   arena_.clear();
   max_key_ = 0;
+  value_bytes_ = 0;
 }
 
 // One pass counts each key's records and bytes; a second copies every value to its key's place
@@ -123,7 +125,7 @@ void DenseLists::Order(const Partitioner* partitioner, int num_partitions) {
     at_[k] = end;
     end += tally_[k].bytes;
   }
-  gathered_.resize(arena_.size());
+  gathered_.resize(value_bytes_);
   char* out = gathered_.data();
   const char* in = arena_.data();
   for (size_t i = 0; i < n; ++i) {
@@ -131,11 +133,14 @@ void DenseLists::Order(const Partitioner* partitioner, int num_partitions) {
     if (i + kAhead < n) __builtin_prefetch(out + at_[rec[i + kAhead].key], 1);
     const Record& r = rec[i];
     char* to = out + at_[r.key];
-    // Values are a few bytes (a list element): a loop, not a library call per value.
-    if (r.size <= 16) {
-      for (uint32_t b = 0; b < r.size; ++b) to[b] = in[r.offset + b];
+    if (r.size == sizeof r.data) {
+      std::memcpy(to, &r.data, sizeof r.data);
+    } else if (r.size < sizeof r.data) {
+      // A few bytes: a loop, not a library call per value.
+      const char* from = reinterpret_cast<const char*>(&r.data);
+      for (uint32_t b = 0; b < r.size; ++b) to[b] = from[b];
     } else {
-      std::memcpy(to, in + r.offset, r.size);
+      std::memcpy(to, in + r.data, r.size);
     }
     at_[r.key] += r.size;  // now where the key's values end
   }

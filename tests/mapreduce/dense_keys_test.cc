@@ -56,10 +56,26 @@ class OffsetMapper final : public Mapper {
   }
 };
 
-JobSpec ListJob(bool dense) {
+// The same with values of 0 to 20 bytes (the offset's bytes, repeated): values kept in the
+// dense lists' records (up to 8 bytes) and in their arena (longer) mix in one list.
+class VariedMapper final : public Mapper {
+ public:
+  void Map(std::string_view, std::string_view line, TaskContext& ctx) override {
+    std::string key = !line.empty() && line[0] == 's' ? std::string(line) : EncodeUint64(std::stoull(std::string(line)));
+    std::string offset = EncodeUint64(ctx.record_offset()), value;
+    for (size_t i = 0; i < ctx.record_offset() % 21; ++i) value += offset[i % 8];
+    ctx.Emit(key, value);
+  }
+};
+
+JobSpec ListJob(bool dense, bool varied) {
   JobSpec spec;
   spec.name = dense ? "dense-lists" : "hashed-lists";
-  spec.mapper = [] { return std::make_unique<OffsetMapper>(); };
+  if (varied) {
+    spec.mapper = [] { return std::make_unique<VariedMapper>(); };
+  } else {
+    spec.mapper = [] { return std::make_unique<OffsetMapper>(); };
+  }
   spec.combiner = [] { return std::make_unique<AppendCombiner>(); };
   spec.reducer = [] { return std::make_unique<ConcatReducer>(); };
   spec.dense_keys = dense;
@@ -124,7 +140,12 @@ void ExpectSameOutput(const std::function<JobSpec(bool dense)>& job, int lines) 
   }
 }
 
-TEST(DenseKeys, ListsEqualHashAggregation) { ExpectSameOutput(ListJob, 100000); }
+TEST(DenseKeys, ListsEqualHashAggregation) {
+  ExpectSameOutput([](bool dense) { return ListJob(dense, false); }, 100000);
+}
+TEST(DenseKeys, ListsOfVariedValueSizesEqualHashAggregation) {
+  ExpectSameOutput([](bool dense) { return ListJob(dense, true); }, 100000);
+}
 
 TEST(DenseKeys, OutputEqualsHashAggregation) { ExpectSameOutput(CountJob, 200000); }
 
