@@ -248,7 +248,9 @@ class SideOps final : public JoinOps {
       b->records = LoadSideRecords(side_path);  // kept: the elements' views point into them
       for (const auto& [k, v] : b->records) decode(k, v);
     } else {
-      ForEachSideRecord(side_path, decode);
+      // Reserved: a million elements pushed one by one grew the vector through copies and
+      // fresh pages while the map tasks waited for the build.
+      ForEachSideRecord(side_path, decode, [&](uint64_t n) { b->side.reserve(n); });
     }
     b->prepared = Prepared(prepare, b->side);
     return b;

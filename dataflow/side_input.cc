@@ -1,5 +1,6 @@
 #include "dataflow/side_input.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "common/file.h"
@@ -27,6 +28,10 @@ SortedPartReader::SortedPartReader(const std::string& dir, const std::string& pa
 SortedPartReader::~SortedPartReader() = default;
 
 std::string_view SortedPartReader::key() const { return impl_->it->key(); }
+uint64_t SortedPartReader::announced_records() const {
+  const RecordFileInfo& info = impl_->reader->info();
+  return std::min(info.record_count, info.file_size);
+}
 std::string_view SortedPartReader::value() const { return impl_->it->value(); }
 
 void SortedPartReader::Next() {
@@ -42,12 +47,20 @@ SideTable LoadSideTable(const std::string& dir) {
   return table;
 }
 
-void ForEachSideRecord(const std::string& dir, const std::function<void(std::string_view, std::string_view)>& fn) {
+void ForEachSideRecord(const std::string& dir, const std::function<void(std::string_view, std::string_view)>& fn,
+                       const std::function<void(uint64_t)>& expect) {
   auto files = ExpandInput(dir);
   if (!files.ok()) throw std::runtime_error("broadcast side input: " + files.status().ToString());
+  std::vector<std::unique_ptr<SortedPartReader>> parts;
+  uint64_t records = 0;
   for (const auto& f : *files) {
-    SortedPartReader r(Dirname(f), Basename(f));
-    for (; r.valid(); r.Next()) fn(r.key(), r.value());
+    parts.push_back(std::make_unique<SortedPartReader>(Dirname(f), Basename(f)));
+    records += parts.back()->announced_records();
+  }
+  if (expect) expect(records);
+  for (auto& r : parts) {
+    for (; r->valid(); r->Next()) fn(r->key(), r->value());
+    r.reset();  // its block buffers
   }
 }
 

@@ -2,6 +2,7 @@
 // seeing the record file format: one sorted part in order, or every part of a small dataset.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -21,6 +22,8 @@ class SortedPartReader {
   std::string_view key() const;
   std::string_view value() const;
   void Next();
+  // The part's record count as its footer says, at most its size in bytes (a hint).
+  uint64_t announced_records() const;
 
  private:
   struct Impl;
@@ -34,7 +37,10 @@ using SideTable = std::unordered_map<std::string, std::vector<std::string>>;
 SideTable LoadSideTable(const std::string& dir);
 // Every record of the materialized dataset at `dir`, in part order, then record order.
 std::vector<std::pair<std::string, std::string>> LoadSideRecords(const std::string& dir);
-// Calls fn(key, value) for the same records without keeping them (views valid during the call).
-void ForEachSideRecord(const std::string& dir, const std::function<void(std::string_view, std::string_view)>& fn);
+// Calls fn(key, value) for the same records without keeping them (views valid during the call);
+// first, if given, expect(n) with the number of records the files' footers announce (a hint for
+// reserving: at most the files' bytes, whatever a damaged footer says).
+void ForEachSideRecord(const std::string& dir, const std::function<void(std::string_view, std::string_view)>& fn,
+                       const std::function<void(uint64_t)>& expect = nullptr);
 
 }  // namespace sawmill::df::internal

@@ -135,6 +135,12 @@ Contributions Index(const std::vector<std::pair<Id, State>>& pages) {
   Contributions c;
   c.n = static_cast<double>(pages.size());
   size_t dense_limit = 4 * pages.size() + 1024;
+  // Sized once: each growth would map and fault in a larger copy.
+  size_t dense_size = 0;
+  for (const auto& [id, state] : pages) {
+    if (id < dense_limit && state.second > 0) dense_size = std::max<size_t>(dense_size, id + 1);
+  }
+  c.dense.assign(dense_size, 0.0);
   for (const auto& [id, state] : pages) {
     const auto& [rank, outdeg] = state;
     if (outdeg == 0) {
@@ -143,7 +149,6 @@ Contributions Index(const std::vector<std::pair<Id, State>>& pages) {
     }
     double share = rank / static_cast<double>(outdeg);
     if (id < dense_limit) {
-      if (id >= c.dense.size()) c.dense.resize(std::max<size_t>(id + 1, c.dense.size() * 2), 0.0);
       c.dense[id] = share;
     } else {
       c.sparse[id] = share;
