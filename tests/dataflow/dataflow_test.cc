@@ -236,6 +236,40 @@ TEST_F(DataflowTest, JoinsMatchNestedLoops) {
   EXPECT_EQ(as_set(Read<std::string, std::pair<int64_t, std::optional<int64_t>>>(Out("copart_left"))), cleft);
 }
 
+// A co-partitioned merge whose right values are views (string_view): they are kept as
+// bytes, so they stay valid past the right reader's block (parts of many blocks here); other
+// right values are decoded once and lent to each output element.
+TEST_F(DataflowTest, CoPartitionedJoinOfViewsAcrossBlocks) {
+  std::vector<KV> rows;
+  std::string in = Lines("views.txt", 60000, 20000, 5, &rows);
+  RunOptions o;
+  o.partitions = 3;
+  o.threads = 2;
+  o.block_kb = 1;  // many blocks a part: a group often ends one
+  o.tmp_dir = dir_.Sub("tmp");
+  RunReport r = RunDataflow([&](Flow& f) {
+    auto sums = Parse(f, in).ReduceByKey([](int64_t a, int64_t b) { return a + b; });
+    // A view per key (of static text), decoded from the right part's blocks as views.
+    auto least = sums.MapValues([](int64_t v) { return std::string_view(v % 2 ? "odd" : "even"); });
+    sums.Join(least)
+        .Map([](const std::pair<std::string, std::pair<int64_t, std::string_view>>& p) {
+          return std::pair<std::string, std::string>(p.first, std::to_string(p.second.first) + "|" + std::string(p.second.second));
+        })
+        .Write(Out("views"));
+    sums.LeftJoin(sums).Write(Out("decoded"));
+  }, o);
+  ASSERT_TRUE(r.ok) << r.error;
+  std::map<std::string, int64_t> sum;
+  for (const auto& [k, v] : rows) sum[k] += v;
+  std::map<std::string, std::string> got;
+  for (const auto& [k, v] : Read<std::string, std::string>(Out("views"))) got[k] = v;
+  ASSERT_EQ(got.size(), sum.size());
+  for (const auto& [k, v] : sum) EXPECT_EQ(got[k], std::to_string(v) + "|" + (v % 2 ? "odd" : "even")) << k;
+  auto self = Read<std::string, std::pair<int64_t, std::optional<int64_t>>>(Out("decoded"));
+  ASSERT_EQ(self.size(), sum.size());
+  for (const auto& [k, v] : self) EXPECT_EQ(v, (std::pair<int64_t, std::optional<int64_t>>(sum[k], sum[k]))) << k;
+}
+
 // MapValuesWith with a look-ahead hint: f sees every element once, in the same order, so the
 // output is byte-identical to the call without it; the hint runs once per element, tasks with
 // fewer elements than the queue holds included (3 partitions of 25 keys, and 2000 keys); values
