@@ -402,7 +402,7 @@ bool BlockHeaderMatches(const char* header, uint32_t stored_size, uint32_t recor
          (codec != BlockCodec::kLz4 || raw_size <= kMaxLz4Ratio * stored_size);
 }
 
-Status RecordFileReader::ReadBlock(size_t b, std::string* io, std::string* raw) const {
+Status RecordFileReader::ReadBlock(size_t b, std::string* io, std::string* raw, size_t* records_at) const {
   const IndexEntry h = blocks_[b];
   const std::string& path = file_->path();
   size_t n = kBlockHeaderSize + h.stored_size;
@@ -418,7 +418,13 @@ Status RecordFileReader::ReadBlock(size_t b, std::string* io, std::string* raw) 
     return Corruption(At(path, h.offset) + ": header does not match the block index");
   }
   auto codec = static_cast<BlockCodec>(hdr[12]);
-  if (codec == BlockCodec::kRaw) {
+  if (records_at) *records_at = 0;
+  if (codec == BlockCodec::kRaw && records_at) {
+    // The block's bytes become the caller's as they are: no copy of the records.
+    std::swap(*io, *raw);
+    raw->resize(n);
+    *records_at = kBlockHeaderSize;
+  } else if (codec == BlockCodec::kRaw) {
     raw->assign(hdr + kBlockHeaderSize, stored_size);
   } else {
     if (raw->size() < raw_size) raw->resize(raw_size);
@@ -440,11 +446,11 @@ Status RecordIterator::LoadBlock(size_t b) {
   // The stored bytes are needed only until decompressed: one buffer per thread serves every
   // iterator (a query or a merge may hold hundreds of iterators).
   static thread_local std::string io;
-  RETURN_IF_ERROR(reader_->ReadBlock(b, &io, &raw_));
+  RETURN_IF_ERROR(reader_->ReadBlock(b, &io, &raw_, &raw_start_));
   current_block_ = b;
   loaded_ = true;
-  pos_ = raw_.data();
-  limit_ = pos_ + raw_.size();
+  pos_ = raw_.data() + raw_start_;
+  limit_ = raw_.data() + raw_.size();
   remaining_in_block_ = reader_->blocks()[b].record_count;
   return Status::Ok();
 }
@@ -536,8 +542,8 @@ Status RecordIterator::Reposition(std::string_view target) {
   size_t b = FirstBlock(first_block_, end_block_, [&](size_t i) { return blocks.first_key(i) >= target; });
   size_t start = b > first_block_ ? b - 1 : first_block_;
   if (loaded_ && current_block_ == start) {
-    pos_ = raw_.data();
-    limit_ = pos_ + raw_.size();
+    pos_ = raw_.data() + raw_start_;
+    limit_ = raw_.data() + raw_.size();
     remaining_in_block_ = blocks[start].record_count;
   } else {
     RETURN_IF_ERROR(status_ = LoadBlock(start));

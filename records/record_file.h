@@ -183,7 +183,8 @@ class RecordIterator {
   size_t end_block_;
   size_t current_block_ = 0;
   bool loaded_ = false;  // raw_ holds current_block_
-  std::string raw_;   // decompressed records
+  std::string raw_;   // decompressed records, from raw_start_ on (an uncompressed block's header first)
+  size_t raw_start_ = 0;
   const char* pos_ = nullptr;
   const char* limit_ = nullptr;
   uint32_t remaining_in_block_ = 0;
@@ -242,7 +243,9 @@ class RecordFileReader {
   // Partition p's byte range, index entries and record count (no blocks if p has none).
   PartitionExtent Extent(int32_t p) const;
   // Reads and verifies block b into `io` (header+stored) and `raw` (decompressed records).
-  Status ReadBlock(size_t b, std::string* io, std::string* raw) const;
+  // With `records_at`, an uncompressed block is not copied: its bytes are swapped into `raw`
+  // (io gets raw's old buffer) and the records start at raw->data() + *records_at.
+  Status ReadBlock(size_t b, std::string* io, std::string* raw, size_t* records_at = nullptr) const;
 
  private:
   explicit RecordFileReader(std::unique_ptr<ReadableFile> file) : file_(std::move(file)) {}
