@@ -3,8 +3,11 @@
 // decoded once per map task. Templates over the element types, like dataflow/operators.h.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <cstring>
+#include <exception>
+#include <iterator>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -281,35 +284,104 @@ class SideOps final : public JoinOps {
     std::vector<S> side;
     decltype(Prepared(std::declval<const Prep&>(), std::declval<const std::vector<S>&>())) prepared{};
   };
-  static std::shared_ptr<const Built> Build(const std::string& side_path, const Prep& prepare) {
+  // Serially, for elements that hold views into their records (kept with them).
+  static std::shared_ptr<const Built> BuildOfViews(const std::string& side_path, const Prep& prepare) {
     auto b = std::make_shared<Built>();
     Collect collect(&b->side);
-    auto decode = [&](std::string_view k, std::string_view v) {
+    b->records = LoadSideRecords(side_path);
+    for (const auto& [k, v] : b->records) {
       if (!Records<S>::DecodePush(k, v, &collect)) throw std::runtime_error("malformed record in a side input");
-    };
-    if constexpr (HasView<S>::value) {
-      b->records = LoadSideRecords(side_path);  // kept: the elements' views point into them
-      for (const auto& [k, v] : b->records) decode(k, v);
-    } else {
-      // Reserved: a million elements pushed one by one grew the vector through copies and
-      // fresh pages while the map tasks waited for the build.
-      ForEachSideRecord(side_path, decode, [&](uint64_t n) { b->side.reserve(n); });
     }
     b->prepared = Prepared(prepare, b->side);
     return b;
   }
+  static std::vector<S> DecodePart(const std::string& file) {
+    std::vector<S> out;
+    Collect collect(&out);
+    // Reserved from the footer: a million elements pushed one by one grew the vector through
+    // copies and fresh pages while the map tasks waited for the build.
+    ForEachPartRecord(
+        file,
+        [&](std::string_view k, std::string_view v) {
+          if (!Records<S>::DecodePush(k, v, &collect)) throw std::runtime_error("malformed record in a side input");
+        },
+        [&](uint64_t n) { out.reserve(n); });
+    return out;
+  }
+  // A build under way. Every task that needs the side while it is built decodes parts (the next
+  // one not taken) instead of waiting; the one that finishes the last part joins them in part
+  // order and runs prepare. PageRank: one task built for 19.5 ms an iteration while the other
+  // thread idled.
+  struct Building {
+    std::string path;
+    std::vector<std::string> files;
+    std::vector<std::vector<S>> parts;
+    size_t next = 0, done = 0;
+    std::shared_ptr<const Built> result;
+    std::exception_ptr error;
+  };
+  std::shared_ptr<const Built> Finish(Building& b) const {
+    auto built = std::make_shared<Built>();
+    size_t total = 0;
+    for (const auto& p : b.parts) total += p.size();
+    built->side.reserve(total);
+    for (auto& p : b.parts) {
+      built->side.insert(built->side.end(), std::make_move_iterator(p.begin()), std::make_move_iterator(p.end()));
+      std::vector<S>().swap(p);
+    }
+    built->prepared = Prepared(prepare_, built->side);
+    return built;
+  }
   // The last build, if it is of `side_path` (a committed dataset never changes), else a new one
-  // that replaces it; one task builds while the others wait for it. The last one is kept past
-  // its tasks: a stage's later tasks may start after its first ones end (PageRank built its
-  // index twice an iteration with a weak reference). It goes with the plan, or with the next
-  // iteration's dataset.
+  // that replaces it. The last one is kept past its tasks: a stage's later tasks may start after
+  // its first ones end (PageRank built its index twice an iteration with a weak reference). It
+  // goes with the plan, or with the next iteration's dataset.
   std::shared_ptr<const Built> Shared(const std::string& side_path) const {
-    std::lock_guard<std::mutex> lock(build_mu_);
+    std::unique_lock<std::mutex> lock(build_mu_);
     if (built_ && built_path_ == side_path) return built_;
-    built_.reset();  // before building the next: one build held at a time
-    built_ = Build(side_path, prepare_);
-    built_path_ = side_path;
-    return built_;
+    if constexpr (HasView<S>::value) {
+      built_.reset();  // before building the next: one build held at a time
+      built_ = BuildOfViews(side_path, prepare_);
+      built_path_ = side_path;
+      return built_;
+    } else {
+      if (!building_ || building_->path != side_path) {
+        built_.reset();
+        auto fresh = std::make_shared<Building>();
+        fresh->path = side_path;
+        fresh->files = SideParts(side_path);
+        fresh->parts.resize(fresh->files.size());
+        building_ = fresh;
+      }
+      std::shared_ptr<Building> b = building_;
+      try {
+        while (b->next < b->files.size() && !b->error) {
+          size_t i = b->next++;
+          lock.unlock();
+          std::vector<S> part = DecodePart(b->files[i]);
+          lock.lock();
+          b->parts[i] = std::move(part);
+          if (++b->done == b->files.size() && !b->error) {
+            lock.unlock();
+            std::shared_ptr<const Built> result = Finish(*b);
+            lock.lock();
+            b->result = std::move(result);
+            built_ = b->result;
+            built_path_ = side_path;
+          }
+        }
+      } catch (...) {
+        if (!lock.owns_lock()) lock.lock();
+        if (!b->error) b->error = std::current_exception();
+      }
+      if (b->result || b->error) {
+        if (building_ == b) building_.reset();
+        built_cv_.notify_all();
+      }
+      built_cv_.wait(lock, [&] { return b->result || b->error; });
+      if (b->error) std::rethrow_exception(b->error);
+      return b->result;
+    }
   }
   class Op final : public OpSink {
    public:
@@ -366,6 +438,8 @@ class SideOps final : public JoinOps {
   F f_;
   Ahead ahead_;
   mutable std::mutex build_mu_;
+  mutable std::condition_variable built_cv_;
+  mutable std::shared_ptr<Building> building_;
   mutable std::shared_ptr<const Built> built_;
   mutable std::string built_path_;
 };

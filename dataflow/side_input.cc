@@ -47,21 +47,21 @@ SideTable LoadSideTable(const std::string& dir) {
   return table;
 }
 
-void ForEachSideRecord(const std::string& dir, const std::function<void(std::string_view, std::string_view)>& fn,
-                       const std::function<void(uint64_t)>& expect) {
+std::vector<std::string> SideParts(const std::string& dir) {
   auto files = ExpandInput(dir);
   if (!files.ok()) throw std::runtime_error("broadcast side input: " + files.status().ToString());
-  std::vector<std::unique_ptr<SortedPartReader>> parts;
-  uint64_t records = 0;
-  for (const auto& f : *files) {
-    parts.push_back(std::make_unique<SortedPartReader>(Dirname(f), Basename(f)));
-    records += parts.back()->announced_records();
-  }
-  if (expect) expect(records);
-  for (auto& r : parts) {
-    for (; r->valid(); r->Next()) fn(r->key(), r->value());
-    r.reset();  // its block buffers
-  }
+  return std::move(files).value();
+}
+
+void ForEachPartRecord(const std::string& file, const std::function<void(std::string_view, std::string_view)>& fn,
+                       const std::function<void(uint64_t)>& expect) {
+  SortedPartReader r(Dirname(file), Basename(file));
+  if (expect) expect(r.announced_records());
+  for (; r.valid(); r.Next()) fn(r.key(), r.value());
+}
+
+void ForEachSideRecord(const std::string& dir, const std::function<void(std::string_view, std::string_view)>& fn) {
+  for (const auto& f : SideParts(dir)) ForEachPartRecord(f, fn);
 }
 
 std::vector<std::pair<std::string, std::string>> LoadSideRecords(const std::string& dir) {

@@ -37,10 +37,14 @@ using SideTable = std::unordered_map<std::string, std::vector<std::string>>;
 SideTable LoadSideTable(const std::string& dir);
 // Every record of the materialized dataset at `dir`, in part order, then record order.
 std::vector<std::pair<std::string, std::string>> LoadSideRecords(const std::string& dir);
-// Calls fn(key, value) for the same records without keeping them (views valid during the call);
-// first, if given, expect(n) with the number of records the files' footers announce (a hint for
-// reserving: at most the files' bytes, whatever a damaged footer says).
-void ForEachSideRecord(const std::string& dir, const std::function<void(std::string_view, std::string_view)>& fn,
+// The files of the materialized dataset at `dir`, in part order.
+std::vector<std::string> SideParts(const std::string& dir);
+// Calls fn(key, value) for one part file's records without keeping them (views valid during the
+// call); first, if given, expect(n) with the number of records its footer announces (a hint for
+// reserving: at most the file's bytes, whatever a damaged footer says).
+void ForEachPartRecord(const std::string& file, const std::function<void(std::string_view, std::string_view)>& fn,
                        const std::function<void(uint64_t)>& expect = nullptr);
+// The same for every part of the dataset at `dir`, in part order.
+void ForEachSideRecord(const std::string& dir, const std::function<void(std::string_view, std::string_view)>& fn);
 
 }  // namespace sawmill::df::internal

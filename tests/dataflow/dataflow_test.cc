@@ -421,6 +421,43 @@ TEST_F(DataflowTest, IterateFixedAndUntilConverged) {
   EXPECT_EQ(three, (std::map<int64_t, int64_t>{{1, 1}, {6, 5}, {7, 34}, {27, 124}}));
 }
 
+// The side input is built by the tasks that need it together (each decodes parts); a failure
+// while building (here, in prepare) fails every task that waits for it, and the run, with the
+// error's text; the next run builds again.
+TEST_F(DataflowTest, SideBuildFailureFailsTheRun) {
+  std::vector<KV> rows;
+  std::string in = Lines("side.txt", 3000, 500, 9, &rows);
+  auto program = [&](bool fail, const std::string& out) {
+    return [&, fail, out](Flow& f) {
+      auto data = Parse(f, in).ReduceByKey([](int64_t a, int64_t b) { return a + b; });
+      data.MapValuesWith(
+              data,
+              [fail](const std::vector<KV>& side) {
+                if (fail) throw std::runtime_error("prepare refused the side");
+                return static_cast<int64_t>(side.size());
+              },
+              [](int64_t v, const int64_t& n) { return v * n; })
+          .Write(out);
+    };
+  };
+  RunOptions o;
+  o.partitions = 4;
+  o.threads = 2;
+  o.tmp_dir = dir_.Sub("tmp");
+  RunReport bad = RunDataflow(program(true, Out("bad")), o);
+  EXPECT_FALSE(bad.ok);
+  EXPECT_NE(bad.error.find("prepare refused the side"), std::string::npos) << bad.error;
+  RunReport good = RunDataflow(program(false, Out("good")), o);
+  ASSERT_TRUE(good.ok) << good.error;
+  std::map<std::string, int64_t> sum;
+  for (const auto& [k, v] : rows) sum[k] += v;
+  std::map<std::string, int64_t> got;
+  for (const auto& [k, v] : Read<std::string, int64_t>(Out("good"))) got[k] = v;
+  std::map<std::string, int64_t> want;
+  for (const auto& [k, v] : sum) want[k] = v * static_cast<int64_t>(sum.size());
+  EXPECT_EQ(got, want);
+}
+
 TEST_F(DataflowTest, RefusesWhatItCannotPlan) {
   std::string in = dir_.Write("in.txt", "a\t1\n");
   RunOptions o;
