@@ -22,6 +22,12 @@ void ConnectedComponents(df::Flow& flow) {
   using Edge = std::pair<Id, Id>;
   auto links = lines
                    .FlatMap<Edge>([](std::string_view line, const df::Emitter<Edge>& emit) {
+                     Id x, y;
+                     if (graph::ParseNumericEdge(line, &x, &y)) {
+                       emit(Edge(x, y));
+                       emit(Edge(y, x));
+                       return;
+                     }
                      std::string_view a, b;
                      if (!graph::ParseEdge(line, &a, &b)) {
                        if (FLAGS_strict) throw std::runtime_error("malformed edge line (want a<TAB>b)");
@@ -29,7 +35,8 @@ void ConnectedComponents(df::Flow& flow) {
                        return;
                      }
                      bool numeric;
-                     Id x = graph::PageId(a, &numeric), y = graph::PageId(b, &numeric);
+                     x = graph::PageId(a, &numeric);
+                     y = graph::PageId(b, &numeric);
                      emit(Edge(x, y));
                      emit(Edge(y, x));
                    })

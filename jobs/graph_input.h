@@ -2,10 +2,13 @@
 // src<TAB>dst, page names mapped to 64-bit ids.
 #pragma once
 
+#include <algorithm>
 #include <charconv>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "api/codec.h"
 #include "api/dataflow.h"
@@ -41,12 +44,63 @@ inline bool ParseEdge(std::string_view line, std::string_view* src, std::string_
   return !dst->empty() && dst->find('\t') == std::string_view::npos;
 }
 
+// The common line "digits<TAB>digits" (a trailing CR dropped) whose names are both their own ids
+// (no leading zero, at most 18 digits), parsed in one pass; false for any other line, which
+// ParseEdge and PageId then take (the same ids for these lines, and the errors for others).
+// Scanning each byte once instead of three times: PageRank's in-links stage parses 10 M lines.
+inline bool ParseNumericEdge(std::string_view line, Id* src, Id* dst) {
+  const char* p = line.data();
+  const char* end = p + line.size();
+  if (p != end && end[-1] == '\r') --end;
+  auto number = [&](Id* out) {
+    const char* start = p;
+    uint64_t v = 0;
+    for (; p != end && static_cast<unsigned char>(*p - '0') < 10; ++p) v = v * 10 + static_cast<uint64_t>(*p - '0');
+    const size_t digits = static_cast<size_t>(p - start);
+    *out = v;
+    return digits > 0 && digits <= 18 && (digits == 1 || *start != '0');
+  };
+  if (!number(src) || p == end || *p != '\t') return false;
+  ++p;
+  return number(dst) && p == end;
+}
+
+// Sorts ids ascending: std::sort for short lists; for long ones (a hub's thousands of
+// in-neighbours) an LSD radix sort over the low bytes in which the ids differ.
+inline void SortIds(std::vector<Id>* ids) {
+  const size_t n = ids->size();
+  if (n < 1024) {
+    std::sort(ids->begin(), ids->end());
+    return;
+  }
+  uint64_t differ = 0;
+  const Id first = (*ids)[0];
+  for (Id x : *ids) differ |= x ^ first;
+  int bytes = 0;
+  while (bytes < 8 && (differ >> (8 * bytes)) != 0) ++bytes;
+  thread_local std::vector<Id> scratch;
+  scratch.resize(n);
+  Id* from = ids->data();
+  Id* to = scratch.data();
+  for (int b = 0; b < bytes; ++b) {
+    const int shift = 8 * b;
+    size_t count[257] = {};
+    for (size_t i = 0; i < n; ++i) ++count[((from[i] >> shift) & 0xff) + 1];
+    for (int d = 0; d < 256; ++d) count[d + 1] += count[d];
+    for (size_t i = 0; i < n; ++i) to[count[(from[i] >> shift) & 0xff]++] = from[i];
+    std::swap(from, to);
+  }
+  if (from != ids->data()) std::copy(from, from + n, ids->data());
+}
+
 // (id, name) of the pages whose names are not numbers, partitioned by id like the jobs' other
 // datasets; two names with one id fail the job.
 inline auto PageNames(const df::Dataset<std::string_view>& lines, int partitions) {
   using Name = std::pair<Id, std::string>;
   return lines
       .FlatMap<Name>([](std::string_view line, const df::Emitter<Name>& emit) {
+        Id s, t;
+        if (ParseNumericEdge(line, &s, &t)) return;  // no names to keep
         std::string_view src, dst;
         if (!ParseEdge(line, &src, &dst)) return;
         for (std::string_view n : {src, dst}) {

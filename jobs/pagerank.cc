@@ -48,6 +48,11 @@ using Ranks = df::Dataset<std::pair<Id, double>>;
 // Calls emit(src id, dst id) for a well-formed line; counts (or, --strict, fails on) others.
 template <class Emit>
 void ForEdge(std::string_view line, Emit&& emit) {
+  Id s, t;
+  if (graph::ParseNumericEdge(line, &s, &t)) {
+    emit(s, t);
+    return;
+  }
   std::string_view src, dst;
   if (!ParseEdge(line, &src, &dst)) {
     if (FLAGS_strict) throw std::runtime_error("malformed edge line (want src<TAB>dst)");
@@ -182,7 +187,7 @@ Ranks BroadcastRanks(df::Flow& flow, const df::Dataset<std::string_view>& lines,
                      })
                      .GroupByKey(parts)
                      .MapValues([](std::vector<Id> sources) {
-                       std::sort(sources.begin(), sources.end());
+                       graph::SortIds(&sources);
                        return sources;
                      });
   // Every page with its out-degree: targets (the keys of inlinks) count 0, each in-neighbour 1.
