@@ -84,7 +84,7 @@ void HashAggregator::ProcessPending() {
   int first = (head_ - pending_ + kAhead) % kAhead;
   for (int i = 0; i < pending_; ++i) {
     const Pending& p = ring_[(first + i) % kAhead];
-    Probe(p.hash, {p.bytes.data(), p.key_len}, {p.bytes.data() + p.key_len, p.bytes.size() - p.key_len});
+    Probe(p.hash, p.key(), p.value());
   }
   pending_ = 0;
   head_ = 0;
