@@ -80,13 +80,39 @@ class HashAggregator {
     void Set(std::string_view k, std::string_view v) {
       key_len = k.size();
       len = k.size() + v.size();
-      char* to = small;
       if (len > kInline) {
         large.resize(len);
-        to = large.data();
+        if (!k.empty()) std::memcpy(large.data(), k.data(), k.size());
+        if (!v.empty()) std::memcpy(large.data() + k.size(), v.data(), v.size());
+      } else {
+        CopySmall(small, k.data(), k.size());
+        CopySmall(small + k.size(), v.data(), v.size());
       }
-      if (!k.empty()) std::memcpy(to, k.data(), k.size());
-      if (!v.empty()) std::memcpy(to + k.size(), v.data(), v.size());
+    }
+    // n <= kInline bytes with fixed-size (overlapping) loads and stores: a library call per
+    // word and per count was 4.7% of WordCount's samples.
+    static void CopySmall(char* to, const char* from, size_t n) {
+      if (n >= 16) {
+        std::memcpy(to, from, 16);
+        if (n > 32) std::memcpy(to + 16, from + 16, 16);
+        std::memcpy(to + n - 16, from + n - 16, 16);
+      } else if (n >= 8) {
+        uint64_t a, b;
+        std::memcpy(&a, from, 8);
+        std::memcpy(&b, from + n - 8, 8);
+        std::memcpy(to, &a, 8);
+        std::memcpy(to + n - 8, &b, 8);
+      } else if (n >= 4) {
+        uint32_t a, b;
+        std::memcpy(&a, from, 4);
+        std::memcpy(&b, from + n - 4, 4);
+        std::memcpy(to, &a, 4);
+        std::memcpy(to + n - 4, &b, 4);
+      } else if (n > 0) {
+        to[0] = from[0];
+        to[n / 2] = from[n / 2];
+        to[n - 1] = from[n - 1];
+      }
     }
     const char* bytes() const { return len > kInline ? large.data() : small; }
     std::string_view key() const { return {bytes(), key_len}; }

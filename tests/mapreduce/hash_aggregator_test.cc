@@ -53,6 +53,30 @@ TEST(HashAggregator, SumsLikeAMapIncludingLongKeys) {
   EXPECT_EQ(got, expect);
 }
 
+// Records are staged in a ring, copied inline (up to 48 bytes, by size class) or into a string:
+// keys and values of every length from 0 to 60 bytes, with distinct bytes throughout, fold into
+// exactly what they were.
+TEST(HashAggregator, StagesRecordsOfEverySizeIntact) {
+  Concat concat;
+  HashAggregator agg(&concat, 64 << 20);
+  std::map<std::string, std::string> expect;
+  for (int round = 0; round < 3; ++round) {
+    for (size_t klen = 0; klen <= 60; ++klen) {
+      for (size_t vlen = 0; vlen <= 60; vlen += 3) {
+        std::string key(klen, '\0'), value(vlen, '\0');
+        for (size_t i = 0; i < klen; ++i) key[i] = static_cast<char>('a' + (i * 7 + vlen) % 26);
+        for (size_t i = 0; i < vlen; ++i) value[i] = static_cast<char>('A' + (i * 5 + klen + round) % 26);
+        agg.Add(key, value);
+        expect[key] += value;
+      }
+    }
+  }
+  HashPartitioner hp;
+  std::map<std::string, std::string> got;
+  for (const auto* s : agg.Sorted(hp, 1)) got[std::string(agg.key(*s))] = std::string(agg.value(*s));
+  EXPECT_EQ(got, expect);
+}
+
 TEST(HashAggregator, FoldsInEmitOrderAndMovesGrowingValuesOutOfLine) {
   Concat concat;
   HashAggregator agg(&concat, 64 << 20);
