@@ -93,26 +93,26 @@ class HashAggregator {
     // word and per count was 4.7% of WordCount's samples.
     static void CopySmall(char* to, const char* from, size_t n) {
       if (n >= 16) {
-        std::memcpy(to, from, 16);
+        CopyEnds<16>(to, from, n);
         if (n > 32) std::memcpy(to + 16, from + 16, 16);
-        std::memcpy(to + n - 16, from + n - 16, 16);
       } else if (n >= 8) {
-        uint64_t a, b;
-        std::memcpy(&a, from, 8);
-        std::memcpy(&b, from + n - 8, 8);
-        std::memcpy(to, &a, 8);
-        std::memcpy(to + n - 8, &b, 8);
+        CopyEnds<8>(to, from, n);
       } else if (n >= 4) {
-        uint32_t a, b;
-        std::memcpy(&a, from, 4);
-        std::memcpy(&b, from + n - 4, 4);
-        std::memcpy(to, &a, 4);
-        std::memcpy(to + n - 4, &b, 4);
+        CopyEnds<4>(to, from, n);
       } else if (n > 0) {
         to[0] = from[0];
         to[n / 2] = from[n / 2];
         to[n - 1] = from[n - 1];
       }
+    }
+    // The first and the last k bytes of n >= k (overlapping when n < 2k).
+    template <size_t k>
+    static void CopyEnds(char* to, const char* from, size_t n) {
+      char head[k], tail[k];
+      std::memcpy(head, from, k);
+      std::memcpy(tail, from + n - k, k);
+      std::memcpy(to, head, k);
+      std::memcpy(to + n - k, tail, k);
     }
     const char* bytes() const { return len > kInline ? large.data() : small; }
     std::string_view key() const { return {bytes(), key_len}; }
