@@ -5,7 +5,6 @@
 
 #include <condition_variable>
 #include <cstdint>
-#include <cstring>
 #include <exception>
 #include <iterator>
 #include <memory>
@@ -26,7 +25,6 @@
 #include "dataflow/side_input.h"
 
 namespace sawmill::df::internal {
-
 
 // Elements that hold views into the bytes they were decoded from.
 template <class T>
@@ -145,15 +143,8 @@ class JoinOpsImpl final : public JoinOps {
       }
       using std::swap;
       swap(*slot, *right);
-      struct SwapBack {
-        W* a;
-        W* b;
-        ~SwapBack() {
-          using std::swap;
-          swap(*a, *b);
-        }
-      } back{slot, right};
-      next_->Push(&out_);
+      next_->Push(&out_);  // an exception here fails the task: the group is not read again
+      swap(*slot, *right);
     }
     static void DecodeRight(std::string_view r, W* w) {
       if (!Codec<W>::Decode(&r, w, true) || !r.empty()) throw std::runtime_error("malformed value in a join's right side");
@@ -179,9 +170,8 @@ class JoinOpsImpl final : public JoinOps {
         while (right_.valid() && KeyLess(right_.key(), key_)) right_.Next();
         // Decoded once, straight from the reader's views, into values that keep their capacity
         // (PageRank: a 10-id list a page, an iteration's 10 M ids no longer copied as bytes
-        // first).
-        // Values that hold views (string_view) keep copies of their bytes instead: the reader's
-        // views end with its block.
+        // first). Values that hold views (string_view) keep copies of their bytes instead: the
+        // reader's views end with its block.
         for (; right_.valid() && KeyEqual(right_.key(), key_); right_.Next()) {
           if (group_.size() == size_) group_.emplace_back();
           if constexpr (HasView<W>::value) {

@@ -28,11 +28,11 @@ SortedPartReader::SortedPartReader(const std::string& dir, const std::string& pa
 SortedPartReader::~SortedPartReader() = default;
 
 std::string_view SortedPartReader::key() const { return impl_->it->key(); }
+std::string_view SortedPartReader::value() const { return impl_->it->value(); }
 uint64_t SortedPartReader::announced_records() const {
   const RecordFileInfo& info = impl_->reader->info();
   return std::min(info.record_count, info.file_size);
 }
-std::string_view SortedPartReader::value() const { return impl_->it->value(); }
 
 void SortedPartReader::Next() {
   valid_ = impl_->it->Next();

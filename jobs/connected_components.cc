@@ -23,20 +23,11 @@ void ConnectedComponents(df::Flow& flow) {
   auto links = lines
                    .FlatMap<Edge>([](std::string_view line, const df::Emitter<Edge>& emit) {
                      Id x, y;
-                     if (graph::ParseNumericEdge(line, &x, &y)) {
-                       emit(Edge(x, y));
-                       emit(Edge(y, x));
-                       return;
-                     }
-                     std::string_view a, b;
-                     if (!graph::ParseEdge(line, &a, &b)) {
+                     if (!graph::EdgeIds(line, &x, &y)) {
                        if (FLAGS_strict) throw std::runtime_error("malformed edge line (want a<TAB>b)");
                        df::Increment("cc.malformed_lines");
                        return;
                      }
-                     bool numeric;
-                     x = graph::PageId(a, &numeric);
-                     y = graph::PageId(b, &numeric);
                      emit(Edge(x, y));
                      emit(Edge(y, x));
                    })

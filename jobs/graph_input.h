@@ -65,6 +65,18 @@ inline bool ParseNumericEdge(std::string_view line, Id* src, Id* dst) {
   return number(dst) && p == end;
 }
 
+// The ids of a line's two pages (ParseNumericEdge's one pass for the common line, else
+// ParseEdge and PageId); false for a malformed line.
+inline bool EdgeIds(std::string_view line, Id* src, Id* dst) {
+  if (ParseNumericEdge(line, src, dst)) return true;
+  std::string_view a, b;
+  if (!ParseEdge(line, &a, &b)) return false;
+  bool numeric;
+  *src = PageId(a, &numeric);
+  *dst = PageId(b, &numeric);
+  return true;
+}
+
 // Sorts ids ascending: std::sort for short lists; for long ones (a hub's thousands of
 // in-neighbours) an LSD radix sort over the low bytes in which the ids differ.
 inline void SortIds(std::vector<Id>* ids) {

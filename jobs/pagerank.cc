@@ -30,8 +30,6 @@ namespace {
 using namespace sawmill;
 
 using graph::Id;
-using graph::ParseEdge;
-using graph::PageId;
 // Keys of the per-iteration globals, above every page id.
 constexpr Id kPagesKey = ~0ull;
 constexpr Id kDanglingKey = ~0ull - 1;
@@ -48,19 +46,13 @@ using Ranks = df::Dataset<std::pair<Id, double>>;
 // Calls emit(src id, dst id) for a well-formed line; counts (or, --strict, fails on) others.
 template <class Emit>
 void ForEdge(std::string_view line, Emit&& emit) {
-  Id s, t;
-  if (graph::ParseNumericEdge(line, &s, &t)) {
-    emit(s, t);
-    return;
-  }
-  std::string_view src, dst;
-  if (!ParseEdge(line, &src, &dst)) {
+  Id src, dst;
+  if (!graph::EdgeIds(line, &src, &dst)) {
     if (FLAGS_strict) throw std::runtime_error("malformed edge line (want src<TAB>dst)");
     df::Increment("pagerank.malformed_lines");
     return;
   }
-  bool numeric;
-  emit(PageId(src, &numeric), PageId(dst, &numeric));
+  emit(src, dst);
 }
 
 df::IterateOptions LoopOptions() {

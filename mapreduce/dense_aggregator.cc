@@ -108,7 +108,7 @@ void DenseLists::Order(const Partitioner* partitioner, int num_partitions) {
   // Both passes touch a random key's entry per record (a cache miss each: a million keys take
   // megabytes), so each prefetches the entries of the records kAhead on; the second one also the
   // place its record's value will go (PageRank's in-links, 5 M records a task: Order 0.40 ->
-  // 0.2x core-s).
+  // 0.20 core-s).
   constexpr size_t kAhead = 16;
   const Record* rec = records_.data();
   const size_t n = records_.size();
