@@ -14,7 +14,8 @@ SortBuffer::SortBuffer(size_t capacity)
 bool SortBuffer::Add(uint32_t partition, std::string_view key, std::string_view value) {
   size_t need = RecordBytes(key, value);
   size_t record_at = (data_end_ + 3) & ~size_t{3};
-  if (record_at + need + sizeof(Entry) > index_begin_) return false;
+  // Below the entries stays room for as many again: the radix sort's scratch.
+  if (record_at + need + 2 * sizeof(Entry) > 2 * index_begin_ - capacity_) return false;
   char* p = buf_.data() + record_at;
   uint32_t klen = static_cast<uint32_t>(key.size()), vlen = static_cast<uint32_t>(value.size());
   std::memcpy(p, &klen, 4);
@@ -23,8 +24,9 @@ bool SortBuffer::Add(uint32_t partition, std::string_view key, std::string_view 
   std::memcpy(p + 8 + key.size(), value.data(), value.size());
   data_end_ = record_at + need;
   index_begin_ -= sizeof(Entry);
+  uint32_t exact = key.size() <= 8 && (key.empty() || key.back() != '\0') ? kExact : 0;
   *reinterpret_cast<Entry*>(buf_.data() + index_begin_) =
-      Entry{KeyPrefix(key), partition, static_cast<uint32_t>(record_at)};
+      Entry{KeyPrefix(key), partition, static_cast<uint32_t>(record_at) | exact};
   return true;
 }
 
@@ -46,7 +48,7 @@ void SortBuffer::SortRun(Entry* b, Entry* e, size_t depth) {
     std::string_view rest = k.substr(std::min(depth, k.size()));  // keeps a non-null data()
     keys[i] = {KeyPrefix(rest), static_cast<uint32_t>(std::min(k.size(), depth + 9)), static_cast<uint32_t>(i)};
   }
-  // The run arrives in emit order (Sort's radix key ends with the offset), so the index breaks
+  // The run arrives in emit order (Sort's radix sort is stable), so the index breaks
   // ties; a hot key's run, all one key, is already in order and is left as it is.
   auto less = [](const Rekeyed& x, const Rekeyed& y) {
     if (x.chunk != y.chunk) return x.chunk < y.chunk;
@@ -68,90 +70,75 @@ void SortBuffer::SortRun(Entry* b, Entry* e, size_t depth) {
   }
 }
 
-namespace {
-
-// Byte d of an entry's 16-byte radix key: the partition, the prefix and the offset, all
-// big-endian, so that byte order is (partition, prefix, emit order) order. Offsets are unique:
-// the key orders every entry.
-constexpr int kRadixBytes = 16;
-inline unsigned RadixDigit(const SortBuffer::Entry& e, int d) {
-  if (d < 4) return (e.partition >> (24 - 8 * d)) & 0xff;
-  if (d < 12) return (e.prefix >> (56 - 8 * (d - 4))) & 0xff;
-  return (e.offset >> (24 - 8 * (d - 12))) & 0xff;
-}
-
-inline bool EntryLess(const SortBuffer::Entry& x, const SortBuffer::Entry& y) {
-  if (x.partition != y.partition) return x.partition < y.partition;
-  if (x.prefix != y.prefix) return x.prefix < y.prefix;
-  return x.offset < y.offset;
-}
-
-void InsertionSort(SortBuffer::Entry* a, size_t n) {
-  for (size_t i = 1; i < n; ++i) {
-    SortBuffer::Entry v = a[i];
-    size_t j = i;
-    for (; j > 0 && EntryLess(v, a[j - 1]); --j) a[j] = a[j - 1];
-    a[j] = v;
+// Stable LSD radix sort on the (partition, prefix) bytes that vary, least significant first,
+// between the entries and the scratch index below them; returns where the sorted entries are.
+// The entries lie in reverse emit order (the index grows down): the first pass reads them
+// backwards, so ties come out in emit order.
+SortBuffer::Entry* SortBuffer::RadixSortStable(uint32_t partition_diff, uint64_t prefix_diff) {
+  size_t n = size();
+  Entry* a = entries();
+  Entry* tmp = a - n;  // Add keeps [data_end_, index_begin_) at least n entries long
+  // Radix positions 0..11: the prefix's bytes from the lowest, then the partition's.
+  int positions[12];
+  int k = 0;
+  for (int pos = 0; pos < 12; ++pos) {
+    bool varies = pos < 8 ? ((prefix_diff >> (8 * pos)) & 0xff) != 0 : ((partition_diff >> (8 * (pos - 8))) & 0xff) != 0;
+    if (varies) positions[k++] = pos;
   }
-}
-
-// In-place MSD radix sort (American flag sort) of [a, a+n) on radix bytes d.. of
-// (partition, prefix, offset). A byte every entry shares is skipped without moving anything;
-// small buckets finish with insertion sort. Entries equal in (partition, prefix), a hot key's,
-// are ordered by their offsets' bytes like any others: no comparison sort of millions.
-void RadixSort(SortBuffer::Entry* a, size_t n, int d) {
-  // A pass costs a few 256-entry loops: below kSmall, comparison sorts are cheaper (keys of
-  // decimal digits fill only 10 buckets a byte).
-  constexpr size_t kInsertion = 32, kSmall = 384;
-  for (;; ++d) {
-    if (n <= kInsertion || d == kRadixBytes) return InsertionSort(a, n);
-    if (n <= kSmall) return std::sort(a, a + n, [](const SortBuffer::Entry& x, const SortBuffer::Entry& y) { return EntryLess(x, y); });
-    size_t count[256] = {};
-    for (size_t i = 0; i < n; ++i) ++count[RadixDigit(a[i], d)];
-    if (count[RadixDigit(a[0], d)] == n) continue;
-    size_t head[256], end[256];
-    for (size_t b = 0, at = 0; b < 256; ++b) {
-      head[b] = at;
-      at += count[b];
-      end[b] = at;
-    }
-    for (unsigned b = 0; b < 256; ++b) {
-      while (head[b] < end[b]) {
-        SortBuffer::Entry v = a[head[b]];
-        for (unsigned to = RadixDigit(v, d); to != b; to = RadixDigit(v, d)) std::swap(v, a[head[to]++]);
-        a[head[b]++] = v;
-      }
-    }
-    for (size_t b = 0, at = 0; b < 256; at += count[b], ++b) {
-      if (count[b] > 1) RadixSort(a + at, count[b], d + 1);
-    }
-    return;
+  if (k == 0) {
+    std::reverse(a, a + n);
+    return a;
   }
+  auto digit = [](const Entry& e, int pos) -> unsigned {
+    return pos < 8 ? static_cast<unsigned>(e.prefix >> (8 * pos)) & 0xff
+                   : static_cast<unsigned>(e.partition >> (8 * (pos - 8))) & 0xff;
+  };
+  // Every pass's counts in one read of the entries.
+  std::vector<uint32_t>& counts = radix_counts_;
+  counts.assign(static_cast<size_t>(k) * 256, 0);
+  for (size_t i = 0; i < n; ++i) {
+    for (int j = 0; j < k; ++j) ++counts[static_cast<size_t>(j) * 256 + digit(a[i], positions[j])];
+  }
+  Entry* from = a;
+  Entry* to = tmp;
+  for (int j = 0; j < k; ++j) {
+    uint32_t at[256];
+    uint32_t sum = 0;
+    for (int b = 0; b < 256; ++b) {
+      at[b] = sum;
+      sum += counts[static_cast<size_t>(j) * 256 + static_cast<size_t>(b)];
+    }
+    int pos = positions[j];
+    if (j == 0) {
+      for (size_t i = n; i-- > 0;) to[at[digit(from[i], pos)]++] = from[i];
+    } else {
+      for (size_t i = 0; i < n; ++i) to[at[digit(from[i], pos)]++] = from[i];
+    }
+    std::swap(from, to);
+  }
+  return from;
 }
-
-}  // namespace
 
 void SortBuffer::Sort() {
   Entry* b = entries();
-  Entry* e = b + size();
-  if (b == e) return;
-  // Skip the leading radix bytes every entry shares (the partition's high bytes, a common key
-  // prefix) in one pass instead of one counting pass each.
+  size_t n = size();
+  sorted_at_ = b;
+  if (n == 0) return;
   uint32_t partition_diff = 0;
   uint64_t prefix_diff = 0;
-  for (const Entry* i = b; i < e; ++i) {
-    partition_diff |= i->partition ^ b->partition;
-    prefix_diff |= i->prefix ^ b->prefix;
+  for (size_t i = 0; i < n; ++i) {
+    partition_diff |= b[i].partition ^ b[0].partition;
+    prefix_diff |= b[i].prefix ^ b[0].prefix;
   }
-  int first = partition_diff ? __builtin_clz(partition_diff) / 8
-                             : prefix_diff ? 4 + __builtin_clzll(prefix_diff) / 8 : 12;  // offsets always differ
-  RadixSort(b, static_cast<size_t>(e - b), first);
+  b = sorted_at_ = RadixSortStable(partition_diff, prefix_diff);
+  Entry* e = b + n;
   for (Entry* i = b; i < e;) {
     Entry* j = i + 1;
-    while (j < e && j->partition == i->partition && j->prefix == i->prefix) ++j;
+    uint32_t exact = i->offset_bits;
+    while (j < e && j->partition == i->partition && j->prefix == i->prefix) exact &= (j++)->offset_bits;
     // Equal prefixes leave keys undecided when one is longer than 8 bytes or their lengths
     // differ ("a" < "a\0" although both pad to the same prefix).
-    if (j - i > 1) SortRun(i, j, 8);
+    if (j - i > 1 && !(exact & kExact)) SortRun(i, j, 8);
     i = j;
   }
 }

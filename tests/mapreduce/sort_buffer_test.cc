@@ -66,9 +66,9 @@ TEST(SortBuffer, SortsLongKeysWithSharedPrefixesLikeMemcmp) {
   }
 }
 
-// The radix path: enough entries for several levels of buckets, partitions above 255 (more than
-// one partition byte varies), binary 10-byte keys, and hot keys far longer than a small bucket,
-// whose emit order the in-place permutation must restore.
+// The radix path: enough entries for many passes, partitions above 255 (more than one partition
+// byte varies), binary 10-byte keys, and hot keys of millions of bytes' worth of entries, whose
+// emit order the sort must keep.
 TEST(SortBuffer, RadixSortMatchesAStableSortOfManyEntries) {
   SortBuffer buf(16 << 20);
   std::mt19937_64 rng(3);
@@ -88,6 +88,37 @@ TEST(SortBuffer, RadixSortMatchesAStableSortOfManyEntries) {
     expect.emplace_back(p, key, i);
   }
   ExpectSortedLikeStableSort(buf, std::move(expect));
+}
+
+// Keys of at most 8 bytes are ordered from their prefixes alone unless they end in zero bytes:
+// "ab" and "ab\0\0" pad to one prefix, as do "" and "\0".
+TEST(SortBuffer, ShortKeysEndingInZerosAreNotTakenForEqual) {
+  SortBuffer buf(4 << 20);
+  std::mt19937_64 rng(4);
+  Added expect;
+  const std::string keys[] = {"ab", std::string("ab\0", 3), std::string("ab\0\0\0\0\0\0", 8), "",
+                              std::string(1, '\0'), "abcdefgh", std::string("abcdefg\0", 8), "abcdefgh\x01"};
+  for (int i = 0; i < 30000; ++i) {
+    const std::string& key = keys[rng() % std::size(keys)];
+    ASSERT_TRUE(buf.Add(0, key, std::to_string(i)));
+    expect.emplace_back(0, key, i);
+  }
+  ExpectSortedLikeStableSort(buf, std::move(expect));
+}
+
+// A buffer reused spill after spill (Clear, Add, Sort) sorts each batch on its own.
+TEST(SortBuffer, SortsAgainAfterClear) {
+  SortBuffer buf(1 << 20);
+  for (int round = 0; round < 3; ++round) {
+    buf.Clear();
+    Added expect;
+    for (int i = 0; i < 3000; ++i) {
+      std::string key = std::to_string((i * 7919 + round) % 1000);
+      ASSERT_TRUE(buf.Add(static_cast<uint32_t>(i % 2), key, std::to_string(i)));
+      expect.emplace_back(i % 2, key, i);
+    }
+    ExpectSortedLikeStableSort(buf, std::move(expect));
+  }
 }
 
 TEST(SortBuffer, ReportsFullAndClears) {
