@@ -96,9 +96,13 @@ Result<std::vector<std::string>> SampleHotKeys(const JoinDef& def, int side, dou
                                                size_t sample_rows = 100000);
 
 // The join key encoding of the reduce-side join's map output keys: the raw key with 0x00 escaped
-// as 0x00 0xFF, the terminator 0x00 0x01, a 2-byte salt and a 1-byte side tag. memcmp order of
-// encoded keys is (raw key, salt, tag), and the encoding is prefix-free.
+// as 0x00 0xFF, the terminator 0x00, then for salt 0 one byte 1 + tag, else 0x03, the 2-byte
+// salt (big-endian) and 1 + tag. memcmp order of encoded keys is (raw key, salt, tag), the
+// encoding is prefix-free, and a short key's encoding is short: a 6-byte id encodes in 8 bytes,
+// whose order the map-side sort reads from its 8-byte prefix alone. Tags are 0 or 1.
 void EncodeJoinKey(std::string_view raw, uint16_t salt, uint8_t tag, std::string* out);
+// The side tag of a well-formed encoded key.
+inline uint8_t JoinKeyTag(std::string_view encoded) { return static_cast<uint8_t>(encoded.back() - 1); }
 // Length of the (raw key, salt) part: the reduce grouping prefix. key.size() when malformed.
 size_t JoinGroupPrefix(std::string_view encoded);
 // The raw key (into *scratch when it had escapes); false when `encoded` is malformed.

@@ -64,8 +64,7 @@ bool ParseJoinStrategy(std::string_view s, JoinStrategy* out) {
 
 void EncodeJoinKey(std::string_view raw, uint16_t salt, uint8_t tag, std::string* out) {
   out->clear();
-  size_t zero = raw.find('\0');
-  if (zero == std::string_view::npos) {
+  if (raw.find('\0') == std::string_view::npos) {
     out->append(raw);
   } else {
     for (char c : raw) {
@@ -73,38 +72,52 @@ void EncodeJoinKey(std::string_view raw, uint16_t salt, uint8_t tag, std::string
       if (c == '\0') out->push_back('\xff');
     }
   }
-  const char tail[5] = {'\0', '\x01', static_cast<char>(salt >> 8), static_cast<char>(salt & 0xff),
-                        static_cast<char>(tag)};
-  out->append(tail, sizeof tail);
+  const char side = static_cast<char>(1 + (tag & 1));
+  if (salt == 0) {
+    const char tail[2] = {'\0', side};
+    out->append(tail, sizeof tail);
+  } else {
+    const char tail[5] = {'\0', '\x03', static_cast<char>(salt >> 8), static_cast<char>(salt & 0xff), side};
+    out->append(tail, sizeof tail);
+  }
 }
 
 namespace {
 
-// Position of the terminator 0x00 0x01, or npos (also when a 0x00 is neither escaped as
-// 0x00 0xFF nor the terminator: such bytes are not an encoding).
+// Position of the terminator (a 0x00 followed by 0x01..0x03), or npos (also when a 0x00 is
+// neither escaped as 0x00 0xFF nor the terminator: such bytes are not an encoding).
 size_t Terminator(std::string_view e) {
   size_t i = 0;
   while ((i = e.find('\0', i)) != std::string_view::npos) {
     if (i + 1 >= e.size()) return std::string_view::npos;
-    if (e[i + 1] == '\x01') return i;
-    if (e[i + 1] != '\xff') return std::string_view::npos;
+    if (e[i + 1] != '\xff') return e[i + 1] >= '\x01' && e[i + 1] <= '\x03' ? i : std::string_view::npos;
     i += 2;
   }
   return std::string_view::npos;
 }
 
+// The encoding's length from its terminator at `t`, or 0 when the bytes after it are not one
+// (salt 0 has only the short form).
+size_t EncodedLength(std::string_view e, size_t t) {
+  if (t == std::string_view::npos) return 0;
+  bool salted = e[t + 1] == '\x03';
+  size_t n = salted ? t + 5 : t + 2;
+  if (n > e.size() || (e[n - 1] != '\x01' && e[n - 1] != '\x02')) return 0;
+  if (salted && e[t + 2] == '\0' && e[t + 3] == '\0') return 0;
+  return n;
+}
+
 }  // namespace
 
 size_t JoinGroupPrefix(std::string_view encoded) {
-  size_t t = Terminator(encoded);
-  if (t == std::string_view::npos || t + 5 > encoded.size()) return encoded.size();
-  return t + 4;
+  size_t n = EncodedLength(encoded, Terminator(encoded));
+  return n == 0 ? encoded.size() : n - 1;
 }
 
 bool DecodeJoinKey(std::string_view encoded, std::string_view* raw, uint16_t* salt, uint8_t* tag,
                    std::string* scratch) {
   size_t t = Terminator(encoded);
-  if (t == std::string_view::npos || t + 5 != encoded.size()) return false;
+  if (EncodedLength(encoded, t) != encoded.size() || encoded.empty()) return false;
   std::string_view body = encoded.substr(0, t);
   if (body.find('\0') == std::string_view::npos) {
     *raw = body;
@@ -116,8 +129,10 @@ bool DecodeJoinKey(std::string_view encoded, std::string_view* raw, uint16_t* sa
     }
     *raw = *scratch;
   }
-  *salt = static_cast<uint16_t>((static_cast<uint8_t>(encoded[t + 2]) << 8) | static_cast<uint8_t>(encoded[t + 3]));
-  *tag = static_cast<uint8_t>(encoded[t + 4]);
+  *salt = encoded[t + 1] == '\x03'
+              ? static_cast<uint16_t>((static_cast<uint8_t>(encoded[t + 2]) << 8) | static_cast<uint8_t>(encoded[t + 3]))
+              : 0;
+  *tag = JoinKeyTag(encoded);
   return true;
 }
 

@@ -120,7 +120,7 @@ class JoinReducer final : public Reducer {
     std::string_view v;
     while (values.Next(&v)) {
       std::string_view full = values.key();
-      if (static_cast<uint8_t>(full.back()) == kBufferedTag) {
+      if (JoinKeyTag(full) == kBufferedTag) {
         Check(buffer_->Add(v));
         continue;
       }

@@ -29,9 +29,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 std::vector<std::string> FuzzSeeds() {
   std::vector<std::string> seeds;
   for (const std::string& raw : {std::string("user42"), std::string(), std::string("a\0b", 3), std::string("\xff\0", 2)}) {
-    std::string e;
-    sawmill::EncodeJoinKey(raw, 3, 1, &e);
-    seeds.push_back(e);
+    for (uint16_t salt : {0, 3}) {
+      std::string e;
+      sawmill::EncodeJoinKey(raw, salt, salt ? 1 : 0, &e);
+      seeds.push_back(e);
+    }
   }
   return seeds;
 }

@@ -49,6 +49,16 @@ TEST(JoinKey, OrderIsKeyThenSaltThenTagAndRoundTrips) {
   std::string scratch;
   EXPECT_FALSE(DecodeJoinKey("no terminator", &raw, &s, &t, &scratch));
   EXPECT_FALSE(DecodeJoinKey(std::string("k\0\x01\0", 4), &raw, &s, &t, &scratch));
+  EXPECT_FALSE(DecodeJoinKey(std::string("k\0\x03\0\x01", 5), &raw, &s, &t, &scratch));
+  EXPECT_FALSE(DecodeJoinKey(std::string("k\0\x04", 3), &raw, &s, &t, &scratch));
+  EXPECT_FALSE(DecodeJoinKey(std::string("k\0\x03\0\0\x01", 6), &raw, &s, &t, &scratch));  // salt 0's long form
+  EXPECT_FALSE(DecodeJoinKey(std::string("k\0\x01\x02", 4), &raw, &s, &t, &scratch));
+  EXPECT_FALSE(DecodeJoinKey("", &raw, &s, &t, &scratch));
+  // A 6-byte key with salt 0 fits the sort's 8-byte prefix.
+  std::string e;
+  EncodeJoinKey("123456", 0, 1, &e);
+  EXPECT_EQ(e.size(), 8u);
+  EXPECT_EQ(JoinKeyTag(e), 1);
 }
 
 TEST(JoinHashTable, KeepsRowOrderPerKey) {
