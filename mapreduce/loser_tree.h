@@ -17,7 +17,8 @@ inline uint64_t LoadBigEndian64(const char* p) {
   return __builtin_bswap64(v);
 }
 
-// Source must provide `bool Next()` (advance; false when exhausted) and `std::string_view key()`.
+// Source must provide `bool Next()` (advance; false when exhausted) and `std::string_view key()`
+// (valid until its next Next()).
 template <typename Source>
 class LoserTree {
  public:
@@ -25,35 +26,57 @@ class LoserTree {
 
   // Loads the first record of every source and builds the tree. Call once before Top().
   void Init() {
-    live_.assign(k_, false);
-    for (size_t i = 0; i < k_; ++i) live_[i] = src_[i]->Next();
+    head_.assign(k_, Head{});
+    for (size_t i = 0; i < k_; ++i) Load(i);
     tree_.assign(k_ == 0 ? 1 : k_, k_);  // k_ stands for a virtual source that beats everyone
     for (size_t i = k_; i-- > 0;) Adjust(i);
   }
   // Index of the smallest live source, or -1 when all are exhausted.
-  long Top() const { return k_ == 0 || !live_[tree_[0]] ? -1 : static_cast<long>(tree_[0]); }
+  long Top() const { return k_ == 0 || !head_[tree_[0]].live ? -1 : static_cast<long>(tree_[0]); }
   Source* source(size_t i) const { return src_[i]; }
   // Advances the top source and restores the tree.
   void Pop() {
     size_t w = tree_[0];
-    live_[w] = src_[w]->Next();
+    Load(w);
     Adjust(w);
   }
 
  private:
+  // Each source's current key and its first 8 bytes (big-endian, zero-padded), kept beside the
+  // tree so that a comparison reads neither the source nor, mostly, the key's bytes.
+  struct Head {
+    uint64_t prefix = 0;
+    std::string_view key;
+    bool live = false;
+  };
+  void Load(size_t i) {
+    Head& h = head_[i];
+    h.live = src_[i]->Next();
+    if (!h.live) return;
+    h.key = src_[i]->key();
+    if (h.key.size() >= 8) {
+      h.prefix = LoadBigEndian64(h.key.data());
+    } else {
+      unsigned char b[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      if (!h.key.empty()) std::memcpy(b, h.key.data(), h.key.size());
+      h.prefix = LoadBigEndian64(reinterpret_cast<const char*>(b));
+    }
+  }
   // True when source a must come out before source b.
   bool Before(size_t a, size_t b) const {
     if (a == k_) return true;
     if (b == k_) return false;
-    if (!live_[a]) return false;
-    if (!live_[b]) return true;
-    std::string_view ka = src_[a]->key(), kb = src_[b]->key();
-    // Most keys differ in their first 8 bytes: compare those as one integer first.
-    if (ka.size() >= 8 && kb.size() >= 8) {
-      uint64_t pa = LoadBigEndian64(ka.data()), pb = LoadBigEndian64(kb.data());
-      if (pa != pb) return pa < pb;
+    const Head& x = head_[a];
+    const Head& y = head_[b];
+    if (!x.live) return false;
+    if (!y.live) return true;
+    if (x.prefix != y.prefix) return x.prefix < y.prefix;
+    // Equal padded prefixes of keys of at most 8 bytes: equal keys, or one is the other with
+    // zeros appended (shorter first). Ties of equal keys keep source order.
+    if (x.key.size() <= 8 && y.key.size() <= 8) {
+      return x.key.size() != y.key.size() ? x.key.size() < y.key.size() : a < b;
     }
-    int c = ka.compare(kb);
+    int c = x.key.compare(y.key);
     return c < 0 || (c == 0 && a < b);
   }
   void Adjust(size_t s) {
@@ -66,7 +89,7 @@ class LoserTree {
   std::vector<Source*> src_;
   size_t k_;
   std::vector<size_t> tree_;
-  std::vector<bool> live_;
+  std::vector<Head> head_;
 };
 
 }  // namespace sawmill

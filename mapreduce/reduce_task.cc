@@ -23,6 +23,7 @@ class GroupValues final : public ValueIterator {
   void Start() {
     key_.assign(merge_->key());
     group_len_ = group_prefix_ ? std::min((*group_prefix_)(key_), key_.size()) : key_.size();
+    has_member_ = false;
     first_pending_ = true;
     done_ = false;
     merge_valid_ = true;
@@ -54,17 +55,25 @@ class GroupValues final : public ValueIterator {
   uint64_t records_in() const { return records_in_; }
 
  private:
-  bool InGroup(std::string_view k) const {
+  bool InGroup(std::string_view k) {
     if (!group_prefix_) return k == std::string_view(key_);
+    // A group's keys come in runs of equal keys (a join's buffered rows, then its streamed
+    // ones): a key equal to the last one found in the group is in it, without the prefix call.
+    if (has_member_ && k == std::string_view(member_)) return true;
     std::string_view group(key_.data(), group_len_);
-    return k.size() >= group_len_ && k.substr(0, group_len_) == group && (*group_prefix_)(k) == group_len_;
+    if (k.size() < group_len_ || k.substr(0, group_len_) != group || (*group_prefix_)(k) != group_len_) return false;
+    member_.assign(k);
+    has_member_ = true;
+    return true;
   }
 
   PartitionMerge* merge_;
   const std::function<size_t(std::string_view)>* group_prefix_;
   uint64_t records_in_ = 0;
   std::string key_;
+  std::string member_;  // the last key found in the group (has_member_)
   size_t group_len_ = 0;
+  bool has_member_ = false;
   bool first_pending_ = false, done_ = true, merge_valid_ = false;
 };
 

@@ -4,6 +4,7 @@
 #include <random>
 #include <tuple>
 
+#include "mapreduce/loser_tree.h"
 #include "mapreduce/merger.h"
 #include "tests/common/temp_dir.h"
 
@@ -49,6 +50,50 @@ std::vector<std::pair<std::string, std::string>> Expected(const std::vector<Rec>
   }
   std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   return out;
+}
+
+// A sorted list of keys as a LoserTree source.
+struct KeyList {
+  std::vector<std::string> keys;
+  size_t at = 0;
+  bool started = false;
+  bool Next() {
+    if (started) ++at;
+    started = true;
+    return at < keys.size();
+  }
+  std::string_view key() const { return keys[at]; }
+};
+
+// Keys of 0-12 bytes over {a, 0x00, 0xff}: ties on the 8-byte prefix between keys that are
+// equal, keys that differ only by trailing zeros ("a" < "a\0") and longer keys; the merge must
+// give memcmp order, equal keys in source order.
+TEST(LoserTree, MergesLikeAStableSortOfKeysThatTieOnTheirPrefix) {
+  std::mt19937_64 rng(5);
+  for (size_t k : {1, 2, 3, 17, 64}) {
+    std::vector<KeyList> lists(k);
+    std::vector<std::pair<std::string, size_t>> want;
+    for (size_t s = 0; s < k; ++s) {
+      for (int i = static_cast<int>(rng() % 300); i > 0; --i) {
+        std::string key(rng() % 13, '\0');
+        for (char& c : key) c = "a\0\xff"[rng() % 3];
+        if (rng() % 4 == 0) key = std::string("abcdefgh").substr(0, 6 + rng() % 3);
+        lists[s].keys.push_back(key);
+      }
+      std::sort(lists[s].keys.begin(), lists[s].keys.end());
+      for (const auto& key : lists[s].keys) want.emplace_back(key, s);
+    }
+    std::stable_sort(want.begin(), want.end());  // by (key, source); a source's keys are sorted
+    std::vector<KeyList*> sources;
+    for (auto& l : lists) sources.push_back(&l);
+    LoserTree<KeyList> tree(sources);
+    tree.Init();
+    std::vector<std::pair<std::string, size_t>> got;
+    for (long top; (top = tree.Top()) >= 0; tree.Pop()) {
+      got.emplace_back(std::string(lists[static_cast<size_t>(top)].key()), static_cast<size_t>(top));
+    }
+    ASSERT_EQ(got, want) << k << " sources";
+  }
 }
 
 TEST(PartitionMerge, MergesStablyByKeyThenFileOrder) {
