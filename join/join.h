@@ -101,6 +101,9 @@ Result<std::vector<std::string>> SampleHotKeys(const JoinDef& def, int side, dou
 // encoding is prefix-free, and a short key's encoding is short: a 6-byte id encodes in 8 bytes,
 // whose order the map-side sort reads from its 8-byte prefix alone. Tags are 0 or 1.
 void EncodeJoinKey(std::string_view raw, uint16_t salt, uint8_t tag, std::string* out);
+// The raw key of an encoded key (into *scratch when it had escapes), or `encoded` itself when
+// malformed; what the reduce join partitions by. One scan for the common unsalted key.
+std::string_view JoinKeyRaw(std::string_view encoded, std::string* scratch);
 // The side tag of a well-formed encoded key.
 inline uint8_t JoinKeyTag(std::string_view encoded) { return static_cast<uint8_t>(encoded.back() - 1); }
 // Length of the (raw key, salt) part: the reduce grouping prefix. key.size() when malformed.

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <stdexcept>
 
 #define XXH_INLINE_ALL
@@ -134,6 +135,19 @@ bool DecodeJoinKey(std::string_view encoded, std::string_view* raw, uint16_t* sa
               : 0;
   *tag = JoinKeyTag(encoded);
   return true;
+}
+
+std::string_view JoinKeyRaw(std::string_view encoded, std::string* scratch) {
+  // Unsalted and without escapes: the first 0x00 is the terminator, two bytes from the end.
+  size_t n = encoded.size();
+  if (n >= 2 && encoded[n - 2] == '\0' && (encoded[n - 1] == '\x01' || encoded[n - 1] == '\x02') &&
+      std::memchr(encoded.data(), 0, n - 2) == nullptr) {
+    return encoded.substr(0, n - 2);
+  }
+  std::string_view raw;
+  uint16_t salt;
+  uint8_t tag;
+  return DecodeJoinKey(encoded, &raw, &salt, &tag, scratch) ? raw : encoded;
 }
 
 bool JoinRowReader::Extract(std::string_view key, std::string_view value, TaskContext& ctx,

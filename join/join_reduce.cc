@@ -196,12 +196,7 @@ JobSpec ReduceSideJoin(const JoinDef& def_in, const ReduceJoinOptions& options_i
   spec.group_prefix = JoinGroupPrefix;
   if (options->hot_keys.empty()) {
     // Parts are then hash-partitioned by the output key, as their manifest says.
-    spec.partition_key = [](std::string_view key, std::string* scratch) {
-      std::string_view raw;
-      uint16_t salt;
-      uint8_t tag;
-      return DecodeJoinKey(key, &raw, &salt, &tag, scratch) ? raw : key;
-    };
+    spec.partition_key = JoinKeyRaw;
   } else {
     spec.partitioner = [] { return std::make_unique<SaltPartitioner>(); };
   }

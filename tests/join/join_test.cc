@@ -38,6 +38,8 @@ TEST(JoinKey, OrderIsKeyThenSaltThenTagAndRoundTrips) {
         EXPECT_EQ(s2, salt);
         EXPECT_EQ(t2, tag);
         EXPECT_EQ(JoinGroupPrefix(e), e.size() - 1);
+        std::string scratch2;
+        EXPECT_EQ(JoinKeyRaw(e, &scratch2), k);
       }
     }
   }
@@ -54,6 +56,7 @@ TEST(JoinKey, OrderIsKeyThenSaltThenTagAndRoundTrips) {
   EXPECT_FALSE(DecodeJoinKey(std::string("k\0\x03\0\0\x01", 6), &raw, &s, &t, &scratch));  // salt 0's long form
   EXPECT_FALSE(DecodeJoinKey(std::string("k\0\x01\x02", 4), &raw, &s, &t, &scratch));
   EXPECT_FALSE(DecodeJoinKey("", &raw, &s, &t, &scratch));
+  EXPECT_EQ(JoinKeyRaw("no terminator", &scratch), "no terminator");
   // A 6-byte key with salt 0 fits the sort's 8-byte prefix.
   std::string e;
   EncodeJoinKey("123456", 0, 1, &e);
