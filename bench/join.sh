@@ -31,7 +31,8 @@
 # partitioned and merge read `jobs/keyby --key 1 --reducers P` datasets of both tables (their
 # preparation is timed apart and not counted). sqlite3: import into a temp-file DB (journal off),
 # then the join written with `.mode tabs` (NULL as empty); DuckDB: in-memory, 2 threads, COPY to TSV.
-# Times are wall clock of the whole process (DuckDB: measured in its node script), LC_ALL=C. MB/s is
+# The runs alternate: each of --runs rounds runs every Sawmill strategy and type once, then sqlite,
+# then DuckDB. Times are wall clock of the whole process (DuckDB: measured in its node script), LC_ALL=C. MB/s is
 # events.tsv bytes (the large side's input, 1 MB = 10^6 bytes) over seconds, for every row of the
 # table. x_sqlite / x_duckdb: their median import+join+write seconds over Sawmill's (>1: Sawmill
 # faster). Targets (on the median): broadcast >= 150 MB/s, reduce >= 60 MB/s and >= 1.3x DuckDB's
@@ -161,9 +162,10 @@ timed() {
   for ((i = 1; i <= runs; i++)); do
     run_timed "$@" || { echo "$me: $name failed: ${*:2}" >&2; failed+=("$name"); return 1; }
     keep_field "$name" seconds job
-    echo "  $name run $i/$runs: $(tail -n 1 "$out/$name.times") s" >&2
+    echo "  $name run $((round > 0 ? round : i))/$((round > 0 ? rounds : runs)): $(tail -n 1 "$out/$name.times") s" >&2
   done
 }
+round=0  # > 0 inside the timing rounds below: timed then runs once, as run `round` of `rounds`
 add_times() { paste -d' ' "$1" "$2" | awk '{ printf "%.3f\n", $1 + $2 }'; }
 
 # Sorted-text fingerprints: Sawmill's records as `sawmill cat` prints them (key TAB value, TABs in
@@ -189,17 +191,22 @@ sawmill_join() {  # sawmill_join TYPE STRATEGY OUTPUT [EXTRA FLAGS...]
   "$join" "${inputs[@]}" --type "$type" --strategy "$strategy" --output "$output" --overwrite \
     --threads "$threads" --memory_mb "$memory_mb" "$@"
 }
-for type in $types; do
-  for strategy in $strategies; do
-    name=sawmill_${type}_$strategy
-    timed "$name" sawmill_join "$type" "$strategy" "$out/$name.out" || continue
-    summary_field "$out/$name.log" records_out >"$out/$name.rows"
-    if [[ $check -eq 1 ]]; then
-      records_md5 "$out/$name.out" >"$out/$name.md5"
-    fi
-    rm -rf "$out/$name.out"
+sawmill_failed=()
+sawmill_round() {  # one run of every strategy and type; the last round's outputs are checked
+  local type strategy name
+  for type in $types; do
+    for strategy in $strategies; do
+      name=sawmill_${type}_$strategy
+      [[ " ${sawmill_failed[*]} " == *" $name "* ]] && continue
+      timed "$name" sawmill_join "$type" "$strategy" "$out/$name.out" || { sawmill_failed+=("$name"); continue; }
+      if [[ $round -eq $rounds ]]; then
+        summary_field "$out/$name.log" records_out >"$out/$name.rows"
+        [[ $check -eq 1 ]] && records_md5 "$out/$name.out" >"$out/$name.md5"
+      fi
+      rm -rf "$out/$name.out"
+    done
   done
-done
+}
 explain=""
 if [[ " $strategies " == *" auto "* ]]; then
   first_type=${types%% *}
@@ -232,16 +239,48 @@ sqlite_import() { rm -f "$out/sqlite.db"; sqlite3 -bail "$out/sqlite.db" <"$out/
 sqlite_join() { sqlite3 -bail "$out/sqlite.db" <"$out/join_$1.sql"; }
 sqlite_ok=1
 sqlite_version=$(sqlite3 --version | cut -d' ' -f1)
-for ((r = 1; r <= runs; r++)); do
-  # One import per run serves every join type: import+join+write = import + that join.
-  saved=$runs; runs=1
-  timed sqlite_import sqlite_import || { sqlite_ok=0; runs=$saved; break; }
+sqlite_round() {  # one import serves every join type: import+join+write = import + that join
+  local type
+  [[ $sqlite_ok -eq 1 ]] || return 0
+  timed sqlite_import sqlite_import || { sqlite_ok=0; return 0; }
   for type in $types; do
-    timed "sqlite_${type}_join" sqlite_join "$type" || { sqlite_ok=0; break; }
+    timed "sqlite_${type}_join" sqlite_join "$type" || { sqlite_ok=0; return 0; }
   done
-  runs=$saved
-  [[ $sqlite_ok -eq 1 ]] || break
+}
+
+
+# --- DuckDB (npm's @duckdb/node-api, installed under DATA/duckdb, never in the repo) ---
+duckdb_setup "$duckdb" "$data/duckdb"
+duckdb_run() {
+  node "$root/bench/join_duckdb.cjs" "$duck_prefix" "$events" "$users" "$out/duckdb" "$threads" $types
+}
+# One node process per run does the import and every join type; its own seconds for each phase.
+duckdb_round() {
+  local line import_s join_s type
+  [[ $duck_ok -eq 1 ]] || return 0
+  timed duckdb duckdb_run || { duck_ok=0; duck_note="not available (its run failed; see above)"; return 0; }
+  line=$(grep -m1 '^duckdb ' "$out/duckdb.log")
+  duck_version=$(sed -n 's/.* version=\([^ ]*\).*/\1/p' <<<"$line")
+  import_s=$(sed -n 's/.* import_s=\([^ ]*\).*/\1/p' <<<"$line")
+  for type in $types; do
+    join_s=$(sed -n "s/.* ${type}_s=\([^ ]*\).*/\1/p" <<<"$line")
+    echo "$join_s" >>"$out/duckdb_${type}_join.times"
+    awk -v a="$import_s" -v b="$join_s" 'BEGIN { printf "%.3f\n", a + b }' >>"$out/duckdb_${type}_total.times"
+    sed -n "s/.* ${type}_rows=\([^ ]*\).*/\1/p" <<<"$line" >"$out/duckdb_${type}_total.rows"
+    cp "$out/duckdb_${type}_total.rows" "$out/duckdb_${type}_join.rows"
+  done
+}
+
+# Run by run: every Sawmill strategy, then sqlite, then DuckDB, so that the machine's drift
+# (identical runs here vary up to 2x, over minutes) hits them alike.
+rounds=$runs
+saved=$runs; runs=1
+for ((round = 1; round <= rounds; round++)); do
+  sawmill_round
+  sqlite_round
+  duckdb_round
 done
+runs=$saved; round=0
 rm -f "$out/sqlite.db"
 if [[ $sqlite_ok -eq 1 ]]; then
   for type in $types; do
@@ -252,37 +291,11 @@ if [[ $sqlite_ok -eq 1 ]]; then
     rm -f "$out/sqlite.$type.tsv"
   done
 fi
-
-# --- DuckDB (npm's @duckdb/node-api, installed under DATA/duckdb, never in the repo) ---
-duckdb_setup "$duckdb" "$data/duckdb"
-duckdb_run() {
-  node "$root/bench/join_duckdb.cjs" "$duck_prefix" "$events" "$users" "$out/duckdb" "$threads" $types
-}
-# One node process per run does the import and every join type; its own seconds for each phase.
 if [[ $duck_ok -eq 1 ]]; then
-  saved=$runs; runs=1
-  for ((r = 1; r <= saved; r++)); do
-    timed duckdb duckdb_run || { duck_ok=0; break; }
-    line=$(grep -m1 '^duckdb ' "$out/duckdb.log")
-    duck_version=$(sed -n 's/.* version=\([^ ]*\).*/\1/p' <<<"$line")
-    import_s=$(sed -n 's/.* import_s=\([^ ]*\).*/\1/p' <<<"$line")
-    for type in $types; do
-      join_s=$(sed -n "s/.* ${type}_s=\([^ ]*\).*/\1/p" <<<"$line")
-      echo "$join_s" >>"$out/duckdb_${type}_join.times"
-      awk -v a="$import_s" -v b="$join_s" 'BEGIN { printf "%.3f\n", a + b }' >>"$out/duckdb_${type}_total.times"
-      sed -n "s/.* ${type}_rows=\([^ ]*\).*/\1/p" <<<"$line" >"$out/duckdb_${type}_total.rows"
-      cp "$out/duckdb_${type}_total.rows" "$out/duckdb_${type}_join.rows"
-    done
+  for type in $types; do
+    [[ $check -eq 1 ]] && tsv_md5 "$out/duckdb.$type.tsv" >"$out/duckdb_${type}_total.md5"
+    rm -f "$out/duckdb.$type.tsv"
   done
-  runs=$saved
-  if [[ $duck_ok -eq 1 ]]; then
-    for type in $types; do
-      [[ $check -eq 1 ]] && tsv_md5 "$out/duckdb.$type.tsv" >"$out/duckdb_${type}_total.md5"
-      rm -f "$out/duckdb.$type.tsv"
-    done
-  else
-    duck_note="not available (its run failed; see above)"
-  fi
 fi
 
 # --- skew: reduce strategy, 30% of the rows on one key, hot-key handling off against the default ---
