@@ -64,7 +64,9 @@ void HashAggregator::Resize(size_t n) {
 
 void HashAggregator::Grow() { Resize(capacity_ * 2); }
 
-uint64_t HashAggregator::Hash(std::string_view key) { return XXH3_64bits(key.data(), key.size()) | 1; }
+uint64_t HashAggregator::Hash(std::string_view key) {
+  return static_cast<uint32_t>(XXH3_64bits(key.data(), key.size())) | 1u;  // what a slot keeps
+}
 
 void HashAggregator::Reset(const Combiner* combiner, size_t budget) {
   combiner_ = combiner;
@@ -94,9 +96,11 @@ void HashAggregator::Probe(uint64_t h, std::string_view key, std::string_view va
   size_t mask = capacity_ - 1;
   for (size_t i = h & mask;; i = (i + 1) & mask) {
     Slot* s = &slots_[i];
-    if (s->hash == h && s->key_len == key.size()) {
-      const char* k = s->ext == 0 ? s->data : external_[s->ext - 1].key.data();
-      if (BytesEqual(k, key.data(), key.size())) return Fold(s, key, value);
+    if (s->hash == h) {
+      bool equal = s->key_len != kExternal
+                       ? s->key_len == key.size() && BytesEqual(s->data, key.data(), key.size())
+                       : std::string_view(external_[Ext(*s)].key) == key;
+      if (equal) return Fold(s, key, value);
     } else if (s->hash == 0) {
       Insert(s, h, key, value);
       // Linear probing stays short below 70% load; past that, grow within the budget or spill.
@@ -113,26 +117,31 @@ void HashAggregator::Probe(uint64_t h, std::string_view key, std::string_view va
 }
 
 void HashAggregator::Insert(Slot* s, uint64_t h, std::string_view key, std::string_view value) {
-  s->hash = h;
-  s->key_len = static_cast<uint32_t>(key.size());
-  s->partition = 0;
+  s->hash = static_cast<uint32_t>(h);
   if (key.size() + value.size() <= kInline) {
-    s->ext = 0;
-    s->acc_len = static_cast<uint32_t>(value.size());
+    s->key_len = static_cast<uint8_t>(key.size());
+    s->acc_len = static_cast<uint8_t>(value.size());
     std::memcpy(s->data, key.data(), key.size());
     std::memcpy(s->data + key.size(), value.data(), value.size());
     return;
   }
-  external_.push_back(External{std::string(key), std::string(value)});
-  s->ext = static_cast<uint32_t>(external_.size());
-  s->acc_len = kExternal;
-  bytes_ += sizeof(External) + key.size() + value.size();
+  AddExternal(s, key, value);
+}
+
+uint32_t HashAggregator::AddExternal(Slot* s, std::string_view key, std::string_view acc) {
+  uint32_t i = static_cast<uint32_t>(external_.size());
+  external_.push_back(External{std::string(key), std::string(acc)});
+  s->key_len = kExternal;
+  s->acc_len = 0;
+  std::memcpy(s->data, &i, 4);
+  bytes_ += sizeof(External) + key.size() + acc.size();
+  return i;
 }
 
 // A combiner's exception (e.g. an int64 sum past its range) leaves naming the key.
 void HashAggregator::Fold(Slot* s, std::string_view key, std::string_view value) try {
-  if (s->ext != 0) {
-    std::string& acc = external_[s->ext - 1].acc;
+  if (s->key_len == kExternal) {
+    std::string& acc = external_[Ext(*s)].acc;
     size_t before = acc.capacity();
     combiner_->Combine(key, &acc, value);
     if (acc.capacity() > before) bytes_ += acc.capacity() - before;
@@ -146,14 +155,11 @@ void HashAggregator::Fold(Slot* s, std::string_view key, std::string_view value)
   combiner_->Combine(key, &scratch_, value);
   if (s->key_len + scratch_.size() <= kInline) {
     std::memcpy(s->data + s->key_len, scratch_.data(), scratch_.size());
-    s->acc_len = static_cast<uint32_t>(scratch_.size());
+    s->acc_len = static_cast<uint8_t>(scratch_.size());
     return;
   }
   // The folded value outgrew the slot: move key and value out of line.
-  external_.push_back(External{std::string(key), scratch_});
-  s->ext = static_cast<uint32_t>(external_.size());
-  s->acc_len = kExternal;
-  bytes_ += sizeof(External) + key.size() + scratch_.size();
+  AddExternal(s, key, scratch_);
 } catch (...) {
   RethrowNamingKey(key);
 }
@@ -166,11 +172,13 @@ const std::vector<const HashAggregator::Slot*>& HashAggregator::Sorted(const Par
   // pointers instead misses the cache on every comparison once the table outgrows it.
   order_.clear();
   order_.reserve(count_);
+  if (partitions_.size() < capacity_) partitions_.resize(capacity_);
   for (size_t i = 0; i < capacity_; ++i) {
     Slot& s = slots_[i];
     if (s.hash == 0) continue;
-    s.partition = num_partitions == 1 ? 0 : static_cast<uint32_t>(partitioner.Partition(key(s), num_partitions));
-    order_.push_back({KeyPrefix(key(s)), s.partition, static_cast<uint32_t>(i)});
+    uint32_t p = num_partitions == 1 ? 0 : static_cast<uint32_t>(partitioner.Partition(key(s), num_partitions));
+    partitions_[i] = p;
+    order_.push_back({KeyPrefix(key(s)), p, static_cast<uint32_t>(i)});
   }
   std::sort(order_.begin(), order_.end(), [](const Ordered& a, const Ordered& b) {
     return a.partition != b.partition ? a.partition < b.partition : a.prefix < b.prefix;

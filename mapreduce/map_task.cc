@@ -171,14 +171,14 @@ class HashCollector {
     size_t h = 0;
     auto hashed_before = [&](int32_t p, std::string_view key) {
       if (h == hashed.size()) return false;
-      int32_t hp = static_cast<int32_t>(hashed[h]->partition);
+      int32_t hp = static_cast<int32_t>(agg_.partition(*hashed[h]));
       return hp != p ? hp < p : agg_.key(*hashed[h]) < key;
     };
     Status s;
     auto merge = [&](auto* table) {
       table->ForEachSorted(partitioner_, config_.num_partitions, [&](int32_t p, std::string_view k, std::string_view v) {
         while (s.ok() && hashed_before(p, k)) {
-          s = add(static_cast<int32_t>(hashed[h]->partition), agg_.key(*hashed[h]), agg_.value(*hashed[h]));
+          s = add(static_cast<int32_t>(agg_.partition(*hashed[h])), agg_.key(*hashed[h]), agg_.value(*hashed[h]));
           ++h;
         }
         if (s.ok()) s = add(p, k, v);
@@ -189,7 +189,7 @@ class HashCollector {
     if (lists_) merge(lists_);
     RETURN_IF_ERROR(s);
     for (; h < hashed.size(); ++h) {
-      RETURN_IF_ERROR(add(static_cast<int32_t>(hashed[h]->partition), agg_.key(*hashed[h]), agg_.value(*hashed[h])));
+      RETURN_IF_ERROR(add(static_cast<int32_t>(agg_.partition(*hashed[h])), agg_.key(*hashed[h]), agg_.value(*hashed[h])));
     }
     agg_.Clear();
     return final ? spills_.Finish(w.get()) : w->Finish();

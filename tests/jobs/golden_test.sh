@@ -125,7 +125,7 @@ case_wordcount() {
   ok "oracle: $words distinct words in $(($(stat -c %s "$in") >> 20)) MiB"
   local i=0 flags
   # The last one spills (the huge words are larger than the whole budget).
-  for flags in "--reducers 1" "--reducers 3" "--reducers 7" "--reducers 3 --memory_mb 8"; do
+  for flags in "--reducers 1" "--reducers 3" "--reducers 7" "--reducers 3 --memory_mb 4"; do
     i=$((i + 1))
     # shellcheck disable=SC2086 # $flags is a list of flags
     job wordcount --input "$in" --output "$d/out$i" $flags --split_mb 1
@@ -136,7 +136,7 @@ case_wordcount() {
     [[ $(manifest_records "$d/out$i") -eq $words ]] || fail "_MANIFEST recordCount differs from $words"
     ok "wordcount $flags --split_mb 1: $words words match the tr|sort|uniq -c oracle ($(field maps) maps, spills=$(field spills), $(field seconds) s)"
   done
-  [[ $(field spills) -gt 0 ]] || fail "wordcount --memory_mb 8 did not spill"
+  [[ $(field spills) -gt 0 ]] || fail "wordcount --memory_mb 4 did not spill"
 }
 
 # --- b. terasort -------------------------------------------------------------------------------
@@ -366,7 +366,7 @@ case_determinism() {
   local d=$WORK/determinism
   mkdir -p "$d"
   "$SAWMILL" gen text --bytes 8000000 --vocabulary 500000 --seed 31 --output "$d/text"
-  determinism wordcount "$d" --input "$d/text" --reducers 3 --split_mb 3 -- none:256 few:24 many:1
+  determinism wordcount "$d" --input "$d/text" --reducers 3 --split_mb 3 -- none:256 few:16 many:1
   split_invariance wordcount "$DETERMINISM_REF" --input "$d/text" --reducers 3 -- 1 8
   job teragen --records 200000 --parts 3 --output "$d/gen"
   determinism terasort "$d" --input "$d/gen" --reducers 4 --split_mb 4 -- none:64 few:6 many:1

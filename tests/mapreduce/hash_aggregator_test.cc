@@ -41,12 +41,12 @@ TEST(HashAggregator, SumsLikeAMapIncludingLongKeys) {
   std::string last_key;
   for (const auto* s : sorted) {
     std::string key(agg.key(*s));
-    EXPECT_EQ(static_cast<int>(s->partition), hp.Partition(key, 4));
-    if (s->partition == last_partition && s != sorted.front()) {
+    EXPECT_EQ(static_cast<int>(agg.partition(*s)), hp.Partition(key, 4));
+    if (agg.partition(*s) == last_partition && s != sorted.front()) {
       EXPECT_LT(last_key, key);
     }
-    EXPECT_GE(s->partition, last_partition);
-    last_partition = s->partition;
+    EXPECT_GE(agg.partition(*s), last_partition);
+    last_partition = agg.partition(*s);
     last_key = key;
     got[key] = DecodeInt64(agg.value(*s));
   }
@@ -90,6 +90,30 @@ TEST(HashAggregator, FoldsInEmitOrderAndMovesGrowingValuesOutOfLine) {
   HashPartitioner hp;
   std::map<std::string, std::string> got;
   for (const auto* s : agg.Sorted(hp, 1)) got[std::string(agg.key(*s))] = agg.value(*s);
+  EXPECT_EQ(got, expect);
+}
+
+// Keys around the slot's inline limit (26 bytes with the 8-byte count), and keys of 255 bytes,
+// the length byte's marker for an out-of-line key.
+TEST(HashAggregator, KeysAtTheInlineLimitAndOfTheMarkerLength) {
+  Sum sum;
+  HashAggregator agg(&sum, 64 << 20);
+  std::map<std::string, int64_t> expect;
+  for (int round = 0; round < 4; ++round) {
+    for (size_t len : {0, 1, 17, 18, 19, 25, 26, 27, 254, 255, 256}) {
+      for (char c : {'a', 'b'}) {
+        std::string key(len, c);
+        agg.Add(key, EncodeInt64(round + 1));
+        expect[key] += round + 1;
+      }
+    }
+  }
+  HashPartitioner hp;
+  std::map<std::string, int64_t> got;
+  for (const auto* s : agg.Sorted(hp, 3)) {
+    EXPECT_EQ(static_cast<int>(agg.partition(*s)), hp.Partition(agg.key(*s), 3));
+    got[std::string(agg.key(*s))] = DecodeInt64(agg.value(*s));
+  }
   EXPECT_EQ(got, expect);
 }
 
