@@ -29,6 +29,12 @@ constexpr char kOther[] = "dataflow.master.before_stage";
 class FaultPointTest : public ::testing::Test {
  protected:
   void TearDown() override { fault::Disarm(); }
+  // A death test's child (threadsafe style: the binary run again) made its own dir_ in the
+  // fixture and ends by _Exit or a signal, past the destructor: it removes the dir first.
+  void DropChildDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_.path(), ec);
+  }
   TempDir dir_;
 };
 
@@ -159,6 +165,7 @@ TEST_F(FaultPointTest, AbortKillsTheProcessWithSigkill) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(
       {
+        DropChildDir();
         (void)fault::Arm(std::string(kOther) + "=nth(2):abort");
         if (!FaultPoint(kOther, uint64_t{41}).ok()) std::_Exit(3);  // the first hit passes
         (void)FaultPoint(kOther, uint64_t{42});
@@ -200,6 +207,7 @@ TEST_F(FaultPointTest, ArmsFromTheEnvironmentAtTheFirstPoint) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(
       {
+        DropChildDir();
         ::setenv("SAWMILL_FAULTS", "dataflow.task.start@.0=fail(from the environment)", 1);
         Status s = FaultPoint(kPoint, "16.0");
         std::fprintf(stderr, "[%s]\n", s.message().c_str());
@@ -212,6 +220,7 @@ TEST_F(FaultPointTest, AMalformedEnvironmentIsAnErrorAtStartOrExits2AtTheFirstPo
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(
       {
+        DropChildDir();
         ::setenv("SAWMILL_FAULTS", "dataflow.task.start=sleep(1s)", 1);
         Status s = fault::ArmFromEnvironment();
         std::fprintf(stderr, "[%s]\n", s.message().c_str());
@@ -220,6 +229,7 @@ TEST_F(FaultPointTest, AMalformedEnvironmentIsAnErrorAtStartOrExits2AtTheFirstPo
       ::testing::ExitedWithCode(3), "\\[SAWMILL_FAULTS: fault entry 'dataflow.task.start=sleep\\(1s\\)': sleep\\(MS\\)");
   EXPECT_EXIT(
       {
+        DropChildDir();
         ::setenv("SAWMILL_FAULTS", "dataflow.task.start", 1);
         (void)FaultPoint(kOther);
         std::_Exit(0);
@@ -231,6 +241,7 @@ TEST_F(FaultPointTest, ArmingInTheProcessWinsOverTheEnvironment) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(
       {
+        DropChildDir();
         ::setenv("SAWMILL_FAULTS", "dataflow.task.start=fail(env)", 1);
         fault::Disarm();
         bool quiet = FaultPoint(kPoint).ok() && fault::ArmFromEnvironment().ok() && FaultPoint(kPoint).ok();
