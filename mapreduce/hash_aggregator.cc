@@ -128,14 +128,13 @@ void HashAggregator::Insert(Slot* s, uint64_t h, std::string_view key, std::stri
   AddExternal(s, key, value);
 }
 
-uint32_t HashAggregator::AddExternal(Slot* s, std::string_view key, std::string_view acc) {
+void HashAggregator::AddExternal(Slot* s, std::string_view key, std::string_view acc) {
   uint32_t i = static_cast<uint32_t>(external_.size());
   external_.push_back(External{std::string(key), std::string(acc)});
   s->key_len = kExternal;
   s->acc_len = 0;
   std::memcpy(s->data, &i, 4);
   bytes_ += sizeof(External) + key.size() + acc.size();
-  return i;
 }
 
 // A combiner's exception (e.g. an int64 sum past its range) leaves naming the key.

@@ -130,7 +130,7 @@ class HashAggregator {
     std::memcpy(&i, s.data, 4);
     return i;
   }
-  uint32_t AddExternal(Slot* s, std::string_view key, std::string_view acc);
+  void AddExternal(Slot* s, std::string_view key, std::string_view acc);
   void ProcessPending();
   void Probe(uint64_t h, std::string_view key, std::string_view value);
   void Insert(Slot* s, uint64_t h, std::string_view key, std::string_view value);

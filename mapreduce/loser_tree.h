@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/coding.h"
+
 namespace sawmill {
 
 inline uint64_t LoadBigEndian64(const char* p) {
@@ -54,13 +56,7 @@ class LoserTree {
     h.live = src_[i]->Next();
     if (!h.live) return;
     h.key = src_[i]->key();
-    if (h.key.size() >= 8) {
-      h.prefix = LoadBigEndian64(h.key.data());
-    } else {
-      unsigned char b[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-      if (!h.key.empty()) std::memcpy(b, h.key.data(), h.key.size());
-      h.prefix = LoadBigEndian64(reinterpret_cast<const char*>(b));
-    }
+    h.prefix = h.key.size() >= 8 ? LoadBigEndian64(h.key.data()) : h.key.empty() ? 0 : KeyPrefix(h.key);
   }
   // True when source a must come out before source b.
   bool Before(size_t a, size_t b) const {
