@@ -65,6 +65,11 @@ void HashAggregator::Resize(size_t n) {
 void HashAggregator::Grow() { Resize(capacity_ * 2); }
 
 uint64_t HashAggregator::Hash(std::string_view key) {
+  if (key.size() <= kShortKey) {
+    uint64_t w[2];
+    LoadShort(key, w);
+    return ShortHash(w, key.size());
+  }
   return static_cast<uint32_t>(XXH3_64bits(key.data(), key.size())) | 1u;  // what a slot keeps
 }
 
@@ -85,8 +90,7 @@ void HashAggregator::Reset(const Combiner* combiner, size_t budget) {
 void HashAggregator::ProcessPending() {
   int first = (head_ - pending_ + kAhead) % kAhead;
   for (int i = 0; i < pending_; ++i) {
-    const Pending& p = ring_[(first + i) % kAhead];
-    Probe(p.hash, p.key(), p.value());
+    Probe(ring_[(first + i) % kAhead]);
   }
   pending_ = 0;
   head_ = 0;
@@ -112,6 +116,38 @@ void HashAggregator::Probe(uint64_t h, std::string_view key, std::string_view va
         }
       }
       return;
+    }
+  }
+}
+
+// Probe for a packed record: the key's padded words against the slot's first 16 bytes, masked
+// to the key's length (the value follows the key there).
+void HashAggregator::ProbeShort(const Pending& p) {
+  size_t mask = capacity_ - 1;
+  size_t len = p.key_len;
+  uint64_t m0 = kShortKeyMask[len][0], m1 = kShortKeyMask[len][1];
+  for (size_t i = p.hash & mask;; i = (i + 1) & mask) {
+    Slot* s = &slots_[i];
+    if (s->hash == p.hash) {
+      if (s->key_len == len) {
+        uint64_t a[2];
+        std::memcpy(a, s->data, 16);
+        if ((((a[0] & m0) ^ p.words[0]) | ((a[1] & m1) ^ p.words[1])) == 0) {
+          if (fixed_size_ == 8 && s->acc_len == 8) {
+            try {
+              combiner_->CombineFixed(s->data + len, p.small);
+            } catch (...) {
+              RethrowNamingKey(p.key());
+            }
+            return;
+          }
+          return Fold(s, p.key(), p.value());
+        }
+      } else if (s->key_len == kExternal && std::string_view(external_[Ext(*s)].key) == p.key()) {
+        return Fold(s, p.key(), p.value());
+      }
+    } else if (s->hash == 0) {
+      return Probe(p.hash, p.key(), p.value());  // inserts at s
     }
   }
 }

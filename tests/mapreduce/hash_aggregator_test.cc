@@ -1,9 +1,12 @@
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <map>
 #include <random>
 
 #include "api/codec.h"
+#include "api/combiners.h"
 #include "mapreduce/hash_aggregator.h"
 
 namespace sawmill {
@@ -115,6 +118,65 @@ TEST(HashAggregator, KeysAtTheInlineLimitAndOfTheMarkerLength) {
     got[std::string(agg.key(*s))] = DecodeInt64(agg.value(*s));
   }
   EXPECT_EQ(got, expect);
+}
+
+// Keys of up to 16 bytes with 8-byte values are staged as zero-padded words: keys that differ
+// only in trailing or embedded zero bytes stay apart, and records of one key with 8-byte and
+// other values (packed or not) fold into one entry in emit order, also once its value has grown
+// out of the slot.
+TEST(HashAggregator, ShortKeysWithZeroBytesAndMixedValueSizesShareOneEntry) {
+  Concat concat;
+  HashAggregator agg(&concat, 64 << 20);
+  std::map<std::string, std::string> expect;
+  std::vector<std::string> keys;
+  for (size_t len = 0; len <= 18; ++len) {
+    keys.push_back(std::string(len, '\0'));
+    std::string k(len, '\0');
+    if (len > 0) k[0] = 'a';
+    keys.push_back(k);
+    if (len > 2) k[len / 2] = 'b';
+    keys.push_back(k);
+    keys.push_back(std::string(len, '\xff'));
+  }
+  for (int round = 0; round < 6; ++round) {
+    for (size_t i = 0; i < keys.size(); ++i) {
+      std::string v = (round + i) % 2 == 0 ? std::string(8, static_cast<char>('0' + round)) : std::string(3, 'x');
+      agg.Add(keys[i], v);
+      expect[keys[i]] += v;
+    }
+  }
+  HashPartitioner hp;
+  std::map<std::string, std::string> got;
+  for (const auto* s : agg.Sorted(hp, 2)) got[std::string(agg.key(*s))] = std::string(agg.value(*s));
+  EXPECT_EQ(got, expect);
+}
+
+// A short key's bytes are read 16 at a time unless that would cross into the next page: keys
+// ending at the last byte before an unmapped page are counted like any other.
+TEST(HashAggregator, ReadsKeysEndingBeforeAnUnmappedPage) {
+  size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  void* m = mmap(nullptr, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  ASSERT_NE(m, MAP_FAILED);
+  ASSERT_EQ(mprotect(static_cast<char*>(m) + page, page, PROT_NONE), 0);
+  char* end = static_cast<char*>(m) + page;
+  std::memset(m, 'q', page);
+  Int64SumCombiner sum;
+  HashAggregator agg(&sum, 64 << 20);
+  std::map<std::string, int64_t> expect;
+  for (int round = 1; round <= 3; ++round) {
+    for (size_t len = 0; len <= 16; ++len) {
+      for (size_t gap = 0; gap < 20; ++gap) {
+        std::string_view key(end - gap - len, len);
+        agg.Add(key, EncodeInt64(round));
+        expect[std::string(key)] += round;
+      }
+    }
+  }
+  HashPartitioner hp;
+  std::map<std::string, int64_t> got;
+  for (const auto* s : agg.Sorted(hp, 1)) got[std::string(agg.key(*s))] = DecodeInt64(agg.value(*s));
+  EXPECT_EQ(got, expect);
+  munmap(m, 2 * page);
 }
 
 TEST(HashAggregator, FullAtBudgetAndClearStartsOver) {
