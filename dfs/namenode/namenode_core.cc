@@ -6,6 +6,8 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "dfs/namenode/placement.h"
 #include "dfs/path.h"
@@ -258,25 +260,37 @@ std::vector<OpenFile> NamenodeCore::OpenFiles() const {
 }
 
 FsckReport NamenodeCore::Fsck() const {
-  // The block id -> path map is built per call: fsck is rare, and a map kept up to date would
-  // have to follow every rename.
-  std::map<uint64_t, std::string> path_of;
-  std::set<uint64_t> open_blocks;
+  // Counted like FsckSummary; paths only for the blocks the report names, found in one walk
+  // (none for a healthy namespace). A block id -> path map of every block took 1.3 s at 1 M
+  // files and 22 s at 10 M, under the namenode's lock.
+  const std::set<uint64_t> open = OpenBlocks();
+  const std::vector<uint64_t> under = blocks_.UnderReplicated(), missing = blocks_.Missing();
+  const std::vector<ReplicaRef> corrupt = blocks_.CorruptReplicas();
+  std::unordered_set<uint64_t> named;
+  for (const auto* ids : {&under, &missing}) {
+    for (uint64_t id : *ids) {
+      if (!open.contains(id)) named.insert(id);
+    }
+  }
+  for (const ReplicaRef& r : corrupt) {
+    if (!open.contains(r.block_id)) named.insert(r.block_id);
+  }
+  const std::unordered_map<uint64_t, std::string> paths = store_->ns().PathsOfBlocks(named);
+  auto path_of = [&](uint64_t id) {
+    auto it = paths.find(id);
+    return it == paths.end() ? std::string() : it->second;
+  };
   FsckReport report;
-  store_->ns().ForEachBlock([&](const std::string& path, const BlockInfo& b) {
-    path_of[b.id] = path;
-    if (open_files_.contains(path)) open_blocks.insert(b.id);
-  });
-  report.open_blocks = open_blocks.size();
-  report.total_blocks = path_of.size() - open_blocks.size();
-  for (uint64_t id : blocks_.UnderReplicated()) {
-    if (!open_blocks.contains(id)) report.under_replicated.push_back({id, path_of[id]});
+  report.open_blocks = open.size();
+  report.total_blocks = store_->ns().Counts().blocks - open.size();
+  for (uint64_t id : under) {
+    if (!open.contains(id)) report.under_replicated.push_back({id, path_of(id)});
   }
-  for (uint64_t id : blocks_.Missing()) {
-    if (!open_blocks.contains(id)) report.missing.push_back({id, path_of[id]});
+  for (uint64_t id : missing) {
+    if (!open.contains(id)) report.missing.push_back({id, path_of(id)});
   }
-  for (const ReplicaRef& r : blocks_.CorruptReplicas()) {
-    if (!open_blocks.contains(r.block_id)) report.corrupt.push_back({r.block_id, path_of[r.block_id], r.datanode});
+  for (const ReplicaRef& r : corrupt) {
+    if (!open.contains(r.block_id)) report.corrupt.push_back({r.block_id, path_of(r.block_id), r.datanode});
   }
   return report;
 }

@@ -395,6 +395,32 @@ void Namespace::ForEachBlock(const std::function<void(const std::string&, const 
   visit("/", root_.get());
 }
 
+std::unordered_map<uint64_t, std::string> Namespace::PathsOfBlocks(const std::unordered_set<uint64_t>& ids) const {
+  std::unordered_map<uint64_t, std::string> out;
+  if (ids.empty()) return out;
+  std::string path = "/";  // the current directory's path, then a child's appended to it
+  // False once every id is found.
+  std::function<bool(const Dir*)> visit = [&](const Dir* dir) {
+    const size_t len = path.size();
+    for (const auto& child : dir->children) {
+      path.resize(len);
+      if (len > 1) path += '/';
+      path += child->name;
+      if (child->is_dir) {
+        if (!visit(static_cast<const Dir*>(child.get()))) return false;
+        continue;
+      }
+      for (const BlockInfo& b : static_cast<const File*>(child.get())->blocks()) {
+        if (ids.contains(b.id) && out.emplace(b.id, path).second && out.size() == ids.size()) return false;
+      }
+    }
+    path.resize(len);
+    return true;
+  };
+  visit(root_.get());
+  return out;
+}
+
 std::vector<OpenFile> Namespace::FilesUnderConstruction() const {
   std::vector<OpenFile> out;
   std::function<void(const std::string&, const Inode*)> visit = [&](const std::string& path, const Inode* n) {

@@ -8,6 +8,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "common/status.h"
@@ -102,6 +104,10 @@ class Namespace {
 
   // Every block of every file (under construction too), in path order.
   void ForEachBlock(const std::function<void(const std::string& path, const BlockInfo&)>& fn) const;
+  // The paths of the files holding the blocks `ids` (ids of no file are left out): one walk
+  // that builds a path only for a file holding one of them, ended once all are found. Fsck
+  // names only its problem blocks; a path for every block took 22 s at 10 M files.
+  std::unordered_map<uint64_t, std::string> PathsOfBlocks(const std::unordered_set<uint64_t>& ids) const;
   std::vector<OpenFile> FilesUnderConstruction() const;
   NamespaceCounts Counts() const;
   uint64_t next_block_id() const { return next_block_id_; }

@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 namespace sawmill::dfs {
@@ -181,6 +183,35 @@ TEST(Namespace, Delete) {
   int blocks = 0;
   ns.ForEachBlock([&](const std::string&, const BlockInfo&) { ++blocks; });
   EXPECT_EQ(blocks, 0);
+}
+
+// Fsck's paths: found for the asked blocks only, through nested directories, as ForEachBlock
+// names them; ids of no file are left out.
+TEST(Namespace, PathsOfBlocks) {
+  Namespace ns;
+  ASSERT_TRUE(ns.Mkdirs("/a/b", 1).ok());
+  ASSERT_TRUE(ns.Mkdirs("/ab", 1).ok());
+  MakeFile(ns, "/f", 2);
+  MakeFile(ns, "/a/g", 1);
+  MakeFile(ns, "/a/b/h", 3);
+  MakeFile(ns, "/ab/i", 1);
+  MakeFile(ns, "/z", 1);
+  std::map<uint64_t, std::string> all;
+  ns.ForEachBlock([&](const std::string& path, const BlockInfo& b) { all[b.id] = path; });
+  ASSERT_EQ(all.size(), 8u);
+  EXPECT_TRUE(ns.PathsOfBlocks({}).empty());
+  std::unordered_set<uint64_t> every;
+  for (const auto& [id, path] : all) every.insert(id);
+  using Paths = std::map<uint64_t, std::string>;
+  auto paths = ns.PathsOfBlocks(every);
+  EXPECT_EQ(Paths(paths.begin(), paths.end()), all);
+  uint64_t h_last = 0, i_block = 0;
+  for (const auto& [id, path] : all) {
+    if (path == "/a/b/h") h_last = id;
+    if (path == "/ab/i") i_block = id;
+  }
+  paths = ns.PathsOfBlocks({h_last, i_block, 999999});
+  EXPECT_EQ(Paths(paths.begin(), paths.end()), (Paths{{h_last, "/a/b/h"}, {i_block, "/ab/i"}}));
 }
 
 TEST(Namespace, SetReplicationAndListing) {
