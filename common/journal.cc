@@ -65,20 +65,44 @@ namespace {
 constexpr size_t kKeptBufferBytes = 1 << 20;
 }  // namespace
 
+Status JournalWriter::Reserve(uint64_t need) {
+  if (need <= allocated_) return Status::Ok();
+  const uint64_t target = (need + kJournalPreallocBytes - 1) / kJournalPreallocBytes * kJournalPreallocBytes;
+  const std::string zeros(kJournalPreallocBytes, '\0');
+  for (uint64_t off = allocated_; off < target; off += zeros.size()) {
+    failed_ = WriteAt(off, zeros.data(), static_cast<size_t>(std::min<uint64_t>(zeros.size(), target - off)));
+    if (!failed_.ok()) return failed_;
+  }
+  allocated_ = target;
+  return Status::Ok();
+}
+
+Status JournalWriter::AppendReserved(std::string_view payload) {
+  if (!failed_.ok()) return failed_;
+  // One extra zero header past the records keeps the end marker in place when they fill it.
+  RETURN_IF_ERROR(Reserve(size_ + pending_.size() + kJournalHeaderBytes + payload.size() + kJournalHeaderBytes));
+  Append(payload);
+  return Status::Ok();
+}
+
+JournalWriter::Batch JournalWriter::TakePending() {
+  Batch batch{size_, std::move(pending_)};
+  pending_ = std::string();
+  size_ += batch.bytes.size();
+  return batch;
+}
+
+Status JournalWriter::WriteDurably(const Batch& batch) {
+  RETURN_IF_ERROR(WriteAt(batch.offset, batch.bytes.data(), batch.bytes.size()));
+  if (::fdatasync(fd_) != 0) return ErrnoError("cannot sync journal", path_, errno);
+  return Status::Ok();
+}
+
 Status JournalWriter::Sync() {
   if (!failed_.ok()) return failed_;
   // Zeros first, so the record bytes below land on allocated, initialized blocks. One extra
   // zero header past the records keeps the end marker in place when the records fill it.
-  const uint64_t need = size_ + pending_.size() + kJournalHeaderBytes;
-  if (need > allocated_) {
-    const uint64_t target = (need + kJournalPreallocBytes - 1) / kJournalPreallocBytes * kJournalPreallocBytes;
-    const std::string zeros(kJournalPreallocBytes, '\0');
-    for (uint64_t off = allocated_; off < target; off += zeros.size()) {
-      failed_ = WriteAt(off, zeros.data(), static_cast<size_t>(std::min<uint64_t>(zeros.size(), target - off)));
-      if (!failed_.ok()) return failed_;
-    }
-    allocated_ = target;
-  }
+  RETURN_IF_ERROR(Reserve(size_ + pending_.size() + kJournalHeaderBytes));
   failed_ = WriteAt(size_, pending_.data(), pending_.size());
   if (!failed_.ok()) return failed_;
   size_ += pending_.size();

@@ -39,6 +39,19 @@ class JournalWriter {
   // Writes the buffered records and fdatasyncs. After a failure the file's tail is unknown, so
   // every later call fails with the same error.
   Status Sync();
+
+  // Group commit across threads (the namenode's): AppendReserved buffers a record after writing
+  // the zeros it will overwrite, so that a full disk fails that record alone, before it is
+  // anywhere, never a batch holding others' records. Under the lock that orders the appends,
+  // TakePending moves the buffered records out and says where they go; WriteDurably writes them
+  // there and fdatasyncs outside that lock, one batch at a time, while appends go on.
+  struct Batch {
+    uint64_t offset = 0;
+    std::string bytes;
+  };
+  Status AppendReserved(std::string_view payload);
+  Batch TakePending();
+  Status WriteDurably(const Batch& batch);
   uint64_t size() const { return size_; }  // bytes of records (the file is longer: zeros)
   const std::string& path() const { return path_; }
 
@@ -46,6 +59,9 @@ class JournalWriter {
   JournalWriter(std::string path, int fd, uint64_t size, uint64_t allocated)
       : path_(std::move(path)), fd_(fd), size_(size), allocated_(allocated) {}
   Status WriteAt(uint64_t offset, const char* data, size_t n);
+  // Zeros up to the kJournalPreallocBytes step past `need` bytes, so that records land on
+  // allocated, initialized blocks.
+  Status Reserve(uint64_t need);
   std::string path_;
   int fd_;
   uint64_t size_;

@@ -129,6 +129,7 @@ class NamenodeCore {
   bool checkpoint_in_flight() const { return store_->checkpoint_in_flight(); }
 
   const NamespaceStore& store() const { return *store_; }
+  NamespaceStore& store() { return *store_; }
   const BlockManager& block_manager() const { return blocks_; }
 
  private:

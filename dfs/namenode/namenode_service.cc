@@ -72,6 +72,7 @@ NamenodeService::NamenodeService(std::unique_ptr<NamenodeCore> core, Options opt
       started_wall_ms_(WallMs()),
       last_replication_ms_(started_ms_),
       last_checkpoint_txid_(core_->store().last_txid()) {
+  core_->store().set_group_commit(true);
   // Leases found open start fresh: their writers get a whole timeout to come back.
   for (const OpenFile& f : core_->OpenFiles()) lease_renewed_ms_[f.lease_holder] = started_ms_;
 }
@@ -158,7 +159,20 @@ Status NamenodeService::CheckDatanode(const std::string& id) const {
 }
 
 Status NamenodeService::Dispatch(Req::Reader req, Resp::Builder resp) {
-  std::lock_guard<std::mutex> lock(mu_);
+  Status st;
+  uint64_t txid;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    st = DispatchLocked(req, resp);
+    txid = core_->store().last_txid();
+  }
+  // Concurrent callers share one fdatasync here; a reply never shows what a restart could lose
+  // (a heartbeat's delete orders included).
+  Status durable = core_->store().WaitDurable(txid);
+  return durable.ok() ? st : durable;
+}
+
+Status NamenodeService::DispatchLocked(Req::Reader req, Resp::Builder resp) {
   const int64_t now = Now();  // liveness and leases
   const int64_t wall = WallMs();  // mtimes
   switch (req.which()) {
@@ -397,7 +411,17 @@ bool NamenodeService::safe_mode() const {
 }
 
 void NamenodeService::Tick() {
-  std::lock_guard<std::mutex> lock(mu_);
+  uint64_t txid;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    TickLocked();
+    txid = core_->store().last_txid();
+  }
+  // The lease expiries' abandons; an error is already logged, and every request reports it.
+  (void)core_->store().WaitDurable(txid);
+}
+
+void NamenodeService::TickLocked() {
   const int64_t now = Now();
 
   // Leases.

@@ -124,7 +124,11 @@ class NamenodeService {
   int64_t Now() const { return options_.clock(); }
   // Handles one request, filling `response`; the caller turns an error into an error-only
   // response. Reads every field it needs before changing anything (a malformed field throws).
+  // Answers under the lock, then waits (without it) until the journal holds, durably, every
+  // mutation the answer may show: its own or one a read saw (group commit).
   Status Dispatch(proto::NamenodeRequest::Reader request, proto::NamenodeResponse::Builder response);
+  Status DispatchLocked(proto::NamenodeRequest::Reader request, proto::NamenodeResponse::Builder response);
+  void TickLocked();
   Status DispatchDatanode(proto::NamenodeRequest::Reader request, proto::NamenodeResponse::Builder response,
                           int64_t now);
   // The rest run with mu_ held.

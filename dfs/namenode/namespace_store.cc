@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <mutex>
 
 #include <capnp/message.h>
 #include <capnp/serialize.h>
@@ -215,6 +216,7 @@ Status NamespaceStore::Recover() {
     }
   }
   recovery_.replay_s = seconds() - t;
+  appended_txid_ = durable_txid_ = last_txid_;
   // Continue the last journal if it is the one that ends at last_txid_, else start a new one.
   if (!journals.empty() && journals.back() <= last_txid_ + 1) {
     ASSIGN_OR_RETURN(journal_, JournalWriter::Open(JournalPath(journals.back())));
@@ -225,33 +227,97 @@ Status NamespaceStore::Recover() {
 }
 
 Status NamespaceStore::StartJournal(uint64_t first_txid) {
+  // The old journal's buffered records first. With the caller's lock held no record is added,
+  // so once they are durable no thread writes to the old journal any more.
+  RETURN_IF_ERROR(SyncTo(last_txid_));
   std::string path = JournalPath(first_txid);
   RETURN_IF_ERROR(RemoveAll(path));  // a stale file of that name holds nothing we still need
-  ASSIGN_OR_RETURN(journal_, JournalWriter::Open(path));
+  ASSIGN_OR_RETURN(auto journal, JournalWriter::Open(path));
+  {
+    std::lock_guard<std::mutex> lock(journal_mu_);
+    journal_ = std::move(journal);
+  }
   journal_first_txid_ = first_txid;
   return SyncDirectory(dir_);
+}
+
+Status NamespaceStore::SyncTo(uint64_t txid) {
+  std::unique_lock<std::mutex> lock(sync_mu_);
+  while (durable_txid_ < txid) {
+    if (!sync_failed_.ok()) return sync_failed_;
+    if (syncing_) {
+      synced_cv_.wait(lock);
+      continue;
+    }
+    // Leader: everything buffered so far goes in one write and one fdatasync.
+    syncing_ = true;
+    JournalWriter::Batch batch;
+    uint64_t upto;
+    JournalWriter* journal;
+    {
+      std::lock_guard<std::mutex> j(journal_mu_);
+      batch = journal_->TakePending();
+      upto = appended_txid_;
+      journal = journal_.get();
+    }
+    lock.unlock();
+    Status st = FaultPoint("namenode.journal.sync", upto);  // written, not yet synced
+    if (st.ok()) st = journal->WriteDurably(batch);
+    lock.lock();
+    syncing_ = false;
+    ++syncs_;
+    if (st.ok()) {
+      durable_txid_ = std::max(durable_txid_, upto);
+    } else {
+      sync_failed_ = st;
+    }
+    synced_cv_.notify_all();
+  }
+  return Status::Ok();
+}
+
+Status NamespaceStore::Broken(const Status& st) {
+  // The record is in no file yet (it went to space that was allocated already, or nowhere), and
+  // not applied: the namespace is as durable as it was.
+  broken_ = IOError("namenode journal unwritable: " + st.message() +
+                    "; the namespace is read-only until the namenode is restarted" +
+                    (IsNoSpace(st) ? " with room on its disk" : ""));
+  LOG(ERROR) << broken_.message();
+  return broken_;
+}
+
+Status NamespaceStore::AppliedButNotDurable() {
+  std::lock_guard<std::mutex> lock(sync_mu_);
+  if (sync_failed_.ok()) return Status::Ok();
+  return IOError("namenode journal unwritable: " + sync_failed_.message() + "; mutations after transaction " +
+                 std::to_string(durable_txid_) + " were applied but may not be durable: restart the namenode");
+}
+
+Status NamespaceStore::WaitDurable(uint64_t txid) {
+  if (SyncTo(txid).ok()) return Status::Ok();
+  Status st = AppliedButNotDurable();
+  LOG(ERROR) << st.message();
+  return st;
 }
 
 template <typename Fill>
 Status NamespaceStore::Commit(Fill fill) {
   if (!broken_.ok()) return broken_;
+  if (group_commit_) RETURN_IF_ERROR(AppliedButNotDurable());
   capnp::MallocMessageBuilder message;
   auto record = message.initRoot<schema::JournalRecord>();
   record.setTxid(last_txid_ + 1);
   fill(record);
   RETURN_IF_ERROR(Apply(record.asReader(), ns_, Mode::kCheck));
   kj::Array<capnp::word> words = capnp::messageToFlatArray(message);
-  journal_->Append(std::string_view(words.asChars().begin(), words.asChars().size()));
-  Status st = FaultPoint("namenode.journal.sync", last_txid_ + 1);  // written, not yet synced
-  if (st.ok()) st = journal_->Sync();
-  if (!st.ok()) {
-    // The record is in no file yet (it went to space that was allocated already, or nowhere),
-    // and not applied: the namespace is as durable as it was.
-    broken_ = IOError("namenode journal unwritable: " + st.message() +
-                      "; the namespace is read-only until the namenode is restarted" +
-                      (IsNoSpace(st) ? " with room on its disk" : ""));
-    LOG(ERROR) << broken_.message();
-    return broken_;
+  {
+    std::lock_guard<std::mutex> lock(journal_mu_);
+    Status st = journal_->AppendReserved(std::string_view(words.asChars().begin(), words.asChars().size()));
+    if (!st.ok()) return Broken(st);
+    appended_txid_ = last_txid_ + 1;
+  }
+  if (!group_commit_) {
+    if (Status st = SyncTo(last_txid_ + 1); !st.ok()) return Broken(st);
   }
   Status applied = Apply(record.asReader(), ns_, Mode::kApply);
   CHECK(applied.ok()) << "checked mutation failed: " << applied.ToString();

@@ -7,9 +7,11 @@
 
 #include <sys/types.h>
 
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -39,7 +41,8 @@ class NamespaceStore {
   ~NamespaceStore();
 
   // Mutations take client paths (normalized here). Each is journaled and synced before it
-  // changes the namespace; a failed one changes neither. After a journal write error (a full
+  // changes the namespace (with group commit: journaled, applied, and synced by WaitDurable);
+  // a failed one changes neither. After a journal write error (a full
   // disk) the store is read-only: every mutation fails with an IOError "namenode journal
   // unwritable: <the write error>; the namespace is read-only until the namenode is restarted"
   // (the journal's tail is unknown until the next Open); reads go on.
@@ -85,6 +88,24 @@ class NamespaceStore {
   // Tests: runs in the child before it writes anything (to hold it there and kill it).
   void SetCheckpointChildHookForTest(std::function<void()> hook) { child_hook_ = std::move(hook); }
 
+  // Group commit (what the namenode service turns on): a mutation is journaled and applied at
+  // once, and made durable by WaitDurable, which the service calls after releasing its lock
+  // and before it answers, so that callers waiting together share one fdatasync. A full disk
+  // still fails the mutation itself, unapplied (the journal's space is reserved as the record
+  // is buffered). Off (the default): each mutation is synced before it is applied.
+  void set_group_commit(bool on) { group_commit_ = on; }
+  // Returns once the journal holds every record up to `txid` durably, writing and syncing the
+  // records buffered so far itself unless another caller is doing so; thread-safe, called
+  // without the lock that orders the mutations. After a failed sync the records applied since
+  // the last durable one may be lost on a restart: this and every later mutation then fail
+  // ("namenode journal unwritable: ...; restart the namenode").
+  Status WaitDurable(uint64_t txid);
+  // Journal syncs so far (fdatasyncs of record batches), for tests and benchmarks.
+  uint64_t syncs() const {
+    std::lock_guard<std::mutex> lock(sync_mu_);
+    return syncs_;
+  }
+
   const Namespace& ns() const { return ns_; }
   uint64_t last_txid() const { return last_txid_; }
   // Ok, or why the store is read-only (the error every mutation fails with).
@@ -102,6 +123,12 @@ class NamespaceStore {
   std::string CheckpointPath(uint64_t txid) const;
   std::string JournalPath(uint64_t first_txid) const;
   Status StartJournal(uint64_t first_txid);
+  // Makes every record up to `txid` durable (group commit's leader or follower); the raw error.
+  Status SyncTo(uint64_t txid);
+  // The store goes read-only after `st` failed a mutation before it was applied.
+  Status Broken(const Status& st);
+  // Set once a sync failed after its records were applied (group commit).
+  Status AppliedButNotDurable();
   Status RemoveObsoleteFiles();
   // The child's side of StartCheckpoint; never returns.
   [[noreturn]] void RunCheckpointChild(const std::string& tmp, uint64_t txid, int error_fd);
@@ -112,6 +139,16 @@ class NamespaceStore {
   std::unique_ptr<JournalWriter> journal_;
   uint64_t journal_first_txid_ = 0;
   Status broken_;
+  bool group_commit_ = false;
+  // Between the appends (ordered by the caller's lock) and the thread writing a batch.
+  std::mutex journal_mu_;
+  uint64_t appended_txid_ = 0;  // of the last record buffered in journal_
+  mutable std::mutex sync_mu_;  // guards the five below
+  std::condition_variable synced_cv_;
+  uint64_t durable_txid_ = 0;
+  bool syncing_ = false;  // a thread is writing a batch
+  Status sync_failed_;
+  uint64_t syncs_ = 0;
   RecoveryInfo recovery_;
   // The background checkpoint in flight (child_pid_ > 0): its child, the txid it writes, and the
   // read end of a pipe on which the child leaves its error message.
