@@ -58,6 +58,9 @@ Status Coordinator::Impl::LoadHistory(std::set<std::string>* running) {
       job->program = st.getProgram();
       job->parent = Text(st.getParentJob());
       job->stage_key = Text(st.getStageKey());
+      job->output = Text(st.getOutput());
+      // For an attempt still running when its worker comes back (Reregister: a late attempt).
+      if (!job->program && IsDfsPath(job->output)) job->staging = StagingDir(StorePath(job->output), job->id);
       for (auto stage : st.getStages()) (void)stage.getKey(), (void)stage.getJobId(), (void)stage.getState();
       // A state this coordinator never writes is a finished job's all the same: its text is shown
       // from the record (StateName), never from job->state.

@@ -206,13 +206,9 @@ Result<Coordinator::Impl::Job*> Coordinator::Impl::AddJob(sp::JobSubmission::Rea
   job->reduces.resize(static_cast<size_t>(std::max(0, reduces)));
   job->submit_unix_ms = submit_unix_ms;
   job->submit_mono_ms = MonoMs() - std::max<int64_t>(0, UnixMs() - submit_unix_ms);
-  if (!program) {
-    std::string parent = Dirname(out);
-    if (parent.empty()) parent = "/";
-    // Made by the first task that writes a part (the store's client makes a new file's parents),
-    // or by the commit's manifest: no store mutation (a journal sync) on the way to the launch.
-    job->staging = JoinPath(parent, "." + Basename(out) + ".staging-" + job->id);
-  }
+  // Made by the first task that writes a part (the store's client makes a new file's parents),
+  // or by the commit's manifest: no store mutation (a journal sync) on the way to the launch.
+  if (!program) job->staging = StagingDir(out, job->id);
   JobPlan plan;
   plan.job_id = job->id;
   for (auto split : sub.getSplits()) {
@@ -483,6 +479,12 @@ void Coordinator::Impl::DiscardAttempt(Job& job, const AttemptName& n) {
   PostStoreWork([this, dir = JoinPath(JoinPath(job.staging, "_temporary"), n.dir)] { (void)store->Delete(dir, true); });
 }
 
+std::string Coordinator::Impl::StagingDir(const std::string& out, const std::string& job_id) {
+  std::string parent = Dirname(out);
+  if (parent.empty()) parent = "/";
+  return JoinPath(parent, "." + Basename(out) + ".staging-" + job_id);
+}
+
 void Coordinator::Impl::EndLateAttempt(const std::string& attempt_id) {
   AttemptName n;
   if (!ParseAttemptId(attempt_id, &n)) return;
@@ -494,8 +496,9 @@ void Coordinator::Impl::EndLateAttempt(const std::string& attempt_id) {
   // attempts wrote since.
   std::vector<std::string> remove = {job.staging};
   // A stage's staging lies in its program's scratch directory, which the late write made again.
+  // (A program restored from the history has no submission left to name it: not removed.)
   auto pit = job.parent.empty() ? jobs.end() : jobs.find(job.parent);
-  if (pit != jobs.end() && pit->second->finished) {
+  if (pit != jobs.end() && pit->second->finished && pit->second->submission) {
     const std::string scratch = StorePath(Text(pit->second->sub().getScratchDir()));
     if (!scratch.empty() && scratch != "/") remove.push_back(scratch);
   }

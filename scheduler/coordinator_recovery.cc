@@ -152,9 +152,17 @@ bool Coordinator::Impl::Reregister(const std::string& previous_id, sp::WorkerReg
     if (sched.AdoptAttempt(attempt, w.id, now)) {
       AddRunning(w, attempt);
       ++adopted;
-    } else {
-      w.kills.push_back(attempt);
-      ++killed;
+      continue;
+    }
+    w.kills.push_back(attempt);
+    ++killed;
+    // An attempt of a finished job may still write under its staging directory until it
+    // ends: it is that job's late attempt, as if the coordinator had not restarted.
+    AttemptName n;
+    auto jit = ParseAttemptId(attempt, &n) ? jobs.find(n.job) : jobs.end();
+    if (jit != jobs.end() && jit->second->finished && !jit->second->staging.empty()) {
+      jit->second->late_attempts.insert(attempt);
+      AddRunning(w, attempt);
     }
   }
   for (auto& [jid, job] : jobs) ++job->map_output_version;

@@ -57,6 +57,9 @@ struct Coordinator::Impl : public AsyncService {
   static std::string StorePath(const std::string& path) {
     return IsDfsPath(path) ? path.substr(kDfsScheme.size()) : path;
   }
+  // Where a (non-program) job's parts wait for its commit: beside its output `out` (a store
+  // path without the scheme and without a trailing slash).
+  static std::string StagingDir(const std::string& out, const std::string& job_id);
 
   // Answers finished (Call::Finish) on this thread while the scope lives are sent when it ends:
   // declared before a lock of mu, it ends after the unlock, so that sending an answer (waking a

@@ -117,6 +117,26 @@ TEST_F(CoordinatorRecoveryTest, AttemptsOfAFinishedTaskAreKilledWhenTheWorkerCom
             (std::set<std::string>{"job-1/m-00000/1", "job-9/m-00000/0"}));
 }
 
+// A killed job's attempt still runs when the coordinator restarts: the new coordinator orders
+// it killed when its worker comes back, and once it ends, what it wrote meanwhile (the staging
+// directory, made again by the store's client) goes, as without the restart.
+TEST_F(CoordinatorRecoveryTest, KilledJobsLateAttemptAcrossARestartLeavesNoStaging) {
+  Orders o;
+  std::string w;
+  ASSERT_NO_FATAL_FAILURE(KillRunningOneMapJob(&w, &o));
+  const std::string attempt = Text(o.launch(0).getAttemptId());
+  RestartCoordinator();
+  ASSERT_EQ(Register("host-a", 1, nullptr, w, {attempt}, {}), w);
+  Orders k;
+  ASSERT_TRUE(WaitFor([&] { return PollOnce(w, &k).ok() && !k.kills.empty(); }, 5000));
+  EXPECT_EQ(k.kills, (std::vector<std::string>{attempt}));
+  WritePart(o.launch(0), "late");
+  ASSERT_TRUE(StoreHas("/out/.x.staging-job-1/_temporary"));
+  ASSERT_TRUE(Report(w, attempt, false).ok());
+  EXPECT_TRUE(WaitFor([&] { return !StoreHas("/out/.x.staging-job-1"); }, 5000)) << "the staging directory stayed";
+  EXPECT_FALSE(StoreHas("/out/x"));
+}
+
 TEST_F(CoordinatorRecoveryTest, MapOutputTheWorkerNoLongerHasRunsAgain) {
   MapZeroDoneMapOneRunning();
   RestartCoordinator();
