@@ -61,10 +61,6 @@ void JournalWriter::Append(std::string_view payload) {
   pending_.append(payload);
 }
 
-namespace {
-constexpr size_t kKeptBufferBytes = 1 << 20;
-}  // namespace
-
 Status JournalWriter::Reserve(uint64_t need) {
   if (need <= allocated_) return Status::Ok();
   const uint64_t target = (need + kJournalPreallocBytes - 1) / kJournalPreallocBytes * kJournalPreallocBytes;
@@ -85,6 +81,8 @@ Status JournalWriter::AppendReserved(std::string_view payload) {
   return Status::Ok();
 }
 
+// The buffer leaves with the batch: one a compaction filled with the whole live state is not
+// kept for as long as the journal is open.
 JournalWriter::Batch JournalWriter::TakePending() {
   Batch batch{size_, std::move(pending_)};
   pending_ = std::string();
@@ -100,17 +98,10 @@ Status JournalWriter::WriteDurably(const Batch& batch) {
 
 Status JournalWriter::Sync() {
   if (!failed_.ok()) return failed_;
-  // Zeros first, so the record bytes below land on allocated, initialized blocks. One extra
-  // zero header past the records keeps the end marker in place when the records fill it.
+  // Zeros first, so the record bytes land on allocated, initialized blocks. One extra zero
+  // header past the records keeps the end marker in place when the records fill it.
   RETURN_IF_ERROR(Reserve(size_ + pending_.size() + kJournalHeaderBytes));
-  failed_ = WriteAt(size_, pending_.data(), pending_.size());
-  if (!failed_.ok()) return failed_;
-  size_ += pending_.size();
-  pending_.clear();
-  // A batch far larger than the usual few records (a compaction's rewrite of the whole live
-  // state) would otherwise keep its buffer for as long as the journal is open.
-  if (pending_.capacity() > kKeptBufferBytes) std::string().swap(pending_);
-  if (::fdatasync(fd_) != 0) failed_ = ErrnoError("cannot sync journal", path_, errno);
+  failed_ = WriteDurably(TakePending());
   return failed_;
 }
 

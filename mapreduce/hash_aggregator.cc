@@ -133,6 +133,7 @@ void HashAggregator::ProbeShort(const Pending& p) {
         uint64_t a[2];
         std::memcpy(a, s->data, 16);
         if ((((a[0] & m0) ^ p.words[0]) | ((a[1] & m1) ^ p.words[1])) == 0) {
+          // Fold's fixed-size path, inline: calling Fold here cost 9 % of a word count.
           if (fixed_size_ == 8 && s->acc_len == 8) {
             try {
               combiner_->CombineFixed(s->data + len, p.small);

@@ -152,6 +152,14 @@ class NamenodeCore {
   void ForgetOpenFilesUnder(const std::string& path);
   // The blocks of files under construction, from open_files_ (few) rather than the tree.
   std::set<uint64_t> OpenBlocks() const;
+  // What Fsck and FsckSummary report: the under-replicated, missing and corrupt blocks of
+  // closed files, and how many blocks are open (not checked).
+  struct ClosedProblems {
+    size_t open_blocks = 0;
+    std::vector<uint64_t> under_replicated, missing;
+    std::vector<ReplicaRef> corrupt;
+  };
+  ClosedProblems ProblemsOfClosedFiles() const;
 
   std::unique_ptr<NamespaceStore> store_;
   Options options_;
